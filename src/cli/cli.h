@@ -1,0 +1,80 @@
+/* cli.h - the command-line front: shared state and helpers for the
+ * command implementations (cmd_*.c). This layer is the only one that
+ * prints to the user or chooses an exit code (PRODUCT.md §5):
+ * 0 ok, 1 job failed, 2 usage/config/spec error, 75 lock held. */
+#ifndef CW_CLI_CLI_H
+#define CW_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base/civil.h"
+#include "base/error.h"
+#include "config/config.h"
+
+#define CW_EXIT_OK 0
+#define CW_EXIT_JOB_FAILED 1
+#define CW_EXIT_USAGE 2
+#define CW_EXIT_LOCKED 75
+
+typedef struct cw_cli {
+        const char *prog;        /* "cronwarden" */
+        const char *config_path; /* --config, or NULL */
+        const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
+        const char *zoneinfo;    /* $CRONWARDEN_ZONEINFO (tests), or NULL */
+        cw_time now;             /* read once at start ($CRONWARDEN_FAKE_NOW for tests) */
+        FILE *out;
+        FILE *err;
+} cw_cli;
+
+typedef struct cw_command {
+        const char *name;
+        int (*run)(cw_cli *cli, int argc, char **argv);
+        const char *summary;
+        const char *usage; /* full --help text */
+} cw_command;
+
+extern const cw_command cw_cmd_check, cw_cmd_next, cw_cmd_jobs, cw_cmd_info;
+
+/* Prints "cronwarden: MESSAGE" on cli->err; returns CW_EXIT_USAGE. */
+int cli_fail(cw_cli *cli, const char *fmt, ...) _printf_(2, 3);
+
+/* Prints a parse error: "cronwarden: WHAT: MSG", then the text and a caret
+ * line under the error's span. Returns CW_EXIT_USAGE. */
+int cli_fail_caret(cw_cli *cli, const char *what, const char *text, const cw_error *e);
+
+/* Finds and loads the config; on failure prints every diagnostic and
+ * returns CW_EXIT_USAGE with *ret untouched. quiet_missing: when no config
+ * file exists at all, return CW_EXIT_OK with *ret = NULL and print nothing
+ * (for commands where a config is optional). */
+int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret);
+
+/* Handles the options every command takes (--config, --help) inside a
+ * getopt loop: returns true if opt was one of them (help sets *help). */
+bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help);
+
+/* Writes instant t in zone tz as ISO 8601 with offset into buf (size >= 40). */
+void cli_format_instant(const cw_tz *tz, cw_time t, char *buf, size_t size);
+/* "2026-11-22 05:15:00 CET" */
+void cli_format_local(const cw_tz *tz, cw_time t, char *buf, size_t size);
+/* "in 3h 5m", "in 45s" */
+void cli_format_relative(cw_time now, cw_time t, char *buf, size_t size);
+
+/* Prints a usage error for the command plus a hint to --help. */
+int cli_usage_error(cw_cli *cli, const cw_command *cmd, const char *fmt, ...) _printf_(3, 4);
+
+/* Option codes shared by the getopt tables of all commands. */
+enum {
+        CLI_OPT_CONFIG = 0x1000,
+        CLI_OPT_HELP,
+        CLI_OPT_JSON,
+        CLI_OPT_COUNT,
+        CLI_OPT_FROM,
+        CLI_OPT_TZ,
+        CLI_OPT_JOB,
+};
+#define CLI_COMMON_OPTIONS                                                     \
+        {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \
+        {"help", no_argument, NULL, CLI_OPT_HELP}
+
+#endif

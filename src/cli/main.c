@@ -1,0 +1,136 @@
+/* main.c - `cronwarden [--config FILE] COMMAND [ARGS]`: reads the
+ * environment and the clock once, then dispatches to a command. Every
+ * command also accepts --config and --help after its name. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/iso8601.h"
+#include "cli.h"
+
+static const cw_command *const commands[] = {
+        &cw_cmd_check,
+        &cw_cmd_next,
+        &cw_cmd_jobs,
+        &cw_cmd_info,
+};
+
+static void print_main_help(FILE *f)
+{
+        fputs("Usage: cronwarden [--config FILE] COMMAND [ARGS...]\n"
+              "\n"
+              "A periodic-job manager: runs recurring jobs on time, never overlapping,\n"
+              "with a history of every run.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(commands); i++)
+                fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+        fputs("  help     show help for a command\n"
+              "\n"
+              "Options:\n"
+              "  --config FILE  config file (default: $CRONWARDEN_CONFIG, ./cronwarden.ini,\n"
+              "                 then /etc/cronwarden/cronwarden.ini)\n"
+              "  --help         show this help\n"
+              "  --version      show the version\n"
+              "\n"
+              "Exit status: 0 ok, 1 job failed, 2 usage/config/spec error, 75 lock held.\n"
+              "Run 'cronwarden COMMAND --help' for a command's options. See cronwarden(1).\n",
+              f);
+}
+
+static const cw_command *find_command(const char *name)
+{
+        for (size_t i = 0; i < CW_ARRAY_SIZE(commands); i++)
+                if (strcmp(commands[i]->name, name) == 0)
+                        return commands[i];
+        return NULL;
+}
+
+/* The clock is read once here and passed down (STYLE 6). Tests may pin it
+ * with CRONWARDEN_FAKE_NOW=ISO8601. */
+static int read_now(cw_cli *cli)
+{
+        const char *fake = getenv("CRONWARDEN_FAKE_NOW");
+        cw_error e;
+        bool has_off;
+
+        if (fake && *fake) {
+                if (cw_iso8601_parse(fake, &cli->now, &has_off, &e) < 0 || !has_off)
+                        return cli_fail(cli, "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
+                                        fake);
+                return 0;
+        }
+        cli->now = (cw_time)time(NULL);
+        return 0;
+}
+
+static int run_help(cw_cli *cli, int argc, char **argv)
+{
+        const cw_command *cmd;
+
+        if (argc < 2) {
+                print_main_help(cli->out);
+                return CW_EXIT_OK;
+        }
+        cmd = find_command(argv[1]);
+        if (!cmd)
+                return cli_fail(cli, "unknown command '%s' (see 'cronwarden --help')", argv[1]);
+        fputs(cmd->usage, cli->out);
+        return CW_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+        cw_cli cli = {
+                .prog = "cronwarden",
+                .out = stdout,
+                .err = stderr,
+        };
+        const cw_command *cmd;
+        const char *v;
+        int i = 1;
+
+        v = getenv("CRONWARDEN_CONFIG");
+        cli.config_env = v && *v ? v : NULL;
+        v = getenv("CRONWARDEN_ZONEINFO");
+        cli.zoneinfo = v && *v ? v : NULL;
+        if (read_now(&cli) != 0)
+                return CW_EXIT_USAGE;
+
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        print_main_help(cli.out);
+                        return CW_EXIT_OK;
+                } else if (strcmp(argv[i], "--version") == 0) {
+                        fprintf(cli.out, "cronwarden %s\n", CW_VERSION);
+                        return CW_EXIT_OK;
+                } else if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) {
+                        if (i + 1 >= argc)
+                                return cli_fail(&cli, "option '%s' needs a file name", argv[i]);
+                        cli.config_path = argv[++i];
+                } else if (strncmp(argv[i], "--config=", 9) == 0) {
+                        cli.config_path = argv[i] + 9;
+                } else {
+                        cli_fail(&cli, "unknown option '%s'", argv[i]);
+                        fprintf(cli.err, "Try 'cronwarden --help'.\n");
+                        return CW_EXIT_USAGE;
+                }
+        }
+        if (i >= argc) {
+                print_main_help(cli.err);
+                return CW_EXIT_USAGE;
+        }
+        if (strcmp(argv[i], "help") == 0)
+                return run_help(&cli, argc - i, argv + i);
+        cmd = find_command(argv[i]);
+        if (!cmd) {
+                cli_fail(&cli, "unknown command '%s'", argv[i]);
+                fprintf(cli.err, "Try 'cronwarden --help'.\n");
+                return CW_EXIT_USAGE;
+        }
+        /* getopt in the command sees argv[0] = the command name. */
+        return cmd->run(&cli, argc - i, argv + i);
+}

@@ -1,0 +1,128 @@
+/* output.c - helpers shared by the CLI commands: error printing, config
+ * loading with diagnostics, time formatting. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/iso8601.h"
+#include "cli.h"
+
+int cli_fail(cw_cli *cli, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(cli->err, "%s: ", cli->prog);
+        va_start(ap, fmt);
+        vfprintf(cli->err, fmt, ap);
+        va_end(ap);
+        fputc('\n', cli->err);
+        return CW_EXIT_USAGE;
+}
+
+int cli_usage_error(cw_cli *cli, const cw_command *cmd, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(cli->err, "%s %s: ", cli->prog, cmd->name);
+        va_start(ap, fmt);
+        vfprintf(cli->err, fmt, ap);
+        va_end(ap);
+        fprintf(cli->err, "\nTry '%s %s --help'.\n", cli->prog, cmd->name);
+        return CW_EXIT_USAGE;
+}
+
+int cli_fail_caret(cw_cli *cli, const char *what, const char *text, const cw_error *e)
+{
+        char buf[2 * CW_TIMESPEC_TEXT_MAX + 64];
+
+        fprintf(cli->err, "%s: %s: %s\n", cli->prog, what, e->msg);
+        if (e->col >= 0) {
+                cw_error_caret(e, text, "    ", buf, sizeof(buf));
+                fprintf(cli->err, "%s\n", buf);
+        }
+        return CW_EXIT_USAGE;
+}
+
+bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help)
+{
+        switch (opt) {
+        case CLI_OPT_CONFIG:
+                cli->config_path = arg;
+                return true;
+        case CLI_OPT_HELP:
+                *help = true;
+                return true;
+        default:
+                return false;
+        }
+}
+
+int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
+{
+        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo, .now = cli->now};
+        cw_config_errors errs = {0};
+        cw_config *c = NULL;
+        const char *path;
+        int r;
+
+        path = cw_config_find(cli->config_path, cli->config_env);
+        if (!path) {
+                if (quiet_missing) {
+                        *ret = NULL;
+                        return CW_EXIT_OK;
+                }
+                return cli_fail(cli, "no config file: looked for ./cronwarden.ini and "
+                                     "/etc/cronwarden/cronwarden.ini (use --config FILE or CRONWARDEN_CONFIG)");
+        }
+        r = cw_config_load(path, &opts, &c, &errs);
+        if (r < 0) {
+                for (size_t i = 0; i < errs.n; i++)
+                        fprintf(cli->err, "%s\n", errs.msgs[i]);
+                if (errs.n == 0)
+                        fprintf(cli->err, "%s: cannot load '%s': %s\n", cli->prog, path, strerror(-r));
+                else if (r == -EINVAL)
+                        fprintf(cli->err, "%s: %zu error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+                cw_config_errors_release(&errs);
+                return CW_EXIT_USAGE;
+        }
+        cw_config_errors_release(&errs);
+        *ret = c;
+        return CW_EXIT_OK;
+}
+
+void cli_format_instant(const cw_tz *tz, cw_time t, char *buf, size_t size)
+{
+        if (cw_iso8601_format(t, cw_tz_utoff(tz, t), buf, size) < 0)
+                snprintf(buf, size, "@%lld", (long long)t);
+}
+
+void cli_format_local(const cw_tz *tz, cw_time t, char *buf, size_t size)
+{
+        cw_tz_period p;
+        cw_civil c;
+
+        cw_tz_lookup(tz, t, &p);
+        cw_secs_to_civil(t + p.utoff, &c);
+        snprintf(buf, size, "%04lld-%02d-%02d %02d:%02d:%02d %s", (long long)c.year, c.mon, c.day, c.hour,
+                 c.min, c.sec, p.abbr);
+}
+
+void cli_format_relative(cw_time now, cw_time t, char *buf, size_t size)
+{
+        int64_t d = t >= now ? t - now : now - t;
+        char amount[48];
+
+        if (d < 60)
+                snprintf(amount, sizeof(amount), "%llds", (long long)d);
+        else if (d < 3600)
+                snprintf(amount, sizeof(amount), "%lldm", (long long)(d / 60));
+        else if (d < 86400)
+                snprintf(amount, sizeof(amount), "%lldh %lldm", (long long)(d / 3600), (long long)(d / 60 % 60));
+        else
+                snprintf(amount, sizeof(amount), "%lldd %lldh", (long long)(d / 86400), (long long)(d / 3600 % 24));
+        if (t >= now)
+                snprintf(buf, size, "in %s", amount);
+        else
+                snprintf(buf, size, "%s ago", amount);
+}

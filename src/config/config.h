@@ -1,0 +1,146 @@
+/* config.h - the configuration file (PRODUCT.md §3), loaded with libinih.
+ *
+ * One INI file: [cronwarden], [admin], [defaults], [job NAME]..., and
+ * [schedule]. Every key is parsed and validated at load time (types,
+ * durations, sizes, enums, zones, time specs, job specs, references between
+ * jobs, `after=` cycles, duplicates); unknown sections and keys are errors.
+ * Every diagnostic reads "FILE:LINE: KEY: what was expected, got what",
+ * optionally followed by the offending value with a caret under the bad
+ * part. Physical lines longer than the parser's buffer are an error naming
+ * the line (never a silent cut); long values continue on indented lines.
+ *
+ * A loaded cw_config is immutable and owns everything it points to,
+ * including the cw_tz zones its jobs use. */
+#ifndef CW_CONFIG_CONFIG_H
+#define CW_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/civil.h"
+#include "base/strv.h"
+#include "jobspec/jobspec.h"
+#include "timespec/timespec.h"
+#include "tz/tz.h"
+
+typedef enum cw_lock_mode { CW_LOCK_NONE, CW_LOCK_CLASS, CW_LOCK_PARAMS } cw_lock_mode;
+typedef enum cw_concurrency { CW_CONCURRENCY_FORBID, CW_CONCURRENCY_ALLOW, CW_CONCURRENCY_REPLACE } cw_concurrency;
+typedef enum cw_catch_up { CW_CATCH_UP_NONE, CW_CATCH_UP_ONCE, CW_CATCH_UP_ALL } cw_catch_up;
+typedef enum cw_ionice_class { CW_IONICE_UNSET, CW_IONICE_IDLE, CW_IONICE_BEST_EFFORT, CW_IONICE_REALTIME } cw_ionice_class;
+
+/* The one string table for each stored/printed enum (STYLE 8). */
+const char *cw_lock_mode_to_string(cw_lock_mode m);
+const char *cw_concurrency_to_string(cw_concurrency c);
+const char *cw_catch_up_to_string(cw_catch_up c);
+const char *cw_ionice_class_to_string(cw_ionice_class c);
+
+typedef struct cw_job {
+        char *name;
+        int line;               /* line of its [job NAME] header */
+        char *description;      /* "" when unset */
+        char *command;          /* the command line as written (continuations joined by ' ') */
+        cw_strv argv;           /* command split with shell-like quoting (when !shell) */
+        bool shell;
+        cw_strv args;           /* declared positional params, in order (all required) */
+        cw_strv options;        /* declared key=value params (all optional) */
+        cw_lock_mode lock;
+        char *lock_name;        /* NULL: the job's own name */
+        bool nice_set;
+        int nice;               /* -20..19 */
+        cw_ionice_class ionice;
+        int ionice_level;       /* 0..7 for best-effort/realtime */
+        cw_duration timeout;    /* 0 = none */
+        cw_duration kill_grace; /* default 10s */
+        cw_concurrency concurrency;
+        cw_catch_up catch_up;
+        int retries;
+        cw_duration retry_delay;
+        bool can_resume;
+        cw_strv after;          /* job names */
+        cw_strv hosts;          /* node names; empty = any */
+        char *ping;             /* NULL when unset */
+        int notify_after_failures; /* default 1 */
+        char *run_as;           /* NULL when unset */
+        char *workdir;          /* absolute, NULL when unset */
+        cw_strv env;            /* "KEY=VALUE", [defaults] first then the job's */
+        cw_strv secret_env;     /* keys whose values are masked */
+        char *env_file;         /* absolute, NULL when unset */
+        const cw_tz *tz;        /* owned by the config */
+        bool enabled;
+        cw_duration jitter;
+        cw_duration start_deadline;
+        cw_duration max_runtime;
+        cw_duration min_runtime;
+        int disable_after_failures; /* 0 = off */
+        int priority;
+} cw_job;
+
+typedef struct cw_schedule_entry {
+        size_t job;             /* index into cw_config.jobs */
+        cw_jobspec *spec;
+        char *spec_text;        /* canonical job spec (seeds H) */
+        cw_timespec *when;
+        int line;
+} cw_schedule_entry;
+
+typedef struct cw_config {
+        char *path;             /* as given */
+        char *dir;              /* directory of the file, absolute */
+        char *data_dir;         /* absolute */
+        char *store;            /* "sqlite" or a postgresql:// URL */
+        const cw_tz *tz;        /* global default zone, owned by the config */
+        char *node;
+        uint64_t max_output;    /* default 1MiB */
+        cw_duration keep_history; /* default 90d */
+        int max_running;        /* 0 = unlimited */
+        double max_load;        /* 0 = off */
+        char *admin_listen;     /* default 127.0.0.1:8080 */
+        char *admin_user;
+        char *admin_password_hash;
+        bool allow_ui_commands;
+        cw_job *jobs;
+        size_t n_jobs;
+        cw_schedule_entry *entries;
+        size_t n_entries;
+} cw_config;
+
+/* Collected diagnostics: each a complete, possibly multi-line message. */
+typedef struct cw_config_errors {
+        char **msgs;
+        size_t n;
+} cw_config_errors;
+
+void cw_config_errors_release(cw_config_errors *e);
+
+typedef struct cw_config_opts {
+        const char *zoneinfo_dir; /* NULL = CW_TZ_DIR */
+        cw_time now;              /* for "never fires" checks */
+} cw_config_opts;
+
+/* Loads and validates path. Returns 0 and a new config in *ret; -EINVAL
+ * with every problem found appended to errs; -ENOENT/-EACCES/... when the
+ * file cannot be read (also described in errs); -ENOMEM. */
+int cw_config_load(const char *path, const cw_config_opts *opts, cw_config **ret,
+                   cw_config_errors *errs);
+
+void cw_config_free(cw_config *c);
+static inline void cw_config_freep(cw_config **c) { cw_config_free(*c); }
+
+/* The config file to use: `explicit` if non-NULL, else $CRONWARDEN_CONFIG
+ * if set and non-empty, else ./cronwarden.ini if it exists, else
+ * /etc/cronwarden/cronwarden.ini if it exists, else NULL. env_value is the
+ * value of CRONWARDEN_CONFIG (passed in: library code does not read the
+ * environment). */
+const char *cw_config_find(const char *explicit_path, const char *env_value);
+
+/* Job by name, or NULL. O(1) average. */
+const cw_job *cw_config_job(const cw_config *c, const char *name);
+
+/* Checks js against its job's declared params: known job, exactly the
+ * declared positional count, only declared option keys. Returns 0 or
+ * -EINVAL with err filled (column into the canonical text is not needed:
+ * col = -1). */
+int cw_config_check_jobspec(const cw_config *c, const cw_jobspec *js, cw_error *err);
+
+#endif
