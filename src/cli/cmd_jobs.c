@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #define INFO_FIRES 5
+#define SCHEDULE_COLUMN_MAX 48
 
 /* When a schedule entry fires next, as seen from `now`. */
 typedef enum next_kind { NEXT_AT, NEXT_AT_STARTUP, NEXT_NONE } next_kind;
@@ -27,16 +28,56 @@ static next_kind entry_next(const cw_config *cfg, const cw_schedule_entry *e, cw
         }
 }
 
-/* The earliest next fire over the job's entries. */
-static next_kind job_next(const cw_config *cfg, size_t job, cw_time now, cw_time *ret)
+/* Schedule entries grouped by job (a counting sort), so listing 100 000
+ * jobs stays linear: entries of job j are idx[start[j] .. start[j+1]). */
+typedef struct entry_index {
+        size_t *idx;
+        size_t *start;
+} entry_index;
+
+static void entry_index_release(entry_index *ix)
 {
+        free(ix->idx);
+        free(ix->start);
+}
+
+static int entry_index_build(const cw_config *cfg, entry_index *ix)
+{
+        size_t *fill;
+
+        ix->idx = calloc(cfg->n_entries + 1, sizeof(size_t));
+        ix->start = calloc(cfg->n_jobs + 2, sizeof(size_t));
+        fill = calloc(cfg->n_jobs + 1, sizeof(size_t));
+        if (!ix->idx || !ix->start || !fill) {
+                free(fill);
+                entry_index_release(ix);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < cfg->n_entries; i++)
+                ix->start[cfg->entries[i].job + 1]++;
+        for (size_t j = 0; j < cfg->n_jobs; j++)
+                ix->start[j + 1] += ix->start[j];
+        /* Entries keep their file order within a job. */
+        for (size_t i = 0; i < cfg->n_entries; i++) {
+                size_t j = cfg->entries[i].job;
+                ix->idx[ix->start[j] + fill[j]++] = i;
+        }
+        free(fill);
+        return 0;
+}
+
+#define FOREACH_ENTRY(cfg, ix, job, e)                                                              \
+        for (size_t _k = (ix)->start[job]; _k < (ix)->start[(job) + 1] && ((e) = &(cfg)->entries[(ix)->idx[_k]]); _k++)
+
+/* The earliest next fire over the job's entries. */
+static next_kind job_next(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, cw_time *ret)
+{
+        const cw_schedule_entry *e;
         next_kind best = NEXT_NONE;
         cw_time bt = 0, t;
 
-        for (size_t i = 0; i < cfg->n_entries; i++) {
-                if (cfg->entries[i].job != job)
-                        continue;
-                switch (entry_next(cfg, &cfg->entries[i], now, &t)) {
+        FOREACH_ENTRY(cfg, ix, job, e) {
+                switch (entry_next(cfg, e, now, &t)) {
                 case NEXT_AT_STARTUP:
                         best = NEXT_AT_STARTUP;
                         break;
@@ -63,9 +104,10 @@ static void entry_text(const cw_config *cfg, const cw_schedule_entry *e, char *b
                 snprintf(buf, size, "%s %s", cw_timespec_text(e->when), e->spec_text);
 }
 
-static char *job_schedules_text(const cw_config *cfg, size_t job)
+static char *job_schedules_text(const cw_config *cfg, const entry_index *ix, size_t job)
 {
         const cw_job *j = &cfg->jobs[job];
+        const cw_schedule_entry *e;
         char *s = NULL;
         size_t n = 0;
         FILE *f = open_memstream(&s, &n);
@@ -73,11 +115,9 @@ static char *job_schedules_text(const cw_config *cfg, size_t job)
 
         if (!f)
                 return NULL;
-        for (size_t i = 0; i < cfg->n_entries; i++) {
+        FOREACH_ENTRY(cfg, ix, job, e) {
                 char buf[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2];
-                if (cfg->entries[i].job != job)
-                        continue;
-                entry_text(cfg, &cfg->entries[i], buf, sizeof(buf));
+                entry_text(cfg, e, buf, sizeof(buf));
                 fprintf(f, "%s%s", any ? "; " : "", buf);
                 any = true;
         }
@@ -96,7 +136,7 @@ static char *job_schedules_text(const cw_config *cfg, size_t job)
         return s;
 }
 
-static void next_text(const cw_config *cfg, size_t job, cw_time now, char *buf, size_t size)
+static void next_text(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, char *buf, size_t size)
 {
         char local[64], rel[48];
         cw_time t;
@@ -105,7 +145,7 @@ static void next_text(const cw_config *cfg, size_t job, cw_time now, char *buf, 
                 snprintf(buf, size, "disabled");
                 return;
         }
-        switch (job_next(cfg, job, now, &t)) {
+        switch (job_next(cfg, ix, job, now, &t)) {
         case NEXT_AT:
                 cli_format_local(cfg->jobs[job].tz, t, local, sizeof(local));
                 cli_format_relative(now, t, rel, sizeof(rel));
@@ -172,9 +212,10 @@ static json_t *json_entry(const cw_config *cfg, const cw_schedule_entry *e, cw_t
         return o;
 }
 
-static json_t *json_job(const cw_config *cfg, size_t job, cw_time now, bool full)
+static json_t *json_job(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, bool full)
 {
         const cw_job *j = &cfg->jobs[job];
+        const cw_schedule_entry *e;
         json_t *o = json_object(), *entries = json_array();
         cw_time t;
 
@@ -182,12 +223,11 @@ static json_t *json_job(const cw_config *cfg, size_t job, cw_time now, bool full
         json_object_set_new(o, "description", json_string(j->description));
         json_object_set_new(o, "enabled", json_boolean(j->enabled));
         json_object_set_new(o, "timezone", json_string(cw_tz_name(j->tz)));
-        for (size_t i = 0; i < cfg->n_entries; i++)
-                if (cfg->entries[i].job == job)
-                        json_array_append_new(entries, json_entry(cfg, &cfg->entries[i], now, full ? INFO_FIRES : 0));
+        FOREACH_ENTRY(cfg, ix, job, e)
+                json_array_append_new(entries, json_entry(cfg, e, now, full ? INFO_FIRES : 0));
         json_object_set_new(o, "schedules", entries);
         json_object_set_new(o, "after", json_strv(&j->after));
-        switch (j->enabled ? job_next(cfg, job, now, &t) : NEXT_NONE) {
+        switch (j->enabled ? job_next(cfg, ix, job, now, &t) : NEXT_NONE) {
         case NEXT_AT: json_object_set_new(o, "next", json_instant(j->tz, t)); break;
         case NEXT_AT_STARTUP: json_object_set_new(o, "next", json_string("startup")); break;
         case NEXT_NONE: json_object_set_new(o, "next", json_null()); break;
@@ -255,7 +295,7 @@ static const char jobs_usage[] =
         "      --config FILE config file\n"
         "      --help        show this help\n";
 
-static int print_jobs_table(cw_cli *cli, const cw_config *cfg)
+static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index *ix)
 {
         char **sched = calloc(cfg->n_jobs ? cfg->n_jobs : 1, sizeof(char *));
         size_t wn = 4, ws = 8;
@@ -264,17 +304,20 @@ static int print_jobs_table(cw_cli *cli, const cw_config *cfg)
         if (!sched)
                 return cli_fail(cli, "out of memory");
         for (size_t i = 0; i < cfg->n_jobs; i++) {
-                sched[i] = job_schedules_text(cfg, i);
+                sched[i] = job_schedules_text(cfg, ix, i);
                 if (!sched[i])
                         return cli_fail(cli, "out of memory");
                 if (strlen(cfg->jobs[i].name) > wn)
                         wn = strlen(cfg->jobs[i].name);
+                /* Long schedule lists are cut here; `info` and --json show them whole. */
+                if (strlen(sched[i]) > SCHEDULE_COLUMN_MAX)
+                        memcpy(sched[i] + SCHEDULE_COLUMN_MAX - 3, "...", 4);
                 if (strlen(sched[i]) > ws)
                         ws = strlen(sched[i]);
         }
         fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, "NAME", (int)ws, "SCHEDULE", "NEXT", "DESCRIPTION");
         for (size_t i = 0; i < cfg->n_jobs; i++) {
-                next_text(cfg, i, cli->now, next, sizeof(next));
+                next_text(cfg, ix, i, cli->now, next, sizeof(next));
                 fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, cfg->jobs[i].name, (int)ws, sched[i], next,
                         cfg->jobs[i].description);
                 free(sched[i]);
@@ -287,6 +330,7 @@ static int cmd_jobs(cw_cli *cli, int argc, char **argv)
 {
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         bool json = false, help = false;
+        entry_index ix = {0};
         json_t *a;
         int r;
 
@@ -302,12 +346,18 @@ static int cmd_jobs(cw_cli *cli, int argc, char **argv)
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        if (!json)
-                return print_jobs_table(cli, cfg);
-        a = json_array();
-        for (size_t i = 0; a && i < cfg->n_jobs; i++)
-                json_array_append_new(a, json_job(cfg, i, cli->now, false));
-        return print_json(cli, a);
+        if (entry_index_build(cfg, &ix) < 0)
+                return cli_fail(cli, "out of memory");
+        if (!json) {
+                r = print_jobs_table(cli, cfg, &ix);
+        } else {
+                a = json_array();
+                for (size_t i = 0; a && i < cfg->n_jobs; i++)
+                        json_array_append_new(a, json_job(cfg, &ix, i, cli->now, false));
+                r = print_json(cli, a);
+        }
+        entry_index_release(&ix);
+        return r;
 }
 
 const cw_command cw_cmd_jobs = {
@@ -378,18 +428,16 @@ static void print_info_settings(FILE *f, const cw_job *j)
                 fprintf(f, "%-14s%s\n", "Run as:", j->run_as);
 }
 
-static void print_info_schedules(cw_cli *cli, const cw_config *cfg, size_t job)
+static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_index *ix, size_t job)
 {
         const cw_tz *tz = cfg->jobs[job].tz;
+        const cw_schedule_entry *e;
         bool any = false;
 
-        for (size_t i = 0; i < cfg->n_entries; i++) {
-                const cw_schedule_entry *e = &cfg->entries[i];
+        FOREACH_ENTRY(cfg, ix, job, e) {
                 char buf[64], text[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2];
                 cw_time t = cli->now;
 
-                if (e->job != job)
-                        continue;
                 if (!any)
                         fprintf(cli->out, "Schedules:\n");
                 any = true;
@@ -427,6 +475,7 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
 {
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         bool json = false, help = false;
+        entry_index ix = {0};
         const cw_job *j;
         int r;
 
@@ -447,11 +496,17 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
         j = cw_config_job(cfg, argv[optind]);
         if (!j)
                 return cli_fail(cli, "no job named '%s' in %s (see 'cronwarden jobs')", argv[optind], cfg->path);
-        if (json)
-                return print_json(cli, json_job(cfg, (size_t)(j - cfg->jobs), cli->now, true));
-        print_info_settings(cli->out, j);
-        print_info_schedules(cli, cfg, (size_t)(j - cfg->jobs));
-        return CW_EXIT_OK;
+        if (entry_index_build(cfg, &ix) < 0)
+                return cli_fail(cli, "out of memory");
+        if (json) {
+                r = print_json(cli, json_job(cfg, &ix, (size_t)(j - cfg->jobs), cli->now, true));
+        } else {
+                print_info_settings(cli->out, j);
+                print_info_schedules(cli, cfg, &ix, (size_t)(j - cfg->jobs));
+                r = CW_EXIT_OK;
+        }
+        entry_index_release(&ix);
+        return r;
 }
 
 const cw_command cw_cmd_info = {

@@ -165,7 +165,7 @@ static int next_main(cw_cli *cli, next_args *a)
         _cleanup_free_ char *seed = NULL;
         const cw_tz *tz = NULL;
         cw_error e;
-        cw_time from;
+        cw_time from = 0;
         int r;
 
         if (a->job) {

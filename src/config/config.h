@@ -124,6 +124,13 @@ typedef struct cw_config_opts {
 int cw_config_load(const char *path, const cw_config_opts *opts, cw_config **ret,
                    cw_config_errors *errs);
 
+/* Same as cw_config_load for a file already in memory: text holds len
+ * bytes (no NUL needed; NUL bytes are an error). name is used in messages
+ * and, like a path, gives the directory relative paths are resolved
+ * against. For tests, fuzzing and callers that read the file themselves. */
+int cw_config_load_string(const char *name, const char *text, size_t len, const cw_config_opts *opts,
+                          cw_config **ret, cw_config_errors *errs);
+
 void cw_config_free(cw_config *c);
 static inline void cw_config_freep(cw_config **c) { cw_config_free(*c); }
 

@@ -235,7 +235,7 @@ static int parse_element(field_parse *fp, size_t *i)
         const char *s = fp->text;
         size_t start = *i;
         int a, b, step = 1, r;
-        bool named_a = false, named_b = false;
+        bool named_a = false, named_b = false, ranged;
 
         if (s[*i] == '*' || (s[*i] == '?' && (fp->id == F_DOM || fp->id == F_DOW))) {
                 (*i)++;
@@ -266,7 +266,8 @@ static int parse_element(field_parse *fp, size_t *i)
         if (fp->id == F_DOW && (s[*i] == 'L' || s[*i] == 'l' || s[*i] == '#'))
                 return parse_dow_suffix(fp, i, start, a);
         b = a;
-        if (s[*i] == '-') {
+        ranged = s[*i] == '-';
+        if (ranged) {
                 (*i)++;
                 r = read_value(fp, i, &b, &named_b);
                 if (r < 0)
@@ -279,8 +280,10 @@ static int parse_element(field_parse *fp, size_t *i)
         }
         if (s[*i] == '/') {
                 (*i)++;
-                if (a == b)
-                        b = fp->id == F_DOW ? 6 : fd->hi; /* "a/n" means a-max/n */
+                /* "a/n" means a-max/n (as in cronie; for day-of-week the max
+                 * is 7, Sunday); an explicit "a-a/n" stays the single value. */
+                if (!ranged)
+                        b = fd->hi;
                 r = read_step(fp, i, field_span(fp->id), &step);
                 if (r < 0)
                         return r;
@@ -356,7 +359,8 @@ static int parse_cron(cw_timespec *ts, const char *text, uint64_t seed_hash, cw_
 
         n = split_fields(text, starts, ends, 7);
         if (n != 5 && n != 6) {
-                size_t s = n ? starts[0] : 0, e = n ? ends[n - 1] : strlen(text);
+                /* Too many: underline the surplus fields; too few: all of it. */
+                size_t s = n > 6 ? starts[6] : (n ? starts[0] : 0), e = n ? ends[n - 1] : strlen(text);
                 return cw_error_set(err, (int)s, (int)(e - s),
                                     "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
                                     "(seconds first), got %zu",

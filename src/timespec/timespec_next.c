@@ -199,27 +199,45 @@ static int64_t search_start(const cw_tz *tz, const cw_tz_period *p, cw_time afte
         cw_tz_period q;
         int32_t lo, hi;
 
-        if (p->end == INT64_MAX)
+        cw_tz_offset_range(tz, &lo, &hi);
+        /* No later period can start readings earlier than L: done. */
+        if (p->end == INT64_MAX || p->end + lo >= L)
                 return L;
         cw_tz_lookup(tz, p->end, &q);
         if (p->end + q.utoff < L)
                 L = p->end + q.utoff;
         if (q.end != INT64_MAX) {
-                cw_tz_offset_range(tz, &lo, &hi);
                 if (q.end + lo < L)
                         L = q.end + lo;
         }
         return L;
 }
 
+/* True when reading `local` has exactly one instant, t = local - p->utoff,
+ * and t lies in period p: t is far enough inside p that an instant with any
+ * other offset (at most `spread` seconds away) would also lie in p, where
+ * the offset is p->utoff. Saves the resolve step on almost every call. */
+static bool unique_in_period(const cw_tz_period *p, int32_t spread, int64_t local, cw_time *ret)
+{
+        cw_time t = local - p->utoff;
+
+        if (p->start != INT64_MIN && t - spread < p->start)
+                return false;
+        if (p->end != INT64_MAX && t + spread >= p->end)
+                return false;
+        *ret = t;
+        return true;
+}
+
 static int next_in_zone(const cw_timespec *ts, const cw_tz *tz, cw_time after, int64_t max_year, cw_time *ret)
 {
         cw_tz_period p;
         cw_time best = INT64_MAX;
-        int32_t window_max = 0;
+        int32_t window_max = 0, lo, hi;
         int64_t L;
 
         cw_tz_lookup(tz, after, &p);
+        cw_tz_offset_range(tz, &lo, &hi);
         L = search_start(tz, &p, after);
         for (;;) {
                 int64_t local;
@@ -230,6 +248,13 @@ static int next_in_zone(const cw_timespec *ts, const cw_tz *tz, cw_time after, i
                         break;
                 if (best != INT64_MAX && local - window_max >= best)
                         break;
+                /* The common case: same period as `after`, so nothing
+                 * later can come earlier (see the top of the file). */
+                if (best == INT64_MAX && unique_in_period(&p, hi - lo, local, &c) && c > after) {
+                        best = c;
+                        break;
+                }
+                c = INT64_MAX;
                 n = cw_tz_resolve(tz, local, inst);
                 if (n == 1) {
                         if (inst[0] > after)

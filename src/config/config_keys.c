@@ -1,0 +1,1019 @@
+/* config_keys.c - every key of the configuration file: where it may
+ * appear, how its value is validated and where it is stored.
+ *
+ * The table below is the single list of keys (PRODUCT.md §3, §14); the
+ * unknown-key check, the "did you mean" hints and the [defaults]
+ * restrictions all read it. Simple types (bool, int, duration, size) use
+ * generic appliers driven by the entry's offset and range; everything else
+ * has a small function of its own. Each applier validates the whole value
+ * before touching the target, so a rejected value leaves the default (or
+ * the [defaults] value) in place and later checks see sane data.
+ *
+ * Defaults that the product spec leaves open, chosen here:
+ *   kill_grace 10s, retry_delay 1m (at least 1s), catch_up once,
+ *   concurrency forbid, lock class, notify_after_failures 1 (at least 1),
+ *   enabled yes, everything else off/0; keep_history at least 1s;
+ *   max_output from 1KiB to 1GiB; retries at most 100; max_running and the
+ *   failure counters at most 1000000; max_load above 0, at most 10000.
+ *   A job's hosts, after and other lists replace the [defaults] list, but
+ *   env and secret_env add to it (env: the job's value for a key replaces
+ *   the default's). env values are taken literally: quotes are not
+ *   removed. */
+#include "config_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/units.h"
+
+#define MAX_RUNNING_MAX 1000000
+#define FAILURES_MAX 1000000
+#define PING_MAX 2048
+
+static bool is_alpha(char c)
+{
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+        return is_alpha(c) || is_digit(c);
+}
+
+static bool has_control_or_space(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s <= ' ' || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+static bool has_control(const char *s)
+{
+        for (; *s; s++)
+                if (((unsigned char)*s < ' ' && *s != '\t') || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+bool cfg_is_identifier(const char *s)
+{
+        size_t i;
+
+        if (!is_alpha(s[0]) && s[0] != '_')
+                return false;
+        for (i = 1; s[i]; i++)
+                if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
+                        return false;
+        return i <= CW_JOBSPEC_NAME_MAX;
+}
+
+bool cfg_is_env_key(const char *s)
+{
+        size_t i;
+
+        if (!is_alpha(s[0]) && s[0] != '_')
+                return false;
+        for (i = 1; s[i]; i++)
+                if (!is_alnum(s[i]) && s[i] != '_')
+                        return false;
+        return i <= 256;
+}
+
+static bool is_node_name(const char *s)
+{
+        size_t i;
+
+        for (i = 0; s[i]; i++)
+                if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+                        return false;
+        return i > 0 && i <= 255;
+}
+
+/* User names as useradd(8) accepts them, plus '.' (common on other
+ * systems); not checked against the passwd database, since a config is
+ * often checked on a machine without the user. */
+static bool is_user_name(const char *s)
+{
+        size_t i;
+
+        if (!is_alpha(s[0]) && s[0] != '_')
+                return false;
+        for (i = 1; s[i]; i++) {
+                if (s[i] == '$' && s[i + 1] == '\0')
+                        break;
+                if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+                        return false;
+        }
+        return i <= 32;
+}
+
+/* Strict integer: optional sign, digits, nothing else. */
+static bool parse_ll(const char *s, long long *ret)
+{
+        const char *p = s;
+        char *end;
+        long long v;
+
+        if (*p == '-' || *p == '+')
+                p++;
+        if (!is_digit(*p))
+                return false;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end != '\0')
+                return false;
+        *ret = v;
+        return true;
+}
+
+static void *field(void *obj, const cfg_key *k)
+{
+        return (char *)obj + k->offset;
+}
+
+static int set_string(char **dst, const char *v)
+{
+        char *s = strdup(v);
+
+        if (!s)
+                return -ENOMEM;
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
+/* ---- generic appliers ---------------------------------------------------- */
+
+static int parse_bool(const char *v, bool *ret)
+{
+        static const char *const yes[] = {"yes", "true", "on", "1"};
+        static const char *const no[] = {"no", "false", "off", "0"};
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(yes); i++) {
+                if (strcasecmp(v, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(v, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static int apply_bool(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char q[CFG_QUOTE_MAX];
+        bool b;
+
+        if (parse_bool(kv->text, &b) < 0)
+                return cfg_error(L, kv->line,
+                                 "%s: expected yes or no (or true/false, on/off, 1/0), got %s",
+                                 kv->key->name, cfg_quote(kv->text, q));
+        *(bool *)field(obj, kv->key) = b;
+        return 0;
+}
+
+static int parse_int_range(cfg_loader *L, const cfg_kv *kv, int *ret)
+{
+        char q[CFG_QUOTE_MAX];
+        long long v;
+
+        if (!parse_ll(kv->text, &v) || v < kv->key->min || v > kv->key->max)
+                return cfg_error(L, kv->line,
+                                 "%s: expected a whole number from %lld to %lld, got %s",
+                                 kv->key->name, kv->key->min, kv->key->max, cfg_quote(kv->text, q));
+        *ret = (int)v;
+        return 0;
+}
+
+static int apply_int(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return parse_int_range(L, kv, (int *)field(obj, kv->key));
+}
+
+static int apply_duration(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char q[CFG_QUOTE_MAX], lim[32];
+        cw_error err;
+        int64_t v;
+
+        if (cw_duration_parse(kv->text, &v, &err) < 0)
+                return cfg_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
+        if (v < kv->key->min) {
+                cw_duration_format(kv->key->min, lim, sizeof(lim));
+                return cfg_error(L, kv->line, "%s: expected a duration of at least %s, got %s",
+                                 kv->key->name, lim, cfg_quote(kv->text, q));
+        }
+        if (v > kv->key->max) {
+                cw_duration_format(kv->key->max, lim, sizeof(lim));
+                return cfg_error(L, kv->line, "%s: expected a duration of at most %s, got %s",
+                                 kv->key->name, lim, cfg_quote(kv->text, q));
+        }
+        *(cw_duration *)field(obj, kv->key) = v;
+        return 0;
+}
+
+static int apply_size(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char q[CFG_QUOTE_MAX], lo[32], hi[32];
+        cw_error err;
+        uint64_t v;
+
+        if (cw_size_parse(kv->text, &v, &err) < 0)
+                return cfg_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
+        if (v < (uint64_t)kv->key->min || v > (uint64_t)kv->key->max) {
+                cw_size_format((uint64_t)kv->key->min, lo, sizeof(lo));
+                cw_size_format((uint64_t)kv->key->max, hi, sizeof(hi));
+                return cfg_error(L, kv->line, "%s: expected a size from %s to %s, got %s",
+                                 kv->key->name, lo, hi, cfg_quote(kv->text, q));
+        }
+        *(uint64_t *)field(obj, kv->key) = v;
+        return 0;
+}
+
+/* Any text, including none (description). */
+static int apply_text(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        if (has_control(kv->text))
+                return cfg_error(L, kv->line, "%s: control characters are not allowed",
+                                 kv->key->name);
+        return set_string((char **)field(obj, kv->key), kv->text);
+}
+
+/* The command line; split into argv by config.c once `shell` is known. */
+static int apply_command(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        if (!kv->text[0])
+                return cfg_error(L, kv->line, "command: expected a command line, got ''");
+        return apply_text(L, obj, kv);
+}
+
+static int apply_path(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char *p;
+
+        if (!kv->text[0])
+                return cfg_error(
+                        L, kv->line,
+                        "%s: expected a path (absolute, or relative to the config file's directory), got ''",
+                        kv->key->name);
+        if (has_control(kv->text))
+                return cfg_error(L, kv->line, "%s: control characters are not allowed in a path",
+                                 kv->key->name);
+        p = cfg_path_absolute(L, kv->text);
+        if (!p)
+                return -ENOMEM;
+        free(*(char **)field(obj, kv->key));
+        *(char **)field(obj, kv->key) = p;
+        return 0;
+}
+
+/* A name-like string checked by `valid`; `what` completes "expected ...". */
+static int apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv,
+                                bool (*valid)(const char *), const char *what)
+{
+        char q[CFG_QUOTE_MAX];
+
+        if (!valid(kv->text))
+                return cfg_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, what,
+                                 cfg_quote(kv->text, q));
+        return set_string((char **)field(obj, kv->key), kv->text);
+}
+
+/* ---- [cronwarden] --------------------------------------------------------- */
+
+static bool is_store(const char *s)
+{
+        if (strcmp(s, "sqlite") == 0)
+                return true;
+        if (strncmp(s, "postgresql://", 13) != 0 && strncmp(s, "postgres://", 11) != 0)
+                return false;
+        return !has_control_or_space(s);
+}
+
+static int apply_store(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_checked_string(L, obj, kv, is_store, "'sqlite' or a postgresql:// URL");
+}
+
+static int apply_node(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_checked_string(
+                L, obj, kv, is_node_name,
+                "a node name (letters, digits, '_', '.' and '-', at most 255 bytes)");
+}
+
+static int apply_global_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const cw_tz *tz;
+        int r = cfg_zone_get(L, kv->text, kv->key->name, kv->line, &tz);
+
+        if (r < 0)
+                return r;
+        ((cw_config *)obj)->tz = tz;
+        return 0;
+}
+
+/* A decimal number without exponent ("4", "1.5"), parsed without strtod so
+ * the result never depends on the process's locale. */
+static bool parse_decimal(const char *s, double *ret)
+{
+        double v = 0, scale = 1;
+        size_t i = 0, digits = 0;
+
+        for (; is_digit(s[i]); i++, digits++)
+                if (digits < 12)
+                        v = v * 10 + (s[i] - '0');
+                else
+                        return false;
+        if (digits == 0)
+                return false;
+        if (s[i] == '.') {
+                size_t frac = 0;
+
+                for (i++; is_digit(s[i]); i++, frac++)
+                        if (frac < 9) {
+                                scale /= 10;
+                                v += (s[i] - '0') * scale;
+                        }
+                if (frac == 0)
+                        return false;
+        }
+        if (s[i])
+                return false;
+        *ret = v;
+        return true;
+}
+
+static int apply_max_load(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char q[CFG_QUOTE_MAX];
+        double v;
+
+        if (!parse_decimal(kv->text, &v) || v <= 0 || v > 10000)
+                return cfg_error(
+                        L, kv->line,
+                        "max_load: expected a load average above 0 (like 4 or 2.5), got %s",
+                        cfg_quote(kv->text, q));
+        ((cw_config *)obj)->max_load = v;
+        return 0;
+}
+
+/* ---- [admin] -------------------------------------------------------------- */
+
+static bool is_port(const char *s)
+{
+        long long v;
+
+        return is_digit(s[0]) && parse_ll(s, &v) && v >= 1 && v <= 65535;
+}
+
+static bool is_host(const char *s, size_t n)
+{
+        if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '.')
+                        return false;
+        return true;
+}
+
+/* host:port, IPv4:port or [IPv6]:port. */
+static int apply_listen(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const char *v = kv->text, *colon;
+        char q[CFG_QUOTE_MAX];
+
+        if (v[0] == '[') {
+                const char *close = strchr(v, ']');
+                char addr[INET6_ADDRSTRLEN + 1];
+                struct in6_addr a6;
+                size_t n;
+
+                if (!close || close[1] != ':')
+                        goto bad;
+                n = (size_t)(close - v - 1);
+                if (n == 0 || n >= sizeof(addr))
+                        goto bad;
+                memcpy(addr, v + 1, n);
+                addr[n] = '\0';
+                if (inet_pton(AF_INET6, addr, &a6) != 1)
+                        return cfg_error(L, kv->line, "listen: '%s' is not an IPv6 address", addr);
+                colon = close + 1;
+        } else {
+                colon = strrchr(v, ':');
+                if (!colon)
+                        goto bad;
+                if (memchr(v, ':', (size_t)(colon - v)))
+                        return cfg_error(
+                                L, kv->line,
+                                "listen: write an IPv6 address in brackets, as in [::1]:8080, got %s",
+                                cfg_quote(v, q));
+                if (!is_host(v, (size_t)(colon - v)))
+                        goto bad;
+        }
+        if (!is_port(colon + 1))
+                return cfg_error(L, kv->line,
+                                 "listen: expected a port from 1 to 65535 after ':', got %s",
+                                 cfg_quote(kv->text, q));
+        return set_string((char **)field(obj, kv->key), v);
+bad:
+        return cfg_error(L, kv->line,
+                         "listen: expected HOST:PORT or [IPV6]:PORT (like 127.0.0.1:8080), got %s",
+                         cfg_quote(kv->text, q));
+}
+
+static bool is_admin_user(const char *s)
+{
+        size_t n = strlen(s);
+
+        return n > 0 && n <= 64 && !has_control_or_space(s) && !strchr(s, ':');
+}
+
+static int apply_user(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_checked_string(L, obj, kv, is_admin_user,
+                                    "a user name (no spaces or ':', at most 64 bytes)");
+}
+
+static bool is_argon2id(const char *s)
+{
+        return strncmp(s, "$argon2id$", 10) == 0 && s[10] && !has_control_or_space(s);
+}
+
+static int apply_password_hash(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_checked_string(
+                L, obj, kv, is_argon2id,
+                "an argon2id hash starting with '$argon2id$' (made by `cronwarden passwd`)");
+}
+
+/* ---- [defaults] and [job NAME] -------------------------------------------- */
+
+/* The one string table per enum (STYLE 8): parsing and printing both
+ * read these, indexed by the enum value. */
+static const char *const lock_mode_names[] = {
+        [CW_LOCK_NONE] = "none", [CW_LOCK_CLASS] = "class", [CW_LOCK_PARAMS] = "params"};
+static const char *const concurrency_names[] = {[CW_CONCURRENCY_FORBID] = "forbid",
+                                                [CW_CONCURRENCY_ALLOW] = "allow",
+                                                [CW_CONCURRENCY_REPLACE] = "replace"};
+static const char *const catch_up_names[] = {
+        [CW_CATCH_UP_NONE] = "none", [CW_CATCH_UP_ONCE] = "once", [CW_CATCH_UP_ALL] = "all"};
+static const char *const ionice_class_names[] = {[CW_IONICE_UNSET] = "none",
+                                                 [CW_IONICE_IDLE] = "idle",
+                                                 [CW_IONICE_BEST_EFFORT] = "best-effort",
+                                                 [CW_IONICE_REALTIME] = "realtime"};
+
+#define NAME_OF(table, v) ((unsigned)(v) < CW_ARRAY_SIZE(table) ? table[v] : NULL)
+
+const char *cw_lock_mode_to_string(cw_lock_mode m)
+{
+        return NAME_OF(lock_mode_names, m);
+}
+
+const char *cw_concurrency_to_string(cw_concurrency c)
+{
+        return NAME_OF(concurrency_names, c);
+}
+
+const char *cw_catch_up_to_string(cw_catch_up c)
+{
+        return NAME_OF(catch_up_names, c);
+}
+
+const char *cw_ionice_class_to_string(cw_ionice_class c)
+{
+        return NAME_OF(ionice_class_names, c);
+}
+
+static int apply_enum(cfg_loader *L, const cfg_kv *kv, const char *const *names, size_t n, int *ret)
+{
+        char q[CFG_QUOTE_MAX], expected[64] = "";
+        size_t len = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(kv->text, names[i]) == 0) {
+                        *ret = (int)i;
+                        return 0;
+                }
+        for (size_t i = 0; i < n; i++) {
+                int w = snprintf(expected + len, sizeof(expected) - len, "%s%s",
+                                 i == 0       ? ""
+                                 : i + 1 == n ? " or "
+                                              : ", ",
+                                 names[i]);
+
+                if (w > 0 && (size_t)w < sizeof(expected) - len)
+                        len += (size_t)w;
+        }
+        return cfg_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, expected,
+                         cfg_quote(kv->text, q));
+}
+
+static int apply_lock(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int v, r = apply_enum(L, kv, lock_mode_names, CW_ARRAY_SIZE(lock_mode_names), &v);
+
+        if (r == 0)
+                ((cw_job *)obj)->lock = (cw_lock_mode)v;
+        return r;
+}
+
+static int apply_concurrency(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int v, r = apply_enum(L, kv, concurrency_names, CW_ARRAY_SIZE(concurrency_names), &v);
+
+        if (r == 0)
+                ((cw_job *)obj)->concurrency = (cw_concurrency)v;
+        return r;
+}
+
+static int apply_catch_up(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int v, r = apply_enum(L, kv, catch_up_names, CW_ARRAY_SIZE(catch_up_names), &v);
+
+        if (r == 0)
+                ((cw_job *)obj)->catch_up = (cw_catch_up)v;
+        return r;
+}
+
+static int apply_nice(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        cw_job *job = obj;
+        int r = parse_int_range(L, kv, &job->nice);
+
+        if (r == 0)
+                job->nice_set = true;
+        return r;
+}
+
+/* none | idle | best-effort[:N] | realtime[:N], N from 0 to 7 (4 when
+ * omitted, the kernel's default level). "none" lets a job drop an ionice
+ * class set in [defaults]. */
+static int apply_ionice(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const char *v = kv->text;
+        char q[CFG_QUOTE_MAX];
+        cw_job *job = obj;
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(ionice_class_names); i++) {
+                const char *name = ionice_class_names[i];
+                size_t n = strlen(name);
+                bool levels = i == CW_IONICE_BEST_EFFORT || i == CW_IONICE_REALTIME;
+                int level = levels ? 4 : 0;
+
+                if (strncmp(v, name, n) != 0 || (v[n] != '\0' && v[n] != ':'))
+                        continue;
+                if (v[n] == ':') {
+                        if (!levels)
+                                return cfg_error(L, kv->line,
+                                                 "ionice: the %s class has no level, got %s", name,
+                                                 cfg_quote(v, q));
+                        if (!is_digit(v[n + 1]) || v[n + 1] > '7' || v[n + 2] != '\0')
+                                return cfg_error(
+                                        L, kv->line,
+                                        "ionice: expected a level from 0 to 7 after '%s:', got %s",
+                                        name, cfg_quote(v, q));
+                        level = v[n + 1] - '0';
+                }
+                job->ionice = (cw_ionice_class)i;
+                job->ionice_level = level;
+                return 0;
+        }
+        return cfg_error(
+                L, kv->line,
+                "ionice: expected idle, best-effort:N or realtime:N (N from 0 to 7), got %s",
+                cfg_quote(v, q));
+}
+
+/* Splits one physical line of a list: items separated by commas and/or
+ * white space. A trailing comma is allowed when another line follows. */
+static int parse_list_part(cfg_loader *L, const cfg_kv *kv, const cfg_part *part, bool last,
+                           bool (*valid)(const char *), const char *what, cw_strv *out)
+{
+        const char *s = part->text;
+        char q[CFG_QUOTE_MAX];
+        size_t i = 0;
+        bool need_item = false;
+
+        while (s[i]) {
+                size_t start, n;
+                char *item;
+                int r;
+
+                while (s[i] == ' ' || s[i] == '\t')
+                        i++;
+                if (!s[i])
+                        break;
+                if (s[i] == ',')
+                        return cfg_error(
+                                L, part->line,
+                                "%s: empty item in list %s: separate items with one ',' or spaces",
+                                kv->key->name, cfg_quote(s, q));
+                start = i;
+                while (s[i] && s[i] != ',' && s[i] != ' ' && s[i] != '\t')
+                        i++;
+                n = i - start;
+                item = strndup(s + start, n);
+                if (!item)
+                        return -ENOMEM;
+                if (!valid(item)) {
+                        r = cfg_error(L, part->line, "%s: expected %s, got %s", kv->key->name, what,
+                                      cfg_quote(item, q));
+                        free(item);
+                        return r;
+                }
+                if (cw_strv_find(out, item) >= 0) {
+                        r = cfg_error(L, part->line, "%s: '%s' is listed twice", kv->key->name,
+                                      item);
+                        free(item);
+                        return r;
+                }
+                r = cw_strv_consume(out, item);
+                if (r < 0)
+                        return r;
+                while (s[i] == ' ' || s[i] == '\t')
+                        i++;
+                need_item = false;
+                if (s[i] == ',') {
+                        i++;
+                        need_item = true;
+                }
+        }
+        if (need_item && last)
+                return cfg_error(L, part->line, "%s: list %s ends with ','", kv->key->name,
+                                 cfg_quote(s, q));
+        return 0;
+}
+
+/* Parses every line of kv as a list into a new vector, then replaces
+ * *dst (or appends to it when merge is set). */
+static int apply_list(cfg_loader *L, const cfg_kv *kv, bool (*valid)(const char *),
+                      const char *what, cw_strv *dst, bool merge)
+{
+        _cleanup_(cw_strv_release) cw_strv items = {0};
+        int r;
+
+        for (size_t p = 0; p < kv->n_parts; p++) {
+                r = parse_list_part(L, kv, &kv->parts[p], p + 1 == kv->n_parts, valid, what,
+                                    &items);
+                if (r < 0)
+                        return r;
+        }
+        if (!merge) {
+                cw_strv_release(dst);
+                *dst = items;
+                items = (cw_strv){0};
+                return 0;
+        }
+        for (size_t i = 0; i < items.n; i++) {
+                if (cw_strv_find(dst, items.v[i]) >= 0)
+                        continue;
+                r = cw_strv_push(dst, items.v[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int apply_args(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_list(
+                L, kv, cfg_is_identifier,
+                "param names (letters, digits, '_' and '-', starting with a letter or '_')",
+                (cw_strv *)field(obj, kv->key), false);
+}
+
+static int apply_after(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_list(L, kv, cw_jobspec_name_valid, "job names", &((cw_job *)obj)->after,
+                          false);
+}
+
+static int apply_hosts(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_list(L, kv, is_node_name, "node names (letters, digits, '_', '.' and '-')",
+                          &((cw_job *)obj)->hosts, false);
+}
+
+static int apply_secret_env(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_list(L, kv, cfg_is_env_key, "environment variable names",
+                          &((cw_job *)obj)->secret_env, true);
+}
+
+static int apply_lock_name(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_checked_string(
+                L, obj, kv, cw_jobspec_name_valid,
+                "a lock name (like a job name: letters, digits, '_', '.' and '-')");
+}
+
+static int apply_run_as(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return apply_checked_string(L, obj, kv, is_user_name,
+                                    "a user name (like www-data, at most 32 bytes)");
+}
+
+/* http(s)://HOST... with no spaces; the only placeholder is {event}. */
+static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const char *v = kv->text, *host;
+        char q[CFG_QUOTE_MAX];
+
+        if (strncasecmp(v, "http://", 7) == 0)
+                host = v + 7;
+        else if (strncasecmp(v, "https://", 8) == 0)
+                host = v + 8;
+        else
+                return cfg_error(L, kv->line, "ping: expected an http:// or https:// URL, got %s",
+                                 cfg_quote(v, q));
+        if (!host[0] || strchr("/?#:", host[0]))
+                return cfg_error(L, kv->line, "ping: the URL has no host name, got %s",
+                                 cfg_quote(v, q));
+        if (strlen(v) > PING_MAX)
+                return cfg_error(L, kv->line, "ping: URL is too long (at most %d bytes)", PING_MAX);
+        if (has_control_or_space(v))
+                return cfg_error(L, kv->line,
+                                 "ping: spaces are not allowed in a URL (write %%20), got %s",
+                                 cfg_quote(v, q));
+        for (const char *p = v; *p; p++) {
+                if (*p == '{' && strncmp(p, "{event}", 7) == 0) {
+                        p += 6;
+                        continue;
+                }
+                if (*p == '{' || *p == '}')
+                        return cfg_error(L, kv->line,
+                                         "ping: the only placeholder is {event}, got %s",
+                                         cfg_quote(v, q));
+        }
+        return set_string(&((cw_job *)obj)->ping, v);
+}
+
+static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const cw_tz *tz;
+        int r = cfg_zone_get(L, kv->text, kv->key->name, kv->line, &tz);
+
+        if (r < 0)
+                return r;
+        ((cw_job *)obj)->tz = tz;
+        return 0;
+}
+
+/* KEY=VALUE per line. A key given twice in one section is an error; a job
+ * may replace a [defaults] entry, which keeps its position. */
+static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        cfg_env_seen *seen = cfg_loader_env_seen(L);
+        cw_job *job = obj;
+        char q[CFG_QUOTE_MAX];
+        int r, ret = 0;
+
+        for (size_t p = 0; p < kv->n_parts; p++) {
+                const cfg_part *part = &kv->parts[p];
+                const char *eq = strchr(part->text, '=');
+                _cleanup_free_ char *key = NULL;
+                long prev;
+                size_t klen;
+                char *entry;
+                int *nl;
+                bool replaced = false;
+
+                if (!eq || eq == part->text) {
+                        ret = cfg_error(L, part->line, "env: expected KEY=VALUE, got %s",
+                                        cfg_quote(part->text, q));
+                        continue;
+                }
+                klen = (size_t)(eq - part->text);
+                key = strndup(part->text, klen);
+                if (!key)
+                        return -ENOMEM;
+                if (!cfg_is_env_key(key)) {
+                        ret = cfg_error(
+                                L, part->line,
+                                "env: expected a variable name (letters, digits and '_', not starting with a digit), got %s",
+                                cfg_quote(key, q));
+                        continue;
+                }
+                if (strncmp(key, "CRONWARDEN_", 11) == 0) {
+                        ret = cfg_error(
+                                L, part->line,
+                                "env: names starting with CRONWARDEN_ are set by cronwarden itself, got '%s'",
+                                key);
+                        continue;
+                }
+                if (has_control(eq + 1)) {
+                        ret = cfg_error(L, part->line,
+                                        "env: control characters are not allowed in '%s'", key);
+                        continue;
+                }
+                prev = cw_strv_find(&seen->keys, key);
+                if (prev >= 0) {
+                        ret = cfg_error(L, part->line, "env: '%s' is already set on line %d", key,
+                                        seen->lines[prev]);
+                        continue;
+                }
+                nl = realloc(seen->lines, (seen->keys.n + 1) * sizeof(int));
+                if (!nl)
+                        return -ENOMEM;
+                seen->lines = nl;
+                r = cw_strv_push(&seen->keys, key);
+                if (r < 0)
+                        return r;
+                seen->lines[seen->keys.n - 1] = part->line;
+
+                entry = strdup(part->text);
+                if (!entry)
+                        return -ENOMEM;
+                for (size_t i = 0; i < job->env.n; i++)
+                        if (strncmp(job->env.v[i], part->text, klen + 1) == 0) {
+                                free(job->env.v[i]);
+                                job->env.v[i] = entry;
+                                replaced = true;
+                                break;
+                        }
+                if (!replaced) {
+                        r = cw_strv_consume(&job->env, entry);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return ret;
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+#define S(k) (1u << CFG_SEC_##k)
+#define JOBS (S(JOB) | S(DEFAULTS))
+#define G(f) offsetof(cw_config, f)
+#define J(f) offsetof(cw_job, f)
+#define KEY(id_, name_, sec_, flags_, apply_, off_, min_, max_)                                    \
+        [CFG_K_##id_] = {CFG_K_##id_, name_, sec_, flags_, apply_, off_, min_, max_}
+
+static const cfg_key keys[CFG_K__MAX] = {
+        KEY(DATA_DIR, "data_dir", S(CRONWARDEN), 0, apply_path, G(data_dir), 0, 0),
+        KEY(STORE, "store", S(CRONWARDEN), 0, apply_store, G(store), 0, 0),
+        KEY(GLOBAL_TIMEZONE, "timezone", S(CRONWARDEN), 0, apply_global_timezone, 0, 0, 0),
+        KEY(NODE, "node", S(CRONWARDEN), 0, apply_node, G(node), 0, 0),
+        KEY(MAX_OUTPUT, "max_output", S(CRONWARDEN), 0, apply_size, G(max_output), 1024,
+            1024LL * 1024 * 1024),
+        KEY(KEEP_HISTORY, "keep_history", S(CRONWARDEN), 0, apply_duration, G(keep_history), 1,
+            CW_DURATION_MAX),
+        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, apply_int, G(max_running), 0,
+            MAX_RUNNING_MAX),
+        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_max_load, 0, 0, 0),
+
+        KEY(LISTEN, "listen", S(ADMIN), 0, apply_listen, G(admin_listen), 0, 0),
+        KEY(USER, "user", S(ADMIN), 0, apply_user, G(admin_user), 0, 0),
+        KEY(PASSWORD_HASH, "password_hash", S(ADMIN), 0, apply_password_hash,
+            G(admin_password_hash), 0, 0),
+        KEY(ALLOW_UI_COMMANDS, "allow_ui_commands", S(ADMIN), 0, apply_bool, G(allow_ui_commands),
+            0, 0),
+
+        KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, apply_text, J(description), 0, 0),
+        KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, apply_command, J(command), 0, 0),
+        KEY(SHELL, "shell", JOBS, 0, apply_bool, J(shell), 0, 0),
+        KEY(ARGS, "args", JOBS, CFG_JOB_ONLY, apply_args, J(args), 0, 0),
+        KEY(OPTIONS, "options", JOBS, CFG_JOB_ONLY, apply_args, J(options), 0, 0),
+        KEY(SCHEDULE, "schedule", JOBS, CFG_JOB_ONLY | CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0,
+            0),
+        KEY(LOCK, "lock", JOBS, 0, apply_lock, 0, 0, 0),
+        KEY(LOCK_NAME, "lock_name", JOBS, CFG_JOB_ONLY, apply_lock_name, J(lock_name), 0, 0),
+        KEY(NICE, "nice", JOBS, 0, apply_nice, 0, -20, 19),
+        KEY(IONICE, "ionice", JOBS, 0, apply_ionice, 0, 0, 0),
+        KEY(TIMEOUT, "timeout", JOBS, 0, apply_duration, J(timeout), 0, CW_DURATION_MAX),
+        KEY(KILL_GRACE, "kill_grace", JOBS, 0, apply_duration, J(kill_grace), 0, CW_DURATION_MAX),
+        KEY(CONCURRENCY, "concurrency", JOBS, 0, apply_concurrency, 0, 0, 0),
+        KEY(CATCH_UP, "catch_up", JOBS, 0, apply_catch_up, 0, 0, 0),
+        KEY(RETRIES, "retries", JOBS, 0, apply_int, J(retries), 0, 100),
+        KEY(RETRY_DELAY, "retry_delay", JOBS, 0, apply_duration, J(retry_delay), 1,
+            CW_DURATION_MAX),
+        KEY(CAN_RESUME, "can_resume", JOBS, 0, apply_bool, J(can_resume), 0, 0),
+        KEY(AFTER, "after", JOBS, CFG_JOB_ONLY, apply_after, 0, 0, 0),
+        KEY(HOSTS, "hosts", JOBS, 0, apply_hosts, 0, 0, 0),
+        KEY(PING, "ping", JOBS, 0, apply_ping, 0, 0, 0),
+        KEY(NOTIFY_AFTER_FAILURES, "notify_after_failures", JOBS, 0, apply_int,
+            J(notify_after_failures), 1, FAILURES_MAX),
+        KEY(RUN_AS, "run_as", JOBS, 0, apply_run_as, J(run_as), 0, 0),
+        KEY(WORKDIR, "workdir", JOBS, 0, apply_path, J(workdir), 0, 0),
+        KEY(ENV, "env", JOBS, CFG_REPEATABLE, apply_env, 0, 0, 0),
+        KEY(SECRET_ENV, "secret_env", JOBS, 0, apply_secret_env, 0, 0, 0),
+        KEY(ENV_FILE, "env_file", JOBS, 0, apply_path, J(env_file), 0, 0),
+        KEY(TIMEZONE, "timezone", JOBS, 0, apply_timezone, 0, 0, 0),
+        KEY(ENABLED, "enabled", JOBS, 0, apply_bool, J(enabled), 0, 0),
+        KEY(JITTER, "jitter", JOBS, 0, apply_duration, J(jitter), 0, CW_DURATION_MAX),
+        KEY(START_DEADLINE, "start_deadline", JOBS, 0, apply_duration, J(start_deadline), 0,
+            CW_DURATION_MAX),
+        KEY(MAX_RUNTIME, "max_runtime", JOBS, 0, apply_duration, J(max_runtime), 0,
+            CW_DURATION_MAX),
+        KEY(MIN_RUNTIME, "min_runtime", JOBS, 0, apply_duration, J(min_runtime), 0,
+            CW_DURATION_MAX),
+        KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, apply_int,
+            J(disable_after_failures), 0, FAILURES_MAX),
+        KEY(PRIORITY, "priority", JOBS, 0, apply_int, J(priority), -1000, 1000),
+
+        KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
+};
+
+const cfg_key *cfg_key_get(cfg_key_id id)
+{
+        return &keys[id];
+}
+
+const cfg_key *cfg_key_lookup(const char *name, cfg_section_kind kind)
+{
+        for (size_t i = 0; i < CW_ARRAY_SIZE(keys); i++)
+                if ((keys[i].sections & (1u << kind)) && strcmp(keys[i].name, name) == 0)
+                        return &keys[i];
+        return NULL;
+}
+
+size_t cfg_edit_distance(const char *a, const char *b, size_t cap)
+{
+        /* Optimal string alignment distance (a swap of neighbours counts
+         * once: "retires" is one edit from "retries"), over short key
+         * names only; longer inputs are simply "far". */
+        enum { N = 40 };
+        size_t d[N + 1][N + 1];
+        size_t la = strlen(a), lb = strlen(b);
+
+        if (la > N || lb > N)
+                return cap + 1;
+        if ((la > lb ? la - lb : lb - la) > cap)
+                return cap + 1;
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                        size_t v = d[i - 1][j] + 1;
+
+                        if (d[i][j - 1] + 1 < v)
+                                v = d[i][j - 1] + 1;
+                        if (d[i - 1][j - 1] + cost < v)
+                                v = d[i - 1][j - 1] + cost;
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                            d[i - 2][j - 2] + 1 < v)
+                                v = d[i - 2][j - 2] + 1;
+                        d[i][j] = v;
+                }
+        return d[la][lb] > cap ? cap + 1 : d[la][lb];
+}
+
+static const char *section_title(unsigned sections)
+{
+        if (sections & S(CRONWARDEN))
+                return "[cronwarden]";
+        if (sections & S(ADMIN))
+                return "[admin]";
+        if (sections & S(SCHEDULE))
+                return "[schedule]";
+        return "a [job NAME] section";
+}
+
+void cfg_key_hint(const char *name, cfg_section_kind kind, char *buf, size_t size)
+{
+        size_t len = strlen(name), cap = len >= 5 ? 2 : len >= 3 ? 1 : 0, best = cap + 1;
+        const cfg_key *match = NULL;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < CW_ARRAY_SIZE(keys); i++) {
+                size_t d;
+
+                if (!(keys[i].sections & (1u << kind)))
+                        continue;
+                if (kind == CFG_SEC_DEFAULTS && (keys[i].flags & CFG_JOB_ONLY))
+                        continue;
+                d = cfg_edit_distance(name, keys[i].name, cap);
+                if (d < best) {
+                        best = d;
+                        match = &keys[i];
+                }
+        }
+        if (match) {
+                snprintf(buf, size, " (did you mean '%s'?)", match->name);
+                return;
+        }
+        for (size_t i = 0; i < CW_ARRAY_SIZE(keys); i++)
+                if (strcmp(keys[i].name, name) == 0) {
+                        snprintf(buf, size, " (it belongs in %s)", section_title(keys[i].sections));
+                        return;
+                }
+}

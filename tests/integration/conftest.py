@@ -1,0 +1,154 @@
+"""Fixtures shared by the integration tests.
+
+They run the real binaries of a build directory: $CRONWARDEN_BUILD_DIR if
+set (scripts/test.sh points it at build/ and at build-asan/), else
+<repo>/build. Run them with Debian's interpreter:
+
+    CRONWARDEN_BUILD_DIR=$PWD/build /usr/bin/python3 -m pytest tests/integration
+
+Fixtures:
+  repo          the repository root (pathlib.Path)
+  build_dir     the build directory (pathlib.Path)
+  python        "/usr/bin/python3": use it for any Python subprocess
+  cw            runs build_dir/cronwarden: cw("next", "@daily", cwd=..., env=...,
+                input=..., timeout=...) -> subprocess.CompletedProcess (text)
+  tmp_config    tmp_config(text, name="cronwarden.ini") -> path of a new file
+  build_tool    build_tool("next_batch") -> path of build_dir/tests/next_batch
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = "/usr/bin/python3"
+
+# Any of these in a binary's stderr fails the test, whatever its exit
+# status (so a sanitizer report can't hide behind an expected exit 2).
+SANITIZER_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
+    "UndefinedBehaviorSanitizer",
+)
+
+
+def pytest_configure(config):
+    # The suite relies on Debian's python3 and its packages (croniter): a
+    # pyenv or venv interpreter first on PATH is not the one to use.
+    if os.path.realpath(sys.executable) != os.path.realpath(PYTHON):
+        raise pytest.UsageError(
+            f"run the tests with {PYTHON} -m pytest (this is {sys.executable})"
+        )
+
+
+def _build_dir():
+    d = os.environ.get("CRONWARDEN_BUILD_DIR")
+    return Path(d).resolve() if d else REPO / "build"
+
+
+@pytest.fixture(scope="session")
+def repo():
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    d = _build_dir()
+    if not d.is_dir():
+        pytest.fail(f"build directory {d} does not exist: run scripts/test.sh or meson setup")
+    return d
+
+
+@pytest.fixture(scope="session")
+def python():
+    return PYTHON
+
+
+def _base_env():
+    env = dict(os.environ)
+    # Tests say which config they mean; the caller's must not leak in.
+    env.pop("CRONWARDEN_CONFIG", None)
+    return env
+
+
+class Runner:
+    """Runs one binary; see the module docstring."""
+
+    def __init__(self, binary, default_cwd):
+        self.binary = binary
+        self.default_cwd = default_cwd
+
+    def __call__(self, *args, cwd=None, env=None, input=None, timeout=60):
+        """env: variables to set on top of the test environment; a value of
+        None removes that variable."""
+        full_env = _base_env()
+        for k, v in (env or {}).items():
+            if v is None:
+                full_env.pop(k, None)
+            else:
+                full_env[k] = str(v)
+        proc = subprocess.run(
+            [str(self.binary), *[str(a) for a in args]],
+            cwd=str(cwd or self.default_cwd),
+            env=full_env,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        for marker in SANITIZER_MARKERS:
+            if marker in proc.stderr:
+                pytest.fail(
+                    f"sanitizer report from {self.binary.name} {' '.join(map(str, args))}:\n"
+                    + proc.stderr
+                )
+        return proc
+
+
+@pytest.fixture
+def cw(build_dir, tmp_path):
+    """Runs cronwarden. The default working directory is a fresh empty
+    directory, so no ./cronwarden.ini is picked up by accident."""
+    binary = build_dir / "cronwarden"
+    if not binary.exists():
+        pytest.fail(f"{binary} is not built")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    return Runner(binary, cwd)
+
+
+@pytest.fixture
+def build_tool(build_dir, tmp_path):
+    """build_tool(name) -> Runner for build_dir/tests/name."""
+
+    def get(name):
+        binary = build_dir / "tests" / name
+        if not binary.exists():
+            pytest.fail(f"{binary} is not built")
+        return Runner(binary, tmp_path)
+
+    return get
+
+
+@pytest.fixture
+def tmp_config(tmp_path):
+    """tmp_config(text, name="cronwarden.ini") writes text into a new file
+    in a temporary directory and returns its path. The text is dedented
+    (relative indentation, such as continuation lines, is kept) and a
+    leading newline dropped, so configs can be written as indented
+    triple-quoted strings."""
+
+    def write(text, name="cronwarden.ini"):
+        d = tmp_path / "config"
+        d.mkdir(exist_ok=True)
+        path = d / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    return write
