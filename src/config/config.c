@@ -18,7 +18,12 @@
  * The reader classifies lines exactly the way inih does (a comment after
  * white space + ';', start-of-line ';' and '#' comments, continuation =
  * indented non-blank line after a key in the same section), so the
- * handler only has to ask the reader what kind of line inih is reporting.
+ * handler only has to ask the reader what kind of line inih is reporting;
+ * a throwaway differential fuzzer checked this against inih itself. Two
+ * differences are deliberate: an inline comment is removed from a
+ * continuation line too (inih 55 keeps it in the value, later versions do
+ * not), and an indented "[section]" line is an error read as a header
+ * rather than silently appended to the previous value.
  *
  * Pass one stores every key's value lines per section (config_internal.h);
  * pass two validates them in a fixed order, so [defaults] may follow the
@@ -374,7 +379,7 @@ static void loader_release(cfg_loader *L)
         cw_config_free(L->cfg ? &L->cfg->pub : NULL);
 }
 
-cfg_env_seen *cfg_loader_env_seen(cfg_loader *L)
+cfg_env_seen *cw_config_env_seen(cfg_loader *L)
 {
         return &L->env_seen;
 }
@@ -420,7 +425,7 @@ static char *format_msg(cfg_loader *L, int line, const char *fmt, va_list ap)
         return text;
 }
 
-int cfg_error(cfg_loader *L, int line, const char *fmt, ...)
+int cw_config_error(cfg_loader *L, int line, const char *fmt, ...)
 {
         va_list ap;
 
@@ -434,8 +439,8 @@ int cfg_error(cfg_loader *L, int line, const char *fmt, ...)
         return -EINVAL;
 }
 
-int cfg_error_caret(cfg_loader *L, int line, const cw_error *e, const char *text, const char *fmt,
-                    ...)
+int cw_config_error_caret(cfg_loader *L, int line, const cw_error *e, const char *text,
+                          const char *fmt, ...)
 {
         _cleanup_free_ char *head = NULL, *caret = NULL;
         size_t size = 2 * strlen(text) + (e && e->len > 0 ? (size_t)e->len : 1) + 32;
@@ -461,7 +466,7 @@ int cfg_error_caret(cfg_loader *L, int line, const cw_error *e, const char *text
         return -EINVAL;
 }
 
-const char *cfg_quote(const char *s, char buf[static CFG_QUOTE_MAX])
+const char *cw_config_quote(const char *s, char buf[static CFG_QUOTE_MAX])
 {
         size_t n = 0, i;
 
@@ -586,7 +591,7 @@ static char *path_normalize(const char *base, const char *rel)
         return out;
 }
 
-char *cfg_path_absolute(const cfg_loader *L, const char *path)
+char *cw_config_path_absolute(const cfg_loader *L, const char *path)
 {
         if (path[0] == '/')
                 return path_normalize(NULL, path);
@@ -613,7 +618,8 @@ static int dir_of(const char *name, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int cfg_zone_get(cfg_loader *L, const char *name, const char *key, int line, const cw_tz **ret)
+int cw_config_zone_get(cfg_loader *L, const char *name, const char *key, int line,
+                       const cw_tz **ret)
 {
         cfg_priv *p = L->cfg;
         cfg_zone *z = NULL, *nz;
@@ -647,15 +653,17 @@ int cfg_zone_get(cfg_loader *L, const char *name, const char *key, int line, con
                 return 0;
         }
         if (z->r == -ENOENT)
-                return cfg_error(
+                return cw_config_error(
                         L, line,
                         "%s: unknown time zone %s (expected a name from %s, like Europe/Warsaw or UTC)",
-                        key, cfg_quote(name, q), L->zoneinfo_dir ? L->zoneinfo_dir : CW_TZ_DIR);
+                        key, cw_config_quote(name, q),
+                        L->zoneinfo_dir ? L->zoneinfo_dir : CW_TZ_DIR);
         if (!name[0])
-                return cfg_error(L, line,
-                                 "%s: expected a time zone name like Europe/Warsaw or UTC, got ''",
-                                 key);
-        return cfg_error(L, line, "%s: bad time zone %s: %s", key, cfg_quote(name, q), z->err.msg);
+                return cw_config_error(
+                        L, line, "%s: expected a time zone name like Europe/Warsaw or UTC, got ''",
+                        key);
+        return cw_config_error(L, line, "%s: bad time zone %s: %s", key, cw_config_quote(name, q),
+                               z->err.msg);
 }
 
 /* Adds an already loaded zone (the system's) to the cache. */
@@ -768,7 +776,8 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 /* inih keeps the previous key for continuations here. */
                 L->cur_kind = CFG_SEC_SKIP;
                 L->prev_kv = -1;
-                return cfg_error(L, L->lineno, "unterminated section header: expected '[NAME]'");
+                return cw_config_error(L, L->lineno,
+                                       "unterminated section header: expected '[NAME]'");
         }
         L->have_prev = false;
         L->prev_kv = -1;
@@ -781,7 +790,7 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
         for (after = close + 1; after < e && ini_space(*after); after++)
                 ;
         if (after < e && *after != ';' && *after != '#')
-                cfg_error(L, L->lineno, "%s: unexpected text after ']'", title);
+                cw_config_error(L, L->lineno, "%s: unexpected text after ']'", title);
 
         a = s + 1;
         b = close;
@@ -797,9 +806,10 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 return section_add(L, kind, NULL);
         if (kind != CFG_SEC__MAX) {
                 if (L->kind_line[kind])
-                        return cfg_error(L, L->lineno,
-                                         "%s: section given twice (first on line %d): merge them",
-                                         title, L->kind_line[kind]);
+                        return cw_config_error(
+                                L, L->lineno,
+                                "%s: section given twice (first on line %d): merge them", title,
+                                L->kind_line[kind]);
                 L->kind_line[kind] = L->lineno;
                 return section_add(L, kind, NULL);
         }
@@ -811,19 +821,20 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 for (a += 3; a < b && ini_space(*a); a++)
                         ;
                 if (a == b)
-                        return cfg_error(L, L->lineno, "%s: missing job name: write [job NAME]",
-                                         title);
+                        return cw_config_error(L, L->lineno,
+                                               "%s: missing job name: write [job NAME]", title);
                 name = strndup(a, (size_t)(b - a));
                 if (!name)
                         return -ENOMEM;
                 if (!cw_jobspec_name_valid(name))
-                        return cfg_error(
+                        return cw_config_error(
                                 L, L->lineno,
                                 "%s: invalid job name %s: use letters, digits, '_', '.' and '-', starting with a letter or '_' (at most %d bytes)",
-                                title, cfg_quote(name, q), CW_JOBSPEC_NAME_MAX);
+                                title, cw_config_quote(name, q), CW_JOBSPEC_NAME_MAX);
                 if (map_get(&L->section_names, name, &idx))
-                        return cfg_error(L, L->lineno, "%s: job defined twice (first on line %d)",
-                                         title, L->sections[idx].line);
+                        return cw_config_error(L, L->lineno,
+                                               "%s: job defined twice (first on line %d)", title,
+                                               L->sections[idx].line);
                 r = section_add(L, CFG_SEC_JOB, CW_TAKE_PTR(name));
                 if (r < 0)
                         return r;
@@ -843,7 +854,7 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 /* Short words are close to everything: be stricter. */
                 best = strlen(word) >= 5 ? 3 : strlen(word) >= 3 ? 2 : 1;
                 for (size_t k = 0; k < CW_ARRAY_SIZE(section_names); k++) {
-                        size_t d = cfg_edit_distance(word, section_names[k], 2);
+                        size_t d = cw_config_edit_distance(word, section_names[k], 2);
 
                         if (d < best) {
                                 best = d;
@@ -852,7 +863,7 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                         }
                 }
         }
-        return cfg_error(
+        return cw_config_error(
                 L, L->lineno,
                 "%s: unknown section%s: expected [cronwarden], [admin], [defaults], [job NAME] or [schedule]",
                 title, hint);
@@ -871,7 +882,7 @@ static char *read_line(char *str, int num, void *stream)
         /* inih always asks for its whole buffer (200 bytes in Debian's
          * build); a tiny one is not something we can work with. */
         if (num < 8) {
-                cfg_error(L, 0, "libinih's line buffer is too small (%d bytes)", num);
+                cw_config_error(L, 0, "libinih's line buffer is too small (%d bytes)", num);
                 return NULL;
         }
         limit = (size_t)num - 2; /* room for '\n' and the NUL */
@@ -886,7 +897,7 @@ static char *read_line(char *str, int num, void *stream)
                 n -= 3;
         }
         if (memchr(line, '\0', n)) {
-                cfg_error(L, L->lineno, "line contains a NUL byte");
+                cw_config_error(L, L->lineno, "line contains a NUL byte");
                 return feed(L, str, false, "", 0);
         }
         e = line + n;
@@ -913,15 +924,16 @@ static char *read_line(char *str, int num, void *stream)
                 /* inih would take this for more of the previous value,
                  * silently. It is surely meant as a header: say so, and
                  * read it as one so the keys below land where intended. */
-                cfg_error(L, L->lineno,
-                          "section header must start the line (an indented line continues the "
-                          "previous value)");
+                cw_config_error(
+                        L, L->lineno,
+                        "section header must start the line (an indented line continues the "
+                        "previous value)");
                 indented = false;
         }
         if (L->have_prev && indented) {
                 mlen = (size_t)(cut - s) + 1;
                 if (mlen > limit) {
-                        cfg_error(
+                        cw_config_error(
                                 L, L->lineno,
                                 "line too long (%zu bytes, at most %zu): continue the value on more indented lines",
                                 mlen - 1, limit - 1);
@@ -935,8 +947,8 @@ static char *read_line(char *str, int num, void *stream)
                 const char *close = memchr(s, ']', (size_t)(e - s));
 
                 if (close && (size_t)(close - s) + 1 > limit) {
-                        cfg_error(L, L->lineno, "line too long (%zu bytes, at most %zu)",
-                                  (size_t)(close - s) + 1, limit);
+                        cw_config_error(L, L->lineno, "line too long (%zu bytes, at most %zu)",
+                                        (size_t)(close - s) + 1, limit);
                         L->have_prev = false;
                         L->prev_kv = -1;
                         L->cur_kind = CFG_SEC_SKIP;
@@ -958,9 +970,9 @@ static char *read_line(char *str, int num, void *stream)
                 if (!t)
                         L->enomem = true;
                 else
-                        cfg_error(L, L->lineno,
-                                  "expected KEY = VALUE or a [section] header, got %s",
-                                  cfg_quote(t, q));
+                        cw_config_error(L, L->lineno,
+                                        "expected KEY = VALUE or a [section] header, got %s",
+                                        cw_config_quote(t, q));
                 return feed(L, str, false, "", 0);
         }
         {
@@ -971,7 +983,7 @@ static char *read_line(char *str, int num, void *stream)
                 L->have_prev = ne > s;
                 mlen = (size_t)(cut - s);
                 if (mlen > limit) {
-                        cfg_error(
+                        cw_config_error(
                                 L, L->lineno,
                                 "line too long (%zu bytes, at most %zu): continue the value on indented lines",
                                 mlen, limit);
@@ -998,6 +1010,16 @@ static const char *current_title(cfg_loader *L, char *buf, size_t size)
         return buf;
 }
 
+
+/* True when s has only printable ASCII (safe to show unquoted). */
+static bool printable(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+                        return false;
+        return true;
+}
+
 static int on_key(cfg_loader *L, const char *name, const char *value, bool broken)
 {
         char title[CW_JOBSPEC_NAME_MAX + 8], hint[96], q[CFG_QUOTE_MAX];
@@ -1007,29 +1029,31 @@ static int on_key(cfg_loader *L, const char *name, const char *value, bool broke
 
         L->prev_kv = -1;
         if (!name[0])
-                return cfg_error(L, L->lineno, "missing key name before '='");
+                return cw_config_error(L, L->lineno, "missing key name before '='");
         if (L->cur_kind == CFG_SEC_SKIP)
                 return 0;
         if (L->cur_kind == CFG_SEC_NONE)
-                return cfg_error(
+                return cw_config_error(
                         L, L->lineno,
                         "%s: key outside any section: put it under a header such as [cronwarden] or [job NAME]",
                         name);
         current_title(L, title, sizeof(title));
-        key = cfg_key_lookup(name, L->cur_kind);
+        key = cw_config_key_lookup(name, L->cur_kind);
         if (!key) {
-                cfg_key_hint(name, L->cur_kind, hint, sizeof(hint));
-                return cfg_error(L, L->lineno, "unknown key %s in %s%s", cfg_quote(name, q), title,
-                                 hint);
+                cw_config_key_hint(name, L->cur_kind, hint, sizeof(hint));
+                /* "FILE:LINE: KEY: ..." like every other diagnostic; a key
+                 * with control characters is shown quoted and escaped. */
+                return cw_config_error(L, L->lineno, "%s: unknown key in %s%s",
+                                       printable(name) ? name : cw_config_quote(name, q), title, hint);
         }
         if (L->cur_kind == CFG_SEC_DEFAULTS && (key->flags & CFG_JOB_ONLY))
-                return cfg_error(
+                return cw_config_error(
                         L, L->lineno,
                         "%s: not allowed in [defaults]: it only makes sense in a [job NAME] section",
                         name);
         if (!(key->flags & CFG_REPEATABLE) && L->key_line[key->id])
-                return cfg_error(L, L->lineno, "%s: set twice in %s (first set on line %d)", name,
-                                 title, L->key_line[key->id]);
+                return cw_config_error(L, L->lineno, "%s: set twice in %s (first set on line %d)",
+                                       name, title, L->key_line[key->id]);
         L->key_line[key->id] = L->lineno;
 
         sec = &L->sections[L->cur];
@@ -1073,9 +1097,9 @@ static int on_continuation(cfg_loader *L, const char *value, bool broken)
         add = strlen(value);
         if (old + 1 + add > CFG_VALUE_MAX) {
                 kv->broken = true;
-                return cfg_error(L, L->lineno,
-                                 "%s: value too long (at most %d bytes over all its lines)",
-                                 kv->key->name, CFG_VALUE_MAX);
+                return cw_config_error(L, L->lineno,
+                                       "%s: value too long (at most %d bytes over all its lines)",
+                                       kv->key->name, CFG_VALUE_MAX);
         }
         if (!kv->parts) {
                 /* The second line: the first gets a copy of its own, as
@@ -1129,7 +1153,7 @@ static int on_ini_value(void *user, const char *section, const char *name, const
         case LINE_SKIP:
                 /* The reader and inih disagree about this line; say so
                  * rather than guess. */
-                cfg_error(L, L->lineno, "cannot parse this line");
+                cw_config_error(L, L->lineno, "cannot parse this line");
                 break;
         }
         L->kind = LINE_SKIP;
@@ -1280,7 +1304,7 @@ static int add_entry(cfg_loader *L, size_t job, cw_jobspec *js, const char *ts_t
         if (r < 0) {
                 if (err.col >= 0)
                         err.col += (int)ts_off;
-                return cfg_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
+                return cw_config_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
         }
         r = cw_timespec_check_fires(ts, c->jobs[job].tz, L->now, &err);
         if (r == -ENOMEM)
@@ -1288,7 +1312,7 @@ static int add_entry(cfg_loader *L, size_t job, cw_jobspec *js, const char *ts_t
         if (r < 0) {
                 if (err.col >= 0)
                         err.col += (int)ts_off;
-                return cfg_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
+                return cw_config_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
         }
         if (c->n_entries == L->cap_entries) {
                 size_t ncap = L->cap_entries ? L->cap_entries * 2 : 16;
@@ -1319,9 +1343,14 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
 
         if (!job->description && !(job->description = strdup("")))
                 return -ENOMEM;
+        /* Function jobs (PRODUCT §11) will not need one; for now every job
+         * runs a command. A command line that was rejected has already
+         * been reported, so only a truly absent key is. */
         if (!lines[CFG_K_COMMAND])
-                cfg_error(L, sec->line, "[job %s]: missing command = ... (what the job runs)",
-                          job->name);
+                cw_config_error(L, sec->line, "[job %s]: missing command = ... (what the job runs)",
+                                job->name);
+        /* Without a shell, operators like '|' or '&&' would silently become
+         * arguments: the classic crontab-migration mistake, so reject them. */
         if (job->command && !job->shell) {
                 const cfg_kv *kv = section_kv(sec, CFG_K_COMMAND);
 
@@ -1329,31 +1358,37 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        cfg_error_caret(L, kv ? kv->line : sec->line, &err, job->command,
-                                        "command: %s", err.msg);
+                        cw_config_error_caret(L, kv ? kv->line : sec->line, &err, job->command,
+                                              "command: %s", err.msg);
                 else if (job->argv.n == 0)
-                        cfg_error(L, kv ? kv->line : sec->line,
-                                  "command: expected a command line, got only spaces");
+                        cw_config_error(L, kv ? kv->line : sec->line,
+                                        "command: expected a command line, got only spaces");
         }
         for (size_t i = 0; i < job->options.n; i++)
                 if (cw_strv_find(&job->args, job->options.v[i]) >= 0)
-                        cfg_error(L, lines[CFG_K_OPTIONS], "options: '%s' is also declared in args",
-                                  job->options.v[i]);
+                        cw_config_error(L, lines[CFG_K_OPTIONS],
+                                        "options: '%s' is also declared in args",
+                                        job->options.v[i]);
+        /* Secrets usually live in an env_file deployed next to the app,
+         * which need not exist where the config is checked: only without
+         * one can a missing name be known to be a mistake. */
         if (!job->env_file)
                 for (size_t i = 0; i < job->secret_env.n; i++)
                         if (!env_has_key(&job->env, job->secret_env.v[i]))
-                                cfg_error(
+                                cw_config_error(
                                         L, lines[CFG_K_SECRET_ENV],
                                         "secret_env: %s is not set by env (or an env_file) of job '%s'",
-                                        cfg_quote(job->secret_env.v[i], q), job->name);
+                                        cw_config_quote(job->secret_env.v[i], q), job->name);
+        /* The liveness bounds (§14) only make sense in this order. */
         if (job->timeout > 0 && job->max_runtime >= job->timeout)
-                cfg_error(
+                cw_config_error(
                         L, lines[CFG_K_MAX_RUNTIME],
                         "max_runtime: expected less than timeout (a warning that comes after the kill never shows) in job '%s'",
                         job->name);
         if (job->max_runtime > 0 && job->min_runtime >= job->max_runtime)
-                cfg_error(L, lines[CFG_K_MIN_RUNTIME],
-                          "min_runtime: expected less than max_runtime in job '%s'", job->name);
+                cw_config_error(L, lines[CFG_K_MIN_RUNTIME],
+                                "min_runtime: expected less than max_runtime in job '%s'",
+                                job->name);
         return 0;
 }
 
@@ -1396,7 +1431,7 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
                         continue;
                 if (job->args.n > 0) {
                         join_names(&job->args, names, sizeof(names));
-                        cfg_error(
+                        cw_config_error(
                                 L, kv->line,
                                 "schedule: job '%s' needs positional params (%s), which a schedule = line cannot give: "
                                 "use run = SPEC %s:... in [schedule]",
@@ -1405,7 +1440,8 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
                 }
                 r = cw_jobspec_parse(job->name, &js, &err);
                 if (r < 0)
-                        return r == -ENOMEM ? r : cfg_error(L, kv->line, "schedule: %s", err.msg);
+                        return r == -ENOMEM ? r
+                                            : cw_config_error(L, kv->line, "schedule: %s", err.msg);
                 r = add_entry(L, idx, js, kv->text, 0, kv->text, "schedule", kv->line);
                 if (r == -ENOMEM)
                         return r;
@@ -1459,23 +1495,24 @@ static int add_run(cfg_loader *L, const cfg_kv *kv)
         int r;
 
         if (!split_run(text, &ts_end, &js_start))
-                return cfg_error(
+                return cw_config_error(
                         L, kv->line,
                         "run: expected TIMESPEC JOBSPEC (like '*/10 * * * * Backup:full'), got %s",
-                        cfg_quote(text, q));
+                        cw_config_quote(text, q));
         r = cw_jobspec_parse(text + js_start, &js, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
                 if (err.col >= 0)
                         err.col += (int)js_start;
-                return cfg_error_caret(L, kv->line, &err, text, "run: bad job spec: %s", err.msg);
+                return cw_config_error_caret(L, kv->line, &err, text, "run: bad job spec: %s",
+                                             err.msg);
         }
         r = cw_config_check_jobspec(c, js, &err);
         if (r < 0) {
                 err.col = (int)js_start;
                 err.len = (int)(strlen(text) - js_start);
-                return cfg_error_caret(L, kv->line, &err, text, "run: %s", err.msg);
+                return cw_config_error_caret(L, kv->line, &err, text, "run: %s", err.msg);
         }
         if (!map_get(&L->cfg->jobs, js->name, &job))
                 return -EINVAL;
@@ -1529,11 +1566,12 @@ static int check_after(cfg_loader *L)
                         size_t t;
 
                         if (!map_get(&L->cfg->jobs, job->after.v[k], &t))
-                                cfg_error(L, L->after_line[i], "after: unknown job '%s'",
-                                          job->after.v[k]);
+                                cw_config_error(L, L->after_line[i], "after: unknown job '%s'",
+                                                job->after.v[k]);
                         else if (t == i)
-                                cfg_error(L, L->after_line[i],
-                                          "after: job '%s' cannot run after itself", job->name);
+                                cw_config_error(L, L->after_line[i],
+                                                "after: job '%s' cannot run after itself",
+                                                job->name);
                         else
                                 adj[total++] = t;
                 }
@@ -1575,7 +1613,8 @@ static int check_after(cfg_loader *L)
                                                      k > pos[v]);
                                 }
                                 cycle_append(msg, sizeof(msg), &m, c->jobs[v].name, true);
-                                cfg_error(L, L->after_line[u], "after: dependency cycle %s", msg);
+                                cw_config_error(L, L->after_line[u], "after: dependency cycle %s",
+                                                msg);
                         }
                 }
         }
@@ -1603,7 +1642,7 @@ static int load_global(cfg_loader *L)
                                 return r;
                 }
         }
-        if (!c->data_dir && !(c->data_dir = cfg_path_absolute(L, ".cronwarden")))
+        if (!c->data_dir && !(c->data_dir = cw_config_path_absolute(L, ".cronwarden")))
                 return -ENOMEM;
         if (!c->node) {
                 char host[HOST_NAME_MAX + 1];
@@ -1629,7 +1668,7 @@ static int load_global(cfg_loader *L)
                         if (r == -ENOMEM)
                                 return r;
                         if (r < 0)
-                                cfg_error(
+                                cw_config_error(
                                         L, 0,
                                         "cannot load the system time zone (%s): set timezone in [cronwarden]",
                                         err.msg);
@@ -1760,7 +1799,7 @@ static int load(const char *name, const char *text, size_t len, char *owned,
                 for (size_t i = 0; i < L.n_msgs && !known; i++)
                         known = L.msgs[i].line == bad_line;
                 if (!known)
-                        cfg_error(&L, bad_line, "cannot parse this line");
+                        cw_config_error(&L, bad_line, "cannot parse this line");
         }
         r = load_global(&L);
         if (r == 0)

@@ -110,7 +110,7 @@ typedef struct cfg_loader cfg_loader;
 
 /* Validates kv's value and stores it into obj (a cw_config for
  * [cronwarden] and [admin] keys, a cw_job otherwise). Returns 0, -EINVAL
- * after recording the problem with cfg_error(), or -ENOMEM. */
+ * after recording the problem with cw_config_error(), or -ENOMEM. */
 typedef int (*cfg_apply_fn)(cfg_loader *L, void *obj, const cfg_kv *kv);
 
 #define CFG_REPEATABLE (1u << 0) /* may appear several times in one section */
@@ -128,35 +128,34 @@ struct cfg_key {
 };
 
 /* The key called name in a section of this kind, or NULL. */
-const cfg_key *cfg_key_lookup(const char *name, cfg_section_kind kind);
-/* The key with this id. */
-const cfg_key *cfg_key_get(cfg_key_id id);
+const cfg_key *cw_config_key_lookup(const char *name, cfg_section_kind kind);
 /* Describes an unknown key for an error message: " (did you mean 'x'?)",
  * " (it belongs in [admin])" or "". Writes into buf. */
-void cfg_key_hint(const char *name, cfg_section_kind kind, char *buf, size_t size);
+void cw_config_key_hint(const char *name, cfg_section_kind kind, char *buf, size_t size);
 
 /* Edit distance between a and b, capped at cap + 1 (cheap early exit). */
-size_t cfg_edit_distance(const char *a, const char *b, size_t cap);
+size_t cw_config_edit_distance(const char *a, const char *b, size_t cap);
 
 /* Records "FILE:LINE: " + message (line <= 0: "FILE: "). Returns -EINVAL
- * so callers can `return cfg_error(...)`. */
-int cfg_error(cfg_loader *L, int line, const char *fmt, ...) _printf_(3, 4);
+ * so callers can `return cw_config_error(...)`. */
+int cw_config_error(cfg_loader *L, int line, const char *fmt, ...) _printf_(3, 4);
 /* Same, followed by text on its own line with a caret under e's span. */
-int cfg_error_caret(cfg_loader *L, int line, const cw_error *e, const char *text, const char *fmt,
-                    ...) _printf_(5, 6);
+int cw_config_error_caret(cfg_loader *L, int line, const cw_error *e, const char *text,
+                          const char *fmt, ...) _printf_(5, 6);
 
 /* s as 'text' for messages: control bytes escaped, long values cut. */
 #define CFG_QUOTE_MAX 96
-const char *cfg_quote(const char *s, char buf[static CFG_QUOTE_MAX]);
+const char *cw_config_quote(const char *s, char buf[static CFG_QUOTE_MAX]);
 
 /* The zone called name, loaded once per config and owned by it. Returns 0
  * and sets *ret, or records an error for key at line and returns -EINVAL
  * (or -ENOMEM). */
-int cfg_zone_get(cfg_loader *L, const char *name, const char *key, int line, const cw_tz **ret);
+int cw_config_zone_get(cfg_loader *L, const char *name, const char *key, int line,
+                       const cw_tz **ret);
 
 /* path made absolute against the config file's directory, lexically
  * normalised ("." and repeated '/' dropped). NULL on ENOMEM. */
-char *cfg_path_absolute(const cfg_loader *L, const char *path);
+char *cw_config_path_absolute(const cfg_loader *L, const char *path);
 
 /* Key lines of env= entries already seen in the section being applied,
  * so a key set twice in one section is an error while a job may override
@@ -165,10 +164,6 @@ typedef struct cfg_env_seen {
         cw_strv keys;
         int *lines;
 } cfg_env_seen;
-cfg_env_seen *cfg_loader_env_seen(cfg_loader *L);
-
-/* Shared value checks, also used by config.c. */
-bool cfg_is_identifier(const char *s); /* [A-Za-z_][A-Za-z0-9_-]*, at most 128 bytes */
-bool cfg_is_env_key(const char *s);    /* [A-Za-z_][A-Za-z0-9_]* */
+cfg_env_seen *cw_config_env_seen(cfg_loader *L);
 
 #endif

@@ -18,7 +18,8 @@
  *   A job's hosts, after and other lists replace the [defaults] list, but
  *   env and secret_env add to it (env: the job's value for a key replaces
  *   the default's). env values are taken literally: quotes are not
- *   removed. */
+ *   removed. ionice also accepts "none", so a job can drop a [defaults]
+ *   class. */
 #include "config_internal.h"
 
 #include <arpa/inet.h>
@@ -67,7 +68,8 @@ static bool has_control(const char *s)
         return false;
 }
 
-bool cfg_is_identifier(const char *s)
+/* [A-Za-z_][A-Za-z0-9_-]*, at most 128 bytes: param names. */
+static bool is_identifier(const char *s)
 {
         size_t i;
 
@@ -79,7 +81,8 @@ bool cfg_is_identifier(const char *s)
         return i <= CW_JOBSPEC_NAME_MAX;
 }
 
-bool cfg_is_env_key(const char *s)
+/* [A-Za-z_][A-Za-z0-9_]*: environment variable names. */
+static bool is_env_key(const char *s)
 {
         size_t i;
 
@@ -180,9 +183,9 @@ static int apply_bool(cfg_loader *L, void *obj, const cfg_kv *kv)
         bool b;
 
         if (parse_bool(kv->text, &b) < 0)
-                return cfg_error(L, kv->line,
-                                 "%s: expected yes or no (or true/false, on/off, 1/0), got %s",
-                                 kv->key->name, cfg_quote(kv->text, q));
+                return cw_config_error(
+                        L, kv->line, "%s: expected yes or no (or true/false, on/off, 1/0), got %s",
+                        kv->key->name, cw_config_quote(kv->text, q));
         *(bool *)field(obj, kv->key) = b;
         return 0;
 }
@@ -193,9 +196,9 @@ static int parse_int_range(cfg_loader *L, const cfg_kv *kv, int *ret)
         long long v;
 
         if (!parse_ll(kv->text, &v) || v < kv->key->min || v > kv->key->max)
-                return cfg_error(L, kv->line,
-                                 "%s: expected a whole number from %lld to %lld, got %s",
-                                 kv->key->name, kv->key->min, kv->key->max, cfg_quote(kv->text, q));
+                return cw_config_error(
+                        L, kv->line, "%s: expected a whole number from %lld to %lld, got %s",
+                        kv->key->name, kv->key->min, kv->key->max, cw_config_quote(kv->text, q));
         *ret = (int)v;
         return 0;
 }
@@ -212,16 +215,17 @@ static int apply_duration(cfg_loader *L, void *obj, const cfg_kv *kv)
         int64_t v;
 
         if (cw_duration_parse(kv->text, &v, &err) < 0)
-                return cfg_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
+                return cw_config_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
         if (v < kv->key->min) {
                 cw_duration_format(kv->key->min, lim, sizeof(lim));
-                return cfg_error(L, kv->line, "%s: expected a duration of at least %s, got %s",
-                                 kv->key->name, lim, cfg_quote(kv->text, q));
+                return cw_config_error(L, kv->line,
+                                       "%s: expected a duration of at least %s, got %s",
+                                       kv->key->name, lim, cw_config_quote(kv->text, q));
         }
         if (v > kv->key->max) {
                 cw_duration_format(kv->key->max, lim, sizeof(lim));
-                return cfg_error(L, kv->line, "%s: expected a duration of at most %s, got %s",
-                                 kv->key->name, lim, cfg_quote(kv->text, q));
+                return cw_config_error(L, kv->line, "%s: expected a duration of at most %s, got %s",
+                                       kv->key->name, lim, cw_config_quote(kv->text, q));
         }
         *(cw_duration *)field(obj, kv->key) = v;
         return 0;
@@ -234,12 +238,12 @@ static int apply_size(cfg_loader *L, void *obj, const cfg_kv *kv)
         uint64_t v;
 
         if (cw_size_parse(kv->text, &v, &err) < 0)
-                return cfg_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
+                return cw_config_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
         if (v < (uint64_t)kv->key->min || v > (uint64_t)kv->key->max) {
                 cw_size_format((uint64_t)kv->key->min, lo, sizeof(lo));
                 cw_size_format((uint64_t)kv->key->max, hi, sizeof(hi));
-                return cfg_error(L, kv->line, "%s: expected a size from %s to %s, got %s",
-                                 kv->key->name, lo, hi, cfg_quote(kv->text, q));
+                return cw_config_error(L, kv->line, "%s: expected a size from %s to %s, got %s",
+                                       kv->key->name, lo, hi, cw_config_quote(kv->text, q));
         }
         *(uint64_t *)field(obj, kv->key) = v;
         return 0;
@@ -249,8 +253,8 @@ static int apply_size(cfg_loader *L, void *obj, const cfg_kv *kv)
 static int apply_text(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         if (has_control(kv->text))
-                return cfg_error(L, kv->line, "%s: control characters are not allowed",
-                                 kv->key->name);
+                return cw_config_error(L, kv->line, "%s: control characters are not allowed",
+                                       kv->key->name);
         return set_string((char **)field(obj, kv->key), kv->text);
 }
 
@@ -258,7 +262,7 @@ static int apply_text(cfg_loader *L, void *obj, const cfg_kv *kv)
 static int apply_command(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         if (!kv->text[0])
-                return cfg_error(L, kv->line, "command: expected a command line, got ''");
+                return cw_config_error(L, kv->line, "command: expected a command line, got ''");
         return apply_text(L, obj, kv);
 }
 
@@ -267,14 +271,15 @@ static int apply_path(cfg_loader *L, void *obj, const cfg_kv *kv)
         char *p;
 
         if (!kv->text[0])
-                return cfg_error(
+                return cw_config_error(
                         L, kv->line,
                         "%s: expected a path (absolute, or relative to the config file's directory), got ''",
                         kv->key->name);
         if (has_control(kv->text))
-                return cfg_error(L, kv->line, "%s: control characters are not allowed in a path",
-                                 kv->key->name);
-        p = cfg_path_absolute(L, kv->text);
+                return cw_config_error(L, kv->line,
+                                       "%s: control characters are not allowed in a path",
+                                       kv->key->name);
+        p = cw_config_path_absolute(L, kv->text);
         if (!p)
                 return -ENOMEM;
         free(*(char **)field(obj, kv->key));
@@ -289,8 +294,8 @@ static int apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv,
         char q[CFG_QUOTE_MAX];
 
         if (!valid(kv->text))
-                return cfg_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, what,
-                                 cfg_quote(kv->text, q));
+                return cw_config_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, what,
+                                       cw_config_quote(kv->text, q));
         return set_string((char **)field(obj, kv->key), kv->text);
 }
 
@@ -320,7 +325,7 @@ static int apply_node(cfg_loader *L, void *obj, const cfg_kv *kv)
 static int apply_global_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         const cw_tz *tz;
-        int r = cfg_zone_get(L, kv->text, kv->key->name, kv->line, &tz);
+        int r = cw_config_zone_get(L, kv->text, kv->key->name, kv->line, &tz);
 
         if (r < 0)
                 return r;
@@ -365,10 +370,10 @@ static int apply_max_load(cfg_loader *L, void *obj, const cfg_kv *kv)
         double v;
 
         if (!parse_decimal(kv->text, &v) || v <= 0 || v > 10000)
-                return cfg_error(
+                return cw_config_error(
                         L, kv->line,
                         "max_load: expected a load average above 0 (like 4 or 2.5), got %s",
-                        cfg_quote(kv->text, q));
+                        cw_config_quote(kv->text, q));
         ((cw_config *)obj)->max_load = v;
         return 0;
 }
@@ -412,29 +417,31 @@ static int apply_listen(cfg_loader *L, void *obj, const cfg_kv *kv)
                 memcpy(addr, v + 1, n);
                 addr[n] = '\0';
                 if (inet_pton(AF_INET6, addr, &a6) != 1)
-                        return cfg_error(L, kv->line, "listen: '%s' is not an IPv6 address", addr);
+                        return cw_config_error(L, kv->line, "listen: '%s' is not an IPv6 address",
+                                               addr);
                 colon = close + 1;
         } else {
                 colon = strrchr(v, ':');
                 if (!colon)
                         goto bad;
                 if (memchr(v, ':', (size_t)(colon - v)))
-                        return cfg_error(
+                        return cw_config_error(
                                 L, kv->line,
                                 "listen: write an IPv6 address in brackets, as in [::1]:8080, got %s",
-                                cfg_quote(v, q));
+                                cw_config_quote(v, q));
                 if (!is_host(v, (size_t)(colon - v)))
                         goto bad;
         }
         if (!is_port(colon + 1))
-                return cfg_error(L, kv->line,
-                                 "listen: expected a port from 1 to 65535 after ':', got %s",
-                                 cfg_quote(kv->text, q));
+                return cw_config_error(L, kv->line,
+                                       "listen: expected a port from 1 to 65535 after ':', got %s",
+                                       cw_config_quote(kv->text, q));
         return set_string((char **)field(obj, kv->key), v);
 bad:
-        return cfg_error(L, kv->line,
-                         "listen: expected HOST:PORT or [IPV6]:PORT (like 127.0.0.1:8080), got %s",
-                         cfg_quote(kv->text, q));
+        return cw_config_error(
+                L, kv->line,
+                "listen: expected HOST:PORT or [IPV6]:PORT (like 127.0.0.1:8080), got %s",
+                cw_config_quote(kv->text, q));
 }
 
 static bool is_admin_user(const char *s)
@@ -520,8 +527,8 @@ static int apply_enum(cfg_loader *L, const cfg_kv *kv, const char *const *names,
                 if (w > 0 && (size_t)w < sizeof(expected) - len)
                         len += (size_t)w;
         }
-        return cfg_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, expected,
-                         cfg_quote(kv->text, q));
+        return cw_config_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, expected,
+                               cw_config_quote(kv->text, q));
 }
 
 static int apply_lock(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -580,24 +587,24 @@ static int apply_ionice(cfg_loader *L, void *obj, const cfg_kv *kv)
                         continue;
                 if (v[n] == ':') {
                         if (!levels)
-                                return cfg_error(L, kv->line,
-                                                 "ionice: the %s class has no level, got %s", name,
-                                                 cfg_quote(v, q));
+                                return cw_config_error(L, kv->line,
+                                                       "ionice: the %s class has no level, got %s",
+                                                       name, cw_config_quote(v, q));
                         if (!is_digit(v[n + 1]) || v[n + 1] > '7' || v[n + 2] != '\0')
-                                return cfg_error(
+                                return cw_config_error(
                                         L, kv->line,
                                         "ionice: expected a level from 0 to 7 after '%s:', got %s",
-                                        name, cfg_quote(v, q));
+                                        name, cw_config_quote(v, q));
                         level = v[n + 1] - '0';
                 }
                 job->ionice = (cw_ionice_class)i;
                 job->ionice_level = level;
                 return 0;
         }
-        return cfg_error(
+        return cw_config_error(
                 L, kv->line,
                 "ionice: expected idle, best-effort:N or realtime:N (N from 0 to 7), got %s",
-                cfg_quote(v, q));
+                cw_config_quote(v, q));
 }
 
 /* Splits one physical line of a list: items separated by commas and/or
@@ -620,10 +627,10 @@ static int parse_list_part(cfg_loader *L, const cfg_kv *kv, const cfg_part *part
                 if (!s[i])
                         break;
                 if (s[i] == ',')
-                        return cfg_error(
+                        return cw_config_error(
                                 L, part->line,
                                 "%s: empty item in list %s: separate items with one ',' or spaces",
-                                kv->key->name, cfg_quote(s, q));
+                                kv->key->name, cw_config_quote(s, q));
                 start = i;
                 while (s[i] && s[i] != ',' && s[i] != ' ' && s[i] != '\t')
                         i++;
@@ -632,14 +639,14 @@ static int parse_list_part(cfg_loader *L, const cfg_kv *kv, const cfg_part *part
                 if (!item)
                         return -ENOMEM;
                 if (!valid(item)) {
-                        r = cfg_error(L, part->line, "%s: expected %s, got %s", kv->key->name, what,
-                                      cfg_quote(item, q));
+                        r = cw_config_error(L, part->line, "%s: expected %s, got %s", kv->key->name,
+                                            what, cw_config_quote(item, q));
                         free(item);
                         return r;
                 }
                 if (cw_strv_find(out, item) >= 0) {
-                        r = cfg_error(L, part->line, "%s: '%s' is listed twice", kv->key->name,
-                                      item);
+                        r = cw_config_error(L, part->line, "%s: '%s' is listed twice",
+                                            kv->key->name, item);
                         free(item);
                         return r;
                 }
@@ -655,8 +662,8 @@ static int parse_list_part(cfg_loader *L, const cfg_kv *kv, const cfg_part *part
                 }
         }
         if (need_item && last)
-                return cfg_error(L, part->line, "%s: list %s ends with ','", kv->key->name,
-                                 cfg_quote(s, q));
+                return cw_config_error(L, part->line, "%s: list %s ends with ','", kv->key->name,
+                                       cw_config_quote(s, q));
         return 0;
 }
 
@@ -693,7 +700,7 @@ static int apply_list(cfg_loader *L, const cfg_kv *kv, bool (*valid)(const char 
 static int apply_args(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         return apply_list(
-                L, kv, cfg_is_identifier,
+                L, kv, is_identifier,
                 "param names (letters, digits, '_' and '-', starting with a letter or '_')",
                 (cw_strv *)field(obj, kv->key), false);
 }
@@ -712,7 +719,7 @@ static int apply_hosts(cfg_loader *L, void *obj, const cfg_kv *kv)
 
 static int apply_secret_env(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_list(L, kv, cfg_is_env_key, "environment variable names",
+        return apply_list(L, kv, is_env_key, "environment variable names",
                           &((cw_job *)obj)->secret_env, true);
 }
 
@@ -740,26 +747,28 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
         else if (strncasecmp(v, "https://", 8) == 0)
                 host = v + 8;
         else
-                return cfg_error(L, kv->line, "ping: expected an http:// or https:// URL, got %s",
-                                 cfg_quote(v, q));
+                return cw_config_error(L, kv->line,
+                                       "ping: expected an http:// or https:// URL, got %s",
+                                       cw_config_quote(v, q));
         if (!host[0] || strchr("/?#:", host[0]))
-                return cfg_error(L, kv->line, "ping: the URL has no host name, got %s",
-                                 cfg_quote(v, q));
+                return cw_config_error(L, kv->line, "ping: the URL has no host name, got %s",
+                                       cw_config_quote(v, q));
         if (strlen(v) > PING_MAX)
-                return cfg_error(L, kv->line, "ping: URL is too long (at most %d bytes)", PING_MAX);
+                return cw_config_error(L, kv->line, "ping: URL is too long (at most %d bytes)",
+                                       PING_MAX);
         if (has_control_or_space(v))
-                return cfg_error(L, kv->line,
-                                 "ping: spaces are not allowed in a URL (write %%20), got %s",
-                                 cfg_quote(v, q));
+                return cw_config_error(L, kv->line,
+                                       "ping: spaces are not allowed in a URL (write %%20), got %s",
+                                       cw_config_quote(v, q));
         for (const char *p = v; *p; p++) {
                 if (*p == '{' && strncmp(p, "{event}", 7) == 0) {
                         p += 6;
                         continue;
                 }
                 if (*p == '{' || *p == '}')
-                        return cfg_error(L, kv->line,
-                                         "ping: the only placeholder is {event}, got %s",
-                                         cfg_quote(v, q));
+                        return cw_config_error(L, kv->line,
+                                               "ping: the only placeholder is {event}, got %s",
+                                               cw_config_quote(v, q));
         }
         return set_string(&((cw_job *)obj)->ping, v);
 }
@@ -767,7 +776,7 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
 static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         const cw_tz *tz;
-        int r = cfg_zone_get(L, kv->text, kv->key->name, kv->line, &tz);
+        int r = cw_config_zone_get(L, kv->text, kv->key->name, kv->line, &tz);
 
         if (r < 0)
                 return r;
@@ -779,7 +788,7 @@ static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
  * may replace a [defaults] entry, which keeps its position. */
 static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        cfg_env_seen *seen = cfg_loader_env_seen(L);
+        cfg_env_seen *seen = cw_config_env_seen(L);
         cw_job *job = obj;
         char q[CFG_QUOTE_MAX];
         int r, ret = 0;
@@ -795,37 +804,38 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
                 bool replaced = false;
 
                 if (!eq || eq == part->text) {
-                        ret = cfg_error(L, part->line, "env: expected KEY=VALUE, got %s",
-                                        cfg_quote(part->text, q));
+                        ret = cw_config_error(L, part->line, "env: expected KEY=VALUE, got %s",
+                                              cw_config_quote(part->text, q));
                         continue;
                 }
                 klen = (size_t)(eq - part->text);
                 key = strndup(part->text, klen);
                 if (!key)
                         return -ENOMEM;
-                if (!cfg_is_env_key(key)) {
-                        ret = cfg_error(
+                if (!is_env_key(key)) {
+                        ret = cw_config_error(
                                 L, part->line,
                                 "env: expected a variable name (letters, digits and '_', not starting with a digit), got %s",
-                                cfg_quote(key, q));
+                                cw_config_quote(key, q));
                         continue;
                 }
                 if (strncmp(key, "CRONWARDEN_", 11) == 0) {
-                        ret = cfg_error(
+                        ret = cw_config_error(
                                 L, part->line,
                                 "env: names starting with CRONWARDEN_ are set by cronwarden itself, got '%s'",
                                 key);
                         continue;
                 }
                 if (has_control(eq + 1)) {
-                        ret = cfg_error(L, part->line,
-                                        "env: control characters are not allowed in '%s'", key);
+                        ret = cw_config_error(L, part->line,
+                                              "env: control characters are not allowed in '%s'",
+                                              key);
                         continue;
                 }
                 prev = cw_strv_find(&seen->keys, key);
                 if (prev >= 0) {
-                        ret = cfg_error(L, part->line, "env: '%s' is already set on line %d", key,
-                                        seen->lines[prev]);
+                        ret = cw_config_error(L, part->line, "env: '%s' is already set on line %d",
+                                              key, seen->lines[prev]);
                         continue;
                 }
                 nl = realloc(seen->lines, (seen->keys.n + 1) * sizeof(int));
@@ -930,12 +940,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
 };
 
-const cfg_key *cfg_key_get(cfg_key_id id)
-{
-        return &keys[id];
-}
-
-const cfg_key *cfg_key_lookup(const char *name, cfg_section_kind kind)
+const cfg_key *cw_config_key_lookup(const char *name, cfg_section_kind kind)
 {
         for (size_t i = 0; i < CW_ARRAY_SIZE(keys); i++)
                 if ((keys[i].sections & (1u << kind)) && strcmp(keys[i].name, name) == 0)
@@ -943,7 +948,7 @@ const cfg_key *cfg_key_lookup(const char *name, cfg_section_kind kind)
         return NULL;
 }
 
-size_t cfg_edit_distance(const char *a, const char *b, size_t cap)
+size_t cw_config_edit_distance(const char *a, const char *b, size_t cap)
 {
         /* Optimal string alignment distance (a swap of neighbours counts
          * once: "retires" is one edit from "retries"), over short key
@@ -988,7 +993,7 @@ static const char *section_title(unsigned sections)
         return "a [job NAME] section";
 }
 
-void cfg_key_hint(const char *name, cfg_section_kind kind, char *buf, size_t size)
+void cw_config_key_hint(const char *name, cfg_section_kind kind, char *buf, size_t size)
 {
         size_t len = strlen(name), cap = len >= 5 ? 2 : len >= 3 ? 1 : 0, best = cap + 1;
         const cfg_key *match = NULL;
@@ -1001,7 +1006,7 @@ void cfg_key_hint(const char *name, cfg_section_kind kind, char *buf, size_t siz
                         continue;
                 if (kind == CFG_SEC_DEFAULTS && (keys[i].flags & CFG_JOB_ONLY))
                         continue;
-                d = cfg_edit_distance(name, keys[i].name, cap);
+                d = cw_config_edit_distance(name, keys[i].name, cap);
                 if (d < best) {
                         best = d;
                         match = &keys[i];

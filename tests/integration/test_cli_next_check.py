@@ -673,7 +673,8 @@ def test_check_unknown_key(cw, tmp_config):
         shedule = @daily
     """)
     err = errors_of(cw("--config", path, "check"))
-    assert_diag(err, path, 3, "shedule")
+    # Names the line and the unknown key, and suggests the known one.
+    assert re.search(rf"^{re.escape(str(path))}:3: .*\bshedule\b.*'schedule'", err, re.M), err
     assert_error_count(err, path, 1)
 
 
@@ -756,6 +757,21 @@ def test_check_overlong_line_names_it(cw, tmp_config):
                       "schedule = @daily\n")
     err = errors_of(cw("--config", path, "check"))
     assert re.search(rf"^{re.escape(str(path))}:3: ", err, re.M), err
+
+
+@pytest.mark.parametrize("length,ok", [(198, True), (199, False)])
+def test_check_line_length_limit(cw, tmp_config, length, ok):
+    # At most 198 bytes before the newline (libinih's 200-byte buffer holds
+    # the newline and the NUL too); longer is an error naming the line.
+    prefix = "description = "
+    path = tmp_config(f"[job A]\ncommand = /bin/true\n{prefix}{'x' * (length - len(prefix))}\n")
+    assert len(path.read_text().splitlines()[2]) == length
+    r = cw("--config", path, "check")
+    if ok:
+        assert r.returncode == 0, r.stderr
+    else:
+        err = errors_of(r)
+        assert re.search(rf"^{re.escape(str(path))}:3: ", err, re.M), err
 
 
 def test_check_long_value_on_continuation_lines(cw, tmp_config):

@@ -353,6 +353,22 @@ static void test_inheritance(void **state)
         cw_config_free(c);
 }
 
+/* Pass two runs in a fixed order, so [cronwarden] may come last. */
+static void test_section_order(void **state)
+{
+        cw_config *c = load_ok("[schedule]\nrun = 0 0 * * * A\n"
+                               "[job A]\ncommand = a\nschedule = 0 12 * * *\n"
+                               "[cronwarden]\ntimezone = Asia/Tokyo\n");
+
+        (void)state;
+        assert_string_equal(cw_tz_name(cw_config_job(c, "A")->tz), "Asia/Tokyo");
+        assert_int_equal(c->n_entries, 2);
+        /* Entries of jobs come first, then those of [schedule]. */
+        assert_int_equal(c->entries[0].line, 5);
+        assert_int_equal(c->entries[1].line, 2);
+        cw_config_free(c);
+}
+
 static void test_syntax_variants(void **state)
 {
         /* BOM, CRLF, ':' as separator, inline and full-line comments,
@@ -472,9 +488,14 @@ static const bad_case bad_cases[] = {
         {"[job A ; comment]\n", {"test.ini:1: unterminated section header"}},
         {"[job A] x\ncommand = y\n", {"test.ini:1: [job A]: unexpected text after ']'"}},
         {J "  [job B]\ncommand = y\n", {"test.ini:3: section header must start the line"}},
+        /* Regression: inih removes one byte-order mark on line 1, and must
+         * not be handed a second one (data) to remove. */
+        {"\xef\xbb\xbf\xef\xbb\xbf[job A]\ncommand = x\n",
+         {"test.ini:1: expected KEY = VALUE", "test.ini:2: command: key outside any section"}},
+        {"\t\xef\xbb\xbfk = v\n", {"test.ini:1: \xef\xbb\xbfk: key outside any section"}},
         {J "= value\n", {"test.ini:3: missing key name before '='"}},
         {"a = b\n", {"test.ini:1: a: key outside any section"}},
-        {J "a = \x01\n", {"test.ini:3: unknown key 'a'"}},
+        {J "a = \x01\n", {"test.ini:3: a: unknown key"}},
         {NUL_TEXT,
          {"test.ini:1: [job A]: missing command", "test.ini:2: line contains a NUL byte"},
          sizeof(NUL_TEXT) - 1},
@@ -491,12 +512,12 @@ static const bad_case bad_cases[] = {
          {"test.ini:2: [admin]: section given twice (first on line 1)"}},
         /* keys */
         {J "timout = 5m\n",
-         {"test.ini:3: unknown key 'timout' in [job A] (did you mean 'timeout'?)"}},
+         {"test.ini:3: timout: unknown key in [job A] (did you mean 'timeout'?)"}},
         {J "retires = 5\n", {"(did you mean 'retries'?)"}},
-        {J "listen = x\n", {"test.ini:3: unknown key 'listen' in [job A] (it belongs in [admin])"}},
+        {J "listen = x\n", {"test.ini:3: listen: unknown key in [job A] (it belongs in [admin])"}},
         {"[defaults]\nnode = x\n",
-         {"unknown key 'node' in [defaults] (it belongs in [cronwarden])"}},
-        {J "frobnicate = 1\n", {"test.ini:3: unknown key 'frobnicate' in [job A]"}},
+         {"node: unknown key in [defaults] (it belongs in [cronwarden])"}},
+        {J "frobnicate = 1\n", {"test.ini:3: frobnicate: unknown key in [job A]"}},
         {J "command = y\n", {"test.ini:3: command: set twice in [job A] (first set on line 2)"}},
         {"[defaults]\ndescription = x\nschedule = @daily\n",
          {"test.ini:2: description: not allowed in [defaults]",
@@ -637,7 +658,7 @@ static const bad_case bad_cases[] = {
         {J "[schedule]\nrun = 1 2 3 4 5 6 7 A\n", {"test.ini:4: run:"}},
         {J "[schedule]\nrun = */5 * * * *\n", {"run: bad job spec"}},
         {J "[schedule]\nruns = x A\n",
-         {"test.ini:4: unknown key 'runs' in [schedule] (did you mean 'run'?)"}},
+         {"test.ini:4: runs: unknown key in [schedule] (did you mean 'run'?)"}},
         /* several problems, reported in line order */
         {"[job A]\ncommand = x\nafter = B\n[job B]\ncommand = y\nafter = C\n[job C]\ncommand = z\nafter = A\n",
          {"test.ini:9: after: dependency cycle A -> B -> C -> A"}},
@@ -782,8 +803,8 @@ static void test_error_cap(void **state)
                 n += (size_t)snprintf(text + n, 64 * 1024 - n, "bad%d = 1\n", i);
         assert_int_equal(load_text(text, &c, &e), -EINVAL);
         assert_int_equal(e.n, 101);
-        assert_non_null(strstr(e.msgs[0], "test.ini:3: unknown key 'bad0'"));
-        assert_non_null(strstr(e.msgs[99], "test.ini:102: unknown key 'bad99'"));
+        assert_non_null(strstr(e.msgs[0], "test.ini:3: bad0: unknown key"));
+        assert_non_null(strstr(e.msgs[99], "test.ini:102: bad99: unknown key"));
         assert_string_equal(e.msgs[100], "test.ini: 50 more problems not shown");
         cw_config_errors_release(&e);
         free(text);
@@ -1079,23 +1100,15 @@ static void test_argv(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_product_example),
-                cmocka_unit_test(test_empty_and_defaults),
-                cmocka_unit_test(test_job_defaults),
-                cmocka_unit_test(test_all_keys),
-                cmocka_unit_test(test_inheritance),
-                cmocka_unit_test(test_syntax_variants),
-                cmocka_unit_test(test_continuations),
-                cmocka_unit_test(test_schedule_seeds),
-                cmocka_unit_test(test_bad),
-                cmocka_unit_test(test_long_lines),
-                cmocka_unit_test(test_error_cap),
-                cmocka_unit_test(test_errors_append),
-                cmocka_unit_test(test_files),
-                cmocka_unit_test(test_check_jobspec),
-                cmocka_unit_test(test_enum_strings),
-                cmocka_unit_test(test_many_jobs),
-                cmocka_unit_test(test_argv),
+                cmocka_unit_test(test_product_example), cmocka_unit_test(test_empty_and_defaults),
+                cmocka_unit_test(test_job_defaults),    cmocka_unit_test(test_all_keys),
+                cmocka_unit_test(test_inheritance),     cmocka_unit_test(test_section_order),
+                cmocka_unit_test(test_syntax_variants), cmocka_unit_test(test_continuations),
+                cmocka_unit_test(test_schedule_seeds),  cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_long_lines),      cmocka_unit_test(test_error_cap),
+                cmocka_unit_test(test_errors_append),   cmocka_unit_test(test_files),
+                cmocka_unit_test(test_check_jobspec),   cmocka_unit_test(test_enum_strings),
+                cmocka_unit_test(test_many_jobs),       cmocka_unit_test(test_argv),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
