@@ -6,6 +6,7 @@
  * local vector and moved into the caller's only when the whole line is
  * valid. */
 #include "argv.h"
+#include "base/array.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -20,15 +21,8 @@ typedef struct word {
 
 static int word_putc(word *w, char c)
 {
-        if (w->n + 2 > w->cap) {
-                size_t ncap = w->cap ? w->cap * 2 : 32;
-                char *np = realloc(w->p, ncap);
-
-                if (!np)
-                        return -ENOMEM;
-                w->p = np;
-                w->cap = ncap;
-        }
+        if (cw_array_reserve((void **)&w->p, &w->cap, w->n + 2, 1, 32) < 0)
+                return -ENOMEM;
         w->p[w->n++] = c;
         w->p[w->n] = '\0';
         w->open = true;

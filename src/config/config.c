@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "base/hash.h"
+#include "base/array.h"
 #include "config/argv.h"
 
 #define CFG_MAX_ERRORS 100
@@ -745,16 +746,10 @@ static const char *kind_name(cfg_section_kind k)
 
 static int section_add(cfg_loader *L, cfg_section_kind kind, char *name)
 {
-        if (L->n_sections == L->cap_sections) {
-                size_t ncap = L->cap_sections ? L->cap_sections * 2 : 16;
-                cfg_section *ns = realloc(L->sections, ncap * sizeof(cfg_section));
-
-                if (!ns) {
-                        free(name);
-                        return -ENOMEM;
-                }
-                L->sections = ns;
-                L->cap_sections = ncap;
+        if (cw_array_reserve((void **)&L->sections, &L->cap_sections, L->n_sections + 1, sizeof(cfg_section),
+                             16) < 0) {
+                free(name);
+                return -ENOMEM;
         }
         L->sections[L->n_sections] = (cfg_section){.kind = kind, .name = name, .line = L->lineno};
         L->cur = L->n_sections++;
@@ -1057,15 +1052,8 @@ static int on_key(cfg_loader *L, const char *name, const char *value, bool broke
         L->key_line[key->id] = L->lineno;
 
         sec = &L->sections[L->cur];
-        if (sec->n_kvs == sec->cap_kvs) {
-                size_t ncap = sec->cap_kvs ? sec->cap_kvs * 2 : 4;
-                cfg_kv *nk = realloc(sec->kvs, ncap * sizeof(cfg_kv));
-
-                if (!nk)
-                        return -ENOMEM;
-                sec->kvs = nk;
-                sec->cap_kvs = ncap;
-        }
+        if (cw_array_reserve((void **)&sec->kvs, &sec->cap_kvs, sec->n_kvs + 1, sizeof(cfg_kv), 4) < 0)
+                return -ENOMEM;
         kv = &sec->kvs[sec->n_kvs];
         /* parts stays NULL until pass one ends (see finish_pass_one): the
          * array may still move, and &first with it. */
@@ -1314,15 +1302,9 @@ static int add_entry(cfg_loader *L, size_t job, cw_jobspec *js, const char *ts_t
                         err.col += (int)ts_off;
                 return cw_config_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
         }
-        if (c->n_entries == L->cap_entries) {
-                size_t ncap = L->cap_entries ? L->cap_entries * 2 : 16;
-                cw_schedule_entry *ne = realloc(c->entries, ncap * sizeof(cw_schedule_entry));
-
-                if (!ne)
-                        return -ENOMEM;
-                c->entries = ne;
-                L->cap_entries = ncap;
-        }
+        if (cw_array_reserve((void **)&c->entries, &L->cap_entries, c->n_entries + 1, sizeof(cw_schedule_entry),
+                             16) < 0)
+                return -ENOMEM;
         e = &c->entries[c->n_entries++];
         *e = (cw_schedule_entry){
                 .job = job,

@@ -13,6 +13,7 @@
  * gives back an equal spec, and formatting that gives the same text; the
  * fuzz target checks both properties. */
 #include "jobspec.h"
+#include "base/array.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -28,15 +29,8 @@ typedef struct buf {
 
 static int buf_putc(buf *b, char c)
 {
-        if (b->n + 2 > b->cap) {
-                size_t ncap = b->cap ? b->cap * 2 : 32;
-                char *np = realloc(b->p, ncap);
-
-                if (!np)
-                        return -ENOMEM;
-                b->p = np;
-                b->cap = ncap;
-        }
+        if (cw_array_reserve((void **)&b->p, &b->cap, b->n + 2, 1, 32) < 0)
+                return -ENOMEM;
         b->p[b->n++] = c;
         b->p[b->n] = '\0';
         return 0;

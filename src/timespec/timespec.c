@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/array.h"
 #include "base/units.h"
 
 typedef enum field_id { F_SEC, F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F__MAX } field_id;
@@ -486,19 +487,9 @@ static int parse_at(cw_timespec *ts, const char *text, size_t at, cw_error *err)
                 i += 3;
                 if (hh > 23 || mm > 59)
                         return cw_error_set(err, (int)start, (int)(i - start), "time out of range (00:00-23:59)");
-                if (ts->n_at == cap) {
-                        size_t ncap = cap ? cap * 2 : 4;
-                        int32_t *nv;
-                        if (ncap > 1440)
-                                ncap = 1440;
-                        if (ts->n_at >= 1440)
-                                return cw_error_set(err, (int)start, (int)(i - start), "too many times");
-                        nv = realloc(ts->at, ncap * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        ts->at = nv;
-                        cap = ncap;
-                }
+                /* 1440 distinct HH:MM exist; more means a duplicate, caught below. */
+                if (cw_array_reserve((void **)&ts->at, &cap, ts->n_at + 1, sizeof(*ts->at), 4) < 0)
+                        return -ENOMEM;
                 for (size_t k = 0; k < ts->n_at; k++)
                         if (ts->at[k] == hh * 3600 + mm * 60)
                                 return cw_error_set(err, (int)start, (int)(i - start), "time listed twice");

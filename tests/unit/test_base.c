@@ -5,10 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "base/array.h"
 #include "base/civil.h"
 #include "base/error.h"
 #include "base/hash.h"
@@ -224,6 +226,27 @@ static void test_strv(void **state)
         cw_strv_release(NULL);
 }
 
+static void test_array_reserve(void **state _unused_)
+{
+        int *v = NULL;
+        size_t cap = 0;
+
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, 1, sizeof(int), 4), 0);
+        assert_int_equal(cap, 4);
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, 4, sizeof(int), 4), 0);
+        assert_int_equal(cap, 4); /* enough room: unchanged */
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, 9, sizeof(int), 4), 0);
+        assert_int_equal(cap, 16);
+        for (int i = 0; i < 16; i++)
+                v[i] = i;
+        /* Overflow is -ENOMEM with the array untouched. */
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, SIZE_MAX / 2 + 2, sizeof(int), 4), -ENOMEM);
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, SIZE_MAX / 4, sizeof(int), 4), -ENOMEM);
+        assert_int_equal(cap, 16);
+        assert_int_equal(v[15], 15);
+        free(v);
+}
+
 static void test_hash_stable(void **state)
 {
         (void)state;
@@ -240,7 +263,7 @@ int main(void)
                 cmocka_unit_test(test_duration_ok),     cmocka_unit_test(test_duration_bad),
                 cmocka_unit_test(test_size),            cmocka_unit_test(test_iso8601),
                 cmocka_unit_test(test_error_caret),     cmocka_unit_test(test_strv),
-                cmocka_unit_test(test_hash_stable),
+                cmocka_unit_test(test_array_reserve), cmocka_unit_test(test_hash_stable),
         };
         return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
