@@ -265,9 +265,17 @@ static int next_in_zone(const cw_timespec *ts, const cw_tz *tz, cw_time after, i
                                 c = inst[0];
                         else if (!ts->fixed_time && inst[1] > after)
                                 c = inst[1];
-                } else if (ts->fixed_time && inst[0] > after) {
+                } else if (ts->fixed_time) {
                         /* Skipped reading: fixed-time fires once, right after the gap. */
-                        c = inst[0];
+                        if (inst[0] > after)
+                                c = inst[0];
+                } else {
+                        /* Wildcard readings in a gap do not exist: resume the
+                         * search at the first reading after the gap rather
+                         * than trying each second of it (a spec whose every
+                         * match falls in gaps would otherwise crawl to 9999). */
+                        L = inst[0] + cw_tz_utoff(tz, inst[0]);
+                        continue;
                 }
                 if (c < best) {
                         best = c;
@@ -308,6 +316,8 @@ int cw_timespec_check_fires(const cw_timespec *ts, const cw_tz *tz, cw_time now,
 {
         cw_civil c;
         cw_time t;
+        cw_tz *utc;
+        bool in_utc;
 
         if (ts->kind == CW_TIMESPEC_REBOOT || ts->kind == CW_TIMESPEC_EVERY)
                 return 0;
@@ -319,6 +329,15 @@ int cw_timespec_check_fires(const cw_timespec *ts, const cw_tz *tz, cw_time now,
         /* The Gregorian calendar repeats every 400 years, weekdays included. */
         if (next_in_zone(ts, tz, now, c.year + 401, &t) == 0)
                 return 0;
+        utc = cw_tz_utc();
+        if (!utc)
+                return -ENOMEM;
+        in_utc = next_in_zone(ts, utc, now, c.year + 401, &t) == 0;
+        cw_tz_free(utc);
+        if (in_utc)
+                return cw_error_set(err, -1, 0,
+                                    "never fires in %s: every matching time falls in a daylight-saving gap",
+                                    cw_tz_name(tz));
         return cw_error_set(err, -1, 0,
                             "never fires: no date matches its day-of-month, month and day-of-week together");
 }

@@ -153,12 +153,38 @@ static void test_monotonic_year(void **state _unused_)
         }
 }
 
+/* Regression (found by fuzz_timespec): the fifth Sunday of March is always
+ * the last, Europe's spring-forward day, so hour 2 never exists then. The
+ * wildcard spec never fires; the search must say so at once, not visit
+ * every second of every gap until the year 9999. */
+static void test_never_fires_in_gaps(void **state _unused_)
+{
+        cw_tz *tz = load_zone("Europe/Warsaw"), *utc = cw_tz_utc();
+        cw_timespec *ts;
+        cw_error e;
+        cw_time t;
+
+        assert_int_equal(cw_timespec_parse("15-42 * 2 * 3 0#5", NULL, &ts, &e), 0);
+        assert_int_equal(cw_timespec_next(ts, tz, iso("2026-01-01T00:00:00Z"), &t), -ENOENT);
+        assert_int_equal(cw_timespec_check_fires(ts, tz, iso("2026-01-01T00:00:00Z"), &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "never fires in Europe/Warsaw"));
+        assert_non_null(strstr(e.msg, "daylight-saving gap"));
+        /* In UTC the same spec fires (2026-03-29 is a fifth Sunday). */
+        assert_int_equal(cw_timespec_check_fires(ts, utc, iso("2026-01-01T00:00:00Z"), &e), 0);
+        assert_int_equal(cw_timespec_next(ts, utc, iso("2026-01-01T00:00:00Z"), &t), 0);
+        assert_int_equal(t, iso("2026-03-29T02:00:15Z"));
+        cw_timespec_free(ts);
+        cw_tz_free(tz);
+        cw_tz_free(utc);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_warsaw_spring), cmocka_unit_test(test_warsaw_fall),
                 cmocka_unit_test(test_new_york),      cmocka_unit_test(test_lord_howe),
                 cmocka_unit_test(test_midnight_transitions), cmocka_unit_test(test_monotonic_year),
+                cmocka_unit_test(test_never_fires_in_gaps),
         };
         return cmocka_run_group_tests_name("timespec_dst", tests, NULL, NULL);
 }
