@@ -201,7 +201,9 @@ static int parse_hash_element(field_parse *fp, size_t *i)
                 r = read_step(fp, i, field_span(fp->id), &step);
                 if (r < 0)
                         return r;
-                set_range(fp, a + hash_pick(fp, step), b, step);
+                /* The first value must fall inside a-b even when the step
+                 * is longer than the range (H(4-5)/10 in months). */
+                set_range(fp, a + hash_pick(fp, step < b - a + 1 ? step : b - a + 1), b, step);
         } else {
                 int v = a + hash_pick(fp, b - a + 1);
                 set_range(fp, v, v, 1);
@@ -293,9 +295,28 @@ static int parse_element(field_parse *fp, size_t *i)
         return 0;
 }
 
+static int parse_list(field_parse *fp, size_t *ip);
+
 static int parse_field(field_parse *fp)
 {
         size_t i = fp->start;
+        int r;
+
+        r = parse_list(fp, &i);
+        if (r < 0)
+                return r;
+        /* Every element selects at least one value, but keep the search's
+         * invariant (no empty set) even if an element form ever doesn't. */
+        if (!fp->bits && !fp->last_dom && !fp->dow_last &&
+            !(fp->dow_nth[0] | fp->dow_nth[1] | fp->dow_nth[2] | fp->dow_nth[3] | fp->dow_nth[4] | fp->dow_nth[5] |
+              fp->dow_nth[6]))
+                return fail(fp, fp->start, fp->end, "selects no value");
+        return 0;
+}
+
+static int parse_list(field_parse *fp, size_t *ip)
+{
+        size_t i = *ip;
         int r;
 
         for (;;) {
@@ -311,6 +332,7 @@ static int parse_field(field_parse *fp)
                 if (i >= fp->end)
                         return fail(fp, i - 1, i, "list ends with ','%s", "");
         }
+        *ip = i;
         return 0;
 }
 

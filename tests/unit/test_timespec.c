@@ -193,6 +193,19 @@ static void test_hash(void **state _unused_)
         n = day_minutes("H(10-40)/10 1 * * *", "Z", a, 100);
         assert_true(n == 3 || n == 4);
         assert_true(a[0] >= 70 && a[0] < 80);
+        /* Regression (fuzz_timespec): a step longer than the H range still
+         * starts inside it, so the field is never empty. */
+        for (int k = 0; k < 40; k++) {
+                char seed[16];
+                cw_time t;
+                cw_tz *utc = cw_tz_utc();
+                snprintf(seed, sizeof(seed), "S%d", k);
+                assert_int_equal(cw_timespec_parse("0 0 1 H(4-5)/10 *", seed, &ts, &e), 0);
+                assert_int_equal(cw_timespec_next(ts, utc, iso("2026-01-01T00:00:00Z"), &t), 0);
+                assert_true(t == iso("2026-04-01T00:00:00Z") || t == iso("2026-05-01T00:00:00Z"));
+                cw_timespec_free(ts);
+                cw_tz_free(utc);
+        }
         /* H in the hour field. */
         n = day_minutes("0 H * * *", "Report", a, 100);
         assert_int_equal(n, 1);
