@@ -11,6 +11,7 @@
 #include "base/civil.h"
 #include "base/error.h"
 #include "config/config.h"
+#include "store/store.h"
 
 #define CW_EXIT_OK 0
 #define CW_EXIT_JOB_FAILED 1
@@ -23,6 +24,7 @@ typedef struct cw_cli {
         const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
         const char *zoneinfo;    /* $CRONWARDEN_ZONEINFO (tests), or NULL */
         cw_time now;             /* read once at start ($CRONWARDEN_FAKE_NOW for tests) */
+        int64_t now_us;          /* the same instant in microseconds */
         FILE *out;
         FILE *err;
 } cw_cli;
@@ -35,6 +37,9 @@ typedef struct cw_command {
 } cw_command;
 
 extern const cw_command cw_cmd_check, cw_cmd_next, cw_cmd_jobs, cw_cmd_info;
+extern const cw_command cw_cmd_run, cw_cmd_progress;
+extern const cw_command cw_cmd_status, cw_cmd_kill, cw_cmd_resume, cw_cmd_clean, cw_cmd_suspend;
+extern const cw_command cw_cmd_history, cw_cmd_logs, cw_cmd_prune;
 
 /* Prints "cronwarden: MESSAGE" on cli->err; returns CW_EXIT_USAGE. */
 int cli_fail(cw_cli *cli, const char *fmt, ...) _printf_(2, 3);
@@ -52,6 +57,16 @@ int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret);
 /* Handles the options every command takes (--config, --help) inside a
  * getopt loop: returns true if opt was one of them (help sets *help). */
 bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help);
+
+/* Opens the config's store; on failure prints why and returns
+ * CW_EXIT_USAGE with *ret untouched. */
+int cli_open_store(cw_cli *cli, const cw_config *cfg, struct cw_store **ret);
+
+/* "1.2s", "3m4s", "2h5m" from microseconds. */
+void cli_format_elapsed(int64_t us, char *buf, size_t size);
+
+/* Parses a whole non-negative decimal number (at most max); -EINVAL otherwise. */
+int cli_parse_uint(const char *s, int64_t max, int64_t *ret);
 
 /* Writes instant t in zone tz as ISO 8601 with offset into buf (size >= 40). */
 void cli_format_instant(const cw_tz *tz, cw_time t, char *buf, size_t size);
@@ -72,6 +87,19 @@ enum {
         CLI_OPT_FROM,
         CLI_OPT_TZ,
         CLI_OPT_JOB,
+        CLI_OPT_FORCE,
+        CLI_OPT_DETACH,
+        CLI_OPT_QUIET,
+        CLI_OPT_LIMIT,
+        CLI_OPT_STATUS,
+        CLI_OPT_OLDER,
+        CLI_OPT_RUN,
+        CLI_OPT_PID,
+        CLI_OPT_REPORT_FD,
+        CLI_OPT_TRIGGER,
+        CLI_OPT_ATTEMPT,
+        CLI_OPT_SCHEDULED_AT,
+        CLI_OPT_RESUMED_FROM,
 };
 #define CLI_COMMON_OPTIONS                                                     \
         {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \

@@ -15,6 +15,16 @@ static const cw_command *const commands[] = {
         &cw_cmd_next,
         &cw_cmd_jobs,
         &cw_cmd_info,
+        &cw_cmd_run,
+        &cw_cmd_status,
+        &cw_cmd_kill,
+        &cw_cmd_resume,
+        &cw_cmd_clean,
+        &cw_cmd_suspend,
+        &cw_cmd_history,
+        &cw_cmd_logs,
+        &cw_cmd_progress,
+        &cw_cmd_prune,
 };
 
 static void print_main_help(FILE *f)
@@ -27,8 +37,8 @@ static void print_main_help(FILE *f)
               "Commands:\n",
               f);
         for (size_t i = 0; i < CW_ARRAY_SIZE(commands); i++)
-                fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
-        fputs("  help     show help for a command\n"
+                fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+        fputs("  help      show help for a command\n"
               "\n"
               "Options:\n"
               "  --config FILE  config file (default: $CRONWARDEN_CONFIG, ./cronwarden.ini,\n"
@@ -61,9 +71,15 @@ static int read_now(cw_cli *cli)
                 if (cw_iso8601_parse(fake, &cli->now, &has_off, &e) < 0 || !has_off)
                         return cli_fail(cli, "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
                                         fake);
+                cli->now_us = cli->now * 1000000;
                 return 0;
         }
-        cli->now = (cw_time)time(NULL);
+        {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                cli->now = (cw_time)ts.tv_sec;
+                cli->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        }
         return 0;
 }
 

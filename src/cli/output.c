@@ -1,6 +1,7 @@
 /* output.c - helpers shared by the CLI commands: error printing, config
  * loading with diagnostics, time formatting. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,4 +126,45 @@ void cli_format_relative(cw_time now, cw_time t, char *buf, size_t size)
                 snprintf(buf, size, "in %s", amount);
         else
                 snprintf(buf, size, "%s ago", amount);
+}
+
+int cli_open_store(cw_cli *cli, const cw_config *cfg, cw_store **ret)
+{
+        cw_error e;
+        int r;
+
+        cw_error_clear(&e);
+        r = cw_store_open(cfg->store, cfg->data_dir, ret, &e);
+        if (r < 0)
+                return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : strerror(-r));
+        return CW_EXIT_OK;
+}
+
+void cli_format_elapsed(int64_t us, char *buf, size_t size)
+{
+        int64_t s = us / 1000000;
+
+        if (us < 0)
+                us = 0;
+        if (us < 60 * 1000000LL)
+                snprintf(buf, size, "%.1fs", (double)us / 1e6);
+        else if (s < 3600)
+                snprintf(buf, size, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+        else
+                snprintf(buf, size, "%lldh%lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+}
+
+int cli_parse_uint(const char *s, int64_t max, int64_t *ret)
+{
+        char *end;
+        long long v;
+
+        if (!s[0] || s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno || *end || v < 0 || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
 }

@@ -74,6 +74,9 @@ typedef struct cw_job {
         cw_duration min_runtime;
         int disable_after_failures; /* 0 = off */
         int priority;
+        uint64_t limit_nofile;  /* RLIMIT_NOFILE, 0 = unset */
+        uint64_t limit_memory;  /* RLIMIT_AS in bytes, 0 = unset */
+        cw_duration limit_cpu;  /* RLIMIT_CPU in seconds, 0 = unset */
 } cw_job;
 
 typedef struct cw_schedule_entry {

@@ -79,6 +79,9 @@ typedef enum cfg_key_id {
         CFG_K_MIN_RUNTIME,
         CFG_K_DISABLE_AFTER_FAILURES,
         CFG_K_PRIORITY,
+        CFG_K_LIMIT_NOFILE,
+        CFG_K_LIMIT_MEMORY,
+        CFG_K_LIMIT_CPU,
         /* [schedule] */
         CFG_K_RUN,
         CFG_K__MAX,

@@ -19,7 +19,9 @@
  *   env and secret_env add to it (env: the job's value for a key replaces
  *   the default's). env values are taken literally: quotes are not
  *   removed. ionice also accepts "none", so a job can drop a [defaults]
- *   class. */
+ *   class. The rlimits are unset (0) by default; limit_nofile takes 1 to
+ *   1048576, limit_memory (RLIMIT_AS) 1MiB to 1TiB, limit_cpu at least 1s;
+ *   like other scalars a job's value replaces the [defaults] one. */
 #include "config_internal.h"
 
 #include <arpa/inet.h>
@@ -36,6 +38,10 @@
 #define MAX_RUNNING_MAX 1000000
 #define FAILURES_MAX 1000000
 #define PING_MAX 2048
+/* The kernel's default fs.nr_open: a larger RLIMIT_NOFILE is refused. */
+#define LIMIT_NOFILE_MAX 1048576
+/* Below this an address-space limit stops even the dynamic loader. */
+#define LIMIT_MEMORY_MIN (1024LL * 1024)
 
 static bool is_alpha(char c)
 {
@@ -206,6 +212,20 @@ static int parse_int_range(cfg_loader *L, const cfg_kv *kv, int *ret)
 static int apply_int(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         return parse_int_range(L, kv, (int *)field(obj, kv->key));
+}
+
+/* A whole number stored into a uint64_t field (rlimits). */
+static int apply_u64(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char q[CFG_QUOTE_MAX];
+        long long v;
+
+        if (!parse_ll(kv->text, &v) || v < kv->key->min || v > kv->key->max)
+                return cw_config_error(
+                        L, kv->line, "%s: expected a whole number from %lld to %lld, got %s",
+                        kv->key->name, kv->key->min, kv->key->max, cw_config_quote(kv->text, q));
+        *(uint64_t *)field(obj, kv->key) = (uint64_t)v;
+        return 0;
 }
 
 static int apply_duration(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -936,6 +956,11 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, apply_int,
             J(disable_after_failures), 0, FAILURES_MAX),
         KEY(PRIORITY, "priority", JOBS, 0, apply_int, J(priority), -1000, 1000),
+        KEY(LIMIT_NOFILE, "limit_nofile", JOBS, 0, apply_u64, J(limit_nofile), 1,
+            LIMIT_NOFILE_MAX),
+        KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, apply_size, J(limit_memory),
+            LIMIT_MEMORY_MIN, (long long)CW_SIZE_MAX),
+        KEY(LIMIT_CPU, "limit_cpu", JOBS, 0, apply_duration, J(limit_cpu), 1, CW_DURATION_MAX),
 
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
 };

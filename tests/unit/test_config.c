@@ -218,6 +218,9 @@ static void test_job_defaults(void **state)
         assert_int_equal(j->jitter, 0);
         assert_int_equal(j->disable_after_failures, 0);
         assert_int_equal(j->priority, 0);
+        assert_int_equal(j->limit_nofile, 0);
+        assert_int_equal(j->limit_memory, 0);
+        assert_int_equal(j->limit_cpu, 0);
         assert_ptr_equal(j->tz, c->tz);
         assert_int_equal(j->line, 1);
         cw_config_free(c);
@@ -257,6 +260,9 @@ static void test_all_keys(void **state)
                                "disable_after_failures = 5\n"
                                "priority = -1000\n"
                                "nice = -20\n"
+                               "limit_nofile = 1048576\n"
+                               "limit_memory = 512MiB\n"
+                               "limit_cpu = 1h30m\n"
                                "[job B]\n"
                                "command = cd /x && make\n"
                                "shell = yes\n"
@@ -295,6 +301,10 @@ static void test_all_keys(void **state)
         assert_int_equal(a->disable_after_failures, 5);
         assert_int_equal(a->priority, -1000);
         assert_int_equal(a->nice, -20);
+        assert_int_equal(a->limit_nofile, 1048576);
+        assert_int_equal(a->limit_memory, 512 * 1024 * 1024);
+        assert_int_equal(a->limit_cpu, 5400);
+        assert_int_equal(b->limit_nofile, 0);
         assert_string_equal(cw_tz_name(a->tz), "America/New_York");
         /* One zone object per name, shared by the jobs using it. */
         assert_ptr_equal(a->tz, b->tz);
@@ -328,7 +338,12 @@ static void test_inheritance(void **state)
                                "timezone = Asia/Tokyo\n"
                                "secret_env = A\n"
                                "ionice = idle\n"
-                               "retries = 2\n");
+                               "retries = 2\n"
+                               "limit_nofile = 64\n"
+                               "limit_cpu = 10m\n"
+                               "[job C]\n"
+                               "command = c\n"
+                               "limit_nofile = 4096\n");
         const cw_job *a = cw_config_job(c, "A"), *b = cw_config_job(c, "B");
 
         (void)state;
@@ -350,6 +365,11 @@ static void test_inheritance(void **state)
         assert_int_equal(a->ionice, CW_IONICE_UNSET);
         assert_int_equal(b->ionice, CW_IONICE_IDLE);
         assert_int_equal(a->retries, 2);
+        /* rlimits are scalars: inherited, and replaced by a job's value. */
+        assert_int_equal(a->limit_nofile, 64);
+        assert_int_equal(a->limit_cpu, 600);
+        assert_int_equal(cw_config_job(c, "C")->limit_nofile, 4096);
+        assert_int_equal(cw_config_job(c, "C")->limit_cpu, 600);
         cw_config_free(c);
 }
 
@@ -662,6 +682,16 @@ static const bad_case bad_cases[] = {
         /* several problems, reported in line order */
         {"[job A]\ncommand = x\nafter = B\n[job B]\ncommand = y\nafter = C\n[job C]\ncommand = z\nafter = A\n",
          {"test.ini:9: after: dependency cycle A -> B -> C -> A"}},
+        {J "limit_nofile = 0\n",
+         {"test.ini:3: limit_nofile: expected a whole number from 1 to 1048576, got '0'"}},
+        {J "limit_nofile = 1048577\n", {"limit_nofile: expected a whole number from 1 to 1048576"}},
+        {J "limit_nofile = 1k\n", {"limit_nofile: expected a whole number"}},
+        {J "limit_memory = 512KiB\n",
+         {"test.ini:3: limit_memory: expected a size from 1MiB to 1TiB, got '512KiB'"}},
+        {J "limit_memory = lots\n", {"limit_memory:"}},
+        {J "limit_cpu = 0s\n", {"limit_cpu: expected a duration of at least 1s, got '0s'"}},
+        {J "limit_cpu = 60\n", {"limit_cpu: duration '60' needs a unit"}},
+        {"[defaults]\nlimit_cpu = -1s\n", {"test.ini:2: limit_cpu:"}},
         {"[job B]\ncommand = x\nafter = A\nnice = 99\n[job A]\ncommand = x\nafter = B\nnice = x\n",
          {"test.ini:4: nice:", "test.ini:7: after: dependency cycle B -> A -> B",
           "test.ini:8: nice:"}},

@@ -1,0 +1,559 @@
+/* cmd_control.c - runs in progress: `status`, `kill`, `resume`, `clean`,
+ * `suspend` (PRODUCT.md §5, §6.3). The rules (what is alive, how to kill,
+ * what becomes resumable) live in worker/control.c; this file selects runs
+ * from the command line and prints what happened. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli_runs.h"
+#include "worker/control.h"
+
+/* Everything the control commands need open at once. */
+typedef struct ctl {
+        cw_config *cfg;
+        cw_store *store;
+} ctl;
+
+static void ctl_release(ctl *c)
+{
+        cw_store_close(c->store);
+        cw_config_free(c->cfg);
+}
+
+static int ctl_open(cw_cli *cli, ctl *c)
+{
+        int r = cli_load_config(cli, false, &c->cfg);
+
+        if (r != CW_EXIT_OK)
+                return r;
+        return cli_open_store(cli, c->cfg, &c->store);
+}
+
+static int list_runs(cw_cli *cli, ctl *c, const cw_run_filter *f, cw_run **ret, size_t *ret_n)
+{
+        int r = cw_store_runs_list(c->store, f, ret, ret_n);
+
+        if (r < 0)
+                return cli_fail(cli, "cannot read runs: %s", strerror(-r));
+        return CW_EXIT_OK;
+}
+
+/* Parses the options every control command shares (--config, --help,
+ * --json when allowed); returns CW_EXIT_OK, or an exit code to return. */
+static int parse_simple(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool allow_json, bool *json,
+                        bool *help)
+{
+        static const struct option options[] = {CLI_COMMON_OPTIONS, {"json", no_argument, NULL, CLI_OPT_JSON}, {0}};
+        int o;
+
+        optind = 0;
+        opterr = 0;
+        while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
+                if (cli_common_option(cli, o, optarg, help))
+                        continue;
+                if (o == CLI_OPT_JSON && allow_json) {
+                        *json = true;
+                        continue;
+                }
+                return cli_usage_error(cli, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (*help)
+                fputs(cmd->usage, cli->out);
+        return CW_EXIT_OK;
+}
+
+/* ---- status ---- */
+
+static const char status_usage[] =
+        "Usage: cronwarden [--config FILE] status [JOBSPEC] [--json]\n"
+        "\n"
+        "Show runs in progress: run id, job spec, node, pid, start, progress, and\n"
+        "ALIVE or DEAD (its worker process is gone). A DEAD run is recorded as\n"
+        "lost, and what is left of its job is killed.\n"
+        "\n"
+        "Options:\n"
+        "      --json        print a JSON array\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n";
+
+static void print_status_table(cw_cli *cli, ctl *c, const cw_run *runs, const bool *alive, size_t n)
+{
+        fprintf(cli->out, "%-6s %-28s %-10s %-8s %-25s %-14s %s\n", "RUN", "JOB SPEC", "NODE", "PID", "STARTED",
+                "PROGRESS", "STATE");
+        for (size_t i = 0; i < n; i++) {
+                char started[64], prog[48];
+                cli_format_local(cli_run_zone(c->cfg, &runs[i]), runs[i].started_us / 1000000, started, sizeof(started));
+                cli_format_progress(&runs[i], prog, sizeof(prog));
+                fprintf(cli->out, "%-6lld %-28s %-10s %-8d %-25s %-14s %s\n", (long long)runs[i].id, runs[i].spec,
+                        runs[i].node, runs[i].pid ? runs[i].pid : runs[i].worker_pid, started, prog,
+                        alive[i] ? "ALIVE" : "DEAD");
+        }
+}
+
+/* Records every dead run among runs[0..n) as lost; returns how many. */
+static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *alive, size_t n)
+{
+        size_t lost = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int r;
+                if (alive[i])
+                        continue;
+                r = cw_control_mark_lost(c->store, &runs[i], cli->now_us);
+                if (r == 0)
+                        lost++;
+                else if (r != -ESTALE)
+                        fprintf(cli->err, "%s: cannot record run %lld as lost: %s\n", cli->prog,
+                                (long long)runs[i].id, strerror(-r));
+        }
+        return lost;
+}
+
+static int cmd_status(cw_cli *cli, int argc, char **argv)
+{
+        _cleanup_free_ char *job = NULL, *spec = NULL;
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        _cleanup_free_ bool *alive = NULL;
+        bool json = false, help = false;
+        cw_run *runs = NULL;
+        size_t n = 0, k = 0;
+        ctl c = {0};
+        int r;
+
+        r = parse_simple(cli, &cw_cmd_status, argc, argv, true, &json, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (argc - optind > 1)
+                return cli_usage_error(cli, &cw_cmd_status, "unexpected argument '%s'", argv[optind + 1]);
+        if (optind < argc && cli_parse_run_selector(cli, argv[optind], &job, &spec) < 0)
+                return CW_EXIT_USAGE;
+        r = ctl_open(cli, &c);
+        f.active = true;
+        f.job = job;
+        if (r == CW_EXIT_OK)
+                r = list_runs(cli, &c, &f, &runs, &n);
+        if (r != CW_EXIT_OK) {
+                ctl_release(&c);
+                return r;
+        }
+        alive = calloc(n ? n : 1, sizeof(bool));
+        for (size_t i = 0; alive && i < n; i++)
+                if (cli_run_matches(&runs[i], job, spec)) {
+                        runs[k] = runs[i];
+                        alive[k++] = cw_control_is_alive(c.cfg, &runs[i]);
+                } else {
+                        cw_run_release(&runs[i]);
+                }
+        if (!alive) {
+                r = cli_fail(cli, "out of memory");
+        } else if (json) {
+                json_t *a = json_array();
+                for (size_t i = 0; i < k; i++) {
+                        json_t *o = cli_run_json(&runs[i], cli_run_zone(c.cfg, &runs[i]));
+                        json_object_set_new(o, "state", json_string(alive[i] ? "ALIVE" : "DEAD"));
+                        json_array_append_new(a, o);
+                }
+                json_dumpf(a, cli->out, JSON_INDENT(2));
+                fputc('\n', cli->out);
+                json_decref(a);
+        } else if (k == 0) {
+                fprintf(cli->out, "no runs in progress%s%s\n", job ? " for " : "", job ? job : "");
+        } else {
+                print_status_table(cli, &c, runs, alive, k);
+        }
+        if (alive)
+                sweep_dead(cli, &c, runs, alive, k);
+        cw_runs_free(runs, alive ? k : n);
+        ctl_release(&c);
+        return r;
+}
+
+const cw_command cw_cmd_status = {
+        .name = "status",
+        .run = cmd_status,
+        .summary = "show runs in progress (ALIVE/DEAD)",
+        .usage = status_usage,
+};
+
+/* ---- kill ---- */
+
+static const char kill_usage[] =
+        "Usage: cronwarden [--config FILE] kill [JOBSPEC|PID|RUN_ID] [--run ID] [--pid PID]\n"
+        "\n"
+        "Stop running runs: SIGTERM to the job's process group, SIGKILL after its\n"
+        "kill_grace. Without an argument, every run in progress on this node. A\n"
+        "number matches a run id, a worker pid or a job pid; --run and --pid say\n"
+        "which. A killed run of a job with can_resume = yes can be restarted by\n"
+        "'cronwarden resume'.\n"
+        "\n"
+        "Exit status: 0 all matched runs were stopped, 1 one could not be\n"
+        "stopped, 2 nothing matched or bad arguments.\n";
+
+typedef struct kill_target {
+        int64_t run_id; /* --run, or 0 */
+        int64_t pid;    /* --pid, or 0 */
+        int64_t number; /* a bare number: run id or pid, or -1 */
+        char *job, *spec;
+} kill_target;
+
+static bool target_matches(const kill_target *t, const cw_run *r)
+{
+        if (t->run_id)
+                return r->id == t->run_id;
+        if (t->pid)
+                return r->pid == t->pid || r->worker_pid == t->pid;
+        if (t->number >= 0)
+                return r->id == t->number || r->pid == t->number || r->worker_pid == t->number;
+        return cli_run_matches(r, t->job, t->spec);
+}
+
+/* Kills every running run on this node that t selects. */
+static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_if_none, size_t *ret_killed)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0, matched = 0, ids = 0;
+        int64_t first_id = 0;
+        int code = CW_EXIT_OK;
+
+        f.status = CW_RUN_RUNNING;
+        f.job = t->job;
+        code = list_runs(cli, c, &f, &runs, &n);
+        if (code != CW_EXIT_OK)
+                return code;
+        /* A bare number that names two different runs is ambiguous. */
+        for (size_t i = 0; i < n; i++)
+                if (target_matches(t, &runs[i]) && (ids == 0 || runs[i].id != first_id)) {
+                        first_id = ids ? first_id : runs[i].id;
+                        ids++;
+                }
+        if (t->number >= 0 && ids > 1) {
+                cw_runs_free(runs, n);
+                return cli_fail(cli, "%lld matches several runs: use --run ID or --pid PID", (long long)t->number);
+        }
+        for (size_t i = 0; i < n; i++) {
+                cw_run_status st;
+                int r;
+                if (!target_matches(t, &runs[i]) || strcmp(runs[i].node, c->cfg->node) != 0)
+                        continue;
+                matched++;
+                r = cw_control_kill(c->store, c->cfg, &runs[i], cli->now_us, &st);
+                if (r == -ESTALE) {
+                        fprintf(cli->out, "run %lld (%s) had already ended\n", (long long)runs[i].id, runs[i].job);
+                } else if (r < 0) {
+                        fprintf(cli->err, "%s: cannot stop run %lld (%s): %s\n", cli->prog, (long long)runs[i].id,
+                                runs[i].spec, strerror(-r));
+                        code = CW_EXIT_JOB_FAILED;
+                } else if (st != CW_RUN_KILLED) {
+                        fprintf(cli->out, "run %lld (%s) ended as %s before it could be killed\n",
+                                (long long)runs[i].id, runs[i].job, cw_run_status_to_string(st));
+                } else {
+                        fprintf(cli->out, "killed run %lld (%s)\n", (long long)runs[i].id, runs[i].job);
+                        if (ret_killed)
+                                (*ret_killed)++;
+                }
+        }
+        cw_runs_free(runs, n);
+        if (matched == 0 && !quiet_if_none)
+                return cli_fail(cli, "no run in progress on this node matches");
+        return code;
+}
+
+static int cmd_kill(cw_cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS,
+                {"run", required_argument, NULL, CLI_OPT_RUN},
+                {"pid", required_argument, NULL, CLI_OPT_PID},
+                {0},
+        };
+        kill_target t = {.number = -1};
+        bool help = false;
+        ctl c = {0};
+        int o, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
+                if (cli_common_option(cli, o, optarg, &help))
+                        continue;
+                if (o == CLI_OPT_RUN && cli_parse_uint(optarg, INT64_MAX, &t.run_id) == 0 && t.run_id > 0)
+                        continue;
+                if (o == CLI_OPT_PID && cli_parse_uint(optarg, INT_MAX, &t.pid) == 0 && t.pid > 0)
+                        continue;
+                return cli_usage_error(cli, &cw_cmd_kill, "bad or unknown option '%s'", argv[optind - 1]);
+        }
+        if (help) {
+                fputs(kill_usage, cli->out);
+                return CW_EXIT_OK;
+        }
+        if (argc - optind > 1)
+                return cli_usage_error(cli, &cw_cmd_kill, "unexpected argument '%s'", argv[optind + 1]);
+        if (optind < argc && cli_parse_uint(argv[optind], INT64_MAX, &t.number) < 0 &&
+            cli_parse_run_selector(cli, argv[optind], &t.job, &t.spec) < 0)
+                return CW_EXIT_USAGE;
+        r = ctl_open(cli, &c);
+        if (r == CW_EXIT_OK)
+                r = kill_selected(cli, &c, &t, false, NULL);
+        free(t.job);
+        free(t.spec);
+        ctl_release(&c);
+        return r;
+}
+
+const cw_command cw_cmd_kill = {
+        .name = "kill",
+        .run = cmd_kill,
+        .summary = "stop runs in progress (TERM, then KILL after the grace)",
+        .usage = kill_usage,
+};
+
+/* ---- clean ---- */
+
+static const char clean_usage[] =
+        "Usage: cronwarden [--config FILE] clean\n"
+        "\n"
+        "Record runs whose worker vanished as lost (killing what is left of\n"
+        "them), and forget killed runs waiting for 'resume'.\n";
+
+/* The clean step shared by clean and suspend. */
+static int do_clean(cw_cli *cli, ctl *c)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0, lost = 0, forgot = 0;
+        bool *alive;
+        int r;
+
+        f.active = true;
+        r = list_runs(cli, c, &f, &runs, &n);
+        if (r != CW_EXIT_OK)
+                return r;
+        alive = calloc(n ? n : 1, sizeof(bool));
+        if (!alive) {
+                cw_runs_free(runs, n);
+                return cli_fail(cli, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++)
+                alive[i] = cw_control_is_alive(c->cfg, &runs[i]);
+        lost = sweep_dead(cli, c, runs, alive, n);
+        free(alive);
+        cw_runs_free(runs, n);
+
+        f = (cw_run_filter)CW_RUN_FILTER_INIT;
+        f.resume = CW_RESUME_PENDING;
+        r = list_runs(cli, c, &f, &runs, &n);
+        if (r != CW_EXIT_OK)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (cw_store_run_set_resume(c->store, runs[i].id, CW_RESUME_PENDING, CW_RESUME_CLEANED) == 0)
+                        forgot++;
+        cw_runs_free(runs, n);
+        fprintf(cli->out, "%zu dead run%s recorded as lost, %zu resumable run%s forgotten\n", lost,
+                lost == 1 ? "" : "s", forgot, forgot == 1 ? "" : "s");
+        return CW_EXIT_OK;
+}
+
+static int cmd_clean(cw_cli *cli, int argc, char **argv)
+{
+        bool json = false, help = false;
+        ctl c = {0};
+        int r;
+
+        r = parse_simple(cli, &cw_cmd_clean, argc, argv, false, &json, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (optind < argc)
+                return cli_usage_error(cli, &cw_cmd_clean, "unexpected argument '%s'", argv[optind]);
+        r = ctl_open(cli, &c);
+        if (r == CW_EXIT_OK)
+                r = do_clean(cli, &c);
+        ctl_release(&c);
+        return r;
+}
+
+const cw_command cw_cmd_clean = {
+        .name = "clean",
+        .run = cmd_clean,
+        .summary = "record dead runs as lost; forget resumable runs",
+        .usage = clean_usage,
+};
+
+/* ---- suspend ---- */
+
+static const char suspend_usage[] =
+        "Usage: cronwarden [--config FILE] suspend\n"
+        "\n"
+        "'clean', then kill every run in progress on this node. Killed runs of\n"
+        "jobs with can_resume = yes are restarted by 'cronwarden resume' (for\n"
+        "example around a deploy).\n";
+
+static int cmd_suspend(cw_cli *cli, int argc, char **argv)
+{
+        kill_target t = {.number = -1};
+        bool json = false, help = false;
+        size_t killed = 0;
+        ctl c = {0};
+        int r;
+
+        r = parse_simple(cli, &cw_cmd_suspend, argc, argv, false, &json, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (optind < argc)
+                return cli_usage_error(cli, &cw_cmd_suspend, "unexpected argument '%s'", argv[optind]);
+        r = ctl_open(cli, &c);
+        if (r == CW_EXIT_OK)
+                r = do_clean(cli, &c);
+        if (r == CW_EXIT_OK) {
+                r = kill_selected(cli, &c, &t, true, &killed);
+                fprintf(cli->out, "%zu run%s killed\n", killed, killed == 1 ? "" : "s");
+        }
+        ctl_release(&c);
+        return r;
+}
+
+const cw_command cw_cmd_suspend = {
+        .name = "suspend",
+        .run = cmd_suspend,
+        .summary = "clean, then kill every run in progress",
+        .usage = suspend_usage,
+};
+
+/* ---- resume ---- */
+
+static const char resume_usage[] =
+        "Usage: cronwarden [--config FILE] resume\n"
+        "\n"
+        "Restart, in the background, every killed run whose job has\n"
+        "can_resume = yes (and that 'clean' has not forgotten), with the same job\n"
+        "spec. Prints the new run ids.\n";
+
+extern char **environ;
+
+/* Restarts one run through `cronwarden run --detach`, so the detached
+ * worker and its report are handled in one place (cmd_run.c); reads the
+ * new run's id from its "run N started" line. */
+static int resume_one(cw_cli *cli, ctl *c, const cw_run *old, int64_t *ret_new)
+{
+        posix_spawn_file_actions_t fa;
+        char self[PATH_MAX], from[32], out[256];
+        const char *argv[12];
+        ssize_t len, got;
+        size_t n = 0;
+        long long id;
+        pid_t pid;
+        int k = 0, r, status, p[2];
+
+        len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (len < 0)
+                return -errno;
+        self[len] = '\0';
+        snprintf(from, sizeof(from), "%lld", (long long)old->id);
+        argv[k++] = self;
+        argv[k++] = "--config";
+        argv[k++] = c->cfg->path;
+        argv[k++] = "run";
+        argv[k++] = old->spec;
+        argv[k++] = "--detach";
+        argv[k++] = "--force";
+        argv[k++] = "--trigger=resume";
+        argv[k++] = "--resumed-from";
+        argv[k++] = from;
+        argv[k] = NULL;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+        fflush(cli->out);
+        r = posix_spawn(&pid, self, &fa, NULL, (char *const *)argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[1]);
+        if (r != 0) {
+                close(p[0]);
+                return -r;
+        }
+        while (n + 1 < sizeof(out) && (got = read(p[0], out + n, sizeof(out) - 1 - n)) != 0) {
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0)
+                        break;
+                n += (size_t)got;
+        }
+        out[n] = '\0';
+        close(p[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return WIFEXITED(status) ? WEXITSTATUS(status) : CW_EXIT_JOB_FAILED;
+        if (sscanf(out, "run %lld started", &id) != 1)
+                return CW_EXIT_JOB_FAILED;
+        *ret_new = id;
+        return CW_EXIT_OK;
+}
+
+static int cmd_resume(cw_cli *cli, int argc, char **argv)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        bool json = false, help = false;
+        cw_run *runs = NULL;
+        size_t n = 0, done = 0;
+        ctl c = {0};
+        int r;
+
+        r = parse_simple(cli, &cw_cmd_resume, argc, argv, false, &json, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (optind < argc)
+                return cli_usage_error(cli, &cw_cmd_resume, "unexpected argument '%s'", argv[optind]);
+        r = ctl_open(cli, &c);
+        f.resume = CW_RESUME_PENDING;
+        if (r == CW_EXIT_OK)
+                r = list_runs(cli, &c, &f, &runs, &n);
+        /* Oldest first: restart in the order they were killed. */
+        for (size_t i = n; r == CW_EXIT_OK && i-- > 0;) {
+                const cw_job *job = cw_config_job(c.cfg, runs[i].job);
+                int64_t new_id = 0;
+                int code;
+                if (!job || !job->can_resume) {
+                        fprintf(cli->err, "%s: run %lld: job %s %s; not resumed\n", cli->prog, (long long)runs[i].id,
+                                runs[i].job, job ? "no longer has can_resume = yes" : "is no longer configured");
+                        continue;
+                }
+                /* Claim it first, so two concurrent `resume`s restart it once. */
+                if (cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_PENDING, CW_RESUME_DONE) < 0)
+                        continue;
+                code = resume_one(cli, &c, &runs[i], &new_id);
+                if (code != CW_EXIT_OK) {
+                        /* Not restarted (e.g. its lock is held): keep it resumable. */
+                        cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_DONE, CW_RESUME_PENDING);
+                        fprintf(cli->err, "%s: run %lld (%s) was not restarted%s\n", cli->prog,
+                                (long long)runs[i].id, runs[i].spec,
+                                code == CW_EXIT_LOCKED ? ": its lock is held" : "");
+                        r = code < 0 ? CW_EXIT_JOB_FAILED : code;
+                } else {
+                        fprintf(cli->out, "resumed run %lld as run %lld (%s)\n", (long long)runs[i].id,
+                                (long long)new_id, runs[i].spec);
+                        done++;
+                }
+        }
+        if (c.store && r == CW_EXIT_OK)
+                fprintf(cli->out, "%zu run%s resumed\n", done, done == 1 ? "" : "s");
+        cw_runs_free(runs, n);
+        ctl_release(&c);
+        return r;
+}
+
+const cw_command cw_cmd_resume = {
+        .name = "resume",
+        .run = cmd_resume,
+        .summary = "restart killed runs of jobs with can_resume",
+        .usage = resume_usage,
+};

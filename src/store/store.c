@@ -1,0 +1,251 @@
+/* store.c - choosing a store backend and dispatching to it (see store.h).
+ *
+ * cw_store_open reads the store URL and hands the rest to the backend it
+ * names; every other function checks what can be checked without the data
+ * (NULL pointers, enum values in range, a missing output buffer) and then
+ * calls the backend's operation through its ops table (store_backend.h).
+ * Keeping these checks here means each backend trusts its arguments and a
+ * second backend (PostgreSQL, a later issue) gets them for free.
+ *
+ * URLs: "sqlite" is DATA_DIR/cronwarden.db; "sqlite:PATH" is the file PATH
+ * as given (relative to the working directory; data_dir is then unused);
+ * postgresql:// and postgres:// are recognised but refused with
+ * -EPROTONOSUPPORT until that backend exists; anything else is -EINVAL. */
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* True when the backend's table is recent enough to have the operation at
+ * `member` (see the note on versions in store_backend.h). Every operation
+ * exists since version 1 today, so this only checks the pointer; an
+ * operation added in version 2 will test s->ops->version here too. */
+#define HAS_OP(s, member) ((s) && (s)->ops && (s)->ops->member)
+
+static bool status_ok(int v)
+{
+        return v >= 0 && v < CW_RUN_STATUS_MAX;
+}
+
+static bool resume_ok(int v)
+{
+        return v >= 0 && v < CW_RESUME_MAX;
+}
+
+static int open_sqlite_default(const char *data_dir, cw_store **ret, cw_error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        size_t n;
+
+        if (!data_dir || !*data_dir) {
+                cw_error_set(err, -1, 0, "store 'sqlite' needs a data directory");
+                return -EINVAL;
+        }
+        n = strlen(data_dir) + 1 + strlen(CW_STORE_FILE) + 1;
+        path = malloc(n);
+        if (!path)
+                return -ENOMEM;
+        /* A trailing slash on data_dir would give "//": harmless, but the
+         * path appears in messages, so keep it tidy. */
+        snprintf(path, n, "%s%s%s", data_dir, data_dir[strlen(data_dir) - 1] == '/' ? "" : "/",
+                 CW_STORE_FILE);
+        return cw_store_sqlite_open(path, ret, err);
+}
+
+int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err)
+{
+        cw_error_clear(err);
+        if (!ret)
+                return -EINVAL;
+        if (!url || strcmp(url, "sqlite") == 0)
+                return open_sqlite_default(data_dir, ret, err);
+        if (strncmp(url, "sqlite:", 7) == 0) {
+                const char *path = url + 7;
+                if (!*path) {
+                        cw_error_set(err, -1, 0, "store 'sqlite:' names no file");
+                        return -EINVAL;
+                }
+                /* SQLite would quietly give a private in-memory database,
+                 * which no other process (worker, status) could see. */
+                if (strcmp(path, ":memory:") == 0) {
+                        cw_error_set(
+                                err, -1, 0,
+                                "store 'sqlite::memory:' is not supported: processes must share the store");
+                        return -EINVAL;
+                }
+                return cw_store_sqlite_open(path, ret, err);
+        }
+        if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+                cw_error_set(err, -1, 0, "the PostgreSQL store is not available yet (store = %s)",
+                             url);
+                return -EPROTONOSUPPORT;
+        }
+        cw_error_set(err, -1, 0, "unknown store '%s': expected 'sqlite' or a postgresql:// URL",
+                     url);
+        return -EINVAL;
+}
+
+void cw_store_close(cw_store *s)
+{
+        if (HAS_OP(s, close))
+                s->ops->close(s);
+}
+
+int cw_store_schema_version(cw_store *s)
+{
+        if (!HAS_OP(s, schema_version))
+                return -EINVAL;
+        return s->ops->schema_version(s);
+}
+
+int cw_store_run_insert(cw_store *s, cw_run *run)
+{
+        if (!HAS_OP(s, run_insert) || !run || !run->job || !run->spec ||
+            !status_ok((int)run->status) || (int)run->trigger < 0 ||
+            (int)run->trigger >= CW_TRIGGER_MAX || !resume_ok((int)run->resume))
+                return -EINVAL;
+        return s->ops->run_insert(s, run);
+}
+
+int cw_store_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)
+{
+        if (!HAS_OP(s, run_set_pid))
+                return -EINVAL;
+        return s->ops->run_set_pid(s, id, pid, pid_start);
+}
+
+int cw_store_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total)
+{
+        if (!HAS_OP(s, run_progress))
+                return -EINVAL;
+        return s->ops->run_progress(s, id, done, total);
+}
+
+int cw_store_run_finish(cw_store *s, const cw_run *run, const void *output, size_t len)
+{
+        if (!HAS_OP(s, run_finish) || !run || !status_ok((int)run->status) || (!output && len > 0))
+                return -EINVAL;
+        return s->ops->run_finish(s, run, output, len);
+}
+
+int cw_store_run_transition(cw_store *s, int64_t id, cw_run_status from, cw_run_status to,
+                            const char *reason, int64_t now_us)
+{
+        if (!HAS_OP(s, run_transition) || !status_ok((int)from) || !status_ok((int)to))
+                return -EINVAL;
+        return s->ops->run_transition(s, id, from, to, reason, now_us);
+}
+
+int cw_store_run_set_resume(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to)
+{
+        if (!HAS_OP(s, run_set_resume) || !resume_ok((int)from) || !resume_ok((int)to))
+                return -EINVAL;
+        return s->ops->run_set_resume(s, id, from, to);
+}
+
+int cw_store_run_get(cw_store *s, int64_t id, cw_run *ret)
+{
+        if (!HAS_OP(s, run_get) || !ret)
+                return -EINVAL;
+        return s->ops->run_get(s, id, ret);
+}
+
+int cw_store_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
+{
+        if (!HAS_OP(s, run_output) || !ret || !ret_len)
+                return -EINVAL;
+        return s->ops->run_output(s, id, ret, ret_len);
+}
+
+int cw_store_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_n)
+{
+        static const cw_run_filter all = CW_RUN_FILTER_INIT;
+
+        if (!f)
+                f = &all;
+        if (!HAS_OP(s, runs_list) || !ret || !ret_n || (f->status != -1 && !status_ok(f->status)) ||
+            (f->resume != -1 && !resume_ok(f->resume)) || f->before_id < 0)
+                return -EINVAL;
+        return s->ops->runs_list(s, f, ret, ret_n);
+}
+
+void cw_runs_free(cw_run *runs, size_t n)
+{
+        if (!runs)
+                return;
+        for (size_t i = 0; i < n; i++)
+                cw_run_release(&runs[i]);
+        free(runs);
+}
+
+int cw_store_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
+{
+        if (!HAS_OP(s, runs_prune))
+                return -EINVAL;
+        return s->ops->runs_prune(s, before_us, ret_deleted);
+}
+
+int cw_store_claim(cw_store *s, const char *spec, cw_time scheduled_at, const char *node,
+                   bool *ret_won)
+{
+        if (!HAS_OP(s, claim) || !spec || !node || !ret_won)
+                return -EINVAL;
+        return s->ops->claim(s, spec, scheduled_at, node, ret_won);
+}
+
+int cw_store_state_get(cw_store *s, const char *key, char **ret)
+{
+        if (!HAS_OP(s, state_get) || !key || !ret)
+                return -EINVAL;
+        return s->ops->state_get(s, key, ret);
+}
+
+int cw_store_state_set(cw_store *s, const char *key, const char *value)
+{
+        if (!HAS_OP(s, state_set) || !key || !value)
+                return -EINVAL;
+        return s->ops->state_set(s, key, value);
+}
+
+int cw_store_job_enabled_get(cw_store *s, const char *job, bool *ret)
+{
+        if (!HAS_OP(s, job_enabled_get) || !job || !ret)
+                return -EINVAL;
+        return s->ops->job_enabled_get(s, job, ret);
+}
+
+int cw_store_job_enabled_set(cw_store *s, const char *job, bool enabled)
+{
+        if (!HAS_OP(s, job_enabled_set) || !job)
+                return -EINVAL;
+        return s->ops->job_enabled_set(s, job, enabled);
+}
+
+int cw_store_request_add(cw_store *s, const char *spec, const char *by, int64_t now_us,
+                         int64_t *ret_id)
+{
+        if (!HAS_OP(s, request_add) || !spec)
+                return -EINVAL;
+        return s->ops->request_add(s, spec, by, now_us, ret_id);
+}
+
+int cw_store_requests_take(cw_store *s, size_t max, cw_request **ret, size_t *ret_n)
+{
+        if (!HAS_OP(s, requests_take) || !ret || !ret_n)
+                return -EINVAL;
+        return s->ops->requests_take(s, max, ret, ret_n);
+}
+
+void cw_requests_free(cw_request *r, size_t n)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(r[i].spec);
+                free(r[i].by);
+        }
+        free(r);
+}

@@ -1,0 +1,68 @@
+/* store_backend.h - private to src/store/: what a store backend provides.
+ *
+ * A backend is a versioned table of function pointers, in the manner of
+ * SQLite's sqlite3_io_methods: `version` comes first and says which of
+ * the pointers below exist, so a backend written against an older table
+ * keeps working when operations are appended (store.c checks the version
+ * before calling an operation added later, and answers -EOPNOTSUPP for a
+ * backend that predates it). New operations are only ever appended.
+ *
+ * Each backend embeds `struct cw_store` as the first member of its own
+ * state, so a cw_store * converts to the backend's type by a cast; store.c
+ * sees nothing but the ops. Every operation has the meaning and the
+ * returns of the public function of the same name in store.h; store.c
+ * has already checked the arguments that can be checked without the data
+ * (NULL pointers, enums in range), so backends may assume them. */
+#ifndef CW_STORE_STORE_BACKEND_H
+#define CW_STORE_STORE_BACKEND_H
+
+#include "store/store.h"
+
+#define CW_STORE_OPS_VERSION 1
+
+typedef struct cw_store_ops cw_store_ops;
+
+struct cw_store {
+        const cw_store_ops *ops;
+};
+
+struct cw_store_ops {
+        int version; /* CW_STORE_OPS_VERSION the backend was written for */
+        const char *name;
+
+        /* version 1 */
+        void (*close)(cw_store *s);
+        int (*schema_version)(cw_store *s);
+        int (*run_insert)(cw_store *s, cw_run *run);
+        int (*run_set_pid)(cw_store *s, int64_t id, int pid, uint64_t pid_start);
+        int (*run_progress)(cw_store *s, int64_t id, int64_t done, int64_t total);
+        int (*run_finish)(cw_store *s, const cw_run *run, const void *output, size_t len);
+        int (*run_transition)(cw_store *s, int64_t id, cw_run_status from, cw_run_status to,
+                              const char *reason, int64_t now_us);
+        int (*run_set_resume)(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to);
+        int (*run_get)(cw_store *s, int64_t id, cw_run *ret);
+        int (*run_output)(cw_store *s, int64_t id, void **ret, size_t *ret_len);
+        int (*runs_list)(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_n);
+        int (*runs_prune)(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
+        int (*claim)(cw_store *s, const char *spec, cw_time scheduled_at, const char *node,
+                     bool *ret_won);
+        int (*state_get)(cw_store *s, const char *key, char **ret);
+        int (*state_set)(cw_store *s, const char *key, const char *value);
+        int (*job_enabled_get)(cw_store *s, const char *job, bool *ret);
+        int (*job_enabled_set)(cw_store *s, const char *job, bool enabled);
+        int (*request_add)(cw_store *s, const char *spec, const char *by, int64_t now_us,
+                           int64_t *ret_id);
+        int (*requests_take)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
+};
+
+/* The SQLite backend (store_sqlite.c): opens (creating when missing, with
+ * its directory) the database file at `path` and brings its schema up to
+ * date. Errors as cw_store_open, with err saying what and where. */
+int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);
+
+/* For tests: the query plan (EXPLAIN QUERY PLAN, one step per line) that
+ * cw_store_runs_list would use for f, newly allocated in *ret. Only the
+ * SQLite backend has one; -EOPNOTSUPP for others. */
+int cw_store_sqlite_list_plan(cw_store *s, const cw_run_filter *f, char **ret);
+
+#endif

@@ -1,0 +1,272 @@
+/* lock.c - flock(2) locks in data_dir/locks, one file per key (lock.h).
+ *
+ * The file LOCKS_DIR/KEY.lock is opened (created 0644) and locked with
+ * flock(LOCK_EX | LOCK_NB). The kernel owns the truth: the lock exists
+ * exactly as long as an open file description holding it, so a worker
+ * killed with SIGKILL frees it at once and no stale-pid guessing is ever
+ * needed. The file's content is only a label for people and for `status`:
+ * one line "PID RUN_ID SINCE_US NODE\n" written by the holder with pwrite
+ * and ftruncate (a reader parses up to the first newline, so it never
+ * mistakes the remains of a longer old line for data) and emptied again
+ * by a clean release. A record found by a new holder was therefore left by
+ * a worker that died holding the lock; cw_lock_acquire hands it back so
+ * the worker can clean up after it.
+ *
+ * Trade-off: cw_lock_probe takes the lock for the instant of the probe, so
+ * an acquirer that tries in that instant would see it held. An acquirer
+ * that meets an empty record (what a probe looks like) therefore tries once
+ * more before reporting -EBUSY, which shrinks that window to the time of
+ * one pread. */
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/hash.h"
+
+#define RECORD_MAX 256
+
+struct cw_lock {
+        int fd;
+};
+
+static const char *lock_name(const cw_job *job)
+{
+        return job->lock_name ? job->lock_name : job->name;
+}
+
+int cw_lock_key(const cw_job *job, const char *spec_text, char *buf, size_t size)
+{
+        int n;
+
+        if (size == 0)
+                return -ENOBUFS;
+        buf[0] = '\0';
+        switch (job->lock) {
+        case CW_LOCK_NONE:
+                return -ENOENT;
+        case CW_LOCK_CLASS:
+                n = snprintf(buf, size, "class-%s", lock_name(job));
+                break;
+        case CW_LOCK_PARAMS:
+                n = snprintf(buf, size, "params-%s-%016" PRIx64, job->name,
+                             cw_hash_fnv1a(spec_text, strlen(spec_text)));
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (n < 0 || (size_t)n >= size) {
+                buf[0] = '\0';
+                return -ENOBUFS;
+        }
+        return 0;
+}
+
+/* Keys come from cw_lock_key (job names: letters, digits, '_', '.', '-'),
+ * but the check keeps a bad caller from escaping the directory. */
+static bool key_valid(const char *key)
+{
+        size_t i;
+
+        if (!key[0] || key[0] == '.')
+                return false;
+        for (i = 0; key[i]; i++)
+                if (key[i] == '/' || (unsigned char)key[i] <= ' ' || key[i] == 0x7f)
+                        return false;
+        return i <= CW_LOCK_KEY_MAX;
+}
+
+static int lock_path(const char *locks_dir, const char *key, char *buf, size_t size)
+{
+        int n;
+
+        if (!key_valid(key))
+                return -EINVAL;
+        n = snprintf(buf, size, "%s/%s.lock", locks_dir, key);
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* mkdir -p: the data directory itself may not exist yet on a first run. */
+static int mkdir_parents(const char *dir)
+{
+        char path[4096];
+        size_t len = strlen(dir);
+
+        if (len == 0 || len >= sizeof(path))
+                return -ENAMETOOLONG;
+        memcpy(path, dir, len + 1);
+        for (size_t i = 1; i <= len; i++) {
+                if (path[i] != '/' && path[i] != '\0')
+                        continue;
+                path[i] = '\0';
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                path[i] = dir[i];
+        }
+        return 0;
+}
+
+/* "PID RUN_ID SINCE_US NODE\n" -> h. Anything else leaves h zeroed. */
+static void parse_record(const char *buf, cw_lock_holder *h)
+{
+        long long pid, run_id, since;
+        char node[sizeof(h->node)];
+        const char *nl = strchr(buf, '\n');
+
+        *h = (cw_lock_holder){0};
+        if (!nl)
+                return;
+        if (sscanf(buf, "%lld %lld %lld %63s", &pid, &run_id, &since, node) != 4)
+                return;
+        if (pid <= 0 || pid > INT32_MAX || run_id < 0 || since < 0)
+                return;
+        h->pid = (int)pid;
+        h->run_id = run_id;
+        h->since_us = since;
+        memcpy(h->node, node, sizeof(node));
+}
+
+static void read_record(int fd, cw_lock_holder *h)
+{
+        char buf[RECORD_MAX];
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, sizeof(buf) - 1, 0);
+        while (n < 0 && errno == EINTR);
+        buf[n > 0 ? n : 0] = '\0';
+        parse_record(buf, h);
+}
+
+static int try_flock(int fd)
+{
+        int r;
+
+        do
+                r = flock(fd, LOCK_EX | LOCK_NB);
+        while (r < 0 && errno == EINTR);
+        if (r == 0)
+                return 0;
+        return errno == EWOULDBLOCK ? -EBUSY : -errno;
+}
+
+int cw_lock_acquire(const char *locks_dir, const char *key, cw_lock **ret, cw_lock_holder *holder)
+{
+        cw_lock_holder h = {0};
+        char path[4096];
+        cw_lock *l;
+        int fd, r;
+
+        r = lock_path(locks_dir, key, path, sizeof(path));
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && errno == ENOENT) {
+                r = mkdir_parents(locks_dir);
+                if (r < 0)
+                        return r;
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        }
+        if (fd < 0)
+                return -errno;
+        r = try_flock(fd);
+        if (r == -EBUSY) {
+                read_record(fd, &h);
+                /* An empty record is either a holder that has not written
+                 * it yet or a probe: retry once for the probe's sake. */
+                if (h.pid == 0)
+                        r = try_flock(fd);
+        }
+        if (r < 0) {
+                if (r == -EBUSY && h.pid == 0)
+                        read_record(fd, &h);
+                close(fd);
+                if (r == -EBUSY && holder)
+                        *holder = h;
+                return r;
+        }
+        l = malloc(sizeof(*l));
+        if (!l) {
+                close(fd);
+                return -ENOMEM;
+        }
+        l->fd = fd;
+        if (holder)
+                read_record(fd, holder);
+        *ret = l;
+        return 0;
+}
+
+int cw_lock_set_holder(cw_lock *l, const cw_lock_holder *h)
+{
+        char buf[RECORD_MAX];
+        ssize_t w;
+        int n;
+
+        n = snprintf(buf, sizeof(buf), "%d %" PRId64 " %" PRId64 " %.63s\n", h->pid, h->run_id,
+                     h->since_us, h->node[0] ? h->node : "-");
+        if (n < 0 || (size_t)n >= sizeof(buf))
+                return -EOVERFLOW;
+        do
+                w = pwrite(l->fd, buf, (size_t)n, 0);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+                return -errno;
+        if (w != n)
+                return -EIO;
+        if (ftruncate(l->fd, n) < 0)
+                return -errno;
+        return 0;
+}
+
+void cw_lock_release(cw_lock *l)
+{
+        if (!l)
+                return;
+        /* Emptied while still held, so a record seen by the next holder
+         * always means its writer died holding the lock. */
+        (void)!ftruncate(l->fd, 0);
+        close(l->fd);
+        free(l);
+}
+
+int cw_lock_probe(const char *locks_dir, const char *key, bool *ret_held, cw_lock_holder *holder)
+{
+        cw_lock_holder h = {0};
+        char path[4096];
+        int fd, r;
+
+        r = lock_path(locks_dir, key, path, sizeof(path));
+        if (r < 0)
+                return r;
+        /* Read-only and never created: a probe leaves no trace. flock
+         * does not care about the open mode. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                *ret_held = false;
+                if (holder)
+                        *holder = h;
+                return 0;
+        }
+        r = try_flock(fd);
+        if (r < 0 && r != -EBUSY) {
+                close(fd);
+                return r;
+        }
+        read_record(fd, &h);
+        /* close() drops the lock if the probe took it. */
+        close(fd);
+        *ret_held = r == -EBUSY;
+        if (holder)
+                *holder = h;
+        return 0;
+}
