@@ -7,10 +7,12 @@
  * Keeping these checks here means each backend trusts its arguments and a
  * second backend (PostgreSQL, a later issue) gets them for free.
  *
- * URLs: "sqlite" is DATA_DIR/cronwarden.db; "sqlite:PATH" is the file PATH
- * as given (relative to the working directory; data_dir is then unused);
- * postgresql:// and postgres:// are recognised but refused with
- * -EPROTONOSUPPORT until that backend exists; anything else is -EINVAL. */
+ * URLs: "sqlite" (or NULL) is DATA_DIR/cronwarden.db; "sqlite:PATH" is
+ * the file PATH as given (relative to the working directory; data_dir is
+ * then unused), for tests and tools; the directories above the file are
+ * created either way. postgresql:// and postgres:// are recognised but
+ * refused with -EPROTONOSUPPORT until that backend exists; anything else
+ * is -EINVAL. */
 #include "store/store.h"
 #include "store/store_backend.h"
 
@@ -19,11 +21,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* True when the backend's table is recent enough to have the operation at
- * `member` (see the note on versions in store_backend.h). Every operation
- * exists since version 1 today, so this only checks the pointer; an
- * operation added in version 2 will test s->ops->version here too. */
-#define HAS_OP(s, member) ((s) && (s)->ops && (s)->ops->member)
+/* 0 when store s has the operation at `member`: -EINVAL for no store,
+ * -EOPNOTSUPP when its backend's table predates the operation (see the
+ * note on versions in store_backend.h). Every operation exists since
+ * version 1, so this checks the pointer only; one added in version 2 will
+ * test s->ops->version >= 2 here too. */
+#define OP_CHECK(s, member) (!(s) || !(s)->ops ? -EINVAL : (s)->ops->member ? 0 : -EOPNOTSUPP)
+#define OP_OR_RETURN(s, member)                                                                    \
+        do {                                                                                       \
+                int _r = OP_CHECK(s, member);                                                      \
+                if (_r < 0)                                                                        \
+                        return _r;                                                                 \
+        } while (0)
 
 static bool status_ok(int v)
 {
@@ -90,43 +99,42 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
 
 void cw_store_close(cw_store *s)
 {
-        if (HAS_OP(s, close))
+        if (OP_CHECK(s, close) == 0)
                 s->ops->close(s);
 }
 
 int cw_store_schema_version(cw_store *s)
 {
-        if (!HAS_OP(s, schema_version))
-                return -EINVAL;
+        OP_OR_RETURN(s, schema_version);
         return s->ops->schema_version(s);
 }
 
 int cw_store_run_insert(cw_store *s, cw_run *run)
 {
-        if (!HAS_OP(s, run_insert) || !run || !run->job || !run->spec ||
-            !status_ok((int)run->status) || (int)run->trigger < 0 ||
-            (int)run->trigger >= CW_TRIGGER_MAX || !resume_ok((int)run->resume))
+        OP_OR_RETURN(s, run_insert);
+        if (!run || !run->job || !run->spec || !status_ok((int)run->status) ||
+            (int)run->trigger < 0 || (int)run->trigger >= CW_TRIGGER_MAX ||
+            !resume_ok((int)run->resume))
                 return -EINVAL;
         return s->ops->run_insert(s, run);
 }
 
 int cw_store_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)
 {
-        if (!HAS_OP(s, run_set_pid))
-                return -EINVAL;
+        OP_OR_RETURN(s, run_set_pid);
         return s->ops->run_set_pid(s, id, pid, pid_start);
 }
 
 int cw_store_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total)
 {
-        if (!HAS_OP(s, run_progress))
-                return -EINVAL;
+        OP_OR_RETURN(s, run_progress);
         return s->ops->run_progress(s, id, done, total);
 }
 
 int cw_store_run_finish(cw_store *s, const cw_run *run, const void *output, size_t len)
 {
-        if (!HAS_OP(s, run_finish) || !run || !status_ok((int)run->status) || (!output && len > 0))
+        OP_OR_RETURN(s, run_finish);
+        if (!run || !status_ok((int)run->status) || (!output && len > 0))
                 return -EINVAL;
         return s->ops->run_finish(s, run, output, len);
 }
@@ -134,28 +142,32 @@ int cw_store_run_finish(cw_store *s, const cw_run *run, const void *output, size
 int cw_store_run_transition(cw_store *s, int64_t id, cw_run_status from, cw_run_status to,
                             const char *reason, int64_t now_us)
 {
-        if (!HAS_OP(s, run_transition) || !status_ok((int)from) || !status_ok((int)to))
+        OP_OR_RETURN(s, run_transition);
+        if (!status_ok((int)from) || !status_ok((int)to))
                 return -EINVAL;
         return s->ops->run_transition(s, id, from, to, reason, now_us);
 }
 
 int cw_store_run_set_resume(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to)
 {
-        if (!HAS_OP(s, run_set_resume) || !resume_ok((int)from) || !resume_ok((int)to))
+        OP_OR_RETURN(s, run_set_resume);
+        if (!resume_ok((int)from) || !resume_ok((int)to))
                 return -EINVAL;
         return s->ops->run_set_resume(s, id, from, to);
 }
 
 int cw_store_run_get(cw_store *s, int64_t id, cw_run *ret)
 {
-        if (!HAS_OP(s, run_get) || !ret)
+        OP_OR_RETURN(s, run_get);
+        if (!ret)
                 return -EINVAL;
         return s->ops->run_get(s, id, ret);
 }
 
 int cw_store_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
 {
-        if (!HAS_OP(s, run_output) || !ret || !ret_len)
+        OP_OR_RETURN(s, run_output);
+        if (!ret || !ret_len)
                 return -EINVAL;
         return s->ops->run_output(s, id, ret, ret_len);
 }
@@ -166,7 +178,8 @@ int cw_store_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t
 
         if (!f)
                 f = &all;
-        if (!HAS_OP(s, runs_list) || !ret || !ret_n || (f->status != -1 && !status_ok(f->status)) ||
+        OP_OR_RETURN(s, runs_list);
+        if (!ret || !ret_n || (f->status != -1 && !status_ok(f->status)) ||
             (f->resume != -1 && !resume_ok(f->resume)) || f->before_id < 0)
                 return -EINVAL;
         return s->ops->runs_list(s, f, ret, ret_n);
@@ -183,43 +196,47 @@ void cw_runs_free(cw_run *runs, size_t n)
 
 int cw_store_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
 {
-        if (!HAS_OP(s, runs_prune))
-                return -EINVAL;
+        OP_OR_RETURN(s, runs_prune);
         return s->ops->runs_prune(s, before_us, ret_deleted);
 }
 
 int cw_store_claim(cw_store *s, const char *spec, cw_time scheduled_at, const char *node,
                    bool *ret_won)
 {
-        if (!HAS_OP(s, claim) || !spec || !node || !ret_won)
+        OP_OR_RETURN(s, claim);
+        if (!spec || !node || !ret_won)
                 return -EINVAL;
         return s->ops->claim(s, spec, scheduled_at, node, ret_won);
 }
 
 int cw_store_state_get(cw_store *s, const char *key, char **ret)
 {
-        if (!HAS_OP(s, state_get) || !key || !ret)
+        OP_OR_RETURN(s, state_get);
+        if (!key || !ret)
                 return -EINVAL;
         return s->ops->state_get(s, key, ret);
 }
 
 int cw_store_state_set(cw_store *s, const char *key, const char *value)
 {
-        if (!HAS_OP(s, state_set) || !key || !value)
+        OP_OR_RETURN(s, state_set);
+        if (!key || !value)
                 return -EINVAL;
         return s->ops->state_set(s, key, value);
 }
 
 int cw_store_job_enabled_get(cw_store *s, const char *job, bool *ret)
 {
-        if (!HAS_OP(s, job_enabled_get) || !job || !ret)
+        OP_OR_RETURN(s, job_enabled_get);
+        if (!job || !ret)
                 return -EINVAL;
         return s->ops->job_enabled_get(s, job, ret);
 }
 
 int cw_store_job_enabled_set(cw_store *s, const char *job, bool enabled)
 {
-        if (!HAS_OP(s, job_enabled_set) || !job)
+        OP_OR_RETURN(s, job_enabled_set);
+        if (!job)
                 return -EINVAL;
         return s->ops->job_enabled_set(s, job, enabled);
 }
@@ -227,14 +244,16 @@ int cw_store_job_enabled_set(cw_store *s, const char *job, bool enabled)
 int cw_store_request_add(cw_store *s, const char *spec, const char *by, int64_t now_us,
                          int64_t *ret_id)
 {
-        if (!HAS_OP(s, request_add) || !spec)
+        OP_OR_RETURN(s, request_add);
+        if (!spec)
                 return -EINVAL;
         return s->ops->request_add(s, spec, by, now_us, ret_id);
 }
 
 int cw_store_requests_take(cw_store *s, size_t max, cw_request **ret, size_t *ret_n)
 {
-        if (!HAS_OP(s, requests_take) || !ret || !ret_n)
+        OP_OR_RETURN(s, requests_take);
+        if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->requests_take(s, max, ret, ret_n);
 }

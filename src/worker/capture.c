@@ -82,8 +82,9 @@ int cw_capture_finish(const cw_capture *c, char **ret, size_t *ret_len, bool *re
                  * cut in the middle of one, so `logs` shows it clearly. */
                 bool nl = c->head_len > 0 && c->head[c->head_len - 1] != '\n';
 
-                mlen = snprintf(marker, sizeof(marker), "%s[... cronwarden: %" PRIu64
-                                " bytes omitted ...]\n", nl ? "\n" : "", omitted);
+                mlen = snprintf(marker, sizeof(marker),
+                                "%s[... cronwarden: %" PRIu64 " bytes omitted ...]\n",
+                                nl ? "\n" : "", omitted);
                 if (mlen < 0 || (size_t)mlen >= sizeof(marker))
                         return -EOVERFLOW;
         }

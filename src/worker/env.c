@@ -102,8 +102,8 @@ int cw_env_user_lookup(const char *name, cw_env_user *ret, cw_error *err)
                 size *= 2;
         }
         if (r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM)
-                return set_err(err, -EIO, "cannot look up user '%s': %s",
-                               name ? name : "(current)", strerror(r));
+                return set_err(err, -EIO, "cannot look up user '%s': %s", name ? name : "(current)",
+                               strerror(r));
         if (!found) {
                 char num[32];
 
@@ -245,9 +245,10 @@ static int parse_line(const char *name, int lineno, const char *s, size_t len, c
                 return set_err(err, -EINVAL, "%s:%d: variable name is too long (at most 256 bytes)",
                                name, lineno);
         if (klen >= 11 && memcmp(key, "CRONWARDEN_", 11) == 0)
-                return set_err(err, -EINVAL,
-                               "%s:%d: names starting with CRONWARDEN_ are set by cronwarden itself, got '%.*s'",
-                               name, lineno, (int)(klen > 64 ? 64 : klen), key);
+                return set_err(
+                        err, -EINVAL,
+                        "%s:%d: names starting with CRONWARDEN_ are set by cronwarden itself, got '%.*s'",
+                        name, lineno, (int)(klen > 64 ? 64 : klen), key);
         p++;
         while (p < end && is_blank(*p))
                 p++;

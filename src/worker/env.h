@@ -29,9 +29,9 @@ typedef struct cw_env_user {
         uid_t uid;
         gid_t gid;
         char *name;
-        char *home;     /* "/" when the entry has none */
-        char *shell;    /* "/bin/sh" when the entry has none */
-        gid_t *groups;  /* supplementary groups (getgrouplist), for setgroups() */
+        char *home;    /* "/" when the entry has none */
+        char *shell;   /* "/bin/sh" when the entry has none */
+        gid_t *groups; /* supplementary groups (getgrouplist), for setgroups() */
         int n_groups;
 } cw_env_user;
 
@@ -61,11 +61,11 @@ int cw_env_file_load(const char *path, cw_strv *env, cw_error *err);
 
 typedef struct cw_env_vars {
         const cw_job *job;
-        const cw_jobspec *spec;     /* its params become CRONWARDEN_ARG_n / _OPT_KEY */
+        const cw_jobspec *spec; /* its params become CRONWARDEN_ARG_n / _OPT_KEY */
         const cw_env_user *user;
         int64_t run_id;
         int progress_fd;
-        const char *scheduled_at;   /* ISO 8601 with offset */
+        const char *scheduled_at; /* ISO 8601 with offset */
 } cw_env_vars;
 
 /* Builds the job's environment into *ret (a new vector, NULL-terminated

@@ -20,6 +20,10 @@
 #include "lock.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <time.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -157,6 +161,43 @@ static int try_flock(int fd)
         return errno == EWOULDBLOCK ? -EBUSY : -errno;
 }
 
+/* The holder writes its record right after taking the lock and adds the
+ * run id once the run is recorded (a store write, which can take a while
+ * under contention). A loser that reads a record without a run id waits
+ * for the file to change, event-driven through inotify, at most
+ * HOLDER_WAIT_MS, so "already running" can name the run. */
+#define HOLDER_WAIT_MS 1000
+
+static void wait_for_holder(const char *path, int fd, cw_lock_holder *h)
+{
+        struct timespec start, now;
+        char ev[sizeof(struct inotify_event) + NAME_MAX + 1];
+        int in, wd;
+
+        in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (in < 0)
+                return;
+        wd = inotify_add_watch(in, path, IN_MODIFY | IN_CLOSE_WRITE);
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        /* Re-read after arming the watch: the write may already be done. */
+        read_record(fd, h);
+        while (wd >= 0 && h->run_id == 0) {
+                struct pollfd p = {.fd = in, .events = POLLIN};
+                long left;
+
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                left = HOLDER_WAIT_MS - ((now.tv_sec - start.tv_sec) * 1000 +
+                                         (now.tv_nsec - start.tv_nsec) / 1000000);
+                if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+                        break;
+                while (read(in, ev, sizeof(ev)) > 0) {
+                        /* Drain: one re-read covers every event so far. */
+                }
+                read_record(fd, h);
+        }
+        close(in);
+}
+
 int cw_lock_acquire(const char *locks_dir, const char *key, cw_lock **ret, cw_lock_holder *holder)
 {
         cw_lock_holder h = {0};
@@ -185,8 +226,8 @@ int cw_lock_acquire(const char *locks_dir, const char *key, cw_lock **ret, cw_lo
                         r = try_flock(fd);
         }
         if (r < 0) {
-                if (r == -EBUSY && h.pid == 0)
-                        read_record(fd, &h);
+                if (r == -EBUSY && h.run_id == 0)
+                        wait_for_holder(path, fd, &h);
                 close(fd);
                 if (r == -EBUSY && holder)
                         *holder = h;

@@ -147,22 +147,22 @@ typedef struct worker {
         const cw_job *job;
         worker_state state;
         stop_cause cause;
-        int64_t now;          /* CLOCK_MONOTONIC µs, read once per loop iteration */
+        int64_t now; /* CLOCK_MONOTONIC µs, read once per loop iteration */
         int64_t run_id;
 
         int sig_fd, timer_fd, out_fd, prog_fd, err_fd;
-        int tee_fd;           /* -1: none (or given up after an error) */
-        bool tee_chunked;     /* a pipe or socket: write at most PIPE_BUF at a time */
+        int tee_fd;       /* -1: none (or given up after an error) */
+        bool tee_chunked; /* a pipe or socket: write at most PIPE_BUF at a time */
 
-        pid_t pid;            /* the job's process = its process group id */
+        pid_t pid; /* the job's process = its process group id */
         uint64_t pid_start;
-        bool leader_done;     /* reaped */
+        bool leader_done; /* reaped */
         int exit_code, signal;
 
         int64_t timeout_at, grace_at, giveup_at, flush_at; /* monotonic µs, 0 = unset */
 
         cw_capture cap;
-        char *buf;            /* BUF_SIZE bytes of output being teed */
+        char *buf; /* BUF_SIZE bytes of output being teed */
         size_t tee_off, tee_len;
 
         char line[PROGRESS_LINE_MAX];
@@ -172,7 +172,7 @@ typedef struct worker {
         bool prog_dirty;
         int64_t prog_stored_at; /* monotonic µs of the last store write, 0 = never */
 
-        char reason[320];     /* why it failed to start, timed out, was killed */
+        char reason[320]; /* why it failed to start, timed out, was killed */
 } worker;
 
 static int64_t mono_us(void)
@@ -305,8 +305,8 @@ static void request_stop(worker *w, stop_cause cause, const struct signalfd_sigi
                 } else if (si && si->ssi_pid > 0) {
                         set_reason(w, "killed by signal from pid %u", si->ssi_pid);
                 } else {
-                        set_reason(w, "killed by %s", si && si->ssi_signo == SIGINT ? "SIGINT"
-                                                                                  : "SIGTERM");
+                        set_reason(w, "killed by %s",
+                                   si && si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
                 }
                 w->timeout_at = 0;
                 terminate(w, W_STOPPING);
@@ -379,9 +379,20 @@ static void reap(worker *w)
         siginfo_t si;
 
         if (!w->leader_done) {
+                int r;
+
                 si.si_pid = 0;
-                if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == w->pid) {
+                r = waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG);
+                if (r == 0 && si.si_pid == w->pid) {
                         record_status(w, si.si_code, si.si_status);
+                        w->leader_done = true;
+                        leader_exited(w);
+                } else if (r < 0 && errno == ECHILD) {
+                        /* Reaped behind our back (setup_signals makes this
+                         * unlikely): finish rather than wait forever. */
+                        w->exit_code = -1;
+                        w->signal = 0;
+                        set_reason(w, "the job's exit status was lost");
                         w->leader_done = true;
                         leader_exited(w);
                 }
@@ -737,9 +748,8 @@ static void child_exec(const child_args *a, int err_fd)
                 execve(b, a->argv, a->envp);
                 if (errno == EACCES)
                         denied = true;
-                else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
-                         errno != ELOOP && errno != ENAMETOOLONG && errno != ENODEV &&
-                         errno != ETIMEDOUT)
+                else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ELOOP &&
+                         errno != ENAMETOOLONG && errno != ENODEV && errno != ETIMEDOUT)
                         child_fail(err_fd, CS_EXEC, errno);
                 if (!colon)
                         break;
@@ -805,7 +815,7 @@ static _Noreturn void child_main(const child_args *a)
         }
         /* After the user switch, which clears the parent-death signal. If
          * the worker died before this, nobody supervises: do not start. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != a->worker_pid)
+        if (prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL) < 0 || getppid() != a->worker_pid)
                 _exit(127);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -856,15 +866,13 @@ static void read_child_report(worker *w)
         if (n != (ssize_t)sizeof(rep))
                 return;
         if (rep.stage == CS_EXEC)
-                set_reason(w, "cannot execute '%s': %s", w->job->shell ? "/bin/sh"
-                                                                        : w->job->argv.v[0],
-                           strerror(rep.err));
+                set_reason(w, "cannot execute '%s': %s",
+                           w->job->shell ? "/bin/sh" : w->job->argv.v[0], strerror(rep.err));
         else if (rep.stage == CS_CHDIR)
                 set_reason(w, "cannot change to directory '%s': %s",
                            w->job->workdir ? w->job->workdir : w->o->cfg->dir, strerror(rep.err));
         else if (rep.stage == CS_USER)
-                set_reason(w, "cannot switch to user '%s': %s", w->job->run_as,
-                           strerror(rep.err));
+                set_reason(w, "cannot switch to user '%s': %s", w->job->run_as, strerror(rep.err));
         else
                 set_reason(w, "%s: %s", stage_text((child_stage)rep.stage), strerror(rep.err));
 }
@@ -924,8 +932,10 @@ static int start_job(worker *w, int64_t started_us)
                 if (geteuid() == 0) {
                         a.set_user = true;
                 } else if (user.uid != geteuid()) {
-                        set_reason(w, "run_as '%s' needs cronwarden to run as root (it runs as uid %u)",
-                                   job->run_as, (unsigned)geteuid());
+                        set_reason(
+                                w,
+                                "run_as '%s' needs cronwarden to run as root (it runs as uid %u)",
+                                job->run_as, (unsigned)geteuid());
                         r = -EPERM;
                         goto out;
                 }
@@ -1193,6 +1203,15 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 }
                 if (prev.run_id > 0)
                         clean_dead_holder(store, &prev, started_us);
+                /* Label the lock at once (run id 0 until the run is
+                 * recorded): a loser reading it meanwhile learns the pid
+                 * and waits for the id (lock.c) instead of seeing nothing. */
+                {
+                        cw_lock_holder h0 = {.pid = getpid(), .since_us = started_us};
+
+                        snprintf(h0.node, sizeof(h0.node), "%s", cfg->node ? cfg->node : "");
+                        (void)cw_lock_set_holder(lock, &h0);
+                }
         }
 
         run.job = job->name;
@@ -1235,7 +1254,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 if (w.tee_fd >= 0 && fstat(w.tee_fd, &st) == 0)
                         w.tee_chunked = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
                 prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
-                prctl(PR_SET_CHILD_SUBREAPER, 1);
+                prctl(PR_SET_CHILD_SUBREAPER, 1UL);
                 r = start_job(&w, started_us);
                 if (r == 0) {
                         w.now = mono_us();
@@ -1247,7 +1266,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         supervise(&w);
                         store_progress(&w);
                 }
-                prctl(PR_SET_CHILD_SUBREAPER, subreaper);
+                prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)subreaper);
         }
         /* A run that failed before its job started is recorded all the
          * same, and the caller still learns its id. */

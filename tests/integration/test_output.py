@@ -92,7 +92,7 @@ def test_flood_is_bounded(wk):
     # 210 MiB went through it; the worker never held more than a few MiB
     # of it (the bound is 1 MiB; the rest is the program, SQLite, and
     # under ASan its shadow memory).
-    assert hwm_kib * 1024 < 48 * MIB, f"worker peak RSS {hwm_kib} KiB for a {FLOOD >> 20} MiB flood"
+    assert hwm_kib * 1024 < 32 * MIB, f"worker peak RSS {hwm_kib} KiB for a {FLOOD >> 20} MiB flood"
 
     stored = wk.db_output(st["id"])
     assert len(stored) <= max_output + 80

@@ -9,6 +9,7 @@ import os
 import pwd
 import re
 import select
+import subprocess
 import time
 
 from worker_helpers import *  # noqa: F401,F403  (wk fixture and helpers)
@@ -114,8 +115,6 @@ def test_output_copied_and_stored(wk):
 def test_output_streams_as_it_arrives(wk):
     """The job's first line reaches cronwarden's stdout while the job is
     still running (copied as it arrives, not at the end)."""
-    import subprocess
-
     cmd = wk.script("slowtalk", """
         echo first-line
         wait_gate done
@@ -212,7 +211,9 @@ def test_exact_environment(wk, tmp_path):
     env_file = tmp_path / "app.env"
     env_file.write_text("FROM_FILE=yes\nSPACED=a b  c\n")
     wk.configure(
-        job("Env", "/usr/bin/env -0", args="who", options="mode",
+        # The shell's own initial environment, as the worker gave it (its
+        # params are ignored; `env` would take them for a command).
+        job("Env", "/bin/sh -c 'cat /proc/$$/environ' sh", args="who", options="mode",
             env=["JOB_VAR=job value", "LANG=C"], env_file=str(env_file)),
         defaults="env = DEFAULTS_VAR=d",
     )
@@ -291,10 +292,12 @@ def test_shell_job_gets_params_via_dollar_at(wk):
 
 
 def test_command_without_shell_is_not_interpreted(wk):
-    wk.configure(job("NoSh", "/bin/echo '$HOME' \"a  b\" |"))
+    # Quoted, shell syntax is passed literally (unquoted, `check` refuses it).
+    wk.configure(job("NoSh", "/bin/echo '$HOME' \"a  b\" '|' '*' '>x'"))
     r = wk("run", "NoSh")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "$HOME a  b |\n"
+    assert r.stdout == "$HOME a  b | * >x\n"
+    assert not (wk.cw.default_cwd / "x").exists()
 
 
 # ---------------------------------------------------------------------------

@@ -82,8 +82,9 @@ static void check(size_t max, uint64_t total, const size_t *chunks, size_t n_chu
                 bool nl = stream_byte(seed, head_max - 1) != '\n';
 
                 assert_true(truncated);
-                snprintf(marker, sizeof(marker), "%s[... cronwarden: %" PRIu64 " bytes omitted ...]\n",
-                         nl ? "\n" : "", omitted);
+                snprintf(marker, sizeof(marker),
+                         "%s[... cronwarden: %" PRIu64 " bytes omitted ...]\n", nl ? "\n" : "",
+                         omitted);
                 mlen = strlen(marker);
                 assert_int_equal(len, head_max + mlen + tail_max);
                 for (size_t i = 0; i < head_max; i++)
@@ -126,9 +127,8 @@ static void test_bounds(void **state)
                 size_t max;
                 uint64_t total;
         } cases[] = {
-                {1024, 1025}, {1024, 1536}, {1024, 2048}, {1024, 5000},
-                {1025, 4097}, {2, 3},       {2, 1000},    {3, 10},
-                {4096, 100000},
+                {1024, 1025}, {1024, 1536}, {1024, 2048}, {1024, 5000},   {1025, 4097},
+                {2, 3},       {2, 1000},    {3, 10},      {4096, 100000},
         };
 
         (void)state;
@@ -230,12 +230,9 @@ static void test_empty(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_small_untouched),
-                cmocka_unit_test(test_bounds),
-                cmocka_unit_test(test_flood),
-                cmocka_unit_test(test_marker_text),
-                cmocka_unit_test(test_binary),
-                cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_small_untouched), cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_flood),           cmocka_unit_test(test_marker_text),
+                cmocka_unit_test(test_binary),          cmocka_unit_test(test_empty),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

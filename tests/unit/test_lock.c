@@ -149,7 +149,8 @@ static void test_keys(void **state)
 static void test_acquire_release(void **state)
 {
         fixture *f = *state;
-        cw_lock_holder h = {.pid = 4242, .run_id = 12, .since_us = 1700000000123456, .node = "web-1"};
+        cw_lock_holder h = {
+                .pid = 4242, .run_id = 12, .since_us = 1700000000123456, .node = "web-1"};
         cw_lock_holder got, prev;
         cw_lock *l = NULL, *l2 = NULL;
         char path[256], content[128];

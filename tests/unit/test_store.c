@@ -475,6 +475,29 @@ static void test_urls(void **state)
         assert_int_equal(cw_store_open("sqlite", f->data_dir, NULL, NULL), -EINVAL);
 }
 
+/* A backend whose table lacks operations (one written before they were
+ * added) gets -EOPNOTSUPP, not a call through NULL. */
+static void test_dispatch(void **state _unused_)
+{
+        static const cw_store_ops empty_ops = {.version = 1, .name = "empty"};
+        cw_store empty = {&empty_ops};
+        cw_run run = new_run("J", CW_RUN_RUNNING, 1);
+        cw_run_filter flt = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+        char *plan = NULL;
+        bool won;
+
+        assert_int_equal(cw_store_run_insert(&empty, &run), -EOPNOTSUPP);
+        assert_int_equal(cw_store_runs_list(&empty, &flt, &runs, &n), -EOPNOTSUPP);
+        assert_int_equal(cw_store_claim(&empty, "J", 1, "n", &won), -EOPNOTSUPP);
+        assert_int_equal(cw_store_schema_version(&empty), -EOPNOTSUPP);
+        assert_int_equal(cw_store_sqlite_list_plan(&empty, &flt, &plan), -EOPNOTSUPP);
+        cw_store_close(&empty);
+        assert_int_equal(cw_store_run_insert(NULL, &run), -EINVAL);
+        assert_int_equal(cw_store_schema_version(NULL), -EINVAL);
+}
+
 static int child_open_only(size_t i, int fd, void *arg)
 {
         cw_store *s = NULL;
@@ -1502,6 +1525,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
                 cmocka_unit_test(test_string_tables),
+                cmocka_unit_test(test_dispatch),
                 T(test_open_creates),
                 T(test_reopen_keeps_data),
                 T(test_urls),

@@ -220,10 +220,9 @@ static void expect_status(const outcome *o, cw_run_status st, int exit_code, int
             o->run.exit_code != exit_code || o->res.signal != sig || o->run.signal != sig)
                 fail_msg("got %s/%s exit %d/%d signal %d/%d (reason %s), want %s exit %d signal %d",
                          cw_run_status_to_string(o->res.status),
-                         cw_run_status_to_string(o->run.status), o->res.exit_code,
-                         o->run.exit_code, o->res.signal, o->run.signal,
-                         o->run.reason ? o->run.reason : "-", cw_run_status_to_string(st),
-                         exit_code, sig);
+                         cw_run_status_to_string(o->run.status), o->res.exit_code, o->run.exit_code,
+                         o->res.signal, o->run.signal, o->run.reason ? o->run.reason : "-",
+                         cw_run_status_to_string(st), exit_code, sig);
 }
 
 /* ---- outcomes ------------------------------------------------------------------ */
@@ -283,8 +282,9 @@ static void test_failures(void **state)
 
         run_job(f, "command = no-such-cronwarden-command --flag\n", &o);
         expect_status(&o, CW_RUN_FAILED, 127, 0);
-        assert_string_equal(o.run.reason,
-                            "cannot execute 'no-such-cronwarden-command': No such file or directory");
+        assert_string_equal(
+                o.run.reason,
+                "cannot execute 'no-such-cronwarden-command': No such file or directory");
         outcome_release(&o);
 
         /* Found on PATH but not executable. */
@@ -360,8 +360,9 @@ static void test_scheduled_at(void **state)
         fx *f = *state;
         outcome o;
 
-        load(f, "command = sh -c 'printf %s \"$CRONWARDEN_SCHEDULED_AT\"'\n"
-                "timezone = Europe/Warsaw\n",
+        load(f,
+             "command = sh -c 'printf %s \"$CRONWARDEN_SCHEDULED_AT\"'\n"
+             "timezone = Europe/Warsaw\n",
              NULL);
         /* 2027-01-15T08:00:00Z, in winter: +01:00. */
         run_spec_opts(f, "J", -1, 1800000000, &o);
@@ -404,8 +405,9 @@ static void test_process_setup(void **state)
         assert_string_equal(o.out, "");
         outcome_release(&o);
 
-        run_job(f, "command = sh -c 'for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do "
-                   "[ -e /proc/$$/fd/$i ] && printf \"%s \" $i; done; readlink /proc/$$/fd/0'\n",
+        run_job(f,
+                "command = sh -c 'for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do "
+                "[ -e /proc/$$/fd/$i ] && printf \"%s \" $i; done; readlink /proc/$$/fd/0'\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         assert_string_equal(o.out, "0 1 2 3 /dev/null\n");
@@ -442,10 +444,11 @@ static void test_priorities_and_limits(void **state)
         fx *f = *state;
         outcome o;
 
-        run_job(f, "command = sh -c 'cut -d\" \" -f19 /proc/$$/stat; ionice -p $$; ulimit -n; "
-                   "ulimit -v; ulimit -t; ulimit -H -t'\n"
-                   "nice = 7\nionice = best-effort:3\nlimit_nofile = 77\n"
-                   "limit_memory = 256MiB\nlimit_cpu = 1m\nkill_grace = 5s\n",
+        run_job(f,
+                "command = sh -c 'cut -d\" \" -f19 /proc/$$/stat; ionice -p $$; ulimit -n; "
+                "ulimit -v; ulimit -t; ulimit -H -t'\n"
+                "nice = 7\nionice = best-effort:3\nlimit_nofile = 77\n"
+                "limit_memory = 256MiB\nlimit_cpu = 1m\nkill_grace = 5s\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         assert_string_equal(o.out, "7\nbest-effort: prio 3\n77\n262144\n60\n65\n");
@@ -471,11 +474,13 @@ static void test_run_as(void **state)
                 outcome_release(&o);
                 skip();
         }
-        run_job(f, "command = sh -c 'id -un; id -gn; echo $HOME $USER $LOGNAME $SHELL'\n"
-                   "run_as = nobody\nworkdir = /\n",
+        run_job(f,
+                "command = sh -c 'id -un; id -gn; echo $HOME $USER $LOGNAME $SHELL'\n"
+                "run_as = nobody\nworkdir = /\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
-        assert_string_equal(o.out, "nobody\nnogroup\n/nonexistent nobody nobody /usr/sbin/nologin\n");
+        assert_string_equal(o.out,
+                            "nobody\nnogroup\n/nonexistent nobody nobody /usr/sbin/nologin\n");
         outcome_release(&o);
 
         run_job(f, "command = id\nrun_as = no-such-user-cw\n", &o);
@@ -495,8 +500,9 @@ static void test_progress(void **state)
         fx *f = *state;
         outcome o;
 
-        run_job(f, "command = sh -c 'echo 13/77 >&$CRONWARDEN_PROGRESS_FD; echo \"5/10 step two\" >&3; "
-                   "echo garbage >&3; echo 7/0 >&3; echo 150%% >&3; printf 42%% >&3'\n",
+        run_job(f,
+                "command = sh -c 'echo 13/77 >&$CRONWARDEN_PROGRESS_FD; echo \"5/10 step two\" >&3; "
+                "echo garbage >&3; echo 7/0 >&3; echo 150%% >&3; printf 42%% >&3'\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         /* The last valid value wins, even without its newline. */
@@ -505,8 +511,9 @@ static void test_progress(void **state)
         assert_string_equal(o.out, "");
         outcome_release(&o);
 
-        run_job(f, "command = sh -c 'i=0; while [ $i -lt 500 ]; do i=$((i+1)); echo $i/500; done >&3; "
-                   "echo 80/77 >&3'\n",
+        run_job(f,
+                "command = sh -c 'i=0; while [ $i -lt 500 ]; do i=$((i+1)); echo $i/500; done >&3; "
+                "echo 80/77 >&3'\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         /* Past the total counts as done. */
@@ -514,8 +521,9 @@ static void test_progress(void **state)
         outcome_release(&o);
 
         /* A bare count has no total; an overlong line is ignored whole. */
-        run_job(f, "command = sh -c 'echo 12 >&3; head -c 5000 /dev/zero | tr \"\\\\0\" 9 >&3; "
-                   "echo >&3'\n",
+        run_job(f,
+                "command = sh -c 'echo 12 >&3; head -c 5000 /dev/zero | tr \"\\\\0\" 9 >&3; "
+                "echo >&3'\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         assert_true(o.run.progress_done == 12 && o.run.progress_total == -1);
@@ -535,8 +543,9 @@ static void test_timeout(void **state)
         outcome o;
 
         /* Ignores SIGTERM: SIGKILL after the grace. */
-        run_job(f, "command = sh -c 'trap \"\" TERM; echo started; sleep 30; echo never'\n"
-                   "timeout = 1s\nkill_grace = 1s\n",
+        run_job(f,
+                "command = sh -c 'trap \"\" TERM; echo started; sleep 30; echo never'\n"
+                "timeout = 1s\nkill_grace = 1s\n",
                 &o);
         expect_status(&o, CW_RUN_TIMED_OUT, -1, SIGKILL);
         assert_string_equal(o.run.reason, "timed out after 1s");
@@ -546,8 +555,9 @@ static void test_timeout(void **state)
         outcome_release(&o);
 
         /* Handles SIGTERM and exits 0: still timed out. */
-        run_job(f, "command = sh -c 'trap \"echo bye; exit 0\" TERM; sleep 30 & wait'\n"
-                   "timeout = 1s\nkill_grace = 10s\n",
+        run_job(f,
+                "command = sh -c 'trap \"echo bye; exit 0\" TERM; sleep 30 & wait'\n"
+                "timeout = 1s\nkill_grace = 10s\n",
                 &o);
         expect_status(&o, CW_RUN_TIMED_OUT, 0, 0);
         assert_string_equal(o.out, "bye\n");
@@ -569,8 +579,9 @@ static void test_leftovers(void **state)
         fx *f = *state;
         outcome o;
 
-        run_job(f, "command = sh -c '(trap \"\" TERM; exec sleep 30) & echo started'\n"
-                   "kill_grace = 1s\n",
+        run_job(f,
+                "command = sh -c '(trap \"\" TERM; exec sleep 30) & echo started'\n"
+                "kill_grace = 1s\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         assert_string_equal(o.out, "started\n");
@@ -588,8 +599,9 @@ static void test_leftovers(void **state)
         outcome_release(&o);
 
         /* A grandchild of a grandchild, orphaned twice. */
-        run_job(f, "command = sh -c '(sh -c \"trap \\\"\\\" TERM; sleep 30\" &); echo x'\n"
-                   "kill_grace = 1s\n",
+        run_job(f,
+                "command = sh -c '(sh -c \"trap \\\"\\\" TERM; sleep 30\" &); echo x'\n"
+                "kill_grace = 1s\n",
                 &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
         assert_true(o.took_us < 10000000);
@@ -608,7 +620,8 @@ static void test_killed(void **state)
         outcome o;
 
         sigprocmask(SIG_SETMASK, NULL, &before);
-        run_job(f, "command = sh -c 'echo $$; kill -TERM $PPID; exec sleep 30'\nkill_grace = 5s\n", &o);
+        run_job(f, "command = sh -c 'echo $$; kill -TERM $PPID; exec sleep 30'\nkill_grace = 5s\n",
+                &o);
         expect_status(&o, CW_RUN_KILLED, -1, SIGTERM);
         snprintf(want, sizeof(want), "killed by signal from pid %d", o.run.pid);
         assert_string_equal(o.run.reason, want);
@@ -663,9 +676,10 @@ static void test_lock_busy(void **state)
         cw_lock *l = NULL;
         outcome o;
 
-        load(f, "command = /bin/true\nlock_name = Shared\n[job K]\ncommand = /bin/true\n"
-                "lock_name = Shared\n[job P]\ncommand = /bin/true\nlock = params\noptions = x\n"
-                "[job N]\ncommand = /bin/true\nlock = none\n",
+        load(f,
+             "command = /bin/true\nlock_name = Shared\n[job K]\ncommand = /bin/true\n"
+             "lock_name = Shared\n[job P]\ncommand = /bin/true\nlock = params\noptions = x\n"
+             "[job N]\ncommand = /bin/true\nlock = none\n",
              NULL);
         snprintf(locks, sizeof(locks), "%s/locks", f->data);
         assert_int_equal(cw_lock_acquire(locks, "class-Shared", &l, NULL), 0);
@@ -746,7 +760,8 @@ static void test_dead_holder(void **state)
                 cw_lock_holder h = {.pid = getpid(), .run_id = old.id, .since_us = 1, .node = "x"};
                 cw_lock *l = NULL;
 
-                if (cw_lock_acquire(locks, "class-J", &l, NULL) < 0 || cw_lock_set_holder(l, &h) < 0)
+                if (cw_lock_acquire(locks, "class-J", &l, NULL) < 0 ||
+                    cw_lock_set_holder(l, &h) < 0)
                         _exit(1);
                 (void)!write(ready[1], "r", 1);
                 for (;;)
@@ -859,7 +874,7 @@ static void test_env_file_parse(void **state)
                 const char *text;
                 const char *want; /* entries joined by '|', or NULL for an error */
                 const char *error;
-                size_t len;       /* of text when it holds a NUL byte, else 0 */
+                size_t len; /* of text when it holds a NUL byte, else 0 */
         } cases[] = {
                 {"", "", NULL},
                 {"\n\n# c\n   # indented comment\n", "", NULL},
