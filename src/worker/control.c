@@ -1,9 +1,9 @@
 /* control.c - liveness, lost, kill (see control.h).
  *
- * Liveness asks the kernel rather than the lock: /proc/locks lists every
- * flock with its owner's pid and the file's device and inode, so finding a
- * run's lock holder never takes the lock. Taking it, even for an instant,
- * would make a `run` starting at that instant report "already running".
+ * Liveness asks the kernel rather than the lock (cw_lock_held_by), so
+ * finding a run's lock holder never takes the lock: taking it, even for an
+ * instant, would make a `run` starting at that instant report "already
+ * running".
  * Waiting for a worker to finish uses a pidfd, which becomes readable when
  * the process exits, so no loop sleeps and polls. */
 #include "control.h"
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "worker/lock.h"
@@ -24,48 +23,9 @@
 
 #define KILL_EXTRA_MS 5000
 
-/* Pid owning a flock on the file at path, 0 when none (or unknown). */
-static int flock_owner(const char *path)
-{
-        char line[256];
-        struct stat st;
-        FILE *f;
-        int owner = 0;
-
-        if (stat(path, &st) < 0)
-                return 0;
-        f = fopen("/proc/locks", "re");
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof(line), f)) {
-                unsigned maj, min;
-                unsigned long long ino;
-                int pid;
-                char kind[16], mode[16], rw[16];
-
-                /* "1: FLOCK  ADVISORY  WRITE 31922 fe:00:10952915 0 EOF"; a
-                 * blocked waiter's line starts "1: -> FLOCK ..." and is skipped. */
-                if (sscanf(line, "%*d: %15s %15s %15s %d %x:%x:%llu", kind, mode, rw, &pid, &maj, &min, &ino) != 7)
-                        continue;
-                if (strcmp(kind, "FLOCK") != 0 || ino != (unsigned long long)st.st_ino ||
-                    makedev(maj, min) != st.st_dev)
-                        continue;
-                owner = pid;
-                break;
-        }
-        fclose(f);
-        return owner;
-}
-
-static void lock_path(const cw_config *cfg, const char *key, char *buf, size_t size)
-{
-        snprintf(buf, size, "%s/locks/%s.lock", cfg->data_dir, key);
-}
-
 bool cw_control_is_alive(const cw_config *cfg, const cw_run *run)
 {
-        char path[4096];
-        int owner;
+        char locks_dir[4096];
 
         if (run->node && cfg->node && strcmp(run->node, cfg->node) != 0)
                 return true;
@@ -77,9 +37,8 @@ bool cw_control_is_alive(const cw_config *cfg, const cw_run *run)
                 return true;
         /* A live process with the worker's pid that does not hold the run's
          * lock is not the worker (a reused pid), or the lock went away. */
-        lock_path(cfg, run->lock_key, path, sizeof(path));
-        owner = flock_owner(path);
-        return owner == 0 ? false : owner == run->worker_pid;
+        snprintf(locks_dir, sizeof(locks_dir), "%s/locks", cfg->data_dir);
+        return cw_lock_held_by(locks_dir, run->lock_key, run->worker_pid);
 }
 
 int cw_control_mark_lost(cw_store *s, const cw_run *run, int64_t now_us)

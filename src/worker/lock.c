@@ -20,6 +20,7 @@
 #include "lock.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <limits.h>
 #include <time.h>
 #include <poll.h>
@@ -278,17 +279,91 @@ void cw_lock_release(cw_lock *l)
         free(l);
 }
 
+/* The pid owning a flock on inode ino per /proc/locks, 0 if none. Only
+ * the inode is compared: on overlayfs /proc/locks shows the underlying
+ * file system's device while stat() shows the overlay's, and a device
+ * mismatch would make a live holder look dead. Callers that need
+ * certainty also compare the pid. */
+static int flock_owner_ino(ino_t ino)
+{
+        char line[256];
+        FILE *f = fopen("/proc/locks", "re");
+        int owner = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f)) {
+                unsigned maj, min;
+                unsigned long long lino;
+                char kind[16], mode[16], rw[16];
+                int pid;
+
+                /* "1: FLOCK  ADVISORY  WRITE 31922 fe:00:10952915 0 EOF"; a
+                 * blocked waiter's line ("1: -> FLOCK ...") does not parse. */
+                if (sscanf(line, "%*d: %15s %15s %15s %d %x:%x:%llu", kind, mode, rw, &pid, &maj, &min, &lino) != 7)
+                        continue;
+                if (strcmp(kind, "FLOCK") == 0 && lino == (unsigned long long)ino) {
+                        owner = pid;
+                        break;
+                }
+        }
+        fclose(f);
+        return owner;
+}
+
+/* True when process pid has the file `real` (a canonical path) open. */
+static bool proc_has_open(int pid, const char *real)
+{
+        char dir[64], link[PATH_MAX], target[PATH_MAX];
+        struct dirent *de;
+        bool found = false;
+        DIR *d;
+
+        snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+        d = opendir(dir);
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d))) {
+                ssize_t n;
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n <= 0)
+                        continue;
+                target[n] = '\0';
+                found = strcmp(target, real) == 0;
+        }
+        closedir(d);
+        return found;
+}
+
+bool cw_lock_held_by(const char *locks_dir, const char *key, int pid)
+{
+        char path[4096], real[PATH_MAX];
+        struct stat st;
+
+        if (pid <= 0 || lock_path(locks_dir, key, path, sizeof(path)) < 0 || stat(path, &st) < 0)
+                return false;
+        if (flock_owner_ino(st.st_ino) == pid)
+                return true;
+        /* /proc/locks unreadable or unusual: a worker keeps its lock file
+         * open exactly as long as it holds the lock. */
+        return realpath(path, real) && proc_has_open(pid, real);
+}
+
 int cw_lock_probe(const char *locks_dir, const char *key, bool *ret_held, cw_lock_holder *holder)
 {
         cw_lock_holder h = {0};
-        char path[4096];
+        char path[4096], real[PATH_MAX];
+        struct stat st;
         int fd, r;
 
         r = lock_path(locks_dir, key, path, sizeof(path));
         if (r < 0)
                 return r;
-        /* Read-only and never created: a probe leaves no trace. flock
-         * does not care about the open mode. */
+        /* Read-only, never created, never locked: taking the lock even for
+         * an instant would make a `run` starting then report it held. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
                 if (errno != ENOENT)
@@ -298,15 +373,13 @@ int cw_lock_probe(const char *locks_dir, const char *key, bool *ret_held, cw_loc
                         *holder = h;
                 return 0;
         }
-        r = try_flock(fd);
-        if (r < 0 && r != -EBUSY) {
-                close(fd);
-                return r;
-        }
         read_record(fd, &h);
-        /* close() drops the lock if the probe took it. */
+        r = fstat(fd, &st) < 0 ? -errno : 0;
         close(fd);
-        *ret_held = r == -EBUSY;
+        if (r < 0)
+                return r;
+        *ret_held = flock_owner_ino(st.st_ino) != 0 ||
+                    (h.pid > 0 && realpath(path, real) && proc_has_open(h.pid, real));
         if (holder)
                 *holder = h;
         return 0;

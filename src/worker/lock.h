@@ -51,10 +51,16 @@ int cw_lock_set_holder(cw_lock *l, const cw_lock_holder *h);
 void cw_lock_release(cw_lock *l);
 static inline void cw_lock_releasep(cw_lock **l) { cw_lock_release(*l); }
 
-/* Whether `key` is held right now, and by whom (from the file). Does not
- * take the lock for longer than the probe, never creates the file (a
- * missing file: not held, holder zeroed). When not held, *holder is the
- * record a dead holder left behind, zeroed after a clean release. */
+/* Whether `key` is held right now, and by whom (from the file). Never
+ * takes the lock (it asks the kernel through /proc/locks) and never
+ * creates the file (a missing file: not held, holder zeroed). When not
+ * held, *holder is the record a dead holder left behind, zeroed after a
+ * clean release. */
 int cw_lock_probe(const char *locks_dir, const char *key, bool *ret_held, cw_lock_holder *holder);
+
+/* True when process pid holds lock `key`: /proc/locks names it as the
+ * owner of the file's flock, or (when /proc/locks cannot say) pid has the
+ * lock file open. Never takes the lock. */
+bool cw_lock_held_by(const char *locks_dir, const char *key, int pid);
 
 #endif

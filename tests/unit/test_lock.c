@@ -102,6 +102,31 @@ static void wait_exit(pid_t pid, int want_code)
                 fail_msg("child %d: status 0x%x, want exit %d", (int)pid, st, want_code);
 }
 
+/* Regression: liveness must never take the lock to look at it (a `run`
+ * starting at that instant would be told "already running"). held_by asks
+ * /proc/locks and, failing that, the holder's open files. */
+static void test_held_by(void **state)
+{
+        fixture *f = *state;
+        cw_lock *l = NULL, *l2 = NULL;
+        bool held = true;
+
+        assert_false(cw_lock_held_by(f->locks, "class-H", getpid()));
+        assert_int_equal(cw_lock_acquire(f->locks, "class-H", &l, NULL), 0);
+        assert_true(cw_lock_held_by(f->locks, "class-H", getpid()));
+        assert_false(cw_lock_held_by(f->locks, "class-H", getppid()));
+        assert_false(cw_lock_held_by(f->locks, "class-H", 0));
+        /* Probing a held lock leaves it held by us alone: a second acquire
+         * from another open file description still fails. */
+        assert_int_equal(cw_lock_probe(f->locks, "class-H", &held, NULL), 0);
+        assert_true(held);
+        assert_int_equal(cw_lock_acquire(f->locks, "class-H", &l2, NULL), -EBUSY);
+        cw_lock_release(l);
+        assert_false(cw_lock_held_by(f->locks, "class-H", getpid()));
+        assert_int_equal(cw_lock_probe(f->locks, "class-H", &held, NULL), 0);
+        assert_false(held);
+}
+
 /* ---- keys ------------------------------------------------------------------- */
 
 static void test_keys(void **state)
@@ -569,6 +594,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_keys),
                 cmocka_unit_test_setup_teardown(test_acquire_release, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_held_by, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_other_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_contender_child, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
