@@ -85,13 +85,18 @@ static const char status_usage[] =
 
 static void print_status_table(cw_cli *cli, ctl *c, const cw_run *runs, const bool *alive, size_t n)
 {
-        fprintf(cli->out, "%-6s %-28s %-10s %-8s %-25s %-14s %s\n", "RUN", "JOB SPEC", "NODE", "PID", "STARTED",
+        int ws = 8;
+
+        for (size_t i = 0; i < n; i++)
+                if ((int)strlen(runs[i].spec) > ws)
+                        ws = (int)strlen(runs[i].spec);
+        fprintf(cli->out, "%-6s %-*s %-10s %-8s %-25s %-14s %s\n", "RUN", ws, "JOB SPEC", "NODE", "PID", "STARTED",
                 "PROGRESS", "STATE");
         for (size_t i = 0; i < n; i++) {
                 char started[64], prog[48];
                 cli_format_local(cli_run_zone(c->cfg, &runs[i]), runs[i].started_us / 1000000, started, sizeof(started));
                 cli_format_progress(&runs[i], prog, sizeof(prog));
-                fprintf(cli->out, "%-6lld %-28s %-10s %-8d %-25s %-14s %s\n", (long long)runs[i].id, runs[i].spec,
+                fprintf(cli->out, "%-6lld %-*s %-10s %-8d %-25s %-14s %s\n", (long long)runs[i].id, ws, runs[i].spec,
                         runs[i].node, runs[i].pid ? runs[i].pid : runs[i].worker_pid, started, prog,
                         alive[i] ? "ALIVE" : "DEAD");
         }
@@ -517,11 +522,24 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
         f.resume = CW_RESUME_PENDING;
         if (r == CW_EXIT_OK)
                 r = list_runs(cli, &c, &f, &runs, &n);
-        /* Oldest first: restart in the order they were killed. */
-        for (size_t i = n; r == CW_EXIT_OK && i-- > 0;) {
+        if (r != CW_EXIT_OK)
+                n = 0;
+        /* Oldest first: restart in the order they were killed. A job spec
+         * killed several times is restarted once, for its newest run; the
+         * older ones are the same work and are forgotten. */
+        for (size_t i = n; c.store && i-- > 0;) {
                 const cw_job *job = cw_config_job(c.cfg, runs[i].job);
                 int64_t new_id = 0;
+                bool newer = false;
                 int code;
+                for (size_t k = 0; k < i && !newer; k++)
+                        newer = strcmp(runs[k].spec, runs[i].spec) == 0;
+                if (newer) {
+                        if (cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_PENDING, CW_RESUME_CLEANED) == 0)
+                                fprintf(cli->out, "run %lld (%s) is superseded by a later killed run; not resumed\n",
+                                        (long long)runs[i].id, runs[i].spec);
+                        continue;
+                }
                 if (!job || !job->can_resume) {
                         fprintf(cli->err, "%s: run %lld: job %s %s; not resumed\n", cli->prog, (long long)runs[i].id,
                                 runs[i].job, job ? "no longer has can_resume = yes" : "is no longer configured");
@@ -537,14 +555,16 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
                         fprintf(cli->err, "%s: run %lld (%s) was not restarted%s\n", cli->prog,
                                 (long long)runs[i].id, runs[i].spec,
                                 code == CW_EXIT_LOCKED ? ": its lock is held" : "");
-                        r = code < 0 ? CW_EXIT_JOB_FAILED : code;
+                        /* Keep going: one held lock must not stop the others. */
+                        if (r == CW_EXIT_OK)
+                                r = code < 0 ? CW_EXIT_JOB_FAILED : code;
                 } else {
                         fprintf(cli->out, "resumed run %lld as run %lld (%s)\n", (long long)runs[i].id,
                                 (long long)new_id, runs[i].spec);
                         done++;
                 }
         }
-        if (c.store && r == CW_EXIT_OK)
+        if (c.store)
                 fprintf(cli->out, "%zu run%s resumed\n", done, done == 1 ? "" : "s");
         cw_runs_free(runs, n);
         ctl_release(&c);

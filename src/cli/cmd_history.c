@@ -38,15 +38,20 @@ static void exit_text(const cw_run *r, char *buf, size_t size)
 
 static void print_history(cw_cli *cli, const cw_config *cfg, const cw_run *runs, size_t n)
 {
-        fprintf(cli->out, "%-7s %-28s %-10s %-10s %-25s %-9s %s\n", "RUN", "JOB SPEC", "STATUS", "TRIGGER", "STARTED",
-                "DURATION", "EXIT");
+        int ws = 8;
+
+        for (size_t i = 0; i < n; i++)
+                if ((int)strlen(runs[i].spec) > ws)
+                        ws = (int)strlen(runs[i].spec);
+        fprintf(cli->out, "%-7s %-*s %-10s %-10s %-25s %-9s %s\n", "RUN", ws, "JOB SPEC", "STATUS", "TRIGGER",
+                "STARTED", "DURATION", "EXIT");
         for (size_t i = 0; i < n; i++) {
                 char started[64], dur[32] = "-", ex[16];
                 cli_format_local(cli_run_zone(cfg, &runs[i]), runs[i].started_us / 1000000, started, sizeof(started));
                 if (runs[i].ended_us)
                         cli_format_elapsed(runs[i].ended_us - runs[i].started_us, dur, sizeof(dur));
                 exit_text(&runs[i], ex, sizeof(ex));
-                fprintf(cli->out, "%-7lld %-28s %-10s %-10s %-25s %-9s %s\n", (long long)runs[i].id, runs[i].spec,
+                fprintf(cli->out, "%-7lld %-*s %-10s %-10s %-25s %-9s %s\n", (long long)runs[i].id, ws, runs[i].spec,
                         cw_run_status_to_string(runs[i].status), cw_trigger_to_string(runs[i].trigger), started, dur,
                         ex);
         }

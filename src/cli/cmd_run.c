@@ -108,7 +108,9 @@ static void describe_outcome(const cw_worker_result *res, const cw_job *job, cha
                 snprintf(buf, size, "killed");
                 break;
         default:
-                if (res->signal)
+                if (res->exit_code < 0 && !res->signal)
+                        snprintf(buf, size, "failed to start");
+                else if (res->signal)
                         snprintf(buf, size, "%s: killed by signal %d (%s)", cw_run_status_to_string(res->status),
                                  res->signal, strsignal(res->signal));
                 else
@@ -140,6 +142,9 @@ static int print_outcome(cw_cli *cli, cw_store *store, const run_args *a, const 
                 json_dumpf(o, cli->out, JSON_COMPACT);
                 fputc('\n', cli->out);
                 json_decref(o);
+        } else if (res->status == CW_RUN_TIMED_OUT) {
+                /* The reason would only repeat "timed out after ...". */
+                fprintf(cli->err, "run %lld: %s\n", (long long)res->run_id, what);
         } else {
                 fprintf(cli->err, "run %lld: %s in %s%s%s\n", (long long)res->run_id, what, took,
                         run.reason ? ": " : "", run.reason ? run.reason : "");
@@ -315,9 +320,17 @@ static int run_main(cw_cli *cli, run_args *a)
         fflush(cli->out);
         r = cw_worker_run(store, &o, &res, &e);
         if (r == -EBUSY) {
+                cw_run other = {0};
                 describe_holder(cfg, job, &res.holder, holder, sizeof(holder));
                 report(a->report_fd, "busy %s\n", holder);
-                fprintf(cli->err, "%s: %s is already running (%s)\n", cli->prog, job->name, holder);
+                /* With a shared lock_name the holder may be another job: name it. */
+                if (res.holder.run_id && cw_store_run_get(store, res.holder.run_id, &other) == 0 && other.job &&
+                    strcmp(other.job, job->name) != 0)
+                        fprintf(cli->err, "%s: %s cannot run: its lock is held by %s, which is already running (%s)\n",
+                                cli->prog, job->name, other.job, holder);
+                else
+                        fprintf(cli->err, "%s: %s is already running (%s)\n", cli->prog, job->name, holder);
+                cw_run_release(&other);
                 return CW_EXIT_LOCKED;
         }
         if (r < 0) {

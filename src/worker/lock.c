@@ -169,34 +169,44 @@ static int try_flock(int fd)
  * HOLDER_WAIT_MS, so "already running" can name the run. */
 #define HOLDER_WAIT_MS 1000
 
-static void wait_for_holder(const char *path, int fd, cw_lock_holder *h)
+/* Returns 0 when the lock was taken meanwhile (the holder was releasing
+ * it: a released lock's record is emptied just before the unlock, and a
+ * loser seeing that empty record must not report a lock that is free),
+ * -EBUSY with *h read from the file otherwise. */
+static int wait_for_holder(const char *path, int fd, cw_lock_holder *h)
 {
         struct timespec start, now;
         char ev[sizeof(struct inotify_event) + NAME_MAX + 1];
-        int in, wd;
+        int in, wd, r = -EBUSY;
 
         in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (in < 0)
-                return;
+                return -EBUSY;
         wd = inotify_add_watch(in, path, IN_MODIFY | IN_CLOSE_WRITE);
         clock_gettime(CLOCK_MONOTONIC, &start);
-        /* Re-read after arming the watch: the write may already be done. */
-        read_record(fd, h);
-        while (wd >= 0 && h->run_id == 0) {
+        /* Check again after arming the watch: the change may be done. */
+        for (;;) {
                 struct pollfd p = {.fd = in, .events = POLLIN};
                 long left;
 
+                if (try_flock(fd) == 0) {
+                        r = 0;
+                        break;
+                }
+                read_record(fd, h);
+                if (wd < 0 || h->run_id != 0)
+                        break;
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 left = HOLDER_WAIT_MS - ((now.tv_sec - start.tv_sec) * 1000 +
                                          (now.tv_nsec - start.tv_nsec) / 1000000);
                 if (left <= 0 || poll(&p, 1, (int)left) <= 0)
                         break;
                 while (read(in, ev, sizeof(ev)) > 0) {
-                        /* Drain: one re-read covers every event so far. */
+                        /* Drain: one check covers every event so far. */
                 }
-                read_record(fd, h);
         }
         close(in);
+        return r;
 }
 
 int cw_lock_acquire(const char *locks_dir, const char *key, cw_lock **ret, cw_lock_holder *holder)
@@ -221,14 +231,11 @@ int cw_lock_acquire(const char *locks_dir, const char *key, cw_lock **ret, cw_lo
         r = try_flock(fd);
         if (r == -EBUSY) {
                 read_record(fd, &h);
-                /* An empty record is either a holder that has not written
-                 * it yet or a probe: retry once for the probe's sake. */
-                if (h.pid == 0)
-                        r = try_flock(fd);
+                /* No run id yet: the holder is starting or releasing. */
+                if (h.run_id == 0)
+                        r = wait_for_holder(path, fd, &h);
         }
         if (r < 0) {
-                if (r == -EBUSY && h.run_id == 0)
-                        wait_for_holder(path, fd, &h);
                 close(fd);
                 if (r == -EBUSY && holder)
                         *holder = h;
@@ -275,6 +282,10 @@ void cw_lock_release(cw_lock *l)
         /* Emptied while still held, so a record seen by the next holder
          * always means its writer died holding the lock. */
         (void)!ftruncate(l->fd, 0);
+        /* Unlock before close: the kernel reports the close to inotify
+         * (which contenders wait on) before it drops the flock, so a
+         * contender woken by the close would still find the lock held. */
+        (void)flock(l->fd, LOCK_UN);
         close(l->fd);
         free(l);
 }

@@ -95,6 +95,8 @@ def test_shared_lock_name(wk):
     r = wk("run", "B")
     assert r.returncode == 75, r.stdout + r.stderr
     assert holder_of(r.stderr)[0] == st[0]["id"]
+    # Regression: the message said "B is already running" for A's run.
+    assert "B cannot run: its lock is held by A, which is already running" in r.stderr, r.stderr
     # A job with its own lock is not affected.
     c = wk.spawn("run", "C")
     wk.wait_running("C")

@@ -35,6 +35,8 @@ def test_timeout_kills_whole_group_after_grace(wk):
     assert p.elapsed() >= 2.9, p.elapsed()
     assert p.elapsed() < 13, p.elapsed()
     assert re.search(r"run \d+: timed out", err), err
+    # Regression: the summary said "timed out after 1s in 1.0s: timed out after 1s".
+    assert re.search(r"^run \d+: timed out after 1s$", err, re.M), err
     rec = wk.run_record(st["id"])
     assert rec["status"] == "timed_out"
     assert rec["signal"] == 9
@@ -213,3 +215,37 @@ def test_suspend_kills_all_and_resume_restarts_them(wk):
     wk.open_gate("go")
     for new in resumed.values():
         assert wk.wait_final(new)["status"] == "succeeded"
+
+
+def test_resume_goes_on_past_a_held_lock_and_once_per_spec(wk):
+    """Regression: `resume` stopped at the first run it could not restart,
+    and restarted a job spec once per time it had been killed."""
+    log = wk.tmp / "runs.log"
+    cmd = wk.script("res2", RESUMABLE.format(log=log))
+    wk.configure(job("R", cmd, args="who", can_resume="yes") + job("S", cmd, can_resume="yes"))
+    # R:a killed twice (two resumable runs of one spec), S killed once.
+    first = _detach(wk, "R:a")
+    wk.wait_running("R")
+    wk.ok("kill", "R")
+    second = _detach(wk, "R:a")
+    wk.wait_running("R")
+    wk.ok("kill", "R")
+    s_old = _detach(wk, "S")
+    wk.wait_running("S")
+    wk.ok("kill", "S")
+    # Something else now holds S's lock, so S cannot be restarted.
+    blocker = wk.spawn("run", "S")
+    wk.wait_running("S")
+    r = wk("resume")
+    resumed = _resumed(r.stdout)
+    assert list(resumed) == [second], r.stdout + r.stderr
+    assert f"run {first} (R:a) is superseded" in r.stdout
+    assert f"run {s_old} (S) was not restarted: its lock is held" in r.stderr
+    assert r.returncode == 75
+    assert "1 run resumed" in r.stdout
+    # S stays resumable; R:a's older kill is forgotten.
+    wk.open_gate("go")
+    assert blocker.finish()[0] == 0
+    wk.wait_final(resumed[second])
+    r = wk("resume")
+    assert list(_resumed(r.stdout)) == [s_old], r.stdout + r.stderr

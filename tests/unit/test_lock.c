@@ -127,6 +127,37 @@ static void test_held_by(void **state)
         assert_false(held);
 }
 
+/* Regression: a contender that finds the lock held with no run id in its
+ * record (a holder starting up, or one releasing: release empties the
+ * record just before unlocking) waits for the file to change; if the lock
+ * is released meanwhile it must take it, not report it held. */
+static void test_acquire_during_release(void **state)
+{
+        fixture *f = *state;
+        cw_lock *l = NULL;
+        int p[2];
+        char c;
+        pid_t pid;
+
+        assert_int_equal(cw_lock_acquire(f->locks, "class-R", &l, NULL), 0);
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                cw_lock *cl = NULL;
+                close(p[0]);
+                (void)!write(p[1], "x", 1);
+                /* Held, record empty: waits, then gets it once released. */
+                _exit(cw_lock_acquire(f->locks, "class-R", &cl, NULL) == 0 ? 0 : 1);
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        usleep(100 * 1000);
+        cw_lock_release(l);
+        wait_exit(pid, 0);
+}
+
 /* ---- keys ------------------------------------------------------------------- */
 
 static void test_keys(void **state)
@@ -595,6 +626,7 @@ int main(void)
                 cmocka_unit_test(test_keys),
                 cmocka_unit_test_setup_teardown(test_acquire_release, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_held_by, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_acquire_during_release, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_other_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_contender_child, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
