@@ -2,9 +2,11 @@
 # demo.sh - the demo command: install what is missing, build, and show
 # cronwarden on examples/demo.ini.
 #
-# For now this shows the commands that exist (check, jobs, info, next). The
-# scheduler daemon and the admin web UI, which the demo will start, come in
-# a later release.
+# It validates the config, lists its jobs, previews time specs, then runs
+# one job for real and shows it in the run history (run, history, logs).
+# The history is kept in examples/.cronwarden-demo/ (ignored by git), so it
+# grows by one run each time. The scheduler daemon and the admin web UI,
+# which the demo will start, come in a later release.
 #
 # Usage: scripts/demo.sh
 set -euo pipefail
@@ -63,10 +65,36 @@ printf '\n# On 2027-10-31 the hour from 02:00 to 03:00 happens twice; a wildcard
 printf '# job (*/30 in the minute field) runs in both.'
 show "$cw" next '*/30 2 * * *' --tz Europe/Warsaw --from 2027-10-31T00:00:00+02:00 --count 4
 
+# A real run: a job spec from demo.ini's [schedule] section (a positional
+# param and sleep=1), so it takes about a second. The job's output is
+# copied here as it arrives; the last line, on stderr, names the run, whose
+# id `logs` takes below.
+printf '\n# Run a job now: under its lock, recorded in the SQLite store in\n'
+printf '# examples/.cronwarden-demo/ (hello.sh gets "office hours" --sleep=1).'
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+status=0
+show "$cw" --config "$config" run 'HelloWorld:"office hours",sleep=1' 2>"$err" || status=$?
+cat "$err" >&2
+if [[ $status -ne 0 ]]; then
+    echo "demo.sh: the run failed (exit status $status)" >&2
+    exit 1
+fi
+run_id=$(sed -n 's/^run \([0-9][0-9]*\): .*/\1/p' "$err" | tail -n 1)
+if [[ -z "$run_id" ]]; then
+    echo "demo.sh: no run id in the output of run" >&2
+    exit 1
+fi
+show "$cw" --config "$config" history --limit 5
+show "$cw" --config "$config" logs "$run_id"
+
 cat <<'EOF'
 
 That is what exists today: validating a config (check), listing jobs with
-their next fires (jobs, info), and previewing any time spec (next).
-Running jobs - the worker, the SQLite store, the scheduler daemon and the
-admin web UI - comes in a later release; this demo will start them then.
+their next fires (jobs, info), previewing any time spec (next), and running
+a job by hand (run) under its lock, with its output, exit status, duration
+and progress recorded in an embedded SQLite store (history, logs; status,
+kill, suspend and resume for runs in progress). Jobs do not fire on their
+schedules by themselves yet: the scheduler daemon (tick, daemon) comes
+next, then the admin web UI; this demo will start them then.
 EOF
