@@ -29,6 +29,20 @@ int cw_error_set(cw_error *e, int col, int len, const char *fmt, ...)
         return -EINVAL;
 }
 
+int cw_error_fail(cw_error *e, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!e)
+                return r;
+        e->col = -1;
+        e->len = 0;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 size_t cw_error_caret(const cw_error *e, const char *text, const char *indent,
                       char *buf, size_t size)
 {

@@ -21,6 +21,10 @@ void cw_error_clear(cw_error *e);
  * write `return cw_error_set(...)`. Accepts NULL e (then only returns). */
 int cw_error_set(cw_error *e, int col, int len, const char *fmt, ...) _printf_(4, 5);
 
+/* Like cw_error_set without a position, but returns r (any negative
+ * errno) so callers can write `return cw_error_fail(err, -EACCES, ...)`. */
+int cw_error_fail(cw_error *e, int r, const char *fmt, ...) _printf_(3, 4);
+
 /* Writes `text` and, on the next line, a caret line under e's span into
  * buf (at most size bytes, always NUL-terminated). Writes only the text when
  * e has no position. Returns the number of bytes written. */

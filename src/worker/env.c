@@ -29,23 +29,6 @@
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
-static int set_err(cw_error *err, int r, const char *fmt, ...) _printf_(3, 4);
-
-/* Fills err's message and returns r (cw_error_set only returns -EINVAL). */
-static int set_err(cw_error *err, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err) {
-                err->col = -1;
-                err->len = 0;
-                va_start(ap, fmt);
-                vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 /* ---- users ------------------------------------------------------------ */
 
 void cw_env_user_release(cw_env_user *u)
@@ -102,13 +85,13 @@ int cw_env_user_lookup(const char *name, cw_env_user *ret, cw_error *err)
                 size *= 2;
         }
         if (r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM)
-                return set_err(err, -EIO, "cannot look up user '%s': %s", name ? name : "(current)",
+                return cw_error_fail(err, -EIO, "cannot look up user '%s': %s", name ? name : "(current)",
                                strerror(r));
         if (!found) {
                 char num[32];
 
                 if (name)
-                        return set_err(err, -ENOENT, "unknown user '%s'", name);
+                        return cw_error_fail(err, -ENOENT, "unknown user '%s'", name);
                 /* Containers often run as a uid with no passwd entry:
                  * the job still needs HOME, USER and SHELL. */
                 snprintf(num, sizeof(num), "%u", (unsigned)euid);
@@ -137,7 +120,7 @@ int cw_env_user_lookup(const char *name, cw_env_user *ret, cw_error *err)
                 return -ENOMEM;
         r = user_groups(u.name, u.gid, &u);
         if (r < 0)
-                return set_err(err, r, "cannot list the groups of user '%s'", u.name);
+                return cw_error_fail(err, r, "cannot list the groups of user '%s'", u.name);
         *ret = u;
         u = (cw_env_user){0};
         return 0;
@@ -242,10 +225,10 @@ static int parse_line(const char *name, int lineno, const char *s, size_t len, c
         if (p == end || *p != '=')
                 goto bad;
         if (klen > 256)
-                return set_err(err, -EINVAL, "%s:%d: variable name is too long (at most 256 bytes)",
+                return cw_error_fail(err, -EINVAL, "%s:%d: variable name is too long (at most 256 bytes)",
                                name, lineno);
         if (klen >= 11 && memcmp(key, "CRONWARDEN_", 11) == 0)
-                return set_err(
+                return cw_error_fail(
                         err, -EINVAL,
                         "%s:%d: names starting with CRONWARDEN_ are set by cronwarden itself, got '%.*s'",
                         name, lineno, (int)(klen > 64 ? 64 : klen), key);
@@ -261,13 +244,13 @@ static int parse_line(const char *name, int lineno, const char *s, size_t len, c
                 const char *after;
 
                 if (!close)
-                        return set_err(err, -EINVAL, "%s:%d: %s: missing closing %c quote", name,
+                        return cw_error_fail(err, -EINVAL, "%s:%d: %s: missing closing %c quote", name,
                                        lineno, quote_line(key, klen, q), *p);
                 after = close + 1;
                 while (after < vend && is_blank(*after))
                         after++;
                 if (after < vend && *after != '#')
-                        return set_err(err, -EINVAL,
+                        return cw_error_fail(err, -EINVAL,
                                        "%s:%d: %s: unexpected text after the closing quote: %s",
                                        name, lineno, quote_line(key, klen, q),
                                        quote_line(after, (size_t)(vend - after), (char[64]){0}));
@@ -276,7 +259,7 @@ static int parse_line(const char *name, int lineno, const char *s, size_t len, c
         }
         return env_set_n(env, key, klen, val, (size_t)(vend - val));
 bad:
-        return set_err(err, -EINVAL, "%s:%d: expected KEY=value, got '%s'", name, lineno,
+        return cw_error_fail(err, -EINVAL, "%s:%d: expected KEY=value, got '%s'", name, lineno,
                        quote_line(s, len, q));
 }
 
@@ -293,7 +276,7 @@ int cw_env_file_parse(const char *name, const char *text, size_t len, cw_strv *e
 
                 lineno++;
                 if (memchr(p, '\0', n))
-                        return set_err(err, -EINVAL, "%s:%d: line contains a NUL byte", name,
+                        return cw_error_fail(err, -EINVAL, "%s:%d: line contains a NUL byte", name,
                                        lineno);
                 if (n > 0 && p[n - 1] == '\r')
                         n--;
@@ -314,11 +297,11 @@ int cw_env_file_load(const char *path, cw_strv *env, cw_error *err)
 
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return set_err(err, -errno, "env_file: cannot open '%s': %s", path,
+                return cw_error_fail(err, -errno, "env_file: cannot open '%s': %s", path,
                                strerror(errno));
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
-                return set_err(err, -EINVAL, "env_file: '%s' is not a regular file", path);
+                return cw_error_fail(err, -EINVAL, "env_file: '%s' is not a regular file", path);
         }
         buf = malloc(CW_ENV_FILE_MAX + 1);
         if (!buf) {
@@ -345,10 +328,10 @@ int cw_env_file_load(const char *path, cw_strv *env, cw_error *err)
         }
         close(fd);
         if (r == -EFBIG)
-                return set_err(err, r, "env_file: '%s' is larger than %d bytes", path,
+                return cw_error_fail(err, r, "env_file: '%s' is larger than %d bytes", path,
                                CW_ENV_FILE_MAX);
         if (r < 0)
-                return set_err(err, r, "env_file: cannot read '%s': %s", path, strerror(-r));
+                return cw_error_fail(err, r, "env_file: cannot read '%s': %s", path, strerror(-r));
         return cw_env_file_parse(path, buf, len, env, err);
 }
 

@@ -202,23 +202,6 @@ static void set_reason(worker *w, const char *fmt, ...)
         va_end(ap);
 }
 
-static int fail(cw_error *err, int r, const char *fmt, ...) _printf_(3, 4);
-
-/* Fills err and returns r (a negative errno). */
-static int fail(cw_error *err, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err) {
-                err->col = -1;
-                err->len = 0;
-                va_start(ap, fmt);
-                vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 static void close_fd(int *fd)
 {
         if (*fd >= 0) {
@@ -1096,7 +1079,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
                         break;
         }
         if (r < 0)
-                return fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
+                return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
                             strerror(-r));
         return 0;
 }
@@ -1185,19 +1168,19 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
          * the signalfd and stops the job as soon as it runs. */
         r = setup_signals(&w, &old_mask, &old_chld);
         if (r < 0)
-                return fail(err, r, "cannot take over signals: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot take over signals: %s", strerror(-r));
 
         if (use_lock) {
                 snprintf(locks_dir, sizeof(locks_dir), "%s/locks", cfg->data_dir);
                 r = cw_lock_acquire(locks_dir, key, &lock, &prev);
                 if (r == -EBUSY) {
                         *ret = (cw_worker_result){.exit_code = -1, .holder = prev};
-                        fail(err, r, "lock '%s' is held by pid %d (run %" PRId64 ")", key,
+                        cw_error_fail(err, r, "lock '%s' is held by pid %d (run %" PRId64 ")", key,
                              ret->holder.pid, ret->holder.run_id);
                         goto out_signals;
                 }
                 if (r < 0) {
-                        fail(err, r, "cannot take lock '%s' in '%s': %s", key, locks_dir,
+                        cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key, locks_dir,
                              strerror(-r));
                         goto out_signals;
                 }
@@ -1230,7 +1213,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         run.resumed_from = opts->resumed_from;
         r = cw_store_run_insert(store, &run);
         if (r < 0) {
-                fail(err, r, "cannot record the run: %s", strerror(-r));
+                cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
                 goto out_signals;
         }
         w.run_id = run.id;
