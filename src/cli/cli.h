@@ -40,6 +40,7 @@ extern const cw_command cw_cmd_check, cw_cmd_next, cw_cmd_jobs, cw_cmd_info;
 extern const cw_command cw_cmd_run, cw_cmd_progress;
 extern const cw_command cw_cmd_status, cw_cmd_kill, cw_cmd_resume, cw_cmd_clean, cw_cmd_suspend;
 extern const cw_command cw_cmd_history, cw_cmd_logs, cw_cmd_prune;
+extern const cw_command cw_cmd_tick;
 
 /* Prints "cronwarden: MESSAGE" on cli->err; returns CW_EXIT_USAGE. */
 int cli_fail(cw_cli *cli, const char *fmt, ...) _printf_(2, 3);
@@ -57,6 +58,22 @@ int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret);
 /* Handles the options every command takes (--config, --help) inside a
  * getopt loop: returns true if opt was one of them (help sets *help). */
 bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help);
+
+/* What a detached worker is asked to run (see spawn.c). */
+typedef struct cli_worker_req {
+        const char *spec;         /* canonical job spec */
+        cw_trigger trigger;
+        int attempt;
+        cw_time scheduled_at;     /* 0: none */
+        int64_t resumed_from;     /* 0: none */
+        bool force;               /* run even if disabled */
+        bool ignore_lock;         /* concurrency = allow */
+} cli_worker_req;
+
+/* Starts a detached worker for cfg and waits only until it has recorded
+ * its run. Returns 0 with *ret_run_id; -EBUSY when the job's lock is held
+ * (msg names the holder); another negative errno with msg saying why. */
+int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg, size_t msgsize);
 
 /* Opens the config's store; on failure prints why and returns
  * CW_EXIT_USAGE with *ret untouched. */
@@ -100,6 +117,8 @@ enum {
         CLI_OPT_ATTEMPT,
         CLI_OPT_SCHEDULED_AT,
         CLI_OPT_RESUMED_FROM,
+        CLI_OPT_IGNORE_LOCK,
+        CLI_OPT_SILENT,
 };
 #define CLI_COMMON_OPTIONS                                                     \
         {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -440,67 +439,26 @@ static const char resume_usage[] =
         "can_resume = yes (and that 'clean' has not forgotten), with the same job\n"
         "spec. Prints the new run ids.\n";
 
-extern char **environ;
-
-/* Restarts one run through `cronwarden run --detach`, so the detached
- * worker and its report are handled in one place (cmd_run.c); reads the
- * new run's id from its "run N started" line. */
+/* Restarts one run in a detached worker (spawn.c). */
 static int resume_one(cw_cli *cli, ctl *c, const cw_run *old, int64_t *ret_new)
 {
-        posix_spawn_file_actions_t fa;
-        char self[PATH_MAX], from[32], out[256];
-        const char *argv[12];
-        ssize_t len, got;
-        size_t n = 0;
-        long long id;
-        pid_t pid;
-        int k = 0, r, status, p[2];
+        cli_worker_req w = {
+                .spec = old->spec,
+                .trigger = CW_TRIGGER_RESUME,
+                .attempt = 1,
+                .resumed_from = old->id,
+                .force = true,
+        };
+        char msg[512];
+        int r;
 
-        len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (len < 0)
-                return -errno;
-        self[len] = '\0';
-        snprintf(from, sizeof(from), "%lld", (long long)old->id);
-        argv[k++] = self;
-        argv[k++] = "--config";
-        argv[k++] = c->cfg->path;
-        argv[k++] = "run";
-        argv[k++] = old->spec;
-        argv[k++] = "--detach";
-        argv[k++] = "--force";
-        argv[k++] = "--trigger=resume";
-        argv[k++] = "--resumed-from";
-        argv[k++] = from;
-        argv[k] = NULL;
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-        fflush(cli->out);
-        r = posix_spawn(&pid, self, &fa, NULL, (char *const *)argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        close(p[1]);
-        if (r != 0) {
-                close(p[0]);
-                return -r;
-        }
-        while (n + 1 < sizeof(out) && (got = read(p[0], out + n, sizeof(out) - 1 - n)) != 0) {
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0)
-                        break;
-                n += (size_t)got;
-        }
-        out[n] = '\0';
-        close(p[0]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return WIFEXITED(status) ? WEXITSTATUS(status) : CW_EXIT_JOB_FAILED;
-        if (sscanf(out, "run %lld started", &id) != 1)
+        r = cli_spawn_worker(c->cfg, &w, ret_new, msg, sizeof(msg));
+        if (r == -EBUSY)
+                return CW_EXIT_LOCKED;
+        if (r < 0) {
+                fprintf(cli->err, "%s: %s\n", cli->prog, msg);
                 return CW_EXIT_JOB_FAILED;
-        *ret_new = id;
+        }
         return CW_EXIT_OK;
 }
 

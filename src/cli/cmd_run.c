@@ -12,7 +12,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,6 @@
 #include "cli.h"
 #include "worker/worker.h"
 
-extern char **environ;
 
 static const char run_usage[] =
         "Usage: cronwarden [--config FILE] run JOBSPEC [--force] [--detach] [--quiet] [--json]\n"
@@ -46,7 +44,7 @@ static const char run_usage[] =
 
 typedef struct run_args {
         const char *spec;
-        bool force, detach, quiet, json;
+        bool force, detach, quiet, json, ignore_lock;
         int report_fd;
         cw_trigger trigger;
         int64_t attempt, scheduled_at, resumed_from;
@@ -163,105 +161,32 @@ static bool job_enabled(cw_store *store, const cw_job *job)
         return cw_store_job_enabled_get(store, job->name, &on) < 0 || on;
 }
 
-/* Reads the detached worker's report line; returns the CLI exit code. */
-static int read_report(cw_cli *cli, int fd, const char *job)
-{
-        char line[512];
-        size_t n = 0;
-        ssize_t k;
-        long long id = 0;
-        int pid = 0;
-
-        while (n + 1 < sizeof(line) && (k = read(fd, line + n, sizeof(line) - 1 - n)) != 0) {
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;
-                }
-                n += (size_t)k;
-                if (memchr(line, '\n', n))
-                        break;
-        }
-        line[n] = '\0';
-        line[strcspn(line, "\n")] = '\0';
-        if (sscanf(line, "started %lld %d", &id, &pid) == 2) {
-                fprintf(cli->out, "run %lld started\n", id);
-                return CW_EXIT_OK;
-        }
-        if (strncmp(line, "busy ", 5) == 0) {
-                fprintf(cli->err, "%s: %s is already running (%s)\n", cli->prog, job, line + 5);
-                return CW_EXIT_LOCKED;
-        }
-        if (strncmp(line, "error ", 6) == 0)
-                return cli_fail(cli, "%s", line + 6);
-        return cli_fail(cli, "the detached worker for %s ended without starting the run", job);
-}
-
-/* Starts `cronwarden --config CFG run SPEC --report-fd 3 ...` in a new
- * session with stdio on /dev/null, and waits for its report line. */
+/* --detach: a detached worker runs it; this process reports and exits. */
 static int run_detached(cw_cli *cli, const cw_config *cfg, const run_args *a, const char *spec_text,
                         const char *job)
 {
-        char self[PATH_MAX], cfgpath[PATH_MAX], trig[32], att[32], sched[32], resumed[32];
-        const char *argv[24];
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none;
-        int p[2], k = 0, r, code;
-        ssize_t len;
-        pid_t pid;
+        cli_worker_req w = {
+                .spec = spec_text,
+                .trigger = a->trigger,
+                .attempt = (int)a->attempt,
+                .scheduled_at = a->scheduled_at,
+                .resumed_from = a->resumed_from,
+                .force = a->force,
+                .ignore_lock = a->ignore_lock,
+        };
+        char msg[512];
+        int64_t id = 0;
+        int r;
 
-        len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (len < 0)
-                return cli_fail(cli, "cannot find the cronwarden binary: %s", strerror(errno));
-        self[len] = '\0';
-        if (!realpath(cfg->path, cfgpath))
-                return cli_fail(cli, "cannot resolve '%s': %s", cfg->path, strerror(errno));
-        snprintf(trig, sizeof(trig), "%s", cw_trigger_to_string(a->trigger));
-        snprintf(att, sizeof(att), "%lld", (long long)a->attempt);
-        snprintf(sched, sizeof(sched), "%lld", (long long)a->scheduled_at);
-        snprintf(resumed, sizeof(resumed), "%lld", (long long)a->resumed_from);
-        argv[k++] = self;
-        argv[k++] = "--config";
-        argv[k++] = cfgpath;
-        argv[k++] = "run";
-        argv[k++] = spec_text;
-        argv[k++] = "--quiet";
-        argv[k++] = "--report-fd=3";
-        argv[k++] = "--trigger";
-        argv[k++] = trig;
-        argv[k++] = "--attempt";
-        argv[k++] = att;
-        argv[k++] = "--scheduled-at";
-        argv[k++] = sched;
-        argv[k++] = "--resumed-from";
-        argv[k++] = resumed;
-        if (a->force)
-                argv[k++] = "--force";
-        argv[k] = NULL;
-
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return cli_fail(cli, "cannot create a pipe: %s", strerror(errno));
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_adddup2(&fa, p[1], 3);
-        posix_spawnattr_init(&attr);
-        sigemptyset(&none);
-        posix_spawnattr_setsigmask(&attr, &none);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-        r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&attr);
-        close(p[1]);
-        if (r != 0) {
-                close(p[0]);
-                return cli_fail(cli, "cannot start a detached worker: %s", strerror(r));
+        r = cli_spawn_worker(cfg, &w, &id, msg, sizeof(msg));
+        if (r == -EBUSY) {
+                fprintf(cli->err, "%s: %s is already running (%s)\n", cli->prog, job, msg);
+                return CW_EXIT_LOCKED;
         }
-        code = read_report(cli, p[0], job);
-        close(p[0]);
-        return code;
+        if (r < 0)
+                return cli_fail(cli, "%s", msg);
+        fprintf(cli->out, "run %lld started\n", (long long)id);
+        return CW_EXIT_OK;
 }
 
 static int run_main(cw_cli *cli, run_args *a)
@@ -313,6 +238,7 @@ static int run_main(cw_cli *cli, run_args *a)
         o.attempt = (int)a->attempt;
         o.scheduled_at = a->scheduled_at;
         o.resumed_from = a->resumed_from;
+        o.ignore_lock = a->ignore_lock;
         o.now_us = cli->now_us;
         o.tee_fd = a->quiet || a->json ? -1 : fileno(cli->out);
         o.on_started = on_started;
@@ -354,6 +280,7 @@ static int cmd_run(cw_cli *cli, int argc, char **argv)
                 {"attempt", required_argument, NULL, CLI_OPT_ATTEMPT},
                 {"scheduled-at", required_argument, NULL, CLI_OPT_SCHEDULED_AT},
                 {"resumed-from", required_argument, NULL, CLI_OPT_RESUMED_FROM},
+                {"ignore-lock", no_argument, NULL, CLI_OPT_IGNORE_LOCK},
                 {0},
         };
         run_args a = {.report_fd = -1, .trigger = CW_TRIGGER_MANUAL, .attempt = 1};
@@ -370,6 +297,7 @@ static int cmd_run(cw_cli *cli, int argc, char **argv)
                 case CLI_OPT_FORCE: a.force = true; break;
                 case CLI_OPT_DETACH: a.detach = true; break;
                 case CLI_OPT_QUIET: a.quiet = true; break;
+                case CLI_OPT_IGNORE_LOCK: a.ignore_lock = true; break;
                 case CLI_OPT_JSON: a.json = true; break;
                 case CLI_OPT_REPORT_FD:
                         if (cli_parse_uint(optarg, INT_MAX, &v) < 0 || v < 3 || fcntl((int)v, F_GETFD) < 0)

@@ -1,0 +1,174 @@
+/* cmd_tick.c - `cronwarden tick`: one scheduler pass (sched/sched.c),
+ * for deployments driven by the system crontab. Workers are started
+ * detached (spawn.c), so the pass ends as soon as every run is recorded. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sched/sched.h"
+
+static const char tick_usage[] =
+        "Usage: cronwarden [--config FILE] tick [--silent] [--json]\n"
+        "\n"
+        "One scheduler pass: start, in the background, every fire due since the\n"
+        "previous pass (kept in the store), then exit. Meant for a system crontab\n"
+        "line ('cronwarden crontab install' writes one). Safe to run concurrently\n"
+        "or irregularly: each fire is claimed in the store, so it runs at most\n"
+        "once; fires missed while no pass ran are handled by each job's catch_up.\n"
+        "The first pass ever starts nothing old. Also starts requested runs, due\n"
+        "retries and jobs whose 'after' job succeeded.\n"
+        "\n"
+        "Options:\n"
+        "      --silent      print nothing but errors\n"
+        "      --json        print {\"window\": ..., \"actions\": [...]} instead of lines\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 the pass completed (fires may have been skipped), 2 bad\n"
+        "config or store error.\n";
+
+typedef struct tick_ctx {
+        cw_cli *cli;
+        const cw_config *cfg;
+        bool silent;
+        json_t *actions; /* with --json */
+} tick_ctx;
+
+static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
+{
+        tick_ctx *t = userdata;
+        cli_worker_req w = {
+                .spec = a->spec,
+                .trigger = a->trigger,
+                .attempt = a->attempt,
+                .scheduled_at = a->scheduled_at,
+                .force = true, /* the pass already applied enable/disable */
+                .ignore_lock = a->ignore_lock,
+        };
+        int r = cli_spawn_worker(t->cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
+
+        err->col = -1;
+        return r;
+}
+
+static const char *kind_name(cw_sched_action_kind k)
+{
+        switch (k) {
+        case CW_SCHED_STARTED: return "started";
+        case CW_SCHED_SKIPPED: return "skipped";
+        case CW_SCHED_MISSED: return "missed";
+        case CW_SCHED_FAILED: return "failed";
+        }
+        return "?";
+}
+
+static void on_action(void *userdata, const cw_sched_action *a)
+{
+        tick_ctx *t = userdata;
+        char when[64];
+
+        cli_format_instant(a->job->tz, a->scheduled_at, when, sizeof(when));
+        if (t->actions) {
+                json_t *o = json_object();
+                json_object_set_new(o, "action", json_string(kind_name(a->kind)));
+                json_object_set_new(o, "job", json_string(a->job->name));
+                json_object_set_new(o, "spec", json_string(a->spec));
+                json_object_set_new(o, "scheduled_at", json_string(when));
+                json_object_set_new(o, "trigger", json_string(cw_trigger_to_string(a->trigger)));
+                json_object_set_new(o, "attempt", json_integer(a->attempt));
+                json_object_set_new(o, "run", a->run_id ? json_integer(a->run_id) : json_null());
+                json_object_set_new(o, "reason", a->reason ? json_string(a->reason) : json_null());
+                json_array_append_new(t->actions, o);
+                return;
+        }
+        if (a->kind == CW_SCHED_FAILED)
+                fprintf(t->cli->err, "%s: cannot start %s (fire %s): %s\n", t->cli->prog, a->spec, when, a->reason);
+        else if (t->silent)
+                return;
+        else if (a->kind == CW_SCHED_STARTED)
+                fprintf(t->cli->out, "started run %lld %s (%s, fire %s)\n", (long long)a->run_id, a->spec,
+                        cw_trigger_to_string(a->trigger), when);
+        else
+                fprintf(t->cli->out, "%s %s (fire %s): %s\n", kind_name(a->kind), a->spec, when, a->reason);
+}
+
+static int cmd_tick(cw_cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS,
+                {"silent", no_argument, NULL, CLI_OPT_SILENT},
+                {"json", no_argument, NULL, CLI_OPT_JSON},
+                {0},
+        };
+        _cleanup_(cw_config_freep) cw_config *cfg = NULL;
+        _cleanup_(cw_store_closep) cw_store *store = NULL;
+        tick_ctx t = {.cli = cli};
+        bool help = false, json = false;
+        cw_sched_result res;
+        cw_sched_opts o = {0};
+        cw_error err;
+        int opt, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+                if (cli_common_option(cli, opt, optarg, &help))
+                        continue;
+                if (opt == CLI_OPT_SILENT)
+                        t.silent = true;
+                else if (opt == CLI_OPT_JSON)
+                        json = true;
+                else
+                        return cli_usage_error(cli, &cw_cmd_tick, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (help) {
+                fputs(tick_usage, cli->out);
+                return CW_EXIT_OK;
+        }
+        if (optind < argc)
+                return cli_usage_error(cli, &cw_cmd_tick, "unexpected argument '%s'", argv[optind]);
+        r = cli_load_config(cli, false, &cfg);
+        if (r == CW_EXIT_OK)
+                r = cli_open_store(cli, cfg, &store);
+        if (r != CW_EXIT_OK)
+                return r;
+        t.cfg = cfg;
+        if (json)
+                t.actions = json_array();
+        o.cfg = cfg;
+        o.store = store;
+        o.now = cli->now;
+        o.now_us = cli->now_us;
+        o.start = start_worker;
+        o.on_action = on_action;
+        o.userdata = &t;
+        cw_error_clear(&err);
+        r = cw_sched_pass(&o, &res, &err);
+        if (r < 0) {
+                json_decref(t.actions);
+                return cli_fail(cli, "tick: %s", err.msg);
+        }
+        if (json) {
+                char from[64], to[64];
+                json_t *out = json_object();
+                cli_format_instant(cfg->tz, res.window_from, from, sizeof(from));
+                cli_format_instant(cfg->tz, res.window_to, to, sizeof(to));
+                json_object_set_new(out, "window_from", json_string(from));
+                json_object_set_new(out, "window_to", json_string(to));
+                json_object_set_new(out, "first_pass", json_boolean(res.first_pass));
+                json_object_set_new(out, "actions", t.actions);
+                json_dumpf(out, cli->out, JSON_INDENT(2));
+                fputc('\n', cli->out);
+                json_decref(out);
+        }
+        return CW_EXIT_OK;
+}
+
+const cw_command cw_cmd_tick = {
+        .name = "tick",
+        .run = cmd_tick,
+        .summary = "one scheduler pass: start fires due since the last pass",
+        .usage = tick_usage,
+};

@@ -1,0 +1,122 @@
+/* spawn.c - starting detached workers: this same binary, re-executed in a
+ * new session as `run SPEC --report-fd 3 ...` with stdio on /dev/null. The
+ * worker writes one line to fd 3 once its run is recorded ("started ID
+ * PID"), or when it cannot run ("busy HOLDER", "error MESSAGE"), so the
+ * starter learns the run id without waiting for the run. Re-executing
+ * rather than forking keeps the worker independent of whatever state its
+ * starter had (a daemon's threads, sockets, signal handling). Used by
+ * `run --detach`, `resume` and `tick`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+extern char **environ;
+
+/* Reads the worker's report line into buf (NUL-terminated, no newline). */
+static void read_line(int fd, char *buf, size_t size)
+{
+        size_t n = 0;
+        ssize_t k;
+
+        while (n + 1 < size && (k = read(fd, buf + n, size - 1 - n)) != 0) {
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                n += (size_t)k;
+                if (memchr(buf, '\n', n))
+                        break;
+        }
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+}
+
+int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg, size_t msgsize)
+{
+        char self[PATH_MAX], cfgpath[PATH_MAX], att[32], sched[32], resumed[32], line[512];
+        const char *argv[24];
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        long long id;
+        int p[2], k = 0, r, pid_w;
+        ssize_t len;
+        pid_t pid;
+
+        msg[0] = '\0';
+        len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (len < 0)
+                return snprintf(msg, msgsize, "cannot find the cronwarden binary: %s", strerror(errno)), -errno;
+        self[len] = '\0';
+        if (!realpath(cfg->path, cfgpath))
+                return snprintf(msg, msgsize, "cannot resolve '%s': %s", cfg->path, strerror(errno)), -errno;
+        snprintf(att, sizeof(att), "%d", w->attempt > 0 ? w->attempt : 1);
+        snprintf(sched, sizeof(sched), "%lld", (long long)w->scheduled_at);
+        snprintf(resumed, sizeof(resumed), "%lld", (long long)w->resumed_from);
+        argv[k++] = self;
+        argv[k++] = "--config";
+        argv[k++] = cfgpath;
+        argv[k++] = "run";
+        argv[k++] = w->spec;
+        argv[k++] = "--quiet";
+        argv[k++] = "--report-fd=3";
+        argv[k++] = "--trigger";
+        argv[k++] = cw_trigger_to_string(w->trigger);
+        argv[k++] = "--attempt";
+        argv[k++] = att;
+        argv[k++] = "--scheduled-at";
+        argv[k++] = sched;
+        argv[k++] = "--resumed-from";
+        argv[k++] = resumed;
+        if (w->force)
+                argv[k++] = "--force";
+        if (w->ignore_lock)
+                argv[k++] = "--ignore-lock";
+        argv[k] = NULL;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return snprintf(msg, msgsize, "cannot create a pipe: %s", strerror(errno)), -errno;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+        posix_spawnattr_init(&attr);
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        close(p[1]);
+        if (r != 0) {
+                close(p[0]);
+                snprintf(msg, msgsize, "cannot start a detached worker: %s", strerror(r));
+                return -r;
+        }
+        read_line(p[0], line, sizeof(line));
+        close(p[0]);
+        if (sscanf(line, "started %lld %d", &id, &pid_w) == 2) {
+                *ret_run_id = id;
+                return 0;
+        }
+        if (strncmp(line, "busy ", 5) == 0) {
+                snprintf(msg, msgsize, "%s", line + 5);
+                return -EBUSY;
+        }
+        snprintf(msg, msgsize, "%s", strncmp(line, "error ", 6) == 0 ? line + 6
+                                                                      : "the detached worker ended without starting the run");
+        return -EIO;
+}

@@ -1,0 +1,513 @@
+/* sched.c - one scheduler pass (see sched.h and docs/internals/scheduler.md).
+ *
+ * Order within a pass: schedule entries (in config order, each entry's
+ * fires oldest first), then requests, retries and dependency triggers,
+ * then last_pass moves to now. Every action on a fire happens only after
+ * winning its claim in the store; requests need no claim because taking
+ * them from the store is itself atomic. */
+#include "sched.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/array.h"
+#include "worker/control.h"
+#include "worker/lock.h"
+
+#define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
+#define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
+#define SCAN_LIMIT 200
+
+typedef struct pass {
+        const cw_sched_opts *o;
+        cw_sched_result *res;
+        bool enabled;     /* the scheduler as a whole */
+        cw_time last;
+} pass;
+
+static bool on_this_node(const cw_config *cfg, const cw_job *job)
+{
+        return job->hosts.n == 0 || (cfg->node && cw_strv_find(&job->hosts, cfg->node) >= 0);
+}
+
+static void report(pass *p, cw_sched_action *a)
+{
+        switch (a->kind) {
+        case CW_SCHED_STARTED: p->res->started++; break;
+        case CW_SCHED_SKIPPED: p->res->skipped++; break;
+        case CW_SCHED_MISSED: p->res->missed++; break;
+        case CW_SCHED_FAILED: p->res->failed++; break;
+        }
+        if (p->o->on_action)
+                p->o->on_action(p->o->userdata, a);
+}
+
+/* Records a fire that will not run (skipped or missed) as a finished run. */
+static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const char *reason)
+{
+        cw_run r = {0};
+        int e;
+
+        r.job = a->job->name;
+        r.spec = (char *)a->spec;
+        r.node = p->o->cfg->node;
+        r.status = kind == CW_SCHED_MISSED ? CW_RUN_MISSED : CW_RUN_SKIPPED;
+        r.trigger = a->trigger;
+        r.attempt = a->attempt;
+        r.scheduled_at = a->scheduled_at;
+        r.started_us = r.ended_us = p->o->now_us;
+        r.exit_code = -1;
+        r.progress_done = r.progress_total = -1;
+        r.reason = (char *)reason;
+        e = cw_store_run_insert(p->o->store, &r);
+        if (e < 0)
+                return e;
+        a->kind = kind;
+        a->reason = reason;
+        a->run_id = r.id;
+        report(p, a);
+        return 0;
+}
+
+static bool job_enabled(pass *p, const cw_job *job)
+{
+        bool on;
+
+        if (!job->enabled)
+                return false;
+        return cw_store_job_enabled_get(p->o->store, job->name, &on) < 0 || on;
+}
+
+/* The run holding job's lock for spec, 0 when free (or lock = none). */
+static int64_t lock_holder(pass *p, const cw_job *job, const char *spec, char *key, size_t keysize)
+{
+        char dir[4096];
+        cw_lock_holder h;
+        bool held = false;
+
+        if (cw_lock_key(job, spec, key, keysize) < 0)
+                return 0;
+        snprintf(dir, sizeof(dir), "%s/locks", p->o->cfg->data_dir);
+        if (cw_lock_probe(dir, key, &held, &h) < 0 || !held)
+                return 0;
+        return h.run_id > 0 ? h.run_id : -1;
+}
+
+/* concurrency = replace: stop whatever holds the lock. */
+static void replace_holders(pass *p, const char *key)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+
+        f.status = CW_RUN_RUNNING;
+        if (cw_store_runs_list(p->o->store, &f, &runs, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                cw_run_status st;
+                if (runs[i].lock_key && strcmp(runs[i].lock_key, key) == 0)
+                        (void)cw_control_kill(p->o->store, p->o->cfg, &runs[i], p->o->now_us, &st);
+        }
+        cw_runs_free(runs, n);
+}
+
+/* The gates of docs/internals/scheduler.md, then the start. */
+static int start(pass *p, cw_sched_action *a)
+{
+        char key[CW_LOCK_KEY_MAX], why[160];
+        cw_error err;
+        int64_t holder;
+        int r;
+
+        if (!p->enabled)
+                return record(p, a, CW_SCHED_SKIPPED, "the scheduler is disabled");
+        if (!job_enabled(p, a->job)) {
+                snprintf(why, sizeof(why), "job %s is disabled", a->job->name);
+                return record(p, a, CW_SCHED_SKIPPED, why);
+        }
+        switch (a->job->concurrency) {
+        case CW_CONCURRENCY_FORBID:
+                holder = lock_holder(p, a->job, a->spec, key, sizeof(key));
+                if (holder) {
+                        if (holder > 0)
+                                snprintf(why, sizeof(why), "run %" PRId64 " is still running", holder);
+                        else
+                                snprintf(why, sizeof(why), "a run of %s is still starting", a->job->name);
+                        return record(p, a, CW_SCHED_SKIPPED, why);
+                }
+                break;
+        case CW_CONCURRENCY_REPLACE:
+                if (lock_holder(p, a->job, a->spec, key, sizeof(key)))
+                        replace_holders(p, key);
+                break;
+        case CW_CONCURRENCY_ALLOW:
+                a->ignore_lock = true;
+                break;
+        }
+        cw_error_clear(&err);
+        r = p->o->start(p->o->userdata, a, &a->run_id, &err);
+        if (r == -EBUSY)
+                return record(p, a, CW_SCHED_SKIPPED, "the job's lock is held by another run");
+        if (r < 0) {
+                a->kind = CW_SCHED_FAILED;
+                a->reason = err.msg[0] ? err.msg : strerror(-r);
+                report(p, a);
+                return 0;
+        }
+        a->kind = CW_SCHED_STARTED;
+        a->reason = NULL;
+        report(p, a);
+        return 0;
+}
+
+/* Claims (key, at) and, when this pass wins it, acts on the fire. */
+static int claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed, const char *why)
+{
+        bool won = false;
+        int r = cw_store_claim(p->o->store, key, at, p->o->cfg->node, &won);
+
+        if (r < 0 || !won)
+                return r;
+        return missed ? record(p, a, CW_SCHED_MISSED, why) : start(p, a);
+}
+
+/* The fires of one entry in the window, split into missed and on time. */
+typedef struct fires {
+        cw_time *missed;      /* oldest first, at most CW_SCHED_MISSED_MAX kept */
+        size_t n_missed_kept;
+        uint64_t n_missed;    /* all missed, kept or not */
+        cw_time latest_missed;
+        cw_time *on_time;
+        size_t n_on_time, cap_on_time;
+} fires;
+
+static void fires_release(fires *f)
+{
+        free(f->missed);
+        free(f->on_time);
+}
+
+static int fires_add(fires *f, cw_time t, bool on_time)
+{
+        if (on_time) {
+                if (cw_array_reserve((void **)&f->on_time, &f->cap_on_time, f->n_on_time + 1, sizeof(cw_time), 8) < 0)
+                        return -ENOMEM;
+                f->on_time[f->n_on_time++] = t;
+                return 0;
+        }
+        if (!f->missed) {
+                f->missed = malloc(CW_SCHED_MISSED_MAX * sizeof(cw_time));
+                if (!f->missed)
+                        return -ENOMEM;
+        }
+        if (f->n_missed_kept < CW_SCHED_MISSED_MAX)
+                f->missed[f->n_missed_kept++] = t;
+        f->n_missed++;
+        f->latest_missed = t;
+        return 0;
+}
+
+/* Applies catch_up to the collected fires of one entry (see the doc). */
+static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, fires *f)
+{
+        cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
+        char why[200];
+        size_t start_missed = SIZE_MAX; /* index of a missed fire to start instead of recording */
+        bool start_all = job->catch_up == CW_CATCH_UP_ALL;
+        int r;
+
+        if (job->catch_up == CW_CATCH_UP_ONCE && f->n_on_time == 0 && f->n_missed)
+                start_missed = f->n_missed_kept - 1;
+        if (start_missed != SIZE_MAX && f->latest_missed != f->missed[start_missed]) {
+                /* More missed than kept: the latest one is the one to run. */
+                f->missed[start_missed] = f->latest_missed;
+        }
+        for (size_t i = 0; i < f->n_missed_kept; i++) {
+                bool run = start_all || i == start_missed;
+                a.scheduled_at = f->missed[i];
+                if (job->catch_up == CW_CATCH_UP_NONE)
+                        snprintf(why, sizeof(why), "the scheduler did not run at that time (catch_up = none)");
+                else if (job->catch_up == CW_CATCH_UP_ONCE && f->n_on_time)
+                        snprintf(why, sizeof(why), "the scheduler did not run at that time; the on-time fire of this pass covers it");
+                else
+                        snprintf(why, sizeof(why), "the scheduler did not run at that time; a later missed fire runs instead");
+                if (i + 1 == f->n_missed_kept && f->n_missed > f->n_missed_kept)
+                        snprintf(why + strlen(why), sizeof(why) - strlen(why), " (and %" PRIu64 " more missed fires not recorded)",
+                                 f->n_missed - f->n_missed_kept);
+                r = claim_and(p, &a, e->spec_text, a.scheduled_at, !run, why);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < f->n_on_time; i++) {
+                a.scheduled_at = f->on_time[i];
+                r = claim_and(p, &a, e->spec_text, a.scheduled_at, false, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, fires *f)
+{
+        const cw_sched_opts *o = p->o;
+        char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16], val[32];
+        cw_duration step = cw_timespec_interval(e->when);
+        _cleanup_free_ char *prev = NULL;
+        cw_time t, latest = 0;
+        char *end;
+        int r;
+
+        snprintf(key, sizeof(key), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
+        r = cw_store_state_get(o->store, key, &prev);
+        if (r == -ENOENT) {
+                /* Never fired: it fires now, at start-up. */
+                r = fires_add(f, o->now, true);
+                latest = o->now;
+        } else if (r == 0) {
+                t = strtoll(prev, &end, 10);
+                if (*end || t <= 0)
+                        t = o->now - step; /* unreadable: as if it fired one step ago */
+                for (t += step; r == 0 && t <= o->now; t += step) {
+                        r = fires_add(f, t, o->now - t <= deadline);
+                        latest = t;
+                }
+        }
+        if (r < 0)
+                return r;
+        if (latest) {
+                snprintf(val, sizeof(val), "%" PRId64, latest);
+                r = cw_store_state_set(o->store, key, val);
+        }
+        return r;
+}
+
+static int pass_entry(pass *p, const cw_schedule_entry *e)
+{
+        const cw_config *cfg = p->o->cfg;
+        const cw_job *job = &cfg->jobs[e->job];
+        cw_duration deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
+        fires f = {0};
+        cw_time t = p->last;
+        int r = 0;
+
+        if (!on_this_node(cfg, job))
+                return 0;
+        switch (cw_timespec_get_kind(e->when)) {
+        case CW_TIMESPEC_REBOOT:
+                return 0;
+        case CW_TIMESPEC_EVERY:
+                r = pass_every(p, e, deadline, &f);
+                break;
+        case CW_TIMESPEC_CRON:
+        case CW_TIMESPEC_AT:
+                while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
+                        r = fires_add(&f, t, p->o->now - t <= deadline);
+                break;
+        }
+        if (r == 0)
+                r = act_on_fires(p, e, job, &f);
+        fires_release(&f);
+        return r;
+}
+
+static int pass_requests(pass *p)
+{
+        const cw_config *cfg = p->o->cfg;
+        cw_request *reqs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cw_store_requests_take(p->o->store, 1000, &reqs, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r == 0; i++) {
+                _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
+                _cleanup_free_ char *spec = NULL;
+                cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->o->now};
+                cw_error e;
+
+                if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 || cw_config_check_jobspec(cfg, js, &e) < 0 ||
+                    !(spec = cw_jobspec_format(js)))
+                        continue; /* the config changed under the request: nothing to run */
+                a.job = cw_config_job(cfg, js->name);
+                a.spec = spec;
+                r = start(p, &a);
+        }
+        cw_requests_free(reqs, n);
+        return r;
+}
+
+/* The entry that schedules spec, if any (for the retry collision rule). */
+static const cw_schedule_entry *entry_for(const cw_config *cfg, const char *spec)
+{
+        for (size_t i = 0; i < cfg->n_entries; i++)
+                if (strcmp(cfg->entries[i].spec_text, spec) == 0)
+                        return &cfg->entries[i];
+        return NULL;
+}
+
+static int retry_one(pass *p, const cw_run *run)
+{
+        const cw_config *cfg = p->o->cfg;
+        const cw_job *job = cw_config_job(cfg, run->job);
+        const cw_schedule_entry *e;
+        cw_sched_action a = {.trigger = CW_TRIGGER_RETRY};
+        char key[64];
+        cw_duration delay;
+        cw_time next;
+        int64_t due_us;
+
+        /* Manual runs are retried by whoever ran them, not behind their back. */
+        if (!job || run->trigger == CW_TRIGGER_MANUAL || run->attempt > job->retries || !on_this_node(cfg, job))
+                return 0;
+        if (run->ended_us < p->o->now_us - RETRY_LOOKBACK_US)
+                return 0;
+        delay = job->retry_delay;
+        for (int k = 1; k < run->attempt && delay < RETRY_DELAY_MAX; k++)
+                delay *= 2;
+        if (delay > RETRY_DELAY_MAX)
+                delay = RETRY_DELAY_MAX;
+        due_us = run->ended_us + delay * 1000000;
+        if (due_us > p->o->now_us)
+                return 0;
+        /* Retries never collide with the next scheduled fire (§14). */
+        e = entry_for(cfg, run->spec);
+        if (e && run->scheduled_at && cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT &&
+            cw_timespec_next(e->when, job->tz, run->scheduled_at, &next) == 0 && next * 1000000 <= due_us)
+                return 0;
+        a.job = job;
+        a.spec = run->spec;
+        a.attempt = run->attempt + 1;
+        a.scheduled_at = run->scheduled_at ? run->scheduled_at : p->o->now;
+        snprintf(key, sizeof(key), "retry:%" PRId64, run->id);
+        return claim_and(p, &a, key, 0, false, NULL);
+}
+
+static int pass_retries(pass *p)
+{
+        static const cw_run_status failed[] = {CW_RUN_FAILED, CW_RUN_TIMED_OUT};
+        int r = 0;
+
+        for (size_t s = 0; s < CW_ARRAY_SIZE(failed) && r == 0; s++) {
+                cw_run_filter f = CW_RUN_FILTER_INIT;
+                cw_run *runs = NULL;
+                size_t n = 0;
+
+                f.status = (int)failed[s];
+                f.limit = SCAN_LIMIT;
+                r = cw_store_runs_list(p->o->store, &f, &runs, &n);
+                for (size_t i = 0; i < n && r == 0; i++)
+                        r = retry_one(p, &runs[i]);
+                cw_runs_free(runs, n);
+        }
+        return r;
+}
+
+static int pass_dependencies(pass *p)
+{
+        const cw_config *cfg = p->o->cfg;
+        /* One second of overlap with the previous window: claims keep it
+         * from acting twice, and a run ending in the boundary second is
+         * not lost. */
+        int64_t from_us = (p->last - 1) * 1000000;
+        int r = 0;
+
+        for (size_t j = 0; j < cfg->n_jobs && r == 0; j++) {
+                const cw_job *b = &cfg->jobs[j];
+                if (!b->after.n || !on_this_node(cfg, b) || b->args.n)
+                        continue;
+                for (size_t k = 0; k < b->after.n && r == 0; k++) {
+                        cw_run_filter f = CW_RUN_FILTER_INIT;
+                        cw_run *runs = NULL;
+                        size_t n = 0;
+
+                        f.job = b->after.v[k];
+                        f.status = CW_RUN_SUCCEEDED;
+                        f.limit = SCAN_LIMIT;
+                        r = cw_store_runs_list(p->o->store, &f, &runs, &n);
+                        for (size_t i = 0; i < n && r == 0; i++) {
+                                cw_sched_action a = {.job = b, .spec = b->name, .trigger = CW_TRIGGER_DEPENDENCY,
+                                                     .attempt = 1, .scheduled_at = p->o->now};
+                                char key[CW_JOBSPEC_NAME_MAX + 48];
+                                if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now_us)
+                                        continue;
+                                snprintf(key, sizeof(key), "after:%s:%" PRId64, b->name, runs[i].id);
+                                r = claim_and(p, &a, key, 0, false, NULL);
+                        }
+                        cw_runs_free(runs, n);
+                }
+        }
+        return r;
+}
+
+static int read_state(pass *p)
+{
+        _cleanup_free_ char *v = NULL;
+        char *end;
+        int r;
+
+        r = cw_store_state_get(p->o->store, "enabled", &v);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        p->enabled = r == -ENOENT || strcmp(v, "0") != 0;
+        free(v);
+        v = NULL;
+        r = cw_store_state_get(p->o->store, "last_pass", &v);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        p->last = p->o->now;
+        p->res->first_pass = r == -ENOENT;
+        if (r == 0) {
+                long long t = strtoll(v, &end, 10);
+                if (!*end && t > 0)
+                        p->last = t;
+        }
+        return 0;
+}
+
+static int write_last_pass(pass *p)
+{
+        _cleanup_free_ char *v = NULL;
+        char buf[32];
+        char *end;
+
+        /* Never backwards: a slower concurrent pass or a clock that jumped
+         * back must not make the next pass look at fires already handled. */
+        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 && strtoll(v, &end, 10) >= p->o->now && !*end)
+                return 0;
+        snprintf(buf, sizeof(buf), "%" PRId64, p->o->now);
+        return cw_store_state_set(p->o->store, "last_pass", buf);
+}
+
+int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
+{
+        cw_sched_result res = {0};
+        pass p = {.o = o, .res = &res};
+        int r;
+
+        r = read_state(&p);
+        if (r < 0)
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+        res.window_from = p.last;
+        res.window_to = o->now;
+        /* Entries are visited even when the window is empty (first pass, or
+         * a clock that went back): an `every` entry that never fired fires
+         * at start-up; cron entries find no fire in an empty window. */
+        for (size_t i = 0; r == 0 && i < o->cfg->n_entries; i++)
+                r = pass_entry(&p, &o->cfg->entries[i]);
+        if (r == 0)
+                r = pass_requests(&p);
+        if (r == 0)
+                r = pass_retries(&p);
+        if (r == 0)
+                r = pass_dependencies(&p);
+        if (r == 0)
+                r = write_last_pass(&p);
+        if (r < 0)
+                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));
+        *ret = res;
+        return 0;
+}

@@ -1,0 +1,82 @@
+/* sched.h - one scheduler pass (PRODUCT.md §7; the exact rules are in
+ * docs/internals/scheduler.md).
+ *
+ * A pass looks at the window (last pass, now]: every schedule entry's
+ * fires in it (on time, or missed and handled by catch_up), pending
+ * requests, due retries and dependency triggers. Each fire is claimed in
+ * the store before anything is done for it, so concurrent passes (ticks,
+ * a daemon) and restarts act on a fire exactly once. The pass ends by
+ * moving `last_pass` forward to now (never back).
+ *
+ * Nothing here reads a clock or starts a process by itself: `now` comes
+ * from the caller and workers are started through a callback, so tests
+ * drive passes with an injected clock and a fake starter, `tick` starts
+ * detached workers, and the daemon will do the same from its timer. */
+#ifndef CW_SCHED_SCHED_H
+#define CW_SCHED_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "config/config.h"
+#include "store/store.h"
+
+/* Default for jobs without start_deadline: a fire examined later than
+ * this is missed (catch_up applies). */
+#define CW_SCHED_DEFAULT_DEADLINE 300
+/* Missed fires recorded per entry and pass, at most. */
+#define CW_SCHED_MISSED_MAX 1000
+
+typedef enum cw_sched_action_kind {
+        CW_SCHED_STARTED,  /* a worker was started */
+        CW_SCHED_SKIPPED,  /* recorded as skipped (reason) */
+        CW_SCHED_MISSED,   /* recorded as missed (reason) */
+        CW_SCHED_FAILED,   /* could not start it (reason); not recorded as a run */
+} cw_sched_action_kind;
+
+/* One thing a pass did, as reported to the caller. */
+typedef struct cw_sched_action {
+        cw_sched_action_kind kind;
+        const cw_job *job;
+        const char *spec;      /* canonical job spec */
+        cw_time scheduled_at;
+        cw_trigger trigger;
+        int attempt;
+        bool ignore_lock;      /* concurrency = allow */
+        const char *reason;    /* for SKIPPED, MISSED, FAILED */
+        int64_t run_id;        /* the started or recorded run, 0 if none */
+        int64_t resumed_from;  /* unused by passes; 0 */
+} cw_sched_action;
+
+/* Starts a worker for a (kind CW_SCHED_STARTED) action. Returns 0 with
+ * *ret_run_id set; -EBUSY when the job's lock turned out to be held (the
+ * pass then records the fire as skipped); another negative errno with a
+ * message in err on failure. */
+typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
+
+typedef struct cw_sched_opts {
+        const cw_config *cfg;
+        cw_store *store;
+        cw_time now;
+        int64_t now_us;
+        cw_sched_start_fn start;
+        void *userdata;
+        /* Told about every action, after it happened; may be NULL. */
+        void (*on_action)(void *userdata, const cw_sched_action *a);
+} cw_sched_opts;
+
+typedef struct cw_sched_result {
+        size_t started, skipped, missed, failed;
+        cw_time window_from;   /* the window examined: (from, to] */
+        cw_time window_to;
+        bool first_pass;
+} cw_sched_result;
+
+/* Runs one pass. Returns 0 (individual fires that could not start are
+ * reported as FAILED actions, not as an error), or a negative errno with
+ * err filled when the store failed in a way that stops the pass. */
+int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err);
+
+#endif

@@ -1,0 +1,411 @@
+/* test_sched.c - scheduler passes driven by an injected clock and a fake
+ * starter (no processes, no sleeping): windows, exactly-once claims,
+ * catch_up, enable/disable, every, requests, retries, dependencies, clock
+ * jumps and DST days. The starter records each started fire as a run
+ * that finishes at once, succeeded or failed as the test says. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/iso8601.h"
+#include "sched/sched.h"
+
+typedef struct world {
+        char dir[256];
+        cw_config *cfg;
+        cw_store *store;
+        const char *fail_job;  /* runs of this job fail */
+        size_t n_started;
+        char started[64][160]; /* "SPEC@ISO#attempt:trigger" */
+} world;
+
+static cw_time iso(const char *s)
+{
+        int64_t v;
+        bool off;
+        cw_error e;
+
+        if (cw_iso8601_parse(s, &v, &off, &e) < 0 || !off)
+                fail_msg("bad time %s", s);
+        return v;
+}
+
+static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
+{
+        world *w = userdata;
+        bool fail = w->fail_job && strcmp(a->job->name, w->fail_job) == 0;
+        cw_run r = {0};
+        char when[CW_ISO8601_MAX];
+        int e;
+
+        (void)err;
+        r.job = a->job->name;
+        r.spec = (char *)a->spec;
+        r.node = w->cfg->node;
+        r.status = CW_RUN_RUNNING;
+        r.trigger = a->trigger;
+        r.attempt = a->attempt;
+        r.scheduled_at = a->scheduled_at;
+        r.exit_code = -1;
+        r.progress_done = r.progress_total = -1;
+        r.started_us = a->scheduled_at * 1000000;
+        e = cw_store_run_insert(w->store, &r);
+        if (e < 0)
+                return e;
+        r.status = fail ? CW_RUN_FAILED : CW_RUN_SUCCEEDED;
+        r.exit_code = fail ? 1 : 0;
+        r.ended_us = r.started_us + 1000000;
+        e = cw_store_run_finish(w->store, &r, "", 0);
+        if (e < 0)
+                return e;
+        cw_iso8601_format(a->scheduled_at, 0, when, sizeof(when));
+        if (w->n_started < 64)
+                snprintf(w->started[w->n_started], sizeof(w->started[0]), "%s@%s#%d:%s", a->spec, when, a->attempt,
+                         cw_trigger_to_string(a->trigger));
+        w->n_started++;
+        *ret_run_id = r.id;
+        return 0;
+}
+
+static void load(world *w, const char *ini)
+{
+        char text[4096];
+        cw_config_opts opts = {.now = iso("2027-01-01T00:00:00Z")};
+        cw_config_errors errs = {0};
+        cw_error e;
+
+        snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n%s", w->dir, ini);
+        if (cw_config_load_string("test.ini", text, strlen(text), &opts, &w->cfg, &errs) < 0)
+                fail_msg("config: %s", errs.n ? errs.msgs[0] : "?");
+        cw_config_errors_release(&errs);
+        if (cw_store_open("sqlite", w->dir, &w->store, &e) < 0)
+                fail_msg("store: %s", e.msg);
+}
+
+static int setup(void **state)
+{
+        world *w = calloc(1, sizeof(*w));
+
+        snprintf(w->dir, sizeof(w->dir), "/tmp/cw-test-sched-XXXXXX");
+        if (!mkdtemp(w->dir))
+                return -1;
+        *state = w;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        world *w = *state;
+        char cmd[512];
+
+        cw_store_close(w->store);
+        cw_config_free(w->cfg);
+        /* The test's own temporary directory only. */
+        snprintf(cmd, sizeof(cmd), "%s/cronwarden.db", w->dir);
+        unlink(cmd);
+        snprintf(cmd, sizeof(cmd), "%s/cronwarden.db-wal", w->dir);
+        unlink(cmd);
+        snprintf(cmd, sizeof(cmd), "%s/cronwarden.db-shm", w->dir);
+        unlink(cmd);
+        rmdir(w->dir);
+        free(w);
+        return 0;
+}
+
+/* One pass at `when`; returns its result. */
+static cw_sched_result pass_at(world *w, const char *when)
+{
+        cw_sched_opts o = {.cfg = w->cfg, .store = w->store, .start = fake_start, .userdata = w};
+        cw_sched_result res;
+        cw_error e;
+
+        o.now = iso(when);
+        o.now_us = o.now * 1000000;
+        if (cw_sched_pass(&o, &res, &e) < 0)
+                fail_msg("pass at %s: %s", when, e.msg);
+        return res;
+}
+
+static size_t count_runs(world *w, int status)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs;
+        size_t n;
+
+        f.status = status;
+        assert_int_equal(cw_store_runs_list(w->store, &f, &runs, &n), 0);
+        cw_runs_free(runs, n);
+        return n;
+}
+
+static void test_first_pass_and_window(void **state)
+{
+        world *w = *state;
+        cw_sched_result r;
+
+        load(w, "[job J]\ncommand = /bin/true\nschedule = */5 * * * *\n");
+        r = pass_at(w, "2027-01-01T10:02:00Z");
+        assert_true(r.first_pass);
+        assert_int_equal(w->n_started, 0); /* nothing old on the first pass */
+        r = pass_at(w, "2027-01-01T10:08:00Z");
+        assert_false(r.first_pass);
+        assert_int_equal(w->n_started, 1);
+        assert_string_equal(w->started[0], "J@2027-01-01T10:05:00+00:00#1:schedule");
+        r = pass_at(w, "2027-01-01T10:11:00Z");
+        assert_int_equal(w->n_started, 2);
+        assert_string_equal(w->started[1], "J@2027-01-01T10:10:00+00:00#1:schedule");
+        /* Later than the 5m start deadline: missed; catch_up = once (the
+         * default) runs the latest missed fire when no fire is on time. */
+        r = pass_at(w, "2027-01-01T10:27:00Z");
+        assert_int_equal(r.missed, 2);
+        assert_int_equal(r.started, 1);
+        assert_string_equal(w->started[2], "J@2027-01-01T10:25:00+00:00#1:schedule");
+        /* The same instant again, or earlier: nothing more. */
+        pass_at(w, "2027-01-01T10:11:00Z");
+        pass_at(w, "2027-01-01T10:06:00Z");
+        assert_int_equal(w->n_started, 3);
+}
+
+static void test_claims_make_passes_exactly_once(void **state)
+{
+        world *w = *state;
+
+        load(w, "[job J]\ncommand = /bin/true\nschedule = * * * * * *\n");
+        pass_at(w, "2027-01-01T10:00:00Z");
+        pass_at(w, "2027-01-01T10:00:10Z");
+        assert_int_equal(w->n_started, 10);
+        /* A pass whose window overlaps (a concurrent tick that read an older
+         * last_pass) starts only what nobody claimed. */
+        assert_int_equal(cw_store_state_set(w->store, "last_pass", "1798797600"), 0); /* 10:00:00 */
+        pass_at(w, "2027-01-01T10:00:12Z");
+        assert_int_equal(w->n_started, 12);
+        assert_int_equal(count_runs(w, CW_RUN_SUCCEEDED), 12);
+}
+
+static void test_catch_up(void **state)
+{
+        world *w = *state;
+        cw_sched_result r;
+
+        load(w, "[job None]\ncommand = /bin/true\nschedule = 0 * * * *\ncatch_up = none\n"
+                "[job Once]\ncommand = /bin/true\nschedule = 0 * * * *\ncatch_up = once\n"
+                "[job All]\ncommand = /bin/true\nschedule = 0 * * * *\ncatch_up = all\n");
+        pass_at(w, "2027-01-01T10:30:00Z");
+        /* Down from 10:30 to 13:30: fires 11:00, 12:00, 13:00 are all older
+         * than the 5m start deadline. */
+        r = pass_at(w, "2027-01-01T13:30:00Z");
+        /* none: 3 missed; once: the latest runs, 2 missed; all: 3 run. */
+        assert_int_equal(r.started, 4);
+        assert_int_equal(r.missed, 5);
+        assert_int_equal(count_runs(w, CW_RUN_MISSED), 5);
+        assert_string_equal(w->started[0], "Once@2027-01-01T13:00:00+00:00#1:schedule");
+        assert_string_equal(w->started[1], "All@2027-01-01T11:00:00+00:00#1:schedule");
+        assert_string_equal(w->started[3], "All@2027-01-01T13:00:00+00:00#1:schedule");
+        /* With an on-time fire in the same pass, `once` lets it cover the missed ones. */
+        r = pass_at(w, "2027-01-01T16:01:00Z");
+        /* Config order: None 16:00; Once 16:00 (covers 14:00, 15:00); All 14, 15, 16. */
+        assert_int_equal(r.started, 5);
+        assert_string_equal(w->started[4], "None@2027-01-01T16:00:00+00:00#1:schedule");
+        assert_string_equal(w->started[5], "Once@2027-01-01T16:00:00+00:00#1:schedule");
+        assert_string_equal(w->started[6], "All@2027-01-01T14:00:00+00:00#1:schedule");
+        assert_int_equal(r.missed, 4);
+}
+
+static void test_disabled(void **state)
+{
+        world *w = *state;
+        cw_sched_result r;
+
+        load(w, "[job A]\ncommand = /bin/true\nschedule = */10 * * * *\n"
+                "[job B]\ncommand = /bin/true\nschedule = */10 * * * *\n");
+        pass_at(w, "2027-01-01T10:00:00Z");
+        assert_int_equal(cw_store_job_enabled_set(w->store, "B", false), 0);
+        r = pass_at(w, "2027-01-01T10:10:00Z");
+        assert_int_equal(r.started, 1);
+        assert_int_equal(r.skipped, 1);
+        assert_int_equal(cw_store_state_set(w->store, "enabled", "0"), 0);
+        r = pass_at(w, "2027-01-01T10:20:00Z");
+        assert_int_equal(r.started, 0);
+        assert_int_equal(r.skipped, 2);
+        assert_int_equal(count_runs(w, CW_RUN_SKIPPED), 3);
+        assert_int_equal(cw_store_state_set(w->store, "enabled", "1"), 0);
+        r = pass_at(w, "2027-01-01T10:30:00Z");
+        assert_int_equal(r.started, 1);
+}
+
+static void test_every(void **state)
+{
+        world *w = *state;
+        cw_sched_result r;
+
+        load(w, "[job E]\ncommand = /bin/true\nschedule = every 90m\n");
+        r = pass_at(w, "2027-01-01T10:00:00Z");
+        /* Never fired: fires at start-up, even on the first pass. */
+        assert_int_equal(r.started, 1);
+        pass_at(w, "2027-01-01T11:00:00Z");
+        assert_int_equal(w->n_started, 1);
+        pass_at(w, "2027-01-01T11:31:00Z");
+        assert_int_equal(w->n_started, 2);
+        assert_string_equal(w->started[1], "E@2027-01-01T11:30:00+00:00#1:schedule");
+        /* No drift: the next is 13:00 whatever the pass times. */
+        pass_at(w, "2027-01-01T13:02:00Z");
+        assert_string_equal(w->started[2], "E@2027-01-01T13:00:00+00:00#1:schedule");
+}
+
+static void test_requests(void **state)
+{
+        world *w = *state;
+        int64_t id;
+
+        load(w, "[job R]\ncommand = /bin/true\nargs = who\n");
+        pass_at(w, "2027-01-01T10:00:00Z");
+        assert_int_equal(cw_store_request_add(w->store, "R:\"some one\"", "test", 0, &id), 0);
+        assert_int_equal(cw_store_request_add(w->store, "Gone:x", "test", 0, &id), 0);
+        pass_at(w, "2027-01-01T10:00:05Z");
+        assert_int_equal(w->n_started, 1);
+        assert_string_equal(w->started[0], "R:\"some one\"@2027-01-01T10:00:05+00:00#1:request");
+        pass_at(w, "2027-01-01T10:00:06Z");
+        assert_int_equal(w->n_started, 1); /* taken once */
+}
+
+static void test_retries(void **state)
+{
+        world *w = *state;
+
+        load(w, "[job F]\ncommand = /bin/false\nschedule = 0 10 * * *\nretries = 2\nretry_delay = 1m\n");
+        w->fail_job = "F";
+        pass_at(w, "2027-01-01T09:00:00Z");
+        pass_at(w, "2027-01-01T10:00:00Z"); /* attempt 1, fails, ends 10:00:01 */
+        assert_int_equal(w->n_started, 1);
+        pass_at(w, "2027-01-01T10:00:30Z"); /* too early */
+        assert_int_equal(w->n_started, 1);
+        pass_at(w, "2027-01-01T10:01:30Z"); /* attempt 2 after 1m */
+        assert_int_equal(w->n_started, 2);
+        assert_string_equal(w->started[1], "F@2027-01-01T10:00:00+00:00#2:retry");
+        pass_at(w, "2027-01-01T10:02:00Z"); /* attempt 3 needs 2m after attempt 2's end */
+        assert_int_equal(w->n_started, 2);
+        pass_at(w, "2027-01-01T10:04:00Z");
+        assert_int_equal(w->n_started, 3);
+        assert_string_equal(w->started[2], "F@2027-01-01T10:00:00+00:00#3:retry");
+        pass_at(w, "2027-01-01T11:00:00Z"); /* retries = 2: no attempt 4 */
+        assert_int_equal(w->n_started, 3);
+}
+
+static void test_retry_never_collides_with_next_fire(void **state)
+{
+        world *w = *state;
+
+        /* Fires every minute; a retry 5m later would land after the next fire. */
+        load(w, "[job F]\ncommand = /bin/false\nschedule = * * * * *\nretries = 1\nretry_delay = 5m\n"
+                "catch_up = none\n");
+        w->fail_job = "F";
+        pass_at(w, "2027-01-01T09:59:30Z");
+        pass_at(w, "2027-01-01T10:00:00Z");
+        pass_at(w, "2027-01-01T10:06:00Z");
+        for (size_t i = 0; i < w->n_started && i < 64; i++)
+                assert_null(strstr(w->started[i], ":retry"));
+}
+
+static void test_dependency_chain(void **state)
+{
+        world *w = *state;
+
+        load(w, "[job A]\ncommand = /bin/true\nschedule = 0 10 * * *\n"
+                "[job B]\ncommand = /bin/true\nafter = A\n"
+                "[job C]\ncommand = /bin/true\nafter = B\n"
+                "[job D]\ncommand = /bin/true\nafter = X\n[job X]\ncommand = /bin/false\nschedule = 0 10 * * *\n");
+        w->fail_job = "X";
+        pass_at(w, "2027-01-01T09:00:00Z");
+        pass_at(w, "2027-01-01T10:00:00Z"); /* A and X run; A's run ends 10:00:01 */
+        assert_int_equal(w->n_started, 2);
+        pass_at(w, "2027-01-01T10:00:05Z"); /* B after A */
+        assert_int_equal(w->n_started, 3);
+        assert_true(strncmp(w->started[2], "B@", 2) == 0 && strstr(w->started[2], ":dependency"));
+        pass_at(w, "2027-01-01T10:00:10Z"); /* C after B; never D (X failed) */
+        assert_int_equal(w->n_started, 4);
+        assert_true(strncmp(w->started[3], "C@", 2) == 0);
+        pass_at(w, "2027-01-01T10:00:20Z");
+        assert_int_equal(w->n_started, 4);
+}
+
+static void test_clock_jumps(void **state)
+{
+        world *w = *state;
+        _cleanup_free_ char *v = NULL;
+
+        load(w, "[job J]\ncommand = /bin/true\nschedule = 0 * * * *\ncatch_up = none\n");
+        pass_at(w, "2027-01-01T10:30:00Z");
+        /* Backwards by an hour: nothing runs again, last_pass stays. */
+        pass_at(w, "2027-01-01T09:30:00Z");
+        pass_at(w, "2027-01-01T10:20:00Z");
+        assert_int_equal(w->n_started, 0);
+        assert_int_equal(cw_store_state_get(w->store, "last_pass", &v), 0);
+        assert_string_equal(v, "1798799400"); /* 10:30 */
+        pass_at(w, "2027-01-01T11:00:30Z");
+        assert_int_equal(w->n_started, 1);
+        /* Forwards by a day: catch_up = none records the missed fires. */
+        pass_at(w, "2027-01-02T11:00:30Z");
+        assert_int_equal(w->n_started, 2);
+        assert_int_equal(count_runs(w, CW_RUN_MISSED), 23);
+}
+
+/* A pass every minute through Warsaw's DST days: a fixed-time job runs
+ * once a day, at 03:00 CEST on the spring day and at the first 02:30 in
+ * autumn; a wildcard job skips the missing hour and repeats the doubled one. */
+static void test_dst_days(void **state)
+{
+        world *w = *state;
+        size_t fixed = 0, wild = 0;
+
+        load(w, "[job Fixed]\ncommand = /bin/true\nschedule = 30 2 * * *\ntimezone = Europe/Warsaw\n"
+                "[job Wild]\ncommand = /bin/true\nschedule = */30 2 * * *\ntimezone = Europe/Warsaw\n");
+        pass_at(w, "2027-03-27T22:00:00Z");
+        for (cw_time t = iso("2027-03-27T22:01:00Z"); t <= iso("2027-03-28T04:00:00Z"); t += 60) {
+                char s[CW_ISO8601_MAX];
+                cw_iso8601_format(t, 0, s, sizeof(s));
+                pass_at(w, s);
+        }
+        for (size_t i = 0; i < w->n_started; i++)
+                *(strncmp(w->started[i], "Fixed@", 6) == 0 ? &fixed : &wild) += 1;
+        assert_int_equal(fixed, 1);
+        assert_int_equal(wild, 0);
+        assert_string_equal(w->started[0], "Fixed@2027-03-28T01:00:00+00:00#1:schedule");
+        pass_at(w, "2027-10-30T22:00:00Z"); /* months later: catch_up runs a missed fire */
+        w->n_started = 0;
+        for (cw_time t = iso("2027-10-30T22:01:00Z"); t <= iso("2027-10-31T04:00:00Z"); t += 60) {
+                char s[CW_ISO8601_MAX];
+                cw_iso8601_format(t, 0, s, sizeof(s));
+                pass_at(w, s);
+        }
+        fixed = wild = 0;
+        for (size_t i = 0; i < w->n_started; i++)
+                *(strncmp(w->started[i], "Fixed@", 6) == 0 ? &fixed : &wild) += 1;
+        assert_int_equal(fixed, 1);
+        assert_int_equal(wild, 4);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_first_pass_and_window, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claims_make_passes_exactly_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_every, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retry_never_collides_with_next_fire, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dependency_chain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clock_jumps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dst_days, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
+}
