@@ -26,6 +26,10 @@ static const cw_command *const commands[] = {
         &cw_cmd_logs,
         &cw_cmd_progress,
         &cw_cmd_prune,
+        &cw_cmd_disable,
+        &cw_cmd_enable,
+        &cw_cmd_request,
+        &cw_cmd_crontab,
 };
 
 static void print_main_help(FILE *f)

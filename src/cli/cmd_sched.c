@@ -1,0 +1,930 @@
+/* cmd_sched.c - the commands around the scheduler (PRODUCT.md §5, §7.3;
+ * the contract is docs/internals/scheduler.md): `disable [JOB]` and
+ * `enable [JOB]` (a flag in the store that passes read), `request JOBSPEC`
+ * (a row the next pass takes) and `crontab show|install|remove` (the
+ * user's crontab line that runs `tick` every minute).
+ *
+ * The crontab is edited as bytes, not parsed as cron: a marked block per
+ * config file is found by its exact BEGIN/END lines and everything else
+ * is copied through untouched, so comments, environment lines, other
+ * programs' entries and other configs' blocks survive any number of
+ * installs and removals. The crontab is read with `crontab -l` and written
+ * with `crontab -` (the only portable interface: the spool file itself
+ * belongs to cron and is not ours to open). Read-modify-write is not
+ * atomic: a concurrent `crontab -e` between our read and write is lost,
+ * as it would be between two `crontab -e`s. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/array.h"
+#include "cli.h"
+#include "jobspec/jobspec.h"
+
+extern char **environ;
+
+/* The scheduler_state key `disable`/`enable` set ("0" or "1"). */
+#define STATE_ENABLED "enabled"
+/* A crontab is user data: read at most this much of it. */
+#define CRONTAB_MAX (4u * 1024 * 1024)
+/* What crontab prints on failure: enough for its message. */
+#define MESSAGES_MAX (16u * 1024)
+#define MARK_BEGIN "# BEGIN cronwarden "
+#define MARK_END "# END cronwarden "
+
+/* Parses the options of a command that takes only --config and --help;
+ * returns CW_EXIT_OK (with *help set when --help was printed) or an exit
+ * code to return. Leaves optind at the first operand. */
+static int parse_plain(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool *help)
+{
+        static const struct option options[] = {CLI_COMMON_OPTIONS, {0}};
+        int o;
+
+        optind = 0;
+        opterr = 0;
+        while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
+                if (cli_common_option(cli, o, optarg, help))
+                        continue;
+                return cli_usage_error(cli, cmd, "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
+        }
+        if (*help)
+                fputs(cmd->usage, cli->out);
+        return CW_EXIT_OK;
+}
+
+/* The invoking user's name, for requests and crontab messages. A uid
+ * without a passwd entry (containers) is named by its number. */
+static void user_name(char *buf, size_t size)
+{
+        uid_t uid = getuid();
+        const struct passwd *pw = getpwuid(uid);
+
+        if (pw && pw->pw_name && pw->pw_name[0])
+                snprintf(buf, size, "%s", pw->pw_name);
+        else
+                snprintf(buf, size, "%lu", (unsigned long)uid);
+}
+
+/* ---- disable, enable ---- */
+
+static const char disable_usage[] =
+        "Usage: cronwarden [--config FILE] disable [JOB]\n"
+        "\n"
+        "Pause the scheduler, or one job. Without JOB, 'tick' (and later the\n"
+        "daemon) starts nothing: every scheduled fire and request is recorded as\n"
+        "skipped. With JOB, only that job's fires are skipped. 'run' still works;\n"
+        "a disabled job needs 'run --force'. Kept in the store until 'enable'.\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 unknown job, bad config or store error.\n";
+
+static const char enable_usage[] =
+        "Usage: cronwarden [--config FILE] enable [JOB]\n"
+        "\n"
+        "Undo 'disable': without JOB, the scheduler starts fires again; with JOB,\n"
+        "that job's fires run again. A job with 'enabled = no' in the config stays\n"
+        "disabled until the config changes.\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 unknown job, bad config or store error.\n";
+
+static int set_scheduler(cw_cli *cli, cw_store *store, bool on)
+{
+        _cleanup_free_ char *old = NULL;
+        bool was_on;
+        int r;
+
+        r = cw_store_state_get(store, STATE_ENABLED, &old);
+        if (r < 0 && r != -ENOENT)
+                return cli_fail(cli, "cannot read the scheduler state: %s", strerror(-r));
+        /* Never set means enabled: a fresh store schedules. */
+        was_on = r == -ENOENT || strcmp(old, "0") != 0;
+        if (was_on == on) {
+                fprintf(cli->out, "scheduler was already %s\n", on ? "enabled" : "disabled");
+                return CW_EXIT_OK;
+        }
+        r = cw_store_state_set(store, STATE_ENABLED, on ? "1" : "0");
+        if (r < 0)
+                return cli_fail(cli, "cannot %s the scheduler: %s", on ? "enable" : "disable",
+                                strerror(-r));
+        if (on)
+                fprintf(cli->out, "scheduler enabled\n");
+        else
+                fprintf(cli->out, "scheduler disabled (scheduled fires and requests are recorded "
+                                  "as skipped; 'run' still works)\n");
+        return CW_EXIT_OK;
+}
+
+static int set_job(cw_cli *cli, cw_store *store, const cw_job *job, bool on)
+{
+        bool was_on = true;
+        int r;
+
+        r = cw_store_job_enabled_get(store, job->name, &was_on);
+        if (r < 0 && r != -ENOENT)
+                return cli_fail(cli, "cannot read the state of job %s: %s", job->name,
+                                strerror(-r));
+        if (r == -ENOENT)
+                was_on = true;
+        if (was_on != on) {
+                r = cw_store_job_enabled_set(store, job->name, on);
+                if (r < 0)
+                        return cli_fail(cli, "cannot %s job %s: %s", on ? "enable" : "disable",
+                                        job->name, strerror(-r));
+        }
+        if (!on)
+                fprintf(cli->out,
+                        "job %s %s (scheduled fires are recorded as skipped; "
+                        "'run --force' still runs it)\n",
+                        job->name, was_on ? "disabled" : "was already disabled");
+        else if (!job->enabled)
+                /* The store flag cannot override the config: say so rather
+                 * than let the user believe the job will run. */
+                fprintf(cli->out,
+                        "job %s %s here, but its config says 'enabled = no': it stays "
+                        "disabled until the config changes\n",
+                        job->name, was_on ? "was already enabled" : "enabled");
+        else
+                fprintf(cli->out, "job %s %s\n", job->name,
+                        was_on ? "was already enabled" : "enabled");
+        return CW_EXIT_OK;
+}
+
+static int toggle(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool on)
+{
+        _cleanup_(cw_config_freep) cw_config *cfg = NULL;
+        _cleanup_(cw_store_closep) cw_store *store = NULL;
+        const cw_job *job = NULL;
+        const char *name;
+        bool help = false;
+        int r;
+
+        r = parse_plain(cli, cmd, argc, argv, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (argc - optind > 1)
+                return cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind + 1]);
+        name = optind < argc ? argv[optind] : NULL;
+        r = cli_load_config(cli, false, &cfg);
+        if (r != CW_EXIT_OK)
+                return r;
+        if (name) {
+                job = cw_config_job(cfg, name);
+                if (!job && strchr(name, ':'))
+                        return cli_fail(cli,
+                                        "'%s' is a job spec: a job is %s as a whole, by its "
+                                        "name",
+                                        name, on ? "enabled" : "disabled");
+                if (!job)
+                        return cli_fail(cli, "unknown job '%s' (see 'cronwarden jobs')", name);
+        }
+        r = cli_open_store(cli, cfg, &store);
+        if (r != CW_EXIT_OK)
+                return r;
+        return job ? set_job(cli, store, job, on) : set_scheduler(cli, store, on);
+}
+
+static int cmd_disable(cw_cli *cli, int argc, char **argv)
+{
+        return toggle(cli, &cw_cmd_disable, argc, argv, false);
+}
+
+static int cmd_enable(cw_cli *cli, int argc, char **argv)
+{
+        return toggle(cli, &cw_cmd_enable, argc, argv, true);
+}
+
+const cw_command cw_cmd_disable = {
+        .name = "disable",
+        .run = cmd_disable,
+        .summary = "pause the scheduler, or one job",
+        .usage = disable_usage,
+};
+
+const cw_command cw_cmd_enable = {
+        .name = "enable",
+        .run = cmd_enable,
+        .summary = "unpause the scheduler, or one job",
+        .usage = enable_usage,
+};
+
+/* ---- request ---- */
+
+static const char request_usage[] =
+        "Usage: cronwarden [--config FILE] request JOBSPEC\n"
+        "\n"
+        "Queue a run of JOBSPEC (NAME or NAME:params) for the scheduler: the next\n"
+        "'tick' starts it in the background, whatever the schedule. A disabled\n"
+        "scheduler or job records it as skipped instead.\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 queued, 2 bad job spec, bad config or store error.\n";
+
+/* Why a queued request would be recorded as skipped, or NULL. */
+static const char *request_blocker(cw_store *store, const cw_job *job)
+{
+        _cleanup_free_ char *v = NULL;
+        bool on;
+
+        if (cw_store_state_get(store, STATE_ENABLED, &v) == 0 && strcmp(v, "0") == 0)
+                return "the scheduler is disabled";
+        if (!job->enabled || (cw_store_job_enabled_get(store, job->name, &on) == 0 && !on))
+                return "its job is disabled";
+        return NULL;
+}
+
+static int cmd_request(cw_cli *cli, int argc, char **argv)
+{
+        _cleanup_(cw_config_freep) cw_config *cfg = NULL;
+        _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
+        _cleanup_(cw_store_closep) cw_store *store = NULL;
+        _cleanup_free_ char *spec_text = NULL;
+        const char *spec, *blocker;
+        char user[256], by[512];
+        bool help = false;
+        int64_t id = 0;
+        cw_error e;
+        int r;
+
+        r = parse_plain(cli, &cw_cmd_request, argc, argv, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error(cli, &cw_cmd_request,
+                                       "missing JOBSPEC (e.g. cronwarden request Backup)");
+        if (optind + 1 < argc)
+                return cli_usage_error(cli, &cw_cmd_request,
+                                       "unexpected argument '%s' (quote a job spec with spaces)",
+                                       argv[optind + 1]);
+        spec = argv[optind];
+        r = cli_load_config(cli, false, &cfg);
+        if (r != CW_EXIT_OK)
+                return r;
+        /* The same checks as `run`, so a request that is queued can start. */
+        cw_error_clear(&e);
+        if (cw_jobspec_parse(spec, &js, &e) < 0)
+                return cli_fail_caret(cli, "bad job spec", spec, &e);
+        if (cw_config_check_jobspec(cfg, js, &e) < 0)
+                return cli_fail(cli, "%s", e.msg);
+        spec_text = cw_jobspec_format(js);
+        if (!spec_text)
+                return cli_fail(cli, "out of memory");
+        /* "alice@node1": who asked, for the history. */
+        user_name(user, sizeof(user));
+        snprintf(by, sizeof(by), "%s@%s", user, cfg->node);
+        r = cli_open_store(cli, cfg, &store);
+        if (r != CW_EXIT_OK)
+                return r;
+        r = cw_store_request_add(store, spec_text, by, cli->now_us, &id);
+        if (r < 0)
+                return cli_fail(cli, "cannot queue the request: %s", strerror(-r));
+        fprintf(cli->out, "request %lld queued for %s\n", (long long)id, spec_text);
+        /* Queued all the same (it may be enabled before the next pass),
+         * but a request that will only be skipped deserves a word. */
+        blocker = request_blocker(store, cw_config_job(cfg, js->name));
+        if (blocker)
+                fprintf(cli->err, "%s: note: %s, so the next pass records it as skipped\n",
+                        cli->prog, blocker);
+        return CW_EXIT_OK;
+}
+
+const cw_command cw_cmd_request = {
+        .name = "request",
+        .run = cmd_request,
+        .summary = "queue a run for the scheduler's next pass",
+        .usage = request_usage,
+};
+
+/* ---- crontab ---- */
+
+static const char crontab_usage[] =
+        "Usage: cronwarden [--config FILE] crontab show|install|remove\n"
+        "\n"
+        "Manage the line of your crontab that runs 'cronwarden tick' every minute\n"
+        "for this config file, kept in a marked block:\n"
+        "\n"
+        "    # BEGIN cronwarden /abs/path/cronwarden.ini\n"
+        "    * * * * * /abs/path/cronwarden --config /abs/path/cronwarden.ini tick --silent\n"
+        "    # END cronwarden /abs/path/cronwarden.ini\n"
+        "\n"
+        "  show      print the block and whether it is installed\n"
+        "  install   add the block, or replace this config's block (writes nothing\n"
+        "            when it is already installed)\n"
+        "  remove    delete this config's block\n"
+        "\n"
+        "Paths are absolute: this binary, and the config file resolved. Other\n"
+        "lines, and the blocks of other config files, are kept byte for byte. The\n"
+        "crontab is read with 'crontab -l' and written with 'crontab -'.\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 bad config, no crontab command, or crontab failed.\n"
+        "Test hook: CRONWARDEN_CRONTAB_CMD=PROGRAM runs PROGRAM -l / PROGRAM - instead of crontab.\n";
+
+/* A byte buffer that never holds more than max bytes: what does not fit
+ * is dropped and remembered in `overflow`. Kept NUL-terminated so short
+ * texts can be printed. */
+typedef struct bytes {
+        char *p;
+        size_t n, cap, max;
+        bool overflow;
+} bytes;
+
+static void bytes_release(bytes *b)
+{
+        free(b->p);
+        *b = (bytes){.max = b->max};
+}
+
+static int bytes_add(bytes *b, const void *data, size_t len)
+{
+        if (len > b->max - b->n) {
+                b->overflow = true;
+                len = b->max - b->n;
+        }
+        if (cw_array_reserve((void **)&b->p, &b->cap, b->n + len + 1, 1, 256) < 0)
+                return -ENOMEM;
+        if (len)
+                memcpy(b->p + b->n, data, len);
+        b->n += len;
+        b->p[b->n] = '\0';
+        return 0;
+}
+
+static int bytes_adds(bytes *b, const char *s)
+{
+        return bytes_add(b, s, strlen(s));
+}
+
+/* How to reach the crontab program, and who we are for messages. */
+typedef struct crontab_ctx {
+        const char *prog; /* "crontab", or the test hook */
+        bool hook;        /* prog came from CRONWARDEN_CRONTAB_CMD */
+        char user[256];
+} crontab_ctx;
+
+static void close_fd(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+/* Reads what is ready on *fd into b (closing *fd at end of file or on an
+ * error). Bytes beyond b's maximum are read and dropped, so the child is
+ * never left blocked on a full pipe. */
+static int drain(int *fd, bytes *b)
+{
+        char chunk[4096];
+        ssize_t k = read(*fd, chunk, sizeof(chunk));
+
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        if (k <= 0) {
+                close_fd(fd);
+                return 0;
+        }
+        return bytes_add(b, chunk, (size_t)k);
+}
+
+/* Runs `PROG ARG` with `in` on its stdin (NULL: /dev/null), its stdout
+ * into out and its stderr into err (err may be out: both go to one
+ * buffer). Returns 0 with the wait status in *ret_status, or a negative
+ * errno when it could not be started (-ENOENT: no such program) or its
+ * output could not be stored (-ENOMEM). The caller ignores SIGPIPE. */
+static int crontab_exec(const crontab_ctx *ct, const char *arg, const bytes *in, bytes *out,
+                        bytes *err, int *ret_status)
+{
+        char *argv[] = {(char *)ct->prog, (char *)arg, NULL};
+        int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, pipe_set;
+        size_t written = 0;
+        int r = 0, status;
+        pid_t pid;
+
+        if ((in && pipe2(pin, O_CLOEXEC) < 0) || pipe2(pout, O_CLOEXEC) < 0 ||
+            (err != out && pipe2(perr, O_CLOEXEC) < 0)) {
+                r = -errno;
+                goto out;
+        }
+        posix_spawn_file_actions_init(&fa);
+        if (in)
+                posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+        else
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+        posix_spawn_file_actions_adddup2(&fa, err != out ? perr[1] : pout[1], 2);
+        /* The child gets a clean signal state: SIGPIPE is ignored here only
+         * for our own writes. */
+        posix_spawnattr_init(&attr);
+        sigemptyset(&none);
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &pipe_set);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = -posix_spawnp(&pid, ct->prog, &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        close_fd(&pin[0]);
+        close_fd(&pout[1]);
+        close_fd(&perr[1]);
+        if (r < 0)
+                goto out;
+
+        /* Feed stdin and read both outputs at once: crontab may write a
+         * lot before it reads, or stop reading early. */
+        if (pin[1] >= 0 && (in->n == 0 || fcntl(pin[1], F_SETFL, O_NONBLOCK) < 0))
+                close_fd(&pin[1]);
+        while (pin[1] >= 0 || pout[0] >= 0 || perr[0] >= 0) {
+                struct pollfd fds[3] = {
+                        {.fd = pin[1], .events = POLLOUT},
+                        {.fd = pout[0], .events = POLLIN},
+                        {.fd = perr[0], .events = POLLIN},
+                };
+                int k;
+
+                if (poll(fds, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                if (fds[0].revents) {
+                        ssize_t w = write(pin[1], in->p + written, in->n - written);
+                        if (w > 0)
+                                written += (size_t)w;
+                        /* EPIPE: it stopped reading; its exit status says why. */
+                        if ((w < 0 && errno != EINTR && errno != EAGAIN) || written == in->n)
+                                close_fd(&pin[1]);
+                }
+                if (fds[1].revents && (k = drain(&pout[0], out)) < 0 && r == 0)
+                        r = k;
+                if (fds[2].revents && (k = drain(&perr[0], err)) < 0 && r == 0)
+                        r = k;
+        }
+        close_fd(&pin[1]);
+        close_fd(&pout[0]);
+        close_fd(&perr[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return r < 0 ? r : -errno;
+        if (r == 0)
+                *ret_status = status;
+        return r;
+
+out:
+        close_fd(&pin[0]);
+        close_fd(&pin[1]);
+        close_fd(&pout[0]);
+        close_fd(&pout[1]);
+        close_fd(&perr[0]);
+        close_fd(&perr[1]);
+        return r;
+}
+
+/* Prints why PROG could not run or failed. msgs is what it printed. */
+static int crontab_fail(cw_cli *cli, const crontab_ctx *ct, const char *arg, int r, int status,
+                        bytes *msgs)
+{
+        if (r == -ENOENT && !ct->hook)
+                return cli_fail(cli, "the crontab command is not installed (apt-get install cron)");
+        if (r < 0)
+                return cli_fail(cli, "cannot run '%s %s'%s: %s", ct->prog, arg,
+                                ct->hook ? " (CRONWARDEN_CRONTAB_CMD)" : "", strerror(-r));
+        while (msgs->n > 0 && (msgs->p[msgs->n - 1] == '\n' || msgs->p[msgs->n - 1] == ' '))
+                msgs->p[--msgs->n] = '\0';
+        if (WIFEXITED(status))
+                return cli_fail(cli, "'%s %s' failed with exit status %d%s%s", ct->prog, arg,
+                                WEXITSTATUS(status), msgs->n ? ": " : "", msgs->n ? msgs->p : "");
+        return cli_fail(cli, "'%s %s' was killed by signal %d", ct->prog, arg,
+                        WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* The user's crontab into *ret (empty when there is none). */
+static int crontab_read(cw_cli *cli, const crontab_ctx *ct, bytes *ret)
+{
+        bytes out = {.max = CRONTAB_MAX}, msgs = {.max = MESSAGES_MAX};
+        bool none;
+        int r, status = 0, code = CW_EXIT_OK;
+
+        r = crontab_exec(ct, "-l", NULL, &out, &msgs, &status);
+        /* Vixie cron and cronie both say "no crontab for USER". */
+        none = r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 1 && msgs.p &&
+               strstr(msgs.p, "no crontab for");
+        if (none)
+                out.n = 0;
+        if ((r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) || none) {
+                /* Allocated even when empty, so callers may index it. */
+                if (out.overflow)
+                        code = cli_fail(cli, "the crontab of %s is larger than %u bytes", ct->user,
+                                        CRONTAB_MAX);
+                else if (bytes_add(&out, "", 0) < 0)
+                        code = cli_fail(cli, "out of memory");
+                else {
+                        *ret = out;
+                        out = (bytes){0};
+                }
+        } else {
+                code = crontab_fail(cli, ct, "-l", r, status, &msgs);
+        }
+        bytes_release(&out);
+        bytes_release(&msgs);
+        return code;
+}
+
+static int crontab_write(cw_cli *cli, const crontab_ctx *ct, const bytes *text)
+{
+        bytes msgs = {.max = MESSAGES_MAX};
+        int r, status = 0, code = CW_EXIT_OK;
+
+        r = crontab_exec(ct, "-", text, &msgs, &msgs, &status);
+        if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                code = crontab_fail(cli, ct, "-", r, status, &msgs);
+        bytes_release(&msgs);
+        return code;
+}
+
+/* Appends s as one word for /bin/sh, quoted only when it has to be. */
+static int add_shell_word(bytes *b, const char *s)
+{
+        static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_./+,:=@%-";
+        int r;
+
+        if (*s && strspn(s, safe) == strlen(s))
+                return bytes_adds(b, s);
+        r = bytes_adds(b, "'");
+        for (const char *p = s; r == 0 && *p; p++)
+                r = *p == '\'' ? bytes_adds(b, "'\\''") : bytes_add(b, p, 1);
+        return r < 0 ? r : bytes_adds(b, "'");
+}
+
+/* The whole block for this config, each line ending in a newline. cron
+ * turns an unescaped '%' in a command into a newline, so the command's
+ * '%' are written as '\%' (cron removes the backslash before sh runs). */
+static int make_block(const char *self, const char *cfgpath, bytes *ret)
+{
+        bytes cmd = {.max = 4 * PATH_MAX + 64};
+        int r;
+
+        r = add_shell_word(&cmd, self);
+        if (r == 0)
+                r = bytes_adds(&cmd, " --config ");
+        if (r == 0)
+                r = add_shell_word(&cmd, cfgpath);
+        if (r == 0)
+                r = bytes_adds(&cmd, " tick --silent");
+        if (r == 0)
+                r = cmd.overflow ? -ENAMETOOLONG : 0;
+        if (r == 0)
+                r = bytes_adds(ret, MARK_BEGIN);
+        if (r == 0)
+                r = bytes_adds(ret, cfgpath);
+        if (r == 0)
+                r = bytes_adds(ret, "\n* * * * * ");
+        for (size_t i = 0; r == 0 && i < cmd.n; i++)
+                r = bytes_add(ret, cmd.p[i] == '%' ? "\\%" : &cmd.p[i], cmd.p[i] == '%' ? 2 : 1);
+        if (r == 0)
+                r = bytes_adds(ret, "\n" MARK_END);
+        if (r == 0)
+                r = bytes_adds(ret, cfgpath);
+        if (r == 0)
+                r = bytes_adds(ret, "\n");
+        bytes_release(&cmd);
+        return r;
+}
+
+/* Where this config's blocks are in a crontab: byte ranges [begin, end),
+ * each from the start of a BEGIN line to just after its END line. */
+typedef struct block_span {
+        size_t begin, end;
+} block_span;
+
+#define SPANS_MAX 64
+
+typedef struct found_blocks {
+        block_span spans[SPANS_MAX];
+        size_t n;
+        size_t bad_line; /* a BEGIN line without its END line (1-based), or 0 */
+} found_blocks;
+
+static bool line_is(const char *line, size_t len, const char *mark, const char *path)
+{
+        size_t m = strlen(mark), p = strlen(path);
+
+        return len == m + p && memcmp(line, mark, m) == 0 && memcmp(line + m, path, p) == 0;
+}
+
+/* Finds the blocks of cfgpath in text. Lines are compared exactly, so a
+ * block for another config, or one edited out of shape, is not ours. */
+static int find_blocks(const bytes *text, const char *cfgpath, found_blocks *ret)
+{
+        size_t pos = 0, lineno = 0, open_at = 0, open_line = 0;
+        bool open = false;
+
+        ret->n = 0;
+        ret->bad_line = 0;
+        while (pos < text->n) {
+                const char *line = text->p + pos;
+                const char *nl = memchr(line, '\n', text->n - pos);
+                size_t len = nl ? (size_t)(nl - line) : text->n - pos;
+                size_t next = nl ? pos + len + 1 : text->n;
+
+                lineno++;
+                if (!open && line_is(line, len, MARK_BEGIN, cfgpath)) {
+                        open = true;
+                        open_at = pos;
+                        open_line = lineno;
+                } else if (open && line_is(line, len, MARK_END, cfgpath)) {
+                        if (ret->n == SPANS_MAX)
+                                return -E2BIG;
+                        ret->spans[ret->n++] = (block_span){open_at, next};
+                        open = false;
+                }
+                pos = next;
+        }
+        if (open)
+                ret->bad_line = open_line;
+        return 0;
+}
+
+/* text with this config's blocks cut out; block (if not NULL) put where
+ * the first one was, or appended. */
+static int edit_blocks(const bytes *text, const found_blocks *f, const bytes *block, bytes *ret)
+{
+        size_t pos = 0;
+        int r = 0;
+
+        for (size_t i = 0; r == 0 && i < f->n; i++) {
+                r = bytes_add(ret, text->p + pos, f->spans[i].begin - pos);
+                if (r == 0 && i == 0 && block)
+                        r = bytes_add(ret, block->p, block->n);
+                pos = f->spans[i].end;
+        }
+        if (r == 0)
+                r = bytes_add(ret, text->p + pos, text->n - pos);
+        if (r == 0 && f->n == 0 && block) {
+                /* cron rejects a last line without its newline, and the
+                 * block must start on a line of its own. */
+                if (ret->n > 0 && ret->p[ret->n - 1] != '\n')
+                        r = bytes_adds(ret, "\n");
+                if (r == 0)
+                        r = bytes_add(ret, block->p, block->n);
+        }
+        if (r == 0 && ret->overflow)
+                r = -EFBIG;
+        return r;
+}
+
+typedef enum crontab_action {
+        CRONTAB_SHOW,
+        CRONTAB_INSTALL,
+        CRONTAB_REMOVE,
+} crontab_action;
+
+/* The absolute, resolved config path. remove works even when the config
+ * file is gone (its block is then found by the path made absolute). */
+static int config_abspath(cw_cli *cli, crontab_action action, char *buf, size_t size)
+{
+        _cleanup_(cw_config_freep) cw_config *cfg = NULL;
+        char resolved[PATH_MAX], cwd[PATH_MAX];
+        const char *path;
+        int r;
+
+        if (action == CRONTAB_REMOVE) {
+                path = cw_config_find(cli->config_path, cli->config_env);
+                if (!path)
+                        return cli_fail(cli, "no config file: looked for ./cronwarden.ini and "
+                                             "/etc/cronwarden/cronwarden.ini (use --config FILE)");
+        } else {
+                /* A line that runs a broken config every minute helps no
+                 * one: show and install want a config that loads. */
+                r = cli_load_config(cli, false, &cfg);
+                if (r != CW_EXIT_OK)
+                        return r;
+                path = cfg->path;
+        }
+        if (realpath(path, resolved)) {
+                snprintf(buf, size, "%s", resolved);
+        } else if (action == CRONTAB_REMOVE && errno == ENOENT && path[0] == '/') {
+                snprintf(buf, size, "%s", path);
+        } else if (action == CRONTAB_REMOVE && errno == ENOENT && getcwd(cwd, sizeof(cwd))) {
+                if ((size_t)snprintf(buf, size, "%s/%s", cwd, path) >= size)
+                        return cli_fail(cli, "the path of '%s' is too long", path);
+        } else {
+                return cli_fail(cli, "cannot resolve '%s': %s", path, strerror(errno));
+        }
+        if (strpbrk(buf, "\n\r"))
+                return cli_fail(cli, "'%s': a config path with a line break cannot go in a crontab",
+                                buf);
+        return CW_EXIT_OK;
+}
+
+static int self_path(cw_cli *cli, char *buf, size_t size)
+{
+        static const char deleted[] = " (deleted)";
+        ssize_t len = readlink("/proc/self/exe", buf, size - 1);
+
+        if (len < 0)
+                return cli_fail(cli, "cannot find the cronwarden binary: %s", strerror(errno));
+        if ((size_t)len >= size - 1)
+                return cli_fail(cli, "the path of the cronwarden binary is too long");
+        buf[len] = '\0';
+        /* A binary replaced while running (an upgrade) would put a dead path
+         * in the crontab. */
+        if ((size_t)len > sizeof(deleted) - 1 &&
+            strcmp(buf + len - (sizeof(deleted) - 1), deleted) == 0)
+                return cli_fail(cli, "this cronwarden binary was deleted or replaced; run the "
+                                     "installed one");
+        if (strpbrk(buf, "\n\r"))
+                return cli_fail(cli, "a binary path with a line break cannot go in a crontab");
+        return CW_EXIT_OK;
+}
+
+static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
+                      const char *cfgpath, const bytes *block)
+{
+        bytes text = {.max = CRONTAB_MAX}, edited = {.max = CRONTAB_MAX};
+        found_blocks found;
+        bool same;
+        int r, code;
+
+        code = crontab_read(cli, ct, &text);
+        if (code != CW_EXIT_OK)
+                return code;
+        r = find_blocks(&text, cfgpath, &found);
+        if (r < 0) {
+                code = cli_fail(cli, "the crontab of %s has more than %d blocks for '%s'", ct->user,
+                                SPANS_MAX, cfgpath);
+                goto out;
+        }
+        if (found.bad_line && action != CRONTAB_SHOW) {
+                /* Guessing where the block ends could delete the user's lines. */
+                code = cli_fail(cli,
+                                "line %zu of the crontab of %s begins a cronwarden block for "
+                                "'%s' that never ends ('%s%s' is missing): fix it with "
+                                "'crontab -e'",
+                                found.bad_line, ct->user, cfgpath, MARK_END, cfgpath);
+                goto out;
+        }
+        same = found.n == 1 && found.spans[0].end - found.spans[0].begin == block->n &&
+               memcmp(text.p + found.spans[0].begin, block->p, block->n) == 0;
+
+        switch (action) {
+        case CRONTAB_SHOW:
+                fwrite(block->p, 1, block->n, cli->out);
+                if (found.bad_line)
+                        fprintf(cli->out,
+                                "broken in the crontab of %s: line %zu begins the block "
+                                "but it never ends (fix it with 'crontab -e')\n",
+                                ct->user, found.bad_line);
+                else if (same)
+                        fprintf(cli->out, "installed in the crontab of %s\n", ct->user);
+                else if (found.n)
+                        fprintf(cli->out,
+                                "installed in the crontab of %s, but different from the "
+                                "above: 'cronwarden crontab install' replaces it\n",
+                                ct->user);
+                else
+                        fprintf(cli->out,
+                                "not installed in the crontab of %s: 'cronwarden "
+                                "crontab install' adds it\n",
+                                ct->user);
+                break;
+        case CRONTAB_INSTALL:
+                if (same) {
+                        fprintf(cli->out,
+                                "the cronwarden block for %s is already installed in the "
+                                "crontab of %s\n",
+                                cfgpath, ct->user);
+                        break;
+                }
+                r = edit_blocks(&text, &found, block, &edited);
+                if (r < 0) {
+                        code = cli_fail(cli, "cannot edit the crontab: %s", strerror(-r));
+                        break;
+                }
+                code = crontab_write(cli, ct, &edited);
+                if (code == CW_EXIT_OK)
+                        fprintf(cli->out,
+                                "%s the cronwarden block for %s in the crontab of %s: "
+                                "'tick' runs every minute\n",
+                                found.n ? "replaced" : "installed", cfgpath, ct->user);
+                break;
+        case CRONTAB_REMOVE:
+                if (found.n == 0) {
+                        fprintf(cli->out,
+                                "no cronwarden block for %s in the crontab of %s: "
+                                "nothing to remove\n",
+                                cfgpath, ct->user);
+                        break;
+                }
+                r = edit_blocks(&text, &found, NULL, &edited);
+                if (r < 0) {
+                        code = cli_fail(cli, "cannot edit the crontab: %s", strerror(-r));
+                        break;
+                }
+                code = crontab_write(cli, ct, &edited);
+                if (code == CW_EXIT_OK)
+                        fprintf(cli->out,
+                                "removed the cronwarden block for %s from the crontab "
+                                "of %s\n",
+                                cfgpath, ct->user);
+                break;
+        }
+out:
+        bytes_release(&text);
+        bytes_release(&edited);
+        return code;
+}
+
+static int cmd_crontab(cw_cli *cli, int argc, char **argv)
+{
+        static const char *const actions[] = {
+                [CRONTAB_SHOW] = "show",
+                [CRONTAB_INSTALL] = "install",
+                [CRONTAB_REMOVE] = "remove",
+        };
+        char self[PATH_MAX], cfgpath[PATH_MAX];
+        bytes block = {.max = 8 * PATH_MAX};
+        crontab_action action = CRONTAB_SHOW;
+        struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+        crontab_ctx ct = {.prog = "crontab"};
+        const char *hook = getenv("CRONWARDEN_CRONTAB_CMD");
+        bool help = false, known = false;
+        int r;
+
+        r = parse_plain(cli, &cw_cmd_crontab, argc, argv, &help);
+        if (r != CW_EXIT_OK || help)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error(cli, &cw_cmd_crontab,
+                                       "missing action: show, install or remove");
+        if (argc - optind > 1)
+                return cli_usage_error(cli, &cw_cmd_crontab, "unexpected argument '%s'",
+                                       argv[optind + 1]);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(actions); i++)
+                if (strcmp(argv[optind], actions[i]) == 0) {
+                        action = (crontab_action)i;
+                        known = true;
+                }
+        if (!known)
+                return cli_usage_error(cli, &cw_cmd_crontab,
+                                       "unknown action '%s' (expected show, install or remove)",
+                                       argv[optind]);
+        if (hook && *hook) {
+                ct.prog = hook;
+                ct.hook = true;
+        }
+        user_name(ct.user, sizeof(ct.user));
+        r = config_abspath(cli, action, cfgpath, sizeof(cfgpath));
+        if (r == CW_EXIT_OK)
+                r = self_path(cli, self, sizeof(self));
+        if (r != CW_EXIT_OK)
+                return r;
+        r = make_block(self, cfgpath, &block);
+        if (r < 0 || block.overflow) {
+                bytes_release(&block);
+                return cli_fail(cli, "cannot make the crontab block: %s",
+                                strerror(r < 0 ? -r : ENAMETOOLONG));
+        }
+        /* A crontab that exits before reading all of its stdin must give
+         * us EPIPE, not kill us: its exit status then says what went wrong. */
+        sigaction(SIGPIPE, &ign, &old);
+        fflush(cli->out);
+        r = crontab_do(cli, &ct, action, cfgpath, &block);
+        sigaction(SIGPIPE, &old, NULL);
+        bytes_release(&block);
+        return r;
+}
+
+const cw_command cw_cmd_crontab = {
+        .name = "crontab",
+        .run = cmd_crontab,
+        .summary = "show, install or remove the crontab line that runs 'tick'",
+        .usage = crontab_usage,
+};
