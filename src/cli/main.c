@@ -17,6 +17,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_info,
         &cw_cmd_run,
         &cw_cmd_tick,
+        &cw_cmd_daemon,
         &cw_cmd_status,
         &cw_cmd_kill,
         &cw_cmd_resume,

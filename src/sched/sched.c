@@ -33,6 +33,13 @@ static bool on_this_node(const cw_config *cfg, const cw_job *job)
         return job->hosts.n == 0 || (cfg->node && cw_strv_find(&job->hosts, cfg->node) >= 0);
 }
 
+/* Lowers the result's next_wake to t (t after now). */
+static void wake_at(pass *p, cw_time t)
+{
+        if (t > p->o->now && (p->res->next_wake == 0 || t < p->res->next_wake))
+                p->res->next_wake = t;
+}
+
 static void report(pass *p, cw_sched_action *a)
 {
         switch (a->kind) {
@@ -70,6 +77,31 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         a->run_id = r.id;
         report(p, a);
         return 0;
+}
+
+/* Records a fire whose worker could not be started as a failed run. */
+static int record_failed(pass *p, cw_sched_action *a, const char *reason)
+{
+        cw_run r = {0};
+        int e;
+
+        r.job = a->job->name;
+        r.spec = (char *)a->spec;
+        r.node = p->o->cfg->node;
+        r.status = CW_RUN_FAILED;
+        r.trigger = a->trigger;
+        r.attempt = a->attempt;
+        r.scheduled_at = a->scheduled_at;
+        r.started_us = r.ended_us = p->o->now_us;
+        r.exit_code = -1;
+        r.progress_done = r.progress_total = -1;
+        r.reason = (char *)reason;
+        e = cw_store_run_insert(p->o->store, &r);
+        a->kind = CW_SCHED_FAILED;
+        a->reason = reason;
+        a->run_id = e < 0 ? 0 : r.id;
+        report(p, a);
+        return e;
 }
 
 static bool job_enabled(pass *p, const cw_job *job)
@@ -152,10 +184,12 @@ static int start(pass *p, cw_sched_action *a)
         if (r == -EBUSY)
                 return record(p, a, CW_SCHED_SKIPPED, "the job's lock is held by another run");
         if (r < 0) {
-                a->kind = CW_SCHED_FAILED;
-                a->reason = err.msg[0] ? err.msg : strerror(-r);
-                report(p, a);
-                return 0;
+                /* The fire is claimed: leave a trace in the history, or it
+                 * would vanish (e.g. the config file broke under a running
+                 * daemon and the worker could not load it). */
+                char msg[sizeof(err.msg) + 32];
+                snprintf(msg, sizeof(msg), "could not start: %s", err.msg[0] ? err.msg : strerror(-r));
+                return record_failed(p, a, msg);
         }
         a->kind = CW_SCHED_STARTED;
         a->reason = NULL;
@@ -280,6 +314,9 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
         if (latest) {
                 snprintf(val, sizeof(val), "%" PRId64, latest);
                 r = cw_store_state_set(o->store, key, val);
+                wake_at(p, latest + step);
+        } else if (prev) {
+                wake_at(p, strtoll(prev, &end, 10) + step);
         }
         return r;
 }
@@ -305,6 +342,10 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         case CW_TIMESPEC_AT:
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
                         r = fires_add(&f, t, p->o->now - t <= deadline);
+                /* t is now the first fire after the window (or the search
+                 * found none): when the daemon must wake for this entry. */
+                if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > p->last ? p->o->now : p->last, &t) == 0)
+                        wake_at(p, t);
                 break;
         }
         if (r == 0)
@@ -371,8 +412,10 @@ static int retry_one(pass *p, const cw_run *run)
         if (delay > RETRY_DELAY_MAX)
                 delay = RETRY_DELAY_MAX;
         due_us = run->ended_us + delay * 1000000;
-        if (due_us > p->o->now_us)
+        if (due_us > p->o->now_us) {
+                wake_at(p, (due_us + 999999) / 1000000);
                 return 0;
+        }
         /* Retries never collide with the next scheduled fire (§14). */
         e = entry_for(cfg, run->spec);
         if (e && run->scheduled_at && cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT &&
@@ -508,6 +551,36 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = write_last_pass(&p);
         if (r < 0)
                 return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));
+        *ret = res;
+        return 0;
+}
+
+int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, cw_error *err)
+{
+        cw_sched_result res = {0};
+        pass p = {.o = o, .res = &res};
+        _cleanup_free_ char *v = NULL;
+        int r;
+
+        r = cw_store_state_get(o->store, "enabled", &v);
+        if (r < 0 && r != -ENOENT)
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+        p.enabled = r == -ENOENT || strcmp(v, "0") != 0;
+        r = 0;
+        for (size_t i = 0; r == 0 && i < o->cfg->n_entries; i++) {
+                const cw_schedule_entry *e = &o->cfg->entries[i];
+                const cw_job *job = &o->cfg->jobs[e->job];
+                cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE,
+                                     .attempt = 1, .scheduled_at = boot};
+                char key[CW_JOBSPEC_TEXT_MAX + 16];
+
+                if (cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT || !on_this_node(o->cfg, job))
+                        continue;
+                snprintf(key, sizeof(key), "reboot:%s", e->spec_text);
+                r = claim_and(&p, &a, key, boot, false, NULL);
+        }
+        if (r < 0)
+                return cw_error_fail(err, r, "@reboot: store error: %s", strerror(-r));
         *ret = res;
         return 0;
 }

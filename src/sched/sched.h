@@ -33,7 +33,7 @@ typedef enum cw_sched_action_kind {
         CW_SCHED_STARTED,  /* a worker was started */
         CW_SCHED_SKIPPED,  /* recorded as skipped (reason) */
         CW_SCHED_MISSED,   /* recorded as missed (reason) */
-        CW_SCHED_FAILED,   /* could not start it (reason); not recorded as a run */
+        CW_SCHED_FAILED,   /* could not start it: recorded as a failed run (reason) */
 } cw_sched_action_kind;
 
 /* One thing a pass did, as reported to the caller. */
@@ -72,11 +72,20 @@ typedef struct cw_sched_result {
         cw_time window_from;   /* the window examined: (from, to] */
         cw_time window_to;
         bool first_pass;
+        /* The earliest instant after window_to at which a pass has work
+         * (a fire of any entry on this node, a retry coming due), or 0 when
+         * nothing is scheduled: the daemon sleeps until then. */
+        cw_time next_wake;
 } cw_sched_result;
 
 /* Runs one pass. Returns 0 (individual fires that could not start are
- * reported as FAILED actions, not as an error), or a negative errno with
+ * reported as FAILED actions and recorded as failed runs, not as an error), or a negative errno with
  * err filled when the store failed in a way that stops the pass. */
 int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err);
+
+/* Fires every @reboot entry on this node once for the daemon start at
+ * instant `boot` (claim key "reboot:<spec>" + boot), through the same
+ * gates as a pass. Same returns as cw_sched_pass. */
+int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, cw_error *err);
 
 #endif

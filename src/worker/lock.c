@@ -349,6 +349,13 @@ static bool proc_has_open(int pid, const char *real)
         return found;
 }
 
+int cw_lock_file_owner(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) < 0 ? 0 : flock_owner_ino(st.st_ino);
+}
+
 bool cw_lock_held_by(const char *locks_dir, const char *key, int pid)
 {
         char path[4096], real[PATH_MAX];

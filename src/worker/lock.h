@@ -63,4 +63,8 @@ int cw_lock_probe(const char *locks_dir, const char *key, bool *ret_held, cw_loc
  * lock file open. Never takes the lock. */
 bool cw_lock_held_by(const char *locks_dir, const char *key, int pid);
 
+/* The pid holding a flock on the file at path (per /proc/locks), 0 when
+ * none or unknown. Never takes the lock. */
+int cw_lock_file_owner(const char *path);
+
 #endif

@@ -23,6 +23,7 @@ typedef struct world {
         cw_config *cfg;
         cw_store *store;
         const char *fail_job;  /* runs of this job fail */
+        const char *broken_job; /* starting this job fails */
         size_t n_started;
         char started[64][160]; /* "SPEC@ISO#attempt:trigger" */
 } world;
@@ -46,7 +47,8 @@ static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run
         char when[CW_ISO8601_MAX];
         int e;
 
-        (void)err;
+        if (w->broken_job && strcmp(a->job->name, w->broken_job) == 0)
+                return cw_error_fail(err, -EIO, "the worker could not load the config");
         r.job = a->job->name;
         r.spec = (char *)a->spec;
         r.node = w->cfg->node;
@@ -392,6 +394,42 @@ static void test_dst_days(void **state)
         assert_int_equal(wild, 4);
 }
 
+static void test_next_wake(void **state)
+{
+        world *w = *state;
+        cw_sched_result r;
+
+        load(w, "[job A]\ncommand = /bin/true\nschedule = 0 12 * * *\n"
+                "[job B]\ncommand = /bin/true\nschedule = */10 * * * *\n"
+                "[job E]\ncommand = /bin/true\nschedule = every 7m\n");
+        r = pass_at(w, "2027-01-01T10:02:00Z");
+        /* B's 10:10 comes first; E fired at start-up and is next at 10:09. */
+        assert_int_equal(r.next_wake, iso("2027-01-01T10:09:00Z"));
+        r = pass_at(w, "2027-01-01T10:09:30Z");
+        assert_int_equal(r.next_wake, iso("2027-01-01T10:10:00Z"));
+}
+
+static void test_start_failure_is_recorded(void **state)
+{
+        world *w = *state;
+        cw_sched_result r;
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs;
+        size_t n;
+
+        load(w, "[job X]\ncommand = /bin/true\nschedule = */5 * * * *\n");
+        w->broken_job = "X";
+        pass_at(w, "2027-01-01T10:02:00Z");
+        r = pass_at(w, "2027-01-01T10:05:00Z");
+        assert_int_equal(r.failed, 1);
+        f.status = CW_RUN_FAILED;
+        assert_int_equal(cw_store_runs_list(w->store, &f, &runs, &n), 0);
+        assert_int_equal(n, 1);
+        assert_non_null(strstr(runs[0].reason, "could not start: the worker could not load the config"));
+        assert_int_equal(runs[0].scheduled_at, iso("2027-01-01T10:05:00Z"));
+        cw_runs_free(runs, n);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -406,6 +444,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_dependency_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clock_jumps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dst_days, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_next_wake, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_start_failure_is_recorded, setup, teardown),
         };
         return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }

@@ -1,0 +1,350 @@
+/* daemon.c - the scheduler daemon's event loop (see daemon.h).
+ *
+ * One thread, one poll() on two descriptors: a signalfd and a timerfd.
+ * Every wake-up runs a full pass, which is idempotent (claims) and knows
+ * from the store what is due; the pass also says when the next thing is
+ * due, and the timer is armed for exactly that second. So the daemon
+ * wakes only when there is work, a signal, or a wall-clock change. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/iso8601.h"
+
+typedef struct daemon_state {
+        const cw_daemon_opts *o;
+        cw_config *cfg;
+        cw_store *store;
+        int sig_fd, timer_fd, pid_fd;
+        bool journal;   /* stderr is the systemd journal */
+        bool stop;
+        cw_time boot;
+        sigset_t old_mask;
+} daemon_state;
+
+/* One log line: a timestamp (or a syslog priority under systemd), the
+ * level, then key=value pairs given by fmt. */
+_printf_(3, 4) static void logline(daemon_state *d, const char *level, const char *fmt, ...)
+{
+        struct timespec ts;
+        char when[CW_ISO8601_MAX] = "";
+        va_list ap;
+
+        if (!d->o->log)
+                return;
+        if (d->journal) {
+                int prio = strcmp(level, "error") == 0 ? 3 : strcmp(level, "warning") == 0 ? 4 : 6;
+                fprintf(d->o->log, "<%d>", prio);
+        } else {
+                clock_gettime(CLOCK_REALTIME, &ts);
+                cw_iso8601_format(ts.tv_sec, d->cfg ? cw_tz_utoff(d->cfg->tz, ts.tv_sec) : 0, when, sizeof(when));
+                fprintf(d->o->log, "%s ", when);
+        }
+        fprintf(d->o->log, "level=%s ", level);
+        va_start(ap, fmt);
+        vfprintf(d->o->log, fmt, ap);
+        va_end(ap);
+        fputc('\n', d->o->log);
+        fflush(d->o->log);
+}
+
+/* A value for key=value: quoted when it has spaces or quotes. */
+static const char *quoted(const char *s, char *buf, size_t size)
+{
+        size_t o = 0;
+
+        if (!s)
+                return "-";
+        if (!strpbrk(s, " \"=\t") && s[0])
+                return s;
+        buf[o++] = '"';
+        for (; *s && o + 3 < size; s++) {
+                if (*s == '"' || *s == '\\')
+                        buf[o++] = '\\';
+                buf[o++] = *s == '\n' ? ' ' : *s;
+        }
+        buf[o++] = '"';
+        buf[o] = '\0';
+        return buf;
+}
+
+static const char *action_event(cw_sched_action_kind k)
+{
+        switch (k) {
+        case CW_SCHED_STARTED: return "started";
+        case CW_SCHED_SKIPPED: return "skipped";
+        case CW_SCHED_MISSED: return "missed";
+        case CW_SCHED_FAILED: return "failed";
+        }
+        return "?";
+}
+
+static void on_action(void *userdata, const cw_sched_action *a)
+{
+        daemon_state *d = userdata;
+        char fire[CW_ISO8601_MAX], q1[256], q2[512];
+
+        cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire, sizeof(fire));
+        logline(d, a->kind == CW_SCHED_FAILED ? "error" : "info",
+                "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s", action_event(a->kind),
+                a->run_id, a->job->name, quoted(a->spec, q1, sizeof(q1)), fire, cw_trigger_to_string(a->trigger),
+                a->attempt, a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
+}
+
+static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
+{
+        daemon_state *d = userdata;
+
+        return d->o->start(d->o->userdata, d->cfg, a, ret_run_id, err);
+}
+
+static cw_sched_opts pass_opts(daemon_state *d)
+{
+        struct timespec ts;
+        cw_sched_opts o = {
+                .cfg = d->cfg,
+                .store = d->store,
+                .start = start_worker,
+                .on_action = on_action,
+                .userdata = d,
+        };
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        o.now = ts.tv_sec;
+        o.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        return o;
+}
+
+static int load_config(daemon_state *d, cw_config **ret, cw_error *err)
+{
+        cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir, .now = (cw_time)time(NULL)};
+        cw_config_errors errs = {0};
+        int r;
+
+        r = cw_config_load(d->o->config_path, &opts, ret, &errs);
+        if (r < 0)
+                cw_error_fail(err, r, "%s%s", errs.n ? errs.msgs[0] : strerror(-r),
+                              errs.n > 1 ? " (and more: run 'cronwarden check')" : "");
+        cw_config_errors_release(&errs);
+        return r;
+}
+
+/* data_dir/daemon.pid, flocked for the daemon's life: one daemon per store. */
+static int take_pid_file(daemon_state *d, cw_error *err)
+{
+        char path[4096], buf[32];
+        int n;
+
+        snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_DAEMON_PID_FILE);
+        d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (d->pid_fd < 0)
+                return cw_error_fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+        if (flock(d->pid_fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                ssize_t k = pread(d->pid_fd, buf, sizeof(buf) - 1, 0);
+                buf[k > 0 ? k : 0] = '\0';
+                buf[strcspn(buf, "\n")] = '\0';
+                if (e == EWOULDBLOCK)
+                        return cw_error_fail(err, -EBUSY, "another daemon (pid %s) is running on '%s'",
+                                             buf[0] ? buf : "?", d->cfg->data_dir);
+                return cw_error_fail(err, -e, "cannot lock '%s': %s", path, strerror(e));
+        }
+        n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+        if (ftruncate(d->pid_fd, 0) < 0 || pwrite(d->pid_fd, buf, (size_t)n, 0) != n)
+                return cw_error_fail(err, -errno, "cannot write '%s': %s", path, strerror(errno));
+        return 0;
+}
+
+static int setup_fds(daemon_state *d, cw_error *err)
+{
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGUSR1);
+        if (sigprocmask(SIG_BLOCK, &set, &d->old_mask) < 0)
+                return cw_error_fail(err, -errno, "cannot block signals: %s", strerror(errno));
+        d->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (d->sig_fd < 0)
+                return cw_error_fail(err, -errno, "signalfd: %s", strerror(errno));
+        d->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (d->timer_fd < 0)
+                return cw_error_fail(err, -errno, "timerfd: %s", strerror(errno));
+        return 0;
+}
+
+/* Arms the timer for second `wake` (0: nothing scheduled, far away), so a
+ * wall-clock change still wakes us (CANCEL_ON_SET) and the plan is redone. */
+static void arm(daemon_state *d, cw_time wake)
+{
+        struct itimerspec its = {0};
+
+        its.it_value.tv_sec = wake ? wake : (cw_time)time(NULL) + 366 * 86400;
+        if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+                logline(d, "error", "event=error what=timerfd_settime error=%s", strerror(errno));
+}
+
+static cw_time run_pass(daemon_state *d)
+{
+        cw_sched_opts o = pass_opts(d);
+        cw_sched_result res = {0};
+        cw_error err;
+
+        cw_error_clear(&err);
+        if (cw_sched_pass(&o, &res, &err) < 0) {
+                char q[400];
+                logline(d, "error", "event=error what=pass error=%s", quoted(err.msg, q, sizeof(q)));
+                /* The store may be briefly unavailable: try again soon. */
+                return o.now + 5;
+        }
+        return res.next_wake;
+}
+
+static void reload(daemon_state *d)
+{
+        cw_config *n = NULL;
+        cw_error err;
+        char q[400];
+
+        cw_error_clear(&err);
+        if (load_config(d, &n, &err) < 0) {
+                logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
+                return;
+        }
+        if (strcmp(n->data_dir, d->cfg->data_dir) != 0 || strcmp(n->store, d->cfg->store) != 0) {
+                logline(d, "error", "event=reload_failed error=%s keeping=old",
+                        quoted("data_dir and store cannot change while running: restart the daemon", q, sizeof(q)));
+                cw_config_free(n);
+                return;
+        }
+        cw_config_free(d->cfg);
+        d->cfg = n;
+        logline(d, "info", "event=reload jobs=%zu entries=%zu", n->n_jobs, n->n_entries);
+}
+
+static void reap(daemon_state *d)
+{
+        int st;
+
+        (void)d;
+        while (waitpid(-1, &st, WNOHANG) > 0) {
+                /* Workers record their own outcome; nothing to do here but
+                 * not to leave zombies. */
+        }
+}
+
+static void handle_signals(daemon_state *d)
+{
+        struct signalfd_siginfo si;
+
+        while (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGTERM:
+                case SIGINT:
+                        d->stop = true;
+                        break;
+                case SIGHUP:
+                        reload(d);
+                        break;
+                case SIGCHLD:
+                        reap(d);
+                        break;
+                default: /* SIGUSR1: a request was queued; the next pass takes it. */
+                        break;
+                }
+        }
+}
+
+static void handle_timer(daemon_state *d)
+{
+        uint64_t n;
+
+        if (read(d->timer_fd, &n, sizeof(n)) < 0 && errno == ECANCELED)
+                logline(d, "warning", "event=clock_changed action=replan");
+}
+
+static void fire_reboot(daemon_state *d)
+{
+        cw_sched_opts o = pass_opts(d);
+        cw_sched_result res;
+        cw_error err;
+        char q[400];
+
+        cw_error_clear(&err);
+        if (cw_sched_reboot(&o, d->boot, &res, &err) < 0)
+                logline(d, "error", "event=error what=reboot error=%s", quoted(err.msg, q, sizeof(q)));
+}
+
+static void cleanup(daemon_state *d)
+{
+        if (d->sig_fd >= 0)
+                close(d->sig_fd);
+        if (d->timer_fd >= 0)
+                close(d->timer_fd);
+        sigprocmask(SIG_SETMASK, &d->old_mask, NULL);
+        if (d->pid_fd >= 0) {
+                /* Emptied while still locked: a pid read later is a live daemon's. */
+                (void)!ftruncate(d->pid_fd, 0);
+                close(d->pid_fd);
+        }
+        cw_store_close(d->store);
+        cw_config_free(d->cfg);
+}
+
+int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
+{
+        daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1};
+        const char *js = getenv("JOURNAL_STREAM");
+        int r;
+
+        d.journal = js && *js;
+        sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
+        r = load_config(&d, &d.cfg, err);
+        if (r == 0)
+                r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
+        if (r == 0)
+                r = take_pid_file(&d, err);
+        if (r == 0)
+                r = setup_fds(&d, err);
+        if (r < 0) {
+                cleanup(&d);
+                return r;
+        }
+        d.boot = (cw_time)time(NULL);
+        logline(&d, "info", "event=start pid=%d jobs=%zu entries=%zu node=%s data_dir=%s", (int)getpid(), d.cfg->n_jobs,
+                d.cfg->n_entries, d.cfg->node, d.cfg->data_dir);
+        fire_reboot(&d);
+        while (!d.stop) {
+                struct pollfd p[2] = {{.fd = d.sig_fd, .events = POLLIN}, {.fd = d.timer_fd, .events = POLLIN}};
+
+                arm(&d, run_pass(&d));
+                if (poll(p, 2, -1) < 0 && errno != EINTR) {
+                        logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
+                        break;
+                }
+                if (p[1].revents)
+                        handle_timer(&d);
+                if (p[0].revents)
+                        handle_signals(&d);
+        }
+        logline(&d, "info", "event=stop pid=%d", (int)getpid());
+        cleanup(&d);
+        return 0;
+}

@@ -1,0 +1,35 @@
+/* daemon.h - `cronwarden daemon`: the long-running scheduler (PRODUCT.md
+ * §7.1; the rules are in docs/internals/scheduler.md). It runs the same
+ * pass as `tick` (sched/sched.h) whenever something is due, sleeping in
+ * between on a CLOCK_REALTIME timerfd armed for the next fire, with
+ * TFD_TIMER_CANCEL_ON_SET so a wall-clock jump wakes it. Signals arrive on
+ * a signalfd: SIGCHLD (a worker ended: reap, pass), SIGUSR1 (a request was
+ * queued: pass), SIGHUP (reload the config), SIGTERM/SIGINT (stop; running
+ * jobs go on in their own workers). This is the top layer: it logs. */
+#ifndef CW_DAEMON_DAEMON_H
+#define CW_DAEMON_DAEMON_H
+
+#include <stdio.h>
+
+#include "base/error.h"
+#include "config/config.h"
+#include "sched/sched.h"
+
+#define CW_DAEMON_PID_FILE "daemon.pid"
+
+typedef struct cw_daemon_opts {
+        const char *config_path;      /* reloaded on SIGHUP */
+        const char *zoneinfo_dir;     /* NULL: the system's */
+        /* Starts a worker; gets the daemon's current config. */
+        int (*start)(void *userdata, const cw_config *cfg, const cw_sched_action *a, int64_t *ret_run_id,
+                     cw_error *err);
+        void *userdata;
+        FILE *log;                    /* one line per event */
+} cw_daemon_opts;
+
+/* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, -EBUSY when
+ * another daemon holds data_dir's pid file (err names its pid), or a
+ * negative errno with err filled when it cannot start. */
+int cw_daemon_run(const cw_daemon_opts *o, cw_error *err);
+
+#endif
