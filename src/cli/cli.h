@@ -23,6 +23,7 @@ typedef struct cw_cli {
         const char *config_path; /* --config, or NULL */
         const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
         const char *zoneinfo;    /* $CRONWARDEN_ZONEINFO (tests), or NULL */
+        const char *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
         cw_time now;             /* read once at start ($CRONWARDEN_FAKE_NOW for tests) */
         int64_t now_us;          /* the same instant in microseconds */
         FILE *out;
@@ -69,6 +70,7 @@ typedef struct cli_worker_req {
         int64_t resumed_from;     /* 0: none */
         bool force;               /* run even if disabled */
         bool ignore_lock;         /* concurrency = allow */
+        const char *config_snapshot; /* load this copy of the config (daemon), or NULL */
 } cli_worker_req;
 
 /* Starts a detached worker for cfg and waits only until it has recorded
@@ -120,6 +122,7 @@ enum {
         CLI_OPT_RESUMED_FROM,
         CLI_OPT_IGNORE_LOCK,
         CLI_OPT_SILENT,
+        CLI_OPT_CONFIG_SNAPSHOT,
 };
 #define CLI_COMMON_OPTIONS                                                     \
         {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \

@@ -27,7 +27,9 @@ static const char daemon_usage[] =
 static int start_worker(void *userdata, const cw_config *cfg, const cw_sched_action *a, int64_t *ret_run_id,
                         cw_error *err)
 {
+        char snapshot[4096];
         cli_worker_req w = {
+                .config_snapshot = snapshot,
                 .spec = a->spec,
                 .trigger = a->trigger,
                 .attempt = a->attempt,
@@ -37,6 +39,7 @@ static int start_worker(void *userdata, const cw_config *cfg, const cw_sched_act
         };
 
         (void)userdata;
+        snprintf(snapshot, sizeof(snapshot), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
         err->col = -1;
         return cli_spawn_worker(cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
 }

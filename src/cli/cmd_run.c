@@ -281,6 +281,7 @@ static int cmd_run(cw_cli *cli, int argc, char **argv)
                 {"scheduled-at", required_argument, NULL, CLI_OPT_SCHEDULED_AT},
                 {"resumed-from", required_argument, NULL, CLI_OPT_RESUMED_FROM},
                 {"ignore-lock", no_argument, NULL, CLI_OPT_IGNORE_LOCK},
+                {"config-snapshot", required_argument, NULL, CLI_OPT_CONFIG_SNAPSHOT},
                 {0},
         };
         run_args a = {.report_fd = -1, .trigger = CW_TRIGGER_MANUAL, .attempt = 1};
@@ -298,6 +299,7 @@ static int cmd_run(cw_cli *cli, int argc, char **argv)
                 case CLI_OPT_DETACH: a.detach = true; break;
                 case CLI_OPT_QUIET: a.quiet = true; break;
                 case CLI_OPT_IGNORE_LOCK: a.ignore_lock = true; break;
+                case CLI_OPT_CONFIG_SNAPSHOT: cli->config_snapshot = optarg; break;
                 case CLI_OPT_JSON: a.json = true; break;
                 case CLI_OPT_REPORT_FD:
                         if (cli_parse_uint(optarg, INT_MAX, &v) < 0 || v < 3 || fcntl((int)v, F_GETFD) < 0)

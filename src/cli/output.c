@@ -76,7 +76,19 @@ int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
                 return cli_fail(cli, "no config file: looked for ./cronwarden.ini and "
                                      "/etc/cronwarden/cronwarden.ini (use --config FILE or CRONWARDEN_CONFIG)");
         }
-        r = cw_config_load(path, &opts, &c, &errs);
+        if (cli->config_snapshot) {
+                /* A daemon's worker: the text the daemon accepted, under the
+                 * config's own name (relative paths resolve the same way). */
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                r = cw_config_read_file(cli->config_snapshot, &text, &len);
+                if (r < 0)
+                        return cli_fail(cli, "cannot read the config snapshot '%s': %s", cli->config_snapshot,
+                                        strerror(-r));
+                r = cw_config_load_string(path, text, len, &opts, &c, &errs);
+        } else {
+                r = cw_config_load(path, &opts, &c, &errs);
+        }
         if (r < 0) {
                 for (size_t i = 0; i < errs.n; i++)
                         fprintf(cli->err, "%s\n", errs.msgs[i]);

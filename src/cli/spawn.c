@@ -82,6 +82,10 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
                 argv[k++] = "--force";
         if (w->ignore_lock)
                 argv[k++] = "--ignore-lock";
+        if (w->config_snapshot) {
+                argv[k++] = "--config-snapshot";
+                argv[k++] = w->config_snapshot;
+        }
         argv[k] = NULL;
 
         if (pipe2(p, O_CLOEXEC) < 0)

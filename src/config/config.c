@@ -1811,7 +1811,7 @@ int cw_config_load_string(const char *name, const char *text, size_t len,
 }
 
 /* Reads the whole file, at most CFG_FILE_MAX bytes. */
-static int read_file(const char *path, char **ret, size_t *ret_len)
+int cw_config_read_file(const char *path, char **ret, size_t *ret_len)
 {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0, cap = 0;
@@ -1880,7 +1880,7 @@ int cw_config_load(const char *path, const cw_config_opts *opts, cw_config **ret
         size_t len = 0;
         int r;
 
-        r = read_file(path, &text, &len);
+        r = cw_config_read_file(path, &text, &len);
         if (r < 0) {
                 char *msg = NULL;
                 const char *why =

@@ -134,6 +134,12 @@ int cw_config_load(const char *path, const cw_config_opts *opts, cw_config **ret
 int cw_config_load_string(const char *name, const char *text, size_t len, const cw_config_opts *opts,
                           cw_config **ret, cw_config_errors *errs);
 
+/* Reads a config file whole (at most 256 MiB) into a new buffer (caller
+ * frees; NUL-terminated, *ret_len without the NUL). Negative errno on
+ * failure (-EFBIG when too large). Lets a caller parse and keep exactly
+ * the same text (the daemon's snapshot for its workers). */
+int cw_config_read_file(const char *path, char **ret, size_t *ret_len);
+
 void cw_config_free(cw_config *c);
 static inline void cw_config_freep(cw_config **c) { cw_config_free(*c); }
 

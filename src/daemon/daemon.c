@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -30,6 +31,7 @@ typedef struct daemon_state {
         cw_config *cfg;
         cw_store *store;
         int sig_fd, timer_fd, pid_fd;
+        bool pid_locked;  /* we hold daemon.pid (and may empty it on exit) */
         bool journal;   /* stderr is the systemd journal */
         bool stop;
         cw_time boot;
@@ -129,17 +131,59 @@ static cw_sched_opts pass_opts(daemon_state *d)
         return o;
 }
 
+/* Writes text to DATA_DIR/CW_DAEMON_SNAPSHOT atomically (temporary file,
+ * then rename), so a worker never reads a half-written snapshot. */
+static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw_error *err)
+{
+        char path[4096], tmp[4112];
+        ssize_t w;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0)
+                return cw_error_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+        w = write(fd, text, len);
+        if (w != (ssize_t)len || fsync(fd) < 0) {
+                int e = w < 0 ? errno : EIO;
+                close(fd);
+                return cw_error_fail(err, -e, "cannot write '%s': %s", tmp, strerror(e));
+        }
+        close(fd);
+        if (rename(tmp, path) < 0)
+                return cw_error_fail(err, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
+        return 0;
+}
+
+/* Reads the config file once, parses that text, and (when it is good)
+ * keeps it as the snapshot workers load: a config file edited or broken
+ * under a running daemon then changes nothing until a reload accepts it. */
 static int load_config(daemon_state *d, cw_config **ret, cw_error *err)
 {
         cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir, .now = (cw_time)time(NULL)};
         cw_config_errors errs = {0};
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
         int r;
 
-        r = cw_config_load(d->o->config_path, &opts, ret, &errs);
+        r = cw_config_read_file(d->o->config_path, &text, &len);
+        if (r < 0)
+                return cw_error_fail(err, r, "cannot read '%s': %s", d->o->config_path, strerror(-r));
+        r = cw_config_load_string(d->o->config_path, text, len, &opts, ret, &errs);
         if (r < 0)
                 cw_error_fail(err, r, "%s%s", errs.n ? errs.msgs[0] : strerror(-r),
                               errs.n > 1 ? " (and more: run 'cronwarden check')" : "");
         cw_config_errors_release(&errs);
+        if (r < 0)
+                return r;
+        /* data_dir must exist to hold the snapshot (the store creates it too). */
+        (void)mkdir((*ret)->data_dir, 0755);
+        r = write_snapshot(*ret, text, len, err);
+        if (r < 0) {
+                cw_config_free(*ret);
+                *ret = NULL;
+        }
         return r;
 }
 
@@ -163,6 +207,7 @@ static int take_pid_file(daemon_state *d, cw_error *err)
                                              buf[0] ? buf : "?", d->cfg->data_dir);
                 return cw_error_fail(err, -e, "cannot lock '%s': %s", path, strerror(e));
         }
+        d->pid_locked = true;
         n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
         if (ftruncate(d->pid_fd, 0) < 0 || pwrite(d->pid_fd, buf, (size_t)n, 0) != n)
                 return cw_error_fail(err, -errno, "cannot write '%s': %s", path, strerror(errno));
@@ -300,8 +345,11 @@ static void cleanup(daemon_state *d)
                 close(d->timer_fd);
         sigprocmask(SIG_SETMASK, &d->old_mask, NULL);
         if (d->pid_fd >= 0) {
-                /* Emptied while still locked: a pid read later is a live daemon's. */
-                (void)!ftruncate(d->pid_fd, 0);
+                /* Emptied while still locked (a pid read later is a live
+                 * daemon's), and only by its holder: a refused second daemon
+                 * must leave the running one's pid alone. */
+                if (d->pid_locked)
+                        (void)!ftruncate(d->pid_fd, 0);
                 close(d->pid_fd);
         }
         cw_store_close(d->store);

@@ -16,11 +16,15 @@
 #include "sched/sched.h"
 
 #define CW_DAEMON_PID_FILE "daemon.pid"
+/* In data_dir: the text of the last config the daemon accepted, which its
+ * workers load (`run --config-snapshot`), not the file on disk. */
+#define CW_DAEMON_SNAPSHOT "config.snapshot.ini"
 
 typedef struct cw_daemon_opts {
         const char *config_path;      /* reloaded on SIGHUP */
         const char *zoneinfo_dir;     /* NULL: the system's */
-        /* Starts a worker; gets the daemon's current config. */
+        /* Starts a worker; gets the daemon's current config (its text is in
+         * data_dir/CW_DAEMON_SNAPSHOT). */
         int (*start)(void *userdata, const cw_config *cfg, const cw_sched_action *a, int64_t *ret_run_id,
                      cw_error *err);
         void *userdata;
