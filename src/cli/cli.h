@@ -11,6 +11,7 @@
 #include "base/civil.h"
 #include "base/error.h"
 #include "config/config.h"
+#include "sched/sched.h"
 #include "store/store.h"
 
 #define CW_EXIT_OK 0
@@ -77,6 +78,10 @@ typedef struct cli_worker_req {
  * its run. Returns 0 with *ret_run_id; -EBUSY when the job's lock is held
  * (msg names the holder); another negative errno with msg saying why. */
 int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg, size_t msgsize);
+
+/* cli_spawn_worker for a scheduler action (tick, daemon): err->msg says why on failure. */
+int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const char *config_snapshot,
+                         int64_t *ret_run_id, cw_error *err);
 
 /* Opens the config's store; on failure prints why and returns
  * CW_EXIT_USAGE with *ret untouched. */

@@ -28,20 +28,10 @@ static int start_worker(void *userdata, const cw_config *cfg, const cw_sched_act
                         cw_error *err)
 {
         char snapshot[4096];
-        cli_worker_req w = {
-                .config_snapshot = snapshot,
-                .spec = a->spec,
-                .trigger = a->trigger,
-                .attempt = a->attempt,
-                .scheduled_at = a->scheduled_at,
-                .force = true, /* the pass already applied enable/disable */
-                .ignore_lock = a->ignore_lock,
-        };
 
         (void)userdata;
         snprintf(snapshot, sizeof(snapshot), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
-        err->col = -1;
-        return cli_spawn_worker(cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
+        return cli_spawn_for_action(cfg, a, snapshot, ret_run_id, err);
 }
 
 static int cmd_daemon(cw_cli *cli, int argc, char **argv)

@@ -39,29 +39,8 @@ typedef struct tick_ctx {
 static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
 {
         tick_ctx *t = userdata;
-        cli_worker_req w = {
-                .spec = a->spec,
-                .trigger = a->trigger,
-                .attempt = a->attempt,
-                .scheduled_at = a->scheduled_at,
-                .force = true, /* the pass already applied enable/disable */
-                .ignore_lock = a->ignore_lock,
-        };
-        int r = cli_spawn_worker(t->cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
 
-        err->col = -1;
-        return r;
-}
-
-static const char *kind_name(cw_sched_action_kind k)
-{
-        switch (k) {
-        case CW_SCHED_STARTED: return "started";
-        case CW_SCHED_SKIPPED: return "skipped";
-        case CW_SCHED_MISSED: return "missed";
-        case CW_SCHED_FAILED: return "failed";
-        }
-        return "?";
+        return cli_spawn_for_action(t->cfg, a, NULL, ret_run_id, err);
 }
 
 static void on_action(void *userdata, const cw_sched_action *a)
@@ -72,7 +51,7 @@ static void on_action(void *userdata, const cw_sched_action *a)
         cli_format_instant(a->job->tz, a->scheduled_at, when, sizeof(when));
         if (t->actions) {
                 json_t *o = json_object();
-                json_object_set_new(o, "action", json_string(kind_name(a->kind)));
+                json_object_set_new(o, "action", json_string(cw_sched_action_kind_to_string(a->kind)));
                 json_object_set_new(o, "job", json_string(a->job->name));
                 json_object_set_new(o, "spec", json_string(a->spec));
                 json_object_set_new(o, "scheduled_at", json_string(when));
@@ -91,7 +70,7 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 fprintf(t->cli->out, "started run %lld %s (%s, fire %s)\n", (long long)a->run_id, a->spec,
                         cw_trigger_to_string(a->trigger), when);
         else
-                fprintf(t->cli->out, "%s %s (fire %s): %s\n", kind_name(a->kind), a->spec, when, a->reason);
+                fprintf(t->cli->out, "%s %s (fire %s): %s\n", cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
 }
 
 static int cmd_tick(cw_cli *cli, int argc, char **argv)

@@ -124,3 +124,20 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
                                                                       : "the detached worker ended without starting the run");
         return -EIO;
 }
+
+int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const char *config_snapshot,
+                         int64_t *ret_run_id, cw_error *err)
+{
+        cli_worker_req w = {
+                .spec = a->spec,
+                .trigger = a->trigger,
+                .attempt = a->attempt,
+                .scheduled_at = a->scheduled_at,
+                .force = true, /* the pass already applied enable/disable */
+                .ignore_lock = a->ignore_lock,
+                .config_snapshot = config_snapshot,
+        };
+
+        err->col = -1;
+        return cli_spawn_worker(cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
+}

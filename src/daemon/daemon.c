@@ -84,17 +84,6 @@ static const char *quoted(const char *s, char *buf, size_t size)
         return buf;
 }
 
-static const char *action_event(cw_sched_action_kind k)
-{
-        switch (k) {
-        case CW_SCHED_STARTED: return "started";
-        case CW_SCHED_SKIPPED: return "skipped";
-        case CW_SCHED_MISSED: return "missed";
-        case CW_SCHED_FAILED: return "failed";
-        }
-        return "?";
-}
-
 static void on_action(void *userdata, const cw_sched_action *a)
 {
         daemon_state *d = userdata;
@@ -102,7 +91,7 @@ static void on_action(void *userdata, const cw_sched_action *a)
 
         cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire, sizeof(fire));
         logline(d, a->kind == CW_SCHED_FAILED ? "error" : "info",
-                "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s", action_event(a->kind),
+                "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s", cw_sched_action_kind_to_string(a->kind),
                 a->run_id, a->job->name, quoted(a->spec, q1, sizeof(q1)), fire, cw_trigger_to_string(a->trigger),
                 a->attempt, a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
 }

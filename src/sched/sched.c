@@ -52,16 +52,22 @@ static void report(pass *p, cw_sched_action *a)
                 p->o->on_action(p->o->userdata, a);
 }
 
-/* Records a fire that will not run (skipped or missed) as a finished run. */
+/* Records a fire as a finished run that did not (or could not) run:
+ * skipped, missed, or failed to start; then reports the action. */
 static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const char *reason)
 {
+        static const cw_run_status status_of[] = {
+                [CW_SCHED_SKIPPED] = CW_RUN_SKIPPED,
+                [CW_SCHED_MISSED] = CW_RUN_MISSED,
+                [CW_SCHED_FAILED] = CW_RUN_FAILED,
+        };
         cw_run r = {0};
         int e;
 
         r.job = a->job->name;
         r.spec = (char *)a->spec;
         r.node = p->o->cfg->node;
-        r.status = kind == CW_SCHED_MISSED ? CW_RUN_MISSED : CW_RUN_SKIPPED;
+        r.status = status_of[kind];
         r.trigger = a->trigger;
         r.attempt = a->attempt;
         r.scheduled_at = a->scheduled_at;
@@ -77,31 +83,6 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         a->run_id = r.id;
         report(p, a);
         return 0;
-}
-
-/* Records a fire whose worker could not be started as a failed run. */
-static int record_failed(pass *p, cw_sched_action *a, const char *reason)
-{
-        cw_run r = {0};
-        int e;
-
-        r.job = a->job->name;
-        r.spec = (char *)a->spec;
-        r.node = p->o->cfg->node;
-        r.status = CW_RUN_FAILED;
-        r.trigger = a->trigger;
-        r.attempt = a->attempt;
-        r.scheduled_at = a->scheduled_at;
-        r.started_us = r.ended_us = p->o->now_us;
-        r.exit_code = -1;
-        r.progress_done = r.progress_total = -1;
-        r.reason = (char *)reason;
-        e = cw_store_run_insert(p->o->store, &r);
-        a->kind = CW_SCHED_FAILED;
-        a->reason = reason;
-        a->run_id = e < 0 ? 0 : r.id;
-        report(p, a);
-        return e;
 }
 
 static bool job_enabled(pass *p, const cw_job *job)
@@ -189,7 +170,7 @@ static int start(pass *p, cw_sched_action *a)
                  * daemon and the worker could not load it). */
                 char msg[sizeof(err.msg) + 32];
                 snprintf(msg, sizeof(msg), "could not start: %s", err.msg[0] ? err.msg : strerror(-r));
-                return record_failed(p, a, msg);
+                return record(p, a, CW_SCHED_FAILED, msg);
         }
         a->kind = CW_SCHED_STARTED;
         a->reason = NULL;
@@ -523,6 +504,17 @@ static int write_last_pass(pass *p)
                 return 0;
         snprintf(buf, sizeof(buf), "%" PRId64, p->o->now);
         return cw_store_state_set(p->o->store, "last_pass", buf);
+}
+
+const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)
+{
+        static const char *const names[] = {
+                [CW_SCHED_STARTED] = "started",
+                [CW_SCHED_SKIPPED] = "skipped",
+                [CW_SCHED_MISSED] = "missed",
+                [CW_SCHED_FAILED] = "failed",
+        };
+        return (unsigned)k < CW_ARRAY_SIZE(names) ? names[k] : "?";
 }
 
 int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)

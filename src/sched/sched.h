@@ -36,6 +36,9 @@ typedef enum cw_sched_action_kind {
         CW_SCHED_FAILED,   /* could not start it: recorded as a failed run (reason) */
 } cw_sched_action_kind;
 
+/* "started", "skipped", "missed", "failed": the one string table. */
+const char *cw_sched_action_kind_to_string(cw_sched_action_kind k);
+
 /* One thing a pass did, as reported to the caller. */
 typedef struct cw_sched_action {
         cw_sched_action_kind kind;
