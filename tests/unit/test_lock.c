@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "base/hash.h"
 #include "worker/lock.h"
 #include "worker/worker.h"
@@ -49,32 +51,11 @@ static int setup(void **state)
         return 0;
 }
 
-static void remove_tree(const char *path)
-{
-        DIR *d = opendir(path);
-        struct dirent *de;
-
-        if (!d) {
-                unlink(path);
-                return;
-        }
-        while ((de = readdir(d))) {
-                char sub[512];
-
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                remove_tree(sub);
-        }
-        closedir(d);
-        rmdir(path);
-}
-
 static int teardown(void **state)
 {
         fixture *f = *state;
 
-        remove_tree(f->dir);
+        test_remove_tree(f->dir);
         free(f);
         return 0;
 }

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "base/iso8601.h"
 #include "sched/sched.h"
 
@@ -106,18 +108,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         world *w = *state;
-        char cmd[512];
 
         cw_store_close(w->store);
         cw_config_free(w->cfg);
-        /* The test's own temporary directory only. */
-        snprintf(cmd, sizeof(cmd), "%s/cronwarden.db", w->dir);
-        unlink(cmd);
-        snprintf(cmd, sizeof(cmd), "%s/cronwarden.db-wal", w->dir);
-        unlink(cmd);
-        snprintf(cmd, sizeof(cmd), "%s/cronwarden.db-shm", w->dir);
-        unlink(cmd);
-        rmdir(w->dir);
+        test_remove_tree(w->dir);
         free(w);
         return 0;
 }

@@ -30,6 +30,8 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "base/iso8601.h"
 #include "store/store.h"
 #include "worker/env.h"
@@ -63,34 +65,13 @@ static int setup(void **state)
         return 0;
 }
 
-static void remove_tree(const char *path)
-{
-        DIR *d = opendir(path);
-        struct dirent *de;
-
-        if (!d) {
-                unlink(path);
-                return;
-        }
-        while ((de = readdir(d))) {
-                char sub[512];
-
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                remove_tree(sub);
-        }
-        closedir(d);
-        rmdir(path);
-}
-
 static int teardown(void **state)
 {
         fx *f = *state;
 
         cw_store_close(f->store);
         cw_config_free(f->cfg);
-        remove_tree(f->dir);
+        test_remove_tree(f->dir);
         free(f);
         return 0;
 }
