@@ -31,6 +31,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_enable,
         &cw_cmd_request,
         &cw_cmd_crontab,
+        &cw_cmd_import_crontab,
 };
 
 static void print_main_help(FILE *f)
@@ -43,8 +44,8 @@ static void print_main_help(FILE *f)
               "Commands:\n",
               f);
         for (size_t i = 0; i < CW_ARRAY_SIZE(commands); i++)
-                fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
-        fputs("  help      show help for a command\n"
+                fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
+        fputs("  help           show help for a command\n"
               "\n"
               "Options:\n"
               "  --config FILE  config file (default: $CRONWARDEN_CONFIG, ./cronwarden.ini,\n"

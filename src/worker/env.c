@@ -435,13 +435,19 @@ int cw_env_argv(const cw_job *job, const cw_jobspec *spec, cw_strv *ret)
 
                 if (n == 0)
                         return -EINVAL;
-                /* "$@" hands the params to the command as separate words,
-                 * never re-parsed by the shell. */
+                /* With params, "$@" hands them to the command as separate
+                 * words, never re-parsed by the shell. Without, the command
+                 * runs exactly as written (as cron would run it): a trailing
+                 * "$@" would break scripts ending in `fi`, `done` or `;`. */
+                bool params = spec && spec->n_params > 0;
                 script = malloc(n + sizeof(" \"$@\""));
                 if (!script)
                         return -ENOMEM;
                 memcpy(script, job->command, n);
-                memcpy(script + n, " \"$@\"", sizeof(" \"$@\""));
+                if (params)
+                        memcpy(script + n, " \"$@\"", sizeof(" \"$@\""));
+                else
+                        script[n] = '\0';
                 if (cw_strv_push(&argv, "/bin/sh") < 0 || cw_strv_push(&argv, "-c") < 0 ||
                     cw_strv_consume(&argv, script) < 0 || cw_strv_push(&argv, "cronwarden") < 0)
                         return -ENOMEM;

@@ -381,3 +381,20 @@ def test_detach_lock_held_exits_75(wk):
     assert m and int(m.group(1)) == first, r2.stderr
     wk.open_gate("go")
     assert wk.wait_final(first)["status"] == "succeeded"
+
+
+def test_shell_command_without_params_runs_as_written(wk):
+    """Regression: a shell command was always followed by "$@", which broke
+    scripts ending in `fi`, `done` or `;` (`;` then ran an empty command)."""
+    wk.configure(
+        job("Fi", "if true; then echo fi-ok; fi", shell="yes")
+        + job("Semi", "echo semi-ok; false;", shell="yes")
+        + job("Args", "printf '<%s>' 'fixed'", shell="yes", args="one"))
+    r = wk("run", "Fi")
+    assert r.returncode == 0 and "fi-ok" in r.stdout, r.stdout + r.stderr
+    r = wk("run", "Semi")
+    assert r.returncode == 1, "the script's last status must be the run's"
+    assert "semi-ok" in r.stdout
+    # With params, they follow as separate words ("$@").
+    r = wk("run", 'Args:"two words"')
+    assert "<fixed><two words>" in r.stdout, r.stdout + r.stderr
