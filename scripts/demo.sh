@@ -94,7 +94,14 @@ That is what exists today: validating a config (check), listing jobs with
 their next fires (jobs, info), previewing any time spec (next), and running
 a job by hand (run) under its lock, with its output, exit status, duration
 and progress recorded in an embedded SQLite store (history, logs; status,
-kill, suspend and resume for runs in progress). Jobs do not fire on their
-schedules by themselves yet: the scheduler daemon (tick, daemon) comes
-next, then the admin web UI; this demo will start them then.
+kill, suspend and resume for runs in progress). To let the jobs fire on
+their schedules, start the scheduler (Ctrl-C stops it; running jobs finish):
+
+    build/cronwarden --config examples/demo.ini daemon
+
+or run one pass a minute from your crontab instead:
+
+    build/cronwarden --config examples/demo.ini crontab install
+
+The admin web UI (served by the daemon) comes next; this demo will open it.
 EOF
