@@ -34,6 +34,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 repo=$(dirname "$here")
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 jobs=10000
@@ -69,18 +71,7 @@ if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
         [ -x "$cw" ] || { echo "bench_idle.sh: CRONWARDEN=$cw is not executable" >&2; exit 1; }
 else
-        if [ ! -f "$build/build.ninja" ]; then
-                meson setup "$build" "$repo" -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-                        -Dtests=false >"$tmp/setup.log" 2>&1 || {
-                        cat "$tmp/setup.log" >&2
-                        echo "bench_idle.sh: meson setup failed" >&2
-                        exit 1
-                }
-        fi
-        ninja -C "$build" cronwarden >/dev/null || {
-                echo "bench_idle.sh: build failed (ninja -C $build cronwarden)" >&2
-                exit 1
-        }
+        bench_build "$build" "$repo" cronwarden
         cw=$build/cronwarden
 fi
 "$cw" daemon --help >/dev/null 2>&1 || { echo "bench_idle.sh: $cw has no 'daemon' command" >&2; exit 1; }

@@ -24,6 +24,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 repo=$(dirname "$here")
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 n=200
@@ -43,19 +45,7 @@ for v in "$n" "$par" "$reps"; do
         [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench_run.sh: expected a positive number, got '$v'" >&2; exit 2; }
 done
 
-if [ ! -f "$build/build.ninja" ]; then
-        meson setup "$build" "$repo" -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-                -Dtests=false >"$build.setup.log" 2>&1 || {
-                cat "$build.setup.log" >&2
-                echo "bench_run.sh: meson setup failed" >&2
-                exit 1
-        }
-        rm -f "$build.setup.log"
-fi
-ninja -C "$build" cronwarden >/dev/null || {
-        echo "bench_run.sh: build failed (ninja -C $build cronwarden)" >&2
-        exit 1
-}
+bench_build "$build" "$repo" cronwarden
 cw=$build/cronwarden
 
 tmp=$(mktemp -d)

@@ -32,6 +32,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 repo=$(dirname "$here")
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 jobs=100000
@@ -59,18 +61,7 @@ if [ -n "${CRONWARDEN:-}" ]; then
         [ -x "$cw" ] || { echo "bench_scale.sh: CRONWARDEN=$cw is not executable" >&2; exit 1; }
         driver_built=""
 else
-        if [ ! -f "$build/build.ninja" ]; then
-                meson setup "$build" "$repo" -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-                        -Dtests=false >"$tmp/setup.log" 2>&1 || {
-                        cat "$tmp/setup.log" >&2
-                        echo "bench_scale.sh: meson setup failed" >&2
-                        exit 1
-                }
-        fi
-        ninja -C "$build" cronwarden >/dev/null || {
-                echo "bench_scale.sh: build failed (ninja -C $build cronwarden)" >&2
-                exit 1
-        }
+        bench_build "$build" "$repo" cronwarden
         cw=$build/cronwarden
         driver_built=$build
 fi

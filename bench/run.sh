@@ -16,6 +16,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 repo=$(dirname "$here")
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 python=${PYTHON:-/usr/bin/python3}
@@ -36,19 +38,7 @@ if ! "$python" -c 'import croniter' 2>/dev/null; then
         exit 1
 fi
 
-if [ ! -f "$build/build.ninja" ]; then
-        meson setup "$build" "$repo" -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-                -Dtests=false >"$build.setup.log" 2>&1 || {
-                cat "$build.setup.log" >&2
-                echo "run.sh: meson setup failed" >&2
-                exit 1
-        }
-        rm -f "$build.setup.log"
-fi
-ninja -C "$build" bench/bench_next >/dev/null || {
-        echo "run.sh: build failed (ninja -C $build bench/bench_next)" >&2
-        exit 1
-}
+bench_build "$build" "$repo" bench/bench_next
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

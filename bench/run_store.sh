@@ -21,6 +21,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 repo=$(dirname "$here")
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 
@@ -28,19 +30,7 @@ case ${1:-} in
 -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 
-if [ ! -f "$build/build.ninja" ]; then
-        meson setup "$build" "$repo" -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-                -Dtests=false >"$build.setup.log" 2>&1 || {
-                cat "$build.setup.log" >&2
-                echo "run_store.sh: meson setup failed" >&2
-                exit 1
-        }
-        rm -f "$build.setup.log"
-fi
-ninja -C "$build" bench/bench_store >/dev/null || {
-        echo "run_store.sh: build failed (ninja -C $build bench/bench_store)" >&2
-        exit 1
-}
+bench_build "$build" "$repo" bench/bench_store
 
 if [ $# -eq 0 ]; then
         set -- --runs 20000 --procs 1,4,16 --repeat 3 --history 1000000
