@@ -35,6 +35,7 @@
 #include "config_internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
@@ -141,6 +142,9 @@ typedef struct cfg_priv {
         cfg_map jobs;
         cfg_zone *zones;
         size_t n_zones;
+        /* References beyond the first (cw_config_ref); the config is freed
+         * when cw_config_free is called once more than this. */
+        _Atomic unsigned extra_refs;
 } cfg_priv;
 
 static cfg_priv *priv_of(const cw_config *c)
@@ -167,13 +171,26 @@ static void job_release(cw_job *j)
         free(j->env_file);
 }
 
+cw_config *cw_config_ref(const cw_config *c)
+{
+        cfg_priv *p = priv_of(c);
+
+        atomic_fetch_add(&p->extra_refs, 1);
+        return &p->pub;
+}
+
 void cw_config_free(cw_config *c)
 {
         cfg_priv *p;
+        unsigned refs;
 
         if (!c)
                 return;
         p = priv_of(c);
+        refs = atomic_load(&p->extra_refs);
+        while (refs > 0)
+                if (atomic_compare_exchange_weak(&p->extra_refs, &refs, refs - 1))
+                        return;
         free(c->path);
         free(c->dir);
         free(c->data_dir);

@@ -140,6 +140,11 @@ int cw_config_load_string(const char *name, const char *text, size_t len, const 
  * the same text (the daemon's snapshot for its workers). */
 int cw_config_read_file(const char *path, char **ret, size_t *ret_len);
 
+/* A config is shared read-only between threads (the daemon and its admin
+ * server) by reference counting: cw_config_ref takes one more reference
+ * and returns c; cw_config_free drops one and frees the config with the
+ * last. Both are thread-safe; nothing else in a loaded config changes. */
+cw_config *cw_config_ref(const cw_config *c);
 void cw_config_free(cw_config *c);
 static inline void cw_config_freep(cw_config **c) { cw_config_free(*c); }
 

@@ -1,0 +1,4 @@
+/* api.c - placeholder until written; see http.h. */
+#include "http/http.h"
+
+const cw_http_route cw_http_api_routes[] = {{0}};

@@ -1,0 +1,2 @@
+/* html.c - placeholder until written; see html.h. */
+#include "http/http.h"

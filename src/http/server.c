@@ -1,0 +1,2 @@
+/* server.c - placeholder until written; see http.h. */
+#include "http/http.h"
