@@ -36,6 +36,12 @@ packages=(
     libcurl4-openssl-dev
     libsodium-dev
     libjansson-dev
+    # Admin UI tests: a real headless browser driven by Selenium; the
+    # admin benchmark's load generator.
+    chromium
+    chromium-driver
+    python3-selenium
+    wrk
 )
 
 missing=()
