@@ -21,8 +21,12 @@ static const char daemon_usage[] =
         "Logs one line per event on stderr (key=value; syslog priorities under\n"
         "systemd).\n"
         "\n"
-        "Exit status: 0 stopped cleanly, 2 bad config or store, 75 another\n"
-        "daemon runs on the same data_dir.\n";
+        "With [admin] password_hash or api_token set it also serves the admin\n"
+        "web UI and API on [admin] listen (default 127.0.0.1:8080; see\n"
+        "'cronwarden passwd'). A changed listen address needs a restart.\n"
+        "\n"
+        "Exit status: 0 stopped cleanly, 1 the admin server cannot listen,\n"
+        "2 bad config or store, 75 another daemon runs on the same data_dir.\n";
 
 static int start_worker(void *userdata, const cw_config *cfg, const cw_sched_action *a, int64_t *ret_run_id,
                         cw_error *err)
@@ -62,6 +66,10 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
         if (r == -EBUSY) {
                 fprintf(cli->err, "%s: %s\n", cli->prog, err.msg);
                 return CW_EXIT_LOCKED;
+        }
+        if (r == -EADDRINUSE) {
+                fprintf(cli->err, "%s: daemon: %s\n", cli->prog, err.msg);
+                return CW_EXIT_JOB_FAILED;
         }
         if (r < 0)
                 return cli_fail(cli, "daemon: %s", err.msg[0] ? err.msg : strerror(-r));

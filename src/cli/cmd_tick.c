@@ -7,7 +7,19 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sched/entries.h"
 #include "sched/sched.h"
+
+/* The UI-created entries of one pass (sched/entries.h). */
+typedef struct ui_entries {
+        cw_schedule_entry *e;
+        size_t n;
+} ui_entries;
+
+static void ui_entries_freep(ui_entries *u)
+{
+        cw_schedule_entries_free(u->e, u->n);
+}
 
 static const char tick_usage[] =
         "Usage: cronwarden [--config FILE] tick [--silent] [--json]\n"
@@ -18,7 +30,8 @@ static const char tick_usage[] =
         "or irregularly: each fire is claimed in the store, so it runs at most\n"
         "once; fires missed while no pass ran are handled by each job's catch_up.\n"
         "The first pass ever starts nothing old. Also starts requested runs, due\n"
-        "retries and jobs whose 'after' job succeeded.\n"
+        "retries, jobs whose 'after' job succeeded, and the entries created in the\n"
+        "admin UI or API.\n"
         "\n"
         "Options:\n"
         "      --silent      print nothing but errors\n"
@@ -83,6 +96,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         };
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         _cleanup_(cw_store_closep) cw_store *store = NULL;
+        _cleanup_(ui_entries_freep) ui_entries extra = {0};
         tick_ctx t = {.cli = cli};
         bool help = false, json = false;
         cw_sched_result res;
@@ -113,6 +127,9 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, cfg, &store);
         if (r != CW_EXIT_OK)
                 return r;
+        r = cw_ui_entries_load(cfg, store, cli->now, &extra.e, &extra.n, NULL);
+        if (r < 0)
+                return cli_fail(cli, "tick: cannot read the UI-created entries: %s", strerror(-r));
         t.cfg = cfg;
         if (json)
                 t.actions = json_array();
@@ -123,6 +140,8 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         o.start = start_worker;
         o.on_action = on_action;
         o.userdata = &t;
+        o.extra_entries = extra.e;
+        o.n_extra_entries = extra.n;
         cw_error_clear(&err);
         r = cw_sched_pass(&o, &res, &err);
         if (r < 0) {

@@ -32,6 +32,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_request,
         &cw_cmd_crontab,
         &cw_cmd_import_crontab,
+        &cw_cmd_passwd,
 };
 
 static void print_main_help(FILE *f)

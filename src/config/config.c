@@ -199,6 +199,7 @@ void cw_config_free(cw_config *c)
         free(c->admin_listen);
         free(c->admin_user);
         free(c->admin_password_hash);
+        cw_strv_release(&c->admin_api_tokens);
         for (size_t i = 0; i < c->n_jobs; i++)
                 job_release(&c->jobs[i]);
         free(c->jobs);

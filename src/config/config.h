@@ -101,6 +101,9 @@ typedef struct cw_config {
         char *admin_listen;     /* default 127.0.0.1:8080 */
         char *admin_user;
         char *admin_password_hash;
+        /* [admin] api_token lines, each "NAME sha256:HEX" (HEX: 64 lowercase
+         * hex digits, the SHA-256 of the token), names unique. */
+        cw_strv admin_api_tokens;
         bool allow_ui_commands;
         cw_job *jobs;
         size_t n_jobs;

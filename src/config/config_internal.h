@@ -44,6 +44,7 @@ typedef enum cfg_key_id {
         CFG_K_USER,
         CFG_K_PASSWORD_HASH,
         CFG_K_ALLOW_UI_COMMANDS,
+        CFG_K_API_TOKEN,
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,

@@ -489,6 +489,50 @@ static int apply_password_hash(cfg_loader *L, void *obj, const cfg_kv *kv)
                 "an argon2id hash starting with '$argon2id$' (made by `cronwarden passwd`)");
 }
 
+/* api_token = NAME sha256:HEX (made by `cronwarden passwd --token NAME`):
+ * NAME is [A-Za-z0-9_.-], at most 64 bytes, unique; HEX is the SHA-256 of
+ * the token, stored lowercased. */
+static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        cw_strv *tokens = (cw_strv *)field(obj, kv->key);
+        const char *v = kv->text, *sp = strchr(v, ' '), *hex;
+        char q[CFG_QUOTE_MAX], *entry;
+        size_t nl, i;
+
+        if (!sp)
+                goto bad;
+        nl = (size_t)(sp - v);
+        for (i = 0; i < nl; i++)
+                if (!is_alnum(v[i]) && v[i] != '_' && v[i] != '.' && v[i] != '-')
+                        goto bad;
+        for (hex = sp; *hex == ' ' || *hex == '\t'; hex++)
+                ;
+        if (nl == 0 || nl > 64 || strncasecmp(hex, "sha256:", 7) != 0)
+                goto bad;
+        hex += 7;
+        for (i = 0; hex[i]; i++)
+                if (!is_digit(hex[i]) && !((hex[i] | 0x20) >= 'a' && (hex[i] | 0x20) <= 'f'))
+                        break;
+        if (i != 64 || hex[i])
+                return cw_config_error(
+                        L, kv->line,
+                        "api_token: expected 64 hex digits after 'sha256:' (the token's SHA-256), got %s",
+                        cw_config_quote(kv->text, q));
+        for (i = 0; i < tokens->n; i++)
+                if (strncmp(tokens->v[i], v, nl) == 0 && tokens->v[i][nl] == ' ')
+                        return cw_config_error(L, kv->line, "api_token: name '%.*s' is used twice", (int)nl, v);
+        if (asprintf(&entry, "%.*s sha256:%s", (int)nl, v, hex) < 0)
+                return -ENOMEM;
+        for (char *p = entry + nl + 8; *p; p++)
+                *p = (char)(*p | 0x20);
+        return cw_strv_consume(tokens, entry);
+bad:
+        return cw_config_error(
+                L, kv->line,
+                "api_token: expected NAME sha256:HEX (a line made by 'cronwarden passwd --token NAME'), got %s",
+                cw_config_quote(kv->text, q));
+}
+
 /* ---- [defaults] and [job NAME] -------------------------------------------- */
 
 /* The one string table per enum (STYLE 8): parsing and printing both
@@ -914,6 +958,8 @@ static const cfg_key keys[CFG_K__MAX] = {
             G(admin_password_hash), 0, 0),
         KEY(ALLOW_UI_COMMANDS, "allow_ui_commands", S(ADMIN), 0, apply_bool, G(allow_ui_commands),
             0, 0),
+        KEY(API_TOKEN, "api_token", S(ADMIN), CFG_REPEATABLE, apply_api_token, G(admin_api_tokens), 0,
+            0),
 
         KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, apply_text, J(description), 0, 0),
         KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, apply_command, J(command), 0, 0),

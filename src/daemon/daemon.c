@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #include <unistd.h>
 
 #include "base/iso8601.h"
+#include "http/http.h"
+#include "sched/entries.h"
 
 typedef struct daemon_state {
         const cw_daemon_opts *o;
@@ -36,6 +39,12 @@ typedef struct daemon_state {
         bool stop;
         cw_time boot;
         sigset_t old_mask;
+        /* The admin server (http.h) and the address it listens on; its
+         * threads log through logline, so log_lock serialises lines and
+         * guards d->cfg against a reload swapping it mid-line. */
+        cw_http_server *http;
+        char *admin_listen;
+        pthread_mutex_t log_lock;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -48,6 +57,7 @@ _printf_(3, 4) static void logline(daemon_state *d, const char *level, const cha
 
         if (!d->o->log)
                 return;
+        pthread_mutex_lock(&d->log_lock);
         if (d->journal) {
                 int prio = strcmp(level, "error") == 0 ? 3 : strcmp(level, "warning") == 0 ? 4 : 6;
                 fprintf(d->o->log, "<%d>", prio);
@@ -62,6 +72,7 @@ _printf_(3, 4) static void logline(daemon_state *d, const char *level, const cha
         va_end(ap);
         fputc('\n', d->o->log);
         fflush(d->o->log);
+        pthread_mutex_unlock(&d->log_lock);
 }
 
 /* A value for key=value: quoted when it has spaces or quotes. */
@@ -235,14 +246,37 @@ static void arm(daemon_state *d, cw_time wake)
                 logline(d, "error", "event=error what=timerfd_settime error=%s", strerror(errno));
 }
 
+/* Adds the UI-created entries (sched/entries.h) to a pass: read from the
+ * store each time, so an entry saved by any process fires without a
+ * reload. A store error leaves them out of this pass only. The caller
+ * frees *ret with cw_schedule_entries_free. */
+static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry **ret, size_t *ret_n)
+{
+        int r = cw_ui_entries_load(d->cfg, d->store, o->now, ret, ret_n, NULL);
+
+        if (r < 0) {
+                logline(d, "error", "event=error what=ui_entries error=%s", strerror(-r));
+                *ret = NULL;
+                *ret_n = 0;
+        }
+        o->extra_entries = *ret;
+        o->n_extra_entries = *ret_n;
+}
+
 static cw_time run_pass(daemon_state *d)
 {
         cw_sched_opts o = pass_opts(d);
         cw_sched_result res = {0};
+        cw_schedule_entry *ui = NULL;
+        size_t n_ui = 0;
         cw_error err;
+        int r;
 
+        add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
-        if (cw_sched_pass(&o, &res, &err) < 0) {
+        r = cw_sched_pass(&o, &res, &err);
+        cw_schedule_entries_free(ui, n_ui);
+        if (r < 0) {
                 char q[400];
                 logline(d, "error", "event=error what=pass error=%s", quoted(err.msg, q, sizeof(q)));
                 /* The store may be briefly unavailable: try again soon. */
@@ -251,9 +285,79 @@ static cw_time run_pass(daemon_state *d)
         return res.next_wake;
 }
 
+/* ---- the admin server (http/http.h) ---- */
+
+/* It runs when [admin] has something to log in with. */
+static bool admin_wanted(const cw_config *cfg)
+{
+        return cfg->admin_password_hash || cfg->admin_api_tokens.n > 0;
+}
+
+/* From a server thread: SIGUSR1 to ourselves, blocked in every thread,
+ * so it lands on the signalfd and the loop runs a pass. */
+static void admin_wake(void *userdata)
+{
+        (void)userdata;
+        kill(getpid(), SIGUSR1);
+}
+
+static void admin_log(void *userdata, const char *level, const char *line)
+{
+        logline(userdata, level, "%s", line);
+}
+
+/* Starts the server when wanted. Call after setup_fds: its threads then
+ * inherit the blocked signals. Any failure is -EADDRINUSE with err saying
+ * why (address taken, not allowed, not resolvable). */
+static int admin_start(daemon_state *d, cw_error *err)
+{
+        cw_http_opts o = {.listen = d->cfg->admin_listen, .wake = admin_wake, .log = admin_log, .userdata = d};
+        char why[sizeof(err->msg)];
+
+        if (!admin_wanted(d->cfg))
+                return 0;
+        d->admin_listen = strdup(d->cfg->admin_listen);
+        if (!d->admin_listen)
+                return cw_error_fail(err, -ENOMEM, "out of memory");
+        if (cw_http_start(&o, d->cfg, &d->http, err) < 0) {
+                snprintf(why, sizeof(why), "%s", err->msg);
+                return cw_error_fail(err, -EADDRINUSE, "admin server: %s", why);
+        }
+        return 0;
+}
+
+/* After a reload: the server serves n from now on; what it cannot change
+ * while running is logged. */
+static void admin_reloaded(daemon_state *d, const cw_config *n)
+{
+        char q[96];
+
+        if (!d->http) {
+                if (admin_wanted(n))
+                        logline(d, "warning", "event=admin_not_started reason=%s",
+                                quoted("the admin server starts with the daemon: restart it", q, sizeof(q)));
+                return;
+        }
+        cw_http_set_config(d->http, n);
+        if (strcmp(n->admin_listen, d->admin_listen) != 0)
+                logline(d, "warning", "event=admin_listen_unchanged address=%s wanted=%s reason=%s", d->admin_listen,
+                        n->admin_listen, quoted("a new listen address needs a restart", q, sizeof(q)));
+        if (!admin_wanted(n))
+                logline(d, "warning", "event=admin_no_credentials reason=%s",
+                        quoted("no password_hash or api_token: every login is refused", q, sizeof(q)));
+}
+
+static void admin_stop(daemon_state *d)
+{
+        cw_http_stop(d->http);
+        d->http = NULL;
+        free(d->admin_listen);
+        d->admin_listen = NULL;
+}
+
 static void reload(daemon_state *d)
 {
-        cw_config *n = NULL;
+        cw_config *n = NULL, *old;
         cw_error err;
         char q[400];
 
@@ -268,9 +372,13 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        cw_config_free(d->cfg);
+        pthread_mutex_lock(&d->log_lock);
+        old = d->cfg;
         d->cfg = n;
+        pthread_mutex_unlock(&d->log_lock);
+        cw_config_free(old);
         logline(d, "info", "event=reload jobs=%zu entries=%zu", n->n_jobs, n->n_entries);
+        admin_reloaded(d, n);
 }
 
 static void reap(daemon_state *d)
@@ -318,16 +426,23 @@ static void fire_reboot(daemon_state *d)
 {
         cw_sched_opts o = pass_opts(d);
         cw_sched_result res;
+        cw_schedule_entry *ui = NULL;
+        size_t n_ui = 0;
         cw_error err;
         char q[400];
 
+        add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
         if (cw_sched_reboot(&o, d->boot, &res, &err) < 0)
                 logline(d, "error", "event=error what=reboot error=%s", quoted(err.msg, q, sizeof(q)));
+        cw_schedule_entries_free(ui, n_ui);
 }
 
 static void cleanup(daemon_state *d)
 {
+        /* First: its threads may still log or send SIGUSR1, which must stay
+         * blocked and land on the signalfd until they are gone. */
+        admin_stop(d);
         if (d->sig_fd >= 0)
                 close(d->sig_fd);
         if (d->timer_fd >= 0)
@@ -347,7 +462,7 @@ static void cleanup(daemon_state *d)
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
 {
-        daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1};
+        daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .log_lock = PTHREAD_MUTEX_INITIALIZER};
         const char *js = getenv("JOURNAL_STREAM");
         int r;
 
@@ -360,6 +475,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 r = take_pid_file(&d, err);
         if (r == 0)
                 r = setup_fds(&d, err);
+        if (r == 0)
+                r = admin_start(&d, err);
         if (r < 0) {
                 cleanup(&d);
                 return r;
@@ -367,6 +484,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         d.boot = (cw_time)time(NULL);
         logline(&d, "info", "event=start pid=%d jobs=%zu entries=%zu node=%s data_dir=%s", (int)getpid(), d.cfg->n_jobs,
                 d.cfg->n_entries, d.cfg->node, d.cfg->data_dir);
+        if (d.http)
+                logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
         fire_reboot(&d);
         while (!d.stop) {
                 struct pollfd p[2] = {{.fd = d.sig_fd, .events = POLLIN}, {.fd = d.timer_fd, .events = POLLIN}};

@@ -32,8 +32,11 @@ typedef struct cw_daemon_opts {
 } cw_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, -EBUSY when
- * another daemon holds data_dir's pid file (err names its pid), or a
- * negative errno with err filled when it cannot start. */
+ * another daemon holds data_dir's pid file (err names its pid),
+ * -EADDRINUSE when the admin server (started when [admin] has a
+ * password_hash or an api_token) cannot listen (err says why: address in
+ * use, not allowed, unknown host), or another negative errno with err
+ * filled when it cannot start. */
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err);
 
 #endif

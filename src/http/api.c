@@ -1,4 +1,827 @@
-/* api.c - placeholder until written; see http.h. */
-#include "http/http.h"
+/* api.c - the JSON API under /api/v1/ (PRODUCT.md §9; docs/api.md is the
+ * reference for every endpoint and object).
+ *
+ * Handlers are thin: they parse and check the path, query and JSON body
+ * (400 naming the parameter when malformed), call the model (model.h) to
+ * read or an action (actions.h) to change something, and turn the result
+ * into JSON with jansson. Validation of what the input means (job specs,
+ * params, schedules) is the actions' and answers 422; a missing job, run
+ * or entry 404; a run that is not running 409. Objects are built by one
+ * function each (run_json, job_json, ...) so every endpoint shows a run
+ * the same way. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
 
-const cw_http_route cw_http_api_routes[] = {{0}};
+#include "base/iso8601.h"
+#include "http/actions.h"
+#include "http/http.h"
+#include "http/model.h"
+#include "worker/control.h"
+
+#define JSON_TYPE "application/json"
+
+/* ---- output --------------------------------------------------------------- */
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+        return cw_buf_add(data, buf, size) < 0 ? -1 : 0;
+}
+
+/* Sends j (consumed) with status. */
+static int send_json(cw_http_resp *resp, int status, json_t *j)
+{
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        resp->status = status;
+        resp->content_type = JSON_TYPE;
+        cw_buf_reset(&resp->body);
+        r = json_dump_callback(j, dump_cb, &resp->body, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_decref(j);
+        if (r < 0 || cw_buf_error(&resp->body))
+                return cw_buf_error(&resp->body) ? cw_buf_error(&resp->body) : -ENOMEM;
+        cw_buf_putc(&resp->body, '\n');
+        return 0;
+}
+
+/* An action's or model's failure as the matching status. */
+static int send_error(const cw_http_req *req, cw_http_resp *resp, int r, const cw_error *err)
+{
+        int status = cw_action_http_status(r);
+
+        if (r == -ENOMEM)
+                return r; /* the server answers 500 and logs */
+        cw_http_error(req, resp, status, "%s", err->msg[0] ? err->msg : strerror(-r));
+        return 0;
+}
+
+static json_t *str_or_null(const char *s)
+{
+        return s ? json_string(s) : json_null();
+}
+
+/* name: ISO 8601 UTC of an instant in microseconds, name_ts: seconds with
+ * the fraction; both null when us is 0. */
+static void set_instant_us(json_t *o, const char *name, int64_t us)
+{
+        char iso[CW_ISO8601_MAX], key[64];
+
+        snprintf(key, sizeof(key), "%s_ts", name);
+        if (us <= 0 || cw_iso8601_format(cw_floordiv(us, 1000000), 0, iso, sizeof(iso)) < 0) {
+                json_object_set_new(o, name, json_null());
+                json_object_set_new(o, key, json_null());
+                return;
+        }
+        json_object_set_new(o, name, json_string(iso));
+        json_object_set_new(o, key, json_real((double)us / 1e6));
+}
+
+/* A fire instant in seconds, shown in zone tz (UTC when NULL). */
+static json_t *fire_string(cw_time t, const cw_tz *tz)
+{
+        char iso[CW_ISO8601_MAX];
+
+        if (t <= 0 || cw_iso8601_format(t, tz ? cw_tz_utoff(tz, t) : 0, iso, sizeof(iso)) < 0)
+                return json_null();
+        return json_string(iso);
+}
+
+static void set_fire(json_t *o, const char *name, cw_time t, const cw_tz *tz)
+{
+        char key[64];
+
+        snprintf(key, sizeof(key), "%s_ts", name);
+        json_object_set_new(o, name, fire_string(t, tz));
+        json_object_set_new(o, key, t > 0 ? json_integer(t) : json_null());
+}
+
+static json_t *run_json(const cw_run *r, int64_t now_us)
+{
+        json_t *o = json_object();
+        double pct = cw_model_run_percent(r);
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "id", json_integer(r->id));
+        json_object_set_new(o, "job", json_string(r->job));
+        json_object_set_new(o, "spec", json_string(r->spec));
+        json_object_set_new(o, "node", str_or_null(r->node));
+        json_object_set_new(o, "status", json_string(cw_run_status_to_string(r->status)));
+        json_object_set_new(o, "trigger", json_string(cw_trigger_to_string(r->trigger)));
+        json_object_set_new(o, "attempt", json_integer(r->attempt));
+        set_fire(o, "scheduled_at", r->scheduled_at, NULL);
+        set_instant_us(o, "started", r->started_us);
+        set_instant_us(o, "ended", r->ended_us);
+        json_object_set_new(o, "duration", json_real(cw_model_run_duration(r, now_us)));
+        json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
+        json_object_set_new(o, "signal", r->signal > 0 ? json_integer(r->signal) : json_null());
+        json_object_set_new(o, "pid", r->pid > 0 ? json_integer(r->pid) : json_null());
+        if (r->progress_done >= 0) {
+                json_t *p = json_object();
+                json_object_set_new(p, "done", json_integer(r->progress_done));
+                json_object_set_new(p, "total", r->progress_total > 0 ? json_integer(r->progress_total) : json_null());
+                json_object_set_new(p, "percent", pct >= 0 ? json_real(pct) : json_null());
+                json_object_set_new(o, "progress", p);
+        } else {
+                json_object_set_new(o, "progress", json_null());
+        }
+        json_object_set_new(o, "reason", str_or_null(r->reason));
+        json_object_set_new(o, "output_size", json_integer((json_int_t)r->output_size));
+        json_object_set_new(o, "output_truncated", json_boolean(r->output_truncated));
+        json_object_set_new(o, "resume", json_string(cw_resume_state_to_string(r->resume)));
+        json_object_set_new(o, "resumed_from", r->resumed_from > 0 ? json_integer(r->resumed_from) : json_null());
+        return o;
+}
+
+static json_t *run_or_null(const cw_run *r, int64_t now_us)
+{
+        return r->id > 0 ? run_json(r, now_us) : json_null();
+}
+
+static json_t *entry_json(const cw_model_entry *e, bool with_fires)
+{
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "source", json_string(cw_model_source_to_string(e->source)));
+        json_object_set_new(o, "when", json_string(e->when));
+        json_object_set_new(o, "spec", json_string(e->spec));
+        json_object_set_new(o, "zone", str_or_null(e->zone));
+        json_object_set_new(o, "line", e->line > 0 ? json_integer(e->line) : json_null());
+        json_object_set_new(o, "entry_id", e->ui_id > 0 ? json_integer(e->ui_id) : json_null());
+        json_object_set_new(o, "reboot", json_boolean(e->reboot));
+        set_fire(o, "next", e->next, e->tz);
+        if (with_fires) {
+                json_t *f = json_array(), *ts = json_array();
+                for (size_t i = 0; i < e->n_next; i++) {
+                        json_array_append_new(f, fire_string(e->next_fires[i], e->tz));
+                        json_array_append_new(ts, json_integer(e->next_fires[i]));
+                }
+                json_object_set_new(o, "next_fires", f);
+                json_object_set_new(o, "next_fires_ts", ts);
+        }
+        return o;
+}
+
+static json_t *job_json(const cw_model_job *j, int64_t now_us, bool detail)
+{
+        json_t *o = json_object(), *entries = json_array();
+        const cw_tz *next_tz = NULL;
+
+        if (!o || !entries) {
+                json_decref(o);
+                json_decref(entries);
+                return NULL;
+        }
+        json_object_set_new(o, "name", json_string(j->job->name));
+        json_object_set_new(o, "description", json_string(j->job->description ? j->job->description : ""));
+        json_object_set_new(o, "enabled", json_boolean(j->enabled));
+        json_object_set_new(o, "enabled_config", json_boolean(j->enabled_config));
+        for (size_t i = 0; i < j->n_entries; i++) {
+                json_array_append_new(entries, entry_json(&j->entries[i], detail));
+                if (j->entries[i].next == j->next)
+                        next_tz = j->entries[i].tz;
+        }
+        json_object_set_new(o, "schedules", entries);
+        set_fire(o, "next", j->next, next_tz ? next_tz : j->job->tz);
+        json_object_set_new(o, "last_run", run_or_null(&j->last, now_us));
+        json_object_set_new(o, "running", run_or_null(&j->running, now_us));
+        json_object_set_new(o, "n_running", json_integer((json_int_t)j->n_running));
+        return o;
+}
+
+static json_t *strv_json(const cw_strv *sv)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < sv->n; i++)
+                json_array_append_new(a, json_string(sv->v[i]));
+        return a;
+}
+
+static json_t *job_detail_json(const cw_model_job_detail *d, int64_t now_us)
+{
+        const cw_job *job = d->j.job;
+        json_t *o = job_json(&d->j, now_us, true), *a, *stats, *counts;
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "command", str_or_null(job->command));
+        json_object_set_new(o, "shell", json_boolean(job->shell));
+        json_object_set_new(o, "args", strv_json(&job->args));
+        json_object_set_new(o, "options", strv_json(&job->options));
+        json_object_set_new(o, "lock", json_string(cw_lock_mode_to_string(job->lock)));
+        json_object_set_new(o, "lock_name", json_string(job->lock_name ? job->lock_name : job->name));
+        json_object_set_new(o, "concurrency", json_string(cw_concurrency_to_string(job->concurrency)));
+        json_object_set_new(o, "catch_up", json_string(cw_catch_up_to_string(job->catch_up)));
+        json_object_set_new(o, "timeout", json_integer(job->timeout));
+        json_object_set_new(o, "kill_grace", json_integer(job->kill_grace));
+        json_object_set_new(o, "retries", json_integer(job->retries));
+        json_object_set_new(o, "retry_delay", json_integer(job->retry_delay));
+        json_object_set_new(o, "can_resume", json_boolean(job->can_resume));
+        json_object_set_new(o, "hosts", strv_json(&job->hosts));
+        json_object_set_new(o, "zone", str_or_null(cw_tz_name(job->tz)));
+        a = json_array();
+        for (size_t i = 0; i < d->n_after; i++)
+                json_array_append_new(a, json_string(d->after[i]->name));
+        json_object_set_new(o, "after", a);
+        a = json_array();
+        for (size_t i = 0; i < d->n_before; i++)
+                json_array_append_new(a, json_string(d->before[i]->name));
+        json_object_set_new(o, "before", a);
+        a = json_array();
+        for (size_t i = 0; i < d->n_recent; i++)
+                json_array_append_new(a, run_json(&d->recent[i], now_us));
+        json_object_set_new(o, "recent_runs", a);
+        stats = json_object();
+        json_object_set_new(stats, "p50", d->p50 >= 0 ? json_real(d->p50) : json_null());
+        json_object_set_new(stats, "p95", d->p95 >= 0 ? json_real(d->p95) : json_null());
+        json_object_set_new(stats, "failure_rate", d->failure_rate >= 0 ? json_real(d->failure_rate) : json_null());
+        counts = json_object();
+        for (int i = 0; i < CW_RUN_STATUS_MAX; i++)
+                json_object_set_new(counts, cw_run_status_to_string((cw_run_status)i),
+                                    json_integer((json_int_t)d->counts[i]));
+        json_object_set_new(stats, "counts", counts);
+        set_instant_us(stats, "last_success", d->last_success_us);
+        json_object_set_new(o, "stats", stats);
+        return o;
+}
+
+static json_t *ui_entry_json(const cw_model_ui_entry *m)
+{
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "id", json_integer(m->e.id));
+        json_object_set_new(o, "schedule", json_string(m->e.schedule));
+        json_object_set_new(o, "spec", str_or_null(m->e.spec));
+        json_object_set_new(o, "command", str_or_null(m->e.command));
+        json_object_set_new(o, "description", json_string(m->e.description ? m->e.description : ""));
+        json_object_set_new(o, "enabled", json_boolean(m->e.enabled));
+        json_object_set_new(o, "created_by", str_or_null(m->e.created_by));
+        set_instant_us(o, "created", m->e.created_us);
+        set_instant_us(o, "updated", m->e.updated_us);
+        json_object_set_new(o, "valid", json_boolean(m->valid));
+        json_object_set_new(o, "error", str_or_null(m->error));
+        json_object_set_new(o, "zone", str_or_null(m->zone));
+        set_fire(o, "next", m->next, m->tz);
+        return o;
+}
+
+static json_t *request_json(const cw_request *q)
+{
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "id", json_integer(q->id));
+        json_object_set_new(o, "spec", json_string(q->spec));
+        json_object_set_new(o, "requested_by", str_or_null(q->by));
+        set_instant_us(o, "requested", q->requested_us);
+        return o;
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+/* A non-negative count from the query (absent: *ret unchanged); 400 naming
+ * the parameter otherwise. Returns false when it answered. */
+static bool query_count(const cw_http_req *req, cw_http_resp *resp, const char *name, size_t max, size_t *ret)
+{
+        const char *v = cw_http_query(req, name);
+        size_t n = 0;
+
+        if (!v)
+                return true;
+        if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v) || (n = strtoul(v, NULL, 10)) > max) {
+                cw_http_error(req, resp, 400, "%s: expected a number from 0 to %zu, got '%.64s'", name, max, v);
+                return false;
+        }
+        *ret = n;
+        return true;
+}
+
+/* The body as a JSON object; NULL after answering 400. */
+static json_t *body_object(const cw_http_req *req, cw_http_resp *resp)
+{
+        json_error_t jerr;
+        json_t *j;
+
+        if (!req->body || req->body_len == 0) {
+                cw_http_error(req, resp, 400, "body: expected a JSON object, got nothing");
+                return NULL;
+        }
+        j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!j) {
+                cw_http_error(req, resp, 400, "body: not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                              jerr.column);
+                return NULL;
+        }
+        if (!json_is_object(j)) {
+                json_decref(j);
+                cw_http_error(req, resp, 400, "body: expected a JSON object");
+                return NULL;
+        }
+        return j;
+}
+
+/* Member `key` of o as a string: NULL when absent or null; *ok false (and
+ * 400 sent) when it is another type. */
+static const char *member_string(const cw_http_req *req, cw_http_resp *resp, json_t *o, const char *key, bool *ok)
+{
+        json_t *v = json_object_get(o, key);
+
+        if (!v || json_is_null(v))
+                return NULL;
+        if (!json_is_string(v)) {
+                cw_http_error(req, resp, 400, "body: '%s' must be a string", key);
+                *ok = false;
+                return NULL;
+        }
+        if (strlen(json_string_value(v)) != json_string_length(v)) {
+                cw_http_error(req, resp, 400, "body: '%s' must not contain NUL characters", key);
+                *ok = false;
+                return NULL;
+        }
+        return json_string_value(v);
+}
+
+/* Rejects members other than the allowed ones (a typo must not be ignored). */
+static bool only_members(const cw_http_req *req, cw_http_resp *resp, json_t *o, const char *const *allowed)
+{
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(o, key, v) {
+                bool known = false;
+                (void)v;
+                for (size_t i = 0; allowed[i] && !known; i++)
+                        known = strcmp(key, allowed[i]) == 0;
+                if (!known) {
+                        cw_http_error(req, resp, 400, "body: unknown member '%.64s'", key);
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* The path's id argument; false after answering 400. */
+static bool path_id(const cw_http_req *req, cw_http_resp *resp, const char *what, int64_t *ret)
+{
+        cw_error err;
+
+        if (req->n_args < 1 || cw_model_parse_id(req->args[0], ret, &err) < 0) {
+                cw_http_error(req, resp, 400, "%s id: %s", what, err.msg);
+                return false;
+        }
+        return true;
+}
+
+/* ---- jobs ----------------------------------------------------------------- */
+
+/* Jobs per page of GET /api/v1/jobs when no limit is given (limit=0: all):
+ * 10 000 jobs are 8 MiB of JSON, which no client wants by accident. */
+#define API_JOBS_DEFAULT 500
+
+static int api_jobs(const cw_http_req *req, cw_http_resp *resp)
+{
+        cw_model_jobs_opts o = {.name_contains = cw_http_query(req, "q"), .limit = API_JOBS_DEFAULT};
+        _cleanup_(cw_model_jobs_release) cw_model_jobs m = {0};
+        json_t *out, *jobs;
+        cw_error err;
+        int r;
+
+        if (!query_count(req, resp, "offset", 1000000000, &o.offset) ||
+            !query_count(req, resp, "limit", 1000000000, &o.limit))
+                return 0;
+        r = cw_model_jobs_get(req->cfg, req->store, req->now_us, &o, &m, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        jobs = json_array();
+        for (size_t i = 0; jobs && i < m.n; i++)
+                if (json_array_append_new(jobs, job_json(&m.jobs[i], req->now_us, false)) < 0) {
+                        json_decref(jobs);
+                        return -ENOMEM;
+                }
+        out = json_pack("{s:o?, s:I, s:I, s:I, s:b, s:I}", "jobs", jobs, "total", (json_int_t)m.total, "offset",
+                        (json_int_t)o.offset, "limit", (json_int_t)o.limit, "scheduler_enabled",
+                        m.scheduler_enabled, "running", (json_int_t)m.n_running);
+        return send_json(resp, 200, out);
+}
+
+static int api_job(const cw_http_req *req, cw_http_resp *resp)
+{
+        _cleanup_(cw_model_job_detail_release) cw_model_job_detail d = {0};
+        cw_error err;
+        int r = cw_model_job_get(req->cfg, req->store, req->now_us, req->args[0], &d, &err);
+
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_json(resp, 200, job_detail_json(&d, req->now_us));
+}
+
+static int job_set_enabled(const cw_http_req *req, cw_http_resp *resp, bool on)
+{
+        const cw_job *job = cw_config_job(req->cfg, req->args[0]);
+        cw_error err;
+        int r = cw_action_job_enable(req, req->args[0], on, &err);
+
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_json(resp, 200,
+                         json_pack("{s:s, s:b, s:b}", "name", job->name, "enabled", on && job->enabled,
+                                   "enabled_config", job->enabled));
+}
+
+static int api_job_enable(const cw_http_req *req, cw_http_resp *resp)
+{
+        return job_set_enabled(req, resp, true);
+}
+
+static int api_job_disable(const cw_http_req *req, cw_http_resp *resp)
+{
+        return job_set_enabled(req, resp, false);
+}
+
+/* ---- runs ----------------------------------------------------------------- */
+
+static int api_runs(const cw_http_req *req, cw_http_resp *resp)
+{
+        cw_model_runs_filter f = CW_MODEL_RUNS_FILTER_INIT;
+        _cleanup_(cw_model_runs_release) cw_model_runs m = {0};
+        const char *job = cw_http_query(req, "job");
+        json_t *runs;
+        cw_error err;
+        int r;
+
+        cw_error_clear(&err);
+        if (job && *job) {
+                if (strlen(job) > CW_JOBSPEC_NAME_MAX) {
+                        cw_http_error(req, resp, 400, "job: longer than %d bytes", CW_JOBSPEC_NAME_MAX);
+                        return 0;
+                }
+                f.job = job;
+        }
+        if (cw_model_parse_status(cw_http_query(req, "status"), &f, &err) < 0 ||
+            cw_model_parse_before(cw_http_query(req, "before"), &f, &err) < 0 ||
+            cw_model_parse_limit(cw_http_query(req, "limit"), &f, &err) < 0) {
+                cw_http_error(req, resp, 400, "%s", err.msg);
+                return 0;
+        }
+        r = cw_model_runs_list(req->cfg, req->store, &f, &m, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        runs = json_array();
+        for (size_t i = 0; runs && i < m.n; i++)
+                json_array_append_new(runs, run_json(&m.runs[i], req->now_us));
+        return send_json(resp, 200,
+                         json_pack("{s:o?, s:o}", "runs", runs, "next_before",
+                                   m.next_before > 0 ? json_integer(m.next_before) : json_null()));
+}
+
+static int api_run(const cw_http_req *req, cw_http_resp *resp)
+{
+        _cleanup_(cw_model_run_release) cw_model_run m = {0};
+        cw_error err;
+        int64_t id;
+        json_t *o;
+        int r;
+
+        if (!path_id(req, resp, "run", &id))
+                return 0;
+        r = cw_model_run_get(req->cfg, req->store, id, false, &m, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        o = run_json(&m.run, req->now_us);
+        if (o) {
+                json_object_set_new(o, "alive", cw_run_status_is_final(m.run.status) ? json_null() : json_boolean(m.alive));
+                json_object_set_new(o, "job_configured", json_boolean(m.job != NULL));
+        }
+        return send_json(resp, 200, o);
+}
+
+static int api_run_output(const cw_http_req *req, cw_http_resp *resp)
+{
+        _cleanup_(cw_model_run_release) cw_model_run m = {0};
+        cw_error err;
+        int64_t id;
+        int r;
+
+        if (!path_id(req, resp, "run", &id))
+                return 0;
+        r = cw_model_run_get(req->cfg, req->store, id, true, &m, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        resp->status = 200;
+        resp->content_type = "text/plain; charset=utf-8";
+        cw_buf_reset(&resp->body);
+        if (m.output_len > 0 && cw_buf_add(&resp->body, m.output, m.output_len) < 0)
+                return cw_buf_error(&resp->body);
+        return 0;
+}
+
+static int api_run_kill(const cw_http_req *req, cw_http_resp *resp)
+{
+        cw_run_status st = CW_RUN_KILLED;
+        cw_error err;
+        int64_t id;
+        int r;
+
+        if (!path_id(req, resp, "run", &id))
+                return 0;
+        r = cw_action_kill(req, id, &st, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", cw_run_status_to_string(st)));
+}
+
+static int api_running(const cw_http_req *req, cw_http_resp *resp)
+{
+        cw_model_runs_filter f = CW_MODEL_RUNS_FILTER_INIT;
+        _cleanup_(cw_model_runs_release) cw_model_runs m = {0};
+        json_t *runs;
+        cw_error err;
+        int r;
+
+        f.active = true;
+        f.limit = CW_MODEL_RUNS_MAX;
+        r = cw_model_runs_list(req->cfg, req->store, &f, &m, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        runs = json_array();
+        for (size_t i = 0; runs && i < m.n; i++) {
+                json_t *o = run_json(&m.runs[i], req->now_us);
+                if (o)
+                        json_object_set_new(o, "alive",
+                                            json_boolean(m.runs[i].status == CW_RUN_QUEUED ||
+                                                         cw_control_is_alive(req->cfg, &m.runs[i])));
+                json_array_append_new(runs, o);
+        }
+        return send_json(resp, 200, json_pack("{s:o?}", "runs", runs));
+}
+
+/* ---- requests and the scheduler ------------------------------------------- */
+
+static int api_requests(const cw_http_req *req, cw_http_resp *resp)
+{
+        _cleanup_(cw_model_scheduler_release) cw_model_scheduler m = {0};
+        json_t *list;
+        cw_error err;
+        int r = cw_model_scheduler_get(req->cfg, req->store, &m, &err);
+
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        list = json_array();
+        for (size_t i = 0; list && i < m.n_pending; i++)
+                json_array_append_new(list, request_json(&m.pending[i]));
+        return send_json(resp, 200, json_pack("{s:o?}", "requests", list));
+}
+
+static int api_request_add(const cw_http_req *req, cw_http_resp *resp)
+{
+        static const char *const allowed[] = {"job", "params", "spec", NULL};
+        json_t *body = body_object(req, resp), *params;
+        const char *job, *spec, *vals[CW_JOBSPEC_PARAMS_MAX];
+        size_t n = 0;
+        int64_t id = 0;
+        bool ok = true;
+        cw_error err;
+        int r;
+
+        if (!body)
+                return 0;
+        if (!only_members(req, resp, body, allowed))
+                goto done;
+        job = member_string(req, resp, body, "job", &ok);
+        spec = ok ? member_string(req, resp, body, "spec", &ok) : NULL;
+        params = json_object_get(body, "params");
+        if (!ok)
+                goto done;
+        if (!job == !spec) {
+                cw_http_error(req, resp, 400, "body: give either \"job\" (with optional \"params\") or \"spec\"");
+                goto done;
+        }
+        if (params && !json_is_null(params)) {
+                if (!job || !json_is_array(params)) {
+                        cw_http_error(req, resp, 400, job ? "body: 'params' must be an array of strings"
+                                                          : "body: 'params' goes with 'job', not with 'spec'");
+                        goto done;
+                }
+                if (json_array_size(params) > CW_JOBSPEC_PARAMS_MAX) {
+                        cw_http_error(req, resp, 422, "params: at most %d params, got %zu", CW_JOBSPEC_PARAMS_MAX,
+                                      json_array_size(params));
+                        goto done;
+                }
+                for (n = 0; n < json_array_size(params); n++) {
+                        json_t *v = json_array_get(params, n);
+                        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+                                cw_http_error(req, resp, 400, "body: params[%zu] must be a string", n);
+                                goto done;
+                        }
+                        vals[n] = json_string_value(v);
+                }
+        }
+        r = job ? cw_action_request_params(req, job, vals, n, &id, &err) : cw_action_request(req, spec, &id, &err);
+        if (r < 0) {
+                r = send_error(req, resp, r, &err);
+                json_decref(body);
+                return r;
+        }
+        json_decref(body);
+        return send_json(resp, 202, json_pack("{s:I}", "id", (json_int_t)id));
+done:
+        json_decref(body);
+        return 0;
+}
+
+static json_t *scheduler_json(const cw_model_scheduler *m)
+{
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "enabled", json_boolean(m->enabled));
+        set_fire(o, "last_pass", m->last_pass, NULL);
+        json_object_set_new(o, "node", str_or_null(m->node));
+        json_object_set_new(o, "running", json_integer((json_int_t)m->n_running));
+        json_object_set_new(o, "pending_requests", json_integer((json_int_t)m->n_pending));
+        return o;
+}
+
+static int send_scheduler(const cw_http_req *req, cw_http_resp *resp)
+{
+        _cleanup_(cw_model_scheduler_release) cw_model_scheduler m = {0};
+        cw_error err;
+        int r = cw_model_scheduler_get(req->cfg, req->store, &m, &err);
+
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_json(resp, 200, scheduler_json(&m));
+}
+
+static int api_scheduler(const cw_http_req *req, cw_http_resp *resp)
+{
+        static const char *const allowed[] = {"enabled", NULL};
+        json_t *body, *v;
+        cw_error err;
+        int r;
+
+        if (req->method != CW_HTTP_POST)
+                return send_scheduler(req, resp);
+        body = body_object(req, resp);
+        if (!body)
+                return 0;
+        v = json_object_get(body, "enabled");
+        if (!only_members(req, resp, body, allowed)) {
+                json_decref(body);
+                return 0;
+        }
+        if (!json_is_boolean(v)) {
+                json_decref(body);
+                cw_http_error(req, resp, 400, "body: 'enabled' must be true or false");
+                return 0;
+        }
+        r = cw_action_scheduler_enable(req, json_is_true(v), &err);
+        json_decref(body);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_scheduler(req, resp);
+}
+
+/* ---- UI entries ----------------------------------------------------------- */
+
+static int api_entries(const cw_http_req *req, cw_http_resp *resp)
+{
+        _cleanup_(cw_model_ui_entries_release) cw_model_ui_entries m = {0};
+        json_t *list;
+        cw_error err;
+        int r = cw_model_ui_entries_list(req->cfg, req->store, req->now_us, &m, &err);
+
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        list = json_array();
+        for (size_t i = 0; list && i < m.n; i++)
+                json_array_append_new(list, ui_entry_json(&m.entries[i]));
+        return send_json(resp, 200, json_pack("{s:o?, s:b}", "entries", list, "allow_commands", m.allow_commands));
+}
+
+static int send_entry(const cw_http_req *req, cw_http_resp *resp, int status, int64_t id)
+{
+        _cleanup_(cw_model_ui_entry_release) cw_model_ui_entry m = {0};
+        cw_error err;
+        int r = cw_model_ui_entry_get(req->cfg, req->store, req->now_us, id, &m, &err);
+
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_json(resp, status, ui_entry_json(&m));
+}
+
+/* The body of POST /entries and PUT /entries/ID; false after answering. */
+static bool entry_input(const cw_http_req *req, cw_http_resp *resp, json_t *body, cw_action_entry *in)
+{
+        static const char *const allowed[] = {"schedule", "spec", "command", "description", "enabled", NULL};
+        json_t *en = json_object_get(body, "enabled");
+        bool ok = true;
+
+        if (!only_members(req, resp, body, allowed))
+                return false;
+        in->schedule = member_string(req, resp, body, "schedule", &ok);
+        if (ok)
+                in->spec = member_string(req, resp, body, "spec", &ok);
+        if (ok)
+                in->command = member_string(req, resp, body, "command", &ok);
+        if (ok)
+                in->description = member_string(req, resp, body, "description", &ok);
+        if (!ok)
+                return false;
+        if (en && !json_is_null(en) && !json_is_boolean(en)) {
+                cw_http_error(req, resp, 400, "body: 'enabled' must be true or false");
+                return false;
+        }
+        in->enabled = !en || json_is_null(en) || json_is_true(en);
+        if (!in->schedule) {
+                cw_http_error(req, resp, 422, "schedule: a time spec is needed (like '*/10 * * * *' or 'every 1h')");
+                return false;
+        }
+        return true;
+}
+
+static int api_entry_add(const cw_http_req *req, cw_http_resp *resp)
+{
+        json_t *body = body_object(req, resp);
+        cw_action_entry in = {0};
+        int64_t id = 0;
+        cw_error err;
+        int r;
+
+        if (!body)
+                return 0;
+        if (!entry_input(req, resp, body, &in)) {
+                json_decref(body);
+                return 0;
+        }
+        r = cw_action_entry_create(req, &in, &id, &err);
+        json_decref(body);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_entry(req, resp, 201, id);
+}
+
+static int api_entry(const cw_http_req *req, cw_http_resp *resp)
+{
+        cw_action_entry in = {0};
+        cw_error err;
+        json_t *body;
+        int64_t id;
+        int r;
+
+        if (!path_id(req, resp, "entry", &id))
+                return 0;
+        if (req->method == CW_HTTP_GET)
+                return send_entry(req, resp, 200, id);
+        if (req->method == CW_HTTP_DELETE) {
+                r = cw_action_entry_delete(req, id, &err);
+                if (r < 0)
+                        return send_error(req, resp, r, &err);
+                resp->status = 204;
+                resp->content_type = JSON_TYPE;
+                cw_buf_reset(&resp->body);
+                return 0;
+        }
+        body = body_object(req, resp);
+        if (!body)
+                return 0;
+        if (!entry_input(req, resp, body, &in)) {
+                json_decref(body);
+                return 0;
+        }
+        r = cw_action_entry_update(req, id, &in, &err);
+        json_decref(body);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
+        return send_entry(req, resp, 200, id);
+}
+
+const cw_http_route cw_http_api_routes[] = {
+        {CW_HTTP_GET, "/api/v1/jobs", CW_ROUTE_API, api_jobs},
+        {CW_HTTP_GET, "/api/v1/jobs/%", CW_ROUTE_API, api_job},
+        {CW_HTTP_POST, "/api/v1/jobs/%/enable", CW_ROUTE_API, api_job_enable},
+        {CW_HTTP_POST, "/api/v1/jobs/%/disable", CW_ROUTE_API, api_job_disable},
+        {CW_HTTP_GET, "/api/v1/runs", CW_ROUTE_API, api_runs},
+        {CW_HTTP_GET, "/api/v1/runs/%", CW_ROUTE_API, api_run},
+        {CW_HTTP_GET, "/api/v1/runs/%/output", CW_ROUTE_API, api_run_output},
+        {CW_HTTP_POST, "/api/v1/runs/%/kill", CW_ROUTE_API, api_run_kill},
+        {CW_HTTP_GET, "/api/v1/running", CW_ROUTE_API, api_running},
+        {CW_HTTP_GET, "/api/v1/requests", CW_ROUTE_API, api_requests},
+        {CW_HTTP_POST, "/api/v1/requests", CW_ROUTE_API, api_request_add},
+        {CW_HTTP_GET | CW_HTTP_POST, "/api/v1/scheduler", CW_ROUTE_API, api_scheduler},
+        {CW_HTTP_GET, "/api/v1/entries", CW_ROUTE_API, api_entries},
+        {CW_HTTP_POST, "/api/v1/entries", CW_ROUTE_API, api_entry_add},
+        {CW_HTTP_GET | CW_HTTP_PUT | CW_HTTP_DELETE, "/api/v1/entries/%", CW_ROUTE_API, api_entry},
+        {0},
+};

@@ -15,15 +15,32 @@
  * a cw_http_resp.
  *
  * Modules (each in src/http/):
- *   server.c   libmicrohttpd glue, limits, routing, security headers
+ *   server.c   libmicrohttpd glue, limits, routing, security headers,
+ *              /healthz, / (303 to /jobs)
+ *   form.c     parsers for queries, forms, paths, cookies (form.h)
  *   auth.c     sessions, CSRF, login throttling, bearer tokens, /login, /logout
  *   assets.c   static files compiled into the binary, /static/NAME
+ *              (the files in src/http/static/, embedded by embed_assets.py)
  *   html.c     HTML building with escaping (html.h), the page layout
  *   pages*.c   the HTML pages
  *   api.c      /api/v1/ (JSON, jansson)
  *   metrics.c  /metrics (Prometheus text)
  * Route tables live with their handlers (cw_http_*_routes below); the
- * server searches them in order: auth, assets, api, metrics, pages. */
+ * server searches them in order: auth, assets, api, metrics, pages (after
+ * its own /healthz and /). The first route whose pattern and method match
+ * wins; a pattern that matches with another method gives 405 with Allow.
+ *
+ * Authentication (auth.c): a session cookie from POST /login (argon2id
+ * password, [admin] user and password_hash) works on every route; a
+ * bearer token ([admin] api_token) only on CW_ROUTE_API routes and
+ * /metrics. Without either, page GETs get 303 to /login?next=PATH, other
+ * page requests 403, API and /metrics requests 401 with
+ * `WWW-Authenticate: Bearer`. Every non-GET request to a non-public route
+ * made with a session must carry the session's CSRF token (form field
+ * "csrf" or header X-CSRF-Token), else 403; bearer requests need none.
+ * The login form itself is protected by a short-lived login token: GET
+ * /login sets cookie cw_login and gives the same value as req->csrf, and
+ * POST /login requires the form field "csrf" to match the cookie. */
 #ifndef CW_HTTP_HTTP_H
 #define CW_HTTP_HTTP_H
 
@@ -78,17 +95,25 @@ typedef struct cw_http_req {
         bool via_token;                    /* authenticated by a bearer token */
         /* The session's CSRF token, to embed in forms (hidden field "csrf")
          * and to send as header X-CSRF-Token from scripts; NULL without a
-         * session. */
+         * session. For cw_http_page_login it is the login form's token
+         * (which the form must send as "csrf" too). */
         const char *csrf;
         /* A fresh nonce for this response's Content-Security-Policy: an
          * inline <style nonce="..."> or <script nonce="..."> must carry it. */
         const char *nonce;
         int64_t now_us;                    /* read once per request */
         /* The config current when the request arrived (a reference held for
-         * the request) and a store connection of its own. */
+         * the request; never NULL) and a store connection of its own: set
+         * for api, metrics and page routes, NULL for the server's, auth and
+         * asset routes and for errors found before a route was chosen (404,
+         * 405, 400, 413), which cw_http_page_error must cope with. */
         const cw_config *cfg;
         cw_store *store;
-        cw_http_server *server;
+        cw_http_server *server;            /* NULL in unit tests that build a req */
+        /* cw_http_error answers in JSON: set on CW_ROUTE_API routes, paths
+         * under /api/, and when Accept prefers application/json. */
+        bool want_json;
+        void *priv;                        /* the server's; NULL in unit tests */
 } cw_http_req;
 
 typedef struct cw_http_resp {
@@ -100,6 +125,7 @@ typedef struct cw_http_resp {
         char *set_cookie;         /* one Set-Cookie value (owned; auth.c only) */
         int retry_after;          /* seconds for Retry-After, 0: none */
         bool cacheable;           /* static assets: cache for a day; else no-store */
+        const char *etag;         /* a static string sent as ETag, or NULL */
 } cw_http_resp;
 
 /* Fills resp; returns 0 (any status, including errors the handler chose),
@@ -131,6 +157,9 @@ extern const cw_http_route cw_http_page_routes[];
 const char *cw_http_query(const cw_http_req *req, const char *name);
 const char *cw_http_form(const cw_http_req *req, const char *name);
 const char *cw_http_param(const cw_http_req *req, const char *name);
+/* A request header (name case-insensitive), or NULL when absent or when
+ * req was not made by the server (unit tests). */
+const char *cw_http_header(const cw_http_req *req, const char *name);
 /* 303 See Other to location (a path on this server). */
 void cw_http_redirect(cw_http_resp *resp, const char *location);
 /* An error response: JSON {"error": {"status": N, "message": "..."}} on
@@ -138,11 +167,19 @@ void cw_http_redirect(cw_http_resp *resp, const char *location);
  * error page (cw_http_page_error, pages.c). The message says what and
  * where, in plain words; it is escaped where it is shown. */
 _printf_(4, 5) void cw_http_error(const cw_http_req *req, cw_http_resp *resp, int status, const char *fmt, ...);
+/* The URL to link a static file of src/http/static/ with (assets.c):
+ * "/static/NAME?v=HASH", where HASH changes with the file's content so
+ * browsers, which may cache it for a day, never keep an old copy across
+ * an upgrade. NULL when there is no such file. */
+const char *cw_http_asset_path(const char *name);
 /* Renders the HTML error page into resp (pages.c). */
 void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status, const char *message);
 /* Renders the login form into resp (pages.c), for auth.c: `error` is
  * shown above the form when non-NULL; `next` is where to go after logging
- * in (a local path, already validated; NULL: /jobs). */
+ * in (a local path, already validated; NULL: /jobs). The form posts to
+ * /login with the fields "user", "password", "next" (when non-NULL) and
+ * "csrf" (req->csrf, the login token). auth.c sets resp->status (403 for
+ * a wrong password, 429 when throttled) and the cookie. */
 void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error, const char *next);
 
 /* ---- what handlers may ask of the daemon (server.c) ---- */
@@ -151,8 +188,17 @@ void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *
  * the scheduler was enabled): it runs a pass within a second. */
 void cw_http_wake(cw_http_server *srv);
 /* Logs a state change with who made it, one line:
- * "event=admin user=U client=C action=ACTION DETAIL". */
+ * "event=admin user=U client=C action=ACTION DETAIL". User, client and
+ * action are quoted as cw_http_logval does; DETAIL is fmt's text as
+ * written (quote its values with cw_http_logval), with any control
+ * character turned into a space. Never pass secrets. No-op without a
+ * server (unit tests); cw_http_wake accepts NULL too. */
 _printf_(3, 4) void cw_http_audit(const cw_http_req *req, const char *action, const char *fmt, ...);
+/* s as a log value: as is when it is non-empty and has no spaces, '"',
+ * '=', '\' or control characters; else double-quoted with '"' and '\'
+ * backslash-escaped and control characters as \xHH, cut to fit size
+ * (>= 8). NULL gives "-". Returns s or buf. */
+const char *cw_http_logval(const char *s, char *buf, size_t size);
 
 /* ---- the daemon's interface ---- */
 

@@ -533,6 +533,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
          * at start-up; cron entries find no fire in an empty window. */
         for (size_t i = 0; r == 0 && i < o->cfg->n_entries; i++)
                 r = pass_entry(&p, &o->cfg->entries[i]);
+        for (size_t i = 0; r == 0 && i < o->n_extra_entries; i++)
+                r = pass_entry(&p, &o->extra_entries[i]);
         if (r == 0)
                 r = pass_requests(&p);
         if (r == 0)
@@ -559,8 +561,9 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
                 return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
         p.enabled = r == -ENOENT || strcmp(v, "0") != 0;
         r = 0;
-        for (size_t i = 0; r == 0 && i < o->cfg->n_entries; i++) {
-                const cw_schedule_entry *e = &o->cfg->entries[i];
+        for (size_t i = 0; r == 0 && i < o->cfg->n_entries + o->n_extra_entries; i++) {
+                const cw_schedule_entry *e = i < o->cfg->n_entries ? &o->cfg->entries[i]
+                                                                   : &o->extra_entries[i - o->cfg->n_entries];
                 const cw_job *job = &o->cfg->jobs[e->job];
                 cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE,
                                      .attempt = 1, .scheduled_at = boot};

@@ -68,6 +68,11 @@ typedef struct cw_sched_opts {
         void *userdata;
         /* Told about every action, after it happened; may be NULL. */
         void (*on_action)(void *userdata, const cw_sched_action *a);
+        /* Entries beyond the config's, fired by the same rules after them:
+         * the UI-created ones (sched/entries.h, cw_ui_entries_load), each
+         * compiled against cfg. Owned by the caller; may be NULL. */
+        const cw_schedule_entry *extra_entries;
+        size_t n_extra_entries;
 } cw_sched_opts;
 
 typedef struct cw_sched_result {

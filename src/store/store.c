@@ -27,6 +27,14 @@
  * version 1, so this checks the pointer only; one added in version 2 will
  * test s->ops->version >= 2 here too. */
 #define OP_CHECK(s, member) (!(s) || !(s)->ops ? -EINVAL : (s)->ops->member ? 0 : -EOPNOTSUPP)
+/* For operations added in version 2 (see store_backend.h). */
+#define OP2_OR_RETURN(s, member)                                                                   \
+        do {                                                                                       \
+                if (!(s) || !(s)->ops)                                                             \
+                        return -EINVAL;                                                            \
+                if ((s)->ops->version < 2 || !(s)->ops->member)                                    \
+                        return -EOPNOTSUPP;                                                        \
+        } while (0)
 #define OP_OR_RETURN(s, member)                                                                    \
         do {                                                                                       \
                 int _r = OP_CHECK(s, member);                                                      \
@@ -267,4 +275,120 @@ void cw_requests_free(cw_request *r, size_t n)
                 free(r[i].by);
         }
         free(r);
+}
+
+int cw_store_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t *ret_n)
+{
+        OP2_OR_RETURN(s, requests_pending);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->requests_pending(s, max, ret, ret_n);
+}
+
+int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
+                        cw_store_hist *ret_lateness)
+{
+        OP2_OR_RETURN(s, stats_list);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->stats_list(s, job, ret, ret_n, ret_lateness);
+}
+
+void cw_job_stats_free(cw_job_stats *st, size_t n)
+{
+        if (!st)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(st[i].job);
+        free(st);
+}
+
+int cw_store_jobs_last(cw_store *s, cw_run **ret, size_t *ret_n)
+{
+        OP2_OR_RETURN(s, jobs_last);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->jobs_last(s, ret, ret_n);
+}
+
+int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
+{
+        OP2_OR_RETURN(s, jobs_disabled);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->jobs_disabled(s, ret, ret_n);
+}
+
+void cw_store_names_free(char **names, size_t n)
+{
+        if (!names)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
+void cw_ui_entry_release(cw_ui_entry *e)
+{
+        if (!e)
+                return;
+        free(e->schedule);
+        free(e->spec);
+        free(e->command);
+        free(e->description);
+        free(e->created_by);
+        *e = (cw_ui_entry){0};
+}
+
+void cw_ui_entries_free(cw_ui_entry *e, size_t n)
+{
+        if (!e)
+                return;
+        for (size_t i = 0; i < n; i++)
+                cw_ui_entry_release(&e[i]);
+        free(e);
+}
+
+/* Exactly one of spec and command, and a schedule. */
+static bool ui_entry_ok(const cw_ui_entry *e)
+{
+        return e && e->schedule && (e->spec == NULL) != (e->command == NULL);
+}
+
+int cw_store_ui_entry_add(cw_store *s, cw_ui_entry *e)
+{
+        OP2_OR_RETURN(s, ui_entry_add);
+        if (!ui_entry_ok(e))
+                return -EINVAL;
+        return s->ops->ui_entry_add(s, e);
+}
+
+int cw_store_ui_entry_update(cw_store *s, const cw_ui_entry *e)
+{
+        OP2_OR_RETURN(s, ui_entry_update);
+        if (!ui_entry_ok(e))
+                return -EINVAL;
+        return s->ops->ui_entry_update(s, e);
+}
+
+int cw_store_ui_entry_delete(cw_store *s, int64_t id)
+{
+        OP2_OR_RETURN(s, ui_entry_delete);
+        return s->ops->ui_entry_delete(s, id);
+}
+
+int cw_store_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret)
+{
+        OP2_OR_RETURN(s, ui_entry_get);
+        if (!ret)
+                return -EINVAL;
+        return s->ops->ui_entry_get(s, id, ret);
+}
+
+int cw_store_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n)
+{
+        OP2_OR_RETURN(s, ui_entries_list);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->ui_entries_list(s, ret, ret_n);
 }

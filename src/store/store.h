@@ -112,4 +112,88 @@ typedef struct cw_request {
 int cw_store_requests_take(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
 void cw_requests_free(cw_request *r, size_t n);
 
+
+/* Requests not yet taken, oldest first, at most max (0: no bound), without
+ * taking them (the admin's queue view). Free with cw_requests_free. */
+int cw_store_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
+
+/* ---- per-job aggregates (admin overview, /metrics) ----
+ *
+ * Kept up to date in the same transaction as the run changes that cause
+ * them (insert, finish, transition), so they count the runs of every
+ * process, survive pruning and restarts, and are read without scanning
+ * the runs. A run is counted once, when it first reaches a final status;
+ * a finish that corrects a final status (e.g. lost -> succeeded) moves
+ * the count from the old status to the new. Histogram buckets are the
+ * tables below; counts[i] counts observations <= bounds[i] and above the
+ * previous bound (not cumulative); counts[n_bounds] is +Inf. */
+#define CW_STORE_DURATION_BUCKETS 14
+#define CW_STORE_LATENESS_BUCKETS 12
+/* Upper bounds in seconds, ascending. */
+extern const double cw_store_duration_bounds[CW_STORE_DURATION_BUCKETS];
+extern const double cw_store_lateness_bounds[CW_STORE_LATENESS_BUCKETS];
+#define CW_STORE_HIST_MAX 16
+
+typedef struct cw_store_hist {
+        uint64_t counts[CW_STORE_HIST_MAX + 1];
+        uint64_t count;
+        double sum;              /* seconds */
+} cw_store_hist;
+
+typedef struct cw_job_stats {
+        char *job;
+        uint64_t runs[CW_RUN_STATUS_MAX]; /* final runs by status, lifetime */
+        /* Durations (ended - started) of runs that ran: succeeded, failed,
+         * timed_out, killed, lost. */
+        cw_store_hist duration;
+        int64_t last_success_us; /* ended_us of the newest succeeded run, 0: never */
+        int64_t last_run_id;     /* the newest run that reached a final status, 0: none */
+} cw_job_stats;
+
+/* Every job that has aggregates (ordered by job name), or only `job` when
+ * non-NULL, and the lateness histogram of scheduled starts (started -
+ * scheduled instant, all jobs). Free with cw_job_stats_free. ret_lateness
+ * may be NULL. */
+int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
+                        cw_store_hist *ret_lateness);
+void cw_job_stats_free(cw_job_stats *st, size_t n);
+/* The newest final run of every job (the run named by last_run_id), in
+ * one query; *ret is an array of *ret_n runs in no particular order. */
+int cw_store_jobs_last(cw_store *s, cw_run **ret, size_t *ret_n);
+/* Jobs whose store flag is `disabled`, sorted by name (one query):
+ * *ret is an array of *ret_n strings; free with cw_store_names_free. */
+int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
+void cw_store_names_free(char **names, size_t n);
+
+/* ---- UI-created schedule entries (PRODUCT.md §9) ----
+ *
+ * The store keeps them as text; validating them against the config is the
+ * caller's job (src/sched/entries.h) because the config can change under
+ * them. Exactly one of spec and command is set. */
+typedef struct cw_ui_entry {
+        int64_t id;
+        char *schedule;          /* time spec text */
+        char *spec;              /* canonical job spec of a configured job, or NULL */
+        char *command;           /* free command line, or NULL */
+        char *description;       /* "" when none */
+        bool enabled;
+        char *created_by;        /* who created it; NULL when unknown */
+        int64_t created_us;
+        int64_t updated_us;
+} cw_ui_entry;
+
+/* Frees the strings of e and zeroes it. Accepts NULL. */
+void cw_ui_entry_release(cw_ui_entry *e);
+void cw_ui_entries_free(cw_ui_entry *e, size_t n);
+/* Adds e (id ignored; created_us and updated_us as given); sets e->id. */
+int cw_store_ui_entry_add(cw_store *s, cw_ui_entry *e);
+/* Replaces schedule, spec, command, description, enabled and updated_us of
+ * entry e->id. -ENOENT when there is none. */
+int cw_store_ui_entry_update(cw_store *s, const cw_ui_entry *e);
+/* -ENOENT when there is none. */
+int cw_store_ui_entry_delete(cw_store *s, int64_t id);
+int cw_store_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret);
+/* All entries by id; free with cw_ui_entries_free. */
+int cw_store_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
+
 #endif

@@ -18,7 +18,7 @@
 
 #include "store/store.h"
 
-#define CW_STORE_OPS_VERSION 1
+#define CW_STORE_OPS_VERSION 2
 
 typedef struct cw_store_ops cw_store_ops;
 
@@ -53,6 +53,17 @@ struct cw_store_ops {
         int (*request_add)(cw_store *s, const char *spec, const char *by, int64_t now_us,
                            int64_t *ret_id);
         int (*requests_take)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
+
+        /* version 2: the admin UI's reads, aggregates and UI entries */
+        int (*requests_pending)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
+        int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness);
+        int (*jobs_last)(cw_store *s, cw_run **ret, size_t *ret_n);
+        int (*jobs_disabled)(cw_store *s, char ***ret, size_t *ret_n);
+        int (*ui_entry_add)(cw_store *s, cw_ui_entry *e);
+        int (*ui_entry_update)(cw_store *s, const cw_ui_entry *e);
+        int (*ui_entry_delete)(cw_store *s, int64_t id);
+        int (*ui_entry_get)(cw_store *s, int64_t id, cw_ui_entry *ret);
+        int (*ui_entries_list)(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
 };
 
 /* The SQLite backend (store_sqlite.c): opens (creating when missing, with

@@ -61,7 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SQ_SCHEMA_LATEST 1
+#define SQ_SCHEMA_LATEST 2
 /* Pauses between retries of a busy operation grow from the first to the
  * last value (microseconds), doubling each time. */
 #define SQ_BACKOFF_MIN_US 100
@@ -136,6 +136,87 @@ static const char *const migrations[] = {
         /* Pruning old claims (the scheduler's issue) without a migration. */
         "CREATE INDEX claims_at ON claims(scheduled_at);"
         "CREATE INDEX requests_pending ON requests(id) WHERE taken = 0;",
+        /* 2: aggregates for the admin overview and /metrics (kept by
+         * stats_change(), backfilled here from the runs already recorded),
+         * and UI-created schedule entries. The bucket bounds in the CASE
+         * expressions are cw_store_duration_bounds and
+         * cw_store_lateness_bounds; bucket N (their count) is +Inf. */
+        /* GET /api/v1/runs?job=J&status=S: without it the planner walks
+         * every run of status S (a tenth of the history) for one job's. */
+        "CREATE INDEX runs_job_status ON runs(job, status, id);"
+        "CREATE TABLE job_stats ("
+        "  job TEXT PRIMARY KEY,"
+        "  last_run_id INTEGER NOT NULL DEFAULT 0,"
+        "  last_success_us INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE TABLE run_counts ("
+        "  job TEXT NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  n INTEGER NOT NULL,"
+        "  PRIMARY KEY (job, status)"
+        ") WITHOUT ROWID;"
+        /* metric 'duration' per job; 'lateness' with job ''. */
+        "CREATE TABLE histograms ("
+        "  metric TEXT NOT NULL,"
+        "  job TEXT NOT NULL,"
+        "  bucket INTEGER NOT NULL,"
+        "  n INTEGER NOT NULL,"
+        "  PRIMARY KEY (metric, job, bucket)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE histogram_sums ("
+        "  metric TEXT NOT NULL,"
+        "  job TEXT NOT NULL,"
+        "  n INTEGER NOT NULL,"
+        "  sum REAL NOT NULL,"
+        "  PRIMARY KEY (metric, job)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE ui_entries ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  schedule TEXT NOT NULL,"
+        "  spec TEXT,"
+        "  command TEXT,"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  enabled INTEGER NOT NULL DEFAULT 1,"
+        "  created_by TEXT,"
+        "  created_us INTEGER NOT NULL,"
+        "  updated_us INTEGER NOT NULL,"
+        "  CHECK ((spec IS NULL) <> (command IS NULL))"
+        ");"
+        "INSERT INTO job_stats (job, last_run_id, last_success_us) "
+        "  SELECT job, max(CASE WHEN status IN ('queued', 'running') THEN 0 ELSE id END),"
+        "         max(CASE WHEN status = 'succeeded' THEN ended_us ELSE 0 END) "
+        "  FROM runs GROUP BY job;"
+        "INSERT INTO run_counts (job, status, n) "
+        "  SELECT job, status, count(*) FROM runs "
+        "  WHERE status NOT IN ('queued', 'running') GROUP BY job, status;"
+        "INSERT INTO histograms (metric, job, bucket, n) "
+        "  SELECT 'duration', job, CASE"
+        "    WHEN d <= 0.1 THEN 0 WHEN d <= 0.5 THEN 1 WHEN d <= 1 THEN 2 WHEN d <= 2.5 THEN 3"
+        "    WHEN d <= 5 THEN 4 WHEN d <= 10 THEN 5 WHEN d <= 30 THEN 6 WHEN d <= 60 THEN 7"
+        "    WHEN d <= 300 THEN 8 WHEN d <= 600 THEN 9 WHEN d <= 1800 THEN 10"
+        "    WHEN d <= 3600 THEN 11 WHEN d <= 7200 THEN 12 WHEN d <= 86400 THEN 13 ELSE 14 END AS b,"
+        "    count(*)"
+        "  FROM (SELECT job, max(ended_us - started_us, 0) / 1e6 AS d FROM runs"
+        "        WHERE status IN ('succeeded', 'failed', 'timed_out', 'killed', 'lost'))"
+        "  GROUP BY job, b;"
+        "INSERT INTO histogram_sums (metric, job, n, sum) "
+        "  SELECT 'duration', job, count(*), total(max(ended_us - started_us, 0) / 1e6) FROM runs"
+        "  WHERE status IN ('succeeded', 'failed', 'timed_out', 'killed', 'lost') GROUP BY job;"
+        "INSERT INTO histograms (metric, job, bucket, n) "
+        "  SELECT 'lateness', '', CASE"
+        "    WHEN d <= 0.005 THEN 0 WHEN d <= 0.01 THEN 1 WHEN d <= 0.025 THEN 2"
+        "    WHEN d <= 0.05 THEN 3 WHEN d <= 0.1 THEN 4 WHEN d <= 0.25 THEN 5 WHEN d <= 0.5 THEN 6"
+        "    WHEN d <= 1 THEN 7 WHEN d <= 2.5 THEN 8 WHEN d <= 5 THEN 9 WHEN d <= 10 THEN 10"
+        "    WHEN d <= 60 THEN 11 ELSE 12 END AS b,"
+        "    count(*)"
+        "  FROM (SELECT max(started_us - scheduled_at * 1000000, 0) / 1e6 AS d FROM runs"
+        "        WHERE trigger = 'schedule' AND scheduled_at > 0"
+        "        AND status NOT IN ('queued', 'skipped', 'missed'))"
+        "  GROUP BY b;"
+        "INSERT INTO histogram_sums (metric, job, n, sum) "
+        "  SELECT 'lateness', '', count(*), total(max(started_us - scheduled_at * 1000000, 0) / 1e6)"
+        "  FROM runs WHERE trigger = 'schedule' AND scheduled_at > 0"
+        "  AND status NOT IN ('queued', 'skipped', 'missed') HAVING count(*) > 0;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SQ_SCHEMA_LATEST,
                "one migration per schema version");
@@ -171,6 +252,26 @@ typedef enum stmt_id {
         ST_REQUEST_ADD,
         ST_REQUESTS_PENDING,
         ST_REQUEST_TAKE,
+        ST_RUN_BRIEF,
+        ST_COUNT_ADD,
+        ST_HIST_ADD,
+        ST_HIST_SUM_ADD,
+        ST_JOB_STATS_NOTE,
+        ST_STATS_JOBS,
+        ST_STATS_COUNTS,
+        ST_STATS_HIST,
+        ST_STATS_SUMS,
+        ST_STATS_JOBS_ONE,
+        ST_STATS_COUNTS_ONE,
+        ST_STATS_HIST_ONE,
+        ST_STATS_SUMS_ONE,
+        ST_JOBS_LAST,
+        ST_JOBS_DISABLED,
+        ST_UI_ADD,
+        ST_UI_UPDATE,
+        ST_UI_DELETE,
+        ST_UI_GET,
+        ST_UI_LIST,
         ST_MAX,
 } stmt_id;
 
@@ -217,6 +318,40 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_REQUESTS_PENDING] = "SELECT id, spec, requested_by, requested_us FROM requests "
                                 "WHERE taken = 0 ORDER BY id LIMIT ?1",
         [ST_REQUEST_TAKE] = "UPDATE requests SET taken = 1 WHERE id = ?1 AND taken = 0",
+        /* What stats_change() needs to know about a run before changing it. */
+        [ST_RUN_BRIEF] = "SELECT job, status, started_us FROM runs WHERE id = ?1",
+        [ST_COUNT_ADD] = "INSERT INTO run_counts (job, status, n) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT (job, status) DO UPDATE SET n = n + excluded.n",
+        [ST_HIST_ADD] = "INSERT INTO histograms (metric, job, bucket, n) VALUES (?1, ?2, ?3, 1) "
+                        "ON CONFLICT (metric, job, bucket) DO UPDATE SET n = n + 1",
+        [ST_HIST_SUM_ADD] = "INSERT INTO histogram_sums (metric, job, n, sum) VALUES (?1, ?2, 1, ?3) "
+                            "ON CONFLICT (metric, job) DO UPDATE SET n = n + 1, sum = sum + excluded.sum",
+        [ST_JOB_STATS_NOTE] = "INSERT INTO job_stats (job, last_run_id, last_success_us) VALUES (?1, ?2, ?3) "
+                              "ON CONFLICT (job) DO UPDATE SET "
+                              "last_run_id = max(last_run_id, excluded.last_run_id), "
+                              "last_success_us = max(last_success_us, excluded.last_success_us)",
+        [ST_STATS_JOBS] = "SELECT job, last_run_id, last_success_us FROM job_stats ORDER BY job",
+        [ST_STATS_COUNTS] = "SELECT job, status, n FROM run_counts",
+        [ST_STATS_HIST] = "SELECT metric, job, bucket, n FROM histograms",
+        [ST_STATS_SUMS] = "SELECT metric, job, n, sum FROM histogram_sums",
+        /* The same for one job (?1), and the all-jobs lateness ('' job). */
+        [ST_STATS_JOBS_ONE] = "SELECT job, last_run_id, last_success_us FROM job_stats WHERE job = ?1",
+        [ST_STATS_COUNTS_ONE] = "SELECT job, status, n FROM run_counts WHERE job = ?1",
+        [ST_STATS_HIST_ONE] = "SELECT metric, job, bucket, n FROM histograms "
+                              "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
+        [ST_STATS_SUMS_ONE] = "SELECT metric, job, n, sum FROM histogram_sums "
+                              "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
+        [ST_JOBS_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id IN (SELECT last_run_id FROM job_stats)",
+        [ST_JOBS_DISABLED] = "SELECT job FROM job_state WHERE enabled = 0 ORDER BY job",
+        [ST_UI_ADD] = "INSERT INTO ui_entries (schedule, spec, command, description, enabled, created_by, "
+                      "created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [ST_UI_UPDATE] = "UPDATE ui_entries SET schedule = ?2, spec = ?3, command = ?4, description = ?5, "
+                         "enabled = ?6, updated_us = ?7 WHERE id = ?1",
+        [ST_UI_DELETE] = "DELETE FROM ui_entries WHERE id = ?1",
+        [ST_UI_GET] = "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
+                      "updated_us FROM ui_entries WHERE id = ?1",
+        [ST_UI_LIST] = "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
+                       "updated_us FROM ui_entries ORDER BY id",
 };
 
 /* Listing runs: one variant per combination of the filters that are set
@@ -529,6 +664,145 @@ static int sq_read(sq_store *q, sq_txn_fn fn, void *ctx)
         }
 }
 
+/* ---- aggregates ----------------------------------------------------------- */
+
+const double cw_store_duration_bounds[CW_STORE_DURATION_BUCKETS] = {
+        0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 86400,
+};
+const double cw_store_lateness_bounds[CW_STORE_LATENESS_BUCKETS] = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60,
+};
+_Static_assert(CW_STORE_DURATION_BUCKETS <= CW_STORE_HIST_MAX, "too many duration buckets");
+_Static_assert(CW_STORE_LATENESS_BUCKETS <= CW_STORE_HIST_MAX, "too many lateness buckets");
+
+/* The bucket of value v: the first bound >= v, or n for +Inf. */
+static int bucket_of(const double *bounds, int n, double v)
+{
+        for (int i = 0; i < n; i++)
+                if (v <= bounds[i])
+                        return i;
+        return n;
+}
+
+/* Statuses whose runs actually ran, so have a duration worth observing. */
+static bool status_ran(cw_run_status st)
+{
+        return st == CW_RUN_SUCCEEDED || st == CW_RUN_FAILED || st == CW_RUN_TIMED_OUT ||
+               st == CW_RUN_KILLED || st == CW_RUN_LOST;
+}
+
+static int stmt_run(sq_store *q, sqlite3_stmt *st, sq_bind *b)
+{
+        int e = bind_done(q, b);
+
+        return e < 0 ? e : step_done(q, st);
+}
+
+static int count_add(sq_store *q, const char *job, cw_run_status status, int64_t delta)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_COUNT_ADD, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_text(&b, 1, job);
+        bind_text(&b, 2, cw_run_status_to_string(status));
+        bind_i64(&b, 3, delta);
+        return stmt_run(q, st, &b);
+}
+
+static int observe(sq_store *q, const char *metric, const char *job, const double *bounds, int n,
+                   double v)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *sum = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_HIST_ADD, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_text(&b, 1, metric);
+        bind_text(&b, 2, job);
+        bind_i64(&b, 3, bucket_of(bounds, n, v));
+        e = stmt_run(q, st, &b);
+        if (e == 0)
+                e = sq_stmt(q, ST_HIST_SUM_ADD, &sum);
+        if (e < 0)
+                return e;
+        b = (sq_bind){sum, SQLITE_OK};
+        bind_text(&b, 1, metric);
+        bind_text(&b, 2, job);
+        if (b.rc == SQLITE_OK)
+                b.rc = sqlite3_bind_double(sum, 3, v);
+        return stmt_run(q, sum, &b);
+}
+
+/* Keeps the aggregates in step with one run's status change, inside the
+ * transaction that makes it: `from` is the status it had (-1 for a new
+ * run), `to` the one it gets. A run is counted when it first becomes
+ * final; a final-to-final correction moves the count. */
+static int stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_status to,
+                        int64_t started_us, int64_t ended_us)
+{
+        bool was_final = from >= 0 && cw_run_status_is_final((cw_run_status)from);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        sq_bind b;
+        int e = 0;
+
+        if (was_final && (cw_run_status)from == to)
+                return 0;
+        if (was_final)
+                e = count_add(q, job, (cw_run_status)from, -1);
+        if (e < 0 || !cw_run_status_is_final(to))
+                return e;
+        e = count_add(q, job, to, 1);
+        if (e == 0 && !was_final && status_ran(to) && started_us > 0)
+                e = observe(q, "duration", job, cw_store_duration_bounds, CW_STORE_DURATION_BUCKETS,
+                            ended_us > started_us ? (double)(ended_us - started_us) / 1e6 : 0.0);
+        if (e == 0)
+                e = sq_stmt(q, ST_JOB_STATS_NOTE, &st);
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_text(&b, 1, job);
+        bind_i64(&b, 2, id);
+        bind_i64(&b, 3, to == CW_RUN_SUCCEEDED ? ended_us : 0);
+        return stmt_run(q, st, &b);
+}
+
+/* A run's job, status and start, before a change (-ENOENT: no such run). */
+typedef struct run_brief {
+        char *job;
+        cw_run_status status;
+        int64_t started_us;
+} run_brief;
+
+static int run_brief_read(sq_store *q, int64_t id, run_brief *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int e = sq_stmt(q, ST_RUN_BRIEF, &st), rc;
+
+        if (e < 0)
+                return e;
+        rc = sqlite3_bind_int64(st, 1, id);
+        if (rc != SQLITE_OK)
+                return sq_errno(q->db, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sq_errno(q->db, rc);
+        if (cw_run_status_from_string((const char *)sqlite3_column_text(st, 1), &ret->status) < 0)
+                return -EIO;
+        ret->started_us = sqlite3_column_int64(st, 2);
+        e = dup_text(st, 0, &ret->job);
+        if (e == 0 && !ret->job)
+                e = -EIO;
+        return e;
+}
+
 /* ---- runs ----------------------------------------------------------------- */
 
 /* Reads a row of RUN_COLS into *ret (all or nothing). */
@@ -620,8 +894,16 @@ static int insert_txn(sq_store *q, void *ctx)
         e = bind_done(q, &b);
         if (e == 0)
                 e = step_done(q, st);
-        if (e == 0)
-                c->id = sqlite3_last_insert_rowid(q->db);
+        if (e < 0)
+                return e;
+        c->id = sqlite3_last_insert_rowid(q->db);
+        e = stats_change(q, r->job, c->id, -1, r->status, r->started_us, r->ended_us);
+        /* Lateness: a scheduled fire's start, measured once, when it starts. */
+        if (e == 0 && r->status == CW_RUN_RUNNING && r->trigger == CW_TRIGGER_SCHEDULE && r->scheduled_at > 0)
+                e = observe(q, "lateness", "", cw_store_lateness_bounds, CW_STORE_LATENESS_BUCKETS,
+                            r->started_us > r->scheduled_at * 1000000
+                                    ? (double)(r->started_us - r->scheduled_at * 1000000) / 1e6
+                                    : 0.0);
         return e;
 }
 
@@ -688,9 +970,16 @@ static int finish_txn(sq_store *q, void *ctx)
         finish_ctx *c = ctx;
         const cw_run *r = c->run;
         _cleanup_stmt_ sqlite3_stmt *st = NULL, *out = NULL;
+        _cleanup_free_ char *job = NULL;
+        run_brief before = {0};
         sq_bind b;
-        int e = sq_stmt(q, ST_RUN_FINISH, &st);
+        int e = run_brief_read(q, r->id, &before);
 
+        job = before.job;
+        if (e == 0)
+                e = stats_change(q, job, r->id, (int)before.status, r->status, before.started_us, r->ended_us);
+        if (e == 0)
+                e = sq_stmt(q, ST_RUN_FINISH, &st);
         if (e < 0)
                 return e;
         b = (sq_bind){st, SQLITE_OK};
@@ -778,6 +1067,21 @@ static int transition_txn(sq_store *q, void *ctx)
         e = bind_done(q, &b);
         if (e == 0)
                 e = step_done(q, st);
+        if (e == 0 && sqlite3_changes(q->db) > 0) {
+                _cleanup_free_ char *job = NULL;
+                run_brief after = {0};
+                cw_run_status from, to;
+
+                /* Read back after the change: the same row, now with `to`. */
+                e = run_brief_read(q, c->id, &after);
+                job = after.job;
+                if (e == 0 && (cw_run_status_from_string(c->from, &from) < 0 ||
+                               cw_run_status_from_string(c->to, &to) < 0))
+                        e = -EINVAL;
+                if (e == 0)
+                        e = stats_change(q, job, c->id, (int)from, to, after.started_us, c->ended_us);
+                return e;
+        }
         return e < 0 ? e : cas_result(q, c->id);
 }
 
@@ -1345,6 +1649,455 @@ static int sq_requests_take(cw_store *s, size_t max, cw_request **ret, size_t *r
         return 0;
 }
 
+/* Pending requests without taking them: the same select as take_rows,
+ * as a plain read. */
+static int pending_read(sq_store *q, void *ctx)
+{
+        take_ctx *c = ctx;
+        int e;
+
+        take_reset(c); /* an earlier attempt that met a busy database */
+        e = take_rows(q, c);
+        if (e < 0)
+                take_reset(c);
+        return e;
+}
+
+static int sq_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t *ret_n)
+{
+        take_ctx c = {.max = max == 0 ? SIZE_MAX : max};
+        int r = sq_read(sq_of(s), pending_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.reqs;
+        *ret_n = c.n;
+        return 0;
+}
+
+/* ---- aggregates: reading ---------------------------------------------------- */
+
+typedef struct stats_ctx {
+        const char *job; /* NULL: all */
+        cw_job_stats *jobs;
+        size_t n, cap;
+        cw_store_hist lateness;
+} stats_ctx;
+
+static void stats_reset(stats_ctx *c)
+{
+        cw_job_stats_free(c->jobs, c->n);
+        c->jobs = NULL;
+        c->n = c->cap = 0;
+        memset(&c->lateness, 0, sizeof(c->lateness));
+}
+
+static int stats_cmp(const void *key, const void *elem)
+{
+        return strcmp(key, ((const cw_job_stats *)elem)->job);
+}
+
+/* The job's entry (job_stats is read first, sorted by name), or NULL. */
+static cw_job_stats *stats_find(stats_ctx *c, const char *job)
+{
+        if (!job)
+                return NULL;
+        return bsearch(job, c->jobs, c->n, sizeof(*c->jobs), stats_cmp);
+}
+
+/* The histogram a (metric, job) row belongs to, or NULL to ignore it. */
+static cw_store_hist *stats_hist(stats_ctx *c, const char *metric, const char *job, int *ret_nb)
+{
+        cw_job_stats *js;
+
+        if (!metric)
+                return NULL;
+        if (strcmp(metric, "lateness") == 0) {
+                *ret_nb = CW_STORE_LATENESS_BUCKETS;
+                return &c->lateness;
+        }
+        if (strcmp(metric, "duration") != 0 || !(js = stats_find(c, job)))
+                return NULL;
+        *ret_nb = CW_STORE_DURATION_BUCKETS;
+        return &js->duration;
+}
+
+/* The statement for all jobs, or its one-job twin with ?1 bound. */
+static int stats_stmt(sq_store *q, stats_ctx *c, stmt_id all, stmt_id one, sqlite3_stmt **ret)
+{
+        int e = sq_stmt(q, c->job ? one : all, ret), rc;
+
+        if (e < 0 || !c->job)
+                return e;
+        rc = sqlite3_bind_text(*ret, 1, c->job, -1, SQLITE_STATIC);
+        return rc == SQLITE_OK ? 0 : sq_errno(q->db, rc);
+}
+
+static int stats_read(sq_store *q, void *ctx)
+{
+        stats_ctx *c = ctx;
+        int e, rc = SQLITE_DONE;
+
+        stats_reset(c);
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                e = stats_stmt(q, c, ST_STATS_JOBS, ST_STATS_JOBS_ONE, &st);
+                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        cw_job_stats *js;
+
+                        e = cw_array_reserve((void **)&c->jobs, &c->cap, c->n + 1, sizeof(*c->jobs), 64);
+                        if (e < 0)
+                                break;
+                        js = &c->jobs[c->n];
+                        memset(js, 0, sizeof(*js));
+                        c->n++;
+                        js->last_run_id = sqlite3_column_int64(st, 1);
+                        js->last_success_us = sqlite3_column_int64(st, 2);
+                        e = dup_text(st, 0, &js->job);
+                        if (e == 0 && !js->job)
+                                e = -EIO;
+                }
+                if (e == 0 && rc != SQLITE_DONE)
+                        e = sq_errno(q->db, rc);
+        }
+        if (e == 0) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                e = stats_stmt(q, c, ST_STATS_COUNTS, ST_STATS_COUNTS_ONE, &st);
+                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        cw_job_stats *js = stats_find(c, (const char *)sqlite3_column_text(st, 0));
+                        cw_run_status status;
+                        int64_t n = sqlite3_column_int64(st, 2);
+
+                        if (js && n > 0 &&
+                            cw_run_status_from_string((const char *)sqlite3_column_text(st, 1), &status) == 0)
+                                js->runs[status] = (uint64_t)n;
+                }
+                if (e == 0 && rc != SQLITE_DONE)
+                        e = sq_errno(q->db, rc);
+        }
+        if (e == 0) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                e = stats_stmt(q, c, ST_STATS_HIST, ST_STATS_HIST_ONE, &st);
+                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        int nb = 0;
+                        cw_store_hist *h = stats_hist(c, (const char *)sqlite3_column_text(st, 0),
+                                                      (const char *)sqlite3_column_text(st, 1), &nb);
+                        int64_t bucket = sqlite3_column_int64(st, 2), n = sqlite3_column_int64(st, 3);
+
+                        if (h && bucket >= 0 && bucket <= nb && n > 0)
+                                h->counts[bucket] = (uint64_t)n;
+                }
+                if (e == 0 && rc != SQLITE_DONE)
+                        e = sq_errno(q->db, rc);
+        }
+        if (e == 0) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                e = stats_stmt(q, c, ST_STATS_SUMS, ST_STATS_SUMS_ONE, &st);
+                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        int nb = 0;
+                        cw_store_hist *h = stats_hist(c, (const char *)sqlite3_column_text(st, 0),
+                                                      (const char *)sqlite3_column_text(st, 1), &nb);
+                        int64_t n = sqlite3_column_int64(st, 2);
+
+                        if (h && n > 0) {
+                                h->count = (uint64_t)n;
+                                h->sum = sqlite3_column_double(st, 3);
+                        }
+                }
+                if (e == 0 && rc != SQLITE_DONE)
+                        e = sq_errno(q->db, rc);
+        }
+        if (e < 0)
+                stats_reset(c);
+        return e;
+}
+
+/* Four statements, each its own snapshot: a run finishing between them
+ * can make a scrape's counter and histogram differ by one, never more,
+ * and the next scrape agrees again. Holding a read transaction across
+ * them would not be worth making writers' checkpoints wait. */
+static int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
+                         cw_store_hist *ret_lateness)
+{
+        stats_ctx c = {.job = job};
+        int r = sq_read(sq_of(s), stats_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.jobs;
+        *ret_n = c.n;
+        if (ret_lateness)
+                *ret_lateness = c.lateness;
+        return 0;
+}
+
+typedef struct last_ctx {
+        cw_run *runs;
+        size_t n, cap;
+} last_ctx;
+
+static int last_read(sq_store *q, void *ctx)
+{
+        last_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int e = sq_stmt(q, ST_JOBS_LAST, &st), rc = SQLITE_DONE;
+
+        while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                e = cw_array_reserve((void **)&c->runs, &c->cap, c->n + 1, sizeof(cw_run), 64);
+                if (e == 0)
+                        e = read_run(st, &c->runs[c->n]);
+                if (e == 0)
+                        c->n++;
+        }
+        if (e == 0 && rc != SQLITE_DONE)
+                e = sq_errno(q->db, rc);
+        if (e < 0) {
+                cw_runs_free(c->runs, c->n);
+                *c = (last_ctx){0};
+        }
+        return e;
+}
+
+static int sq_jobs_last(cw_store *s, cw_run **ret, size_t *ret_n)
+{
+        last_ctx c = {0};
+        int r = sq_read(sq_of(s), last_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.runs;
+        *ret_n = c.n;
+        return 0;
+}
+
+typedef struct names_ctx {
+        char **names;
+        size_t n, cap;
+} names_ctx;
+
+static int disabled_read(sq_store *q, void *ctx)
+{
+        names_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int e = sq_stmt(q, ST_JOBS_DISABLED, &st), rc = SQLITE_DONE;
+
+        while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                e = cw_array_reserve((void **)&c->names, &c->cap, c->n + 1, sizeof(char *), 16);
+                if (e == 0)
+                        e = dup_text(st, 0, &c->names[c->n]);
+                if (e == 0 && !c->names[c->n])
+                        e = -EIO;
+                if (e == 0)
+                        c->n++;
+        }
+        if (e == 0 && rc != SQLITE_DONE)
+                e = sq_errno(q->db, rc);
+        if (e < 0) {
+                cw_store_names_free(c->names, c->n);
+                *c = (names_ctx){0};
+        }
+        return e;
+}
+
+static int sq_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
+{
+        names_ctx c = {0};
+        int r = sq_read(sq_of(s), disabled_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.names;
+        *ret_n = c.n;
+        return 0;
+}
+
+/* ---- UI entries ----------------------------------------------------------- */
+
+typedef struct ui_ctx {
+        const cw_ui_entry *in;
+        int64_t id;
+        cw_ui_entry *list;
+        size_t n, cap;
+} ui_ctx;
+
+static int ui_add_txn(sq_store *q, void *ctx)
+{
+        ui_ctx *c = ctx;
+        const cw_ui_entry *u = c->in;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_UI_ADD, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_text(&b, 1, u->schedule);
+        bind_text(&b, 2, u->spec);
+        bind_text(&b, 3, u->command);
+        bind_text(&b, 4, u->description ? u->description : "");
+        bind_i64(&b, 5, u->enabled);
+        bind_text(&b, 6, u->created_by);
+        bind_i64(&b, 7, u->created_us);
+        bind_i64(&b, 8, u->updated_us);
+        e = stmt_run(q, st, &b);
+        if (e == 0)
+                c->id = sqlite3_last_insert_rowid(q->db);
+        return e;
+}
+
+static int sq_ui_entry_add(cw_store *s, cw_ui_entry *e)
+{
+        ui_ctx c = {.in = e};
+        int r = sq_write(sq_of(s), ui_add_txn, &c);
+
+        if (r == 0)
+                e->id = c.id;
+        return r;
+}
+
+static int ui_update_txn(sq_store *q, void *ctx)
+{
+        ui_ctx *c = ctx;
+        const cw_ui_entry *u = c->in;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_UI_UPDATE, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_i64(&b, 1, u->id);
+        bind_text(&b, 2, u->schedule);
+        bind_text(&b, 3, u->spec);
+        bind_text(&b, 4, u->command);
+        bind_text(&b, 5, u->description ? u->description : "");
+        bind_i64(&b, 6, u->enabled);
+        bind_i64(&b, 7, u->updated_us);
+        e = stmt_run(q, st, &b);
+        if (e == 0 && sqlite3_changes(q->db) == 0)
+                e = -ENOENT;
+        return e;
+}
+
+static int sq_ui_entry_update(cw_store *s, const cw_ui_entry *e)
+{
+        ui_ctx c = {.in = e};
+
+        return sq_write(sq_of(s), ui_update_txn, &c);
+}
+
+static int ui_delete_txn(sq_store *q, void *ctx)
+{
+        ui_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_UI_DELETE, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_i64(&b, 1, c->id);
+        e = stmt_run(q, st, &b);
+        if (e == 0 && sqlite3_changes(q->db) == 0)
+                e = -ENOENT;
+        return e;
+}
+
+static int sq_ui_entry_delete(cw_store *s, int64_t id)
+{
+        ui_ctx c = {.id = id};
+
+        return sq_write(sq_of(s), ui_delete_txn, &c);
+}
+
+static int read_ui_entry(sqlite3_stmt *st, cw_ui_entry *ret)
+{
+        cw_ui_entry u = {0};
+        int e;
+
+        u.id = sqlite3_column_int64(st, 0);
+        u.enabled = sqlite3_column_int(st, 5) != 0;
+        u.created_us = sqlite3_column_int64(st, 7);
+        u.updated_us = sqlite3_column_int64(st, 8);
+        e = dup_text(st, 1, &u.schedule);
+        if (e == 0)
+                e = dup_text(st, 2, &u.spec);
+        if (e == 0)
+                e = dup_text(st, 3, &u.command);
+        if (e == 0)
+                e = dup_text(st, 4, &u.description);
+        if (e == 0)
+                e = dup_text(st, 6, &u.created_by);
+        if (e == 0 && (!u.schedule || !u.description))
+                e = -EIO;
+        if (e < 0) {
+                cw_ui_entry_release(&u);
+                return e;
+        }
+        *ret = u;
+        return 0;
+}
+
+static int ui_list_read(sq_store *q, void *ctx)
+{
+        ui_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        bool one = c->id > 0;
+        int e = sq_stmt(q, one ? ST_UI_GET : ST_UI_LIST, &st), rc = SQLITE_DONE;
+
+        if (e == 0 && one) {
+                rc = sqlite3_bind_int64(st, 1, c->id);
+                if (rc != SQLITE_OK)
+                        e = sq_errno(q->db, rc);
+        }
+        while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                e = cw_array_reserve((void **)&c->list, &c->cap, c->n + 1, sizeof(*c->list), 16);
+                if (e == 0)
+                        e = read_ui_entry(st, &c->list[c->n]);
+                if (e == 0)
+                        c->n++;
+        }
+        if (e == 0 && rc != SQLITE_DONE)
+                e = sq_errno(q->db, rc);
+        if (e < 0) {
+                cw_ui_entries_free(c->list, c->n);
+                c->list = NULL;
+                c->n = c->cap = 0;
+        }
+        return e;
+}
+
+static int sq_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret)
+{
+        ui_ctx c = {.id = id};
+        int r;
+
+        if (id <= 0)
+                return -ENOENT;
+        r = sq_read(sq_of(s), ui_list_read, &c);
+        if (r < 0)
+                return r;
+        if (c.n == 0) {
+                free(c.list);
+                return -ENOENT;
+        }
+        *ret = c.list[0];
+        free(c.list);
+        return 0;
+}
+
+static int sq_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n)
+{
+        ui_ctx c = {0};
+        int r = sq_read(sq_of(s), ui_list_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.list;
+        *ret_n = c.n;
+        return 0;
+}
+
 /* ---- open, migrate, close ------------------------------------------------- */
 
 static int sq_schema_version(cw_store *s)
@@ -1410,10 +2163,20 @@ static int make_parent_dirs(const char *path, cw_error *err)
  * world-readable), and checks that we can write it. An empty file is a
  * valid empty database to SQLite, so a race with another process doing
  * the same is harmless. */
+/* Creates the file (mode 0640) when it does not exist. Never opens an
+ * existing one: closing any descriptor of a file drops every fcntl lock
+ * the process holds on it, so an open-and-close here while another
+ * connection of this process (the daemon's scheduler and its HTTP
+ * threads) has the database open would silently release that
+ * connection's locks — and another process could then think itself the
+ * last user, checkpoint and delete the WAL under it (stale reads, lost
+ * writes). O_EXCL makes the check and the creation one step. */
 static int create_file(const char *path, cw_error *err)
 {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
 
+        if (fd < 0 && errno == EEXIST)
+                return 0;
         if (fd < 0) {
                 int e = errno;
                 cw_error_set(err, -1, 0, "cannot open store '%s': %s", path, strerror(e));
@@ -1643,6 +2406,15 @@ static const cw_store_ops sqlite_ops = {
         .job_enabled_set = sq_job_enabled_set,
         .request_add = sq_request_add,
         .requests_take = sq_requests_take,
+        .requests_pending = sq_requests_pending,
+        .stats_list = sq_stats_list,
+        .jobs_last = sq_jobs_last,
+        .jobs_disabled = sq_jobs_disabled,
+        .ui_entry_add = sq_ui_entry_add,
+        .ui_entry_update = sq_ui_entry_update,
+        .ui_entry_delete = sq_ui_entry_delete,
+        .ui_entry_get = sq_ui_entry_get,
+        .ui_entries_list = sq_ui_entries_list,
 };
 
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)

@@ -356,7 +356,7 @@ static void test_open_creates(void **state)
 
         umask(mask);
         cw_store *s = open_ok(f);
-        assert_int_equal(cw_store_schema_version(s), 1);
+        assert_int_equal(cw_store_schema_version(s), 2);
         assert_int_equal(stat(f->data_dir, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 0777, 0755 & ~mask);
@@ -366,8 +366,8 @@ static void test_open_creates(void **state)
 
         raw_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
         assert_string_equal(mode, "wal");
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
-        assert_int_equal(raw_int(f->db, "SELECT max(version) FROM schema_version"), 1);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 2);
+        assert_int_equal(raw_int(f->db, "SELECT max(version) FROM schema_version"), 2);
         /* Every table and index of migration 1. */
         static const char *const objects[] = {
                 "runs",        "run_output",   "claims",      "scheduler_state",
@@ -402,7 +402,7 @@ static void test_reopen_keeps_data(void **state)
                 char *v = NULL;
 
                 s = open_ok(f);
-                assert_int_equal(cw_store_schema_version(s), 1);
+                assert_int_equal(cw_store_schema_version(s), 2);
                 assert_int_equal(cw_store_run_get(s, id, &r), 0);
                 assert_string_equal(r.job, "Keep");
                 assert_int_equal(r.status, CW_RUN_SUCCEEDED);
@@ -416,7 +416,7 @@ static void test_reopen_keeps_data(void **state)
                 free(v);
                 cw_store_close(s);
         }
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 2);
         /* New ids continue after the old ones. */
         s = open_ok(f);
         assert_true(insert(s, "Keep", CW_RUN_RUNNING, 1) > id);
@@ -462,7 +462,7 @@ static void test_urls(void **state)
                                  e.msg, t[i].ret, t[i].msg);
                 if (r == 0) {
                         assert_non_null(s);
-                        assert_int_equal(cw_store_schema_version(s), 1);
+                        assert_int_equal(cw_store_schema_version(s), 2);
                         cw_store_close(s);
                 } else {
                         assert_null(s);
@@ -505,7 +505,7 @@ static int child_open_only(size_t i, int fd, void *arg)
 
         (void)i;
         (void)fd;
-        if (r == 0 && cw_store_schema_version(s) != 1)
+        if (r == 0 && cw_store_schema_version(s) != 2)
                 r = 11;
         if (r == 0 && cw_store_job_enabled_set(s, "J", true) < 0)
                 r = 12;
@@ -527,7 +527,7 @@ static void test_migration_race(void **state)
                 gang_spawn(&g, i, child_open_only, f->data_dir);
         gang_run(&g, &out, &n);
         free(out);
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 2);
         assert_integrity(f->db);
 }
 
@@ -1520,6 +1520,263 @@ static void test_concurrent_writers(void **state)
         cw_store_close(s);
 }
 
+/* ---- aggregates, UI entries, admin reads (schema 2) ------------------------ */
+
+static cw_job_stats *stats_of(cw_job_stats *st, size_t n, const char *job)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(st[i].job, job) == 0)
+                        return &st[i];
+        return NULL;
+}
+
+static void finish_at(cw_store *s, int64_t id, cw_run_status status, int64_t ended_us)
+{
+        cw_run r = {.id = id, .status = status, .exit_code = status == CW_RUN_SUCCEEDED ? 0 : 1, .ended_us = ended_us};
+
+        assert_int_equal(cw_store_run_finish(s, &r, NULL, 0), 0);
+}
+
+/* Every way a run reaches a final status is counted once: finish, an
+ * insert that is final at once (skipped), a transition (lost), and a
+ * finish that corrects a lost run moves its count. Pruning keeps them. */
+static void test_stats(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        cw_job_stats *st = NULL, *a, *b;
+        cw_store_hist late;
+        cw_run r;
+        size_t n = 0;
+        int64_t id1, id2, id3, id4;
+        uint64_t deleted = 0;
+
+        /* A, scheduled: 0.3 s late, runs 2 s, succeeds. */
+        r = new_run("A", CW_RUN_RUNNING, 100300000);
+        r.trigger = CW_TRIGGER_SCHEDULE;
+        r.scheduled_at = 100;
+        assert_int_equal(cw_store_run_insert(s, &r), 0);
+        id1 = r.id;
+        finish_at(s, id1, CW_RUN_SUCCEEDED, 102300000);
+        /* A again: fails after 40 s. */
+        id2 = insert(s, "A", CW_RUN_RUNNING, 200000000);
+        finish_at(s, id2, CW_RUN_FAILED, 240000000);
+        /* B: skipped (final at insert, no duration). */
+        r = new_run("B", CW_RUN_SKIPPED, 300000000);
+        r.ended_us = 300000000;
+        assert_int_equal(cw_store_run_insert(s, &r), 0);
+        id3 = r.id;
+        /* B: marked lost, then its worker reports success after all. */
+        id4 = insert(s, "B", CW_RUN_RUNNING, 400000000);
+        assert_int_equal(cw_store_run_transition(s, id4, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 401000000), 0);
+        finish_at(s, id4, CW_RUN_SUCCEEDED, 402000000);
+
+        assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, &late), 0);
+        assert_int_equal(n, 2);
+        a = stats_of(st, n, "A");
+        b = stats_of(st, n, "B");
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(a->runs[CW_RUN_SUCCEEDED], 1);
+        assert_int_equal(a->runs[CW_RUN_FAILED], 1);
+        assert_int_equal(a->last_run_id, id2);
+        assert_int_equal(a->last_success_us, 102300000);
+        assert_int_equal(a->duration.count, 2);
+        assert_true(a->duration.sum > 41.99 && a->duration.sum < 42.01);
+        assert_int_equal(a->duration.counts[3], 1); /* 2 s: (1, 2.5] */
+        assert_int_equal(a->duration.counts[7], 1); /* 40 s: (30, 60] */
+        assert_int_equal(b->runs[CW_RUN_SKIPPED], 1);
+        assert_int_equal(b->runs[CW_RUN_LOST], 0);
+        assert_int_equal(b->runs[CW_RUN_SUCCEEDED], 1);
+        assert_int_equal(b->last_run_id, id4);
+        assert_int_equal(b->last_success_us, 402000000);
+        assert_int_equal(b->duration.count, 1); /* lost observed once; the correction adds none */
+        assert_int_equal(late.count, 1);
+        assert_int_equal(late.counts[6], 1); /* 0.3 s: (0.25, 0.5] */
+        assert_true(late.sum > 0.29 && late.sum < 0.31);
+        cw_job_stats_free(st, n);
+
+        /* One job only. */
+        assert_int_equal(cw_store_stats_list(s, "B", &st, &n, NULL), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(st[0].job, "B");
+        cw_job_stats_free(st, n);
+        assert_int_equal(cw_store_stats_list(s, "'; DROP TABLE runs; --", &st, &n, NULL), 0);
+        assert_int_equal(n, 0);
+        cw_job_stats_free(st, n);
+
+        /* The newest final run of every job, in one query. */
+        {
+                cw_run *runs = NULL;
+                size_t nr = 0;
+                bool seen2 = false, seen4 = false;
+
+                assert_int_equal(cw_store_jobs_last(s, &runs, &nr), 0);
+                assert_int_equal(nr, 2);
+                for (size_t i = 0; i < nr; i++) {
+                        seen2 |= runs[i].id == id2 && runs[i].status == CW_RUN_FAILED;
+                        seen4 |= runs[i].id == id4 && runs[i].status == CW_RUN_SUCCEEDED;
+                }
+                assert_true(seen2 && seen4);
+                cw_runs_free(runs, nr);
+        }
+
+        /* Pruning everything keeps the counts. */
+        assert_int_equal(cw_store_runs_prune(s, INT64_MAX, &deleted), 0);
+        assert_int_equal(deleted, 4);
+        assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, NULL), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(stats_of(st, n, "A")->runs[CW_RUN_SUCCEEDED], 1);
+        assert_int_equal(stats_of(st, n, "A")->duration.count, 2);
+        cw_job_stats_free(st, n);
+        (void)id3;
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
+/* A store at schema 1 with history gets the aggregates backfilled. */
+static void test_migration_backfill(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        cw_job_stats *st = NULL;
+        cw_store_hist late;
+        size_t n = 0;
+        int64_t id;
+
+        id = insert(s, "Old", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_SUCCEEDED, 1500000); /* 0.5 s */
+        insert(s, "Old", CW_RUN_RUNNING, 2000000);   /* still running: not counted */
+        id = insert(s, "Old2", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_FAILED, 100000000);   /* 99 s */
+        cw_store_close(s);
+        /* Back to schema 1, as an older cronwarden left it. */
+        raw_exec(f->db, "DROP TABLE job_stats; DROP TABLE run_counts; DROP TABLE histograms; DROP INDEX runs_job_status;"
+                        "DROP TABLE histogram_sums; DROP TABLE ui_entries;"
+                        "DELETE FROM schema_version WHERE version = 2;"
+                        "UPDATE runs SET trigger = 'schedule', scheduled_at = 1 WHERE job = 'Old2'");
+        s = open_ok(f);
+        assert_int_equal(cw_store_schema_version(s), 2);
+        assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, &late), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(stats_of(st, n, "Old")->runs[CW_RUN_SUCCEEDED], 1);
+        assert_int_equal(stats_of(st, n, "Old")->last_success_us, 1500000);
+        assert_int_equal(stats_of(st, n, "Old")->duration.counts[1], 1); /* (0.1, 0.5] */
+        assert_int_equal(stats_of(st, n, "Old2")->runs[CW_RUN_FAILED], 1);
+        assert_int_equal(stats_of(st, n, "Old2")->duration.counts[8], 1); /* (60, 300] */
+        assert_int_equal(stats_of(st, n, "Old2")->last_run_id, id);
+        assert_int_equal(late.count, 1);
+        assert_int_equal(late.counts[CW_STORE_LATENESS_BUCKETS], 0);
+        cw_job_stats_free(st, n);
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
+static void test_ui_entries(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        const char *evil = "x'; DROP TABLE ui_entries; -- %_\"";
+        cw_ui_entry e = {.schedule = (char *)"*/5 * * * *", .spec = (char *)"Job:a,b=\"c d\"",
+                         .description = (char *)evil, .enabled = true, .created_by = (char *)"admin",
+                         .created_us = 10, .updated_us = 10};
+        cw_ui_entry got = {0}, *list = NULL;
+        size_t n = 0;
+        int64_t id1;
+
+        assert_int_equal(cw_store_ui_entry_add(s, &e), 0);
+        id1 = e.id;
+        assert_true(id1 > 0);
+        e.spec = NULL;
+        e.command = (char *)"/bin/echo 'hi there'";
+        e.enabled = false;
+        assert_int_equal(cw_store_ui_entry_add(s, &e), 0);
+        assert_true(e.id > id1);
+        /* Both or neither of spec and command: refused. */
+        e.spec = (char *)"Job";
+        assert_int_equal(cw_store_ui_entry_add(s, &e), -EINVAL);
+        e.spec = e.command = NULL;
+        assert_int_equal(cw_store_ui_entry_add(s, &e), -EINVAL);
+
+        assert_int_equal(cw_store_ui_entry_get(s, id1, &got), 0);
+        assert_string_equal(got.schedule, "*/5 * * * *");
+        assert_string_equal(got.spec, "Job:a,b=\"c d\"");
+        assert_null(got.command);
+        assert_string_equal(got.description, evil);
+        assert_true(got.enabled);
+        assert_string_equal(got.created_by, "admin");
+        assert_int_equal(got.created_us, 10);
+        cw_ui_entry_release(&got);
+
+        got = (cw_ui_entry){.id = id1, .schedule = (char *)"every 1h", .spec = (char *)"Other",
+                            .description = (char *)"", .enabled = false, .updated_us = 20};
+        assert_int_equal(cw_store_ui_entry_update(s, &got), 0);
+        got.id = 999;
+        assert_int_equal(cw_store_ui_entry_update(s, &got), -ENOENT);
+        got = (cw_ui_entry){0};
+
+        assert_int_equal(cw_store_ui_entries_list(s, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(list[0].id, id1);
+        assert_string_equal(list[0].schedule, "every 1h");
+        assert_string_equal(list[0].spec, "Other");
+        assert_false(list[0].enabled);
+        assert_int_equal(list[0].created_us, 10);
+        assert_int_equal(list[0].updated_us, 20);
+        assert_string_equal(list[1].command, "/bin/echo 'hi there'");
+        assert_null(list[1].spec);
+        cw_ui_entries_free(list, n);
+
+        assert_int_equal(cw_store_ui_entry_delete(s, id1), 0);
+        assert_int_equal(cw_store_ui_entry_delete(s, id1), -ENOENT);
+        assert_int_equal(cw_store_ui_entry_get(s, id1, &got), -ENOENT);
+        assert_int_equal(cw_store_ui_entry_get(s, -1, &got), -ENOENT);
+        assert_int_equal(cw_store_ui_entries_list(s, &list, &n), 0);
+        assert_int_equal(n, 1);
+        cw_ui_entries_free(list, n);
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
+static void test_admin_reads(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        cw_request *reqs = NULL;
+        char **names = NULL;
+        size_t n = 0;
+
+        assert_int_equal(cw_store_request_add(s, "A", "u", 1, NULL), 0);
+        assert_int_equal(cw_store_request_add(s, "B:x", "u", 2, NULL), 0);
+        assert_int_equal(cw_store_request_add(s, "C", NULL, 3, NULL), 0);
+        assert_int_equal(cw_store_requests_pending(s, 0, &reqs, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(reqs[1].spec, "B:x");
+        assert_null(reqs[2].by);
+        cw_requests_free(reqs, n);
+        /* Looking did not take them. */
+        assert_int_equal(cw_store_requests_take(s, 2, &reqs, &n), 0);
+        assert_int_equal(n, 2);
+        cw_requests_free(reqs, n);
+        assert_int_equal(cw_store_requests_pending(s, 10, &reqs, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(reqs[0].spec, "C");
+        cw_requests_free(reqs, n);
+
+        assert_int_equal(cw_store_jobs_disabled(s, &names, &n), 0);
+        assert_int_equal(n, 0);
+        cw_store_names_free(names, n);
+        assert_int_equal(cw_store_job_enabled_set(s, "Zed", false), 0);
+        assert_int_equal(cw_store_job_enabled_set(s, "Alpha", false), 0);
+        assert_int_equal(cw_store_job_enabled_set(s, "Mid", true), 0);
+        assert_int_equal(cw_store_jobs_disabled(s, &names, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(names[0], "Alpha");
+        assert_string_equal(names[1], "Zed");
+        cw_store_names_free(names, n);
+        cw_store_close(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1545,6 +1802,10 @@ int main(void)
                 T(test_requests_race),
                 T(test_busy_waits),
                 T(test_concurrent_writers),
+                T(test_stats),
+                T(test_migration_backfill),
+                T(test_ui_entries),
+                T(test_admin_reads),
 #undef T
         };
 
