@@ -1,5 +1,10 @@
 /* cmd_jobs.c - `cronwarden jobs` (one line per job) and `cronwarden info
- * NAME` (one job in full), as text tables or --json (jansson). */
+ * NAME` (one job in full), as text tables or --json (jansson).
+ *
+ * With 100 000 jobs (PRODUCT.md §12) nothing is built for all jobs at
+ * once: the table is measured in one pass and printed in a second, and
+ * `jobs --json` writes the array one job object at a time, so memory
+ * stays that of the loaded config. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -104,36 +109,60 @@ static void entry_text(const cw_config *cfg, const cw_schedule_entry *e, char *b
                 snprintf(buf, size, "%s %s", cw_timespec_text(e->when), e->spec_text);
 }
 
-static char *job_schedules_text(const cw_config *cfg, const entry_index *ix, size_t job)
+/* The SCHEDULE column of a job: its entries and `after`, cut to
+ * SCHEDULE_COLUMN_MAX bytes with "..." (`info` and --json show it whole). */
+typedef struct sched_col {
+        char s[SCHEDULE_COLUMN_MAX + 1];
+        size_t n;
+        bool cut;
+} sched_col;
+
+static void col_add(sched_col *c, const char *t)
+{
+        size_t k = strlen(t);
+
+        if (c->cut)
+                return;
+        if (c->n + k > SCHEDULE_COLUMN_MAX) {
+                k = SCHEDULE_COLUMN_MAX - c->n;
+                c->cut = true;
+        }
+        memcpy(c->s + c->n, t, k);
+        c->n += k;
+        c->s[c->n] = '\0';
+}
+
+static const char *job_schedules_text(const cw_config *cfg, const entry_index *ix, size_t job, sched_col *c)
 {
         const cw_job *j = &cfg->jobs[job];
         const cw_schedule_entry *e;
-        char *s = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&s, &n);
         bool any = false;
 
-        if (!f)
-                return NULL;
+        c->n = 0;
+        c->cut = false;
+        c->s[0] = '\0';
         FOREACH_ENTRY(cfg, ix, job, e) {
                 char buf[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2];
                 entry_text(cfg, e, buf, sizeof(buf));
-                fprintf(f, "%s%s", any ? "; " : "", buf);
+                if (any)
+                        col_add(c, "; ");
+                col_add(c, buf);
                 any = true;
         }
         if (j->after.n) {
-                fprintf(f, "%safter ", any ? "; " : "");
-                for (size_t i = 0; i < j->after.n; i++)
-                        fprintf(f, "%s%s", i ? ", " : "", j->after.v[i]);
+                col_add(c, any ? "; after " : "after ");
+                for (size_t i = 0; i < j->after.n; i++) {
+                        if (i)
+                                col_add(c, ", ");
+                        col_add(c, j->after.v[i]);
+                }
                 any = true;
         }
         if (!any)
-                fputs("-", f);
-        if (fclose(f) != 0) {
-                free(s);
-                return NULL;
-        }
-        return s;
+                col_add(c, "-");
+        if (c->cut)
+                memcpy(c->s + SCHEDULE_COLUMN_MAX - 3, "...", 4);
+        return c->s;
 }
 
 static void next_text(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, char *buf, size_t size)
@@ -297,33 +326,72 @@ static const char jobs_usage[] =
 
 static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index *ix)
 {
-        char **sched = calloc(cfg->n_jobs ? cfg->n_jobs : 1, sizeof(char *));
         size_t wn = 4, ws = 8;
         char next[160];
+        sched_col col;
 
-        if (!sched)
-                return cli_fail(cli, "out of memory");
+        /* Column widths first, then the rows: the schedule texts are
+         * made twice rather than kept for every job. */
         for (size_t i = 0; i < cfg->n_jobs; i++) {
-                sched[i] = job_schedules_text(cfg, ix, i);
-                if (!sched[i])
-                        return cli_fail(cli, "out of memory");
-                if (strlen(cfg->jobs[i].name) > wn)
-                        wn = strlen(cfg->jobs[i].name);
-                /* Long schedule lists are cut here; `info` and --json show them whole. */
-                if (strlen(sched[i]) > SCHEDULE_COLUMN_MAX)
-                        memcpy(sched[i] + SCHEDULE_COLUMN_MAX - 3, "...", 4);
-                if (strlen(sched[i]) > ws)
-                        ws = strlen(sched[i]);
+                size_t n = strlen(cfg->jobs[i].name);
+
+                if (n > wn)
+                        wn = n;
+                n = strlen(job_schedules_text(cfg, ix, i, &col));
+                if (n > ws)
+                        ws = n;
         }
         fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, "NAME", (int)ws, "SCHEDULE", "NEXT", "DESCRIPTION");
         for (size_t i = 0; i < cfg->n_jobs; i++) {
                 next_text(cfg, ix, i, cli->now, next, sizeof(next));
-                fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, cfg->jobs[i].name, (int)ws, sched[i], next,
-                        cfg->jobs[i].description);
-                free(sched[i]);
+                fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, cfg->jobs[i].name, (int)ws,
+                        job_schedules_text(cfg, ix, i, &col), next, cfg->jobs[i].description);
         }
-        free(sched);
-        return CW_EXIT_OK;
+        return ferror(cli->out) ? cli_fail(cli, "cannot write output") : CW_EXIT_OK;
+}
+
+/* Writes jansson's output with every line indented by two more spaces:
+ * an element of the top-level array. JSON strings hold no raw newline. */
+static int json_indent_out(const char *buf, size_t size, void *data)
+{
+        FILE *f = data;
+        const char *p = buf, *end = buf + size;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+                if (fwrite(p, 1, n, f) != n || (nl && fputs("  ", f) == EOF))
+                        return -1;
+                p += n;
+        }
+        return 0;
+}
+
+/* The JSON array of every job, one object at a time; the same text as
+ * dumping the whole array with JSON_INDENT(2). */
+static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index *ix)
+{
+        if (cfg->n_jobs == 0) {
+                fputs("[]\n", cli->out);
+                return ferror(cli->out) ? cli_fail(cli, "cannot write output") : CW_EXIT_OK;
+        }
+        fputs("[\n  ", cli->out);
+        for (size_t i = 0; i < cfg->n_jobs; i++) {
+                json_t *o = json_job(cfg, ix, i, cli->now, false);
+                int r;
+
+                if (!o)
+                        return cli_fail(cli, "out of memory");
+                if (i)
+                        fputs(",\n  ", cli->out);
+                r = json_dump_callback(o, json_indent_out, cli->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                json_decref(o);
+                if (r != 0)
+                        return cli_fail(cli, "cannot write output");
+        }
+        fputs("\n]\n", cli->out);
+        return ferror(cli->out) ? cli_fail(cli, "cannot write output") : CW_EXIT_OK;
 }
 
 static int cmd_jobs(cw_cli *cli, int argc, char **argv)
@@ -331,7 +399,6 @@ static int cmd_jobs(cw_cli *cli, int argc, char **argv)
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         bool json = false, help = false;
         entry_index ix = {0};
-        json_t *a;
         int r;
 
         r = parse_list_options(cli, &cw_cmd_jobs, argc, argv, &json, &help);
@@ -348,14 +415,7 @@ static int cmd_jobs(cw_cli *cli, int argc, char **argv)
                 return r;
         if (entry_index_build(cfg, &ix) < 0)
                 return cli_fail(cli, "out of memory");
-        if (!json) {
-                r = print_jobs_table(cli, cfg, &ix);
-        } else {
-                a = json_array();
-                for (size_t i = 0; a && i < cfg->n_jobs; i++)
-                        json_array_append_new(a, json_job(cfg, &ix, i, cli->now, false));
-                r = print_json(cli, a);
-        }
+        r = json ? print_jobs_json(cli, cfg, &ix) : print_jobs_table(cli, cfg, &ix);
         entry_index_release(&ix);
         return r;
 }

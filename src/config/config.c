@@ -39,7 +39,12 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdalign.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/hash.h"
+#include "base/arena.h"
 #include "base/array.h"
+#include "base/hash.h"
 #include "config/argv.h"
 
 #define CFG_MAX_ERRORS 100
@@ -61,9 +67,14 @@
 
 /* ---- the job name table ------------------------------------------------------ */
 
+/* Open addressing over indices: a slot holds index + 1 (0: empty) and the
+ * name's hash, 8 bytes a slot; names are found through a callback (the
+ * sections while reading, the jobs after), so the table holds no
+ * pointers. The stored hash makes growing need no names and skips most
+ * string comparisons. */
 typedef struct cfg_map_slot {
-        const char *key; /* NULL: empty */
-        size_t value;
+        uint32_t idx1;
+        uint32_t hash;
 } cfg_map_slot;
 
 typedef struct cfg_map {
@@ -71,33 +82,48 @@ typedef struct cfg_map {
         size_t cap, n; /* cap is 0 or a power of two, at least twice n */
 } cfg_map;
 
-static size_t map_probe(const cfg_map *m, const char *key)
-{
-        size_t i = (size_t)cw_hash_fnv1a(key, strlen(key)) & (m->cap - 1);
+typedef const char *(*cfg_name_fn)(const void *ctx, size_t idx);
 
-        while (m->slots[i].key && strcmp(m->slots[i].key, key) != 0)
+static uint32_t map_hash(const char *key)
+{
+        uint64_t h = cw_hash_fnv1a(key, strlen(key));
+
+        return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t map_probe(const cfg_map *m, const char *key, uint32_t h, cfg_name_fn name, const void *ctx)
+{
+        size_t i = h & (m->cap - 1);
+
+        while (m->slots[i].idx1 &&
+               (m->slots[i].hash != h || strcmp(name(ctx, m->slots[i].idx1 - 1), key) != 0))
                 i = (i + 1) & (m->cap - 1);
         return i;
 }
 
-static bool map_get(const cfg_map *m, const char *key, size_t *ret)
+static bool map_get(const cfg_map *m, const char *key, cfg_name_fn name, const void *ctx, size_t *ret)
 {
         size_t i;
 
         if (m->cap == 0)
                 return false;
-        i = map_probe(m, key);
-        if (!m->slots[i].key)
+        i = map_probe(m, key, map_hash(key), name, ctx);
+        if (!m->slots[i].idx1)
                 return false;
-        *ret = m->slots[i].value;
+        *ret = m->slots[i].idx1 - 1;
         return true;
 }
 
-/* Adds key (not copied: it must outlive the map), which must be absent. */
-static int map_put(cfg_map *m, const char *key, size_t value)
+/* Adds key with value, which must be absent; name(ctx, value) must give
+ * key from now on. */
+static int map_put(cfg_map *m, const char *key, size_t value, cfg_name_fn name, const void *ctx)
 {
+        uint32_t h = map_hash(key);
         size_t i;
 
+        if (value >= UINT32_MAX)
+                return -ENOMEM;
         if ((m->n + 1) * 2 > m->cap) {
                 cfg_map old = *m;
                 size_t ncap = m->cap ? m->cap * 2 : 64;
@@ -108,14 +134,18 @@ static int map_put(cfg_map *m, const char *key, size_t value)
                         return -ENOMEM;
                 }
                 m->cap = ncap;
-                for (size_t k = 0; k < old.cap; k++)
-                        if (old.slots[k].key)
-                                m->slots[map_probe(m, old.slots[k].key)] = old.slots[k];
+                for (size_t k = 0; k < old.cap; k++) {
+                        if (!old.slots[k].idx1)
+                                continue;
+                        i = old.slots[k].hash & (ncap - 1);
+                        while (m->slots[i].idx1)
+                                i = (i + 1) & (ncap - 1);
+                        m->slots[i] = old.slots[k];
+                }
                 free(old.slots);
         }
-        i = map_probe(m, key);
-        m->slots[i].key = key;
-        m->slots[i].value = value;
+        i = map_probe(m, key, h, name, ctx);
+        m->slots[i] = (cfg_map_slot){(uint32_t)value + 1, h};
         m->n++;
         return 0;
 }
@@ -124,6 +154,11 @@ static void map_release(cfg_map *m)
 {
         free(m->slots);
         *m = (cfg_map){0};
+}
+
+static const char *job_name_at(const void *ctx, size_t idx)
+{
+        return ((const cw_job *)ctx)[idx].name;
 }
 
 /* ---- the loaded config ------------------------------------------------------- */
@@ -139,36 +174,20 @@ typedef struct cfg_zone {
  * pointer is the private object. */
 typedef struct cfg_priv {
         cw_config pub;
-        cfg_map jobs;
-        cfg_zone *zones;
-        size_t n_zones;
         /* References beyond the first (cw_config_ref); the config is freed
          * when cw_config_free is called once more than this. */
         _Atomic unsigned extra_refs;
+        cw_arena arena; /* every string and string array of pub */
+        cfg_map jobs;   /* job name -> index into pub.jobs */
+        cfg_zone *zones;
+        size_t n_zones;
+        cw_timespec **specs; /* the distinct time specs the entries share */
+        size_t n_specs, cap_specs;
 } cfg_priv;
 
 static cfg_priv *priv_of(const cw_config *c)
 {
         return (cfg_priv *)(uintptr_t)c;
-}
-
-static void job_release(cw_job *j)
-{
-        free(j->name);
-        free(j->description);
-        free(j->command);
-        cw_strv_release(&j->argv);
-        cw_strv_release(&j->args);
-        cw_strv_release(&j->options);
-        free(j->lock_name);
-        cw_strv_release(&j->after);
-        cw_strv_release(&j->hosts);
-        free(j->ping);
-        free(j->run_as);
-        free(j->workdir);
-        cw_strv_release(&j->env);
-        cw_strv_release(&j->secret_env);
-        free(j->env_file);
 }
 
 cw_config *cw_config_ref(const cw_config *c)
@@ -191,30 +210,19 @@ void cw_config_free(cw_config *c)
         while (refs > 0)
                 if (atomic_compare_exchange_weak(&p->extra_refs, &refs, refs - 1))
                         return;
-        free(c->path);
-        free(c->dir);
-        free(c->data_dir);
-        free(c->store);
-        free(c->node);
-        free(c->admin_listen);
-        free(c->admin_user);
-        free(c->admin_password_hash);
-        cw_strv_release(&c->admin_api_tokens);
-        for (size_t i = 0; i < c->n_jobs; i++)
-                job_release(&c->jobs[i]);
+        /* Strings, string arrays and job specs are all in the arena. */
         free(c->jobs);
-        for (size_t i = 0; i < c->n_entries; i++) {
-                cw_jobspec_free(c->entries[i].spec);
-                free(c->entries[i].spec_text);
-                cw_timespec_free(c->entries[i].when);
-        }
         free(c->entries);
+        for (size_t i = 0; i < p->n_specs; i++)
+                cw_timespec_free(p->specs[i]);
+        free(p->specs);
         map_release(&p->jobs);
         for (size_t i = 0; i < p->n_zones; i++) {
                 free(p->zones[i].name);
                 cw_tz_free(p->zones[i].tz);
         }
         free(p->zones);
+        cw_arena_release(&p->arena);
         free(p);
 }
 
@@ -233,7 +241,7 @@ const cw_job *cw_config_job(const cw_config *c, const char *name)
 {
         size_t i;
 
-        if (!map_get(&priv_of(c)->jobs, name, &i))
+        if (!map_get(&priv_of(c)->jobs, name, job_name_at, c->jobs, &i))
                 return NULL;
         return &c->jobs[i];
 }
@@ -310,12 +318,28 @@ typedef enum line_kind {
 } line_kind;
 
 typedef struct cfg_section {
-        cfg_section_kind kind;
-        char *name; /* job name for [job NAME] */
+        char *name;   /* job name for [job NAME], in the config's arena */
+        cfg_kv *kvs;  /* n_kvs values in one block (see section_close), or NULL */
+        uint32_t n_kvs;
+        uint32_t job; /* [job NAME]: index into cw_config.jobs */
         int line;
-        cfg_kv *kvs;
-        size_t n_kvs, cap_kvs;
+        cfg_section_kind kind;
 } cfg_section;
+
+/* A value of the section being read, until the section is closed: its
+ * lines are parts first_part.. of open_parts, their text in open_text. */
+typedef struct cfg_open_kv {
+        const cfg_key *key;
+        size_t first_part, n_parts;
+        size_t len; /* of the joined value */
+        int line;
+        bool broken;
+} cfg_open_kv;
+
+typedef struct cfg_open_part {
+        size_t off, len; /* in open_text */
+        int line;
+} cfg_open_part;
 
 typedef struct cfg_msg {
         int line;
@@ -345,9 +369,18 @@ struct cfg_loader {
         size_t n_sections, cap_sections;
         cfg_section_kind cur_kind;
         size_t cur;
+        /* The values of sections[cur] while it is read (section_close). */
+        bool open;
+        cfg_open_kv *open_kvs;
+        size_t n_open_kvs, cap_open_kvs;
+        cfg_open_part *open_parts;
+        size_t n_open_parts, cap_open_parts;
+        char *open_text;
+        size_t n_open_text, cap_open_text;
+        size_t n_schedule_keys; /* schedule= and run= lines, to size the entries */
         int key_line[CFG_K__MAX];    /* in the current section */
         int kind_line[CFG_SEC__MAX]; /* first header of [cronwarden], [admin], [defaults] */
-        cfg_map section_names;       /* job name -> section index */
+        cfg_map section_names;       /* job name -> section index, then job index */
         size_t n_job_sections;
 
         cfg_msg *msgs;
@@ -357,43 +390,36 @@ struct cfg_loader {
         cfg_env_seen env_seen;
         int *after_line; /* per job: line of its after= key */
         size_t cap_entries;
+        cfg_map spec_set; /* distinct time specs: index into cfg->specs */
+        char *empty;      /* "" in the arena, shared by every job's description */
         cfg_priv *cfg;
 };
-
-static void kv_release(cfg_kv *kv)
-{
-        if (kv->parts && kv->parts != &kv->first) {
-                for (size_t p = 0; p < kv->n_parts; p++)
-                        free(kv->parts[p].text);
-                free(kv->parts);
-        }
-        free(kv->text);
-}
 
 /* Frees a section's values once pass two no longer needs them. */
 static void section_release_values(cfg_section *s)
 {
-        for (size_t k = 0; k < s->n_kvs; k++)
-                kv_release(&s->kvs[k]);
         free(s->kvs);
         s->kvs = NULL;
-        s->n_kvs = s->cap_kvs = 0;
+        s->n_kvs = 0;
 }
 
 static void loader_release(cfg_loader *L)
 {
-        for (size_t i = 0; i < L->n_sections; i++) {
+        for (size_t i = 0; i < L->n_sections; i++)
                 section_release_values(&L->sections[i]);
-                free(L->sections[i].name);
-        }
         free(L->sections);
+        free(L->open_kvs);
+        free(L->open_parts);
+        free(L->open_text);
         map_release(&L->section_names);
+        map_release(&L->spec_set);
         for (size_t i = 0; i < L->n_msgs; i++)
                 free(L->msgs[i].text);
         free(L->msgs);
         free(L->long_name);
         cw_strv_release(&L->env_seen.keys);
         free(L->env_seen.lines);
+        free(L->env_seen.entries);
         free(L->after_line);
         cw_config_free(L->cfg ? &L->cfg->pub : NULL);
 }
@@ -408,6 +434,38 @@ static void env_seen_reset(cfg_loader *L)
         cw_strv_release(&L->env_seen.keys);
         free(L->env_seen.lines);
         L->env_seen.lines = NULL;
+        L->env_seen.n_entries = 0;
+        L->env_seen.loaded = false;
+}
+
+cw_arena *cw_config_arena(cfg_loader *L)
+{
+        return &L->cfg->arena;
+}
+
+char *cw_config_strdup(cfg_loader *L, const char *s)
+{
+        return cw_arena_strdup(&L->cfg->arena, s);
+}
+
+int cw_config_strv_freeze(cfg_loader *L, char *const *v, size_t n, bool copy, cw_strv *ret)
+{
+        char **a;
+
+        if (n == 0) {
+                *ret = (cw_strv){0};
+                return 0;
+        }
+        a = cw_arena_calloc(&L->cfg->arena, n + 1, sizeof(char *), alignof(char *));
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                a[i] = copy ? cw_config_strdup(L, v[i]) : v[i];
+                if (!a[i])
+                        return -ENOMEM;
+        }
+        *ret = (cw_strv){a, n};
+        return 0;
 }
 
 /* ---- diagnostics -------------------------------------------------------------- */
@@ -610,31 +668,33 @@ static char *path_normalize(const char *base, const char *rel)
         return out;
 }
 
-char *cw_config_path_absolute(const cfg_loader *L, const char *path)
+char *cw_config_path_absolute(cfg_loader *L, const char *path)
 {
-        if (path[0] == '/')
-                return path_normalize(NULL, path);
-        return path_normalize(L->cfg->pub.dir, path);
+        _cleanup_free_ char *p = path_normalize(path[0] == '/' ? NULL : L->cfg->pub.dir, path);
+
+        return p ? cw_config_strdup(L, p) : NULL;
 }
 
-/* The absolute directory of the file called name. */
-static int dir_of(const char *name, char **ret)
+/* The absolute directory of the file called name, in the arena. */
+static int dir_of(cfg_loader *L, const char *name, char **ret)
 {
         const char *slash = strrchr(name, '/');
-        _cleanup_free_ char *base = NULL, *cwd = NULL;
+        _cleanup_free_ char *base = NULL, *cwd = NULL, *dir = NULL;
 
         base = slash ? strndup(name, (size_t)(slash - name)) : strdup(".");
         if (!base)
                 return -ENOMEM;
         if (name[0] == '/') {
-                *ret = path_normalize(NULL, slash == name ? "/" : base);
-                return *ret ? 0 : -ENOMEM;
+                dir = path_normalize(NULL, slash == name ? "/" : base);
+        } else {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return -errno;
+                dir = path_normalize(cwd, base);
         }
-        cwd = getcwd(NULL, 0);
-        if (!cwd)
-                return -errno;
-        *ret = path_normalize(cwd, base);
-        return *ret ? 0 : -ENOMEM;
+        if (!dir || !(*ret = cw_config_strdup(L, dir)))
+                return -ENOMEM;
+        return 0;
 }
 
 int cw_config_zone_get(cfg_loader *L, const char *name, const char *key, int line,
@@ -762,16 +822,96 @@ static const char *kind_name(cfg_section_kind k)
         }
 }
 
+/* Moves the values of the section being read into one block of their
+ * own: the cfg_kv array, then the parts of values with several lines,
+ * then every text. A job's block is freed as soon as the job is built
+ * (load_jobs), so the raw values of all jobs are never held at once
+ * beside the built ones, and one allocation per section keeps the
+ * allocator's overhead small. */
+static int section_close(cfg_loader *L)
+{
+        cfg_section *sec;
+        size_t size, n_parts = 0, n_text = 0;
+        cfg_part *parts;
+        char *text;
+        cfg_kv *kvs;
+
+        if (!L->open)
+                return 0;
+        L->open = false;
+        sec = &L->sections[L->cur];
+        if (L->n_open_kvs == 0)
+                return 0;
+        for (size_t k = 0; k < L->n_open_kvs; k++) {
+                const cfg_open_kv *o = &L->open_kvs[k];
+
+                n_text += o->len + 1;
+                if (o->n_parts > 1) {
+                        n_parts += o->n_parts;
+                        for (size_t p = 0; p < o->n_parts; p++)
+                                n_text += L->open_parts[o->first_part + p].len + 1;
+                }
+        }
+        size = L->n_open_kvs * sizeof(cfg_kv) + n_parts * sizeof(cfg_part) + n_text;
+        kvs = malloc(size);
+        if (!kvs)
+                return -ENOMEM;
+        parts = (cfg_part *)(kvs + L->n_open_kvs);
+        text = (char *)(parts + n_parts);
+        for (size_t k = 0; k < L->n_open_kvs; k++) {
+                const cfg_open_kv *o = &L->open_kvs[k];
+                const cfg_open_part *op = &L->open_parts[o->first_part];
+                cfg_kv *kv = &kvs[k];
+
+                *kv = (cfg_kv){.key = o->key, .text = text, .n_parts = (uint32_t)o->n_parts, .line = o->line,
+                               .broken = o->broken};
+                /* The joined value: the parts with single spaces. */
+                for (size_t p = 0; p < o->n_parts; p++) {
+                        if (p)
+                                *text++ = ' ';
+                        if (op[p].len)
+                                memcpy(text, L->open_text + op[p].off, op[p].len);
+                        text += op[p].len;
+                }
+                *text++ = '\0';
+                if (o->n_parts > 1) {
+                        kv->parts = parts;
+                        for (size_t p = 0; p < o->n_parts; p++) {
+                                *parts++ = (cfg_part){text, op[p].line};
+                                if (op[p].len)
+                                        memcpy(text, L->open_text + op[p].off, op[p].len);
+                                text += op[p].len;
+                                *text++ = '\0';
+                        }
+                }
+        }
+        sec->kvs = kvs;
+        sec->n_kvs = (uint32_t)L->n_open_kvs;
+        L->n_open_kvs = L->n_open_parts = L->n_open_text = 0;
+        return 0;
+}
+
+static const char *section_name_at(const void *ctx, size_t idx)
+{
+        return ((const cfg_loader *)ctx)->sections[idx].name;
+}
+
 static int section_add(cfg_loader *L, cfg_section_kind kind, char *name)
 {
-        if (cw_array_reserve((void **)&L->sections, &L->cap_sections, L->n_sections + 1, sizeof(cfg_section),
-                             16) < 0) {
-                free(name);
+        int r = section_close(L);
+
+        if (r < 0)
+                return r;
+        if (L->n_sections >= UINT32_MAX ||
+            cw_array_reserve((void **)&L->sections, &L->cap_sections, L->n_sections + 1, sizeof(cfg_section), 16) <
+                    0)
                 return -ENOMEM;
-        }
         L->sections[L->n_sections] = (cfg_section){.kind = kind, .name = name, .line = L->lineno};
+        if (kind == CFG_SEC_JOB)
+                L->sections[L->n_sections].job = (uint32_t)L->n_job_sections++;
         L->cur = L->n_sections++;
         L->cur_kind = kind;
+        L->open = true;
         return 0;
 }
 
@@ -827,7 +967,7 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 return section_add(L, kind, NULL);
         }
         if ((size_t)(b - a) >= 3 && memcmp(a, "job", 3) == 0 && (a + 3 == b || ini_space(a[3]))) {
-                _cleanup_free_ char *name = NULL;
+                char *name;
                 size_t idx;
                 int r;
 
@@ -836,7 +976,8 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 if (a == b)
                         return cw_config_error(L, L->lineno,
                                                "%s: missing job name: write [job NAME]", title);
-                name = strndup(a, (size_t)(b - a));
+                /* In the config's arena: it becomes the job's name. */
+                name = cw_arena_strndup(&L->cfg->arena, a, (size_t)(b - a));
                 if (!name)
                         return -ENOMEM;
                 if (!cw_jobspec_name_valid(name))
@@ -844,15 +985,14 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                                 L, L->lineno,
                                 "%s: invalid job name %s: use letters, digits, '_', '.' and '-', starting with a letter or '_' (at most %d bytes)",
                                 title, cw_config_quote(name, q), CW_JOBSPEC_NAME_MAX);
-                if (map_get(&L->section_names, name, &idx))
+                if (map_get(&L->section_names, name, section_name_at, L, &idx))
                         return cw_config_error(L, L->lineno,
                                                "%s: job defined twice (first on line %d)", title,
                                                L->sections[idx].line);
-                r = section_add(L, CFG_SEC_JOB, CW_TAKE_PTR(name));
+                r = section_add(L, CFG_SEC_JOB, name);
                 if (r < 0)
                         return r;
-                L->n_job_sections++;
-                return map_put(&L->section_names, L->sections[L->cur].name, L->cur);
+                return map_put(&L->section_names, name, L->cur, section_name_at, L);
         }
         {
                 /* Compare the first word, so "[jbo X]" still gets a hint. */
@@ -1033,12 +1173,27 @@ static bool printable(const char *s)
         return true;
 }
 
+/* Appends one line of a value to the section being read. */
+static int open_part_add(cfg_loader *L, const char *value)
+{
+        size_t n = strlen(value);
+
+        if (cw_array_reserve((void **)&L->open_parts, &L->cap_open_parts, L->n_open_parts + 1,
+                             sizeof(cfg_open_part), 16) < 0 ||
+            cw_array_reserve((void **)&L->open_text, &L->cap_open_text, L->n_open_text + n, 1, 1024) < 0)
+                return -ENOMEM;
+        if (n)
+                memcpy(L->open_text + L->n_open_text, value, n);
+        L->open_parts[L->n_open_parts++] = (cfg_open_part){L->n_open_text, n, L->lineno};
+        L->n_open_text += n;
+        return 0;
+}
+
 static int on_key(cfg_loader *L, const char *name, const char *value, bool broken)
 {
         char title[CW_JOBSPEC_NAME_MAX + 8], hint[96], q[CFG_QUOTE_MAX];
         const cfg_key *key;
-        cfg_section *sec;
-        cfg_kv *kv;
+        int r;
 
         L->prev_kv = -1;
         if (!name[0])
@@ -1069,71 +1224,51 @@ static int on_key(cfg_loader *L, const char *name, const char *value, bool broke
                                        name, title, L->key_line[key->id]);
         L->key_line[key->id] = L->lineno;
 
-        sec = &L->sections[L->cur];
-        if (cw_array_reserve((void **)&sec->kvs, &sec->cap_kvs, sec->n_kvs + 1, sizeof(cfg_kv), 4) < 0)
+        if (key->id == CFG_K_SCHEDULE || key->id == CFG_K_RUN)
+                L->n_schedule_keys++;
+        if (cw_array_reserve((void **)&L->open_kvs, &L->cap_open_kvs, L->n_open_kvs + 1, sizeof(cfg_open_kv), 16) <
+            0)
                 return -ENOMEM;
-        kv = &sec->kvs[sec->n_kvs];
-        /* parts stays NULL until pass one ends (see finish_pass_one): the
-         * array may still move, and &first with it. */
-        *kv = (cfg_kv){.key = key, .line = L->lineno, .broken = broken, .n_parts = 1};
-        kv->text = strdup(value);
-        if (!kv->text)
-                return -ENOMEM;
-        kv->first = (cfg_part){NULL, L->lineno};
-        sec->n_kvs++;
-        L->prev_kv = (long)sec->n_kvs - 1;
+        r = open_part_add(L, value);
+        if (r < 0)
+                return r;
+        L->open_kvs[L->n_open_kvs] = (cfg_open_kv){.key = key,
+                                                   .first_part = L->n_open_parts - 1,
+                                                   .n_parts = 1,
+                                                   .len = strlen(value),
+                                                   .line = L->lineno,
+                                                   .broken = broken};
+        L->prev_kv = (long)L->n_open_kvs++;
         return 0;
 }
 
 static int on_continuation(cfg_loader *L, const char *value, bool broken)
 {
-        size_t old, add;
-        cfg_part *np;
-        cfg_kv *kv;
-        char *nt;
+        size_t add;
+        cfg_open_kv *kv;
+        int r;
 
         if (L->prev_kv < 0)
                 return 0;
-        kv = &L->sections[L->cur].kvs[L->prev_kv];
+        kv = &L->open_kvs[L->prev_kv];
         if (broken)
                 kv->broken = true;
         if (kv->broken)
                 return 0;
-        old = strlen(kv->text);
         add = strlen(value);
-        if (old + 1 + add > CFG_VALUE_MAX) {
+        if (kv->len + 1 + add > CFG_VALUE_MAX) {
                 kv->broken = true;
                 return cw_config_error(L, L->lineno,
                                        "%s: value too long (at most %d bytes over all its lines)",
                                        kv->key->name, CFG_VALUE_MAX);
         }
-        if (!kv->parts) {
-                /* The second line: the first gets a copy of its own, as
-                 * text becomes the joined value. */
-                kv->parts = malloc(sizeof(cfg_part));
-                if (!kv->parts)
-                        return -ENOMEM;
-                kv->parts[0] = (cfg_part){strdup(kv->text), kv->first.line};
-                if (!kv->parts[0].text) {
-                        free(kv->parts);
-                        kv->parts = NULL;
-                        return -ENOMEM;
-                }
-        }
-        np = realloc(kv->parts, (kv->n_parts + 1) * sizeof(cfg_part));
-        if (!np)
-                return -ENOMEM;
-        kv->parts = np;
-        np[kv->n_parts].text = strdup(value);
-        if (!np[kv->n_parts].text)
-                return -ENOMEM;
-        np[kv->n_parts++].line = L->lineno;
-        nt = realloc(kv->text, old + 1 + add + 1);
-        if (!nt)
-                return -ENOMEM;
-        nt[old] = ' ';
-        memcpy(nt + old + 1, value, add + 1);
-        kv->text = nt;
+        /* Continuations only ever extend the last key, so its parts stay
+         * together at the end of open_parts. */
+        r = open_part_add(L, value);
+        if (r < 0)
+                return r;
+        kv->n_parts++;
+        kv->len += 1 + add;
         return 0;
 }
 
@@ -1172,21 +1307,11 @@ static int on_ini_value(void *user, const char *section, const char *name, const
 
 /* ---- pass two ------------------------------------------------------------------- */
 
-/* Arrays stop moving once inih is done: one-line values can now point at
- * their inline part. The name table was only needed to find duplicate
- * jobs while reading. */
-static void finish_pass_one(cfg_loader *L)
+/* Closes the last section. The name table stays: load_jobs turns it into
+ * the jobs' table. */
+static int finish_pass_one(cfg_loader *L)
 {
-        for (size_t i = 0; i < L->n_sections; i++)
-                for (size_t k = 0; k < L->sections[i].n_kvs; k++) {
-                        cfg_kv *kv = &L->sections[i].kvs[k];
-
-                        if (!kv->parts) {
-                                kv->first.text = kv->text;
-                                kv->parts = &kv->first;
-                        }
-                }
-        map_release(&L->section_names);
+        return section_close(L);
 }
 
 static int apply_section(cfg_loader *L, const cfg_section *sec, void *obj, int *lines)
@@ -1204,10 +1329,16 @@ static int apply_section(cfg_loader *L, const cfg_section *sec, void *obj, int *
                 if (r == -ENOMEM)
                         return r;
         }
+        /* env= lines (only in [defaults] and jobs) built the env aside. */
+        if (L->env_seen.loaded)
+                return cw_config_strv_freeze(L, L->env_seen.entries, L->env_seen.n_entries, false,
+                                             &((cw_job *)obj)->env);
         return 0;
 }
 
-static void job_init_defaults(cw_job *j)
+/* The built-in defaults, under [defaults]. Strings are in the arena:
+ * every job starts as a shallow copy of the template and shares them. */
+static int job_init_defaults(cfg_loader *L, cw_job *j)
 {
         *j = (cw_job){0};
         j->lock = CW_LOCK_CLASS;
@@ -1218,55 +1349,8 @@ static void job_init_defaults(cw_job *j)
         j->retry_delay = 60;
         j->notify_after_failures = 1;
         j->enabled = true;
-}
-
-static int strv_copy(cw_strv *dst, const cw_strv *src)
-{
-        *dst = (cw_strv){0};
-        for (size_t i = 0; i < src->n; i++) {
-                int r = cw_strv_push(dst, src->v[i]);
-
-                if (r < 0)
-                        return r;
-        }
+        j->description = L->empty;
         return 0;
-}
-
-static int str_copy(char **dst, const char *src)
-{
-        *dst = NULL;
-        if (src && !(*dst = strdup(src)))
-                return -ENOMEM;
-        return 0;
-}
-
-/* A deep copy of the [defaults] template; on failure dst still owns
- * whatever was copied (job_release frees it). */
-static int job_copy(cw_job *dst, const cw_job *src)
-{
-        /* Start from the scalars only, so a failure half-way leaves dst
-         * owning exactly what was copied. */
-        *dst = *src;
-        dst->name = dst->description = dst->command = dst->lock_name = NULL;
-        dst->ping = dst->run_as = dst->workdir = dst->env_file = NULL;
-        dst->argv = dst->args = dst->options = dst->after = (cw_strv){0};
-        dst->hosts = dst->env = dst->secret_env = (cw_strv){0};
-        if (str_copy(&dst->name, src->name) < 0 ||
-            str_copy(&dst->description, src->description) < 0 ||
-            str_copy(&dst->command, src->command) < 0 ||
-            str_copy(&dst->lock_name, src->lock_name) < 0 || str_copy(&dst->ping, src->ping) < 0 ||
-            str_copy(&dst->run_as, src->run_as) < 0 || str_copy(&dst->workdir, src->workdir) < 0 ||
-            str_copy(&dst->env_file, src->env_file) < 0)
-                goto fail;
-        if (strv_copy(&dst->argv, &src->argv) < 0 || strv_copy(&dst->args, &src->args) < 0 ||
-            strv_copy(&dst->options, &src->options) < 0 ||
-            strv_copy(&dst->after, &src->after) < 0 || strv_copy(&dst->hosts, &src->hosts) < 0 ||
-            strv_copy(&dst->env, &src->env) < 0 ||
-            strv_copy(&dst->secret_env, &src->secret_env) < 0)
-                goto fail;
-        return 0;
-fail:
-        return -ENOMEM;
 }
 
 static bool env_has_key(const cw_strv *env, const char *key)
@@ -1287,23 +1371,69 @@ static const cfg_kv *section_kv(const cfg_section *sec, cfg_key_id id)
         return NULL;
 }
 
-/* Parses a time spec for job `job` and appends a schedule entry taking
- * ownership of js. ts_off is where ts_text starts inside full_text (the
- * value shown under error carets). */
-static int add_entry(cfg_loader *L, size_t job, cw_jobspec *js, const char *ts_text, size_t ts_off,
-                     const char *full_text, const char *key, int line)
+/* The config's copy of a spec equal to *ts (cw_timespec_equal): with
+ * 100 000 jobs most specs repeat ("0 * * * *", "@daily"), so each
+ * distinct one is kept once. Takes ownership of *ts and replaces it with
+ * the shared copy. */
+static int spec_intern(cfg_loader *L, cw_timespec **ts)
 {
-        _cleanup_(cw_jobspec_freep) cw_jobspec *spec = js;
-        _cleanup_(cw_timespec_freep) cw_timespec *ts = NULL;
-        _cleanup_free_ char *spec_text = NULL;
+        cfg_priv *p = L->cfg;
+        cfg_map *m = &L->spec_set;
+        uint64_t h64 = cw_timespec_hash(*ts);
+        uint32_t h = (uint32_t)(h64 ^ (h64 >> 32));
+        size_t i;
+
+        if (m->cap) {
+                for (i = h & (m->cap - 1); m->slots[i].idx1; i = (i + 1) & (m->cap - 1)) {
+                        cw_timespec *o = p->specs[m->slots[i].idx1 - 1];
+
+                        if (m->slots[i].hash == h && cw_timespec_equal(o, *ts)) {
+                                cw_timespec_free(*ts);
+                                *ts = o;
+                                return 0;
+                        }
+                }
+        }
+        if (p->n_specs >= UINT32_MAX - 1 ||
+            cw_array_reserve((void **)&p->specs, &p->cap_specs, p->n_specs + 1, sizeof(cw_timespec *), 64) < 0)
+                return -ENOMEM;
+        if ((m->n + 1) * 2 > m->cap) {
+                size_t ncap = m->cap ? m->cap * 2 : 256;
+                cfg_map_slot *ns = calloc(ncap, sizeof(cfg_map_slot));
+
+                if (!ns)
+                        return -ENOMEM;
+                for (size_t k = 0; k < m->cap; k++) {
+                        if (!m->slots[k].idx1)
+                                continue;
+                        for (i = m->slots[k].hash & (ncap - 1); ns[i].idx1; i = (i + 1) & (ncap - 1))
+                                ;
+                        ns[i] = m->slots[k];
+                }
+                free(m->slots);
+                m->slots = ns;
+                m->cap = ncap;
+        }
+        for (i = h & (m->cap - 1); m->slots[i].idx1; i = (i + 1) & (m->cap - 1))
+                ;
+        p->specs[p->n_specs++] = *ts;
+        m->slots[i] = (cfg_map_slot){(uint32_t)p->n_specs, h};
+        m->n++;
+        return 0;
+}
+
+/* Parses a time spec for job `job` and appends a schedule entry for the
+ * job spec js whose canonical text is spec_text (both in the arena, maybe
+ * shared with other entries). ts_off is where ts_text starts inside
+ * full_text (the value shown under error carets). */
+static int add_entry(cfg_loader *L, size_t job, cw_jobspec *js, char *spec_text, const char *ts_text,
+                     size_t ts_off, const char *full_text, const char *key, int line)
+{
+        cw_timespec *ts = NULL;
         cw_config *c = &L->cfg->pub;
-        cw_schedule_entry *e;
         cw_error err;
         int r;
 
-        spec_text = cw_jobspec_format(spec);
-        if (!spec_text)
-                return -ENOMEM;
         r = cw_timespec_parse(ts_text, spec_text, &ts, &err);
         if (r == -ENOMEM)
                 return r;
@@ -1313,25 +1443,56 @@ static int add_entry(cfg_loader *L, size_t job, cw_jobspec *js, const char *ts_t
                 return cw_config_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
         }
         r = cw_timespec_check_fires(ts, c->jobs[job].tz, L->now, &err);
-        if (r == -ENOMEM)
-                return r;
         if (r < 0) {
+                cw_timespec_free(ts);
+                if (r == -ENOMEM)
+                        return r;
                 if (err.col >= 0)
                         err.col += (int)ts_off;
                 return cw_config_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
         }
+        r = spec_intern(L, &ts);
+        if (r < 0) {
+                cw_timespec_free(ts);
+                return r;
+        }
+        /* Usually sized once from the count of schedule lines (load_jobs). */
         if (cw_array_reserve((void **)&c->entries, &L->cap_entries, c->n_entries + 1, sizeof(cw_schedule_entry),
                              16) < 0)
                 return -ENOMEM;
-        e = &c->entries[c->n_entries++];
-        *e = (cw_schedule_entry){
+        c->entries[c->n_entries++] = (cw_schedule_entry){
                 .job = job,
-                .spec = CW_TAKE_PTR(spec),
-                .spec_text = CW_TAKE_PTR(spec_text),
-                .when = CW_TAKE_PTR(ts),
+                .spec = js,
+                .spec_text = spec_text,
+                .when = ts,
                 .line = line,
         };
         return 0;
+}
+
+/* A copy of js in the arena (the config's entries point to it). */
+static cw_jobspec *jobspec_to_arena(cfg_loader *L, const cw_jobspec *js, char *name)
+{
+        cw_arena *a = &L->cfg->arena;
+        cw_jobspec *d = cw_arena_zalloc(a, sizeof(*d), alignof(cw_jobspec));
+
+        if (!d)
+                return NULL;
+        d->name = name;
+        d->n_params = js->n_params;
+        d->n_positional = js->n_positional;
+        if (js->n_params == 0)
+                return d;
+        d->params = cw_arena_calloc(a, js->n_params, sizeof(cw_param), alignof(cw_param));
+        if (!d->params)
+                return NULL;
+        for (size_t i = 0; i < js->n_params; i++) {
+                if (js->params[i].key && !(d->params[i].key = cw_arena_strdup(a, js->params[i].key)))
+                        return NULL;
+                if (!(d->params[i].value = cw_arena_strdup(a, js->params[i].value)))
+                        return NULL;
+        }
+        return d;
 }
 
 /* Cross-key checks of one job, after all its keys and the defaults. */
@@ -1341,8 +1502,6 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
         cw_error err;
         int r;
 
-        if (!job->description && !(job->description = strdup("")))
-                return -ENOMEM;
         /* Function jobs (PRODUCT §11) will not need one; for now every job
          * runs a command. A command line that was rejected has already
          * been reported, so only a truly absent key is. */
@@ -1354,9 +1513,16 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
         if (job->command && !job->shell) {
                 const cfg_kv *kv = section_kv(sec, CFG_K_COMMAND);
 
-                r = cw_argv_split(job->command, CW_ARGV_REJECT_SHELL_OPS, &job->argv, &err);
+                _cleanup_(cw_strv_release) cw_strv argv = {0};
+
+                r = cw_argv_split(job->command, CW_ARGV_REJECT_SHELL_OPS, &argv, &err);
                 if (r == -ENOMEM)
                         return r;
+                if (r == 0) {
+                        r = cw_config_strv_freeze(L, argv.v, argv.n, true, &job->argv);
+                        if (r < 0)
+                                return r;
+                }
                 if (r < 0)
                         cw_config_error_caret(L, kv ? kv->line : sec->line, &err, job->command,
                                               "command: %s", err.msg);
@@ -1397,15 +1563,14 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
 {
         cw_config *c = &L->cfg->pub;
         cw_job *job = &c->jobs[idx];
+        cw_jobspec *js = NULL; /* the job's own spec, shared by its schedule lines */
         int lines[CFG_K__MAX];
         int r;
 
-        r = job_copy(job, tmpl);
-        if (r < 0)
-                return r;
-        job->name = strdup(sec->name);
-        if (!job->name)
-                return -ENOMEM;
+        /* A shallow copy: what the job does not set stays shared with
+         * [defaults]. */
+        *job = *tmpl;
+        job->name = sec->name;
         job->line = sec->line;
         memcpy(lines, tmpl_lines, sizeof(lines));
         r = apply_section(L, sec, job, lines);
@@ -1413,9 +1578,6 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
                 return r;
         if (!job->tz)
                 job->tz = c->tz;
-        r = map_put(&L->cfg->jobs, job->name, idx);
-        if (r < 0)
-                return r;
         L->after_line[idx] = lines[CFG_K_AFTER];
         r = job_finish(L, sec, job, lines);
         if (r < 0)
@@ -1423,8 +1585,6 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
 
         for (size_t k = 0; k < sec->n_kvs; k++) {
                 const cfg_kv *kv = &sec->kvs[k];
-                cw_jobspec *js = NULL;
-                cw_error err;
                 char names[200];
 
                 if (kv->key->id != CFG_K_SCHEDULE || kv->broken)
@@ -1438,11 +1598,15 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
                                 job->name, names, job->name);
                         continue;
                 }
-                r = cw_jobspec_parse(job->name, &js, &err);
-                if (r < 0)
-                        return r == -ENOMEM ? r
-                                            : cw_config_error(L, kv->line, "schedule: %s", err.msg);
-                r = add_entry(L, idx, js, kv->text, 0, kv->text, "schedule", kv->line);
+                /* The canonical text of a spec without params is the
+                 * job's name (a valid job name), so both are shared. */
+                if (!js) {
+                        js = cw_arena_zalloc(&L->cfg->arena, sizeof(*js), alignof(cw_jobspec));
+                        if (!js)
+                                return -ENOMEM;
+                        js->name = job->name;
+                }
+                r = add_entry(L, idx, js, job->name, kv->text, 0, kv->text, "schedule", kv->line);
                 if (r == -ENOMEM)
                         return r;
         }
@@ -1487,9 +1651,10 @@ static int add_run(cfg_loader *L, const cfg_kv *kv)
 {
         cw_config *c = &L->cfg->pub;
         _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
-        _cleanup_free_ char *ts_text = NULL;
+        _cleanup_free_ char *ts_text = NULL, *spec_text = NULL;
         const char *text = kv->text;
-        char q[CFG_QUOTE_MAX];
+        char q[CFG_QUOTE_MAX], *arena_text;
+        cw_jobspec *arena_js;
         size_t ts_end, js_start, job;
         cw_error err;
         int r;
@@ -1514,12 +1679,17 @@ static int add_run(cfg_loader *L, const cfg_kv *kv)
                 err.len = (int)(strlen(text) - js_start);
                 return cw_config_error_caret(L, kv->line, &err, text, "run: %s", err.msg);
         }
-        if (!map_get(&L->cfg->jobs, js->name, &job))
+        if (!map_get(&L->cfg->jobs, js->name, job_name_at, c->jobs, &job))
                 return -EINVAL;
         ts_text = strndup(text, ts_end);
-        if (!ts_text)
+        spec_text = cw_jobspec_format(js);
+        if (!ts_text || !spec_text)
                 return -ENOMEM;
-        return add_entry(L, job, CW_TAKE_PTR(js), ts_text, 0, text, "run", kv->line);
+        arena_text = cw_config_strdup(L, spec_text);
+        arena_js = jobspec_to_arena(L, js, c->jobs[job].name);
+        if (!arena_text || !arena_js)
+                return -ENOMEM;
+        return add_entry(L, job, arena_js, arena_text, ts_text, 0, text, "run", kv->line);
 }
 
 /* Appends "name -> " pieces of a cycle to a bounded message buffer. */
@@ -1565,7 +1735,7 @@ static int check_after(cfg_loader *L)
                 for (size_t k = 0; k < job->after.n; k++) {
                         size_t t;
 
-                        if (!map_get(&L->cfg->jobs, job->after.v[k], &t))
+                        if (!map_get(&L->cfg->jobs, job->after.v[k], job_name_at, c->jobs, &t))
                                 cw_config_error(L, L->after_line[i], "after: unknown job '%s'",
                                                 job->after.v[k]);
                         else if (t == i)
@@ -1629,8 +1799,8 @@ static int load_global(cfg_loader *L)
 
         c->max_output = 1024 * 1024;
         c->keep_history = 90 * CW_SECS_PER_DAY;
-        c->store = strdup("sqlite");
-        c->admin_listen = strdup("127.0.0.1:8080");
+        c->store = cw_config_strdup(L, "sqlite");
+        c->admin_listen = cw_config_strdup(L, "127.0.0.1:8080");
         if (!c->store || !c->admin_listen)
                 return -ENOMEM;
         for (size_t i = 0; i < L->n_sections; i++) {
@@ -1650,7 +1820,7 @@ static int load_global(cfg_loader *L)
                 if (gethostname(host, sizeof(host)) < 0 || !host[0])
                         snprintf(host, sizeof(host), "localhost");
                 host[HOST_NAME_MAX] = '\0';
-                c->node = strdup(host);
+                c->node = cw_config_strdup(L, host);
                 if (!c->node)
                         return -ENOMEM;
         }
@@ -1698,38 +1868,62 @@ static int load_global(cfg_loader *L)
 static int load_jobs(cfg_loader *L)
 {
         cw_config *c = &L->cfg->pub;
+        cfg_map *names = &L->section_names;
         int tmpl_lines[CFG_K__MAX] = {0};
+        size_t built = 0;
         cw_job tmpl;
-        size_t idx = 0;
         int r = 0;
 
-        job_init_defaults(&tmpl);
+        r = job_init_defaults(L, &tmpl);
         for (size_t i = 0; i < L->n_sections && r == 0; i++)
                 if (L->sections[i].kind == CFG_SEC_DEFAULTS)
                         r = apply_section(L, &L->sections[i], &tmpl, tmpl_lines);
         if (r < 0)
-                goto out;
+                return r;
 
         c->jobs = calloc(L->n_job_sections ? L->n_job_sections : 1, sizeof(cw_job));
         L->after_line = calloc(L->n_job_sections ? L->n_job_sections : 1, sizeof(int));
-        if (!c->jobs || !L->after_line) {
-                r = -ENOMEM;
-                goto out;
-        }
+        c->entries = calloc(L->n_schedule_keys ? L->n_schedule_keys : 1, sizeof(cw_schedule_entry));
+        if (!c->jobs || !L->after_line || !c->entries)
+                return -ENOMEM;
+        L->cap_entries = L->n_schedule_keys ? L->n_schedule_keys : 1;
+        /* Every job is known before any is built: `after` and `run` may
+         * name jobs further down. The table of section names becomes the
+         * table of jobs, in place. */
+        for (size_t i = 0; i < L->n_sections; i++)
+                if (L->sections[i].kind == CFG_SEC_JOB)
+                        c->jobs[L->sections[i].job].name = L->sections[i].name;
+        for (size_t k = 0; k < names->cap; k++)
+                if (names->slots[k].idx1)
+                        names->slots[k].idx1 = L->sections[names->slots[k].idx1 - 1].job + 1;
+        L->cfg->jobs = *names;
+        *names = (cfg_map){0};
+        c->n_jobs = L->n_job_sections;
+
         for (size_t i = 0; i < L->n_sections; i++) {
                 if (L->sections[i].kind != CFG_SEC_JOB)
                         continue;
-                c->n_jobs = idx + 1;
-                r = build_job(L, &L->sections[i], &tmpl, tmpl_lines, idx++);
+                r = build_job(L, &L->sections[i], &tmpl, tmpl_lines, L->sections[i].job);
                 if (r < 0)
-                        goto out;
+                        return r;
                 /* Keeps the peak low with many jobs: raw values and the
                  * built job are never both held for every job. */
                 section_release_values(&L->sections[i]);
+#ifdef __GLIBC__
+                /* glibc keeps freed memory in the middle of its heap
+                 * resident; the section blocks freed so far are dead
+                 * weight, as the built jobs live elsewhere (the jobs
+                 * array, the arena's large blocks). Give their pages
+                 * back now and then. */
+                if (++built % 4096 == 0)
+                        malloc_trim(0);
+#else
+                built++;
+#endif
         }
         r = check_after(L);
         if (r < 0)
-                goto out;
+                return r;
         for (size_t i = 0; i < L->n_sections; i++) {
                 const cfg_section *sec = &L->sections[i];
 
@@ -1740,13 +1934,10 @@ static int load_jobs(cfg_loader *L)
                                 continue;
                         r = add_run(L, &sec->kvs[k]);
                         if (r == -ENOMEM)
-                                goto out;
+                                return r;
                 }
         }
-        r = 0;
-out:
-        job_release(&tmpl);
-        return r;
+        return 0;
 }
 
 /* Loads text; when owned is non-NULL it is the buffer holding text, and
@@ -1770,12 +1961,13 @@ static int load(const char *name, const char *text, size_t len, char *owned,
                 free(owned);
                 return -ENOMEM;
         }
-        L.cfg->pub.path = strdup(name);
-        if (!L.cfg->pub.path) {
+        L.cfg->pub.path = cw_config_strdup(&L, name);
+        L.empty = cw_config_strdup(&L, "");
+        if (!L.cfg->pub.path || !L.empty) {
                 r = -ENOMEM;
                 goto out;
         }
-        r = dir_of(name, &L.cfg->pub.dir);
+        r = dir_of(&L, name, &L.cfg->pub.dir);
         if (r < 0) {
                 char *msg = NULL;
 
@@ -1788,7 +1980,8 @@ static int load(const char *name, const char *text, size_t len, char *owned,
         bad_line = ini_parse_stream(read_line, &L, on_ini_value, &L);
         free(owned);
         owned = NULL;
-        finish_pass_one(&L);
+        if (finish_pass_one(&L) < 0)
+                L.enomem = true;
         if (L.enomem) {
                 r = -ENOMEM;
                 goto out;

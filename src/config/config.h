@@ -10,7 +10,22 @@
  * the line (never a silent cut); long values continue on indented lines.
  *
  * A loaded cw_config is immutable and owns everything it points to,
- * including the cw_tz zones its jobs use. */
+ * including the cw_tz zones its jobs use.
+ *
+ * Memory layout (PRODUCT.md §12: 100 000 jobs in < 64 MiB). Every string
+ * and string array a cw_config, its cw_jobs and its schedule entries
+ * point to lives in one arena (base/arena.h) freed at once by
+ * cw_config_free: no field is ever freed, released or changed on its own,
+ * and the cw_strv fields of a job do not own their strings. Values a job
+ * inherits from [defaults] (lists, env, paths, the empty description) are
+ * shared between the jobs, not copied. cw_job is ordered largest field
+ * first, with its enums and flags in bit-fields (296 bytes on x86-64,
+ * was 352; bit-fields have no address). Equal time specs (cw_timespec_equal) are
+ * parsed once each and shared by the entries that use them; a plain
+ * `schedule =` entry shares its job's name as spec_text. The loader keeps
+ * each section's raw values in one block per section and frees a job's
+ * block as soon as the job is built, so the raw file and the built config
+ * are never both held whole. */
 #ifndef CW_CONFIG_CONFIG_H
 #define CW_CONFIG_CONFIG_H
 
@@ -37,46 +52,46 @@ const char *cw_ionice_class_to_string(cw_ionice_class c);
 
 typedef struct cw_job {
         char *name;
-        int line;               /* line of its [job NAME] header */
         char *description;      /* "" when unset */
         char *command;          /* the command line as written (continuations joined by ' ') */
-        cw_strv argv;           /* command split with shell-like quoting (when !shell) */
-        bool shell;
-        cw_strv args;           /* declared positional params, in order (all required) */
-        cw_strv options;        /* declared key=value params (all optional) */
-        cw_lock_mode lock;
         char *lock_name;        /* NULL: the job's own name */
-        bool nice_set;
-        int nice;               /* -20..19 */
-        cw_ionice_class ionice;
-        int ionice_level;       /* 0..7 for best-effort/realtime */
-        cw_duration timeout;    /* 0 = none */
-        cw_duration kill_grace; /* default 10s */
-        cw_concurrency concurrency;
-        cw_catch_up catch_up;
-        int retries;
-        cw_duration retry_delay;
-        bool can_resume;
-        cw_strv after;          /* job names */
-        cw_strv hosts;          /* node names; empty = any */
         char *ping;             /* NULL when unset */
-        int notify_after_failures; /* default 1 */
         char *run_as;           /* NULL when unset */
         char *workdir;          /* absolute, NULL when unset */
-        cw_strv env;            /* "KEY=VALUE", [defaults] first then the job's */
-        cw_strv secret_env;     /* keys whose values are masked */
         char *env_file;         /* absolute, NULL when unset */
         const cw_tz *tz;        /* owned by the config */
-        bool enabled;
+        cw_strv argv;           /* command split with shell-like quoting (when !shell) */
+        cw_strv args;           /* declared positional params, in order (all required) */
+        cw_strv options;        /* declared key=value params (all optional) */
+        cw_strv after;          /* job names */
+        cw_strv hosts;          /* node names; empty = any */
+        cw_strv env;            /* "KEY=VALUE", [defaults] first then the job's */
+        cw_strv secret_env;     /* keys whose values are masked */
+        cw_duration timeout;    /* 0 = none */
+        cw_duration kill_grace; /* default 10s */
+        cw_duration retry_delay;
         cw_duration jitter;
         cw_duration start_deadline;
         cw_duration max_runtime;
         cw_duration min_runtime;
-        int disable_after_failures; /* 0 = off */
-        int priority;
+        cw_duration limit_cpu;  /* RLIMIT_CPU in seconds, 0 = unset */
         uint64_t limit_nofile;  /* RLIMIT_NOFILE, 0 = unset */
         uint64_t limit_memory;  /* RLIMIT_AS in bytes, 0 = unset */
-        cw_duration limit_cpu;  /* RLIMIT_CPU in seconds, 0 = unset */
+        int line;               /* line of its [job NAME] header */
+        int nice;               /* -20..19 */
+        int ionice_level;       /* 0..7 for best-effort/realtime */
+        int retries;
+        int notify_after_failures; /* default 1 */
+        int disable_after_failures; /* 0 = off */
+        int priority;
+        cw_lock_mode lock : 2;
+        cw_ionice_class ionice : 2;
+        cw_concurrency concurrency : 2;
+        cw_catch_up catch_up : 2;
+        bool shell : 1;
+        bool nice_set : 1;
+        bool can_resume : 1;
+        bool enabled : 1;
 } cw_job;
 
 typedef struct cw_schedule_entry {
@@ -145,8 +160,9 @@ int cw_config_read_file(const char *path, char **ret, size_t *ret_len);
 
 /* A config is shared read-only between threads (the daemon and its admin
  * server) by reference counting: cw_config_ref takes one more reference
- * and returns c; cw_config_free drops one and frees the config with the
- * last. Both are thread-safe; nothing else in a loaded config changes. */
+ * and returns c; cw_config_free drops one and frees the config, and
+ * everything it owns, with the last (accepts NULL). Both are thread-safe;
+ * nothing else in a loaded config changes. */
 cw_config *cw_config_ref(const cw_config *c);
 void cw_config_free(cw_config *c);
 static inline void cw_config_freep(cw_config **c) { cw_config_free(*c); }

@@ -14,7 +14,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "base/arena.h"
 #include "config.h"
 
 typedef enum cfg_section_kind {
@@ -97,22 +99,34 @@ typedef struct cfg_part {
 
 typedef struct cfg_key cfg_key;
 
-/* One key = value, with its continuation lines. Most values have one
- * line; they keep it in `first` (whose text is `text` itself) so a key
- * costs one allocation, which matters with 100 000 jobs. */
+/* One key = value, with its continuation lines. A section's values live
+ * in one block per section (see config.c), freed once the section has
+ * been applied. Most values have one line: they have no parts array, and
+ * cfg_kv_part() gives the value itself as their only part. */
 typedef struct cfg_kv {
         const cfg_key *key;
-        char *text;      /* all parts joined with single spaces */
-        cfg_part *parts; /* n_parts lines; &first when there is one */
-        size_t n_parts;
-        cfg_part first;
-        int line;    /* line of the key */
-        bool broken; /* a line of the value was rejected: do not validate */
+        char *text;       /* all parts joined with single spaces */
+        cfg_part *parts;  /* n_parts lines when there are several, else NULL */
+        uint32_t n_parts;
+        int line;         /* line of the key */
+        bool broken;      /* a line of the value was rejected: do not validate */
 } cfg_kv;
+
+/* Line i (< kv->n_parts) of a value. */
+static inline cfg_part cfg_kv_part(const cfg_kv *kv, size_t i)
+{
+        if (!kv->parts)
+                return (cfg_part){kv->text, kv->line};
+        return kv->parts[i];
+}
 
 typedef struct cfg_loader cfg_loader;
 
-/* Validates kv's value and stores it into obj (a cw_config for
+/* Validates kv's value and stores it into obj. Strings and arrays stored
+ * into a cw_config or cw_job come from the config's arena (cw_config_arena,
+ * cw_config_strdup, cw_config_strv_freeze): never malloc'ed, never freed
+ * on their own, possibly shared with [defaults] and other jobs, so an
+ * applier replaces a field's pointer and never writes through it. (a cw_config for
  * [cronwarden] and [admin] keys, a cw_job otherwise). Returns 0, -EINVAL
  * after recording the problem with cw_config_error(), or -ENOMEM. */
 typedef int (*cfg_apply_fn)(cfg_loader *L, void *obj, const cfg_kv *kv);
@@ -158,15 +172,31 @@ int cw_config_zone_get(cfg_loader *L, const char *name, const char *key, int lin
                        const cw_tz **ret);
 
 /* path made absolute against the config file's directory, lexically
- * normalised ("." and repeated '/' dropped). NULL on ENOMEM. */
-char *cw_config_path_absolute(const cfg_loader *L, const char *path);
+ * normalised ("." and repeated '/' dropped), in the config's arena. NULL
+ * on ENOMEM. */
+char *cw_config_path_absolute(cfg_loader *L, const char *path);
 
-/* Key lines of env= entries already seen in the section being applied,
- * so a key set twice in one section is an error while a job may override
- * a [defaults] entry. Reset by config.c at every section. */
+/* The arena of the config being loaded, and a copy of s in it (NULL on
+ * ENOMEM). */
+cw_arena *cw_config_arena(cfg_loader *L);
+char *cw_config_strdup(cfg_loader *L, const char *s);
+/* Stores the n strings of v as *ret in the arena: a NULL-terminated array
+ * ({NULL, 0} when n is 0), with the strings copied unless they are
+ * already in the arena (copy false). -ENOMEM with *ret unchanged. */
+int cw_config_strv_freeze(cfg_loader *L, char *const *v, size_t n, bool copy, cw_strv *ret);
+
+/* What env= keys of the section being applied have done, so a key set
+ * twice in one section is an error while a job may override a [defaults]
+ * entry. `entries` is the job's env being built (pointers to arena
+ * strings), loaded from the job's inherited env on the first env= line;
+ * config.c stores it into the job once the section is applied. Reset by
+ * config.c at every section. */
 typedef struct cfg_env_seen {
         cw_strv keys;
         int *lines;
+        char **entries;
+        size_t n_entries, cap_entries;
+        bool loaded;
 } cfg_env_seen;
 cfg_env_seen *cw_config_env_seen(cfg_loader *L);
 

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/array.h"
 #include "base/units.h"
 
 #define MAX_RUNNING_MAX 1000000
@@ -152,13 +153,14 @@ static void *field(void *obj, const cfg_key *k)
         return (char *)obj + k->offset;
 }
 
-static int set_string(char **dst, const char *v)
+/* Points *dst at a copy of v in the config's arena. The old value is
+ * not freed: it is in the arena too, maybe shared with [defaults]. */
+static int set_string(cfg_loader *L, char **dst, const char *v)
 {
-        char *s = strdup(v);
+        char *s = cw_config_strdup(L, v);
 
         if (!s)
                 return -ENOMEM;
-        free(*dst);
         *dst = s;
         return 0;
 }
@@ -183,17 +185,56 @@ static int parse_bool(const char *v, bool *ret)
         return -EINVAL;
 }
 
-static int apply_bool(cfg_loader *L, void *obj, const cfg_kv *kv)
+static int parse_bool_kv(cfg_loader *L, const cfg_kv *kv, bool *ret)
 {
         char q[CFG_QUOTE_MAX];
-        bool b;
 
-        if (parse_bool(kv->text, &b) < 0)
+        if (parse_bool(kv->text, ret) < 0)
                 return cw_config_error(
                         L, kv->line, "%s: expected yes or no (or true/false, on/off, 1/0), got %s",
                         kv->key->name, cw_config_quote(kv->text, q));
-        *(bool *)field(obj, kv->key) = b;
         return 0;
+}
+
+static int apply_bool(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        bool b;
+        int r = parse_bool_kv(L, kv, &b);
+
+        if (r == 0)
+                *(bool *)field(obj, kv->key) = b;
+        return r;
+}
+
+/* cw_job keeps its flags in bit-fields, which have no offset. */
+static int apply_shell(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        bool b;
+        int r = parse_bool_kv(L, kv, &b);
+
+        if (r == 0)
+                ((cw_job *)obj)->shell = b;
+        return r;
+}
+
+static int apply_can_resume(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        bool b;
+        int r = parse_bool_kv(L, kv, &b);
+
+        if (r == 0)
+                ((cw_job *)obj)->can_resume = b;
+        return r;
+}
+
+static int apply_enabled(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        bool b;
+        int r = parse_bool_kv(L, kv, &b);
+
+        if (r == 0)
+                ((cw_job *)obj)->enabled = b;
+        return r;
 }
 
 static int parse_int_range(cfg_loader *L, const cfg_kv *kv, int *ret)
@@ -275,7 +316,7 @@ static int apply_text(cfg_loader *L, void *obj, const cfg_kv *kv)
         if (has_control(kv->text))
                 return cw_config_error(L, kv->line, "%s: control characters are not allowed",
                                        kv->key->name);
-        return set_string((char **)field(obj, kv->key), kv->text);
+        return set_string(L, (char **)field(obj, kv->key), kv->text);
 }
 
 /* The command line; split into argv by config.c once `shell` is known. */
@@ -302,7 +343,6 @@ static int apply_path(cfg_loader *L, void *obj, const cfg_kv *kv)
         p = cw_config_path_absolute(L, kv->text);
         if (!p)
                 return -ENOMEM;
-        free(*(char **)field(obj, kv->key));
         *(char **)field(obj, kv->key) = p;
         return 0;
 }
@@ -316,7 +356,7 @@ static int apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv,
         if (!valid(kv->text))
                 return cw_config_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, what,
                                        cw_config_quote(kv->text, q));
-        return set_string((char **)field(obj, kv->key), kv->text);
+        return set_string(L, (char **)field(obj, kv->key), kv->text);
 }
 
 /* ---- [cronwarden] --------------------------------------------------------- */
@@ -456,7 +496,7 @@ static int apply_listen(cfg_loader *L, void *obj, const cfg_kv *kv)
                 return cw_config_error(L, kv->line,
                                        "listen: expected a port from 1 to 65535 after ':', got %s",
                                        cw_config_quote(kv->text, q));
-        return set_string((char **)field(obj, kv->key), v);
+        return set_string(L, (char **)field(obj, kv->key), v);
 bad:
         return cw_config_error(
                 L, kv->line,
@@ -496,7 +536,9 @@ static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         cw_strv *tokens = (cw_strv *)field(obj, kv->key);
         const char *v = kv->text, *sp = strchr(v, ' '), *hex;
-        char q[CFG_QUOTE_MAX], *entry;
+        _cleanup_free_ char *entry = NULL;
+        _cleanup_free_ char **all = NULL;
+        char q[CFG_QUOTE_MAX];
         size_t nl, i;
 
         if (!sp)
@@ -525,7 +567,15 @@ static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
                 return -ENOMEM;
         for (char *p = entry + nl + 8; *p; p++)
                 *p = (char)(*p | 0x20);
-        return cw_strv_consume(tokens, entry);
+        /* Strings of a config live in its arena: a new vector of the old
+         * entries plus this one replaces *tokens. */
+        all = calloc(tokens->n + 2, sizeof(char *));
+        if (!all)
+                return -ENOMEM;
+        for (i = 0; i < tokens->n; i++)
+                all[i] = tokens->v[i];
+        all[i] = entry;
+        return cw_config_strv_freeze(L, all, tokens->n + 1, true, tokens);
 bad:
         return cw_config_error(
                 L, kv->line,
@@ -732,33 +782,42 @@ static int parse_list_part(cfg_loader *L, const cfg_kv *kv, const cfg_part *part
 }
 
 /* Parses every line of kv as a list into a new vector, then replaces
- * *dst (or appends to it when merge is set). */
+ * *dst with it (or with *dst followed by its new items when merge is
+ * set), in the arena. *dst itself is never written through: it may be
+ * shared with [defaults]. */
 static int apply_list(cfg_loader *L, const cfg_kv *kv, bool (*valid)(const char *),
                       const char *what, cw_strv *dst, bool merge)
 {
         _cleanup_(cw_strv_release) cw_strv items = {0};
+        _cleanup_free_ char **all = NULL;
+        size_t n = 0;
         int r;
 
         for (size_t p = 0; p < kv->n_parts; p++) {
-                r = parse_list_part(L, kv, &kv->parts[p], p + 1 == kv->n_parts, valid, what,
-                                    &items);
+                cfg_part part = cfg_kv_part(kv, p);
+
+                r = parse_list_part(L, kv, &part, p + 1 == kv->n_parts, valid, what, &items);
                 if (r < 0)
                         return r;
         }
-        if (!merge) {
-                cw_strv_release(dst);
-                *dst = items;
-                items = (cw_strv){0};
-                return 0;
-        }
+        if (!merge || dst->n == 0)
+                return cw_config_strv_freeze(L, items.v, items.n, true, dst);
+        all = calloc(dst->n + items.n + 1, sizeof(char *));
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < dst->n; i++)
+                all[n++] = dst->v[i];
         for (size_t i = 0; i < items.n; i++) {
+                char *s;
+
                 if (cw_strv_find(dst, items.v[i]) >= 0)
                         continue;
-                r = cw_strv_push(dst, items.v[i]);
-                if (r < 0)
-                        return r;
+                s = cw_config_strdup(L, items.v[i]);
+                if (!s)
+                        return -ENOMEM;
+                all[n++] = s;
         }
-        return 0;
+        return cw_config_strv_freeze(L, all, n, false, dst);
 }
 
 static int apply_args(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -834,7 +893,7 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
                                                "ping: the only placeholder is {event}, got %s",
                                                cw_config_quote(v, q));
         }
-        return set_string(&((cw_job *)obj)->ping, v);
+        return set_string(L, &((cw_job *)obj)->ping, v);
 }
 
 static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -857,8 +916,20 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
         char q[CFG_QUOTE_MAX];
         int r, ret = 0;
 
+        /* The job's env is built in seen->entries (config.c stores it into
+         * the job after the section), starting from what it inherited. */
+        if (!seen->loaded) {
+                seen->n_entries = 0;
+                for (size_t i = 0; i < job->env.n; i++) {
+                        if (cw_array_reserve((void **)&seen->entries, &seen->cap_entries, seen->n_entries + 1,
+                                             sizeof(char *), 8) < 0)
+                                return -ENOMEM;
+                        seen->entries[seen->n_entries++] = job->env.v[i];
+                }
+                seen->loaded = true;
+        }
         for (size_t p = 0; p < kv->n_parts; p++) {
-                const cfg_part *part = &kv->parts[p];
+                const cfg_part part_ = cfg_kv_part(kv, p), *part = &part_;
                 const char *eq = strchr(part->text, '=');
                 _cleanup_free_ char *key = NULL;
                 long prev;
@@ -911,20 +982,20 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
                         return r;
                 seen->lines[seen->keys.n - 1] = part->line;
 
-                entry = strdup(part->text);
+                entry = cw_config_strdup(L, part->text);
                 if (!entry)
                         return -ENOMEM;
-                for (size_t i = 0; i < job->env.n; i++)
-                        if (strncmp(job->env.v[i], part->text, klen + 1) == 0) {
-                                free(job->env.v[i]);
-                                job->env.v[i] = entry;
+                for (size_t i = 0; i < seen->n_entries; i++)
+                        if (strncmp(seen->entries[i], part->text, klen + 1) == 0) {
+                                seen->entries[i] = entry;
                                 replaced = true;
                                 break;
                         }
                 if (!replaced) {
-                        r = cw_strv_consume(&job->env, entry);
-                        if (r < 0)
-                                return r;
+                        if (cw_array_reserve((void **)&seen->entries, &seen->cap_entries, seen->n_entries + 1,
+                                             sizeof(char *), 8) < 0)
+                                return -ENOMEM;
+                        seen->entries[seen->n_entries++] = entry;
                 }
         }
         return ret;
@@ -963,7 +1034,7 @@ static const cfg_key keys[CFG_K__MAX] = {
 
         KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, apply_text, J(description), 0, 0),
         KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, apply_command, J(command), 0, 0),
-        KEY(SHELL, "shell", JOBS, 0, apply_bool, J(shell), 0, 0),
+        KEY(SHELL, "shell", JOBS, 0, apply_shell, 0, 0, 0),
         KEY(ARGS, "args", JOBS, CFG_JOB_ONLY, apply_args, J(args), 0, 0),
         KEY(OPTIONS, "options", JOBS, CFG_JOB_ONLY, apply_args, J(options), 0, 0),
         KEY(SCHEDULE, "schedule", JOBS, CFG_JOB_ONLY | CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0,
@@ -979,7 +1050,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(RETRIES, "retries", JOBS, 0, apply_int, J(retries), 0, 100),
         KEY(RETRY_DELAY, "retry_delay", JOBS, 0, apply_duration, J(retry_delay), 1,
             CW_DURATION_MAX),
-        KEY(CAN_RESUME, "can_resume", JOBS, 0, apply_bool, J(can_resume), 0, 0),
+        KEY(CAN_RESUME, "can_resume", JOBS, 0, apply_can_resume, 0, 0, 0),
         KEY(AFTER, "after", JOBS, CFG_JOB_ONLY, apply_after, 0, 0, 0),
         KEY(HOSTS, "hosts", JOBS, 0, apply_hosts, 0, 0, 0),
         KEY(PING, "ping", JOBS, 0, apply_ping, 0, 0, 0),
@@ -991,7 +1062,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(SECRET_ENV, "secret_env", JOBS, 0, apply_secret_env, 0, 0, 0),
         KEY(ENV_FILE, "env_file", JOBS, 0, apply_path, J(env_file), 0, 0),
         KEY(TIMEZONE, "timezone", JOBS, 0, apply_timezone, 0, 0, 0),
-        KEY(ENABLED, "enabled", JOBS, 0, apply_bool, J(enabled), 0, 0),
+        KEY(ENABLED, "enabled", JOBS, 0, apply_enabled, 0, 0, 0),
         KEY(JITTER, "jitter", JOBS, 0, apply_duration, J(jitter), 0, CW_DURATION_MAX),
         KEY(START_DEADLINE, "start_deadline", JOBS, 0, apply_duration, J(start_deadline), 0,
             CW_DURATION_MAX),

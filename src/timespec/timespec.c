@@ -532,27 +532,31 @@ static int parse_at(cw_timespec *ts, const char *text, size_t at, cw_error *err)
         return 0;
 }
 
-/* Folds runs of white space into one space and trims both ends. */
-static char *fold_space(const char *s)
+/* Length of s with runs of white space folded into one space and both
+ * ends trimmed; writes the folded text to out when out is not NULL. */
+static size_t fold_space(const char *s, char *out)
 {
-        size_t n = strlen(s), o = 0;
-        char *out = malloc(n + 1);
+        size_t o = 0;
         bool space = false;
 
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; s[i]; i++) {
                 if (isspace((unsigned char)s[i])) {
                         space = o > 0;
                         continue;
                 }
-                if (space)
-                        out[o++] = ' ';
+                if (space) {
+                        if (out)
+                                out[o] = ' ';
+                        o++;
+                }
                 space = false;
-                out[o++] = s[i];
+                if (out)
+                        out[o] = s[i];
+                o++;
         }
-        out[o] = '\0';
-        return out;
+        if (out)
+                out[o] = '\0';
+        return o;
 }
 
 /* True when text at i starts with word (case-insensitive) followed by
@@ -608,34 +612,70 @@ static int parse_dispatch(cw_timespec *ts, const char *text, const char *seed, c
 
 int cw_timespec_parse(const char *text, const char *seed, cw_timespec **ret, cw_error *err)
 {
-        cw_timespec *ts;
+        cw_timespec tmp = {0}, *ts;
+        size_t at_bytes, text_len;
         int r;
 
         cw_error_clear(err);
-        ts = calloc(1, sizeof(*ts));
-        if (!ts)
-                return -ENOMEM;
-        r = parse_dispatch(ts, text, seed, err);
-        if (r == 0) {
-                ts->text = fold_space(text);
-                if (!ts->text)
-                        r = -ENOMEM;
-        }
+        r = parse_dispatch(&tmp, text, seed, err);
         if (r < 0) {
-                cw_timespec_free(ts);
+                free(tmp.at);
                 return r;
         }
+        /* One block: the struct, the `at` times, the folded text. */
+        at_bytes = (size_t)tmp.n_at * sizeof(*tmp.at);
+        text_len = fold_space(text, NULL);
+        ts = malloc(sizeof(*ts) + at_bytes + text_len + 1);
+        if (!ts) {
+                free(tmp.at);
+                return -ENOMEM;
+        }
+        *ts = tmp;
+        ts->at = tmp.n_at ? (int32_t *)(ts + 1) : NULL;
+        if (tmp.n_at)
+                memcpy(ts->at, tmp.at, at_bytes);
+        free(tmp.at);
+        ts->text = (char *)(ts + 1) + at_bytes;
+        fold_space(text, ts->text);
         *ret = ts;
         return 0;
 }
 
 void cw_timespec_free(cw_timespec *ts)
 {
-        if (!ts)
-                return;
-        free(ts->text);
-        free(ts->at);
         free(ts);
+}
+
+bool cw_timespec_equal(const cw_timespec *a, const cw_timespec *b)
+{
+        if (a == b)
+                return true;
+        if (a->kind != b->kind || strcmp(a->text, b->text) != 0)
+                return false;
+        /* Equal text means equal values unless H made them depend on the
+         * seed: then compare what was computed. */
+        if (!a->uses_hash && !b->uses_hash)
+                return true;
+        return a->uses_hash == b->uses_hash && a->sec == b->sec && a->min == b->min && a->hour == b->hour &&
+               a->dom == b->dom && a->mon == b->mon && a->dow == b->dow && a->dow_last == b->dow_last &&
+               a->dom_last == b->dom_last && a->has_nth == b->has_nth && a->dom_star == b->dom_star &&
+               a->dow_star == b->dow_star && a->fixed_time == b->fixed_time &&
+               memcmp(a->dow_nth, b->dow_nth, sizeof(a->dow_nth)) == 0 &&
+               memcmp(a->dow_pattern, b->dow_pattern, sizeof(a->dow_pattern)) == 0 && a->interval == b->interval &&
+               a->n_at == b->n_at && (a->n_at == 0 || memcmp(a->at, b->at, a->n_at * sizeof(*a->at)) == 0);
+}
+
+uint64_t cw_timespec_hash(const cw_timespec *ts)
+{
+        uint64_t h = cw_hash_fnv1a(ts->text, strlen(ts->text));
+
+        if (ts->uses_hash) {
+                uint64_t v[4] = {ts->sec, ts->min, ((uint64_t)ts->hour << 32) | ts->dom,
+                                 ((uint64_t)ts->mon << 16) | ts->dow};
+
+                h ^= cw_hash_fnv1a(v, sizeof(v)) * 0x9e3779b97f4a7c15ULL;
+        }
+        return h;
 }
 
 cw_timespec_kind cw_timespec_get_kind(const cw_timespec *ts) { return ts->kind; }

@@ -65,6 +65,13 @@ bool cw_timespec_uses_hash(const cw_timespec *ts);
 /* Interval of an `every` spec, 0 for other kinds. */
 cw_duration cw_timespec_interval(const cw_timespec *ts);
 
+/* True when a and b are the same spec: the same text and, when it has H,
+ * the same values picked from the seed. Equal specs fire at the same
+ * instants in any zone, so a holder of many specs may keep one copy. */
+bool cw_timespec_equal(const cw_timespec *a, const cw_timespec *b);
+/* A hash consistent with cw_timespec_equal (equal specs, equal hashes). */
+uint64_t cw_timespec_hash(const cw_timespec *ts);
+
 /* The first fire strictly after `after`, evaluated in tz. For `every`,
  * `after` is the previous fire and the result is after + interval. Returns
  * 0 with *ret set; -ENOENT when there is no such fire before the end of

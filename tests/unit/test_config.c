@@ -1127,6 +1127,124 @@ static void test_argv(void **state)
         }
 }
 
+/* ---- memory layout (config.h): arena, sharing, references ------------------- */
+
+/* What a job does not set is shared with [defaults], not copied; what it
+ * sets is its own, and [defaults] is not changed through it. */
+static void test_shared_defaults(void **state)
+{
+        const char *text = "[cronwarden]\ntimezone = UTC\n"
+                           "[defaults]\nhosts = a, b\nenv = X=1\n  Y=2\nworkdir = /srv\nping = https://h/{event}\n"
+                           "[job A]\ncommand = /bin/a\nschedule = 0 * * * *\n"
+                           "[job B]\ncommand = /bin/b\nschedule = 0 * * * *\nschedule = H * * * *\n"
+                           "[job C]\ncommand = /bin/c\nenv = Y=3\n  Z=4\nhosts = c\nsecret_env = Z\n"
+                           "schedule = 0 * * * *\nschedule = H * * * *\n";
+        cw_config *c;
+        const cw_job *a, *b, *cj;
+
+        (void)state;
+        c = load_ok(text);
+        a = cw_config_job(c, "A");
+        b = cw_config_job(c, "B");
+        cj = cw_config_job(c, "C");
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_non_null(cj);
+        /* Inherited arrays and strings: one copy for all. */
+        assert_ptr_equal(a->hosts.v, b->hosts.v);
+        assert_ptr_equal(a->env.v, b->env.v);
+        assert_ptr_equal(a->workdir, b->workdir);
+        assert_ptr_equal(a->ping, b->ping);
+        assert_ptr_equal(a->description, b->description);
+        assert_string_equal(a->description, "");
+        assert_int_equal(a->env.n, 2);
+        assert_null(a->env.v[2]);
+        /* C's own values; the default's X stays first, Y is replaced in place. */
+        assert_int_equal(cj->env.n, 3);
+        assert_string_equal(cj->env.v[0], "X=1");
+        assert_string_equal(cj->env.v[1], "Y=3");
+        assert_string_equal(cj->env.v[2], "Z=4");
+        assert_null(cj->env.v[3]);
+        assert_string_equal(a->env.v[1], "Y=2");
+        assert_int_equal(cj->hosts.n, 1);
+        assert_string_equal(cj->hosts.v[0], "c");
+        assert_int_equal(a->hosts.n, 2);
+        assert_int_equal(cj->secret_env.n, 1);
+        assert_int_equal(a->secret_env.n, 0);
+        assert_null(a->secret_env.v);
+        assert_int_equal(a->argv.n, 1);
+        assert_string_equal(a->argv.v[0], "/bin/a");
+        assert_null(a->argv.v[1]);
+        /* Bit-fields keep their values. */
+        assert_true(a->enabled);
+        assert_false(a->shell);
+        assert_int_equal(a->lock, CW_LOCK_CLASS);
+        assert_int_equal(a->catch_up, CW_CATCH_UP_ONCE);
+
+        /* Equal specs are parsed once; H specs differ by job (seed). The
+         * plain spec text is the job's own name. */
+        assert_int_equal(c->n_entries, 5);
+        assert_ptr_equal(c->entries[0].when, c->entries[1].when);
+        assert_ptr_equal(c->entries[0].when, c->entries[3].when);
+        assert_true(cw_timespec_equal(c->entries[2].when, c->entries[2].when));
+        assert_ptr_equal(c->entries[1].spec_text, b->name);
+        assert_ptr_equal(c->entries[1].spec, c->entries[2].spec);
+        assert_string_equal(c->entries[2].spec->name, "B");
+        assert_int_equal(c->entries[2].spec->n_params, 0);
+        assert_string_equal(cw_timespec_text(c->entries[4].when), "H * * * *");
+        if (!cw_timespec_uses_hash(c->entries[2].when) ||
+            cw_timespec_equal(c->entries[2].when, c->entries[4].when))
+                assert_ptr_equal(c->entries[2].when, c->entries[4].when);
+        else
+                assert_ptr_not_equal(c->entries[2].when, c->entries[4].when);
+        cw_config_free(c);
+}
+
+/* run = entries with params: the job spec and its text are the config's. */
+static void test_run_spec_copy(void **state)
+{
+        const char *text = "[cronwarden]\ntimezone = UTC\n"
+                           "[job P]\ncommand = /bin/p\nargs = x\noptions = k\n"
+                           "[schedule]\nrun = @daily P:1,k=\"a b\"\nrun = @daily P:2\n";
+        cw_config *c;
+
+        (void)state;
+        c = load_ok(text);
+        assert_int_equal(c->n_entries, 2);
+        assert_string_equal(c->entries[0].spec_text, "P:1,k=\"a b\"");
+        assert_string_equal(c->entries[0].spec->name, "P");
+        assert_int_equal(c->entries[0].spec->n_params, 2);
+        assert_int_equal(c->entries[0].spec->n_positional, 1);
+        assert_null(c->entries[0].spec->params[0].key);
+        assert_string_equal(c->entries[0].spec->params[0].value, "1");
+        assert_string_equal(c->entries[0].spec->params[1].key, "k");
+        assert_string_equal(c->entries[0].spec->params[1].value, "a b");
+        assert_string_equal(cw_jobspec_get(c->entries[0].spec, "k"), "a b");
+        assert_ptr_equal(c->entries[0].when, c->entries[1].when);
+        assert_string_equal(c->entries[1].spec_text, "P:2");
+        cw_config_free(c);
+}
+
+/* cw_config_ref: each reference is dropped by one cw_config_free; the
+ * config stays usable until the last (ASan/valgrind check the rest). */
+static void test_config_ref(void **state)
+{
+        cw_config *c, *r1, *r2;
+
+        (void)state;
+        c = load_ok("[cronwarden]\ntimezone = UTC\n[job A]\ncommand = /bin/a\nschedule = @hourly\n");
+        r1 = cw_config_ref(c);
+        r2 = cw_config_ref(c);
+        assert_ptr_equal(r1, c);
+        assert_ptr_equal(r2, c);
+        cw_config_free(r1);
+        assert_string_equal(cw_config_job(c, "A")->command, "/bin/a");
+        cw_config_free(c);
+        assert_string_equal(cw_config_job(r2, "A")->argv.v[0], "/bin/a");
+        cw_config_free(r2);
+        cw_config_free(NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1139,6 +1257,8 @@ int main(void)
                 cmocka_unit_test(test_errors_append),   cmocka_unit_test(test_files),
                 cmocka_unit_test(test_check_jobspec),   cmocka_unit_test(test_enum_strings),
                 cmocka_unit_test(test_many_jobs),       cmocka_unit_test(test_argv),
+                cmocka_unit_test(test_shared_defaults), cmocka_unit_test(test_run_spec_copy),
+                cmocka_unit_test(test_config_ref),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
