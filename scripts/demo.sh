@@ -5,8 +5,10 @@
 # It validates the config, lists its jobs, previews time specs, then runs
 # one job for real and shows it in the run history (run, history, logs).
 # The history is kept in examples/.cronwarden-demo/ (ignored by git), so it
-# grows by one run each time. The scheduler daemon and the admin web UI,
-# which the demo will start, come in a later release.
+# grows by one run each time. It ends by starting the scheduler daemon in
+# the foreground with the admin web UI on http://127.0.0.1:8080 (user
+# admin, password demo); Ctrl-C stops it (running jobs finish on their own).
+# DEMO_NO_DAEMON=1 stops after the command-line tour instead.
 #
 # Usage: scripts/demo.sh
 set -euo pipefail
@@ -90,18 +92,28 @@ show "$cw" --config "$config" logs "$run_id"
 
 cat <<'EOF'
 
-That is what exists today: validating a config (check), listing jobs with
+That was the command line: validating a config (check), listing jobs with
 their next fires (jobs, info), previewing any time spec (next), and running
 a job by hand (run) under its lock, with its output, exit status, duration
 and progress recorded in an embedded SQLite store (history, logs; status,
-kill, suspend and resume for runs in progress). To let the jobs fire on
-their schedules, start the scheduler (Ctrl-C stops it; running jobs finish):
+kill, suspend and resume for runs in progress).
+EOF
+if [[ "${DEMO_NO_DAEMON:-0}" == 1 ]]; then
+    cat <<'EOF'
+
+To let the jobs fire on their schedules, with the admin web UI, run:
 
     build/cronwarden --config examples/demo.ini daemon
-
-or run one pass a minute from your crontab instead:
-
-    build/cronwarden --config examples/demo.ini crontab install
-
-The admin web UI (served by the daemon) comes next; this demo will open it.
 EOF
+    exit 0
+fi
+cat <<'EOF'
+
+Now the scheduler: the jobs fire on their schedules, and the admin web UI is
+at http://127.0.0.1:8080 (user admin, password demo): jobs, runs with their
+output, Run now, Kill, enable/disable, live progress. Ctrl-C stops the
+daemon; jobs already running finish and are recorded. (Instead of a daemon,
+`build/cronwarden --config examples/demo.ini crontab install` runs one pass
+a minute from your crontab.)
+EOF
+show "$cw" --config "$config" daemon
