@@ -18,7 +18,7 @@
 
 #include "store/store.h"
 
-#define CW_STORE_OPS_VERSION 1
+#define CW_STORE_OPS_VERSION 2
 
 typedef struct cw_store_ops cw_store_ops;
 
@@ -53,6 +53,12 @@ struct cw_store_ops {
         int (*request_add)(cw_store *s, const char *spec, const char *by, int64_t now_us,
                            int64_t *ret_id);
         int (*requests_take)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
+
+        /* version 2 */
+        int (*run_started)(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start);
+        int (*batch_begin)(cw_store *s);
+        int (*batch_commit)(cw_store *s);
+        void (*batch_abort)(cw_store *s);
 };
 
 /* The SQLite backend (store_sqlite.c): opens (creating when missing, with
