@@ -172,7 +172,8 @@ run_daemon() {
         echo "$got $(lateness "$d/stamps" "$at" | sort -g | awk 'NR == 1 { a = $1 } { b = $1 } END { print a + 0, b + 0 }')" >>"$tmp/cw-$n.span"
         # Let the workers record their runs as finished before stopping.
         for _ in $(seq 1 600); do
-                running=$("$cw" --config "$d/cw.ini" history --status running --limit 100000 --json 2>/dev/null |
+                running=$( { "$cw" --config "$d/cw.ini" history --status running --limit 100000 --json 2>/dev/null
+                        "$cw" --config "$d/cw.ini" history --status queued --limit 100000 --json 2>/dev/null; } |
                         grep -c '"id"' || true)
                 [ "$running" -eq 0 ] && break
                 sleep 0.05

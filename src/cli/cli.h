@@ -83,6 +83,13 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
 int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const char *config_snapshot,
                          int64_t *ret_run_id, cw_error *err);
 
+/* Starts the daemon's spawner (daemon/spawner.h): this binary re-executed
+ * as `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT`, with
+ * fd as its CW_SPAWNER_FD, stdin and stdout on /dev/null, stderr shared
+ * (the daemon's log), signals as at exec. Returns its pid, or a negative
+ * errno with err->msg saying why. */
+int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err);
+
 /* Opens the config's store; on failure prints why and returns
  * CW_EXIT_USAGE with *ret untouched. */
 int cli_open_store(cw_cli *cli, const cw_config *cfg, struct cw_store **ret);
@@ -129,6 +136,7 @@ enum {
         CLI_OPT_SILENT,
         CLI_OPT_CONFIG_SNAPSHOT,
         CLI_OPT_TOKEN,
+        CLI_OPT_SPAWNER,
 };
 #define CLI_COMMON_OPTIONS                                                     \
         {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \

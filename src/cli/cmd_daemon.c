@@ -1,11 +1,14 @@
 /* cmd_daemon.c - `cronwarden daemon`: the long-running scheduler
- * (daemon/daemon.c), starting workers the way `tick` does (spawn.c). */
+ * (daemon/daemon.c), and `daemon --spawner`, its internal helper process
+ * that forks the workers (daemon/spawner.h), started through spawn.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
 
 #include "cli.h"
 #include "daemon/daemon.h"
+#include "daemon/spawner.h"
 
 static const char daemon_usage[] =
         "Usage: cronwarden [--config FILE] daemon\n"
@@ -28,39 +31,73 @@ static const char daemon_usage[] =
         "Exit status: 0 stopped cleanly, 1 the admin server cannot listen,\n"
         "2 bad config or store, 75 another daemon runs on the same data_dir.\n";
 
-static int start_worker(void *userdata, const cw_config *cfg, const cw_sched_action *a, int64_t *ret_run_id,
-                        cw_error *err)
+static int start_spawner(void *userdata, const char *snapshot, int fd, cw_error *err)
 {
-        char snapshot[4096];
+        const char *config_path = userdata;
 
-        (void)userdata;
-        snprintf(snapshot, sizeof(snapshot), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
-        return cli_spawn_for_action(cfg, a, snapshot, ret_run_id, err);
+        err->col = -1;
+        return cli_spawn_spawner(config_path, snapshot, fd, err);
+}
+
+/* `daemon --spawner --config-snapshot FILE`: the daemon's spawner, on
+ * CW_SPAWNER_FD, with the config text the daemon accepted. */
+static int run_spawner(cw_cli *cli)
+{
+        _cleanup_(cw_config_freep) cw_config *cfg = NULL;
+        int r;
+
+        if (!cli->config_snapshot || fcntl(CW_SPAWNER_FD, F_GETFD) < 0)
+                return cli_fail(cli, "daemon --spawner: internal, started by the daemon itself");
+        r = cli_load_config(cli, false, &cfg);
+        if (r != CW_EXIT_OK)
+                return r;
+        r = cw_spawner_main(cfg, CW_SPAWNER_FD);
+        if (r < 0)
+                return cli_fail(cli, "spawner: %s", strerror(-r));
+        return CW_EXIT_OK;
 }
 
 static int cmd_daemon(cw_cli *cli, int argc, char **argv)
 {
-        static const struct option options[] = {CLI_COMMON_OPTIONS, {0}};
-        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo, .start = start_worker, .log = cli->err};
-        bool help = false;
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS,
+                /* Internal: the daemon's spawner process (daemon/spawner.h). */
+                {"spawner", no_argument, NULL, CLI_OPT_SPAWNER},
+                {"config-snapshot", required_argument, NULL, CLI_OPT_CONFIG_SNAPSHOT},
+                {0},
+        };
+        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo, .start_spawner = start_spawner, .log = cli->err};
+        bool help = false, spawner = false;
         cw_error err;
         int opt, r;
 
         optind = 0;
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1)
-                if (!cli_common_option(cli, opt, optarg, &help))
+        while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+                if (cli_common_option(cli, opt, optarg, &help))
+                        continue;
+                if (opt == CLI_OPT_SPAWNER)
+                        spawner = true;
+                else if (opt == CLI_OPT_CONFIG_SNAPSHOT)
+                        cli->config_snapshot = optarg;
+                else
                         return cli_usage_error(cli, &cw_cmd_daemon, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
         if (help) {
                 fputs(daemon_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (optind < argc)
                 return cli_usage_error(cli, &cw_cmd_daemon, "unexpected argument '%s'", argv[optind]);
+        if (spawner)
+                return run_spawner(cli);
+        if (cli->config_snapshot)
+                return cli_usage_error(cli, &cw_cmd_daemon, "--config-snapshot goes with --spawner only");
         o.config_path = cw_config_find(cli->config_path, cli->config_env);
         if (!o.config_path)
                 return cli_fail(cli, "no config file: looked for ./cronwarden.ini and /etc/cronwarden/cronwarden.ini "
                                      "(use --config FILE or CRONWARDEN_CONFIG)");
+        o.userdata = (void *)o.config_path;
         cw_error_clear(&err);
         r = cw_daemon_run(&o, &err);
         if (r == -EBUSY) {

@@ -5,7 +5,9 @@
  * starter learns the run id without waiting for the run. Re-executing
  * rather than forking keeps the worker independent of whatever state its
  * starter had (a daemon's threads, sockets, signal handling). Used by
- * `run --detach`, `resume` and `tick`. */
+ * `run --detach`, `resume` and `tick`. The daemon instead starts its
+ * spawner here (cli_spawn_spawner), which forks workers without waiting
+ * for them (daemon/spawner.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "daemon/spawner.h"
 
 extern char **environ;
 
@@ -140,4 +143,46 @@ int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const c
 
         err->col = -1;
         return cli_spawn_worker(cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
+}
+
+int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err)
+{
+        char self[PATH_MAX], cfgpath[PATH_MAX];
+        const char *argv[] = {self, "--config", cfgpath, "daemon", "--spawner", "--config-snapshot", snapshot, NULL};
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        ssize_t len;
+        pid_t pid;
+        int r;
+
+        len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (len < 0)
+                return cw_error_fail(err, -errno, "cannot find the cronwarden binary: %s", strerror(errno));
+        self[len] = '\0';
+        if (!realpath(config_path, cfgpath))
+                return cw_error_fail(err, -errno, "cannot resolve '%s': %s", config_path, strerror(errno));
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        if (fd == CW_SPAWNER_FD) {
+                /* dup2 onto itself would leave it close-on-exec. */
+                posix_spawn_file_actions_adddup2(&fa, fd, 100);
+                posix_spawn_file_actions_adddup2(&fa, 100, CW_SPAWNER_FD);
+                posix_spawn_file_actions_addclose(&fa, 100);
+        } else {
+                posix_spawn_file_actions_adddup2(&fa, fd, CW_SPAWNER_FD);
+        }
+        posix_spawnattr_init(&attr);
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        if (r != 0)
+                return cw_error_fail(err, -r, "cannot start the spawner: %s", strerror(r));
+        return (int)pid;
 }

@@ -1,10 +1,18 @@
 /* daemon.c - the scheduler daemon's event loop (see daemon.h).
  *
- * One thread, one poll() on two descriptors: a signalfd and a timerfd.
- * Every wake-up runs a full pass, which is idempotent (claims) and knows
- * from the store what is due; the pass also says when the next thing is
- * due, and the timer is armed for exactly that second. So the daemon
- * wakes only when there is work, a signal, or a wall-clock change. */
+ * One thread, one poll() on three descriptors: a signalfd, a timerfd and
+ * the spawner's socket. Every wake-up runs a full pass, which is
+ * idempotent (claims) and knows from the store what is due; the pass also
+ * says when the next thing is due, and the timer is armed for exactly
+ * that second. So the daemon wakes only when there is work, a signal, or
+ * a wall-clock change.
+ *
+ * Starting a run (start_worker): the fire is already claimed; the run is
+ * inserted as queued, with its id, and handed to the spawner, which forks
+ * its worker; nothing waits for the worker. The spawner is restarted when
+ * it dies and replaced on every reload, so workers always run the config
+ * the daemon accepted. Runs left queued by a daemon that died between
+ * inserting and handing over are swept as lost at the next start. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -18,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -25,15 +34,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/iso8601.h"
 #include "http/http.h"
 #include "sched/entries.h"
+#include "daemon/spawner.h"
+#include "worker/lock.h"
+
+/* A spawner that dies sooner than this after its start is restarted only
+ * when a run needs it, not at once (no restart loop on a broken set-up). */
+#define SPAWNER_RESTART_US 1000000
+
+/* A queued run waiting for its batch to commit before it is handed over. */
+typedef struct pending {
+        int64_t run_id, scheduled_at;
+        int32_t trigger, attempt, ignore_lock;
+        char *spec;
+} pending;
 
 typedef struct daemon_state {
         const cw_daemon_opts *o;
         cw_config *cfg;
         cw_store *store;
         int sig_fd, timer_fd, pid_fd;
+        int spawner_fd;         /* our end of the spawner's socket, -1: none */
+        pid_t spawner_pid;      /* the current spawner, 0: none */
+        int64_t spawner_since;  /* its start, monotonic µs */
+        char snapshot[4096];    /* data_dir/CW_DAEMON_SNAPSHOT */
+        bool batch;             /* the pass's writes go into one store batch */
+        pending *pend;          /* runs recorded in the open batch, to hand over */
+        size_t n_pend, cap_pend;
         bool pid_locked;  /* we hold daemon.pid (and may empty it on exit) */
         bool journal;   /* stderr is the systemd journal */
         bool stop;
@@ -107,11 +137,314 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 a->attempt, a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
 }
 
-static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
+static int64_t clock_us(clockid_t id)
+{
+        struct timespec ts;
+
+        clock_gettime(id, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Closes our end of the spawner's socket: it forks what it was sent, then
+ * exits; its workers go on. Reaped by reap() like any child. */
+static void spawner_down(daemon_state *d)
+{
+        if (d->spawner_fd >= 0)
+                close(d->spawner_fd);
+        d->spawner_fd = -1;
+        d->spawner_pid = 0;
+}
+
+static int spawner_up(daemon_state *d, cw_error *err)
+{
+        int mine, theirs, r;
+
+        if (d->spawner_fd >= 0)
+                return 0;
+        r = cw_spawner_socketpair(&mine, &theirs);
+        if (r < 0)
+                return cw_error_fail(err, r, "cannot create the spawner's socket: %s", strerror(-r));
+        r = d->o->start_spawner(d->o->userdata, d->snapshot, theirs, err);
+        close(theirs);
+        if (r < 0) {
+                close(mine);
+                return r;
+        }
+        d->spawner_fd = mine;
+        d->spawner_pid = r;
+        d->spawner_since = clock_us(CLOCK_MONOTONIC);
+        return 0;
+}
+
+/* Hands the queued run to the spawner, replacing a spawner that is gone
+ * or does not read once. */
+static int hand_over(daemon_state *d, const cw_spawn_req *m, cw_error *err)
+{
+        int r = spawner_up(d, err);
+
+        if (r == 0)
+                r = cw_spawner_send(d->spawner_fd, m);
+        if (r == -EPIPE || r == -ETIMEDOUT) {
+                char q[64];
+                logline(d, "error", "event=error what=spawner pid=%d error=%s action=restart", (int)d->spawner_pid,
+                        quoted(strerror(-r), q, sizeof(q)));
+                spawner_down(d);
+                r = spawner_up(d, err);
+                if (r == 0)
+                        r = cw_spawner_send(d->spawner_fd, m);
+        }
+        if (r < 0 && !err->msg[0])
+                cw_error_fail(err, r, "cannot hand the run to the spawner: %s", strerror(-r));
+        return r;
+}
+
+/* Hands over a queued run; one that cannot be is recorded as failed. */
+static int hand_over_run(daemon_state *d, const pending *p, cw_error *err)
+{
+        char why[sizeof(err->msg) + 32];
+        cw_spawn_req m;
+        int r;
+
+        m.run_id = p->run_id;
+        m.scheduled_at = p->scheduled_at;
+        m.trigger = p->trigger;
+        m.attempt = p->attempt;
+        m.ignore_lock = p->ignore_lock;
+        snprintf(m.spec, sizeof(m.spec), "%s", p->spec);
+        r = hand_over(d, &m, err);
+        if (r < 0) {
+                snprintf(why, sizeof(why), "could not start: %s", err->msg);
+                (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
+                                              clock_us(CLOCK_REALTIME));
+        }
+        return r;
+}
+
+static void pending_clear(daemon_state *d)
+{
+        for (size_t i = 0; i < d->n_pend; i++)
+                free(d->pend[i].spec);
+        d->n_pend = 0;
+}
+
+/* Opens the batch a pass's writes go into (claims, queued runs): one
+ * commit for a second with a thousand fires instead of two thousand, and
+ * no worker's write can come in between. Without it (a store that does
+ * not batch, or busy) each write commits on its own and each run is handed
+ * over at once. */
+static void batch_open(daemon_state *d)
+{
+        d->batch = cw_store_batch_begin(d->store) == 0;
+}
+
+/* Commits the batch, then hands its runs over: never before, so a run is
+ * started only once its claim is in the store. A batch that does not
+ * commit takes its claims with it: the next pass finds those fires again. */
+static void flush(daemon_state *d)
+{
+        char q[400];
+        cw_error err;
+        int r;
+
+        if (d->batch) {
+                d->batch = false;
+                r = cw_store_batch_commit(d->store);
+                if (r < 0) {
+                        logline(d, "error", "event=error what=commit error=%s runs=%zu action=retry_next_pass",
+                                quoted(strerror(-r), q, sizeof(q)), d->n_pend);
+                        pending_clear(d);
+                        return;
+                }
+        }
+        for (size_t i = 0; i < d->n_pend; i++) {
+                cw_error_clear(&err);
+                if (hand_over_run(d, &d->pend[i], &err) < 0)
+                        logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s", d->pend[i].run_id,
+                                quoted(d->pend[i].spec, q, 256), quoted(err.msg, q + 256, sizeof(q) - 256));
+        }
+        pending_clear(d);
+}
+
+/* sched's flush hook: commit and hand over now, then batch on. */
+static void flush_hook(void *userdata)
 {
         daemon_state *d = userdata;
 
-        return d->o->start(d->o->userdata, d->cfg, a, ret_run_id, err);
+        if (!d->batch)
+                return;
+        flush(d);
+        batch_open(d);
+}
+
+/* The pass's starter: the fire is claimed; record the run as queued (its
+ * id goes to the worker and back to the pass) and hand it over, at once
+ * or when the pass's batch commits. */
+static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
+{
+        daemon_state *d = userdata;
+        char key[CW_LOCK_KEY_MAX + 1];
+        pending p;
+        cw_run run = {0};
+        int r;
+
+        if (strlen(a->spec) > CW_JOBSPEC_TEXT_MAX)
+                return cw_error_fail(err, -ENAMETOOLONG, "job spec too long");
+        run.job = a->job->name;
+        run.spec = (char *)a->spec;
+        run.node = d->cfg->node;
+        run.status = CW_RUN_QUEUED;
+        run.trigger = a->trigger;
+        run.attempt = a->attempt > 0 ? a->attempt : 1;
+        run.scheduled_at = a->scheduled_at;
+        run.started_us = clock_us(CLOCK_REALTIME);
+        run.exit_code = -1;
+        run.progress_done = run.progress_total = -1;
+        run.lock_key = !a->ignore_lock && cw_lock_key(a->job, a->spec, key, sizeof(key)) == 0 ? key : NULL;
+        run.resumed_from = a->resumed_from;
+        if (d->batch &&
+            cw_array_reserve((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(pending), 64) < 0)
+                return cw_error_fail(err, -ENOMEM, "out of memory");
+        p = (pending){.scheduled_at = a->scheduled_at, .trigger = (int32_t)a->trigger, .attempt = run.attempt,
+                      .ignore_lock = a->ignore_lock, .spec = strdup(a->spec)};
+        if (!p.spec)
+                return cw_error_fail(err, -ENOMEM, "out of memory");
+        r = cw_store_run_insert(d->store, &run);
+        if (r < 0) {
+                free(p.spec);
+                return cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
+        }
+        p.run_id = run.id;
+        *ret_run_id = run.id;
+        if (d->batch) {
+                d->pend[d->n_pend++] = p;
+                return 0;
+        }
+        /* Recorded already: a failure is said on the row, the pass reports it. */
+        r = hand_over_run(d, &p, err);
+        free(p.spec);
+        return r;
+}
+
+/* The spawner's news: workers ended (the loop's next pass looks at what
+ * that allows), or a run it could not fork a worker for (failed). */
+static void read_reports(daemon_state *d)
+{
+        cw_spawn_report rep;
+        char q[256];
+        int r;
+
+        while ((r = cw_spawner_read_report(d->spawner_fd, &rep)) > 0) {
+                char why[sizeof(rep.msg) + 32];
+
+                /* Workers ended: the wake-up itself is the news (a pass follows). */
+                if (rep.run_id <= 0)
+                        continue;
+                snprintf(why, sizeof(why), "could not start: %s", rep.msg);
+                (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
+                                              clock_us(CLOCK_REALTIME));
+                logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id, quoted(why, q, sizeof(q)));
+        }
+        /* Gone (reap() may not have seen it exit yet): the next start
+         * makes a new one. */
+        if (r < 0) {
+                logline(d, "error", "event=error what=spawner pid=%d error=gone action=restart_when_needed",
+                        (int)d->spawner_pid);
+                spawner_down(d);
+        }
+}
+
+static volatile sig_atomic_t alarm_rang;
+
+static void on_alarm(int sig)
+{
+        (void)sig;
+        alarm_rang = 1;
+}
+
+/* Waits (at most CW_SPAWNER_LOCK_WAIT_S) for an exclusive hold of
+ * data_dir/CW_SPAWNER_LOCK, which every spawner and every worker that has
+ * not yet marked its run holds shared: once it is ours, no process of a
+ * previous daemon can still start a queued run. Returns the locked fd,
+ * or -1 (not had in time: the caller must not start queued runs again). */
+static int take_handover_lock(daemon_state *d)
+{
+        struct sigaction sa = {.sa_handler = on_alarm}, old;
+        char path[4096];
+        int fd, r;
+
+        snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_SPAWNER_LOCK);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                return fd;
+        /* Held: a previous daemon's spawner or workers are finishing what
+         * they were handed. A blocking flock, bounded by an alarm whose
+         * handler only sets a flag (flock then fails with EINTR). */
+        alarm_rang = 0;
+        sigaction(SIGALRM, &sa, &old);
+        alarm(CW_SPAWNER_LOCK_WAIT_S);
+        do
+                r = flock(fd, LOCK_EX);
+        while (r < 0 && errno == EINTR && !alarm_rang);
+        alarm(0);
+        sigaction(SIGALRM, &old, NULL);
+        if (r < 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* Queued runs of this node left by a daemon that died after recording
+ * them and before handing them over (or whose spawner died with them
+ * unread): started now, once no process of the old daemon can still
+ * start them (take_handover_lock). Without that certainty they are
+ * recorded as lost rather than risk a double start. */
+static void restart_queued(daemon_state *d)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+        int64_t now = clock_us(CLOCK_REALTIME);
+        int lock_fd = take_handover_lock(d);
+
+        f.status = CW_RUN_QUEUED;
+        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
+                n = 0;
+        if (lock_fd >= 0)
+                close(lock_fd); /* the spawner about to start takes it shared */
+        for (size_t i = n; i-- > 0;) { /* oldest first */
+                const cw_run *q = &runs[i];
+                const cw_job *job = cw_config_job(d->cfg, q->job);
+                char fire[CW_ISO8601_MAX], q1[256], q2[400];
+                pending p;
+                cw_error err;
+
+                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                        continue;
+                if (lock_fd < 0 || !job) {
+                        if (cw_store_run_transition(d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
+                                                    lock_fd < 0 ? "the daemon stopped before its worker started the run"
+                                                                : "the daemon stopped before its worker started the run, "
+                                                                  "and its job is no longer in the config",
+                                                    now) == 0)
+                                logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
+                        continue;
+                }
+                p = (pending){.run_id = q->id, .scheduled_at = q->scheduled_at, .trigger = (int32_t)q->trigger,
+                              .attempt = q->attempt, .ignore_lock = !q->lock_key, .spec = q->spec};
+                cw_error_clear(&err);
+                cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire, sizeof(fire));
+                if (hand_over_run(d, &p, &err) < 0)
+                        logline(d, "error", "event=failed run=%" PRId64 " job=%s spec=%s fire=%s reason=%s", q->id, job->name,
+                                quoted(q->spec, q1, sizeof(q1)), fire, quoted(err.msg, q2, sizeof(q2)));
+                else
+                        logline(d, "info", "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d "
+                                "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
+                                cw_trigger_to_string(q->trigger), q->attempt);
+        }
+        cw_runs_free(runs, n);
 }
 
 static cw_sched_opts pass_opts(daemon_state *d)
@@ -122,6 +455,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
                 .store = d->store,
                 .start = start_worker,
                 .on_action = on_action,
+                .flush = flush_hook,
                 .userdata = d,
         };
 
@@ -156,10 +490,11 @@ static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw
         return 0;
 }
 
-/* Reads the config file once, parses that text, and (when it is good)
- * keeps it as the snapshot workers load: a config file edited or broken
- * under a running daemon then changes nothing until a reload accepts it. */
-static int load_config(daemon_state *d, cw_config **ret, cw_error *err)
+/* Reads the config file once and parses that text, giving both; the
+ * caller keeps the text as the snapshot (write_snapshot) once it accepts
+ * the config: a config file edited or broken under a running daemon then
+ * changes nothing until a reload accepts it. */
+static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
 {
         cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir, .now = (cw_time)time(NULL)};
         cw_config_errors errs = {0};
@@ -179,12 +514,9 @@ static int load_config(daemon_state *d, cw_config **ret, cw_error *err)
                 return r;
         /* data_dir must exist to hold the snapshot (the store creates it too). */
         (void)mkdir((*ret)->data_dir, 0755);
-        r = write_snapshot(*ret, text, len, err);
-        if (r < 0) {
-                cw_config_free(*ret);
-                *ret = NULL;
-        }
-        return r;
+        *ret_text = CW_TAKE_PTR(text);
+        *ret_len = len;
+        return 0;
 }
 
 /* data_dir/daemon.pid, flocked for the daemon's life: one daemon per store. */
@@ -274,7 +606,10 @@ static cw_time run_pass(daemon_state *d)
 
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
+        batch_open(d);
         r = cw_sched_pass(&o, &res, &err);
+        /* What the pass did before an error stands: its runs start. */
+        flush(d);
         cw_schedule_entries_free(ui, n_ui);
         if (r < 0) {
                 char q[400];
@@ -357,12 +692,14 @@ static void admin_stop(daemon_state *d)
 
 static void reload(daemon_state *d)
 {
+        _cleanup_free_ char *text = NULL;
         cw_config *n = NULL, *old;
+        size_t len = 0;
         cw_error err;
         char q[400];
 
         cw_error_clear(&err);
-        if (load_config(d, &n, &err) < 0) {
+        if (load_config(d, &n, &text, &len, &err) < 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
                 return;
         }
@@ -372,23 +709,52 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
+        if (write_snapshot(n, text, len, &err) < 0) {
+                logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
+                cw_config_free(n);
+                return;
+        }
         pthread_mutex_lock(&d->log_lock);
         old = d->cfg;
         d->cfg = n;
         pthread_mutex_unlock(&d->log_lock);
         cw_config_free(old);
-        logline(d, "info", "event=reload jobs=%zu entries=%zu", n->n_jobs, n->n_entries);
+        /* The old spawner forks what it was sent (under the old config,
+         * as decided); a new one loads the new snapshot. */
+        spawner_down(d);
+        cw_error_clear(&err);
+        if (spawner_up(d, &err) < 0)
+                logline(d, "error", "event=error what=spawner error=%s action=retry_later", quoted(err.msg, q, sizeof(q)));
+        logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
+                (int)d->spawner_pid);
         admin_reloaded(d, n);
 }
 
+/* Children: spawners (the current one, and old ones draining after a
+ * reload), and workers a previous version of the daemon started itself.
+ * Workers record their own outcome; the current spawner dying is logged
+ * and it is replaced (at once, unless it died young: then when needed). */
 static void reap(daemon_state *d)
 {
+        pid_t pid;
         int st;
 
-        (void)d;
-        while (waitpid(-1, &st, WNOHANG) > 0) {
-                /* Workers record their own outcome; nothing to do here but
-                 * not to leave zombies. */
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+                bool young;
+                cw_error err;
+                char q[400];
+
+                if (pid != d->spawner_pid)
+                        continue;
+                young = clock_us(CLOCK_MONOTONIC) - d->spawner_since < SPAWNER_RESTART_US;
+                logline(d, "error", "event=error what=spawner pid=%d %s=%d action=%s", (int)pid,
+                        WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                        young ? "restart_when_needed" : "restart");
+                spawner_down(d);
+                cw_error_clear(&err);
+                if (!young && spawner_up(d, &err) < 0)
+                        logline(d, "error", "event=error what=spawner error=%s action=retry_later",
+                                quoted(err.msg, q, sizeof(q)));
         }
 }
 
@@ -430,10 +796,14 @@ static void fire_reboot(daemon_state *d)
         size_t n_ui = 0;
         cw_error err;
         char q[400];
+        int r;
 
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
-        if (cw_sched_reboot(&o, d->boot, &res, &err) < 0)
+        batch_open(d);
+        r = cw_sched_reboot(&o, d->boot, &res, &err);
+        flush(d);
+        if (r < 0)
                 logline(d, "error", "event=error what=reboot error=%s", quoted(err.msg, q, sizeof(q)));
         cw_schedule_entries_free(ui, n_ui);
 }
@@ -443,6 +813,10 @@ static void cleanup(daemon_state *d)
         /* First: its threads may still log or send SIGUSR1, which must stay
          * blocked and land on the signalfd until they are gone. */
         admin_stop(d);
+        cw_store_batch_abort(d->store);
+        pending_clear(d);
+        free(d->pend);
+        spawner_down(d);
         if (d->sig_fd >= 0)
                 close(d->sig_fd);
         if (d->timer_fd >= 0)
@@ -462,19 +836,30 @@ static void cleanup(daemon_state *d)
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
 {
-        daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .log_lock = PTHREAD_MUTEX_INITIALIZER};
+        daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .spawner_fd = -1,
+                          .log_lock = PTHREAD_MUTEX_INITIALIZER};
         const char *js = getenv("JOURNAL_STREAM");
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
         int r;
 
         d.journal = js && *js;
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
-        r = load_config(&d, &d.cfg, err);
+        r = load_config(&d, &d.cfg, &text, &len, err);
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0)
                 r = take_pid_file(&d, err);
+        if (r == 0) {
+                snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
+                r = write_snapshot(d.cfg, text, len, err);
+        }
         if (r == 0)
                 r = setup_fds(&d, err);
+        /* Workers of a spawner that exited (replaced at a reload) become
+         * ours, so their ends still wake a pass (SIGCHLD) and are reaped. */
+        if (r == 0 && prctl(PR_SET_CHILD_SUBREAPER, 1UL) < 0)
+                r = cw_error_fail(err, -errno, "cannot become a subreaper: %s", strerror(errno));
         if (r == 0)
                 r = admin_start(&d, err);
         if (r < 0) {
@@ -482,21 +867,33 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 return r;
         }
         d.boot = (cw_time)time(NULL);
-        logline(&d, "info", "event=start pid=%d jobs=%zu entries=%zu node=%s data_dir=%s", (int)getpid(), d.cfg->n_jobs,
-                d.cfg->n_entries, d.cfg->node, d.cfg->data_dir);
+        /* Before the spawner (which holds the hand-over lock shared). */
+        restart_queued(&d);
+        r = spawner_up(&d, err);
+        if (r < 0) {
+                cleanup(&d);
+                return r;
+        }
+        logline(&d, "info", "event=start pid=%d jobs=%zu entries=%zu node=%s data_dir=%s spawner=%d", (int)getpid(),
+                d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir, (int)d.spawner_pid);
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
         fire_reboot(&d);
         while (!d.stop) {
-                struct pollfd p[2] = {{.fd = d.sig_fd, .events = POLLIN}, {.fd = d.timer_fd, .events = POLLIN}};
+                struct pollfd p[3] = {{.fd = d.sig_fd, .events = POLLIN},
+                                      {.fd = d.timer_fd, .events = POLLIN},
+                                      {.fd = -1, .events = POLLIN}};
 
                 arm(&d, run_pass(&d));
-                if (poll(p, 2, -1) < 0 && errno != EINTR) {
+                p[2].fd = d.spawner_fd;
+                if (poll(p, 3, -1) < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
                 }
                 if (p[1].revents)
                         handle_timer(&d);
+                if (p[2].revents && p[2].fd == d.spawner_fd)
+                        read_reports(&d);
                 if (p[0].revents)
                         handle_signals(&d);
         }

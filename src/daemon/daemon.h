@@ -5,7 +5,11 @@
  * TFD_TIMER_CANCEL_ON_SET so a wall-clock jump wakes it. Signals arrive on
  * a signalfd: SIGCHLD (a worker ended: reap, pass), SIGUSR1 (a request was
  * queued: pass), SIGHUP (reload the config), SIGTERM/SIGINT (stop; running
- * jobs go on in their own workers). This is the top layer: it logs. */
+ * jobs go on in their own workers). This is the top layer: it logs.
+ *
+ * Workers are started without waiting for them: the daemon records each
+ * run as queued and hands it to its spawner process (spawner.h), which
+ * forks the worker; the pass goes on at once. */
 #ifndef CW_DAEMON_DAEMON_H
 #define CW_DAEMON_DAEMON_H
 
@@ -17,16 +21,18 @@
 
 #define CW_DAEMON_PID_FILE "daemon.pid"
 /* In data_dir: the text of the last config the daemon accepted, which its
- * workers load (`run --config-snapshot`), not the file on disk. */
+ * spawner loads (and so its workers use), not the file on disk. */
 #define CW_DAEMON_SNAPSHOT "config.snapshot.ini"
 
 typedef struct cw_daemon_opts {
         const char *config_path;      /* reloaded on SIGHUP */
         const char *zoneinfo_dir;     /* NULL: the system's */
-        /* Starts a worker; gets the daemon's current config (its text is in
-         * data_dir/CW_DAEMON_SNAPSHOT). */
-        int (*start)(void *userdata, const cw_config *cfg, const cw_sched_action *a, int64_t *ret_run_id,
-                     cw_error *err);
+        /* Starts a spawner process: this program exec'd (never forked) so
+         * that it loads the config text in `snapshot` under config_path's
+         * name and runs cw_spawner_main() on `fd`, which it must find as
+         * CW_SPAWNER_FD. Returns its pid, or a negative errno with err
+         * filled. */
+        int (*start_spawner)(void *userdata, const char *snapshot, int fd, cw_error *err);
         void *userdata;
         FILE *log;                    /* one line per event */
 } cw_daemon_opts;

@@ -117,6 +117,8 @@ static void replace_holders(pass *p, const char *key)
         size_t n = 0;
 
         f.status = CW_RUN_RUNNING;
+        if (p->o->flush)
+                p->o->flush(p->o->userdata);
         if (cw_store_runs_list(p->o->store, &f, &runs, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
@@ -161,6 +163,7 @@ static int start(pass *p, cw_sched_action *a)
                 break;
         }
         cw_error_clear(&err);
+        a->run_id = 0;
         r = p->o->start(p->o->userdata, a, &a->run_id, &err);
         if (r == -EBUSY)
                 return record(p, a, CW_SCHED_SKIPPED, "the job's lock is held by another run");
@@ -170,6 +173,14 @@ static int start(pass *p, cw_sched_action *a)
                  * daemon and the worker could not load it). */
                 char msg[sizeof(err.msg) + 32];
                 snprintf(msg, sizeof(msg), "could not start: %s", err.msg[0] ? err.msg : strerror(-r));
+                if (a->run_id > 0) {
+                        /* Recorded (and marked failed) by the starter. */
+                        a->kind = CW_SCHED_FAILED;
+                        a->reason = msg;
+                        report(p, a);
+                        a->reason = NULL;
+                        return 0;
+                }
                 return record(p, a, CW_SCHED_FAILED, msg);
         }
         a->kind = CW_SCHED_STARTED;

@@ -56,7 +56,10 @@ typedef struct cw_sched_action {
 /* Starts a worker for a (kind CW_SCHED_STARTED) action. Returns 0 with
  * *ret_run_id set; -EBUSY when the job's lock turned out to be held (the
  * pass then records the fire as skipped); another negative errno with a
- * message in err on failure. */
+ * message in err on failure: the pass then records the fire as a failed
+ * run, unless the starter had recorded the run itself (the daemon records
+ * it as queued before handing it over) and left its id in *ret_run_id,
+ * marked failed: then the pass only reports it. */
 typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
 
 typedef struct cw_sched_opts {
@@ -73,6 +76,11 @@ typedef struct cw_sched_opts {
          * compiled against cfg. Owned by the caller; may be NULL. */
         const cw_schedule_entry *extra_entries;
         size_t n_extra_entries;
+        /* Called before the pass waits for another process (concurrency =
+         * replace stops the running run first), so a starter that holds
+         * back its starts (the daemon batches a pass's writes) commits and
+         * hands over what it has; may be NULL. */
+        void (*flush)(void *userdata);
 } cw_sched_opts;
 
 typedef struct cw_sched_result {

@@ -24,8 +24,9 @@
 /* 0 when store s has the operation at `member`: -EINVAL for no store,
  * -EOPNOTSUPP when its backend's table predates the operation (see the
  * note on versions in store_backend.h). Every operation exists since
- * version 1, so this checks the pointer only; one added in version 2 will
- * test s->ops->version >= 2 here too. */
+ * version 1 by the pointer only; those of version 2 (the admin UI's reads and UI entries, the daemon's batches) also by
+ * the table's version (OP2_OR_RETURN), as a backend built against version
+ * 1 has no such member at all. */
 #define OP_CHECK(s, member) (!(s) || !(s)->ops ? -EINVAL : (s)->ops->member ? 0 : -EOPNOTSUPP)
 /* For operations added in version 2 (see store_backend.h). */
 #define OP2_OR_RETURN(s, member)                                                                   \
@@ -125,6 +126,30 @@ int cw_store_run_insert(cw_store *s, cw_run *run)
             !resume_ok((int)run->resume))
                 return -EINVAL;
         return s->ops->run_insert(s, run);
+}
+
+int cw_store_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start)
+{
+        OP2_OR_RETURN(s, run_started);
+        return s->ops->run_started(s, id, worker_pid, pid, pid_start);
+}
+
+int cw_store_batch_begin(cw_store *s)
+{
+        OP2_OR_RETURN(s, batch_begin);
+        return s->ops->batch_begin(s);
+}
+
+int cw_store_batch_commit(cw_store *s)
+{
+        OP2_OR_RETURN(s, batch_commit);
+        return s->ops->batch_commit(s);
+}
+
+void cw_store_batch_abort(cw_store *s)
+{
+        if (s && s->ops && s->ops->version >= 2 && s->ops->batch_abort)
+                s->ops->batch_abort(s);
 }
 
 int cw_store_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)

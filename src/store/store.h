@@ -51,6 +51,12 @@ int cw_store_schema_version(cw_store *s);
 int cw_store_run_insert(cw_store *s, cw_run *run);
 /* Records the job's process (pid, its /proc start time) once spawned. */
 int cw_store_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start);
+/* A run recorded as queued by the daemon (whose worker was started for
+ * it) now runs: status running, worker_pid, pid and pid_start in one
+ * write. Also from running or lost (a run swept as lost while its worker
+ * was still starting is corrected); -ESTALE when the run has another
+ * final status, -ENOENT when there is no such run. */
+int cw_store_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start);
 /* Stores progress: done of total (total 100 for percentages), -1 unknown. */
 int cw_store_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total);
 /* Records the outcome: status, exit_code, signal, ended_us, output_size,
@@ -89,6 +95,22 @@ void cw_runs_free(cw_run *runs, size_t n);
 /* Deletes finished runs (final status) that started before before_us,
  * with their output; counts them in *ret_deleted. Never touches active runs. */
 int cw_store_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
+
+/* ---- batches ---- */
+
+/* Every write between begin and commit goes into one transaction, each
+ * write still all-or-nothing by itself (a failed one leaves the batch as
+ * it was), for a caller making many small writes at once (the daemon's
+ * pass: claims and queued runs). Other processes' writes wait meanwhile;
+ * reads see the batch's writes. begin: 0, -EALREADY when a batch is open,
+ * or the errors of a write. commit: 0 when every write of the batch is
+ * committed; otherwise none is (-ECANCELED when SQLite had already rolled
+ * the transaction back, e.g. disk full). abort: rolls the batch back;
+ * accepts a store without an open batch. Not every backend batches:
+ * -EOPNOTSUPP from begin, and writes are then made one by one. */
+int cw_store_batch_begin(cw_store *s);
+int cw_store_batch_commit(cw_store *s);
+void cw_store_batch_abort(cw_store *s);
 
 /* ---- scheduler (used by tick/daemon; shape fixed now) ---- */
 

@@ -64,6 +64,11 @@ struct cw_store_ops {
         int (*ui_entry_delete)(cw_store *s, int64_t id);
         int (*ui_entry_get)(cw_store *s, int64_t id, cw_ui_entry *ret);
         int (*ui_entries_list)(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
+        /* version 2: the daemon records a pass's runs in one batch */
+        int (*run_started)(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start);
+        int (*batch_begin)(cw_store *s);
+        int (*batch_commit)(cw_store *s);
+        void (*batch_abort)(cw_store *s);
 };
 
 /* The SQLite backend (store_sqlite.c): opens (creating when missing, with

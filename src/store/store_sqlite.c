@@ -232,8 +232,12 @@ typedef enum stmt_id {
         ST_BEGIN,
         ST_COMMIT,
         ST_ROLLBACK,
+        ST_SAVEPOINT,
+        ST_RELEASE,
+        ST_ROLLBACK_TO,
         ST_RUN_INSERT,
         ST_RUN_SET_PID,
+        ST_RUN_STARTED,
         ST_RUN_PROGRESS,
         ST_RUN_FINISH,
         ST_OUTPUT_SET,
@@ -279,6 +283,9 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
+        [ST_SAVEPOINT] = "SAVEPOINT w",
+        [ST_RELEASE] = "RELEASE w",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO w",
         [ST_RUN_INSERT] =
                 "INSERT INTO runs (job, spec, node, status, trigger, attempt, scheduled_at, "
                 "started_us, ended_us, worker_pid, pid, pid_start, exit_code, signal, progress_done, "
@@ -286,6 +293,8 @@ static const char *const stmt_sql[ST_MAX] = {
                 "resumed_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         [ST_RUN_SET_PID] = "UPDATE runs SET pid = ?2, pid_start = ?3 WHERE id = ?1",
+        [ST_RUN_STARTED] = "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = ?2, pid = ?3, "
+                           "pid_start = ?4 WHERE id = ?1 AND status IN ('queued', 'running', 'lost')",
         [ST_RUN_PROGRESS] = "UPDATE runs SET progress_done = ?2, progress_total = ?3 WHERE id = ?1",
         [ST_RUN_FINISH] =
                 "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, ended_us = ?5, "
@@ -371,6 +380,8 @@ typedef struct sq_store {
         sqlite3 *db;
         char *path;
         int schema;
+        bool batch;      /* a batch's transaction is open (cw_store_batch_begin) */
+        bool batch_lost; /* ... and SQLite rolled it back under us */
         sqlite3_stmt *st[ST_MAX];
         sqlite3_stmt *list[LIST_VARIANTS];
 } sq_store;
@@ -606,7 +617,7 @@ static int exec_retry(sq_store *q, stmt_id id, sq_deadline *d)
 
 static void rollback(sq_store *q)
 {
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
 
         /* SQLite may already have rolled back (e.g. after SQLITE_FULL). */
         if (sqlite3_get_autocommit(q->db))
@@ -623,6 +634,45 @@ static void rollback(sq_store *q)
 
 typedef int (*sq_txn_fn)(sq_store *q, void *ctx);
 
+/* Runs one statement once (no retries: inside a batch, which holds the
+ * write lock, nothing waits). */
+static int exec_once_stmt(sq_store *q, stmt_id id)
+{
+        sqlite3_stmt *st = NULL;
+        int e = sq_stmt(q, id, &st), rc;
+
+        if (e < 0)
+                return e;
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_errno(q->db, rc);
+}
+
+/* A write inside a batch: its own savepoint, so a failing write leaves
+ * no half of itself in the batch, and the batch goes on. */
+static int batch_write(sq_store *q, sq_txn_fn fn, void *ctx)
+{
+        int r;
+
+        if (q->batch_lost)
+                return -ECANCELED;
+        r = exec_once_stmt(q, ST_SAVEPOINT);
+        if (r == 0) {
+                r = fn(q, ctx);
+                if (r == 0)
+                        r = exec_once_stmt(q, ST_RELEASE);
+                if (r < 0 && !sqlite3_get_autocommit(q->db)) {
+                        (void)exec_once_stmt(q, ST_ROLLBACK_TO);
+                        (void)exec_once_stmt(q, ST_RELEASE);
+                }
+        }
+        /* After SQLITE_FULL and the like SQLite may have rolled back the
+         * whole transaction: the batch's earlier writes are gone too. */
+        if (sqlite3_get_autocommit(q->db))
+                q->batch_lost = true;
+        return r;
+}
+
 /* Runs fn inside one BEGIN IMMEDIATE transaction and commits it. fn may
  * run more than once: when anything in the transaction meets a busy
  * database the whole transaction is rolled back and started again, so fn
@@ -633,6 +683,8 @@ static int sq_write(sq_store *q, sq_txn_fn fn, void *ctx)
 {
         sq_deadline d;
 
+        if (q->batch)
+                return batch_write(q, fn, ctx);
         deadline_init(&d);
         for (;;) {
                 int r = exec_retry(q, ST_BEGIN, &d);
@@ -898,8 +950,11 @@ static int insert_txn(sq_store *q, void *ctx)
                 return e;
         c->id = sqlite3_last_insert_rowid(q->db);
         e = stats_change(q, r->job, c->id, -1, r->status, r->started_us, r->ended_us);
-        /* Lateness: a scheduled fire's start, measured once, when it starts. */
-        if (e == 0 && r->status == CW_RUN_RUNNING && r->trigger == CW_TRIGGER_SCHEDULE && r->scheduled_at > 0)
+        /* Lateness: a scheduled fire's start, measured once, when it starts
+         * (running) or is handed to the daemon's spawner (queued, started_us
+         * then being the hand-over instant). */
+        if (e == 0 && (r->status == CW_RUN_RUNNING || r->status == CW_RUN_QUEUED) &&
+            r->trigger == CW_TRIGGER_SCHEDULE && r->scheduled_at > 0)
                 e = observe(q, "lateness", "", cw_store_lateness_bounds, CW_STORE_LATENESS_BUCKETS,
                             r->started_us > r->scheduled_at * 1000000
                                     ? (double)(r->started_us - r->scheduled_at * 1000000) / 1e6
@@ -950,6 +1005,86 @@ static int sq_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)
         update_ctx c = {ST_RUN_SET_PID, id, pid, (int64_t)pid_start};
 
         return sq_write(sq_of(s), update_txn, &c);
+}
+
+static int cas_result(sq_store *q, int64_t id);
+
+typedef struct started_ctx {
+        int64_t id, worker_pid, pid, pid_start;
+} started_ctx;
+
+static int started_txn(sq_store *q, void *ctx)
+{
+        started_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_RUN_STARTED, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_i64(&b, 1, c->id);
+        bind_i64(&b, 2, c->worker_pid);
+        bind_i64(&b, 3, c->pid);
+        bind_i64(&b, 4, c->pid_start);
+        e = bind_done(q, &b);
+        if (e == 0)
+                e = step_done(q, st);
+        return e < 0 ? e : cas_result(q, c->id);
+}
+
+static int sq_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start)
+{
+        started_ctx c = {id, worker_pid, pid, (int64_t)pid_start};
+
+        return sq_write(sq_of(s), started_txn, &c);
+}
+
+static int sq_batch_begin(cw_store *s)
+{
+        sq_store *q = sq_of(s);
+        sq_deadline d;
+        int r;
+
+        if (q->batch)
+                return -EALREADY;
+        deadline_init(&d);
+        r = exec_retry(q, ST_BEGIN, &d);
+        if (r < 0) {
+                rollback(q);
+                return r;
+        }
+        q->batch = true;
+        q->batch_lost = false;
+        return 0;
+}
+
+static int sq_batch_commit(cw_store *s)
+{
+        sq_store *q = sq_of(s);
+        sq_deadline d;
+        int r;
+
+        if (!q->batch)
+                return -EINVAL;
+        q->batch = false;
+        if (q->batch_lost || sqlite3_get_autocommit(q->db))
+                return -ECANCELED;
+        deadline_init(&d);
+        r = exec_retry(q, ST_COMMIT, &d);
+        if (r < 0)
+                rollback(q);
+        return r;
+}
+
+static void sq_batch_abort(cw_store *s)
+{
+        sq_store *q = sq_of(s);
+
+        if (!q->batch)
+                return;
+        q->batch = false;
+        rollback(q);
 }
 
 static int sq_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total)
@@ -2415,6 +2550,10 @@ static const cw_store_ops sqlite_ops = {
         .ui_entry_delete = sq_ui_entry_delete,
         .ui_entry_get = sq_ui_entry_get,
         .ui_entries_list = sq_ui_entries_list,
+        .run_started = sq_run_started,
+        .batch_begin = sq_batch_begin,
+        .batch_commit = sq_batch_commit,
+        .batch_abort = sq_batch_abort,
 };
 
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)

@@ -161,6 +161,15 @@ typedef struct worker {
 
         int64_t timeout_at, grace_at, giveup_at, flush_at; /* monotonic µs, 0 = unset */
 
+        /* A queued run (opts->run_id): its store, opened by the worker, and
+         * whether the run is marked running yet; gate_fd (-1: none) holds
+         * that back while the starter is still starting others (worker.h),
+         * at most until gate_at (monotonic µs). */
+        cw_store *owned;
+        bool marked;
+        int gate_fd, hold_fd;
+        int64_t gate_at;
+
         cw_capture cap;
         char *buf; /* BUF_SIZE bytes of output being teed */
         size_t tee_off, tee_len;
@@ -612,6 +621,8 @@ static void on_signals(worker *w)
         }
 }
 
+static void gate_open(worker *w);
+
 static void on_deadlines(worker *w)
 {
         uint64_t ticks;
@@ -633,11 +644,13 @@ static void on_deadlines(worker *w)
         }
         if (w->flush_at && w->now >= w->flush_at)
                 store_progress(w);
+        if (w->gate_at && w->now >= w->gate_at)
+                gate_open(w);
 }
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at};
+        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->gate_at};
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)
@@ -654,8 +667,8 @@ static void arm_timer(worker *w)
 static void supervise(worker *w)
 {
         while (true) {
-                struct pollfd p[5];
-                int n = 0, i_out = -1, i_prog = -1, i_tee = -1;
+                struct pollfd p[6];
+                int n = 0, i_out = -1, i_prog = -1, i_tee = -1, i_gate = -1;
 
                 if (w->state == W_DRAINING)
                         drain(w);
@@ -676,6 +689,10 @@ static void supervise(worker *w)
                         i_tee = n;
                         p[n++] = (struct pollfd){.fd = w->tee_fd, .events = POLLOUT};
                 }
+                if (w->gate_fd >= 0) {
+                        i_gate = n;
+                        p[n++] = (struct pollfd){.fd = w->gate_fd, .events = POLLIN};
+                }
                 if (poll(p, (nfds_t)n, -1) < 0)
                         continue; /* EINTR only: our signals are blocked */
                 w->now = mono_us();
@@ -691,6 +708,8 @@ static void supervise(worker *w)
                         read_output(w, 16);
                 if (i_prog >= 0 && p[i_prog].revents)
                         read_progress(w);
+                if (i_gate >= 0 && p[i_gate].revents)
+                        gate_open(w);
         }
 }
 
@@ -888,6 +907,100 @@ static int make_pipe(int fds[2])
         return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
+/* ---- cached user lookups (cw_worker_users) --------------------------------- */
+
+#define USERS_MAX 64
+
+typedef struct user_entry {
+        char *run_as; /* NULL: the process's own user */
+        cw_env_user user;
+} user_entry;
+
+struct cw_worker_users {
+        user_entry e[USERS_MAX];
+        size_t n;
+        struct stat passwd, group; /* as they were when the entries were made */
+};
+
+cw_worker_users *cw_worker_users_new(void)
+{
+        return calloc(1, sizeof(cw_worker_users));
+}
+
+static void users_clear(cw_worker_users *c)
+{
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->e[i].run_as);
+                cw_env_user_release(&c->e[i].user);
+        }
+        c->n = 0;
+}
+
+void cw_worker_users_free(cw_worker_users *c)
+{
+        if (!c)
+                return;
+        users_clear(c);
+        free(c);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static user_entry *users_lookup(const cw_worker_users *c, const char *run_as)
+{
+        for (size_t i = 0; c && i < c->n; i++) {
+                const char *k = c->e[i].run_as;
+                if ((!k && !run_as) || (k && run_as && strcmp(k, run_as) == 0))
+                        return (user_entry *)&c->e[i];
+        }
+        return NULL;
+}
+
+static const cw_env_user *users_find(const cw_worker_users *c, const char *run_as)
+{
+        user_entry *e = users_lookup(c, run_as);
+
+        return e ? &e->user : NULL;
+}
+
+void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job)
+{
+        struct stat pw = {0}, gr = {0};
+        user_entry *e;
+        cw_error err;
+
+        if (!c)
+                return;
+        /* A changed passwd or group file (or one that cannot be seen)
+         * forgets everything: the next runs look up afresh. Other NSS
+         * sources (LDAP, systemd-homed) are not watched: the spawner is
+         * replaced on every reload. */
+        if (stat("/etc/passwd", &pw) < 0 || stat("/etc/group", &gr) < 0 || !same_file(&pw, &c->passwd) ||
+            !same_file(&gr, &c->group)) {
+                users_clear(c);
+                c->passwd = pw;
+                c->group = gr;
+        }
+        if (users_lookup(c, job->run_as) || c->n == USERS_MAX)
+                return;
+        e = &c->e[c->n];
+        *e = (user_entry){0};
+        if (job->run_as && !(e->run_as = strdup(job->run_as)))
+                return;
+        /* A failed lookup is not cached: the worker tries again and
+         * records why the run could not start. */
+        if (cw_env_user_lookup(job->run_as, &e->user, &err) < 0) {
+                free(e->run_as);
+                return;
+        }
+        c->n++;
+}
+
 /* Prepares and forks the job. Returns 0 when it was started, or a negative
  * errno with w->reason saying why the run failed before starting. */
 static int start_job(worker *w, int64_t started_us)
@@ -898,6 +1011,7 @@ static int start_job(worker *w, int64_t started_us)
         _cleanup_(cw_strv_release) cw_strv argv = {0};
         _cleanup_free_ char *path_buf = NULL;
         cw_env_user user = {0};
+        const cw_env_user *cached = users_find(w->o->users, job->run_as);
         child_args a = {.ioprio = ioprio_of(job)};
         int out[2] = {-1, -1}, prog[2] = {-1, -1}, errp[2] = {-1, -1}, null_fd = -1;
         char when[CW_ISO8601_MAX + 8];
@@ -906,10 +1020,15 @@ static int start_job(worker *w, int64_t started_us)
         int r;
 
         cw_error_clear(&e);
-        r = cw_env_user_lookup(job->run_as, &user, &e);
-        if (r < 0) {
-                set_reason(w, "%s", r == -ENOMEM ? "out of memory" : e.msg);
-                return r;
+        if (cached) {
+                /* Borrowed from the cache: not released below. */
+                user = *cached;
+        } else {
+                r = cw_env_user_lookup(job->run_as, &user, &e);
+                if (r < 0) {
+                        set_reason(w, "%s", r == -ENOMEM ? "out of memory" : e.msg);
+                        return r;
+                }
         }
         if (job->run_as) {
                 if (geteuid() == 0) {
@@ -1017,7 +1136,8 @@ out:
                 close_fd(&errp[i]);
         }
         close_fd(&null_fd);
-        cw_env_user_release(&user);
+        if (!cached)
+                cw_env_user_release(&user);
         return r;
 }
 
@@ -1132,6 +1252,69 @@ static void restore_signals(worker *w, const sigset_t *old, const struct sigacti
         sigprocmask(SIG_SETMASK, old, NULL);
 }
 
+/* A queued run's store: the caller's, or cfg's opened now (w->owned).
+ * Opening it only when needed keeps the store off the path between the
+ * fire and the job's exec. */
+static int queued_store(worker *w, cw_error *err)
+{
+        int r;
+
+        if (w->store)
+                return 0;
+        r = cw_store_open(w->o->cfg->store, w->o->cfg->data_dir, &w->owned, err);
+        if (r == 0)
+                w->store = w->owned;
+        return r;
+}
+
+/* A queued run that will not start (its lock is held, or set-up failed):
+ * recorded on its row, which the starter already reported as started. */
+static void queued_not_started(worker *w, cw_run_status status, const char *reason, int64_t now_us)
+{
+        cw_error e;
+
+        if (queued_store(w, &e) == 0)
+                (void)cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us);
+}
+
+/* The job runs: mark the queued run running with the pids. A store that
+ * cannot be opened is tried again at the end; the job is supervised
+ * regardless. */
+static void queued_mark(worker *w)
+{
+        cw_error e;
+
+        if (w->marked || w->pid == 0)
+                return;
+        if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
+                w->marked = true;
+                close_fd(&w->hold_fd);
+        }
+}
+
+/* The gate opened (EOF: the starter has started its burst, or is gone) or
+ * its time ran out: the bookkeeping held back is done now. */
+static void gate_open(worker *w)
+{
+        close_fd(&w->gate_fd);
+        w->gate_at = 0;
+        queued_mark(w);
+}
+
+/* Before the outcome is written: wait out the gate if the job was quicker. */
+static void gate_wait(worker *w)
+{
+        while (w->gate_fd >= 0) {
+                int64_t left = w->gate_at - mono_us();
+                struct pollfd p = {.fd = w->gate_fd, .events = POLLIN};
+
+                if (left <= 0 || poll(&p, 1, (int)((left + 999) / 1000)) != 0)
+                        break;
+        }
+        close_fd(&w->gate_fd);
+        w->gate_at = 0;
+}
+
 int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err)
 {
         const cw_config *cfg = opts->cfg;
@@ -1143,6 +1326,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 .store = store,
                 .o = opts,
                 .job = job,
+                .run_id = opts->run_id,
+                .gate_fd = opts->run_id > 0 && opts->gate_fd > 0 ? opts->gate_fd : -1,
+                .hold_fd = opts->run_id > 0 && opts->hold_fd > 0 ? opts->hold_fd : -1,
                 .sig_fd = -1,
                 .timer_fd = -1,
                 .out_fd = -1,
@@ -1154,6 +1340,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 .prog_total = -1,
         };
         int64_t started_us = opts->now_us ? opts->now_us : real_us();
+        bool queued = opts->run_id > 0;
         int subreaper = 0;
         bool use_lock;
         struct sigaction old_chld;
@@ -1163,66 +1350,93 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         int r;
 
         cw_error_clear(err);
+        if (!queued && !store)
+                return cw_error_fail(err, -EINVAL, "no store to record the run in");
         use_lock = !opts->ignore_lock && cw_lock_key(job, opts->spec_text, key, sizeof(key)) == 0;
         /* Signals are ours from here: a SIGTERM while setting up waits in
          * the signalfd and stops the job as soon as it runs. */
         r = setup_signals(&w, &old_mask, &old_chld);
-        if (r < 0)
-                return cw_error_fail(err, r, "cannot take over signals: %s", strerror(-r));
+        if (r < 0) {
+                cw_error_fail(err, r, "cannot take over signals: %s", strerror(-r));
+                if (queued)
+                        queued_not_started(&w, CW_RUN_FAILED, err->msg, started_us);
+                return r;
+        }
 
         if (use_lock) {
                 snprintf(locks_dir, sizeof(locks_dir), "%s/locks", cfg->data_dir);
                 r = cw_lock_acquire(locks_dir, key, &lock, &prev);
                 if (r == -EBUSY) {
-                        *ret = (cw_worker_result){.exit_code = -1, .holder = prev};
+                        *ret = (cw_worker_result){.run_id = w.run_id, .exit_code = -1, .holder = prev};
                         cw_error_fail(err, r, "lock '%s' is held by pid %d (run %" PRId64 ")", key,
                              ret->holder.pid, ret->holder.run_id);
+                        if (queued) {
+                                char why[200];
+
+                                if (prev.run_id > 0)
+                                        snprintf(why, sizeof(why), "the job's lock is held by run %" PRId64 " (pid %d)",
+                                                 prev.run_id, prev.pid);
+                                else
+                                        snprintf(why, sizeof(why), "the job's lock is held by pid %d (a run still starting)",
+                                                 prev.pid);
+                                queued_not_started(&w, CW_RUN_SKIPPED, why, real_us());
+                        }
                         goto out_signals;
                 }
                 if (r < 0) {
                         cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key, locks_dir,
                              strerror(-r));
+                        if (queued)
+                                queued_not_started(&w, CW_RUN_FAILED, err->msg, real_us());
                         goto out_signals;
                 }
-                if (prev.run_id > 0)
-                        clean_dead_holder(store, &prev, started_us);
+                if (prev.run_id > 0) {
+                        cw_error e;
+
+                        /* Rare (a worker died holding the lock): worth the
+                         * store before the job, whose run must not overlap. */
+                        if (queued_store(&w, &e) == 0)
+                                clean_dead_holder(w.store, &prev, started_us);
+                }
                 /* Label the lock at once (run id 0 until the run is
                  * recorded): a loser reading it meanwhile learns the pid
                  * and waits for the id (lock.c) instead of seeing nothing. */
                 {
-                        cw_lock_holder h0 = {.pid = getpid(), .since_us = started_us};
+                        cw_lock_holder h0 = {.pid = getpid(), .run_id = w.run_id, .since_us = started_us};
 
                         snprintf(h0.node, sizeof(h0.node), "%s", cfg->node ? cfg->node : "");
                         (void)cw_lock_set_holder(lock, &h0);
                 }
         }
 
-        run.job = job->name;
-        run.spec = (char *)opts->spec_text;
-        run.node = cfg->node;
-        run.status = CW_RUN_RUNNING;
-        run.trigger = opts->trigger;
-        run.attempt = opts->attempt > 0 ? opts->attempt : 1;
-        run.scheduled_at = opts->scheduled_at;
-        run.started_us = started_us;
-        run.worker_pid = getpid();
-        run.exit_code = -1;
-        run.progress_done = -1;
-        run.progress_total = -1;
-        run.lock_key = use_lock ? key : NULL;
-        run.resumed_from = opts->resumed_from;
-        r = cw_store_run_insert(store, &run);
-        if (r < 0) {
-                cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
-                goto out_signals;
-        }
-        w.run_id = run.id;
-        if (lock) {
-                cw_lock_holder h = {.pid = getpid(), .run_id = run.id, .since_us = started_us};
+        if (!queued) {
+                run.job = job->name;
+                run.spec = (char *)opts->spec_text;
+                run.node = cfg->node;
+                run.status = CW_RUN_RUNNING;
+                run.trigger = opts->trigger;
+                run.attempt = opts->attempt > 0 ? opts->attempt : 1;
+                run.scheduled_at = opts->scheduled_at;
+                run.started_us = started_us;
+                run.worker_pid = getpid();
+                run.exit_code = -1;
+                run.progress_done = -1;
+                run.progress_total = -1;
+                run.lock_key = use_lock ? key : NULL;
+                run.resumed_from = opts->resumed_from;
+                r = cw_store_run_insert(store, &run);
+                if (r < 0) {
+                        cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
+                        goto out_signals;
+                }
+                w.run_id = run.id;
+                if (lock) {
+                        cw_lock_holder h = {.pid = getpid(), .run_id = run.id, .since_us = started_us};
 
-                snprintf(h.node, sizeof(h.node), "%s", cfg->node ? cfg->node : "");
-                /* The lock itself is held; the record is only its label. */
-                (void)cw_lock_set_holder(lock, &h);
+                        snprintf(h.node, sizeof(h.node), "%s", cfg->node ? cfg->node : "");
+                        /* The lock itself is held; the record is only its label. */
+                        (void)cw_lock_set_holder(lock, &h);
+                }
         }
 
         /* From here the run is recorded: every failure becomes its outcome. */
@@ -1243,7 +1457,17 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         w.now = mono_us();
                         if (job->timeout > 0)
                                 w.timeout_at = w.now + (int64_t)job->timeout * 1000000;
-                        (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
+                        if (queued) {
+                                /* The job runs: now the bookkeeping, unless
+                                 * the gate holds it back (then supervise()
+                                 * does it when the gate opens). */
+                                if (w.gate_fd >= 0)
+                                        w.gate_at = w.now + CW_WORKER_GATE_MAX_US;
+                                else
+                                        queued_mark(&w);
+                        } else {
+                                (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
+                        }
                         if (opts->on_started)
                                 opts->on_started(opts->userdata, w.run_id, w.pid);
                         supervise(&w);
@@ -1255,7 +1479,13 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
          * same, and the caller still learns its id. */
         if (w.pid == 0 && opts->on_started)
                 opts->on_started(opts->userdata, w.run_id, 0);
-        r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
+        if (queued) {
+                gate_wait(&w);
+                queued_mark(&w);
+        }
+        r = queued ? queued_store(&w, err) : 0;
+        if (r == 0)
+                r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),
@@ -1269,6 +1499,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         close_fd(&w.prog_fd);
         close_fd(&w.err_fd);
 out_signals:
+        close_fd(&w.gate_fd);
+        close_fd(&w.hold_fd);
+        cw_store_close(w.owned);
         restore_signals(&w, &old_mask, &old_chld);
         return r;
 }

@@ -31,6 +31,24 @@
 #include "store/store.h"
 #include "worker/lock.h"
 
+/* User lookups (passwd, group) done once for many workers: a process that
+ * forks workers (the daemon's spawner) prepares each run's user before the
+ * fork, so no worker pays for NSS (which may load modules and read files)
+ * between the fire and the job's exec. Entries are forgotten when
+ * /etc/passwd or /etc/group change. Not thread-safe. */
+typedef struct cw_worker_users cw_worker_users;
+cw_worker_users *cw_worker_users_new(void); /* NULL when out of memory */
+void cw_worker_users_free(cw_worker_users *c); /* accepts NULL */
+/* Looks up job's user (run_as, or the process's own) into c unless it is
+ * there and still current. Failures are not cached (the worker then looks
+ * up itself and records why). Accepts c == NULL (nothing). */
+void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
+
+/* The longest a worker holds back its bookkeeping for its starter's gate
+ * (cw_worker_opts.gate_fd): a starter that stalls delays records, never
+ * runs, and never for long. */
+#define CW_WORKER_GATE_MAX_US (10 * 1000000LL)
+
 typedef struct cw_worker_opts {
         const cw_config *cfg;
         const cw_job *job;
@@ -42,6 +60,25 @@ typedef struct cw_worker_opts {
         int64_t resumed_from;     /* run id being resumed, 0 if none */
         bool ignore_lock;         /* concurrency = allow for scheduled fires */
         int64_t now_us;           /* start time as read by the caller's clock */
+        /* The run, already recorded as queued by its starter (the daemon),
+         * or 0: the worker records it. With a run id the job is started
+         * before anything is written: `store` may then be NULL, and the
+         * worker opens cfg's store itself once the job runs (see
+         * cw_worker_run). */
+        int64_t run_id;
+        /* Users looked up already (see above), or NULL: looked up here. */
+        const cw_worker_users *users;
+        /* With run_id: a descriptor (> 0; 0 or -1 for none) whose EOF says
+         * the starter has finished starting the runs it had at hand (the
+         * daemon's spawner, in a burst of fires). Until then the worker
+         * leaves the store alone (it supervises the job meanwhile), so the
+         * other starts get the CPU; at most CW_WORKER_GATE_MAX_US. The
+         * worker closes it. */
+        int gate_fd;
+        /* With run_id: a descriptor (> 0, or none) the worker closes once
+         * its run is marked running or recorded otherwise (it holds the
+         * daemon's hand-over lock, daemon/spawner.h). */
+        int hold_fd;
         /* Where the job's output is also copied as it arrives (the
          * foreground `run`), or -1 for none; 0 also means none, so a
          * zeroed opts never writes to stdin. EPIPE stops the copy, not
@@ -56,6 +93,19 @@ typedef struct cw_worker_opts {
 
 typedef struct cw_worker_result {
         int64_t run_id;
+        /* Users looked up already (see above), or NULL: looked up here. */
+        const cw_worker_users *users;
+        /* With run_id: a descriptor (> 0; 0 or -1 for none) whose EOF says
+         * the starter has finished starting the runs it had at hand (the
+         * daemon's spawner, in a burst of fires). Until then the worker
+         * leaves the store alone (it supervises the job meanwhile), so the
+         * other starts get the CPU; at most CW_WORKER_GATE_MAX_US. The
+         * worker closes it. */
+        int gate_fd;
+        /* With run_id: a descriptor (> 0, or none) the worker closes once
+         * its run is marked running or recorded otherwise (it holds the
+         * daemon's hand-over lock, daemon/spawner.h). */
+        int hold_fd;
         cw_run_status status;     /* SUCCEEDED, FAILED, TIMED_OUT, KILLED */
         int exit_code;            /* -1 if none */
         int signal;               /* 0 if none */
@@ -67,7 +117,13 @@ typedef struct cw_worker_result {
  * be executed: FAILED with exit code 127 and the reason); -EBUSY when the
  * lock is held (ret->holder says by whom; nothing recorded); another
  * negative errno with err filled when setting up failed before a run was
- * recorded (store unavailable, lock directory unwritable, ...). */
+ * recorded (store unavailable, lock directory unwritable, ...).
+ *
+ * With opts->run_id (a queued run): lock, start the job, then open the
+ * store (when `store` is NULL) and mark the run running with the pids
+ * (cw_store_run_started). A held lock is recorded on that run as skipped,
+ * naming the holder, and -EBUSY returned; a failure to set up is recorded
+ * on it as failed when the store can be reached. */
 int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err);
 
 /* The start time of process pid (/proc/PID/stat field 22), 0 if gone. */

@@ -1,0 +1,361 @@
+/* spawner.c - the daemon's worker spawner (see spawner.h).
+ *
+ * Why a worker is forked here without exec, against the house habit of
+ * fork-then-exec at once: exec'ing the whole cronwarden binary per run
+ * (dynamic linking, then reading and parsing the config, then the store)
+ * cost milliseconds before the job could start, and a burst of fires paid
+ * it once per fire. The reasons for exec do not hold in this process: it
+ * was itself just exec'd, has no threads (so no library lock can be held
+ * by a thread that does not exist in the child), no store connection, no
+ * sockets but the daemon's, and owns all of its signal handling. The
+ * child inherits only the parsed config, the one thing it needs, and
+ * drops the rest before it does anything: descriptors (close_range),
+ * session (setsid), stdio (/dev/null). Its signal mask is the worker's
+ * own set (SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE blocked), so a
+ * `kill` arriving while it sets up waits in the worker's signalfd.
+ *
+ * The loop: poll on the socket and a signalfd (SIGCHLD). Each readable
+ * socket is drained (non-blocking receives), one fork per message;
+ * SIGCHLD reaps every finished worker. A zero-length receive is the
+ * daemon's end closing: the spawner returns (its workers carry on). */
+#include "daemon/spawner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "worker/worker.h"
+
+/* Room for a burst of requests in the socket before the daemon waits. */
+#define SOCKET_BUF (4 * 1024 * 1024)
+
+static size_t req_size(const cw_spawn_req *r)
+{
+        return offsetof(cw_spawn_req, spec) + strnlen(r->spec, CW_JOBSPEC_TEXT_MAX) + 1;
+}
+
+int cw_spawner_socketpair(int *ret_daemon, int *ret_spawner)
+{
+        struct timeval tv = {.tv_sec = CW_SPAWNER_SEND_TIMEOUT_MS / 1000,
+                             .tv_usec = (CW_SPAWNER_SEND_TIMEOUT_MS % 1000) * 1000};
+        int sv[2], size = SOCKET_BUF;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        /* Best effort: the kernel caps them (wmem_max); smaller only means
+         * the daemon waits for the spawner a little sooner. */
+        (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        (void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+                int r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        *ret_daemon = sv[0];
+        *ret_spawner = sv[1];
+        return 0;
+}
+
+int cw_spawner_send(int fd, const cw_spawn_req *req)
+{
+        ssize_t n;
+
+        do
+                n = send(fd, req, req_size(req), MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0)
+                return 0;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return -ETIMEDOUT;
+        if (errno == ECONNRESET || errno == ENOTCONN || errno == ECONNREFUSED)
+                return -EPIPE;
+        return -errno;
+}
+
+int cw_spawner_read_report(int fd, cw_spawn_report *ret)
+{
+        cw_spawn_report rep;
+        ssize_t n;
+
+        do
+                n = recv(fd, &rep, sizeof(rep), MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == ECONNRESET ? -EPIPE : -errno;
+        if (n == 0)
+                return -EPIPE;
+        if ((size_t)n != sizeof(rep))
+                return -EPROTO;
+        rep.msg[sizeof(rep.msg) - 1] = '\0';
+        *ret = rep;
+        return 1;
+}
+
+/* ---- the spawner process ------------------------------------------------ */
+
+static int64_t real_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* In the worker child: a queued run that cannot even be set up (its job
+ * left the config under it) is recorded as failed on its row. */
+static void fail_queued(const cw_config *cfg, int64_t run_id, const char *why)
+{
+        cw_store *store = NULL;
+        cw_error e;
+
+        if (cw_store_open(cfg->store, cfg->data_dir, &store, &e) < 0)
+                return;
+        (void)cw_store_run_transition(store, run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why, real_us());
+        cw_store_close(store);
+}
+
+/* The worker: runs in the forked child, never returns. */
+typedef struct spawner {
+        const cw_config *cfg;
+        cw_worker_users *users;
+        int fd;      /* the daemon's socket */
+        int hold;    /* CW_SPAWNER_LOCK, held shared (-1: could not) */
+        int gate[2]; /* the current burst's gate, -1 when none */
+} spawner;
+
+static void gate_close(spawner *sp)
+{
+        for (int i = 0; i < 2; i++) {
+                if (sp->gate[i] >= 0)
+                        close(sp->gate[i]);
+                sp->gate[i] = -1;
+        }
+}
+
+/* Closes every descriptor from 3 up but a and b (either may be -1). */
+static void keep_only(int a, int b)
+{
+        int lo = a < b ? a : b, hi = a < b ? b : a;
+        unsigned from = 3;
+
+        if (lo >= 3) {
+                if ((unsigned)lo > from)
+                        (void)close_range(from, (unsigned)lo - 1, 0);
+                from = (unsigned)lo + 1;
+        }
+        if (hi >= 3 && hi != lo) {
+                if ((unsigned)hi > from)
+                        (void)close_range(from, (unsigned)hi - 1, 0);
+                from = (unsigned)hi + 1;
+        }
+        (void)close_range(from, ~0U, 0);
+}
+
+static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
+{
+        cw_jobspec *js = NULL;
+        cw_worker_result res = {0};
+        cw_worker_opts o = {0};
+        char *spec_text = NULL;
+        char why[sizeof(((cw_error *)0)->msg) + 64];
+        const cw_config *cfg = sp->cfg;
+        int nul, r, gate = sp->gate[0], hold = sp->hold;
+        cw_error e;
+
+        /* Out of the daemon's session (its terminal's signals) and away
+         * from its descriptors: the socket, the signalfd, the gate's write
+         * end, whatever else; only the gate's read end stays. */
+        (void)setsid();
+        nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul >= 0) {
+                (void)dup2(nul, STDIN_FILENO);
+                (void)dup2(nul, STDOUT_FILENO);
+                (void)dup2(nul, STDERR_FILENO);
+        }
+        keep_only(gate, hold);
+
+        if (cw_jobspec_parse(m->spec, &js, &e) < 0 || cw_config_check_jobspec(cfg, js, &e) < 0 ||
+            !(spec_text = cw_jobspec_format(js))) {
+                snprintf(why, sizeof(why), "could not start: %s", js && !spec_text ? "out of memory" : e.msg);
+                fail_queued(cfg, m->run_id, why);
+                _exit(1);
+        }
+        o.cfg = cfg;
+        o.job = cw_config_job(cfg, js->name);
+        o.spec = js;
+        o.spec_text = spec_text;
+        o.trigger = (cw_trigger)m->trigger;
+        o.attempt = m->attempt;
+        o.scheduled_at = m->scheduled_at;
+        o.ignore_lock = m->ignore_lock != 0;
+        o.run_id = m->run_id;
+        o.users = sp->users;
+        o.gate_fd = gate;
+        o.hold_fd = hold;
+        o.now_us = real_us();
+        o.tee_fd = -1;
+        r = cw_worker_run(NULL, &o, &res, &e);
+        _exit(r < 0 && r != -EBUSY ? 1 : 0);
+}
+
+static void report(int fd, int64_t run_id, int err, const char *what)
+{
+        cw_spawn_report rep = {.run_id = run_id, .err = err};
+
+        snprintf(rep.msg, sizeof(rep.msg), "%s: %s", what, strerror(err));
+        /* If even this fails the daemon is gone; the row stays queued and
+         * the next daemon's start-up sweep records it as lost. */
+        (void)send(fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Reaps every finished worker and tells the daemon (a report with run id
+ * 0): a run's end may trigger others ('after', retries), which the daemon
+ * looks for in a pass, as it did when workers were its own children. */
+static void reap_all(int sig_fd, int fd)
+{
+        static const cw_spawn_report ended = {.run_id = 0};
+        struct signalfd_siginfo si;
+        bool any = false;
+
+        while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                ;
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+                any = true;
+        /* A full socket already has a wake-up in it: dropping is fine. */
+        if (any)
+                (void)send(fd, &ended, sizeof(ended), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The run's user, looked up here (once) rather than in every worker. */
+static void prepare_user(const cw_config *cfg, cw_worker_users *users, const char *spec)
+{
+        char name[CW_JOBSPEC_NAME_MAX + 1];
+        size_t n = strcspn(spec, ":");
+        const cw_job *job;
+
+        if (n >= sizeof(name))
+                return;
+        memcpy(name, spec, n);
+        name[n] = '\0';
+        job = cw_config_job(cfg, name);
+        if (job)
+                cw_worker_users_prepare(users, job);
+}
+
+/* Receives and serves every request waiting. Returns 1 when the daemon's
+ * end is closed, 0 when the socket is empty, a negative errno on error. */
+static int serve(spawner *sp)
+{
+        cw_spawn_req m;
+
+        for (;;) {
+                ssize_t n = recv(sp->fd, &m, sizeof(m), MSG_DONTWAIT);
+                pid_t pid;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        /* All sent so far is started: open the gate. */
+                        gate_close(sp);
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                return 0;
+                        return errno == ECONNRESET ? 1 : -errno;
+                }
+                if (n == 0) {
+                        gate_close(sp);
+                        return 1;
+                }
+                if ((size_t)n <= offsetof(cw_spawn_req, spec) || ((char *)&m)[n - 1] != '\0')
+                        continue; /* not one of ours: nothing to start */
+                /* Without a gate (no pipe to be had) workers just do not
+                 * wait. */
+                if (sp->gate[0] < 0 && pipe2(sp->gate, O_CLOEXEC) < 0)
+                        sp->gate[0] = sp->gate[1] = -1;
+                prepare_user(sp->cfg, sp->users, m.spec);
+                pid = fork();
+                if (pid == 0)
+                        worker_main(sp, &m);
+                if (pid < 0)
+                        report(sp->fd, m.run_id, errno, "cannot fork a worker");
+        }
+}
+
+int cw_spawner_main(const cw_config *cfg, int fd)
+{
+        spawner sp = {.cfg = cfg, .users = cw_worker_users_new(), .fd = fd, .hold = -1, .gate = {-1, -1}};
+        char lock_path[4096];
+        sigset_t set, chld;
+        int sig_fd, r = 0;
+
+        /* The worker's own set stays blocked in every child (see above);
+         * only SIGCHLD is read here. SIGTERM and friends do not stop the
+         * spawner: the daemon does, by closing its end. */
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+                cw_worker_users_free(sp.users);
+                return -errno;
+        }
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sig_fd < 0) {
+                r = -errno;
+                cw_worker_users_free(sp.users);
+                return r;
+        }
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        /* Shared with every worker forked (flock belongs to the open file,
+         * which they inherit); a daemon starting up waits for all to let
+         * go. Without it a restart records queued runs as lost. */
+        snprintf(lock_path, sizeof(lock_path), "%s/%s", cfg->data_dir, CW_SPAWNER_LOCK);
+        sp.hold = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (sp.hold >= 0 && flock(sp.hold, LOCK_SH) < 0) {
+                close(sp.hold);
+                sp.hold = -1;
+        }
+        /* Look up every job's user now: the first lookup may load NSS
+         * modules, which is better done before the first fire. */
+        for (size_t i = 0; i < cfg->n_jobs; i++)
+                if (i == 0 || cfg->jobs[i].run_as)
+                        cw_worker_users_prepare(sp.users, &cfg->jobs[i]);
+        for (;;) {
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = sig_fd, .events = POLLIN}};
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                if (p[1].revents)
+                        reap_all(sig_fd, fd);
+                if (p[0].revents) {
+                        r = serve(&sp);
+                        if (r != 0)
+                                break;
+                }
+        }
+        close(sig_fd);
+        if (sp.hold >= 0)
+                close(sp.hold);
+        cw_worker_users_free(sp.users);
+        return r > 0 ? 0 : r;
+}

@@ -1,0 +1,129 @@
+"""The daemon's spawner (src/daemon/spawner.h; docs/internals/scheduler.md,
+"Starting workers"): the daemon records each run as queued and hands it to
+a spawner process, which forks the worker without exec and without the
+daemon waiting. These tests check what that must not change: every fire
+started once with a complete row, a spawner that dies is replaced, a reload
+reaches the workers, runs left queued by a dead daemon are not left
+"alive" forever. Real daemons, real time; every wait bounded."""
+
+import os
+import signal
+import time
+
+from test_daemon import (assert_exactly_once_consecutive, err_text, events, fires_of, per_second_job,
+                         start_daemon, stop_daemon)
+from worker_helpers import *  # noqa: F401,F403 (the wk fixture and helpers)
+
+
+def spawner_pid(d):
+    """The spawner's pid from the daemon's event=start line."""
+    pid = int(events(d, "start")[-1]["spawner"])
+    assert pid > 0
+    return pid
+
+
+def test_burst_of_200_fires_each_started_once_with_a_complete_row(wk):
+    """200 jobs due in the same second: each runs exactly once, and each
+    row ends complete (worker pid, job pid, exit status, output)."""
+    n = 200
+    at = int(time.time()) + 3
+    tm = time.gmtime(at)
+    spec = f"{tm.tm_sec} {tm.tm_min} {tm.tm_hour} * * *"
+    out = wk.tmp / "burst.log"
+    cmd = wk.script("burst", f'echo "out $CRONWARDEN_JOB"\necho "$CRONWARDEN_JOB" >> {out}\n')
+    wk.configure("\n".join(job(f"B{i:03d}", cmd, schedule=spec, concurrency="allow", lock="none")
+                           for i in range(n)), globals="timezone = UTC")
+    d = start_daemon(wk)
+    names = {f"B{i:03d}" for i in range(n)}
+
+    def done():
+        rows = [r for r in wk.db_runs() if r["job"] in names]
+        return rows if len(rows) >= n and all(r["status"] not in ("queued", "running") for r in rows) else None
+
+    rows = wait_for(done, timeout=at - time.time() + 60, what="all 200 runs to finish")
+    stop_daemon(wk, d)
+    assert sorted(r["job"] for r in rows) == sorted(names), "a job ran twice or not at all"
+    for r in rows:
+        assert r["status"] == "succeeded" and r["exit_code"] == 0, r
+        assert r["scheduled_at"] == at and r["trigger"] == "schedule", r
+        assert r["worker_pid"] > 0 and r["pid"] > 0 and r["worker_pid"] != r["pid"], r
+        assert r["ended_us"] >= r["started_us"] > 0, r
+        assert wk.db_output(r["id"]) == f"out {r['job']}\n".encode(), r
+    assert sorted(out.read_text().split()) == sorted(names)
+    assert len(events(d, "started")) == n, err_text(d)
+
+
+def test_spawner_killed_is_replaced_and_no_fire_is_lost(wk):
+    log = wk.tmp / "fires.log"
+    wk.configure(per_second_job("Tick", wk.script("tick", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {log}\n')))
+    d = start_daemon(wk)
+    old = spawner_pid(d)
+    wait_for(lambda: len(fires_of(wk, "Tick")) >= 2, timeout=5, what="Tick to fire")
+    wk.check_exe(old)
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: [e for e in events(d, "error") if e.get("what") == "spawner"], timeout=5,
+             what="the daemon to notice the spawner's death")
+    n = len(fires_of(wk, "Tick"))
+    wait_for(lambda: len([r for r in wk.db_runs("Tick") if r["status"] == "succeeded"]) >= n + 2, timeout=6,
+             what="runs started by a new spawner")
+    stop_daemon(wk, d)
+    assert d.poll() is not None
+    rows = wk.db_runs("Tick")
+    # The fire handed over while the spawner was dying may have failed to
+    # start (recorded as such); none is lost or doubled.
+    assert_exactly_once_consecutive(fires_of(wk, "Tick"), "Tick")
+    assert not [r for r in rows if r["status"] in ("queued", "lost")], rows
+
+
+def test_reload_reaches_the_workers(wk):
+    """Workers run the config the daemon accepted: after a SIGHUP the jobs
+    see the new env; a config edited but not reloaded is not used."""
+    log = wk.tmp / "mark.log"
+    cmd = wk.script("mark", f'echo "$MARK" >> {log}\n')
+    wk.configure(per_second_job("M", cmd, env="MARK=one"))
+    d = start_daemon(wk)
+    wait_for(lambda: log.exists() and "one" in log.read_text().split(), timeout=5, what="a run with MARK=one")
+    # Edited, not reloaded: still "one".
+    wk.configure(per_second_job("M", cmd, env="MARK=two"))
+    n = len(fires_of(wk, "M"))
+    wait_for(lambda: len(fires_of(wk, "M")) >= n + 2, timeout=5, what="two more runs")
+    assert "two" not in log.read_text().split()
+    os.kill(d.pid, signal.SIGHUP)
+    wait_for(lambda: events(d, "reload"), timeout=5, what="event=reload")
+    wait_for(lambda: "two" in log.read_text().split(), timeout=5, what="a run with MARK=two")
+    stop_daemon(wk, d)
+    marks = log.read_text().split()
+    assert marks.index("two") > marks.index("one")
+    assert "one" not in marks[marks.index("two"):], f"a run after the first MARK=two had MARK=one: {marks}"
+
+
+def test_queued_runs_of_a_dead_daemon_are_started_by_the_next(wk):
+    """Runs recorded as queued whose worker never came (the daemon was
+    killed between committing them and handing them over) are started by
+    the next daemon, once; one whose job left the config is recorded as
+    lost (never left 'alive' forever)."""
+    log = wk.tmp / "q.log"
+    wk.configure(job("Q", wk.script("q", f'echo "$CRONWARDEN_RUN_ID" >> {log}\n')))
+    wk.ok("run", "Q", "--quiet")  # creates the store
+    cols = ("job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, worker_pid, pid, "
+            "pid_start, exit_code, signal, progress_done, progress_total, output_size, output_truncated, reason, "
+            "lock_key, resume, resumed_from")
+    ids = {}
+    con = wk._db()
+    try:
+        for name in ("Q", "Gone"):
+            cur = con.execute(f"INSERT INTO runs ({cols}) SELECT ?, ?, node, 'queued', 'schedule', 1, 1000, "
+                              "started_us, 0, 0, 0, 0, -1, 0, -1, -1, 0, 0, NULL, NULL, 'none', 0 FROM runs LIMIT 1",
+                              (name, name))
+            ids[name] = cur.lastrowid
+        con.commit()
+    finally:
+        con.close()
+    d = start_daemon(wk)
+    q = wk.wait_final(ids["Q"], timeout=10)
+    stop_daemon(wk, d)
+    assert q["status"] == "succeeded" and q["worker_pid"] > 0 and q["pid"] > 0, q
+    assert log.read_text().split().count(str(ids["Q"])) == 1
+    gone = wk.db_run(ids["Gone"])
+    assert gone["status"] == "lost" and "daemon stopped" in (gone["reason"] or ""), gone
+    assert [e for e in events(d, "started") if e.get("run") == str(ids["Q"])], err_text(d)
