@@ -14,7 +14,8 @@
 # waits until both daemons logged event=start and armed their timer (the
 # first pass done: start-up times are printed), lets them settle (-s, 2 s),
 # then over the same window (-w, 20 s) reads for each, summed over all of
-# its threads (/proc/PID/task/*):
+# its threads and those of its child processes (the daemon's spawner:
+# /proc/PID/task/*, and the same for each pid in `pgrep -P PID`):
 #   CPU      schedstat's on-CPU time (ns), and utime+stime from stat (ticks
 #            of 1/CLK_TCK s, so only a coarse check)
 #   wakes    voluntary context switches (the thread went to sleep: each
@@ -146,10 +147,13 @@ pids+=("$pid_tick")
 sleep "$settle"
 
 # One sample: "SCHED_NS SLICES UTIME+STIME VOLUNTARY NONVOLUNTARY" summed
-# over the process's threads.
+# over the threads of the process and of its children (the spawner).
 sample() {
-        local p=$1 t ns=0 sl=0 tk=0 vol=0 inv=0 a c st
-        for t in /proc/"$p"/task/*; do
+        local p=$1 t ns=0 sl=0 tk=0 vol=0 inv=0 a c st kids
+        kids=$(pgrep -P "$p" | sed 's|^|/proc/|; s|$|/task/*|' | tr '\n' ' ')
+        # shellcheck disable=SC2086 # the children's task globs
+        for t in /proc/"$p"/task/* $kids; do
+                [ -e "$t/schedstat" ] || continue
                 read -r a _ c <"$t/schedstat" || continue
                 ns=$((ns + a)); sl=$((sl + c))
                 st=$(sed 's/^.*) //' "$t/stat")
@@ -185,7 +189,7 @@ rss_big=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "%.1f MiB (p
 rss_one=$(awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid_one/status")
 tfd_big=$(timerfds "$pid_big")
 tfd_one=$(timerfds "$pid_one")
-threads_big=$(find "/proc/$pid_big/task" -mindepth 1 -maxdepth 1 | wc -l)
+threads_big="$(find "/proc/$pid_big/task" -mindepth 1 -maxdepth 1 | wc -l) thread(s) and $(pgrep -c -P "$pid_big" || true) child process(es) (the spawner)"
 
 # Stop both daemons: SIGTERM, exit 0 within 10 s.
 status=0
@@ -231,7 +235,7 @@ BEGIN {
         printf "target < 10 ms CPU per hour (PRODUCT.md section 12): %s (%.3f ms/h extrapolated)\n", (cpu < 10 ? "MET" : "NOT MET"), cpu
 }'
 echo
-echo "daemon with $jobs jobs: $threads_big thread(s), sleeping in ${wchan_big:-?}, RSS $rss_big; 1-job daemon RSS $rss_one"
+echo "daemon with $jobs jobs: $threads_big, sleeping in ${wchan_big:-?}, RSS $rss_big; 1-job daemon RSS $rss_one"
 echo "its timerfds: ${tfd_big:-none}"
 echo "1-job daemon's timerfds: ${tfd_one:-none}"
 if [ -n "$others" ]; then
