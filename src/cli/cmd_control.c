@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli_runs.h"
+#include "sched/entries.h"
 #include "worker/control.h"
 
 /* Everything the control commands need open at once. */
@@ -486,7 +487,9 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
          * killed several times is restarted once, for its newest run; the
          * older ones are the same work and are forgotten. */
         for (size_t i = n; c.store && i-- > 0;) {
-                const cw_job *job = cw_config_job(c.cfg, runs[i].job);
+                _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+                const cw_job *job;
+                cw_error err;
                 int64_t new_id = 0;
                 bool newer = false;
                 int code;
@@ -498,9 +501,14 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
                                         (long long)runs[i].id, runs[i].spec);
                         continue;
                 }
+                /* The same lookup as `run` (a job made in the admin UI too). */
+                job = cw_job_resolve(c.cfg, c.store, runs[i].job, &ref, &err) == 0 ? ref.job : NULL;
                 if (!job || !job->can_resume) {
                         fprintf(cli->err, "%s: run %lld: job %s %s; not resumed\n", cli->prog, (long long)runs[i].id,
-                                runs[i].job, job ? "no longer has can_resume = yes" : "is no longer configured");
+                                runs[i].job,
+                                ref.ui ? "runs a command made in the admin UI, which is never resumed"
+                                : job  ? "no longer has can_resume = yes"
+                                       : "is no longer configured");
                         continue;
                 }
                 /* Claim it first, so two concurrent `resume`s restart it once. */

@@ -4,10 +4,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/units.h"
+#include "base/utf8.h"
 #include "cli_runs.h"
+#include "worker/capture.h"
+#include "worker/control.h"
 
 #define HISTORY_DEFAULT 20
 #define HISTORY_MAX 100000
@@ -149,56 +153,34 @@ const cw_command cw_cmd_history = {
 /* ---- logs ---- */
 
 static const char logs_usage[] =
-        "Usage: cronwarden [--config FILE] logs RUN_ID [--json]\n"
+        "Usage: cronwarden [--config FILE] logs RUN_ID [--follow | --json]\n"
         "\n"
         "Print a run's captured output (stdout and stderr, interleaved). On a\n"
         "terminal, bytes that are not printable UTF-8 are shown as \\xNN; to a\n"
         "pipe or file the stored bytes are written unchanged.\n"
         "\n"
+        "While the run is running, its output so far is printed (its worker\n"
+        "stores it about once a second) and a note on stderr says the run is\n"
+        "still running.\n"
+        "\n"
         "Options:\n"
-        "      --json        {\"run\": ID, \"output\": \"...\", \"truncated\": ..., \"size\": N}\n"
-        "                    (invalid UTF-8 replaced by U+FFFD)\n";
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-        size_t len;
-        uint32_t cp;
-
-        if (p[0] < 0x80)
-                return 1;
-        if ((p[0] & 0xe0) == 0xc0) {
-                len = 2;
-                cp = p[0] & 0x1f;
-        } else if ((p[0] & 0xf0) == 0xe0) {
-                len = 3;
-                cp = p[0] & 0x0f;
-        } else if ((p[0] & 0xf8) == 0xf0) {
-                len = 4;
-                cp = p[0] & 0x07;
-        } else {
-                return 0;
-        }
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
+        "  -f, --follow      keep printing new output, checking every second, until\n"
+        "                    the run ends (or its worker is found gone); when the\n"
+        "                    output grew past max_output meanwhile, a line\n"
+        "                    \"[... cronwarden: N bytes omitted ...]\" stands for the\n"
+        "                    bytes no longer kept\n"
+        "      --json        {\"run\": ID, \"status\": \"...\", \"output\": \"...\",\n"
+        "                    \"truncated\": ..., \"size\": N} (invalid UTF-8 replaced\n"
+        "                    by U+FFFD)\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n";
 
 /* Writes out[0..n) for a terminal: printable UTF-8, \n and \t as they are,
  * anything else (escape sequences included) as \xNN. */
 static void write_safe(FILE *f, const unsigned char *p, size_t n)
 {
         for (size_t i = 0; i < n;) {
-                size_t l = utf8_len(p + i, n - i);
+                size_t l = cw_utf8_seq(p + i, n - i, NULL);
                 if (l == 1 && (p[i] == '\n' || p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f))) {
                         fputc(p[i], f);
                 } else if (l > 1) {
@@ -220,7 +202,7 @@ static char *to_valid_utf8(const unsigned char *p, size_t n, size_t *ret_len)
         if (!out)
                 return NULL;
         for (size_t i = 0; i < n;) {
-                size_t l = utf8_len(p + i, n - i);
+                size_t l = cw_utf8_seq(p + i, n - i, NULL);
                 if (l == 0) {
                         memcpy(out + o, "\xef\xbf\xbd", 3);
                         o += 3;
@@ -236,31 +218,174 @@ static char *to_valid_utf8(const unsigned char *p, size_t n, size_t *ret_len)
         return out;
 }
 
+/* How many bytes at the end of p[0..n) are the start of a UTF-8 sequence
+ * that the next bytes may complete (0-3): held back by --follow on a
+ * terminal, so a character split between two snapshots is not shown as
+ * \xNN escapes. */
+static size_t utf8_partial(const unsigned char *p, size_t n)
+{
+        for (size_t k = 1; k <= 3 && k <= n; k++) {
+                unsigned char c = p[n - k];
+                size_t need;
+
+                if ((c & 0xc0) == 0x80)
+                        continue; /* a continuation byte: look further back */
+                need = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+                return need > k ? k : 0;
+        }
+        return 0;
+}
+
+/* Where `logs` writes: the output as text (a terminal) or bytes, and what
+ * it wrote last, for --follow. */
+typedef struct logs_out {
+        cw_cli *cli;
+        bool tty;
+        bool line_start; /* nothing written yet, or the last byte was '\n' */
+        uint64_t shown;  /* --follow: stream bytes shown (or skipped) so far */
+} logs_out;
+
+static void logs_write(logs_out *o, const void *p, size_t n)
+{
+        if (n == 0)
+                return;
+        if (o->tty)
+                write_safe(o->cli->out, p, n);
+        else
+                fwrite(p, 1, n, o->cli->out);
+        o->line_start = ((const char *)p)[n - 1] == '\n';
+}
+
+/* --follow: prints what the stored output holds past what was shown, as
+ * far as its head + tail shape tells (worker/capture.h): new bytes of the
+ * tail, or a marker for bytes dropped meanwhile. Returns false when the
+ * stored output cannot be read that way (size and output of different
+ * moments, or a store that does not keep the shape): nothing printed. */
+static bool logs_follow_print(logs_out *o, const cw_run_output *ro, bool final)
+{
+        cw_capture_view v;
+        cw_capture_rest rest;
+        char marker[CW_CAPTURE_MARKER_MAX];
+        size_t hold = 0;
+        int m;
+
+        if (cw_capture_view_parse(ro->data, ro->len, ro->size, ro->truncated, &v) < 0 ||
+            cw_capture_view_rest(&v, o->shown, &rest) < 0)
+                return false;
+        if (o->tty && !final) {
+                /* Hold back a character cut by the snapshot. */
+                if (rest.b_len > 0)
+                        hold = utf8_partial((const unsigned char *)rest.b, rest.b_len);
+                else
+                        hold = utf8_partial((const unsigned char *)rest.a, rest.a_len);
+        }
+        if (rest.b_len == 0)
+                rest.a_len -= hold;
+        logs_write(o, rest.a, rest.a_len);
+        if (rest.omitted > 0) {
+                m = cw_capture_marker(marker, sizeof(marker), rest.omitted, !o->line_start);
+                if (m > 0)
+                        logs_write(o, marker, (size_t)m);
+        }
+        logs_write(o, rest.b, rest.b_len - (rest.b_len > 0 ? hold : 0));
+        o->shown = ro->size - hold;
+        return true;
+}
+
+static void sleep_1s(void)
+{
+        struct timespec ts = {1, 0};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* --follow after the first print: every second, the new output, until the
+ * run has a final status (its worker stores the full output then) or its
+ * worker is gone. */
+static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64_t id, cw_run_output *ro)
+{
+        cw_cli *cli = o->cli;
+        int dead = 0, r;
+
+        while (!cw_run_status_is_final(ro->status)) {
+                cw_run run = {0};
+
+                if (fflush(cli->out) != 0 || ferror(cli->out))
+                        return cli_fail(cli, "cannot write the output: %s", strerror(errno));
+                sleep_1s();
+                cw_run_output_release(ro);
+                r = cw_store_run_output_get(store, id, ro);
+                if (r < 0)
+                        return cli_fail(cli, "cannot read run %lld: %s", (long long)id, strerror(-r));
+                bool final = cw_run_status_is_final(ro->status);
+                if (!logs_follow_print(o, ro, final) && final) {
+                        /* The final record is not of the head + tail shape
+                         * (or shrank): show it again whole rather than guess. */
+                        fprintf(cli->err, "%s: note: run %lld's final output differs from what was shown; "
+                                          "printing it in full\n",
+                                cli->prog, (long long)id);
+                        if (!o->line_start)
+                                logs_write(o, "\n", 1);
+                        logs_write(o, ro->data ? ro->data : "", ro->len);
+                }
+                if (final || ro->status == CW_RUN_QUEUED)
+                        continue;
+                /* A worker gone without recording the outcome never will:
+                 * twice in a row, so a run finishing right now is not
+                 * mistaken for one. */
+                if (cw_store_run_get(store, id, &run) == 0 && run.status == CW_RUN_RUNNING &&
+                    !cw_control_is_alive(cfg, &run))
+                        dead++;
+                else
+                        dead = 0;
+                cw_run_release(&run);
+                if (dead >= 2) {
+                        fflush(cli->out);
+                        fprintf(cli->err, "%s: run %lld's worker is gone; stopped following\n", cli->prog,
+                                (long long)id);
+                        return CW_EXIT_JOB_FAILED;
+                }
+        }
+        fflush(cli->out);
+        fprintf(cli->err, "%s: run %lld ended: %s\n", cli->prog, (long long)id, cw_run_status_to_string(ro->status));
+        return CW_EXIT_OK;
+}
+
 static int cmd_logs(cw_cli *cli, int argc, char **argv)
 {
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         _cleanup_(cw_store_closep) cw_store *store = NULL;
-        _cleanup_free_ void *out = NULL;
-        bool json = false, help = false;
-        static const struct option options[] = {CLI_COMMON_OPTIONS, {"json", no_argument, NULL, CLI_OPT_JSON}, {0}};
-        cw_run run = {0};
+        _cleanup_(cw_run_output_release) cw_run_output ro = {0};
+        bool json = false, help = false, follow = false;
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS,
+                {"json", no_argument, NULL, CLI_OPT_JSON},
+                {"follow", no_argument, NULL, 'f'},
+                {0},
+        };
+        logs_out lo = {.cli = cli, .line_start = true};
         int64_t id;
-        size_t len = 0;
         int o, r;
 
         optind = 0;
         opterr = 0;
-        while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        while ((o = getopt_long(argc, argv, "f", options, NULL)) != -1) {
                 if (cli_common_option(cli, o, optarg, &help))
                         continue;
-                if (o != CLI_OPT_JSON)
+                if (o == CLI_OPT_JSON)
+                        json = true;
+                else if (o == 'f')
+                        follow = true;
+                else
                         return cli_usage_error(cli, &cw_cmd_logs, "unknown or incomplete option '%s'", argv[optind - 1]);
-                json = true;
         }
         if (help) {
                 fputs(logs_usage, cli->out);
                 return CW_EXIT_OK;
         }
+        if (json && follow)
+                return cli_usage_error(cli, &cw_cmd_logs, "--json and --follow cannot be used together");
         if (argc - optind != 1)
                 return cli_usage_error(cli, &cw_cmd_logs, "expected one RUN_ID");
         if (cli_parse_uint(argv[optind], INT64_MAX, &id) < 0 || id < 1)
@@ -270,34 +395,44 @@ static int cmd_logs(cw_cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, cfg, &store);
         if (r != CW_EXIT_OK)
                 return r;
-        r = cw_store_run_get(store, id, &run);
+        /* Output, size and status of one moment: a snapshot being stored
+         * meanwhile cannot make them disagree. */
+        r = cw_store_run_output_get(store, id, &ro);
         if (r == -ENOENT)
                 return cli_fail(cli, "no run %lld (see 'cronwarden history')", (long long)id);
-        if (r == 0)
-                r = cw_store_run_output(store, id, &out, &len);
-        if (r < 0) {
-                cw_run_release(&run);
+        if (r < 0)
                 return cli_fail(cli, "cannot read run %lld: %s", (long long)id, strerror(-r));
-        }
+        if (!cw_run_status_is_final(ro.status))
+                fprintf(cli->err, "%s: note: run %lld is still %s: %s (%llu bytes so far)\n", cli->prog,
+                        (long long)id, cw_run_status_to_string(ro.status),
+                        follow ? "following its output until it ends" : "this is its output so far",
+                        (unsigned long long)ro.size);
         if (json) {
                 size_t vl = 0;
-                _cleanup_free_ char *valid = to_valid_utf8(out ? out : "", len, &vl);
+                _cleanup_free_ char *valid = to_valid_utf8(ro.data ? ro.data : "", ro.len, &vl);
                 json_t *obj = json_object();
                 json_object_set_new(obj, "run", json_integer(id));
+                json_object_set_new(obj, "status", json_string(cw_run_status_to_string(ro.status)));
                 json_object_set_new(obj, "output", valid ? json_stringn(valid, vl) : json_null());
-                json_object_set_new(obj, "truncated", json_boolean(run.output_truncated));
-                json_object_set_new(obj, "size", json_integer((json_int_t)run.output_size));
+                json_object_set_new(obj, "truncated", json_boolean(ro.truncated));
+                json_object_set_new(obj, "size", json_integer((json_int_t)ro.size));
                 json_dumpf(obj, cli->out, JSON_COMPACT);
                 fputc('\n', cli->out);
                 json_decref(obj);
-        } else if (isatty(fileno(cli->out))) {
-                write_safe(cli->out, out ? out : (void *)"", len);
-        } else if (len && fwrite(out, 1, len, cli->out) != len) {
-                cw_run_release(&run);
-                return cli_fail(cli, "cannot write the output: %s", strerror(errno));
+                return fflush(cli->out) == 0 ? CW_EXIT_OK : cli_fail(cli, "cannot write the output");
         }
-        cw_run_release(&run);
-        return fflush(cli->out) == 0 ? CW_EXIT_OK : cli_fail(cli, "cannot write the output");
+        lo.tty = isatty(fileno(cli->out));
+        if (!follow || !logs_follow_print(&lo, &ro, cw_run_status_is_final(ro.status))) {
+                /* Not of the head + tail shape: printed as stored, and
+                 * --follow goes on from its size. */
+                logs_write(&lo, ro.data ? ro.data : "", ro.len);
+                lo.shown = ro.size;
+        }
+        if (follow && (r = logs_follow(&lo, store, cfg, id, &ro)) != CW_EXIT_OK)
+                return r;
+        if (fflush(cli->out) != 0 || ferror(cli->out))
+                return cli_fail(cli, "cannot write the output: %s", strerror(errno));
+        return CW_EXIT_OK;
 }
 
 const cw_command cw_cmd_logs = {

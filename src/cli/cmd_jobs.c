@@ -4,15 +4,25 @@
  * With 100 000 jobs (PRODUCT.md §12) nothing is built for all jobs at
  * once: the table is measured in one pass and printed in a second, and
  * `jobs --json` writes the array one job object at a time, so memory
- * stays that of the loaded config. */
+ * stays that of the loaded config.
+ *
+ * The store, when there is one, adds what the config does not say: the
+ * per-job flags set by `disable`/`enable` or the admin UI (one query for
+ * every disabled job), so ENABLED is the effective state, and the jobs
+ * created in the admin UI from command entries ("ui-ID",
+ * sched/entries.h), listed after the configured ones. A config whose
+ * store was never created is listed from the config alone: listing jobs
+ * does not create a store file. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/units.h"
 #include "cli.h"
+#include "sched/entries.h"
 
 #define INFO_FIRES 5
 #define SCHEDULE_COLUMN_MAX 48
@@ -20,7 +30,7 @@
 /* When a schedule entry fires next, as seen from `now`. */
 typedef enum next_kind { NEXT_AT, NEXT_AT_STARTUP, NEXT_NONE } next_kind;
 
-static next_kind entry_next(const cw_config *cfg, const cw_schedule_entry *e, cw_time now, cw_time *ret)
+static next_kind entry_next(const cw_tz *tz, const cw_schedule_entry *e, cw_time now, cw_time *ret)
 {
         switch (cw_timespec_get_kind(e->when)) {
         case CW_TIMESPEC_REBOOT:
@@ -29,7 +39,7 @@ static next_kind entry_next(const cw_config *cfg, const cw_schedule_entry *e, cw
                  * entry fires first when the scheduler starts. */
                 return NEXT_AT_STARTUP;
         default:
-                return cw_timespec_next(e->when, cfg->jobs[e->job].tz, now, ret) == 0 ? NEXT_AT : NEXT_NONE;
+                return cw_timespec_next(e->when, tz, now, ret) == 0 ? NEXT_AT : NEXT_NONE;
         }
 }
 
@@ -71,18 +81,173 @@ static int entry_index_build(const cw_config *cfg, entry_index *ix)
         return 0;
 }
 
+/* A job as listed: a configured one (ui == NULL), or one created in the
+ * admin UI, with its effective enabled flag. */
+typedef struct ui_job {
+        cw_ui_job *u;            /* owned */
+        char *why_not;           /* why it does not run now (owned), NULL when it does */
+        const cw_ui_entry *entry; /* borrowed from the store view */
+        cw_schedule_entry when;  /* its compiled entry (when.when NULL: does not compile) */
+} ui_job;
+
+typedef struct job_view {
+        const cw_job *job;
+        size_t index;            /* configured jobs: index into cfg->jobs */
+        const ui_job *ui;        /* UI jobs: the view's, else NULL */
+        bool enabled;            /* the config's flag (UI: the entry's) and the store's */
+} job_view;
+
+/* What the store adds; all empty when there is no store. */
+typedef struct store_view {
+        char **disabled;         /* sorted */
+        size_t n_disabled;
+        cw_ui_entry *entries;
+        size_t n_entries;
+        ui_job *ui;
+        size_t n_ui;
+} store_view;
+
+static void store_view_release(store_view *v)
+{
+        cw_store_names_free(v->disabled, v->n_disabled);
+        for (size_t i = 0; i < v->n_ui; i++) {
+                cw_ui_job_free(v->ui[i].u);
+                free(v->ui[i].why_not);
+                cw_schedule_entry_release(&v->ui[i].when);
+        }
+        free(v->ui);
+        cw_ui_entries_free(v->entries, v->n_entries);
+        *v = (store_view){0};
+}
+
+static int name_cmp(const void *key, const void *elem)
+{
+        return strcmp(key, *(char *const *)elem);
+}
+
+static bool store_disabled(const store_view *v, const char *name)
+{
+        /* bsearch wants a non-NULL base even for 0 elements. */
+        return v->n_disabled && bsearch(name, v->disabled, v->n_disabled, sizeof(char *), name_cmp);
+}
+
+static job_view config_job_view(const cw_config *cfg, const store_view *v, size_t i)
+{
+        const cw_job *j = &cfg->jobs[i];
+
+        return (job_view){.job = j, .index = i, .enabled = j->enabled && !store_disabled(v, j->name)};
+}
+
+static job_view ui_job_view(const store_view *v, size_t k)
+{
+        const cw_job *j = &v->ui[k].u->job;
+
+        return (job_view){.job = j, .ui = &v->ui[k], .enabled = j->enabled && !store_disabled(v, j->name)};
+}
+
+/* The file of a SQLite store, or NULL for another kind of store (which
+ * exists or not without a file here). */
+static char *store_file(const cw_config *cfg)
+{
+        char *path = NULL;
+
+        if (!cfg->store || strcmp(cfg->store, "sqlite") == 0) {
+                if (asprintf(&path, "%s/%s", cfg->data_dir, CW_STORE_FILE) < 0)
+                        return NULL;
+                return path;
+        }
+        if (strncmp(cfg->store, "sqlite:", 7) == 0)
+                return strdup(cfg->store + 7);
+        return NULL;
+}
+
+/* Reads the store's flags and UI jobs into *v when the store exists.
+ * A store that cannot be read is a warning: the config is still listed. */
+static int store_view_load(cw_cli *cli, const cw_config *cfg, store_view *v)
+{
+        _cleanup_(cw_store_closep) cw_store *s = NULL;
+        _cleanup_free_ char *file = store_file(cfg);
+        cw_error e;
+        int r;
+
+        *v = (store_view){0};
+        if (file && access(file, F_OK) < 0)
+                return 0; /* never created: nothing disabled, no UI jobs */
+        cw_error_clear(&e);
+        r = cw_store_open(cfg->store, cfg->data_dir, &s, &e);
+        if (r == 0)
+                r = cw_store_jobs_disabled(s, &v->disabled, &v->n_disabled);
+        if (r == 0)
+                r = cw_store_ui_entries_list(s, &v->entries, &v->n_entries);
+        if (r == 0 && v->n_entries && !(v->ui = calloc(v->n_entries, sizeof(*v->ui))))
+                r = -ENOMEM;
+        for (size_t i = 0; r == 0 && i < v->n_entries; i++) {
+                const cw_ui_entry *en = &v->entries[i];
+                ui_job *uj = &v->ui[v->n_ui];
+                cw_error why;
+
+                if (!en->command)
+                        continue;
+                cw_error_clear(&why);
+                r = cw_ui_job_build_for_display(cfg, en, &uj->u, &uj->why_not, &why);
+                if (r == -ENOMEM)
+                        break;
+                if (r < 0) { /* a command that no longer splits: the entry's page says why */
+                        r = 0;
+                        continue;
+                }
+                if (cw_config_job(cfg, uj->u->job.name)) {
+                        /* The config's job of that name wins (and is listed). */
+                        cw_ui_job_free(uj->u);
+                        free(uj->why_not);
+                        *uj = (ui_job){0};
+                        continue;
+                }
+                uj->entry = en;
+                if (!uj->why_not && cw_ui_entry_compile_stored(cfg, en, cli->now, &uj->when, NULL, NULL, &why) < 0)
+                        uj->when = (cw_schedule_entry){0};
+                v->n_ui++;
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                fprintf(cli->err, "%s: warning: cannot read the store (%s): listing the config's jobs and "
+                                  "enabled flags only\n",
+                        cli->prog, e.msg[0] ? e.msg : strerror(-r));
+                store_view_release(v);
+        }
+        return 0;
+}
+
 #define FOREACH_ENTRY(cfg, ix, job, e)                                                              \
         for (size_t _k = (ix)->start[job]; _k < (ix)->start[(job) + 1] && ((e) = &(cfg)->entries[(ix)->idx[_k]]); _k++)
 
+/* The schedule entries of a job as listed: a configured job's from the
+ * config, a UI job's one compiled entry. */
+static size_t view_n_entries(const entry_index *ix, const job_view *v)
+{
+        if (v->ui)
+                return v->ui->when.when ? 1 : 0;
+        return ix->start[v->index + 1] - ix->start[v->index];
+}
+
+static const cw_schedule_entry *view_entry(const cw_config *cfg, const entry_index *ix, const job_view *v, size_t k)
+{
+        return v->ui ? &v->ui->when : &cfg->entries[ix->idx[ix->start[v->index] + k]];
+}
+
+#define FOREACH_VIEW_ENTRY(cfg, ix, v, e)                                                                      \
+        for (size_t _k = 0; _k < view_n_entries(ix, v) && ((e) = view_entry(cfg, ix, v, _k)); _k++)
+
 /* The earliest next fire over the job's entries. */
-static next_kind job_next(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, cw_time *ret)
+static next_kind job_next(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, cw_time *ret)
 {
         const cw_schedule_entry *e;
         next_kind best = NEXT_NONE;
         cw_time bt = 0, t;
 
-        FOREACH_ENTRY(cfg, ix, job, e) {
-                switch (entry_next(cfg, e, now, &t)) {
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
+                switch (entry_next(v->job->tz, e, now, &t)) {
                 case NEXT_AT_STARTUP:
                         best = NEXT_AT_STARTUP;
                         break;
@@ -101,9 +266,9 @@ static next_kind job_next(const cw_config *cfg, const entry_index *ix, size_t jo
 }
 
 /* "15 5 * * *", plus the job spec when it carries params. */
-static void entry_text(const cw_config *cfg, const cw_schedule_entry *e, char *buf, size_t size)
+static void entry_text(const job_view *v, const cw_schedule_entry *e, char *buf, size_t size)
 {
-        if (strcmp(e->spec_text, cfg->jobs[e->job].name) == 0)
+        if (strcmp(e->spec_text, v->job->name) == 0)
                 snprintf(buf, size, "%s", cw_timespec_text(e->when));
         else
                 snprintf(buf, size, "%s %s", cw_timespec_text(e->when), e->spec_text);
@@ -132,21 +297,26 @@ static void col_add(sched_col *c, const char *t)
         c->s[c->n] = '\0';
 }
 
-static const char *job_schedules_text(const cw_config *cfg, const entry_index *ix, size_t job, sched_col *c)
+static const char *job_schedules_text(const cw_config *cfg, const entry_index *ix, const job_view *v, sched_col *c)
 {
-        const cw_job *j = &cfg->jobs[job];
+        const cw_job *j = v->job;
         const cw_schedule_entry *e;
         bool any = false;
 
         c->n = 0;
         c->cut = false;
         c->s[0] = '\0';
-        FOREACH_ENTRY(cfg, ix, job, e) {
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
                 char buf[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2];
-                entry_text(cfg, e, buf, sizeof(buf));
+                entry_text(v, e, buf, sizeof(buf));
                 if (any)
                         col_add(c, "; ");
                 col_add(c, buf);
+                any = true;
+        }
+        /* A UI job whose entry does not compile: its text as stored. */
+        if (!any && v->ui && v->ui->entry->schedule) {
+                col_add(c, v->ui->entry->schedule);
                 any = true;
         }
         if (j->after.n) {
@@ -165,18 +335,23 @@ static const char *job_schedules_text(const cw_config *cfg, const entry_index *i
         return c->s;
 }
 
-static void next_text(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, char *buf, size_t size)
+static void next_text(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, char *buf,
+                      size_t size)
 {
         char local[64], rel[48];
         cw_time t;
 
-        if (!cfg->jobs[job].enabled) {
+        if (!v->enabled) {
                 snprintf(buf, size, "disabled");
                 return;
         }
-        switch (job_next(cfg, ix, job, now, &t)) {
+        if (v->ui && v->ui->why_not) {
+                snprintf(buf, size, "does not run");
+                return;
+        }
+        switch (job_next(cfg, ix, v, now, &t)) {
         case NEXT_AT:
-                cli_format_local(cfg->jobs[job].tz, t, local, sizeof(local));
+                cli_format_local(v->job->tz, t, local, sizeof(local));
                 cli_format_relative(now, t, rel, sizeof(rel));
                 snprintf(buf, size, "%s (%s)", local, rel);
                 break;
@@ -207,9 +382,9 @@ static json_t *json_instant(const cw_tz *tz, cw_time t)
 }
 
 /* One schedule entry as JSON, with up to n_fires next instants. */
-static json_t *json_entry(const cw_config *cfg, const cw_schedule_entry *e, cw_time now, int n_fires)
+static json_t *json_entry(const job_view *v, const cw_schedule_entry *e, cw_time now, int n_fires)
 {
-        const cw_tz *tz = cfg->jobs[e->job].tz;
+        const cw_tz *tz = v->job->tz;
         json_t *o = json_object(), *fires = json_array();
         cw_time t = now;
 
@@ -217,8 +392,8 @@ static json_t *json_entry(const cw_config *cfg, const cw_schedule_entry *e, cw_t
         json_object_set_new(o, "job_spec", json_string(e->spec_text));
         json_object_set_new(o, "timezone", json_string(cw_tz_name(tz)));
         json_object_set_new(o, "fixed_time", json_boolean(cw_timespec_is_fixed_time(e->when)));
-        json_object_set_new(o, "line", json_integer(e->line));
-        switch (entry_next(cfg, e, now, &t)) {
+        json_object_set_new(o, "line", e->line > 0 ? json_integer(e->line) : json_null());
+        switch (entry_next(tz, e, now, &t)) {
         case NEXT_AT:
                 json_object_set_new(o, "next", json_instant(tz, t));
                 for (int k = 0; k < n_fires; k++) {
@@ -241,22 +416,30 @@ static json_t *json_entry(const cw_config *cfg, const cw_schedule_entry *e, cw_t
         return o;
 }
 
-static json_t *json_job(const cw_config *cfg, const entry_index *ix, size_t job, cw_time now, bool full)
+static json_t *json_job(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, bool full)
 {
-        const cw_job *j = &cfg->jobs[job];
+        const cw_job *j = v->job;
         const cw_schedule_entry *e;
         json_t *o = json_object(), *entries = json_array();
+        bool runs = v->enabled && !(v->ui && v->ui->why_not);
         cw_time t;
 
         json_object_set_new(o, "name", json_string(j->name));
         json_object_set_new(o, "description", json_string(j->description));
-        json_object_set_new(o, "enabled", json_boolean(j->enabled));
+        /* Effective: the config's flag and the store's (`disable`, the UI). */
+        json_object_set_new(o, "enabled", json_boolean(v->enabled));
+        json_object_set_new(o, "enabled_config", json_boolean(j->enabled));
+        json_object_set_new(o, "source", json_string(v->ui ? "ui" : "config"));
+        if (v->ui) {
+                json_object_set_new(o, "ui_entry", json_integer(v->ui->entry->id));
+                json_object_set_new(o, "not_running", v->ui->why_not ? json_string(v->ui->why_not) : json_null());
+        }
         json_object_set_new(o, "timezone", json_string(cw_tz_name(j->tz)));
-        FOREACH_ENTRY(cfg, ix, job, e)
-                json_array_append_new(entries, json_entry(cfg, e, now, full ? INFO_FIRES : 0));
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e)
+                json_array_append_new(entries, json_entry(v, e, now, full ? INFO_FIRES : 0));
         json_object_set_new(o, "schedules", entries);
         json_object_set_new(o, "after", json_strv(&j->after));
-        switch (j->enabled ? job_next(cfg, ix, job, now, &t) : NEXT_NONE) {
+        switch (runs ? job_next(cfg, ix, v, now, &t) : NEXT_NONE) {
         case NEXT_AT: json_object_set_new(o, "next", json_instant(j->tz, t)); break;
         case NEXT_AT_STARTUP: json_object_set_new(o, "next", json_string("startup")); break;
         case NEXT_NONE: json_object_set_new(o, "next", json_null()); break;
@@ -279,7 +462,7 @@ static json_t *json_job(const cw_config *cfg, const entry_index *ix, size_t job,
         json_object_set_new(o, "hosts", json_strv(&j->hosts));
         json_object_set_new(o, "workdir", j->workdir ? json_string(j->workdir) : json_null());
         json_object_set_new(o, "run_as", j->run_as ? json_string(j->run_as) : json_null());
-        json_object_set_new(o, "line", json_integer(j->line));
+        json_object_set_new(o, "line", v->ui ? json_null() : json_integer(j->line));
         return o;
 }
 
@@ -316,36 +499,62 @@ static int parse_list_options(cw_cli *cli, const cw_command *cmd, int argc, char
 static const char jobs_usage[] =
         "Usage: cronwarden [--config FILE] jobs [--json]\n"
         "\n"
-        "List the configured jobs: name, schedules, next fire (in the job's time\n"
-        "zone) and description.\n"
+        "List the jobs: name, schedules, next fire (in the job's time zone) and\n"
+        "description. A job disabled with 'cronwarden disable' or the admin UI\n"
+        "shows \"disabled\"; jobs created in the admin UI (ui-ID) follow the\n"
+        "configured ones, marked so. The store is only read, never created.\n"
         "\n"
         "Options:\n"
         "      --json        print a JSON array of job objects\n"
         "      --config FILE config file\n"
         "      --help        show this help\n";
 
-static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index *ix)
+/* The DESCRIPTION column: a UI job says where it comes from. */
+static void description_text(const job_view *v, char *buf, size_t size)
+{
+        if (!v->ui)
+                snprintf(buf, size, "%s", v->job->description);
+        else
+                snprintf(buf, size, "[created in the UI, entry #%lld]%s%s", (long long)v->ui->entry->id,
+                         v->job->description[0] ? " " : "", v->job->description);
+}
+
+static size_t n_views(const cw_config *cfg, const store_view *sv)
+{
+        return cfg->n_jobs + sv->n_ui;
+}
+
+static job_view view_at(const cw_config *cfg, const store_view *sv, size_t i)
+{
+        return i < cfg->n_jobs ? config_job_view(cfg, sv, i) : ui_job_view(sv, i - cfg->n_jobs);
+}
+
+static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index *ix, const store_view *sv)
 {
         size_t wn = 4, ws = 8;
-        char next[160];
+        char next[160], desc[CW_UI_DESCRIPTION_MAX + 64];
         sched_col col;
 
         /* Column widths first, then the rows: the schedule texts are
          * made twice rather than kept for every job. */
-        for (size_t i = 0; i < cfg->n_jobs; i++) {
-                size_t n = strlen(cfg->jobs[i].name);
+        for (size_t i = 0; i < n_views(cfg, sv); i++) {
+                job_view v = view_at(cfg, sv, i);
+                size_t n = strlen(v.job->name);
 
                 if (n > wn)
                         wn = n;
-                n = strlen(job_schedules_text(cfg, ix, i, &col));
+                n = strlen(job_schedules_text(cfg, ix, &v, &col));
                 if (n > ws)
                         ws = n;
         }
         fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, "NAME", (int)ws, "SCHEDULE", "NEXT", "DESCRIPTION");
-        for (size_t i = 0; i < cfg->n_jobs; i++) {
-                next_text(cfg, ix, i, cli->now, next, sizeof(next));
-                fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, cfg->jobs[i].name, (int)ws,
-                        job_schedules_text(cfg, ix, i, &col), next, cfg->jobs[i].description);
+        for (size_t i = 0; i < n_views(cfg, sv); i++) {
+                job_view v = view_at(cfg, sv, i);
+
+                next_text(cfg, ix, &v, cli->now, next, sizeof(next));
+                description_text(&v, desc, sizeof(desc));
+                fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, v.job->name, (int)ws,
+                        job_schedules_text(cfg, ix, &v, &col), next, desc);
         }
         return ferror(cli->out) ? cli_fail(cli, "cannot write output") : CW_EXIT_OK;
 }
@@ -370,15 +579,16 @@ static int json_indent_out(const char *buf, size_t size, void *data)
 
 /* The JSON array of every job, one object at a time; the same text as
  * dumping the whole array with JSON_INDENT(2). */
-static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index *ix)
+static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index *ix, const store_view *sv)
 {
-        if (cfg->n_jobs == 0) {
+        if (n_views(cfg, sv) == 0) {
                 fputs("[]\n", cli->out);
                 return ferror(cli->out) ? cli_fail(cli, "cannot write output") : CW_EXIT_OK;
         }
         fputs("[\n  ", cli->out);
-        for (size_t i = 0; i < cfg->n_jobs; i++) {
-                json_t *o = json_job(cfg, ix, i, cli->now, false);
+        for (size_t i = 0; i < n_views(cfg, sv); i++) {
+                job_view v = view_at(cfg, sv, i);
+                json_t *o = json_job(cfg, ix, &v, cli->now, false);
                 int r;
 
                 if (!o)
@@ -399,6 +609,7 @@ static int cmd_jobs(cw_cli *cli, int argc, char **argv)
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         bool json = false, help = false;
         entry_index ix = {0};
+        store_view sv = {0};
         int r;
 
         r = parse_list_options(cli, &cw_cmd_jobs, argc, argv, &json, &help);
@@ -413,9 +624,12 @@ static int cmd_jobs(cw_cli *cli, int argc, char **argv)
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        if (entry_index_build(cfg, &ix) < 0)
+        if (entry_index_build(cfg, &ix) < 0 || store_view_load(cli, cfg, &sv) < 0) {
+                entry_index_release(&ix);
                 return cli_fail(cli, "out of memory");
-        r = json ? print_jobs_json(cli, cfg, &ix) : print_jobs_table(cli, cfg, &ix);
+        }
+        r = json ? print_jobs_json(cli, cfg, &ix, &sv) : print_jobs_table(cli, cfg, &ix, &sv);
+        store_view_release(&sv);
         entry_index_release(&ix);
         return r;
 }
@@ -448,8 +662,9 @@ static void print_strv_line(FILE *f, const char *label, const cw_strv *sv)
         fputc('\n', f);
 }
 
-static void print_info_settings(FILE *f, const cw_job *j)
+static void print_info_settings(FILE *f, const job_view *v)
 {
+        const cw_job *j = v->job;
         char d1[32], d2[32];
 
         fprintf(f, "%-14s%s\n", "Job:", j->name);
@@ -464,7 +679,19 @@ static void print_info_settings(FILE *f, const cw_job *j)
                         fprintf(f, "%s%s=VALUE (optional)", i || j->args.n ? ", " : "", j->options.v[i]);
                 fputc('\n', f);
         }
-        fprintf(f, "%-14s%s\n", "Enabled:", j->enabled ? "yes" : "no");
+        if (v->ui)
+                fprintf(f, "%-14sthe admin UI, entry #%lld (a command entry; settings from [defaults])\n",
+                        "Created in:", (long long)v->ui->entry->id);
+        if (v->enabled)
+                fprintf(f, "%-14syes\n", "Enabled:");
+        else if (!j->enabled)
+                fprintf(f, "%-14sno (%s)\n", "Enabled:", v->ui ? "the entry is disabled" : "enabled = no in the config");
+        else
+                fprintf(f, "%-14sno (disabled with 'cronwarden disable' or the admin UI; 'cronwarden enable %s' "
+                           "turns it back on)\n",
+                        "Enabled:", j->name);
+        if (v->ui && v->ui->why_not)
+                fprintf(f, "%-14s%s\n", "Does not run:", v->ui->why_not);
         fprintf(f, "%-14s%s\n", "Time zone:", cw_tz_name(j->tz));
         fprintf(f, "%-14s%s (name %s), concurrency %s, catch-up %s\n", "Lock:", cw_lock_mode_to_string(j->lock),
                 j->lock_name ? j->lock_name : j->name, cw_concurrency_to_string(j->concurrency),
@@ -488,27 +715,31 @@ static void print_info_settings(FILE *f, const cw_job *j)
                 fprintf(f, "%-14s%s\n", "Run as:", j->run_as);
 }
 
-static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_index *ix, size_t job)
+static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_index *ix, const job_view *v)
 {
-        const cw_tz *tz = cfg->jobs[job].tz;
+        const cw_tz *tz = v->job->tz;
         const cw_schedule_entry *e;
         bool any = false;
 
-        FOREACH_ENTRY(cfg, ix, job, e) {
-                char buf[64], text[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2];
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
+                char buf[64], text[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2], where[48];
                 cw_time t = cli->now;
 
                 if (!any)
                         fprintf(cli->out, "Schedules:\n");
                 any = true;
-                entry_text(cfg, e, text, sizeof(text));
-                fprintf(cli->out, "  %s  (%s, line %d)\n", text,
+                entry_text(v, e, text, sizeof(text));
+                if (v->ui)
+                        snprintf(where, sizeof(where), "UI entry #%lld", (long long)v->ui->entry->id);
+                else
+                        snprintf(where, sizeof(where), "line %d", e->line);
+                fprintf(cli->out, "  %s  (%s, %s)\n", text,
                         cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY ||
                                         cw_timespec_get_kind(e->when) == CW_TIMESPEC_REBOOT
                                 ? "relative"
                                 : (cw_timespec_is_fixed_time(e->when) ? "fixed-time" : "wildcard"),
-                        e->line);
-                switch (entry_next(cfg, e, cli->now, &t)) {
+                        where);
+                switch (entry_next(tz, e, cli->now, &t)) {
                 case NEXT_AT_STARTUP:
                         fprintf(cli->out, "    at start-up%s\n",
                                 cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY ? ", then at that interval" : "");
@@ -526,9 +757,29 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                                 break;
                 }
         }
-        if (!any)
+        if (!any && v->ui)
+                fprintf(cli->out, "Schedules:    %s (UI entry #%lld, does not fire now)\n", v->ui->entry->schedule,
+                        (long long)v->ui->entry->id);
+        else if (!any)
                 fprintf(cli->out, "Schedules:    none (runs only when requested%s)\n",
-                        cfg->jobs[job].after.n ? " or after the jobs above" : "");
+                        v->job->after.n ? " or after the jobs above" : "");
+}
+
+/* The job called name: configured, or created in the UI; false when none. */
+static bool find_view(const cw_config *cfg, const store_view *sv, const char *name, job_view *ret)
+{
+        const cw_job *j = cw_config_job(cfg, name);
+
+        if (j) {
+                *ret = config_job_view(cfg, sv, (size_t)(j - cfg->jobs));
+                return true;
+        }
+        for (size_t k = 0; k < sv->n_ui; k++)
+                if (strcmp(sv->ui[k].u->job.name, name) == 0) {
+                        *ret = ui_job_view(sv, k);
+                        return true;
+                }
+        return false;
 }
 
 static int cmd_info(cw_cli *cli, int argc, char **argv)
@@ -536,7 +787,8 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         bool json = false, help = false;
         entry_index ix = {0};
-        const cw_job *j;
+        store_view sv = {0};
+        job_view v;
         int r;
 
         r = parse_list_options(cli, &cw_cmd_info, argc, argv, &json, &help);
@@ -553,18 +805,21 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        j = cw_config_job(cfg, argv[optind]);
-        if (!j)
-                return cli_fail(cli, "no job named '%s' in %s (see 'cronwarden jobs')", argv[optind], cfg->path);
-        if (entry_index_build(cfg, &ix) < 0)
+        if (entry_index_build(cfg, &ix) < 0 || store_view_load(cli, cfg, &sv) < 0) {
+                entry_index_release(&ix);
                 return cli_fail(cli, "out of memory");
-        if (json) {
-                r = print_json(cli, json_job(cfg, &ix, (size_t)(j - cfg->jobs), cli->now, true));
+        }
+        if (!find_view(cfg, &sv, argv[optind], &v)) {
+                r = cli_fail(cli, "no job named '%s' in %s or created in the admin UI (see 'cronwarden jobs')",
+                             argv[optind], cfg->path);
+        } else if (json) {
+                r = print_json(cli, json_job(cfg, &ix, &v, cli->now, true));
         } else {
-                print_info_settings(cli->out, j);
-                print_info_schedules(cli, cfg, &ix, (size_t)(j - cfg->jobs));
+                print_info_settings(cli->out, &v);
+                print_info_schedules(cli, cfg, &ix, &v);
                 r = CW_EXIT_OK;
         }
+        store_view_release(&sv);
         entry_index_release(&ix);
         return r;
 }

@@ -21,6 +21,7 @@
 #include "base/iso8601.h"
 #include "base/units.h"
 #include "cli.h"
+#include "sched/entries.h"
 #include "worker/worker.h"
 
 
@@ -194,6 +195,7 @@ static int run_main(cw_cli *cli, run_args *a)
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
         _cleanup_(cw_store_closep) cw_store *store = NULL;
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         _cleanup_free_ char *spec_text = NULL;
         cw_worker_result res = {0};
         cw_worker_opts o = {0};
@@ -210,16 +212,32 @@ static int run_main(cw_cli *cli, run_args *a)
         r = cw_jobspec_parse(a->spec, &js, &e);
         if (r < 0)
                 return cli_fail_caret(cli, "bad job spec", a->spec, &e);
-        if (cw_config_check_jobspec(cfg, js, &e) < 0)
+        /* A job the admin UI made from a command entry (sched/entries.h)
+         * is found in the store: open it first for those. */
+        if (!cw_config_job(cfg, js->name) && cw_ui_job_name_parse(js->name, NULL)) {
+                r = cli_open_store(cli, cfg, &store);
+                if (r != CW_EXIT_OK) {
+                        report(a->report_fd, "error cannot open the store\n");
+                        return r;
+                }
+        }
+        r = cw_job_resolve(cfg, store, js->name, &ref, &e);
+        if (r == -ENOMEM)
+                return cli_fail(cli, "out of memory");
+        if (r < 0 || cw_job_check_spec(cfg, ref.job, js, &e) < 0) {
+                report(a->report_fd, "error %s\n", e.msg);
                 return cli_fail(cli, "%s", e.msg);
-        job = cw_config_job(cfg, js->name);
+        }
+        job = ref.job;
         spec_text = cw_jobspec_format(js);
         if (!spec_text)
                 return cli_fail(cli, "out of memory");
-        r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK) {
-                report(a->report_fd, "error cannot open the store\n");
-                return r;
+        if (!store) {
+                r = cli_open_store(cli, cfg, &store);
+                if (r != CW_EXIT_OK) {
+                        report(a->report_fd, "error cannot open the store\n");
+                        return r;
+                }
         }
         if (!a->force && !job_enabled(store, job)) {
                 report(a->report_fd, "error %s is disabled\n", job->name);

@@ -29,6 +29,7 @@
 #include "base/array.h"
 #include "cli.h"
 #include "daemon/daemon.h"
+#include "sched/entries.h"
 #include "worker/lock.h"
 #include "jobspec/jobspec.h"
 
@@ -172,9 +173,11 @@ static int toggle(cw_cli *cli, const cw_command *cmd, int argc, char **argv, boo
 {
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         _cleanup_(cw_store_closep) cw_store *store = NULL;
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         const cw_job *job = NULL;
         const char *name;
         bool help = false;
+        cw_error e;
         int r;
 
         r = parse_plain(cli, cmd, argc, argv, &help);
@@ -186,8 +189,17 @@ static int toggle(cw_cli *cli, const cw_command *cmd, int argc, char **argv, boo
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
+        /* A job the admin UI made is found in the store (sched/entries.h). */
+        if (name && !cw_config_job(cfg, name) && cw_ui_job_name_parse(name, NULL)) {
+                r = cli_open_store(cli, cfg, &store);
+                if (r != CW_EXIT_OK)
+                        return r;
+        }
         if (name) {
-                job = cw_config_job(cfg, name);
+                if (cw_job_resolve(cfg, store, name, &ref, &e) == 0)
+                        job = ref.job;
+                else if (cw_ui_job_name_parse(name, NULL))
+                        return cli_fail(cli, "%s", e.msg);
                 if (!job && strchr(name, ':'))
                         return cli_fail(cli,
                                         "'%s' is a job spec: a job is %s as a whole, by its "
@@ -196,9 +208,11 @@ static int toggle(cw_cli *cli, const cw_command *cmd, int argc, char **argv, boo
                 if (!job)
                         return cli_fail(cli, "unknown job '%s' (see 'cronwarden jobs')", name);
         }
-        r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK)
-                return r;
+        if (!store) {
+                r = cli_open_store(cli, cfg, &store);
+                if (r != CW_EXIT_OK)
+                        return r;
+        }
         return job ? set_job(cli, store, job, on) : set_scheduler(cli, store, on);
 }
 
@@ -273,6 +287,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
         _cleanup_(cw_store_closep) cw_store *store = NULL;
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         _cleanup_free_ char *spec_text = NULL;
         const char *spec, *blocker;
         char user[256], by[512];
@@ -299,7 +314,13 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         cw_error_clear(&e);
         if (cw_jobspec_parse(spec, &js, &e) < 0)
                 return cli_fail_caret(cli, "bad job spec", spec, &e);
-        if (cw_config_check_jobspec(cfg, js, &e) < 0)
+        /* A job the admin UI made is found in the store (sched/entries.h). */
+        if (!cw_config_job(cfg, js->name) && cw_ui_job_name_parse(js->name, NULL)) {
+                r = cli_open_store(cli, cfg, &store);
+                if (r != CW_EXIT_OK)
+                        return r;
+        }
+        if (cw_job_resolve(cfg, store, js->name, &ref, &e) < 0 || cw_job_check_spec(cfg, ref.job, js, &e) < 0)
                 return cli_fail(cli, "%s", e.msg);
         spec_text = cw_jobspec_format(js);
         if (!spec_text)
@@ -307,9 +328,11 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         /* "alice@node1": who asked, for the history. */
         user_name(user, sizeof(user));
         snprintf(by, sizeof(by), "%s@%s", user, cfg->node);
-        r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK)
-                return r;
+        if (!store) {
+                r = cli_open_store(cli, cfg, &store);
+                if (r != CW_EXIT_OK)
+                        return r;
+        }
         r = cw_store_request_add(store, spec_text, by, cli->now_us, &id);
         if (r < 0)
                 return cli_fail(cli, "cannot queue the request: %s", strerror(-r));
@@ -317,7 +340,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         wake_daemon(cfg);
         /* Queued all the same (it may be enabled before the next pass),
          * but a request that will only be skipped deserves a word. */
-        blocker = request_blocker(store, cw_config_job(cfg, js->name));
+        blocker = request_blocker(store, ref.job);
         if (blocker)
                 fprintf(cli->err, "%s: note: %s, so the next pass records it as skipped\n",
                         cli->prog, blocker);

@@ -1880,6 +1880,9 @@ static int load_jobs(cfg_loader *L)
                         r = apply_section(L, &L->sections[i], &tmpl, tmpl_lines);
         if (r < 0)
                 return r;
+        c->defaults = tmpl;
+        if (!c->defaults.tz)
+                c->defaults.tz = c->tz;
 
         c->jobs = calloc(L->n_job_sections ? L->n_job_sections : 1, sizeof(cw_job));
         L->after_line = calloc(L->n_job_sections ? L->n_job_sections : 1, sizeof(int));

@@ -124,6 +124,11 @@ typedef struct cw_config {
         size_t n_jobs;
         cw_schedule_entry *entries;
         size_t n_entries;
+        /* What every job starts as: the built-in defaults under [defaults]
+         * (name and command NULL, no args, options, after or schedule; tz
+         * never NULL). Jobs the admin UI creates from a free command are
+         * made from it (sched/entries.h). */
+        cw_job defaults;
 } cw_config;
 
 /* Collected diagnostics: each a complete, possibly multi-line message. */

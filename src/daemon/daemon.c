@@ -416,7 +416,9 @@ static void restart_queued(daemon_state *d)
                 close(lock_fd); /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
-                const cw_job *job = cw_config_job(d->cfg, q->job);
+                /* Also a job the admin UI made (sched/entries.h). */
+                _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+                const cw_job *job = cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job : NULL;
                 char fire[CW_ISO8601_MAX], q1[256], q2[400];
                 pending p;
                 cw_error err;

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sched/entries.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -127,6 +128,26 @@ static void fail_queued(const cw_config *cfg, int64_t run_id, const char *why)
         cw_store_close(store);
 }
 
+/* In the worker child: the job of spec js (cw_job_resolve). A job the
+ * admin UI made from a command entry is not in the config: it is read
+ * from the store (the child's own connection, closed at once; the worker
+ * opens its own later), so the worker runs what the entry said when it
+ * started, whatever happens to the entry afterwards. */
+static int resolve_job(const cw_config *cfg, const cw_jobspec *js, cw_job_ref *ret, cw_error *e)
+{
+        cw_store *store = NULL;
+        int r;
+
+        if (cw_config_job(cfg, js->name) || !cw_ui_job_name_parse(js->name, NULL))
+                return cw_job_resolve(cfg, NULL, js->name, ret, e);
+        r = cw_store_open(cfg->store, cfg->data_dir, &store, e);
+        if (r < 0)
+                return r;
+        r = cw_job_resolve(cfg, store, js->name, ret, e);
+        cw_store_close(store);
+        return r;
+}
+
 /* The worker: runs in the forked child, never returns. */
 typedef struct spawner {
         const cw_config *cfg;
@@ -167,6 +188,7 @@ static void keep_only(int a, int b)
 static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
 {
         cw_jobspec *js = NULL;
+        cw_job_ref ref = {0};
         cw_worker_result res = {0};
         cw_worker_opts o = {0};
         char *spec_text = NULL;
@@ -187,14 +209,15 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         }
         keep_only(gate, hold);
 
-        if (cw_jobspec_parse(m->spec, &js, &e) < 0 || cw_config_check_jobspec(cfg, js, &e) < 0 ||
-            !(spec_text = cw_jobspec_format(js))) {
-                snprintf(why, sizeof(why), "could not start: %s", js && !spec_text ? "out of memory" : e.msg);
+        cw_error_clear(&e);
+        if (cw_jobspec_parse(m->spec, &js, &e) < 0 || resolve_job(cfg, js, &ref, &e) < 0 ||
+            cw_job_check_spec(cfg, ref.job, js, &e) < 0 || !(spec_text = cw_jobspec_format(js))) {
+                snprintf(why, sizeof(why), "could not start: %s", e.msg[0] ? e.msg : "out of memory");
                 fail_queued(cfg, m->run_id, why);
                 _exit(1);
         }
         o.cfg = cfg;
-        o.job = cw_config_job(cfg, js->name);
+        o.job = ref.job;
         o.spec = js;
         o.spec_text = spec_text;
         o.trigger = (cw_trigger)m->trigger;
@@ -251,6 +274,9 @@ static void prepare_user(const cw_config *cfg, cw_worker_users *users, const cha
         memcpy(name, spec, n);
         name[n] = '\0';
         job = cw_config_job(cfg, name);
+        /* A job made in the admin UI runs as [defaults] says. */
+        if (!job && cw_ui_job_name_parse(name, NULL))
+                job = &cfg->defaults;
         if (job)
                 cw_worker_users_prepare(users, job);
 }

@@ -47,10 +47,28 @@ static int store_fail(cw_error *err, int r, const char *what)
         return cw_error_fail(err, r, "cannot %s: store error: %s", what, strerror(-r));
 }
 
+/* The job called name (cw_job_resolve: configured, or made in the admin
+ * UI from a command entry): -ENOENT "no job named 'X'" when there is none
+ * (col/len from the caller), -EPERM when it is a UI job that may not run
+ * (allow_ui_commands is off), -EINVAL for another reason it may not run. */
+static int find_job(const cw_http_req *req, const char *name, cw_job_ref *ret, cw_error *err)
+{
+        int r = cw_job_resolve(req->cfg, req->store, name, ret, err);
+
+        if (r == -ENOENT && !cw_ui_job_name_parse(name, NULL))
+                return cw_error_fail(err, r, "no job named '%s'", name);
+        if (r == -EEXIST)
+                return -EINVAL;
+        if (r == -ENOENT || r == -EPERM || r == -ENOMEM || r == 0)
+                return r;
+        return store_fail(err, r, "read the job");
+}
+
 /* Parsed, checked and canonical: what a request or an entry may fire. */
-static int check_spec(const cw_config *cfg, const char *text, char **ret_canonical, cw_error *err)
+static int check_spec(const cw_http_req *req, const char *text, char **ret_canonical, cw_error *err)
 {
         _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         char *canon;
         int r;
 
@@ -61,9 +79,15 @@ static int check_spec(const cw_config *cfg, const char *text, char **ret_canonic
         r = cw_jobspec_parse(text, &js, err);
         if (r < 0)
                 return r;
-        if (!cw_config_job(cfg, js->name))
-                return cw_error_set(err, 0, (int)strlen(js->name), "no job named '%s'", js->name);
-        r = cw_config_check_jobspec(cfg, js, err);
+        r = find_job(req, js->name, &ref, err);
+        if (r == -ENOENT) {
+                err->col = 0;
+                err->len = (int)strlen(js->name);
+                return -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        r = cw_job_check_spec(req->cfg, ref.job, js, err);
         if (r < 0) {
                 err->col = 0;
                 err->len = (int)strlen(text);
@@ -97,7 +121,7 @@ int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *re
         int r;
 
         cw_error_clear(err);
-        r = check_spec(req->cfg, spec_text, &canon, err);
+        r = check_spec(req, spec_text, &canon, err);
         if (r < 0)
                 return r;
         return queue_request(req, canon, ret_request_id, err);
@@ -131,6 +155,7 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
         cw_jobspec js = {0};
         _cleanup_free_ char *canon = NULL;
         _cleanup_(cw_jobspec_freep) cw_jobspec *back = NULL;
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         bool seen_option = false;
         size_t n = 0;
         int r = 0;
@@ -140,8 +165,14 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
                 return cw_error_set(err, -1, 0, "job: a job name is needed");
         if (!cw_jobspec_name_valid(job))
                 return cw_error_set(err, -1, 0, "job: '%.128s' is not a valid job name", job);
-        if (!cw_config_job(req->cfg, job))
-                return cw_error_set(err, -1, 0, "job: no job named '%s'", job);
+        r = find_job(req, job, &ref, err);
+        if (r == -ENOENT) {
+                char why[sizeof(err->msg)];
+                snprintf(why, sizeof(why), "%s", err->msg);
+                return cw_error_set(err, -1, 0, "job: %s", why);
+        }
+        if (r < 0)
+                return r;
         if (n_params > CW_JOBSPEC_PARAMS_MAX)
                 return cw_error_set(err, -1, 0, "params: at most %d params, got %zu", CW_JOBSPEC_PARAMS_MAX, n_params);
         for (size_t i = 0; i < n_params; i++) {
@@ -188,7 +219,7 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
          * same way a typed spec is checked (lengths, duplicates). */
         r = cw_jobspec_parse(canon, &back, err);
         if (r == 0)
-                r = cw_config_check_jobspec(req->cfg, back, err);
+                r = cw_job_check_spec(req->cfg, ref.job, back, err);
         if (r < 0)
                 return r;
         return queue_request(req, canon, ret_request_id, err);
@@ -231,14 +262,21 @@ int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_st
 
 int cw_action_job_enable(const cw_http_req *req, const char *job, bool enabled, cw_error *err)
 {
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         const cw_job *j;
         char q[160];
         int r;
 
         cw_error_clear(err);
-        j = job ? cw_config_job(req->cfg, job) : NULL;
-        if (!j)
-                return cw_error_fail(err, -ENOENT, "no job named '%s'", job ? job : "");
+        if (!job)
+                return cw_error_fail(err, -ENOENT, "no job named ''");
+        /* A UI job that may not run now can still be switched on or off. */
+        r = find_job(req, job, &ref, err);
+        if (r == -EPERM || r == -EINVAL)
+                r = cw_error_fail(err, -ENOENT, "no job named '%s' that can run now: %s", job, err->msg);
+        if (r < 0)
+                return r;
+        j = ref.job;
         r = cw_store_job_enabled_set(req->store, j->name, enabled);
         if (r < 0)
                 return store_fail(err, r, enabled ? "enable the job" : "disable the job");

@@ -16,9 +16,12 @@
 #include <string.h>
 
 #include "base/iso8601.h"
+#include "base/utf8.h"
 #include "http/actions.h"
 #include "http/http.h"
 #include "http/model.h"
+#include "sched/entries.h"
+#include "worker/capture.h"
 #include "worker/control.h"
 
 #define JSON_TYPE "application/json"
@@ -113,7 +116,10 @@ static json_t *run_json(const cw_run *r, int64_t now_us)
         json_object_set_new(o, "status", json_string(cw_run_status_to_string(r->status)));
         json_object_set_new(o, "trigger", json_string(cw_trigger_to_string(r->trigger)));
         json_object_set_new(o, "attempt", json_integer(r->attempt));
-        set_fire(o, "scheduled_at", r->scheduled_at, NULL);
+        /* The fire of a schedule entry this run is for. The store also
+         * keeps an instant for other triggers (a request or a dependency
+         * records when it was taken), which is not a schedule's: null. */
+        set_fire(o, "scheduled_at", r->trigger == CW_TRIGGER_SCHEDULE ? r->scheduled_at : 0, NULL);
         set_instant_us(o, "started", r->started_us);
         set_instant_us(o, "ended", r->ended_us);
         json_object_set_new(o, "duration", json_real(cw_model_run_duration(r, now_us)));
@@ -182,6 +188,11 @@ static json_t *job_json(const cw_model_job *j, int64_t now_us, bool detail)
         json_object_set_new(o, "description", json_string(j->job->description ? j->job->description : ""));
         json_object_set_new(o, "enabled", json_boolean(j->enabled));
         json_object_set_new(o, "enabled_config", json_boolean(j->enabled_config));
+        /* Where the job comes from: the config, or a command entry of the UI. */
+        json_object_set_new(o, "source", json_string(cw_model_source_to_string(j->ui_entry ? CW_MODEL_SOURCE_UI
+                                                                                          : CW_MODEL_SOURCE_CONFIG)));
+        json_object_set_new(o, "entry_id", j->ui_entry ? json_integer(j->ui_entry) : json_null());
+        json_object_set_new(o, "runnable_error", str_or_null(j->ui_why_not));
         for (size_t i = 0; i < j->n_entries; i++) {
                 json_array_append_new(entries, entry_json(&j->entries[i], detail));
                 if (j->entries[i].next == j->next)
@@ -259,6 +270,7 @@ static json_t *ui_entry_json(const cw_model_ui_entry *m)
         if (!o)
                 return NULL;
         json_object_set_new(o, "id", json_integer(m->e.id));
+        json_object_set_new(o, "job", json_string(m->job));
         json_object_set_new(o, "schedule", json_string(m->e.schedule));
         json_object_set_new(o, "spec", str_or_null(m->e.spec));
         json_object_set_new(o, "command", str_or_null(m->e.command));
@@ -427,15 +439,19 @@ static int api_job(const cw_http_req *req, cw_http_resp *resp)
 
 static int job_set_enabled(const cw_http_req *req, cw_http_resp *resp, bool on)
 {
-        const cw_job *job = cw_config_job(req->cfg, req->args[0]);
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         cw_error err;
         int r = cw_action_job_enable(req, req->args[0], on, &err);
 
         if (r < 0)
                 return send_error(req, resp, r, &err);
+        /* Found by the action a moment ago (configured or made in the UI). */
+        r = cw_job_resolve(req->cfg, req->store, req->args[0], &ref, &err);
+        if (r < 0)
+                return send_error(req, resp, r, &err);
         return send_json(resp, 200,
-                         json_pack("{s:s, s:b, s:b}", "name", job->name, "enabled", on && job->enabled,
-                                   "enabled_config", job->enabled));
+                         json_pack("{s:s, s:b, s:b}", "name", ref.job->name, "enabled", on && ref.job->enabled,
+                                   "enabled_config", ref.job->enabled));
 }
 
 static int api_job_enable(const cw_http_req *req, cw_http_resp *resp)
@@ -505,15 +521,124 @@ static int api_run(const cw_http_req *req, cw_http_resp *resp)
         return send_json(resp, 200, o);
 }
 
+/* Appends p[0..n) to b as valid UTF-8 (JSON strings must be), each invalid
+ * byte as U+FFFD. With hold, a sequence cut by the end of p is left out
+ * (it is completed by bytes not stored yet); returns how many bytes were
+ * left out. */
+static size_t add_utf8(cw_buf *b, const char *p, size_t n, bool hold)
+{
+        const unsigned char *u = (const unsigned char *)p;
+
+        for (size_t i = 0; i < n;) {
+                bool partial;
+                size_t l = cw_utf8_seq(u + i, n - i, &partial);
+
+                if (partial && hold)
+                        return n - i;
+                if (l == 0) {
+                        cw_buf_add(b, "\xef\xbf\xbd", 3);
+                        i++;
+                } else {
+                        cw_buf_add(b, u + i, l);
+                        i += l;
+                }
+        }
+        return 0;
+}
+
+/* GET /api/v1/runs/ID/output?since=N: the output past stream byte N, for
+ * a client following a running run (docs/api.md): the bytes the stored
+ * head + tail still hold, a marker line for those it no longer does, and
+ * `next`, the since of the next request. A stored output that cannot be
+ * read that way (or N past the end) is sent whole with reset = true. */
+static int send_output_since(const cw_http_req *req, cw_http_resp *resp, int64_t id, uint64_t since)
+{
+        _cleanup_(cw_run_output_release) cw_run_output ro = {0};
+        _cleanup_(cw_buf_release) cw_buf text = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE / 2);
+        char marker[CW_CAPTURE_MARKER_MAX];
+        cw_capture_view v;
+        cw_capture_rest rest;
+        bool reset = false, running;
+        uint64_t next;
+        size_t held = 0;
+        json_t *o;
+        cw_error err;
+        int r;
+
+        r = cw_store_run_output_get(req->store, id, &ro);
+        if (r < 0) {
+                cw_error_set(&err, -1, 0, r == -ENOENT ? "no run %" PRId64 : "cannot read run %" PRId64, id);
+                return send_error(req, resp, r, &err);
+        }
+        running = !cw_run_status_is_final(ro.status);
+        next = ro.size;
+        if (cw_capture_view_parse(ro.data, ro.len, ro.size, ro.truncated, &v) < 0 ||
+            cw_capture_view_rest(&v, since, &rest) < 0) {
+                reset = true;
+                held = add_utf8(&text, ro.data ? ro.data : "", ro.len, false);
+        } else {
+                held = add_utf8(&text, rest.a, rest.a_len, running && rest.omitted == 0);
+                if (rest.omitted > 0) {
+                        /* A line of its own: after a newline unless the
+                         * text before it (sent now, or the client's last
+                         * byte if still held) ends a line. */
+                        bool nl = true;
+                        int m;
+
+                        if (rest.a_len > 0)
+                                nl = rest.a[rest.a_len - 1] != '\n';
+                        else if (since == 0)
+                                nl = false;
+                        else if (since - 1 < v.head_len)
+                                nl = v.head[since - 1] != '\n';
+                        m = cw_capture_marker(marker, sizeof(marker), rest.omitted, nl);
+                        if (m > 0)
+                                cw_buf_add(&text, marker, (size_t)m);
+                        held = add_utf8(&text, rest.b, rest.b_len, running);
+                }
+                next = ro.size - held;
+        }
+        if (cw_buf_error(&text))
+                return cw_buf_error(&text);
+        o = json_object();
+        if (!o)
+                return -ENOMEM;
+        json_object_set_new(o, "run", json_integer(id));
+        json_object_set_new(o, "status", json_string(cw_run_status_to_string(ro.status)));
+        json_object_set_new(o, "size", json_integer((json_int_t)ro.size));
+        json_object_set_new(o, "truncated", json_boolean(ro.truncated));
+        json_object_set_new(o, "since", json_integer((json_int_t)since));
+        json_object_set_new(o, "reset", json_boolean(reset));
+        json_object_set_new(o, "output", json_stringn(text.p ? text.p : "", text.len));
+        json_object_set_new(o, "next", json_integer((json_int_t)next));
+        return send_json(resp, 200, o);
+}
+
 static int api_run_output(const cw_http_req *req, cw_http_resp *resp)
 {
         _cleanup_(cw_model_run_release) cw_model_run m = {0};
+        const char *since_text = cw_http_query(req, "since");
         cw_error err;
         int64_t id;
         int r;
 
         if (!path_id(req, resp, "run", &id))
                 return 0;
+        if (since_text) {
+                char *end = NULL;
+                unsigned long long since;
+
+                errno = 0;
+                since = strtoull(since_text, &end, 10);
+                if (!*since_text || strspn(since_text, "0123456789") != strlen(since_text) || errno || *end ||
+                    since > INT64_MAX) {
+                        cw_http_error(req, resp, 400,
+                                      "since: expected a byte offset (a whole number from 0), got '%.64s'",
+                                      since_text);
+                        return 0;
+                }
+                return send_output_since(req, resp, id, (uint64_t)since);
+        }
         r = cw_model_run_get(req->cfg, req->store, id, true, &m, &err);
         if (r < 0)
                 return send_error(req, resp, r, &err);

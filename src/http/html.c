@@ -17,44 +17,9 @@
 #include <wchar.h>
 
 #include "base/iso8601.h"
+#include "base/utf8.h"
 
 /* ---- escaping ---- */
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-        unsigned char c = s[0];
-        size_t len;
-        unsigned char lo = 0x80, hi = 0xbf;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                len = 2;
-        else if (c >= 0xe0 && c <= 0xef)
-                len = 3;
-        else if (c >= 0xf0 && c <= 0xf4)
-                len = 4;
-        else
-                return 0;
-        if (n < len)
-                return 0;
-        /* Overlong forms, surrogates and code points past U+10FFFF. */
-        if (c == 0xe0)
-                lo = 0xa0;
-        else if (c == 0xed)
-                hi = 0x9f;
-        else if (c == 0xf0)
-                lo = 0x90;
-        else if (c == 0xf4)
-                hi = 0x8f;
-        if (s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < len; i++)
-                if (s[i] < 0x80 || s[i] > 0xbf)
-                        return 0;
-        return len;
-}
 
 void cw_html_text_n(cw_buf *b, const char *s, size_t n)
 {
@@ -87,7 +52,7 @@ void cw_html_text_n(cw_buf *b, const char *s, size_t n)
                                 ctl[3] = 0;
                                 rep = ctl;
                         } else if (c >= 0x80) {
-                                len = utf8_len(p + i, n - i);
+                                len = cw_utf8_seq(p + i, n - i, NULL);
                                 if (len == 0) {
                                         rep = "\xef\xbf\xbd";
                                         len = 1;
@@ -426,6 +391,19 @@ void cw_html_progress(cw_buf *b, double pct, int64_t done, int64_t total)
         } else {
                 cw_html_raw(b, "<span class=\"progress\" data-progress><progress></progress></span>");
         }
+}
+
+void cw_html_code(cw_buf *b, const char *s, const char *cls)
+{
+        bool long_ = s && strlen(s) > CW_HTML_CODE_SHORT;
+
+        if (cls || long_)
+                cw_html_printf(b, "<code class=\"%s%s%s\">", cls ? cls : "", cls && long_ ? " " : "",
+                               long_ ? "long" : "");
+        else
+                cw_html_raw(b, "<code>");
+        cw_html_text(b, s);
+        cw_html_raw(b, "</code>");
 }
 
 void cw_html_csrf(const cw_http_req *req, cw_buf *b)

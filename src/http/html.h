@@ -83,6 +83,13 @@ void cw_html_time(const cw_http_req *req, cw_buf *b, cw_time t, bool relative);
 void cw_html_badge(cw_buf *b, cw_run_status s);
 /* A progress bar for pct 0..100 (-1: indeterminate), with its text. */
 void cw_html_progress(cw_buf *b, double pct, int64_t done, int64_t total);
+/* Inline code: <code class="CLS">S</code> with s escaped. A short text
+ * (at most CW_HTML_CODE_SHORT bytes) never wraps (app.css: code is
+ * nowrap), so "run =" or "ui-made" stay whole; a longer one also gets
+ * class "long", which may break anywhere, so a long path or command
+ * cannot widen the page. cls may be NULL. */
+#define CW_HTML_CODE_SHORT 32
+void cw_html_code(cw_buf *b, const char *s, const char *cls);
 /* The hidden CSRF field for a form (nothing without a session). */
 void cw_html_csrf(const cw_http_req *req, cw_buf *b);
 

@@ -178,8 +178,10 @@ void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status, 
  * shown above the form when non-NULL; `next` is where to go after logging
  * in (a local path, already validated; NULL: /jobs). The form posts to
  * /login with the fields "user", "password", "next" (when non-NULL) and
- * "csrf" (req->csrf, the login token). auth.c sets resp->status (403 for
- * a wrong password, 429 when throttled) and the cookie. */
+ * "csrf" (req->csrf, the login token); after a failed POST it shows the
+ * posted "user" again (escaped), never the password. auth.c sets
+ * resp->status (403 for a wrong password, 429 when throttled) and the
+ * cookie. */
 void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error, const char *next);
 
 /* ---- what handlers may ask of the daemon (server.c) ---- */

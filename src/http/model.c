@@ -21,11 +21,17 @@
 #include "sched/entries.h"
 #include "worker/control.h"
 
-/* What a model's entries borrow from: the UI entries compiled for it. */
+/* What a model's entries and jobs borrow from: the UI entries compiled
+ * for it, and the jobs created in the UI from command entries. A model
+ * indexes jobs as cfg->jobs first, then ui[0..n_ui) (index n_jobs + k);
+ * a compiled entry of a UI job has that index as .job. */
 struct cw_model_owned {
         cw_schedule_entry *compiled;
         int64_t *ids;           /* the UI entry id of each compiled entry */
         size_t n;
+        cw_ui_job **ui;         /* by entry id */
+        char **ui_why_not;      /* why ui[k] does not run now, NULL when it does */
+        size_t n_ui;
 };
 
 static void owned_free(struct cw_model_owned *o)
@@ -34,7 +40,40 @@ static void owned_free(struct cw_model_owned *o)
                 return;
         cw_schedule_entries_free(o->compiled, o->n);
         free(o->ids);
+        for (size_t k = 0; k < o->n_ui; k++) {
+                cw_ui_job_free(o->ui[k]);
+                free(o->ui_why_not[k]);
+        }
+        free(o->ui);
+        free(o->ui_why_not);
         free(o);
+}
+
+/* Jobs of the model: configured, then created in the UI. */
+static size_t n_all_jobs(const cw_config *cfg, const struct cw_model_owned *own)
+{
+        return cfg->n_jobs + (own ? own->n_ui : 0);
+}
+
+static const cw_job *job_at(const cw_config *cfg, const struct cw_model_owned *own, size_t i)
+{
+        return i < cfg->n_jobs ? &cfg->jobs[i] : &own->ui[i - cfg->n_jobs]->job;
+}
+
+/* The model's index of the job called name, -1 when there is none. */
+static ssize_t job_index(const cw_config *cfg, const struct cw_model_owned *own, const char *name)
+{
+        const cw_job *job = name ? cw_config_job(cfg, name) : NULL;
+        int64_t id;
+
+        if (job)
+                return job - cfg->jobs;
+        if (!own || !cw_ui_job_name_parse(name, &id))
+                return -1;
+        for (size_t k = 0; k < own->n_ui; k++)
+                if (own->ui[k]->entry_id == id)
+                        return (ssize_t)(cfg->n_jobs + k);
+        return -1;
 }
 
 const char *cw_model_source_to_string(cw_model_source s)
@@ -140,12 +179,50 @@ static void entry_fill(cw_store *s, cw_model_entry *m, const cw_schedule_entry *
         }
 }
 
-/* Compiles the store's enabled UI entries against cfg (the ones that fire). */
+/* Adds the job of command entry e (even one that does not run now, to
+ * show it); *ret_k is its place in o->ui, or SIZE_MAX when the command
+ * cannot make a job at all (the entries page says why). */
+static int owned_add_ui_job(const cw_config *cfg, struct cw_model_owned *o, const cw_ui_entry *e, size_t *cap,
+                            size_t *ret_k)
+{
+        cw_ui_job *u = NULL;
+        char *why = NULL;
+        cw_error err;
+        int r;
+
+        *ret_k = SIZE_MAX;
+        r = cw_ui_job_build_for_display(cfg, e, &u, &why, &err);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        if (*cap <= o->n_ui) {
+                size_t c = *cap ? *cap * 2 : 8;
+                cw_ui_job **ui = realloc(o->ui, c * sizeof(*ui));
+                char **w = ui ? realloc(o->ui_why_not, c * sizeof(*w)) : NULL;
+
+                if (ui)
+                        o->ui = ui;
+                if (w)
+                        o->ui_why_not = w;
+                if (!ui || !w) {
+                        cw_ui_job_free(u);
+                        free(why);
+                        return -ENOMEM;
+                }
+                *cap = c;
+        }
+        o->ui[o->n_ui] = u;
+        o->ui_why_not[o->n_ui] = why;
+        *ret_k = o->n_ui++;
+        return 0;
+}
+
+/* Compiles the store's enabled UI entries against cfg (the ones that
+ * fire), and makes the jobs of its command entries. */
 static int owned_load(const cw_config *cfg, cw_store *s, cw_time now, struct cw_model_owned **ret)
 {
         struct cw_model_owned *o = calloc(1, sizeof(*o));
         cw_ui_entry *list = NULL;
-        size_t n = 0, cap = 0, cap_ids = 0;
+        size_t n = 0, cap = 0, cap_ids = 0, cap_ui = 0;
         int r;
 
         if (!o)
@@ -153,15 +230,23 @@ static int owned_load(const cw_config *cfg, cw_store *s, cw_time now, struct cw_
         r = cw_store_ui_entries_list(s, &list, &n);
         for (size_t i = 0; r == 0 && i < n; i++) {
                 cw_schedule_entry e;
+                size_t k = SIZE_MAX;
                 cw_error err;
 
-                if (!list[i].enabled || list[i].command)
+                if (list[i].command) {
+                        r = owned_add_ui_job(cfg, o, &list[i], &cap_ui, &k);
+                        if (r < 0 || k == SIZE_MAX || o->ui_why_not[k])
+                                continue;
+                }
+                if (!list[i].enabled)
                         continue;
-                r = cw_ui_entry_compile(cfg, list[i].schedule, list[i].spec, NULL, now, &e, NULL, NULL, &err);
-                if (r == -EINVAL || r == -EPERM) {
+                r = cw_ui_entry_compile_stored(cfg, &list[i], now, &e, NULL, NULL, &err);
+                if (r == -EINVAL || r == -EPERM || r == -EEXIST) {
                         r = 0;
                         continue;
                 }
+                if (r == 0 && k != SIZE_MAX)
+                        e.job = cfg->n_jobs + k;
                 if (r == 0)
                         r = cw_array_reserve((void **)&o->compiled, &cap, o->n + 1, sizeof(*o->compiled), 8);
                 if (r == 0)
@@ -210,6 +295,16 @@ static int name_cmp(const void *key, const void *elem)
         return strcmp(key, *(char *const *)elem);
 }
 
+/* The model's job i (see struct cw_model_owned) into *j. */
+static void model_job_init(const cw_config *cfg, const struct cw_model_owned *own, size_t i, cw_model_job *j)
+{
+        j->job = job_at(cfg, own, i);
+        if (i >= cfg->n_jobs) {
+                j->ui_entry = own->ui[i - cfg->n_jobs]->entry_id;
+                j->ui_why_not = own->ui_why_not[i - cfg->n_jobs];
+        }
+}
+
 /* The page's entries: config entries then UI ones, per job in that order. */
 static int fill_entries(const cw_config *cfg, cw_store *s, const struct cw_model_owned *own, cw_model_job *jobs,
                         const ssize_t *pos, cw_time now, bool all_fires)
@@ -248,11 +343,52 @@ static int fill_entries(const cw_config *cfg, cw_store *s, const struct cw_model
         return 0;
 }
 
-/* Flags, last and running runs of the jobs at pos (index in cfg->jobs ->
- * place on the page, -1 when not on it). */
-static int fill_runs(const cw_config *cfg, cw_store *s, cw_model_job *jobs, const ssize_t *pos,
-                     size_t *ret_running)
+/* Asking for a page's jobs by name costs a lookup each; past this many,
+ * one query for every job is cheaper. */
+#define LAST_BY_NAME_MAX 1000
+
+/* pos[i] of a job that matches the overview's filter but is on another
+ * page (-1: does not match, >= 0: its place on the page). */
+#define POS_OFF_PAGE ((ssize_t)-2)
+
+bool cw_model_status_failing(cw_run_status s)
 {
+        /* Not killed (an operator's decision), skipped or missed (the job
+         * did not run): only runs that went wrong by themselves. */
+        return s == CW_RUN_FAILED || s == CW_RUN_TIMED_OUT || s == CW_RUN_LOST;
+}
+
+/* The last runs of the jobs shown (pos[i] >= 0): by name for a page, so a
+ * page of 200 does not read all 10 000 jobs' last runs. With all_jobs,
+ * those of every job (one query), for counting the failing ones. */
+static int jobs_last(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s, const ssize_t *pos,
+                     bool all_jobs, cw_run **ret, size_t *ret_n)
+{
+        _cleanup_free_ const char **names = NULL;
+        size_t n = 0, n_all = n_all_jobs(cfg, own);
+
+        for (size_t i = 0; i < n_all; i++)
+                n += pos[i] >= 0;
+        if (all_jobs || n > LAST_BY_NAME_MAX)
+                return cw_store_jobs_last(s, NULL, 0, ret, ret_n);
+        names = calloc(n ? n : 1, sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        n = 0;
+        for (size_t i = 0; i < n_all; i++)
+                if (pos[i] >= 0)
+                        names[n++] = job_at(cfg, own, i)->name;
+        return cw_store_jobs_last(s, names, n, ret, ret_n);
+}
+
+/* Flags, last and running runs of the jobs at pos (index in the model's
+ * jobs -> place on the page, -1 when not on it); with ret_failing, the
+ * number of jobs with pos[i] != -1 whose last run is failing. */
+static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s, cw_model_job *jobs,
+                     const ssize_t *pos, size_t *ret_running, size_t *ret_failing)
+{
+        size_t n_all = n_all_jobs(cfg, own), n_failing = 0;
+        bool off_page = false;
         char **disabled = NULL;
         size_t n_disabled = 0, n = 0;
         cw_run *runs = NULL;
@@ -262,24 +398,31 @@ static int fill_runs(const cw_config *cfg, cw_store *s, cw_model_job *jobs, cons
         r = cw_store_jobs_disabled(s, &disabled, &n_disabled);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < cfg->n_jobs; i++) {
+        for (size_t i = 0; i < n_all; i++) {
+                const cw_job *job = job_at(cfg, own, i);
+
                 if (pos[i] < 0)
                         continue;
-                jobs[pos[i]].enabled_config = cfg->jobs[i].enabled;
+                jobs[pos[i]].enabled_config = job->enabled;
                 /* bsearch wants a non-NULL base even for 0 elements. */
-                jobs[pos[i]].enabled = cfg->jobs[i].enabled &&
-                                       !(n_disabled && bsearch(cfg->jobs[i].name, disabled, n_disabled,
-                                                               sizeof(char *), name_cmp));
+                jobs[pos[i]].enabled = job->enabled && !(n_disabled && bsearch(job->name, disabled, n_disabled,
+                                                                              sizeof(char *), name_cmp));
         }
         cw_store_names_free(disabled, n_disabled);
 
-        r = cw_store_jobs_last(s, &runs, &n);
+        /* Failing jobs on other pages need every job's last run. */
+        for (size_t i = 0; ret_failing && i < n_all && !off_page; i++)
+                off_page = pos[i] == POS_OFF_PAGE;
+        r = jobs_last(cfg, own, s, pos, off_page, &runs, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                const cw_job *job = cw_config_job(cfg, runs[i].job);
-                ssize_t p = job ? pos[job - cfg->jobs] : -1;
+                ssize_t x = job_index(cfg, own, runs[i].job);
+                ssize_t p = x >= 0 ? pos[x] : -1;
 
+                /* One last run per job (job_stats is keyed by job). */
+                if (x >= 0 && p != -1 && cw_model_status_failing(runs[i].status))
+                        n_failing++;
                 if (p >= 0 && runs[i].id > jobs[p].last.id) {
                         cw_run_release(&jobs[p].last);
                         jobs[p].last = runs[i];
@@ -293,8 +436,8 @@ static int fill_runs(const cw_config *cfg, cw_store *s, cw_model_job *jobs, cons
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                const cw_job *job = cw_config_job(cfg, runs[i].job);
-                ssize_t p = job ? pos[job - cfg->jobs] : -1;
+                ssize_t x = job_index(cfg, own, runs[i].job);
+                ssize_t p = x >= 0 ? pos[x] : -1;
 
                 if (p < 0)
                         continue;
@@ -305,6 +448,8 @@ static int fill_runs(const cw_config *cfg, cw_store *s, cw_model_job *jobs, cons
         }
         if (ret_running)
                 *ret_running = n;
+        if (ret_failing)
+                *ret_failing = n_failing;
         cw_runs_free(runs, n);
         return 0;
 }
@@ -316,7 +461,7 @@ int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us, const c
         cw_time now = cw_floordiv(now_us, 1000000);
         cw_model_jobs m = {0};
         _cleanup_free_ ssize_t *pos = NULL;
-        size_t skipped = 0;
+        size_t skipped = 0, n_all;
         int r, e;
 
         cw_error_clear(err);
@@ -324,17 +469,25 @@ int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us, const c
                 return -EINVAL;
         if (!o)
                 o = &all;
-        pos = malloc((cfg->n_jobs ? cfg->n_jobs : 1) * sizeof(*pos));
-        if (!pos)
+        /* The UI's entries first: the jobs created there are listed too. */
+        r = owned_load(cfg, s, now, &m.owned);
+        if (r < 0)
+                return cw_error_fail(err, r, "cannot read the jobs: %s", strerror(-r));
+        n_all = n_all_jobs(cfg, m.owned);
+        pos = malloc((n_all ? n_all : 1) * sizeof(*pos));
+        if (!pos) {
+                cw_model_jobs_release(&m);
                 return -ENOMEM;
-        for (size_t i = 0; i < cfg->n_jobs; i++) {
+        }
+        for (size_t i = 0; i < n_all; i++) {
                 bool match = !o->name_contains || !*o->name_contains ||
-                             strcasestr(cfg->jobs[i].name, o->name_contains);
+                             strcasestr(job_at(cfg, m.owned, i)->name, o->name_contains);
 
                 pos[i] = -1;
                 if (!match)
                         continue;
                 m.total++;
+                pos[i] = POS_OFF_PAGE;
                 if (skipped < o->offset) {
                         skipped++;
                         continue;
@@ -344,19 +497,19 @@ int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us, const c
                 pos[i] = (ssize_t)m.n++;
         }
         m.jobs = calloc(m.n ? m.n : 1, sizeof(*m.jobs));
-        if (!m.jobs)
+        if (!m.jobs) {
+                cw_model_jobs_release(&m);
                 return -ENOMEM;
-        for (size_t i = 0; i < cfg->n_jobs; i++)
+        }
+        for (size_t i = 0; i < n_all; i++)
                 if (pos[i] >= 0)
-                        m.jobs[pos[i]].job = &cfg->jobs[i];
+                        model_job_init(cfg, m.owned, i, &m.jobs[pos[i]]);
         m.scheduler_enabled = scheduler_enabled(s, &e);
         r = e;
         if (r == 0)
-                r = owned_load(cfg, s, now, &m.owned);
-        if (r == 0)
                 r = fill_entries(cfg, s, m.owned, m.jobs, pos, now, false);
         if (r == 0)
-                r = fill_runs(cfg, s, m.jobs, pos, &m.n_running);
+                r = fill_runs(cfg, m.owned, s, m.jobs, pos, &m.n_running, &m.n_failing);
         if (r < 0) {
                 cw_model_jobs_release(&m);
                 return cw_error_fail(err, r, "cannot read the jobs: %s", strerror(-r));
@@ -449,26 +602,34 @@ int cw_model_job_get(const cw_config *cfg, cw_store *s, int64_t now_us, const ch
         cw_job_stats *st = NULL;
         _cleanup_free_ ssize_t *pos = NULL;
         const cw_job *job;
-        size_t n_st = 0;
+        size_t n_st = 0, n_all;
+        ssize_t idx;
         int r;
 
         cw_error_clear(err);
         if (!cfg || !s || !name || !ret)
                 return -EINVAL;
-        job = cw_config_job(cfg, name);
-        if (!job)
-                return cw_error_fail(err, -ENOENT, "no job named '%s'", name);
-        pos = malloc(cfg->n_jobs * sizeof(*pos));
-        if (!pos)
-                return -ENOMEM;
-        for (size_t i = 0; i < cfg->n_jobs; i++)
-                pos[i] = &cfg->jobs[i] == job ? 0 : -1;
-        d.j.job = job;
         r = owned_load(cfg, s, now, &d.owned);
+        if (r < 0)
+                return cw_error_fail(err, r, "cannot read job '%s': %s", name, strerror(-r));
+        idx = job_index(cfg, d.owned, name);
+        if (idx < 0) {
+                cw_model_job_detail_release(&d);
+                return cw_error_fail(err, -ENOENT, "no job named '%s'", name);
+        }
+        n_all = n_all_jobs(cfg, d.owned);
+        pos = malloc((n_all ? n_all : 1) * sizeof(*pos));
+        if (!pos) {
+                cw_model_job_detail_release(&d);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_all; i++)
+                pos[i] = (ssize_t)i == idx ? 0 : -1;
+        model_job_init(cfg, d.owned, (size_t)idx, &d.j);
+        job = d.j.job;
+        r = fill_entries(cfg, s, d.owned, &d.j, pos, now, true);
         if (r == 0)
-                r = fill_entries(cfg, s, d.owned, &d.j, pos, now, true);
-        if (r == 0)
-                r = fill_runs(cfg, s, &d.j, pos, NULL);
+                r = fill_runs(cfg, d.owned, s, &d.j, pos, NULL, NULL);
         if (r == 0) {
                 f.job = job->name;
                 f.limit = CW_MODEL_RECENT_RUNS;
@@ -620,6 +781,7 @@ void cw_model_run_release(cw_model_run *m)
                 return;
         cw_run_release(&m->run);
         free(m->output);
+        cw_ui_job_free(m->ui_job);
         *m = (cw_model_run){0};
 }
 
@@ -642,6 +804,14 @@ int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_ou
                 return cw_error_fail(err, r, "cannot read run %" PRId64 ": %s", id, strerror(-r));
         }
         m.job = cw_config_job(cfg, m.run.job);
+        if (!m.job && cw_ui_job_name_parse(m.run.job, NULL)) {
+                /* A job created in the UI, while its entry is there. */
+                cw_job_ref ref;
+                if (cw_job_resolve(cfg, s, m.run.job, &ref, NULL) == 0) {
+                        m.ui_job = ref.ui;
+                        m.job = ref.job;
+                }
+        }
         if (!cw_run_status_is_final(m.run.status))
                 m.alive = m.run.status == CW_RUN_QUEUED || cw_control_is_alive(cfg, &m.run);
         *ret = m;
@@ -716,34 +886,33 @@ void cw_model_ui_entries_release(cw_model_ui_entries *m)
         *m = (cw_model_ui_entries){0};
 }
 
-/* Checks entry m->e against cfg and fills valid/error/zone/next. */
+/* Checks entry m->e against cfg and fills job/valid/error/zone/next. */
 static int ui_entry_check(const cw_config *cfg, cw_store *s, cw_time now, cw_model_ui_entry *m)
 {
         cw_schedule_entry e = {0};
+        const cw_tz *tz = NULL;
         cw_ui_field field;
         cw_error err;
         char buf[400];
         int r;
 
-        r = cw_ui_entry_compile(cfg, m->e.schedule, m->e.spec, m->e.command, now, m->e.command ? NULL : &e, NULL,
-                                &field, &err);
+        if (m->e.command)
+                cw_ui_job_name(m->e.id, m->job);
+        else
+                snprintf(m->job, sizeof(m->job), "%.*s", (int)strcspn(m->e.spec ? m->e.spec : "", ":"),
+                         m->e.spec ? m->e.spec : "");
+        r = cw_ui_entry_compile_stored(cfg, &m->e, now, &e, &tz, &field, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
                 snprintf(buf, sizeof(buf), "%s: %s", cw_ui_field_to_string(field), err.msg);
-        } else if (m->e.command) {
-                snprintf(buf, sizeof(buf),
-                         "command: free commands are stored but not run by this version of cronwarden");
-                r = -EOPNOTSUPP;
-        }
-        if (r < 0) {
                 m->error = strdup(buf);
                 return m->error ? 0 : -ENOMEM;
         }
         m->valid = true;
-        m->zone = cw_tz_name(cfg->jobs[e.job].tz);
-        m->tz = cfg->jobs[e.job].tz;
-        if (entry_fires(s, &e, cfg->jobs[e.job].tz, now, &m->next, 1) != 1)
+        m->zone = cw_tz_name(tz);
+        m->tz = tz;
+        if (entry_fires(s, &e, tz, now, &m->next, 1) != 1)
                 m->next = 0;
         cw_schedule_entry_release(&e);
         return 0;

@@ -13,9 +13,11 @@
  *
  * Cost. The jobs overview is built for 10 000 jobs and 1 000 000 runs in a
  * few milliseconds: a job's last run comes from the store's per-job
- * aggregate (one query for all jobs, see cw_store_jobs_last), running runs
+ * aggregate (one lookup per job shown, see cw_store_jobs_last), running runs
  * from the partial index of active runs, job flags from one query, and next
- * fires are computed only for the jobs on the requested page. Nothing here
+ * fires are computed only for the jobs on the requested page. Counting the
+ * failing jobs of other pages reads every job's last run in one query
+ * (~15 ms for 10 000 jobs); a page holding every job needs nothing more. Nothing here
  * reads a run's output except cw_model_run_get(with_output = true). */
 #ifndef CW_HTTP_MODEL_H
 #define CW_HTTP_MODEL_H
@@ -62,13 +64,20 @@ typedef struct cw_model_entry {
         size_t n_next;
 } cw_model_entry;
 
-/* A job as the jobs page and GET /api/v1/jobs show it. */
+/* A job as the jobs page and GET /api/v1/jobs show it: a configured job,
+ * or a job created in the admin UI from a free command entry ("ui-ID",
+ * sched/entries.h), listed after the configured ones. */
 typedef struct cw_model_job {
-        const cw_job *job;      /* borrowed from the config */
+        const cw_job *job;      /* borrowed from the config, or from the model (UI jobs) */
+        /* A job created in the UI: the id of the entry that made it, else 0. */
+        int64_t ui_entry;
+        /* A UI job that does not run now: why (allow_ui_commands is off, the
+         * config has a job of that name), borrowed from the model; else NULL. */
+        const char *ui_why_not;
         /* Effective flag: the config's `enabled` and the store's flag set by
          * `disable`/`enable`/the UI (absent: enabled). */
         bool enabled;
-        bool enabled_config;    /* the config's `enabled =` */
+        bool enabled_config;    /* the config's `enabled =` (UI jobs: the entry's flag) */
         cw_model_entry *entries;
         size_t n_entries;
         cw_time next;           /* earliest next over entries, 0 when none */
@@ -93,11 +102,15 @@ typedef struct cw_model_jobs {
         size_t total;           /* jobs matching name_contains, all pages */
         bool scheduler_enabled;
         size_t n_running;       /* active runs of all jobs */
+        /* Jobs matching name_contains, on every page, whose last run is
+         * failing (cw_model_status_failing). */
+        size_t n_failing;
         struct cw_model_owned *owned; /* private: what entries borrow from */
 } cw_model_jobs;
 
-/* The jobs overview: every configured job matching o (NULL: all), with
- * entries (config and UI), next fire, flags, last and running run. */
+/* The jobs overview: every configured job matching o (NULL: all), then
+ * every job created in the UI, with entries (config and UI), next fire,
+ * flags, last and running run. */
 int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us, const cw_model_jobs_opts *o,
                       cw_model_jobs *ret, cw_error *err);
 void cw_model_jobs_release(cw_model_jobs *m);
@@ -126,7 +139,8 @@ typedef struct cw_model_job_detail {
         struct cw_model_owned *owned; /* private */
 } cw_model_job_detail;
 
-/* One job by name; -ENOENT (err: "no job named 'X'") when not configured.
+/* One job by name (configured, or created in the UI); -ENOENT (err: "no
+ * job named 'X'") when there is none.
  * Lock, concurrency, timeout, retries, args and options are in j.job. */
 int cw_model_job_get(const cw_config *cfg, cw_store *s, int64_t now_us, const char *name,
                      cw_model_job_detail *ret, cw_error *err);
@@ -167,10 +181,11 @@ int cw_model_parse_id(const char *value, int64_t *ret, cw_error *err);
 /* One run. -ENOENT (err: "no run N") when there is none. */
 typedef struct cw_model_run {
         cw_run run;             /* owned */
-        const cw_job *job;      /* borrowed; NULL when the job is no longer configured */
+        const cw_job *job;      /* borrowed; NULL when the job is no longer configured (or its UI entry is gone) */
         bool alive;             /* active runs: its worker is still there (cw_control_is_alive) */
         void *output;           /* with_output: the captured output (binary), else NULL */
         size_t output_len;
+        struct cw_ui_job *ui_job; /* private: what job points into for a UI job */
 } cw_model_run;
 
 int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_output, cw_model_run *ret,
@@ -196,6 +211,9 @@ void cw_model_scheduler_release(cw_model_scheduler *m);
  * current config (a job may have been removed or its params changed). */
 typedef struct cw_model_ui_entry {
         cw_ui_entry e;          /* owned */
+        /* The job it fires: the spec's job, or for a command the job created
+         * for it ("ui-ID"). */
+        char job[CW_JOBSPEC_NAME_MAX + 1];
         bool valid;
         char *error;            /* why not valid (owned), NULL when valid */
         const char *zone;       /* borrowed; NULL when not valid */
@@ -216,6 +234,10 @@ void cw_model_ui_entries_release(cw_model_ui_entries *m);
 int cw_model_ui_entry_get(const cw_config *cfg, cw_store *s, int64_t now_us, int64_t id, cw_model_ui_entry *ret,
                           cw_error *err);
 void cw_model_ui_entry_release(cw_model_ui_entry *m);
+
+/* A last run that makes its job count as failing: failed, timed_out or
+ * lost. Not killed (an operator stopped it), skipped or missed. */
+bool cw_model_status_failing(cw_run_status s);
 
 /* Seconds a run took: ended - started, or now - started while active; 0
  * for runs that did not start (skipped, missed). */

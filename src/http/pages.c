@@ -68,9 +68,18 @@ void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status, 
         cw_html_page_end(req, &resp->body);
 }
 
+/* Longest user name the login form shows again after a failed attempt. */
+#define LOGIN_USER_KEEP_MAX 256
+
 void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error, const char *next)
 {
         cw_buf *b = &resp->body;
+        /* After a failed POST the form comes back with the user name that
+         * was typed (escaped, like everything else), never the password. */
+        const char *user = req->method == CW_HTTP_POST ? cw_http_form(req, "user") : NULL;
+
+        if (user && strlen(user) > LOGIN_USER_KEEP_MAX)
+                user = NULL;
 
         resp->content_type = "text/html; charset=utf-8";
         cw_html_page_begin(req, b, "Sign in", CW_NAV_NONE, "data-page=\"login\"");
@@ -83,13 +92,16 @@ void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *
         cw_html_csrf(req, b);
         if (next)
                 cw_html_printf(b, "<input type=\"hidden\" name=\"next\" value=\"%s\">", next);
-        cw_html_raw(b, "<label class=\"field\"><span>User</span>"
-                       "<input name=\"user\" id=\"login-user\" autocomplete=\"username\" required autofocus "
-                       "autocapitalize=\"none\" spellcheck=\"false\"></label>"
-                       "<label class=\"field\"><span>Password</span>"
-                       "<input name=\"password\" id=\"login-password\" type=\"password\" "
-                       "autocomplete=\"current-password\" required></label>"
-                       "<button type=\"submit\" class=\"btn btn-primary btn-block\" id=\"login-submit\">Sign in"
+        /* With the user name kept, the cursor goes to the password. */
+        cw_html_printf(b, "<label class=\"field\"><span>User</span>"
+                          "<input name=\"user\" id=\"login-user\" autocomplete=\"username\" required "
+                          "autocapitalize=\"none\" spellcheck=\"false\" value=\"%s\"%s></label>",
+                       user ? user : "", user && *user ? "" : " autofocus");
+        cw_html_printf(b, "<label class=\"field\"><span>Password</span>"
+                          "<input name=\"password\" id=\"login-password\" type=\"password\" "
+                          "autocomplete=\"current-password\" required%s></label>",
+                       user && *user ? " autofocus" : "");
+        cw_html_raw(b, "<button type=\"submit\" class=\"btn btn-primary btn-block\" id=\"login-submit\">Sign in"
                        "</button></form></div></section>\n");
         cw_html_page_end(req, b);
 }
@@ -169,7 +181,8 @@ void cw_page_schedule(cw_buf *b, const char *when, const char *seed, const char 
         } else {
                 cw_html_printf(b, "<span class=\"text-err\">invalid: %s</span>", e.msg);
         }
-        cw_html_printf(b, "</span> <code class=\"sched-spec\">%s</code>", when);
+        cw_html_raw(b, "</span> ");
+        cw_html_code(b, when, "sched-spec");
         if (zone)
                 cw_html_printf(b, " <span class=\"zone\">%s</span>", zone);
         cw_html_raw(b, "</span>");
@@ -231,8 +244,10 @@ void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, s
                 if (show_job) {
                         cw_html_raw(b, "<td data-label=\"Job\">");
                         cw_page_job_link(b, r->job);
-                        if (r->spec && strcmp(r->spec, r->job) != 0 && strchr(r->spec, ':'))
-                                cw_html_printf(b, " <code class=\"params\">%s</code>", strchr(r->spec, ':') + 1);
+                        if (r->spec && strcmp(r->spec, r->job) != 0 && strchr(r->spec, ':')) {
+                                cw_html_raw(b, " ");
+                                cw_html_code(b, strchr(r->spec, ':') + 1, "params");
+                        }
                         cw_html_raw(b, "</td>");
                 }
                 cw_html_raw(b, "<td data-label=\"Status\" class=\"cell-status\">");

@@ -44,9 +44,10 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
         cw_html_raw(b, "<section class=\"card\"><dl class=\"kv kv-cols\"><dt>Last pass</dt><dd id=\"last-pass\">");
         cw_html_time(req, b, m.last_pass, true);
         cw_html_printf(b, "</dd><dt>Node</dt><dd>%s</dd><dt>Running now</dt><dd><a href=\"/running\" "
-                          "id=\"sched-running\">%zu</a></dd><dt>Jobs configured</dt><dd>%zu</dd><dt>Config</dt>"
-                          "<dd><code>%s</code></dd></dl></section>\n",
-                       m.node ? m.node : "", m.n_running, req->cfg->n_jobs, req->cfg->path ? req->cfg->path : "");
+                          "id=\"sched-running\">%zu</a></dd><dt>Jobs configured</dt><dd>%zu</dd><dt>Config</dt><dd>",
+                       m.node ? m.node : "", m.n_running, req->cfg->n_jobs);
+        cw_html_code(b, req->cfg->path ? req->cfg->path : "", NULL);
+        cw_html_raw(b, "</dd></dl></section>\n");
         cw_html_printf(b, "<section class=\"card\" id=\"requests\"><h2>Requested runs <span class=\"count-pill\">%zu"
                           "</span></h2>",
                        m.n_pending);
@@ -59,9 +60,11 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
                         const cw_request *q = &m.pending[i];
                         cw_html_printf(b,
                                        "<tr data-request=\"%lld\"><td data-label=\"#\" class=\"mono\">%lld</td>"
-                                       "<td data-label=\"Job spec\"><code>%s</code></td><td data-label=\"By\">%s</td>"
-                                       "<td data-label=\"Requested\">",
-                                       (long long)q->id, (long long)q->id, q->spec, q->by ? q->by : "");
+                                       "<td data-label=\"Job spec\">",
+                                       (long long)q->id, (long long)q->id);
+                        cw_html_code(b, q->spec, NULL);
+                        cw_html_printf(b, "</td><td data-label=\"By\">%s</td><td data-label=\"Requested\">",
+                                       q->by ? q->by : "");
                         cw_html_time(req, b, (cw_time)(q->requested_us / 1000000), true);
                         cw_html_raw(b, "</td></tr>");
                 }
@@ -138,11 +141,16 @@ int cw_page_entries(const cw_http_req *req, cw_http_resp *resp)
                         snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - en->spec) : (int)strlen(en->spec),
                                  en->spec);
                         cw_page_job_link(b, name);
-                        if (colon)
-                                cw_html_printf(b, " <code class=\"params\">%s</code>", colon + 1);
+                        if (colon) {
+                                cw_html_raw(b, " ");
+                                cw_html_code(b, colon + 1, "params");
+                        }
                 } else {
-                        cw_html_printf(b, "<span class=\"tag tag-warn\">command</span> <code>%s</code>",
-                                       en->command ? en->command : "");
+                        /* It runs as a job of its own, ui-ID (sched/entries.h). */
+                        cw_html_raw(b, "<span class=\"tag tag-warn\">command</span> ");
+                        cw_html_code(b, en->command ? en->command : "", NULL);
+                        cw_html_raw(b, " as job ");
+                        cw_page_job_link(b, me->job);
                 }
                 if (!me->valid)
                         cw_html_printf(b, "<div class=\"text-err small\">not valid: %s</div>", me->error ? me->error : "");
@@ -181,11 +189,34 @@ typedef struct entry_values {
         bool use_command;
 } entry_values;
 
+/* The field an error is about, when it says so ("schedule: bad minute
+ * field", see cw_action_entry_*), else NULL. */
+static const char *error_field(const char *error)
+{
+        static const char *const fields[] = {"schedule", "spec", "command", "description"};
+
+        for (size_t i = 0; error && i < sizeof(fields) / sizeof(fields[0]); i++) {
+                size_t n = strlen(fields[i]);
+                if (strncmp(error, fields[i], n) == 0 && error[n] == ':')
+                        return fields[i];
+        }
+        return NULL;
+}
+
+/* Marks the input the error is about (a red border in app.css, and read
+ * out with the error by screen readers). */
+static void invalid_attrs(cw_buf *b, const char *bad, const char *field)
+{
+        if (bad && strcmp(bad, field) == 0)
+                cw_html_raw(b, " aria-invalid=\"true\" aria-describedby=\"form-error\"");
+}
+
 static void entry_form(const cw_http_req *req, cw_http_resp *resp, int64_t id, const entry_values *v,
                        const char *error)
 {
         cw_buf *b = &resp->body;
         bool cmds = req->cfg->allow_ui_commands;
+        const char *bad = error_field(error);
         char title[64];
 
         if (id)
@@ -196,19 +227,22 @@ static void entry_form(const cw_http_req *req, cw_http_resp *resp, int64_t id, c
         cw_html_printf(b, "<nav class=\"crumbs\"><a href=\"/entries\">UI entries</a> \xe2\x80\xba</nav>"
                           "<div class=\"page-head\"><h1>%s</h1></div>",
                        title);
-        if (error)
-                cw_html_printf(b, "<div class=\"flash flash-err\" id=\"form-error\" role=\"alert\">%s</div>", error);
         if (id)
                 cw_html_printf(b, "<form method=\"post\" action=\"/entries/%lld\" class=\"card form stack\" "
                                   "id=\"entry-form\">",
                                (long long)id);
         else
                 cw_html_raw(b, "<form method=\"post\" action=\"/entries\" class=\"card form stack\" id=\"entry-form\">");
+        /* Inside the card: as wide as the form, above the fields. */
+        if (error)
+                cw_html_printf(b, "<div class=\"flash flash-err form-error\" id=\"form-error\" role=\"alert\">%s</div>",
+                               error);
         cw_html_csrf(req, b);
+        cw_html_raw(b, "<label class=\"field\"><span>Schedule</span><input name=\"schedule\" id=\"entry-schedule\" "
+                       "required spellcheck=\"false\" placeholder=\"*/10 * * * *\"");
+        invalid_attrs(b, bad, "schedule");
         cw_html_printf(b,
-                       "<label class=\"field\"><span>Schedule</span><input name=\"schedule\" id=\"entry-schedule\" "
-                       "required spellcheck=\"false\" placeholder=\"*/10 * * * *\" value=\"%s\">"
-                       "<small class=\"muted\">Cron (5 or 6 fields), <code>@daily</code>\xe2\x80\xa6, "
+                       " value=\"%s\"><small class=\"muted\">Cron (5 or 6 fields), <code>@daily</code>\xe2\x80\xa6, "
                        "<code>every 90m</code> or <code>at 11:30, 14:00</code>; in the job's time zone.</small>"
                        "</label>",
                        v->schedule ? v->schedule : "");
@@ -219,25 +253,32 @@ static void entry_form(const cw_http_req *req, cw_http_resp *resp, int64_t id, c
                                "</label> <label class=\"radio\"><input type=\"radio\" name=\"kind\" value=\"command\" "
                                "id=\"entry-kind-command\"%s> a command line</label></fieldset>",
                                v->use_command ? "" : " checked", v->use_command ? " checked" : "");
+        cw_html_raw(b, "<label class=\"field\"><span>Job spec</span><input name=\"spec\" id=\"entry-spec\" "
+                       "list=\"job-names\" spellcheck=\"false\" placeholder=\"Name or Name:arg,key=value\"");
+        invalid_attrs(b, bad, "spec");
         cw_html_printf(b,
-                       "<label class=\"field\"><span>Job spec</span><input name=\"spec\" id=\"entry-spec\" "
-                       "list=\"job-names\" spellcheck=\"false\" placeholder=\"Name or Name:arg,key=value\" "
-                       "value=\"%s\"><small class=\"muted\">A configured job with its parameters, as in a "
+                       " value=\"%s\"><small class=\"muted\">A configured job with its parameters, as in a "
                        "<code>run =</code> line.</small></label><datalist id=\"job-names\">",
                        v->spec ? v->spec : "");
         for (size_t i = 0; i < req->cfg->n_jobs; i++)
                 cw_html_printf(b, "<option value=\"%s\">", req->cfg->jobs[i].name);
         cw_html_raw(b, "</datalist>");
-        if (cmds)
+        if (cmds) {
+                cw_html_raw(b, "<label class=\"field\"><span>Command line</span><input name=\"command\" "
+                               "id=\"entry-command\" spellcheck=\"false\" class=\"mono\"");
+                invalid_attrs(b, bad, "command");
                 cw_html_printf(b,
-                               "<label class=\"field\"><span>Command line</span><input name=\"command\" "
-                               "id=\"entry-command\" spellcheck=\"false\" class=\"mono\" value=\"%s\">"
-                               "<small class=\"muted\">Allowed because <code>allow_ui_commands = yes</code>; runs "
-                               "without a shell, split like a <code>command =</code> line.</small></label>",
+                               " value=\"%s\"><small class=\"muted\">Allowed because <code>allow_ui_commands = yes"
+                               "</code>; runs without a shell, split like a <code>command =</code> line (for a shell: "
+                               "<code>sh -c '...'</code>), as a job of its own named <code>ui-ID</code> "
+                               "with the config's <code>[defaults]</code>.</small></label>",
                                v->command ? v->command : "");
+        }
+        cw_html_raw(b, "<label class=\"field\"><span>Description <em class=\"muted\">optional</em></span>"
+                       "<input name=\"description\" id=\"entry-description\"");
+        invalid_attrs(b, bad, "description");
         cw_html_printf(b,
-                       "<label class=\"field\"><span>Description <em class=\"muted\">optional</em></span>"
-                       "<input name=\"description\" id=\"entry-description\" value=\"%s\"></label>"
+                       " value=\"%s\"></label>"
                        "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\" "
                        "id=\"entry-enabled\"%s> Enabled</label>"
                        "<div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" "

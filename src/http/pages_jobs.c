@@ -7,17 +7,12 @@
 
 #include "http/actions.h"
 #include "http/pages.h"
+#include "sched/entries.h"
 
 /* Jobs per page of the overview. */
 #define JOBS_PAGE 200
 /* Runs per page of a job's history. */
 #define JOB_HISTORY_PAGE 20
-
-static bool status_bad(cw_run_status s)
-{
-        return s == CW_RUN_FAILED || s == CW_RUN_TIMED_OUT || s == CW_RUN_KILLED || s == CW_RUN_LOST ||
-               s == CW_RUN_MISSED;
-}
 
 static size_t parse_size(const char *s, size_t dflt)
 {
@@ -67,6 +62,27 @@ static void running_cell(const cw_http_req *req, cw_buf *b, const cw_model_job *
         }
 }
 
+/* "after A, B": a job that runs when the jobs it depends on succeed. */
+static void after_text(cw_buf *b, const cw_job *job)
+{
+        cw_html_raw(b, "<div class=\"after\" data-after=\"1\"><span class=\"muted\">after</span> ");
+        for (size_t i = 0; i < job->after.n; i++) {
+                if (i)
+                        cw_html_raw(b, ", ");
+                cw_page_job_link(b, job->after.v[i]);
+        }
+        cw_html_raw(b, "</div>");
+}
+
+/* The mark of a job created in the admin UI from a command entry. */
+static void ui_job_tag(cw_buf *b, const cw_model_job *mj)
+{
+        cw_html_printf(b,
+                       " <a class=\"tag tag-ui\" data-ui-entry=\"%lld\" href=\"/entries/%lld/edit\" "
+                       "title=\"created in the admin UI from a command entry\">created in the UI</a>",
+                       (long long)mj->ui_entry, (long long)mj->ui_entry);
+}
+
 int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
 {
         cw_buf *b = &resp->body;
@@ -78,30 +94,30 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
         };
         cw_model_jobs m = {0};
         cw_error e;
-        size_t n_bad = 0;
         int r;
 
         cw_error_clear(&e);
         r = cw_model_jobs_get(req->cfg, req->store, req->now_us, &o, &m, &e);
         if (r < 0)
                 return cw_page_fail(req, resp, r, &e);
-        for (size_t i = 0; i < m.n; i++)
-                n_bad += m.jobs[i].last.id && status_bad(m.jobs[i].last.status);
 
         cw_html_page_begin(req, b, "Jobs", CW_NAV_JOBS, "data-page=\"jobs\" data-live=\"jobs\"");
         if (!m.scheduler_enabled)
-                cw_html_raw(b, "<div class=\"banner banner-warn\" id=\"scheduler-off\">The scheduler is "
-                               "<strong>off</strong>: nothing starts on schedule. <a href=\"/scheduler\">Turn it on"
-                               "</a></div>");
+                /* The banner is a flex row: its sentence is one item, so
+                 * the gap does not split it around <strong>. */
+                cw_html_raw(b, "<div class=\"banner banner-warn\" id=\"scheduler-off\"><span>The scheduler is "
+                               "<strong>off</strong>: nothing starts on schedule.</span> <a href=\"/scheduler\">"
+                               "Turn it on</a></div>");
         cw_html_raw(b, "<div class=\"page-head\"><h1>Jobs</h1><div class=\"stats\" id=\"job-stats\">");
         cw_html_printf(b,
                        "<div class=\"stat\"><span class=\"stat-n\" id=\"stat-jobs\">%zu</span>"
                        "<span class=\"stat-l\">jobs</span></div>"
                        "<div class=\"stat stat-running\"><span class=\"stat-n\" id=\"stat-running\">%zu</span>"
                        "<span class=\"stat-l\">running</span></div>"
-                       "<div class=\"stat stat-failed%s\"><span class=\"stat-n\" id=\"stat-failed\">%zu</span>"
-                       "<span class=\"stat-l\">failing</span></div>",
-                       m.total, m.n_running, n_bad ? " has" : "", n_bad);
+                       "<div class=\"stat stat-failed%s\" title=\"jobs whose last run failed, timed out or was "
+                       "lost (not counting runs killed by an operator)\"><span class=\"stat-n\" id=\"stat-failed\">"
+                       "%zu</span><span class=\"stat-l\">failing</span></div>",
+                       m.total, m.n_running, m.n_failing ? " has" : "", m.n_failing);
         cw_html_raw(b, "</div></div>\n<form class=\"toolbar\" method=\"get\" action=\"/jobs\" role=\"search\">"
                        "<input type=\"search\" name=\"q\" id=\"job-filter\" class=\"filter\" "
                        "placeholder=\"Filter jobs by name\xe2\x80\xa6\" autocomplete=\"off\"");
@@ -118,9 +134,15 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
                                        "config file, or <a href=\"/entries/new\">create an entry</a>.");
                 cw_html_raw(b, "</div>");
         } else {
+                /* Fixed column widths (app.css): a run starting or ending
+                 * does not move the columns. */
                 cw_html_raw(b, "<div class=\"table-wrap\"><table class=\"table jobs-table\" id=\"jobs-table\">"
+                               "<colgroup><col class=\"col-job\"><col class=\"col-sched\"><col class=\"col-next\">"
+                               "<col class=\"col-last\"><col class=\"col-now\"><col class=\"col-enabled\">"
+                               "<col class=\"col-actions\"></colgroup>"
                                "<thead><tr><th>Job</th><th>Schedule</th><th>Next run</th><th>Last run</th>"
-                               "<th>Now</th><th>Enabled</th><th></th></tr></thead><tbody>\n");
+                               "<th>Now</th><th>Enabled</th><th><span class=\"sr-only\">Actions</span></th></tr>"
+                               "</thead><tbody>\n");
         }
         for (size_t i = 0; i < m.n; i++) {
                 const cw_model_job *mj = &m.jobs[i];
@@ -130,10 +152,14 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
                                "<td data-label=\"Job\" class=\"cell-job\">",
                                job->name, mj->enabled ? 1 : 0, mj->n_running, mj->enabled ? "" : "is-disabled");
                 cw_page_job_link(b, job->name);
+                if (mj->ui_entry)
+                        ui_job_tag(b, mj);
                 if (job->description && *job->description)
                         cw_html_printf(b, "<div class=\"desc\">%s</div>", job->description);
+                if (mj->ui_why_not)
+                        cw_html_printf(b, "<div class=\"small warn ui-why-not\">Does not run: %s</div>", mj->ui_why_not);
                 cw_html_raw(b, "</td><td data-label=\"Schedule\" class=\"cell-sched\">");
-                if (mj->n_entries == 0)
+                if (mj->n_entries == 0 && job->after.n == 0)
                         cw_html_raw(b, "<span class=\"muted\">on demand</span>");
                 for (size_t k = 0; k < mj->n_entries && k < 3; k++) {
                         cw_html_raw(b, "<div>");
@@ -142,6 +168,8 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
                 }
                 if (mj->n_entries > 3)
                         cw_html_printf(b, "<div class=\"small muted\">and %zu more</div>", mj->n_entries - 3);
+                if (job->after.n)
+                        after_text(b, job);
                 cw_html_raw(b, "</td><td data-label=\"Next run\" class=\"cell-next\">");
                 if (!mj->enabled)
                         cw_html_raw(b, "<span class=\"muted\">paused</span>");
@@ -183,7 +211,12 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
 
 static void setting(cw_buf *b, const char *label, const char *value, bool code)
 {
-        cw_html_printf(b, code ? "<dt>%s</dt><dd><code>%s</code></dd>" : "<dt>%s</dt><dd>%s</dd>", label, value);
+        cw_html_printf(b, "<dt>%s</dt><dd>", label);
+        if (code)
+                cw_html_code(b, value, NULL);
+        else
+                cw_html_text(b, value);
+        cw_html_raw(b, "</dd>");
 }
 
 static void duration_value(cw_duration d, char *out, size_t n, const char *zero)
@@ -203,10 +236,13 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
         setting(b, j->shell ? "Command (shell)" : "Command", j->command ? j->command : "", true);
         if (j->args.n || j->options.n) {
                 cw_html_raw(b, "<dt>Parameters</dt><dd>");
-                for (size_t i = 0; i < j->args.n; i++)
-                        cw_html_printf(b, "<code class=\"param\">%s</code> ", j->args.v[i]);
+                for (size_t i = 0; i < j->args.n; i++) {
+                        cw_html_code(b, j->args.v[i], "param");
+                        cw_html_raw(b, " ");
+                }
                 for (size_t i = 0; i < j->options.n; i++)
-                        cw_html_printf(b, "<code class=\"param\">%s=\xe2\x80\xa6</code> ", j->options.v[i]);
+                        cw_html_printf(b, "<code class=\"param%s\">%s=\xe2\x80\xa6</code> ",
+                                       strlen(j->options.v[i]) > CW_HTML_CODE_SHORT ? " long" : "", j->options.v[i]);
                 cw_html_raw(b, "</dd>");
         }
         if (j->lock == CW_LOCK_NONE)
@@ -241,8 +277,10 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
         cw_html_raw(b, "</dd>");
         if (j->hosts.n) {
                 cw_html_raw(b, "<dt>Hosts</dt><dd>");
-                for (size_t i = 0; i < j->hosts.n; i++)
-                        cw_html_printf(b, "%s<code>%s</code>", i ? " " : "", j->hosts.v[i]);
+                for (size_t i = 0; i < j->hosts.n; i++) {
+                        cw_html_raw(b, i ? " " : "");
+                        cw_html_code(b, j->hosts.v[i], NULL);
+                }
                 cw_html_raw(b, "</dd>");
         } else {
                 setting(b, "Hosts", "any", false);
@@ -256,14 +294,20 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 setting(b, "Nice", v, false);
         }
         setting(b, "Time zone", j->tz ? cw_tz_name(j->tz) : "", false);
-        snprintf(v, sizeof(v), "line %d", j->line);
-        setting(b, "Defined at", v, false);
+        if (d->j.ui_entry) {
+                snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])", (long long)d->j.ui_entry);
+                setting(b, "Defined in", v, false);
+        } else {
+                snprintf(v, sizeof(v), "line %d", j->line);
+                setting(b, "Defined at", v, false);
+        }
         cw_html_raw(b, "</dl></section>\n");
 }
 
 static void stats_card(const cw_http_req *req, cw_buf *b, const cw_model_job_detail *d)
 {
         char v[64];
+        size_t any = 0;
 
         cw_html_raw(b, "<section class=\"card\" id=\"stats\"><h2>Statistics</h2><div class=\"mini-stats\">");
         if (d->p50 >= 0) {
@@ -279,7 +323,11 @@ static void stats_card(const cw_http_req *req, cw_buf *b, const cw_model_job_det
                                d->failure_rate * 100);
         cw_html_raw(b, "</div><dl class=\"kv\"><dt>Last success</dt><dd>");
         cw_html_time(req, b, d->last_success_us ? (cw_time)(d->last_success_us / 1000000) : 0, true);
-        cw_html_raw(b, "</dd><dt>All runs</dt><dd class=\"counts\">");
+        cw_html_raw(b, "</dd><dt>All runs</dt><dd class=\"counts\" id=\"stats-counts\">");
+        for (int s = 0; s < CW_RUN_STATUS_MAX; s++)
+                any += d->counts[s] > 0;
+        if (!any)
+                cw_html_raw(b, "<span class=\"muted\">none yet</span>");
         for (int s = 0; s < CW_RUN_STATUS_MAX; s++) {
                 if (!d->counts[s])
                         continue;
@@ -289,63 +337,44 @@ static void stats_card(const cw_http_req *req, cw_buf *b, const cw_model_job_det
         cw_html_raw(b, "</dd></dl></section>\n");
 }
 
+/* One box of the dependency graph: a link to the job. */
+static void dep_box(cw_buf *b, const cw_job *job, const char *dir)
+{
+        _cleanup_free_ char *u = cw_html_urlenc_dup(job->name);
+
+        cw_html_printf(b, "<a href=\"/jobs/%s\" class=\"dep-node\" data-dep=\"%s\" data-dir=\"%s\" title=\"%s\">%s</a>",
+                       u ? u : "", job->name, dir, job->name, job->name);
+}
+
 /* Jobs this one runs after, itself, and jobs that run after it: three
- * columns of boxes joined by curves. */
+ * columns of boxes joined by arrows, in plain HTML so that app.css can
+ * stack them top to bottom on a narrow screen instead of cutting them. */
 static void dependency_graph(cw_buf *b, const cw_model_job_detail *d)
 {
-        const int bw = 190, bh = 34, gap = 14, colx[3] = {10, 305, 600}, W = 800;
-        size_t rows = d->n_after > d->n_before ? d->n_after : d->n_before;
-        int H, cy;
-
-        if (rows < 1)
-                rows = 1;
-        H = (int)rows * (bh + gap) + gap;
-        cy = H / 2;
         cw_html_raw(b, "<section class=\"card\" id=\"dependencies\"><h2>Dependencies</h2>");
         if (d->n_after == 0 && d->n_before == 0) {
-                cw_html_raw(b, "<p class=\"muted\">This job has no <code>after =</code> links either way.</p></section>");
+                cw_html_raw(b, "<p class=\"muted\">This job has no <code>after =</code> links either way.</p></section>\n");
                 return;
         }
-        cw_html_raw(b, "<div class=\"dep-scroll\">");
-        cw_html_printf(b,
-                       "<svg class=\"dep-graph\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"dependency graph\">"
-                       "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" "
-                       "markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0 0L10 5L0 10z\" class=\"arrowhead\"/>"
-                       "</marker></defs>",
-                       W, H);
-        for (int side = 0; side < 2; side++) {
-                const cw_job **list = side == 0 ? d->after : d->before;
-                size_t n = side == 0 ? d->n_after : d->n_before;
-                int top = cy - (int)(n * (bh + gap) - gap) / 2;
-                for (size_t i = 0; i < n; i++) {
-                        int x = colx[side == 0 ? 0 : 2], y = top + (int)i * (bh + gap);
-                        int x1 = side == 0 ? x + bw : colx[1] + bw, y1 = side == 0 ? y + bh / 2 : cy;
-                        int x2 = side == 0 ? colx[1] : x, y2 = side == 0 ? cy : y + bh / 2;
-                        _cleanup_free_ char *u = cw_html_urlenc_dup(list[i]->name);
-                        char name[40];
-                        snprintf(name, sizeof(name), "%.24s%s", list[i]->name, strlen(list[i]->name) > 24 ? "\xe2\x80\xa6" : "");
-                        cw_html_printf(b,
-                                       "<path class=\"edge\" d=\"M%d %d C%d %d %d %d %d %d\" marker-end=\"url(#arrow)\"/>",
-                                       x1, y1, (x1 + x2) / 2, y1, (x1 + x2) / 2, y2, x2 - 2, y2);
-                        cw_html_printf(b,
-                                       "<a href=\"/jobs/%s\" class=\"dep-node\" data-dep=\"%s\" data-dir=\"%s\">"
-                                       "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"8\"/>"
-                                       "<text x=\"%d\" y=\"%d\">%s</text><title>%s</title></a>",
-                                       u, list[i]->name, side == 0 ? "upstream" : "downstream", x, y, bw, bh,
-                                       x + bw / 2, y + bh / 2 + 5, name, list[i]->name);
-                }
+        cw_html_raw(b, "<div class=\"dep-flow\" role=\"group\" aria-label=\"dependency graph\">");
+        if (d->n_after) {
+                cw_html_raw(b, "<div class=\"dep-col dep-up\"><span class=\"dep-label\">runs after</span>");
+                for (size_t i = 0; i < d->n_after; i++)
+                        dep_box(b, d->after[i], "upstream");
+                cw_html_raw(b, "</div><span class=\"dep-arrow\" aria-hidden=\"true\"></span>");
         }
-        {
-                char name[40];
-                const char *jn = d->j.job->name;
-                snprintf(name, sizeof(name), "%.24s%s", jn, strlen(jn) > 24 ? "\xe2\x80\xa6" : "");
-                cw_html_printf(b,
-                               "<g class=\"dep-node dep-self\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"8\"/>"
-                               "<text x=\"%d\" y=\"%d\">%s</text></g>",
-                               colx[1], cy - bh / 2, bw, bh, colx[1] + bw / 2, cy + 5, name);
+        cw_html_printf(b, "<div class=\"dep-col dep-mid\"><span class=\"dep-label\">this job</span>"
+                          "<span class=\"dep-node dep-self\" title=\"%s\">%s</span></div>",
+                       d->j.job->name, d->j.job->name);
+        if (d->n_before) {
+                cw_html_raw(b, "<span class=\"dep-arrow\" aria-hidden=\"true\"></span>"
+                               "<div class=\"dep-col dep-down\"><span class=\"dep-label\">then runs</span>");
+                for (size_t i = 0; i < d->n_before; i++)
+                        dep_box(b, d->before[i], "downstream");
+                cw_html_raw(b, "</div>");
         }
-        cw_html_raw(b, "</svg></div><p class=\"small muted legend\">Left: jobs this one runs after. Right: jobs that run "
-                       "after it succeeds.</p></section>\n");
+        cw_html_raw(b, "</div><p class=\"small muted legend\">Arrows point from a job to the jobs that run after "
+                       "it succeeds.</p></section>\n");
 }
 
 /* Bars of the recent runs' durations, oldest on the left, coloured by
@@ -470,12 +499,17 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
         cw_html_text(b, name);
         cw_html_printf(b, " <span class=\"pill %s\" id=\"job-state\">%s</span></h1>", d.j.enabled ? "pill-on" : "pill-off",
                        d.j.enabled ? "enabled" : "disabled");
+        if (d.j.ui_entry)
+                ui_job_tag(b, &d.j);
         if (d.j.job->description && *d.j.job->description)
                 cw_html_printf(b, "<p class=\"lead\" id=\"job-description\">%s</p>", d.j.job->description);
         cw_html_raw(b, "</div><div class=\"actions\">");
         cw_page_enable_switch(req, b, &d.j, req->path);
         cw_page_run_now(req, b, d.j.job, req->path, false);
         cw_html_raw(b, "</div></div>\n");
+        if (d.j.ui_why_not)
+                cw_html_printf(b, "<div class=\"banner banner-warn\" id=\"job-not-runnable\">This job does not run: "
+                                  "%s</div>", d.j.ui_why_not);
 
         if (d.j.running.id) {
                 cw_html_raw(b, "<div class=\"banner banner-run\" id=\"job-running\">");
@@ -491,7 +525,9 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
                 cw_html_raw(b, "</div>");
         }
 
-        cw_html_raw(b, "<div class=\"grid\">");
+        /* One grid for every card, so that on a narrow screen app.css can
+         * put History before Settings (CSS order) whatever the columns. */
+        cw_html_raw(b, "<div class=\"grid job-grid\">");
         cw_html_raw(b, "<section class=\"card span-2\" id=\"schedules\"><h2>Schedules</h2>");
         if (d.j.n_entries == 0)
                 cw_html_raw(b, "<p class=\"muted\">No schedule: this job runs when requested, or after the jobs it "
@@ -502,8 +538,11 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
                                cw_model_source_to_string(en->source));
                 cw_page_schedule(b, en->when, en->spec, en->zone);
                 cw_html_raw(b, "</div><div class=\"entry-meta\">");
-                if (strcmp(en->spec, name) != 0)
-                        cw_html_printf(b, "<span class=\"small\">runs <code>%s</code></span> ", en->spec);
+                if (strcmp(en->spec, name) != 0) {
+                        cw_html_raw(b, "<span class=\"small\">runs ");
+                        cw_html_code(b, en->spec, NULL);
+                        cw_html_raw(b, "</span> ");
+                }
                 if (en->source == CW_MODEL_SOURCE_UI)
                         cw_html_printf(b, " <a class=\"tag tag-ui\" href=\"/entries/%lld/edit\">UI entry #%lld</a>",
                                        (long long)en->ui_id, (long long)en->ui_id);
@@ -527,12 +566,11 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
         }
         cw_html_raw(b, "</section>\n");
         stats_card(req, b, &d);
-        cw_html_raw(b, "</div><div class=\"grid\">");
         duration_chart(req, b, &d);
         settings_card(b, &d);
-        cw_html_raw(b, "</div>");
         dependency_graph(b, &d);
         history(req, b, name);
+        cw_html_raw(b, "</div>");
         cw_html_page_end(req, b);
         cw_model_job_detail_release(&d);
         return cw_page_done(resp);
@@ -555,7 +593,10 @@ static void put_quoted(cw_buf *b, const char *v)
 int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
 {
         const char *name = req->args[0];
-        const cw_job *job = cw_config_job(req->cfg, name);
+        /* A configured job, or one created in the UI (no params). */
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+        cw_error why;
+        const cw_job *job = cw_job_resolve(req->cfg, req->store, name, &ref, &why) == 0 ? ref.job : NULL;
         _cleanup_free_ char *u = cw_html_urlenc_dup(name);
         char fallback[300], msg[400];
         const char *back;
@@ -568,7 +609,10 @@ int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
         snprintf(fallback, sizeof(fallback), "/jobs/%s", u ? u : "");
         back = cw_page_back(req, fallback);
         if (!job) {
-                snprintf(msg, sizeof(msg), "no job named '%s'", name);
+                if (cw_ui_job_name_parse(name, NULL) && why.msg[0])
+                        snprintf(msg, sizeof(msg), "cannot run %s: %s", name, why.msg);
+                else
+                        snprintf(msg, sizeof(msg), "no job named '%s'", name);
                 return cw_page_redirect(resp, "/jobs", "err", msg);
         }
         cw_buf_puts(&spec, name);

@@ -120,6 +120,7 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
 {
         cw_buf *b = &resp->body;
         cw_model_run m = {0};
+        cw_run_output ro = {0};
         const cw_run *run;
         char attrs[200], title[64];
         bool active;
@@ -130,9 +131,17 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
         if (parse_run_id(req, resp, &id) < 0)
                 return 0;
         cw_error_clear(&e);
-        r = cw_model_run_get(req->cfg, req->store, id, true, &m, &e);
+        r = cw_model_run_get(req->cfg, req->store, id, false, &m, &e);
         if (r < 0)
                 return cw_page_fail(req, resp, r, &e);
+        /* The output with its size of the same moment: the page follows
+         * the run from that size on (app.js, ?since=). */
+        r = cw_store_run_output_get(req->store, id, &ro);
+        if (r < 0) {
+                cw_model_run_release(&m);
+                cw_error_fail(&e, r, "cannot read run %lld's output: %s", (long long)id, strerror(-r));
+                return cw_page_fail(req, resp, r, &e);
+        }
         run = &m.run;
         active = !cw_run_status_is_final(run->status);
         snprintf(attrs, sizeof(attrs), "data-page=\"run\" data-live=\"run\" data-run-id=\"%lld\" data-active=\"%d\"",
@@ -221,20 +230,27 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
         cw_html_raw(b, "<section class=\"card\" id=\"output\"><div class=\"card-head\"><h2>Output</h2>"
                        "<div class=\"actions\">");
         cw_html_printf(b, "<span class=\"small muted\" id=\"output-size\">%llu bytes%s</span>",
-                       (unsigned long long)run->output_size,
-                       run->output_truncated ? ", middle cut (head and tail kept)" : "");
+                       (unsigned long long)ro.size, ro.truncated ? ", middle cut (head and tail kept)" : "");
         cw_html_printf(b, "<a class=\"btn btn-sm\" id=\"output-download\" href=\"/runs/%lld/output.txt\" download>"
                           "Download</a></div></div>",
                        (long long)id);
-        cw_html_raw(b, "<pre class=\"output\" id=\"run-output\" tabindex=\"0\">");
-        if (m.output_len)
-                cw_html_text_n(b, m.output, m.output_len);
+        /* data-output-size: the bytes the job had written when this text
+         * was stored (it may be less than shown: head + marker + tail). */
+        cw_html_printf(b, "<pre class=\"output\" id=\"run-output\" tabindex=\"0\" data-output-size=\"%llu\">",
+                       (unsigned long long)ro.size);
+        if (ro.len)
+                cw_html_text_n(b, ro.data, ro.len);
         cw_html_raw(b, "</pre>");
-        if (!m.output_len)
-                cw_html_printf(b, "<p class=\"muted small\" id=\"output-empty\">%s</p>",
-                               active ? "No output yet: it is stored when the run ends." : "No output.");
+        if (!ro.len) {
+                cw_html_raw(b, "<p class=\"muted small\" id=\"output-empty\"");
+                if (active)
+                        cw_html_raw(b, " data-active=\"1\">No output yet: it appears here while the job runs.</p>");
+                else
+                        cw_html_raw(b, ">No output.</p>");
+        }
         cw_html_raw(b, "</section>\n");
         cw_html_page_end(req, b);
+        cw_run_output_release(&ro);
         cw_model_run_release(&m);
         return cw_page_done(resp);
 }

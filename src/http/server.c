@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -902,6 +903,22 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
         return c;
 }
 
+/* The server's threads run at a lower priority than the daemon's own
+ * thread and the jobs it starts, so a flood of requests on a small host
+ * delays pages, not fires (PRODUCT.md §12: no lateness change under
+ * load). Linux applies nice per thread; raising it needs no privilege.
+ * Called when a connection starts, in the thread that will serve it;
+ * setting it again is a no-op. */
+#define SERVER_NICE 10
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+        (void)cls, (void)con, (void)socket_context;
+        if (code == MHD_CONNECTION_NOTIFY_STARTED)
+                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
         http_conn *c = *con_cls;
@@ -1101,7 +1118,8 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                 (unsigned int)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-                srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+                srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                MHD_OPTION_END);
         if (!srv->mhd) {
                 close(fd);
                 r = cw_error_fail(err, -EIO, "cannot start the HTTP server on '%s'", srv->listen);

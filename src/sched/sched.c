@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/array.h"
+#include "sched/entries.h"
 #include "worker/control.h"
 #include "worker/lock.h"
 
@@ -21,12 +22,65 @@
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
 #define SCAN_LIMIT 200
 
+/* A job the pass looked up by name: jobs the admin UI made from command
+ * entries (sched/entries.h) are read from the store once per pass. */
+typedef struct looked_up {
+        char *name;
+        cw_job_ref ref; /* job NULL: no such job now */
+} looked_up;
+
 typedef struct pass {
         const cw_sched_opts *o;
         cw_sched_result *res;
         bool enabled;     /* the scheduler as a whole */
         cw_time last;
+        looked_up *jobs;
+        size_t n_jobs, cap_jobs;
 } pass;
+
+static void pass_release(pass *p)
+{
+        for (size_t i = 0; i < p->n_jobs; i++) {
+                free(p->jobs[i].name);
+                cw_job_ref_release(&p->jobs[i].ref);
+        }
+        free(p->jobs);
+        p->jobs = NULL;
+        p->n_jobs = p->cap_jobs = 0;
+}
+
+/* The job called name (cw_job_resolve), NULL when there is none now (or
+ * it may not run: a UI job without allow_ui_commands). */
+static const cw_job *job_named(pass *p, const char *name)
+{
+        const cw_job *job = cw_config_job(p->o->cfg, name);
+        looked_up *l;
+        cw_error err;
+
+        if (job || !cw_ui_job_name_parse(name, NULL))
+                return job;
+        for (size_t i = 0; i < p->n_jobs; i++)
+                if (strcmp(p->jobs[i].name, name) == 0)
+                        return p->jobs[i].ref.job;
+        if (cw_array_reserve((void **)&p->jobs, &p->cap_jobs, p->n_jobs + 1, sizeof(*p->jobs), 4) < 0)
+                return NULL;
+        l = &p->jobs[p->n_jobs];
+        *l = (looked_up){.name = strdup(name)};
+        if (!l->name)
+                return NULL;
+        p->n_jobs++;
+        if (cw_job_resolve(p->o->cfg, p->o->store, name, &l->ref, &err) < 0)
+                l->ref = (cw_job_ref){0};
+        return l->ref.job;
+}
+
+/* The job an entry fires: the config's, or a UI job's by its spec's name. */
+static const cw_job *entry_job(pass *p, const cw_schedule_entry *e)
+{
+        if (e->job < p->o->cfg->n_jobs)
+                return &p->o->cfg->jobs[e->job];
+        return e->job == CW_UI_ENTRY_JOB && e->spec ? job_named(p, e->spec->name) : NULL;
+}
 
 static bool on_this_node(const cw_config *cfg, const cw_job *job)
 {
@@ -316,14 +370,15 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
 static int pass_entry(pass *p, const cw_schedule_entry *e)
 {
         const cw_config *cfg = p->o->cfg;
-        const cw_job *job = &cfg->jobs[e->job];
-        cw_duration deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
+        const cw_job *job = entry_job(p, e);
+        cw_duration deadline;
         fires f = {0};
         cw_time t = p->last;
         int r = 0;
 
-        if (!on_this_node(cfg, job))
+        if (!job || !on_this_node(cfg, job))
                 return 0;
+        deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
         switch (cw_timespec_get_kind(e->when)) {
         case CW_TIMESPEC_REBOOT:
                 return 0;
@@ -362,10 +417,9 @@ static int pass_requests(pass *p)
                 cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->o->now};
                 cw_error e;
 
-                if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 || cw_config_check_jobspec(cfg, js, &e) < 0 ||
-                    !(spec = cw_jobspec_format(js)))
+                if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 || !(a.job = job_named(p, js->name)) ||
+                    cw_job_check_spec(cfg, a.job, js, &e) < 0 || !(spec = cw_jobspec_format(js)))
                         continue; /* the config changed under the request: nothing to run */
-                a.job = cw_config_job(cfg, js->name);
                 a.spec = spec;
                 r = start(p, &a);
         }
@@ -385,7 +439,7 @@ static const cw_schedule_entry *entry_for(const cw_config *cfg, const char *spec
 static int retry_one(pass *p, const cw_run *run)
 {
         const cw_config *cfg = p->o->cfg;
-        const cw_job *job = cw_config_job(cfg, run->job);
+        const cw_job *job = run->job ? job_named(p, run->job) : NULL;
         const cw_schedule_entry *e;
         cw_sched_action a = {.trigger = CW_TRIGGER_RETRY};
         char key[64];
@@ -535,8 +589,10 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         int r;
 
         r = read_state(&p);
-        if (r < 0)
+        if (r < 0) {
+                pass_release(&p);
                 return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+        }
         res.window_from = p.last;
         res.window_to = o->now;
         /* Entries are visited even when the window is empty (first pass, or
@@ -554,6 +610,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = pass_dependencies(&p);
         if (r == 0)
                 r = write_last_pass(&p);
+        pass_release(&p);
         if (r < 0)
                 return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));
         *ret = res;
@@ -575,16 +632,21 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
         for (size_t i = 0; r == 0 && i < o->cfg->n_entries + o->n_extra_entries; i++) {
                 const cw_schedule_entry *e = i < o->cfg->n_entries ? &o->cfg->entries[i]
                                                                    : &o->extra_entries[i - o->cfg->n_entries];
-                const cw_job *job = &o->cfg->jobs[e->job];
-                cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE,
-                                     .attempt = 1, .scheduled_at = boot};
+                const cw_job *job;
+                cw_sched_action a = {.trigger = CW_TRIGGER_SCHEDULE, .spec = e->spec_text, .attempt = 1,
+                                     .scheduled_at = boot};
                 char key[CW_JOBSPEC_TEXT_MAX + 16];
 
-                if (cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT || !on_this_node(o->cfg, job))
+                if (cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT)
                         continue;
+                job = entry_job(&p, e);
+                if (!job || !on_this_node(o->cfg, job))
+                        continue;
+                a.job = job;
                 snprintf(key, sizeof(key), "reboot:%s", e->spec_text);
                 r = claim_and(&p, &a, key, boot, false, NULL);
         }
+        pass_release(&p);
         if (r < 0)
                 return cw_error_fail(err, r, "@reboot: store error: %s", strerror(-r));
         *ret = res;

@@ -73,7 +73,10 @@ typedef struct cw_sched_opts {
         void (*on_action)(void *userdata, const cw_sched_action *a);
         /* Entries beyond the config's, fired by the same rules after them:
          * the UI-created ones (sched/entries.h, cw_ui_entries_load), each
-         * compiled against cfg. Owned by the caller; may be NULL. */
+         * compiled against cfg. An entry whose .job is CW_UI_ENTRY_JOB fires
+         * a UI job, which the pass, like requests and retries naming one,
+         * looks up with cw_job_resolve (once per pass). Owned by the
+         * caller; may be NULL. */
         const cw_schedule_entry *extra_entries;
         size_t n_extra_entries;
         /* Called before the pass waits for another process (concurrency =

@@ -36,6 +36,14 @@
                 if ((s)->ops->version < 2 || !(s)->ops->member)                                    \
                         return -EOPNOTSUPP;                                                        \
         } while (0)
+/* For operations added in version 3. */
+#define OP3_OR_RETURN(s, member)                                                                   \
+        do {                                                                                       \
+                if (!(s) || !(s)->ops)                                                             \
+                        return -EINVAL;                                                            \
+                if ((s)->ops->version < 3 || !(s)->ops->member)                                    \
+                        return -EOPNOTSUPP;                                                        \
+        } while (0)
 #define OP_OR_RETURN(s, member)                                                                    \
         do {                                                                                       \
                 int _r = OP_CHECK(s, member);                                                      \
@@ -205,6 +213,31 @@ int cw_store_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
         return s->ops->run_output(s, id, ret, ret_len);
 }
 
+int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
+                                 size_t len)
+{
+        OP3_OR_RETURN(s, run_output_snapshot);
+        if (!output && len > 0)
+                return -EINVAL;
+        return s->ops->run_output_snapshot(s, id, size, truncated, output, len);
+}
+
+int cw_store_run_output_get(cw_store *s, int64_t id, cw_run_output *ret)
+{
+        OP3_OR_RETURN(s, run_output_get);
+        if (!ret)
+                return -EINVAL;
+        return s->ops->run_output_get(s, id, ret);
+}
+
+void cw_run_output_release(cw_run_output *o)
+{
+        if (!o)
+                return;
+        free(o->data);
+        *o = (cw_run_output){0};
+}
+
 int cw_store_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_n)
 {
         static const cw_run_filter all = CW_RUN_FILTER_INIT;
@@ -328,12 +361,12 @@ void cw_job_stats_free(cw_job_stats *st, size_t n)
         free(st);
 }
 
-int cw_store_jobs_last(cw_store *s, cw_run **ret, size_t *ret_n)
+int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n)
 {
         OP2_OR_RETURN(s, jobs_last);
         if (!ret || !ret_n)
                 return -EINVAL;
-        return s->ops->jobs_last(s, ret, ret_n);
+        return s->ops->jobs_last(s, jobs, n_jobs, ret, ret_n);
 }
 
 int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)

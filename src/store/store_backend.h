@@ -18,7 +18,7 @@
 
 #include "store/store.h"
 
-#define CW_STORE_OPS_VERSION 2
+#define CW_STORE_OPS_VERSION 3
 
 typedef struct cw_store_ops cw_store_ops;
 
@@ -57,7 +57,7 @@ struct cw_store_ops {
         /* version 2: the admin UI's reads, aggregates and UI entries */
         int (*requests_pending)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
         int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness);
-        int (*jobs_last)(cw_store *s, cw_run **ret, size_t *ret_n);
+        int (*jobs_last)(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
         int (*jobs_disabled)(cw_store *s, char ***ret, size_t *ret_n);
         int (*ui_entry_add)(cw_store *s, cw_ui_entry *e);
         int (*ui_entry_update)(cw_store *s, const cw_ui_entry *e);
@@ -69,6 +69,11 @@ struct cw_store_ops {
         int (*batch_begin)(cw_store *s);
         int (*batch_commit)(cw_store *s);
         void (*batch_abort)(cw_store *s);
+
+        /* version 3: live output of running runs */
+        int (*run_output_snapshot)(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
+                                   size_t len);
+        int (*run_output_get)(cw_store *s, int64_t id, cw_run_output *ret);
 };
 
 /* The SQLite backend (store_sqlite.c): opens (creating when missing, with

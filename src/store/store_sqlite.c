@@ -247,6 +247,8 @@ typedef enum stmt_id {
         ST_RUN_EXISTS,
         ST_RUN_GET,
         ST_RUN_OUTPUT,
+        ST_RUN_OUTPUT_SNAPSHOT,
+        ST_RUN_OUTPUT_GET,
         ST_PRUNE,
         ST_CLAIM,
         ST_STATE_GET,
@@ -270,6 +272,7 @@ typedef enum stmt_id {
         ST_STATS_HIST_ONE,
         ST_STATS_SUMS_ONE,
         ST_JOBS_LAST,
+        ST_JOB_LAST,
         ST_JOBS_DISABLED,
         ST_UI_ADD,
         ST_UI_UPDATE,
@@ -310,6 +313,12 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
         [ST_RUN_OUTPUT] = "SELECT o.output FROM runs r LEFT JOIN run_output o ON o.run_id = r.id "
                           "WHERE r.id = ?1",
+        /* Live output: only while running, so a late snapshot can never
+         * replace a final record. */
+        [ST_RUN_OUTPUT_SNAPSHOT] = "UPDATE runs SET output_size = ?2, output_truncated = ?3 "
+                                   "WHERE id = ?1 AND status = 'running'",
+        [ST_RUN_OUTPUT_GET] = "SELECT r.status, r.output_size, r.output_truncated, o.output FROM runs r "
+                              "LEFT JOIN run_output o ON o.run_id = r.id WHERE r.id = ?1",
         /* By batches through runs_started; run_output rows go by cascade. */
         [ST_PRUNE] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_us < ?1 "
                      "AND status NOT IN ('queued', 'running') LIMIT ?2)",
@@ -351,6 +360,7 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_STATS_SUMS_ONE] = "SELECT metric, job, n, sum FROM histogram_sums "
                               "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
         [ST_JOBS_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id IN (SELECT last_run_id FROM job_stats)",
+        [ST_JOB_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT last_run_id FROM job_stats WHERE job = ?1)",
         [ST_JOBS_DISABLED] = "SELECT job FROM job_state WHERE enabled = 0 ORDER BY job",
         [ST_UI_ADD] = "INSERT INTO ui_entries (schedule, spec, command, description, enabled, created_by, "
                       "created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1347,6 +1357,130 @@ static int sq_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
         return r;
 }
 
+/* ---- live output ---------------------------------------------------------- */
+
+typedef struct snapshot_ctx {
+        int64_t id;
+        uint64_t size;
+        bool truncated;
+        const void *output;
+        size_t len;
+} snapshot_ctx;
+
+static int snapshot_txn(sq_store *q, void *ctx)
+{
+        snapshot_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *out = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, ST_RUN_OUTPUT_SNAPSHOT, &st);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){st, SQLITE_OK};
+        bind_i64(&b, 1, c->id);
+        bind_i64(&b, 2, (int64_t)c->size);
+        bind_i64(&b, 3, c->truncated);
+        e = bind_done(q, &b);
+        if (e == 0)
+                e = step_done(q, st);
+        if (e == 0)
+                e = cas_result(q, c->id);
+        if (e < 0)
+                return e;
+        e = sq_stmt(q, c->len > 0 ? ST_OUTPUT_SET : ST_OUTPUT_DELETE, &out);
+        if (e < 0)
+                return e;
+        b = (sq_bind){out, SQLITE_OK};
+        bind_i64(&b, 1, c->id);
+        if (c->len > 0)
+                bind_blob(&b, 2, c->output, c->len);
+        e = bind_done(q, &b);
+        if (e == 0)
+                e = step_done(q, out);
+        return e;
+}
+
+/* One attempt, with the busy handler off for its duration: whoever holds
+ * the write lock, this returns at once. The statements met inside never
+ * wait either (they run under the lock this transaction holds). */
+static int sq_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
+                                  size_t len)
+{
+        sq_store *q = sq_of(s);
+        snapshot_ctx c = {id, size, truncated, output, len};
+        int r;
+
+        if (q->batch)
+                return batch_write(q, snapshot_txn, &c);
+        sqlite3_busy_timeout(q->db, 0);
+        r = exec_once_stmt(q, ST_BEGIN);
+        if (r == 0) {
+                r = snapshot_txn(q, &c);
+                if (r == 0)
+                        r = exec_once_stmt(q, ST_COMMIT);
+                if (r < 0)
+                        rollback(q);
+        }
+        sqlite3_busy_timeout(q->db, CW_STORE_BUSY_MS);
+        return r;
+}
+
+typedef struct output_get_ctx {
+        int64_t id;
+        cw_run_output out;
+} output_get_ctx;
+
+static int output_get_read(sq_store *q, void *ctx)
+{
+        output_get_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int e = sq_stmt(q, ST_RUN_OUTPUT_GET, &st), rc, n;
+        const unsigned char *status;
+        const void *p;
+
+        if (e < 0)
+                return e;
+        rc = sqlite3_bind_int64(st, 1, c->id);
+        if (rc != SQLITE_OK)
+                return sq_errno(q->db, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sq_errno(q->db, rc);
+        status = sqlite3_column_text(st, 0);
+        if (!status || cw_run_status_from_string((const char *)status, &c->out.status) < 0)
+                return -EIO;
+        c->out.size = (uint64_t)sqlite3_column_int64(st, 1);
+        c->out.truncated = sqlite3_column_int(st, 2) != 0;
+        p = sqlite3_column_blob(st, 3);
+        n = sqlite3_column_bytes(st, 3);
+        if (!p || n <= 0) {
+                if (n > 0)
+                        return -ENOMEM;
+                c->out.data = NULL;
+                c->out.len = 0;
+                return 0;
+        }
+        c->out.data = malloc((size_t)n + 1);
+        if (!c->out.data)
+                return -ENOMEM;
+        memcpy(c->out.data, p, (size_t)n);
+        ((char *)c->out.data)[n] = '\0';
+        c->out.len = (size_t)n;
+        return 0;
+}
+
+static int sq_run_output_get(cw_store *s, int64_t id, cw_run_output *ret)
+{
+        output_get_ctx c = {.id = id};
+        int r = sq_read(sq_of(s), output_get_read, &c);
+
+        if (r == 0)
+                *ret = c.out;
+        return r;
+}
+
 /* The text of list variant `v` into buf: constant fragments only, one per
  * filter, so every value stays a bound parameter (?1 job, ?2 status, ?4
  * resume, ?5 before_id, ?6 limit). The active and pending-resume variants
@@ -1967,15 +2101,16 @@ static int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_
 }
 
 typedef struct last_ctx {
+        const char *const *jobs; /* NULL: all */
+        size_t n_jobs;
         cw_run *runs;
         size_t n, cap;
 } last_ctx;
 
-static int last_read(sq_store *q, void *ctx)
+/* Appends every row st gives to c->runs. */
+static int last_rows(sq_store *q, sqlite3_stmt *st, last_ctx *c)
 {
-        last_ctx *c = ctx;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int e = sq_stmt(q, ST_JOBS_LAST, &st), rc = SQLITE_DONE;
+        int e = 0, rc;
 
         while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 e = cw_array_reserve((void **)&c->runs, &c->cap, c->n + 1, sizeof(cw_run), 64);
@@ -1986,16 +2121,45 @@ static int last_read(sq_store *q, void *ctx)
         }
         if (e == 0 && rc != SQLITE_DONE)
                 e = sq_errno(q->db, rc);
+        return e;
+}
+
+static int last_read(sq_store *q, void *ctx)
+{
+        last_ctx *c = ctx;
+        int e = 0;
+
+        if (!c->jobs) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+                e = sq_stmt(q, ST_JOBS_LAST, &st);
+                if (e == 0)
+                        e = last_rows(q, st, c);
+        }
+        for (size_t i = 0; c->jobs && e == 0 && i < c->n_jobs; i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+                e = sq_stmt(q, ST_JOB_LAST, &st);
+                if (e == 0) {
+                        sq_bind b = {st, SQLITE_OK};
+
+                        bind_text(&b, 1, c->jobs[i]);
+                        e = bind_done(q, &b);
+                }
+                if (e == 0)
+                        e = last_rows(q, st, c);
+        }
         if (e < 0) {
                 cw_runs_free(c->runs, c->n);
-                *c = (last_ctx){0};
+                c->runs = NULL; /* a retry starts again; jobs stay */
+                c->n = c->cap = 0;
         }
         return e;
 }
 
-static int sq_jobs_last(cw_store *s, cw_run **ret, size_t *ret_n)
+static int sq_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n)
 {
-        last_ctx c = {0};
+        last_ctx c = {.jobs = jobs, .n_jobs = n_jobs};
         int r = sq_read(sq_of(s), last_read, &c);
 
         if (r < 0)
@@ -2554,6 +2718,8 @@ static const cw_store_ops sqlite_ops = {
         .batch_begin = sq_batch_begin,
         .batch_commit = sq_batch_commit,
         .batch_abort = sq_batch_abort,
+        .run_output_snapshot = sq_run_output_snapshot,
+        .run_output_get = sq_run_output_get,
 };
 
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)

@@ -73,7 +73,7 @@ int cw_capture_finish(const cw_capture *c, char **ret, size_t *ret_len, bool *re
 {
         size_t tail_max = c->max - c->max / 2, kept = c->head_len + c->tail_len, len = 0;
         uint64_t omitted = c->total - kept;
-        char marker[96];
+        char marker[CW_CAPTURE_MARKER_MAX];
         int mlen = 0;
         char *out;
 
@@ -82,11 +82,9 @@ int cw_capture_finish(const cw_capture *c, char **ret, size_t *ret_len, bool *re
                  * cut in the middle of one, so `logs` shows it clearly. */
                 bool nl = c->head_len > 0 && c->head[c->head_len - 1] != '\n';
 
-                mlen = snprintf(marker, sizeof(marker),
-                                "%s[... cronwarden: %" PRIu64 " bytes omitted ...]\n",
-                                nl ? "\n" : "", omitted);
-                if (mlen < 0 || (size_t)mlen >= sizeof(marker))
-                        return -EOVERFLOW;
+                mlen = cw_capture_marker(marker, sizeof(marker), omitted, nl);
+                if (mlen < 0)
+                        return mlen;
         }
         out = malloc(kept + (size_t)mlen + 1);
         if (!out)
@@ -120,4 +118,91 @@ void cw_capture_release(cw_capture *c)
         free(c->head);
         free(c->tail);
         *c = (cw_capture){0};
+}
+
+#define MARKER_OPEN "[... cronwarden: "
+#define MARKER_CLOSE " bytes omitted ...]\n"
+
+int cw_capture_marker(char *buf, size_t size, uint64_t omitted, bool nl)
+{
+        int n = snprintf(buf, size, "%s" MARKER_OPEN "%" PRIu64 MARKER_CLOSE, nl ? "\n" : "", omitted);
+
+        if (n < 0 || (size_t)n >= size)
+                return -EOVERFLOW;
+        return n;
+}
+
+/* A truncated rendering is head (max/2 bytes), the marker for total - max
+ * omitted bytes, and tail (max - max/2 bytes): both parts are full once
+ * anything was dropped. max is not stored, but the marker's length only
+ * depends on the digits of total - max and on the newline before it, so
+ * each of the few possible lengths is tried, and the one whose marker is
+ * found where it must be, saying the count it must say, is the rendering.
+ * A head that merely contains marker-like text cannot fool this: the
+ * marker is looked for at one exact offset with one exact count. */
+int cw_capture_view_parse(const void *out, size_t len, uint64_t total, bool truncated, cw_capture_view *ret)
+{
+        const size_t fixed = strlen(MARKER_OPEN) + strlen(MARKER_CLOSE);
+        const char *p = out;
+
+        if (!p && len > 0)
+                return -EINVAL;
+        if (!truncated) {
+                if (len != total)
+                        return -EINVAL;
+                *ret = (cw_capture_view){.total = total, .head = p, .head_len = len, .tail = p + len};
+                return 0;
+        }
+        for (int nl = 0; nl <= 1; nl++) {
+                for (size_t digits = 1; digits <= 20; digits++) {
+                        char marker[CW_CAPTURE_MARKER_MAX];
+                        size_t mlen = fixed + digits + (size_t)nl, max, head_len;
+                        int m;
+
+                        if (len < mlen + 2)
+                                break;
+                        max = len - mlen;
+                        if (total <= max)
+                                continue;
+                        head_len = max / 2;
+                        m = cw_capture_marker(marker, sizeof(marker), total - max, nl);
+                        if (m < 0 || (size_t)m != mlen || memcmp(p + head_len, marker, mlen) != 0)
+                                continue;
+                        /* The newline is there exactly when the head does
+                         * not end a line (cw_capture_finish). */
+                        if ((p[head_len - 1] != '\n') != (nl == 1))
+                                continue;
+                        *ret = (cw_capture_view){
+                                .total = total,
+                                .head = p,
+                                .head_len = head_len,
+                                .tail = p + head_len + mlen,
+                                .tail_len = max - head_len,
+                        };
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+int cw_capture_view_rest(const cw_capture_view *v, uint64_t from, cw_capture_rest *ret)
+{
+        uint64_t tail_from = v->total - v->tail_len;
+
+        if (from > v->total)
+                return -ERANGE;
+        if (from < v->head_len) {
+                *ret = (cw_capture_rest){
+                        .a = v->head + from,
+                        .a_len = v->head_len - (size_t)from,
+                        .omitted = tail_from - v->head_len,
+                        .b = v->tail,
+                        .b_len = v->tail_len,
+                };
+        } else if (from >= tail_from) {
+                *ret = (cw_capture_rest){.a = v->tail + (from - tail_from), .a_len = (size_t)(v->total - from)};
+        } else {
+                *ret = (cw_capture_rest){.omitted = tail_from - from, .b = v->tail, .b_len = v->tail_len};
+        }
+        return 0;
 }

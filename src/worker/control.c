@@ -84,7 +84,9 @@ int cw_control_kill(cw_store *s, const cw_config *cfg, const cw_run *run, int64_
                     cw_run_status *ret_status)
 {
         const cw_job *job = cw_config_job(cfg, run->job);
-        cw_duration grace = job ? job->kill_grace : 10;
+        /* A job not in the config (made in the admin UI, or removed) has
+         * what [defaults] gives. */
+        cw_duration grace = job ? job->kill_grace : cfg->defaults.kill_grace;
         cw_run after = {0};
         int r;
 

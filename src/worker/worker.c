@@ -13,8 +13,8 @@
  *   3. Supervise: one poll loop over the output pipe, the progress pipe,
  *      a signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE) and one
  *      timerfd armed for the earliest deadline (timeout, kill grace,
- *      giving up on leftovers, the next progress write). "Now" is read
- *      once per iteration. Nothing sleeps.
+ *      giving up on leftovers, the next progress write, the next output
+ *      snapshot). "Now" is read once per iteration. Nothing sleeps.
  *   4. Finish: record the outcome and the captured output, release the
  *      lock, restore the signal mask.
  *
@@ -39,7 +39,14 @@
  * bounded wait (GIVEUP_US) covers processes that cannot die (D state).
  *
  * Output is read in BUF_SIZE chunks into the bounded capture; memory is
- * max_output plus two fixed buffers whatever the job prints. When the
+ * max_output plus two fixed buffers whatever the job prints. While the
+ * output changes, a rendering of the capture is stored at most once per
+ * SNAPSHOT_INTERVAL_US (store_snapshot), so `logs` and the admin UI show
+ * a running job's output; the write never waits for a busy store (it is
+ * tried again later instead), so the job's pipe is never left unread
+ * behind another process's transaction. The final record replaces the
+ * snapshot. A flood costs one rendering and one write of at most
+ * max_output per interval. When the
  * caller tees the output (tee_fd) a chunk is written before the next is
  * read, waiting for POLLOUT, so a slow reader slows the job (as a pipe
  * would) without ever blocking the loop's timers. */
@@ -75,6 +82,11 @@
 #define BUF_SIZE (64 * 1024)
 #define PROGRESS_LINE_MAX 256
 #define PROGRESS_INTERVAL_US 250000
+/* Live output: a snapshot of the capture is stored at most this often
+ * while it changes, and a snapshot that met a busy store is tried again
+ * after the shorter pause. */
+#define SNAPSHOT_INTERVAL_US 1000000
+#define SNAPSHOT_RETRY_US 250000
 /* How long to wait for SIGKILLed leftovers to vanish before recording the
  * run anyway (only processes stuck in the kernel take this long). */
 #define GIVEUP_US (5 * 1000000LL)
@@ -159,7 +171,7 @@ typedef struct worker {
         bool leader_done; /* reaped */
         int exit_code, signal;
 
-        int64_t timeout_at, grace_at, giveup_at, flush_at; /* monotonic µs, 0 = unset */
+        int64_t timeout_at, grace_at, giveup_at, flush_at, snap_at; /* monotonic µs, 0 = unset */
 
         /* A queued run (opts->run_id): its store, opened by the worker, and
          * whether the run is marked running yet; gate_fd (-1: none) holds
@@ -171,6 +183,12 @@ typedef struct worker {
         int64_t gate_at;
 
         cw_capture cap;
+        /* Live output (store_snapshot): cap.total when a snapshot was last
+         * stored, when that was (monotonic µs, 0 = never), and whether the
+         * store refused for good (the run is no longer running there). */
+        uint64_t snap_total;
+        int64_t snap_last;
+        bool snap_off;
         char *buf; /* BUF_SIZE bytes of output being teed */
         size_t tee_off, tee_len;
 
@@ -440,6 +458,57 @@ static bool tee_pending(const worker *w)
         return w->tee_off < w->tee_len;
 }
 
+/* The run's row, when the worker may write it: a queued run only once it
+ * is marked running (its store may not even be open before). */
+static bool store_ready(const worker *w)
+{
+        return w->store && w->run_id > 0 && (w->o->run_id == 0 || w->marked);
+}
+
+/* Output arrived: schedule a snapshot, SNAPSHOT_INTERVAL_US after the
+ * last one (or after this first output). */
+static void snapshot_due(worker *w)
+{
+        if (w->snap_off || w->snap_at || w->cap.total == w->snap_total)
+                return;
+        if (w->snap_last == 0)
+                w->snap_last = w->now;
+        w->snap_at = w->snap_last + SNAPSHOT_INTERVAL_US;
+        if (w->snap_at < w->now)
+                w->snap_at = w->now;
+}
+
+/* Stores what the capture holds now (the same rendering the final record
+ * will have). Live output is advisory: a busy store is tried again soon,
+ * other failures wait for the next change. */
+static void store_snapshot(worker *w)
+{
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        bool truncated = false;
+        int r;
+
+        w->snap_at = 0;
+        if (w->snap_off || w->cap.total == w->snap_total)
+                return;
+        if (!store_ready(w)) {
+                w->snap_at = w->now + SNAPSHOT_INTERVAL_US;
+                return;
+        }
+        if (cw_capture_finish(&w->cap, &out, &len, &truncated) < 0)
+                return;
+        r = cw_store_run_output_snapshot(w->store, w->run_id, w->cap.total, truncated, out, len);
+        if (r == -EBUSY) {
+                w->snap_at = w->now + SNAPSHOT_RETRY_US;
+                return;
+        }
+        if (r == -ESTALE || r == -ENOENT || r == -EOPNOTSUPP)
+                w->snap_off = true;
+        w->snap_total = w->cap.total;
+        w->snap_last = w->now;
+        snapshot_due(w);
+}
+
 /* Reads the output pipe: up to `rounds` chunks, fewer when a chunk waits
  * for the tee. Returns -EAGAIN when the pipe is empty, 0 otherwise (EOF
  * closes it). */
@@ -644,13 +713,15 @@ static void on_deadlines(worker *w)
         }
         if (w->flush_at && w->now >= w->flush_at)
                 store_progress(w);
+        if (w->snap_at && w->now >= w->snap_at)
+                store_snapshot(w);
         if (w->gate_at && w->now >= w->gate_at)
                 gate_open(w);
 }
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->gate_at};
+        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->snap_at, w->gate_at};
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)
@@ -704,8 +775,10 @@ static void supervise(worker *w)
                         tee_write(w);
                 /* A few chunks per wake-up keep a flood cheap while the
                  * signals and timers are still looked at often. */
-                if (i_out >= 0 && p[i_out].revents)
+                if (i_out >= 0 && p[i_out].revents) {
                         read_output(w, 16);
+                        snapshot_due(w);
+                }
                 if (i_prog >= 0 && p[i_prog].revents)
                         read_progress(w);
                 if (i_gate >= 0 && p[i_gate].revents)

@@ -112,7 +112,7 @@ def test_logs(wk):
     run_id = run_id_of(wk.ok("run", "Hi").stderr)
     assert wk.ok("logs", str(run_id)).stdout == "hello there\n"
     j = wk.json("logs", str(run_id))
-    assert j == {"run": run_id, "output": "hello there\n", "truncated": False, "size": 12}
+    assert j == {"run": run_id, "status": "succeeded", "output": "hello there\n", "truncated": False, "size": 12}
     for bad in (["999999"], ["0"], ["abc"], []):
         r = wk("logs", *bad)
         assert r.returncode == 2, (bad, r.stdout, r.stderr)

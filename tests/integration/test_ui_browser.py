@@ -270,8 +270,9 @@ def test_login_wrong_password_then_right(browser, env):
     ui.wait_path("/login")
     err = ui.wait_css("#login-error")
     assert err.text.strip(), "the login error is empty"
-    # The password is not kept.
+    # The password is not kept; the user name is (issue 5).
     assert ui.css("#login-password").get_attribute("value") == ""
+    assert ui.css("#login-user").get_attribute("value") == USER
     ui.screenshot("login-error")
 
     login(ui, USER, PASSWORD)

@@ -337,6 +337,51 @@ static void test_model_jobs(void **state)
         (void)id_a1;
 }
 
+/* The jobs page's "failing" tile: jobs whose last run failed, timed out
+ * or was lost (not killed by an operator, not a job that is no longer
+ * configured), counted over every page of the overview. */
+static void test_model_failing_counts_every_page(void **state)
+{
+        world *w = *state;
+        cw_model_jobs m = {0};
+        cw_model_jobs_opts o = {.offset = 2, .limit = 1};
+        cw_error err;
+
+        add_run(w, "Alpha", "Alpha:x", CW_RUN_SUCCEEDED, w->now - 100, 1);
+        add_run(w, "Alpha", "Alpha:x", CW_RUN_FAILED, w->now - 90, 1);
+        add_run(w, "Beta", "Beta", CW_RUN_KILLED, w->now - 80, 1);
+        add_run(w, "Gamma", "Gamma", CW_RUN_TIMED_OUT, w->now - 70, 1);
+        add_run(w, "Removed", "Removed", CW_RUN_FAILED, w->now - 60, 1);
+
+        assert_int_equal(cw_model_jobs_get(w->cfg, w->store, w->now * 1000000, NULL, &m, &err), 0);
+        assert_int_equal(m.n_failing, 2);
+        cw_model_jobs_release(&m);
+        /* Only Gamma is on this page; Alpha fails on another. */
+        assert_int_equal(cw_model_jobs_get(w->cfg, w->store, w->now * 1000000, &o, &m, &err), 0);
+        assert_int_equal(m.n, 1);
+        assert_string_equal(m.jobs[0].job->name, "Gamma");
+        assert_int_equal(m.n_failing, 2);
+        cw_model_jobs_release(&m);
+        /* A name filter counts the jobs it matches. */
+        o = (cw_model_jobs_opts){.name_contains = "alp", .limit = 1};
+        assert_int_equal(cw_model_jobs_get(w->cfg, w->store, w->now * 1000000, &o, &m, &err), 0);
+        assert_int_equal(m.n_failing, 1);
+        cw_model_jobs_release(&m);
+        /* Alpha succeeds again: no longer failing. */
+        add_run(w, "Alpha", "Alpha:x", CW_RUN_SUCCEEDED, w->now - 50, 1);
+        assert_int_equal(cw_model_jobs_get(w->cfg, w->store, w->now * 1000000, NULL, &m, &err), 0);
+        assert_int_equal(m.n_failing, 1);
+        cw_model_jobs_release(&m);
+
+        assert_true(cw_model_status_failing(CW_RUN_FAILED));
+        assert_true(cw_model_status_failing(CW_RUN_TIMED_OUT));
+        assert_true(cw_model_status_failing(CW_RUN_LOST));
+        assert_false(cw_model_status_failing(CW_RUN_KILLED));
+        assert_false(cw_model_status_failing(CW_RUN_MISSED));
+        assert_false(cw_model_status_failing(CW_RUN_SKIPPED));
+        assert_false(cw_model_status_failing(CW_RUN_SUCCEEDED));
+}
+
 static void test_model_job_and_runs(void **state)
 {
         world *w = *state;
@@ -643,6 +688,47 @@ static void test_api(void **state)
         json_decref(j);
 }
 
+/* scheduled_at is the schedule entry's fire: null for a requested run,
+ * although the store keeps the instant the request was taken. */
+static void test_api_scheduled_at_only_for_scheduled_runs(void **state)
+{
+        static const struct {
+                cw_trigger trigger;
+                bool has_scheduled_at;
+        } cases[] = {
+                {CW_TRIGGER_SCHEDULE, true},  {CW_TRIGGER_REQUEST, false}, {CW_TRIGGER_MANUAL, false},
+                {CW_TRIGGER_DEPENDENCY, false}, {CW_TRIGGER_RETRY, false},
+        };
+        world *w = *state;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                cw_run r = {.job = (char *)"Beta", .spec = (char *)"Beta", .node = (char *)"n1",
+                            .status = CW_RUN_RUNNING, .trigger = cases[i].trigger, .attempt = 1,
+                            .scheduled_at = w->now - 60, .started_us = (w->now - 59) * 1000000, .exit_code = -1,
+                            .progress_done = -1, .progress_total = -1};
+                char id[32];
+                json_t *j;
+                int status;
+
+                assert_int_equal(cw_store_run_insert(w->store, &r), 0);
+                snprintf(id, sizeof(id), "%lld", (long long)r.id);
+                j = call(w, CW_HTTP_GET, "/api/v1/runs/%", id, NULL, 0, NULL, &status);
+                assert_int_equal(status, 200);
+                assert_string_equal(json_string_value(json_object_get(j, "trigger")),
+                                    cw_trigger_to_string(cases[i].trigger));
+                if (cases[i].has_scheduled_at) {
+                        assert_string_equal(json_string_value(json_object_get(j, "scheduled_at")),
+                                            "2026-12-31T23:59:00+00:00");
+                        assert_int_equal(json_integer_value(json_object_get(j, "scheduled_at_ts")), w->now - 60);
+                } else {
+                        assert_true(json_is_null(json_object_get(j, "scheduled_at")));
+                        assert_true(json_is_null(json_object_get(j, "scheduled_at_ts")));
+                }
+                assert_non_null(json_string_value(json_object_get(j, "started")));
+                json_decref(j);
+        }
+}
+
 static void test_metrics(void **state)
 {
         world *w = *state;
@@ -674,9 +760,11 @@ int main(void)
                 T(test_compile),
                 T(test_ui_entry_fires),
                 T(test_model_jobs),
+                T(test_model_failing_counts_every_page),
                 T(test_model_job_and_runs),
                 T(test_actions),
                 T(test_api),
+                T(test_api_scheduled_at_only_for_scheduled_runs),
                 T(test_metrics),
 #undef T
         };

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include "base/iso8601.h"
 #include "base/strv.h"
 #include "base/units.h"
+#include "base/buf.h"
+#include "base/utf8.h"
 
 static void test_civil_roundtrip(void **state)
 {
@@ -256,6 +259,63 @@ static void test_hash_stable(void **state)
         assert_true(cw_hash_mix(0) == 0xe220a8397b1dcdafULL);
 }
 
+/* cw_utf8_seq: valid lengths, the RFC 3629 exclusions, and sequences
+ * cut by the end of the bytes (partial) versus broken ones (invalid). */
+static void test_utf8_seq(void **state)
+{
+        static const struct {
+                const char *s;
+                size_t n, want;
+                bool partial;
+        } cases[] = {
+                {"a", 1, 1, false},          {"\xc3\xa9", 2, 2, false},       {"\xe2\x82\xac", 3, 3, false},
+                {"\xf0\x9f\x98\x80", 4, 4, false}, {"\xc3", 1, 0, true},        {"\xe2\x82", 2, 0, true},
+                {"\xf0\x9f\x98", 3, 0, true},    {"\xc0\xaf", 2, 0, false},     /* overlong '/' */
+                {"\xe0\x80\xaf", 3, 0, false}, /* overlong */  {"\xed\xa0\x80", 3, 0, false}, /* surrogate */
+                {"\xf4\x90\x80\x80", 4, 0, false}, /* > U+10FFFF */ {"\xf5\x80\x80\x80", 4, 0, false},
+                {"\x80", 1, 0, false},       {"\xc3\x28", 2, 0, false},     {"\xe2\x28\xa1", 3, 0, false},
+                {"\xe2\x82", 1, 0, true}, /* cut after the lead byte */
+        };
+        (void)state;
+        for (size_t i = 0; i < CW_ARRAY_SIZE(cases); i++) {
+                bool partial = !cases[i].partial;
+
+                assert_int_equal(cw_utf8_seq((const unsigned char *)cases[i].s, cases[i].n, &partial), cases[i].want);
+                assert_int_equal(partial, cases[i].partial);
+                assert_int_equal(cw_utf8_seq((const unsigned char *)cases[i].s, cases[i].n, NULL), cases[i].want);
+        }
+}
+
+/* cw_buf: appends, printf, the hard maximum with a sticky error, steal. */
+static void test_buf(void **state)
+{
+        cw_buf b = CW_BUF_INIT(10);
+        char *p;
+        size_t n;
+
+        (void)state;
+        assert_int_equal(cw_buf_puts(&b, "abc"), 0);
+        assert_int_equal(cw_buf_printf(&b, "%d%s", 42, "x"), 0);
+        assert_string_equal(b.p, "abc42x");
+        assert_int_equal(cw_buf_puts(&b, "12345"), -E2BIG); /* would be 11 bytes */
+        assert_string_equal(b.p, "abc42x");
+        assert_int_equal(cw_buf_putc(&b, 'z'), -E2BIG); /* sticky */
+        assert_int_equal(cw_buf_error(&b), -E2BIG);
+        cw_buf_reset(&b);
+        assert_int_equal(cw_buf_add(&b, "0123456789", 10), 0);
+        assert_int_equal(b.len, 10);
+        p = cw_buf_steal(&b, &n);
+        assert_int_equal(n, 10);
+        assert_string_equal(p, "0123456789");
+        free(p);
+        p = cw_buf_steal(&b, &n); /* empty: "" */
+        assert_non_null(p);
+        assert_int_equal(n, 0);
+        assert_string_equal(p, "");
+        free(p);
+        cw_buf_release(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -264,6 +324,7 @@ int main(void)
                 cmocka_unit_test(test_size),            cmocka_unit_test(test_iso8601),
                 cmocka_unit_test(test_error_caret),     cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_array_reserve), cmocka_unit_test(test_hash_stable),
+                cmocka_unit_test(test_utf8_seq),        cmocka_unit_test(test_buf),
         };
         return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

@@ -37,6 +37,47 @@ static void fill(unsigned char *buf, uint64_t seed, uint64_t from, size_t n)
                 buf[i] = stream_byte(seed, from + i);
 }
 
+/* A rendering read back (cw_capture_view_parse) gives the stream's first
+ * and last bytes, and cw_capture_view_rest from any offset continues the
+ * stream exactly: held bytes as they are, dropped ones counted. */
+static void check_view(const char *out, size_t len, uint64_t total, bool truncated, size_t max, uint64_t seed)
+{
+        uint64_t froms[] = {0, 1, max / 2 - 1, max / 2, max / 2 + 1, total / 2, total - 1, total,
+                            total > max ? total - (max - max / 2) : 0};
+        cw_capture_view v;
+        cw_capture_rest r;
+
+        assert_int_equal(cw_capture_view_parse(out, len, total, truncated, &v), 0);
+        assert_true(v.total == total);
+        assert_true(v.head_len == (total <= max ? total : max / 2));
+        assert_true(v.tail_len == (total <= max ? 0 : max - max / 2));
+        for (size_t i = 0; i < v.head_len; i++)
+                assert_int_equal((unsigned char)v.head[i], stream_byte(seed, i));
+        for (size_t i = 0; i < v.tail_len; i++)
+                assert_int_equal((unsigned char)v.tail[i], stream_byte(seed, total - v.tail_len + i));
+        for (size_t k = 0; k < CW_ARRAY_SIZE(froms); k++) {
+                uint64_t from = froms[k], pos = from;
+
+                if (from > total)
+                        continue;
+                assert_int_equal(cw_capture_view_rest(&v, from, &r), 0);
+                for (size_t i = 0; i < r.a_len; i++)
+                        assert_int_equal((unsigned char)r.a[i], stream_byte(seed, pos + i));
+                pos += r.a_len + r.omitted;
+                for (size_t i = 0; i < r.b_len; i++)
+                        assert_int_equal((unsigned char)r.b[i], stream_byte(seed, pos + i));
+                pos += r.b_len;
+                assert_true(pos == total);
+        }
+        assert_int_equal(cw_capture_view_rest(&v, total + 1, &r), -ERANGE);
+        /* A size of another moment: refused when the shape cannot hold it
+         * (a size far off, or any other size of an untruncated output). */
+        if (truncated)
+                assert_int_equal(cw_capture_view_parse(out, len, total + 1000000007ULL, truncated, &v), -EINVAL);
+        else
+                assert_int_equal(cw_capture_view_parse(out, len, total + 1, truncated, &v), -EINVAL);
+}
+
 /* Appends `total` stream bytes to a capture of `max` in chunks cycling
  * through `chunks`, then checks the rendering byte by byte. */
 static void check(size_t max, uint64_t total, const size_t *chunks, size_t n_chunks, uint64_t seed)
@@ -98,6 +139,7 @@ static void check(size_t max, uint64_t total, const size_t *chunks, size_t n_chu
                                 fail_msg("max %zu total %" PRIu64 ": tail byte %zu differs", max,
                                          total, i);
         }
+        check_view(out, len, total, truncated, max, seed);
         free(out);
         cw_capture_release(&c);
 }
@@ -227,12 +269,61 @@ static void test_empty(void **state)
         cw_capture_release(&c);
 }
 
+/* Readers of stored output: text that looks like a marker inside the head
+ * or the tail is not taken for it, a rendering paired with the wrong size
+ * or flag is refused, and the marker helper says what finish writes. */
+static void test_view_adversarial(void **state)
+{
+        char fake[256], m[CW_CAPTURE_MARKER_MAX], *out;
+        cw_capture c;
+        cw_capture_view v;
+        cw_capture_rest r;
+        size_t len;
+        bool truncated;
+        uint64_t total;
+
+        (void)state;
+        int ml = cw_capture_marker(m, sizeof(m), 19, true);
+
+        assert_int_equal(ml, (int)strlen(m));
+        assert_string_equal(m, "\n[... cronwarden: 19 bytes omitted ...]\n");
+        assert_int_equal(cw_capture_marker(m, 10, 19, false), -EOVERFLOW);
+
+        /* The job itself prints marker lines, in the head and in the tail. */
+        snprintf(fake, sizeof(fake), "[... cronwarden: 5 bytes omitted ...]\n");
+        assert_int_equal(cw_capture_init(&c, 120), 0);
+        total = 0;
+        for (int i = 0; i < 8; i++) {
+                cw_capture_append(&c, fake, strlen(fake));
+                total += strlen(fake);
+        }
+        assert_int_equal(cw_capture_finish(&c, &out, &len, &truncated), 0);
+        assert_true(truncated);
+        assert_int_equal(cw_capture_view_parse(out, len, total, true, &v), 0);
+        assert_int_equal(v.head_len, 60);
+        assert_int_equal(v.tail_len, 60);
+        assert_memory_equal(v.head, fake, strlen(fake));
+        assert_memory_equal(v.tail + 60 - strlen(fake), fake, strlen(fake));
+        /* From the middle of the dropped part: a count, then the tail. */
+        assert_int_equal(cw_capture_view_rest(&v, 100, &r), 0);
+        assert_true(r.a_len == 0 && r.omitted == total - 60 - 100 && r.b_len == 60);
+        /* The wrong flag, or a size that does not fit. */
+        assert_int_equal(cw_capture_view_parse(out, len, total, false, &v), -EINVAL);
+        assert_int_equal(cw_capture_view_parse(out, len, 10, true, &v), -EINVAL);
+        assert_int_equal(cw_capture_view_parse(out, 3, total, true, &v), -EINVAL);
+        assert_int_equal(cw_capture_view_parse(NULL, 0, 0, false, &v), 0);
+        assert_int_equal(cw_capture_view_parse(NULL, 5, 5, false, &v), -EINVAL);
+        free(out);
+        cw_capture_release(&c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_small_untouched), cmocka_unit_test(test_bounds),
                 cmocka_unit_test(test_flood),           cmocka_unit_test(test_marker_text),
                 cmocka_unit_test(test_binary),          cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_view_adversarial),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

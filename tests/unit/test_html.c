@@ -389,6 +389,38 @@ static void test_page_error_and_login(void **state)
         cw_buf_release(&resp.body);
 }
 
+/* After a wrong password the form comes back with the typed user name
+ * (escaped; the password never), and the cursor in the password field. */
+static void test_login_keeps_user_name(void **state)
+{
+        fixture *f = *state;
+        cw_http_req req = make_req(f, "/login");
+        cw_http_resp resp = {.body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
+        cw_http_kv form[] = {{"user", "adm\"><script>alert(1)</script>"}, {"password", "s3cret-typed"}};
+
+        req.user = NULL;
+        req.csrf = "logintoken";
+        req.method = CW_HTTP_POST;
+        req.form = form;
+        req.n_form = 2;
+        cw_http_page_login(&req, &resp, "wrong user name or password", NULL);
+        assert_inert(resp.body.p);
+        assert_non_null(strstr(resp.body.p, "id=\"login-user\""));
+        assert_non_null(strstr(resp.body.p, "value=\"adm&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert_null(strstr(resp.body.p, "s3cret-typed"));
+        assert_non_null(strstr(resp.body.p, "required autofocus></label>"));
+        cw_buf_release(&resp.body);
+
+        /* A first GET shows an empty form with the cursor on the user. */
+        req.method = CW_HTTP_GET;
+        req.form = NULL;
+        req.n_form = 0;
+        resp = (cw_http_resp){.body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
+        cw_http_page_login(&req, &resp, NULL, NULL);
+        assert_non_null(strstr(resp.body.p, "value=\"\" autofocus>"));
+        cw_buf_release(&resp.body);
+}
+
 /* A flash message from the query string is shown escaped. */
 static void test_flash_escaped(void **state)
 {
@@ -419,6 +451,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_page_job, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_page_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_page_error_and_login, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_login_keeps_user_name, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_flash_escaped, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -493,6 +493,12 @@ static void test_dispatch(void **state _unused_)
         assert_int_equal(cw_store_claim(&empty, "J", 1, "n", &won), -EOPNOTSUPP);
         assert_int_equal(cw_store_schema_version(&empty), -EOPNOTSUPP);
         assert_int_equal(cw_store_sqlite_list_plan(&empty, &flt, &plan), -EOPNOTSUPP);
+        {
+                cw_run_output o = {0};
+
+                assert_int_equal(cw_store_run_output_snapshot(&empty, 1, 1, false, "x", 1), -EOPNOTSUPP);
+                assert_int_equal(cw_store_run_output_get(&empty, 1, &o), -EOPNOTSUPP);
+        }
         cw_store_close(&empty);
         assert_int_equal(cw_store_run_insert(NULL, &run), -EINVAL);
         assert_int_equal(cw_store_schema_version(NULL), -EINVAL);
@@ -834,6 +840,74 @@ static void test_output(void **state)
                 free(o);
         }
         free(big);
+        cw_store_close(s);
+}
+
+/* Live output: snapshots replace each other while the run runs, are read
+ * back with the size and status of the same moment, never wait for a
+ * busy database, and cannot touch a run that has ended. */
+static void test_output_snapshot(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f), *other = open_ok(f);
+        int64_t id = insert(s, "Live", CW_RUN_RUNNING, 1), queued = insert(s, "Live", CW_RUN_QUEUED, 1);
+        cw_run_output o = {0};
+        cw_run run = {0};
+
+        /* Nothing stored yet. */
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_int_equal(o.status, CW_RUN_RUNNING);
+        assert_true(o.size == 0 && !o.truncated && !o.data && o.len == 0);
+        assert_int_equal(cw_store_run_output_get(s, id + 100, &o), -ENOENT);
+
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 6, false, "line1\n", 6), 0);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 12, false, "line1\nline2\n", 12), 0);
+        assert_int_equal(cw_store_run_output_get(other, id, &o), 0);
+        assert_int_equal(o.status, CW_RUN_RUNNING);
+        assert_true(o.size == 12 && !o.truncated && o.len == 12);
+        assert_memory_equal(o.data, "line1\nline2\n", 12);
+        assert_int_equal(((char *)o.data)[o.len], '\0');
+        cw_run_output_release(&o);
+        assert_null(o.data);
+        cw_run_output_release(NULL);
+        assert_int_equal(cw_store_run_get(s, id, &run), 0);
+        assert_true(run.output_size == 12 && run.status == CW_RUN_RUNNING && run.ended_us == 0);
+        cw_run_release(&run);
+        /* Truncated, binary, then empty again (no row). */
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 1000, true, "a\0b", 3), 0);
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_true(o.size == 1000 && o.truncated && o.len == 3);
+        assert_memory_equal(o.data, "a\0b", 3);
+        cw_run_output_release(&o);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 0, false, NULL, 0), 0);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM run_output"), 0);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 0, false, NULL, 1), -EINVAL);
+
+        /* Busy: another connection holds the write lock. The snapshot
+         * answers at once (a waiting one would take CW_STORE_BUSY_MS) and
+         * writes nothing; once the lock is free it goes in. */
+        assert_int_equal(cw_store_batch_begin(other), 0);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 4, false, "busy", 4), -EBUSY);
+        cw_store_batch_abort(other);
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_true(o.size == 0 && o.len == 0);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 4, false, "free", 4), 0);
+        /* The busy handler is back for every other write. */
+        assert_int_equal(cw_store_run_progress(s, id, 1, 2), 0);
+        assert_int_equal(raw_int(f->db, "SELECT progress_done FROM runs WHERE id = 1"), 1);
+
+        /* Not running: queued, finished, missing. The final record stays. */
+        assert_int_equal(cw_store_run_output_snapshot(s, queued, 4, false, "nope", 4), -ESTALE);
+        finish(s, id, CW_RUN_SUCCEEDED, "final\n", 6);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 99, false, "late", 4), -ESTALE);
+        assert_int_equal(cw_store_run_output_snapshot(s, id + 100, 4, false, "none", 4), -ENOENT);
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_int_equal(o.status, CW_RUN_SUCCEEDED);
+        assert_true(o.size == 6 && !o.truncated && o.len == 6);
+        assert_memory_equal(o.data, "final\n", 6);
+        cw_run_output_release(&o);
+        assert_integrity(f->db);
+        cw_store_close(other);
         cw_store_close(s);
 }
 
@@ -1611,13 +1685,23 @@ static void test_stats(void **state)
                 size_t nr = 0;
                 bool seen2 = false, seen4 = false;
 
-                assert_int_equal(cw_store_jobs_last(s, &runs, &nr), 0);
+                const char *const some[] = {"B", "nope", "it's; --"};
+
+                assert_int_equal(cw_store_jobs_last(s, NULL, 0, &runs, &nr), 0);
                 assert_int_equal(nr, 2);
                 for (size_t i = 0; i < nr; i++) {
                         seen2 |= runs[i].id == id2 && runs[i].status == CW_RUN_FAILED;
                         seen4 |= runs[i].id == id4 && runs[i].status == CW_RUN_SUCCEEDED;
                 }
                 assert_true(seen2 && seen4);
+                cw_runs_free(runs, nr);
+                /* Only the jobs asked for; unknown names give nothing. */
+                assert_int_equal(cw_store_jobs_last(s, some, CW_ARRAY_SIZE(some), &runs, &nr), 0);
+                assert_int_equal(nr, 1);
+                assert_int_equal(runs[0].id, id4);
+                cw_runs_free(runs, nr);
+                assert_int_equal(cw_store_jobs_last(s, some, 0, &runs, &nr), 0);
+                assert_int_equal(nr, 0);
                 cw_runs_free(runs, nr);
         }
 
@@ -1791,6 +1875,7 @@ int main(void)
                 T(test_error_files),
                 T(test_run_roundtrip),
                 T(test_output),
+                T(test_output_snapshot),
                 T(test_transition),
                 T(test_list_filters),
                 T(test_list_plans),

@@ -9,8 +9,8 @@
  *     with the X-CSRF-Token header from <meta name="csrf-token">);
  *   - while the tab is visible, pages poll the JSON API every 2 s: the jobs
  *     page (/api/v1/jobs) updates last-run badges, durations and progress;
- *     a run's page (/api/v1/runs/ID and its output) follows the run until
- *     it ends; the running page (/api/v1/running) follows progress and
+ *     a run's page (/api/v1/runs/ID, and .../output?since=N when the
+ *     output grew) follows the run and its output until it ends; the running page (/api/v1/running) follows progress and
  *     reloads when runs start or end; a job's page reloads when its runs
  *     change.
  * The CSP forbids inline scripts and handlers: everything is attached
@@ -300,27 +300,40 @@
     tr.setAttribute("data-running", String(job.n_running || 0));
   }
 
+  /* A job whose last run went wrong by itself (src/http/model.c,
+   * cw_model_status_failing): not killed by an operator, skipped or missed. */
+  var FAILING = /^(failed|timed_out|lost)$/;
+
   if (page === "jobs") {
     /* The first update keeps the server's markup for the last-run cell. */
     document.querySelectorAll("#jobs-table tr[data-job]").forEach(function (tr) {
       var a = tr.querySelector(".cell-last a.last-run"), b = a ? a.querySelector("[data-run-status]") : null;
       var c = tr.querySelector(".cell-last");
       if (c) c.setAttribute("data-key", a && b ? a.getAttribute("href").replace("/runs/", "") + ":" + b.getAttribute("data-run-status") : "");
+      tr.setAttribute("data-failing", b && FAILING.test(b.getAttribute("data-run-status")) ? "1" : "0");
     });
     poll(function () {
       var q = new URLSearchParams(window.location.search);
       var url = "/api/v1/jobs?limit=200&offset=" + encodeURIComponent(q.get("offset") || "0");
       if (q.get("q")) url += "&q=" + encodeURIComponent(q.get("q"));
       return getJSON(url).then(function (data) {
-        var failing = 0;
+        /* The server counted the failing jobs of every page; this page's
+         * jobs that started or stopped failing since move that count. */
+        var sf = document.getElementById("stat-failed");
+        var failing = sf ? parseInt(sf.textContent, 10) || 0 : 0;
         (data.jobs || []).forEach(function (job) {
           var tr = document.querySelector('#jobs-table tr[data-job="' + CSS.escape(job.name) + '"]');
-          if (tr) updateJobRow(tr, job);
-          if (job.last_run && /^(failed|timed_out|killed|lost|missed)$/.test(job.last_run.status)) failing++;
+          if (!tr) return;
+          updateJobRow(tr, job);
+          var now = job.last_run && FAILING.test(job.last_run.status) ? "1" : "0";
+          if (tr.getAttribute("data-failing") !== now) {
+            failing += now === "1" ? 1 : -1;
+            tr.setAttribute("data-failing", now);
+          }
         });
+        if (typeof data.failing === "number") failing = data.failing;
         setText("stat-running", String(data.running || 0));
-        setText("stat-failed", String(failing));
-        var sf = document.getElementById("stat-failed");
+        setText("stat-failed", String(Math.max(failing, 0)));
         if (sf) sf.parentNode.classList.toggle("has", failing > 0);
       });
     });
@@ -361,10 +374,39 @@
     });
   }
 
+  /* A running run's page follows its output: the worker stores it about
+   * once a second; when the run's output_size differs from what the page
+   * shows (data-output-size on #run-output), only the part past it is
+   * fetched (GET .../output?since=N) and appended as text. A reset (the
+   * stored output no longer continues what is shown) replaces the text,
+   * and so does every APPEND_MAX characters appended, so a page left open
+   * on a chatty job stays bounded. The view scrolls with the output only
+   * when it was already at the bottom. */
   if (page === "run" && main.getAttribute("data-active") === "1") {
     var runId = main.getAttribute("data-run-id");
     var out = document.getElementById("run-output");
-    var lastLen = out ? out.textContent.length : 0;
+    var APPEND_MAX = 4 * 1024 * 1024;
+    var shown = out ? parseInt(out.getAttribute("data-output-size") || "0", 10) || 0 : 0;
+    var appended = 0;
+    var followOutput = function (size) {
+      if (!out || size === shown) return null;
+      var since = appended > APPEND_MAX ? 0 : shown;
+      return getJSON("/api/v1/runs/" + encodeURIComponent(runId) + "/output?since=" + since).then(function (o) {
+        var atEnd = out.scrollTop + out.clientHeight >= out.scrollHeight - 8;
+        if (o.reset || since === 0) {
+          out.textContent = o.output;
+          appended = 0;
+        } else if (o.output) {
+          out.appendChild(document.createTextNode(o.output));
+          appended += o.output.length;
+        }
+        shown = o.next;
+        out.setAttribute("data-output-size", String(o.next));
+        var empty = document.getElementById("output-empty");
+        if (empty && out.textContent.length) empty.hidden = true;
+        if (atEnd) out.scrollTop = out.scrollHeight;
+      });
+    };
     poll(function () {
       return getJSON("/api/v1/runs/" + encodeURIComponent(runId)).then(function (run) {
         var st = document.getElementById("run-status");
@@ -374,20 +416,10 @@
         var bar = document.querySelector("#run-progress [data-progress]");
         if (bar) bar.parentNode.replaceChild(progress(run.progress), bar);
         setText("output-size", run.output_size + " bytes" + (run.output_truncated ? ", middle cut (head and tail kept)" : ""));
-        return fetch("/api/v1/runs/" + encodeURIComponent(runId) + "/output", { credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.text() : null; })
-          .then(function (text) {
-            if (out && text !== null && text.length !== lastLen) {
-              var atEnd = out.scrollTop + out.clientHeight >= out.scrollHeight - 8;
-              out.textContent = text;
-              lastLen = text.length;
-              var empty = document.getElementById("output-empty");
-              if (empty && text.length) empty.hidden = true;
-              if (atEnd) out.scrollTop = out.scrollHeight;
-            }
-            /* The run ended: show the server's full final page once. */
-            if (run.status !== "queued" && run.status !== "running") window.location.reload();
-          });
+        return Promise.resolve(followOutput(run.output_size)).then(function () {
+          /* The run ended: show the server's full final page once. */
+          if (run.status !== "queued" && run.status !== "running") window.location.reload();
+        });
       });
     });
   }
