@@ -190,6 +190,7 @@ INSERT INTO job_stats (job, last_run_id, last_success_us)
   SELECT job, max(CASE WHEN status IN ('queued', 'running') THEN 0 ELSE id END),
          max(CASE WHEN status = 'succeeded' THEN ended_us ELSE 0 END)
   FROM runs GROUP BY job;
+UPDATE job_stats SET last_status = coalesce((SELECT status FROM runs WHERE id = job_stats.last_run_id), '');
 INSERT INTO run_counts (job, status, n)
   SELECT job, status, count(*) FROM runs WHERE status NOT IN ('queued', 'running') GROUP BY job, status;
 INSERT INTO histograms (metric, job, bucket, n)

@@ -353,23 +353,20 @@ static int fill_entries(const cw_config *cfg, cw_store *s, const struct cw_model
 
 bool cw_model_status_failing(cw_run_status s)
 {
-        /* Not killed (an operator's decision), skipped or missed (the job
-         * did not run): only runs that went wrong by themselves. */
-        return s == CW_RUN_FAILED || s == CW_RUN_TIMED_OUT || s == CW_RUN_LOST;
+        return cw_run_status_is_failure(s);
 }
 
 /* The last runs of the jobs shown (pos[i] >= 0): by name for a page, so a
- * page of 200 does not read all 10 000 jobs' last runs. With all_jobs,
- * those of every job (one query), for counting the failing ones. */
+ * page of 200 does not read all 10 000 jobs' last runs. */
 static int jobs_last(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s, const ssize_t *pos,
-                     bool all_jobs, cw_run **ret, size_t *ret_n)
+                     cw_run **ret, size_t *ret_n)
 {
         _cleanup_free_ const char **names = NULL;
         size_t n = 0, n_all = n_all_jobs(cfg, own);
 
         for (size_t i = 0; i < n_all; i++)
                 n += pos[i] >= 0;
-        if (all_jobs || n > LAST_BY_NAME_MAX)
+        if (n > LAST_BY_NAME_MAX)
                 return cw_store_jobs_last(s, NULL, 0, ret, ret_n);
         names = calloc(n ? n : 1, sizeof(*names));
         if (!names)
@@ -388,7 +385,6 @@ static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_
                      const ssize_t *pos, size_t *ret_running, size_t *ret_failing)
 {
         size_t n_all = n_all_jobs(cfg, own), n_failing = 0;
-        bool off_page = false;
         char **disabled = NULL;
         size_t n_disabled = 0, n = 0;
         cw_run *runs = NULL;
@@ -410,19 +406,29 @@ static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_
         }
         cw_store_names_free(disabled, n_disabled);
 
-        /* Failing jobs on other pages need every job's last run. */
-        for (size_t i = 0; ret_failing && i < n_all && !off_page; i++)
-                off_page = pos[i] == POS_OFF_PAGE;
-        r = jobs_last(cfg, own, s, pos, off_page, &runs, &n);
+        /* Failing jobs, on this page or another one of the same filter,
+         * from the store's per-job aggregates (not every job's last run). */
+        if (ret_failing) {
+                char **failing = NULL;
+                size_t n_f = 0;
+
+                r = cw_store_jobs_failing(s, &failing, &n_f);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n_f; i++) {
+                        ssize_t x = job_index(cfg, own, failing[i]);
+
+                        n_failing += x >= 0 && pos[x] != -1;
+                }
+                cw_store_names_free(failing, n_f);
+        }
+        r = jobs_last(cfg, own, s, pos, &runs, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 ssize_t x = job_index(cfg, own, runs[i].job);
                 ssize_t p = x >= 0 ? pos[x] : -1;
 
-                /* One last run per job (job_stats is keyed by job). */
-                if (x >= 0 && p != -1 && cw_model_status_failing(runs[i].status))
-                        n_failing++;
                 if (p >= 0 && runs[i].id > jobs[p].last.id) {
                         cw_run_release(&jobs[p].last);
                         jobs[p].last = runs[i];

@@ -75,6 +75,11 @@ bool cw_run_status_is_final(cw_run_status s)
         return s != CW_RUN_QUEUED && s != CW_RUN_RUNNING;
 }
 
+bool cw_run_status_is_failure(cw_run_status s)
+{
+        return s == CW_RUN_FAILED || s == CW_RUN_TIMED_OUT || s == CW_RUN_LOST;
+}
+
 const char *cw_trigger_to_string(cw_trigger t)
 {
         return name_of(trigger_names, CW_ARRAY_SIZE(trigger_names), (int)t);

@@ -46,6 +46,11 @@ const char *cw_run_status_to_string(cw_run_status s);
 int cw_run_status_from_string(const char *name, cw_run_status *ret);
 /* True for statuses a run never leaves (all but QUEUED and RUNNING). */
 bool cw_run_status_is_final(cw_run_status s);
+/* A final status that means the run went wrong by itself: failed,
+ * timed_out, lost (not killed, an operator's decision, nor skipped or
+ * missed, where the job did not run). The store's failing-jobs query
+ * lists the same statuses. */
+bool cw_run_status_is_failure(cw_run_status s);
 const char *cw_trigger_to_string(cw_trigger t);
 int cw_trigger_from_string(const char *name, cw_trigger *ret);
 const char *cw_resume_state_to_string(cw_resume_state r);

@@ -377,6 +377,14 @@ int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
         return s->ops->jobs_disabled(s, ret, ret_n);
 }
 
+int cw_store_jobs_failing(cw_store *s, char ***ret, size_t *ret_n)
+{
+        OP3_OR_RETURN(s, jobs_failing);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->jobs_failing(s, ret, ret_n);
+}
+
 void cw_store_names_free(char **names, size_t n)
 {
         if (!names)

@@ -219,6 +219,10 @@ int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_r
 /* Jobs whose store flag is `disabled`, sorted by name (one query):
  * *ret is an array of *ret_n strings; free with cw_store_names_free. */
 int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
+/* Jobs whose newest final run went wrong by itself (failed, timed_out,
+ * lost: cw_run_status_is_failure), sorted by name, from the per-job
+ * aggregates (one query, no scan of the runs). Same ownership. */
+int cw_store_jobs_failing(cw_store *s, char ***ret, size_t *ret_n);
 void cw_store_names_free(char **names, size_t n);
 
 /* ---- UI-created schedule entries (PRODUCT.md §9) ----

@@ -74,6 +74,8 @@ struct cw_store_ops {
         int (*run_output_snapshot)(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
                                    size_t len);
         int (*run_output_get)(cw_store *s, int64_t id, cw_run_output *ret);
+        /* version 3: the jobs page's count of failing jobs */
+        int (*jobs_failing)(cw_store *s, char ***ret, size_t *ret_n);
 };
 
 /* The SQLite backend (store_sqlite.c): opens (creating when missing, with

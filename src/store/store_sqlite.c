@@ -147,7 +147,8 @@ static const char *const migrations[] = {
         "CREATE TABLE job_stats ("
         "  job TEXT PRIMARY KEY,"
         "  last_run_id INTEGER NOT NULL DEFAULT 0,"
-        "  last_success_us INTEGER NOT NULL DEFAULT 0"
+        "  last_success_us INTEGER NOT NULL DEFAULT 0,"
+        "  last_status TEXT NOT NULL DEFAULT ''" /* of last_run_id, for counting failing jobs */
         ");"
         "CREATE TABLE run_counts ("
         "  job TEXT NOT NULL,"
@@ -186,6 +187,8 @@ static const char *const migrations[] = {
         "  SELECT job, max(CASE WHEN status IN ('queued', 'running') THEN 0 ELSE id END),"
         "         max(CASE WHEN status = 'succeeded' THEN ended_us ELSE 0 END) "
         "  FROM runs GROUP BY job;"
+        "UPDATE job_stats SET last_status = "
+        "  coalesce((SELECT status FROM runs WHERE id = job_stats.last_run_id), '');"
         "INSERT INTO run_counts (job, status, n) "
         "  SELECT job, status, count(*) FROM runs "
         "  WHERE status NOT IN ('queued', 'running') GROUP BY job, status;"
@@ -273,6 +276,7 @@ typedef enum stmt_id {
         ST_STATS_SUMS_ONE,
         ST_JOBS_LAST,
         ST_JOB_LAST,
+        ST_JOBS_FAILING,
         ST_JOBS_DISABLED,
         ST_UI_ADD,
         ST_UI_UPDATE,
@@ -344,10 +348,14 @@ static const char *const stmt_sql[ST_MAX] = {
                         "ON CONFLICT (metric, job, bucket) DO UPDATE SET n = n + 1",
         [ST_HIST_SUM_ADD] = "INSERT INTO histogram_sums (metric, job, n, sum) VALUES (?1, ?2, 1, ?3) "
                             "ON CONFLICT (metric, job) DO UPDATE SET n = n + 1, sum = sum + excluded.sum",
-        [ST_JOB_STATS_NOTE] = "INSERT INTO job_stats (job, last_run_id, last_success_us) VALUES (?1, ?2, ?3) "
-                              "ON CONFLICT (job) DO UPDATE SET "
+        /* SET expressions see the old row: last_status follows the run
+         * that is (or stays) the newest. */
+        [ST_JOB_STATS_NOTE] = "INSERT INTO job_stats (job, last_run_id, last_success_us, last_status) "
+                              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job) DO UPDATE SET "
                               "last_run_id = max(last_run_id, excluded.last_run_id), "
-                              "last_success_us = max(last_success_us, excluded.last_success_us)",
+                              "last_success_us = max(last_success_us, excluded.last_success_us), "
+                              "last_status = CASE WHEN excluded.last_run_id >= last_run_id "
+                              "THEN excluded.last_status ELSE last_status END",
         [ST_STATS_JOBS] = "SELECT job, last_run_id, last_success_us FROM job_stats ORDER BY job",
         [ST_STATS_COUNTS] = "SELECT job, status, n FROM run_counts",
         [ST_STATS_HIST] = "SELECT metric, job, bucket, n FROM histograms",
@@ -360,6 +368,9 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_STATS_SUMS_ONE] = "SELECT metric, job, n, sum FROM histogram_sums "
                               "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
         [ST_JOBS_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id IN (SELECT last_run_id FROM job_stats)",
+        /* The statuses of cw_run_status_is_failure (run.h). */
+        [ST_JOBS_FAILING] = "SELECT job FROM job_stats WHERE last_status IN ('failed', 'timed_out', 'lost') "
+                            "ORDER BY job",
         [ST_JOB_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT last_run_id FROM job_stats WHERE job = ?1)",
         [ST_JOBS_DISABLED] = "SELECT job FROM job_state WHERE enabled = 0 ORDER BY job",
         [ST_UI_ADD] = "INSERT INTO ui_entries (schedule, spec, command, description, enabled, created_by, "
@@ -831,6 +842,7 @@ static int stats_change(sq_store *q, const char *job, int64_t id, int from, cw_r
         bind_text(&b, 1, job);
         bind_i64(&b, 2, id);
         bind_i64(&b, 3, to == CW_RUN_SUCCEEDED ? ended_us : 0);
+        bind_text(&b, 4, cw_run_status_to_string(to));
         return stmt_run(q, st, &b);
 }
 
@@ -2170,15 +2182,17 @@ static int sq_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_
 }
 
 typedef struct names_ctx {
+        stmt_id stmt;
         char **names;
         size_t n, cap;
 } names_ctx;
 
-static int disabled_read(sq_store *q, void *ctx)
+/* Reads the one-column name list of statement c->stmt. */
+static int names_read(sq_store *q, void *ctx)
 {
         names_ctx *c = ctx;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int e = sq_stmt(q, ST_JOBS_DISABLED, &st), rc = SQLITE_DONE;
+        int e = sq_stmt(q, c->stmt, &st), rc = SQLITE_DONE;
 
         while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 e = cw_array_reserve((void **)&c->names, &c->cap, c->n + 1, sizeof(char *), 16);
@@ -2193,21 +2207,32 @@ static int disabled_read(sq_store *q, void *ctx)
                 e = sq_errno(q->db, rc);
         if (e < 0) {
                 cw_store_names_free(c->names, c->n);
-                *c = (names_ctx){0};
+                c->names = NULL; /* a retry starts again */
+                c->n = c->cap = 0;
         }
         return e;
 }
 
-static int sq_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
+static int names_list(cw_store *s, stmt_id stmt, char ***ret, size_t *ret_n)
 {
-        names_ctx c = {0};
-        int r = sq_read(sq_of(s), disabled_read, &c);
+        names_ctx c = {.stmt = stmt};
+        int r = sq_read(sq_of(s), names_read, &c);
 
         if (r < 0)
                 return r;
         *ret = c.names;
         *ret_n = c.n;
         return 0;
+}
+
+static int sq_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
+{
+        return names_list(s, ST_JOBS_DISABLED, ret, ret_n);
+}
+
+static int sq_jobs_failing(cw_store *s, char ***ret, size_t *ret_n)
+{
+        return names_list(s, ST_JOBS_FAILING, ret, ret_n);
 }
 
 /* ---- UI entries ----------------------------------------------------------- */
@@ -2709,6 +2734,7 @@ static const cw_store_ops sqlite_ops = {
         .stats_list = sq_stats_list,
         .jobs_last = sq_jobs_last,
         .jobs_disabled = sq_jobs_disabled,
+        .jobs_failing = sq_jobs_failing,
         .ui_entry_add = sq_ui_entry_add,
         .ui_entry_update = sq_ui_entry_update,
         .ui_entry_delete = sq_ui_entry_delete,

@@ -1704,6 +1704,16 @@ static void test_stats(void **state)
                 assert_int_equal(nr, 0);
                 cw_runs_free(runs, nr);
         }
+        {
+                /* A's last run failed, B's (lost, then corrected) succeeded. */
+                char **names = NULL;
+                size_t nn = 0;
+
+                assert_int_equal(cw_store_jobs_failing(s, &names, &nn), 0);
+                assert_int_equal(nn, 1);
+                assert_string_equal(names[0], "A");
+                cw_store_names_free(names, nn);
+        }
 
         /* Pruning everything keeps the counts. */
         assert_int_equal(cw_store_runs_prune(s, INT64_MAX, &deleted), 0);
