@@ -28,8 +28,10 @@
 #   idle      nothing: the lateness baseline
 #   healthz   wrk on GET /healthz (the trivial route: the HTTP baseline)
 #   jobs      wrk on GET /jobs with the session cookie (the jobs page)
-#   api       wrk on GET /api/v1/jobs with the bearer token (all N jobs)
-#   api-page  wrk on GET /api/v1/jobs?limit=100 (one page of the API)
+#   api       wrk on GET /api/v1/jobs with the bearer token (its default
+#             page: the first 100 jobs)
+#   api-page  wrk on GET /api/v1/jobs?limit=100&offset=5000 (a page in the
+#             middle of the list)
 #   history   wrk on GET /runs?job=Job00042 with the session cookie (a
 #             job's history page), then a page deep in the middle of the
 #             whole history (/runs?before=ID)
@@ -257,7 +259,7 @@ phases=(
         "healthz  /healthz                       none"
         "jobs     /jobs                          cookie"
         "api      /api/v1/jobs                   token"
-        "api-page /api/v1/jobs?limit=100         token"
+        "api-page /api/v1/jobs?limit=100&offset=5000 token"
         "history  /runs?job=Job00042             cookie"
         "hist-mid /runs?before=$mid_id           cookie"
         "metrics  /metrics                       token"

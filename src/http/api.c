@@ -397,8 +397,9 @@ static bool path_id(const cw_http_req *req, cw_http_resp *resp, const char *what
 /* ---- jobs ----------------------------------------------------------------- */
 
 /* Jobs per page of GET /api/v1/jobs when no limit is given (limit=0: all):
- * 10 000 jobs are 8 MiB of JSON, which no client wants by accident. */
-#define API_JOBS_DEFAULT 500
+ * 10 000 jobs are 8 MiB of JSON, which no client wants by accident, and a
+ * page costs in proportion to its jobs (the pages' 100 as well). */
+#define API_JOBS_DEFAULT 100
 
 static int api_jobs(const cw_http_req *req, cw_http_resp *resp)
 {

@@ -9,8 +9,10 @@
 #include "http/pages.h"
 #include "sched/entries.h"
 
-/* Jobs per page of the overview. */
-#define JOBS_PAGE 200
+/* Jobs per page of the overview (Django admin's default, too). A page's
+ * cost grows with its rows: 100 keeps a page under 50 ms at p99 with 16
+ * clients on 2 cores (bench/bench_admin.sh); 200 did not. */
+#define JOBS_PAGE 100
 /* Runs per page of a job's history. */
 #define JOB_HISTORY_PAGE 20
 

@@ -314,7 +314,7 @@
     });
     poll(function () {
       var q = new URLSearchParams(window.location.search);
-      var url = "/api/v1/jobs?limit=200&offset=" + encodeURIComponent(q.get("offset") || "0");
+      var url = "/api/v1/jobs?limit=100&offset=" + encodeURIComponent(q.get("offset") || "0");
       if (q.get("q")) url += "&q=" + encodeURIComponent(q.get("q"));
       return getJSON(url).then(function (data) {
         /* The server counted the failing jobs of every page; this page's
