@@ -427,8 +427,8 @@ static void restart_queued(daemon_state *d)
                         continue;
                 if (lock_fd < 0 || !job) {
                         if (cw_store_run_transition(d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
-                                                    lock_fd < 0 ? "the daemon stopped before its worker started the run"
-                                                                : "the daemon stopped before its worker started the run, "
+                                                    lock_fd < 0 ? "the daemon or its spawner stopped before a worker started the run"
+                                                                : "the daemon or its spawner stopped before a worker started the run, "
                                                                   "and its job is no longer in the config",
                                                     now) == 0)
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
@@ -753,6 +753,10 @@ static void reap(daemon_state *d)
                         WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
                         young ? "restart_when_needed" : "restart");
                 spawner_down(d);
+                /* Runs it had read but not forked yet would stay queued:
+                 * once its workers in flight have marked theirs (the
+                 * hand-over lock), hand what is still queued to a new one. */
+                restart_queued(d);
                 cw_error_clear(&err);
                 if (!young && spawner_up(d, &err) < 0)
                         logline(d, "error", "event=error what=spawner error=%s action=retry_later",

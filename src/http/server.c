@@ -33,6 +33,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1092,6 +1093,7 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
 {
         cw_http_server *srv;
         unsigned threads = o->threads ? o->threads : THREADS_DEFAULT;
+        sigset_t all, old_mask;
         int fd = -1, r;
 
         if (sodium_init() < 0)
@@ -1112,6 +1114,11 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         r = open_listener(srv->listen, &fd, err);
         if (r < 0)
                 goto fail;
+        /* The server's threads take no signal: they inherit a full mask,
+         * so the daemon's signals (its signalfd set, and the SIGALRM that
+         * bounds a lock wait) always reach the daemon's own thread. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old_mask);
         srv->mhd = MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, srv,
                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
@@ -1120,6 +1127,7 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
                 srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
                 MHD_OPTION_END);
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (!srv->mhd) {
                 close(fd);
                 r = cw_error_fail(err, -EIO, "cannot start the HTTP server on '%s'", srv->listen);
