@@ -125,5 +125,5 @@ def test_queued_runs_of_a_dead_daemon_are_started_by_the_next(wk):
     assert q["status"] == "succeeded" and q["worker_pid"] > 0 and q["pid"] > 0, q
     assert log.read_text().split().count(str(ids["Q"])) == 1
     gone = wk.db_run(ids["Gone"])
-    assert gone["status"] == "lost" and "daemon stopped" in (gone["reason"] or ""), gone
+    assert gone["status"] == "lost" and "stopped before a worker started the run" in (gone["reason"] or ""), gone
     assert [e for e in events(d, "started") if e.get("run") == str(ids["Q"])], err_text(d)
