@@ -33,7 +33,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -42,7 +41,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SANITIZER_MARKERS, Runner
-from worker_helpers import proc_alive, wait_for
+from worker_helpers import kill_tagged, proc_alive, sanitizer_reports, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -246,21 +245,8 @@ class UiEnv:
         sanitizer reports found (a list of strings)."""
         if self.daemon is not None:
             self.stop_daemon()
-        for _ in range(5):
-            pids = self.tagged_pids()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        reports = []
-        for f in sorted(self.san_dir.iterdir()):
-            text = f.read_text(errors="replace")
-            if any(m in text for m in SANITIZER_MARKERS):
-                reports.append(f"{f.name}:\n{text}")
+        kill_tagged(self.tagged_pids, rounds=5)
+        reports = sanitizer_reports(self.san_dir)
         log = self.daemon_log()
         if any(m in log for m in SANITIZER_MARKERS):
             reports.append(f"daemon log:\n{log}")

@@ -192,6 +192,32 @@ class Proc:
         return self.out_path.read_bytes()
 
 
+def kill_tagged(tagged_pids, rounds):
+    """SIGKILLs what tagged_pids() lists, up to `rounds` times 0.1 s apart,
+    until nothing is left (processes a test left behind)."""
+    for _ in range(rounds):
+        pids = tagged_pids()
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def sanitizer_reports(san_dir):
+    """The sanitizer reports (ASan/UBSan log_path files) found in san_dir,
+    each as "NAME:\nTEXT"."""
+    reports = []
+    for f in sorted(san_dir.iterdir()):
+        text = f.read_text(errors="replace")
+        if any(m in text for m in SANITIZER_MARKERS):
+            reports.append(f"{f.name}:\n{text}")
+    return reports
+
+
 class WorkerEnv:
     def __init__(self, cw, build_dir, tmp_path):
         self.cw = cw
@@ -414,21 +440,8 @@ class WorkerEnv:
             if p.popen.poll() is None:
                 p.popen.kill()
                 p.popen.wait()
-        for _ in range(3):
-            pids = self.tagged_pids()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        reports = []
-        for f in sorted(self.san_dir.iterdir()):
-            text = f.read_text(errors="replace")
-            if any(m in text for m in SANITIZER_MARKERS):
-                reports.append(f"{f.name}:\n{text}")
+        kill_tagged(self.tagged_pids, rounds=3)
+        reports = sanitizer_reports(self.san_dir)
         if reports:
             pytest.fail("sanitizer report(s) from cronwarden processes:\n" + "\n".join(reports))
 

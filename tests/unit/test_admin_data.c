@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h" /* iso() */
+
 #include "test_tmpdir.h"
 
 #include "base/iso8601.h"
@@ -39,16 +41,6 @@ typedef struct world {
         char started[16][160];
 } world;
 
-static cw_time iso(const char *s)
-{
-        int64_t v;
-        bool off;
-        cw_error e;
-
-        if (cw_iso8601_parse(s, &v, &off, &e) < 0 || !off)
-                fail_msg("bad time %s", s);
-        return v;
-}
 
 static const char base_ini[] =
         "[admin]\n"

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h" /* iso() */
+
 #include "test_tmpdir.h"
 
 #include "base/iso8601.h"
@@ -40,16 +42,6 @@ typedef struct world {
         int started_concurrency[16];
 } world;
 
-static cw_time iso(const char *s)
-{
-        int64_t v;
-        bool off;
-        cw_error e;
-
-        if (cw_iso8601_parse(s, &v, &off, &e) < 0 || !off)
-                fail_msg("bad time %s", s);
-        return v;
-}
 
 /* [defaults] sets what a UI job inherits, and things it must not. */
 static const char base_ini[] =

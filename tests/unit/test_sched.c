@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h" /* iso() */
+
 #include "test_tmpdir.h"
 
 #include "base/iso8601.h"
@@ -30,16 +32,6 @@ typedef struct world {
         char started[64][160]; /* "SPEC@ISO#attempt:trigger" */
 } world;
 
-static cw_time iso(const char *s)
-{
-        int64_t v;
-        bool off;
-        cw_error e;
-
-        if (cw_iso8601_parse(s, &v, &off, &e) < 0 || !off)
-                fail_msg("bad time %s", s);
-        return v;
-}
 
 static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
 {
