@@ -145,33 +145,16 @@ static job_view ui_job_view(const store_view *v, size_t k)
         return (job_view){.job = j, .ui = &v->ui[k], .enabled = j->enabled && !store_disabled(v, j->name)};
 }
 
-/* The file of a SQLite store, or NULL for another kind of store (which
- * exists or not without a file here). */
-static char *store_file(const cw_config *cfg)
-{
-        char *path = NULL;
-
-        if (!cfg->store || strcmp(cfg->store, "sqlite") == 0) {
-                if (asprintf(&path, "%s/%s", cfg->data_dir, CW_STORE_FILE) < 0)
-                        return NULL;
-                return path;
-        }
-        if (strncmp(cfg->store, "sqlite:", 7) == 0)
-                return strdup(cfg->store + 7);
-        return NULL;
-}
-
 /* Reads the store's flags and UI jobs into *v when the store exists.
  * A store that cannot be read is a warning: the config is still listed. */
 static int store_view_load(cw_cli *cli, const cw_config *cfg, store_view *v)
 {
         _cleanup_(cw_store_closep) cw_store *s = NULL;
-        _cleanup_free_ char *file = store_file(cfg);
         cw_error e;
         int r;
 
         *v = (store_view){0};
-        if (file && access(file, F_OK) < 0)
+        if (!cw_store_exists(cfg->store, cfg->data_dir))
                 return 0; /* never created: nothing disabled, no UI jobs */
         cw_error_clear(&e);
         r = cw_store_open(cfg->store, cfg->data_dir, &s, &e);

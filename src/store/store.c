@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 0 when store s has the operation at `member`: -EINVAL for no store,
  * -EOPNOTSUPP when its backend's table predates the operation (see the
@@ -112,6 +113,19 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
         cw_error_set(err, -1, 0, "unknown store '%s': expected 'sqlite' or a postgresql:// URL",
                      url);
         return -EINVAL;
+}
+
+bool cw_store_exists(const char *url, const char *data_dir)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (url && strncmp(url, "sqlite:", 7) == 0)
+                return url[7] && access(url + 7, F_OK) == 0;
+        if (url && strcmp(url, "sqlite") != 0)
+                return true;
+        if (asprintf(&path, "%s/%s", data_dir, CW_STORE_FILE) < 0)
+                return true; /* let the open say what is wrong */
+        return access(path, F_OK) == 0;
 }
 
 void cw_store_close(cw_store *s)

@@ -39,6 +39,10 @@ typedef struct cw_store cw_store;
  * saying what and where. */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
+/* Whether the store named by `url` was created already (its SQLite file
+ * exists), for read-only commands that must not create one; a store kept
+ * elsewhere (a PostgreSQL URL) counts as existing. */
+bool cw_store_exists(const char *url, const char *data_dir);
 static inline void cw_store_closep(cw_store **s) { cw_store_close(*s); }
 
 /* Schema version the file is at after open (for tests and `check`). */

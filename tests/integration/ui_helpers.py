@@ -41,7 +41,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SANITIZER_MARKERS, Runner
-from worker_helpers import kill_tagged, proc_alive, sanitizer_reports, wait_for
+from worker_helpers import kill_tagged, sanitizer_reports, tagged_pids, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -226,19 +226,7 @@ class UiEnv:
     # ---- clean-up ----
 
     def tagged_pids(self):
-        needle = f"CW_TEST_TAG={self.tag}".encode()
-        me = os.getpid()
-        out = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit() or int(d) == me:
-                continue
-            try:
-                env = Path(f"/proc/{d}/environ").read_bytes()
-            except OSError:
-                continue
-            if needle in env.split(b"\0") and proc_alive(int(d)):
-                out.append(int(d))
-        return out
+        return tagged_pids(self.tag)
 
     def cleanup(self):
         """Kills what is left of this module's processes; returns the

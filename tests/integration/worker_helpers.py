@@ -192,11 +192,29 @@ class Proc:
         return self.out_path.read_bytes()
 
 
-def kill_tagged(tagged_pids, rounds):
-    """SIGKILLs what tagged_pids() lists, up to `rounds` times 0.1 s apart,
+def tagged_pids(tag):
+    """Pids of live processes (other than this one) whose environment has
+    CW_TEST_TAG=tag: everything a test started, however deep."""
+    needle = f"CW_TEST_TAG={tag}".encode()
+    me = os.getpid()
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            env = Path(f"/proc/{d}/environ").read_bytes()
+        except OSError:
+            continue
+        if needle in env.split(b"\0") and proc_alive(int(d)):
+            out.append(int(d))
+    return out
+
+
+def kill_tagged(list_pids, rounds):
+    """SIGKILLs what list_pids() lists, up to `rounds` times 0.1 s apart,
     until nothing is left (processes a test left behind)."""
     for _ in range(rounds):
-        pids = tagged_pids()
+        pids = list_pids()
         if not pids:
             break
         for pid in pids:
@@ -407,19 +425,7 @@ class WorkerEnv:
 
     def tagged_pids(self):
         """Pids of live processes carrying this test's CW_TEST_TAG."""
-        needle = f"CW_TEST_TAG={self.tag}".encode()
-        me = os.getpid()
-        out = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit() or int(d) == me:
-                continue
-            try:
-                env = Path(f"/proc/{d}/environ").read_bytes()
-            except OSError:
-                continue
-            if needle in env.split(b"\0") and proc_alive(int(d)):
-                out.append(int(d))
-        return out
+        return tagged_pids(self.tag)
 
     def check_exe(self, pid):
         """Asserts pid runs our cronwarden binary (before signalling it)."""

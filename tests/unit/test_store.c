@@ -1611,6 +1611,29 @@ static void finish_at(cw_store *s, int64_t id, cw_run_status status, int64_t end
         assert_int_equal(cw_store_run_finish(s, &r, NULL, 0), 0);
 }
 
+
+/* cw_store_exists: false until the store is first opened (which creates
+ * it), for the default file and for sqlite:PATH; other kinds count as
+ * existing. */
+static void test_exists(void **state)
+{
+        fixture *f = *state;
+        char url[400];
+        cw_store *s;
+
+        assert_false(cw_store_exists("sqlite", f->data_dir));
+        assert_false(cw_store_exists(NULL, f->data_dir));
+        s = open_ok(f);
+        cw_store_close(s);
+        assert_true(cw_store_exists("sqlite", f->data_dir));
+        snprintf(url, sizeof(url), "sqlite:%s/other.db", f->dir);
+        assert_false(cw_store_exists(url, f->data_dir));
+        assert_false(cw_store_exists("sqlite:", f->data_dir));
+        snprintf(url, sizeof(url), "sqlite:%s", f->db);
+        assert_true(cw_store_exists(url, f->data_dir));
+        assert_true(cw_store_exists("postgresql://db/x", f->data_dir));
+}
+
 /* Every way a run reaches a final status is counted once: finish, an
  * insert that is final at once (skipped), a transition (lost), and a
  * finish that corrects a lost run moves its count. Pruning keeps them. */
@@ -1898,6 +1921,7 @@ int main(void)
                 T(test_busy_waits),
                 T(test_concurrent_writers),
                 T(test_stats),
+                T(test_exists),
                 T(test_migration_backfill),
                 T(test_ui_entries),
                 T(test_admin_reads),
