@@ -199,7 +199,7 @@ static int hand_over(daemon_state *d, const cw_spawn_req *m, cw_error *err)
 }
 
 /* Hands over a queued run; one that cannot be is recorded as failed. */
-static int hand_over_run(daemon_state *d, const pending *p, cw_error *err)
+static int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err)
 {
         char why[sizeof(err->msg) + 32];
         cw_spawn_req m;
@@ -210,6 +210,7 @@ static int hand_over_run(daemon_state *d, const pending *p, cw_error *err)
         m.trigger = p->trigger;
         m.attempt = p->attempt;
         m.ignore_lock = p->ignore_lock;
+        m.more = more;
         snprintf(m.spec, sizeof(m.spec), "%s", p->spec);
         r = hand_over(d, &m, err);
         if (r < 0) {
@@ -258,7 +259,7 @@ static void flush(daemon_state *d)
         }
         for (size_t i = 0; i < d->n_pend; i++) {
                 cw_error_clear(&err);
-                if (hand_over_run(d, &d->pend[i], &err) < 0)
+                if (hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err) < 0)
                         logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s", d->pend[i].run_id,
                                 quoted(d->pend[i].spec, q, 256), quoted(err.msg, q + 256, sizeof(q) - 256));
         }
@@ -320,7 +321,7 @@ static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_r
                 return 0;
         }
         /* Recorded already: a failure is said on the row, the pass reports it. */
-        r = hand_over_run(d, &p, err);
+        r = hand_over_run(d, &p, false, err);
         free(p.spec);
         return r;
 }
@@ -438,7 +439,7 @@ static void restart_queued(daemon_state *d)
                               .attempt = q->attempt, .ignore_lock = !q->lock_key, .spec = q->spec};
                 cw_error_clear(&err);
                 cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire, sizeof(fire));
-                if (hand_over_run(d, &p, &err) < 0)
+                if (hand_over_run(d, &p, false, &err) < 0)
                         logline(d, "error", "event=failed run=%" PRId64 " job=%s spec=%s fire=%s reason=%s", q->id, job->name,
                                 quoted(q->spec, q1, sizeof(q1)), fire, quoted(err.msg, q2, sizeof(q2)));
                 else

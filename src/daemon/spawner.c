@@ -39,6 +39,10 @@
 #include "store/store.h"
 #include "worker/worker.h"
 
+/* How long a burst's gate stays shut waiting for runs the daemon said
+ * would follow (cw_spawn_req.more) when none comes. */
+#define MORE_WAIT_MS 1000
+
 /* Room for a burst of requests in the socket before the daemon waits. */
 #define SOCKET_BUF (4 * 1024 * 1024)
 
@@ -154,7 +158,11 @@ typedef struct spawner {
         cw_worker_users *users;
         int fd;      /* the daemon's socket */
         int hold;    /* CW_SPAWNER_LOCK, held shared (-1: could not) */
-        int gate[2]; /* the current burst's gate, -1 when none */
+        /* The current burst's gate, -1 when none: a pipe whose write end
+         * the spawner holds until the daemon's last run of the burst is
+         * forked, and each worker until its job is started. */
+        int gate[2];
+        bool more;   /* the last request said more of its burst follow */
 } spawner;
 
 static void gate_close(spawner *sp)
@@ -166,21 +174,25 @@ static void gate_close(spawner *sp)
         }
 }
 
-/* Closes every descriptor from 3 up but a and b (either may be -1). */
-static void keep_only(int a, int b)
+static int cmp_int(const void *a, const void *b)
 {
-        int lo = a < b ? a : b, hi = a < b ? b : a;
+        int x = *(const int *)a, y = *(const int *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* Closes every descriptor from 3 up but the n in keep (-1s are skipped). */
+static void keep_only(int *keep, size_t n)
+{
         unsigned from = 3;
 
-        if (lo >= 3) {
-                if ((unsigned)lo > from)
-                        (void)close_range(from, (unsigned)lo - 1, 0);
-                from = (unsigned)lo + 1;
-        }
-        if (hi >= 3 && hi != lo) {
-                if ((unsigned)hi > from)
-                        (void)close_range(from, (unsigned)hi - 1, 0);
-                from = (unsigned)hi + 1;
+        qsort(keep, n, sizeof(*keep), cmp_int);
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < (int)from)
+                        continue;
+                if ((unsigned)keep[i] > from)
+                        (void)close_range(from, (unsigned)keep[i] - 1, 0);
+                from = (unsigned)keep[i] + 1;
         }
         (void)close_range(from, ~0U, 0);
 }
@@ -194,12 +206,13 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         char *spec_text = NULL;
         char why[sizeof(((cw_error *)0)->msg) + 64];
         const cw_config *cfg = sp->cfg;
-        int nul, r, gate = sp->gate[0], hold = sp->hold;
+        int nul, r, gate = sp->gate[0], started = sp->gate[1], hold = sp->hold;
+        int keep[] = {gate, started, hold};
         cw_error e;
 
         /* Out of the daemon's session (its terminal's signals) and away
-         * from its descriptors: the socket, the signalfd, the gate's write
-         * end, whatever else; only the gate's read end stays. */
+         * from its descriptors: the socket, the signalfd, whatever else;
+         * only the gate's two ends and the hand-over lock stay. */
         (void)setsid();
         nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul >= 0) {
@@ -207,12 +220,14 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
                 (void)dup2(nul, STDOUT_FILENO);
                 (void)dup2(nul, STDERR_FILENO);
         }
-        keep_only(gate, hold);
+        keep_only(keep, sizeof(keep) / sizeof(keep[0]));
 
         cw_error_clear(&e);
         if (cw_jobspec_parse(m->spec, &js, &e) < 0 || resolve_job(cfg, js, &ref, &e) < 0 ||
             cw_job_check_spec(cfg, ref.job, js, &e) < 0 || !(spec_text = cw_jobspec_format(js))) {
                 snprintf(why, sizeof(why), "could not start: %s", e.msg[0] ? e.msg : "out of memory");
+                if (started >= 0)
+                        close(started);
                 fail_queued(cfg, m->run_id, why);
                 _exit(1);
         }
@@ -227,6 +242,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.run_id = m->run_id;
         o.users = sp->users;
         o.gate_fd = gate;
+        o.started_fd = started;
         o.hold_fd = hold;
         o.now_us = real_us();
         o.tee_fd = -1;
@@ -294,7 +310,11 @@ static int serve(spawner *sp)
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        /* All sent so far is started: open the gate. */
+                        /* Caught up with a daemon still sending its
+                         * burst (the socket holds only a few messages):
+                         * the gate stays shut a while (cw_spawner_main). */
+                        if ((errno == EAGAIN || errno == EWOULDBLOCK) && sp->more)
+                                return 0;
                         gate_close(sp);
                         if (errno == EAGAIN || errno == EWOULDBLOCK)
                                 return 0;
@@ -316,6 +336,11 @@ static int serve(spawner *sp)
                         worker_main(sp, &m);
                 if (pid < 0)
                         report(sp->fd, m.run_id, errno, "cannot fork a worker");
+                /* The burst's last run is forked: the gate is its workers'
+                 * now, open once each has started its job. */
+                sp->more = m.more != 0;
+                if (!sp->more)
+                        gate_close(sp);
         }
 }
 
@@ -364,12 +389,19 @@ int cw_spawner_main(const cw_config *cfg, int fd)
                         cw_worker_users_prepare(sp.users, &cfg->jobs[i]);
         for (;;) {
                 struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = sig_fd, .events = POLLIN}};
+                int n = poll(p, 2, sp.more ? MORE_WAIT_MS : -1);
 
-                if (poll(p, 2, -1) < 0) {
+                if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         r = -errno;
                         break;
+                }
+                if (n == 0) {
+                        /* The rest of the burst never came: open the gate. */
+                        sp.more = false;
+                        gate_close(&sp);
+                        continue;
                 }
                 if (p[1].revents)
                         reap_all(sig_fd, fd);

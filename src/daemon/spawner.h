@@ -47,6 +47,10 @@ typedef struct cw_spawn_req {
         int32_t trigger;     /* cw_trigger */
         int32_t attempt;
         int32_t ignore_lock; /* concurrency = allow */
+        /* 1: more runs of the same burst (one pass's) follow at once; the
+         * spawner keeps the burst's gate shut until the last is forked.
+         * Workers do no bookkeeping until every job of the burst runs. */
+        int32_t more;
         char spec[CW_JOBSPEC_TEXT_MAX + 1]; /* canonical job spec; only strlen + 1 bytes are sent */
 } cw_spawn_req;
 

@@ -176,10 +176,11 @@ typedef struct worker {
         /* A queued run (opts->run_id): its store, opened by the worker, and
          * whether the run is marked running yet; gate_fd (-1: none) holds
          * that back while the starter is still starting others (worker.h),
-         * at most until gate_at (monotonic µs). */
+         * at most until gate_at (monotonic µs); started_fd is this
+         * worker's share in keeping it shut, given up once the job runs. */
         cw_store *owned;
         bool marked;
-        int gate_fd, hold_fd;
+        int gate_fd, started_fd, hold_fd;
         int64_t gate_at;
 
         cw_capture cap;
@@ -1417,6 +1418,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 .job = job,
                 .run_id = opts->run_id,
                 .gate_fd = opts->run_id > 0 && opts->gate_fd > 0 ? opts->gate_fd : -1,
+                .started_fd = opts->run_id > 0 && opts->started_fd > 0 ? opts->started_fd : -1,
                 .hold_fd = opts->run_id > 0 && opts->hold_fd > 0 ? opts->hold_fd : -1,
                 .sig_fd = -1,
                 .timer_fd = -1,
@@ -1542,6 +1544,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
                 prctl(PR_SET_CHILD_SUBREAPER, 1UL);
                 r = start_job(&w, started_us);
+                /* Started (or not to be): the burst's gate need not wait for us. */
+                close_fd(&w.started_fd);
                 if (r == 0) {
                         w.now = mono_us();
                         if (job->timeout > 0)
@@ -1588,6 +1592,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         close_fd(&w.prog_fd);
         close_fd(&w.err_fd);
 out_signals:
+        close_fd(&w.started_fd);
         close_fd(&w.gate_fd);
         close_fd(&w.hold_fd);
         cw_store_close(w.owned);

@@ -69,12 +69,16 @@ typedef struct cw_worker_opts {
         /* Users looked up already (see above), or NULL: looked up here. */
         const cw_worker_users *users;
         /* With run_id: a descriptor (> 0; 0 or -1 for none) whose EOF says
-         * the starter has finished starting the runs it had at hand (the
-         * daemon's spawner, in a burst of fires). Until then the worker
+         * every job of the starter's burst of runs (the daemon's spawner,
+         * in a second with many fires) is started. Until then the worker
          * leaves the store alone (it supervises the job meanwhile), so the
-         * other starts get the CPU; at most CW_WORKER_GATE_MAX_US. The
-         * worker closes it. */
+         * CPU goes to the starts, not to store connections; at most
+         * CW_WORKER_GATE_MAX_US. The worker closes it. */
         int gate_fd;
+        /* With gate_fd: the write end of the gate's pipe (> 0, or none),
+         * which the worker closes as soon as its job is started or cannot
+         * be, so the gate opens once the last job of the burst runs. */
+        int started_fd;
         /* With run_id: a descriptor (> 0, or none) the worker closes once
          * its run is marked running or recorded otherwise (it holds the
          * daemon's hand-over lock, daemon/spawner.h). */
@@ -93,19 +97,6 @@ typedef struct cw_worker_opts {
 
 typedef struct cw_worker_result {
         int64_t run_id;
-        /* Users looked up already (see above), or NULL: looked up here. */
-        const cw_worker_users *users;
-        /* With run_id: a descriptor (> 0; 0 or -1 for none) whose EOF says
-         * the starter has finished starting the runs it had at hand (the
-         * daemon's spawner, in a burst of fires). Until then the worker
-         * leaves the store alone (it supervises the job meanwhile), so the
-         * other starts get the CPU; at most CW_WORKER_GATE_MAX_US. The
-         * worker closes it. */
-        int gate_fd;
-        /* With run_id: a descriptor (> 0, or none) the worker closes once
-         * its run is marked running or recorded otherwise (it holds the
-         * daemon's hand-over lock, daemon/spawner.h). */
-        int hold_fd;
         cw_run_status status;     /* SUCCEEDED, FAILED, TIMED_OUT, KILLED */
         int exit_code;            /* -1 if none */
         int signal;               /* 0 if none */
