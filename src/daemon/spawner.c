@@ -10,7 +10,8 @@
  * sockets but the daemon's, and owns all of its signal handling. The
  * child inherits only the parsed config, the one thing it needs, and
  * drops the rest before it does anything: descriptors (close_range),
- * session (setsid), stdio (/dev/null). Its signal mask is the worker's
+ * process group (setpgid; the spawner has a session of its own), stdio
+ * (/dev/null). Its signal mask is the worker's
  * own set (SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE blocked), so a
  * `kill` arriving while it sets up waits in the worker's signalfd.
  *
@@ -210,10 +211,13 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         int keep[] = {gate, started, hold};
         cw_error e;
 
-        /* Out of the daemon's session (its terminal's signals) and away
-         * from its descriptors: the socket, the signalfd, whatever else;
+        /* A process group of its own, in the spawner's session (which has
+         * no terminal); not a session: setsid() here would make a
+         * scheduler autogroup per worker (~60 µs each), and a hundred of
+         * them starve the spawner of CPU in a burst. Then away from the
+         * spawner's descriptors: the socket, the signalfd, whatever else;
          * only the gate's two ends and the hand-over lock stay. */
-        (void)setsid();
+        (void)setpgid(0, 0);
         nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul >= 0) {
                 (void)dup2(nul, STDIN_FILENO);
@@ -354,6 +358,9 @@ int cw_spawner_main(const cw_config *cfg, int fd)
         /* The worker's own set stays blocked in every child (see above);
          * only SIGCHLD is read here. SIGTERM and friends do not stop the
          * spawner: the daemon does, by closing its end. */
+        /* Out of the daemon's session, so its terminal's signals (^C,
+         * hang-up) reach neither this process nor the workers it forks. */
+        (void)setsid();
         sigemptyset(&set);
         sigaddset(&set, SIGCHLD);
         sigaddset(&set, SIGTERM);
