@@ -127,3 +127,36 @@ def test_queued_runs_of_a_dead_daemon_are_started_by_the_next(wk):
     gone = wk.db_run(ids["Gone"])
     assert gone["status"] == "lost" and "stopped before a worker started the run" in (gone["reason"] or ""), gone
     assert [e for e in events(d, "started") if e.get("run") == str(ids["Q"])], err_text(d)
+
+
+def _pgrp_session(pid):
+    """(process group, session) of pid from /proc/PID/stat (fields 5, 6)."""
+    data = open(f"/proc/{pid}/stat", "rb").read()
+    rest = data[data.rfind(b")") + 2:].split()
+    return int(rest[5 - 3]), int(rest[6 - 3])
+
+
+def test_workers_have_a_group_of_their_own_in_the_spawners_session(wk):
+    """The spawner leaves the daemon's session (the terminal's ^C and
+    hang-up reach neither it nor its workers); each worker is the leader of
+    its own process group in the spawner's session, not of a session (a
+    session per worker is a scheduler autogroup per worker), and each job
+    leads its own group."""
+    info = wk.tmp / "pids"
+    cmd = wk.script("who", f'echo "$$ $PPID" > {info}.tmp && mv {info}.tmp {info}\nsleep 4\n')
+    wk.configure(job("Who", cmd, schedule="* * * * * *", concurrency="forbid"))
+    d = start_daemon(wk)
+    try:
+        spawner = spawner_pid(d)
+        wait_for(info.exists, timeout=5, what="the job to write its pids")
+        job_pid, worker_pid = map(int, info.read_text().split())
+        daemon_group, daemon_session = _pgrp_session(d.pid)
+        assert _pgrp_session(spawner) == (spawner, spawner), "the spawner leads a session of its own"
+        assert daemon_session != spawner
+        assert _pgrp_session(worker_pid) == (worker_pid, spawner), "worker: own group, the spawner's session"
+        assert _pgrp_session(job_pid) == (job_pid, spawner), "job: own group, the spawner's session"
+        assert worker_pid != spawner and worker_pid != d.pid
+    finally:
+        stop_daemon(wk, d)
+    rows = [r for r in wk.db_runs("Who") if r["worker_pid"] == worker_pid]
+    assert len(rows) == 1 and rows[0]["pid"] == job_pid, wk.db_runs("Who")
