@@ -1382,7 +1382,7 @@ static void queued_mark(worker *w)
         }
 }
 
-/* The gate opened (EOF: the starter has started its burst, or is gone) or
+/* The gate opened (EOF: every job of the burst runs, or the starter is gone) or
  * its time ran out: the bookkeeping held back is done now. */
 static void gate_open(worker *w)
 {
