@@ -86,8 +86,11 @@ int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const c
 /* Starts the daemon's spawner (daemon/spawner.h): this binary re-executed
  * as `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT`, with
  * fd as its CW_SPAWNER_FD, stdin and stdout on /dev/null, stderr shared
- * (the daemon's log), signals as at exec. Returns its pid, or a negative
+ * (the daemon's log), signals as at exec, and LD_BIND_NOW=1 plus
+ * CLI_SPAWNER_BIND_NOW=1 added to the environment unless LD_BIND_NOW is
+ * set (the spawner removes both at once). Returns its pid, or a negative
  * errno with err->msg saying why. */
+#define CLI_SPAWNER_BIND_NOW "CRONWARDEN_SPAWNER_BIND_NOW"
 int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err);
 
 /* Opens the config's store; on failure prints why and returns

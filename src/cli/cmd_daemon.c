@@ -48,6 +48,12 @@ static int run_spawner(cw_cli *cli)
 
         if (!cli->config_snapshot || fcntl(CW_SPAWNER_FD, F_GETFD) < 0)
                 return cli_fail(cli, "daemon --spawner: internal, started by the daemon itself");
+        /* The dynamic loader has bound every symbol (spawn.c); nothing
+         * started from here needs the setting. */
+        if (getenv(CLI_SPAWNER_BIND_NOW)) {
+                unsetenv("LD_BIND_NOW");
+                unsetenv(CLI_SPAWNER_BIND_NOW);
+        }
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;

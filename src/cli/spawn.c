@@ -145,10 +145,39 @@ int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const c
         return cli_spawn_worker(cfg, &w, ret_run_id, err->msg, sizeof(err->msg));
 }
 
+/* The spawner's environment: ours, plus LD_BIND_NOW (unless it is set
+ * already) and a note that we added it (CLI_SPAWNER_BIND_NOW), so the
+ * spawner takes it out again before it forks any worker (cmd_daemon.c).
+ * Every symbol is then bound once in the spawner, not again in each worker
+ * it forks: a worker's first call of each function otherwise looks it up
+ * through every loaded library and writes its GOT entry (a page copied).
+ * Returns a NULL-terminated array whose strings are environ's; free() the
+ * array only. NULL when out of memory. */
+static char **spawner_env(void)
+{
+        static char bind_now[] = "LD_BIND_NOW=1", note[] = CLI_SPAWNER_BIND_NOW "=1";
+        size_t n = 0, k = 0;
+        char **env;
+
+        while (environ[n])
+                n++;
+        env = calloc(n + 3, sizeof(*env));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                env[k++] = environ[i];
+        if (!getenv("LD_BIND_NOW")) {
+                env[k++] = bind_now;
+                env[k++] = note;
+        }
+        return env;
+}
+
 int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err)
 {
         char self[PATH_MAX], cfgpath[PATH_MAX];
         const char *argv[] = {self, "--config", cfgpath, "daemon", "--spawner", "--config-snapshot", snapshot, NULL};
+        _cleanup_free_ char **env = NULL;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
@@ -156,6 +185,9 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_
         pid_t pid;
         int r;
 
+        env = spawner_env();
+        if (!env)
+                return cw_error_fail(err, -ENOMEM, "out of memory");
         len = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (len < 0)
                 return cw_error_fail(err, -errno, "cannot find the cronwarden binary: %s", strerror(errno));
@@ -179,7 +211,7 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &all);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, environ);
+        r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, env);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         if (r != 0)

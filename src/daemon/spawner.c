@@ -243,6 +243,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.attempt = m->attempt;
         o.scheduled_at = m->scheduled_at;
         o.ignore_lock = m->ignore_lock != 0;
+        o.signals_default = true; /* cw_spawner_main made it so */
         o.run_id = m->run_id;
         o.users = sp->users;
         o.gate_fd = gate;
@@ -361,6 +362,10 @@ int cw_spawner_main(const cw_config *cfg, int fd)
         /* Out of the daemon's session, so its terminal's signals (^C,
          * hang-up) reach neither this process nor the workers it forks. */
         (void)setsid();
+        /* No signal ignored (posix_spawn from the daemon, which has
+         * threads, leaves glibc's internal ones ignored): the workers'
+         * jobs need no reset then (cw_worker_opts.signals_default). */
+        cw_signals_default();
         sigemptyset(&set);
         sigaddset(&set, SIGCHLD);
         sigaddset(&set, SIGTERM);

@@ -1,6 +1,7 @@
 /* proc.c - what the worker, `status` and `kill` know about processes,
  * read from /proc (Linux only): a process's start time, whether it is
- * alive, and signalling every member of a process group.
+ * alive, and signalling every member of a process group; and resetting
+ * every signal's disposition for a job.
  *
  * A pid alone names a process only until it is reused, so every check here
  * can pair it with the process's start time (field 22 of /proc/PID/stat,
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct proc_stat {
@@ -173,4 +175,21 @@ int cw_proc_kill_group(int pgid, uint64_t start, int sig)
         }
         closedir(d);
         return n;
+}
+
+void cw_signals_default(void)
+{
+        /* The kernel's struct for rt_sigaction: glibc's sigaction() refuses
+         * its own two internal signals (32, 33), which a multithreaded
+         * parent's posix_spawn leaves ignored in the child. */
+        struct {
+                void (*handler)(int);
+                unsigned long flags;
+                void (*restorer)(void);
+                uint64_t mask;
+        } dfl = {.handler = SIG_DFL};
+
+        for (int s = 1; s <= 64; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void)syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
 }

@@ -151,6 +151,7 @@ typedef struct child_args {
         int ioprio; /* -1: leave it */
         uint64_t limit_nofile, limit_memory, limit_cpu, limit_cpu_hard;
         pid_t worker_pid;
+        bool signals_default; /* no signal ignored: nothing to reset (exec resets handlers) */
 } child_args;
 
 typedef struct worker {
@@ -692,6 +693,7 @@ static void on_signals(worker *w)
 }
 
 static void gate_open(worker *w);
+static void gate_settle(worker *w);
 
 static void on_deadlines(worker *w)
 {
@@ -783,7 +785,7 @@ static void supervise(worker *w)
                 if (i_prog >= 0 && p[i_prog].revents)
                         read_progress(w);
                 if (i_gate >= 0 && p[i_gate].revents)
-                        gate_open(w);
+                        gate_settle(w);
         }
 }
 
@@ -861,7 +863,6 @@ static __attribute__((noinline)) pid_t spawn_child(const child_args *a)
 
 static _Noreturn void child_main(const child_args *a)
 {
-        struct sigaction sa = {.sa_handler = SIG_DFL};
         int out, prog, nul, err;
         sigset_t none;
 
@@ -885,9 +886,9 @@ static _Noreturn void child_main(const child_args *a)
         /* Whatever else the worker's caller left open is not the job's. */
         (void)close_range(JOB_PROGRESS_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        for (int s = 1; s < NSIG; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                        sigaction(s, &sa, NULL);
+        /* An ignored signal stays ignored across exec: none for the job. */
+        if (!a->signals_default)
+                cw_signals_default();
 
         if (chdir(a->workdir) < 0)
                 child_fail(err, CS_CHDIR, errno);
@@ -1202,6 +1203,7 @@ static int start_job(worker *w, int64_t started_us)
         /* SIGXCPU at the soft limit, SIGKILL kill_grace later. */
         a.limit_cpu_hard = a.limit_cpu + (job->kill_grace > 0 ? (uint64_t)job->kill_grace : 1);
         a.worker_pid = getpid();
+        a.signals_default = w->o->signals_default;
 
         pid = spawn_child(&a);
         if (pid < 0) {
@@ -1382,8 +1384,18 @@ static void queued_mark(worker *w)
         }
 }
 
-/* The gate opened (EOF: every job of the burst runs, or the starter is gone) or
- * its time ran out: the bookkeeping held back is done now. */
+/* The gate opened (EOF: every job of the burst is exec'd, or the starter
+ * is gone): the bookkeeping waits CW_WORKER_GATE_SETTLE_US more, so the
+ * burst's last jobs, exec'd but still in their dynamic loader, are not
+ * held up by the whole burst's workers opening the store at once. */
+static void gate_settle(worker *w)
+{
+        close_fd(&w->gate_fd);
+        w->gate_at = mono_us() + CW_WORKER_GATE_SETTLE_US;
+}
+
+/* The gate opened and settled, or its time ran out: the bookkeeping held
+ * back is done now. */
 static void gate_open(worker *w)
 {
         close_fd(&w->gate_fd);
@@ -1398,10 +1410,22 @@ static void gate_wait(worker *w)
                 int64_t left = w->gate_at - mono_us();
                 struct pollfd p = {.fd = w->gate_fd, .events = POLLIN};
 
-                if (left <= 0 || poll(&p, 1, (int)((left + 999) / 1000)) != 0)
+                if (left <= 0)
                         break;
+                if (poll(&p, 1, (int)((left + 999) / 1000)) != 0) {
+                        gate_settle(w);
+                        break;
+                }
         }
         close_fd(&w->gate_fd);
+        /* Opened, or settling (gate_settle): sleep out the rest. */
+        while (w->gate_at > 0) {
+                int64_t left = w->gate_at - mono_us();
+                struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = left % 1000000 * 1000};
+
+                if (left <= 0 || nanosleep(&ts, NULL) == 0)
+                        break;
+        }
         w->gate_at = 0;
 }
 

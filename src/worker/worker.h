@@ -48,6 +48,10 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
  * (cw_worker_opts.gate_fd): a starter that stalls delays records, never
  * runs, and never for long. */
 #define CW_WORKER_GATE_MAX_US (10 * 1000000LL)
+/* And once it opens, how long more: the burst's last jobs, exec'd but
+ * still in their dynamic loader, get the CPU before every worker of the
+ * burst opens the store at once. */
+#define CW_WORKER_GATE_SETTLE_US 5000
 
 typedef struct cw_worker_opts {
         const cw_config *cfg;
@@ -59,6 +63,9 @@ typedef struct cw_worker_opts {
         cw_time scheduled_at;     /* the fire's instant; 0 = now (manual) */
         int64_t resumed_from;     /* run id being resumed, 0 if none */
         bool ignore_lock;         /* concurrency = allow for scheduled fires */
+        /* No signal is ignored in this process (SIG_IGN survives exec, so
+         * otherwise the job's child resets every signal first). */
+        bool signals_default;
         int64_t now_us;           /* start time as read by the caller's clock */
         /* The run, already recorded as queued by its starter (the daemon),
          * or 0: the worker records it. With a run id the job is started
@@ -116,6 +123,12 @@ typedef struct cw_worker_result {
  * naming the holder, and -EBUSY returned; a failure to set up is recorded
  * on it as failed when the store can be reached. */
 int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err);
+
+/* Sets every signal's disposition to SIG_DFL but SIGKILL's and SIGSTOP's,
+ * glibc's internal signals (32, 33) included, which sigaction() cannot
+ * reach. An ignored signal stays ignored across exec; handlers do not.
+ * Async-signal-safe (used in the job's child before exec). */
+void cw_signals_default(void);
 
 /* The start time of process pid (/proc/PID/stat field 22), 0 if gone. */
 uint64_t cw_proc_start_time(int pid);

@@ -72,7 +72,7 @@ def test_spawner_killed_is_replaced_and_no_fire_is_lost(wk):
     # The fire handed over while the spawner was dying may have failed to
     # start (recorded as such); none is lost or doubled.
     assert_exactly_once_consecutive(fires_of(wk, "Tick"), "Tick")
-    assert not [r for r in rows if r["status"] in ("queued", "lost")], rows
+    assert not [r for r in rows if r["status"] in ("queued", "lost")], [(r["id"], r["status"], r["reason"], r["worker_pid"]) for r in rows]
 
 
 def test_reload_reaches_the_workers(wk):
@@ -160,3 +160,30 @@ def test_workers_have_a_group_of_their_own_in_the_spawners_session(wk):
         stop_daemon(wk, d)
     rows = [r for r in wk.db_runs("Who") if r["worker_pid"] == worker_pid]
     assert len(rows) == 1 and rows[0]["pid"] == job_pid, wk.db_runs("Who")
+
+
+def test_jobs_get_no_ignored_signal_and_no_spawner_only_environment(wk):
+    """A daemon started with signals ignored (nohup and the like) starts
+    jobs that ignore none: SIG_IGN survives exec, so the spawner resets
+    every disposition, glibc's internal signals 32 and 33 included (left
+    ignored by posix_spawn in a multithreaded daemon). The spawner runs
+    with LD_BIND_NOW=1, which the jobs (whose environment is built, never
+    inherited: PRODUCT.md section 3) do not see."""
+    out = wk.tmp / "status"
+    cmd = wk.script("sig", f'grep SigIgn /proc/self/status > {out}.tmp\n'
+                           f'env | grep -c -e LD_BIND_NOW -e CRONWARDEN_SPAWNER_BIND_NOW >> {out}.tmp\n'
+                           f'mv {out}.tmp {out}\n')
+    wk.configure(job("Sig", cmd, schedule="* * * * * *", concurrency="forbid"))
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGUSR2, signal.SIGQUIT, signal.SIGTSTP)}
+    try:
+        d = start_daemon(wk)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    try:
+        wait_for(out.exists, timeout=5, what="the job to write its signal dispositions")
+    finally:
+        stop_daemon(wk, d)
+    sig_ign, count = out.read_text().split("\n")[:2]
+    assert sig_ign.split() == ["SigIgn:", "0000000000000000"], sig_ign
+    assert count.strip() == "0", "the spawner's LD_BIND_NOW reached the job"
