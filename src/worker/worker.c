@@ -181,6 +181,7 @@ typedef struct worker {
          * worker's share in keeping it shut, given up once the job runs. */
         cw_store *owned;
         bool marked;
+        bool quiet; /* set_quiet(): SIGCHLD and the pipes left alone */
         int gate_fd, started_fd, hold_fd;
         int64_t gate_at;
 
@@ -386,10 +387,21 @@ static void record_status(worker *w, int code, int status)
         }
 }
 
+/* The job's start time (what names its pid for `status` and `kill`),
+ * read when first needed: before it is stored, and before the job can be
+ * reaped (until then the pid cannot be reused). Not at the start: in a
+ * burst that is one more /proc read before the next job starts. */
+static void job_start_known(worker *w)
+{
+        if (w->pid > 0 && w->pid_start == 0)
+                w->pid_start = cw_proc_start_time(w->pid);
+}
+
 static void reap(worker *w)
 {
         siginfo_t si;
 
+        job_start_known(w);
         if (!w->leader_done) {
                 int r;
 
@@ -738,6 +750,28 @@ static void arm_timer(worker *w)
         timerfd_settime(w->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+/* Quiet while the gate holds the bookkeeping back (and the job has not been
+ * asked to stop): the job's end and its output wait (SIGCHLD stays pending,
+ * the pipes unread: a job that fills its pipe waits too), so a burst of
+ * short jobs does not wake each worker while the other starts need the
+ * CPU. A stop request, the timers and the gate are still heard. */
+static void set_quiet(worker *w, bool quiet)
+{
+        sigset_t set;
+
+        if (quiet == w->quiet)
+                return;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGPIPE);
+        if (!quiet)
+                sigaddset(&set, SIGCHLD);
+        if (signalfd(w->sig_fd, &set, 0) >= 0)
+                w->quiet = quiet;
+}
+
 static void supervise(worker *w)
 {
         while (true) {
@@ -748,14 +782,15 @@ static void supervise(worker *w)
                         drain(w);
                 if (w->state == W_DONE)
                         return;
+                set_quiet(w, w->gate_at > 0 && !w->marked && w->state == W_RUNNING);
                 arm_timer(w);
                 p[n++] = (struct pollfd){.fd = w->sig_fd, .events = POLLIN};
                 p[n++] = (struct pollfd){.fd = w->timer_fd, .events = POLLIN};
-                if (w->out_fd >= 0 && !tee_pending(w)) {
+                if (w->out_fd >= 0 && !tee_pending(w) && !w->quiet) {
                         i_out = n;
                         p[n++] = (struct pollfd){.fd = w->out_fd, .events = POLLIN};
                 }
-                if (w->prog_fd >= 0) {
+                if (w->prog_fd >= 0 && !w->quiet) {
                         i_prog = n;
                         p[n++] = (struct pollfd){.fd = w->prog_fd, .events = POLLIN};
                 }
@@ -1215,7 +1250,6 @@ static int start_job(worker *w, int64_t started_us)
         w->pid = pid;
         /* EACCES: the child has exec'd already, having done it itself. */
         (void)setpgid(pid, pid);
-        w->pid_start = cw_proc_start_time(pid);
         w->out_fd = out[0];
         w->prog_fd = prog[0];
         w->err_fd = errp[0];
@@ -1378,6 +1412,7 @@ static void queued_mark(worker *w)
 
         if (w->marked || w->pid == 0)
                 return;
+        job_start_known(w);
         if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
                 w->marked = true;
                 close_fd(&w->hold_fd);
@@ -1583,6 +1618,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                                 else
                                         queued_mark(&w);
                         } else {
+                                job_start_known(&w);
                                 (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
                         }
                         if (opts->on_started)
