@@ -68,6 +68,7 @@ typedef struct daemon_state {
         bool pid_locked;  /* we hold daemon.pid (and may empty it on exit) */
         bool journal;   /* stderr is the systemd journal */
         bool stop;
+        bool replacing; /* in spawner_replace: a failed hand-over fails the run */
         cw_time boot;
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
@@ -187,29 +188,66 @@ static int spawner_up(daemon_state *d, cw_error *err)
         return 0;
 }
 
-/* Hands the queued run to the spawner, replacing a spawner that is gone
- * or does not read once. */
+static void restart_queued(daemon_state *d);
+
+/* The spawner died, or does not read: it is made sure of (SIGKILL), reaped
+ * unless `reaped`, and every run still queued (the ones it had read and
+ * not forked, the ones still in its socket, the one whose hand-over
+ * failed) goes to a new spawner once its workers in flight have marked
+ * theirs (restart_queued). Never more than once per death: a hand-over
+ * that fails meanwhile fails its run. */
+static void spawner_replace(daemon_state *d, bool reaped, const char *detail)
+{
+        pid_t pid = d->spawner_pid;
+        /* One that died young is started again only when a run needs it. */
+        bool young = clock_us(CLOCK_MONOTONIC) - d->spawner_since < SPAWNER_RESTART_US;
+        int st;
+
+        logline(d, "error", "event=error what=spawner pid=%d %s action=%s", (int)pid, detail,
+                young ? "restart_when_needed" : "restart");
+        spawner_down(d);
+        if (!reaped && pid > 0) {
+                (void)kill(pid, SIGKILL);
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        d->replacing = true;
+        restart_queued(d);
+        d->replacing = false;
+        if (!young) {
+                cw_error err;
+                char q[400];
+
+                cw_error_clear(&err);
+                if (spawner_up(d, &err) < 0)
+                        logline(d, "error", "event=error what=spawner error=%s action=retry_later",
+                                quoted(err.msg, q, sizeof(q)));
+        }
+}
+
+/* Hands the queued run to the spawner. Returns 0, 1 when the spawner had
+ * to be replaced (then every queued run, this one included, was handed
+ * over again by spawner_replace), or a negative errno with err set. */
 static int hand_over(daemon_state *d, const cw_spawn_req *m, cw_error *err)
 {
         int r = spawner_up(d, err);
 
         if (r == 0)
                 r = cw_spawner_send(d->spawner_fd, m);
-        if (r == -EPIPE || r == -ETIMEDOUT) {
-                char q[64];
-                logline(d, "error", "event=error what=spawner pid=%d error=%s action=restart", (int)d->spawner_pid,
-                        quoted(strerror(-r), q, sizeof(q)));
-                spawner_down(d);
-                r = spawner_up(d, err);
-                if (r == 0)
-                        r = cw_spawner_send(d->spawner_fd, m);
+        if ((r == -EPIPE || r == -ETIMEDOUT) && !d->replacing) {
+                char detail[96], q[64];
+
+                snprintf(detail, sizeof(detail), "error=%s", quoted(strerror(-r), q, sizeof(q)));
+                spawner_replace(d, false, detail);
+                return 1;
         }
         if (r < 0 && !err->msg[0])
                 cw_error_fail(err, r, "cannot hand the run to the spawner: %s", strerror(-r));
         return r;
 }
 
-/* Hands over a queued run; one that cannot be is recorded as failed. */
+/* Hands over a queued run; one that cannot be is recorded as failed.
+ * Returns as hand_over. */
 static int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err)
 {
         char why[sizeof(err->msg) + 32];
@@ -270,9 +308,14 @@ static void flush(daemon_state *d)
         }
         for (size_t i = 0; i < d->n_pend; i++) {
                 cw_error_clear(&err);
-                if (hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err) < 0)
+                r = hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err);
+                if (r < 0)
                         logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s", d->pend[i].run_id,
                                 quoted(d->pend[i].spec, q, 256), quoted(err.msg, q + 256, sizeof(q) - 256));
+                /* The spawner was replaced: this run and the rest, all
+                 * queued in the store, went to the new one already. */
+                if (r == 1)
+                        break;
         }
         pending_clear(d);
 }
@@ -334,7 +377,7 @@ static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_r
         /* Recorded already: a failure is said on the row, the pass reports it. */
         r = hand_over_run(d, &p, false, err);
         free(p.spec);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* The spawner's news: workers ended (the loop's next pass looks at what
@@ -356,13 +399,10 @@ static void read_reports(daemon_state *d)
                                               clock_us(CLOCK_REALTIME));
                 logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id, quoted(why, q, sizeof(q)));
         }
-        /* Gone (reap() may not have seen it exit yet): the next start
-         * makes a new one. */
-        if (r < 0) {
-                logline(d, "error", "event=error what=spawner pid=%d error=gone action=restart_when_needed",
-                        (int)d->spawner_pid);
-                spawner_down(d);
-        }
+        /* Gone (reap() may not have seen it exit yet): replaced now, with
+         * what it never read. */
+        if (r < 0)
+                spawner_replace(d, false, "error=gone");
 }
 
 static volatile sig_atomic_t alarm_rang;
@@ -754,25 +794,13 @@ static void reap(daemon_state *d)
         int st;
 
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-                bool young;
-                cw_error err;
-                char q[400];
+                char detail[32];
 
                 if (pid != d->spawner_pid)
                         continue;
-                young = clock_us(CLOCK_MONOTONIC) - d->spawner_since < SPAWNER_RESTART_US;
-                logline(d, "error", "event=error what=spawner pid=%d %s=%d action=%s", (int)pid,
-                        WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-                        young ? "restart_when_needed" : "restart");
-                spawner_down(d);
-                /* Runs it had read but not forked yet would stay queued:
-                 * once its workers in flight have marked theirs (the
-                 * hand-over lock), hand what is still queued to a new one. */
-                restart_queued(d);
-                cw_error_clear(&err);
-                if (!young && spawner_up(d, &err) < 0)
-                        logline(d, "error", "event=error what=spawner error=%s action=retry_later",
-                                quoted(err.msg, q, sizeof(q)));
+                snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
+                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                spawner_replace(d, true, detail);
         }
 }
 

@@ -316,8 +316,8 @@ static int serve(spawner *sp)
                         if (errno == EINTR)
                                 continue;
                         /* Caught up with a daemon still sending its
-                         * burst (the socket holds only a few messages):
-                         * the gate stays shut a while (cw_spawner_main). */
+                         * burst (it said more would come): the gate
+                         * stays shut a while (cw_spawner_main). */
                         if ((errno == EAGAIN || errno == EWOULDBLOCK) && sp->more)
                                 return 0;
                         gate_close(sp);

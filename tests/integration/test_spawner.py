@@ -187,3 +187,38 @@ def test_jobs_get_no_ignored_signal_and_no_spawner_only_environment(wk):
     sig_ign, count = out.read_text().split("\n")[:2]
     assert sig_ign.split() == ["SigIgn:", "0000000000000000"], sig_ign
     assert count.strip() == "0", "the spawner's LD_BIND_NOW reached the job"
+
+
+def test_runs_unread_by_a_spawner_that_dies_are_started_by_the_next(wk):
+    """A spawner that dies with runs in its socket it never read (here:
+    stopped, handed a fire, then killed) must not leave them queued
+    forever: the daemon replaces it and hands every run still queued to
+    the new one, each started exactly once. The daemon sees the death as
+    EOF on the socket and as SIGCHLD at once; either may come first."""
+    log = wk.tmp / "fires.log"
+    wk.configure(per_second_job("Tick", wk.script("tick", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {log}\n')))
+    d = start_daemon(wk)
+    old = spawner_pid(d)
+    wait_for(lambda: len(fires_of(wk, "Tick")) >= 1, timeout=5, what="Tick to fire")
+    wk.check_exe(old)
+    os.kill(old, signal.SIGSTOP)
+    n_started = len(events(d, "started"))
+    wait_for(lambda: len(events(d, "started")) >= n_started + 2, timeout=5,
+             what="two fires handed to the stopped spawner")
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: [e for e in events(d, "error") if e.get("what") == "spawner"], timeout=5,
+             what="the daemon to notice the spawner's death")
+
+    def settled():
+        rows = wk.db_runs("Tick")
+        return rows if rows and all(r["status"] == "succeeded" for r in rows) and len(rows) >= 5 else None
+
+    rows = wait_for(settled, timeout=15, what="every run, the ones the dead spawner never read included, "
+                                                  "to succeed")
+    stop_daemon(wk, d)
+    assert_exactly_once_consecutive(fires_of(wk, "Tick"), "Tick")
+    rows = wk.db_runs("Tick")
+    assert not [r for r in rows if r["status"] in ("queued", "lost")], \
+        [(r["id"], r["status"], r["reason"]) for r in rows]
+    assert [e for e in events(d, "started") if e.get("reason") == "handed_over_after_restart"], err_text(d)
+
