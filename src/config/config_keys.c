@@ -647,7 +647,7 @@ static int apply_enum(cfg_loader *L, const cfg_kv *kv, const char *const *names,
 
 static int apply_lock(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        int v, r = apply_enum(L, kv, lock_mode_names, CW_ARRAY_SIZE(lock_mode_names), &v);
+        int v = 0, r = apply_enum(L, kv, lock_mode_names, CW_ARRAY_SIZE(lock_mode_names), &v);
 
         if (r == 0)
                 ((cw_job *)obj)->lock = (cw_lock_mode)v;
@@ -656,7 +656,7 @@ static int apply_lock(cfg_loader *L, void *obj, const cfg_kv *kv)
 
 static int apply_concurrency(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        int v, r = apply_enum(L, kv, concurrency_names, CW_ARRAY_SIZE(concurrency_names), &v);
+        int v = 0, r = apply_enum(L, kv, concurrency_names, CW_ARRAY_SIZE(concurrency_names), &v);
 
         if (r == 0)
                 ((cw_job *)obj)->concurrency = (cw_concurrency)v;
@@ -665,7 +665,7 @@ static int apply_concurrency(cfg_loader *L, void *obj, const cfg_kv *kv)
 
 static int apply_catch_up(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        int v, r = apply_enum(L, kv, catch_up_names, CW_ARRAY_SIZE(catch_up_names), &v);
+        int v = 0, r = apply_enum(L, kv, catch_up_names, CW_ARRAY_SIZE(catch_up_names), &v);
 
         if (r == 0)
                 ((cw_job *)obj)->catch_up = (cw_catch_up)v;

@@ -164,6 +164,7 @@ typedef struct spawner {
          * forked, and each worker until its job is started. */
         int gate[2];
         bool more;   /* the last request said more of its burst follow */
+        int rank;    /* runs forked in the current burst */
 } spawner;
 
 static void gate_close(spawner *sp)
@@ -248,6 +249,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.users = sp->users;
         o.gate_fd = gate;
         o.started_fd = started;
+        o.gate_rank = sp->rank;
         o.hold_fd = hold;
         o.now_us = real_us();
         o.tee_fd = -1;
@@ -333,14 +335,18 @@ static int serve(spawner *sp)
                         continue; /* not one of ours: nothing to start */
                 /* Without a gate (no pipe to be had) workers just do not
                  * wait. */
-                if (sp->gate[0] < 0 && pipe2(sp->gate, O_CLOEXEC) < 0)
-                        sp->gate[0] = sp->gate[1] = -1;
+                if (sp->gate[0] < 0) {
+                        sp->rank = 0;
+                        if (pipe2(sp->gate, O_CLOEXEC) < 0)
+                                sp->gate[0] = sp->gate[1] = -1;
+                }
                 prepare_user(sp->cfg, sp->users, m.spec);
                 pid = fork();
                 if (pid == 0)
                         worker_main(sp, &m);
                 if (pid < 0)
                         report(sp->fd, m.run_id, errno, "cannot fork a worker");
+                sp->rank++;
                 /* The burst's last run is forked: the gate is its workers'
                  * now, open once each has started its job. */
                 sp->more = m.more != 0;

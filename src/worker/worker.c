@@ -1420,13 +1420,16 @@ static void queued_mark(worker *w)
 }
 
 /* The gate opened (EOF: every job of the burst is exec'd, or the starter
- * is gone): the bookkeeping waits CW_WORKER_GATE_SETTLE_US more, so the
+ * is gone): the bookkeeping waits CW_WORKER_GATE_SETTLE_US more, plus its
+ * place in the burst times CW_WORKER_GATE_STAGGER_US (worker.h), so the
  * burst's last jobs, exec'd but still in their dynamic loader, are not
  * held up by the whole burst's workers opening the store at once. */
 static void gate_settle(worker *w)
 {
+        int rank = w->o->gate_rank > 0 ? w->o->gate_rank : 0;
+
         close_fd(&w->gate_fd);
-        w->gate_at = mono_us() + CW_WORKER_GATE_SETTLE_US;
+        w->gate_at = mono_us() + CW_WORKER_GATE_SETTLE_US + (int64_t)rank * CW_WORKER_GATE_STAGGER_US;
 }
 
 /* The gate opened and settled, or its time ran out: the bookkeeping held

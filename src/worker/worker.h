@@ -49,9 +49,13 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
  * runs, and never for long. */
 #define CW_WORKER_GATE_MAX_US (10 * 1000000LL)
 /* And once it opens, how long more: the burst's last jobs, exec'd but
- * still in their dynamic loader, get the CPU before every worker of the
- * burst opens the store at once. */
+ * still in their dynamic loader, get the CPU before the workers open the
+ * store; plus CW_WORKER_GATE_STAGGER_US per place in the burst
+ * (cw_worker_opts.gate_rank), so that they open it a few at a time, not
+ * a thousand at once (each takes ~1.5 ms of CPU; a job just exec'd among
+ * a thousand runnable workers got a thousandth of the CPU). */
 #define CW_WORKER_GATE_SETTLE_US 5000
+#define CW_WORKER_GATE_STAGGER_US 500
 
 typedef struct cw_worker_opts {
         const cw_config *cfg;
@@ -86,6 +90,8 @@ typedef struct cw_worker_opts {
          * which the worker closes as soon as its job is started or cannot
          * be, so the gate opens once the last job of the burst runs. */
         int started_fd;
+        /* With gate_fd: this run's place in its burst, 0 for the first. */
+        int gate_rank;
         /* With run_id: a descriptor (> 0, or none) the worker closes once
          * its run is marked running or recorded otherwise (it holds the
          * daemon's hand-over lock, daemon/spawner.h). */
