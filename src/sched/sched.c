@@ -475,10 +475,26 @@ static int retry_one(pass *p, const cw_run *run)
         return claim_and(p, &a, key, 0, false, NULL);
 }
 
+/* Whether any job may be retried: those of the config, and the admin UI's
+ * (which take [defaults]). */
+static bool any_retries(const cw_config *cfg)
+{
+        if (cfg->defaults.retries > 0)
+                return true;
+        for (size_t i = 0; i < cfg->n_jobs; i++)
+                if (cfg->jobs[i].retries > 0)
+                        return true;
+        return false;
+}
+
 static int pass_retries(pass *p)
 {
         static const cw_run_status failed[] = {CW_RUN_FAILED, CW_RUN_TIMED_OUT};
         int r = 0;
+
+        /* Without retries anywhere, no need to read the failed runs. */
+        if (!any_retries(p->o->cfg))
+                return 0;
 
         for (size_t s = 0; s < CW_ARRAY_SIZE(failed) && r == 0; s++) {
                 cw_run_filter f = CW_RUN_FILTER_INIT;
