@@ -1426,10 +1426,12 @@ static void queued_mark(worker *w)
  * held up by the whole burst's workers opening the store at once. */
 static void gate_settle(worker *w)
 {
-        int rank = w->o->gate_rank > 0 ? w->o->gate_rank : 0;
+        int64_t stagger = (int64_t)(w->o->gate_rank > 0 ? w->o->gate_rank : 0) * CW_WORKER_GATE_STAGGER_US;
 
         close_fd(&w->gate_fd);
-        w->gate_at = mono_us() + CW_WORKER_GATE_SETTLE_US + (int64_t)rank * CW_WORKER_GATE_STAGGER_US;
+        if (stagger > CW_WORKER_GATE_STAGGER_MAX_US)
+                stagger = CW_WORKER_GATE_STAGGER_MAX_US;
+        w->gate_at = mono_us() + CW_WORKER_GATE_SETTLE_US + stagger;
 }
 
 /* The gate opened and settled, or its time ran out: the bookkeeping held

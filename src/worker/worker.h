@@ -56,6 +56,8 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
  * a thousand runnable workers got a thousandth of the CPU). */
 #define CW_WORKER_GATE_SETTLE_US 5000
 #define CW_WORKER_GATE_STAGGER_US 500
+/* The stagger's bound: with 4000 fires or more the rest go together. */
+#define CW_WORKER_GATE_STAGGER_MAX_US (2 * 1000000LL)
 
 typedef struct cw_worker_opts {
         const cw_config *cfg;
