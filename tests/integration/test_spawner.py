@@ -53,13 +53,20 @@ def test_burst_of_200_fires_each_started_once_with_a_complete_row(wk):
     assert len(events(d, "started")) == n, err_text(d)
 
 
-def test_spawner_killed_is_replaced_and_no_fire_is_lost(wk):
+def ticking_daemon(wk, fires):
+    """A daemon with the per-second job Tick (its fires logged to
+    fires.log), once Tick has fired `fires` times: (daemon, spawner pid)."""
     log = wk.tmp / "fires.log"
     wk.configure(per_second_job("Tick", wk.script("tick", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {log}\n')))
     d = start_daemon(wk)
     old = spawner_pid(d)
-    wait_for(lambda: len(fires_of(wk, "Tick")) >= 2, timeout=5, what="Tick to fire")
+    wait_for(lambda: len(fires_of(wk, "Tick")) >= fires, timeout=5, what="Tick to fire")
     wk.check_exe(old)
+    return d, old
+
+
+def test_spawner_killed_is_replaced_and_no_fire_is_lost(wk):
+    d, old = ticking_daemon(wk, 2)
     os.kill(old, signal.SIGKILL)
     wait_for(lambda: [e for e in events(d, "error") if e.get("what") == "spawner"], timeout=5,
              what="the daemon to notice the spawner's death")
@@ -195,12 +202,7 @@ def test_runs_unread_by_a_spawner_that_dies_are_started_by_the_next(wk):
     forever: the daemon replaces it and hands every run still queued to
     the new one, each started exactly once. The daemon sees the death as
     EOF on the socket and as SIGCHLD at once; either may come first."""
-    log = wk.tmp / "fires.log"
-    wk.configure(per_second_job("Tick", wk.script("tick", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {log}\n')))
-    d = start_daemon(wk)
-    old = spawner_pid(d)
-    wait_for(lambda: len(fires_of(wk, "Tick")) >= 1, timeout=5, what="Tick to fire")
-    wk.check_exe(old)
+    d, old = ticking_daemon(wk, 1)
     os.kill(old, signal.SIGSTOP)
     n_started = len(events(d, "started"))
     wait_for(lambda: len(events(d, "started")) >= n_started + 2, timeout=5,
