@@ -1126,11 +1126,30 @@ typedef struct finish_ctx {
         size_t len;
 } finish_ctx;
 
+/* Run id's stored output: len bytes, or no row when len is 0. */
+static int output_put(sq_store *q, int64_t id, const void *output, size_t len)
+{
+        _cleanup_stmt_ sqlite3_stmt *out = NULL;
+        sq_bind b;
+        int e = sq_stmt(q, len > 0 ? ST_OUTPUT_SET : ST_OUTPUT_DELETE, &out);
+
+        if (e < 0)
+                return e;
+        b = (sq_bind){out, SQLITE_OK};
+        bind_i64(&b, 1, id);
+        if (len > 0)
+                bind_blob(&b, 2, output, len);
+        e = bind_done(q, &b);
+        if (e == 0)
+                e = step_done(q, out);
+        return e;
+}
+
 static int finish_txn(sq_store *q, void *ctx)
 {
         finish_ctx *c = ctx;
         const cw_run *r = c->run;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL, *out = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_free_ char *job = NULL;
         run_brief before = {0};
         sq_bind b;
@@ -1161,17 +1180,7 @@ static int finish_txn(sq_store *q, void *ctx)
                 return e;
 
         /* Empty output is no row (run_output also says NULL for it). */
-        e = sq_stmt(q, c->len > 0 ? ST_OUTPUT_SET : ST_OUTPUT_DELETE, &out);
-        if (e < 0)
-                return e;
-        b = (sq_bind){out, SQLITE_OK};
-        bind_i64(&b, 1, r->id);
-        if (c->len > 0)
-                bind_blob(&b, 2, c->output, c->len);
-        e = bind_done(q, &b);
-        if (e == 0)
-                e = step_done(q, out);
-        return e;
+        return output_put(q, r->id, c->output, c->len);
 }
 
 static int sq_run_finish(cw_store *s, const cw_run *run, const void *output, size_t len)
@@ -1386,7 +1395,7 @@ typedef struct snapshot_ctx {
 static int snapshot_txn(sq_store *q, void *ctx)
 {
         snapshot_ctx *c = ctx;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL, *out = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
         sq_bind b;
         int e = sq_stmt(q, ST_RUN_OUTPUT_SNAPSHOT, &st);
 
@@ -1403,17 +1412,7 @@ static int snapshot_txn(sq_store *q, void *ctx)
                 e = cas_result(q, c->id);
         if (e < 0)
                 return e;
-        e = sq_stmt(q, c->len > 0 ? ST_OUTPUT_SET : ST_OUTPUT_DELETE, &out);
-        if (e < 0)
-                return e;
-        b = (sq_bind){out, SQLITE_OK};
-        bind_i64(&b, 1, c->id);
-        if (c->len > 0)
-                bind_blob(&b, 2, c->output, c->len);
-        e = bind_done(q, &b);
-        if (e == 0)
-                e = step_done(q, out);
-        return e;
+        return output_put(q, c->id, c->output, c->len);
 }
 
 /* One attempt, with the busy handler off for its duration: whoever holds
