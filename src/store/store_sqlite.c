@@ -1332,42 +1332,52 @@ typedef struct output_ctx {
         size_t len;
 } output_ctx;
 
-static int output_read(sq_store *q, void *ctx)
+/* Binds id to ?1 and steps st to its row: 0, -ENOENT when there is none. */
+static int step_id_row(sq_store *q, sqlite3_stmt *st, int64_t id)
 {
-        output_ctx *c = ctx;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int e = sq_stmt(q, ST_RUN_OUTPUT, &st), rc, n;
-        const void *p;
+        int rc = sqlite3_bind_int64(st, 1, id);
 
-        if (e < 0)
-                return e;
-        rc = sqlite3_bind_int64(st, 1, c->id);
         if (rc != SQLITE_OK)
                 return sq_errno(q->db, rc);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return sq_errno(q->db, rc);
-        p = sqlite3_column_blob(st, 0);
-        n = sqlite3_column_bytes(st, 0);
-        if (!p || n <= 0) {
+        return rc == SQLITE_ROW ? 0 : sq_errno(q->db, rc);
+}
+
+/* A copy of blob column col into *ret (NULL and 0 when empty). One spare
+ * byte: a NUL after the data, not counted in *ret_len, so callers may
+ * treat text output as a C string. */
+static int copy_blob(sqlite3_stmt *st, int col, void **ret, size_t *ret_len)
+{
+        const void *p = sqlite3_column_blob(st, col);
+        int n = sqlite3_column_bytes(st, col);
+        char *data;
+
+        *ret = NULL;
+        *ret_len = 0;
+        if (!p || n <= 0)
                 /* NULL with a non-zero size would be SQLite out of memory. */
-                if (n > 0)
-                        return -ENOMEM;
-                c->data = NULL;
-                c->len = 0;
-                return 0;
-        }
-        /* One spare byte: a NUL after the data, not counted in len, so
-         * callers may treat text output as a C string. */
-        c->data = malloc((size_t)n + 1);
-        if (!c->data)
+                return n > 0 ? -ENOMEM : 0;
+        data = malloc((size_t)n + 1);
+        if (!data)
                 return -ENOMEM;
-        memcpy(c->data, p, (size_t)n);
-        ((char *)c->data)[n] = '\0';
-        c->len = (size_t)n;
+        memcpy(data, p, (size_t)n);
+        data[n] = '\0';
+        *ret = data;
+        *ret_len = (size_t)n;
         return 0;
+}
+
+static int output_read(sq_store *q, void *ctx)
+{
+        output_ctx *c = ctx;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int e = sq_stmt(q, ST_RUN_OUTPUT, &st);
+
+        if (e == 0)
+                e = step_id_row(q, st, c->id);
+        return e < 0 ? e : copy_blob(st, 0, &c->data, &c->len);
 }
 
 static int sq_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
@@ -1449,41 +1459,19 @@ static int output_get_read(sq_store *q, void *ctx)
 {
         output_get_ctx *c = ctx;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int e = sq_stmt(q, ST_RUN_OUTPUT_GET, &st), rc, n;
+        int e = sq_stmt(q, ST_RUN_OUTPUT_GET, &st);
         const unsigned char *status;
-        const void *p;
 
+        if (e == 0)
+                e = step_id_row(q, st, c->id);
         if (e < 0)
                 return e;
-        rc = sqlite3_bind_int64(st, 1, c->id);
-        if (rc != SQLITE_OK)
-                return sq_errno(q->db, rc);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return sq_errno(q->db, rc);
         status = sqlite3_column_text(st, 0);
         if (!status || cw_run_status_from_string((const char *)status, &c->out.status) < 0)
                 return -EIO;
         c->out.size = (uint64_t)sqlite3_column_int64(st, 1);
         c->out.truncated = sqlite3_column_int(st, 2) != 0;
-        p = sqlite3_column_blob(st, 3);
-        n = sqlite3_column_bytes(st, 3);
-        if (!p || n <= 0) {
-                if (n > 0)
-                        return -ENOMEM;
-                c->out.data = NULL;
-                c->out.len = 0;
-                return 0;
-        }
-        c->out.data = malloc((size_t)n + 1);
-        if (!c->out.data)
-                return -ENOMEM;
-        memcpy(c->out.data, p, (size_t)n);
-        ((char *)c->out.data)[n] = '\0';
-        c->out.len = (size_t)n;
-        return 0;
+        return copy_blob(st, 3, &c->out.data, &c->out.len);
 }
 
 static int sq_run_output_get(cw_store *s, int64_t id, cw_run_output *ret)
