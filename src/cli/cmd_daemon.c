@@ -28,6 +28,10 @@ static const char daemon_usage[] =
         "web UI and API on [admin] listen (default 127.0.0.1:8080; see\n"
         "'cronwarden passwd'). A changed listen address needs a restart.\n"
         "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
         "Exit status: 0 stopped cleanly, 1 the admin server cannot listen,\n"
         "2 bad config or store, 75 another daemon runs on the same data_dir.\n";
 

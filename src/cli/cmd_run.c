@@ -374,6 +374,9 @@ static const char progress_usage[] =
         "It is stored on the run and shown by 'status'. Works only inside a job\n"
         "started by cronwarden (it writes to $CRONWARDEN_PROGRESS_FD).\n"
         "\n"
+        "Options:\n"
+        "      --help        show this help\n"
+        "\n"
         "Exit status: 0 ok, 2 bad numbers or not inside a job.\n";
 
 static int cmd_progress(cw_cli *cli, int argc, char **argv)

@@ -83,8 +83,8 @@ static void user_name(char *buf, size_t size)
 static const char disable_usage[] =
         "Usage: cronwarden [--config FILE] disable [JOB]\n"
         "\n"
-        "Pause the scheduler, or one job. Without JOB, 'tick' (and later the\n"
-        "daemon) starts nothing: every scheduled fire and request is recorded as\n"
+        "Pause the scheduler, or one job. Without JOB, neither 'tick' nor the\n"
+        "daemon starts anything: every scheduled fire and request is recorded as\n"
         "skipped. With JOB, only that job's fires are skipped. 'run' still works;\n"
         "a disabled job needs 'run --force'. Kept in the store until 'enable'.\n"
         "\n"

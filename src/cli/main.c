@@ -91,12 +91,28 @@ static int read_now(cw_cli *cli)
         return 0;
 }
 
+static const char help_usage[] =
+        "Usage: cronwarden help [COMMAND]\n"
+        "\n"
+        "Show the help of COMMAND (the same as 'cronwarden COMMAND --help'), or,\n"
+        "without COMMAND, the list of commands.\n"
+        "\n"
+        "Options:\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 unknown command.\n";
+
 static int run_help(cw_cli *cli, int argc, char **argv)
 {
         const cw_command *cmd;
 
         if (argc < 2) {
                 print_main_help(cli->out);
+                return CW_EXIT_OK;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+            strcmp(argv[1], "help") == 0) {
+                fputs(help_usage, cli->out);
                 return CW_EXIT_OK;
         }
         cmd = find_command(argv[1]);

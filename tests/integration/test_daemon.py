@@ -1,5 +1,5 @@
-"""`cronwarden daemon` (docs/internals/scheduler.md, section "cronwarden
-daemon"; PRODUCT.md §7): real daemon processes and real time, with 6-field
+"""`cronwarden daemon` (docs/scheduling.md, section "The
+daemon"): real daemon processes and real time, with 6-field
 second-level specs so each test takes a few seconds.
 
 Every wait is bounded (wait_for, Proc.finish timeouts); each test stops its

@@ -1,4 +1,4 @@
-"""`cronwarden import-crontab FILE` (PRODUCT.md §3, §4, §5): a crontab is
+"""`cronwarden import-crontab FILE` (docs/config.md, docs/timespec.md, docs/cronwarden.1): a crontab is
 converted into config sections that `cronwarden check` accepts, with the
 same schedules, commands and environment. The converted config is loaded
 by the real binary (check, jobs --json, info --json), and shell commands

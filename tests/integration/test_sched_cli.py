@@ -1,5 +1,5 @@
-"""The commands around the scheduler (docs/internals/scheduler.md, sections
-"disable/enable", "request" and "crontab"): what they print, what they
+"""The commands around the scheduler (docs/scheduling.md, sections
+"Disable and enable", "Requests" and "crontab"): what they print, what they
 persist in the store (read directly with sqlite3), and how `crontab`
 edits a crontab: through a fake crontab program (CRONWARDEN_CRONTAB_CMD)
 that keeps the crontab in a file, so the real user's crontab is never
