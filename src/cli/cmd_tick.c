@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "sched/sched.h"
 
-/* The UI-created entries of one pass (sched/entries.h). */
+/* The UI-created entries of one pass (catalog/entries.h). */
 typedef struct ui_entries {
         cw_schedule_entry *e;
         size_t n;

@@ -127,7 +127,7 @@ typedef struct cw_config {
         /* What every job starts as: the built-in defaults under [defaults]
          * (name and command NULL, no args, options, after or schedule; tz
          * never NULL). Jobs the admin UI creates from a free command are
-         * made from it (sched/entries.h). */
+         * made from it (catalog/catalog.h). */
         cw_job defaults;
 } cw_config;
 

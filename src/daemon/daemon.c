@@ -38,7 +38,7 @@
 #include "base/buf.h"
 #include "base/iso8601.h"
 #include "http/http.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "daemon/spawner.h"
 #include "worker/lock.h"
 
@@ -468,7 +468,7 @@ static void restart_queued(daemon_state *d)
                 close(lock_fd); /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
-                /* Also a job the admin UI made (sched/entries.h). */
+                /* Also a job the admin UI made (catalog/catalog.h). */
                 _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
                 const cw_job *job = cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job : NULL;
                 char fire[CW_ISO8601_MAX], q1[256], q2[400];
@@ -632,7 +632,7 @@ static void arm(daemon_state *d, cw_time wake)
                 logline(d, "error", "event=error what=timerfd_settime error=%s", strerror(errno));
 }
 
-/* Adds the UI-created entries (sched/entries.h) to a pass: read from the
+/* Adds the UI-created entries (catalog/entries.h) to a pass: read from the
  * store each time, so an entry saved by any process fires without a
  * reload. A store error leaves them out of this pass only. The caller
  * frees *ret with cw_schedule_entries_free. */

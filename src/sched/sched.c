@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "base/array.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "worker/control.h"
 #include "worker/lock.h"
 
@@ -23,7 +23,7 @@
 #define SCAN_LIMIT 200
 
 /* A job the pass looked up by name: jobs the admin UI made from command
- * entries (sched/entries.h) are read from the store once per pass. */
+ * entries (catalog/entries.h) are read from the store once per pass. */
 typedef struct looked_up {
         char *name;
         cw_job_ref ref; /* job NULL: no such job now */

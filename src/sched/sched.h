@@ -72,7 +72,7 @@ typedef struct cw_sched_opts {
         /* Told about every action, after it happened; may be NULL. */
         void (*on_action)(void *userdata, const cw_sched_action *a);
         /* Entries beyond the config's, fired by the same rules after them:
-         * the UI-created ones (sched/entries.h, cw_ui_entries_load), each
+         * the UI-created ones (catalog/entries.h, cw_ui_entries_load), each
          * compiled against cfg. An entry whose .job is CW_UI_ENTRY_JOB fires
          * a UI job, which the pass, like requests and retries naming one,
          * looks up with cw_job_resolve (once per pass). Owned by the

@@ -1,7 +1,7 @@
 /* test_entries.c - the jobs the admin UI makes from free command entries
- * (sched/entries.h): their synthesis from [defaults], the name rules, the
- * policy (allow_ui_commands, a config job of the same name), the one
- * lookup every path uses (cw_job_resolve), a scheduler pass firing them,
+ * (catalog/catalog.h, catalog/entries.h): their synthesis from [defaults],
+ * the name rules, the policy (allow_ui_commands, a config job of the same
+ * name), the one lookup every path uses (cw_job_resolve), a scheduler pass firing them,
  * and the read model listing them as jobs created in the UI.
  *
  * Each test gets a fresh temporary directory holding the store; the config
@@ -25,7 +25,7 @@
 #include "base/iso8601.h"
 #include "http/actions.h"
 #include "http/model.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "sched/sched.h"
 
 #define NOW_ISO "2027-01-01T00:00:00Z"
