@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "catalog/entries.h"
 #include "sched/sched.h"
+#include "sched/worker_locks.h"
 
 /* The UI-created entries of one pass (catalog/entries.h). */
 typedef struct ui_entries {
@@ -138,6 +139,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         o.now = cli->now;
         o.now_us = cli->now_us;
         o.start = start_worker;
+        o.locks = cw_sched_worker_locks();
         o.on_action = on_action;
         o.userdata = &t;
         o.extra_entries = extra.e;

@@ -40,6 +40,7 @@
 #include "http/http.h"
 #include "catalog/entries.h"
 #include "daemon/spawner.h"
+#include "sched/worker_locks.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
@@ -508,6 +509,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
                 .cfg = d->cfg,
                 .store = d->store,
                 .start = start_worker,
+                .locks = cw_sched_worker_locks(),
                 .on_action = on_action,
                 .flush = flush_hook,
                 .userdata = d,
