@@ -319,7 +319,7 @@ static int apply_text(cfg_loader *L, void *obj, const cfg_kv *kv)
         return set_string(L, (char **)field(obj, kv->key), kv->text);
 }
 
-/* The command line; split into argv by config.c once `shell` is known. */
+/* The command line; split into argv by config_jobs.c once `shell` is known. */
 static int apply_command(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         if (!kv->text[0])
@@ -916,7 +916,7 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
         char q[CFG_QUOTE_MAX];
         int r, ret = 0;
 
-        /* The job's env is built in seen->entries (config.c stores it into
+        /* The job's env is built in seen->entries (config_jobs.c stores it into
          * the job after the section), starting from what it inherited. */
         if (!seen->loaded) {
                 seen->n_entries = 0;
