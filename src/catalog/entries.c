@@ -1,8 +1,10 @@
 /* entries.c - UI-created schedule entries compiled against the config
- * (see entries.h). The checks mirror
- * config.c's add_run()/add_entry() for a `run =` line and job_finish() for
- * a `command =`, in the same order, so an entry the UI accepts is one the
- * config file would accept too. */
+ * (see entries.h). A job spec entry is compiled by cw_config_compile_entry,
+ * the compile a config `run =` line goes through, so an entry the UI
+ * accepts is one the config file would accept too, and for the same
+ * reasons. The UI only bounds its fields first and says which field an
+ * error is about. A free command is split as a config `command =` is
+ * (cw_argv_split, shell operators refused). */
 #include "catalog/entries.h"
 
 #include <errno.h>
@@ -24,25 +26,6 @@ const char *cw_ui_field_to_string(cw_ui_field f)
         };
 
         return (unsigned)f < CW_ARRAY_SIZE(names) ? names[f] : NULL;
-}
-
-void cw_schedule_entry_release(cw_schedule_entry *e)
-{
-        if (!e)
-                return;
-        cw_jobspec_free(e->spec);
-        free(e->spec_text);
-        cw_timespec_free(e->when);
-        *e = (cw_schedule_entry){0};
-}
-
-void cw_schedule_entries_free(cw_schedule_entry *e, size_t n)
-{
-        if (!e)
-                return;
-        for (size_t i = 0; i < n; i++)
-                cw_schedule_entry_release(&e[i]);
-        free(e);
 }
 
 static bool blank(const char *s)
@@ -104,14 +87,27 @@ static int compile_command(const cw_config *cfg, const char *schedule, const cha
         return r < 0 ? fail(ret_field, CW_UI_FIELD_SCHEDULE, r) : 0;
 }
 
+/* The field of an entry a compile error is about. */
+static cw_ui_field field_of(cw_entry_part part)
+{
+        switch (part) {
+        case CW_ENTRY_PART_JOBSPEC:
+        case CW_ENTRY_PART_JOB:
+                return CW_UI_FIELD_SPEC;
+        case CW_ENTRY_PART_TIMESPEC:
+                return CW_UI_FIELD_SCHEDULE;
+        case CW_ENTRY_PART_NONE:
+                break;
+        }
+        return CW_UI_FIELD_NONE;
+}
+
 int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *spec, const char *command,
                         cw_time now, cw_schedule_entry *ret, char **ret_canonical, cw_ui_field *ret_field,
                         cw_error *err)
 {
-        _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
-        _cleanup_(cw_timespec_freep) cw_timespec *ts = NULL;
-        _cleanup_free_ char *text = NULL;
-        const cw_job *job;
+        cw_schedule_entry out;
+        cw_entry_part part;
         int r;
 
         cw_error_clear(err);
@@ -131,39 +127,28 @@ int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *
                         *ret_canonical = NULL;
                 return r;
         }
+        /* The fields are bounded before they are parsed. */
         if (strlen(spec) > CW_JOBSPEC_TEXT_MAX)
                 return fail(ret_field, CW_UI_FIELD_SPEC,
                             cw_error_set(err, -1, 0, "job spec longer than %d bytes", CW_JOBSPEC_TEXT_MAX));
-        r = cw_jobspec_parse(spec, &js, err);
+        if (!blank(schedule) && strlen(schedule) > CW_TIMESPEC_TEXT_MAX)
+                return fail(ret_field, CW_UI_FIELD_SCHEDULE,
+                            cw_error_set(err, -1, 0, "time spec longer than %d bytes",
+                                         CW_TIMESPEC_TEXT_MAX));
+        r = cw_config_compile_entry(cfg, schedule, spec, now, &out, &part, err);
         if (r < 0)
-                return fail(ret_field, CW_UI_FIELD_SPEC, r);
-        r = cw_config_check_jobspec(cfg, js, err);
-        if (r < 0) {
-                /* The whole spec is underlined: the params as a whole are wrong. */
-                err->col = 0;
-                err->len = (int)strlen(spec);
-                return fail(ret_field, CW_UI_FIELD_SPEC, r);
-        }
-        job = cw_config_job(cfg, js->name);
-        text = cw_jobspec_format(js);
-        if (!job || !text)
-                return !job ? -EINVAL : -ENOMEM;
-        r = compile_when(schedule, text, job->tz, now, &ts, err);
-        if (r < 0)
-                return fail(ret_field, CW_UI_FIELD_SCHEDULE, r);
+                return part == CW_ENTRY_PART_NONE ? r : fail(ret_field, field_of(part), r);
         if (ret_canonical) {
-                *ret_canonical = strdup(text);
-                if (!*ret_canonical)
+                *ret_canonical = strdup(out.spec_text);
+                if (!*ret_canonical) {
+                        cw_schedule_entry_release(&out);
                         return -ENOMEM;
+                }
         }
         if (ret)
-                *ret = (cw_schedule_entry){
-                        .job = (size_t)(job - cfg->jobs),
-                        .spec = CW_TAKE_PTR(js),
-                        .spec_text = CW_TAKE_PTR(text),
-                        .when = CW_TAKE_PTR(ts),
-                        .line = 0,
-                };
+                *ret = out;
+        else
+                cw_schedule_entry_release(&out);
         return 0;
 }
 

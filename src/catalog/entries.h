@@ -4,12 +4,13 @@
  * (claims, catch_up, locks, enable flags).
  *
  * An entry is stored as text (store.h, cw_ui_entry) and compiled against
- * the config in force each time it is used: exactly the checks of a
- * [schedule] `run =` line (job spec syntax, a configured job, its declared
- * params, the time spec with the canonical spec as the H seed, evaluated
- * in the job's zone, firing at least once: cw_config_compile_entry). An entry that no longer
- * compiles after a config change is not fired (and the admin pages say
- * why); it is never deleted behind the user's back.
+ * the config in force each time it is used: a job spec entry by the very
+ * compile of a [schedule] `run =` line (cw_config_compile_entry: job spec
+ * syntax, a configured job, its declared params, the time spec with the
+ * canonical spec as the H seed, evaluated in the job's zone, firing at
+ * least once). An entry that no longer compiles after a config change is
+ * not fired (and the admin pages say why); it is never deleted behind the
+ * user's back.
  *
  * A free command entry fires the job "ui-ID" of the job catalogue
  * (catalog/catalog.h), which says how that job is made. */
@@ -41,8 +42,8 @@ const char *cw_ui_field_to_string(cw_ui_field f);
 /* Validates an entry's texts against cfg at instant now. Exactly one of
  * spec and command must be non-empty. On success returns 0 and, when ret
  * is non-NULL, fills *ret with a schedule entry owning its parts (line 0;
- * release with cw_schedule_entry_release) — for spec entries only; and
- * when ret_canonical is non-NULL sets it to the canonical spec text
+ * release with cw_schedule_entry_release, config.h) — for spec entries
+ * only; and when ret_canonical is non-NULL sets it to the canonical spec text
  * (newly allocated; NULL for command entries). On failure returns -EINVAL
  * with err->msg saying what ("unknown job 'X'", "...") and err->col into
  * the offending field's text, *ret_field naming that field; -EPERM when a
@@ -51,10 +52,6 @@ const char *cw_ui_field_to_string(cw_ui_field f);
 int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *spec, const char *command,
                         cw_time now, cw_schedule_entry *ret, char **ret_canonical, cw_ui_field *ret_field,
                         cw_error *err);
-
-/* Frees what a compiled entry owns and zeroes it. Accepts NULL. */
-void cw_schedule_entry_release(cw_schedule_entry *e);
-void cw_schedule_entries_free(cw_schedule_entry *e, size_t n);
 
 /* The .job of a compiled entry of a UI job: not an index into cfg->jobs;
  * its job is cw_job_resolve(cfg, store, entry.spec->name). */

@@ -1,7 +1,12 @@
-/* config_schedule.c - the schedule entries of a config: `schedule =` lines
- * of a job and `run = TIMESPEC JOBSPEC` lines of [schedule]. Equal time
- * specs are parsed once and shared, and an entry's job spec and canonical
- * text live in the config's arena. */
+/* config_schedule.c - schedule entries: the `schedule =` lines of a job and
+ * the `run = TIMESPEC JOBSPEC` lines of [schedule]. Equal time specs are
+ * parsed once and shared, and an entry's job spec and canonical text live
+ * in the config's arena.
+ *
+ * A `run =` line is compiled by cw_config_compile_entry (config.h), the
+ * one compile the admin UI's entries (catalog/entries.h) go through too,
+ * so both accept the same entries with the same messages; the loader only
+ * adds the caret under the line and moves the result into the arena. */
 #include "config_internal.h"
 
 #include <errno.h>
@@ -62,12 +67,36 @@ static int spec_intern(cfg_loader *L, cw_timespec **ts)
         return 0;
 }
 
-/* Parses a time spec for job `job` and appends a schedule entry for the
- * job spec js whose canonical text is spec_text (both in the arena, maybe
- * shared with other entries). ts_off is where ts_text starts inside
- * full_text (the value shown under error carets). */
+/* Appends a schedule entry of job number job for js, whose canonical text
+ * is spec_text (both in the arena, maybe shared with other entries),
+ * firing at ts (taken: kept once among the config's specs). */
+static int entry_append(cfg_loader *L, size_t job, cw_jobspec *js, char *spec_text, cw_timespec *ts,
+                        int line)
+{
+        cw_config *c = &L->cfg->pub;
+        int r;
+
+        r = spec_intern(L, &ts);
+        if (r < 0) {
+                cw_timespec_free(ts);
+                return r;
+        }
+        /* Usually sized once from the count of schedule lines (cfg_load_jobs). */
+        if (cw_array_reserve((void **)&c->entries, &L->cap_entries, c->n_entries + 1,
+                             sizeof(cw_schedule_entry), 16) < 0)
+                return -ENOMEM;
+        c->entries[c->n_entries++] = (cw_schedule_entry){
+                .job = job,
+                .spec = js,
+                .spec_text = spec_text,
+                .when = ts,
+                .line = line,
+        };
+        return 0;
+}
+
 int cfg_add_entry(cfg_loader *L, size_t job, cw_jobspec *js, char *spec_text, const char *ts_text,
-                     size_t ts_off, const char *full_text, const char *key, int line)
+                  size_t ts_off, const char *full_text, const char *key, int line)
 {
         cw_timespec *ts = NULL;
         cw_config *c = &L->cfg->pub;
@@ -91,23 +120,7 @@ int cfg_add_entry(cfg_loader *L, size_t job, cw_jobspec *js, char *spec_text, co
                         err.col += (int)ts_off;
                 return cw_config_error_caret(L, line, &err, full_text, "%s: %s", key, err.msg);
         }
-        r = spec_intern(L, &ts);
-        if (r < 0) {
-                cw_timespec_free(ts);
-                return r;
-        }
-        /* Usually sized once from the count of schedule lines (cfg_load_jobs). */
-        if (cw_array_reserve((void **)&c->entries, &L->cap_entries, c->n_entries + 1, sizeof(cw_schedule_entry),
-                             16) < 0)
-                return -ENOMEM;
-        c->entries[c->n_entries++] = (cw_schedule_entry){
-                .job = job,
-                .spec = js,
-                .spec_text = spec_text,
-                .when = ts,
-                .line = line,
-        };
-        return 0;
+        return entry_append(L, job, js, spec_text, ts, line);
 }
 
 /* A copy of js in the arena (the config's entries point to it). */
@@ -169,15 +182,39 @@ static bool split_run(const char *s, size_t *ret_ts_end, size_t *ret_js_start)
         return true;
 }
 
+/* Records the error of compiling `run =` line kv, whose job spec starts
+ * at js_start, with a caret under the part it is about. */
+static int run_error(cfg_loader *L, const cfg_kv *kv, size_t js_start, cw_entry_part part,
+                     cw_error *err)
+{
+        switch (part) {
+        case CW_ENTRY_PART_JOBSPEC:
+                if (err->col >= 0)
+                        err->col += (int)js_start;
+                return cw_config_error_caret(L, kv->line, err, kv->text, "run: bad job spec: %s",
+                                             err->msg);
+        case CW_ENTRY_PART_JOB:
+                err->col += (int)js_start;
+                return cw_config_error_caret(L, kv->line, err, kv->text, "run: %s", err->msg);
+        case CW_ENTRY_PART_TIMESPEC:
+                /* The time spec starts the line: its columns are the line's. */
+                return cw_config_error_caret(L, kv->line, err, kv->text, "run: %s", err->msg);
+        case CW_ENTRY_PART_NONE:
+                break;
+        }
+        return -EINVAL;
+}
+
 int cfg_add_run(cfg_loader *L, const cfg_kv *kv)
 {
         cw_config *c = &L->cfg->pub;
-        _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
-        _cleanup_free_ char *ts_text = NULL, *spec_text = NULL;
+        _cleanup_(cw_schedule_entry_release) cw_schedule_entry e = {0};
+        _cleanup_free_ char *ts_text = NULL;
         const char *text = kv->text;
         char q[CFG_QUOTE_MAX], *arena_text;
+        cw_entry_part part;
         cw_jobspec *arena_js;
-        size_t ts_end, js_start, job;
+        size_t ts_end, js_start;
         cw_error err;
         int r;
 
@@ -186,30 +223,100 @@ int cfg_add_run(cfg_loader *L, const cfg_kv *kv)
                         L, kv->line,
                         "run: expected TIMESPEC JOBSPEC (like '*/10 * * * * Backup:full'), got %s",
                         cw_config_quote(text, q));
-        r = cw_jobspec_parse(text + js_start, &js, &err);
+        ts_text = strndup(text, ts_end);
+        if (!ts_text)
+                return -ENOMEM;
+        r = cw_config_compile_entry(c, ts_text, text + js_start, L->now, &e, &part, &err);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                if (err.col >= 0)
-                        err.col += (int)js_start;
-                return cw_config_error_caret(L, kv->line, &err, text, "run: bad job spec: %s",
-                                             err.msg);
-        }
-        r = cw_config_check_jobspec(c, js, &err);
-        if (r < 0) {
-                err.col = (int)js_start;
-                err.len = (int)(strlen(text) - js_start);
-                return cw_config_error_caret(L, kv->line, &err, text, "run: %s", err.msg);
-        }
-        if (!cfg_map_get(&L->cfg->jobs, js->name, cfg_job_name_at, c->jobs, &job))
-                return -EINVAL;
-        ts_text = strndup(text, ts_end);
-        spec_text = cw_jobspec_format(js);
-        if (!ts_text || !spec_text)
-                return -ENOMEM;
-        arena_text = cw_config_strdup(L, spec_text);
-        arena_js = jobspec_to_arena(L, js, c->jobs[job].name);
+        if (r < 0)
+                return run_error(L, kv, js_start, part, &err);
+        arena_text = cw_config_strdup(L, e.spec_text);
+        arena_js = jobspec_to_arena(L, e.spec, c->jobs[e.job].name);
         if (!arena_text || !arena_js)
                 return -ENOMEM;
-        return cfg_add_entry(L, job, arena_js, arena_text, ts_text, 0, text, "run", kv->line);
+        return entry_append(L, e.job, arena_js, arena_text, CW_TAKE_PTR(e.when), kv->line);
+}
+
+/* ---- one entry, for the config and the admin UI alike ---------------------------- */
+
+static int part_fail(cw_entry_part *ret_part, cw_entry_part part, int r)
+{
+        if (ret_part)
+                *ret_part = part;
+        return r;
+}
+
+int cw_config_compile_entry(const cw_config *c, const char *timespec, const char *jobspec,
+                            cw_time now, cw_schedule_entry *ret, cw_entry_part *ret_part,
+                            cw_error *err)
+{
+        _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
+        _cleanup_(cw_timespec_freep) cw_timespec *ts = NULL;
+        _cleanup_free_ char *text = NULL;
+        const cw_job *job;
+        int r;
+
+        cw_error_clear(err);
+        if (ret_part)
+                *ret_part = CW_ENTRY_PART_NONE;
+        if (!c || !jobspec)
+                return -EINVAL;
+        r = cw_jobspec_parse(jobspec, &js, err);
+        if (r < 0)
+                return part_fail(ret_part, CW_ENTRY_PART_JOBSPEC, r);
+        r = cw_config_check_jobspec(c, js, err);
+        if (r < 0) {
+                /* The whole spec is underlined: the params as a whole are wrong. */
+                if (err) {
+                        err->col = 0;
+                        err->len = (int)strlen(jobspec);
+                }
+                return part_fail(ret_part, CW_ENTRY_PART_JOB, r);
+        }
+        job = cw_config_job(c, js->name);
+        text = cw_jobspec_format(js);
+        if (!job || !text)
+                return !job ? -EINVAL : -ENOMEM;
+        /* Never true of a `run =` line, whose time spec is at least a word. */
+        if (!timespec || !*timespec)
+                return part_fail(
+                        ret_part, CW_ENTRY_PART_TIMESPEC,
+                        cw_error_set(err, -1, 0,
+                                     "a time spec is needed (like '*/10 * * * *' or 'every 1h')"));
+        /* The canonical job spec seeds H, so equal entries spread alike. */
+        r = cw_timespec_parse(timespec, text, &ts, err);
+        if (r < 0)
+                return part_fail(ret_part, CW_ENTRY_PART_TIMESPEC, r);
+        r = cw_timespec_check_fires(ts, job->tz, now, err);
+        if (r < 0)
+                return part_fail(ret_part, CW_ENTRY_PART_TIMESPEC, r);
+        if (ret)
+                *ret = (cw_schedule_entry){
+                        .job = (size_t)(job - c->jobs),
+                        .spec = CW_TAKE_PTR(js),
+                        .spec_text = CW_TAKE_PTR(text),
+                        .when = CW_TAKE_PTR(ts),
+                        .line = 0,
+                };
+        return 0;
+}
+
+void cw_schedule_entry_release(cw_schedule_entry *e)
+{
+        if (!e)
+                return;
+        cw_jobspec_free(e->spec);
+        free(e->spec_text);
+        cw_timespec_free(e->when);
+        *e = (cw_schedule_entry){0};
+}
+
+void cw_schedule_entries_free(cw_schedule_entry *e, size_t n)
+{
+        if (!e)
+                return;
+        for (size_t i = 0; i < n; i++)
+                cw_schedule_entry_release(&e[i]);
+        free(e);
 }
