@@ -151,7 +151,7 @@ static int64_t lock_holder(pass *p, const cw_job *job, const char *spec)
 {
         const cw_sched_lock_ops *l = p->o->locks;
 
-        return l && l->holder ? l->holder(p->o->cfg, job, spec) : 0;
+        return l && l->holder ? l->holder(p->o->userdata, p->o->cfg, job, spec) : 0;
 }
 
 /* concurrency = replace: stop whatever holds the lock. A starter that
@@ -162,7 +162,7 @@ static void replace_holders(pass *p, const cw_job *job, const char *spec)
                 return;
         if (p->o->flush)
                 p->o->flush(p->o->userdata);
-        p->o->locks->stop_holders(p->o->cfg, p->o->store, job, spec, p->o->now_us);
+        p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now_us);
 }
 
 /* The gates of docs/internals/scheduler.md, then the start. */

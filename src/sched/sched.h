@@ -67,17 +67,18 @@ typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64
 /* How a pass sees and stops the runs holding a job's lock. The scheduler
  * knows no lock files and no processes: the front that starts workers
  * passes these in next to its starter (sched/worker_locks.h gives the
- * worker's own). */
+ * worker's own). Both are called with the pass's userdata. */
 typedef struct cw_sched_lock_ops {
         /* The run holding job's lock for spec (its canonical job spec):
          * its id, -1 when a run still starting holds it, 0 when the lock
          * is free, the job has lock = none, or the lock cannot be read. */
-        int64_t (*holder)(const cw_config *cfg, const cw_job *job, const char *spec);
+        int64_t (*holder)(void *userdata, const cw_config *cfg, const cw_job *job,
+                          const char *spec);
         /* concurrency = replace: stops the runs holding job's lock for
          * spec, each waited for (bounded). Failures are not reported: the
          * start that follows then finds the lock held and is skipped. */
-        void (*stop_holders)(const cw_config *cfg, cw_store *store, const cw_job *job, const char *spec,
-                             int64_t now_us);
+        void (*stop_holders)(void *userdata, const cw_config *cfg, cw_store *store,
+                             const cw_job *job, const char *spec, int64_t now_us);
 } cw_sched_lock_ops;
 
 typedef struct cw_sched_opts {

@@ -10,12 +10,13 @@
 #include "worker/control.h"
 #include "worker/lock.h"
 
-static int64_t holder(const cw_config *cfg, const cw_job *job, const char *spec)
+static int64_t holder(void *userdata, const cw_config *cfg, const cw_job *job, const char *spec)
 {
         char key[CW_LOCK_KEY_MAX], dir[4096];
         cw_lock_holder h;
         bool held = false;
 
+        (void)userdata;
         if (cw_lock_key(job, spec, key, sizeof(key)) < 0)
                 return 0;
         snprintf(dir, sizeof(dir), "%s/locks", cfg->data_dir);
@@ -24,14 +25,15 @@ static int64_t holder(const cw_config *cfg, const cw_job *job, const char *spec)
         return h.run_id > 0 ? h.run_id : -1;
 }
 
-static void stop_holders(const cw_config *cfg, cw_store *store, const cw_job *job, const char *spec,
-                         int64_t now_us)
+static void stop_holders(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                         const char *spec, int64_t now_us)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         char key[CW_LOCK_KEY_MAX];
         cw_run *runs = NULL;
         size_t n = 0;
 
+        (void)userdata;
         if (cw_lock_key(job, spec, key, sizeof(key)) < 0)
                 return;
         f.status = CW_RUN_RUNNING;
