@@ -87,7 +87,7 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
         cw_error err;
         int r;
 
-        /* Function jobs (PRODUCT §11) will not need one; for now every job
+        /* Function jobs will not need one; for now every job
          * runs a command. A command line that was rejected has already
          * been reported, so only a truly absent key is. */
         if (!lines[CFG_K_COMMAND])

@@ -334,7 +334,7 @@ int cfg_apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv,
 
 /* ---- enums -------------------------------------------------------------- */
 
-/* The one string table per enum (STYLE 8): parsing and printing both
+/* The one string table per enum: parsing and printing both
  * read these, indexed by the enum value. */
 static const char *const lock_mode_names[] = {
         [CW_LOCK_NONE] = "none", [CW_LOCK_CLASS] = "class", [CW_LOCK_PARAMS] = "params"};
