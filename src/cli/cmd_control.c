@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli_runs.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "worker/control.h"
 
 /* Everything the control commands need open at once. */

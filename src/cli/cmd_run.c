@@ -21,7 +21,7 @@
 #include "base/iso8601.h"
 #include "base/units.h"
 #include "cli.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "worker/worker.h"
 
 
@@ -212,7 +212,7 @@ static int run_main(cw_cli *cli, run_args *a)
         r = cw_jobspec_parse(a->spec, &js, &e);
         if (r < 0)
                 return cli_fail_caret(cli, "bad job spec", a->spec, &e);
-        /* A job the admin UI made from a command entry (sched/entries.h)
+        /* A job the admin UI made from a command entry (catalog/catalog.h)
          * is found in the store: open it first for those. */
         if (!cw_config_job(cfg, js->name) && cw_ui_job_name_parse(js->name, NULL)) {
                 r = cli_open_store(cli, cfg, &store);

@@ -29,7 +29,7 @@
 #include "base/array.h"
 #include "cli.h"
 #include "daemon/daemon.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "worker/lock.h"
 #include "jobspec/jobspec.h"
 
@@ -189,7 +189,7 @@ static int toggle(cw_cli *cli, const cw_command *cmd, int argc, char **argv, boo
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        /* A job the admin UI made is found in the store (sched/entries.h). */
+        /* A job the admin UI made is found in the store (catalog/catalog.h). */
         if (name && !cw_config_job(cfg, name) && cw_ui_job_name_parse(name, NULL)) {
                 r = cli_open_store(cli, cfg, &store);
                 if (r != CW_EXIT_OK)
@@ -314,7 +314,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         cw_error_clear(&e);
         if (cw_jobspec_parse(spec, &js, &e) < 0)
                 return cli_fail_caret(cli, "bad job spec", spec, &e);
-        /* A job the admin UI made is found in the store (sched/entries.h). */
+        /* A job the admin UI made is found in the store (catalog/catalog.h). */
         if (!cw_config_job(cfg, js->name) && cw_ui_job_name_parse(js->name, NULL)) {
                 r = cli_open_store(cli, cfg, &store);
                 if (r != CW_EXIT_OK)

@@ -38,8 +38,9 @@
 #include "base/buf.h"
 #include "base/iso8601.h"
 #include "http/http.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "daemon/spawner.h"
+#include "sched/worker_locks.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
@@ -468,7 +469,7 @@ static void restart_queued(daemon_state *d)
                 close(lock_fd); /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
-                /* Also a job the admin UI made (sched/entries.h). */
+                /* Also a job the admin UI made (catalog/catalog.h). */
                 _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
                 const cw_job *job = cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job : NULL;
                 char fire[CW_ISO8601_MAX], q1[256], q2[400];
@@ -508,6 +509,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
                 .cfg = d->cfg,
                 .store = d->store,
                 .start = start_worker,
+                .locks = cw_sched_worker_locks(),
                 .on_action = on_action,
                 .flush = flush_hook,
                 .userdata = d,
@@ -632,7 +634,7 @@ static void arm(daemon_state *d, cw_time wake)
                 logline(d, "error", "event=error what=timerfd_settime error=%s", strerror(errno));
 }
 
-/* Adds the UI-created entries (sched/entries.h) to a pass: read from the
+/* Adds the UI-created entries (catalog/entries.h) to a pass: read from the
  * store each time, so an entry saved by any process fires without a
  * reload. A store error leaves them out of this pass only. The caller
  * frees *ret with cw_schedule_entries_free. */

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "store/store.h"
 #include "worker/worker.h"
 

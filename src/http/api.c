@@ -20,7 +20,7 @@
 #include "http/actions.h"
 #include "http/http.h"
 #include "http/model.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "worker/capture.h"
 #include "worker/control.h"
 

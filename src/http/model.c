@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "base/array.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "worker/control.h"
 
 /* What a model's entries and jobs borrow from: the UI entries compiled
