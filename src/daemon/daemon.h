@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "sched/sched.h"
@@ -27,6 +28,10 @@
 typedef struct cw_daemon_opts {
         const char *config_path;      /* reloaded on SIGHUP */
         const char *zoneinfo_dir;     /* NULL: the system's */
+        /* What "now" is for passes, runs, log lines and the admin server
+         * (NULL: the system's wall clock). Read from the loop's thread and
+         * the server's threads: it must be safe to read concurrently. */
+        const cw_clock *clock;
         /* Starts a spawner process: this program exec'd (never forked) so
          * that it loads the config text in `snapshot` under config_path's
          * name and runs cw_spawner_main() on `fd`, which it must find as

@@ -47,6 +47,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "base/clock.h"
 #include "http/form.h"
 #include "http/internal.h"
 
@@ -65,6 +66,8 @@
 
 struct cw_http_server {
         cw_http_opts o;
+        const cw_clock *clock; /* o.clock, or real_clock */
+        cw_clock real_clock;
         char *listen;
         struct MHD_Daemon *mhd;
         pthread_mutex_t lock; /* cfg and the store pool */
@@ -107,14 +110,6 @@ typedef struct http_ctx {
         char user[CW_USER_MAX + 8];
         char csrf[CW_SECRET_HEX + 1];
 } http_ctx;
-
-static int64_t clock_us(clockid_t id)
-{
-        struct timespec ts;
-
-        clock_gettime(id, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 _printf_(3, 4) static void srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
 {
@@ -497,7 +492,7 @@ static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *co
         x->srv = srv;
         x->con = con;
         x->c = c;
-        x->mono_us = clock_us(CLOCK_MONOTONIC);
+        x->mono_us = cw_clock_mono_us();
         randombytes_buf(nonce, sizeof(nonce));
         sodium_bin2hex(x->nonce, sizeof(x->nonce), nonce, sizeof(nonce));
         client_address(con, x->client, sizeof(x->client));
@@ -512,7 +507,7 @@ static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *co
         x->req.content_type = ct ? ct : "";
         x->req.client = x->client;
         x->req.nonce = x->nonce;
-        x->req.now_us = clock_us(CLOCK_REALTIME);
+        x->req.now_us = cw_clock_now(srv->clock);
         x->req.cfg = x->cfg;
         x->req.server = srv;
         x->req.want_json = prefers_json(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
@@ -992,7 +987,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
 _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         cw_http_server *srv = cls;
-        int64_t minute = clock_us(CLOCK_MONOTONIC) / (60 * 1000000LL);
+        int64_t minute = cw_clock_mono_us() / (60 * 1000000LL);
         unsigned dropped = 0;
         char msg[512], q[600], *html, *end;
         bool drop;
@@ -1102,6 +1097,11 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         if (!srv)
                 return cw_error_fail(err, -ENOMEM, "out of memory");
         srv->o = *o;
+        srv->clock = o->clock;
+        if (!srv->clock) {
+                cw_clock_init_real(&srv->real_clock);
+                srv->clock = &srv->real_clock;
+        }
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
         srv->auth = cw_auth_new();
         if (!srv->listen || !srv->auth) {
