@@ -118,8 +118,8 @@ static void test_sigfd(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_instant_sec),   cmocka_unit_test(test_real),
-                cmocka_unit_test(test_fixed_steps),   cmocka_unit_test(test_fake_advances),
+                cmocka_unit_test(test_instant_sec), cmocka_unit_test(test_real),
+                cmocka_unit_test(test_fixed_steps), cmocka_unit_test(test_fake_advances),
                 cmocka_unit_test(test_sigfd),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
