@@ -72,7 +72,9 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                 {"config-snapshot", required_argument, NULL, CLI_OPT_CONFIG_SNAPSHOT},
                 {0},
         };
-        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo, .start_spawner = start_spawner, .log = cli->err,
+        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo,
+                            .start_spawner = start_spawner,
+                            .log = cli->err,
                             .clock = &cli->clock};
         bool help = false, spawner = false;
         cw_error err;

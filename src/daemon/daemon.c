@@ -56,7 +56,7 @@ typedef struct pending {
 
 typedef struct daemon_state {
         const cw_daemon_opts *o;
-        const cw_clock *clock;  /* o->clock, or real_clock */
+        const cw_clock *clock; /* o->clock, or real_clock */
         cw_clock real_clock;
         cw_config *cfg;
         cw_store *store;
@@ -259,8 +259,8 @@ static int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error 
         r = hand_over(d, &m, err);
         if (r < 0) {
                 snprintf(why, sizeof(why), "could not start: %s", err->msg);
-                (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
-                                              cw_clock_now(d->clock));
+                (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
+                                              why, cw_clock_now(d->clock));
         }
         return r;
 }
@@ -390,8 +390,8 @@ static void read_reports(daemon_state *d)
                 if (rep.run_id <= 0)
                         continue;
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
-                (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
-                                              cw_clock_now(d->clock));
+                (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
+                                              why, cw_clock_now(d->clock));
                 logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id, quoted(why, q, sizeof(q)));
         }
         /* Gone (reap() may not have seen it exit yet): replaced now, with
@@ -707,7 +707,10 @@ static void admin_log(void *userdata, const char *level, const char *line)
  * why (address taken, not allowed, not resolvable). */
 static int admin_start(daemon_state *d, cw_error *err)
 {
-        cw_http_opts o = {.listen = d->cfg->admin_listen, .clock = d->clock, .wake = admin_wake, .log = admin_log,
+        cw_http_opts o = {.listen = d->cfg->admin_listen,
+                          .clock = d->clock,
+                          .wake = admin_wake,
+                          .log = admin_log,
                           .userdata = d};
         char why[sizeof(err->msg)];
 

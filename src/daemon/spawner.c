@@ -114,14 +114,16 @@ int cw_spawner_read_report(int fd, cw_spawn_report *ret)
 
 /* In the worker child: a queued run that cannot even be set up (its job
  * left the config under it) is recorded as failed on its row. */
-static void fail_queued(const cw_config *cfg, const cw_clock *clock, int64_t run_id, const char *why)
+static void fail_queued(const cw_config *cfg, const cw_clock *clock, int64_t run_id,
+                        const char *why)
 {
         cw_store *store = NULL;
         cw_error e;
 
         if (cw_store_open(cfg->store, cfg->data_dir, &store, &e) < 0)
                 return;
-        (void)cw_store_run_transition(store, run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why, cw_clock_now(clock));
+        (void)cw_store_run_transition(store, run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
+                                      cw_clock_now(clock));
         cw_store_close(store);
 }
 
@@ -352,7 +354,12 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
 {
         static const int blocked[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, 0};
         static const int read_here[] = {SIGCHLD, 0};
-        spawner sp = {.cfg = cfg, .clock = clock, .users = cw_worker_users_new(), .fd = fd, .hold = -1, .gate = {-1, -1}};
+        spawner sp = {.cfg = cfg,
+                      .clock = clock,
+                      .users = cw_worker_users_new(),
+                      .fd = fd,
+                      .hold = -1,
+                      .gate = {-1, -1}};
         char lock_path[4096];
         sigset_t set, chld;
         int sig_fd, r = 0;
