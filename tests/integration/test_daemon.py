@@ -160,11 +160,12 @@ def log_lines(log):
 
 def wait_log_matches(wk, log, jobs, timeout=20.0):
     """Waits until every scheduled run of `jobs` has written its log line
-    (the jobs are short); returns the lines."""
+    and ended (the jobs are short; a worker records its run only once the
+    whole burst has started); returns the lines."""
     def check():
         rows = [r for r in wk.db_runs() if r["job"] in jobs and r["status"] not in ("skipped", "missed")]
         lines = log_lines(log)
-        return lines if len(lines) >= len(rows) and all(r["status"] != "running" for r in rows) else None
+        return lines if len(lines) >= len(rows) and all(r["status"] not in ("queued", "running") for r in rows) else None
 
     return wait_for(check, timeout=timeout, what=f"every started run of {sorted(jobs)} to write its line")
 
