@@ -102,7 +102,7 @@ typedef struct cw_http_req {
         /* A fresh nonce for this response's Content-Security-Policy: an
          * inline <style nonce="..."> or <script nonce="..."> must carry it. */
         const char *nonce;
-        int64_t now_us;                    /* read once per request */
+        cw_instant now_us; /* the server's clock, read once per request */
         /* The config current when the request arrived (a reference held for
          * the request; never NULL) and a store connection of its own: set
          * for api, metrics and page routes, NULL for the server's, auth and
