@@ -7,6 +7,10 @@
  * queued: pass), SIGHUP (reload the config), SIGTERM/SIGINT (stop; running
  * jobs go on in their own workers). This is the top layer: it logs.
  *
+ * Every "now" (passes, runs, log lines, the admin server's requests) is
+ * read from cw_daemon_opts.clock; under a test clock (base/clock.h) the
+ * timer is armed for the time left instead of an absolute instant.
+ *
  * Workers are started without waiting for them: the daemon records each
  * run as queued and hands it to its spawner process (spawner.h), which
  * forks the worker; the pass goes on at once. */

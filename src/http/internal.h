@@ -1,5 +1,5 @@
 /* internal.h - what the admin server's own modules share (server.c,
- * auth.c, assets.c) and what their unit tests reach: route matching, the
+ * route.c, listen.c, auth.c, assets.c) and what their unit tests reach: route matching, the
  * session and login-throttle tables, bearer tokens, the compiled-in
  * assets. Private to src/http/ (and tests/unit/test_http.c); handlers in
  * other modules use http.h only.
