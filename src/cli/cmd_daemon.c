@@ -61,7 +61,7 @@ static int run_spawner(cw_cli *cli)
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        r = cw_spawner_main(cfg, CW_SPAWNER_FD);
+        r = cw_spawner_main(cfg, &cli->clock, CW_SPAWNER_FD);
         if (r < 0)
                 return cli_fail(cli, "spawner: %s", strerror(-r));
         return CW_EXIT_OK;
@@ -76,7 +76,10 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                 {"config-snapshot", required_argument, NULL, CLI_OPT_CONFIG_SNAPSHOT},
                 {0},
         };
-        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo, .start_spawner = start_spawner, .log = cli->err};
+        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo,
+                            .start_spawner = start_spawner,
+                            .log = cli->err,
+                            .clock = &cli->clock};
         bool help = false, spawner = false;
         cw_error err;
         int opt, r;
