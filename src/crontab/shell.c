@@ -110,8 +110,12 @@ static bool escaped_at(const cw_buf *b, size_t i)
         return k % 2 == 1;
 }
 
-/* See the top of the file; also ends a command that ends in a compound
- * command with " #". */
+/* See the top of the file. A command ending in a compound command (')',
+ * '}', fi, done, esac) is kept as it is: the " #" once put after it only
+ * stopped the "$@" the worker used to append to every shell command from
+ * breaking it. The worker appends "$@" only when a run has params
+ * (src/worker/env.c), and an imported job declares none (no args or
+ * options), so a run with params is refused before any shell sees it. */
 int cw_crontab_shell_rewrite(const char *cmd, char **ret, const char **ret_why)
 {
         /* Bounded by the crontab line it comes from (CW_CRONTAB_LINE_MAX). */
@@ -242,17 +246,6 @@ int cw_crontab_shell_rewrite(const char *cmd, char **ret, const char **ret_why)
                         while (len > 0 && ct_ini_ws(b.p[len - 1]))
                                 len--;
                         cw_buf_truncate(&b, len);
-                }
-                if (len > 0) {
-                        size_t w = len;
-
-                        while (w > 0 && !ct_ini_ws(b.p[w - 1]) && !strchr(";&|", b.p[w - 1]))
-                                w--;
-                        if (((b.p[len - 1] == ')' || b.p[len - 1] == '}') &&
-                             !escaped_at(&b, len - 1)) ||
-                            strcmp(b.p + w, "fi") == 0 || strcmp(b.p + w, "done") == 0 ||
-                            strcmp(b.p + w, "esac") == 0)
-                                cw_buf_puts(&b, " #");
                 }
         }
         if (cw_buf_error(&b) < 0)

@@ -157,7 +157,7 @@ def test_realistic_crontab_converts_and_passes_check(cw, tmp_path):
     tar = info(cw, config, "tar")
     # \% is cron's literal %; the blank before ';' is dropped (" ;" would
     # start a comment in the config file).
-    assert tar["command"] == "tar czf /backups/home-$(date +%F).tgz /home; echo done #"
+    assert tar["command"] == "tar czf /backups/home-$(date +%F).tgz /home; echo done"
     assert tar["shell"] is True
     rsync = info(cw, config, "rsync")
     assert rsync["command"] == CRONTAB.splitlines()[19].split(" ", 5)[5]
@@ -303,6 +303,26 @@ TRICKY = [
     r"""( false )""",
     r"""true ;""",
 ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["( cd /tmp && pwd )", "{ echo a; }", "if true; then echo y; fi", "for i in 1; do :; done"],
+)
+def test_compound_command_at_the_end_is_kept_as_written(cw, tmp_path, command):
+    # No " #" after a command that ends in a compound command: it guarded
+    # against a "$@" the worker now appends only for a run with params,
+    # and an imported job declares none, so such a run is refused.
+    r = convert(cw, "-", input=f"* * * * * {command}\n")
+    assert r.returncode == 0, r.stderr
+    (name,) = [h[5:-1] for h, _ in parse_ini(r.stdout) if h.startswith("[job ")]
+    config = save(tmp_path, r.stdout)
+    assert info(cw, config, name)["command"] == command
+    run = cw("--config", config, "run", name, timeout=30)
+    assert run.returncode == 0, run.stderr
+    run = cw("--config", config, "run", f"{name}:x", timeout=30)
+    assert run.returncode == 2
+    assert "takes no positional params" in run.stderr
 
 
 @pytest.mark.parametrize("command", TRICKY)
