@@ -43,11 +43,13 @@ static const char import_usage[] =
         "      --shell       shell = yes for every command, and keep SHELL= lines\n"
         "      --system      the file is a system crontab (/etc/crontab,\n"
         "                    /etc/cron.d/*): the 6th field is a user, imported as\n"
-        "                    run_as\n"
+        "                    run_as. Without it, a line whose 6th field is a user\n"
+        "                    name followed by a command stops the conversion\n"
         "      --help        show this help\n"
         "\n"
         "Exit status: 0 every line converted, 1 some lines skipped (see standard\n"
-        "error), 2 usage error or unreadable FILE.\n";
+        "error), 2 usage error, unreadable FILE, or a system crontab without\n"
+        "--system.\n";
 
 
 /* The converter's reports, in line order, then the summary line. */

@@ -536,7 +536,6 @@ static int take_schedule(importer *im, int line, const char **p, char **ret)
 static int take_user(importer *im, int line, const char **p, char **ret)
 {
         const char *q = *p, *e = *p;
-        bool ok;
 
         while (*e && !ct_blank(*e))
                 e++;
@@ -548,10 +547,7 @@ static int take_user(importer *im, int line, const char **p, char **ret)
         *p = e;
         if (!*e)
                 return 0; /* reported as a missing command */
-        ok = ct_alpha(q[0]) || q[0] == '_';
-        for (const char *u = *ret; *u && ok; u++)
-                ok = ct_alpha(*u) || ct_digit(*u) || *u == '_' || *u == '.' || *u == '-';
-        if (!ok || strlen(*ret) > 32) {
+        if (!cw_crontab_user_name_valid(q, strlen(*ret))) {
                 warn(im, line, true, "--system: expected a user name in the 6th field, got '%s'",
                      *ret);
                 return 1;
@@ -712,6 +708,25 @@ static int put_job(importer *im, const entry *en)
         return 0;
 }
 
+/* A user's crontab has no user column: a line that has one is from a
+ * system crontab, and converting it would make a job run `USER COMMAND`.
+ * Returns 0, or -EINVAL with the result saying why. */
+static int refuse_user_column(importer *im, int line, const char *rest)
+{
+        char user[64];
+
+        if (!cw_crontab_user_column(rest, env_get(&im->env, "PATH"), im->opts->user_known,
+                                    im->opts->userdata, user, sizeof(user)))
+                return 0;
+        im->res->error_line = line;
+        snprintf(im->res->error, sizeof(im->res->error),
+                 "'%s' after the schedule is the user column of a system crontab "
+                 "(/etc/crontab, /etc/cron.d/*): import it with --system, which makes the "
+                 "user run_as",
+                 user);
+        return -EINVAL;
+}
+
 /* An entry line (s: raw without its leading blanks). Returns 0 (converted
  * or skipped), -EINVAL (conversion stopped: im->res says why), -ENOMEM. */
 static int on_entry(importer *im, int line, const char *raw, const char *s)
@@ -730,6 +745,10 @@ static int on_entry(importer *im, int line, const char *raw, const char *s)
                 r = take_user(im, line, &p, &user);
                 if (r != 0)
                         return r < 0 ? r : 0;
+        } else if (*p) {
+                r = refuse_user_column(im, line, p);
+                if (r < 0)
+                        return r;
         }
         if (!*p) {
                 warn(im, line, true, "missing command after the schedule '%s'%s", spec,

@@ -68,4 +68,18 @@ const char *cw_crontab_base_name(const char *path);
  * "job" when there is no program. */
 void cw_crontab_derive_name(const char *cmd, const char *prefix, char *buf, size_t size);
 
+/* Whether the len bytes at s are a plausible user name: letters, digits,
+ * '_', '.' and '-', starting with a letter or '_', at most 32 bytes. */
+bool cw_crontab_user_name_valid(const char *s, size_t len);
+
+/* Whether rest (an entry's text after its schedule) starts with a system
+ * crontab's user column: a user name (user_known, or NULL for
+ * cw_crontab_user_known) followed by a command (not an option), and no
+ * program: not found in the usual directories or in path_env (the
+ * crontab's PATH, may be NULL), nor one Debian names a user after.
+ * The word is copied to ret_word (size bytes) when true. */
+bool cw_crontab_user_column(const char *rest, const char *path_env,
+                            bool (*user_known)(const char *, void *), void *userdata,
+                            char *ret_word, size_t size);
+
 #endif
