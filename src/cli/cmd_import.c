@@ -51,7 +51,6 @@ static const char import_usage[] =
         "error), 2 usage error, unreadable FILE, or a system crontab without\n"
         "--system.\n";
 
-
 /* The converter's reports, in line order, then the summary line. */
 static void print_diags(cw_cli *cli, const char *file, const cw_crontab_result *res)
 {

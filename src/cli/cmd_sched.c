@@ -525,7 +525,8 @@ static int crontab_fail(cw_cli *cli, const crontab_ctx *ct, const char *arg, int
                 cw_buf_truncate(msgs, msgs->len - 1);
         if (WIFEXITED(status))
                 return cli_fail(cli, "'%s %s' failed with exit status %d%s%s", ct->prog, arg,
-                                WEXITSTATUS(status), msgs->len ? ": " : "", msgs->len ? msgs->p : "");
+                                WEXITSTATUS(status), msgs->len ? ": " : "",
+                                msgs->len ? msgs->p : "");
         return cli_fail(cli, "'%s %s' was killed by signal %d", ct->prog, arg,
                         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
@@ -698,8 +699,8 @@ static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
         }
         r = cw_crontab_blocks_find(text.p, text.len, cfgpath, &found);
         if (r < 0)
-                return cli_fail(cli, "the crontab of %s has more than %d blocks for '%s'",
-                                ct->user, CW_CRONTAB_BLOCKS_MAX, cfgpath);
+                return cli_fail(cli, "the crontab of %s has more than %d blocks for '%s'", ct->user,
+                                CW_CRONTAB_BLOCKS_MAX, cfgpath);
         if (found.bad_line && action != CRONTAB_SHOW)
                 /* Guessing where the block ends could delete the user's lines. */
                 return cli_fail(cli,

@@ -64,7 +64,8 @@ static bool value_fits_line(const char *v)
 {
         size_t n = strlen(v);
 
-        if (n == 0 || v[0] == ';' || ct_ini_ws(v[0]) || ct_ini_ws(v[n - 1]) || cw_crontab_has_control(v))
+        if (n == 0 || v[0] == ';' || ct_ini_ws(v[0]) || ct_ini_ws(v[n - 1]) ||
+            cw_crontab_has_control(v))
                 return false;
         for (size_t i = 1; i < n; i++)
                 if (v[i] == ';' && ct_ini_ws(v[i - 1]))
@@ -109,13 +110,13 @@ static int value_layout(const char *key, const char *v, cw_buf *out, size_t *ret
                 }
                 if (out)
                         cw_buf_printf(out, "%s%s%.*s\n", start == 0 ? key : IMP_INDENT,
-                                start == 0 ? " = " : "", (int)(cut - start), v + start);
+                                      start == 0 ? " = " : "", (int)(cut - start), v + start);
                 start = cut + 1;
                 budget = IMP_OUT_MAX - strlen(IMP_INDENT);
         }
         if (out)
-                cw_buf_printf(out, "%s%s%s\n", start == 0 ? key : IMP_INDENT, start == 0 ? " = " : "",
-                        v + start);
+                cw_buf_printf(out, "%s%s%s\n", start == 0 ? key : IMP_INDENT,
+                              start == 0 ? " = " : "", v + start);
         return 0;
 }
 
@@ -350,10 +351,10 @@ static int on_env(importer *im, int line, const char *key, const char *value)
                      "environment variable '%s': its value %s cannot be written in an "
                      "env = line",
                      key,
-                     cw_crontab_has_control(value)                             ? "has control characters and"
-                     : strlen(text) + 6 > IMP_OUT_MAX               ? "is too long and"
+                     cw_crontab_has_control(value)    ? "has control characters and"
+                     : strlen(text) + 6 > IMP_OUT_MAX ? "is too long and"
                      : value[0] && ct_ini_ws(value[strlen(value) - 1]) ? "ends in white space and"
-                                                                    : "has ' ;' and");
+                                                                       : "has ' ;' and");
                 free(text);
                 return 0;
         }
@@ -635,10 +636,10 @@ static int take_command(importer *im, int line, const char *cmd, char **ret, boo
 /* What one converted entry is made of. */
 typedef struct entry {
         int line;
-        const char *raw;        /* the crontab line */
-        const char *spec;       /* its schedule */
-        const char *user;       /* --system: its user, or NULL */
-        const char *command;    /* as the config holds it */
+        const char *raw;     /* the crontab line */
+        const char *spec;    /* its schedule */
+        const char *user;    /* --system: its user, or NULL */
+        const char *command; /* as the config holds it */
         bool shell;
         const char *stdin_text; /* what cron fed its standard input, or NULL */
 } entry;

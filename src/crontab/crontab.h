@@ -60,8 +60,8 @@ typedef struct cw_crontab_result {
         cw_crontab_diag *diags; /* in line order */
         size_t n_diags, cap_diags;
         size_t n_jobs, n_skipped, n_notes;
-        int error_line;     /* on -EINVAL: the line that stopped the conversion */
-        char error[320];    /* and why */
+        int error_line;  /* on -EINVAL: the line that stopped the conversion */
+        char error[320]; /* and why */
 } cw_crontab_result;
 
 /* Converts the crontab read from in. Returns 0 with ret->text set (lines

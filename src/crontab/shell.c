@@ -33,7 +33,6 @@ bool cw_crontab_has_control(const char *s)
         return false;
 }
 
-
 /* Words that are shell built-ins or keywords (no program of that name to
  * run without a shell). */
 static const char *const shell_words[] = {

@@ -29,8 +29,7 @@ bool cw_crontab_user_name_valid(const char *s, size_t len)
         if (len == 0 || len > 32 || !(ct_alpha(s[0]) || s[0] == '_'))
                 return false;
         for (size_t i = 1; i < len; i++)
-                if (!ct_alpha(s[i]) && !ct_digit(s[i]) && s[i] != '_' && s[i] != '.' &&
-                    s[i] != '-')
+                if (!ct_alpha(s[i]) && !ct_digit(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
                         return false;
         return true;
 }
@@ -72,8 +71,9 @@ static bool program_in(const char *word, const char *dirs)
                 const char *end = strchr(d, ':');
                 size_t n = end ? (size_t)(end - d) : strlen(d);
 
-                if (n > 0 && (size_t)snprintf(path, sizeof(path), "%.*s/%s", (int)n, d, word) <
-                                     sizeof(path) &&
+                if (n > 0 &&
+                    (size_t)snprintf(path, sizeof(path), "%.*s/%s", (int)n, d, word) <
+                            sizeof(path) &&
                     access(path, X_OK) == 0)
                         return true;
                 d = end ? end + 1 : NULL;
