@@ -59,7 +59,7 @@ static bool env_key_valid(const char *s)
         return true;
 }
 
-/* A value config.c reads back as written on one `key = value` line. */
+/* A value the config loader reads back as written on one `key = value` line. */
 static bool value_fits_line(const char *v)
 {
         size_t n = strlen(v);
