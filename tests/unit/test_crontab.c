@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "config/config.h"
 #include "crontab/crontab.h"
 #include "crontab/crontab_internal.h"
 
@@ -545,6 +546,22 @@ static void assert_in_order(const char *what, const char *text, const char *cons
         }
 }
 
+/* The converter's promise: what it writes, the config loader accepts. */
+static void assert_loads(const char *what, const cw_crontab_result *res)
+{
+        cw_config_opts opts = {.now = NOW};
+        cw_config_errors errs = {0};
+        cw_config *c = NULL;
+
+        if (cw_config_load_string("/nonexistent/tab.ini", res->text, res->len, &opts, &c,
+                                  &errs) < 0)
+                fail_msg("%s: the config does not load: %s\n%s", what,
+                         errs.n ? errs.msgs[0] : "?", res->text);
+        assert_int_equal(c->n_jobs, res->n_jobs);
+        cw_config_free(c);
+        cw_config_errors_release(&errs);
+}
+
 static void test_conversion_rules(void **state)
 {
         (void)state;
@@ -556,6 +573,7 @@ static void test_conversion_rules(void **state)
                 if (r != 0)
                         fail_msg("%s: returned %d", c->what, r);
                 assert_in_order(c->what, res.text, c->want, CW_ARRAY_SIZE(c->want));
+                assert_loads(c->what, &res);
                 for (size_t k = 0; k < CW_ARRAY_SIZE(c->absent) && c->absent[k]; k++)
                         if (strstr(res.text, c->absent[k]))
                                 fail_msg("%s: '%s' unexpected in:\n%s", c->what, c->absent[k],
