@@ -553,10 +553,10 @@ static void assert_loads(const char *what, const cw_crontab_result *res)
         cw_config_errors errs = {0};
         cw_config *c = NULL;
 
-        if (cw_config_load_string("/nonexistent/tab.ini", res->text, res->len, &opts, &c,
-                                  &errs) < 0)
-                fail_msg("%s: the config does not load: %s\n%s", what,
-                         errs.n ? errs.msgs[0] : "?", res->text);
+        if (cw_config_load_string("/nonexistent/tab.ini", res->text, res->len, &opts, &c, &errs) <
+            0)
+                fail_msg("%s: the config does not load: %s\n%s", what, errs.n ? errs.msgs[0] : "?",
+                         res->text);
         assert_int_equal(c->n_jobs, res->n_jobs);
         cw_config_free(c);
         cw_config_errors_release(&errs);
