@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "crontab/crontab.h"
+
 enum {
         IMP_OPT_PREFIX = 0x2000,
         IMP_OPT_SHELL,
@@ -60,6 +61,9 @@ static void print_diags(cw_cli *cli, const char *file, const cw_crontab_result *
                 fprintf(cli->err, "%s: %s:%d: %s%s%s\n", cli->prog, file, d->line,
                         d->skipped ? "" : "note: ", d->msg, d->skipped ? " (line skipped)" : "");
         }
+        if (res->n_dropped)
+                fprintf(cli->err, "%s: %s: %zu more reports not shown\n", cli->prog, file,
+                        res->n_dropped);
 }
 
 static void print_summary(cw_cli *cli, const char *file, const cw_crontab_result *res)

@@ -177,6 +177,11 @@ static void warn(importer *im, int line, bool skipped, const char *fmt, ...)
                 res->n_skipped++;
         else
                 res->n_notes++;
+        /* A crontab of any length may be read: keep memory bounded. */
+        if (res->n_diags == CW_CRONTAB_DIAGS_MAX) {
+                res->n_dropped++;
+                return;
+        }
         va_start(ap, fmt);
         n = vasprintf(&msg, fmt, ap);
         va_end(ap);

@@ -30,6 +30,8 @@
 #define CW_CRONTAB_LINE_MAX 65536
 /* The converted text is kept in memory: a larger one is an error. */
 #define CW_CRONTAB_OUTPUT_MAX (64u * 1024 * 1024)
+/* Reports kept in a result; later ones are only counted. */
+#define CW_CRONTAB_DIAGS_MAX 10000
 /* The longest --prefix. */
 #define CW_CRONTAB_PREFIX_MAX 48
 
@@ -57,8 +59,9 @@ typedef struct cw_crontab_diag {
 typedef struct cw_crontab_result {
         char *text; /* the config sections (NUL-terminated), on success only */
         size_t len;
-        cw_crontab_diag *diags; /* in line order */
+        cw_crontab_diag *diags; /* in line order, the first CW_CRONTAB_DIAGS_MAX */
         size_t n_diags, cap_diags;
+        size_t n_dropped; /* reports past CW_CRONTAB_DIAGS_MAX, counted only */
         size_t n_jobs, n_skipped, n_notes;
         int error_line;  /* on -EINVAL: the line that stopped the conversion */
         char error[320]; /* and why */

@@ -662,6 +662,26 @@ static void test_long_and_nul_lines(void **state)
         free(text);
 }
 
+/* Reports past CW_CRONTAB_DIAGS_MAX are counted, not kept. */
+static void test_reports_bounded(void **state)
+{
+        size_t n = CW_CRONTAB_DIAGS_MAX + 5;
+        char *text = malloc(n * 3 + 1);
+        cw_crontab_result res = {0};
+
+        (void)state;
+        assert_non_null(text);
+        for (size_t i = 0; i < n; i++)
+                memcpy(text + 3 * i, "@x\n", 3);
+        text[3 * n] = '\0';
+        assert_int_equal(convert(text, 0, &res), 0);
+        assert_int_equal(res.n_skipped, n);
+        assert_int_equal(res.n_diags, CW_CRONTAB_DIAGS_MAX);
+        assert_int_equal(res.n_dropped, 5);
+        cw_crontab_result_release(&res);
+        free(text);
+}
+
 static void test_prefix_valid(void **state)
 {
         (void)state;
@@ -905,6 +925,7 @@ int main(void)
                 cmocka_unit_test(test_empty_crontab),
                 cmocka_unit_test(test_user_column_refused),
                 cmocka_unit_test(test_long_and_nul_lines),
+                cmocka_unit_test(test_reports_bounded),
                 cmocka_unit_test(test_prefix_valid),
                 cmocka_unit_test(test_needs_shell),
                 cmocka_unit_test(test_shell_rewrite),
