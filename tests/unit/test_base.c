@@ -344,6 +344,27 @@ static void test_path_join(void **state)
         assert_int_equal(cw_path_join(big, sizeof(big), "/d", longname), -ENAMETOOLONG);
 }
 
+/* cw_buf_truncate takes back bytes, never adds; the error stays. */
+static void test_buf_truncate(void **state)
+{
+        cw_buf b = CW_BUF_INIT(4);
+
+        (void)state;
+        assert_int_equal(cw_buf_last(&b), '\0');
+        cw_buf_truncate(&b, 0); /* empty, nothing allocated: no-op */
+        assert_int_equal(cw_buf_puts(&b, "ab; "), 0);
+        assert_int_equal(cw_buf_last(&b), ' ');
+        cw_buf_truncate(&b, 2);
+        assert_string_equal(b.p, "ab");
+        cw_buf_truncate(&b, 3); /* longer than the content: unchanged */
+        assert_int_equal(b.len, 2);
+        assert_int_equal(cw_buf_puts(&b, "xyz"), -E2BIG);
+        cw_buf_truncate(&b, 1);
+        assert_string_equal(b.p, "a");
+        assert_int_equal(cw_buf_error(&b), -E2BIG);
+        cw_buf_release(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -354,6 +375,7 @@ int main(void)
                 cmocka_unit_test(test_array_reserve), cmocka_unit_test(test_hash_stable),
                 cmocka_unit_test(test_utf8_seq),        cmocka_unit_test(test_buf),
                 cmocka_unit_test(test_path_join),
+                cmocka_unit_test(test_buf_truncate),
         };
         return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
