@@ -111,7 +111,8 @@ static int setup(void **state)
         snprintf(f->dir, sizeof(f->dir), "%s/cw-conformance-XXXXXX", base && *base ? base : "/tmp");
         assert_non_null(mkdtemp(f->dir));
         assert_int_equal(under_test->url(f->dir, f->url, sizeof(f->url)), 0);
-        snprintf(f->tag, sizeof(f->tag), "t%d-%u-%lld", (int)getpid(), ++seq, (long long)time(NULL));
+        snprintf(f->tag, sizeof(f->tag), "t%d-%u-%lld", (int)getpid(), ++seq,
+                 (long long)time(NULL));
         *state = f;
         return 0;
 }
@@ -183,7 +184,8 @@ static int64_t insert(cw_store *s, const char *job, cw_run_status status, int64_
         return r.id;
 }
 
-static int finish_at(cw_store *s, int64_t id, cw_run_status status, int64_t ended_us, const char *out)
+static int finish_at(cw_store *s, int64_t id, cw_run_status status, int64_t ended_us,
+                     const char *out)
 {
         cw_run r = {.id = id,
                     .status = status,
@@ -306,7 +308,8 @@ static void test_url_parse(void **state _unused_)
                 int r = cw_store_url_parse(t[i].url, &u, &e);
 
                 if (r != t[i].ret)
-                        fail_msg("'%s': got %d, want %d", t[i].url ? t[i].url : "(null)", r, t[i].ret);
+                        fail_msg("'%s': got %d, want %d", t[i].url ? t[i].url : "(null)", r,
+                                 t[i].ret);
                 if (r < 0) {
                         assert_true(e.msg[0] != '\0');
                         assert_string_equal(u.path, "untouched");
@@ -356,7 +359,8 @@ static void test_arguments(void **state)
         cw_store *s = store(f);
         cw_run r = new_run("J", CW_RUN_RUNNING, 1);
         cw_run_filter flt = CW_RUN_FILTER_INIT;
-        cw_ui_entry both = {.schedule = (char *)"@daily", .spec = (char *)"J", .command = (char *)"true"};
+        cw_ui_entry both = {
+                .schedule = (char *)"@daily", .spec = (char *)"J", .command = (char *)"true"};
         bool b;
 
         r.job = NULL;
@@ -366,7 +370,8 @@ static void test_arguments(void **state)
         assert_int_equal(cw_store_run_finish(s, NULL, NULL, 0), -EINVAL);
         r = new_run("J", CW_RUN_SUCCEEDED, 1);
         assert_int_equal(cw_store_run_finish(s, &r, NULL, 3), -EINVAL);
-        assert_int_equal(cw_store_run_transition(s, 1, CW_RUN_STATUS_MAX, CW_RUN_LOST, NULL, 1), -EINVAL);
+        assert_int_equal(cw_store_run_transition(s, 1, CW_RUN_STATUS_MAX, CW_RUN_LOST, NULL, 1),
+                         -EINVAL);
         assert_int_equal(cw_store_run_set_resume(s, 1, CW_RESUME_MAX, CW_RESUME_NONE), -EINVAL);
         assert_int_equal(cw_store_run_get(s, 1, NULL), -EINVAL);
         flt.status = CW_RUN_STATUS_MAX;
@@ -471,7 +476,8 @@ static void test_run_started(void **state)
         assert_int_equal(r.pid, 11);
         assert_int_equal(r.pid_start, 12);
         cw_run_release(&r);
-        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 5000), 0);
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 5000),
+                         0);
         assert_int_equal(cw_store_run_started(s, id, 10, 13, 14), 0);
         assert_int_equal(cw_store_run_get(s, id, &r), 0);
         assert_int_equal(r.status, CW_RUN_RUNNING);
@@ -596,8 +602,10 @@ static void test_transitions(void **state)
 
         name(f, "J", job, sizeof(job));
         id = insert(s, job, CW_RUN_RUNNING, 1000);
-        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_QUEUED, CW_RUN_LOST, "x", 9), -ESTALE);
-        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_RUNNING, CW_RUN_KILLED, "by admin", 7000), 0);
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_QUEUED, CW_RUN_LOST, "x", 9),
+                         -ESTALE);
+        assert_int_equal(
+                cw_store_run_transition(s, id, CW_RUN_RUNNING, CW_RUN_KILLED, "by admin", 7000), 0);
         assert_int_equal(cw_store_run_get(s, id, &r), 0);
         assert_int_equal(r.status, CW_RUN_KILLED);
         assert_int_equal(r.ended_us, 7000);
@@ -610,20 +618,24 @@ static void test_transitions(void **state)
         assert_int_equal(r.ended_us, 8000);
         cw_run_release(&r);
         /* An active status has no end. */
-        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_LOST, CW_RUN_RUNNING, NULL, 9000), 0);
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_LOST, CW_RUN_RUNNING, NULL, 9000),
+                         0);
         assert_int_equal(cw_store_run_get(s, id, &r), 0);
         assert_int_equal(r.ended_us, 0);
         cw_run_release(&r);
-        assert_int_equal(cw_store_run_transition(s, id + 1000000, CW_RUN_RUNNING, CW_RUN_LOST, NULL, 1),
-                         -ENOENT);
+        assert_int_equal(
+                cw_store_run_transition(s, id + 1000000, CW_RUN_RUNNING, CW_RUN_LOST, NULL, 1),
+                -ENOENT);
 
-        assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_PENDING, CW_RESUME_DONE), -ESTALE);
+        assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_PENDING, CW_RESUME_DONE),
+                         -ESTALE);
         assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_NONE, CW_RESUME_PENDING), 0);
         assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_PENDING, CW_RESUME_DONE), 0);
         assert_int_equal(cw_store_run_get(s, id, &r), 0);
         assert_int_equal(r.resume, CW_RESUME_DONE);
         cw_run_release(&r);
-        assert_int_equal(cw_store_run_set_resume(s, id + 1000000, CW_RESUME_NONE, CW_RESUME_DONE), -ENOENT);
+        assert_int_equal(cw_store_run_set_resume(s, id + 1000000, CW_RESUME_NONE, CW_RESUME_DONE),
+                         -ENOENT);
 }
 
 static void expect_ids(cw_store *s, const cw_run_filter *flt, const int64_t *want, size_t n_want)
@@ -925,7 +937,8 @@ static void test_stats(void **state)
         assert_int_equal(js.last_run_id, c);
 
         /* Lost, then corrected to succeeded: the count moves. */
-        assert_int_equal(cw_store_run_transition(s, q, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 8000000), 0);
+        assert_int_equal(
+                cw_store_run_transition(s, q, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 8000000), 0);
         stats_of(s, job, &js, NULL);
         assert_int_equal(js.runs[CW_RUN_LOST], 1);
         assert_int_equal(js.last_run_id, q);
@@ -958,7 +971,9 @@ static void test_stats(void **state)
         cw_runs_free(runs, n);
 
         /* Lateness: a scheduled start 2 s after its instant. */
-        assert_int_equal(cw_store_stats_list(s, job, &(cw_job_stats *){NULL}, &(size_t){0}, &late_before), 0);
+        assert_int_equal(
+                cw_store_stats_list(s, job, &(cw_job_stats *){NULL}, &(size_t){0}, &late_before),
+                0);
         cw_job_stats_free(NULL, 0);
         sched = new_run(job, CW_RUN_RUNNING, INT64_C(1700000002) * 1000000);
         sched.trigger = CW_TRIGGER_SCHEDULE;
@@ -989,9 +1004,17 @@ static void test_ui_entries(void **state)
         fixture *f = *state;
         cw_store *s = store(f);
         char sched[96];
-        cw_ui_entry a = {.schedule = sched, .spec = (char *)"J", .description = (char *)"d",
-                         .enabled = true, .created_by = (char *)"alice", .created_us = 10, .updated_us = 10};
-        cw_ui_entry b = {.schedule = sched, .command = (char *)"echo hi", .created_us = 20, .updated_us = 20};
+        cw_ui_entry a = {.schedule = sched,
+                         .spec = (char *)"J",
+                         .description = (char *)"d",
+                         .enabled = true,
+                         .created_by = (char *)"alice",
+                         .created_us = 10,
+                         .updated_us = 10};
+        cw_ui_entry b = {.schedule = sched,
+                         .command = (char *)"echo hi",
+                         .created_us = 20,
+                         .updated_us = 20};
         cw_ui_entry got = {0}, *list = NULL;
         size_t n = 0;
         bool seen_a = false, seen_b = false;
@@ -1171,7 +1194,8 @@ static void test_busy_wait(void **state)
         close(fd);
         child_ok(pid);
         if (under_test->one_writer && waited < hold_ms / 2)
-                fail_msg("the write waited %" PRId64 " ms for a transaction held %d ms", waited, hold_ms);
+                fail_msg("the write waited %" PRId64 " ms for a transaction held %d ms", waited,
+                         hold_ms);
         assert_true(waited < CW_STORE_BUSY_MS);
         assert_int_equal(status_of(store(f), id), CW_RUN_RUNNING);
         name(f, "held", held, sizeof(held));
@@ -1196,7 +1220,8 @@ static int crasher(fixture *f, int fd, void *arg)
                 return 11;
         for (int i = 0; i < 20; i++) {
                 cw_run r = new_run(job, CW_RUN_RUNNING, 1000 + i);
-                if (cw_store_run_insert(s, &r) < 0 || finish_at(s, r.id, CW_RUN_SUCCEEDED, 2000 + i, "out") < 0)
+                if (cw_store_run_insert(s, &r) < 0 ||
+                    finish_at(s, r.id, CW_RUN_SUCCEEDED, 2000 + i, "out") < 0)
                         return 12;
         }
         if (cw_store_claim(s, job, 60, "dead", &won) < 0 || cw_store_state_set(s, key, "half") < 0)
@@ -1414,7 +1439,8 @@ int main(int argc, char **argv)
                 return 2;
         }
         if (under_test->url("/nonexistent", url, sizeof(url)) == -EAGAIN) {
-                fprintf(stderr, "store_conformance: backend '%s' is not configured; skipped\n", want);
+                fprintf(stderr, "store_conformance: backend '%s' is not configured; skipped\n",
+                        want);
                 return 77; /* meson's "skipped" */
         }
         return cmocka_run_group_tests_name(under_test->name, tests, NULL, NULL);

@@ -31,8 +31,9 @@ static const char *const stmt_sql[ST_MAX] = {
                 "resumed_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         [ST_RUN_SET_PID] = "UPDATE runs SET pid = ?2, pid_start = ?3 WHERE id = ?1",
-        [ST_RUN_STARTED] = "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = ?2, pid = ?3, "
-                           "pid_start = ?4 WHERE id = ?1 AND status IN ('queued', 'running', 'lost')",
+        [ST_RUN_STARTED] =
+                "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = ?2, pid = ?3, "
+                "pid_start = ?4 WHERE id = ?1 AND status IN ('queued', 'running', 'lost')",
         [ST_RUN_PROGRESS] = "UPDATE runs SET progress_done = ?2, progress_total = ?3 WHERE id = ?1",
         [ST_RUN_FINISH] =
                 "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, ended_us = ?5, "
@@ -52,8 +53,9 @@ static const char *const stmt_sql[ST_MAX] = {
          * replace a final record. */
         [ST_RUN_OUTPUT_SNAPSHOT] = "UPDATE runs SET output_size = ?2, output_truncated = ?3 "
                                    "WHERE id = ?1 AND status = 'running'",
-        [ST_RUN_OUTPUT_GET] = "SELECT r.status, r.output_size, r.output_truncated, o.output FROM runs r "
-                              "LEFT JOIN run_output o ON o.run_id = r.id WHERE r.id = ?1",
+        [ST_RUN_OUTPUT_GET] =
+                "SELECT r.status, r.output_size, r.output_truncated, o.output FROM runs r "
+                "LEFT JOIN run_output o ON o.run_id = r.id WHERE r.id = ?1",
         /* By batches through runs_started; run_output rows go by cascade. */
         [ST_PRUNE] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_us < ?1 "
                      "AND status NOT IN ('queued', 'running') LIMIT ?2)",
@@ -77,42 +79,54 @@ static const char *const stmt_sql[ST_MAX] = {
                          "ON CONFLICT (job, status) DO UPDATE SET n = n + excluded.n",
         [ST_HIST_ADD] = "INSERT INTO histograms (metric, job, bucket, n) VALUES (?1, ?2, ?3, 1) "
                         "ON CONFLICT (metric, job, bucket) DO UPDATE SET n = n + 1",
-        [ST_HIST_SUM_ADD] = "INSERT INTO histogram_sums (metric, job, n, sum) VALUES (?1, ?2, 1, ?3) "
-                            "ON CONFLICT (metric, job) DO UPDATE SET n = n + 1, sum = sum + excluded.sum",
+        [ST_HIST_SUM_ADD] =
+                "INSERT INTO histogram_sums (metric, job, n, sum) VALUES (?1, ?2, 1, ?3) "
+                "ON CONFLICT (metric, job) DO UPDATE SET n = n + 1, sum = sum + excluded.sum",
         /* SET expressions see the old row: last_status follows the run
          * that is (or stays) the newest. */
-        [ST_JOB_STATS_NOTE] = "INSERT INTO job_stats (job, last_run_id, last_success_us, last_status) "
-                              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job) DO UPDATE SET "
-                              "last_run_id = max(last_run_id, excluded.last_run_id), "
-                              "last_success_us = max(last_success_us, excluded.last_success_us), "
-                              "last_status = CASE WHEN excluded.last_run_id >= last_run_id "
-                              "THEN excluded.last_status ELSE last_status END",
+        [ST_JOB_STATS_NOTE] =
+                "INSERT INTO job_stats (job, last_run_id, last_success_us, last_status) "
+                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job) DO UPDATE SET "
+                "last_run_id = max(last_run_id, excluded.last_run_id), "
+                "last_success_us = max(last_success_us, excluded.last_success_us), "
+                "last_status = CASE WHEN excluded.last_run_id >= last_run_id "
+                "THEN excluded.last_status ELSE last_status END",
         [ST_STATS_JOBS] = "SELECT job, last_run_id, last_success_us FROM job_stats ORDER BY job",
         [ST_STATS_COUNTS] = "SELECT job, status, n FROM run_counts",
         [ST_STATS_HIST] = "SELECT metric, job, bucket, n FROM histograms",
         [ST_STATS_SUMS] = "SELECT metric, job, n, sum FROM histogram_sums",
         /* The same for one job (?1), and the all-jobs lateness ('' job). */
-        [ST_STATS_JOBS_ONE] = "SELECT job, last_run_id, last_success_us FROM job_stats WHERE job = ?1",
+        [ST_STATS_JOBS_ONE] =
+                "SELECT job, last_run_id, last_success_us FROM job_stats WHERE job = ?1",
         [ST_STATS_COUNTS_ONE] = "SELECT job, status, n FROM run_counts WHERE job = ?1",
-        [ST_STATS_HIST_ONE] = "SELECT metric, job, bucket, n FROM histograms "
-                              "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
-        [ST_STATS_SUMS_ONE] = "SELECT metric, job, n, sum FROM histogram_sums "
-                              "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
-        [ST_JOBS_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id IN (SELECT last_run_id FROM job_stats)",
+        [ST_STATS_HIST_ONE] =
+                "SELECT metric, job, bucket, n FROM histograms "
+                "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
+        [ST_STATS_SUMS_ONE] =
+                "SELECT metric, job, n, sum FROM histogram_sums "
+                "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
+        [ST_JOBS_LAST] =
+                "SELECT " RUN_COLS " FROM runs WHERE id IN (SELECT last_run_id FROM job_stats)",
         /* The statuses of cw_run_status_is_failure (run.h). */
-        [ST_JOBS_FAILING] = "SELECT job FROM job_stats WHERE last_status IN ('failed', 'timed_out', 'lost') "
-                            "ORDER BY job",
-        [ST_JOB_LAST] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT last_run_id FROM job_stats WHERE job = ?1)",
+        [ST_JOBS_FAILING] =
+                "SELECT job FROM job_stats WHERE last_status IN ('failed', 'timed_out', 'lost') "
+                "ORDER BY job",
+        [ST_JOB_LAST] = "SELECT " RUN_COLS
+                        " FROM runs WHERE id = (SELECT last_run_id FROM job_stats WHERE job = ?1)",
         [ST_JOBS_DISABLED] = "SELECT job FROM job_state WHERE enabled = 0 ORDER BY job",
-        [ST_UI_ADD] = "INSERT INTO ui_entries (schedule, spec, command, description, enabled, created_by, "
-                      "created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        [ST_UI_UPDATE] = "UPDATE ui_entries SET schedule = ?2, spec = ?3, command = ?4, description = ?5, "
-                         "enabled = ?6, updated_us = ?7 WHERE id = ?1",
+        [ST_UI_ADD] =
+                "INSERT INTO ui_entries (schedule, spec, command, description, enabled, created_by, "
+                "created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [ST_UI_UPDATE] =
+                "UPDATE ui_entries SET schedule = ?2, spec = ?3, command = ?4, description = ?5, "
+                "enabled = ?6, updated_us = ?7 WHERE id = ?1",
         [ST_UI_DELETE] = "DELETE FROM ui_entries WHERE id = ?1",
-        [ST_UI_GET] = "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
-                      "updated_us FROM ui_entries WHERE id = ?1",
-        [ST_UI_LIST] = "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
-                       "updated_us FROM ui_entries ORDER BY id",
+        [ST_UI_GET] =
+                "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
+                "updated_us FROM ui_entries WHERE id = ?1",
+        [ST_UI_LIST] =
+                "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
+                "updated_us FROM ui_entries ORDER BY id",
 };
 
 /* Listing runs: one variant per combination of the filters that are set

@@ -101,15 +101,15 @@ static int cas_result(sq_store *q, const sq_exec *x, int64_t id)
 static int insert_txn(sq_store *q, void *ctx)
 {
         cw_run *r = ctx; /* r->id is this attempt's; set only on commit */
-        sq_exec x = SQ_EXEC(
-                ST_RUN_INSERT, SQ_TEXT(r->job), SQ_TEXT(r->spec), SQ_TEXT(r->node),
-                SQ_TEXT(cw_run_status_to_string(r->status)), SQ_TEXT(cw_trigger_to_string(r->trigger)),
-                SQ_INT(r->attempt), SQ_INT(r->scheduled_at), SQ_INT(r->started_us), SQ_INT(r->ended_us),
-                SQ_INT(r->worker_pid), SQ_INT(r->pid), SQ_INT(r->pid_start), SQ_INT(r->exit_code),
-                SQ_INT(r->signal), SQ_INT(r->progress_done), SQ_INT(r->progress_total),
-                SQ_INT(r->output_size), SQ_INT(r->output_truncated), SQ_TEXT(r->reason),
-                SQ_TEXT(r->lock_key), SQ_TEXT(cw_resume_state_to_string(r->resume)),
-                SQ_INT(r->resumed_from));
+        sq_exec x = SQ_EXEC(ST_RUN_INSERT, SQ_TEXT(r->job), SQ_TEXT(r->spec), SQ_TEXT(r->node),
+                            SQ_TEXT(cw_run_status_to_string(r->status)),
+                            SQ_TEXT(cw_trigger_to_string(r->trigger)), SQ_INT(r->attempt),
+                            SQ_INT(r->scheduled_at), SQ_INT(r->started_us), SQ_INT(r->ended_us),
+                            SQ_INT(r->worker_pid), SQ_INT(r->pid), SQ_INT(r->pid_start),
+                            SQ_INT(r->exit_code), SQ_INT(r->signal), SQ_INT(r->progress_done),
+                            SQ_INT(r->progress_total), SQ_INT(r->output_size),
+                            SQ_INT(r->output_truncated), SQ_TEXT(r->reason), SQ_TEXT(r->lock_key),
+                            SQ_TEXT(cw_resume_state_to_string(r->resume)), SQ_INT(r->resumed_from));
         int e = sq_exec_run(q, &x);
 
         if (e < 0)
@@ -121,7 +121,8 @@ static int insert_txn(sq_store *q, void *ctx)
          * then being the hand-over instant). */
         if (e == 0 && (r->status == CW_RUN_RUNNING || r->status == CW_RUN_QUEUED) &&
             r->trigger == CW_TRIGGER_SCHEDULE && r->scheduled_at > 0)
-                e = sq_observe(q, "lateness", "", cw_store_lateness_bounds, CW_STORE_LATENESS_BUCKETS,
+                e = sq_observe(q, "lateness", "", cw_store_lateness_bounds,
+                               CW_STORE_LATENESS_BUCKETS,
                                r->started_us > r->scheduled_at * 1000000
                                        ? (double)(r->started_us - r->scheduled_at * 1000000) / 1e6
                                        : 0.0);
@@ -176,7 +177,8 @@ static int cas_txn(sq_store *q, void *ctx)
 
 int sq_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start)
 {
-        cas_ctx c = {SQ_EXEC(ST_RUN_STARTED, SQ_INT(id), SQ_INT(worker_pid), SQ_INT(pid), SQ_INT(pid_start)),
+        cas_ctx c = {SQ_EXEC(ST_RUN_STARTED, SQ_INT(id), SQ_INT(worker_pid), SQ_INT(pid),
+                             SQ_INT(pid_start)),
                      id};
 
         return sq_write(sq_of(s), cas_txn, &c);
@@ -184,7 +186,8 @@ int sq_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pi
 
 int sq_run_set_resume(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to)
 {
-        cas_ctx c = {SQ_EXEC(ST_RUN_SET_RESUME, SQ_INT(id), SQ_TEXT(cw_resume_state_to_string(from)),
+        cas_ctx c = {SQ_EXEC(ST_RUN_SET_RESUME, SQ_INT(id),
+                             SQ_TEXT(cw_resume_state_to_string(from)),
                              SQ_TEXT(cw_resume_state_to_string(to))),
                      id};
 
@@ -212,9 +215,10 @@ static int finish_txn(sq_store *q, void *ctx)
         const cw_run *r = c->run;
         _cleanup_free_ char *job = NULL;
         sq_run_brief before = {0};
-        sq_exec x = SQ_EXEC(ST_RUN_FINISH, SQ_INT(r->id), SQ_TEXT(cw_run_status_to_string(r->status)),
-                            SQ_INT(r->exit_code), SQ_INT(r->signal), SQ_INT(r->ended_us),
-                            SQ_INT(r->output_size), SQ_INT(r->output_truncated), SQ_TEXT(r->reason));
+        sq_exec x =
+                SQ_EXEC(ST_RUN_FINISH, SQ_INT(r->id), SQ_TEXT(cw_run_status_to_string(r->status)),
+                        SQ_INT(r->exit_code), SQ_INT(r->signal), SQ_INT(r->ended_us),
+                        SQ_INT(r->output_size), SQ_INT(r->output_truncated), SQ_TEXT(r->reason));
         int e = sq_run_brief_read(q, r->id, &before);
 
         job = before.job;
@@ -251,9 +255,9 @@ static int transition_txn(sq_store *q, void *ctx)
         transition_ctx *c = ctx;
         _cleanup_free_ char *job = NULL;
         sq_run_brief after = {0};
-        sq_exec x = SQ_EXEC(ST_RUN_TRANSITION, SQ_INT(c->id), SQ_TEXT(cw_run_status_to_string(c->from)),
-                            SQ_TEXT(cw_run_status_to_string(c->to)), SQ_TEXT(c->reason),
-                            SQ_INT(c->ended_us));
+        sq_exec x = SQ_EXEC(
+                ST_RUN_TRANSITION, SQ_INT(c->id), SQ_TEXT(cw_run_status_to_string(c->from)),
+                SQ_TEXT(cw_run_status_to_string(c->to)), SQ_TEXT(c->reason), SQ_INT(c->ended_us));
         int e = sq_exec_run(q, &x);
 
         if (e < 0 || x.changes == 0)
@@ -262,7 +266,8 @@ static int transition_txn(sq_store *q, void *ctx)
         e = sq_run_brief_read(q, c->id, &after);
         job = after.job;
         if (e == 0)
-                e = sq_stats_change(q, job, c->id, (int)c->from, c->to, after.started_us, c->ended_us);
+                e = sq_stats_change(q, job, c->id, (int)c->from, c->to, after.started_us,
+                                    c->ended_us);
         return e;
 }
 
@@ -362,7 +367,8 @@ typedef struct snapshot_ctx {
 static int snapshot_txn(sq_store *q, void *ctx)
 {
         snapshot_ctx *c = ctx;
-        sq_exec x = SQ_EXEC(ST_RUN_OUTPUT_SNAPSHOT, SQ_INT(c->id), SQ_INT(c->size), SQ_INT(c->truncated));
+        sq_exec x = SQ_EXEC(ST_RUN_OUTPUT_SNAPSHOT, SQ_INT(c->id), SQ_INT(c->size),
+                            SQ_INT(c->truncated));
         int e = sq_exec_run(q, &x);
 
         if (e == 0)
@@ -375,8 +381,8 @@ static int snapshot_txn(sq_store *q, void *ctx)
 /* One attempt, with the busy handler off for its duration: whoever holds
  * the write lock, this returns at once. The statements met inside never
  * wait either (they run under the lock this transaction holds). */
-int sq_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
-                           size_t len)
+int sq_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated,
+                           const void *output, size_t len)
 {
         sq_store *q = sq_of(s);
         snapshot_ctx c = {id, size, truncated, output, len};

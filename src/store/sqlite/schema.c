@@ -541,4 +541,3 @@ int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)
         *ret = &CW_TAKE_PTR(q)->base;
         return 0;
 }
-

@@ -261,7 +261,7 @@ typedef struct sq_exec {
 } sq_exec;
 #define SQ_EXEC(stmt, ...)                                                                         \
         ((sq_exec){.id = (stmt),                                                                   \
-                   .args = (const sq_val[]){__VA_ARGS__},                                         \
+                   .args = (const sq_val[]){__VA_ARGS__},                                          \
                    .n_args = sizeof((const sq_val[]){__VA_ARGS__}) / sizeof(sq_val)})
 
 /* Runs x's statement inside the caller's transaction; sets x->changes
@@ -304,7 +304,10 @@ void sq_batch_abort(cw_store *s);
 /* Reads a row of RUN_COLS into *ret (all or nothing). */
 int sq_read_run(sqlite3_stmt *st, cw_run *ret);
 /* sq_rows of cw_run read by sq_read_run. */
-#define SQ_RUN_ROWS {.size = sizeof(cw_run), .read = sq_run_row, .release = sq_run_row_release}
+#define SQ_RUN_ROWS                                                                                \
+        {                                                                                          \
+                .size = sizeof(cw_run), .read = sq_run_row, .release = sq_run_row_release          \
+        }
 int sq_run_row(sqlite3_stmt *st, void *run);
 void sq_run_row_release(void *run);
 /* The text of list variant v, and the variant a filter needs. */
@@ -334,8 +337,7 @@ int sq_state_get(cw_store *s, const char *key, char **ret);
 int sq_state_set(cw_store *s, const char *key, const char *value);
 int sq_job_enabled_get(cw_store *s, const char *job, bool *ret);
 int sq_job_enabled_set(cw_store *s, const char *job, bool enabled);
-int sq_request_add(cw_store *s, const char *spec, const char *by, int64_t now_us,
-                   int64_t *ret_id);
+int sq_request_add(cw_store *s, const char *spec, const char *by, int64_t now_us, int64_t *ret_id);
 int sq_requests_take(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
 int sq_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
 
@@ -359,8 +361,7 @@ int sq_run_brief_read(sq_store *q, int64_t id, sq_run_brief *ret);
 
 int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
                   cw_store_hist *ret_lateness);
-int sq_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret,
-                 size_t *ret_n);
+int sq_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
 int sq_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
 int sq_jobs_failing(cw_store *s, char ***ret, size_t *ret_n);
 

@@ -139,7 +139,14 @@ typedef struct take_ctx {
         sq_rows rows; /* of cw_request */
 } take_ctx;
 
-#define TAKE_CTX(m) {(m), {.size = sizeof(cw_request), .read = request_row, .release = request_release}}
+#define TAKE_CTX(m)                                                                                \
+        {                                                                                          \
+                (m),                                                                               \
+                {                                                                                  \
+                        .size = sizeof(cw_request), .read = request_row,                           \
+                        .release = request_release                                                 \
+                }                                                                                  \
+        }
 
 /* Up to c->max pending requests, oldest first, after any rows of an
  * earlier attempt are dropped. */

@@ -38,9 +38,11 @@ static int count_add(sq_store *q, const char *job, cw_run_status status, int64_t
         return sq_exec_run(q, &x);
 }
 
-int sq_observe(sq_store *q, const char *metric, const char *job, const double *bounds, int n, double v)
+int sq_observe(sq_store *q, const char *metric, const char *job, const double *bounds, int n,
+               double v)
 {
-        sq_exec hist = SQ_EXEC(ST_HIST_ADD, SQ_TEXT(metric), SQ_TEXT(job), SQ_INT(bucket_of(bounds, n, v)));
+        sq_exec hist = SQ_EXEC(ST_HIST_ADD, SQ_TEXT(metric), SQ_TEXT(job),
+                               SQ_INT(bucket_of(bounds, n, v)));
         sq_exec sum = SQ_EXEC(ST_HIST_SUM_ADD, SQ_TEXT(metric), SQ_TEXT(job), SQ_REAL(v));
         int e = sq_exec_run(q, &hist);
 
@@ -49,8 +51,8 @@ int sq_observe(sq_store *q, const char *metric, const char *job, const double *b
 
 /* A run is counted when it first becomes final; a final-to-final
  * correction moves the count. */
-int sq_stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_status to, int64_t started_us,
-                    int64_t ended_us)
+int sq_stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_status to,
+                    int64_t started_us, int64_t ended_us)
 {
         bool was_final = from >= 0 && cw_run_status_is_final((cw_run_status)from);
         sq_exec note = SQ_EXEC(ST_JOB_STATS_NOTE, SQ_TEXT(job), SQ_INT(id),
@@ -66,7 +68,8 @@ int sq_stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_s
                 return e;
         e = count_add(q, job, to, 1);
         if (e == 0 && !was_final && status_ran(to) && started_us > 0)
-                e = sq_observe(q, "duration", job, cw_store_duration_bounds, CW_STORE_DURATION_BUCKETS,
+                e = sq_observe(q, "duration", job, cw_store_duration_bounds,
+                               CW_STORE_DURATION_BUCKETS,
                                ended_us > started_us ? (double)(ended_us - started_us) / 1e6 : 0.0);
         return e < 0 ? e : sq_exec_run(q, &note);
 }
@@ -165,7 +168,8 @@ static int stats_read(sq_store *q, void *ctx)
                 while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                         cw_job_stats *js;
 
-                        e = cw_array_reserve((void **)&c->jobs, &c->cap, c->n + 1, sizeof(*c->jobs), 64);
+                        e = cw_array_reserve((void **)&c->jobs, &c->cap, c->n + 1, sizeof(*c->jobs),
+                                             64);
                         if (e < 0)
                                 break;
                         js = &c->jobs[c->n];
@@ -189,7 +193,8 @@ static int stats_read(sq_store *q, void *ctx)
                         int64_t n = sqlite3_column_int64(st, 2);
 
                         if (js && n > 0 &&
-                            cw_run_status_from_string((const char *)sqlite3_column_text(st, 1), &status) == 0)
+                            cw_run_status_from_string((const char *)sqlite3_column_text(st, 1),
+                                                      &status) == 0)
                                 js->runs[status] = (uint64_t)n;
                 }
                 if (e == 0 && rc != SQLITE_DONE)
@@ -200,9 +205,11 @@ static int stats_read(sq_store *q, void *ctx)
                 e = stats_stmt(q, c, ST_STATS_HIST, ST_STATS_HIST_ONE, &st);
                 while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                         int nb = 0;
-                        cw_store_hist *h = stats_hist(c, (const char *)sqlite3_column_text(st, 0),
-                                                      (const char *)sqlite3_column_text(st, 1), &nb);
-                        int64_t bucket = sqlite3_column_int64(st, 2), n = sqlite3_column_int64(st, 3);
+                        cw_store_hist *h =
+                                stats_hist(c, (const char *)sqlite3_column_text(st, 0),
+                                           (const char *)sqlite3_column_text(st, 1), &nb);
+                        int64_t bucket = sqlite3_column_int64(st, 2),
+                                n = sqlite3_column_int64(st, 3);
 
                         if (h && bucket >= 0 && bucket <= nb && n > 0)
                                 h->counts[bucket] = (uint64_t)n;
@@ -215,8 +222,9 @@ static int stats_read(sq_store *q, void *ctx)
                 e = stats_stmt(q, c, ST_STATS_SUMS, ST_STATS_SUMS_ONE, &st);
                 while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                         int nb = 0;
-                        cw_store_hist *h = stats_hist(c, (const char *)sqlite3_column_text(st, 0),
-                                                      (const char *)sqlite3_column_text(st, 1), &nb);
+                        cw_store_hist *h =
+                                stats_hist(c, (const char *)sqlite3_column_text(st, 0),
+                                           (const char *)sqlite3_column_text(st, 1), &nb);
                         int64_t n = sqlite3_column_int64(st, 2);
 
                         if (h && n > 0) {
@@ -237,7 +245,7 @@ static int stats_read(sq_store *q, void *ctx)
  * and the next scrape agrees again. Holding a read transaction across
  * them would not be worth making writers' checkpoints wait. */
 int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
-                         cw_store_hist *ret_lateness)
+                  cw_store_hist *ret_lateness)
 {
         stats_ctx c = {.job = job};
         int r = sq_read(sq_of(s), stats_read, &c);

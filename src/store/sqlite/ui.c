@@ -86,7 +86,8 @@ static int ui_list_read(sq_store *q, void *ctx)
 
 int sq_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n)
 {
-        sq_rows rows = {.size = sizeof(cw_ui_entry), .read = ui_entry_row, .release = ui_entry_release};
+        sq_rows rows = {
+                .size = sizeof(cw_ui_entry), .read = ui_entry_row, .release = ui_entry_release};
         int r = sq_read(sq_of(s), ui_list_read, &rows);
 
         if (r < 0)
