@@ -86,22 +86,25 @@ int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err)
                 /* SQLite would quietly give a private in-memory database,
                  * which no other process (worker, status) could see. */
                 if (strcmp(u.path, ":memory:") == 0) {
-                        cw_error_set(err, -1, 0,
-                                     "store 'sqlite::memory:' is not supported: processes must share the store");
+                        cw_error_set(
+                                err, -1, 0,
+                                "store 'sqlite::memory:' is not supported: processes must share the store");
                         return -EINVAL;
                 }
         } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
                 u.kind = CW_STORE_POSTGRESQL;
                 u.path = url;
         } else {
-                cw_error_set(err, -1, 0, "unknown store '%s': expected %s", url, CW_STORE_URL_EXPECTED);
+                cw_error_set(err, -1, 0, "unknown store '%s': expected %s", url,
+                             CW_STORE_URL_EXPECTED);
                 return -EINVAL;
         }
         network = u.kind != CW_STORE_SQLITE;
         for (const char *p = url ? url : ""; *p; p++)
                 if (url_char_bad((unsigned char)*p, network)) {
                         cw_error_set(err, -1, 0, "store URL has a %s at byte %zu",
-                                     *p == ' ' ? "space" : "control character", (size_t)(p - url) + 1);
+                                     *p == ' ' ? "space" : "control character",
+                                     (size_t)(p - url) + 1);
                         return -EINVAL;
                 }
         *ret = u;
@@ -146,8 +149,7 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
         case CW_STORE_POSTGRESQL:
                 break;
         }
-        cw_error_set(err, -1, 0, "the PostgreSQL store is not available yet (store = %s)",
-                     url);
+        cw_error_set(err, -1, 0, "the PostgreSQL store is not available yet (store = %s)", url);
         return -EPROTONOSUPPORT;
 }
 

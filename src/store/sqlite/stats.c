@@ -6,7 +6,6 @@
  * and /metrics without scanning the runs. The histogram bounds are
  * store.h's; migration 2 (schema.c) spells them out in its backfill. */
 #include "store/sqlite/sqlite_internal.h"
-#include "base/array.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -100,18 +99,31 @@ int sq_run_brief_read(sq_store *q, int64_t id, sq_run_brief *ret)
 
 /* ---- reading them --------------------------------------------------------- */
 
+static int job_stats_row(sqlite3_stmt *st, void *item)
+{
+        cw_job_stats *js = item;
+        int e;
+
+        js->last_run_id = sqlite3_column_int64(st, 1);
+        js->last_success_us = sqlite3_column_int64(st, 2);
+        e = sq_dup_text(st, 0, &js->job);
+        return e == 0 && !js->job ? -EIO : e;
+}
+
+static void job_stats_release(void *item)
+{
+        free(((cw_job_stats *)item)->job);
+}
+
 typedef struct stats_ctx {
         const char *job; /* NULL: all */
-        cw_job_stats *jobs;
-        size_t n, cap;
+        sq_rows jobs;    /* of cw_job_stats, sorted by name */
         cw_store_hist lateness;
 } stats_ctx;
 
 static void stats_reset(stats_ctx *c)
 {
-        cw_job_stats_free(c->jobs, c->n);
-        c->jobs = NULL;
-        c->n = c->cap = 0;
+        sq_rows_reset(&c->jobs);
         memset(&c->lateness, 0, sizeof(c->lateness));
 }
 
@@ -125,7 +137,7 @@ static cw_job_stats *stats_find(stats_ctx *c, const char *job)
 {
         if (!job)
                 return NULL;
-        return bsearch(job, c->jobs, c->n, sizeof(*c->jobs), stats_cmp);
+        return bsearch(job, c->jobs.items, c->jobs.n, sizeof(cw_job_stats), stats_cmp);
 }
 
 /* The histogram a (metric, job) row belongs to, or NULL to ignore it. */
@@ -145,6 +157,47 @@ static cw_store_hist *stats_hist(stats_ctx *c, const char *metric, const char *j
         return &js->duration;
 }
 
+/* A run_counts row (job, status, n). */
+static int counts_row(sqlite3_stmt *st, void *ctx)
+{
+        cw_job_stats *js = stats_find(ctx, (const char *)sqlite3_column_text(st, 0));
+        cw_run_status status;
+        int64_t n = sqlite3_column_int64(st, 2);
+
+        if (js && n > 0 &&
+            cw_run_status_from_string((const char *)sqlite3_column_text(st, 1), &status) == 0)
+                js->runs[status] = (uint64_t)n;
+        return 0;
+}
+
+/* A histograms row (metric, job, bucket, n). */
+static int hist_row(sqlite3_stmt *st, void *ctx)
+{
+        int nb = 0;
+        cw_store_hist *h = stats_hist(ctx, (const char *)sqlite3_column_text(st, 0),
+                                      (const char *)sqlite3_column_text(st, 1), &nb);
+        int64_t bucket = sqlite3_column_int64(st, 2), n = sqlite3_column_int64(st, 3);
+
+        if (h && bucket >= 0 && bucket <= nb && n > 0)
+                h->counts[bucket] = (uint64_t)n;
+        return 0;
+}
+
+/* A histogram_sums row (metric, job, n, sum). */
+static int sums_row(sqlite3_stmt *st, void *ctx)
+{
+        int nb = 0;
+        cw_store_hist *h = stats_hist(ctx, (const char *)sqlite3_column_text(st, 0),
+                                      (const char *)sqlite3_column_text(st, 1), &nb);
+        int64_t n = sqlite3_column_int64(st, 2);
+
+        if (h && n > 0) {
+                h->count = (uint64_t)n;
+                h->sum = sqlite3_column_double(st, 3);
+        }
+        return 0;
+}
+
 /* The statement for all jobs, or its one-job twin with ?1 bound. */
 static int stats_stmt(sq_store *q, stats_ctx *c, stmt_id all, stmt_id one, sqlite3_stmt **ret)
 {
@@ -158,82 +211,26 @@ static int stats_stmt(sq_store *q, stats_ctx *c, stmt_id all, stmt_id one, sqlit
 
 static int stats_read(sq_store *q, void *ctx)
 {
+        static const struct {
+                stmt_id all, one;
+                sq_row_fn row; /* NULL: the jobs themselves */
+        } steps[] = {
+                {ST_STATS_JOBS, ST_STATS_JOBS_ONE, NULL},
+                {ST_STATS_COUNTS, ST_STATS_COUNTS_ONE, counts_row},
+                {ST_STATS_HIST, ST_STATS_HIST_ONE, hist_row},
+                {ST_STATS_SUMS, ST_STATS_SUMS_ONE, sums_row},
+        };
         stats_ctx *c = ctx;
-        int e, rc = SQLITE_DONE;
+        int e = 0;
 
         stats_reset(c);
-        {
+        for (size_t i = 0; e == 0 && i < CW_ARRAY_SIZE(steps); i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                e = stats_stmt(q, c, ST_STATS_JOBS, ST_STATS_JOBS_ONE, &st);
-                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        cw_job_stats *js;
 
-                        e = cw_array_reserve((void **)&c->jobs, &c->cap, c->n + 1, sizeof(*c->jobs),
-                                             64);
-                        if (e < 0)
-                                break;
-                        js = &c->jobs[c->n];
-                        memset(js, 0, sizeof(*js));
-                        c->n++;
-                        js->last_run_id = sqlite3_column_int64(st, 1);
-                        js->last_success_us = sqlite3_column_int64(st, 2);
-                        e = sq_dup_text(st, 0, &js->job);
-                        if (e == 0 && !js->job)
-                                e = -EIO;
-                }
-                if (e == 0 && rc != SQLITE_DONE)
-                        e = sq_errno(q->db, rc);
-        }
-        if (e == 0) {
-                _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                e = stats_stmt(q, c, ST_STATS_COUNTS, ST_STATS_COUNTS_ONE, &st);
-                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        cw_job_stats *js = stats_find(c, (const char *)sqlite3_column_text(st, 0));
-                        cw_run_status status;
-                        int64_t n = sqlite3_column_int64(st, 2);
-
-                        if (js && n > 0 &&
-                            cw_run_status_from_string((const char *)sqlite3_column_text(st, 1),
-                                                      &status) == 0)
-                                js->runs[status] = (uint64_t)n;
-                }
-                if (e == 0 && rc != SQLITE_DONE)
-                        e = sq_errno(q->db, rc);
-        }
-        if (e == 0) {
-                _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                e = stats_stmt(q, c, ST_STATS_HIST, ST_STATS_HIST_ONE, &st);
-                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        int nb = 0;
-                        cw_store_hist *h =
-                                stats_hist(c, (const char *)sqlite3_column_text(st, 0),
-                                           (const char *)sqlite3_column_text(st, 1), &nb);
-                        int64_t bucket = sqlite3_column_int64(st, 2),
-                                n = sqlite3_column_int64(st, 3);
-
-                        if (h && bucket >= 0 && bucket <= nb && n > 0)
-                                h->counts[bucket] = (uint64_t)n;
-                }
-                if (e == 0 && rc != SQLITE_DONE)
-                        e = sq_errno(q->db, rc);
-        }
-        if (e == 0) {
-                _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                e = stats_stmt(q, c, ST_STATS_SUMS, ST_STATS_SUMS_ONE, &st);
-                while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        int nb = 0;
-                        cw_store_hist *h =
-                                stats_hist(c, (const char *)sqlite3_column_text(st, 0),
-                                           (const char *)sqlite3_column_text(st, 1), &nb);
-                        int64_t n = sqlite3_column_int64(st, 2);
-
-                        if (h && n > 0) {
-                                h->count = (uint64_t)n;
-                                h->sum = sqlite3_column_double(st, 3);
-                        }
-                }
-                if (e == 0 && rc != SQLITE_DONE)
-                        e = sq_errno(q->db, rc);
+                e = stats_stmt(q, c, steps[i].all, steps[i].one, &st);
+                if (e == 0)
+                        e = steps[i].row ? sq_each_row(q, st, steps[i].row, c)
+                                         : sq_rows_read(q, st, &c->jobs);
         }
         if (e < 0)
                 stats_reset(c);
@@ -247,13 +244,18 @@ static int stats_read(sq_store *q, void *ctx)
 int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
                   cw_store_hist *ret_lateness)
 {
-        stats_ctx c = {.job = job};
+        stats_ctx c = {
+                .job = job,
+                .jobs = {.size = sizeof(cw_job_stats),
+                         .read = job_stats_row,
+                         .release = job_stats_release},
+        };
         int r = sq_read(sq_of(s), stats_read, &c);
 
         if (r < 0)
                 return r;
-        *ret = c.jobs;
-        *ret_n = c.n;
+        *ret = c.jobs.items;
+        *ret_n = c.jobs.n;
         if (ret_lateness)
                 *ret_lateness = c.lateness;
         return 0;
