@@ -2,7 +2,9 @@
  * creating and migrating the file, every operation's results and errors,
  * the list filters and the query plans behind them, and what must hold
  * when several processes share one file (one claim winner, no request
- * taken twice, no run lost among 50 concurrent writers).
+ * taken twice, no run lost among 50 concurrent writers). What any backend
+ * must do is pinned again, backend-neutrally, by store_conformance.c; the
+ * tests here may also look at the SQLite file itself.
  *
  * Each test works in its own temporary directory (the cmocka state),
  * removed afterwards. Tests that need several processes fork them before
@@ -37,7 +39,7 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
-/* The schema version a fresh or migrated store has (store_sqlite.c). */
+/* The schema version a fresh or migrated store has (src/store/sqlite/). */
 #define SCHEMA_LATEST 3
 
 #define CHILD_ALARM_S 100

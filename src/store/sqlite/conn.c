@@ -129,8 +129,6 @@ static const char *const stmt_sql[ST_MAX] = {
                 "updated_us FROM ui_entries ORDER BY id",
 };
 
-/* Listing runs: one variant per combination of the filters that are set
- * (see sq_list_sql()), prepared on first use. */
 /* ---- errors --------------------------------------------------------------- */
 
 /* A SQLite result code as a negative errno. SQLITE_BUSY and SQLITE_LOCKED
@@ -280,7 +278,7 @@ void sq_bind_text(sq_bind *b, int i, const char *s)
                           : sqlite3_bind_null(b->st, i);
 }
 
-void sq_bind_blob(sq_bind *b, int i, const void *p, size_t n)
+static void bind_blob(sq_bind *b, int i, const void *p, size_t n)
 {
         if (b->rc == SQLITE_OK)
                 b->rc = sqlite3_bind_blob64(b->st, i, p, (sqlite3_uint64)n, SQLITE_STATIC);
@@ -292,7 +290,7 @@ int sq_bind_done(sq_store *q, const sq_bind *b)
 }
 
 /* Steps a statement that returns no rows (or whose rows are not needed). */
-int sq_step_done(sq_store *q, sqlite3_stmt *st)
+static int step_done(sq_store *q, sqlite3_stmt *st)
 {
         int rc = sqlite3_step(st);
 
@@ -316,14 +314,16 @@ int sq_dup_text(sqlite3_stmt *st, int col, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int sq_stmt_run(sq_store *q, sqlite3_stmt *st, sq_bind *b)
+/* The bindings' first error, or the statement run by step_done. */
+static int stmt_run(sq_store *q, sqlite3_stmt *st, sq_bind *b)
 {
         int e = sq_bind_done(q, b);
 
-        return e < 0 ? e : sq_step_done(q, st);
+        return e < 0 ? e : step_done(q, st);
 }
 
-int sq_step_id_row(sq_store *q, sqlite3_stmt *st, int64_t id)
+/* Binds id to ?1 and steps st to its row: 0, -ENOENT when there is none. */
+static int step_id_row(sq_store *q, sqlite3_stmt *st, int64_t id)
 {
         int rc = sqlite3_bind_int64(st, 1, id);
 
@@ -361,7 +361,7 @@ static int id_read(sq_store *q, void *ctx)
         int e = sq_stmt(q, c->stmt, &st);
 
         if (e == 0)
-                e = sq_step_id_row(q, st, c->id);
+                e = step_id_row(q, st, c->id);
         return e < 0 ? e : c->row(st, c->out);
 }
 
@@ -422,7 +422,7 @@ static void bind_val(sq_bind *b, int i, const sq_val *v)
                 sq_bind_text(b, i, v->p);
                 break;
         case SQ_V_BLOB:
-                sq_bind_blob(b, i, v->p, v->n);
+                bind_blob(b, i, v->p, v->n);
                 break;
         }
 }
@@ -438,7 +438,7 @@ int sq_exec_run(sq_store *q, sq_exec *x)
         b = (sq_bind){st, SQLITE_OK};
         for (size_t i = 0; i < x->n_args; i++)
                 bind_val(&b, (int)i + 1, &x->args[i]);
-        e = sq_stmt_run(q, st, &b);
+        e = stmt_run(q, st, &b);
         if (e < 0)
                 return e;
         x->changes = sqlite3_changes64(q->db);

@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* Reads a row of RUN_COLS into *ret (all or nothing). */
-int sq_read_run(sqlite3_stmt *st, cw_run *ret)
+static int read_run(sqlite3_stmt *st, cw_run *ret)
 {
         cw_run r = {0};
         const char *status = (const char *)sqlite3_column_text(st, 4);
@@ -64,7 +64,7 @@ int sq_read_run(sqlite3_stmt *st, cw_run *ret)
 
 int sq_run_row(sqlite3_stmt *st, void *run)
 {
-        return sq_read_run(st, run);
+        return read_run(st, run);
 }
 
 void sq_run_row_release(void *run)
@@ -410,7 +410,7 @@ int sq_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncate
  * resume, ?5 before_id, ?6 limit). The active and pending-resume variants
  * name their partial index: without statistics the planner would rather
  * walk a job's whole history than the handful of active runs. */
-void sq_list_sql(unsigned v, char *buf, size_t size)
+static void list_sql(unsigned v, char *buf, size_t size)
 {
         const char *hint = "";
 
@@ -427,7 +427,7 @@ void sq_list_sql(unsigned v, char *buf, size_t size)
                  v & LIST_BEFORE ? " AND id < ?5" : "");
 }
 
-unsigned sq_list_variant(const cw_run_filter *f)
+static unsigned list_variant(const cw_run_filter *f)
 {
         unsigned v = 0;
 
@@ -449,7 +449,7 @@ unsigned sq_list_variant(const cw_run_filter *f)
 /* The prepared list statement for f, bound. */
 static int list_stmt(sq_store *q, const cw_run_filter *f, sqlite3_stmt **ret)
 {
-        unsigned v = sq_list_variant(f);
+        unsigned v = list_variant(f);
         sqlite3_stmt *st;
         sq_bind b;
 
@@ -457,7 +457,7 @@ static int list_stmt(sq_store *q, const cw_run_filter *f, sqlite3_stmt **ret)
                 char sql[1024];
                 int rc;
 
-                sq_list_sql(v, sql, sizeof(sql));
+                list_sql(v, sql, sizeof(sql));
                 rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->list[v],
                                         NULL);
                 if (rc != SQLITE_OK)
@@ -542,7 +542,7 @@ int cw_store_sqlite_list_plan(cw_store *s, const cw_run_filter *f, char **ret)
 
         if (!sq_is_sqlite(s))
                 return -EOPNOTSUPP;
-        sq_list_sql(sq_list_variant(f), variant, sizeof(variant));
+        list_sql(list_variant(f), variant, sizeof(variant));
         snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", variant);
         rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)

@@ -75,7 +75,7 @@ static const char *const migrations[] = {
         /* history --status S. */
         "CREATE INDEX runs_status ON runs(status, id);"
         /* status, kill, clean: the few active runs among millions. The
-         * WHERE text must match sq_list_sql()'s ACTIVE fragment exactly. */
+         * WHERE text must match runs.c's list_sql() ACTIVE fragment exactly. */
         "CREATE INDEX runs_active ON runs(id) WHERE status IN ('queued', 'running');"
         /* prune. */
         "CREATE INDEX runs_started ON runs(started_us);"
@@ -236,12 +236,10 @@ static int make_parent_dirs(const char *path, cw_error *err)
         return 0;
 }
 
-/* Creates the database file with our mode when it does not exist yet
- * (SQLite would use 0644; run output may hold secrets, so the file is not
- * world-readable), and checks that we can write it. An empty file is a
- * valid empty database to SQLite, so a race with another process doing
- * the same is harmless. */
-/* Creates the file (mode 0640) when it does not exist. Never opens an
+/* Creates the database file with our mode, 0640, when it does not exist
+ * yet (SQLite would use 0644; run output may hold secrets, so the file is
+ * not world-readable). An empty file is a valid empty database to SQLite,
+ * so a race with another process doing the same is harmless. Never opens an
  * existing one: closing any descriptor of a file drops every fcntl lock
  * the process holds on it, so an open-and-close here while another
  * connection of this process (the daemon's scheduler and its HTTP

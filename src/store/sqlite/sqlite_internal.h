@@ -42,7 +42,7 @@
  * The one family of variable statements, listing runs, is chosen from a
  * fixed set of variants put together from constant fragments (one per
  * filter), so each variant names its filters literally and SQLite can use
- * the matching index; see sq_list_sql().
+ * the matching index; see list_sql() in runs.c.
  *
  * Not supported: opening a store the process cannot write (read-only
  * media, another user's file). Read commands need a writable store too,
@@ -136,7 +136,7 @@ typedef enum stmt_id {
 } stmt_id;
 
 /* Listing runs: one variant per combination of the filters that are set
- * (see sq_list_sql()), prepared on first use. */
+ * (see list_sql() in runs.c), prepared on first use. */
 enum {
         LIST_JOB = 1 << 0,
         LIST_STATUS = 1 << 1,
@@ -200,16 +200,9 @@ typedef struct sq_bind {
 } sq_bind;
 void sq_bind_i64(sq_bind *b, int i, int64_t v);
 void sq_bind_text(sq_bind *b, int i, const char *s);
-void sq_bind_blob(sq_bind *b, int i, const void *p, size_t n);
 int sq_bind_done(sq_store *q, const sq_bind *b);
-/* Steps a statement that returns no rows (or whose rows are not needed). */
-int sq_step_done(sq_store *q, sqlite3_stmt *st);
-/* sq_bind_done, then sq_step_done. */
-int sq_stmt_run(sq_store *q, sqlite3_stmt *st, sq_bind *b);
 /* A copy of text column col (NULL for SQL NULL). */
 int sq_dup_text(sqlite3_stmt *st, int col, char **ret);
-/* Binds id to ?1 and steps st to its row: 0, -ENOENT when there is none. */
-int sq_step_id_row(sq_store *q, sqlite3_stmt *st, int64_t id);
 /* Steps st through its rows, calling row(st, ctx) for each, until the
  * end (0), an error of SQLite, or row's first error. */
 typedef int (*sq_row_fn)(sqlite3_stmt *st, void *ctx);
@@ -301,8 +294,6 @@ void sq_batch_abort(cw_store *s);
 
 /* ---- runs.c --------------------------------------------------------------- */
 
-/* Reads a row of RUN_COLS into *ret (all or nothing). */
-int sq_read_run(sqlite3_stmt *st, cw_run *ret);
 /* sq_rows of cw_run read by sq_read_run. */
 #define SQ_RUN_ROWS                                                                                \
         {                                                                                          \
@@ -310,9 +301,6 @@ int sq_read_run(sqlite3_stmt *st, cw_run *ret);
         }
 int sq_run_row(sqlite3_stmt *st, void *run);
 void sq_run_row_release(void *run);
-/* The text of list variant v, and the variant a filter needs. */
-void sq_list_sql(unsigned v, char *buf, size_t size);
-unsigned sq_list_variant(const cw_run_filter *f);
 
 int sq_run_insert(cw_store *s, cw_run *run);
 int sq_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start);
