@@ -71,7 +71,8 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
 void cw_store_close(cw_store *s);
 /* Whether the store named by `url` was created already (its SQLite file
  * exists), for read-only commands that must not create one; a store kept
- * elsewhere (a PostgreSQL URL) counts as existing. */
+ * elsewhere (a PostgreSQL URL) counts as existing, and so does a URL the
+ * grammar refuses (opening it then says what is wrong). */
 bool cw_store_exists(const char *url, const char *data_dir);
 static inline void cw_store_closep(cw_store **s) { cw_store_close(*s); }
 
