@@ -21,7 +21,7 @@
 #           after `cronwarden history` created the store; then the
 #           per-job aggregates (job_stats, run_counts, histograms) are
 #           computed from those rows with the same SQL as the store's
-#           migration that introduced them (src/store/store_sqlite.c),
+#           migration that introduced them (src/store/sqlite/schema.c),
 #           since rows written behind the store's back skip its upkeep.
 # then starts the daemon, logs in (POST /login: a session cookie), and
 # runs, one after the other, each for -d seconds (default 20):

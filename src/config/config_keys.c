@@ -37,6 +37,7 @@
 
 #include "base/array.h"
 #include "base/units.h"
+#include "store/store.h"
 
 #define MAX_RUNNING_MAX 1000000
 #define FAILURES_MAX 1000000
@@ -48,18 +49,18 @@
 
 /* ---- [cronwarden] --------------------------------------------------------- */
 
+/* The store's own grammar (store.h), so the config accepts exactly what
+ * cw_store_open does. */
 static bool is_store(const char *s)
 {
-        if (strcmp(s, "sqlite") == 0)
-                return true;
-        if (strncmp(s, "postgresql://", 13) != 0 && strncmp(s, "postgres://", 11) != 0)
-                return false;
-        return !cfg_has_control_or_space(s);
+        cw_store_url u;
+
+        return cw_store_url_parse(s, &u, NULL) == 0;
 }
 
 static int apply_store(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return cfg_apply_checked_string(L, obj, kv, is_store, "'sqlite' or a postgresql:// URL");
+        return cfg_apply_checked_string(L, obj, kv, is_store, CW_STORE_URL_EXPECTED);
 }
 
 static int apply_node(cfg_loader *L, void *obj, const cfg_kv *kv)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "http/http.h"
+#include "store/store.h" /* cw_store_stats_list, the histogram bounds */
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -7,12 +7,16 @@
  * Keeping these checks here means each backend trusts its arguments and a
  * second backend (PostgreSQL, a later issue) gets them for free.
  *
- * URLs: "sqlite" (or NULL) is DATA_DIR/cronwarden.db; "sqlite:PATH" is
- * the file PATH as given (relative to the working directory; data_dir is
- * then unused), for tests and tools; the directories above the file are
- * created either way. postgresql:// and postgres:// are recognised but
- * refused with -EPROTONOSUPPORT until that backend exists; anything else
- * is -EINVAL. */
+ * URLs follow one grammar (store.h, cw_store_url_parse), used by the
+ * config's `store` key too: "sqlite" (or NULL) is DATA_DIR/cronwarden.db;
+ * "sqlite:PATH" is the file PATH as given (relative to the working
+ * directory; data_dir is then unused); the directories above the file
+ * are created either way. postgresql:// and postgres:// are recognised
+ * but refused with -EPROTONOSUPPORT until that backend exists; anything
+ * else is -EINVAL.
+ *
+ * Also here, because they are the same for every backend: the histogram
+ * bounds of the per-job aggregates. */
 #include "store/store.h"
 #include "store/store_backend.h"
 
@@ -22,35 +26,28 @@
 #include <string.h>
 #include <unistd.h>
 
-/* 0 when store s has the operation at `member`: -EINVAL for no store,
- * -EOPNOTSUPP when its backend's table predates the operation (see the
- * note on versions in store_backend.h). Every operation exists since
- * version 1 by the pointer only; those of version 2 (the admin UI's reads and UI entries, the daemon's batches) also by
- * the table's version (OP2_OR_RETURN), as a backend built against version
- * 1 has no such member at all. */
-#define OP_CHECK(s, member) (!(s) || !(s)->ops ? -EINVAL : (s)->ops->member ? 0 : -EOPNOTSUPP)
-/* For operations added in version 2 (see store_backend.h). */
-#define OP2_OR_RETURN(s, member)                                                                   \
-        do {                                                                                       \
-                if (!(s) || !(s)->ops)                                                             \
-                        return -EINVAL;                                                            \
-                if ((s)->ops->version < 2 || !(s)->ops->member)                                    \
-                        return -EOPNOTSUPP;                                                        \
-        } while (0)
-/* For operations added in version 3. */
-#define OP3_OR_RETURN(s, member)                                                                   \
-        do {                                                                                       \
-                if (!(s) || !(s)->ops)                                                             \
-                        return -EINVAL;                                                            \
-                if ((s)->ops->version < 3 || !(s)->ops->member)                                    \
-                        return -EOPNOTSUPP;                                                        \
-        } while (0)
+/* Returns from the calling function unless store s has the operation at
+ * `member`: -EINVAL for no store, -EOPNOTSUPP when its backend leaves the
+ * operation out (store_backend.h). */
 #define OP_OR_RETURN(s, member)                                                                    \
         do {                                                                                       \
-                int _r = OP_CHECK(s, member);                                                      \
-                if (_r < 0)                                                                        \
-                        return _r;                                                                 \
+                if (!(s) || !(s)->ops)                                                             \
+                        return -EINVAL;                                                            \
+                if (!(s)->ops->member)                                                             \
+                        return -EOPNOTSUPP;                                                        \
         } while (0)
+
+/* Histogram buckets of the per-job aggregates (store.h). Every backend
+ * buckets by these; the SQLite backend's migration 2 spells them out in
+ * its backfill, so changing one needs a migration. */
+const double cw_store_duration_bounds[CW_STORE_DURATION_BUCKETS] = {
+        0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 86400,
+};
+const double cw_store_lateness_bounds[CW_STORE_LATENESS_BUCKETS] = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60,
+};
+_Static_assert(CW_STORE_DURATION_BUCKETS <= CW_STORE_HIST_MAX, "too many duration buckets");
+_Static_assert(CW_STORE_LATENESS_BUCKETS <= CW_STORE_HIST_MAX, "too many lateness buckets");
 
 static bool status_ok(int v)
 {
@@ -60,6 +57,58 @@ static bool status_ok(int v)
 static bool resume_ok(int v)
 {
         return v >= 0 && v < CW_RESUME_MAX;
+}
+
+/* A character no store URL may hold: control characters anywhere (they
+ * would garble messages and logs), and spaces in a URL of the network
+ * kind (a conninfo URL has none; "key=value ..." strings are not URLs). */
+static bool url_char_bad(unsigned char c, bool network)
+{
+        return c < 0x20 || c == 0x7f || (network && c == ' ');
+}
+
+int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err)
+{
+        cw_store_url u = {0};
+        bool network;
+
+        cw_error_clear(err);
+        if (!url || strcmp(url, "sqlite") == 0) {
+                u.kind = CW_STORE_SQLITE;
+                u.path = NULL;
+        } else if (strncmp(url, "sqlite:", 7) == 0) {
+                u.kind = CW_STORE_SQLITE;
+                u.path = url + 7;
+                if (!*u.path) {
+                        cw_error_set(err, -1, 0, "store 'sqlite:' names no file");
+                        return -EINVAL;
+                }
+                /* SQLite would quietly give a private in-memory database,
+                 * which no other process (worker, status) could see. */
+                if (strcmp(u.path, ":memory:") == 0) {
+                        cw_error_set(
+                                err, -1, 0,
+                                "store 'sqlite::memory:' is not supported: processes must share the store");
+                        return -EINVAL;
+                }
+        } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+                u.kind = CW_STORE_POSTGRESQL;
+                u.path = url;
+        } else {
+                cw_error_set(err, -1, 0, "unknown store '%s': expected %s", url,
+                             CW_STORE_URL_EXPECTED);
+                return -EINVAL;
+        }
+        network = u.kind != CW_STORE_SQLITE;
+        for (const char *p = url ? url : ""; *p; p++)
+                if (url_char_bad((unsigned char)*p, network)) {
+                        cw_error_set(err, -1, 0, "store URL has a %s at byte %zu",
+                                     *p == ' ' ? "space" : "control character",
+                                     (size_t)(p - url) + 1);
+                        return -EINVAL;
+                }
+        *ret = u;
+        return 0;
 }
 
 static int open_sqlite_default(const char *data_dir, cw_store **ret, cw_error *err)
@@ -84,45 +133,36 @@ static int open_sqlite_default(const char *data_dir, cw_store **ret, cw_error *e
 
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err)
 {
+        cw_store_url u;
+        int r;
+
         cw_error_clear(err);
         if (!ret)
                 return -EINVAL;
-        if (!url || strcmp(url, "sqlite") == 0)
-                return open_sqlite_default(data_dir, ret, err);
-        if (strncmp(url, "sqlite:", 7) == 0) {
-                const char *path = url + 7;
-                if (!*path) {
-                        cw_error_set(err, -1, 0, "store 'sqlite:' names no file");
-                        return -EINVAL;
-                }
-                /* SQLite would quietly give a private in-memory database,
-                 * which no other process (worker, status) could see. */
-                if (strcmp(path, ":memory:") == 0) {
-                        cw_error_set(
-                                err, -1, 0,
-                                "store 'sqlite::memory:' is not supported: processes must share the store");
-                        return -EINVAL;
-                }
-                return cw_store_sqlite_open(path, ret, err);
+        r = cw_store_url_parse(url, &u, err);
+        if (r < 0)
+                return r;
+        switch (u.kind) {
+        case CW_STORE_SQLITE:
+                return u.path ? cw_store_sqlite_open(u.path, ret, err)
+                              : open_sqlite_default(data_dir, ret, err);
+        case CW_STORE_POSTGRESQL:
+                break;
         }
-        if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-                cw_error_set(err, -1, 0, "the PostgreSQL store is not available yet (store = %s)",
-                             url);
-                return -EPROTONOSUPPORT;
-        }
-        cw_error_set(err, -1, 0, "unknown store '%s': expected 'sqlite' or a postgresql:// URL",
-                     url);
-        return -EINVAL;
+        cw_error_set(err, -1, 0, "the PostgreSQL store is not available yet (store = %s)", url);
+        return -EPROTONOSUPPORT;
 }
 
 bool cw_store_exists(const char *url, const char *data_dir)
 {
         _cleanup_free_ char *path = NULL;
+        cw_store_url u;
 
-        if (url && strncmp(url, "sqlite:", 7) == 0)
-                return url[7] && access(url + 7, F_OK) == 0;
-        if (url && strcmp(url, "sqlite") != 0)
+        /* A bad URL "exists": let the open say what is wrong. */
+        if (cw_store_url_parse(url, &u, NULL) < 0 || u.kind != CW_STORE_SQLITE)
                 return true;
+        if (u.path)
+                return access(u.path, F_OK) == 0;
         if (asprintf(&path, "%s/%s", data_dir, CW_STORE_FILE) < 0)
                 return true; /* let the open say what is wrong */
         return access(path, F_OK) == 0;
@@ -130,7 +170,7 @@ bool cw_store_exists(const char *url, const char *data_dir)
 
 void cw_store_close(cw_store *s)
 {
-        if (OP_CHECK(s, close) == 0)
+        if (s && s->ops && s->ops->close)
                 s->ops->close(s);
 }
 
@@ -152,25 +192,25 @@ int cw_store_run_insert(cw_store *s, cw_run *run)
 
 int cw_store_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start)
 {
-        OP2_OR_RETURN(s, run_started);
+        OP_OR_RETURN(s, run_started);
         return s->ops->run_started(s, id, worker_pid, pid, pid_start);
 }
 
 int cw_store_batch_begin(cw_store *s)
 {
-        OP2_OR_RETURN(s, batch_begin);
+        OP_OR_RETURN(s, batch_begin);
         return s->ops->batch_begin(s);
 }
 
 int cw_store_batch_commit(cw_store *s)
 {
-        OP2_OR_RETURN(s, batch_commit);
+        OP_OR_RETURN(s, batch_commit);
         return s->ops->batch_commit(s);
 }
 
 void cw_store_batch_abort(cw_store *s)
 {
-        if (s && s->ops && s->ops->version >= 2 && s->ops->batch_abort)
+        if (s && s->ops && s->ops->batch_abort)
                 s->ops->batch_abort(s);
 }
 
@@ -230,7 +270,7 @@ int cw_store_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
 int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
                                  size_t len)
 {
-        OP3_OR_RETURN(s, run_output_snapshot);
+        OP_OR_RETURN(s, run_output_snapshot);
         if (!output && len > 0)
                 return -EINVAL;
         return s->ops->run_output_snapshot(s, id, size, truncated, output, len);
@@ -238,7 +278,7 @@ int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool tr
 
 int cw_store_run_output_get(cw_store *s, int64_t id, cw_run_output *ret)
 {
-        OP3_OR_RETURN(s, run_output_get);
+        OP_OR_RETURN(s, run_output_get);
         if (!ret)
                 return -EINVAL;
         return s->ops->run_output_get(s, id, ret);
@@ -351,7 +391,7 @@ void cw_requests_free(cw_request *r, size_t n)
 
 int cw_store_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t *ret_n)
 {
-        OP2_OR_RETURN(s, requests_pending);
+        OP_OR_RETURN(s, requests_pending);
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->requests_pending(s, max, ret, ret_n);
@@ -360,7 +400,7 @@ int cw_store_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t 
 int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
                         cw_store_hist *ret_lateness)
 {
-        OP2_OR_RETURN(s, stats_list);
+        OP_OR_RETURN(s, stats_list);
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->stats_list(s, job, ret, ret_n, ret_lateness);
@@ -377,7 +417,7 @@ void cw_job_stats_free(cw_job_stats *st, size_t n)
 
 int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n)
 {
-        OP2_OR_RETURN(s, jobs_last);
+        OP_OR_RETURN(s, jobs_last);
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->jobs_last(s, jobs, n_jobs, ret, ret_n);
@@ -385,7 +425,7 @@ int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_r
 
 int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
 {
-        OP2_OR_RETURN(s, jobs_disabled);
+        OP_OR_RETURN(s, jobs_disabled);
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->jobs_disabled(s, ret, ret_n);
@@ -393,7 +433,7 @@ int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n)
 
 int cw_store_jobs_failing(cw_store *s, char ***ret, size_t *ret_n)
 {
-        OP3_OR_RETURN(s, jobs_failing);
+        OP_OR_RETURN(s, jobs_failing);
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->jobs_failing(s, ret, ret_n);
@@ -437,7 +477,7 @@ static bool ui_entry_ok(const cw_ui_entry *e)
 
 int cw_store_ui_entry_add(cw_store *s, cw_ui_entry *e)
 {
-        OP2_OR_RETURN(s, ui_entry_add);
+        OP_OR_RETURN(s, ui_entry_add);
         if (!ui_entry_ok(e))
                 return -EINVAL;
         return s->ops->ui_entry_add(s, e);
@@ -445,7 +485,7 @@ int cw_store_ui_entry_add(cw_store *s, cw_ui_entry *e)
 
 int cw_store_ui_entry_update(cw_store *s, const cw_ui_entry *e)
 {
-        OP2_OR_RETURN(s, ui_entry_update);
+        OP_OR_RETURN(s, ui_entry_update);
         if (!ui_entry_ok(e))
                 return -EINVAL;
         return s->ops->ui_entry_update(s, e);
@@ -453,13 +493,13 @@ int cw_store_ui_entry_update(cw_store *s, const cw_ui_entry *e)
 
 int cw_store_ui_entry_delete(cw_store *s, int64_t id)
 {
-        OP2_OR_RETURN(s, ui_entry_delete);
+        OP_OR_RETURN(s, ui_entry_delete);
         return s->ops->ui_entry_delete(s, id);
 }
 
 int cw_store_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret)
 {
-        OP2_OR_RETURN(s, ui_entry_get);
+        OP_OR_RETURN(s, ui_entry_get);
         if (!ret)
                 return -EINVAL;
         return s->ops->ui_entry_get(s, id, ret);
@@ -467,7 +507,7 @@ int cw_store_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret)
 
 int cw_store_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n)
 {
-        OP2_OR_RETURN(s, ui_entries_list);
+        OP_OR_RETURN(s, ui_entries_list);
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->ui_entries_list(s, ret, ret_n);

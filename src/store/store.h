@@ -1,8 +1,8 @@
 /* store.h - where cronwarden's state lives (PRODUCT.md §8): the run
  * history, schedule claims, scheduler state, job flags and requests.
  *
- * One interface, several backends: a cw_store is a versioned table of
- * function pointers (cw_store_ops, in store_backend.h) plus the backend's
+ * One interface, several backends: a cw_store is a table of function
+ * pointers (cw_store_ops, in store_backend.h) plus the backend's
  * state; callers use only the functions below, so the PostgreSQL backend
  * can arrive without changing them. SQLite is the default: one file,
  * data_dir/cronwarden.db, WAL mode, migrations applied on open, prepared
@@ -32,16 +32,47 @@
 
 typedef struct cw_store cw_store;
 
-/* Opens the store named by `url`: "sqlite" (the file CW_STORE_FILE in
- * data_dir, created with its directory when missing) or "sqlite:PATH".
- * "postgresql://..." gives -EPROTONOSUPPORT until that backend exists.
- * Errors: -EINVAL (bad url), -EACCES/-EROFS/-ENOSPC/-EIO..., each with err
- * saying what and where. */
+/* ---- store URLs ----
+ *
+ * One grammar for the config's `store` key and for cw_store_open:
+ *   "sqlite" (or NULL)   the file CW_STORE_FILE in the data directory;
+ *   "sqlite:PATH"        the file PATH (relative to the working directory),
+ *                        not empty and not ":memory:";
+ *   "postgresql://..."   (or "postgres://...") a PostgreSQL conninfo URL,
+ *                        without spaces.
+ * No control characters anywhere. */
+typedef enum cw_store_kind {
+        CW_STORE_SQLITE,
+        CW_STORE_POSTGRESQL,
+} cw_store_kind;
+
+typedef struct cw_store_url {
+        cw_store_kind kind;
+        /* SQLite: the file's path (points into the URL), or NULL for the
+         * data directory's file. PostgreSQL: the whole URL (conninfo). */
+        const char *path;
+} cw_store_url;
+
+/* What the grammar accepts, for messages ("expected ..."). */
+#define CW_STORE_URL_EXPECTED "'sqlite', 'sqlite:PATH' or a postgresql:// URL"
+
+/* Parses a store URL into *ret (whose path points into url). -EINVAL,
+ * with err saying what is wrong (err may be NULL), for one the grammar
+ * above refuses; *ret is then untouched. Knowing a kind does not mean
+ * this build has its backend: cw_store_open says that. */
+int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err);
+
+/* Opens the store named by `url` (see above; "sqlite" creates its file,
+ * with its directory, when missing). A PostgreSQL URL gives
+ * -EPROTONOSUPPORT ("not available yet") until that backend
+ * exists. Errors: -EINVAL (bad url), -EACCES/-EROFS/-ENOSPC/-EIO..., each
+ * with err saying what and where. */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
 /* Whether the store named by `url` was created already (its SQLite file
  * exists), for read-only commands that must not create one; a store kept
- * elsewhere (a PostgreSQL URL) counts as existing. */
+ * elsewhere (a PostgreSQL URL) counts as existing, and so does a URL the
+ * grammar refuses (opening it then says what is wrong). */
 bool cw_store_exists(const char *url, const char *data_dir);
 static inline void cw_store_closep(cw_store **s) { cw_store_close(*s); }
 
@@ -186,7 +217,8 @@ int cw_store_requests_pending(cw_store *s, size_t max, cw_request **ret, size_t 
  * previous bound (not cumulative); counts[n_bounds] is +Inf. */
 #define CW_STORE_DURATION_BUCKETS 14
 #define CW_STORE_LATENESS_BUCKETS 12
-/* Upper bounds in seconds, ascending. */
+/* Upper bounds in seconds, ascending; the same for every backend
+ * (defined in store.c). */
 extern const double cw_store_duration_bounds[CW_STORE_DURATION_BUCKETS];
 extern const double cw_store_lateness_bounds[CW_STORE_LATENESS_BUCKETS];
 #define CW_STORE_HIST_MAX 16

@@ -1,11 +1,11 @@
 /* store_backend.h - private to src/store/: what a store backend provides.
  *
- * A backend is a versioned table of function pointers, in the manner of
- * SQLite's sqlite3_io_methods: `version` comes first and says which of
- * the pointers below exist, so a backend written against an older table
- * keeps working when operations are appended (store.c checks the version
- * before calling an operation added later, and answers -EOPNOTSUPP for a
- * backend that predates it). New operations are only ever appended.
+ * A backend is a table of function pointers, in the manner of SQLite's
+ * sqlite3_io_methods. Every backend lives in this tree and is built with
+ * it, so the table carries no version: an operation added here is added
+ * to every backend at once. A backend may leave a pointer NULL for an
+ * operation it cannot offer (store.c then answers -EOPNOTSUPP), which is
+ * how cw_store_batch_begin says "no batches here".
  *
  * Each backend embeds `struct cw_store` as the first member of its own
  * state, so a cw_store * converts to the backend's type by a cast; store.c
@@ -18,8 +18,6 @@
 
 #include "store/store.h"
 
-#define CW_STORE_OPS_VERSION 3
-
 typedef struct cw_store_ops cw_store_ops;
 
 struct cw_store {
@@ -27,10 +25,8 @@ struct cw_store {
 };
 
 struct cw_store_ops {
-        int version; /* CW_STORE_OPS_VERSION the backend was written for */
         const char *name;
 
-        /* version 1 */
         void (*close)(cw_store *s);
         int (*schema_version)(cw_store *s);
         int (*run_insert)(cw_store *s, cw_run *run);
@@ -54,7 +50,7 @@ struct cw_store_ops {
                            int64_t *ret_id);
         int (*requests_take)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
 
-        /* version 2: the admin UI's reads, aggregates and UI entries */
+        /* the admin UI's reads, aggregates and UI entries */
         int (*requests_pending)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
         int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness);
         int (*jobs_last)(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
@@ -64,21 +60,21 @@ struct cw_store_ops {
         int (*ui_entry_delete)(cw_store *s, int64_t id);
         int (*ui_entry_get)(cw_store *s, int64_t id, cw_ui_entry *ret);
         int (*ui_entries_list)(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
-        /* version 2: the daemon records a pass's runs in one batch */
+        /* the daemon records a pass's runs in one batch */
         int (*run_started)(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start);
         int (*batch_begin)(cw_store *s);
         int (*batch_commit)(cw_store *s);
         void (*batch_abort)(cw_store *s);
 
-        /* version 3: live output of running runs */
+        /* live output of running runs */
         int (*run_output_snapshot)(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
                                    size_t len);
         int (*run_output_get)(cw_store *s, int64_t id, cw_run_output *ret);
-        /* version 3: the jobs page's count of failing jobs */
+        /* the jobs page's count of failing jobs */
         int (*jobs_failing)(cw_store *s, char ***ret, size_t *ret_n);
 };
 
-/* The SQLite backend (store_sqlite.c): opens (creating when missing, with
+/* The SQLite backend (src/store/sqlite/): opens (creating when missing, with
  * its directory) the database file at `path` and brings its schema up to
  * date. Errors as cw_store_open, with err saying what and where. */
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);

@@ -24,7 +24,7 @@ from conftest import SANITIZER_MARKERS
 
 ROUNDS = 30
 TIME_BUDGET_S = 20
-# The schema version src/store/store_sqlite.c migrates a new file to.
+# The schema version src/store/sqlite/schema.c migrates a new file to.
 STORE_SCHEMA_VERSION = 3
 
 

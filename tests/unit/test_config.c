@@ -576,7 +576,7 @@ static const bad_case bad_cases[] = {
          {"max_load: expected a load average above 0 (like 4 or 2.5), got '1e3'"}},
         {"[cronwarden]\nmax_load = 1.\n", {"max_load: expected a load average"}},
         {"[cronwarden]\nstore = mysql://db\n",
-         {"store: expected 'sqlite' or a postgresql:// URL, got 'mysql://db'"}},
+         {"store: expected 'sqlite', 'sqlite:PATH' or a postgresql:// URL, got 'mysql://db'"}},
         {"[cronwarden]\nnode = web 1\n", {"node: expected a node name"}},
         {"[cronwarden]\ntimezone = Europe/Warsw\n",
          {"test.ini:2: timezone: unknown time zone 'Europe/Warsw'"}},

@@ -1,0 +1,1447 @@
+/* store_conformance.c - what every store backend must do (store.h), one
+ * suite run against a backend by name: `store_conformance [BACKEND]`, or
+ * CW_STORE_BACKEND=NAME; "sqlite" by default. A backend's entry in
+ * backends[] says how to get a store URL for one test; nothing else here
+ * knows which backend it talks to, so a new backend passes this suite
+ * unchanged or is not done.
+ *
+ * Every test uses names of its own (job, spec, key: a tag made of the
+ * test's name and the process id), and looks only at what it wrote, so
+ * the suite also holds on a backend whose tests share one database.
+ *
+ * The operations are pinned one by one (results, errors, what is left
+ * untouched), then the concurrency promises: two processes claiming the
+ * same fires (one winner each), a writer holding a transaction while
+ * another waits for it (bounded by CW_STORE_BUSY_MS) and succeeds, a
+ * process killed with SIGKILL inside a transaction (nothing of it
+ * remains), a process killed among a stream of writes (every run it left
+ * is whole, and the aggregates agree with the runs), and writers in
+ * several processes at once (none lost). Processes are forked before the
+ * parent opens its store (a connection must not cross a fork); each
+ * child has an alarm so a hang ends as a failure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/macro.h"
+#include "store/run.h"
+#include "store/store.h"
+#include "test_tmpdir.h"
+
+#define CHILD_ALARM_S 100
+
+/* ---- backends ------------------------------------------------------------- */
+
+typedef struct backend {
+        const char *name;
+        /* The URL of the store one test uses, given that test's own empty
+         * directory: 0, or -EAGAIN to skip the suite (not configured). */
+        int (*url)(const char *dir, char *buf, size_t size);
+        /* Writers wait for each other (one write lock for the whole
+         * store), so the busy test can check that a write really waited. */
+        bool one_writer;
+} backend;
+
+static int sqlite_url(const char *dir, char *buf, size_t size)
+{
+        snprintf(buf, size, "sqlite:%s/store/cw.db", dir);
+        return 0;
+}
+
+/* PostgreSQL: the database named by CW_TEST_POSTGRESQL_URL (tests keep to
+ * their own names, see the top of the file). */
+static int postgresql_url(const char *dir, char *buf, size_t size)
+{
+        const char *url = getenv("CW_TEST_POSTGRESQL_URL");
+
+        (void)dir;
+        if (!url || !*url)
+                return -EAGAIN;
+        snprintf(buf, size, "%s", url);
+        return 0;
+}
+
+static const backend backends[] = {
+        {"sqlite", sqlite_url, true},
+        {"postgresql", postgresql_url, false},
+};
+
+/* The backend under test, chosen in main (cmocka passes no arguments). */
+static const backend *under_test;
+
+/* ---- fixture -------------------------------------------------------------- */
+
+typedef struct fixture {
+        char dir[256];
+        char url[1024];
+        char tag[64]; /* unique per test: prefix of every name it uses */
+        cw_store *s;
+} fixture;
+
+static int open_url(const char *url, cw_store **ret)
+{
+        cw_error e;
+        int r = cw_store_open(url, NULL, ret, &e);
+
+        if (r < 0)
+                print_error("cannot open store '%s': %s (%d)\n", url, e.msg, r);
+        return r;
+}
+
+static int setup(void **state)
+{
+        fixture *f = calloc(1, sizeof(*f));
+        const char *base = getenv("TMPDIR");
+        static unsigned seq;
+
+        assert_non_null(f);
+        snprintf(f->dir, sizeof(f->dir), "%s/cw-conformance-XXXXXX", base && *base ? base : "/tmp");
+        assert_non_null(mkdtemp(f->dir));
+        assert_int_equal(under_test->url(f->dir, f->url, sizeof(f->url)), 0);
+        snprintf(f->tag, sizeof(f->tag), "t%d-%u-%lld", (int)getpid(), ++seq,
+                 (long long)time(NULL));
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        fixture *f = *state;
+
+        cw_store_close(f->s);
+        test_remove_tree(f->dir);
+        free(f);
+        return 0;
+}
+
+/* The fixture's store, opened on first use. */
+static cw_store *store(fixture *f)
+{
+        if (!f->s)
+                assert_int_equal(open_url(f->url, &f->s), 0);
+        return f->s;
+}
+
+/* A name of this test's own: tag "-" what. */
+static const char *name(fixture *f, const char *what, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s-%s", f->tag, what);
+        return buf;
+}
+
+static int64_t now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A run as the worker records it at start; strings are the caller's. */
+static cw_run new_run(const char *job, cw_run_status status, int64_t started_us)
+{
+        return (cw_run){
+                .job = (char *)job,
+                .spec = (char *)job,
+                .node = (char *)"node1",
+                .status = status,
+                .trigger = CW_TRIGGER_MANUAL,
+                .attempt = 1,
+                .started_us = started_us,
+                .exit_code = -1,
+                .progress_done = -1,
+                .progress_total = -1,
+        };
+}
+
+static int64_t insert(cw_store *s, const char *job, cw_run_status status, int64_t started_us)
+{
+        cw_run r = new_run(job, status, started_us);
+
+        assert_int_equal(cw_store_run_insert(s, &r), 0);
+        assert_true(r.id > 0);
+        return r.id;
+}
+
+static int finish_at(cw_store *s, int64_t id, cw_run_status status, int64_t ended_us,
+                     const char *out)
+{
+        cw_run r = {.id = id,
+                    .status = status,
+                    .exit_code = status == CW_RUN_SUCCEEDED ? 0 : 1,
+                    .ended_us = ended_us,
+                    .output_size = out ? strlen(out) : 0};
+
+        return cw_store_run_finish(s, &r, out, out ? strlen(out) : 0);
+}
+
+static cw_run_status status_of(cw_store *s, int64_t id)
+{
+        cw_run r = {0};
+        cw_run_status st;
+
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        st = r.status;
+        cw_run_release(&r);
+        return st;
+}
+
+/* The runs of job (newest first). */
+static size_t runs_of(cw_store *s, const char *job, cw_run **ret)
+{
+        cw_run_filter flt = CW_RUN_FILTER_INIT;
+        size_t n = 0;
+
+        flt.job = job;
+        assert_int_equal(cw_store_runs_list(s, &flt, ret, &n), 0);
+        return n;
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+/* Forks a child that runs fn(f, fd, arg) with the write end of a pipe
+ * (the parent gets the read end in *ret_fd) and exits with its result. */
+static pid_t child(fixture *f, int (*fn)(fixture *, int, void *), void *arg, int *ret_fd)
+{
+        int p[2];
+        pid_t pid;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                alarm(CHILD_ALARM_S);
+                close(p[0]);
+                f->s = NULL; /* the parent's connection, if any, is not ours */
+                _exit(fn(f, p[1], arg));
+        }
+        close(p[1]);
+        *ret_fd = p[0];
+        return pid;
+}
+
+static int child_wait(pid_t pid)
+{
+        int st;
+
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        return st;
+}
+
+static void child_ok(pid_t pid)
+{
+        int st = child_wait(pid);
+
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                fail_msg("child ended with status 0x%x", st);
+}
+
+/* Reads one byte from fd: 0 when one came, -1 at EOF or error. */
+static int read_byte(int fd, char *c)
+{
+        ssize_t k;
+
+        while ((k = read(fd, c, 1)) < 0 && errno == EINTR)
+                ;
+        return k == 1 ? 0 : -1;
+}
+
+static int write_byte(int fd, char c)
+{
+        ssize_t k;
+
+        while ((k = write(fd, &c, 1)) < 0 && errno == EINTR)
+                ;
+        return k == 1 ? 0 : -1;
+}
+
+/* ---- the URL grammar ------------------------------------------------------ */
+
+static void test_url_parse(void **state _unused_)
+{
+        static const struct {
+                const char *url;
+                int ret;
+                cw_store_kind kind;
+                const char *path; /* NULL: none */
+        } t[] = {
+                {"sqlite", 0, CW_STORE_SQLITE, NULL},
+                {NULL, 0, CW_STORE_SQLITE, NULL},
+                {"sqlite:/var/lib/cw.db", 0, CW_STORE_SQLITE, "/var/lib/cw.db"},
+                {"sqlite:rel/a b.db", 0, CW_STORE_SQLITE, "rel/a b.db"},
+                {"postgresql://cw@db/cron", 0, CW_STORE_POSTGRESQL, "postgresql://cw@db/cron"},
+                {"postgres://db", 0, CW_STORE_POSTGRESQL, "postgres://db"},
+                {"sqlite:", -EINVAL, 0, NULL},
+                {"sqlite::memory:", -EINVAL, 0, NULL},
+                {"SQLITE", -EINVAL, 0, NULL},
+                {"", -EINVAL, 0, NULL},
+                {"mysql://db", -EINVAL, 0, NULL},
+                {"sqlite:/a\tb", -EINVAL, 0, NULL},
+                {"postgresql://db/x y", -EINVAL, 0, NULL},
+                {"postgresql://db/x\n", -EINVAL, 0, NULL},
+        };
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(t); i++) {
+                cw_store_url u = {.kind = 99, .path = "untouched"};
+                cw_error e;
+                int r = cw_store_url_parse(t[i].url, &u, &e);
+
+                if (r != t[i].ret)
+                        fail_msg("'%s': got %d, want %d", t[i].url ? t[i].url : "(null)", r,
+                                 t[i].ret);
+                if (r < 0) {
+                        assert_true(e.msg[0] != '\0');
+                        assert_string_equal(u.path, "untouched");
+                        continue;
+                }
+                assert_int_equal(u.kind, t[i].kind);
+                if (t[i].path)
+                        assert_string_equal(u.path, t[i].path);
+                else
+                        assert_null(u.path);
+        }
+        assert_int_equal(cw_store_url_parse("bad", &(cw_store_url){0}, NULL), -EINVAL);
+}
+
+/* ---- opening -------------------------------------------------------------- */
+
+/* Two connections to one store see each other's writes; reopening keeps
+ * them; the schema version is positive. */
+static void test_open_shared(void **state)
+{
+        fixture *f = *state;
+        cw_store *other = NULL;
+        char job[96];
+        cw_run r = {0};
+        int64_t id;
+
+        name(f, "J", job, sizeof(job));
+        id = insert(store(f), job, CW_RUN_RUNNING, 1000);
+        assert_true(cw_store_schema_version(store(f)) > 0);
+        assert_int_equal(open_url(f->url, &other), 0);
+        assert_int_equal(cw_store_run_get(other, id, &r), 0);
+        assert_string_equal(r.job, job);
+        cw_run_release(&r);
+        assert_int_equal(finish_at(other, id, CW_RUN_SUCCEEDED, 2000, "out"), 0);
+        assert_int_equal(status_of(store(f), id), CW_RUN_SUCCEEDED);
+        cw_store_close(other);
+        cw_store_close(f->s);
+        f->s = NULL;
+        assert_int_equal(status_of(store(f), id), CW_RUN_SUCCEEDED);
+        assert_true(cw_store_exists(f->url, NULL));
+}
+
+/* Arguments checked before the backend is called. */
+static void test_arguments(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        cw_run r = new_run("J", CW_RUN_RUNNING, 1);
+        cw_run_filter flt = CW_RUN_FILTER_INIT;
+        cw_ui_entry both = {
+                .schedule = (char *)"@daily", .spec = (char *)"J", .command = (char *)"true"};
+        bool b;
+
+        r.job = NULL;
+        assert_int_equal(cw_store_run_insert(s, &r), -EINVAL);
+        r = new_run("J", CW_RUN_STATUS_MAX, 1);
+        assert_int_equal(cw_store_run_insert(s, &r), -EINVAL);
+        assert_int_equal(cw_store_run_finish(s, NULL, NULL, 0), -EINVAL);
+        r = new_run("J", CW_RUN_SUCCEEDED, 1);
+        assert_int_equal(cw_store_run_finish(s, &r, NULL, 3), -EINVAL);
+        assert_int_equal(cw_store_run_transition(s, 1, CW_RUN_STATUS_MAX, CW_RUN_LOST, NULL, 1),
+                         -EINVAL);
+        assert_int_equal(cw_store_run_set_resume(s, 1, CW_RESUME_MAX, CW_RESUME_NONE), -EINVAL);
+        assert_int_equal(cw_store_run_get(s, 1, NULL), -EINVAL);
+        flt.status = CW_RUN_STATUS_MAX;
+        assert_int_equal(cw_store_runs_list(s, &flt, &(cw_run *){NULL}, &(size_t){0}), -EINVAL);
+        assert_int_equal(cw_store_claim(s, NULL, 1, "n", &b), -EINVAL);
+        assert_int_equal(cw_store_state_set(s, "k", NULL), -EINVAL);
+        assert_int_equal(cw_store_job_enabled_get(s, NULL, &b), -EINVAL);
+        assert_int_equal(cw_store_request_add(s, NULL, NULL, 1, NULL), -EINVAL);
+        assert_int_equal(cw_store_ui_entry_add(s, &both), -EINVAL);
+        assert_int_equal(cw_store_run_output_snapshot(s, 1, 1, false, NULL, 1), -EINVAL);
+        assert_int_equal(cw_store_run_insert(NULL, &r), -EINVAL);
+}
+
+/* ---- runs ----------------------------------------------------------------- */
+
+static void test_run_roundtrip(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run in, out = {0};
+
+        name(f, "J", job, sizeof(job));
+        in = (cw_run){
+                .job = job,
+                .spec = (char *)"spec:J",
+                .node = (char *)"node7",
+                .status = CW_RUN_QUEUED,
+                .trigger = CW_TRIGGER_SCHEDULE,
+                .attempt = 3,
+                .scheduled_at = 1700000000,
+                .started_us = 1700000000123456,
+                .worker_pid = 41,
+                .pid = 42,
+                .pid_start = UINT64_C(1) << 40,
+                .exit_code = -1,
+                .progress_done = 5,
+                .progress_total = 100,
+                .reason = (char *)"why",
+                .lock_key = (char *)"lock",
+                .resume = CW_RESUME_PENDING,
+                .resumed_from = 7,
+        };
+        assert_int_equal(cw_store_run_insert(s, &in), 0);
+        assert_true(in.id > 0);
+        assert_int_equal(cw_store_run_get(s, in.id, &out), 0);
+        assert_int_equal(out.id, in.id);
+        assert_string_equal(out.job, job);
+        assert_string_equal(out.spec, "spec:J");
+        assert_string_equal(out.node, "node7");
+        assert_int_equal(out.status, CW_RUN_QUEUED);
+        assert_int_equal(out.trigger, CW_TRIGGER_SCHEDULE);
+        assert_int_equal(out.attempt, 3);
+        assert_int_equal(out.scheduled_at, 1700000000);
+        assert_int_equal(out.started_us, 1700000000123456);
+        assert_int_equal(out.worker_pid, 41);
+        assert_int_equal(out.pid, 42);
+        assert_int_equal(out.pid_start, UINT64_C(1) << 40);
+        assert_int_equal(out.progress_done, 5);
+        assert_int_equal(out.progress_total, 100);
+        assert_string_equal(out.reason, "why");
+        assert_string_equal(out.lock_key, "lock");
+        assert_int_equal(out.resume, CW_RESUME_PENDING);
+        assert_int_equal(out.resumed_from, 7);
+        cw_run_release(&out);
+
+        /* Ids only grow. */
+        assert_true(insert(s, job, CW_RUN_RUNNING, 1) > in.id);
+
+        /* Missing runs: untouched out-parameters. */
+        out.id = -5;
+        assert_int_equal(cw_store_run_get(s, in.id + 1000000, &out), -ENOENT);
+        assert_int_equal(out.id, -5);
+        assert_int_equal(cw_store_run_set_pid(s, in.id + 1000000, 1, 1), -ENOENT);
+        assert_int_equal(cw_store_run_progress(s, in.id + 1000000, 1, 2), -ENOENT);
+
+        assert_int_equal(cw_store_run_set_pid(s, in.id, 99, 1234), 0);
+        assert_int_equal(cw_store_run_progress(s, in.id, 50, 100), 0);
+        assert_int_equal(cw_store_run_get(s, in.id, &out), 0);
+        assert_int_equal(out.pid, 99);
+        assert_int_equal(out.pid_start, 1234);
+        assert_int_equal(out.progress_done, 50);
+        cw_run_release(&out);
+}
+
+/* queued -> running by run_started; also from running and lost; not from
+ * another final status. */
+static void test_run_started(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run r = {0};
+        int64_t id, done;
+
+        name(f, "J", job, sizeof(job));
+        id = insert(s, job, CW_RUN_QUEUED, 1000);
+        assert_int_equal(cw_store_run_started(s, id, 10, 11, 12), 0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.status, CW_RUN_RUNNING);
+        assert_int_equal(r.worker_pid, 10);
+        assert_int_equal(r.pid, 11);
+        assert_int_equal(r.pid_start, 12);
+        cw_run_release(&r);
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 5000),
+                         0);
+        assert_int_equal(cw_store_run_started(s, id, 10, 13, 14), 0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.status, CW_RUN_RUNNING);
+        assert_int_equal(r.ended_us, 0);
+        cw_run_release(&r);
+        done = insert(s, job, CW_RUN_RUNNING, 1000);
+        assert_int_equal(finish_at(s, done, CW_RUN_SUCCEEDED, 2000, NULL), 0);
+        assert_int_equal(cw_store_run_started(s, done, 1, 2, 3), -ESTALE);
+        assert_int_equal(cw_store_run_started(s, id + 1000000, 1, 2, 3), -ENOENT);
+}
+
+/* Finish stores the outcome and the output (binary-safe, NUL after it);
+ * a later finish overwrites (the worker knows best). */
+static void test_finish_and_output(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        static const char bin[] = {'a', '\0', 'b', '\n', (char)0xff};
+        char job[96];
+        cw_run r = {0};
+        void *out = NULL;
+        size_t len = 99;
+        cw_run_output o = {0};
+        int64_t id, empty;
+
+        name(f, "J", job, sizeof(job));
+        id = insert(s, job, CW_RUN_RUNNING, 1000);
+        r = (cw_run){.id = id,
+                     .status = CW_RUN_FAILED,
+                     .exit_code = 3,
+                     .signal = 0,
+                     .ended_us = 4000,
+                     .output_size = 70000,
+                     .output_truncated = true,
+                     .reason = (char *)"exit 3"};
+        assert_int_equal(cw_store_run_finish(s, &r, bin, sizeof(bin)), 0);
+        r = (cw_run){0};
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.status, CW_RUN_FAILED);
+        assert_int_equal(r.exit_code, 3);
+        assert_int_equal(r.ended_us, 4000);
+        assert_int_equal(r.output_size, 70000);
+        assert_true(r.output_truncated);
+        assert_string_equal(r.reason, "exit 3");
+        cw_run_release(&r);
+        assert_int_equal(cw_store_run_output(s, id, &out, &len), 0);
+        assert_int_equal(len, sizeof(bin));
+        assert_memory_equal(out, bin, sizeof(bin));
+        assert_int_equal(((char *)out)[len], '\0');
+        free(out);
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_int_equal(o.status, CW_RUN_FAILED);
+        assert_int_equal(o.size, 70000);
+        assert_true(o.truncated);
+        assert_int_equal(o.len, sizeof(bin));
+        assert_memory_equal(o.data, bin, sizeof(bin));
+        cw_run_output_release(&o);
+        cw_run_output_release(NULL);
+
+        /* Corrected by a later finish, output replaced. */
+        assert_int_equal(finish_at(s, id, CW_RUN_SUCCEEDED, 5000, "new"), 0);
+        assert_int_equal(status_of(s, id), CW_RUN_SUCCEEDED);
+        assert_int_equal(cw_store_run_output(s, id, &out, &len), 0);
+        assert_int_equal(len, 3);
+        assert_memory_equal(out, "new", 3);
+        free(out);
+
+        /* No output: NULL and 0. */
+        empty = insert(s, job, CW_RUN_RUNNING, 1000);
+        assert_int_equal(finish_at(s, empty, CW_RUN_SUCCEEDED, 2000, NULL), 0);
+        out = (void *)1;
+        assert_int_equal(cw_store_run_output(s, empty, &out, &len), 0);
+        assert_null(out);
+        assert_int_equal(len, 0);
+
+        /* Missing runs. */
+        assert_int_equal(finish_at(s, id + 1000000, CW_RUN_SUCCEEDED, 1, "x"), -ENOENT);
+        out = (void *)1;
+        assert_int_equal(cw_store_run_output(s, id + 1000000, &out, &len), -ENOENT);
+        assert_ptr_equal(out, (void *)1);
+        assert_int_equal(cw_store_run_output_get(s, id + 1000000, &o), -ENOENT);
+}
+
+/* Snapshots only while running; the final record replaces them. */
+static void test_output_snapshot(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run_output o = {0};
+        int64_t id;
+
+        name(f, "J", job, sizeof(job));
+        id = insert(s, job, CW_RUN_RUNNING, 1000);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 10, false, "partial", 7), 0);
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_int_equal(o.status, CW_RUN_RUNNING);
+        assert_int_equal(o.size, 10);
+        assert_false(o.truncated);
+        assert_int_equal(o.len, 7);
+        assert_memory_equal(o.data, "partial", 7);
+        cw_run_output_release(&o);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 99, true, "more", 4), 0);
+        assert_int_equal(finish_at(s, id, CW_RUN_SUCCEEDED, 2000, "final"), 0);
+        assert_int_equal(cw_store_run_output_snapshot(s, id, 1, false, "late", 4), -ESTALE);
+        assert_int_equal(cw_store_run_output_get(s, id, &o), 0);
+        assert_int_equal(o.status, CW_RUN_SUCCEEDED);
+        assert_int_equal(o.len, 5);
+        assert_memory_equal(o.data, "final", 5);
+        cw_run_output_release(&o);
+        assert_int_equal(cw_store_run_output_snapshot(s, id + 1000000, 1, false, "x", 1), -ENOENT);
+}
+
+/* Compare-and-set of the status and of the resume state. */
+static void test_transitions(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run r = {0};
+        int64_t id;
+
+        name(f, "J", job, sizeof(job));
+        id = insert(s, job, CW_RUN_RUNNING, 1000);
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_QUEUED, CW_RUN_LOST, "x", 9),
+                         -ESTALE);
+        assert_int_equal(
+                cw_store_run_transition(s, id, CW_RUN_RUNNING, CW_RUN_KILLED, "by admin", 7000), 0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.status, CW_RUN_KILLED);
+        assert_int_equal(r.ended_us, 7000);
+        assert_string_equal(r.reason, "by admin");
+        cw_run_release(&r);
+        /* A NULL reason keeps the one the run has. */
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_KILLED, CW_RUN_LOST, NULL, 8000), 0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_string_equal(r.reason, "by admin");
+        assert_int_equal(r.ended_us, 8000);
+        cw_run_release(&r);
+        /* An active status has no end. */
+        assert_int_equal(cw_store_run_transition(s, id, CW_RUN_LOST, CW_RUN_RUNNING, NULL, 9000),
+                         0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.ended_us, 0);
+        cw_run_release(&r);
+        assert_int_equal(
+                cw_store_run_transition(s, id + 1000000, CW_RUN_RUNNING, CW_RUN_LOST, NULL, 1),
+                -ENOENT);
+
+        assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_PENDING, CW_RESUME_DONE),
+                         -ESTALE);
+        assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_NONE, CW_RESUME_PENDING), 0);
+        assert_int_equal(cw_store_run_set_resume(s, id, CW_RESUME_PENDING, CW_RESUME_DONE), 0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.resume, CW_RESUME_DONE);
+        cw_run_release(&r);
+        assert_int_equal(cw_store_run_set_resume(s, id + 1000000, CW_RESUME_NONE, CW_RESUME_DONE),
+                         -ENOENT);
+}
+
+static void expect_ids(cw_store *s, const cw_run_filter *flt, const int64_t *want, size_t n_want)
+{
+        cw_run *runs = NULL;
+        size_t n = 0;
+
+        assert_int_equal(cw_store_runs_list(s, flt, &runs, &n), 0);
+        if (n != n_want)
+                fail_msg("got %zu runs, want %zu", n, n_want);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(runs[i].id, want[i]);
+        cw_runs_free(runs, n);
+}
+
+static void test_list_filters(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char a[96], b[96];
+        cw_run_filter flt = CW_RUN_FILTER_INIT;
+        int64_t a1, a2, a3, b1;
+
+        name(f, "A", a, sizeof(a));
+        name(f, "B", b, sizeof(b));
+        a1 = insert(s, a, CW_RUN_RUNNING, 1000);
+        a2 = insert(s, a, CW_RUN_RUNNING, 2000);
+        b1 = insert(s, b, CW_RUN_QUEUED, 3000);
+        a3 = insert(s, a, CW_RUN_RUNNING, 4000);
+        assert_int_equal(finish_at(s, a1, CW_RUN_SUCCEEDED, 1500, NULL), 0);
+        assert_int_equal(finish_at(s, a2, CW_RUN_FAILED, 2500, NULL), 0);
+        assert_int_equal(cw_store_run_set_resume(s, a2, CW_RESUME_NONE, CW_RESUME_PENDING), 0);
+
+        flt.job = a;
+        expect_ids(s, &flt, (int64_t[]){a3, a2, a1}, 3);
+        flt.status = CW_RUN_FAILED;
+        expect_ids(s, &flt, (int64_t[]){a2}, 1);
+        flt.status = -1;
+        flt.active = true;
+        expect_ids(s, &flt, (int64_t[]){a3}, 1);
+        flt.active = false;
+        flt.resume = CW_RESUME_PENDING;
+        expect_ids(s, &flt, (int64_t[]){a2}, 1);
+        flt.resume = CW_RESUME_NONE;
+        expect_ids(s, &flt, (int64_t[]){a3, a1}, 2);
+        flt.resume = -1;
+        flt.before_id = a3;
+        expect_ids(s, &flt, (int64_t[]){a2, a1}, 2);
+        flt.before_id = 0;
+        flt.limit = 2;
+        expect_ids(s, &flt, (int64_t[]){a3, a2}, 2);
+        flt = (cw_run_filter)CW_RUN_FILTER_INIT;
+        flt.job = b;
+        flt.active = true;
+        expect_ids(s, &flt, (int64_t[]){b1}, 1);
+        flt.job = "no such job";
+        expect_ids(s, &flt, NULL, 0);
+}
+
+/* Prune deletes finished runs started before the bound, with their
+ * output, never active ones. */
+static void test_prune(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run *runs = NULL;
+        void *out = NULL;
+        size_t len;
+        uint64_t deleted = 0;
+        int64_t old_done, old_active, young;
+
+        name(f, "J", job, sizeof(job));
+        old_done = insert(s, job, CW_RUN_RUNNING, 1000);
+        old_active = insert(s, job, CW_RUN_RUNNING, 1000);
+        young = insert(s, job, CW_RUN_RUNNING, 9000);
+        assert_int_equal(finish_at(s, old_done, CW_RUN_SUCCEEDED, 1100, "bye"), 0);
+        assert_int_equal(finish_at(s, young, CW_RUN_SUCCEEDED, 9100, "hi"), 0);
+        assert_int_equal(cw_store_runs_prune(s, 5000, &deleted), 0);
+        assert_true(deleted >= 1);
+        assert_int_equal(runs_of(s, job, &runs), 2);
+        assert_int_equal(runs[0].id, young);
+        assert_int_equal(runs[1].id, old_active);
+        cw_runs_free(runs, 2);
+        assert_int_equal(cw_store_run_output(s, old_done, &out, &len), -ENOENT);
+        assert_int_equal(cw_store_runs_prune(s, 5000, NULL), 0);
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+static void test_batches(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run *runs = NULL;
+        int64_t kept, gone;
+        bool won = false;
+        int r;
+
+        name(f, "J", job, sizeof(job));
+        r = cw_store_batch_begin(s);
+        if (r == -EOPNOTSUPP) {
+                cw_store_batch_abort(s);
+                skip();
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(cw_store_batch_begin(s), -EALREADY);
+        kept = insert(s, job, CW_RUN_QUEUED, 1000);
+        /* A failing write leaves the batch as it was. */
+        assert_int_equal(finish_at(s, kept + 1000000, CW_RUN_SUCCEEDED, 1, "x"), -ENOENT);
+        assert_int_equal(cw_store_claim(s, job, 60, "n", &won), 0);
+        assert_true(won);
+        /* Reads see the batch's writes. */
+        assert_int_equal(status_of(s, kept), CW_RUN_QUEUED);
+        assert_int_equal(cw_store_batch_commit(s), 0);
+        assert_int_equal(status_of(s, kept), CW_RUN_QUEUED);
+
+        assert_int_equal(cw_store_batch_begin(s), 0);
+        gone = insert(s, job, CW_RUN_QUEUED, 2000);
+        cw_store_batch_abort(s);
+        assert_int_equal(cw_store_run_get(s, gone, &(cw_run){0}), -ENOENT);
+        assert_int_equal(runs_of(s, job, &runs), 1);
+        cw_runs_free(runs, 1);
+        cw_store_batch_abort(s); /* none open: harmless */
+        assert_int_equal(cw_store_batch_commit(s), -EINVAL);
+}
+
+/* ---- scheduler state ------------------------------------------------------ */
+
+static void test_claims(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char spec[96];
+        bool won = false;
+
+        name(f, "spec", spec, sizeof(spec));
+        assert_int_equal(cw_store_claim(s, spec, 100, "a", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_claim(s, spec, 100, "a", &won), 0);
+        assert_false(won);
+        assert_int_equal(cw_store_claim(s, spec, 100, "b", &won), 0);
+        assert_false(won);
+        assert_int_equal(cw_store_claim(s, spec, 160, "b", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_claim(s, "other-spec-not-mine", 100, "b", &won), 0);
+}
+
+static void test_state_and_flags(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char key[96], job[96], job2[96];
+        char *v = (char *)"untouched", **names = NULL;
+        bool en = true, found = false;
+        size_t n = 0;
+
+        name(f, "key", key, sizeof(key));
+        assert_int_equal(cw_store_state_get(s, key, &v), -ENOENT);
+        assert_string_equal(v, "untouched");
+        assert_int_equal(cw_store_state_set(s, key, "1"), 0);
+        assert_int_equal(cw_store_state_set(s, key, "two"), 0);
+        assert_int_equal(cw_store_state_get(s, key, &v), 0);
+        assert_string_equal(v, "two");
+        free(v);
+
+        name(f, "J", job, sizeof(job));
+        name(f, "K", job2, sizeof(job2));
+        assert_int_equal(cw_store_job_enabled_get(s, job, &en), -ENOENT);
+        assert_true(en);
+        assert_int_equal(cw_store_job_enabled_set(s, job, false), 0);
+        assert_int_equal(cw_store_job_enabled_set(s, job2, true), 0);
+        assert_int_equal(cw_store_job_enabled_get(s, job, &en), 0);
+        assert_false(en);
+        assert_int_equal(cw_store_jobs_disabled(s, &names, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                assert_string_not_equal(names[i], job2);
+                if (strcmp(names[i], job) == 0)
+                        found = true;
+                if (i > 0)
+                        assert_true(strcmp(names[i - 1], names[i]) < 0);
+        }
+        assert_true(found);
+        cw_store_names_free(names, n);
+        assert_int_equal(cw_store_job_enabled_set(s, job, true), 0);
+        assert_int_equal(cw_store_job_enabled_get(s, job, &en), 0);
+        assert_true(en);
+}
+
+/* Whether request id is among r[0..n). */
+static bool has_request(const cw_request *r, size_t n, int64_t id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (r[i].id == id)
+                        return true;
+        return false;
+}
+
+static void test_requests(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char spec[96];
+        cw_request *r = NULL;
+        size_t n = 0;
+        int64_t id1 = 0, id2 = 0;
+
+        name(f, "spec", spec, sizeof(spec));
+        assert_int_equal(cw_store_request_add(s, spec, "alice", 1000, &id1), 0);
+        assert_int_equal(cw_store_request_add(s, spec, NULL, 2000, &id2), 0);
+        assert_true(id2 > id1);
+        assert_int_equal(cw_store_request_add(s, spec, NULL, 3000, NULL), 0);
+
+        assert_int_equal(cw_store_requests_pending(s, 0, &r, &n), 0);
+        assert_true(has_request(r, n, id1) && has_request(r, n, id2));
+        for (size_t i = 0; i < n; i++)
+                if (r[i].id == id1) {
+                        assert_string_equal(r[i].spec, spec);
+                        assert_string_equal(r[i].by, "alice");
+                        assert_int_equal(r[i].requested_us, 1000);
+                }
+        cw_requests_free(r, n);
+        /* Pending is only a look. */
+        assert_int_equal(cw_store_requests_pending(s, 0, &r, &n), 0);
+        assert_true(has_request(r, n, id1));
+        cw_requests_free(r, n);
+
+        assert_int_equal(cw_store_requests_take(s, 0, &r, &n), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(cw_store_requests_take(s, 1000, &r, &n), 0);
+        assert_true(has_request(r, n, id1) && has_request(r, n, id2));
+        for (size_t i = 1; i < n; i++)
+                assert_true(r[i - 1].id < r[i].id);
+        cw_requests_free(r, n);
+        assert_int_equal(cw_store_requests_take(s, 1000, &r, &n), 0);
+        assert_false(has_request(r, n, id1) || has_request(r, n, id2));
+        cw_requests_free(r, n);
+        cw_requests_free(NULL, 0);
+}
+
+/* ---- aggregates ----------------------------------------------------------- */
+
+static void stats_of(cw_store *s, const char *job, cw_job_stats *ret, cw_store_hist *lateness)
+{
+        cw_job_stats *st = NULL;
+        size_t n = 0;
+
+        assert_int_equal(cw_store_stats_list(s, job, &st, &n, lateness), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(st[0].job, job);
+        *ret = st[0];
+        ret->job = NULL;
+        cw_job_stats_free(st, n);
+}
+
+static uint64_t hist_total(const cw_store_hist *h, int n_bounds)
+{
+        uint64_t t = 0;
+
+        for (int i = 0; i <= n_bounds; i++)
+                t += h->counts[i];
+        return t;
+}
+
+static void test_stats(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96], *one[1];
+        cw_job_stats js;
+        cw_store_hist late = {0}, late_before = {0};
+        cw_run *runs = NULL, sched;
+        char **names = NULL;
+        size_t n = 0;
+        int64_t a, b, c, q;
+        bool failing = false;
+
+        name(f, "J", job, sizeof(job));
+        one[0] = job;
+        a = insert(s, job, CW_RUN_RUNNING, 1000000);
+        assert_int_equal(finish_at(s, a, CW_RUN_SUCCEEDED, 1200000, NULL), 0); /* 0.2 s */
+        b = insert(s, job, CW_RUN_RUNNING, 2000000);
+        assert_int_equal(finish_at(s, b, CW_RUN_FAILED, 5000000, NULL), 0); /* 3 s */
+        c = insert(s, job, CW_RUN_SKIPPED, 6000000);
+        q = insert(s, job, CW_RUN_RUNNING, 7000000);
+
+        stats_of(s, job, &js, NULL);
+        assert_int_equal(js.runs[CW_RUN_SUCCEEDED], 1);
+        assert_int_equal(js.runs[CW_RUN_FAILED], 1);
+        assert_int_equal(js.runs[CW_RUN_SKIPPED], 1);
+        assert_int_equal(js.runs[CW_RUN_RUNNING], 0);
+        assert_int_equal(js.duration.count, 2);
+        assert_int_equal(hist_total(&js.duration, CW_STORE_DURATION_BUCKETS), 2);
+        assert_int_equal(js.duration.counts[1], 1); /* 0.2 <= 0.5 */
+        assert_int_equal(js.duration.counts[4], 1); /* 3 <= 5 */
+        assert_true(js.duration.sum > 3.19 && js.duration.sum < 3.21);
+        assert_int_equal(js.last_success_us, 1200000);
+        assert_int_equal(js.last_run_id, c);
+
+        /* Lost, then corrected to succeeded: the count moves. */
+        assert_int_equal(
+                cw_store_run_transition(s, q, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 8000000), 0);
+        stats_of(s, job, &js, NULL);
+        assert_int_equal(js.runs[CW_RUN_LOST], 1);
+        assert_int_equal(js.last_run_id, q);
+        assert_int_equal(cw_store_jobs_failing(s, &names, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                failing |= strcmp(names[i], job) == 0;
+        assert_true(failing);
+        cw_store_names_free(names, n);
+        assert_int_equal(finish_at(s, q, CW_RUN_SUCCEEDED, 9000000, NULL), 0);
+        stats_of(s, job, &js, NULL);
+        assert_int_equal(js.runs[CW_RUN_LOST], 0);
+        assert_int_equal(js.runs[CW_RUN_SUCCEEDED], 2);
+        assert_int_equal(js.last_success_us, 9000000);
+        assert_int_equal(cw_store_jobs_failing(s, &names, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                assert_string_not_equal(names[i], job);
+        cw_store_names_free(names, n);
+
+        /* The newest final run, for named jobs and for all. */
+        assert_int_equal(cw_store_jobs_last(s, (const char *const *)one, 1, &runs, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(runs[0].id, q);
+        cw_runs_free(runs, n);
+        assert_int_equal(cw_store_jobs_last(s, NULL, 0, &runs, &n), 0);
+        assert_true(n >= 1);
+        cw_runs_free(runs, n);
+        one[0] = (char *)"no such job at all";
+        assert_int_equal(cw_store_jobs_last(s, (const char *const *)one, 1, &runs, &n), 0);
+        assert_int_equal(n, 0);
+        cw_runs_free(runs, n);
+
+        /* Lateness: a scheduled start 2 s after its instant. */
+        assert_int_equal(
+                cw_store_stats_list(s, job, &(cw_job_stats *){NULL}, &(size_t){0}, &late_before),
+                0);
+        cw_job_stats_free(NULL, 0);
+        sched = new_run(job, CW_RUN_RUNNING, INT64_C(1700000002) * 1000000);
+        sched.trigger = CW_TRIGGER_SCHEDULE;
+        sched.scheduled_at = 1700000000;
+        assert_int_equal(cw_store_run_insert(s, &sched), 0);
+        {
+                cw_job_stats *st = NULL;
+
+                assert_int_equal(cw_store_stats_list(s, job, &st, &n, &late), 0);
+                cw_job_stats_free(st, n);
+        }
+        assert_int_equal(late.count, late_before.count + 1);
+        assert_int_equal(late.counts[8], late_before.counts[8] + 1); /* 2 <= 2.5 */
+        assert_true(late.sum - late_before.sum > 1.99 && late.sum - late_before.sum < 2.01);
+
+        /* Pruning keeps the aggregates. */
+        assert_int_equal(cw_store_runs_prune(s, INT64_MAX, NULL), 0);
+        stats_of(s, job, &js, NULL);
+        assert_int_equal(js.runs[CW_RUN_SUCCEEDED], 2);
+        assert_int_equal(js.runs[CW_RUN_FAILED], 1);
+        assert_int_equal(js.duration.count, 3);
+}
+
+/* ---- UI entries ----------------------------------------------------------- */
+
+static void test_ui_entries(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char sched[96];
+        cw_ui_entry a = {.schedule = sched,
+                         .spec = (char *)"J",
+                         .description = (char *)"d",
+                         .enabled = true,
+                         .created_by = (char *)"alice",
+                         .created_us = 10,
+                         .updated_us = 10};
+        cw_ui_entry b = {.schedule = sched,
+                         .command = (char *)"echo hi",
+                         .created_us = 20,
+                         .updated_us = 20};
+        cw_ui_entry got = {0}, *list = NULL;
+        size_t n = 0;
+        bool seen_a = false, seen_b = false;
+
+        name(f, "@hourly", sched, sizeof(sched));
+        assert_int_equal(cw_store_ui_entry_add(s, &a), 0);
+        assert_int_equal(cw_store_ui_entry_add(s, &b), 0);
+        assert_true(a.id > 0 && b.id > a.id);
+        assert_int_equal(cw_store_ui_entry_get(s, a.id, &got), 0);
+        assert_string_equal(got.schedule, sched);
+        assert_string_equal(got.spec, "J");
+        assert_null(got.command);
+        assert_string_equal(got.description, "d");
+        assert_true(got.enabled);
+        assert_string_equal(got.created_by, "alice");
+        assert_int_equal(got.created_us, 10);
+        cw_ui_entry_release(&got);
+        assert_int_equal(cw_store_ui_entry_get(s, b.id, &got), 0);
+        assert_string_equal(got.description, ""); /* none given */
+        assert_null(got.created_by);
+        cw_ui_entry_release(&got);
+        cw_ui_entry_release(NULL);
+
+        b.spec = (char *)"K";
+        b.command = NULL;
+        b.enabled = false;
+        b.updated_us = 30;
+        assert_int_equal(cw_store_ui_entry_update(s, &b), 0);
+        assert_int_equal(cw_store_ui_entry_get(s, b.id, &got), 0);
+        assert_string_equal(got.spec, "K");
+        assert_null(got.command);
+        assert_false(got.enabled);
+        assert_int_equal(got.updated_us, 30);
+        assert_int_equal(got.created_us, 20);
+        cw_ui_entry_release(&got);
+
+        assert_int_equal(cw_store_ui_entries_list(s, &list, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                seen_a |= list[i].id == a.id;
+                seen_b |= list[i].id == b.id;
+                if (i > 0)
+                        assert_true(list[i - 1].id < list[i].id);
+        }
+        assert_true(seen_a && seen_b);
+        cw_ui_entries_free(list, n);
+
+        assert_int_equal(cw_store_ui_entry_delete(s, a.id), 0);
+        assert_int_equal(cw_store_ui_entry_delete(s, a.id), -ENOENT);
+        assert_int_equal(cw_store_ui_entry_get(s, a.id, &got), -ENOENT);
+        a.id = b.id + 1000000;
+        assert_int_equal(cw_store_ui_entry_update(s, &a), -ENOENT);
+        assert_int_equal(cw_store_ui_entry_get(s, 0, &got), -ENOENT);
+}
+
+/* ---- concurrency ---------------------------------------------------------- */
+
+#define RACE_FIRES 200
+
+typedef struct race {
+        const char *node;
+        int start[2]; /* children wait on [0] until the parent closes [1] */
+} race;
+
+/* Claims fires 1..RACE_FIRES of the test's spec as node r->node; writes
+ * one byte per fire: '1' won, '0' lost. */
+static int claimer(fixture *f, int fd, void *arg)
+{
+        race *r = arg;
+        cw_store *s = NULL;
+        char spec[96], go;
+        char won[RACE_FIRES];
+
+        close(r->start[1]);
+        if (open_url(f->url, &s) < 0)
+                return 10;
+        name(f, "spec", spec, sizeof(spec));
+        if (write_byte(fd, 'r') < 0)
+                return 11;
+        (void)read_byte(r->start[0], &go); /* EOF: go */
+        for (int i = 0; i < RACE_FIRES; i++) {
+                bool w = false;
+                if (cw_store_claim(s, spec, i + 1, r->node, &w) < 0)
+                        return 12;
+                won[i] = w ? '1' : '0';
+        }
+        cw_store_close(s);
+        for (int i = 0; i < RACE_FIRES; i++)
+                if (write_byte(fd, won[i]) < 0)
+                        return 13;
+        return 0;
+}
+
+/* Two processes claim the same fires at the same moment: each fire has
+ * exactly one winner. */
+static void test_claim_race(void **state)
+{
+        fixture *f = *state;
+        char got[2][RACE_FIRES], c;
+        race r[2] = {{.node = "node-a"}, {.node = "node-b"}};
+        int fds[2], start[2];
+        pid_t pids[2];
+
+        assert_true(cw_store_schema_version(store(f)) > 0); /* created before the race */
+        cw_store_close(f->s);
+        f->s = NULL;
+        assert_int_equal(pipe2(start, O_CLOEXEC), 0);
+        for (int k = 0; k < 2; k++) {
+                memcpy(r[k].start, start, sizeof(start));
+                pids[k] = child(f, claimer, &r[k], &fds[k]);
+        }
+        close(start[0]);
+        for (int k = 0; k < 2; k++)
+                assert_int_equal(read_byte(fds[k], &c), 0);
+        close(start[1]); /* go */
+        for (int k = 0; k < 2; k++) {
+                for (int i = 0; i < RACE_FIRES; i++)
+                        assert_int_equal(read_byte(fds[k], &got[k][i]), 0);
+                close(fds[k]);
+                child_ok(pids[k]);
+        }
+        for (int i = 0; i < RACE_FIRES; i++)
+                if ((got[0][i] == '1') == (got[1][i] == '1'))
+                        fail_msg("fire %d: node-a %c, node-b %c", i + 1, got[0][i], got[1][i]);
+}
+
+/* Holds a write transaction (a batch with one run in it) for arg ms after
+ * telling the parent, then commits. */
+static int holder(fixture *f, int fd, void *arg)
+{
+        cw_store *s = NULL;
+        char job[96];
+        cw_run r;
+        struct timespec ts;
+        int ms = *(const int *)arg;
+
+        if (open_url(f->url, &s) < 0)
+                return 10;
+        name(f, "held", job, sizeof(job));
+        r = new_run(job, CW_RUN_QUEUED, 1000);
+        if (cw_store_batch_begin(s) < 0 || cw_store_run_insert(s, &r) < 0)
+                return 11;
+        if (write_byte(fd, 'h') < 0)
+                return 12;
+        ts = (struct timespec){ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        if (cw_store_batch_commit(s) < 0)
+                return 13;
+        cw_store_close(s);
+        return 0;
+}
+
+/* A writer meets another holding a transaction: it waits (within
+ * CW_STORE_BUSY_MS) and its write is made, after the other's. */
+static void test_busy_wait(void **state)
+{
+        fixture *f = *state;
+        static const int hold_ms = 800;
+        char job[96], held[96], c;
+        cw_run *runs = NULL;
+        int64_t t0, waited, id;
+        int fd, r;
+        pid_t pid;
+
+        r = cw_store_batch_begin(store(f));
+        cw_store_batch_abort(f->s);
+        if (r == -EOPNOTSUPP)
+                skip();
+        cw_store_close(f->s);
+        f->s = NULL;
+        pid = child(f, holder, (void *)&hold_ms, &fd);
+        assert_int_equal(read_byte(fd, &c), 0);
+        name(f, "J", job, sizeof(job));
+        t0 = mono_ms();
+        id = insert(store(f), job, CW_RUN_RUNNING, 2000);
+        waited = mono_ms() - t0;
+        close(fd);
+        child_ok(pid);
+        if (under_test->one_writer && waited < hold_ms / 2)
+                fail_msg("the write waited %" PRId64 " ms for a transaction held %d ms", waited,
+                         hold_ms);
+        assert_true(waited < CW_STORE_BUSY_MS);
+        assert_int_equal(status_of(store(f), id), CW_RUN_RUNNING);
+        name(f, "held", held, sizeof(held));
+        assert_int_equal(runs_of(store(f), held, &runs), 1);
+        cw_runs_free(runs, 1);
+}
+
+/* Inside one transaction (a batch): runs, a claim, a state key; tells the
+ * parent and waits to be killed. */
+static int crasher(fixture *f, int fd, void *arg)
+{
+        cw_store *s = NULL;
+        char job[96], key[96];
+        bool won;
+
+        (void)arg;
+        if (open_url(f->url, &s) < 0)
+                return 10;
+        name(f, "J", job, sizeof(job));
+        name(f, "key", key, sizeof(key));
+        if (cw_store_batch_begin(s) < 0)
+                return 11;
+        for (int i = 0; i < 20; i++) {
+                cw_run r = new_run(job, CW_RUN_RUNNING, 1000 + i);
+                if (cw_store_run_insert(s, &r) < 0 ||
+                    finish_at(s, r.id, CW_RUN_SUCCEEDED, 2000 + i, "out") < 0)
+                        return 12;
+        }
+        if (cw_store_claim(s, job, 60, "dead", &won) < 0 || cw_store_state_set(s, key, "half") < 0)
+                return 13;
+        if (write_byte(fd, 'k') < 0)
+                return 14;
+        for (;;)
+                pause();
+}
+
+/* A process killed with SIGKILL inside a transaction leaves nothing of
+ * it; the store works on (the fire it had claimed can be claimed). */
+static void test_crash_in_transaction(void **state)
+{
+        fixture *f = *state;
+        char job[96], key[96], *v = NULL, c;
+        cw_run *runs = NULL;
+        cw_job_stats *st = NULL;
+        size_t n = 9;
+        bool won = false;
+        int fd, r, ws;
+        pid_t pid;
+
+        r = cw_store_batch_begin(store(f));
+        cw_store_batch_abort(f->s);
+        if (r == -EOPNOTSUPP)
+                skip();
+        cw_store_close(f->s);
+        f->s = NULL;
+        pid = child(f, crasher, NULL, &fd);
+        assert_int_equal(read_byte(fd, &c), 0);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        ws = child_wait(pid);
+        assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+        close(fd);
+
+        name(f, "J", job, sizeof(job));
+        name(f, "key", key, sizeof(key));
+        assert_int_equal(runs_of(store(f), job, &runs), 0);
+        cw_runs_free(runs, 0);
+        assert_int_equal(cw_store_state_get(store(f), key, &v), -ENOENT);
+        assert_int_equal(cw_store_stats_list(store(f), job, &st, &n, NULL), 0);
+        assert_int_equal(n, 0);
+        cw_job_stats_free(st, n);
+        assert_int_equal(cw_store_claim(store(f), job, 60, "alive", &won), 0);
+        assert_true(won);
+        insert(store(f), job, CW_RUN_RUNNING, 1);
+}
+
+/* Records runs (insert, then finish with output "run N") until killed. */
+static int streamer(fixture *f, int fd, void *arg)
+{
+        cw_store *s = NULL;
+        char job[96], out[32];
+
+        (void)arg;
+        if (open_url(f->url, &s) < 0)
+                return 10;
+        name(f, "J", job, sizeof(job));
+        for (int i = 0;; i++) {
+                cw_run r = new_run(job, CW_RUN_RUNNING, now_us());
+                if (cw_store_run_insert(s, &r) < 0)
+                        return 11;
+                snprintf(out, sizeof(out), "run %" PRId64, r.id);
+                if (finish_at(s, r.id, CW_RUN_SUCCEEDED, now_us(), out) < 0)
+                        return 12;
+                if (i == 10 && write_byte(fd, 's') < 0)
+                        return 13;
+        }
+}
+
+/* A process killed at any moment among its writes leaves every run whole
+ * (running without output, or finished with its output) and aggregates
+ * that agree with the runs. */
+static void test_crash_among_writes(void **state)
+{
+        fixture *f = *state;
+        char job[96], c, want[32];
+        cw_run *runs = NULL;
+        cw_job_stats js;
+        uint64_t finished = 0;
+        size_t n;
+        int fd;
+        pid_t pid;
+
+        assert_true(cw_store_schema_version(store(f)) > 0);
+        cw_store_close(f->s);
+        f->s = NULL;
+        pid = child(f, streamer, NULL, &fd);
+        assert_int_equal(read_byte(fd, &c), 0);
+        usleep(200000);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        (void)child_wait(pid);
+        close(fd);
+
+        name(f, "J", job, sizeof(job));
+        n = runs_of(store(f), job, &runs);
+        assert_true(n >= 11);
+        for (size_t i = 0; i < n; i++) {
+                void *out = NULL;
+                size_t len = 0;
+
+                assert_int_equal(cw_store_run_output(store(f), runs[i].id, &out, &len), 0);
+                if (runs[i].status == CW_RUN_RUNNING) {
+                        assert_null(out);
+                        continue;
+                }
+                assert_int_equal(runs[i].status, CW_RUN_SUCCEEDED);
+                snprintf(want, sizeof(want), "run %" PRId64, runs[i].id);
+                assert_int_equal(len, strlen(want));
+                assert_memory_equal(out, want, len);
+                free(out);
+                finished++;
+        }
+        cw_runs_free(runs, n);
+        stats_of(store(f), job, &js, NULL);
+        assert_int_equal(js.runs[CW_RUN_SUCCEEDED], finished);
+        assert_int_equal(js.duration.count, finished);
+}
+
+#define WRITERS 4
+#define WRITES 50
+
+/* Records WRITES runs of the test's job, each finished. */
+static int writer(fixture *f, int fd, void *arg)
+{
+        cw_store *s = NULL;
+        char job[96];
+
+        (void)fd;
+        (void)arg;
+        if (open_url(f->url, &s) < 0)
+                return 10;
+        name(f, "J", job, sizeof(job));
+        for (int i = 0; i < WRITES; i++) {
+                cw_run r = new_run(job, CW_RUN_RUNNING, now_us());
+                if (cw_store_run_insert(s, &r) < 0)
+                        return 11;
+                if (finish_at(s, r.id, CW_RUN_SUCCEEDED, now_us(), "ok") < 0)
+                        return 12;
+        }
+        cw_store_close(s);
+        return 0;
+}
+
+/* Writers in several processes at once: no run lost, none failed. */
+static void test_concurrent_writers(void **state)
+{
+        fixture *f = *state;
+        char job[96];
+        cw_run *runs = NULL;
+        cw_job_stats js;
+        pid_t pids[WRITERS];
+        int fds[WRITERS];
+        size_t n;
+
+        assert_true(cw_store_schema_version(store(f)) > 0);
+        cw_store_close(f->s);
+        f->s = NULL;
+        for (int i = 0; i < WRITERS; i++)
+                pids[i] = child(f, writer, NULL, &fds[i]);
+        for (int i = 0; i < WRITERS; i++) {
+                child_ok(pids[i]);
+                close(fds[i]);
+        }
+        name(f, "J", job, sizeof(job));
+        n = runs_of(store(f), job, &runs);
+        assert_int_equal(n, WRITERS * WRITES);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(runs[i].status, CW_RUN_SUCCEEDED);
+        cw_runs_free(runs, n);
+        stats_of(store(f), job, &js, NULL);
+        assert_int_equal(js.runs[CW_RUN_SUCCEEDED], WRITERS * WRITES);
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+        const char *want = argc > 1 ? argv[1] : getenv("CW_STORE_BACKEND");
+        char url[1024];
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_url_parse),
+                T(test_open_shared),
+                T(test_arguments),
+                T(test_run_roundtrip),
+                T(test_run_started),
+                T(test_finish_and_output),
+                T(test_output_snapshot),
+                T(test_transitions),
+                T(test_list_filters),
+                T(test_prune),
+                T(test_batches),
+                T(test_claims),
+                T(test_state_and_flags),
+                T(test_requests),
+                T(test_stats),
+                T(test_ui_entries),
+                T(test_claim_race),
+                T(test_busy_wait),
+                T(test_crash_in_transaction),
+                T(test_crash_among_writes),
+                T(test_concurrent_writers),
+        };
+#undef T
+
+        if (!want || !*want)
+                want = "sqlite";
+        for (size_t i = 0; i < CW_ARRAY_SIZE(backends); i++)
+                if (strcmp(backends[i].name, want) == 0)
+                        under_test = &backends[i];
+        if (!under_test) {
+                fprintf(stderr, "store_conformance: unknown backend '%s'\n", want);
+                return 2;
+        }
+        if (under_test->url("/nonexistent", url, sizeof(url)) == -EAGAIN) {
+                fprintf(stderr, "store_conformance: backend '%s' is not configured; skipped\n",
+                        want);
+                return 77; /* meson's "skipped" */
+        }
+        return cmocka_run_group_tests_name(under_test->name, tests, NULL, NULL);
+}
