@@ -358,6 +358,7 @@ static json_t *json_entry(const job_view *v, const cw_schedule_entry *e, cw_time
         cw_json_entry je = {
                 .source = v->ui ? "ui" : "config",
                 .when = cw_timespec_text(e->when),
+                .ts = e->when,
                 .spec = e->spec_text,
                 .tz = tz,
                 .line = v->ui ? 0 : e->line,

@@ -93,6 +93,7 @@ static json_t *entry_json(const cw_model_entry *e, bool with_fires)
         cw_json_entry je = {
                 .source = cw_model_source_to_string(e->source),
                 .when = e->when,
+                .ts = e->ts,
                 .spec = e->spec,
                 .tz = e->tz,
                 .line = e->line,

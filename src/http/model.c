@@ -155,6 +155,7 @@ static void entry_fill(cw_store *s, cw_model_entry *m, const cw_schedule_entry *
         *m = (cw_model_entry){
                 .source = src,
                 .when = cw_timespec_text(e->when),
+                .ts = e->when,
                 .spec = e->spec_text,
                 .zone = cw_tz_name(job->tz),
                 .tz = job->tz,

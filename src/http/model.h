@@ -51,6 +51,7 @@ const char *cw_model_source_to_string(cw_model_source s);
 typedef struct cw_model_entry {
         cw_model_source source;
         const char *when;       /* the time spec text (normalised), borrowed */
+        const cw_timespec *ts;  /* that spec, borrowed like when */
         const char *spec;       /* canonical job spec it fires, borrowed */
         const char *zone;       /* zone name the entry is evaluated in, borrowed */
         const cw_tz *tz;        /* that zone (to show fires in local time), borrowed */

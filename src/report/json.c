@@ -138,6 +138,17 @@ static json_t *fires_json(const cw_json_entry *e, bool ts)
         return a;
 }
 
+/* The normal form of a spec (timespec.h): equal for two entries exactly
+ * when they are one schedule, whatever their texts. */
+static json_t *canonical_json(const cw_timespec *ts)
+{
+        char buf[CW_TIMESPEC_CANONICAL_MAX];
+
+        if (!ts || cw_timespec_format(ts, buf, sizeof(buf)) < 0)
+                return json_null();
+        return json_string(buf);
+}
+
 json_t *cw_json_entry_new(const cw_json_entry *e)
 {
         json_t *o = json_object();
@@ -146,6 +157,7 @@ json_t *cw_json_entry_new(const cw_json_entry *e)
                 return NULL;
         json_object_set_new(o, "source", json_string(e->source));
         json_object_set_new(o, "when", json_string(e->when));
+        json_object_set_new(o, "when_canonical", canonical_json(e->ts));
         json_object_set_new(o, "spec", json_string(e->spec));
         json_object_set_new(o, "zone", cw_json_str(e->tz ? cw_tz_name(e->tz) : NULL));
         json_object_set_new(o, "line", int_or_null(e->line > 0, e->line));

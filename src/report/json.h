@@ -23,6 +23,7 @@
 #include "base/strv.h"
 #include "config/config.h"
 #include "store/run.h"
+#include "timespec/timespec.h"
 #include "tz/tz.h"
 
 /* Sets name (UTC ISO 8601) and name_ts (seconds, microseconds as the
@@ -51,6 +52,7 @@ json_t *cw_json_run(const cw_run *r, int64_t now_us);
 typedef struct cw_json_entry {
         const char *source;     /* "config" or "ui" */
         const char *when;       /* the time spec text */
+        const cw_timespec *ts;  /* that spec parsed, for its canonical text */
         const char *spec;       /* the canonical job spec it fires */
         const cw_tz *tz;        /* the zone it is evaluated in */
         int line;               /* config line, 0 for none */

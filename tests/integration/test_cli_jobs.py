@@ -95,6 +95,11 @@ def test_jobs_json(cw, tmp_config):
     assert [s["spec"] for s in greet] == ['Greet:"big world",loud=yes', "Greet:world"]
     # Monday 2027-03-29 09:00 CEST.
     assert greet[0]["next"] == "2027-03-29T09:00:00+02:00"
+    # The canonical text compares schedules however they are written.
+    assert greet[0]["when"] == "0 9 * * MON-FRI" and greet[0]["when_canonical"] == "0 9 * * 1-5"
+    assert jobs["Poll"]["schedules"][0]["when_canonical"] == "every 1h30m"
+    assert jobs["Off"]["schedules"][0]["when_canonical"] == "0 * * * *"
+    assert jobs["Report"]["schedules"][0]["when_canonical"] == "at 11:30, 14:00"
 
 
 def test_info_text(cw, tmp_config):
