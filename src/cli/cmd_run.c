@@ -135,8 +135,11 @@ static int print_outcome(cw_cli *cli, cw_store *store, const run_args *a, const 
                 json_object_set_new(o, "id", json_integer(res->run_id));
                 json_object_set_new(o, "status", json_string(cw_run_status_to_string(res->status)));
                 if (!run.id) {
-                        json_object_set_new(o, "exit_code", res->exit_code >= 0 ? json_integer(res->exit_code) : json_null());
-                        json_object_set_new(o, "signal", res->signal ? json_integer(res->signal) : json_null());
+                        json_object_set_new(o, "exit_code",
+                                            res->exit_code >= 0 ? json_integer(res->exit_code)
+                                                                : json_null());
+                        json_object_set_new(o, "signal",
+                                            res->signal ? json_integer(res->signal) : json_null());
                 }
                 json_dumpf(o, cli->out, JSON_COMPACT);
                 fputc('\n', cli->out);

@@ -60,7 +60,9 @@ double cw_json_run_duration(const cw_run *r, int64_t now_us)
 
         if (!r || r->started_us <= 0 || r->status == CW_RUN_SKIPPED || r->status == CW_RUN_MISSED)
                 return 0;
-        end = r->ended_us > 0 ? r->ended_us : cw_run_status_is_final(r->status) ? r->started_us : now_us;
+        end = r->ended_us > 0                     ? r->ended_us
+              : cw_run_status_is_final(r->status) ? r->started_us
+                                                  : now_us;
         return end > r->started_us ? (double)(end - r->started_us) / 1e6 : 0;
 }
 
@@ -111,7 +113,8 @@ json_t *cw_json_run(const cw_run *r, int64_t now_us)
         /* The fire of a schedule entry this run is for. The store also
          * keeps an instant for other triggers (a request or a dependency
          * records when it was taken), which is not a schedule's: null. */
-        cw_json_set_fire(o, "scheduled_at", r->trigger == CW_TRIGGER_SCHEDULE ? r->scheduled_at : 0, NULL);
+        cw_json_set_fire(o, "scheduled_at", r->trigger == CW_TRIGGER_SCHEDULE ? r->scheduled_at : 0,
+                         NULL);
         cw_json_set_instant(o, "started", r->started_us);
         cw_json_set_instant(o, "ended", r->ended_us);
         json_object_set_new(o, "duration", json_real(cw_json_run_duration(r, now_us)));
@@ -134,7 +137,8 @@ static json_t *fires_json(const cw_json_entry *e, bool ts)
         json_t *a = json_array();
 
         for (size_t i = 0; a && i < e->n_fires; i++)
-                json_array_append_new(a, ts ? json_integer(e->fires[i]) : cw_json_fire(e->fires[i], e->tz));
+                json_array_append_new(a, ts ? json_integer(e->fires[i])
+                                            : cw_json_fire(e->fires[i], e->tz));
         return a;
 }
 
@@ -181,7 +185,8 @@ json_t *cw_json_job_new(const cw_json_job *j)
         if (!o)
                 return NULL;
         json_object_set_new(o, "name", json_string(job->name));
-        json_object_set_new(o, "description", json_string(job->description ? job->description : ""));
+        json_object_set_new(o, "description",
+                            json_string(job->description ? job->description : ""));
         json_object_set_new(o, "enabled", json_boolean(j->enabled));
         json_object_set_new(o, "enabled_config", json_boolean(j->enabled_config));
         /* Where the job comes from: the config, or a command entry of the UI. */
@@ -203,8 +208,10 @@ void cw_json_job_settings(json_t *o, const cw_job *job, bool ui)
         json_object_set_new(o, "args", cw_json_strv(&job->args));
         json_object_set_new(o, "options", cw_json_strv(&job->options));
         json_object_set_new(o, "lock", json_string(cw_lock_mode_to_string(job->lock)));
-        json_object_set_new(o, "lock_name", json_string(job->lock_name ? job->lock_name : job->name));
-        json_object_set_new(o, "concurrency", json_string(cw_concurrency_to_string(job->concurrency)));
+        json_object_set_new(o, "lock_name",
+                            json_string(job->lock_name ? job->lock_name : job->name));
+        json_object_set_new(o, "concurrency",
+                            json_string(cw_concurrency_to_string(job->concurrency)));
         json_object_set_new(o, "catch_up", json_string(cw_catch_up_to_string(job->catch_up)));
         json_object_set_new(o, "timeout", json_integer(job->timeout));
         json_object_set_new(o, "kill_grace", json_integer(job->kill_grace));

@@ -50,18 +50,18 @@ json_t *cw_json_run(const cw_run *r, int64_t now_us);
 
 /* A schedule entry as the fronts know it. */
 typedef struct cw_json_entry {
-        const char *source;     /* "config" or "ui" */
-        const char *when;       /* the time spec text */
-        const cw_timespec *ts;  /* that spec parsed, for its canonical text */
-        const char *spec;       /* the canonical job spec it fires */
-        const cw_tz *tz;        /* the zone it is evaluated in */
-        int line;               /* config line, 0 for none */
-        int64_t entry_id;       /* UI entry id, 0 for none */
-        bool reboot;            /* @reboot */
-        bool fixed_time;        /* cw_timespec_is_fixed_time */
-        bool at_startup;        /* fires next when the scheduler starts */
-        cw_time next;           /* 0: none known */
-        const cw_time *fires;   /* next fires; NULL: the field is left out */
+        const char *source;    /* "config" or "ui" */
+        const char *when;      /* the time spec text */
+        const cw_timespec *ts; /* that spec parsed, for its canonical text */
+        const char *spec;      /* the canonical job spec it fires */
+        const cw_tz *tz;       /* the zone it is evaluated in */
+        int line;              /* config line, 0 for none */
+        int64_t entry_id;      /* UI entry id, 0 for none */
+        bool reboot;           /* @reboot */
+        bool fixed_time;       /* cw_timespec_is_fixed_time */
+        bool at_startup;       /* fires next when the scheduler starts */
+        cw_time next;          /* 0: none known */
+        const cw_time *fires;  /* next fires; NULL: the field is left out */
         size_t n_fires;
 } cw_json_entry;
 
@@ -71,13 +71,13 @@ json_t *cw_json_entry_new(const cw_json_entry *e);
  * caller into the "schedules" array. */
 typedef struct cw_json_job {
         const cw_job *job;
-        bool enabled;            /* effective: the config's and the store's flag */
-        bool enabled_config;     /* the config's (a UI job: its entry's) */
-        int64_t entry_id;        /* a job made from a UI command entry: its id, else 0 */
+        bool enabled;               /* effective: the config's and the store's flag */
+        bool enabled_config;        /* the config's (a UI job: its entry's) */
+        int64_t entry_id;           /* a job made from a UI command entry: its id, else 0 */
         const char *runnable_error; /* why such a job does not run now, NULL when it does */
-        cw_time next;            /* earliest next fire, 0: none known */
-        const cw_tz *next_tz;    /* the zone of that fire's entry (NULL: the job's) */
-        bool next_at_startup;    /* the next fire comes when the scheduler starts */
+        cw_time next;               /* earliest next fire, 0: none known */
+        const cw_tz *next_tz;       /* the zone of that fire's entry (NULL: the job's) */
+        bool next_at_startup;       /* the next fire comes when the scheduler starts */
 } cw_json_job;
 
 json_t *cw_json_job_new(const cw_json_job *j);

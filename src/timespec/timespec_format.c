@@ -191,8 +191,8 @@ static void put_dow(out *o, const cw_timespec *ts, lead how)
 
 /* Which of two fields carries the '*' a rule needs: a field whose natural
  * form already starts with one, else the first that can be forced. */
-static void pick_leads(bool need_star, uint64_t a, int a_lo, int a_hi, uint64_t b, int b_lo, int b_hi,
-                       lead *ret_a, lead *ret_b)
+static void pick_leads(bool need_star, uint64_t a, int a_lo, int a_hi, uint64_t b, int b_lo,
+                       int b_hi, lead *ret_a, lead *ret_b)
 {
         *ret_a = *ret_b = need_star ? LEAD_NATURAL : LEAD_PLAIN;
         if (!need_star || natural_star(a, a_lo, a_hi) || natural_star(b, b_lo, b_hi))
@@ -244,7 +244,8 @@ int cw_timespec_format(const cw_timespec *ts, char *buf, size_t size)
         case CW_TIMESPEC_AT:
                 put(&o, "at ");
                 for (size_t i = 0; i < ts->n_at; i++)
-                        put(&o, "%s%02d:%02d", i ? ", " : "", ts->at[i] / 3600, ts->at[i] / 60 % 60);
+                        put(&o, "%s%02d:%02d", i ? ", " : "", ts->at[i] / 3600,
+                            ts->at[i] / 60 % 60);
                 break;
         case CW_TIMESPEC_CRON:
                 put_cron(&o, ts);

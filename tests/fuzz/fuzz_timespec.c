@@ -33,7 +33,8 @@ static void check_canonical(const cw_timespec *ts, const cw_tz *tz)
         cw_time a = 1800000000, b = a;
         cw_error err;
 
-        if (cw_timespec_format(ts, first, sizeof(first)) < 0 || cw_timespec_parse(first, "seed", &back, &err) < 0)
+        if (cw_timespec_format(ts, first, sizeof(first)) < 0 ||
+            cw_timespec_parse(first, "seed", &back, &err) < 0)
                 abort();
         if (cw_timespec_format(back, again, sizeof(again)) < 0 || strcmp(first, again) != 0)
                 abort();

@@ -386,8 +386,8 @@ static void test_format_table(void **state _unused_)
                 {"0 12 * * FRIL", "0 12 * * 5L"},
                 {"0 8 * * MON#2", "0 8 * * 1#2"},
                 {"0 8 * * 5#1,1#2", "0 8 * * 1#2,5#1"},
-                {"0 0 13 * FRI", "0 0 13 * 5"},   /* OR rule */
-                {"0 0 ? * FRI", "0 0 * * 5"},     /* AND rule */
+                {"0 0 13 * FRI", "0 0 13 * 5"},     /* OR rule */
+                {"0 0 ? * FRI", "0 0 * * 5"},       /* AND rule */
                 {"0 0 1-31 * FRI", "0 0 1-31 * 5"}, /* OR rule: every day */
                 {"0 0 */10 * FRI", "0 0 */10 * 5"},
                 {"0 0 1-31/9 * FRI", "0 0 1-28/9 * 5"},
@@ -446,8 +446,8 @@ static void test_format_same(void **state _unused_)
                 {"0 */1 * * *", "0 0-23 * * *"},   /* wildcard vs fixed-time (DST) */
                 {"0 0 13 * FRI", "0 0 */1 * FRI"}, /* OR vs AND rule */
                 {"0 0 * * *", "at 00:00"},         /* two kinds */
-                {"0 0 * * *", "0 0 * * 1"},
-                {"every 1h", "0 * * * *"},
+                {"0 0 * * *", "0 0 * * 1"},        /* other days */
+                {"every 1h", "0 * * * *"},         /* every counts from the last fire */
         };
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(one); i++)
@@ -463,7 +463,8 @@ static void test_format_same(void **state _unused_)
 
 /* parse(print(parse(x))) fires as parse(x), in UTC and across DST, and
  * prints the same again. */
-static void check_round_trip(const char *text, const char *seed, const cw_tz *const *zones, size_t n_zones)
+static void check_round_trip(const char *text, const char *seed, const cw_tz *const *zones,
+                             size_t n_zones)
 {
         char first[CW_TIMESPEC_CANONICAL_MAX], again[CW_TIMESPEC_CANONICAL_MAX];
         cw_timespec *a = NULL, *b = NULL;
@@ -484,7 +485,8 @@ static void check_round_trip(const char *text, const char *seed, const cw_tz *co
                 /* Across the 2027 spring and autumn changes of Europe/Warsaw. */
                 cw_time ta = iso("2027-03-27T00:00:00Z"), tb = ta;
                 for (int k = 0; k < 200; k++) {
-                        int ra = cw_timespec_next(a, zones[z], ta, &ta), rb = cw_timespec_next(b, zones[z], tb, &tb);
+                        int ra = cw_timespec_next(a, zones[z], ta, &ta),
+                            rb = cw_timespec_next(b, zones[z], tb, &tb);
                         assert_int_equal(ra, rb);
                         if (ra < 0)
                                 break;
@@ -499,11 +501,13 @@ static void check_round_trip(const char *text, const char *seed, const cw_tz *co
 static void test_format_round_trip(void **state _unused_)
 {
         static const char *const extra[] = {
-                "*/15,7 1 * * *", "0 */3 * * *", "5,10 */3 * * *", "0 0 13 * FRI", "0 0 */10 * FRI",
-                "0 0 ? * FRI", "0 0 L 2 *", "0 8 * * 1#2,5#1,3L", "0 0 * * 1/2", "0 0 * * 7/3", "H H(0-5) * * *",
-                "H/15 * * * *", "*/7 9-17 * * *", "0-59 3 * * *", "0 0 */2,L * 1", "15 30 2 * * *",
-                "at 23:59, 00:00", "every 7d", "every 1s", "@reboot", "@yearly", "0 0 29 2 *",
-                "0 2,3 * * *", "*/30 2 * * *", "0 0 1-31/2 * *", "0 0 * * SAT,SUN#3",
+                "*/15,7 1 * * *",  "0 */3 * * *",       "5,10 */3 * * *", "0 0 13 * FRI",
+                "0 0 */10 * FRI",  "0 0 ? * FRI",       "0 0 L 2 *",      "0 8 * * 1#2,5#1,3L",
+                "0 0 * * 1/2",     "0 0 * * 7/3",       "H H(0-5) * * *", "H/15 * * * *",
+                "*/7 9-17 * * *",  "0-59 3 * * *",      "0 0 */2,L * 1",  "15 30 2 * * *",
+                "at 23:59, 00:00", "every 7d",          "every 1s",       "@reboot",
+                "@yearly",         "0 0 29 2 *",        "0 2,3 * * *",    "*/30 2 * * *",
+                "0 0 1-31/2 * *",  "0 0 * * SAT,SUN#3",
         };
         cw_tz *utc = cw_tz_utc(), *warsaw = load_zone("Europe/Warsaw");
         const cw_tz *zones[] = {utc, warsaw};
@@ -533,11 +537,16 @@ static void test_format_round_trip(void **state _unused_)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_cron_basics),  cmocka_unit_test(test_cron_days),
-                cmocka_unit_test(test_six_fields_and_macros), cmocka_unit_test(test_kinds_and_flags),
-                cmocka_unit_test(test_hash),         cmocka_unit_test(test_parse_errors),
-                cmocka_unit_test(test_never_fires),  cmocka_unit_test(test_limits),
-                cmocka_unit_test(test_format_table), cmocka_unit_test(test_format_same),
+                cmocka_unit_test(test_cron_basics),
+                cmocka_unit_test(test_cron_days),
+                cmocka_unit_test(test_six_fields_and_macros),
+                cmocka_unit_test(test_kinds_and_flags),
+                cmocka_unit_test(test_hash),
+                cmocka_unit_test(test_parse_errors),
+                cmocka_unit_test(test_never_fires),
+                cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_format_table),
+                cmocka_unit_test(test_format_same),
                 cmocka_unit_test(test_format_round_trip),
         };
         return cmocka_run_group_tests_name("timespec", tests, NULL, NULL);
