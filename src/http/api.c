@@ -63,29 +63,9 @@ static int send_error(const cw_http_req *req, cw_http_resp *resp, int r, const c
         return 0;
 }
 
-static json_t *str_or_null(const char *s)
-{
-        return cw_json_str(s);
-}
-
-static void set_instant_us(json_t *o, const char *name, int64_t us)
-{
-        cw_json_set_instant(o, name, us);
-}
-
-static void set_fire(json_t *o, const char *name, cw_time t, const cw_tz *tz)
-{
-        cw_json_set_fire(o, name, t, tz);
-}
-
-static json_t *run_json(const cw_run *r, int64_t now_us)
-{
-        return cw_json_run(r, now_us);
-}
-
 static json_t *run_or_null(const cw_run *r, int64_t now_us)
 {
-        return r->id > 0 ? run_json(r, now_us) : json_null();
+        return r->id > 0 ? cw_json_run(r, now_us) : json_null();
 }
 
 static json_t *entry_json(const cw_model_entry *e, bool with_fires)
@@ -155,7 +135,7 @@ static json_t *job_detail_json(const cw_model_job_detail *d, int64_t now_us)
         json_object_set_new(o, "before", a);
         a = json_array();
         for (size_t i = 0; i < d->n_recent; i++)
-                json_array_append_new(a, run_json(&d->recent[i], now_us));
+                json_array_append_new(a, cw_json_run(&d->recent[i], now_us));
         json_object_set_new(o, "recent_runs", a);
         stats = json_object();
         json_object_set_new(stats, "p50", d->p50 >= 0 ? json_real(d->p50) : json_null());
@@ -166,7 +146,7 @@ static json_t *job_detail_json(const cw_model_job_detail *d, int64_t now_us)
                 json_object_set_new(counts, cw_run_status_to_string((cw_run_status)i),
                                     json_integer((json_int_t)d->counts[i]));
         json_object_set_new(stats, "counts", counts);
-        set_instant_us(stats, "last_success", d->last_success_us);
+        cw_json_set_instant(stats, "last_success", d->last_success_us);
         json_object_set_new(o, "stats", stats);
         return o;
 }
@@ -180,17 +160,17 @@ static json_t *ui_entry_json(const cw_model_ui_entry *m)
         json_object_set_new(o, "id", json_integer(m->e.id));
         json_object_set_new(o, "job", json_string(m->job));
         json_object_set_new(o, "schedule", json_string(m->e.schedule));
-        json_object_set_new(o, "spec", str_or_null(m->e.spec));
-        json_object_set_new(o, "command", str_or_null(m->e.command));
+        json_object_set_new(o, "spec", cw_json_str(m->e.spec));
+        json_object_set_new(o, "command", cw_json_str(m->e.command));
         json_object_set_new(o, "description", json_string(m->e.description ? m->e.description : ""));
         json_object_set_new(o, "enabled", json_boolean(m->e.enabled));
-        json_object_set_new(o, "created_by", str_or_null(m->e.created_by));
-        set_instant_us(o, "created", m->e.created_us);
-        set_instant_us(o, "updated", m->e.updated_us);
+        json_object_set_new(o, "created_by", cw_json_str(m->e.created_by));
+        cw_json_set_instant(o, "created", m->e.created_us);
+        cw_json_set_instant(o, "updated", m->e.updated_us);
         json_object_set_new(o, "valid", json_boolean(m->valid));
-        json_object_set_new(o, "error", str_or_null(m->error));
-        json_object_set_new(o, "zone", str_or_null(m->zone));
-        set_fire(o, "next", m->next, m->tz);
+        json_object_set_new(o, "error", cw_json_str(m->error));
+        json_object_set_new(o, "zone", cw_json_str(m->zone));
+        cw_json_set_fire(o, "next", m->next, m->tz);
         return o;
 }
 
@@ -202,8 +182,8 @@ static json_t *request_json(const cw_request *q)
                 return NULL;
         json_object_set_new(o, "id", json_integer(q->id));
         json_object_set_new(o, "spec", json_string(q->spec));
-        json_object_set_new(o, "requested_by", str_or_null(q->by));
-        set_instant_us(o, "requested", q->requested_us);
+        json_object_set_new(o, "requested_by", cw_json_str(q->by));
+        cw_json_set_instant(o, "requested", q->requested_us);
         return o;
 }
 
@@ -405,7 +385,7 @@ static int api_runs(const cw_http_req *req, cw_http_resp *resp)
                 return send_error(req, resp, r, &err);
         runs = json_array();
         for (size_t i = 0; runs && i < m.n; i++)
-                json_array_append_new(runs, run_json(&m.runs[i], req->now_us));
+                json_array_append_new(runs, cw_json_run(&m.runs[i], req->now_us));
         return send_json(resp, 200,
                          json_pack("{s:o?, s:o}", "runs", runs, "next_before",
                                    m.next_before > 0 ? json_integer(m.next_before) : json_null()));
@@ -424,7 +404,7 @@ static int api_run(const cw_http_req *req, cw_http_resp *resp)
         r = cw_model_run_get(req->cfg, req->store, id, false, &m, &err);
         if (r < 0)
                 return send_error(req, resp, r, &err);
-        o = run_json(&m.run, req->now_us);
+        o = cw_json_run(&m.run, req->now_us);
         if (o) {
                 json_object_set_new(o, "alive", cw_run_status_is_final(m.run.status) ? json_null() : json_boolean(m.alive));
                 json_object_set_new(o, "job_configured", json_boolean(m.job != NULL));
@@ -591,7 +571,7 @@ static int api_running(const cw_http_req *req, cw_http_resp *resp)
                 return send_error(req, resp, r, &err);
         runs = json_array();
         for (size_t i = 0; runs && i < m.n; i++) {
-                json_t *o = run_json(&m.runs[i], req->now_us);
+                json_t *o = cw_json_run(&m.runs[i], req->now_us);
                 if (o)
                         json_object_set_new(o, "alive",
                                             json_boolean(m.runs[i].status == CW_RUN_QUEUED ||
@@ -682,8 +662,8 @@ static json_t *scheduler_json(const cw_model_scheduler *m)
         if (!o)
                 return NULL;
         json_object_set_new(o, "enabled", json_boolean(m->enabled));
-        set_fire(o, "last_pass", m->last_pass, NULL);
-        json_object_set_new(o, "node", str_or_null(m->node));
+        cw_json_set_fire(o, "last_pass", m->last_pass, NULL);
+        json_object_set_new(o, "node", cw_json_str(m->node));
         json_object_set_new(o, "running", json_integer((json_int_t)m->n_running));
         json_object_set_new(o, "pending_requests", json_integer((json_int_t)m->n_pending));
         return o;
