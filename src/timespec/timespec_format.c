@@ -75,12 +75,16 @@ static uint64_t progression(int lo, int hi, int step)
  * `* /7` months for January and August); 0 if none. */
 static int star_step(uint64_t bits, int lo, int hi)
 {
-        int span = hi - lo + 1;
+        int span = hi - lo + 1, n;
 
-        for (int n = 1; lo + n <= hi; n++)
-                if (bits == progression(lo, hi, n) && (lo + 2 * n <= hi || span % n == 0))
-                        return n;
-        return 0;
+        if (!has(bits, lo))
+                return 0;
+        /* The only candidate step is the distance to the second value. */
+        for (n = 1; lo + n <= hi && !has(bits, lo + n); n++)
+                ;
+        if (lo + n > hi || bits != progression(lo, hi, n))
+                return 0;
+        return lo + 2 * n <= hi || span % n == 0 ? n : 0;
 }
 
 /* Values as "a-b/n" when they are a progression of 3 or more, else runs. */
