@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/bench_admin.sh - the admin server under load (PRODUCT.md §12: the
+# bench/bench_admin.sh - the admin server under load (docs/hacking.md, Quality targets: the
 # admin jobs page and API p99 < 50 ms with 10 000 jobs and 1 000 000 runs
 # in history), and the scheduler's lateness with and without that load,
 # all in one run of one daemon.
@@ -425,7 +425,7 @@ want=$(( late * ($(wc -l <"$tmp/windows") * dur / period) ))
 echo
 echo "(p50/p99: wrk's latency distribution; size: bytes of one answer; p99/base: p99 over /healthz's p99;"
 echo " lateness: CLOCK_REALTIME at the start of stamp's main - the due second, nearest-rank)"
-echo "target admin jobs page and API p99 < 50 ms (PRODUCT.md section 12): $([ "$met" -eq 1 ] && echo MET || echo "NOT MET") (${summary%; })"
+echo "target admin jobs page and API p99 < 50 ms (docs/hacking.md, Quality targets): $([ "$met" -eq 1 ] && echo MET || echo "NOT MET") (${summary%; })"
 echo "target no lateness change under admin load: p99 ratio ${lratio}x ($(awk -v r="$lratio" 'BEGIN { print (r + 0 <= 1.5) ? "no change beyond noise" : "CHANGED" }'))"
 [ "$(wc -l <"$tmp/stamps" 2>/dev/null || echo 0)" -ge $((want / 2)) ] || notes+=("few stamps: $(wc -l <"$tmp/stamps") (about $want expected)")
 for note in "${notes[@]}"; do echo "warning: $note"; done

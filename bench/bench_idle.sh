@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/bench_idle.sh - an idle `cronwarden daemon` with 10 000 jobs, none
-# due within the hour (PRODUCT.md §12: no periodic wake-ups, < 10 ms CPU
+# due within the hour (docs/hacking.md, Quality targets: no periodic wake-ups, < 10 ms CPU
 # per hour), beside baselines measured in the same window.
 #
 # Starts, each on its own fresh data_dir:
@@ -230,9 +230,9 @@ BEGIN {
         printf "  to its timer armed (first pass done, every entry planned) %s ms with %d jobs, %s ms with 1 job\n", arb, n, aro
         printf "(CPU: schedstat on-CPU ns summed over threads; ticks: utime+stime in 1/%d s; vol.cs: voluntary\n", tck
         printf " context switches, one per sleep; sched-in: times a thread was put on a CPU)\n"
-        printf "\ntarget no periodic wake-ups (PRODUCT.md section 12): %s (%d voluntary context switches, %d schedule-ins in %.0f s)\n",
+        printf "\ntarget no periodic wake-ups (docs/hacking.md, Quality targets): %s (%d voluntary context switches, %d schedule-ins in %.0f s)\n",
                 (d(b0, b1, 4) == 0 && d(b0, b1, 2) == 0 ? "MET" : "NOT MET"), d(b0, b1, 4), d(b0, b1, 2), w
-        printf "target < 10 ms CPU per hour (PRODUCT.md section 12): %s (%.3f ms/h extrapolated)\n", (cpu < 10 ? "MET" : "NOT MET"), cpu
+        printf "target < 10 ms CPU per hour (docs/hacking.md, Quality targets): %s (%.3f ms/h extrapolated)\n", (cpu < 10 ? "MET" : "NOT MET"), cpu
 }'
 echo
 echo "daemon with $jobs jobs: $threads_big, sleeping in ${wchan_big:-?}, RSS $rss_big; 1-job daemon RSS $rss_one"

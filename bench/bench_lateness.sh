@@ -3,7 +3,7 @@
 # due instant to the job's own first instruction, with 1, 100 and 1000
 # fires due in the same second, beside the raw posix_spawn cost of starting
 # that many processes at one instant, measured in the same run
-# (PRODUCT.md §12: p99 within 2x of the raw cost).
+# (docs/hacking.md, Quality targets: p99 within 2x of the raw cost).
 #
 # For each N and each round:
 #   raw     bench/spawn_at sleeps (clock_nanosleep, CLOCK_REALTIME,
@@ -245,6 +245,6 @@ done
 echo
 echo "(lateness = CLOCK_REALTIME at the start of stamp's main - the due second; samples of all rounds pooled,"
 echo " nearest-rank percentiles; ms/start = (last stamp - first stamp) / (N - 1), mean over rounds)"
-echo "target daemon p99 <= 2x raw posix_spawn p99 (PRODUCT.md section 12): $([ "$met" -eq 1 ] && echo MET || echo "NOT MET") (${summary%; })"
+echo "target daemon p99 <= 2x raw posix_spawn p99 (docs/hacking.md, Quality targets): $([ "$met" -eq 1 ] && echo MET || echo "NOT MET") (${summary%; })"
 for note in "${notes[@]}"; do echo "warning: $note"; done
 exit "$status"

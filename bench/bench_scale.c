@@ -1,5 +1,5 @@
-/* bench_scale.c - timing driver and baseline for bench_scale.sh (PRODUCT.md
- * §12: 100 000 jobs, config load + first schedule < 1 s, RSS < 64 MiB).
+/* bench_scale.c - timing driver and baseline for bench_scale.sh (docs/hacking.md,
+ * Quality targets: 100 000 jobs, config load + first schedule < 1 s, RSS < 64 MiB).
  *
  *   bench_scale run [-r R] [-o FILE] -- CMD [ARG...]
  *       Runs CMD R times (default 3), one after another, each started with

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/bench_scale.sh - 100 000 jobs (PRODUCT.md §12: config load + first
+# bench/bench_scale.sh - 100 000 jobs (docs/hacking.md, Quality targets: config load + first
 # schedule < 1 s, RSS < 64 MiB), beside baselines measured in the same run.
 #
 # Generates a config of N jobs (default 100 000: 16 kinds of cron specs,
@@ -176,7 +176,7 @@ BEGIN {
         printf "  per job: load %.2f us, load + first schedule + JSON %.2f us (1-job process cost subtracted)\n",
                 (c - f(chk1, 2)) * 1000 / n, (j - f(jobs1, 2)) * 1000 / n
         if (nnext > 0) printf "  note: %d jobs have no next fire (next = null in jobs --json)\n", nnext
-        printf "\ntargets (PRODUCT.md section 12): load + first schedule < 1 s, peak RSS < 64 MiB\n"
+        printf "\ntargets (docs/hacking.md, Quality targets): load + first schedule < 1 s, peak RSS < 64 MiB\n"
         printf "  %-34s %9s %10s   %s\n", "", "best ms", "RSS MiB", "time / RSS"
         target("check (load + validation)", chk)
         target("jobs (load + first fire, table)", jobst)

@@ -1,5 +1,5 @@
 /* bench_store.c - recorded runs per second through the store, beside the
- * same run's baselines (PRODUCT.md §12: >= 2 000 recorded runs/s).
+ * same run's baselines (docs/hacking.md, Quality targets: >= 2 000 recorded runs/s).
  *
  * One recorded run is what a worker writes for a run: cw_store_run_insert
  * as running, then cw_store_run_finish as succeeded with 200 bytes of
@@ -586,7 +586,7 @@ int main(int argc, char **argv)
                "%ld rounds of %ld)\n",
                spawn_us, 1e6 / spawn_us, o.repeat, o.spawns);
         if (lowest > 0)
-                printf("target >= %d recorded runs/s (PRODUCT.md section 12): %s (lowest %.0f "
+                printf("target >= %d recorded runs/s (docs/hacking.md, Quality targets): %s (lowest %.0f "
                        "runs/s, with %d writer%s)\n",
                        TARGET_RUNS_PER_S, lowest >= TARGET_RUNS_PER_S ? "MET" : "NOT MET", lowest,
                        lowest_procs, lowest_procs == 1 ? "" : "s");

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """croniter_bench.py - croniter's next-fire throughput, the baseline for
-bench_next (PRODUCT.md §12: cronwarden must be >= 100x croniter).
+bench_next (docs/hacking.md, Quality targets: cronwarden must be >= 100x croniter).
 
 Measures exactly what bench_next measures, the same way:
   - the same expressions file (bench/expressions.tsv: EXPR<TAB>ZONE);

@@ -6,7 +6,7 @@
 # (croniter_bench.py) on the fixed set in bench/expressions.tsv, checks that
 # both give the same first five fires for every expression, and prints
 # ns/call for each, the ratio croniter/cronwarden, the geometric mean of the
-# ratios and whether PRODUCT.md §12's target (>= 100x croniter) holds.
+# ratios and whether the target in docs/hacking.md, Quality targets (>= 100x croniter) holds.
 #
 # Usage: bench/run.sh [--min-time SECONDS]   (default 0.5 s per timed chain)
 # Environment: BENCH_BUILD_DIR (default <repo>/build-bench), PYTHON
@@ -74,7 +74,7 @@ END {
         printf "%-20s %-14s %14s %14s %10s\n", "", "", "ns/call", "ns/call", "cr/cw"
         for (i = 1; i <= n; i++) print rows[i]
         geo = exp(logsum / n)
-        printf "\ngeometric mean ratio: %.0fx -- target >= %dx croniter (PRODUCT.md section 12): %s\n", geo, target, (geo >= target ? "MET" : "NOT MET")
+        printf "\ngeometric mean ratio: %.0fx -- target >= %dx croniter (docs/hacking.md, Quality targets): %s\n", geo, target, (geo >= target ? "MET" : "NOT MET")
         printf "lowest ratio: %.0fx for %s; %d of %d expressions below %dx\n", min_ratio, min_expr, below, n, target
         if (differ) {
                 printf "sanity: first 5 fires DIFFER for %d of %d expressions:\n%s", differ, n, diffs

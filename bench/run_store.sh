@@ -8,7 +8,7 @@
 # store, alternating with the same number of bare SQLite INSERT/UPDATE
 # transaction pairs, best of 3; then times posix_spawn + wait of /bin/true
 # and the history queries on a store of 1 000 000 runs. Prints runs/s, the
-# store/raw ratio and whether PRODUCT.md §12's target (>= 2 000 recorded
+# store/raw ratio and whether the target in docs/hacking.md, Quality targets (>= 2 000 recorded
 # runs/s) holds. See bench/README.md.
 #
 # Usage: bench/run_store.sh [bench_store options]

@@ -27,6 +27,8 @@ packages=(
     clang
     libclang-rt-14-dev
     tzdata
+    # The lint stage checks the C files' formatting with clang-format 14.
+    clang-format-14
     # Later issues link these (store, admin UI, notifications); they are
     # installed already so that adding them to meson.build changes nothing
     # on a machine that ran this script.

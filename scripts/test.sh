@@ -6,6 +6,9 @@
 #   deps        scripts/deps.sh (installs missing Debian packages as root;
 #               when it cannot, nothing else runs)
 #   build       meson setup + ninja in build/
+#   release     a --buildtype=release build in build-release/ (-O3 finds
+#               warnings, e.g. maybe-uninitialized, that -O2 does not),
+#               and a -Dtests=false build in build-notests/
 #   lint        tests/lint/banned.py (banned functions, file comments)
 #   unit        cmocka unit tests: meson test --suite unit
 #   pytest      tests/integration against build/
@@ -255,6 +258,13 @@ all_stages()
     else
         record build ERROR - -
         built=0
+    fi
+
+    banner "release: build-release/ (--buildtype=release) and build-notests/ (-Dtests=false)"
+    if setup_build build-release --buildtype=release && setup_build build-notests -Dtests=false; then
+        record release ok - -
+    else
+        record release ERROR - -
     fi
 
     banner "lint: tests/lint/banned.py"

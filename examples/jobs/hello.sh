@@ -1,7 +1,7 @@
 #!/bin/sh
 # hello.sh - demo job: greets $1, then sleeps --sleep=N seconds if given.
 # cronwarden appends params as arguments: positional values first, then
-# key=value params as --key=value (PRODUCT.md §3).
+# key=value params as --key=value (docs/config.md).
 set -eu
 who=${1:-world}
 secs=0

@@ -1,7 +1,7 @@
 #!/bin/sh
 # report.sh - demo job: "builds" a report and reports its progress.
 # Progress lines like "3/5" go to the descriptor in $CRONWARDEN_PROGRESS_FD
-# when cronwarden provides one (PRODUCT.md §6.1).
+# when cronwarden provides one (docs/running.md).
 set -eu
 format=text
 for arg in "$@"; do

@@ -88,6 +88,14 @@ int cw_buf_printf(cw_buf *b, const char *fmt, ...)
         return r;
 }
 
+void cw_buf_truncate(cw_buf *b, size_t len)
+{
+        if (len >= b->len)
+                return;
+        b->len = len;
+        b->p[len] = '\0';
+}
+
 void cw_buf_reset(cw_buf *b)
 {
         b->len = 0;

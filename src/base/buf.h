@@ -42,6 +42,16 @@ static inline int cw_buf_error(const cw_buf *b)
         return b->err;
 }
 
+/* Shortens the content to its first len bytes (nothing happens when it
+ * is not longer); the error, if any, stays. For builders that take back
+ * what they just wrote (a trailing blank, a separator). */
+void cw_buf_truncate(cw_buf *b, size_t len);
+/* The last byte, or '\0' when empty. */
+static inline char cw_buf_last(const cw_buf *b)
+{
+        return b->len ? b->p[b->len - 1] : '\0';
+}
+
 /* Empties the buffer without freeing (keeps max and the error cleared). */
 void cw_buf_reset(cw_buf *b);
 /* Frees the contents; b is empty again (max kept, error cleared). */

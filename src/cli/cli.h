@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "base/civil.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "sched/sched.h"
@@ -25,8 +26,9 @@ typedef struct cw_cli {
         const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
         const char *zoneinfo;    /* $CRONWARDEN_ZONEINFO (tests), or NULL */
         const char *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
-        cw_time now;             /* read once at start ($CRONWARDEN_FAKE_NOW for tests) */
-        int64_t now_us;          /* the same instant in microseconds */
+        cw_clock clock;              /* the daemon's ($CRONWARDEN_FAKE_NOW for tests) */
+        cw_time now;                 /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
+        cw_instant now_us;           /* the same instant in microseconds */
         FILE *out;
         FILE *err;
 } cw_cli;

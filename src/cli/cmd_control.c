@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli_runs.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "worker/control.h"
 
 /* Everything the control commands need open at once. */
@@ -81,7 +81,10 @@ static const char status_usage[] =
         "Options:\n"
         "      --json        print a JSON array\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok (also when nothing runs), 2 bad job spec, config or\n"
+        "store error.\n";
 
 static void print_status_table(cw_cli *cli, ctl *c, const cw_run *runs, const bool *alive, size_t n)
 {
@@ -199,6 +202,12 @@ static const char kill_usage[] =
         "number matches a run id, a worker pid or a job pid; --run and --pid say\n"
         "which. A killed run of a job with can_resume = yes can be restarted by\n"
         "'cronwarden resume'.\n"
+        "\n"
+        "Options:\n"
+        "      --run ID      the run with this id\n"
+        "      --pid PID     the run whose worker or job has this pid\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
         "\n"
         "Exit status: 0 all matched runs were stopped, 1 one could not be\n"
         "stopped, 2 nothing matched or bad arguments.\n";
@@ -328,7 +337,13 @@ static const char clean_usage[] =
         "Usage: cronwarden [--config FILE] clean\n"
         "\n"
         "Record runs whose worker vanished as lost (killing what is left of\n"
-        "them), and forget killed runs waiting for 'resume'.\n";
+        "them), and forget killed runs waiting for 'resume'.\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 bad arguments, config or store error.\n";
 
 /* The clean step shared by clean and suspend. */
 static int do_clean(cw_cli *cli, ctl *c)
@@ -400,7 +415,14 @@ static const char suspend_usage[] =
         "\n"
         "'clean', then kill every run in progress on this node. Killed runs of\n"
         "jobs with can_resume = yes are restarted by 'cronwarden resume' (for\n"
-        "example around a deploy).\n";
+        "example around a deploy).\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 every run was stopped (or none was running), 1 one could\n"
+        "not be stopped, 2 bad arguments, config or store error.\n";
 
 static int cmd_suspend(cw_cli *cli, int argc, char **argv)
 {
@@ -440,7 +462,16 @@ static const char resume_usage[] =
         "\n"
         "Restart, in the background, every killed run whose job has\n"
         "can_resume = yes (and that 'clean' has not forgotten), with the same job\n"
-        "spec. Prints the new run ids.\n";
+        "spec. Prints the new run ids. A run whose lock is held is not restarted\n"
+        "and stays resumable.\n"
+        "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 every run was restarted (or none was waiting), 1 one\n"
+        "could not be started, 2 bad arguments, config or store error, 75 a\n"
+        "run's lock is held.\n";
 
 /* Restarts one run in a detached worker (spawn.c). */
 static int resume_one(cw_cli *cli, ctl *c, const cw_run *old, int64_t *ret_new)

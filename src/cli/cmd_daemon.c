@@ -28,6 +28,10 @@ static const char daemon_usage[] =
         "web UI and API on [admin] listen (default 127.0.0.1:8080; see\n"
         "'cronwarden passwd'). A changed listen address needs a restart.\n"
         "\n"
+        "Options:\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
         "Exit status: 0 stopped cleanly, 1 the admin server cannot listen,\n"
         "2 bad config or store, 75 another daemon runs on the same data_dir.\n";
 
@@ -57,7 +61,7 @@ static int run_spawner(cw_cli *cli)
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        r = cw_spawner_main(cfg, CW_SPAWNER_FD);
+        r = cw_spawner_main(cfg, &cli->clock, CW_SPAWNER_FD);
         if (r < 0)
                 return cli_fail(cli, "spawner: %s", strerror(-r));
         return CW_EXIT_OK;
@@ -72,7 +76,10 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                 {"config-snapshot", required_argument, NULL, CLI_OPT_CONFIG_SNAPSHOT},
                 {0},
         };
-        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo, .start_spawner = start_spawner, .log = cli->err};
+        cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo,
+                            .start_spawner = start_spawner,
+                            .log = cli->err,
+                            .clock = &cli->clock};
         bool help = false, spawner = false;
         cw_error err;
         int opt, r;

@@ -10,7 +10,7 @@
  * per-job flags set by `disable`/`enable` or the admin UI (one query for
  * every disabled job), so ENABLED is the effective state, and the jobs
  * created in the admin UI from command entries ("ui-ID",
- * sched/entries.h), listed after the configured ones. A config whose
+ * catalog/catalog.h), listed after the configured ones. A config whose
  * store was never created is listed from the config alone: listing jobs
  * does not create a store file. */
 #include <errno.h>
@@ -22,8 +22,8 @@
 
 #include "base/units.h"
 #include "cli.h"
+#include "catalog/entries.h"
 #include "report/json.h"
-#include "sched/entries.h"
 
 #define INFO_FIRES 5
 #define SCHEDULE_COLUMN_MAX 48

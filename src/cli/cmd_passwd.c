@@ -33,6 +33,7 @@ static const char passwd_usage[] =
         "    user          = admin\n"
         "    password_hash = $argon2id$v=19$m=65536,t=2,p=1$...\n"
         "\n"
+        "Options:\n"
         "  --token NAME   print a new random API token (256 bits, URL-safe) on the\n"
         "                 first line and, on the second, the line to add to [admin]:\n"
         "                     api_token = NAME sha256:HEX\n"

@@ -21,8 +21,8 @@
 #include "base/iso8601.h"
 #include "base/units.h"
 #include "cli.h"
+#include "catalog/catalog.h"
 #include "cli_runs.h"
-#include "sched/entries.h"
 #include "worker/worker.h"
 
 
@@ -215,7 +215,7 @@ static int run_main(cw_cli *cli, run_args *a)
         r = cw_jobspec_parse(a->spec, &js, &e);
         if (r < 0)
                 return cli_fail_caret(cli, "bad job spec", a->spec, &e);
-        /* A job the admin UI made from a command entry (sched/entries.h)
+        /* A job the admin UI made from a command entry (catalog/catalog.h)
          * is found in the store: open it first for those. */
         if (!cw_config_job(cfg, js->name) && cw_ui_job_name_parse(js->name, NULL)) {
                 r = cli_open_store(cli, cfg, &store);
@@ -376,6 +376,9 @@ static const char progress_usage[] =
         "Report progress from inside a job: 'progress 13 77' or 'progress 42%'.\n"
         "It is stored on the run and shown by 'status'. Works only inside a job\n"
         "started by cronwarden (it writes to $CRONWARDEN_PROGRESS_FD).\n"
+        "\n"
+        "Options:\n"
+        "      --help        show this help\n"
         "\n"
         "Exit status: 0 ok, 2 bad numbers or not inside a job.\n";
 

@@ -4,11 +4,10 @@
  * (a row the next pass takes) and `crontab show|install|remove` (the
  * user's crontab line that runs `tick` every minute).
  *
- * The crontab is edited as bytes, not parsed as cron: a marked block per
- * config file is found by its exact BEGIN/END lines and everything else
- * is copied through untouched, so comments, environment lines, other
- * programs' entries and other configs' blocks survive any number of
- * installs and removals. The crontab is read with `crontab -l` and written
+ * The crontab is edited as bytes, not parsed as cron: the marked block
+ * per config file is built, found and replaced by src/crontab/ (block.c),
+ * and everything else is copied through untouched. This file runs the
+ * crontab program and prints. The crontab is read with `crontab -l` and written
  * with `crontab -` (the only portable interface: the spool file itself
  * belongs to cron and is not ours to open). Read-modify-write is not
  * atomic: a concurrent `crontab -e` between our read and write is lost,
@@ -26,10 +25,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/array.h"
+#include "base/buf.h"
 #include "cli.h"
+#include "crontab/crontab.h"
 #include "daemon/daemon.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 #include "worker/lock.h"
 #include "jobspec/jobspec.h"
 
@@ -41,8 +41,6 @@ extern char **environ;
 #define CRONTAB_MAX (4u * 1024 * 1024)
 /* What crontab prints on failure: enough for its message. */
 #define MESSAGES_MAX (16u * 1024)
-#define MARK_BEGIN "# BEGIN cronwarden "
-#define MARK_END "# END cronwarden "
 
 /* Parses the options of a command that takes only --config and --help;
  * returns CW_EXIT_OK (with *help set when --help was printed) or an exit
@@ -83,8 +81,8 @@ static void user_name(char *buf, size_t size)
 static const char disable_usage[] =
         "Usage: cronwarden [--config FILE] disable [JOB]\n"
         "\n"
-        "Pause the scheduler, or one job. Without JOB, 'tick' (and later the\n"
-        "daemon) starts nothing: every scheduled fire and request is recorded as\n"
+        "Pause the scheduler, or one job. Without JOB, neither 'tick' nor the\n"
+        "daemon starts anything: every scheduled fire and request is recorded as\n"
         "skipped. With JOB, only that job's fires are skipped. 'run' still works;\n"
         "a disabled job needs 'run --force'. Kept in the store until 'enable'.\n"
         "\n"
@@ -189,7 +187,7 @@ static int toggle(cw_cli *cli, const cw_command *cmd, int argc, char **argv, boo
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
-        /* A job the admin UI made is found in the store (sched/entries.h). */
+        /* A job the admin UI made is found in the store (catalog/catalog.h). */
         if (name && !cw_config_job(cfg, name) && cw_ui_job_name_parse(name, NULL)) {
                 r = cli_open_store(cli, cfg, &store);
                 if (r != CW_EXIT_OK)
@@ -314,7 +312,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         cw_error_clear(&e);
         if (cw_jobspec_parse(spec, &js, &e) < 0)
                 return cli_fail_caret(cli, "bad job spec", spec, &e);
-        /* A job the admin UI made is found in the store (sched/entries.h). */
+        /* A job the admin UI made is found in the store (catalog/catalog.h). */
         if (!cw_config_job(cfg, js->name) && cw_ui_job_name_parse(js->name, NULL)) {
                 r = cli_open_store(cli, cfg, &store);
                 if (r != CW_EXIT_OK)
@@ -366,7 +364,8 @@ static const char crontab_usage[] =
         "    * * * * * /abs/path/cronwarden --config /abs/path/cronwarden.ini tick --silent\n"
         "    # END cronwarden /abs/path/cronwarden.ini\n"
         "\n"
-        "  show      print the block and whether it is installed\n"
+        "  show      print the block and whether it is installed (the block also\n"
+        "            where cron is not installed, to add it by hand)\n"
         "  install   add the block, or replace this config's block (writes nothing\n"
         "            when it is already installed)\n"
         "  remove    delete this config's block\n"
@@ -379,43 +378,9 @@ static const char crontab_usage[] =
         "      --config FILE config file\n"
         "      --help        show this help\n"
         "\n"
-        "Exit status: 0 ok, 2 bad config, no crontab command, or crontab failed.\n"
+        "Exit status: 0 ok, 2 bad config, no crontab command (install, remove),\n"
+        "or crontab failed.\n"
         "Test hook: CRONWARDEN_CRONTAB_CMD=PROGRAM runs PROGRAM -l / PROGRAM - instead of crontab.\n";
-
-/* A byte buffer that never holds more than max bytes: what does not fit
- * is dropped and remembered in `overflow`. Kept NUL-terminated so short
- * texts can be printed. */
-typedef struct bytes {
-        char *p;
-        size_t n, cap, max;
-        bool overflow;
-} bytes;
-
-static void bytes_release(bytes *b)
-{
-        free(b->p);
-        *b = (bytes){.max = b->max};
-}
-
-static int bytes_add(bytes *b, const void *data, size_t len)
-{
-        if (len > b->max - b->n) {
-                b->overflow = true;
-                len = b->max - b->n;
-        }
-        if (cw_array_reserve((void **)&b->p, &b->cap, b->n + len + 1, 1, 256) < 0)
-                return -ENOMEM;
-        if (len)
-                memcpy(b->p + b->n, data, len);
-        b->n += len;
-        b->p[b->n] = '\0';
-        return 0;
-}
-
-static int bytes_adds(bytes *b, const char *s)
-{
-        return bytes_add(b, s, strlen(s));
-}
 
 /* How to reach the crontab program, and who we are for messages. */
 typedef struct crontab_ctx {
@@ -432,9 +397,9 @@ static void close_fd(int *fd)
 }
 
 /* Reads what is ready on *fd into b (closing *fd at end of file or on an
- * error). Bytes beyond b's maximum are read and dropped, so the child is
- * never left blocked on a full pipe. */
-static int drain(int *fd, bytes *b)
+ * error). Bytes beyond b's maximum are read and dropped (b keeps -E2BIG),
+ * so the child is never left blocked on a full pipe. */
+static int drain(int *fd, cw_buf *b)
 {
         char chunk[4096];
         ssize_t k = read(*fd, chunk, sizeof(chunk));
@@ -445,7 +410,8 @@ static int drain(int *fd, bytes *b)
                 close_fd(fd);
                 return 0;
         }
-        return bytes_add(b, chunk, (size_t)k);
+        k = cw_buf_add(b, chunk, (size_t)k);
+        return k == -E2BIG ? 0 : (int)k;
 }
 
 /* Runs `PROG ARG` with `in` on its stdin (NULL: /dev/null), its stdout
@@ -453,8 +419,8 @@ static int drain(int *fd, bytes *b)
  * buffer). Returns 0 with the wait status in *ret_status, or a negative
  * errno when it could not be started (-ENOENT: no such program) or its
  * output could not be stored (-ENOMEM). The caller ignores SIGPIPE. */
-static int crontab_exec(const crontab_ctx *ct, const char *arg, const bytes *in, bytes *out,
-                        bytes *err, int *ret_status)
+static int crontab_exec(const crontab_ctx *ct, const char *arg, const cw_buf *in, cw_buf *out,
+                        cw_buf *err, int *ret_status)
 {
         char *argv[] = {(char *)ct->prog, (char *)arg, NULL};
         int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
@@ -497,7 +463,7 @@ static int crontab_exec(const crontab_ctx *ct, const char *arg, const bytes *in,
 
         /* Feed stdin and read both outputs at once: crontab may write a
          * lot before it reads, or stop reading early. */
-        if (pin[1] >= 0 && (in->n == 0 || fcntl(pin[1], F_SETFL, O_NONBLOCK) < 0))
+        if (pin[1] >= 0 && (in->len == 0 || fcntl(pin[1], F_SETFL, O_NONBLOCK) < 0))
                 close_fd(&pin[1]);
         while (pin[1] >= 0 || pout[0] >= 0 || perr[0] >= 0) {
                 struct pollfd fds[3] = {
@@ -514,11 +480,11 @@ static int crontab_exec(const crontab_ctx *ct, const char *arg, const bytes *in,
                         break;
                 }
                 if (fds[0].revents) {
-                        ssize_t w = write(pin[1], in->p + written, in->n - written);
+                        ssize_t w = write(pin[1], in->p + written, in->len - written);
                         if (w > 0)
                                 written += (size_t)w;
                         /* EPIPE: it stopped reading; its exit status says why. */
-                        if ((w < 0 && errno != EINTR && errno != EAGAIN) || written == in->n)
+                        if ((w < 0 && errno != EINTR && errno != EAGAIN) || written == in->len)
                                 close_fd(&pin[1]);
                 }
                 if (fds[1].revents && (k = drain(&pout[0], out)) < 0 && r == 0)
@@ -548,196 +514,66 @@ out:
 
 /* Prints why PROG could not run or failed. msgs is what it printed. */
 static int crontab_fail(cw_cli *cli, const crontab_ctx *ct, const char *arg, int r, int status,
-                        bytes *msgs)
+                        cw_buf *msgs)
 {
         if (r == -ENOENT && !ct->hook)
                 return cli_fail(cli, "the crontab command is not installed (apt-get install cron)");
         if (r < 0)
                 return cli_fail(cli, "cannot run '%s %s'%s: %s", ct->prog, arg,
                                 ct->hook ? " (CRONWARDEN_CRONTAB_CMD)" : "", strerror(-r));
-        while (msgs->n > 0 && (msgs->p[msgs->n - 1] == '\n' || msgs->p[msgs->n - 1] == ' '))
-                msgs->p[--msgs->n] = '\0';
+        while (cw_buf_last(msgs) == '\n' || cw_buf_last(msgs) == ' ')
+                cw_buf_truncate(msgs, msgs->len - 1);
         if (WIFEXITED(status))
                 return cli_fail(cli, "'%s %s' failed with exit status %d%s%s", ct->prog, arg,
-                                WEXITSTATUS(status), msgs->n ? ": " : "", msgs->n ? msgs->p : "");
+                                WEXITSTATUS(status), msgs->len ? ": " : "",
+                                msgs->len ? msgs->p : "");
         return cli_fail(cli, "'%s %s' was killed by signal %d", ct->prog, arg,
                         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-/* The user's crontab into *ret (empty when there is none). */
-static int crontab_read(cw_cli *cli, const crontab_ctx *ct, bytes *ret)
+/* The user's crontab into *ret (empty when there is none). When there is
+ * no crontab program (and no test hook) and missing_ok, sets *ret_missing
+ * and returns CW_EXIT_OK without printing. */
+static int crontab_read(cw_cli *cli, const crontab_ctx *ct, bool missing_ok, bool *ret_missing,
+                        cw_buf *ret)
 {
-        bytes out = {.max = CRONTAB_MAX}, msgs = {.max = MESSAGES_MAX};
+        _cleanup_(cw_buf_release) cw_buf out = CW_BUF_INIT(CRONTAB_MAX);
+        _cleanup_(cw_buf_release) cw_buf msgs = CW_BUF_INIT(MESSAGES_MAX);
         bool none;
-        int r, status = 0, code = CW_EXIT_OK;
+        int r, status = 0;
 
         r = crontab_exec(ct, "-l", NULL, &out, &msgs, &status);
+        if (r == -ENOENT && !ct->hook && missing_ok) {
+                *ret_missing = true;
+                return CW_EXIT_OK;
+        }
         /* Vixie cron and cronie both say "no crontab for USER". */
         none = r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 1 && msgs.p &&
                strstr(msgs.p, "no crontab for");
         if (none)
-                out.n = 0;
-        if ((r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) || none) {
-                /* Allocated even when empty, so callers may index it. */
-                if (out.overflow)
-                        code = cli_fail(cli, "the crontab of %s is larger than %u bytes", ct->user,
-                                        CRONTAB_MAX);
-                else if (bytes_add(&out, "", 0) < 0)
-                        code = cli_fail(cli, "out of memory");
-                else {
-                        *ret = out;
-                        out = (bytes){0};
-                }
-        } else {
-                code = crontab_fail(cli, ct, "-l", r, status, &msgs);
-        }
-        bytes_release(&out);
-        bytes_release(&msgs);
-        return code;
+                cw_buf_reset(&out);
+        if ((r != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) && !none)
+                return crontab_fail(cli, ct, "-l", r, status, &msgs);
+        if (cw_buf_error(&out) == -E2BIG)
+                return cli_fail(cli, "the crontab of %s is larger than %u bytes", ct->user,
+                                CRONTAB_MAX);
+        /* Allocated even when empty, so callers may index it. */
+        if (cw_buf_add(&out, "", 0) < 0)
+                return cli_fail(cli, "out of memory");
+        *ret = out;
+        out = (cw_buf)CW_BUF_INIT(0);
+        return CW_EXIT_OK;
 }
 
-static int crontab_write(cw_cli *cli, const crontab_ctx *ct, const bytes *text)
+static int crontab_write(cw_cli *cli, const crontab_ctx *ct, const cw_buf *text)
 {
-        bytes msgs = {.max = MESSAGES_MAX};
-        int r, status = 0, code = CW_EXIT_OK;
+        _cleanup_(cw_buf_release) cw_buf msgs = CW_BUF_INIT(MESSAGES_MAX);
+        int r, status = 0;
 
         r = crontab_exec(ct, "-", text, &msgs, &msgs, &status);
         if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                code = crontab_fail(cli, ct, "-", r, status, &msgs);
-        bytes_release(&msgs);
-        return code;
-}
-
-/* Appends s as one word for /bin/sh, quoted only when it has to be. */
-static int add_shell_word(bytes *b, const char *s)
-{
-        static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   "0123456789_./+,:=@%-";
-        int r;
-
-        if (*s && strspn(s, safe) == strlen(s))
-                return bytes_adds(b, s);
-        r = bytes_adds(b, "'");
-        for (const char *p = s; r == 0 && *p; p++)
-                r = *p == '\'' ? bytes_adds(b, "'\\''") : bytes_add(b, p, 1);
-        return r < 0 ? r : bytes_adds(b, "'");
-}
-
-/* The whole block for this config, each line ending in a newline. cron
- * turns an unescaped '%' in a command into a newline, so the command's
- * '%' are written as '\%' (cron removes the backslash before sh runs). */
-static int make_block(const char *self, const char *cfgpath, bytes *ret)
-{
-        bytes cmd = {.max = 4 * PATH_MAX + 64};
-        int r;
-
-        r = add_shell_word(&cmd, self);
-        if (r == 0)
-                r = bytes_adds(&cmd, " --config ");
-        if (r == 0)
-                r = add_shell_word(&cmd, cfgpath);
-        if (r == 0)
-                r = bytes_adds(&cmd, " tick --silent");
-        if (r == 0)
-                r = cmd.overflow ? -ENAMETOOLONG : 0;
-        if (r == 0)
-                r = bytes_adds(ret, MARK_BEGIN);
-        if (r == 0)
-                r = bytes_adds(ret, cfgpath);
-        if (r == 0)
-                r = bytes_adds(ret, "\n* * * * * ");
-        for (size_t i = 0; r == 0 && i < cmd.n; i++)
-                r = bytes_add(ret, cmd.p[i] == '%' ? "\\%" : &cmd.p[i], cmd.p[i] == '%' ? 2 : 1);
-        if (r == 0)
-                r = bytes_adds(ret, "\n" MARK_END);
-        if (r == 0)
-                r = bytes_adds(ret, cfgpath);
-        if (r == 0)
-                r = bytes_adds(ret, "\n");
-        bytes_release(&cmd);
-        return r;
-}
-
-/* Where this config's blocks are in a crontab: byte ranges [begin, end),
- * each from the start of a BEGIN line to just after its END line. */
-typedef struct block_span {
-        size_t begin, end;
-} block_span;
-
-#define SPANS_MAX 64
-
-typedef struct found_blocks {
-        block_span spans[SPANS_MAX];
-        size_t n;
-        size_t bad_line; /* a BEGIN line without its END line (1-based), or 0 */
-} found_blocks;
-
-static bool line_is(const char *line, size_t len, const char *mark, const char *path)
-{
-        size_t m = strlen(mark), p = strlen(path);
-
-        return len == m + p && memcmp(line, mark, m) == 0 && memcmp(line + m, path, p) == 0;
-}
-
-/* Finds the blocks of cfgpath in text. Lines are compared exactly, so a
- * block for another config, or one edited out of shape, is not ours. */
-static int find_blocks(const bytes *text, const char *cfgpath, found_blocks *ret)
-{
-        size_t pos = 0, lineno = 0, open_at = 0, open_line = 0;
-        bool open = false;
-
-        ret->n = 0;
-        ret->bad_line = 0;
-        while (pos < text->n) {
-                const char *line = text->p + pos;
-                const char *nl = memchr(line, '\n', text->n - pos);
-                size_t len = nl ? (size_t)(nl - line) : text->n - pos;
-                size_t next = nl ? pos + len + 1 : text->n;
-
-                lineno++;
-                if (!open && line_is(line, len, MARK_BEGIN, cfgpath)) {
-                        open = true;
-                        open_at = pos;
-                        open_line = lineno;
-                } else if (open && line_is(line, len, MARK_END, cfgpath)) {
-                        if (ret->n == SPANS_MAX)
-                                return -E2BIG;
-                        ret->spans[ret->n++] = (block_span){open_at, next};
-                        open = false;
-                }
-                pos = next;
-        }
-        if (open)
-                ret->bad_line = open_line;
-        return 0;
-}
-
-/* text with this config's blocks cut out; block (if not NULL) put where
- * the first one was, or appended. */
-static int edit_blocks(const bytes *text, const found_blocks *f, const bytes *block, bytes *ret)
-{
-        size_t pos = 0;
-        int r = 0;
-
-        for (size_t i = 0; r == 0 && i < f->n; i++) {
-                r = bytes_add(ret, text->p + pos, f->spans[i].begin - pos);
-                if (r == 0 && i == 0 && block)
-                        r = bytes_add(ret, block->p, block->n);
-                pos = f->spans[i].end;
-        }
-        if (r == 0)
-                r = bytes_add(ret, text->p + pos, text->n - pos);
-        if (r == 0 && f->n == 0 && block) {
-                /* cron rejects a last line without its newline, and the
-                 * block must start on a line of its own. */
-                if (ret->n > 0 && ret->p[ret->n - 1] != '\n')
-                        r = bytes_adds(ret, "\n");
-                if (r == 0)
-                        r = bytes_add(ret, block->p, block->n);
-        }
-        if (r == 0 && ret->overflow)
-                r = -EFBIG;
-        return r;
+                return crontab_fail(cli, ct, "-", r, status, &msgs);
+        return CW_EXIT_OK;
 }
 
 typedef enum crontab_action {
@@ -805,55 +641,79 @@ static int self_path(cw_cli *cli, char *buf, size_t size)
         return CW_EXIT_OK;
 }
 
-static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
-                      const char *cfgpath, const bytes *block)
+/* What show prints under the block: whether and how it is installed. */
+static void show_state(cw_cli *cli, const crontab_ctx *ct, const cw_crontab_blocks *found,
+                       bool same)
 {
-        bytes text = {.max = CRONTAB_MAX}, edited = {.max = CRONTAB_MAX};
-        found_blocks found;
-        bool same;
+        if (found->bad_line)
+                fprintf(cli->out,
+                        "broken in the crontab of %s: line %zu begins the block "
+                        "but it never ends (fix it with 'crontab -e')\n",
+                        ct->user, found->bad_line);
+        else if (same)
+                fprintf(cli->out, "installed in the crontab of %s\n", ct->user);
+        else if (found->n)
+                fprintf(cli->out,
+                        "installed in the crontab of %s, but different from the "
+                        "above: 'cronwarden crontab install' replaces it\n",
+                        ct->user);
+        else
+                fprintf(cli->out,
+                        "not installed in the crontab of %s: 'cronwarden "
+                        "crontab install' adds it\n",
+                        ct->user);
+}
+
+/* Writes text with this config's blocks replaced by block (NULL: cut). */
+static int crontab_edit(cw_cli *cli, const crontab_ctx *ct, const cw_buf *text,
+                        const cw_crontab_blocks *found, const cw_buf *block)
+{
+        _cleanup_(cw_buf_release) cw_buf edited = CW_BUF_INIT(CRONTAB_MAX);
+        int r;
+
+        r = cw_crontab_blocks_edit(text->p, text->len, found, block ? block->p : NULL,
+                                   block ? block->len : 0, &edited);
+        if (r < 0)
+                return cli_fail(cli, "cannot edit the crontab: %s", strerror(-r));
+        return crontab_write(cli, ct, &edited);
+}
+
+static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
+                      const char *cfgpath, const cw_buf *block)
+{
+        _cleanup_(cw_buf_release) cw_buf text = CW_BUF_INIT(CRONTAB_MAX);
+        cw_crontab_blocks found;
+        bool same, missing = false;
         int r, code;
 
-        code = crontab_read(cli, ct, &text);
+        code = crontab_read(cli, ct, action == CRONTAB_SHOW, &missing, &text);
         if (code != CW_EXIT_OK)
                 return code;
-        r = find_blocks(&text, cfgpath, &found);
-        if (r < 0) {
-                code = cli_fail(cli, "the crontab of %s has more than %d blocks for '%s'", ct->user,
-                                SPANS_MAX, cfgpath);
-                goto out;
+        if (missing) {
+                /* show is also how one sees the line to install by hand, or
+                 * before installing cron. */
+                fwrite(block->p, 1, block->len, cli->out);
+                fprintf(cli->out, "not installed: this system has no crontab command "
+                                  "(apt-get install cron)\n");
+                return CW_EXIT_OK;
         }
-        if (found.bad_line && action != CRONTAB_SHOW) {
+        r = cw_crontab_blocks_find(text.p, text.len, cfgpath, &found);
+        if (r < 0)
+                return cli_fail(cli, "the crontab of %s has more than %d blocks for '%s'", ct->user,
+                                CW_CRONTAB_BLOCKS_MAX, cfgpath);
+        if (found.bad_line && action != CRONTAB_SHOW)
                 /* Guessing where the block ends could delete the user's lines. */
-                code = cli_fail(cli,
+                return cli_fail(cli,
                                 "line %zu of the crontab of %s begins a cronwarden block for "
                                 "'%s' that never ends ('%s%s' is missing): fix it with "
                                 "'crontab -e'",
-                                found.bad_line, ct->user, cfgpath, MARK_END, cfgpath);
-                goto out;
-        }
-        same = found.n == 1 && found.spans[0].end - found.spans[0].begin == block->n &&
-               memcmp(text.p + found.spans[0].begin, block->p, block->n) == 0;
+                                found.bad_line, ct->user, cfgpath, CW_CRONTAB_MARK_END, cfgpath);
+        same = cw_crontab_blocks_same(text.p, &found, block->p, block->len);
 
         switch (action) {
         case CRONTAB_SHOW:
-                fwrite(block->p, 1, block->n, cli->out);
-                if (found.bad_line)
-                        fprintf(cli->out,
-                                "broken in the crontab of %s: line %zu begins the block "
-                                "but it never ends (fix it with 'crontab -e')\n",
-                                ct->user, found.bad_line);
-                else if (same)
-                        fprintf(cli->out, "installed in the crontab of %s\n", ct->user);
-                else if (found.n)
-                        fprintf(cli->out,
-                                "installed in the crontab of %s, but different from the "
-                                "above: 'cronwarden crontab install' replaces it\n",
-                                ct->user);
-                else
-                        fprintf(cli->out,
-                                "not installed in the crontab of %s: 'cronwarden "
-                                "crontab install' adds it\n",
-                                ct->user);
+                fwrite(block->p, 1, block->len, cli->out);
+                show_state(cli, ct, &found, same);
                 break;
         case CRONTAB_INSTALL:
                 if (same) {
@@ -863,12 +723,7 @@ static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
                                 cfgpath, ct->user);
                         break;
                 }
-                r = edit_blocks(&text, &found, block, &edited);
-                if (r < 0) {
-                        code = cli_fail(cli, "cannot edit the crontab: %s", strerror(-r));
-                        break;
-                }
-                code = crontab_write(cli, ct, &edited);
+                code = crontab_edit(cli, ct, &text, &found, block);
                 if (code == CW_EXIT_OK)
                         fprintf(cli->out,
                                 "%s the cronwarden block for %s in the crontab of %s: "
@@ -883,12 +738,7 @@ static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
                                 cfgpath, ct->user);
                         break;
                 }
-                r = edit_blocks(&text, &found, NULL, &edited);
-                if (r < 0) {
-                        code = cli_fail(cli, "cannot edit the crontab: %s", strerror(-r));
-                        break;
-                }
-                code = crontab_write(cli, ct, &edited);
+                code = crontab_edit(cli, ct, &text, &found, NULL);
                 if (code == CW_EXIT_OK)
                         fprintf(cli->out,
                                 "removed the cronwarden block for %s from the crontab "
@@ -896,9 +746,6 @@ static int crontab_do(cw_cli *cli, const crontab_ctx *ct, crontab_action action,
                                 cfgpath, ct->user);
                 break;
         }
-out:
-        bytes_release(&text);
-        bytes_release(&edited);
         return code;
 }
 
@@ -910,7 +757,7 @@ static int cmd_crontab(cw_cli *cli, int argc, char **argv)
                 [CRONTAB_REMOVE] = "remove",
         };
         char self[PATH_MAX], cfgpath[PATH_MAX];
-        bytes block = {.max = 8 * PATH_MAX};
+        _cleanup_(cw_buf_release) cw_buf block = CW_BUF_INIT(8 * PATH_MAX);
         crontab_action action = CRONTAB_SHOW;
         struct sigaction ign = {.sa_handler = SIG_IGN}, old;
         crontab_ctx ct = {.prog = "crontab"};
@@ -946,19 +793,15 @@ static int cmd_crontab(cw_cli *cli, int argc, char **argv)
                 r = self_path(cli, self, sizeof(self));
         if (r != CW_EXIT_OK)
                 return r;
-        r = make_block(self, cfgpath, &block);
-        if (r < 0 || block.overflow) {
-                bytes_release(&block);
-                return cli_fail(cli, "cannot make the crontab block: %s",
-                                strerror(r < 0 ? -r : ENAMETOOLONG));
-        }
+        r = cw_crontab_block_make(self, cfgpath, &block);
+        if (r < 0)
+                return cli_fail(cli, "cannot make the crontab block: %s", strerror(-r));
         /* A crontab that exits before reading all of its stdin must give
          * us EPIPE, not kill us: its exit status then says what went wrong. */
         sigaction(SIGPIPE, &ign, &old);
         fflush(cli->out);
         r = crontab_do(cli, &ct, action, cfgpath, &block);
         sigaction(SIGPIPE, &old, NULL);
-        bytes_release(&block);
         return r;
 }
 

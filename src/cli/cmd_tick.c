@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "cli.h"
+#include "catalog/entries.h"
 #include "report/json.h"
-#include "sched/entries.h"
 #include "sched/sched.h"
+#include "sched/worker_locks.h"
 
-/* The UI-created entries of one pass (sched/entries.h). */
+/* The UI-created entries of one pass (catalog/entries.h). */
 typedef struct ui_entries {
         cw_schedule_entry *e;
         size_t n;
@@ -140,6 +141,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         o.now = cli->now;
         o.now_us = cli->now_us;
         o.start = start_worker;
+        o.locks = cw_sched_worker_locks();
         o.on_action = on_action;
         o.userdata = &t;
         o.extra_entries = extra.e;

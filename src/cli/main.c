@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/iso8601.h"
 #include "cli.h"
 
@@ -67,29 +67,67 @@ static const cw_command *find_command(const char *name)
         return NULL;
 }
 
-/* The clock is read once here and passed down (STYLE 6). Tests may pin it
- * with CRONWARDEN_FAKE_NOW=ISO8601. */
+/* The CLOCK_MONOTONIC reading (µs) that CRONWARDEN_FAKE_NOW goes with,
+ * set by the first process that saw the fake time, so that its children
+ * (the daemon's spawner, their workers) keep one test clock between them. */
+#define FAKE_NOW_MONO "CRONWARDEN_FAKE_NOW_MONO"
+
+/* The fake clock's monotonic anchor: the parent's, or now (then exported
+ * for our children). */
+static int64_t fake_mono0(void)
+{
+        const char *v = getenv(FAKE_NOW_MONO);
+        char buf[32];
+        char *end;
+        long long n;
+
+        if (v && *v) {
+                errno = 0;
+                n = strtoll(v, &end, 10);
+                if (errno == 0 && *end == '\0' && n >= 0)
+                        return n;
+        }
+        n = cw_clock_mono_us();
+        snprintf(buf, sizeof(buf), "%lld", n);
+        (void)setenv(FAKE_NOW_MONO, buf, 1);
+        return n;
+}
+
+/* Makes the clock and reads it once here; commands take that reading, the
+ * daemon the clock (STYLE 6). Tests set CRONWARDEN_FAKE_NOW=ISO8601: a
+ * command's now is then exactly that instant, and the daemon's clock starts
+ * there and advances with the monotonic clock. */
 static int read_now(cw_cli *cli)
 {
         const char *fake = getenv("CRONWARDEN_FAKE_NOW");
+        cw_time base;
         cw_error e;
         bool has_off;
 
         if (fake && *fake) {
-                if (cw_iso8601_parse(fake, &cli->now, &has_off, &e) < 0 || !has_off)
+                if (cw_iso8601_parse(fake, &base, &has_off, &e) < 0 || !has_off)
                         return cli_fail(cli, "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
                                         fake);
-                cli->now_us = cli->now * 1000000;
-                return 0;
+                cw_clock_init_fake(&cli->clock, cw_instant_from_sec(base), fake_mono0());
+                cli->now_us = cw_instant_from_sec(base);
+        } else {
+                cw_clock_init_real(&cli->clock);
+                cli->now_us = cw_clock_now(&cli->clock);
         }
-        {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                cli->now = (cw_time)ts.tv_sec;
-                cli->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        }
+        cli->now = cw_instant_sec(cli->now_us);
         return 0;
 }
+
+static const char help_usage[] =
+        "Usage: cronwarden help [COMMAND]\n"
+        "\n"
+        "Show the help of COMMAND (the same as 'cronwarden COMMAND --help'), or,\n"
+        "without COMMAND, the list of commands.\n"
+        "\n"
+        "Options:\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 unknown command.\n";
 
 static int run_help(cw_cli *cli, int argc, char **argv)
 {
@@ -97,6 +135,11 @@ static int run_help(cw_cli *cli, int argc, char **argv)
 
         if (argc < 2) {
                 print_main_help(cli->out);
+                return CW_EXIT_OK;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+            strcmp(argv[1], "help") == 0) {
+                fputs(help_usage, cli->out);
                 return CW_EXIT_OK;
         }
         cmd = find_command(argv[1]);

@@ -127,7 +127,7 @@ typedef struct cw_config {
         /* What every job starts as: the built-in defaults under [defaults]
          * (name and command NULL, no args, options, after or schedule; tz
          * never NULL). Jobs the admin UI creates from a free command are
-         * made from it (sched/entries.h). */
+         * made from it (catalog/catalog.h). */
         cw_job defaults;
 } cw_config;
 
@@ -181,6 +181,38 @@ const char *cw_config_find(const char *explicit_path, const char *env_value);
 
 /* Job by name, or NULL. O(1) average. */
 const cw_job *cw_config_job(const cw_config *c, const char *name);
+
+/* Which part of a schedule entry a cw_config_compile_entry() error is
+ * about. */
+typedef enum cw_entry_part {
+        CW_ENTRY_PART_NONE,
+        CW_ENTRY_PART_JOBSPEC,  /* the job spec does not parse */
+        CW_ENTRY_PART_JOB,      /* no such job, or params its job does not declare */
+        CW_ENTRY_PART_TIMESPEC, /* the time spec is empty, does not parse or never fires */
+} cw_entry_part;
+
+/* Compiles one schedule entry, a [schedule] `run = TIMESPEC JOBSPEC` line
+ * given as its two texts, against c's jobs at instant now: the job spec
+ * parsed and checked against its job's declared params
+ * (cw_config_check_jobspec), then the time spec parsed with the canonical
+ * job spec as its H seed and checked to fire at least once in the job's
+ * zone. The config loader and the admin UI's entries (catalog/entries.h)
+ * both compile entries with it. On success returns 0 and, when ret is
+ * non-NULL, fills *ret (.job an index into c->jobs, .line 0, the other
+ * parts newly allocated: release with cw_schedule_entry_release). On
+ * failure returns -EINVAL with err->msg saying what and err->col/len into
+ * the text of the part *ret_part names (a CW_ENTRY_PART_JOB error spans
+ * the whole job spec), or -ENOMEM; *ret is untouched. */
+int cw_config_compile_entry(const cw_config *c, const char *timespec, const char *jobspec,
+                            cw_time now, cw_schedule_entry *ret, cw_entry_part *ret_part,
+                            cw_error *err);
+
+/* Frees what an entry from cw_config_compile_entry owns and zeroes it
+ * (never for a loaded config's own entries, which live in its arena).
+ * Accepts NULL. */
+void cw_schedule_entry_release(cw_schedule_entry *e);
+/* Releases n entries and frees the array. Accepts NULL. */
+void cw_schedule_entries_free(cw_schedule_entry *e, size_t n);
 
 /* Checks js against its job's declared params: known job, exactly the
  * declared positional count, only declared option keys. Returns 0 or

@@ -1,8 +1,11 @@
-/* config_internal.h - what config.c (reading, sections, cross-checks) and
- * config_keys.c (the key table and value validators) share. Private to
- * src/config/: nothing outside it includes this.
+/* config_internal.h - what the files of the config loader share: config.c
+ * (the loaded config and the load), config_loader.c (the state of one
+ * load, its diagnostics, paths and zones), config_read.c (pass one),
+ * config_jobs.c and config_schedule.c (pass two) and config_keys.c (the
+ * key table and value validators). Private to src/config/: nothing
+ * outside it includes this.
  *
- * Loading happens in two passes. The first (config.c, driven by libinih)
+ * Loading happens in two passes. The first (config_read.c, driven by libinih)
  * stores every key of every section as a cfg_kv holding the value's
  * physical lines; it reports syntax errors, unknown sections and keys and
  * repeated keys. The second walks the stored sections in a fixed order
@@ -100,7 +103,7 @@ typedef struct cfg_part {
 typedef struct cfg_key cfg_key;
 
 /* One key = value, with its continuation lines. A section's values live
- * in one block per section (see config.c), freed once the section has
+ * in one block per section (see config_read.c), freed once the section has
  * been applied. Most values have one line: they have no parts array, and
  * cfg_kv_part() gives the value itself as their only part. */
 typedef struct cfg_kv {
@@ -133,7 +136,7 @@ typedef int (*cfg_apply_fn)(cfg_loader *L, void *obj, const cfg_kv *kv);
 
 #define CFG_REPEATABLE (1u << 0) /* may appear several times in one section */
 #define CFG_JOB_ONLY (1u << 1)   /* [job NAME] only, not [defaults] */
-#define CFG_DEFERRED (1u << 2)   /* handled by config.c after the other keys */
+#define CFG_DEFERRED (1u << 2)   /* handled by config_jobs.c after the other keys */
 
 struct cfg_key {
         cfg_key_id id;
@@ -189,8 +192,8 @@ int cw_config_strv_freeze(cfg_loader *L, char *const *v, size_t n, bool copy, cw
  * twice in one section is an error while a job may override a [defaults]
  * entry. `entries` is the job's env being built (pointers to arena
  * strings), loaded from the job's inherited env on the first env= line;
- * config.c stores it into the job once the section is applied. Reset by
- * config.c at every section. */
+ * config_jobs.c stores it into the job once the section is applied. Reset by
+ * config_jobs.c at every section. */
 typedef struct cfg_env_seen {
         cw_strv keys;
         int *lines;
@@ -199,5 +202,190 @@ typedef struct cfg_env_seen {
         bool loaded;
 } cfg_env_seen;
 cfg_env_seen *cw_config_env_seen(cfg_loader *L);
+
+/* ---- what a loaded config is (config.c) ---- */
+
+/* Open addressing over indices: a slot holds index + 1 (0: empty) and the
+ * name's hash, 8 bytes a slot; names are found through a callback (the
+ * sections while reading, the jobs after), so the table holds no
+ * pointers. The stored hash makes growing need no names and skips most
+ * string comparisons. */
+typedef struct cfg_map_slot {
+        uint32_t idx1;
+        uint32_t hash;
+} cfg_map_slot;
+
+typedef struct cfg_map {
+        cfg_map_slot *slots;
+        size_t cap, n; /* cap is 0 or a power of two, at least twice n */
+} cfg_map;
+
+typedef const char *(*cfg_name_fn)(const void *ctx, size_t idx);
+
+/* The value stored for key in m (names through name(ctx, idx)). */
+bool cfg_map_get(const cfg_map *m, const char *key, cfg_name_fn name, const void *ctx, size_t *ret);
+/* Adds key with value, which must be absent; name(ctx, value) must give
+ * key from now on. -ENOMEM when it cannot grow. */
+int cfg_map_put(cfg_map *m, const char *key, size_t value, cfg_name_fn name, const void *ctx);
+void cfg_map_release(cfg_map *m);
+/* cfg_name_fn over an array of cw_job. */
+const char *cfg_job_name_at(const void *ctx, size_t idx);
+
+typedef struct cfg_zone {
+        char *name;
+        cw_tz *tz; /* NULL when loading failed */
+        int r;
+        cw_error err;
+} cfg_zone;
+
+/* What a cw_config really is: the public part first, so a cw_config
+ * pointer is the private object. */
+typedef struct cfg_priv {
+        cw_config pub;
+        /* References beyond the first (cw_config_ref); the config is freed
+         * when cw_config_free is called once more than this. */
+        _Atomic unsigned extra_refs;
+        cw_arena arena; /* every string and string array of pub */
+        cfg_map jobs;   /* job name -> index into pub.jobs */
+        cfg_zone *zones;
+        size_t n_zones;
+        cw_timespec **specs; /* the distinct time specs the entries share */
+        size_t n_specs, cap_specs;
+} cfg_priv;
+
+/* Writes "a, b, c" (cut to fit) into buf. */
+void cfg_join_names(const cw_strv *sv, char *buf, size_t size);
+
+/* ---- the state of one load (config_loader.c) ---- */
+
+/* What the line the reader just handed to inih is (config_read.c). */
+typedef enum cfg_line_kind {
+        CFG_LINE_SKIP, /* nothing for the handler (blank, comment, header, error) */
+        CFG_LINE_KEY,
+        CFG_LINE_CONT,
+        CFG_LINE_LONG_KEY,  /* too long: the handler records a broken key */
+        CFG_LINE_LONG_CONT, /* too long: the handler marks the current key broken */
+} cfg_line_kind;
+
+typedef struct cfg_section {
+        char *name;   /* job name for [job NAME], in the config's arena */
+        cfg_kv *kvs;  /* n_kvs values in one block (config_read.c, section_close), or NULL */
+        uint32_t n_kvs;
+        uint32_t job; /* [job NAME]: index into cw_config.jobs */
+        int line;
+        cfg_section_kind kind;
+} cfg_section;
+
+/* A value of the section being read, until the section is closed: its
+ * lines are parts first_part.. of open_parts, their text in open_text. */
+typedef struct cfg_open_kv {
+        const cfg_key *key;
+        size_t first_part, n_parts;
+        size_t len; /* of the joined value */
+        int line;
+        bool broken;
+} cfg_open_kv;
+
+typedef struct cfg_open_part {
+        size_t off, len; /* in open_text */
+        int line;
+} cfg_open_part;
+
+typedef struct cfg_msg {
+        int line;
+        size_t seq;
+        char *text;
+} cfg_msg;
+
+struct cfg_loader {
+        const char *file;
+        const char *zoneinfo_dir;
+        cw_time now;
+
+        const char *text;
+        size_t len, pos;
+        int lineno;
+
+        /* What the line just handed to inih is, for the handler. */
+        cfg_line_kind kind;
+        bool bom; /* line 1: hand inih a byte-order mark to remove */
+        char *long_name;
+        /* Mirrors inih's "previous key" (non-empty prev_name). */
+        bool have_prev;
+        /* Index of the key continuations extend in the current section, -1 none. */
+        long prev_kv;
+
+        cfg_section *sections;
+        size_t n_sections, cap_sections;
+        cfg_section_kind cur_kind;
+        size_t cur;
+        /* The values of sections[cur] while it is read (config_read.c, section_close). */
+        bool open;
+        cfg_open_kv *open_kvs;
+        size_t n_open_kvs, cap_open_kvs;
+        cfg_open_part *open_parts;
+        size_t n_open_parts, cap_open_parts;
+        char *open_text;
+        size_t n_open_text, cap_open_text;
+        size_t n_schedule_keys; /* schedule= and run= lines, to size the entries */
+        int key_line[CFG_K__MAX];    /* in the current section */
+        int kind_line[CFG_SEC__MAX]; /* first header of [cronwarden], [admin], [defaults] */
+        cfg_map section_names;       /* job name -> section index, then job index */
+        size_t n_job_sections;
+
+        cfg_msg *msgs;
+        size_t n_msgs, n_dropped, seq;
+        bool enomem;
+
+        cfg_env_seen env_seen;
+        int *after_line; /* per job: line of its after= key */
+        size_t cap_entries;
+        cfg_map spec_set; /* distinct time specs: index into cfg->specs */
+        char *empty;      /* "" in the arena, shared by every job's description */
+        cfg_priv *cfg;
+};
+
+/* Frees a section's values once pass two no longer needs them. */
+void cfg_section_release_values(cfg_section *s);
+/* Frees everything L holds, the config being built included. */
+void cfg_loader_release(cfg_loader *L);
+/* Forgets the env= keys seen, at the start of a section. */
+void cfg_env_seen_reset(cfg_loader *L);
+/* Moves the messages, sorted by line, to the end of errs (may be NULL). */
+int cfg_flush_errors(cfg_loader *L, cw_config_errors *errs);
+/* Appends text (taken; NULL: -ENOMEM) to errs (may be NULL: dropped). */
+int cfg_errs_add(cw_config_errors *errs, char *text);
+/* The absolute directory of the file called name, in the arena. */
+int cfg_dir_of(cfg_loader *L, const char *name, char **ret);
+/* Adds an already loaded zone (the system's; taken) to the config. */
+int cfg_zone_adopt(cfg_loader *L, cw_tz *tz);
+
+/* ---- the passes ---- */
+
+/* White space as inih sees it. */
+static inline bool cfg_ini_space(char c)
+{
+        return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Pass one (config_read.c): reads L->text with libinih into L->sections.
+ * Returns inih's result (0, or the first line it could not parse);
+ * problems are recorded, running out of memory sets L->enomem. */
+int cfg_read(cfg_loader *L);
+
+/* Pass two (config_jobs.c): [cronwarden] and [admin], then [defaults],
+ * the jobs and the [schedule] lines. 0, or -ENOMEM; problems are
+ * recorded. */
+int cfg_load_global(cfg_loader *L);
+int cfg_load_jobs(cfg_loader *L);
+
+/* config_schedule.c: a schedule entry of job number job for js (whose
+ * canonical text is spec_text, both in the arena) firing at the time spec
+ * ts_text, which starts at ts_off in full_text (the value shown under
+ * error carets), reported as key at line; and one `run =` line of
+ * [schedule]. 0, -EINVAL (recorded) or -ENOMEM. */
+int cfg_add_entry(cfg_loader *L, size_t job, cw_jobspec *js, char *spec_text, const char *ts_text,
+                  size_t ts_off, const char *full_text, const char *key, int line);
+int cfg_add_run(cfg_loader *L, const cfg_kv *kv);
 
 #endif

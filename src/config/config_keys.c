@@ -1,13 +1,14 @@
 /* config_keys.c - every key of the configuration file: where it may
  * appear, how its value is validated and where it is stored.
  *
- * The table below is the single list of keys (PRODUCT.md §3, §14); the
+ * The table below is the single list of keys (docs/config.md); the
  * unknown-key check, the "did you mean" hints and the [defaults]
- * restrictions all read it. Simple types (bool, int, duration, size) use
- * generic appliers driven by the entry's offset and range; everything else
- * has a small function of its own. Each applier validates the whole value
- * before touching the target, so a rejected value leaves the default (or
- * the [defaults] value) in place and later checks see sane data.
+ * restrictions all read it. Simple types (bool, int, duration, size),
+ * enums and lists use the appliers of config_values.c, driven by the
+ * entry's offset and range; everything else has a small function of its
+ * own here. Each applier validates the whole value before touching the
+ * target, so a rejected value leaves the default (or the [defaults]
+ * value) in place and later checks see sane data.
  *
  * Defaults that the product spec leaves open, chosen here:
  *   kill_grace 10s, retry_delay 1m (at least 1s), catch_up once,
@@ -23,6 +24,7 @@
  *   1048576, limit_memory (RLIMIT_AS) 1MiB to 1TiB, limit_cpu at least 1s;
  *   like other scalars a job's value replaces the [defaults] one. */
 #include "config_internal.h"
+#include "config_values.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,321 +46,6 @@
 /* Below this an address-space limit stops even the dynamic loader. */
 #define LIMIT_MEMORY_MIN (1024LL * 1024)
 
-static bool is_alpha(char c)
-{
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static bool is_digit(char c)
-{
-        return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-        return is_alpha(c) || is_digit(c);
-}
-
-static bool has_control_or_space(const char *s)
-{
-        for (; *s; s++)
-                if ((unsigned char)*s <= ' ' || *s == 0x7f)
-                        return true;
-        return false;
-}
-
-static bool has_control(const char *s)
-{
-        for (; *s; s++)
-                if (((unsigned char)*s < ' ' && *s != '\t') || *s == 0x7f)
-                        return true;
-        return false;
-}
-
-/* [A-Za-z_][A-Za-z0-9_-]*, at most 128 bytes: param names. */
-static bool is_identifier(const char *s)
-{
-        size_t i;
-
-        if (!is_alpha(s[0]) && s[0] != '_')
-                return false;
-        for (i = 1; s[i]; i++)
-                if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
-                        return false;
-        return i <= CW_JOBSPEC_NAME_MAX;
-}
-
-/* [A-Za-z_][A-Za-z0-9_]*: environment variable names. */
-static bool is_env_key(const char *s)
-{
-        size_t i;
-
-        if (!is_alpha(s[0]) && s[0] != '_')
-                return false;
-        for (i = 1; s[i]; i++)
-                if (!is_alnum(s[i]) && s[i] != '_')
-                        return false;
-        return i <= 256;
-}
-
-static bool is_node_name(const char *s)
-{
-        size_t i;
-
-        for (i = 0; s[i]; i++)
-                if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
-                        return false;
-        return i > 0 && i <= 255;
-}
-
-/* User names as useradd(8) accepts them, plus '.' (common on other
- * systems); not checked against the passwd database, since a config is
- * often checked on a machine without the user. */
-static bool is_user_name(const char *s)
-{
-        size_t i;
-
-        if (!is_alpha(s[0]) && s[0] != '_')
-                return false;
-        for (i = 1; s[i]; i++) {
-                if (s[i] == '$' && s[i + 1] == '\0')
-                        break;
-                if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
-                        return false;
-        }
-        return i <= 32;
-}
-
-/* Strict integer: optional sign, digits, nothing else. */
-static bool parse_ll(const char *s, long long *ret)
-{
-        const char *p = s;
-        char *end;
-        long long v;
-
-        if (*p == '-' || *p == '+')
-                p++;
-        if (!is_digit(*p))
-                return false;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno != 0 || *end != '\0')
-                return false;
-        *ret = v;
-        return true;
-}
-
-static void *field(void *obj, const cfg_key *k)
-{
-        return (char *)obj + k->offset;
-}
-
-/* Points *dst at a copy of v in the config's arena. The old value is
- * not freed: it is in the arena too, maybe shared with [defaults]. */
-static int set_string(cfg_loader *L, char **dst, const char *v)
-{
-        char *s = cw_config_strdup(L, v);
-
-        if (!s)
-                return -ENOMEM;
-        *dst = s;
-        return 0;
-}
-
-/* ---- generic appliers ---------------------------------------------------- */
-
-static int parse_bool(const char *v, bool *ret)
-{
-        static const char *const yes[] = {"yes", "true", "on", "1"};
-        static const char *const no[] = {"no", "false", "off", "0"};
-
-        for (size_t i = 0; i < CW_ARRAY_SIZE(yes); i++) {
-                if (strcasecmp(v, yes[i]) == 0) {
-                        *ret = true;
-                        return 0;
-                }
-                if (strcasecmp(v, no[i]) == 0) {
-                        *ret = false;
-                        return 0;
-                }
-        }
-        return -EINVAL;
-}
-
-static int parse_bool_kv(cfg_loader *L, const cfg_kv *kv, bool *ret)
-{
-        char q[CFG_QUOTE_MAX];
-
-        if (parse_bool(kv->text, ret) < 0)
-                return cw_config_error(
-                        L, kv->line, "%s: expected yes or no (or true/false, on/off, 1/0), got %s",
-                        kv->key->name, cw_config_quote(kv->text, q));
-        return 0;
-}
-
-static int apply_bool(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        bool b;
-        int r = parse_bool_kv(L, kv, &b);
-
-        if (r == 0)
-                *(bool *)field(obj, kv->key) = b;
-        return r;
-}
-
-/* cw_job keeps its flags in bit-fields, which have no offset. */
-static int apply_shell(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        bool b;
-        int r = parse_bool_kv(L, kv, &b);
-
-        if (r == 0)
-                ((cw_job *)obj)->shell = b;
-        return r;
-}
-
-static int apply_can_resume(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        bool b;
-        int r = parse_bool_kv(L, kv, &b);
-
-        if (r == 0)
-                ((cw_job *)obj)->can_resume = b;
-        return r;
-}
-
-static int apply_enabled(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        bool b;
-        int r = parse_bool_kv(L, kv, &b);
-
-        if (r == 0)
-                ((cw_job *)obj)->enabled = b;
-        return r;
-}
-
-static int parse_int_range(cfg_loader *L, const cfg_kv *kv, int *ret)
-{
-        char q[CFG_QUOTE_MAX];
-        long long v;
-
-        if (!parse_ll(kv->text, &v) || v < kv->key->min || v > kv->key->max)
-                return cw_config_error(
-                        L, kv->line, "%s: expected a whole number from %lld to %lld, got %s",
-                        kv->key->name, kv->key->min, kv->key->max, cw_config_quote(kv->text, q));
-        *ret = (int)v;
-        return 0;
-}
-
-static int apply_int(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        return parse_int_range(L, kv, (int *)field(obj, kv->key));
-}
-
-/* A whole number stored into a uint64_t field (rlimits). */
-static int apply_u64(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        char q[CFG_QUOTE_MAX];
-        long long v;
-
-        if (!parse_ll(kv->text, &v) || v < kv->key->min || v > kv->key->max)
-                return cw_config_error(
-                        L, kv->line, "%s: expected a whole number from %lld to %lld, got %s",
-                        kv->key->name, kv->key->min, kv->key->max, cw_config_quote(kv->text, q));
-        *(uint64_t *)field(obj, kv->key) = (uint64_t)v;
-        return 0;
-}
-
-static int apply_duration(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        char q[CFG_QUOTE_MAX], lim[32];
-        cw_error err;
-        int64_t v;
-
-        if (cw_duration_parse(kv->text, &v, &err) < 0)
-                return cw_config_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
-        if (v < kv->key->min) {
-                cw_duration_format(kv->key->min, lim, sizeof(lim));
-                return cw_config_error(L, kv->line,
-                                       "%s: expected a duration of at least %s, got %s",
-                                       kv->key->name, lim, cw_config_quote(kv->text, q));
-        }
-        if (v > kv->key->max) {
-                cw_duration_format(kv->key->max, lim, sizeof(lim));
-                return cw_config_error(L, kv->line, "%s: expected a duration of at most %s, got %s",
-                                       kv->key->name, lim, cw_config_quote(kv->text, q));
-        }
-        *(cw_duration *)field(obj, kv->key) = v;
-        return 0;
-}
-
-static int apply_size(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        char q[CFG_QUOTE_MAX], lo[32], hi[32];
-        cw_error err;
-        uint64_t v;
-
-        if (cw_size_parse(kv->text, &v, &err) < 0)
-                return cw_config_error(L, kv->line, "%s: %s", kv->key->name, err.msg);
-        if (v < (uint64_t)kv->key->min || v > (uint64_t)kv->key->max) {
-                cw_size_format((uint64_t)kv->key->min, lo, sizeof(lo));
-                cw_size_format((uint64_t)kv->key->max, hi, sizeof(hi));
-                return cw_config_error(L, kv->line, "%s: expected a size from %s to %s, got %s",
-                                       kv->key->name, lo, hi, cw_config_quote(kv->text, q));
-        }
-        *(uint64_t *)field(obj, kv->key) = v;
-        return 0;
-}
-
-/* Any text, including none (description). */
-static int apply_text(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        if (has_control(kv->text))
-                return cw_config_error(L, kv->line, "%s: control characters are not allowed",
-                                       kv->key->name);
-        return set_string(L, (char **)field(obj, kv->key), kv->text);
-}
-
-/* The command line; split into argv by config.c once `shell` is known. */
-static int apply_command(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        if (!kv->text[0])
-                return cw_config_error(L, kv->line, "command: expected a command line, got ''");
-        return apply_text(L, obj, kv);
-}
-
-static int apply_path(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        char *p;
-
-        if (!kv->text[0])
-                return cw_config_error(
-                        L, kv->line,
-                        "%s: expected a path (absolute, or relative to the config file's directory), got ''",
-                        kv->key->name);
-        if (has_control(kv->text))
-                return cw_config_error(L, kv->line,
-                                       "%s: control characters are not allowed in a path",
-                                       kv->key->name);
-        p = cw_config_path_absolute(L, kv->text);
-        if (!p)
-                return -ENOMEM;
-        *(char **)field(obj, kv->key) = p;
-        return 0;
-}
-
-/* A name-like string checked by `valid`; `what` completes "expected ...". */
-static int apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv,
-                                bool (*valid)(const char *), const char *what)
-{
-        char q[CFG_QUOTE_MAX];
-
-        if (!valid(kv->text))
-                return cw_config_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, what,
-                                       cw_config_quote(kv->text, q));
-        return set_string(L, (char **)field(obj, kv->key), kv->text);
-}
-
 /* ---- [cronwarden] --------------------------------------------------------- */
 
 static bool is_store(const char *s)
@@ -367,18 +54,18 @@ static bool is_store(const char *s)
                 return true;
         if (strncmp(s, "postgresql://", 13) != 0 && strncmp(s, "postgres://", 11) != 0)
                 return false;
-        return !has_control_or_space(s);
+        return !cfg_has_control_or_space(s);
 }
 
 static int apply_store(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_checked_string(L, obj, kv, is_store, "'sqlite' or a postgresql:// URL");
+        return cfg_apply_checked_string(L, obj, kv, is_store, "'sqlite' or a postgresql:// URL");
 }
 
 static int apply_node(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_checked_string(
-                L, obj, kv, is_node_name,
+        return cfg_apply_checked_string(
+                L, obj, kv, cfg_is_node_name,
                 "a node name (letters, digits, '_', '.' and '-', at most 255 bytes)");
 }
 
@@ -400,7 +87,7 @@ static bool parse_decimal(const char *s, double *ret)
         double v = 0, scale = 1;
         size_t i = 0, digits = 0;
 
-        for (; is_digit(s[i]); i++, digits++)
+        for (; cfg_is_digit(s[i]); i++, digits++)
                 if (digits < 12)
                         v = v * 10 + (s[i] - '0');
                 else
@@ -410,7 +97,7 @@ static bool parse_decimal(const char *s, double *ret)
         if (s[i] == '.') {
                 size_t frac = 0;
 
-                for (i++; is_digit(s[i]); i++, frac++)
+                for (i++; cfg_is_digit(s[i]); i++, frac++)
                         if (frac < 9) {
                                 scale /= 10;
                                 v += (s[i] - '0') * scale;
@@ -444,7 +131,7 @@ static bool is_port(const char *s)
 {
         long long v;
 
-        return is_digit(s[0]) && parse_ll(s, &v) && v >= 1 && v <= 65535;
+        return cfg_is_digit(s[0]) && cfg_parse_ll(s, &v) && v >= 1 && v <= 65535;
 }
 
 static bool is_host(const char *s, size_t n)
@@ -452,7 +139,7 @@ static bool is_host(const char *s, size_t n)
         if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '.')
+                if (!cfg_is_alnum(s[i]) && s[i] != '-' && s[i] != '.')
                         return false;
         return true;
 }
@@ -496,7 +183,7 @@ static int apply_listen(cfg_loader *L, void *obj, const cfg_kv *kv)
                 return cw_config_error(L, kv->line,
                                        "listen: expected a port from 1 to 65535 after ':', got %s",
                                        cw_config_quote(kv->text, q));
-        return set_string(L, (char **)field(obj, kv->key), v);
+        return cfg_set_string(L, (char **)cfg_field(obj, kv->key), v);
 bad:
         return cw_config_error(
                 L, kv->line,
@@ -508,23 +195,23 @@ static bool is_admin_user(const char *s)
 {
         size_t n = strlen(s);
 
-        return n > 0 && n <= 64 && !has_control_or_space(s) && !strchr(s, ':');
+        return n > 0 && n <= 64 && !cfg_has_control_or_space(s) && !strchr(s, ':');
 }
 
 static int apply_user(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_checked_string(L, obj, kv, is_admin_user,
-                                    "a user name (no spaces or ':', at most 64 bytes)");
+        return cfg_apply_checked_string(L, obj, kv, is_admin_user,
+                                        "a user name (no spaces or ':', at most 64 bytes)");
 }
 
 static bool is_argon2id(const char *s)
 {
-        return strncmp(s, "$argon2id$", 10) == 0 && s[10] && !has_control_or_space(s);
+        return strncmp(s, "$argon2id$", 10) == 0 && s[10] && !cfg_has_control_or_space(s);
 }
 
 static int apply_password_hash(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_checked_string(
+        return cfg_apply_checked_string(
                 L, obj, kv, is_argon2id,
                 "an argon2id hash starting with '$argon2id$' (made by `cronwarden passwd`)");
 }
@@ -534,7 +221,7 @@ static int apply_password_hash(cfg_loader *L, void *obj, const cfg_kv *kv)
  * the token, stored lowercased. */
 static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        cw_strv *tokens = (cw_strv *)field(obj, kv->key);
+        cw_strv *tokens = (cw_strv *)cfg_field(obj, kv->key);
         const char *v = kv->text, *sp = strchr(v, ' '), *hex;
         _cleanup_free_ char *entry = NULL;
         _cleanup_free_ char **all = NULL;
@@ -545,7 +232,7 @@ static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
                 goto bad;
         nl = (size_t)(sp - v);
         for (i = 0; i < nl; i++)
-                if (!is_alnum(v[i]) && v[i] != '_' && v[i] != '.' && v[i] != '-')
+                if (!cfg_is_alnum(v[i]) && v[i] != '_' && v[i] != '.' && v[i] != '-')
                         goto bad;
         for (hex = sp; *hex == ' ' || *hex == '\t'; hex++)
                 ;
@@ -553,7 +240,7 @@ static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
                 goto bad;
         hex += 7;
         for (i = 0; hex[i]; i++)
-                if (!is_digit(hex[i]) && !((hex[i] | 0x20) >= 'a' && (hex[i] | 0x20) <= 'f'))
+                if (!cfg_is_digit(hex[i]) && !((hex[i] | 0x20) >= 'a' && (hex[i] | 0x20) <= 'f'))
                         break;
         if (i != 64 || hex[i])
                 return cw_config_error(
@@ -585,278 +272,54 @@ bad:
 
 /* ---- [defaults] and [job NAME] -------------------------------------------- */
 
-/* The one string table per enum (STYLE 8): parsing and printing both
- * read these, indexed by the enum value. */
-static const char *const lock_mode_names[] = {
-        [CW_LOCK_NONE] = "none", [CW_LOCK_CLASS] = "class", [CW_LOCK_PARAMS] = "params"};
-static const char *const concurrency_names[] = {[CW_CONCURRENCY_FORBID] = "forbid",
-                                                [CW_CONCURRENCY_ALLOW] = "allow",
-                                                [CW_CONCURRENCY_REPLACE] = "replace"};
-static const char *const catch_up_names[] = {
-        [CW_CATCH_UP_NONE] = "none", [CW_CATCH_UP_ONCE] = "once", [CW_CATCH_UP_ALL] = "all"};
-static const char *const ionice_class_names[] = {[CW_IONICE_UNSET] = "none",
-                                                 [CW_IONICE_IDLE] = "idle",
-                                                 [CW_IONICE_BEST_EFFORT] = "best-effort",
-                                                 [CW_IONICE_REALTIME] = "realtime"};
-
-#define NAME_OF(table, v) ((unsigned)(v) < CW_ARRAY_SIZE(table) ? table[v] : NULL)
-
-const char *cw_lock_mode_to_string(cw_lock_mode m)
-{
-        return NAME_OF(lock_mode_names, m);
-}
-
-const char *cw_concurrency_to_string(cw_concurrency c)
-{
-        return NAME_OF(concurrency_names, c);
-}
-
-const char *cw_catch_up_to_string(cw_catch_up c)
-{
-        return NAME_OF(catch_up_names, c);
-}
-
-const char *cw_ionice_class_to_string(cw_ionice_class c)
-{
-        return NAME_OF(ionice_class_names, c);
-}
-
-static int apply_enum(cfg_loader *L, const cfg_kv *kv, const char *const *names, size_t n, int *ret)
-{
-        char q[CFG_QUOTE_MAX], expected[64] = "";
-        size_t len = 0;
-
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(kv->text, names[i]) == 0) {
-                        *ret = (int)i;
-                        return 0;
-                }
-        for (size_t i = 0; i < n; i++) {
-                int w = snprintf(expected + len, sizeof(expected) - len, "%s%s",
-                                 i == 0       ? ""
-                                 : i + 1 == n ? " or "
-                                              : ", ",
-                                 names[i]);
-
-                if (w > 0 && (size_t)w < sizeof(expected) - len)
-                        len += (size_t)w;
-        }
-        return cw_config_error(L, kv->line, "%s: expected %s, got %s", kv->key->name, expected,
-                               cw_config_quote(kv->text, q));
-}
-
-static int apply_lock(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        int v = 0, r = apply_enum(L, kv, lock_mode_names, CW_ARRAY_SIZE(lock_mode_names), &v);
-
-        if (r == 0)
-                ((cw_job *)obj)->lock = (cw_lock_mode)v;
-        return r;
-}
-
-static int apply_concurrency(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        int v = 0, r = apply_enum(L, kv, concurrency_names, CW_ARRAY_SIZE(concurrency_names), &v);
-
-        if (r == 0)
-                ((cw_job *)obj)->concurrency = (cw_concurrency)v;
-        return r;
-}
-
-static int apply_catch_up(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        int v = 0, r = apply_enum(L, kv, catch_up_names, CW_ARRAY_SIZE(catch_up_names), &v);
-
-        if (r == 0)
-                ((cw_job *)obj)->catch_up = (cw_catch_up)v;
-        return r;
-}
-
 static int apply_nice(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         cw_job *job = obj;
-        int r = parse_int_range(L, kv, &job->nice);
+        int r = cfg_parse_int_range(L, kv, &job->nice);
 
         if (r == 0)
                 job->nice_set = true;
         return r;
 }
 
-/* none | idle | best-effort[:N] | realtime[:N], N from 0 to 7 (4 when
- * omitted, the kernel's default level). "none" lets a job drop an ionice
- * class set in [defaults]. */
-static int apply_ionice(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        const char *v = kv->text;
-        char q[CFG_QUOTE_MAX];
-        cw_job *job = obj;
-
-        for (size_t i = 0; i < CW_ARRAY_SIZE(ionice_class_names); i++) {
-                const char *name = ionice_class_names[i];
-                size_t n = strlen(name);
-                bool levels = i == CW_IONICE_BEST_EFFORT || i == CW_IONICE_REALTIME;
-                int level = levels ? 4 : 0;
-
-                if (strncmp(v, name, n) != 0 || (v[n] != '\0' && v[n] != ':'))
-                        continue;
-                if (v[n] == ':') {
-                        if (!levels)
-                                return cw_config_error(L, kv->line,
-                                                       "ionice: the %s class has no level, got %s",
-                                                       name, cw_config_quote(v, q));
-                        if (!is_digit(v[n + 1]) || v[n + 1] > '7' || v[n + 2] != '\0')
-                                return cw_config_error(
-                                        L, kv->line,
-                                        "ionice: expected a level from 0 to 7 after '%s:', got %s",
-                                        name, cw_config_quote(v, q));
-                        level = v[n + 1] - '0';
-                }
-                job->ionice = (cw_ionice_class)i;
-                job->ionice_level = level;
-                return 0;
-        }
-        return cw_config_error(
-                L, kv->line,
-                "ionice: expected idle, best-effort:N or realtime:N (N from 0 to 7), got %s",
-                cw_config_quote(v, q));
-}
-
-/* Splits one physical line of a list: items separated by commas and/or
- * white space. A trailing comma is allowed when another line follows. */
-static int parse_list_part(cfg_loader *L, const cfg_kv *kv, const cfg_part *part, bool last,
-                           bool (*valid)(const char *), const char *what, cw_strv *out)
-{
-        const char *s = part->text;
-        char q[CFG_QUOTE_MAX];
-        size_t i = 0;
-        bool need_item = false;
-
-        while (s[i]) {
-                size_t start, n;
-                char *item;
-                int r;
-
-                while (s[i] == ' ' || s[i] == '\t')
-                        i++;
-                if (!s[i])
-                        break;
-                if (s[i] == ',')
-                        return cw_config_error(
-                                L, part->line,
-                                "%s: empty item in list %s: separate items with one ',' or spaces",
-                                kv->key->name, cw_config_quote(s, q));
-                start = i;
-                while (s[i] && s[i] != ',' && s[i] != ' ' && s[i] != '\t')
-                        i++;
-                n = i - start;
-                item = strndup(s + start, n);
-                if (!item)
-                        return -ENOMEM;
-                if (!valid(item)) {
-                        r = cw_config_error(L, part->line, "%s: expected %s, got %s", kv->key->name,
-                                            what, cw_config_quote(item, q));
-                        free(item);
-                        return r;
-                }
-                if (cw_strv_find(out, item) >= 0) {
-                        r = cw_config_error(L, part->line, "%s: '%s' is listed twice",
-                                            kv->key->name, item);
-                        free(item);
-                        return r;
-                }
-                r = cw_strv_consume(out, item);
-                if (r < 0)
-                        return r;
-                while (s[i] == ' ' || s[i] == '\t')
-                        i++;
-                need_item = false;
-                if (s[i] == ',') {
-                        i++;
-                        need_item = true;
-                }
-        }
-        if (need_item && last)
-                return cw_config_error(L, part->line, "%s: list %s ends with ','", kv->key->name,
-                                       cw_config_quote(s, q));
-        return 0;
-}
-
-/* Parses every line of kv as a list into a new vector, then replaces
- * *dst with it (or with *dst followed by its new items when merge is
- * set), in the arena. *dst itself is never written through: it may be
- * shared with [defaults]. */
-static int apply_list(cfg_loader *L, const cfg_kv *kv, bool (*valid)(const char *),
-                      const char *what, cw_strv *dst, bool merge)
-{
-        _cleanup_(cw_strv_release) cw_strv items = {0};
-        _cleanup_free_ char **all = NULL;
-        size_t n = 0;
-        int r;
-
-        for (size_t p = 0; p < kv->n_parts; p++) {
-                cfg_part part = cfg_kv_part(kv, p);
-
-                r = parse_list_part(L, kv, &part, p + 1 == kv->n_parts, valid, what, &items);
-                if (r < 0)
-                        return r;
-        }
-        if (!merge || dst->n == 0)
-                return cw_config_strv_freeze(L, items.v, items.n, true, dst);
-        all = calloc(dst->n + items.n + 1, sizeof(char *));
-        if (!all)
-                return -ENOMEM;
-        for (size_t i = 0; i < dst->n; i++)
-                all[n++] = dst->v[i];
-        for (size_t i = 0; i < items.n; i++) {
-                char *s;
-
-                if (cw_strv_find(dst, items.v[i]) >= 0)
-                        continue;
-                s = cw_config_strdup(L, items.v[i]);
-                if (!s)
-                        return -ENOMEM;
-                all[n++] = s;
-        }
-        return cw_config_strv_freeze(L, all, n, false, dst);
-}
-
 static int apply_args(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_list(
-                L, kv, is_identifier,
+        return cfg_apply_list(
+                L, kv, cfg_is_identifier,
                 "param names (letters, digits, '_' and '-', starting with a letter or '_')",
-                (cw_strv *)field(obj, kv->key), false);
+                (cw_strv *)cfg_field(obj, kv->key), false);
 }
 
 static int apply_after(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_list(L, kv, cw_jobspec_name_valid, "job names", &((cw_job *)obj)->after,
-                          false);
+        return cfg_apply_list(L, kv, cw_jobspec_name_valid, "job names", &((cw_job *)obj)->after,
+                              false);
 }
 
 static int apply_hosts(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_list(L, kv, is_node_name, "node names (letters, digits, '_', '.' and '-')",
-                          &((cw_job *)obj)->hosts, false);
+        return cfg_apply_list(L, kv, cfg_is_node_name,
+                              "node names (letters, digits, '_', '.' and '-')",
+                              &((cw_job *)obj)->hosts, false);
 }
 
 static int apply_secret_env(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_list(L, kv, is_env_key, "environment variable names",
-                          &((cw_job *)obj)->secret_env, true);
+        return cfg_apply_list(L, kv, cfg_is_env_key, "environment variable names",
+                              &((cw_job *)obj)->secret_env, true);
 }
 
 static int apply_lock_name(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_checked_string(
+        return cfg_apply_checked_string(
                 L, obj, kv, cw_jobspec_name_valid,
                 "a lock name (like a job name: letters, digits, '_', '.' and '-')");
 }
 
 static int apply_run_as(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return apply_checked_string(L, obj, kv, is_user_name,
-                                    "a user name (like www-data, at most 32 bytes)");
+        return cfg_apply_checked_string(L, obj, kv, cfg_is_user_name,
+                                        "a user name (like www-data, at most 32 bytes)");
 }
 
 /* http(s)://HOST... with no spaces; the only placeholder is {event}. */
@@ -879,7 +342,7 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
         if (strlen(v) > PING_MAX)
                 return cw_config_error(L, kv->line, "ping: URL is too long (at most %d bytes)",
                                        PING_MAX);
-        if (has_control_or_space(v))
+        if (cfg_has_control_or_space(v))
                 return cw_config_error(L, kv->line,
                                        "ping: spaces are not allowed in a URL (write %%20), got %s",
                                        cw_config_quote(v, q));
@@ -893,7 +356,7 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
                                                "ping: the only placeholder is {event}, got %s",
                                                cw_config_quote(v, q));
         }
-        return set_string(L, &((cw_job *)obj)->ping, v);
+        return cfg_set_string(L, &((cw_job *)obj)->ping, v);
 }
 
 static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -916,7 +379,7 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
         char q[CFG_QUOTE_MAX];
         int r, ret = 0;
 
-        /* The job's env is built in seen->entries (config.c stores it into
+        /* The job's env is built in seen->entries (config_jobs.c stores it into
          * the job after the section), starting from what it inherited. */
         if (!seen->loaded) {
                 seen->n_entries = 0;
@@ -947,7 +410,7 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
                 key = strndup(part->text, klen);
                 if (!key)
                         return -ENOMEM;
-                if (!is_env_key(key)) {
+                if (!cfg_is_env_key(key)) {
                         ret = cw_config_error(
                                 L, part->line,
                                 "env: expected a variable name (letters, digits and '_', not starting with a digit), got %s",
@@ -961,7 +424,7 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
                                 key);
                         continue;
                 }
-                if (has_control(eq + 1)) {
+                if (cfg_has_control(eq + 1)) {
                         ret = cw_config_error(L, part->line,
                                               "env: control characters are not allowed in '%s'",
                                               key);
@@ -1011,15 +474,15 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
         [CFG_K_##id_] = {CFG_K_##id_, name_, sec_, flags_, apply_, off_, min_, max_}
 
 static const cfg_key keys[CFG_K__MAX] = {
-        KEY(DATA_DIR, "data_dir", S(CRONWARDEN), 0, apply_path, G(data_dir), 0, 0),
+        KEY(DATA_DIR, "data_dir", S(CRONWARDEN), 0, cfg_apply_path, G(data_dir), 0, 0),
         KEY(STORE, "store", S(CRONWARDEN), 0, apply_store, G(store), 0, 0),
         KEY(GLOBAL_TIMEZONE, "timezone", S(CRONWARDEN), 0, apply_global_timezone, 0, 0, 0),
         KEY(NODE, "node", S(CRONWARDEN), 0, apply_node, G(node), 0, 0),
-        KEY(MAX_OUTPUT, "max_output", S(CRONWARDEN), 0, apply_size, G(max_output), 1024,
+        KEY(MAX_OUTPUT, "max_output", S(CRONWARDEN), 0, cfg_apply_size, G(max_output), 1024,
             1024LL * 1024 * 1024),
-        KEY(KEEP_HISTORY, "keep_history", S(CRONWARDEN), 0, apply_duration, G(keep_history), 1,
+        KEY(KEEP_HISTORY, "keep_history", S(CRONWARDEN), 0, cfg_apply_duration, G(keep_history), 1,
             CW_DURATION_MAX),
-        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, apply_int, G(max_running), 0,
+        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, cfg_apply_int, G(max_running), 0,
             MAX_RUNNING_MAX),
         KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_max_load, 0, 0, 0),
 
@@ -1027,57 +490,58 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(USER, "user", S(ADMIN), 0, apply_user, G(admin_user), 0, 0),
         KEY(PASSWORD_HASH, "password_hash", S(ADMIN), 0, apply_password_hash,
             G(admin_password_hash), 0, 0),
-        KEY(ALLOW_UI_COMMANDS, "allow_ui_commands", S(ADMIN), 0, apply_bool, G(allow_ui_commands),
+        KEY(ALLOW_UI_COMMANDS, "allow_ui_commands", S(ADMIN), 0, cfg_apply_bool,
+            G(allow_ui_commands), 0, 0),
+        KEY(API_TOKEN, "api_token", S(ADMIN), CFG_REPEATABLE, apply_api_token, G(admin_api_tokens),
             0, 0),
-        KEY(API_TOKEN, "api_token", S(ADMIN), CFG_REPEATABLE, apply_api_token, G(admin_api_tokens), 0,
-            0),
 
-        KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, apply_text, J(description), 0, 0),
-        KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, apply_command, J(command), 0, 0),
-        KEY(SHELL, "shell", JOBS, 0, apply_shell, 0, 0, 0),
+        KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, cfg_apply_text, J(description), 0, 0),
+        KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, cfg_apply_command, J(command), 0, 0),
+        KEY(SHELL, "shell", JOBS, 0, cfg_apply_shell, 0, 0, 0),
         KEY(ARGS, "args", JOBS, CFG_JOB_ONLY, apply_args, J(args), 0, 0),
         KEY(OPTIONS, "options", JOBS, CFG_JOB_ONLY, apply_args, J(options), 0, 0),
         KEY(SCHEDULE, "schedule", JOBS, CFG_JOB_ONLY | CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0,
             0),
-        KEY(LOCK, "lock", JOBS, 0, apply_lock, 0, 0, 0),
+        KEY(LOCK, "lock", JOBS, 0, cfg_apply_lock, 0, 0, 0),
         KEY(LOCK_NAME, "lock_name", JOBS, CFG_JOB_ONLY, apply_lock_name, J(lock_name), 0, 0),
         KEY(NICE, "nice", JOBS, 0, apply_nice, 0, -20, 19),
-        KEY(IONICE, "ionice", JOBS, 0, apply_ionice, 0, 0, 0),
-        KEY(TIMEOUT, "timeout", JOBS, 0, apply_duration, J(timeout), 0, CW_DURATION_MAX),
-        KEY(KILL_GRACE, "kill_grace", JOBS, 0, apply_duration, J(kill_grace), 0, CW_DURATION_MAX),
-        KEY(CONCURRENCY, "concurrency", JOBS, 0, apply_concurrency, 0, 0, 0),
-        KEY(CATCH_UP, "catch_up", JOBS, 0, apply_catch_up, 0, 0, 0),
-        KEY(RETRIES, "retries", JOBS, 0, apply_int, J(retries), 0, 100),
-        KEY(RETRY_DELAY, "retry_delay", JOBS, 0, apply_duration, J(retry_delay), 1,
+        KEY(IONICE, "ionice", JOBS, 0, cfg_apply_ionice, 0, 0, 0),
+        KEY(TIMEOUT, "timeout", JOBS, 0, cfg_apply_duration, J(timeout), 0, CW_DURATION_MAX),
+        KEY(KILL_GRACE, "kill_grace", JOBS, 0, cfg_apply_duration, J(kill_grace), 0,
             CW_DURATION_MAX),
-        KEY(CAN_RESUME, "can_resume", JOBS, 0, apply_can_resume, 0, 0, 0),
+        KEY(CONCURRENCY, "concurrency", JOBS, 0, cfg_apply_concurrency, 0, 0, 0),
+        KEY(CATCH_UP, "catch_up", JOBS, 0, cfg_apply_catch_up, 0, 0, 0),
+        KEY(RETRIES, "retries", JOBS, 0, cfg_apply_int, J(retries), 0, 100),
+        KEY(RETRY_DELAY, "retry_delay", JOBS, 0, cfg_apply_duration, J(retry_delay), 1,
+            CW_DURATION_MAX),
+        KEY(CAN_RESUME, "can_resume", JOBS, 0, cfg_apply_can_resume, 0, 0, 0),
         KEY(AFTER, "after", JOBS, CFG_JOB_ONLY, apply_after, 0, 0, 0),
         KEY(HOSTS, "hosts", JOBS, 0, apply_hosts, 0, 0, 0),
         KEY(PING, "ping", JOBS, 0, apply_ping, 0, 0, 0),
-        KEY(NOTIFY_AFTER_FAILURES, "notify_after_failures", JOBS, 0, apply_int,
+        KEY(NOTIFY_AFTER_FAILURES, "notify_after_failures", JOBS, 0, cfg_apply_int,
             J(notify_after_failures), 1, FAILURES_MAX),
         KEY(RUN_AS, "run_as", JOBS, 0, apply_run_as, J(run_as), 0, 0),
-        KEY(WORKDIR, "workdir", JOBS, 0, apply_path, J(workdir), 0, 0),
+        KEY(WORKDIR, "workdir", JOBS, 0, cfg_apply_path, J(workdir), 0, 0),
         KEY(ENV, "env", JOBS, CFG_REPEATABLE, apply_env, 0, 0, 0),
         KEY(SECRET_ENV, "secret_env", JOBS, 0, apply_secret_env, 0, 0, 0),
-        KEY(ENV_FILE, "env_file", JOBS, 0, apply_path, J(env_file), 0, 0),
+        KEY(ENV_FILE, "env_file", JOBS, 0, cfg_apply_path, J(env_file), 0, 0),
         KEY(TIMEZONE, "timezone", JOBS, 0, apply_timezone, 0, 0, 0),
-        KEY(ENABLED, "enabled", JOBS, 0, apply_enabled, 0, 0, 0),
-        KEY(JITTER, "jitter", JOBS, 0, apply_duration, J(jitter), 0, CW_DURATION_MAX),
-        KEY(START_DEADLINE, "start_deadline", JOBS, 0, apply_duration, J(start_deadline), 0,
+        KEY(ENABLED, "enabled", JOBS, 0, cfg_apply_enabled, 0, 0, 0),
+        KEY(JITTER, "jitter", JOBS, 0, cfg_apply_duration, J(jitter), 0, CW_DURATION_MAX),
+        KEY(START_DEADLINE, "start_deadline", JOBS, 0, cfg_apply_duration, J(start_deadline), 0,
             CW_DURATION_MAX),
-        KEY(MAX_RUNTIME, "max_runtime", JOBS, 0, apply_duration, J(max_runtime), 0,
+        KEY(MAX_RUNTIME, "max_runtime", JOBS, 0, cfg_apply_duration, J(max_runtime), 0,
             CW_DURATION_MAX),
-        KEY(MIN_RUNTIME, "min_runtime", JOBS, 0, apply_duration, J(min_runtime), 0,
+        KEY(MIN_RUNTIME, "min_runtime", JOBS, 0, cfg_apply_duration, J(min_runtime), 0,
             CW_DURATION_MAX),
-        KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, apply_int,
+        KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, cfg_apply_int,
             J(disable_after_failures), 0, FAILURES_MAX),
-        KEY(PRIORITY, "priority", JOBS, 0, apply_int, J(priority), -1000, 1000),
-        KEY(LIMIT_NOFILE, "limit_nofile", JOBS, 0, apply_u64, J(limit_nofile), 1,
+        KEY(PRIORITY, "priority", JOBS, 0, cfg_apply_int, J(priority), -1000, 1000),
+        KEY(LIMIT_NOFILE, "limit_nofile", JOBS, 0, cfg_apply_u64, J(limit_nofile), 1,
             LIMIT_NOFILE_MAX),
-        KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, apply_size, J(limit_memory),
+        KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, cfg_apply_size, J(limit_memory),
             LIMIT_MEMORY_MIN, (long long)CW_SIZE_MAX),
-        KEY(LIMIT_CPU, "limit_cpu", JOBS, 0, apply_duration, J(limit_cpu), 1, CW_DURATION_MAX),
+        KEY(LIMIT_CPU, "limit_cpu", JOBS, 0, cfg_apply_duration, J(limit_cpu), 1, CW_DURATION_MAX),
 
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
 };

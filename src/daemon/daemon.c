@@ -31,15 +31,17 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/array.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/iso8601.h"
+#include "base/sigfd.h"
 #include "http/http.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "daemon/spawner.h"
+#include "sched/worker_locks.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
@@ -55,6 +57,8 @@ typedef struct pending {
 
 typedef struct daemon_state {
         const cw_daemon_opts *o;
+        const cw_clock *clock; /* o->clock, or real_clock */
+        cw_clock real_clock;
         cw_config *cfg;
         cw_store *store;
         int sig_fd, timer_fd, pid_fd;
@@ -84,7 +88,6 @@ typedef struct daemon_state {
 _printf_(3, 4) static void logline(daemon_state *d, const char *level, const char *fmt, ...)
 {
         cw_buf line = CW_BUF_INIT(64 * 1024);
-        struct timespec ts;
         char when[CW_ISO8601_MAX] = "";
         va_list ap;
 
@@ -95,8 +98,9 @@ _printf_(3, 4) static void logline(daemon_state *d, const char *level, const cha
                 int prio = strcmp(level, "error") == 0 ? 3 : strcmp(level, "warning") == 0 ? 4 : 6;
                 cw_buf_printf(&line, "<%d>", prio);
         } else {
-                clock_gettime(CLOCK_REALTIME, &ts);
-                cw_iso8601_format(ts.tv_sec, d->cfg ? cw_tz_utoff(d->cfg->tz, ts.tv_sec) : 0, when, sizeof(when));
+                cw_time t = cw_instant_sec(cw_clock_now(d->clock));
+
+                cw_iso8601_format(t, d->cfg ? cw_tz_utoff(d->cfg->tz, t) : 0, when, sizeof(when));
                 cw_buf_printf(&line, "%s ", when);
         }
         cw_buf_printf(&line, "level=%s ", level);
@@ -149,14 +153,6 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 a->attempt, a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
 }
 
-static int64_t clock_us(clockid_t id)
-{
-        struct timespec ts;
-
-        clock_gettime(id, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Closes our end of the spawner's socket: it forks what it was sent, then
  * exits; its workers go on. Reaped by reap() like any child. */
 static void spawner_down(daemon_state *d)
@@ -184,7 +180,7 @@ static int spawner_up(daemon_state *d, cw_error *err)
         }
         d->spawner_fd = mine;
         d->spawner_pid = r;
-        d->spawner_since = clock_us(CLOCK_MONOTONIC);
+        d->spawner_since = cw_clock_mono_us();
         return 0;
 }
 
@@ -200,7 +196,7 @@ static void spawner_replace(daemon_state *d, bool reaped, const char *detail)
 {
         pid_t pid = d->spawner_pid;
         /* One that died young is started again only when a run needs it. */
-        bool young = clock_us(CLOCK_MONOTONIC) - d->spawner_since < SPAWNER_RESTART_US;
+        bool young = cw_clock_mono_us() - d->spawner_since < SPAWNER_RESTART_US;
         int st;
 
         logline(d, "error", "event=error what=spawner pid=%d %s action=%s", (int)pid, detail,
@@ -264,8 +260,8 @@ static int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error 
         r = hand_over(d, &m, err);
         if (r < 0) {
                 snprintf(why, sizeof(why), "could not start: %s", err->msg);
-                (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
-                                              clock_us(CLOCK_REALTIME));
+                (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
+                                              why, cw_clock_now(d->clock));
         }
         return r;
 }
@@ -351,7 +347,7 @@ static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_r
         run.trigger = a->trigger;
         run.attempt = a->attempt > 0 ? a->attempt : 1;
         run.scheduled_at = a->scheduled_at;
-        run.started_us = clock_us(CLOCK_REALTIME);
+        run.started_us = cw_clock_now(d->clock);
         run.exit_code = -1;
         run.progress_done = run.progress_total = -1;
         run.lock_key = !a->ignore_lock && cw_lock_key(a->job, a->spec, key, sizeof(key)) == 0 ? key : NULL;
@@ -395,8 +391,8 @@ static void read_reports(daemon_state *d)
                 if (rep.run_id <= 0)
                         continue;
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
-                (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
-                                              clock_us(CLOCK_REALTIME));
+                (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
+                                              why, cw_clock_now(d->clock));
                 logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id, quoted(why, q, sizeof(q)));
         }
         /* Gone (reap() may not have seen it exit yet): replaced now, with
@@ -458,7 +454,7 @@ static void restart_queued(daemon_state *d)
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
         size_t n = 0;
-        int64_t now = clock_us(CLOCK_REALTIME);
+        cw_instant now = cw_clock_now(d->clock);
         int lock_fd = take_handover_lock(d);
 
         f.status = CW_RUN_QUEUED;
@@ -468,7 +464,7 @@ static void restart_queued(daemon_state *d)
                 close(lock_fd); /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
-                /* Also a job the admin UI made (sched/entries.h). */
+                /* Also a job the admin UI made (catalog/catalog.h). */
                 _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
                 const cw_job *job = cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job : NULL;
                 char fire[CW_ISO8601_MAX], q1[256], q2[400];
@@ -503,19 +499,19 @@ static void restart_queued(daemon_state *d)
 
 static cw_sched_opts pass_opts(daemon_state *d)
 {
-        struct timespec ts;
+        cw_instant now = cw_clock_now(d->clock);
         cw_sched_opts o = {
                 .cfg = d->cfg,
                 .store = d->store,
                 .start = start_worker,
+                .locks = cw_sched_worker_locks(),
                 .on_action = on_action,
                 .flush = flush_hook,
                 .userdata = d,
         };
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        o.now = ts.tv_sec;
-        o.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        o.now = cw_instant_sec(now);
+        o.now_us = now;
         return o;
 }
 
@@ -550,7 +546,8 @@ static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw
  * changes nothing until a reload accepts it. */
 static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
 {
-        cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir, .now = (cw_time)time(NULL)};
+        cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
+                               .now = cw_instant_sec(cw_clock_now(d->clock))};
         cw_config_errors errs = {0};
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
@@ -602,19 +599,17 @@ static int take_pid_file(daemon_state *d, cw_error *err)
 
 static int setup_fds(daemon_state *d, cw_error *err)
 {
+        static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0};
         sigset_t set;
 
-        sigemptyset(&set);
-        sigaddset(&set, SIGCHLD);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
-        sigaddset(&set, SIGUSR1);
-        if (sigprocmask(SIG_BLOCK, &set, &d->old_mask) < 0)
-                return cw_error_fail(err, -errno, "cannot block signals: %s", strerror(errno));
-        d->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (d->sig_fd < 0)
-                return cw_error_fail(err, -errno, "signalfd: %s", strerror(errno));
+        cw_sigset_of(&set, signals);
+        d->sig_fd = cw_sigfd_open(&set, NULL, &d->old_mask);
+        if (d->sig_fd < 0) {
+                int r = d->sig_fd;
+
+                d->sig_fd = -1;
+                return cw_error_fail(err, r, "cannot read signals (signalfd): %s", strerror(-r));
+        }
         d->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
         if (d->timer_fd < 0)
                 return cw_error_fail(err, -errno, "timerfd: %s", strerror(errno));
@@ -622,17 +617,31 @@ static int setup_fds(daemon_state *d, cw_error *err)
 }
 
 /* Arms the timer for second `wake` (0: nothing scheduled, far away), so a
- * wall-clock change still wakes us (CANCEL_ON_SET) and the plan is redone. */
+ * wall-clock change still wakes us (CANCEL_ON_SET) and the plan is redone.
+ * On a test's clock (not the system's) the timer runs for the time left
+ * instead: the kernel knows nothing of that clock's instants. */
 static void arm(daemon_state *d, cw_time wake)
 {
         struct itimerspec its = {0};
+        cw_instant now = cw_clock_now(d->clock);
+        int flags = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET;
 
-        its.it_value.tv_sec = wake ? wake : (cw_time)time(NULL) + 366 * 86400;
-        if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+        if (!wake)
+                wake = cw_instant_sec(now) + 366 * 86400;
+        if (cw_clock_is_real(d->clock)) {
+                its.it_value.tv_sec = wake;
+        } else {
+                int64_t left = cw_instant_from_sec(wake) - now;
+
+                flags = 0;
+                its.it_value.tv_sec = left > 0 ? left / CW_US_PER_SEC : 0;
+                its.it_value.tv_nsec = left > 0 ? left % CW_US_PER_SEC * 1000 : 1;
+        }
+        if (timerfd_settime(d->timer_fd, flags, &its, NULL) < 0)
                 logline(d, "error", "event=error what=timerfd_settime error=%s", strerror(errno));
 }
 
-/* Adds the UI-created entries (sched/entries.h) to a pass: read from the
+/* Adds the UI-created entries (catalog/entries.h) to a pass: read from the
  * store each time, so an entry saved by any process fires without a
  * reload. A store error leaves them out of this pass only. The caller
  * frees *ret with cw_schedule_entries_free. */
@@ -700,7 +709,11 @@ static void admin_log(void *userdata, const char *level, const char *line)
  * why (address taken, not allowed, not resolvable). */
 static int admin_start(daemon_state *d, cw_error *err)
 {
-        cw_http_opts o = {.listen = d->cfg->admin_listen, .wake = admin_wake, .log = admin_log, .userdata = d};
+        cw_http_opts o = {.listen = d->cfg->admin_listen,
+                          .clock = d->clock,
+                          .wake = admin_wake,
+                          .log = admin_log,
+                          .userdata = d};
         char why[sizeof(err->msg)];
 
         if (!admin_wanted(d->cfg))
@@ -889,6 +902,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         size_t len = 0;
         int r;
 
+        d.clock = o->clock;
+        if (!d.clock) {
+                cw_clock_init_real(&d.real_clock);
+                d.clock = &d.real_clock;
+        }
         d.journal = js && *js;
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
         r = load_config(&d, &d.cfg, &text, &len, err);
@@ -912,7 +930,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 cleanup(&d);
                 return r;
         }
-        d.boot = (cw_time)time(NULL);
+        d.boot = cw_instant_sec(cw_clock_now(d.clock));
         /* Before the spawner (which holds the hand-over lock shared). */
         restart_queued(&d);
         r = spawner_up(&d, err);

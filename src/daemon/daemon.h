@@ -7,6 +7,10 @@
  * queued: pass), SIGHUP (reload the config), SIGTERM/SIGINT (stop; running
  * jobs go on in their own workers). This is the top layer: it logs.
  *
+ * Every "now" (passes, runs, log lines, the admin server's requests) is
+ * read from cw_daemon_opts.clock; under a test clock (base/clock.h) the
+ * timer is armed for the time left instead of an absolute instant.
+ *
  * Workers are started without waiting for them: the daemon records each
  * run as queued and hands it to its spawner process (spawner.h), which
  * forks the worker; the pass goes on at once. */
@@ -15,6 +19,7 @@
 
 #include <stdio.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "sched/sched.h"
@@ -27,6 +32,10 @@
 typedef struct cw_daemon_opts {
         const char *config_path;      /* reloaded on SIGHUP */
         const char *zoneinfo_dir;     /* NULL: the system's */
+        /* What "now" is for passes, runs, log lines and the admin server
+         * (NULL: the system's wall clock). Read from the loop's thread and
+         * the server's threads: it must be safe to read concurrently. */
+        const cw_clock *clock;
         /* Starts a spawner process: this program exec'd (never forked) so
          * that it loads the config text in `snapshot` under config_path's
          * name and runs cw_spawner_main() on `fd`, which it must find as

@@ -33,10 +33,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "sched/entries.h"
+#include "base/sigfd.h"
+#include "catalog/catalog.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -112,24 +112,18 @@ int cw_spawner_read_report(int fd, cw_spawn_report *ret)
 
 /* ---- the spawner process ------------------------------------------------ */
 
-static int64_t real_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* In the worker child: a queued run that cannot even be set up (its job
  * left the config under it) is recorded as failed on its row. */
-static void fail_queued(const cw_config *cfg, int64_t run_id, const char *why)
+static void fail_queued(const cw_config *cfg, const cw_clock *clock, int64_t run_id,
+                        const char *why)
 {
         cw_store *store = NULL;
         cw_error e;
 
         if (cw_store_open(cfg->store, cfg->data_dir, &store, &e) < 0)
                 return;
-        (void)cw_store_run_transition(store, run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why, real_us());
+        (void)cw_store_run_transition(store, run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
+                                      cw_clock_now(clock));
         cw_store_close(store);
 }
 
@@ -156,6 +150,7 @@ static int resolve_job(const cw_config *cfg, const cw_jobspec *js, cw_job_ref *r
 /* The worker: runs in the forked child, never returns. */
 typedef struct spawner {
         const cw_config *cfg;
+        const cw_clock *clock;
         cw_worker_users *users;
         int fd;      /* the daemon's socket */
         int hold;    /* CW_SPAWNER_LOCK, held shared (-1: could not) */
@@ -233,7 +228,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
                 snprintf(why, sizeof(why), "could not start: %s", e.msg[0] ? e.msg : "out of memory");
                 if (started >= 0)
                         close(started);
-                fail_queued(cfg, m->run_id, why);
+                fail_queued(cfg, sp->clock, m->run_id, why);
                 _exit(1);
         }
         o.cfg = cfg;
@@ -251,7 +246,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.started_fd = started;
         o.gate_rank = sp->rank;
         o.hold_fd = hold;
-        o.now_us = real_us();
+        o.now_us = cw_clock_now(sp->clock);
         o.tee_fd = -1;
         r = cw_worker_run(NULL, &o, &res, &e);
         _exit(r < 0 && r != -EBUSY ? 1 : 0);
@@ -355,9 +350,16 @@ static int serve(spawner *sp)
         }
 }
 
-int cw_spawner_main(const cw_config *cfg, int fd)
+int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
 {
-        spawner sp = {.cfg = cfg, .users = cw_worker_users_new(), .fd = fd, .hold = -1, .gate = {-1, -1}};
+        static const int blocked[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, 0};
+        static const int read_here[] = {SIGCHLD, 0};
+        spawner sp = {.cfg = cfg,
+                      .clock = clock,
+                      .users = cw_worker_users_new(),
+                      .fd = fd,
+                      .hold = -1,
+                      .gate = {-1, -1}};
         char lock_path[4096];
         sigset_t set, chld;
         int sig_fd, r = 0;
@@ -372,23 +374,12 @@ int cw_spawner_main(const cw_config *cfg, int fd)
          * threads, leaves glibc's internal ones ignored): the workers'
          * jobs need no reset then (cw_worker_opts.signals_default). */
         cw_signals_default();
-        sigemptyset(&set);
-        sigaddset(&set, SIGCHLD);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
-        sigaddset(&set, SIGPIPE);
-        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
-                cw_worker_users_free(sp.users);
-                return -errno;
-        }
-        sigemptyset(&chld);
-        sigaddset(&chld, SIGCHLD);
-        sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+        cw_sigset_of(&set, blocked);
+        cw_sigset_of(&chld, read_here);
+        sig_fd = cw_sigfd_open(&set, &chld, NULL);
         if (sig_fd < 0) {
-                r = -errno;
                 cw_worker_users_free(sp.users);
-                return r;
+                return sig_fd;
         }
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
         /* Shared with every worker forked (flock belongs to the open file,

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/clock.h"
 #include "config/config.h"
 #include "jobspec/jobspec.h"
 #include "store/run.h"
@@ -77,8 +78,9 @@ int cw_spawner_send(int fd, const cw_spawn_req *req);
 int cw_spawner_read_report(int fd, cw_spawn_report *ret);
 
 /* The spawner process: serves requests on fd until the daemon closes its
- * end. Must be called in a single-threaded process that owns its signals.
- * Returns 0 then, or a negative errno when it cannot go on. */
-int cw_spawner_main(const cw_config *cfg, int fd);
+ * end; clock is what its workers take as their runs' start. Must be called
+ * in a single-threaded process that owns its signals. Returns 0 then, or
+ * a negative errno when it cannot go on. */
+int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd);
 
 #endif

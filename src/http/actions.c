@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "jobspec/jobspec.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "worker/control.h"
 
 int cw_action_http_status(int r)

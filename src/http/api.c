@@ -20,8 +20,8 @@
 #include "http/actions.h"
 #include "http/http.h"
 #include "http/model.h"
+#include "catalog/catalog.h"
 #include "report/json.h"
-#include "sched/entries.h"
 #include "worker/capture.h"
 #include "worker/control.h"
 

@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -101,7 +102,7 @@ typedef struct cw_http_req {
         /* A fresh nonce for this response's Content-Security-Policy: an
          * inline <style nonce="..."> or <script nonce="..."> must carry it. */
         const char *nonce;
-        int64_t now_us;                    /* read once per request */
+        cw_instant now_us; /* the server's clock, read once per request */
         /* The config current when the request arrived (a reference held for
          * the request; never NULL) and a store connection of its own: set
          * for api, metrics and page routes, NULL for the server's, auth and
@@ -207,6 +208,9 @@ const char *cw_http_logval(const char *s, char *buf, size_t size);
 typedef struct cw_http_opts {
         const char *listen; /* "HOST:PORT", "[V6]:PORT" or ":PORT" */
         unsigned threads;   /* worker threads; 0: 4 */
+        /* Each request's now_us (NULL: the system's wall clock); read
+         * from any server thread, it must outlive the server. */
+        const cw_clock *clock;
         /* Called from any server thread: wake the scheduler. */
         void (*wake)(void *userdata);
         /* Called from any server thread with one complete log line (no

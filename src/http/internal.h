@@ -1,7 +1,7 @@
 /* internal.h - what the admin server's own modules share (server.c,
- * auth.c, assets.c) and what their unit tests reach: route matching, the
- * session and login-throttle tables, bearer tokens, the compiled-in
- * assets. Private to src/http/ (and tests/unit/test_http.c); handlers in
+ * route.c, listen.c, auth.c, assets.c) and what their unit tests reach:
+ * route matching, the listening socket, the session and login-throttle
+ * tables, bearer tokens, the compiled-in assets. Private to src/http/ (and tests/unit/test_http.c); handlers in
  * other modules use http.h only.
  *
  * Times here are CLOCK_MONOTONIC microseconds (cw_http_req_mono_us), so
@@ -17,7 +17,7 @@
 
 #include "http/http.h"
 
-/* ---- routing (server.c) ---- */
+/* ---- routing (route.c) ---- */
 
 /* The tables in search order: the server's own (/healthz, /), then as
  * http.h says: auth, assets, api, metrics, pages. */
@@ -48,6 +48,14 @@ typedef struct cw_route_match {
  * not serve (then only `allowed` is filled). */
 void cw_http_route_find(const cw_http_route *const *tables, size_t n_tables, unsigned method, const char *raw_path,
                         char *argbuf, cw_route_match *ret);
+
+/* ---- the listening socket (listen.c) ---- */
+
+/* Opens a socket listening on "HOST:PORT", "[V6]:PORT" or ":PORT" (all
+ * interfaces) into *ret_fd. Returns 0, or -EINVAL (bad or unresolvable
+ * address) or another negative errno (bind, listen) with err saying why;
+ * *ret_fd is untouched on failure. */
+int cw_http_listen(const char *listen_addr, int *ret_fd, cw_error *err);
 
 /* ---- sessions (auth.c) ---- */
 

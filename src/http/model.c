@@ -18,8 +18,8 @@
 #include <sys/types.h>
 
 #include "base/array.h"
+#include "catalog/entries.h"
 #include "report/json.h"
-#include "sched/entries.h"
 #include "worker/control.h"
 
 /* What a model's entries and jobs borrow from: the UI entries compiled

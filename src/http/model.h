@@ -68,7 +68,7 @@ typedef struct cw_model_entry {
 
 /* A job as the jobs page and GET /api/v1/jobs show it: a configured job,
  * or a job created in the admin UI from a free command entry ("ui-ID",
- * sched/entries.h), listed after the configured ones. */
+ * catalog/catalog.h), listed after the configured ones. */
 typedef struct cw_model_job {
         const cw_job *job;      /* borrowed from the config, or from the model (UI jobs) */
         /* A job created in the UI: the id of the entry that made it, else 0. */

@@ -146,7 +146,7 @@ int cw_page_entries(const cw_http_req *req, cw_http_resp *resp)
                                 cw_html_code(b, colon + 1, "params");
                         }
                 } else {
-                        /* It runs as a job of its own, ui-ID (sched/entries.h). */
+                        /* It runs as a job of its own, ui-ID (catalog/catalog.h). */
                         cw_html_raw(b, "<span class=\"tag tag-warn\">command</span> ");
                         cw_html_code(b, en->command ? en->command : "", NULL);
                         cw_html_raw(b, " as job ");

@@ -7,7 +7,7 @@
 
 #include "http/actions.h"
 #include "http/pages.h"
-#include "sched/entries.h"
+#include "catalog/catalog.h"
 
 /* Jobs per page of the overview (Django admin's default, too). A page's
  * cost grows with its rows: 100 keeps a page under 50 ms at p99 with 16

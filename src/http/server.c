@@ -1,7 +1,9 @@
-/* server.c - the admin server's libmicrohttpd glue (see http.h): the
- * listening socket, limits, request parsing, routing, authentication and
- * CSRF enforcement, the per-request config reference and store
- * connection, and the response with its security headers.
+/* server.c - the admin server's libmicrohttpd glue (see http.h): limits,
+ * request parsing, authentication and CSRF enforcement, the per-request
+ * config reference and store connection, and the response with its
+ * security headers. The listening socket is opened by listen.c, routes
+ * are matched by route.c, and the helpers handlers build replies with
+ * are in reply.c.
  *
  * Threads: libmicrohttpd runs a pool of opts.threads threads, each with
  * its own epoll set, so a slow or silent client costs a connection slot,
@@ -30,7 +32,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -47,6 +48,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "base/clock.h"
 #include "http/form.h"
 #include "http/internal.h"
 
@@ -56,7 +58,6 @@
 #define CONNECTION_TIMEOUT_S 10
 #define CONNECTION_MEMORY (64 * 1024)
 #define STORE_POOL_MAX 8
-#define MAX_SEGMENTS 32
 #define LOG_LINE_MAX 2048
 /* libmicrohttpd logs every request it refuses itself (bad syntax, headers
  * too large): at most this many lines per minute, so a client cannot
@@ -65,6 +66,8 @@
 
 struct cw_http_server {
         cw_http_opts o;
+        const cw_clock *clock; /* o.clock, or real_clock */
+        cw_clock real_clock;
         char *listen;
         struct MHD_Daemon *mhd;
         pthread_mutex_t lock; /* cfg and the store pool */
@@ -108,14 +111,6 @@ typedef struct http_ctx {
         char csrf[CW_SECRET_HEX + 1];
 } http_ctx;
 
-static int64_t clock_us(clockid_t id)
-{
-        struct timespec ts;
-
-        clock_gettime(id, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 _printf_(3, 4) static void srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
 {
         char line[LOG_LINE_MAX];
@@ -132,131 +127,13 @@ _printf_(3, 4) static void srv_log(cw_http_server *srv, const char *level, const
         srv->o.log(srv->o.userdata, level, line);
 }
 
-const char *cw_http_logval(const char *s, char *buf, size_t size)
-{
-        static const char hex[] = "0123456789abcdef";
-        size_t o = 0;
-        bool plain = s && s[0];
-
-        if (!s)
-                return "-";
-        for (const char *p = s; plain && *p; p++)
-                if ((unsigned char)*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
-                        plain = false;
-        if (plain)
-                return s;
-        buf[o++] = '"';
-        for (; *s && o + 6 < size; s++) {
-                unsigned char c = (unsigned char)*s;
-
-                if (c == '"' || c == '\\') {
-                        buf[o++] = '\\';
-                        buf[o++] = (char)c;
-                } else if (c < ' ' || c == 0x7f) {
-                        buf[o++] = '\\';
-                        buf[o++] = 'x';
-                        buf[o++] = hex[c >> 4];
-                        buf[o++] = hex[c & 15];
-                } else
-                        buf[o++] = (char)c;
-        }
-        buf[o++] = '"';
-        buf[o] = '\0';
-        return buf;
-}
-
 /* ---- helpers for handlers (http.h) ---- */
-
-const char *cw_http_query(const cw_http_req *req, const char *name)
-{
-        return cw_form_get(req->query, req->n_query, name);
-}
-
-const char *cw_http_form(const cw_http_req *req, const char *name)
-{
-        return cw_form_get(req->form, req->n_form, name);
-}
-
-const char *cw_http_param(const cw_http_req *req, const char *name)
-{
-        const char *v = cw_http_form(req, name);
-
-        return v ? v : cw_http_query(req, name);
-}
 
 const char *cw_http_header(const cw_http_req *req, const char *name)
 {
         const http_ctx *x = req->priv;
 
         return x ? MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, name) : NULL;
-}
-
-void cw_http_redirect(cw_http_resp *resp, const char *location)
-{
-        free(resp->location);
-        resp->location = strdup(location);
-        resp->status = 303;
-}
-
-/* s as a JSON string; bytes that are not valid UTF-8 become U+FFFD. */
-static void json_string(cw_buf *b, const char *s)
-{
-        const unsigned char *p = (const unsigned char *)s;
-
-        cw_buf_putc(b, '"');
-        while (*p) {
-                unsigned char c = *p;
-                size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-                bool ok = n > 0 && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
-
-                for (size_t i = 1; ok && i < n; i++)
-                        ok = (p[i] & 0xc0) == 0x80;
-                if (ok && n == 3)
-                        ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
-                if (ok && n == 4)
-                        ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
-                if (!ok) {
-                        cw_buf_puts(b, "\\ufffd");
-                        p++;
-                } else if (c == '"' || c == '\\') {
-                        cw_buf_putc(b, '\\');
-                        cw_buf_putc(b, (char)c);
-                        p++;
-                } else if (c < ' ' || c == 0x7f) {
-                        cw_buf_printf(b, "\\u%04x", c);
-                        p++;
-                } else {
-                        cw_buf_add(b, p, n);
-                        p += n;
-                }
-        }
-        cw_buf_putc(b, '"');
-}
-
-void cw_http_error(const cw_http_req *req, cw_http_resp *resp, int status, const char *fmt, ...)
-{
-        char msg[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        cw_buf_reset(&resp->body);
-        free(resp->location);
-        resp->location = NULL;
-        resp->cacheable = false;
-        resp->etag = NULL;
-        resp->status = status;
-        if (req->want_json) {
-                resp->content_type = "application/json";
-                cw_buf_printf(&resp->body, "{\"error\": {\"status\": %d, \"message\": ", status);
-                json_string(&resp->body, msg);
-                cw_buf_puts(&resp->body, "}}\n");
-                return;
-        }
-        resp->content_type = NULL;
-        cw_http_page_error(req, resp, status, msg);
-        resp->status = status;
 }
 
 void cw_http_wake(cw_http_server *srv)
@@ -290,111 +167,6 @@ int64_t cw_http_req_mono_us(const cw_http_req *req)
         const http_ctx *x = req->priv;
 
         return x ? x->mono_us : 0;
-}
-
-/* ---- the server's own routes ---- */
-
-static int serve_healthz(const cw_http_req *req, cw_http_resp *resp)
-{
-        (void)req;
-        resp->content_type = "text/plain; charset=utf-8";
-        return cw_buf_puts(&resp->body, "ok\n");
-}
-
-static int serve_root(const cw_http_req *req, cw_http_resp *resp)
-{
-        (void)req;
-        cw_http_redirect(resp, "/jobs");
-        return resp->location ? 0 : -ENOMEM;
-}
-
-const cw_http_route cw_http_server_routes[] = {
-        {CW_HTTP_GET, "/healthz", CW_ROUTE_PUBLIC, serve_healthz},
-        {CW_HTTP_GET, "/", 0, serve_root},
-        {0},
-};
-
-/* ---- routing ---- */
-
-/* Splits "/a/b" (raw) into decoded segments in argbuf. Returns the count,
- * or -1 when a segment does not decode or there are too many. */
-static int split_path(const char *raw, char *argbuf, char *seg[MAX_SEGMENTS])
-{
-        const char *p = raw + (raw[0] == '/');
-        char *o = argbuf;
-        int n = 0;
-
-        for (;;) {
-                const char *slash = strchr(p, '/');
-                size_t len = slash ? (size_t)(slash - p) : strlen(p);
-                ssize_t d;
-
-                if (n == MAX_SEGMENTS)
-                        return -1;
-                memcpy(o, p, len);
-                d = cw_url_decode(o, len, false);
-                if (d < 0)
-                        return -1;
-                seg[n++] = o;
-                o += d + 1;
-                if (!slash)
-                        return n;
-                p = slash + 1;
-        }
-}
-
-/* Matches pattern against the segments; fills args. */
-static bool pattern_match(const char *pattern, char *const *seg, int n, const char **args, size_t *n_args)
-{
-        const char *p = pattern + (pattern[0] == '/');
-        int i = 0;
-
-        *n_args = 0;
-        for (;; i++) {
-                const char *slash = strchr(p, '/');
-                size_t len = slash ? (size_t)(slash - p) : strlen(p);
-
-                if (i >= n)
-                        return false;
-                if (len == 1 && p[0] == '%') {
-                        if (!seg[i][0] || *n_args == CW_HTTP_MAX_ARGS)
-                                return false;
-                        args[(*n_args)++] = seg[i];
-                } else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0)
-                        return false;
-                if (!slash)
-                        return i + 1 == n;
-                p = slash + 1;
-        }
-}
-
-void cw_http_route_find(const cw_http_route *const *tables, size_t n_tables, unsigned method, const char *raw_path,
-                        char *argbuf, cw_route_match *ret)
-{
-        char *seg[MAX_SEGMENTS];
-        int n;
-
-        memset(ret, 0, sizeof(*ret));
-        n = split_path(raw_path, argbuf, seg);
-        if (n < 0)
-                return;
-        for (size_t t = 0; t < n_tables; t++)
-                for (const cw_http_route *r = tables[t]; r->pattern; r++) {
-                        const char *args[CW_HTTP_MAX_ARGS];
-                        size_t n_args;
-
-                        if (!pattern_match(r->pattern, seg, n, args, &n_args))
-                                continue;
-                        if (!(r->methods & method)) {
-                                ret->allowed |= r->methods;
-                                continue;
-                        }
-                        ret->route = r;
-                        ret->table = t;
-                        ret->n_args = n_args;
-                        memcpy(ret->args, args, n_args * sizeof(args[0]));
-                        return;
-                }
 }
 
 static const cw_http_route *const all_tables[CW_TABLE__MAX] = {
@@ -497,7 +269,7 @@ static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *co
         x->srv = srv;
         x->con = con;
         x->c = c;
-        x->mono_us = clock_us(CLOCK_MONOTONIC);
+        x->mono_us = cw_clock_mono_us();
         randombytes_buf(nonce, sizeof(nonce));
         sodium_bin2hex(x->nonce, sizeof(x->nonce), nonce, sizeof(nonce));
         client_address(con, x->client, sizeof(x->client));
@@ -512,7 +284,7 @@ static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *co
         x->req.content_type = ct ? ct : "";
         x->req.client = x->client;
         x->req.nonce = x->nonce;
-        x->req.now_us = clock_us(CLOCK_REALTIME);
+        x->req.now_us = cw_clock_now(srv->clock);
         x->req.cfg = x->cfg;
         x->req.server = srv;
         x->req.want_json = prefers_json(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
@@ -992,7 +764,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
 _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         cw_http_server *srv = cls;
-        int64_t minute = clock_us(CLOCK_MONOTONIC) / (60 * 1000000LL);
+        int64_t minute = cw_clock_mono_us() / (60 * 1000000LL);
         unsigned dropped = 0;
         char msg[512], q[600], *html, *end;
         bool drop;
@@ -1025,70 +797,6 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start, reload, stop ---- */
 
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" -> a bound, listening socket. */
-static int open_listener(const char *listen_addr, int *ret_fd, cw_error *err)
-{
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-        struct addrinfo *res = NULL;
-        char host[256];
-        const char *port, *colon;
-        int r, e = EADDRNOTAVAIL, fd = -1;
-
-        if (listen_addr[0] == '[') {
-                const char *close = strchr(listen_addr, ']');
-                if (!close || close[1] != ':' || (size_t)(close - listen_addr - 1) >= sizeof(host))
-                        goto bad;
-                snprintf(host, sizeof(host), "%.*s", (int)(close - listen_addr - 1), listen_addr + 1);
-                port = close + 2;
-        } else {
-                colon = strrchr(listen_addr, ':');
-                if (!colon || (size_t)(colon - listen_addr) >= sizeof(host))
-                        goto bad;
-                snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_addr), listen_addr);
-                port = colon + 1;
-        }
-        if (!port[0])
-                goto bad;
-        if (!host[0]) {
-                /* All interfaces: IPv6 and IPv4 on one dual-stack socket. */
-                snprintf(host, sizeof(host), "::");
-                hints.ai_family = AF_INET6;
-        }
-        r = getaddrinfo(host, port, &hints, &res);
-        if (r != 0 && strcmp(host, "::") == 0) {
-                snprintf(host, sizeof(host), "0.0.0.0");
-                hints.ai_family = AF_INET;
-                r = getaddrinfo(host, port, &hints, &res);
-        }
-        if (r != 0)
-                return cw_error_fail(err, -EINVAL, "cannot listen on '%s': %s", listen_addr, gai_strerror(r));
-        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-                int one = 1, zero = 0;
-
-                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-                if (fd < 0) {
-                        e = errno;
-                        continue;
-                }
-                (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-                if (ai->ai_family == AF_INET6 && strcmp(host, "::") == 0)
-                        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-                if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
-                        break;
-                e = errno;
-                close(fd);
-                fd = -1;
-        }
-        freeaddrinfo(res);
-        if (fd < 0)
-                return cw_error_fail(err, -e, "cannot listen on '%s': %s", listen_addr, strerror(e));
-        *ret_fd = fd;
-        return 0;
-bad:
-        return cw_error_fail(err, -EINVAL, "cannot listen on '%s': expected HOST:PORT, [IPV6]:PORT or :PORT",
-                             listen_addr);
-}
-
 int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **ret, cw_error *err)
 {
         cw_http_server *srv;
@@ -1102,6 +810,11 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         if (!srv)
                 return cw_error_fail(err, -ENOMEM, "out of memory");
         srv->o = *o;
+        srv->clock = o->clock;
+        if (!srv->clock) {
+                cw_clock_init_real(&srv->real_clock);
+                srv->clock = &srv->real_clock;
+        }
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
         srv->auth = cw_auth_new();
         if (!srv->listen || !srv->auth) {
@@ -1111,7 +824,7 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         srv->o.listen = srv->listen;
         pthread_mutex_init(&srv->lock, NULL);
         srv->cfg = cw_config_ref(cfg);
-        r = open_listener(srv->listen, &fd, err);
+        r = cw_http_listen(srv->listen, &fd, err);
         if (r < 0)
                 goto fail;
         /* The server's threads take no signal: they inherit a full mask,

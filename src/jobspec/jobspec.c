@@ -13,28 +13,15 @@
  * gives back an equal spec, and formatting that gives the same text; the
  * fuzz target checks both properties. */
 #include "jobspec.h"
-#include "base/array.h"
+#include "base/buf.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-/* A bounded growable byte buffer for one value being decoded; values are
- * bounded by CW_JOBSPEC_TEXT_MAX through the text length check. */
-typedef struct buf {
-        char *p;
-        size_t n, cap;
-} buf;
-
-static int buf_putc(buf *b, char c)
-{
-        if (cw_array_reserve((void **)&b->p, &b->cap, b->n + 2, 1, 32) < 0)
-                return -ENOMEM;
-        b->p[b->n++] = c;
-        b->p[b->n] = '\0';
-        return 0;
-}
+/* One value being decoded: never longer than the text it comes from. */
+#define VALUE_BUF_INIT CW_BUF_INIT(CW_JOBSPEC_TEXT_MAX)
 
 static bool is_name_start(char c)
 {
@@ -119,7 +106,7 @@ void cw_jobspec_free(cw_jobspec *js)
 
 /* Parses a double-quoted value starting at text[*i] == '"' into b;
  * leaves *i after the closing quote. */
-static int parse_quoted(const char *text, size_t *i, buf *b, cw_error *err)
+static int parse_quoted(const char *text, size_t *i, cw_buf *b, cw_error *err)
 {
         size_t open = *i, j = *i + 1;
         char d[8];
@@ -151,28 +138,25 @@ static int parse_quoted(const char *text, size_t *i, buf *b, cw_error *err)
                                         "'\\' followed by %s in quoted value: only \\\" and \\\\ are escapes",
                                         describe_char(e, d));
                         }
-                        if (buf_putc(b, e) < 0)
-                                return -ENOMEM;
+                        if (cw_buf_putc(b, e) < 0)
+                                return cw_buf_error(b);
                         j += 2;
                         continue;
                 }
                 if (is_control(c))
                         return cw_error_set(err, (int)j, 1, "control character %s in quoted value",
                                             describe_char(c, d));
-                if (buf_putc(b, c) < 0)
-                        return -ENOMEM;
+                if (cw_buf_putc(b, c) < 0)
+                        return cw_buf_error(b);
                 j++;
         }
-        /* An empty quoted value still needs a string to hand over. */
-        if (!b->p && !(b->p = calloc(1, 1)))
-                return -ENOMEM;
         *i = j + 1;
         return 0;
 }
 
 /* Parses an unquoted run of value bytes at text[*i] into b, stopping at
  * ',', '=' or the end; any other byte that needs quoting is an error. */
-static int parse_bare(const char *text, size_t *i, buf *b, cw_error *err)
+static int parse_bare(const char *text, size_t *i, cw_buf *b, cw_error *err)
 {
         size_t j = *i;
         char d[8];
@@ -196,8 +180,8 @@ static int parse_bare(const char *text, size_t *i, buf *b, cw_error *err)
                 if (is_control(c))
                         return cw_error_set(err, (int)j, 1, "control character %s in a value",
                                             describe_char(c, d));
-                if (buf_putc(b, c) < 0)
-                        return -ENOMEM;
+                if (cw_buf_putc(b, c) < 0)
+                        return cw_buf_error(b);
                 j++;
         }
         *i = j;
@@ -234,7 +218,7 @@ static int parse_param(const char *text, size_t *i, parse_state *st, bool *seen_
                        cw_error *err)
 {
         _cleanup_free_ char *key = NULL;
-        buf b = {0};
+        _cleanup_(cw_buf_release) cw_buf b = VALUE_BUF_INIT;
         size_t start = *i;
         char d[8];
         int r;
@@ -280,8 +264,9 @@ static int parse_param(const char *text, size_t *i, parse_state *st, bool *seen_
                                                 b.p, st->cols[k] + 1);
                                         goto fail;
                                 }
-                        key = CW_TAKE_PTR(b.p);
-                        b = (buf){0};
+                        key = cw_buf_steal(&b, NULL);
+                        if (!key)
+                                return -ENOMEM;
                         (*i)++;
                         if (text[*i] == '"') {
                                 r = parse_quoted(text, i, &b, err);
@@ -321,13 +306,15 @@ static int parse_param(const char *text, size_t *i, parse_state *st, bool *seen_
                         "positional value after a key=value param: positional values come first");
                 goto fail;
         }
+        /* An empty quoted value still gets a string ("") of its own. */
+        st->params[st->n].value = cw_buf_steal(&b, NULL);
+        if (!st->params[st->n].value)
+                return -ENOMEM;
         st->params[st->n].key = CW_TAKE_PTR(key);
-        st->params[st->n].value = CW_TAKE_PTR(b.p);
         st->cols[st->n] = (int)start;
         st->n++;
         return 0;
 fail:
-        free(b.p);
         return r;
 }
 
@@ -410,49 +397,39 @@ static bool value_needs_quotes(const char *v)
         return false;
 }
 
-static int buf_puts(buf *b, const char *s)
+/* Appends v, quoted when it has to be; errors stay in b (sticky). */
+static void format_value(cw_buf *b, const char *v)
 {
-        for (; *s; s++)
-                if (buf_putc(b, *s) < 0)
-                        return -ENOMEM;
-        return 0;
-}
-
-static int format_value(buf *b, const char *v)
-{
-        if (!value_needs_quotes(v))
-                return buf_puts(b, v);
-        if (buf_putc(b, '"') < 0)
-                return -ENOMEM;
-        for (; *v; v++) {
-                if ((*v == '"' || *v == '\\') && buf_putc(b, '\\') < 0)
-                        return -ENOMEM;
-                if (buf_putc(b, *v) < 0)
-                        return -ENOMEM;
+        if (!value_needs_quotes(v)) {
+                cw_buf_puts(b, v);
+                return;
         }
-        return buf_putc(b, '"');
+        cw_buf_putc(b, '"');
+        for (; *v; v++) {
+                if (*v == '"' || *v == '\\')
+                        cw_buf_putc(b, '\\');
+                cw_buf_putc(b, *v);
+        }
+        cw_buf_putc(b, '"');
 }
 
 char *cw_jobspec_format(const cw_jobspec *js)
 {
-        buf b = {0};
+        /* No maximum: the spec's own strings bound the text. */
+        _cleanup_(cw_buf_release) cw_buf b = CW_BUF_INIT(0);
 
-        if (buf_puts(&b, js->name) < 0)
-                goto fail;
+        cw_buf_puts(&b, js->name);
         for (size_t k = 0; k < js->n_params; k++) {
                 const cw_param *p = &js->params[k];
 
-                if (buf_putc(&b, k == 0 ? ':' : ',') < 0)
-                        goto fail;
-                if (p->key && (buf_puts(&b, p->key) < 0 || buf_putc(&b, '=') < 0))
-                        goto fail;
-                if (format_value(&b, p->value) < 0)
-                        goto fail;
+                cw_buf_putc(&b, k == 0 ? ':' : ',');
+                if (p->key) {
+                        cw_buf_puts(&b, p->key);
+                        cw_buf_putc(&b, '=');
+                }
+                format_value(&b, p->value);
         }
-        return b.p;
-fail:
-        free(b.p);
-        return NULL;
+        return cw_buf_error(&b) < 0 ? NULL : cw_buf_steal(&b, NULL);
 }
 
 const char *cw_jobspec_get(const cw_jobspec *js, const char *key)

@@ -14,16 +14,14 @@
 #include <string.h>
 
 #include "base/array.h"
-#include "sched/entries.h"
-#include "worker/control.h"
-#include "worker/lock.h"
+#include "catalog/entries.h"
 
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
 #define SCAN_LIMIT 200
 
 /* A job the pass looked up by name: jobs the admin UI made from command
- * entries (sched/entries.h) are read from the store once per pass. */
+ * entries (catalog/entries.h) are read from the store once per pass. */
 typedef struct looked_up {
         char *name;
         cw_job_ref ref; /* job NULL: no such job now */
@@ -149,44 +147,28 @@ static bool job_enabled(pass *p, const cw_job *job)
 }
 
 /* The run holding job's lock for spec, 0 when free (or lock = none). */
-static int64_t lock_holder(pass *p, const cw_job *job, const char *spec, char *key, size_t keysize)
+static int64_t lock_holder(pass *p, const cw_job *job, const char *spec)
 {
-        char dir[4096];
-        cw_lock_holder h;
-        bool held = false;
+        const cw_sched_lock_ops *l = p->o->locks;
 
-        if (cw_lock_key(job, spec, key, keysize) < 0)
-                return 0;
-        snprintf(dir, sizeof(dir), "%s/locks", p->o->cfg->data_dir);
-        if (cw_lock_probe(dir, key, &held, &h) < 0 || !held)
-                return 0;
-        return h.run_id > 0 ? h.run_id : -1;
+        return l && l->holder ? l->holder(p->o->userdata, p->o->cfg, job, spec) : 0;
 }
 
-/* concurrency = replace: stop whatever holds the lock. */
-static void replace_holders(pass *p, const char *key)
+/* concurrency = replace: stop whatever holds the lock. A starter that
+ * holds back its starts hands them over first, as the stop waits. */
+static void replace_holders(pass *p, const cw_job *job, const char *spec)
 {
-        cw_run_filter f = CW_RUN_FILTER_INIT;
-        cw_run *runs = NULL;
-        size_t n = 0;
-
-        f.status = CW_RUN_RUNNING;
+        if (!p->o->locks || !p->o->locks->stop_holders)
+                return;
         if (p->o->flush)
                 p->o->flush(p->o->userdata);
-        if (cw_store_runs_list(p->o->store, &f, &runs, &n) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                cw_run_status st;
-                if (runs[i].lock_key && strcmp(runs[i].lock_key, key) == 0)
-                        (void)cw_control_kill(p->o->store, p->o->cfg, &runs[i], p->o->now_us, &st);
-        }
-        cw_runs_free(runs, n);
+        p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now_us);
 }
 
 /* The gates of docs/internals/scheduler.md, then the start. */
 static int start(pass *p, cw_sched_action *a)
 {
-        char key[CW_LOCK_KEY_MAX], why[160];
+        char why[160];
         cw_error err;
         int64_t holder;
         int r;
@@ -199,7 +181,7 @@ static int start(pass *p, cw_sched_action *a)
         }
         switch (a->job->concurrency) {
         case CW_CONCURRENCY_FORBID:
-                holder = lock_holder(p, a->job, a->spec, key, sizeof(key));
+                holder = lock_holder(p, a->job, a->spec);
                 if (holder) {
                         if (holder > 0)
                                 snprintf(why, sizeof(why), "run %" PRId64 " is still running", holder);
@@ -209,8 +191,8 @@ static int start(pass *p, cw_sched_action *a)
                 }
                 break;
         case CW_CONCURRENCY_REPLACE:
-                if (lock_holder(p, a->job, a->spec, key, sizeof(key)))
-                        replace_holders(p, key);
+                if (lock_holder(p, a->job, a->spec))
+                        replace_holders(p, a->job, a->spec);
                 break;
         case CW_CONCURRENCY_ALLOW:
                 a->ignore_lock = true;

@@ -8,10 +8,12 @@
  * a daemon) and restarts act on a fire exactly once. The pass ends by
  * moving `last_pass` forward to now (never back).
  *
- * Nothing here reads a clock or starts a process by itself: `now` comes
- * from the caller and workers are started through a callback, so tests
- * drive passes with an injected clock and a fake starter, `tick` starts
- * detached workers, and the daemon will do the same from its timer. */
+ * Nothing here reads a clock, starts a process or looks at a lock by
+ * itself: `now` comes from the caller, workers are started through a
+ * callback and locks are probed and their holders stopped through ops
+ * (cw_sched_lock_ops), so tests drive passes with an injected clock and a
+ * fake starter, while `tick` and the daemon start real workers and pass
+ * the worker's lock ops (sched/worker_locks.h). */
 #ifndef CW_SCHED_SCHED_H
 #define CW_SCHED_SCHED_H
 
@@ -62,6 +64,23 @@ typedef struct cw_sched_action {
  * marked failed: then the pass only reports it. */
 typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
 
+/* How a pass sees and stops the runs holding a job's lock. The scheduler
+ * knows no lock files and no processes: the front that starts workers
+ * passes these in next to its starter (sched/worker_locks.h gives the
+ * worker's own). Both are called with the pass's userdata. */
+typedef struct cw_sched_lock_ops {
+        /* The run holding job's lock for spec (its canonical job spec):
+         * its id, -1 when a run still starting holds it, 0 when the lock
+         * is free, the job has lock = none, or the lock cannot be read. */
+        int64_t (*holder)(void *userdata, const cw_config *cfg, const cw_job *job,
+                          const char *spec);
+        /* concurrency = replace: stops the runs holding job's lock for
+         * spec, each waited for (bounded). Failures are not reported: the
+         * start that follows then finds the lock held and is skipped. */
+        void (*stop_holders)(void *userdata, const cw_config *cfg, cw_store *store,
+                             const cw_job *job, const char *spec, int64_t now_us);
+} cw_sched_lock_ops;
+
 typedef struct cw_sched_opts {
         const cw_config *cfg;
         cw_store *store;
@@ -69,10 +88,13 @@ typedef struct cw_sched_opts {
         int64_t now_us;
         cw_sched_start_fn start;
         void *userdata;
+        /* NULL: no lock is ever seen held (concurrency = forbid and replace
+         * then leave it to the starter, which may return -EBUSY). */
+        const cw_sched_lock_ops *locks;
         /* Told about every action, after it happened; may be NULL. */
         void (*on_action)(void *userdata, const cw_sched_action *a);
         /* Entries beyond the config's, fired by the same rules after them:
-         * the UI-created ones (sched/entries.h, cw_ui_entries_load), each
+         * the UI-created ones (catalog/entries.h, cw_ui_entries_load), each
          * compiled against cfg. An entry whose .job is CW_UI_ENTRY_JOB fires
          * a UI job, which the pass, like requests and retries naming one,
          * looks up with cw_job_resolve (once per pass). Owned by the

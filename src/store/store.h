@@ -232,7 +232,7 @@ void cw_store_names_free(char **names, size_t n);
 /* ---- UI-created schedule entries (PRODUCT.md §9) ----
  *
  * The store keeps them as text; validating them against the config is the
- * caller's job (src/sched/entries.h) because the config can change under
+ * caller's job (src/catalog/entries.h) because the config can change under
  * them. Exactly one of spec and command is set. */
 typedef struct cw_ui_entry {
         int64_t id;

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/hash.h"
 
 #define RECORD_MAX 256
@@ -175,7 +176,7 @@ static int try_flock(int fd)
  * -EBUSY with *h read from the file otherwise. */
 static int wait_for_holder(const char *path, int fd, cw_lock_holder *h)
 {
-        struct timespec start, now;
+        int64_t start;
         char ev[sizeof(struct inotify_event) + NAME_MAX + 1];
         int in, wd, r = -EBUSY;
 
@@ -183,7 +184,7 @@ static int wait_for_holder(const char *path, int fd, cw_lock_holder *h)
         if (in < 0)
                 return -EBUSY;
         wd = inotify_add_watch(in, path, IN_MODIFY | IN_CLOSE_WRITE);
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        start = cw_clock_mono_us();
         /* Check again after arming the watch: the change may be done. */
         for (;;) {
                 struct pollfd p = {.fd = in, .events = POLLIN};
@@ -196,9 +197,7 @@ static int wait_for_holder(const char *path, int fd, cw_lock_holder *h)
                 read_record(fd, h);
                 if (wd < 0 || h->run_id != 0)
                         break;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                left = HOLDER_WAIT_MS - ((now.tv_sec - start.tv_sec) * 1000 +
-                                         (now.tv_nsec - start.tv_nsec) / 1000000);
+                left = HOLDER_WAIT_MS - (long)((cw_clock_mono_us() - start) / 1000);
                 if (left <= 0 || poll(&p, 1, (int)left) <= 0)
                         break;
                 while (read(in, ev, sizeof(ev)) > 0) {

@@ -1,4 +1,4 @@
-"""`cronwarden jobs` and `cronwarden info NAME` (PRODUCT.md §5): listing
+"""`cronwarden jobs` and `cronwarden info NAME` (docs/cronwarden.1): listing
 jobs with schedules and next fires, in text and JSON, against real config
 files. The clock is pinned with CRONWARDEN_FAKE_NOW so next fires are
 exact."""

@@ -1,4 +1,4 @@
-"""CLI tests of `cronwarden next` and `cronwarden check` (PRODUCT.md §3-§5).
+"""CLI tests of `cronwarden next` and `cronwarden check` (docs/config.md, docs/timespec.md, docs/cronwarden.1).
 
 Expected instants written by hand are checked against Python's zoneinfo
 (the same /usr/share/zoneinfo files) by an independent reference model of

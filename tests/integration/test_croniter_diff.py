@@ -2,7 +2,7 @@
 
 Issue 2 asks for >= 20 000 random 5-field cron expressions compared with
 python3-croniter (1.3.5 in Debian 12) wherever croniter's semantics agree
-with PRODUCT.md §4. One `next_batch` process (tests/tools/next_batch.c)
+with docs/timespec.md. One `next_batch` process (tests/tools/next_batch.c)
 answers every case; croniter is driven from here with
 `croniter(expr, aware_start).get_next(float)`, K times in a row.
 

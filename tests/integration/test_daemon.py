@@ -1,5 +1,5 @@
-"""`cronwarden daemon` (docs/internals/scheduler.md, section "cronwarden
-daemon"; PRODUCT.md §7): real daemon processes and real time, with 6-field
+"""`cronwarden daemon` (docs/scheduling.md, section "The
+daemon"): real daemon processes and real time, with 6-field
 second-level specs so each test takes a few seconds.
 
 Every wait is bounded (wait_for, Proc.finish timeouts); each test stops its
@@ -109,6 +109,33 @@ def stop_daemon(wk, p, timeout=5.0, within=2.0):
     return err
 
 
+def wait_asleep(p, timeout=5.0):
+    """Waits (bounded) until the daemon's loop blocks in poll(): it has
+    finished its pass and sleeps until a timer, a signal or its spawner
+    wakes it."""
+    def asleep():
+        try:
+            return "poll" in open(f"/proc/{p.pid}/wchan").read()
+        except OSError:
+            return False
+
+    wait_for(asleep, timeout=timeout, interval=0.005, what="the daemon to sleep in poll()")
+
+
+def spawner_of(p):
+    """The pid of the spawner the daemon named in its event=start line."""
+    return int(events(p, "start")[0]["spawner"])
+
+
+def wait_gone(pid, timeout=5.0):
+    wait_for(lambda: not proc_alive(pid), timeout=timeout, interval=0.01, what=f"process {pid} to exit")
+
+
+def wait_next_second(t):
+    """Waits until the wall clock is past second int(t)."""
+    wait_for(lambda: time.time() >= int(t) + 1, timeout=3, interval=0.005, what="the next second")
+
+
 def kill9(wk, p):
     wk.check_exe(p.pid)
     os.kill(p.pid, signal.SIGKILL)
@@ -133,11 +160,12 @@ def log_lines(log):
 
 def wait_log_matches(wk, log, jobs, timeout=20.0):
     """Waits until every scheduled run of `jobs` has written its log line
-    (the jobs are short); returns the lines."""
+    and ended (the jobs are short; a worker records its run only once the
+    whole burst has started); returns the lines."""
     def check():
         rows = [r for r in wk.db_runs() if r["job"] in jobs and r["status"] not in ("skipped", "missed")]
         lines = log_lines(log)
-        return lines if len(lines) >= len(rows) and all(r["status"] != "running" for r in rows) else None
+        return lines if len(lines) >= len(rows) and all(r["status"] not in ("queued", "running") for r in rows) else None
 
     return wait_for(check, timeout=timeout, what=f"every started run of {sorted(jobs)} to write its line")
 
@@ -179,7 +207,10 @@ def test_per_second_fires_on_time_each_exactly_once(wk):
     t_spawn = time.time()
     d = start_daemon(wk)
     t_ready = time.time()
-    time.sleep(4.3)
+    # The three whole seconds after start-up have fired.
+    first = math.floor(t_ready) + 1
+    wait_for(lambda: set(range(first, first + 3)) <= set(fires_of(wk, "Sec")), timeout=8, interval=0.01,
+             what="three seconds of fires")
     t_stop = time.time()
     stop_daemon(wk, d)
 
@@ -218,7 +249,9 @@ def test_daemon_and_ten_tick_loops_start_every_fire_once(wk):
     for p in loops:
         _, err = p.communicate(timeout=max(5, end - time.time() + 30))
         assert p.returncode == 0, err
-    time.sleep(0.5)
+    # The daemon's last pass has handed over what it started.
+    wait_for(lambda: all(r["status"] != "queued" for r in wk.db_runs("Once")), timeout=5,
+             what="every run to leave queued")
     err = stop_daemon(wk, d)
 
     rows = wk.db_runs("Once")
@@ -261,9 +294,20 @@ def test_second_daemon_on_same_data_dir_exits_75(wk):
 
 def test_reboot_fires_once_per_daemon_start_never_from_tick(wk):
     log = wk.tmp / "boot.log"
-    wk.configure(job("Boot", fire_script(wk, "boot", log), schedule="@reboot"))
+    # Probe: a request started (and ended) proves the daemon made a pass
+    # after the event before it, without sleeping to see nothing happen.
+    wk.configure(job("Boot", fire_script(wk, "boot", log), schedule="@reboot") + job("Probe", "/bin/true"))
+
+    def probe(d):
+        n = len(wk.db_runs("Probe"))
+        wk.ok("request", "Probe")
+        wait_for(lambda: len([r for r in wk.db_runs("Probe") if r["status"] == "succeeded"]) > n, timeout=5,
+                 what="the probe request to run")
+        wait_asleep(d)
+
+    t0 = time.time()
     wk.ok("tick")
-    time.sleep(1.1)
+    wait_next_second(t0)
     assert "Boot" not in wk.ok("tick").stdout
     assert wk.db_runs("Boot") == [], "@reboot fired from tick"
 
@@ -273,16 +317,17 @@ def test_reboot_fires_once_per_daemon_start_never_from_tick(wk):
     os.kill(d.pid, signal.SIGHUP)   # a reload is not a start
     wait_for(lambda: events(d, "reload") or events(d, "reload_failed"), timeout=5, what="event=reload")
     assert events(d, "reload"), err_text(d)
-    time.sleep(1.5)
+    probe(d)
     assert len(wk.db_runs("Boot")) == 1, wk.db_runs("Boot")
     stop_daemon(wk, d)
 
-    # The claim holds the daemon's start second: this start is > 1 s later.
+    # The claim holds the daemon's start second: this start is in a later one.
+    wait_next_second(t1)
     t2 = time.time()
     assert int(t2) > int(t1)
     d = start_daemon(wk)
     wait_for(lambda: len(wk.db_runs("Boot")) >= 2, timeout=5, what="the second @reboot run")
-    time.sleep(1.2)
+    probe(d)
     stop_daemon(wk, d)
     wk.ok("tick")
     rows = wk.db_runs("Boot")
@@ -299,8 +344,8 @@ def test_request_started_within_a_second(wk):
     # No schedule at all: nothing but the request can wake the daemon.
     wk.configure(job("Req", wk.script("req", f'echo "$CRONWARDEN_RUN_ID" >> {log}\n')))
     d = start_daemon(wk)
-    time.sleep(1.2)  # let it fall asleep
     for i in range(1, 3):
+        wait_asleep(d)
         t0 = time.time()
         out = wk.ok("request", "Req").stdout
         m = re.search(r"request (\d+) queued for Req", out)
@@ -309,7 +354,7 @@ def test_request_started_within_a_second(wk):
                         timeout=5, what=f"request {i} to start")
         took = rows[0]["started_us"] / 1e6 - t0
         assert took < 1.5, f"request {i} started {took:.2f}s after `cronwarden request`"
-        time.sleep(0.6)
+        wait_for(lambda: wk.db_run(rows[0]["id"])["status"] == "succeeded", timeout=5, what=f"request {i} to end")
     stop_daemon(wk, d)
     rows = wk.db_runs("Req")
     assert [r["trigger"] for r in rows] == ["request", "request"], rows
@@ -328,7 +373,7 @@ def test_after_dependency_starts_promptly(wk):
     wk.ok("request", "F")
     wk.ok("request", "A")
     a_run = wk.wait_running("A", timeout=5)[0]["id"]
-    time.sleep(0.3)
+    wait_asleep(d)  # A's end, not a pass under way, starts B
     wk.open_gate("a")
     a_row = wk.wait_final(a_run, timeout=10)
     assert a_row["status"] == "succeeded", a_row
@@ -343,7 +388,10 @@ def test_after_dependency_starts_promptly(wk):
     wait_for(lambda: len(wk.db_runs("B")) >= 2, timeout=5, what="B to start after the second A")
     b2 = wk.db_runs("B")[1]
     assert b2["started_us"] / 1e6 - t0 < 1.5, f"second B started {b2['started_us'] / 1e6 - t0:.2f}s after the request of A"
-    time.sleep(1.2)
+    # Every run ended and the daemon has made its passes after the last end.
+    wait_for(lambda: all(r["status"] not in ("queued", "running") for r in wk.db_runs()), timeout=10,
+             what="every run to end")
+    wait_asleep(d)
     stop_daemon(wk, d)
     assert [r["status"] for r in wk.db_runs("F")] == ["failed"]
     assert wk.db_runs("G") == [], "G ran after F failed"
@@ -407,10 +455,12 @@ def test_sigterm_leaves_running_job_which_is_recorded(wk):
     d = start_daemon(wk)
     st = wk.wait_running("Hold", timeout=5)[0]
     run_id, job_pid = st["id"], st["pid"]
+    spawner = spawner_of(d)
     err = stop_daemon(wk, d, within=1.5)
     assert events(d, "stop"), err
-    # The job (and its worker) outlive the daemon; the run is still open.
-    time.sleep(0.3)
+    # The job (and its worker) outlive the daemon and its spawner, which
+    # exits once the daemon's end of its socket closes; the run is open.
+    wait_gone(spawner)
     assert proc_alive(job_pid), "the job died with the daemon"
     assert wk.db_run(run_id)["status"] == "running"
     n = len(wk.db_runs("Hold"))
@@ -418,7 +468,8 @@ def test_sigterm_leaves_running_job_which_is_recorded(wk):
     rec = wk.wait_final(run_id, timeout=10)
     assert rec["status"] == "succeeded", rec
     assert b"finished" in wk.db_output(run_id)
-    time.sleep(1.2)
+    # Once the worker is gone no process of the daemon is left to start one.
+    wait_for(lambda: not wk.tagged_pids(), timeout=5, what="the worker to exit")
     assert len(wk.db_runs("Hold")) == n, "something started Hold after the daemon stopped"
 
 
@@ -448,9 +499,18 @@ def test_kill9_during_busy_second_then_restart_catch_up_all(wk):
         seen = wait_for(in_pass, timeout=3, interval=0.001, what="the busy second")
         kill9(wk, d)
         kills.append((target, time.time(), len(seen) if seen != ["timeout"] else None))
-        time.sleep(2.2)
+        # Down for the rest of this second and the whole next one.
+        wait_for(lambda: time.time() >= target + 2.2, timeout=4, interval=0.01, what="the downtime")
         d = start_daemon(wk)
-        time.sleep(1.3)
+        t_up = int(time.time())
+
+        def caught_up():
+            rows = [r for r in wk.db_runs() if r["job"] in names]
+            late = [r for r in rows if r["scheduled_at"] in (target, target + 1)]
+            after = {r["job"] for r in rows if r["scheduled_at"] > t_up}
+            return len(late) >= 2 * n_jobs and after == names
+
+        wait_for(caught_up, timeout=5, interval=0.05, what="the downtime's fires and a new second's")
     t_stop = time.time()
     stop_daemon(wk, d)
 
@@ -544,3 +604,21 @@ def test_daemon_usage(wk):
     wk.config.write_text(wk.config.read_text() + "schedule = 61 * * * * *\n")
     r = wk("daemon", env={"JOURNAL_STREAM": None}, timeout=10)
     assert r.returncode == 2, r.stderr
+
+
+def test_daemon_honours_fake_now(wk):
+    """CRONWARDEN_FAKE_NOW: the daemon's clock starts at that instant and
+    runs on (as the CLI's is pinned to it): fires, runs' start and log
+    lines all use it, and its spawner agrees."""
+    base = iso_epoch("2030-01-01T00:00:00Z")
+    wk.configure(per_second_job("Fake", "/bin/true"))
+    d = start_daemon(wk, env={"CRONWARDEN_FAKE_NOW": "2030-01-01T00:00:00Z", "CRONWARDEN_FAKE_NOW_MONO": None})
+    rows = wait_for(lambda: fires_of(wk, "Fake")[1:], timeout=5, what="two fires on the test clock")
+    err = stop_daemon(wk, d)
+    rows = wk.db_runs("Fake")
+    assert all(base < r["scheduled_at"] < base + 10 for r in rows), rows
+    assert all(0 <= r["started_us"] / 1e6 - r["scheduled_at"] < 1.0 for r in rows), rows
+    assert_exactly_once_consecutive(fires_of(wk, "Fake"), "Fake")
+    for line in err.splitlines():
+        m = LINE_RE.match(line)
+        assert m and base <= iso_epoch(m["time"]) < base + 10, line

@@ -1,4 +1,4 @@
-"""Security of the admin HTTP server (issue 5; PRODUCT.md §9 and §12:
+"""Security of the admin HTTP server (issue 5; docs/api.md, docs/hacking.md, Quality targets:
 "no access without login, CSRF enforced, output HTML-escaped, no SQL built
 from strings"), against a real `cronwarden daemon` with an [admin] section
 on a free loopback port. Sections, in file order: 1 authentication, 2

@@ -1,5 +1,5 @@
 """The admin HTTP server of `cronwarden daemon` (src/http/server.c,
-auth.c, assets.c; PRODUCT.md §9) and `cronwarden passwd`.
+auth.c, assets.c; docs/api.md) and `cronwarden passwd`.
 
 Each test starts a real daemon with an [admin] section listening on a free
 loopback port (picked by binding port 0, then passed in the config),

@@ -1,4 +1,4 @@
-"""`cronwarden import-crontab FILE` (PRODUCT.md §3, §4, §5): a crontab is
+"""`cronwarden import-crontab FILE` (docs/config.md, docs/timespec.md, docs/cronwarden.1): a crontab is
 converted into config sections that `cronwarden check` accepts, with the
 same schedules, commands and environment. The converted config is loaded
 by the real binary (check, jobs --json, info --json), and shell commands
@@ -157,7 +157,7 @@ def test_realistic_crontab_converts_and_passes_check(cw, tmp_path):
     tar = info(cw, config, "tar")
     # \% is cron's literal %; the blank before ';' is dropped (" ;" would
     # start a comment in the config file).
-    assert tar["command"] == "tar czf /backups/home-$(date +%F).tgz /home; echo done #"
+    assert tar["command"] == "tar czf /backups/home-$(date +%F).tgz /home; echo done"
     assert tar["shell"] is True
     rsync = info(cw, config, "rsync")
     assert rsync["command"] == CRONTAB.splitlines()[19].split(" ", 5)[5]
@@ -259,6 +259,35 @@ def test_system_crontab_user_field(cw, tmp_path):
     assert cw("--config", save(tmp_path, r.stdout), "check").returncode == 0
 
 
+def test_system_crontab_without_system_option_exits_2(cw, tmp_path):
+    # A file from /etc/cron.d read as a user's crontab used to become
+    # [job root] running `root test -e ...`: the user column is recognised
+    # and the conversion refused, naming the line and the option.
+    crontab = tmp_path / "php"
+    crontab.write_text(
+        "SHELL=/bin/sh\n"
+        "09,39 * * * * root [ -x /usr/lib/php/sessionclean ] && /usr/lib/php/sessionclean\n"
+    )
+    r = convert(cw, crontab)
+    assert r.returncode == 2
+    assert f"{crontab}:2: 'root' after the schedule is the user column" in r.stderr
+    assert "--system" in r.stderr
+    assert r.stdout == ""
+    r = convert(cw, crontab, "--system")
+    assert r.returncode == 0, r.stderr
+    assert ("run_as", "root") in keys(parse_ini(r.stdout), "[job sessionclean]")
+
+
+def test_user_names_that_are_programs_are_commands(cw, tmp_path):
+    # sync is a user on Debian and a program: a command, as cron ran it.
+    # A lone word is a command too (there is nothing after it to run).
+    r = convert(cw, "-", input="0 1 * * * sync -f /\n0 2 * * * root\n")
+    assert r.returncode == 0, r.stderr
+    sections = parse_ini(r.stdout)
+    assert ("command", "sync -f /") in keys(sections, "[job sync]")
+    assert ("command", "root") in keys(sections, "[job root]")
+
+
 def test_invalid_lines_are_skipped_with_file_line(cw, tmp_path):
     crontab = tmp_path / "tab"
     crontab.write_text(
@@ -303,6 +332,26 @@ TRICKY = [
     r"""( false )""",
     r"""true ;""",
 ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["( cd /tmp && pwd )", "{ echo a; }", "if true; then echo y; fi", "for i in 1; do :; done"],
+)
+def test_compound_command_at_the_end_is_kept_as_written(cw, tmp_path, command):
+    # No " #" after a command that ends in a compound command: it guarded
+    # against a "$@" the worker now appends only for a run with params,
+    # and an imported job declares none, so such a run is refused.
+    r = convert(cw, "-", input=f"* * * * * {command}\n")
+    assert r.returncode == 0, r.stderr
+    (name,) = [h[5:-1] for h, _ in parse_ini(r.stdout) if h.startswith("[job ")]
+    config = save(tmp_path, r.stdout)
+    assert info(cw, config, name)["command"] == command
+    run = cw("--config", config, "run", name, timeout=30)
+    assert run.returncode == 0, run.stderr
+    run = cw("--config", config, "run", f"{name}:x", timeout=30)
+    assert run.returncode == 2
+    assert "takes no positional params" in run.stderr
 
 
 @pytest.mark.parametrize("command", TRICKY)

@@ -1,4 +1,4 @@
-"""A running job's output, live (PRODUCT.md §6.1, §9; issue 5: the run
+"""A running job's output, live (docs/running.md, docs/api.md; issue 5: the run
 page's captured output): while a job runs its worker stores a snapshot of
 the capture about once a second, so `logs RUN`, `logs --follow` and the
 API (GET /api/v1/runs/ID/output, ?since=N) show it before the run ends;

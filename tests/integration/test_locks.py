@@ -1,4 +1,4 @@
-"""Locks (PRODUCT.md §6.2; docs/internals/worker-cli.md): `class`,
+"""Locks (docs/running.md, "Locks"): `class`,
 `params`, shared `lock_name`, `none`; a held lock makes `run` exit 75 at
 once naming the holder; a worker killed with SIGKILL never leaves a lock
 that blocks the next run, nor a job running unsupervised, and its run ends

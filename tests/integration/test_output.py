@@ -1,4 +1,4 @@
-"""Captured output (PRODUCT.md §6.1; docs/internals/worker-cli.md
+"""Captured output (docs/running.md,
 "Output"): bounded by max_output keeping head and tail with a marker, a
 flood of hundreds of MiB costs the worker no more memory than the bound,
 and arbitrary bytes are stored exactly and shown safely by `logs`."""

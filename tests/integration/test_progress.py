@@ -1,4 +1,4 @@
-"""Progress (PRODUCT.md §6.1; docs/internals/worker-cli.md "Progress")
+"""Progress (docs/running.md, "Progress")
 through CRONWARDEN_PROGRESS_FD and `cronwarden progress` from inside a
 job, seen by `status` while the job runs and stored at the end; nice and
 ionice as the kernel sees them on the running job (/proc, ioprio_get)."""

@@ -1,4 +1,4 @@
-"""`cronwarden run` (PRODUCT.md §3, §5, §6.1; docs/internals/worker-cli.md):
+"""`cronwarden run` (docs/running.md, docs/config.md):
 exit codes, output copying and capture, params as argv and environment,
 the exact job environment, workdir, shell jobs, spec validation, disabled
 jobs, unstartable commands, --detach and --json. Real processes and the

@@ -1,5 +1,5 @@
-"""The commands around the scheduler (docs/internals/scheduler.md, sections
-"disable/enable", "request" and "crontab"): what they print, what they
+"""The commands around the scheduler (docs/scheduling.md, sections
+"Disable and enable", "Requests" and "crontab"): what they print, what they
 persist in the store (read directly with sqlite3), and how `crontab`
 edits a crontab: through a fake crontab program (CRONWARDEN_CRONTAB_CMD)
 that keeps the crontab in a file, so the real user's crontab is never
@@ -583,11 +583,24 @@ def test_crontab_missing_crontab_command(wk, fake, tmp_path):
     configure_basic(wk)
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    for action in ("show", "install", "remove"):
+    for action in ("install", "remove"):
         r = ct(wk, fake, action, env={"CRONWARDEN_CRONTAB_CMD": None, "PATH": empty})
         assert r.returncode == 2
         assert "the crontab command is not installed (apt-get install cron)" in r.stderr
         assert r.stdout == ""
+
+
+def test_crontab_show_without_cron_installed_prints_the_block(wk, fake, tmp_path):
+    # show is how one sees the line before installing cron, or to add it
+    # by hand: it needs no crontab program.
+    configure_basic(wk)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    r = ct(wk, fake, "show", env={"CRONWARDEN_CRONTAB_CMD": None, "PATH": empty})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == block(wk).decode() + (
+        "not installed: this system has no crontab command (apt-get install cron)\n"
+    )
 
 
 def test_crontab_hook_that_does_not_exist(wk, fake, tmp_path):

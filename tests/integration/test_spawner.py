@@ -1,5 +1,5 @@
-"""The daemon's spawner (src/daemon/spawner.h; docs/internals/scheduler.md,
-"Starting workers"): the daemon records each run as queued and hands it to
+"""The daemon's spawner (src/daemon/spawner.h; docs/scheduling.md,
+"Starting workers: the daemon's spawner"): the daemon records each run as queued and hands it to
 a spawner process, which forks the worker without exec and without the
 daemon waiting. These tests check what that must not change: every fire
 started once with a complete row, a spawner that dies is replaced, a reload
@@ -175,7 +175,7 @@ def test_jobs_get_no_ignored_signal_and_no_spawner_only_environment(wk):
     every disposition, glibc's internal signals 32 and 33 included (left
     ignored by posix_spawn in a multithreaded daemon). The spawner runs
     with LD_BIND_NOW=1, which the jobs (whose environment is built, never
-    inherited: PRODUCT.md section 3) do not see."""
+    inherited: docs/config.md) do not see."""
     out = wk.tmp / "status"
     cmd = wk.script("sig", f'grep SigIgn /proc/self/status > {out}.tmp\n'
                            f'env | grep -c -e LD_BIND_NOW -e CRONWARDEN_SPAWNER_BIND_NOW >> {out}.tmp\n'

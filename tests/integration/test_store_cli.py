@@ -1,5 +1,5 @@
-"""The run history as the CLI shows it and as SQLite holds it (PRODUCT.md
-§5, §8; docs/internals/worker-cli.md): concurrent writers lose nothing,
+"""The run history as the CLI shows it and as SQLite holds it (docs/store.md,
+docs/running.md): concurrent writers lose nothing,
 kill -9 of writers never corrupts the file, `history` filters, `logs`,
 `prune`."""
 

@@ -1,4 +1,4 @@
-"""kill -9 of a store writer at random moments (PRODUCT.md §8, §12): the
+"""kill -9 of a store writer at random moments (docs/store.md, docs/hacking.md, Quality targets): the
 SQLite file is never corrupt and no run the writer was told is recorded is
 lost.
 

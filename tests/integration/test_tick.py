@@ -1,4 +1,4 @@
-"""`cronwarden tick` (docs/internals/scheduler.md, PRODUCT.md §7): real
+"""`cronwarden tick` (docs/scheduling.md): real
 processes and real time, with 6-field second-level specs so each test
 takes a few seconds. The deterministic cases (catch-up, clock jumps, DST
 days, retries, dependencies) are unit tests in tests/unit/test_sched.c."""

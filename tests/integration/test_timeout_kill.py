@@ -1,5 +1,5 @@
-"""Timeouts, `kill`, `resume`, `clean` and `suspend` (PRODUCT.md §5, §6.1,
-§6.3; docs/internals/worker-cli.md). Whether a process group is gone is
+"""Timeouts, `kill`, `resume`, `clean` and `suspend` (docs/running.md,
+docs/cronwarden.1). Whether a process group is gone is
 checked in /proc (every live process whose pgrp is the job's pid;
 zombies do not count: they are dead, waiting for a reaper)."""
 

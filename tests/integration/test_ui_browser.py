@@ -1,4 +1,4 @@
-"""The admin UI in a real headless Chromium (PRODUCT.md §9, issue 5): what
+"""The admin UI in a real headless Chromium (docs/api.md, issue 5): what
 an operator does with the mouse, end to end, against a real `cronwarden
 daemon` and its store.
 

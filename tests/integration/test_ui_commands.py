@@ -3,7 +3,7 @@ only when allow_ui_commands = yes"), end to end against a real daemon:
 each runs as a job of its own, `ui-ID`, made from [defaults], fired by the
 daemon and by `tick` exactly once per instant, requested through the API,
 run and killed by hand, skipped while disabled, and stopped (and reported)
-when allow_ui_commands is turned off. See src/sched/entries.h."""
+when allow_ui_commands is turned off. See src/catalog/catalog.h."""
 
 import json
 import os

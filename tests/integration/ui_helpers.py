@@ -1,5 +1,5 @@
 """Helpers for the browser tests of the admin UI (test_ui_browser.py;
-PRODUCT.md §9): a real `cronwarden daemon` serving the UI on a free
+docs/api.md): a real `cronwarden daemon` serving the UI on a free
 loopback port, and a real headless Chromium driven by Selenium.
 
     env = UiEnv(build_dir, tmp_dir)       # config, scripts, the test tag

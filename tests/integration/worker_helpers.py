@@ -1,5 +1,5 @@
 """Shared helpers for the worker / locks / store integration tests (issue 3;
-the contract is docs/internals/worker-cli.md).
+the contract is docs/running.md).
 
 Test modules do `from worker_helpers import *` to get the `wk` fixture:
 

@@ -148,7 +148,7 @@ static void print_err(const char *what, const char *msg)
 static void answer(char *line, zone_cache *zones)
 {
         _cleanup_(cw_timespec_freep) cw_timespec *ts = NULL;
-        char *f[4];
+        char *f[4] = {NULL};
         size_t nf = split_tabs(line, f, CW_ARRAY_SIZE(f));
         const cw_tz *tz;
         cw_error err;

@@ -1,5 +1,5 @@
 /* test_admin_data.c - the data side of the admin server: UI entries
- * compiled and fired by a scheduler pass (sched/entries.h), the read model
+ * compiled and fired by a scheduler pass (catalog/entries.h), the read model
  * (http/model.h), the actions (http/actions.h), and the API and /metrics
  * handlers called directly with a hand-built cw_http_req (no server, no
  * sockets: req->server is NULL, so audit and wake are no-ops).
@@ -27,7 +27,7 @@
 #include "http/actions.h"
 #include "http/http.h"
 #include "http/model.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "sched/sched.h"
 
 #define NOW_ISO "2027-01-01T00:00:00Z"

@@ -20,6 +20,7 @@
 #include "base/units.h"
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "base/path.h"
 
 static void test_civil_roundtrip(void **state)
 {
@@ -316,6 +317,54 @@ static void test_buf(void **state)
         cw_buf_release(&b);
 }
 
+static void test_path_join(void **state)
+{
+        char buf[16], big[CW_PATH_MAX];
+        char longname[CW_PATH_MAX + 10];
+
+        (void)state;
+        assert_int_equal(cw_path_join(buf, sizeof(buf), "/var/d", "x.db"), 0);
+        assert_string_equal(buf, "/var/d/x.db");
+        assert_int_equal(cw_path_join(buf, sizeof(buf), "/var/d/", "x.db"), 0);
+        assert_string_equal(buf, "/var/d/x.db");
+        assert_int_equal(cw_path_join(buf, sizeof(buf), "", "x.db"), 0);
+        assert_string_equal(buf, "x.db");
+        assert_int_equal(cw_path_join3(buf, sizeof(buf), "d", "locks", "k"), 0);
+        assert_string_equal(buf, "d/locks/k");
+        /* 15 characters fit a 16-byte buffer, 16 do not. */
+        assert_int_equal(cw_path_join(buf, sizeof(buf), "0123456", "89abcde"), 0);
+        assert_string_equal(buf, "0123456/89abcde");
+        assert_int_equal(cw_path_join(buf, sizeof(buf), "0123456", "89abcdef"), -ENAMETOOLONG);
+        assert_string_equal(buf, "");
+        assert_int_equal(cw_path_join3(buf, sizeof(buf), "0123456", "89", "abcdef"), -ENAMETOOLONG);
+        assert_string_equal(buf, "");
+        assert_int_equal(cw_path_join(buf, 0, "a", "b"), -ENAMETOOLONG);
+        memset(longname, 'a', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        assert_int_equal(cw_path_join(big, sizeof(big), "/d", longname), -ENAMETOOLONG);
+}
+
+/* cw_buf_truncate takes back bytes, never adds; the error stays. */
+static void test_buf_truncate(void **state)
+{
+        cw_buf b = CW_BUF_INIT(4);
+
+        (void)state;
+        assert_int_equal(cw_buf_last(&b), '\0');
+        cw_buf_truncate(&b, 0); /* empty, nothing allocated: no-op */
+        assert_int_equal(cw_buf_puts(&b, "ab; "), 0);
+        assert_int_equal(cw_buf_last(&b), ' ');
+        cw_buf_truncate(&b, 2);
+        assert_string_equal(b.p, "ab");
+        cw_buf_truncate(&b, 3); /* longer than the content: unchanged */
+        assert_int_equal(b.len, 2);
+        assert_int_equal(cw_buf_puts(&b, "xyz"), -E2BIG);
+        cw_buf_truncate(&b, 1);
+        assert_string_equal(b.p, "a");
+        assert_int_equal(cw_buf_error(&b), -E2BIG);
+        cw_buf_release(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -325,6 +374,8 @@ int main(void)
                 cmocka_unit_test(test_error_caret),     cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_array_reserve), cmocka_unit_test(test_hash_stable),
                 cmocka_unit_test(test_utf8_seq),        cmocka_unit_test(test_buf),
+                cmocka_unit_test(test_path_join),
+                cmocka_unit_test(test_buf_truncate),
         };
         return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

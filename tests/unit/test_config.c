@@ -79,7 +79,7 @@ static char *read_data(const char *name)
         return buf;
 }
 
-/* The example of PRODUCT.md §3, plus the jobs it refers to. */
+/* A full configuration using most keys (see docs/config.md), plus the jobs it refers to. */
 static void test_product_example(void **state)
 {
         char *text = read_data("example.ini");

@@ -1,7 +1,7 @@
 /* test_entries.c - the jobs the admin UI makes from free command entries
- * (sched/entries.h): their synthesis from [defaults], the name rules, the
- * policy (allow_ui_commands, a config job of the same name), the one
- * lookup every path uses (cw_job_resolve), a scheduler pass firing them,
+ * (catalog/catalog.h, catalog/entries.h): their synthesis from [defaults],
+ * the name rules, the policy (allow_ui_commands, a config job of the same
+ * name), the one lookup every path uses (cw_job_resolve), a scheduler pass firing them,
  * and the read model listing them as jobs created in the UI.
  *
  * Each test gets a fresh temporary directory holding the store; the config
@@ -25,7 +25,7 @@
 #include "base/iso8601.h"
 #include "http/actions.h"
 #include "http/model.h"
-#include "sched/entries.h"
+#include "catalog/entries.h"
 #include "sched/sched.h"
 
 #define NOW_ISO "2027-01-01T00:00:00Z"
@@ -391,6 +391,62 @@ static void test_compile_stored(void **state)
         assert_int_equal(field, CW_UI_FIELD_COMMAND);
 }
 
+/* A job spec entry and a config `run =` line go through one compile: the
+ * same entry is refused for the same reason, about the same field. */
+static void test_same_errors_as_config(void **state)
+{
+        static const struct {
+                const char *schedule, *spec;
+                cw_ui_field field;
+                const char *msg;
+        } cases[] = {
+                {"*/5 * * * *", "Nope", CW_UI_FIELD_SPEC, "unknown job 'Nope'"},
+                {"@daily", "Alpha", CW_UI_FIELD_SPEC,
+                 "job 'Alpha' takes 1 positional param (what), got 0"},
+                {"@daily", "Alpha:x,", CW_UI_FIELD_SPEC, "empty param"},
+                {"0 0 31 4 *", "Alpha:x", CW_UI_FIELD_SCHEDULE, "never fires"},
+                {"61 * * * *", "Alpha:x", CW_UI_FIELD_SCHEDULE,
+                 "bad minute field: 61 is out of range 0-59"},
+        };
+        world *w = *state;
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(cases); i++) {
+                char ini[256], text[4096];
+                cw_config_opts opts = {.now = w->now};
+                cw_config_errors errs = {0};
+                cw_config *c = NULL;
+                cw_ui_field field;
+                cw_error err;
+                const char *m;
+                int n;
+
+                assert_int_equal(cw_ui_entry_compile(w->cfg, cases[i].schedule, cases[i].spec, NULL,
+                                                     w->now, NULL, NULL, &field, &err),
+                                 -EINVAL);
+                assert_int_equal(field, cases[i].field);
+                if (!strstr(err.msg, cases[i].msg))
+                        fail_msg("case %zu: got '%s'", i, err.msg);
+                /* The config loader says the same of the same line. */
+                snprintf(ini, sizeof(ini), "[schedule]\nrun = %s %s\n", cases[i].schedule,
+                         cases[i].spec);
+                n = snprintf(text, sizeof(text), "[cronwarden]\ntimezone = UTC\ndata_dir = %s\n",
+                             w->dir);
+                snprintf(text + n, sizeof(text) - (size_t)n, base_ini, "yes", ini);
+                assert_int_equal(
+                        cw_config_load_string("test.ini", text, strlen(text), &opts, &c, &errs),
+                        -EINVAL);
+                assert_int_equal(errs.n, 1);
+                m = strstr(errs.msgs[0], ": run: ");
+                assert_non_null(m);
+                m += strlen(": run: ");
+                if (strncmp(m, "bad job spec: ", 14) == 0)
+                        m += 14;
+                assert_memory_equal(m, err.msg, strlen(err.msg));
+                assert_true(m[strlen(err.msg)] == '\n' || m[strlen(err.msg)] == '\0');
+                cw_config_errors_release(&errs);
+        }
+}
+
 /* A command entry fires through a pass as job ui-ID, once per instant, by
  * the job's own rules (lock class, forbid), only while enabled and allowed;
  * requests and the job's store flag reach it too. */
@@ -577,6 +633,7 @@ int main(void)
                 T(test_build_errors),
                 T(test_resolve),
                 T(test_compile_stored),
+                T(test_same_errors_as_config),
                 T(test_pass_fires_ui_job),
                 T(test_model_lists_ui_jobs),
 #undef T

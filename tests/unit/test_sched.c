@@ -30,6 +30,8 @@ typedef struct world {
         const char *broken_job; /* starting this job fails */
         size_t n_started;
         char started[64][160]; /* "SPEC@ISO#attempt:trigger" */
+        int64_t lock_holder;   /* what the fake lock ops report */
+        size_t n_stopped;      /* stop_holders calls */
 } world;
 
 
@@ -108,10 +110,43 @@ static int teardown(void **state)
         return 0;
 }
 
+/* Lock ops that report w->lock_holder for every job that has a lock, and
+ * free the lock when asked to stop its holders. */
+static int64_t fake_holder(void *userdata, const cw_config *cfg, const cw_job *job,
+                           const char *spec)
+{
+        world *w = userdata;
+
+        (void)cfg;
+        (void)spec;
+        return job->lock == CW_LOCK_NONE ? 0 : w->lock_holder;
+}
+
+static void fake_stop_holders(void *userdata, const cw_config *cfg, cw_store *store,
+                              const cw_job *job, const char *spec, int64_t now_us)
+{
+        world *w = userdata;
+
+        (void)cfg;
+        (void)store;
+        (void)job;
+        (void)spec;
+        (void)now_us;
+        w->n_stopped++;
+        w->lock_holder = 0;
+}
+
+static const cw_sched_lock_ops fake_locks = {.holder = fake_holder,
+                                             .stop_holders = fake_stop_holders};
+
 /* One pass at `when`; returns its result. */
 static cw_sched_result pass_at(world *w, const char *when)
 {
-        cw_sched_opts o = {.cfg = w->cfg, .store = w->store, .start = fake_start, .userdata = w};
+        cw_sched_opts o = {.cfg = w->cfg,
+                           .store = w->store,
+                           .start = fake_start,
+                           .userdata = w,
+                           .locks = &fake_locks};
         cw_sched_result res;
         cw_error e;
 
@@ -416,22 +451,63 @@ static void test_start_failure_is_recorded(void **state)
         cw_runs_free(runs, n);
 }
 
+/* The gates of concurrency, through the lock ops a pass is given: forbid
+ * skips a fire while the lock is held (naming the run, or a run still
+ * starting), allow ignores the lock, replace stops the holders first. */
+static void test_concurrency_through_lock_ops(void **state)
+{
+        world *w = *state;
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_sched_result r;
+        cw_run *runs;
+        size_t n;
+
+        load(w, "[job F]\ncommand = /bin/true\nschedule = */5 * * * *\n"
+                "[job A]\ncommand = /bin/true\nconcurrency = allow\nschedule = */5 * * * *\n"
+                "[job R]\ncommand = /bin/true\nconcurrency = replace\nschedule = */5 * * * *\n");
+        pass_at(w, "2027-01-01T10:02:00Z");
+        w->lock_holder = 42;
+        r = pass_at(w, "2027-01-01T10:05:00Z");
+        assert_int_equal(r.skipped, 1);
+        assert_int_equal(r.started, 2);
+        assert_int_equal(w->n_stopped, 1);
+        f.status = CW_RUN_SKIPPED;
+        assert_int_equal(cw_store_runs_list(w->store, &f, &runs, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(runs[0].job, "F");
+        assert_string_equal(runs[0].reason, "run 42 is still running");
+        cw_runs_free(runs, n);
+        /* R's stop freed the lock; a holder still starting has no run id. */
+        w->lock_holder = -1;
+        r = pass_at(w, "2027-01-01T10:10:00Z");
+        assert_int_equal(r.skipped, 1);
+        assert_int_equal(w->n_stopped, 2);
+        assert_int_equal(cw_store_runs_list(w->store, &f, &runs, &n), 0);
+        assert_int_equal(n, 2);
+        assert_true(strcmp(runs[0].reason, "a run of F is still starting") == 0 ||
+                    strcmp(runs[1].reason, "a run of F is still starting") == 0);
+        cw_runs_free(runs, n);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_first_pass_and_window, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_claims_make_passes_exactly_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claims_make_passes_exactly_once, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_every, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_retry_never_collides_with_next_fire, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retry_never_collides_with_next_fire, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_dependency_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clock_jumps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dst_days, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_next_wake, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_failure_is_recorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_concurrency_through_lock_ops, setup, teardown),
         };
         return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }

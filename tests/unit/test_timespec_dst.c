@@ -1,4 +1,4 @@
-/* test_timespec_dst.c - the DST rules of PRODUCT.md §4, in several zones
+/* test_timespec_dst.c - the DST rules of docs/timespec.md, in several zones
  * and years (expected values follow the rules; transition dates are from
  * tzdata 2026f):
  *  - fixed-time fire in a spring-forward gap: once, at the end of the gap;

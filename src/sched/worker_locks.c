@@ -1,0 +1,59 @@
+/* worker_locks.c - whether a job's lock is held, and stopping its holders,
+ * for a scheduler pass (see worker_locks.h). A lock is probed without
+ * being taken; the runs holding it are found by the lock key the store
+ * records for running runs. */
+#include "sched/worker_locks.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "worker/control.h"
+#include "worker/lock.h"
+
+static int64_t holder(void *userdata, const cw_config *cfg, const cw_job *job, const char *spec)
+{
+        char key[CW_LOCK_KEY_MAX], dir[4096];
+        cw_lock_holder h;
+        bool held = false;
+
+        (void)userdata;
+        if (cw_lock_key(job, spec, key, sizeof(key)) < 0)
+                return 0;
+        snprintf(dir, sizeof(dir), "%s/locks", cfg->data_dir);
+        if (cw_lock_probe(dir, key, &held, &h) < 0 || !held)
+                return 0;
+        return h.run_id > 0 ? h.run_id : -1;
+}
+
+static void stop_holders(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                         const char *spec, int64_t now_us)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        char key[CW_LOCK_KEY_MAX];
+        cw_run *runs = NULL;
+        size_t n = 0;
+
+        (void)userdata;
+        if (cw_lock_key(job, spec, key, sizeof(key)) < 0)
+                return;
+        f.status = CW_RUN_RUNNING;
+        if (cw_store_runs_list(store, &f, &runs, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                cw_run_status st;
+
+                if (runs[i].lock_key && strcmp(runs[i].lock_key, key) == 0)
+                        (void)cw_control_kill(store, cfg, &runs[i], now_us, &st);
+        }
+        cw_runs_free(runs, n);
+}
+
+const cw_sched_lock_ops *cw_sched_worker_locks(void)
+{
+        static const cw_sched_lock_ops ops = {
+                .holder = holder,
+                .stop_holders = stop_holders,
+        };
+
+        return &ops;
+}
