@@ -7,8 +7,8 @@
 
 #include "cli.h"
 
-/* Every field of r; instants as ISO 8601 in zone tz. */
-json_t *cli_run_json(const cw_run *r, const cw_tz *tz);
+/* Every field of r in the shape the API shares (report/json.h). */
+json_t *cli_run_json(const cw_run *r, int64_t now_us);
 /* The zone to show a run's times in: its job's, else the config's. */
 const cw_tz *cli_run_zone(const cw_config *cfg, const cw_run *r);
 /* "13/77 (16%)", "42%", "-" */

@@ -164,7 +164,9 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         } else if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < k; i++) {
-                        json_t *o = cli_run_json(&runs[i], cli_run_zone(c.cfg, &runs[i]));
+                        json_t *o = cli_run_json(&runs[i], cli->now_us);
+                        /* As GET /api/v1/running; `state` is the table's column. */
+                        json_object_set_new(o, "alive", json_boolean(alive[i]));
                         json_object_set_new(o, "state", json_string(alive[i] ? "ALIVE" : "DEAD"));
                         json_array_append_new(a, o);
                 }

@@ -130,7 +130,7 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
         if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, cli_run_json(&runs[i], cli_run_zone(cfg, &runs[i])));
+                        json_array_append_new(a, cli_run_json(&runs[i], cli->now_us));
                 json_dumpf(a, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(a);

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "catalog/entries.h"
+#include "report/json.h"
 #include "sched/sched.h"
 #include "sched/worker_locks.h"
 
@@ -68,7 +69,8 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 json_object_set_new(o, "action", json_string(cw_sched_action_kind_to_string(a->kind)));
                 json_object_set_new(o, "job", json_string(a->job->name));
                 json_object_set_new(o, "spec", json_string(a->spec));
-                json_object_set_new(o, "scheduled_at", json_string(when));
+                /* A fire: in the job's zone, with its _ts (docs/api.md). */
+                cw_json_set_fire(o, "scheduled_at", a->scheduled_at, a->job->tz);
                 json_object_set_new(o, "trigger", json_string(cw_trigger_to_string(a->trigger)));
                 json_object_set_new(o, "attempt", json_integer(a->attempt));
                 json_object_set_new(o, "run", a->run_id ? json_integer(a->run_id) : json_null());
@@ -157,6 +159,8 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 cli_format_instant(cfg->tz, res.window_to, to, sizeof(to));
                 json_object_set_new(out, "window_from", json_string(from));
                 json_object_set_new(out, "window_to", json_string(to));
+                json_object_set_new(out, "window_from_ts", json_integer(res.window_from));
+                json_object_set_new(out, "window_to_ts", json_integer(res.window_to));
                 json_object_set_new(out, "first_pass", json_boolean(res.first_pass));
                 json_object_set_new(out, "actions", t.actions);
                 json_dumpf(out, cli->out, JSON_INDENT(2));
