@@ -461,7 +461,9 @@ static const char jobs_usage[] =
         "Options:\n"
         "      --json        print a JSON array of job objects\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 bad arguments, config or store error.\n";
 
 /* The DESCRIPTION column: a UI job says where it comes from. */
 static void description_text(const job_view *v, char *buf, size_t size)
@@ -604,7 +606,9 @@ static const char info_usage[] =
         "Options:\n"
         "      --json        print a JSON object\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 no such job, bad arguments, config or store error.\n";
 
 static void print_strv_line(FILE *f, const char *label, const cw_strv *sv)
 {
