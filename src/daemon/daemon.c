@@ -40,7 +40,9 @@
 #include "http/http.h"
 #include "sched/entries.h"
 #include "daemon/spawner.h"
+#include "worker/control.h"
 #include "worker/lock.h"
+#include "worker/started.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
  * when a run needs it, not at once (no restart loop on a broken set-up). */
@@ -448,24 +450,101 @@ static int take_handover_lock(daemon_state *d)
         return fd;
 }
 
-/* Queued runs of this node left by a daemon that died after recording
- * them and before handing them over (or whose spawner died with them
- * unread): started now, once no process of the old daemon can still
- * start them (take_handover_lock). Without that certainty they are
- * recorded as lost rather than risk a double start. */
+/* A lost run whose job may have run and can resume (resume pending): it
+ * is resumed now, as a resume of the same fire (trigger resume,
+ * resumed_from), claimed first so that `cronwarden resume` cannot restart
+ * it as well. */
+static void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
+{
+        cw_sched_action a = {.kind = CW_SCHED_STARTED,
+                             .job = job,
+                             .spec = q->spec,
+                             .scheduled_at = q->scheduled_at,
+                             .trigger = CW_TRIGGER_RESUME,
+                             .attempt = 1,
+                             .ignore_lock = !q->lock_key,
+                             .resumed_from = q->id};
+        char fire[CW_ISO8601_MAX], q1[256], q2[400];
+        int64_t id = 0;
+        cw_error err;
+
+        if (cw_store_run_set_resume(d->store, q->id, CW_RESUME_PENDING, CW_RESUME_DONE) < 0)
+                return;
+        cw_error_clear(&err);
+        cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire,
+                          sizeof(fire));
+        if (start_worker(d, &a, &id, &err) < 0) {
+                /* Not started: `cronwarden resume` may still do it. */
+                (void)cw_store_run_set_resume(d->store, q->id, CW_RESUME_DONE, CW_RESUME_PENDING);
+                logline(d, "error",
+                        "event=failed job=%s spec=%s fire=%s resumed_from=%" PRId64 " reason=%s",
+                        job->name, quoted(q->spec, q1, sizeof(q1)), fire, q->id,
+                        quoted(err.msg, q2, sizeof(q2)));
+                return;
+        }
+        logline(d, "info",
+                "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=resume attempt=1 "
+                "resumed_from=%" PRId64 " reason=resumed_after_lost",
+                id, job->name, quoted(q->spec, q1, sizeof(q1)), fire, q->id);
+}
+
+/* A queued run whose fate is known (not alive): recorded lost, and resumed
+ * when its job may have run and can resume. */
+static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_queued_fate fate,
+                        int64_t now)
+{
+        bool resumable = false;
+
+        if (cw_control_mark_queued_lost(d->store, d->cfg, q, fate, now, &resumable) < 0)
+                return;
+        logline(d, "warning",
+                "event=error what=queued_run run=%" PRId64 " action=lost may_have_run=%s", q->id,
+                fate == CW_QUEUED_MAY_HAVE_RUN ? "yes" : "no");
+        if (resumable && job)
+                resume_lost(d, q, job);
+}
+
+/* Queued runs of this node whose worker is gone: left by a daemon that
+ * died after recording them and before handing them over, by a spawner
+ * that died with them unread, or by a worker that died before it marked
+ * its run running. Once no process of the old daemon can still start them
+ * (take_handover_lock), a run whose job never reached exec (no start
+ * marker, worker/started.h) is started now, and one whose job may have
+ * run is recorded lost, never started again (resumed if its job can
+ * resume). Without that certainty a run without a marker is recorded
+ * lost too, rather than risk a double start. */
 static void restart_queued(daemon_state *d)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
-        size_t n = 0;
+        cw_queued_fate *fate = NULL;
+        int64_t *ids = NULL;
+        size_t n = 0, all = 0;
         int64_t now = clock_us(CLOCK_REALTIME);
         int lock_fd = take_handover_lock(d);
+        bool listed;
 
         f.status = CW_RUN_QUEUED;
-        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
-                n = 0;
-        if (lock_fd >= 0)
+        listed = cw_store_runs_list(d->store, &f, &runs, &all) == 0;
+
+        if (!listed)
+                all = 0;
+        fate = calloc(all ? all : 1, sizeof(*fate));
+        ids = calloc(all ? all : 1, sizeof(*ids));
+        if (fate && ids)
+                n = all;
+        /* Judged while no old worker can still make a marker. */
+        for (size_t i = 0; i < n; i++) {
+                fate[i] = cw_control_queued_fate(d->cfg, &runs[i], lock_fd >= 0);
+                ids[i] = runs[i].id;
+        }
+        if (lock_fd >= 0) {
+                /* Only with every queued run known: a marker is what keeps
+                 * a run whose job may have run from being started again. */
+                if (listed && n == all)
+                        cw_started_prune(d->cfg->data_dir, ids, n);
                 close(lock_fd); /* the spawner about to start takes it shared */
+        }
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
                 /* Also a job the admin UI made (sched/entries.h). */
@@ -475,14 +554,19 @@ static void restart_queued(daemon_state *d)
                 pending p;
                 cw_error err;
 
-                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                if (fate[i] == CW_QUEUED_ALIVE ||
+                    (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0))
                         continue;
-                if (lock_fd < 0 || !job) {
-                        if (cw_store_run_transition(d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
-                                                    lock_fd < 0 ? "the daemon or its spawner stopped before a worker started the run"
-                                                                : "the daemon or its spawner stopped before a worker started the run, "
-                                                                  "and its job is no longer in the config",
-                                                    now) == 0)
+                if (fate[i] != CW_QUEUED_NEVER_STARTED) {
+                        queued_lost(d, q, job, fate[i], now);
+                        continue;
+                }
+                if (!job) {
+                        if (cw_store_run_transition(
+                                    d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
+                                    "the daemon or its spawner stopped before a worker started the run, "
+                                    "and its job is no longer in the config",
+                                    now) == 0)
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
                         continue;
                 }
@@ -498,7 +582,9 @@ static void restart_queued(daemon_state *d)
                                 "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
                                 cw_trigger_to_string(q->trigger), q->attempt);
         }
-        cw_runs_free(runs, n);
+        free(fate);
+        free(ids);
+        cw_runs_free(runs, all);
 }
 
 static cw_sched_opts pass_opts(daemon_state *d)

@@ -78,6 +78,7 @@
 #include "base/units.h"
 #include "worker/capture.h"
 #include "worker/env.h"
+#include "worker/started.h"
 
 #define BUF_SIZE (64 * 1024)
 #define PROGRESS_LINE_MAX 256
@@ -184,6 +185,12 @@ typedef struct worker {
         bool quiet; /* set_quiet(): SIGCHLD and the pipes left alone */
         int gate_fd, started_fd, hold_fd;
         int64_t gate_at;
+        /* The run's start marker (started.h), held from just before the
+         * job's exec until the store says running or has the outcome;
+         * -1: none. A marker that exists already (-EEXIST) means another
+         * worker may have started the run: then nothing is recorded. */
+        int mark_fd;
+        bool foreign;
 
         cw_capture cap;
         /* Live output (store_snapshot): cap.total when a snapshot was last
@@ -1035,6 +1042,16 @@ static int make_pipe(int fds[2])
         return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
+/* The run's fate is in the store (running, or its outcome), or its job
+ * never started: its start marker goes. */
+static void unmark(worker *w)
+{
+        if (w->mark_fd < 0)
+                return;
+        cw_started_remove(w->o->cfg->data_dir, w->run_id);
+        close_fd(&w->mark_fd);
+}
+
 /* ---- cached user lookups (cw_worker_users) --------------------------------- */
 
 #define USERS_MAX 64
@@ -1240,10 +1257,29 @@ static int start_job(worker *w, int64_t started_us)
         a.worker_pid = getpid();
         a.signals_default = w->o->signals_default;
 
+        /* A queued run: from here its job may start, which recovery must
+         * be able to tell after this worker's death (started.h). */
+        if (w->o->run_id > 0) {
+                r = cw_started_create(cfg->data_dir, w->run_id, &w->mark_fd);
+                if (r == -EEXIST) {
+                        w->foreign = true;
+                        set_reason(w, "run %" PRId64 " was started by another worker already",
+                                   w->run_id);
+                        goto out;
+                }
+                if (r < 0) {
+                        set_reason(
+                                w,
+                                "cannot start the job: cannot record that it starts in '%s/%s': %s",
+                                cfg->data_dir, CW_STARTED_DIR, strerror(-r));
+                        goto out;
+                }
+        }
         pid = spawn_child(&a);
         if (pid < 0) {
                 r = -errno;
                 set_reason(w, "cannot start the job: vfork: %s", strerror(-r));
+                unmark(w);
                 goto out;
         }
 
@@ -1415,6 +1451,7 @@ static void queued_mark(worker *w)
         job_start_known(w);
         if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
                 w->marked = true;
+                unmark(w);
                 close_fd(&w->hold_fd);
         }
 }
@@ -1489,6 +1526,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 .out_fd = -1,
                 .prog_fd = -1,
                 .err_fd = -1,
+                .mark_fd = -1,
                 .tee_fd = opts->tee_fd > 0 ? opts->tee_fd : -1,
                 .exit_code = -1,
                 .prog_done = -1,
@@ -1637,6 +1675,13 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
          * same, and the caller still learns its id. */
         if (w.pid == 0 && opts->on_started)
                 opts->on_started(opts->userdata, w.run_id, 0);
+        if (w.foreign) {
+                /* Another worker's run: neither marked nor recorded here. */
+                r = cw_error_fail(err, -EEXIST, "%s", w.reason);
+                *ret = (cw_worker_result){
+                        .run_id = w.run_id, .status = CW_RUN_FAILED, .exit_code = -1};
+                goto out_job;
+        }
         if (queued) {
                 gate_wait(&w);
                 queued_mark(&w);
@@ -1644,12 +1689,17 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         r = queued ? queued_store(&w, err) : 0;
         if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
+        /* Recorded: the marker has done its work. Not recorded: it stays,
+         * and recovery records the run as lost rather than run it again. */
+        if (r == 0)
+                unmark(&w);
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),
                 .exit_code = w.exit_code,
                 .signal = w.signal,
         };
+out_job:
         cw_capture_release(&w.cap);
         free(w.buf);
         close_fd(&w.timer_fd);
@@ -1657,6 +1707,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         close_fd(&w.prog_fd);
         close_fd(&w.err_fd);
 out_signals:
+        close_fd(&w.mark_fd);
         close_fd(&w.started_fd);
         close_fd(&w.gate_fd);
         close_fd(&w.hold_fd);
