@@ -25,7 +25,7 @@ bool cli_run_matches(const cw_run *r, const char *job, const char *spec);
  * spawners' hand-over lock), made sure of by holding that lock until
  * cli_starters_release(), so no spawner starts one meanwhile. Returns the
  * held lock's fd, or -1 when a daemon or a spawner is there (or the lock
- * cannot be had): then a queued run without a start marker is STARTING. */
+ * cannot be had): then a queued run without a start record is STARTING. */
 int cli_starters_hold(const cw_config *cfg);
 void cli_starters_release(int fd); /* accepts -1 */
 /* The fate of queued run r (starters_gone: cli_starters_hold succeeded). */

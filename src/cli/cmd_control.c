@@ -42,7 +42,7 @@ static void ctl_hold_starters(ctl *c)
         c->starters = c->starters_fd >= 0;
 }
 
-/* A queued run is alive while its worker holds its start marker or a
+/* A queued run is alive while the worker of its start record lives or a
  * worker may still start it (worker/control.h); a running one while its
  * worker lives. */
 static bool run_alive(const ctl *c, const cw_run *r)

@@ -90,7 +90,7 @@ static void on_action(void *userdata, const cw_sched_action *a)
 /* Runs left queued by a worker that is gone (a daemon's, worker/control.h)
  * are recorded as lost, as `status` and `clean` do, and said like the
  * pass's actions ("lost run N SPEC (fire ...): why"). Only when no process
- * can start one meanwhile does a run without a start marker count as gone
+ * can start one meanwhile does a run without a start record count as gone
  * (never started); one whose job may have run is lost either way. */
 static void sweep_queued(tick_ctx *t, cw_store *store)
 {

@@ -42,7 +42,6 @@
 #include "daemon/spawner.h"
 #include "worker/control.h"
 #include "worker/lock.h"
-#include "worker/started.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
  * when a run needs it, not at once (no restart loop on a broken set-up). */
@@ -509,42 +508,30 @@ static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_
  * that died with them unread, or by a worker that died before it marked
  * its run running. Once no process of the old daemon can still start them
  * (take_handover_lock), a run whose job never reached exec (no start
- * marker, worker/started.h) is started now, and one whose job may have
+ * record, worker/started.h) is started now, and one whose job may have
  * run is recorded lost, never started again (resumed if its job can
- * resume). Without that certainty a run without a marker is recorded
+ * resume). Without that certainty a run without a record is recorded
  * lost too, rather than risk a double start. */
 static void restart_queued(daemon_state *d)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
         cw_queued_fate *fate = NULL;
-        int64_t *ids = NULL;
         size_t n = 0, all = 0;
         int64_t now = clock_us(CLOCK_REALTIME);
         int lock_fd = take_handover_lock(d);
-        bool listed;
 
         f.status = CW_RUN_QUEUED;
-        listed = cw_store_runs_list(d->store, &f, &runs, &all) == 0;
-
-        if (!listed)
+        if (cw_store_runs_list(d->store, &f, &runs, &all) < 0)
                 all = 0;
         fate = calloc(all ? all : 1, sizeof(*fate));
-        ids = calloc(all ? all : 1, sizeof(*ids));
-        if (fate && ids)
+        if (fate)
                 n = all;
-        /* Judged while no old worker can still make a marker. */
-        for (size_t i = 0; i < n; i++) {
+        /* Judged while no old worker can still write a start record. */
+        for (size_t i = 0; i < n; i++)
                 fate[i] = cw_control_queued_fate(d->cfg, &runs[i], lock_fd >= 0);
-                ids[i] = runs[i].id;
-        }
-        if (lock_fd >= 0) {
-                /* Only with every queued run known: a marker is what keeps
-                 * a run whose job may have run from being started again. */
-                if (listed && n == all)
-                        cw_started_prune(d->cfg->data_dir, ids, n);
-                close(lock_fd); /* the spawner about to start takes it shared */
-        }
+        if (lock_fd >= 0)
+                close(lock_fd);        /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
                 /* Also a job the admin UI made (sched/entries.h). */
@@ -583,7 +570,6 @@ static void restart_queued(daemon_state *d)
                                 cw_trigger_to_string(q->trigger), q->attempt);
         }
         free(fate);
-        free(ids);
         cw_runs_free(runs, all);
 }
 

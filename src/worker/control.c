@@ -96,7 +96,6 @@ int cw_control_mark_queued_lost(cw_store *s, const cw_config *cfg, const cw_run 
                                     queued_lost_reason(run, fate), now_us);
         if (r < 0)
                 return r;
-        cw_started_remove(cfg->data_dir, run->id);
         /* Killed or lost half-way, the same for a job that can resume. */
         if (fate == CW_QUEUED_MAY_HAVE_RUN && job && job->can_resume)
                 resumable =

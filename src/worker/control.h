@@ -24,24 +24,24 @@ bool cw_control_is_alive(const cw_config *cfg, const cw_run *run);
 int cw_control_mark_lost(cw_store *s, const cw_run *run, int64_t now_us);
 
 /* A queued run (one the daemon recorded and handed to a worker) seen from
- * outside its worker, by its start marker (worker/started.h). */
+ * outside its worker, by its start record (worker/started.h). */
 typedef enum cw_queued_fate {
-        CW_QUEUED_ALIVE,         /* its worker holds its marker: the job runs */
-        CW_QUEUED_STARTING,      /* no marker, and a worker may still start it */
-        CW_QUEUED_NEVER_STARTED, /* no marker, and no process can start it any more */
+        CW_QUEUED_ALIVE,         /* a start record whose worker lives: the job runs */
+        CW_QUEUED_STARTING,      /* no record, and a worker may still start it */
+        CW_QUEUED_NEVER_STARTED, /* no record, and no process can start it any more */
         CW_QUEUED_MAY_HAVE_RUN,  /* its worker is gone, maybe after its job's exec */
 } cw_queued_fate;
 
 /* The fate of queued run `run` of this node (other nodes' runs: ALIVE).
  * starters_gone: the caller knows that no process can still start a
  * queued run (no daemon, and the spawners' hand-over lock is the
- * caller's); without that a run without a marker is STARTING. A run
- * queued before this machine's boot and without a marker MAY_HAVE_RUN:
- * markers are not synced to disk, so a power loss may have taken it. */
+ * caller's); without that a run without a record is STARTING. A run
+ * queued before this machine's boot and without a record MAY_HAVE_RUN:
+ * records are not synced to disk, so a power loss may have taken it. */
 cw_queued_fate cw_control_queued_fate(const cw_config *cfg, const cw_run *run, bool starters_gone);
 
 /* Records queued run `run`, whose fate is not ALIVE, as lost, with a
- * reason saying whether its job may have run, and removes its marker.
+ * reason saying whether its job may have run.
  * When the job may have run and has can_resume, the run becomes
  * resumable (resume pending) and *ret_resumable (may be NULL) is set.
  * Never starts anything. -ESTALE when the run is no longer queued. */

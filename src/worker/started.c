@@ -1,156 +1,167 @@
-/* started.c - start markers of queued runs (see started.h).
+/* started.c - start records of queued runs (see started.h).
  *
- * One file per run, DATA_DIR/started/RUN_ID, empty: its existence is the
- * fact, its flock the worker's liveness. Creation is on the path between
- * a fire and its job's exec, so it is kept to three system calls on the
- * usual path (open O_TMPFILE, flock, linkat); the folder is made only when
- * the first open finds it missing. */
+ * Each slot is 32 bytes at offset (run_id % CW_STARTED_SLOTS) * 32, so a
+ * slot never straddles a page; a check word over its fields tells a whole
+ * record from a torn or foreign one (a reader racing a writer: counted as
+ * alive, never as gone). The file is sparse until slots are used: 2 MiB
+ * at most. On the worker's path before exec: open (existing file), pread,
+ * pwrite; nothing else. */
 #include "worker/started.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-static int dir_path(const char *data_dir, char *buf, size_t size)
-{
-        int n = snprintf(buf, size, "%s/%s", data_dir, CW_STARTED_DIR);
+#include "worker/worker.h"
 
-        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+#define SLOT_STARTED 1u
+#define SLOT_DONE 2u
+#define SLOT_MAGIC 0x63777374617274ULL /* "cwstart" */
+
+typedef struct slot {
+        int64_t run_id;
+        int64_t boot_ns; /* CLOCK_BOOTTIME when written */
+        int32_t pid;     /* the worker */
+        uint32_t state;  /* SLOT_STARTED or SLOT_DONE */
+        uint64_t check;
+} slot;
+
+_Static_assert(sizeof(slot) == 32, "a slot is 32 bytes");
+
+static uint64_t slot_check(const slot *s)
+{
+        return (uint64_t)s->run_id * 0x9e3779b97f4a7c15ULL ^ (uint64_t)s->boot_ns ^
+               ((uint64_t)(uint32_t)s->pid << 32 | s->state) ^ SLOT_MAGIC;
 }
 
-static int marker_path(const char *data_dir, int64_t run_id, char *buf, size_t size)
+static off_t slot_offset(int64_t run_id)
 {
-        int n = snprintf(buf, size, "%s/%s/%" PRId64, data_dir, CW_STARTED_DIR, run_id);
-
-        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+        return (off_t)(run_id % CW_STARTED_SLOTS) * (off_t)sizeof(slot);
 }
 
-/* An unnamed, locked file in dir, or a negative errno (-EOPNOTSUPP: the
- * file system has no O_TMPFILE). */
-static int open_unnamed(const char *dir)
+static int64_t boot_ns(void)
 {
-        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        struct timespec ts;
 
-        if (fd < 0)
-                return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP : -errno;
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The fallback: created by name, then locked (see started.h). */
-static int create_named(const char *path)
+static int open_file(const char *data_dir, int flags)
 {
-        int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+        char path[4096];
+        int n = snprintf(path, sizeof(path), "%s/%s", data_dir, CW_STARTED_FILE);
 
-        if (fd < 0)
+        if (n < 0 || (size_t)n >= sizeof(path))
+                return -ENAMETOOLONG;
+        n = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+        return n < 0 ? -errno : n;
+}
+
+/* Reads run_id's slot into *ret: 1 when it holds a whole record (of
+ * run_id or of another run sharing the slot), 0 when it holds none (never
+ * written), -ESTALE when it is torn, a negative errno on I/O errors. */
+static int read_slot(int fd, int64_t run_id, slot *ret)
+{
+        slot s;
+        ssize_t n = pread(fd, &s, sizeof(s), slot_offset(run_id));
+
+        if (n < 0)
                 return -errno;
-        (void)flock(fd, LOCK_EX | LOCK_NB);
-        return fd;
+        if (n == 0 || (n == (ssize_t)sizeof(s) && s.run_id == 0 && s.check == 0))
+                return 0;
+        if (n != (ssize_t)sizeof(s) || s.check != slot_check(&s))
+                return -ESTALE;
+        *ret = s;
+        return 1;
 }
 
-static int create_in(const char *dir, const char *path)
+/* Whether the record's worker lives: its pid exists (not a zombie) and
+ * started no later than the record was written (not a reused pid). */
+static bool worker_alive(const slot *s)
 {
-        char self[64];
-        int fd = open_unnamed(dir);
+        long hz = sysconf(_SC_CLK_TCK);
+        uint64_t start;
 
-        if (fd == -EOPNOTSUPP)
-                return create_named(path);
-        if (fd < 0)
-                return fd;
-        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-        if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0) {
-                int r = -errno;
-                close(fd);
-                /* No /proc: by name instead. */
-                return r == -ENOENT && access("/proc/self/fd", F_OK) < 0 ? create_named(path) : r;
-        }
-        return fd;
+        if (s->pid <= 0 || !cw_proc_alive(s->pid, 0))
+                return false;
+        start = cw_proc_start_time(s->pid);
+        if (hz <= 0)
+                return start != 0;
+        return start != 0 && (int64_t)(start * (1000000000 / (uint64_t)hz)) <= s->boot_ns;
 }
 
 int cw_started_create(const char *data_dir, int64_t run_id, int *ret_fd)
 {
-        char dir[4096], path[4096];
+        slot s = {0};
         int fd, r;
 
-        if ((r = dir_path(data_dir, dir, sizeof(dir))) < 0 ||
-            (r = marker_path(data_dir, run_id, path, sizeof(path))) < 0)
-                return r;
-        fd = create_in(dir, path);
-        if (fd == -ENOENT) {
-                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-                fd = create_in(dir, path);
-        }
+        if (run_id <= 0)
+                return -EINVAL;
+        fd = open_file(data_dir, O_RDWR | O_CREAT);
         if (fd < 0)
                 return fd;
+        /* The same run, its worker alive: another worker is starting it. A
+         * record whose worker is gone is stale (a store made anew): taken. */
+        r = read_slot(fd, run_id, &s);
+        if (r == 1 && s.run_id == run_id && s.state == SLOT_STARTED && worker_alive(&s)) {
+                close(fd);
+                return -EEXIST;
+        }
+        s = (slot){.run_id = run_id,
+                   .boot_ns = boot_ns(),
+                   .pid = (int32_t)getpid(),
+                   .state = SLOT_STARTED};
+        s.check = slot_check(&s);
+        if (pwrite(fd, &s, sizeof(s), slot_offset(run_id)) != (ssize_t)sizeof(s)) {
+                r = errno ? -errno : -EIO;
+                close(fd);
+                return r;
+        }
         *ret_fd = fd;
         return 0;
 }
 
-void cw_started_remove(const char *data_dir, int64_t run_id)
+void cw_started_done(int fd, int64_t run_id)
 {
-        char path[4096];
+        slot s;
 
-        if (marker_path(data_dir, run_id, path, sizeof(path)) == 0)
-                (void)unlink(path);
+        if (fd < 0)
+                return;
+        if (read_slot(fd, run_id, &s) == 1 && s.run_id == run_id && s.state == SLOT_STARTED) {
+                s.state = SLOT_DONE;
+                s.check = slot_check(&s);
+                (void)!pwrite(fd, &s, sizeof(s), slot_offset(run_id));
+        }
+        close(fd);
 }
 
 cw_started_state cw_started_probe(const char *data_dir, int64_t run_id)
 {
-        char path[4096];
-        cw_started_state st;
-        int fd;
+        slot s;
+        int fd = open_file(data_dir, O_RDONLY), r;
 
-        if (marker_path(data_dir, run_id, path, sizeof(path)) < 0)
+        if (fd == -ENOENT)
                 return CW_STARTED_NONE;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Unreadable or torn: a live worker is assumed rather than a job
+         * started twice. */
         if (fd < 0)
-                /* Unreadable but there: assume its worker lives rather
-                 * than start its job twice. */
-                return errno == ENOENT ? CW_STARTED_NONE : CW_STARTED_HELD;
-        st = flock(fd, LOCK_SH | LOCK_NB) == 0 ? CW_STARTED_LEFT : CW_STARTED_HELD;
+                return CW_STARTED_HELD;
+        r = read_slot(fd, run_id, &s);
         close(fd);
-        return st;
-}
-
-static bool kept(int64_t id, const int64_t *keep, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (keep[i] == id)
-                        return true;
-        return false;
-}
-
-void cw_started_prune(const char *data_dir, const int64_t *keep, size_t n)
-{
-        char dir[4096];
-        struct dirent *de;
-        DIR *d;
-
-        if (dir_path(data_dir, dir, sizeof(dir)) < 0 || !(d = opendir(dir)))
-                return;
-        while ((de = readdir(d))) {
-                char *end;
-                long long id = strtoll(de->d_name, &end, 10);
-
-                if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || id <= 0 ||
-                    kept(id, keep, n))
-                        continue;
-                if (cw_started_probe(data_dir, id) == CW_STARTED_LEFT)
-                        cw_started_remove(data_dir, id);
-        }
-        closedir(d);
+        if (r == 0)
+                return CW_STARTED_NONE;
+        if (r < 0)
+                return CW_STARTED_HELD;
+        /* An earlier run's record: this run's worker never wrote one. A
+         * later run's: this run's record is gone, its fate unknown. */
+        if (s.run_id != run_id)
+                return s.run_id < run_id ? CW_STARTED_NONE : CW_STARTED_LEFT;
+        if (s.state == SLOT_DONE)
+                return CW_STARTED_NONE;
+        return worker_alive(&s) ? CW_STARTED_HELD : CW_STARTED_LEFT;
 }
 
 bool cw_started_before_boot(int64_t queued_us)

@@ -185,10 +185,10 @@ typedef struct worker {
         bool quiet; /* set_quiet(): SIGCHLD and the pipes left alone */
         int gate_fd, started_fd, hold_fd;
         int64_t gate_at;
-        /* The run's start marker (started.h), held from just before the
-         * job's exec until the store says running or has the outcome;
-         * -1: none. A marker that exists already (-EEXIST) means another
-         * worker may have started the run: then nothing is recorded. */
+        /* The run's start record (started.h), written just before the
+         * job's exec, marked done once the store says running or has the
+         * outcome; -1: none. A record whose worker lives (-EEXIST) means
+         * another worker is starting the run: then nothing is recorded. */
         int mark_fd;
         bool foreign;
 
@@ -1043,13 +1043,11 @@ static int make_pipe(int fds[2])
 }
 
 /* The run's fate is in the store (running, or its outcome), or its job
- * never started: its start marker goes. */
+ * never started: its start record is done. */
 static void unmark(worker *w)
 {
-        if (w->mark_fd < 0)
-                return;
-        cw_started_remove(w->o->cfg->data_dir, w->run_id);
-        close_fd(&w->mark_fd);
+        cw_started_done(w->mark_fd, w->run_id);
+        w->mark_fd = -1;
 }
 
 /* ---- cached user lookups (cw_worker_users) --------------------------------- */
@@ -1258,7 +1256,8 @@ static int start_job(worker *w, int64_t started_us)
         a.signals_default = w->o->signals_default;
 
         /* A queued run: from here its job may start, which recovery must
-         * be able to tell after this worker's death (started.h). */
+         * be able to tell after this worker's death (started.h). One
+         * pwrite to a file that exists, not a file per run. */
         if (w->o->run_id > 0) {
                 r = cw_started_create(cfg->data_dir, w->run_id, &w->mark_fd);
                 if (r == -EEXIST) {
@@ -1271,7 +1270,7 @@ static int start_job(worker *w, int64_t started_us)
                         set_reason(
                                 w,
                                 "cannot start the job: cannot record that it starts in '%s/%s': %s",
-                                cfg->data_dir, CW_STARTED_DIR, strerror(-r));
+                                cfg->data_dir, CW_STARTED_FILE, strerror(-r));
                         goto out;
                 }
         }
@@ -1689,8 +1688,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         r = queued ? queued_store(&w, err) : 0;
         if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
-        /* Recorded: the marker has done its work. Not recorded: it stays,
-         * and recovery records the run as lost rather than run it again. */
+        /* Recorded: the start record has done its work. Not recorded: it
+         * stays, and recovery records the run as lost, never runs it again. */
         if (r == 0)
                 unmark(&w);
         *ret = (cw_worker_result){
