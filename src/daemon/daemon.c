@@ -47,6 +47,14 @@
  * when a run needs it, not at once (no restart loop on a broken set-up). */
 #define SPAWNER_RESTART_US 1000000
 
+/* While the daemon runs, a queued run whose worker died after starting
+ * its job is looked for once a worker has ended (sweep_queued), at most
+ * once per SWEEP_EVERY_US, among runs queued at least SWEEP_AGE_US ago: a
+ * live worker marks its run within its burst's stagger (2 s at most), so
+ * the runs of a burst in flight are not probed one by one. */
+#define SWEEP_EVERY_US 1000000
+#define SWEEP_AGE_US 3000000
+
 /* A queued run waiting for its batch to commit before it is handed over. */
 typedef struct pending {
         int64_t run_id, scheduled_at;
@@ -70,6 +78,8 @@ typedef struct daemon_state {
         bool journal;   /* stderr is the systemd journal */
         bool stop;
         bool replacing; /* in spawner_replace: a failed hand-over fails the run */
+        bool sweep_due; /* a worker ended since the last sweep_queued */
+        int64_t swept;  /* the last sweep_queued, monotonic µs */
         cw_time boot;
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
@@ -392,9 +402,12 @@ static void read_reports(daemon_state *d)
         while ((r = cw_spawner_read_report(d->spawner_fd, &rep)) > 0) {
                 char why[sizeof(rep.msg) + 32];
 
-                /* Workers ended: the wake-up itself is the news (a pass follows). */
-                if (rep.run_id <= 0)
+                /* Workers ended: the wake-up itself is the news (a pass
+                 * follows), and one may have died before its run's record. */
+                if (rep.run_id <= 0) {
+                        d->sweep_due = true;
                         continue;
+                }
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
                 (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why,
                                               clock_us(CLOCK_REALTIME));
@@ -571,6 +584,50 @@ static void restart_queued(daemon_state *d)
         }
         free(fate);
         cw_runs_free(runs, all);
+}
+
+/* Queued runs of this node whose worker died after starting the job (its
+ * start record left, worker/started.h) are recorded lost, and resumed when
+ * their job can resume, while the daemon runs (not only at its next start).
+ * Returns the second by which it wants to look again (runs too young to
+ * judge, or the rate limit), 0 for none. */
+static cw_time sweep_queued(daemon_state *d)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+        int64_t now = clock_us(CLOCK_REALTIME), mono = clock_us(CLOCK_MONOTONIC);
+        bool young = false;
+
+        if (!d->sweep_due)
+                return 0;
+        if (d->swept && mono - d->swept < SWEEP_EVERY_US)
+                return (cw_time)(now / 1000000) + 1;
+        d->swept = mono;
+        d->sweep_due = false;
+        f.status = CW_RUN_QUEUED;
+        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
+                return 0;
+        for (size_t i = n; i-- > 0;) {
+                const cw_run *q = &runs[i];
+                _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+
+                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                        continue;
+                if (q->started_us > now - SWEEP_AGE_US) {
+                        young = true;
+                        continue;
+                }
+                if (cw_control_queued_fate(d->cfg, q, false) != CW_QUEUED_MAY_HAVE_RUN)
+                        continue;
+                queued_lost(d, q,
+                            cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job
+                                                                                      : NULL,
+                            CW_QUEUED_MAY_HAVE_RUN, now);
+        }
+        cw_runs_free(runs, n);
+        d->sweep_due = young;
+        return young ? (cw_time)(now / 1000000) + 1 : 0;
 }
 
 static cw_sched_opts pass_opts(daemon_state *d)
@@ -868,8 +925,10 @@ static void reap(daemon_state *d)
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
                 char detail[32];
 
-                if (pid != d->spawner_pid)
+                if (pid != d->spawner_pid) {
+                        d->sweep_due = true; /* a worker of a replaced spawner */
                         continue;
+                }
                 snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                 spawner_replace(d, true, detail);
@@ -1002,7 +1061,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                                       {.fd = d.timer_fd, .events = POLLIN},
                                       {.fd = -1, .events = POLLIN}};
 
-                arm(&d, run_pass(&d));
+                cw_time wake = run_pass(&d), again = sweep_queued(&d);
+
+                arm(&d, again && (!wake || again < wake) ? again : wake);
                 p[2].fd = d.spawner_fd;
                 if (poll(p, 3, -1) < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));

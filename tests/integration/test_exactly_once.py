@@ -49,6 +49,12 @@ def queued_left(wk):
     return [r for r in wk.db_runs() if r["status"] == "queued"]
 
 
+def left_behind(wk):
+    """Runs left queued, or recorded lost as such already."""
+    return [r for r in wk.db_runs() if r["status"] == "queued" or
+            (r["status"] == "lost" and "may have run" in (r["reason"] or ""))]
+
+
 def kill_workers_for_a_while(wk, log, seconds=3.0):
     """A daemon whose workers are killed by their jobs: stopped once some
     runs are left queued. Returns the daemon (stopped)."""
@@ -197,12 +203,13 @@ def test_store_unwritable_for_workers_a_few_seconds_then_restart_no_fire_runs_tw
         if os.geteuid() != 0 or not chattr("+i", db):
             stop_daemon(wk, d)
             pytest.skip("needs root and a file system with the immutable attribute")
-        wait_for(lambda: len(queued_left(wk)) >= 3, timeout=10, what="runs left queued while the store is unwritable")
+        wait_for(lambda: len(left_behind(wk)) >= 3, timeout=10, what="runs left queued while the store is unwritable")
     finally:
         chattr("-i", db)
     stop_daemon(wk, d)
     time.sleep(1.0)  # workers started after the fault record their runs
-    orphans = {r["id"] for r in queued_left(wk)}
+    # Left queued; the running daemon records the older ones as lost.
+    orphans = {r["id"] for r in left_behind(wk)}
     assert orphans
     d = start_daemon(wk)
     wait_for(lambda: all(wk.db_run(i)["status"] not in ("queued", "running") for i in orphans), timeout=15,
@@ -213,3 +220,20 @@ def test_store_unwritable_for_workers_a_few_seconds_then_restart_no_fire_runs_tw
     twice = {k: v for k, v in starts.items() if v > 1}
     assert not twice, f"fire instants started more than once: {twice}\n{err_text(d)}"
     assert {wk.db_run(i)["status"] for i in orphans} == {"lost"}
+
+
+def test_running_daemon_records_runs_of_workers_killed_after_exec_as_lost(wk):
+    """Not only at the next start: once a worker has ended, the daemon
+    looks at runs queued a few seconds ago, and one whose worker died
+    after starting its job is recorded lost and logged."""
+    log, mode = killer_config(wk, names=("K1",))
+    d = start_daemon(wk)
+    try:
+        lost = wait_for(lambda: [r for r in wk.db_runs("K1") if r["status"] == "lost"], timeout=15,
+                        what="the daemon to record a run of a killed worker as lost")
+    finally:
+        mode.unlink()
+        stop_daemon(wk, d)
+    assert "may have run" in lost[0]["reason"], lost[0]
+    assert [e for e in events(d, "error") if e.get("what") == "queued_run" and e.get("action") == "lost" and
+            e.get("may_have_run") == "yes"], err_text(d)
