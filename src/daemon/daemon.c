@@ -511,7 +511,7 @@ static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_
                 return;
         logline(d, "warning",
                 "event=error what=queued_run run=%" PRId64 " action=lost may_have_run=%s", q->id,
-                fate == CW_QUEUED_MAY_HAVE_RUN ? "yes" : "no");
+                fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN ? "yes" : "no");
         if (resumable && job)
                 resume_lost(d, q, job);
 }

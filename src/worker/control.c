@@ -61,6 +61,8 @@ cw_queued_fate cw_control_queued_fate(const cw_config *cfg, const cw_run *run, b
                 return CW_QUEUED_ALIVE;
         case CW_STARTED_LEFT:
                 return CW_QUEUED_MAY_HAVE_RUN;
+        case CW_STARTED_OVERWRITTEN:
+                return starters_gone ? CW_QUEUED_UNKNOWN : CW_QUEUED_STARTING;
         case CW_STARTED_NONE:
                 break;
         }
@@ -78,6 +80,9 @@ static const char *queued_lost_reason(const cw_run *run, cw_queued_fate fate)
                                "so it is not started again";
                 return "its worker stopped after starting the job and before recording it: the job may have "
                        "run, so it is not started again";
+        case CW_QUEUED_UNKNOWN:
+                return "its start record was overwritten by later runs' before its fate was known: the job "
+                       "may have run, so it is not started again";
         case CW_QUEUED_NEVER_STARTED:
                 return "never started: the daemon or its spawner stopped before a worker started the run";
         default:

@@ -30,6 +30,8 @@ typedef enum cw_queued_fate {
         CW_QUEUED_STARTING,      /* no record, and a worker may still start it */
         CW_QUEUED_NEVER_STARTED, /* no record, and no process can start it any more */
         CW_QUEUED_MAY_HAVE_RUN,  /* its worker is gone, maybe after its job's exec */
+        CW_QUEUED_UNKNOWN,       /* its record was overwritten by a later run's, and no
+                                  * process can start it any more: it may have run */
 } cw_queued_fate;
 
 /* The fate of queued run `run` of this node (other nodes' runs: ALIVE).
@@ -42,8 +44,10 @@ cw_queued_fate cw_control_queued_fate(const cw_config *cfg, const cw_run *run, b
 
 /* Records queued run `run`, whose fate is not ALIVE, as lost, with a
  * reason saying whether its job may have run.
- * When the job may have run and has can_resume, the run becomes
- * resumable (resume pending) and *ret_resumable (may be NULL) is set.
+ * When its worker is known gone after it may have exec'd the job
+ * (MAY_HAVE_RUN) and the job has can_resume, the run becomes resumable
+ * (resume pending) and *ret_resumable (may be NULL) is set; never for
+ * UNKNOWN (its worker might still be running the job).
  * Never starts anything. -ESTALE when the run is no longer queued. */
 int cw_control_mark_queued_lost(cw_store *s, const cw_config *cfg, const cw_run *run,
                                 cw_queued_fate fate, int64_t now_us, bool *ret_resumable);

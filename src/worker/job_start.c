@@ -515,7 +515,9 @@ int worker_start_job(worker *w, int64_t started_us)
                         set_reason(
                                 w,
                                 "cannot start the job: cannot record that it starts in '%s/%s': %s",
-                                cfg->data_dir, CW_STARTED_FILE, strerror(-r));
+                                cfg->data_dir, CW_STARTED_FILE,
+                                r == -ESTALE ? "its slot holds a later run's record"
+                                             : strerror(-r));
                         goto out;
                 }
         }

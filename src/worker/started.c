@@ -110,6 +110,12 @@ int cw_started_create(const char *data_dir, int64_t run_id, int *ret_fd)
                 close(fd);
                 return -EEXIST;
         }
+        /* A later run's record is never overwritten: that run would lose
+         * its fact. This one (queued 65536 runs ago) does not start. */
+        if (r == 1 && s.run_id > run_id) {
+                close(fd);
+                return -ESTALE;
+        }
         s = (slot){.run_id = run_id,
                    .boot_ns = boot_ns(),
                    .pid = (int32_t)getpid(),
@@ -158,7 +164,7 @@ cw_started_state cw_started_probe(const char *data_dir, int64_t run_id)
         /* An earlier run's record: this run's worker never wrote one. A
          * later run's: this run's record is gone, its fate unknown. */
         if (s.run_id != run_id)
-                return s.run_id < run_id ? CW_STARTED_NONE : CW_STARTED_LEFT;
+                return s.run_id < run_id ? CW_STARTED_NONE : CW_STARTED_OVERWRITTEN;
         if (s.state == SLOT_DONE)
                 return CW_STARTED_NONE;
         return worker_alive(&s) ? CW_STARTED_HELD : CW_STARTED_LEFT;

@@ -19,7 +19,7 @@
  * change (creating a file per run cost 0.15-0.6 ms on ext4, against a few
  * µs), and its size is bounded. A slot that a later run took over (a run
  * left queued while CW_STARTED_SLOTS more were started) no longer says
- * anything about the earlier one, which is then taken as "may have run".
+ * anything about the earlier one (CW_STARTED_OVERWRITTEN).
  *
  * Not fsync'ed (that would cost every start a disk flush): after a power
  * loss a record may be missing, so recovery never trusts its absence for a
@@ -36,8 +36,9 @@
 /* Writes run_id's start record, naming the calling process as its worker.
  * Returns 0 with *ret_fd (O_CLOEXEC, for cw_started_done); -EEXIST when
  * the slot holds a record of the same run whose worker is alive (another
- * worker is starting it); another negative errno when it cannot be
- * written (then the job must not start: recovery could not tell). */
+ * worker is starting it); -ESTALE when it holds a later run's record (not
+ * overwritten); another negative errno when it cannot be written. In
+ * every failure the job must not start: recovery could not tell. */
 int cw_started_create(const char *data_dir, int64_t run_id, int *ret_fd);
 
 /* The run's fate is in the store: its record is marked done (unless a
@@ -48,6 +49,9 @@ typedef enum cw_started_state {
         CW_STARTED_NONE, /* no record: no worker got as far as the job's exec */
         CW_STARTED_HELD, /* a record whose worker is alive */
         CW_STARTED_LEFT, /* a record whose worker is gone: the job may have run */
+        /* A later run took the slot: whether this run's worker wrote a
+         * record, and whether it lives, can no longer be told. */
+        CW_STARTED_OVERWRITTEN,
 } cw_started_state;
 
 /* run_id's start record and whether its worker lives (its pid exists and

@@ -116,19 +116,21 @@ static void slot_shared_with_other_runs(void **state)
 {
         fixture *f = *state;
         int64_t early = 5, late = 5 + CW_STARTED_SLOTS;
-        int fd = -1;
+        int fd = -1, fd2 = -1;
 
         /* An earlier run's record: the later run never wrote one. */
         record_in_dead_child(f->dir, early);
         assert_int_equal(cw_started_probe(f->dir, late), CW_STARTED_NONE);
         /* A later run took the slot: the earlier run's fate is unknown. */
         assert_int_equal(cw_started_create(f->dir, late, &fd), 0);
-        assert_int_equal(cw_started_probe(f->dir, early), CW_STARTED_LEFT);
+        assert_int_equal(cw_started_probe(f->dir, early), CW_STARTED_OVERWRITTEN);
         assert_int_equal(cw_started_probe(f->dir, late), CW_STARTED_HELD);
+        /* The earlier run, started late, does not take the later's slot. */
+        assert_int_equal(cw_started_create(f->dir, early, &fd2), -ESTALE);
         /* Done marks only its own record. */
         cw_started_done(fd, late);
         assert_int_equal(cw_started_probe(f->dir, late), CW_STARTED_NONE);
-        assert_int_equal(cw_started_probe(f->dir, early), CW_STARTED_LEFT);
+        assert_int_equal(cw_started_probe(f->dir, early), CW_STARTED_OVERWRITTEN);
 }
 
 static void before_boot(void **state)
