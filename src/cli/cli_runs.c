@@ -1,11 +1,17 @@
 /* cli_runs.c - run records for the CLI (see cli_runs.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "cli_runs.h"
+#include "daemon/daemon.h"
+#include "daemon/spawner.h"
 #include "jobspec/jobspec.h"
 #include "report/json.h"
+#include "worker/lock.h"
 
 const cw_tz *cli_run_zone(const cw_config *cfg, const cw_run *r)
 {
@@ -52,4 +58,48 @@ bool cli_run_matches(const cw_run *r, const char *job, const char *spec)
         if (job && (!r->job || strcmp(r->job, job) != 0))
                 return false;
         return !spec || (r->spec && strcmp(r->spec, spec) == 0);
+}
+
+static bool daemon_running(const cw_config *cfg)
+{
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_PID_FILE);
+        return cw_lock_file_owner(path) > 0;
+}
+
+int cli_starters_hold(const cw_config *cfg)
+{
+        char path[4096];
+        int fd;
+
+        if (daemon_running(cfg))
+                return -1;
+        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_SPAWNER_LOCK);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -1;
+        /* A daemon that starts now waits for this lock before it looks at
+         * queued runs (and its spawner before it starts any). */
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0 || daemon_running(cfg)) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+void cli_starters_release(int fd)
+{
+        if (fd >= 0)
+                close(fd);
+}
+
+bool cli_queued_alive(const cw_config *cfg, const cw_run *r, bool starters_gone,
+                      cw_queued_fate *ret_fate)
+{
+        cw_queued_fate f = cw_control_queued_fate(cfg, r, starters_gone);
+
+        if (ret_fate)
+                *ret_fate = f;
+        return f == CW_QUEUED_ALIVE || f == CW_QUEUED_STARTING;
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "catalog/entries.h"
 #include "report/json.h"
+#include "cli_runs.h"
 #include "sched/sched.h"
 #include "sched/worker_locks.h"
 
@@ -89,6 +90,56 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 fprintf(t->cli->out, "%s %s (fire %s): %s\n", cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
 }
 
+/* Runs left queued by a worker that is gone (a daemon's, worker/control.h)
+ * are recorded as lost, as `status` and `clean` do, and said like the
+ * pass's actions ("lost run N SPEC (fire ...): why"). Only when no process
+ * can start one meanwhile does a run without a start record count as gone
+ * (never started); one whose job may have run is lost either way. */
+static void sweep_queued(tick_ctx *t, cw_store *store)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        int fd = cli_starters_hold(t->cfg);
+        cw_run *runs = NULL;
+        size_t n = 0;
+
+        f.status = CW_RUN_QUEUED;
+        if (cw_store_runs_list(store, &f, &runs, &n) < 0)
+                n = 0;
+        for (size_t i = n; i-- > 0;) {
+                const cw_run *q = &runs[i];
+                const cw_job *job = cw_config_job(t->cfg, q->job);
+                cw_queued_fate fate;
+                cw_run after = {0};
+                char when[64];
+
+                if (cli_queued_alive(t->cfg, q, fd >= 0, &fate) ||
+                    cw_control_mark_queued_lost(store, t->cfg, q, fate, t->cli->now_us, NULL) < 0)
+                        continue;
+                (void)cw_store_run_get(store, q->id, &after);
+                cli_format_instant(job ? job->tz : t->cfg->tz, q->scheduled_at, when, sizeof(when));
+                if (t->actions) {
+                        json_t *o = json_object();
+                        json_object_set_new(o, "action", json_string("lost"));
+                        json_object_set_new(o, "job", json_string(q->job));
+                        json_object_set_new(o, "spec", json_string(q->spec));
+                        json_object_set_new(o, "scheduled_at", json_string(when));
+                        json_object_set_new(o, "trigger",
+                                            json_string(cw_trigger_to_string(q->trigger)));
+                        json_object_set_new(o, "attempt", json_integer(q->attempt));
+                        json_object_set_new(o, "run", json_integer(q->id));
+                        json_object_set_new(o, "reason",
+                                            after.reason ? json_string(after.reason) : json_null());
+                        json_array_append_new(t->actions, o);
+                } else if (!t->silent) {
+                        fprintf(t->cli->out, "lost run %lld %s (fire %s): %s\n", (long long)q->id,
+                                q->spec, when, after.reason ? after.reason : "its worker is gone");
+                }
+                cw_run_release(&after);
+        }
+        cw_runs_free(runs, n);
+        cli_starters_release(fd);
+}
+
 static int cmd_tick(cw_cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -136,6 +187,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         t.cfg = cfg;
         if (json)
                 t.actions = json_array();
+        sweep_queued(&t, store);
         o.cfg = cfg;
         o.store = store;
         o.now = cli->now;

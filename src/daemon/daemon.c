@@ -42,11 +42,20 @@
 #include "catalog/entries.h"
 #include "daemon/spawner.h"
 #include "sched/worker_locks.h"
+#include "worker/control.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
  * when a run needs it, not at once (no restart loop on a broken set-up). */
 #define SPAWNER_RESTART_US 1000000
+
+/* While the daemon runs, a queued run whose worker died after starting
+ * its job is looked for once a worker has ended (sweep_queued), at most
+ * once per SWEEP_EVERY_US, among runs queued at least SWEEP_AGE_US ago: a
+ * live worker marks its run within its burst's stagger (2 s at most), so
+ * the runs of a burst in flight are not probed one by one. */
+#define SWEEP_EVERY_US 1000000
+#define SWEEP_AGE_US 3000000
 
 /* A queued run waiting for its batch to commit before it is handed over. */
 typedef struct pending {
@@ -73,6 +82,8 @@ typedef struct daemon_state {
         bool journal;   /* stderr is the systemd journal */
         bool stop;
         bool replacing; /* in spawner_replace: a failed hand-over fails the run */
+        bool sweep_due; /* a worker ended since the last sweep_queued */
+        int64_t swept;  /* the last sweep_queued, monotonic µs */
         cw_time boot;
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
@@ -387,9 +398,12 @@ static void read_reports(daemon_state *d)
         while ((r = cw_spawner_read_report(d->spawner_fd, &rep)) > 0) {
                 char why[sizeof(rep.msg) + 32];
 
-                /* Workers ended: the wake-up itself is the news (a pass follows). */
-                if (rep.run_id <= 0)
+                /* Workers ended: the wake-up itself is the news (a pass
+                 * follows), and one may have died before its run's record. */
+                if (rep.run_id <= 0) {
+                        d->sweep_due = true;
                         continue;
+                }
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
                 (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
                                               why, cw_clock_now(d->clock));
@@ -444,24 +458,89 @@ static int take_handover_lock(daemon_state *d)
         return fd;
 }
 
-/* Queued runs of this node left by a daemon that died after recording
- * them and before handing them over (or whose spawner died with them
- * unread): started now, once no process of the old daemon can still
- * start them (take_handover_lock). Without that certainty they are
- * recorded as lost rather than risk a double start. */
+/* A lost run whose job may have run and can resume (resume pending): it
+ * is resumed now, as a resume of the same fire (trigger resume,
+ * resumed_from), claimed first so that `cronwarden resume` cannot restart
+ * it as well. */
+static void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
+{
+        cw_sched_action a = {.kind = CW_SCHED_STARTED,
+                             .job = job,
+                             .spec = q->spec,
+                             .scheduled_at = q->scheduled_at,
+                             .trigger = CW_TRIGGER_RESUME,
+                             .attempt = 1,
+                             .ignore_lock = !q->lock_key,
+                             .resumed_from = q->id};
+        char fire[CW_ISO8601_MAX], q1[256], q2[400];
+        int64_t id = 0;
+        cw_error err;
+
+        if (cw_store_run_set_resume(d->store, q->id, CW_RESUME_PENDING, CW_RESUME_DONE) < 0)
+                return;
+        cw_error_clear(&err);
+        cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire,
+                          sizeof(fire));
+        if (start_worker(d, &a, &id, &err) < 0) {
+                /* Not started: `cronwarden resume` may still do it. */
+                (void)cw_store_run_set_resume(d->store, q->id, CW_RESUME_DONE, CW_RESUME_PENDING);
+                logline(d, "error",
+                        "event=failed job=%s spec=%s fire=%s resumed_from=%" PRId64 " reason=%s",
+                        job->name, quoted(q->spec, q1, sizeof(q1)), fire, q->id,
+                        quoted(err.msg, q2, sizeof(q2)));
+                return;
+        }
+        logline(d, "info",
+                "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=resume attempt=1 "
+                "resumed_from=%" PRId64 " reason=resumed_after_lost",
+                id, job->name, quoted(q->spec, q1, sizeof(q1)), fire, q->id);
+}
+
+/* A queued run whose fate is known (not alive): recorded lost, and resumed
+ * when its job may have run and can resume. */
+static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_queued_fate fate,
+                        int64_t now)
+{
+        bool resumable = false;
+
+        if (cw_control_mark_queued_lost(d->store, d->cfg, q, fate, now, &resumable) < 0)
+                return;
+        logline(d, "warning",
+                "event=error what=queued_run run=%" PRId64 " action=lost may_have_run=%s", q->id,
+                fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN ? "yes" : "no");
+        if (resumable && job)
+                resume_lost(d, q, job);
+}
+
+/* Queued runs of this node whose worker is gone: left by a daemon that
+ * died after recording them and before handing them over, by a spawner
+ * that died with them unread, or by a worker that died before it marked
+ * its run running. Once no process of the old daemon can still start them
+ * (take_handover_lock), a run whose job never reached exec (no start
+ * record, worker/started.h) is started now, and one whose job may have
+ * run is recorded lost, never started again (resumed if its job can
+ * resume). Without that certainty a run without a record is recorded
+ * lost too, rather than risk a double start. */
 static void restart_queued(daemon_state *d)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
-        size_t n = 0;
+        cw_queued_fate *fate = NULL;
+        size_t n = 0, all = 0;
         cw_instant now = cw_clock_now(d->clock);
         int lock_fd = take_handover_lock(d);
 
         f.status = CW_RUN_QUEUED;
-        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
-                n = 0;
+        if (cw_store_runs_list(d->store, &f, &runs, &all) < 0)
+                all = 0;
+        fate = calloc(all ? all : 1, sizeof(*fate));
+        if (fate)
+                n = all;
+        /* Judged while no old worker can still write a start record. */
+        for (size_t i = 0; i < n; i++)
+                fate[i] = cw_control_queued_fate(d->cfg, &runs[i], lock_fd >= 0);
         if (lock_fd >= 0)
-                close(lock_fd); /* the spawner about to start takes it shared */
+                close(lock_fd);        /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
                 /* Also a job the admin UI made (catalog/catalog.h). */
@@ -471,14 +550,19 @@ static void restart_queued(daemon_state *d)
                 pending p;
                 cw_error err;
 
-                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                if (fate[i] == CW_QUEUED_ALIVE ||
+                    (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0))
                         continue;
-                if (lock_fd < 0 || !job) {
-                        if (cw_store_run_transition(d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
-                                                    lock_fd < 0 ? "the daemon or its spawner stopped before a worker started the run"
-                                                                : "the daemon or its spawner stopped before a worker started the run, "
-                                                                  "and its job is no longer in the config",
-                                                    now) == 0)
+                if (fate[i] != CW_QUEUED_NEVER_STARTED) {
+                        queued_lost(d, q, job, fate[i], now);
+                        continue;
+                }
+                if (!job) {
+                        if (cw_store_run_transition(
+                                    d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
+                                    "the daemon or its spawner stopped before a worker started the run, "
+                                    "and its job is no longer in the config",
+                                    now) == 0)
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
                         continue;
                 }
@@ -494,7 +578,52 @@ static void restart_queued(daemon_state *d)
                                 "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
                                 cw_trigger_to_string(q->trigger), q->attempt);
         }
+        free(fate);
+        cw_runs_free(runs, all);
+}
+
+/* Queued runs of this node whose worker died after starting the job (its
+ * start record left, worker/started.h) are recorded lost, and resumed when
+ * their job can resume, while the daemon runs (not only at its next start).
+ * Returns the second by which it wants to look again (runs too young to
+ * judge, or the rate limit), 0 for none. */
+static cw_time sweep_queued(daemon_state *d)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+        int64_t now = cw_clock_now(d->clock), mono = cw_clock_mono_us();
+        bool young = false;
+
+        if (!d->sweep_due)
+                return 0;
+        if (d->swept && mono - d->swept < SWEEP_EVERY_US)
+                return (cw_time)(now / 1000000) + 1;
+        d->swept = mono;
+        d->sweep_due = false;
+        f.status = CW_RUN_QUEUED;
+        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
+                return 0;
+        for (size_t i = n; i-- > 0;) {
+                const cw_run *q = &runs[i];
+                _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+
+                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                        continue;
+                if (q->started_us > now - SWEEP_AGE_US) {
+                        young = true;
+                        continue;
+                }
+                if (cw_control_queued_fate(d->cfg, q, false) != CW_QUEUED_MAY_HAVE_RUN)
+                        continue;
+                queued_lost(d, q,
+                            cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job
+                                                                                      : NULL,
+                            CW_QUEUED_MAY_HAVE_RUN, now);
+        }
         cw_runs_free(runs, n);
+        d->sweep_due = young;
+        return young ? (cw_time)(now / 1000000) + 1 : 0;
 }
 
 static cw_sched_opts pass_opts(daemon_state *d)
@@ -809,8 +938,10 @@ static void reap(daemon_state *d)
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
                 char detail[32];
 
-                if (pid != d->spawner_pid)
+                if (pid != d->spawner_pid) {
+                        d->sweep_due = true; /* a worker of a replaced spawner */
                         continue;
+                }
                 snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                 spawner_replace(d, true, detail);
@@ -948,7 +1079,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                                       {.fd = d.timer_fd, .events = POLLIN},
                                       {.fd = -1, .events = POLLIN}};
 
-                arm(&d, run_pass(&d));
+                cw_time wake = run_pass(&d), again = sweep_queued(&d);
+
+                arm(&d, again && (!wake || again < wake) ? again : wake);
                 p[2].fd = d.spawner_fd;
                 if (poll(p, 3, -1) < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
