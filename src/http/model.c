@@ -812,7 +812,7 @@ int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_ou
                 }
         }
         if (!cw_run_status_is_final(m.run.status))
-                m.alive = m.run.status == CW_RUN_QUEUED || cw_control_is_alive(cfg, &m.run);
+                m.alive = cw_control_is_alive(cfg, &m.run);
         *ret = m;
         return 0;
 }
