@@ -95,6 +95,12 @@ static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, cons
                 if (r < 0)
                         return cli_fail(cli, "--tz: %s", r == -ENOMEM ? "out of memory" : e.msg);
                 *ret = *owned;
+                /* Which rules these are, on stderr: stdout's format is fixed. */
+                if (cw_tz_source(*ret))
+                        fprintf(cli->err, "%s: %s: tzdata %s (%s)\n", cli->prog, cw_tz_name(*ret),
+                                cw_tz_version(*ret) ? cw_tz_version(*ret) : "version unknown", cw_tz_source(*ret));
+                else
+                        fprintf(cli->err, "%s: %s: built-in rules\n", cli->prog, cw_tz_name(*ret));
                 return 0;
         }
         if (cfg) {

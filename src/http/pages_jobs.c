@@ -295,7 +295,10 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 snprintf(v, sizeof(v), "%d", j->nice);
                 setting(b, "Nice", v, false);
         }
-        setting(b, "Time zone", j->tz ? cw_tz_name(j->tz) : "", false);
+        /* Which rules: the tz database's version, or the built-in UTC. */
+        snprintf(v, sizeof(v), "%s (%s%s)", j->tz ? cw_tz_name(j->tz) : "", j->tz && cw_tz_source(j->tz) ? "tzdata " : "built in",
+                 j->tz && cw_tz_source(j->tz) ? (cw_tz_version(j->tz) ? cw_tz_version(j->tz) : "version unknown") : "");
+        setting(b, "Time zone", v, false);
         if (d->j.ui_entry) {
                 snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])", (long long)d->j.ui_entry);
                 setting(b, "Defined in", v, false);

@@ -19,7 +19,7 @@ STALE_PHRASES = (
     "until the scheduler exists",
     "later the daemon",
 )
-TEST_HOOKS = ("CRONWARDEN_FAKE_NOW", "CRONWARDEN_CRONTAB_CMD", "CRONWARDEN_ZONEINFO")
+TEST_HOOKS = ("CRONWARDEN_FAKE_NOW", "CRONWARDEN_CRONTAB_CMD", "CRONWARDEN_ZONEINFO", "CRONWARDEN_CLOCK_STEP_FILE")
 README_MAX = 15 * 1024
 # Help texts whose sections are being rewritten elsewhere (src/cli/cmd_jobs.c,
 # cmd_history.c): the sections each may still lack. Empty this once they
