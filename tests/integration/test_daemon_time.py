@@ -153,6 +153,21 @@ def test_broken_zone_update_keeps_old_rules(wk):
     assert list(runs_at(wk, "Report")) == [fire], runs_at(wk, "Report")
 
 
+def test_symlinked_zone_follows_its_target(wk):
+    """A zone used under a link's name (like US/Eastern, or /etc/localtime)
+    changes when the file the link resolves to is replaced."""
+    tzdir = make_tzdir(wk)
+    (tzdir / "Alias").mkdir()
+    os.symlink("../Test/City", tzdir / "Alias" / "City")
+    wk.configure(job("Report", "/bin/true", schedule="0 0 12 * * *", timezone="Alias/City"))
+    d = start_daemon(wk, env=clock_env(wk, "2030-06-01T10:00:00Z", tzdir))
+    wait_asleep(d)
+    install_zone(tzdir, zic(wk.tmp, CST), "Test/City")
+    moved = wait_for(lambda: events(d, "fire_moved"), timeout=5, interval=0.01, what="event=fire_moved")
+    stop_daemon(wk, d)
+    assert moved[0]["zone"] == "Alias/City" and moved[0]["to"] == "2030-06-01T12:00:00-06:00", moved
+
+
 def test_unrelated_files_do_not_wake_the_daemon(wk):
     """Only the names in use count: another zone in the same directory
     changing logs nothing and changes no plan."""
