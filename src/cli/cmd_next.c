@@ -87,6 +87,7 @@ static char *join_args(int argc, char **argv, int first)
 static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, const cw_jobspec *js,
                      cw_tz **owned, const cw_tz **ret)
 {
+        char origin[64];
         cw_error e;
         int r;
 
@@ -96,11 +97,10 @@ static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, cons
                         return cli_fail(cli, "--tz: %s", r == -ENOMEM ? "out of memory" : e.msg);
                 *ret = *owned;
                 /* Which rules these are, on stderr: stdout's format is fixed. */
-                if (cw_tz_source(*ret))
-                        fprintf(cli->err, "%s: %s: tzdata %s (%s)\n", cli->prog, cw_tz_name(*ret),
-                                cw_tz_version(*ret) ? cw_tz_version(*ret) : "version unknown", cw_tz_source(*ret));
-                else
-                        fprintf(cli->err, "%s: %s: built-in rules\n", cli->prog, cw_tz_name(*ret));
+                fprintf(cli->err, "%s: %s: %s%s%s%s\n", cli->prog, cw_tz_name(*ret),
+                        cw_tz_origin(*ret, origin, sizeof(origin)), cw_tz_source(*ret) ? " (" : "",
+                        cw_tz_source(*ret) ? cw_tz_source(*ret) : "",
+                        cw_tz_source(*ret) ? ")" : "");
                 return 0;
         }
         if (cfg) {

@@ -754,7 +754,8 @@ void adopt_config(daemon_state *d, cw_config *n)
         spawner_down(d);
         cw_error_clear(&err);
         if (spawner_up(d, &err) < 0)
-                logline(d, "error", "event=error what=spawner error=%s action=retry_later", quoted(err.msg, q, sizeof(q)));
+                logline(d, "error", "event=error what=spawner error=%s action=retry_later",
+                        quoted(err.msg, q, sizeof(q)));
         daemon_zones_watch(d);
 }
 

@@ -30,19 +30,19 @@ typedef struct daemon_state {
         const cw_clock *clock; /* o->clock, or real_clock */
         cw_clock real_clock;
         cw_config *cfg;
-        char *text;             /* cfg's text, as accepted (the snapshot's) */
+        char *text; /* cfg's text, as accepted (the snapshot's) */
         size_t text_len;
         cw_store *store;
         int sig_fd, timer_fd, pid_fd;
-        int spawner_fd;         /* our end of the spawner's socket, -1: none */
-        pid_t spawner_pid;      /* the current spawner, 0: none */
-        int64_t spawner_since;  /* its start, monotonic µs */
-        char snapshot[4096];    /* data_dir/CW_DAEMON_SNAPSHOT */
-        bool batch;             /* the pass's writes go into one store batch */
-        pending *pend;          /* runs recorded in the open batch, to hand over */
+        int spawner_fd;        /* our end of the spawner's socket, -1: none */
+        pid_t spawner_pid;     /* the current spawner, 0: none */
+        int64_t spawner_since; /* its start, monotonic µs */
+        char snapshot[4096];   /* data_dir/CW_DAEMON_SNAPSHOT */
+        bool batch;            /* the pass's writes go into one store batch */
+        pending *pend;         /* runs recorded in the open batch, to hand over */
         size_t n_pend, cap_pend;
-        bool pid_locked;  /* we hold daemon.pid (and may empty it on exit) */
-        bool journal;   /* stderr is the systemd journal */
+        bool pid_locked; /* we hold daemon.pid (and may empty it on exit) */
+        bool journal;    /* stderr is the systemd journal */
         bool stop;
         bool replacing; /* in spawner_replace: a failed hand-over fails the run */
         cw_time boot;

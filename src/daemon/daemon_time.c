@@ -45,17 +45,21 @@ static void on_zone_change(void *userdata, const cw_tzwatch_change *c)
         char from[CW_ISO8601_MAX] = "-", to[CW_ISO8601_MAX] = "-", q[256];
 
         if (!c->entry) {
-                logline(d, "warning", "event=zone_changed zone=%s was=%s tzdata=%s was_tzdata=%s source=%s",
-                        cw_tz_name(c->new_tz), cw_tz_name(c->old_tz), cw_tz_version(c->new_tz) ?: "-",
-                        cw_tz_version(c->old_tz) ?: "-", cw_tz_source(c->new_tz) ?: "-");
+                logline(d, "warning",
+                        "event=zone_changed zone=%s was=%s tzdata=%s was_tzdata=%s source=%s",
+                        cw_tz_name(c->new_tz), cw_tz_name(c->old_tz),
+                        cw_tz_version(c->new_tz) ?: "-", cw_tz_version(c->old_tz) ?: "-",
+                        cw_tz_source(c->new_tz) ?: "-");
                 return;
         }
         if (c->old_next)
-                cw_iso8601_format(c->old_next, cw_tz_utoff(c->old_tz, c->old_next), from, sizeof(from));
+                cw_iso8601_format(c->old_next, cw_tz_utoff(c->old_tz, c->old_next), from,
+                                  sizeof(from));
         if (c->new_next)
                 cw_iso8601_format(c->new_next, cw_tz_utoff(c->new_tz, c->new_next), to, sizeof(to));
-        logline(d, "warning", "event=fire_moved zone=%s job=%s spec=%s from=%s to=%s", cw_tz_name(c->new_tz),
-                c->job->name, quoted(c->entry->spec_text, q, sizeof(q)), from, to);
+        logline(d, "warning", "event=fire_moved zone=%s job=%s spec=%s from=%s to=%s",
+                cw_tz_name(c->new_tz), c->job->name, quoted(c->entry->spec_text, q, sizeof(q)),
+                from, to);
 }
 
 /* A zone file in use changed: the accepted text is loaded again with the
@@ -70,11 +74,13 @@ void daemon_zones_reload(daemon_state *d)
 
         cw_error_clear(&err);
         if (parse_config(d, d->text, d->text_len, &n, &err) < 0) {
-                logline(d, "error", "event=zone_error error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
+                logline(d, "error", "event=zone_error error=%s keeping=old",
+                        quoted(err.msg, q, sizeof(q)));
                 daemon_zones_watch(d);
                 return;
         }
-        if (cw_tzwatch_compare(d->cfg, n, cw_instant_sec(cw_clock_now(d->clock)), on_zone_change, d) == 0) {
+        if (cw_tzwatch_compare(d->cfg, n, cw_instant_sec(cw_clock_now(d->clock)), on_zone_change,
+                               d) == 0) {
                 cw_config_free(n);
                 daemon_zones_watch(d);
                 return;
@@ -141,7 +147,8 @@ void daemon_clock_step(daemon_state *d)
         if (!d->o->step_file || !d->o->step_clock)
                 return;
         if (read_step(d->o->step_file, &t, why, sizeof(why)) < 0) {
-                logline(d, "error", "event=error what=clock_step error=%s", quoted(why, q, sizeof(q)));
+                logline(d, "error", "event=error what=clock_step error=%s",
+                        quoted(why, q, sizeof(q)));
                 return;
         }
         /* Unlocked: the server's threads may read a torn clock for an

@@ -22,8 +22,8 @@
  * atomic rename (tzdata, timedatectl), an in-place write, a new symlink,
  * a removal, a chmod that makes it unreadable; and the directory itself
  * going away. */
-#define TZWATCH_MASK                                                                             \
-        (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |      \
+#define TZWATCH_MASK                                                                               \
+        (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |        \
          IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 typedef struct watch {
@@ -169,7 +169,8 @@ int cw_tzwatch_set(cw_tzwatch *w, const cw_config *cfg)
                 return -ENOMEM;
         }
         for (size_t i = 0; i < w->n; i++)
-                if (!wd_used(&l, w->w[i].wd) && !wd_used(&(watch_list){.v = w->w, .n = i}, w->w[i].wd))
+                if (!wd_used(&l, w->w[i].wd) &&
+                    !wd_used(&(watch_list){.v = w->w, .n = i}, w->w[i].wd))
                         (void)inotify_rm_watch(w->fd, w->w[i].wd);
         watches_free(w->w, w->n);
         w->w = l.v;
@@ -267,7 +268,8 @@ size_t cw_tzwatch_compare(const cw_config *old, const cw_config *neu, cw_time no
                 if (!zone_changed(pairs[i].old_tz, pairs[i].new_tz))
                         continue;
                 changed++;
-                report(userdata, &(cw_tzwatch_change){.old_tz = pairs[i].old_tz, .new_tz = pairs[i].new_tz});
+                report(userdata,
+                       &(cw_tzwatch_change){.old_tz = pairs[i].old_tz, .new_tz = pairs[i].new_tz});
         }
         free(pairs);
         for (size_t i = 0; changed && i < n_entries; i++) {
@@ -281,7 +283,10 @@ size_t cw_tzwatch_compare(const cw_config *old, const cw_config *neu, cw_time no
                 b = neu->jobs[e->job].tz;
                 if (cw_tz_same_rules(a, b))
                         continue;
-                c = (cw_tzwatch_change){.old_tz = a, .new_tz = b, .job = &neu->jobs[e->job], .entry = e,
+                c = (cw_tzwatch_change){.old_tz = a,
+                                        .new_tz = b,
+                                        .job = &neu->jobs[e->job],
+                                        .entry = e,
                                         .old_next = next_after(&old->entries[i], a, now),
                                         .new_next = next_after(e, b, now)};
                 if (c.old_next != c.new_next)

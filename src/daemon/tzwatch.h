@@ -47,8 +47,8 @@ int cw_tzwatch_read(cw_tzwatch *w);
  * (old_next, new_next: 0 when there is none). */
 typedef struct cw_tzwatch_change {
         const cw_tz *old_tz, *new_tz;
-        const cw_job *job;               /* in the new config; NULL for a zone */
-        const cw_schedule_entry *entry;  /* in the new config */
+        const cw_job *job;              /* in the new config; NULL for a zone */
+        const cw_schedule_entry *entry; /* in the new config */
         cw_time old_next, new_next;
 } cw_tzwatch_change;
 

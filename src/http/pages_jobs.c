@@ -296,9 +296,10 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 setting(b, "Nice", v, false);
         }
         /* Which rules: the tz database's version, or the built-in UTC. */
-        snprintf(v, sizeof(v), "%s (%s%s)", j->tz ? cw_tz_name(j->tz) : "", j->tz && cw_tz_source(j->tz) ? "tzdata " : "built in",
-                 j->tz && cw_tz_source(j->tz) ? (cw_tz_version(j->tz) ? cw_tz_version(j->tz) : "version unknown") : "");
-        setting(b, "Time zone", v, false);
+        if (j->tz)
+                snprintf(v, sizeof(v), "%s (%s)", cw_tz_name(j->tz),
+                         cw_tz_origin(j->tz, w, sizeof(w)));
+        setting(b, "Time zone", j->tz ? v : "", false);
         if (d->j.ui_entry) {
                 snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])", (long long)d->j.ui_entry);
                 setting(b, "Defined in", v, false);

@@ -95,6 +95,15 @@ const char *cw_tz_version(const cw_tz *tz)
         return tz->version;
 }
 
+const char *cw_tz_origin(const cw_tz *tz, char *buf, size_t size)
+{
+        if (!tz->source)
+                snprintf(buf, size, "built in");
+        else
+                snprintf(buf, size, "tzdata %s", tz->version ? tz->version : "(version unknown)");
+        return buf;
+}
+
 static bool same_posix_date(const cw_tz_posix_date *a, const cw_tz_posix_date *b)
 {
         return a->kind == b->kind && a->day == b->day && a->mon == b->mon && a->week == b->week &&

@@ -66,6 +66,10 @@ const char *cw_tz_source(const cw_tz *tz);
  * NULL when unknown (built-in zones, a tree without a version file). */
 const char *cw_tz_version(const cw_tz *tz);
 
+/* Where tz's rules come from, for people: "tzdata 2024a", "tzdata
+ * (version unknown)" or "built in"; written into buf, which is returned. */
+const char *cw_tz_origin(const cw_tz *tz, char *buf, size_t size);
+
 /* Reads the version of the tz database in dir (NULL = CW_TZ_DIR): the
  * first line of tzdata.zi ("# version 2024a"), else the first line of
  * +VERSION. Writes it NUL-terminated into buf. Returns 0, -ENOENT (no

@@ -1186,7 +1186,8 @@ static void test_db_version(void **state)
                         put_file(&d, "+VERSION", cases[i].plus);
                 r = cw_tz_db_version(d.path, got, sizeof(got));
                 CHECK(r == cases[i].r, "case %zu: %d", i, r);
-                CHECK(strcmp(got, cases[i].want ? cases[i].want : "untouched") == 0, "case %zu: %s", i, got);
+                CHECK(strcmp(got, cases[i].want ? cases[i].want : "untouched") == 0, "case %zu: %s",
+                      i, got);
                 drop_file(&d, "tzdata.zi");
                 drop_file(&d, "+VERSION");
         }

@@ -85,7 +85,8 @@ static int setup(void **state)
                 free(t);
                 return 0; /* the tests skip */
         }
-        snprintf(t->dir, sizeof(t->dir), "%s/cw-test-tzwatch-XXXXXX", base && *base ? base : "/tmp");
+        snprintf(t->dir, sizeof(t->dir), "%s/cw-test-tzwatch-XXXXXX",
+                 base && *base ? base : "/tmp");
         assert_non_null(mkdtemp(t->dir));
         assert_int_equal(mkdir(at(t, "Test"), 0755), 0);
         assert_int_equal(mkdir(at(t, "Alias"), 0755), 0);
