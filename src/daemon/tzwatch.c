@@ -147,21 +147,42 @@ static bool wd_used(const watch_list *l, int wd)
         return false;
 }
 
+/* The config's zones, each once: jobs share the config's zone objects,
+ * so ten thousand jobs cost a few watches. Returns how many, or -ENOMEM. */
+static ssize_t distinct_zones(const cw_config *cfg, const cw_tz ***ret)
+{
+        const cw_tz **v = malloc((cfg->n_jobs + 2) * sizeof(*v));
+        size_t n = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_jobs + 2; i++) {
+                const cw_tz *tz = i == 0 ? cfg->tz : i == 1 ? cfg->defaults.tz : cfg->jobs[i - 2].tz;
+                size_t k = 0;
+
+                while (k < n && v[k] != tz)
+                        k++;
+                if (k == n && tz)
+                        v[n++] = tz;
+        }
+        *ret = v;
+        return (ssize_t)n;
+}
+
 int cw_tzwatch_set(cw_tzwatch *w, const cw_config *cfg)
 {
         watch_list l = {0};
-        int first = 0, r;
+        const cw_tz **zones = NULL;
+        ssize_t n = distinct_zones(cfg, &zones);
+        int first = 0, r = 0;
 
-        r = add_zone(w->fd, &l, cfg->tz);
-        first = r;
-        if (r != -ENOMEM) {
-                r = add_zone(w->fd, &l, cfg->defaults.tz);
+        if (n < 0)
+                return (int)n;
+        for (ssize_t i = 0; r != -ENOMEM && i < n; i++) {
+                r = add_zone(w->fd, &l, zones[i]);
                 first = first < 0 ? first : r;
         }
-        for (size_t i = 0; r != -ENOMEM && i < cfg->n_jobs; i++) {
-                r = add_zone(w->fd, &l, cfg->jobs[i].tz);
-                first = first < 0 ? first : r;
-        }
+        free(zones);
         if (r == -ENOMEM) {
                 /* Added directories stay watched: harmless, and the old
                  * set still lists what is watched for. */

@@ -670,6 +670,8 @@ static void test_system(void **state)
         assert_non_null(tz);
         assert_true(cw_tz_name(tz)[0] != '\0');
         assert_null(strstr(cw_tz_name(tz), "zoneinfo/"));
+        /* Watched as /etc/localtime, also when that is missing (UTC). */
+        assert_string_equal(cw_tz_source(tz), "/etc/localtime");
 }
 
 static void test_offset_range(void **state)
