@@ -99,7 +99,9 @@ def test_zone_update_replans_within_a_second_and_fires_at_new_instant(wk):
     (a new file renamed over the old, and a new tzdata version). The daemon
     logs the move within a second and fires at 18:00Z, never at 17:00Z."""
     tzdir = make_tzdir(wk)
-    wk.configure(job("Report", "/bin/true", schedule="0 0 12 * * *", timezone="Test/City", catch_up="all"))
+    seen = wk.tmp / "seen"
+    cmd = wk.script("report", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {seen}\n')
+    wk.configure(job("Report", cmd, schedule="0 0 12 * * *", timezone="Test/City", catch_up="all"))
     d = start_daemon(wk, env=clock_env(wk, "2030-06-01T16:59:00Z", tzdir))
     wait_asleep(d)
     built = zic(wk.tmp, CST)
@@ -120,6 +122,10 @@ def test_zone_update_replans_within_a_second_and_fires_at_new_instant(wk):
     step_clock(wk, d, "2030-06-01T17:59:58Z")
     fire = int(iso_epoch("2030-06-01T18:00:00Z"))
     wait_for(lambda: fire in runs_at(wk, "Report"), timeout=6, interval=0.02, what="the fire at 18:00Z")
+    # The worker (started by the spawner the daemon replaced) has the new
+    # rules too: 12:00 local, -06:00.
+    wait_for(lambda: seen.exists() and seen.read_text(), timeout=10, interval=0.02, what="the job's line")
+    assert seen.read_text() == "2030-06-01T12:00:00-06:00\n"
     stop_daemon(wk, d)
     assert list(runs_at(wk, "Report")) == [fire], runs_at(wk, "Report")
     # tick and next read the same files.
