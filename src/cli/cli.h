@@ -24,7 +24,7 @@ typedef struct cw_cli {
         const char *prog;        /* "cronwarden" */
         const char *config_path; /* --config, or NULL */
         const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
-        const char *zoneinfo;    /* $CRONWARDEN_ZONEINFO (tests), or NULL */
+        const char *zoneinfo;    /* $TZDIR ($CRONWARDEN_ZONEINFO in tests), or NULL */
         const char *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
         cw_clock clock;              /* the daemon's ($CRONWARDEN_FAKE_NOW for tests) */
         cw_time now;                 /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */

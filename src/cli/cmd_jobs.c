@@ -650,7 +650,8 @@ static void print_info_settings(FILE *f, const job_view *v)
                         "Enabled:", j->name);
         if (v->ui && v->ui->why_not)
                 fprintf(f, "%-14s%s\n", "Does not run:", v->ui->why_not);
-        fprintf(f, "%-14s%s\n", "Time zone:", cw_tz_name(j->tz));
+        fprintf(f, "%-14s%s (%s)\n", "Time zone:", cw_tz_name(j->tz),
+                cw_tz_origin(j->tz, d1, sizeof(d1)));
         fprintf(f, "%-14s%s (name %s), concurrency %s, catch-up %s\n", "Lock:", cw_lock_mode_to_string(j->lock),
                 j->lock_name ? j->lock_name : j->name, cw_concurrency_to_string(j->concurrency),
                 cw_catch_up_to_string(j->catch_up));

@@ -87,6 +87,7 @@ static char *join_args(int argc, char **argv, int first)
 static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, const cw_jobspec *js,
                      cw_tz **owned, const cw_tz **ret)
 {
+        char origin[64];
         cw_error e;
         int r;
 
@@ -95,6 +96,11 @@ static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, cons
                 if (r < 0)
                         return cli_fail(cli, "--tz: %s", r == -ENOMEM ? "out of memory" : e.msg);
                 *ret = *owned;
+                /* Which rules these are, on stderr: stdout's format is fixed. */
+                fprintf(cli->err, "%s: %s: %s%s%s%s\n", cli->prog, cw_tz_name(*ret),
+                        cw_tz_origin(*ret, origin, sizeof(origin)), cw_tz_source(*ret) ? " (" : "",
+                        cw_tz_source(*ret) ? cw_tz_source(*ret) : "",
+                        cw_tz_source(*ret) ? ")" : "");
                 return 0;
         }
         if (cfg) {

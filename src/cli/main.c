@@ -162,7 +162,11 @@ int main(int argc, char **argv)
 
         v = getenv("CRONWARDEN_CONFIG");
         cli.config_env = v && *v ? v : NULL;
+        /* TZDIR as glibc reads it (empty: the default; ignored in a setuid
+         * process); the older test hook CRONWARDEN_ZONEINFO still wins. */
         v = getenv("CRONWARDEN_ZONEINFO");
+        if (!v || !*v)
+                v = secure_getenv("TZDIR");
         cli.zoneinfo = v && *v ? v : NULL;
         if (read_now(&cli) != 0)
                 return CW_EXIT_USAGE;

@@ -1,11 +1,12 @@
 /* daemon.c - the scheduler daemon's event loop (see daemon.h).
  *
- * One thread, one poll() on three descriptors: a signalfd, a timerfd and
- * the spawner's socket. Every wake-up runs a full pass, which is
+ * One thread, one poll() on four descriptors: a signalfd, a timerfd, the
+ * spawner's socket and the watch on the zone files (daemon_time.c). Every
+ * wake-up but a zone directory's unrelated news runs a full pass, which is
  * idempotent (claims) and knows from the store what is due; the pass also
  * says when the next thing is due, and the timer is armed for exactly
- * that second. So the daemon wakes only when there is work, a signal, or
- * a wall-clock change.
+ * that second. So the daemon wakes only when there is work, a signal, a
+ * wall-clock change or a zone file change.
  *
  * Starting a run (start_worker): the fire is already claimed; the run is
  * inserted as queued, with its id, and handed to the spawner, which forks
@@ -41,6 +42,8 @@
 #include "http/http.h"
 #include "catalog/entries.h"
 #include "daemon/spawner.h"
+#include "daemon/daemon_internal.h"
+#include "daemon/tzwatch.h"
 #include "sched/worker_locks.h"
 #include "worker/control.h"
 #include "worker/lock.h"
@@ -57,46 +60,9 @@
 #define SWEEP_EVERY_US 1000000
 #define SWEEP_AGE_US 3000000
 
-/* A queued run waiting for its batch to commit before it is handed over. */
-typedef struct pending {
-        int64_t run_id, scheduled_at;
-        int32_t trigger, attempt, ignore_lock;
-        char *spec;
-} pending;
-
-typedef struct daemon_state {
-        const cw_daemon_opts *o;
-        const cw_clock *clock; /* o->clock, or real_clock */
-        cw_clock real_clock;
-        cw_config *cfg;
-        cw_store *store;
-        int sig_fd, timer_fd, pid_fd;
-        int spawner_fd;         /* our end of the spawner's socket, -1: none */
-        pid_t spawner_pid;      /* the current spawner, 0: none */
-        int64_t spawner_since;  /* its start, monotonic µs */
-        char snapshot[4096];    /* data_dir/CW_DAEMON_SNAPSHOT */
-        bool batch;             /* the pass's writes go into one store batch */
-        pending *pend;          /* runs recorded in the open batch, to hand over */
-        size_t n_pend, cap_pend;
-        bool pid_locked;  /* we hold daemon.pid (and may empty it on exit) */
-        bool journal;   /* stderr is the systemd journal */
-        bool stop;
-        bool replacing; /* in spawner_replace: a failed hand-over fails the run */
-        bool sweep_due; /* a worker ended since the last sweep_queued */
-        int64_t swept;  /* the last sweep_queued, monotonic µs */
-        cw_time boot;
-        sigset_t old_mask;
-        /* The admin server (http.h) and the address it listens on; its
-         * threads log through logline, so log_lock serialises lines and
-         * guards d->cfg against a reload swapping it mid-line. */
-        cw_http_server *http;
-        char *admin_listen;
-        pthread_mutex_t log_lock;
-} daemon_state;
-
 /* One log line: a timestamp (or a syslog priority under systemd), the
  * level, then key=value pairs given by fmt. */
-_printf_(3, 4) static void logline(daemon_state *d, const char *level, const char *fmt, ...)
+_printf_(3, 4) void logline(daemon_state *d, const char *level, const char *fmt, ...)
 {
         cw_buf line = CW_BUF_INIT(64 * 1024);
         char when[CW_ISO8601_MAX] = "";
@@ -133,7 +99,7 @@ _printf_(3, 4) static void logline(daemon_state *d, const char *level, const cha
 }
 
 /* A value for key=value: quoted when it has spaces or quotes. */
-static const char *quoted(const char *s, char *buf, size_t size)
+const char *quoted(const char *s, char *buf, size_t size)
 {
         size_t o = 0;
 
@@ -669,15 +635,27 @@ static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw
         return 0;
 }
 
+int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err)
+{
+        cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
+                               .now = cw_instant_sec(cw_clock_now(d->clock))};
+        cw_config_errors errs = {0};
+        int r;
+
+        r = cw_config_load_string(d->o->config_path, text, len, &opts, ret, &errs);
+        if (r < 0)
+                cw_error_fail(err, r, "%s%s", errs.n ? errs.msgs[0] : strerror(-r),
+                              errs.n > 1 ? " (and more: run 'cronwarden check')" : "");
+        cw_config_errors_release(&errs);
+        return r;
+}
+
 /* Reads the config file once and parses that text, giving both; the
  * caller keeps the text as the snapshot (write_snapshot) once it accepts
  * the config: a config file edited or broken under a running daemon then
  * changes nothing until a reload accepts it. */
 static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
 {
-        cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
-                               .now = cw_instant_sec(cw_clock_now(d->clock))};
-        cw_config_errors errs = {0};
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r;
@@ -685,11 +663,7 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
         r = cw_config_read_file(d->o->config_path, &text, &len);
         if (r < 0)
                 return cw_error_fail(err, r, "cannot read '%s': %s", d->o->config_path, strerror(-r));
-        r = cw_config_load_string(d->o->config_path, text, len, &opts, ret, &errs);
-        if (r < 0)
-                cw_error_fail(err, r, "%s%s", errs.n ? errs.msgs[0] : strerror(-r),
-                              errs.n > 1 ? " (and more: run 'cronwarden check')" : "");
-        cw_config_errors_release(&errs);
+        r = parse_config(d, text, len, ret, err);
         if (r < 0)
                 return r;
         /* data_dir must exist to hold the snapshot (the store creates it too). */
@@ -732,6 +706,8 @@ static int setup_fds(daemon_state *d, cw_error *err)
         sigset_t set;
 
         cw_sigset_of(&set, signals);
+        if (d->o->step_file)
+                sigaddset(&set, SIGUSR2);
         d->sig_fd = cw_sigfd_open(&set, NULL, &d->old_mask);
         if (d->sig_fd < 0) {
                 int r = d->sig_fd;
@@ -886,10 +862,34 @@ static void admin_stop(daemon_state *d)
         d->admin_listen = NULL;
 }
 
+/* Makes n (taken) the config: passes use it, the admin server's threads
+ * see it whole or not at all, a new spawner loads it, its zone files are
+ * the ones watched. */
+void adopt_config(daemon_state *d, cw_config *n)
+{
+        cw_config *old;
+        cw_error err;
+        char q[400];
+
+        pthread_mutex_lock(&d->log_lock);
+        old = d->cfg;
+        d->cfg = n;
+        pthread_mutex_unlock(&d->log_lock);
+        cw_config_free(old);
+        /* The old spawner forks what it was sent (under the old config,
+         * as decided); a new one loads the new snapshot. */
+        spawner_down(d);
+        cw_error_clear(&err);
+        if (spawner_up(d, &err) < 0)
+                logline(d, "error", "event=error what=spawner error=%s action=retry_later",
+                        quoted(err.msg, q, sizeof(q)));
+        daemon_zones_watch(d);
+}
+
 static void reload(daemon_state *d)
 {
         _cleanup_free_ char *text = NULL;
-        cw_config *n = NULL, *old;
+        cw_config *n = NULL;
         size_t len = 0;
         cw_error err;
         char q[400];
@@ -910,17 +910,10 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        pthread_mutex_lock(&d->log_lock);
-        old = d->cfg;
-        d->cfg = n;
-        pthread_mutex_unlock(&d->log_lock);
-        cw_config_free(old);
-        /* The old spawner forks what it was sent (under the old config,
-         * as decided); a new one loads the new snapshot. */
-        spawner_down(d);
-        cw_error_clear(&err);
-        if (spawner_up(d, &err) < 0)
-                logline(d, "error", "event=error what=spawner error=%s action=retry_later", quoted(err.msg, q, sizeof(q)));
+        free(d->text);
+        d->text = CW_TAKE_PTR(text);
+        d->text_len = len;
+        adopt_config(d, n);
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
         admin_reloaded(d, n);
@@ -964,18 +957,13 @@ static void handle_signals(daemon_state *d)
                 case SIGCHLD:
                         reap(d);
                         break;
+                case SIGUSR2: /* only under the test hook (daemon.h) */
+                        daemon_clock_step(d);
+                        break;
                 default: /* SIGUSR1: a request was queued; the next pass takes it. */
                         break;
                 }
         }
-}
-
-static void handle_timer(daemon_state *d)
-{
-        uint64_t n;
-
-        if (read(d->timer_fd, &n, sizeof(n)) < 0 && errno == ECANCELED)
-                logline(d, "warning", "event=clock_changed action=replan");
 }
 
 static void fire_reboot(daemon_state *d)
@@ -1022,6 +1010,8 @@ static void cleanup(daemon_state *d)
         }
         cw_store_close(d->store);
         cw_config_free(d->cfg);
+        cw_tzwatch_free(d->tzw);
+        free(d->text);
 }
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
@@ -1061,6 +1051,13 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 cleanup(&d);
                 return r;
         }
+        d.text = CW_TAKE_PTR(text);
+        d.text_len = len;
+        r = cw_tzwatch_open(&d.tzw);
+        if (r < 0)
+                logline(&d, "warning", "event=error what=tzwatch error=%s action=%s", strerror(-r),
+                        "zone_changes_need_a_reload");
+        daemon_zones_watch(&d);
         d.boot = cw_instant_sec(cw_clock_now(d.clock));
         /* Before the spawner (which holds the hand-over lock shared). */
         restart_queued(&d);
@@ -1074,25 +1071,43 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
         fire_reboot(&d);
-        while (!d.stop) {
-                struct pollfd p[3] = {{.fd = d.sig_fd, .events = POLLIN},
+        for (bool pass = true; !d.stop;) {
+                struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},
                                       {.fd = d.timer_fd, .events = POLLIN},
-                                      {.fd = -1, .events = POLLIN}};
+                                      {.fd = -1, .events = POLLIN},
+                                      {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN}};
+                int64_t left;
+                int n;
 
-                cw_time wake = run_pass(&d), again = sweep_queued(&d);
+                if (pass) {
+                        cw_time wake = run_pass(&d), again = sweep_queued(&d);
 
-                arm(&d, again && (!wake || again < wake) ? again : wake);
+                        arm(&d, again && (!wake || again < wake) ? again : wake);
+                }
                 p[2].fd = d.spawner_fd;
-                if (poll(p, 3, -1) < 0 && errno != EINTR) {
+                /* No timeout unless a zone change is settling. */
+                left = d.tz_due ? d.tz_due - cw_clock_mono_us() : -1;
+                n = poll(p, 4, d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1);
+                if (n < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
                 }
+                /* Events on other files in a zone's directory (/etc sees
+                 * many) wake the loop but plan nothing anew. */
+                pass = n < 0 || p[0].revents || p[1].revents || p[2].revents;
                 if (p[1].revents)
-                        handle_timer(&d);
+                        daemon_timer_read(&d);
                 if (p[2].revents && p[2].fd == d.spawner_fd)
                         read_reports(&d);
                 if (p[0].revents)
                         handle_signals(&d);
+                if (p[3].revents)
+                        daemon_zones_read(&d);
+                if (d.tz_due && cw_clock_mono_us() >= d.tz_due) {
+                        d.tz_due = 0;
+                        daemon_zones_reload(&d);
+                        pass = true;
+                }
         }
         logline(&d, "info", "event=stop pid=%d", (int)getpid());
         cleanup(&d);

@@ -295,7 +295,11 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 snprintf(v, sizeof(v), "%d", j->nice);
                 setting(b, "Nice", v, false);
         }
-        setting(b, "Time zone", j->tz ? cw_tz_name(j->tz) : "", false);
+        /* Which rules: the tz database's version, or the built-in UTC. */
+        if (j->tz)
+                snprintf(v, sizeof(v), "%s (%s)", cw_tz_name(j->tz),
+                         cw_tz_origin(j->tz, w, sizeof(w)));
+        setting(b, "Time zone", j->tz ? v : "", false);
         if (d->j.ui_entry) {
                 snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])", (long long)d->j.ui_entry);
                 setting(b, "Defined in", v, false);
