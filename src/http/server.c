@@ -21,8 +21,16 @@
  *     percent-encoding, no NUL (400);
  *   - path: starts with '/', no "." or ".." segment even encoded, no NUL
  *     (400);
- *   - connections: CONNECTION_LIMIT in all, PER_IP_LIMIT per address,
- *     idle ones closed after CONNECTION_TIMEOUT_S.
+ *   - connections: CW_CONN_LIMIT in all, CW_CONN_PER_CLIENT per address
+ *     (a trusted proxy's by the address it forwards for), idle ones
+ *     closed after CONNECTION_TIMEOUT_S, and each request's headers and
+ *     body must arrive within CW_REQUEST_TIMEOUT_US (conns.c; a reaper
+ *     thread answers 408 and closes the slow ones);
+ *   - framing: libmicrohttpd's strict parsing (a Host header is needed
+ *     with HTTP/1.1), and no request with two Content-Length headers,
+ *     with both Content-Length and Transfer-Encoding, or with another
+ *     coding than chunked (400), so a proxy in front cannot be made to
+ *     see other request boundaries than this server.
  *
  * libmicrohttpd decodes the path itself, which would make "%2F" inside a
  * job spec indistinguishable from '/'. So the raw request-target is taken
@@ -53,9 +61,8 @@
 #include "http/internal.h"
 
 #define THREADS_DEFAULT 4
-#define CONNECTION_LIMIT 256
-#define PER_IP_LIMIT 32
 #define CONNECTION_TIMEOUT_S 10
+#define REAP_INTERVAL_US (1000 * 1000)
 #define CONNECTION_MEMORY (64 * 1024)
 #define STORE_POOL_MAX 8
 #define LOG_LINE_MAX 2048
@@ -75,6 +82,12 @@ struct cw_http_server {
         cw_store *pool[STORE_POOL_MAX];
         size_t n_pool;
         cw_auth *auth;
+        cw_conns *conns;
+        /* The reaper thread: closes requests past CW_REQUEST_TIMEOUT_US. */
+        pthread_t reaper;
+        bool reaper_started, reaper_stop; /* stop: under reap_lock */
+        pthread_mutex_t reap_lock;
+        pthread_cond_t reap_cond;
         int64_t mhd_log_minute; /* under lock: the rate limit of on_mhd_log */
         unsigned mhd_log_lines, mhd_log_dropped;
 };
@@ -87,6 +100,9 @@ typedef struct http_conn {
         bool too_big;  /* the body passed CW_HTTP_MAX_BODY */
         bool nul_in_uri;
         bool oom;
+        int early_status; /* answer this at once, before reading a body */
+        const char *early_msg;
+        char client[CW_CLIENT_MAX]; /* who is asking (see cw_http_forwarded_client) */
         cw_buf body;
 } http_conn;
 
@@ -238,11 +254,8 @@ static bool prefers_json(const char *accept)
         return !h || j < h;
 }
 
-static void client_address(struct MHD_Connection *con, char *buf, size_t size)
+static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
         snprintf(buf, size, "?");
         if (!sa)
                 return;
@@ -260,6 +273,13 @@ static void client_address(struct MHD_Connection *con, char *buf, size_t size)
         }
 }
 
+static void peer_address(struct MHD_Connection *con, char *buf, size_t size)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        sockaddr_text(ci ? ci->client_addr : NULL, buf, size);
+}
+
 static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *con, http_conn *c)
 {
         unsigned char nonce[16];
@@ -272,7 +292,7 @@ static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *co
         x->mono_us = cw_clock_mono_us();
         randombytes_buf(nonce, sizeof(nonce));
         sodium_bin2hex(x->nonce, sizeof(x->nonce), nonce, sizeof(nonce));
-        client_address(con, x->client, sizeof(x->client));
+        snprintf(x->client, sizeof(x->client), "%s", c->client[0] ? c->client : "?");
         pthread_mutex_lock(&srv->lock);
         x->cfg = cw_config_ref(srv->cfg);
         pthread_mutex_unlock(&srv->lock);
@@ -649,10 +669,14 @@ static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, 
         enum MHD_Result ret;
         http_ctx x;
 
+        if (!cw_conns_begin(srv->conns, con))
+                return MHD_NO; /* closed meanwhile for taking too long */
         ctx_init(&x, srv, con, c);
-        if (c->too_big && !c->body.len) {
-                /* Refused on its Content-Length, before routing. */
-                cw_http_error(&x.req, &resp, 413, "request body too large (at most %d bytes)", CW_HTTP_MAX_BODY);
+        if (c->early_status) {
+                /* Refused on its headers, before routing. */
+                cw_http_error(&x.req, &resp, c->early_status, "%s", c->early_msg);
+                if (c->early_status == 503)
+                        resp.retry_after = 1;
         } else
                 handle(&x, method, &resp);
         ret = send_resp(&x, &resp);
@@ -666,12 +690,23 @@ static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
         http_conn *c = calloc(1, sizeof(*c));
+        const char *q;
 
         (void)cls, (void)con;
         if (!c)
                 return NULL;
         c->uri = strdup(uri);
         c->uri_at = uri;
+        /* Queries are parsed from our copy only (handle()). libmicrohttpd
+         * would parse its own into the connection's memory pool next, and
+         * with a thousand parameters it runs out, fails to build its own
+         * error answer and leaves the connection hanging until the
+         * timeout. The request line sits in its read buffer, which we may
+         * write: ending its query right after the '?' leaves it nothing
+         * to parse. */
+        q = strchr(uri, '?');
+        if (q)
+                ((char *)q)[1] = '\0';
         c->body = (cw_buf)CW_BUF_INIT(CW_HTTP_MAX_BODY);
         return c;
 }
@@ -684,19 +719,59 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
  * setting it again is a no-op. */
 #define SERVER_NICE 10
 
+/* Whether peer is one of the current config's trusted proxies. */
+static bool peer_trusted(cw_http_server *srv, const char *peer)
+{
+        cw_config *cfg;
+        bool trusted;
+
+        pthread_mutex_lock(&srv->lock);
+        cfg = cw_config_ref(srv->cfg);
+        pthread_mutex_unlock(&srv->lock);
+        trusted = cw_http_addr_match(peer, &cfg->admin_trusted_proxies);
+        cw_config_free(cfg);
+        return trusted;
+}
+
+/* libmicrohttpd's accept policy: the connection limits of conns.c. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+        cw_http_server *srv = cls;
+        char peer[CW_CLIENT_MAX];
+
+        (void)addrlen;
+        sockaddr_text(addr, peer, sizeof(peer));
+        return cw_conns_admit(srv->conns, peer, peer_trusted(srv, peer), cw_clock_mono_us()) == 0 ? MHD_YES
+                                                                                                  : MHD_NO;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-        (void)cls, (void)con, (void)socket_context;
-        if (code == MHD_CONNECTION_NOTIFY_STARTED)
-                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        cw_http_server *srv = cls;
+        const union MHD_ConnectionInfo *ci;
+        char peer[CW_CLIENT_MAX];
+
+        (void)socket_context;
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                cw_conns_remove(srv->conns, con);
+                return;
+        }
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci)
+                return;
+        peer_address(con, peer, sizeof(peer));
+        (void)cw_conns_add(srv->conns, con, ci->connect_fd, peer, peer_trusted(srv, peer), cw_clock_mono_us());
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+        cw_http_server *srv = cls;
         http_conn *c = *con_cls;
 
-        (void)cls, (void)con, (void)toe;
+        (void)toe;
+        cw_conns_end(srv->conns, con, cw_clock_mono_us());
         if (!c)
                 return;
         free(c->uri);
@@ -715,6 +790,63 @@ static bool content_length_too_big(const char *v)
         errno = 0;
         n = strtoull(v, &end, 10);
         return errno == ERANGE || n > CW_HTTP_MAX_BODY;
+}
+
+/* What the request's headers say about its framing and origin. */
+typedef struct header_scan {
+        unsigned n_length, n_coding;
+        bool bad_coding;
+        cw_buf xff; /* every X-Forwarded-For value, joined with ',' */
+} header_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+        header_scan *h = cls;
+
+        (void)kind;
+        if (!key)
+                return MHD_YES;
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                h->n_length++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+                h->n_coding++;
+                h->bad_coding = h->bad_coding || !value || strcasecmp(value, "chunked") != 0;
+        } else if (strcasecmp(key, "X-Forwarded-For") == 0 && value) {
+                if (h->xff.len)
+                        cw_buf_putc(&h->xff, ',');
+                cw_buf_puts(&h->xff, value);
+        }
+        return MHD_YES;
+}
+
+/* Once the headers are in: who is asking, and whether the request can be
+ * served at all (sets c->early_status when not). */
+static void check_headers(cw_http_server *srv, struct MHD_Connection *con, http_conn *c)
+{
+        header_scan h = {.xff = CW_BUF_INIT(CONNECTION_MEMORY)};
+        char peer[CW_CLIENT_MAX];
+        cw_config *cfg;
+
+        MHD_get_connection_values(con, MHD_HEADER_KIND, scan_header, &h);
+        peer_address(con, peer, sizeof(peer));
+        pthread_mutex_lock(&srv->lock);
+        cfg = cw_config_ref(srv->cfg);
+        pthread_mutex_unlock(&srv->lock);
+        cw_http_forwarded_client(peer, h.xff.len && !cw_buf_error(&h.xff) ? h.xff.p : NULL,
+                                 &cfg->admin_trusted_proxies, c->client, sizeof(c->client));
+        cw_config_free(cfg);
+        cw_buf_release(&h.xff);
+        if (h.n_length > 1 || (h.n_length && h.n_coding)) {
+                c->early_status = 400;
+                c->early_msg = h.n_length > 1 ? "malformed request: more than one Content-Length header"
+                                              : "malformed request: both Content-Length and Transfer-Encoding";
+        } else if (h.n_coding > 1 || h.bad_coding) {
+                c->early_status = 400;
+                c->early_msg = "malformed request: the only transfer coding accepted is chunked";
+        } else if (cw_conns_set_client(srv->conns, con, c->client) > CW_CONN_PER_CLIENT) {
+                c->early_status = 503;
+                c->early_msg = "too many connections from your address: try again later";
+        }
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url, const char *method,
@@ -738,9 +870,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
                 if (version && version > c->uri_at && version - c->uri_at < CONNECTION_MEMORY &&
                     (size_t)(version - c->uri_at) > strlen(c->uri) + 1)
                         c->nul_in_uri = true;
+                check_headers(srv, con, c);
+                if (c->early_status)
+                        return respond(srv, con, c, method);
                 if (content_length_too_big(
                             MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH))) {
                         c->too_big = true;
+                        c->early_status = 413;
+                        c->early_msg = "request body too large (at most 65536 bytes)";
                         return respond(srv, con, c, method);
                 }
                 return MHD_YES;
@@ -795,6 +932,59 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s", cw_http_logval(msg, q, sizeof(q)));
 }
 
+/* ---- the reaper ---- */
+
+/* Once a second: closes requests that have taken too long (conns.c). */
+static void *reaper_main(void *arg)
+{
+        cw_http_server *srv = arg;
+        struct timespec ts;
+
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        pthread_mutex_lock(&srv->reap_lock);
+        while (!srv->reaper_stop) {
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                ts.tv_sec += REAP_INTERVAL_US / 1000000;
+                (void)pthread_cond_timedwait(&srv->reap_cond, &srv->reap_lock, &ts);
+                if (srv->reaper_stop)
+                        break;
+                pthread_mutex_unlock(&srv->reap_lock);
+                cw_conns_reap(srv->conns, cw_clock_mono_us());
+                pthread_mutex_lock(&srv->reap_lock);
+        }
+        pthread_mutex_unlock(&srv->reap_lock);
+        return NULL;
+}
+
+static int reaper_start(cw_http_server *srv)
+{
+        pthread_condattr_t ca;
+        int r;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&srv->reap_cond, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_init(&srv->reap_lock, NULL);
+        r = -pthread_create(&srv->reaper, NULL, reaper_main, srv);
+        srv->reaper_started = r == 0;
+        return r;
+}
+
+static void reaper_stop(cw_http_server *srv)
+{
+        if (!srv->reaper_started)
+                return;
+        pthread_mutex_lock(&srv->reap_lock);
+        srv->reaper_stop = true;
+        pthread_cond_signal(&srv->reap_cond);
+        pthread_mutex_unlock(&srv->reap_lock);
+        pthread_join(srv->reaper, NULL);
+        pthread_cond_destroy(&srv->reap_cond);
+        pthread_mutex_destroy(&srv->reap_lock);
+        srv->reaper_started = false;
+}
+
 /* ---- start, reload, stop ---- */
 
 int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **ret, cw_error *err)
@@ -816,8 +1006,9 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
                 srv->clock = &srv->real_clock;
         }
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
-        srv->auth = cw_auth_new();
-        if (!srv->listen || !srv->auth) {
+        srv->auth = cw_auth_new(threads);
+        srv->conns = cw_conns_new();
+        if (!srv->listen || !srv->auth || !srv->conns) {
                 r = cw_error_fail(err, -ENOMEM, "out of memory");
                 goto fail;
         }
@@ -832,17 +1023,20 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
          * bounds a lock wait) always reach the daemon's own thread. */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old_mask);
-        srv->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, srv,
+        r = reaper_start(srv);
+        if (r == 0)
+                srv->mhd = MHD_start_daemon(
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, on_accept, srv, on_access, srv,
                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                (unsigned int)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CW_CONN_TABLE, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-                srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                 MHD_OPTION_END);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (!srv->mhd) {
                 close(fd);
+                reaper_stop(srv);
                 r = cw_error_fail(err, -EIO, "cannot start the HTTP server on '%s'", srv->listen);
                 goto fail;
         }
@@ -853,6 +1047,7 @@ fail:
                 pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
+        cw_conns_free(srv->conns);
         free(srv->listen);
         free(srv);
         return r;
@@ -874,11 +1069,13 @@ void cw_http_stop(cw_http_server *srv)
         if (!srv)
                 return;
         MHD_stop_daemon(srv->mhd);
+        reaper_stop(srv);
         for (size_t i = 0; i < srv->n_pool; i++)
                 cw_store_close(srv->pool[i]);
         pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
+        cw_conns_free(srv->conns);
         free(srv->listen);
         free(srv);
 }

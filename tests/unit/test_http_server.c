@@ -373,41 +373,43 @@ static void test_throttle(void **state)
         int64_t now = 5000 * S;
 
         (void)state;
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
         for (int i = 1; i < CW_THROTTLE_FREE; i++) {
-                cw_throttle_failed(t, "10.0.0.1", now + i * S);
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now + i * S), 0);
+                cw_throttle_failed(t, "admin", "10.0.0.1", now + i * S);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now + i * S), 0);
         }
         /* The fifth failure blocks for the base time... */
         now += CW_THROTTLE_FREE * S;
-        cw_throttle_failed(t, "10.0.0.1", now);
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), CW_THROTTLE_BASE_US);
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now + S), CW_THROTTLE_BASE_US - S);
-        /* ...other addresses are not affected... */
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.2", now), 0);
+        cw_throttle_failed(t, "admin", "10.0.0.1", now);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), CW_THROTTLE_BASE_US);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now + S), CW_THROTTLE_BASE_US - S);
+        /* ...other addresses, and other names from this address, are not
+         * affected... */
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.2", now), 0);
+        assert_int_equal(cw_throttle_wait(t, "root", "10.0.0.1", now), 0);
         /* ...and each further failure doubles it, up to the maximum. */
         int64_t block = CW_THROTTLE_BASE_US;
         for (int i = 0; i < 12; i++) {
                 now += block;
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
-                cw_throttle_failed(t, "10.0.0.1", now);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
+                cw_throttle_failed(t, "admin", "10.0.0.1", now);
                 block = block * 2 > CW_THROTTLE_MAX_US ? CW_THROTTLE_MAX_US : block * 2;
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), block);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), block);
         }
         assert_int_equal(block, CW_THROTTLE_MAX_US);
 
         /* A success forgets the address. */
-        cw_throttle_succeeded(t, "10.0.0.1");
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
-        cw_throttle_failed(t, "10.0.0.1", now);
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
+        cw_throttle_succeeded(t, "admin", "10.0.0.1");
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
+        cw_throttle_failed(t, "admin", "10.0.0.1", now);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
 
         /* Failures a window apart do not add up (closer ones do, however
          * spread out: the count is forgotten only after a quiet window). */
         memset(t, 0, sizeof(*t));
         for (int i = 0; i < 3 * CW_THROTTLE_FREE; i++) {
-                cw_throttle_failed(t, "10.0.0.3", now);
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.3", now), 0);
+                cw_throttle_failed(t, "admin", "10.0.0.3", now);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.3", now), 0);
                 now += CW_THROTTLE_WINDOW_US;
         }
 
@@ -417,13 +419,47 @@ static void test_throttle(void **state)
         for (int i = 0; i < CW_THROTTLE_ENTRIES + 10; i++) {
                 snprintf(addr, sizeof(addr), "10.1.%d.%d", i / 256, i % 256);
                 for (int k = 0; k < CW_THROTTLE_FREE; k++)
-                        cw_throttle_failed(t, addr, now + i);
+                        cw_throttle_failed(t, "admin", addr, now + i);
         }
-        assert_int_equal(cw_throttle_wait(t, "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10), 0); /* evicted */
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10), 0); /* evicted */
         snprintf(addr, sizeof(addr), "10.1.%d.%d", (CW_THROTTLE_ENTRIES + 9) / 256, (CW_THROTTLE_ENTRIES + 9) % 256);
-        assert_true(cw_throttle_wait(t, addr, now + CW_THROTTLE_ENTRIES + 10) > 0);
+        assert_true(cw_throttle_wait(t, "admin", addr, now + CW_THROTTLE_ENTRIES + 10) > 0);
+
+        /* Names are compared cut to CW_USER_MAX bytes. */
+        memset(t, 0, sizeof(*t));
+        char longname[CW_USER_MAX + 10];
+        memset(longname, 'u', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        for (int k = 0; k < CW_THROTTLE_FREE; k++)
+                cw_throttle_failed(t, longname, "10.0.0.4", now);
+        longname[CW_USER_MAX + 2] = '\0';
+        assert_true(cw_throttle_wait(t, longname, "10.0.0.4", now) > 0);
         free(t);
 }
+
+/* A blocked pair may still be checked once per CW_THROTTLE_PROBE_US per
+ * user name, whatever the address. */
+static void test_throttle_probe(void **state)
+{
+        cw_throttle *t = calloc(1, sizeof(*t));
+        int64_t now = 5000 * S, wait = 0;
+
+        (void)state;
+        assert_true(cw_throttle_probe_take(t, "admin", now, &wait));
+        assert_false(cw_throttle_probe_take(t, "admin", now + S, &wait));
+        assert_int_equal(wait, CW_THROTTLE_PROBE_US - S);
+        assert_true(cw_throttle_probe_take(t, "root", now + S, &wait)); /* another name has its own turn */
+        assert_true(cw_throttle_probe_take(t, "admin", now + CW_THROTTLE_PROBE_US, &wait));
+        assert_false(cw_throttle_probe_take(t, "admin", now + CW_THROTTLE_PROBE_US, &wait));
+        /* The table is bounded; names beyond it take the oldest turn. */
+        for (int i = 0; i < 3 * CW_THROTTLE_PROBE_ENTRIES; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "u%d", i);
+                assert_true(cw_throttle_probe_take(t, name, now + 2 * CW_THROTTLE_PROBE_US + i, &wait));
+        }
+        free(t);
+}
+
 
 /* ---- config: api_token, bearer check, sessions against the config ---- */
 
@@ -497,7 +533,7 @@ static void test_auth_sessions_follow_config(void **state)
 {
         char hash[crypto_pwhash_STRBYTES], text[1024];
         cw_config_errors errs = {0};
-        cw_auth *a = cw_auth_new();
+        cw_auth *a = cw_auth_new(4);
         unsigned char pw[32];
         cw_config *c, *c2;
         cw_session s, got;
@@ -509,10 +545,10 @@ static void test_auth_sessions_follow_config(void **state)
         c = load(text, &errs);
         assert_non_null(c);
         assert_string_equal(cw_auth_user(c), "root");
-        assert_true(cw_auth_password_ok(a, c, "root", "pw"));
-        assert_false(cw_auth_password_ok(a, c, "root", "pW"));
-        assert_false(cw_auth_password_ok(a, c, "admin", "pw"));
-        assert_false(cw_auth_password_ok(a, c, "", ""));
+        assert_int_equal(cw_auth_password_check(a, c, "root", "pw"), 0);
+        assert_int_equal(cw_auth_password_check(a, c, "root", "pW"), -EACCES);
+        assert_int_equal(cw_auth_password_check(a, c, "admin", "pw"), -EACCES);
+        assert_int_equal(cw_auth_password_check(a, c, "", ""), -EACCES);
 
         assert_true(cw_auth_password_id(c, pw));
         cw_sessions_new(&a->sessions, "root", pw, 10 * S, &s);
@@ -533,7 +569,7 @@ static void test_auth_sessions_follow_config(void **state)
         assert_non_null(c2);
         assert_string_equal(cw_auth_user(c2), "admin");
         assert_false(cw_auth_password_id(c2, pw));
-        assert_false(cw_auth_password_ok(a, c2, "admin", ""));
+        assert_int_equal(cw_auth_password_check(a, c2, "admin", ""), -EACCES);
         cw_sessions_new(&a->sessions, "admin", pw, 10 * S, &s);
         assert_false(cw_auth_session(a, c2, s.id, 11 * S, &got));
 
@@ -638,6 +674,7 @@ int main(void)
                 cmocka_unit_test(test_real_tables),
                 cmocka_unit_test(test_sessions),
                 cmocka_unit_test(test_throttle),
+                cmocka_unit_test(test_throttle_probe),
                 cmocka_unit_test(test_api_tokens),
                 cmocka_unit_test(test_auth_sessions_follow_config),
                 cmocka_unit_test(test_logval),
