@@ -18,8 +18,11 @@
  *
  * Passwords are checked with crypto_pwhash_str_verify (argon2id; 64 MiB
  * for hashes made with the interactive limits), one at a time under
- * verify_lock so parallel attempts cannot exhaust memory; the throttle
- * is consulted before any verification. */
+ * verify_lock so parallel attempts cannot exhaust memory. The server runs
+ * POST /login on a thread of its own with a bounded queue (server.c), so
+ * checks never hold the threads other pages need. The throttle (per user
+ * name and address, with a bounded probe rate for a blocked pair) is
+ * consulted before any verification. */
 #include "http/http.h"
 
 #include <errno.h>
@@ -27,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -244,7 +246,7 @@ bool cw_throttle_probe_take(cw_throttle *t, const char *user, int64_t now_us, in
 
 /* ---- the server's auth state ---- */
 
-cw_auth *cw_auth_new(unsigned threads)
+cw_auth *cw_auth_new(void)
 {
         cw_auth *a = calloc(1, sizeof(*a));
 
@@ -252,15 +254,6 @@ cw_auth *cw_auth_new(unsigned threads)
                 return NULL;
         pthread_mutex_init(&a->lock, NULL);
         pthread_mutex_init(&a->verify_lock, NULL);
-        {
-                pthread_condattr_t ca;
-
-                pthread_condattr_init(&ca);
-                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-                pthread_cond_init(&a->verify_cond, &ca);
-                pthread_condattr_destroy(&ca);
-        }
-        a->verify_max = threads / 2 ? threads / 2 : 1;
         return a;
 }
 
@@ -270,7 +263,6 @@ void cw_auth_free(cw_auth *a)
                 return;
         pthread_mutex_destroy(&a->lock);
         pthread_mutex_destroy(&a->verify_lock);
-        pthread_cond_destroy(&a->verify_cond);
         sodium_memzero(a, sizeof(*a));
         free(a);
 }
@@ -310,40 +302,6 @@ bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t n
         return ok;
 }
 
-/* Waits for the verification turn; false (without it) when verify_max
- * requests already hold or wait for it, or after CW_VERIFY_WAIT_US. */
-static bool verify_enter(cw_auth *a)
-{
-        struct timespec until;
-        bool ok = true;
-
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += CW_VERIFY_WAIT_US / 1000000;
-        pthread_mutex_lock(&a->verify_lock);
-        if (a->verify_holders >= a->verify_max) {
-                pthread_mutex_unlock(&a->verify_lock);
-                return false;
-        }
-        a->verify_holders++;
-        while (a->verify_running && ok)
-                ok = pthread_cond_timedwait(&a->verify_cond, &a->verify_lock, &until) == 0 || !a->verify_running;
-        if (ok)
-                a->verify_running = true;
-        else
-                a->verify_holders--;
-        pthread_mutex_unlock(&a->verify_lock);
-        return ok;
-}
-
-static void verify_leave(cw_auth *a)
-{
-        pthread_mutex_lock(&a->verify_lock);
-        a->verify_running = false;
-        a->verify_holders--;
-        pthread_cond_signal(&a->verify_cond);
-        pthread_mutex_unlock(&a->verify_lock);
-}
-
 int cw_auth_password_check(cw_auth *a, const cw_config *cfg, const char *user, const char *password)
 {
         bool user_ok, pw_ok;
@@ -351,10 +309,9 @@ int cw_auth_password_check(cw_auth *a, const cw_config *cfg, const char *user, c
         if (!cfg->admin_password_hash)
                 return -EACCES;
         user_ok = cw_http_secret_equal(user, cw_auth_user(cfg));
-        if (!verify_enter(a))
-                return -EBUSY;
+        pthread_mutex_lock(&a->verify_lock);
         pw_ok = crypto_pwhash_str_verify(cfg->admin_password_hash, password, strlen(password)) == 0;
-        verify_leave(a);
+        pthread_mutex_unlock(&a->verify_lock);
         return user_ok && pw_ok ? 0 : -EACCES;
 }
 
@@ -493,13 +450,7 @@ static int login_post(const cw_http_req *req, cw_http_resp *resp)
                 return show_login(req, resp, 403,
                                   "password logins are off: set [admin] password_hash (made by 'cronwarden passwd')",
                                   next);
-        r = cw_auth_password_check(a, req->cfg, user, password ? password : "");
-        if (r == -EBUSY) {
-                resp->retry_after = 1;
-                return show_login(req, resp, 503, "the server is busy checking other logins: try again in a second",
-                                  next);
-        }
-        if (r < 0) {
+        if (cw_auth_password_check(a, req->cfg, user, password ? password : "") < 0) {
                 pthread_mutex_lock(&a->lock);
                 cw_throttle_failed(&a->throttle, user, req->client, now);
                 pthread_mutex_unlock(&a->lock);

@@ -204,25 +204,14 @@ bool cw_throttle_probe_take(cw_throttle *t, const char *user, int64_t now_us, in
 /* ---- the auth state the server keeps (auth.c) ---- */
 
 typedef struct cw_auth {
-        pthread_mutex_t lock; /* sessions, throttle */
-        /* Password checks: argon2id takes 64 MiB and a good fraction of a
-         * second, so one runs at a time, and at most verify_max requests
-         * hold a server thread for one (running or waiting); the others
-         * are refused at once rather than tie up every thread. */
-        pthread_mutex_t verify_lock;
-        pthread_cond_t verify_cond;
-        unsigned verify_max, verify_holders;
-        bool verify_running;
+        pthread_mutex_t lock;        /* sessions, throttle */
+        pthread_mutex_t verify_lock; /* one argon2id verification at a time (64 MiB each) */
         cw_sessions sessions;
         cw_throttle throttle;
 } cw_auth;
 
-/* Password checks wait at most this long for their turn. */
-#define CW_VERIFY_WAIT_US (2LL * 1000000)
-
-/* For a server of `threads` threads (at most half of them may wait on
- * password checks; at least one). NULL on ENOMEM. */
-cw_auth *cw_auth_new(unsigned threads);
+/* NULL on ENOMEM. */
+cw_auth *cw_auth_new(void);
 void cw_auth_free(cw_auth *a);
 
 /* The [admin] user logins must name: cfg->admin_user, "admin" when unset. */
@@ -233,10 +222,9 @@ bool cw_auth_password_id(const cw_config *cfg, unsigned char pw[32]);
 /* The session for cookie value id, if it is valid for cfg now (its user
  * and password are still the configured ones). Thread-safe. */
 bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t now_us, cw_session *ret);
-/* Checks user and password against cfg (always runs argon2id, also for a
- * wrong user name). Returns 0 when both match, -EACCES when not, -EBUSY
- * when too many checks are running or waiting (nothing was checked).
- * Thread-safe. */
+/* Checks user and password against cfg (one verification at a time;
+ * always runs argon2id, also for a wrong user name). Returns 0 when both
+ * match, else -EACCES. Thread-safe. */
 int cw_auth_password_check(cw_auth *a, const cw_config *cfg, const char *user, const char *password);
 /* Finds the api_token of cfg whose SHA-256 matches token, comparing with
  * every configured token in constant time; copies its name into name

@@ -1,16 +1,22 @@
 /* server.c - the admin server's libmicrohttpd glue (see http.h): limits,
- * request parsing, authentication and CSRF enforcement, the per-request
- * config reference and store connection, and the response with its
- * security headers. The listening socket is opened by listen.c, routes
- * are matched by route.c, and the helpers handlers build replies with
- * are in reply.c.
+ * connections, the checks made on a request's headers, and the response
+ * with its security headers. Each complete request is handed to
+ * dispatch.c (parsing, routing, authentication, CSRF, the handler). The
+ * listening socket is opened by listen.c, connections are accounted in
+ * conns.c, routes are matched by route.c, and the helpers handlers build
+ * replies with are in reply.c.
  *
  * Threads: libmicrohttpd runs a pool of opts.threads threads, each with
  * its own epoll set, so a slow or silent client costs a connection slot,
- * never a thread; the daemon's scheduler thread is never involved. Shared
- * state (the current config, the idle store connections) sits behind one
- * mutex held only to swap pointers; sessions and the login throttle have
- * their own (auth.c).
+ * never a thread; the daemon's scheduler thread is never involved. Two
+ * more threads of our own: the reaper (requests that take too long) and
+ * the login thread, which answers POST /login: a password check (argon2id,
+ * up to a second on a busy host) would otherwise stall every connection
+ * of the server thread running it, so a guessing run would slow every
+ * page. The connection is suspended meanwhile; at most LOGIN_QUEUE_MAX
+ * logins wait, more get 503 with Retry-After. Shared state (the current
+ * config, the idle store connections) sits behind one mutex held only to
+ * swap pointers; sessions and the login throttle have their own (auth.c).
  *
  * Limits, all enforced before a handler runs:
  *   - request line and headers: CONNECTION_MEMORY bytes per connection
@@ -59,75 +65,19 @@
 #include "base/clock.h"
 #include "http/form.h"
 #include "http/internal.h"
+#include "http/server_priv.h"
 
 #define THREADS_DEFAULT 4
 #define CONNECTION_TIMEOUT_S 10
 #define REAP_INTERVAL_US (1000 * 1000)
-#define CONNECTION_MEMORY (64 * 1024)
-#define STORE_POOL_MAX 8
 #define LOG_LINE_MAX 2048
 /* libmicrohttpd logs every request it refuses itself (bad syntax, headers
  * too large): at most this many lines per minute, so a client cannot
  * flood the daemon's log. */
 #define MHD_LOG_PER_MINUTE 20
 
-struct cw_http_server {
-        cw_http_opts o;
-        const cw_clock *clock; /* o.clock, or real_clock */
-        cw_clock real_clock;
-        char *listen;
-        struct MHD_Daemon *mhd;
-        pthread_mutex_t lock; /* cfg and the store pool */
-        cw_config *cfg;
-        cw_store *pool[STORE_POOL_MAX];
-        size_t n_pool;
-        cw_auth *auth;
-        cw_conns *conns;
-        /* The reaper thread: closes requests past CW_REQUEST_TIMEOUT_US. */
-        pthread_t reaper;
-        bool reaper_started, reaper_stop; /* stop: under reap_lock */
-        pthread_mutex_t reap_lock;
-        pthread_cond_t reap_cond;
-        int64_t mhd_log_minute; /* under lock: the rate limit of on_mhd_log */
-        unsigned mhd_log_lines, mhd_log_dropped;
-};
 
-/* One request, from its request line (uri_log) to its completion. */
-typedef struct http_conn {
-        char *uri;     /* the raw request-target, NULL on ENOMEM */
-        const char *uri_at; /* where libmicrohttpd keeps it (see on_access) */
-        bool started;  /* the access handler has seen the headers */
-        bool too_big;  /* the body passed CW_HTTP_MAX_BODY */
-        bool nul_in_uri;
-        bool oom;
-        int early_status; /* answer this at once, before reading a body */
-        const char *early_msg;
-        char client[CW_CLIENT_MAX]; /* who is asking (see cw_http_forwarded_client) */
-        cw_buf body;
-} http_conn;
-
-/* What one dispatch builds; req->priv points here. */
-typedef struct http_ctx {
-        cw_http_req req;
-        cw_http_server *srv;
-        struct MHD_Connection *con;
-        http_conn *c;
-        cw_config *cfg;
-        cw_store *store;
-        cw_form query, form;
-        char *raw_path;     /* as sent */
-        char *path;         /* decoded */
-        char *argbuf;
-        unsigned allow;     /* for a 405 */
-        bool www_auth;      /* a 401 on a bearer-capable route */
-        int64_t mono_us;
-        char client[CW_CLIENT_MAX];
-        char nonce[33];
-        char user[CW_USER_MAX + 8];
-        char csrf[CW_SECRET_HEX + 1];
-} http_ctx;
-
-_printf_(3, 4) static void srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
+void cw_http_srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
 {
         char line[LOG_LINE_MAX];
         va_list ap;
@@ -168,7 +118,7 @@ void cw_http_audit(const cw_http_req *req, const char *action, const char *fmt, 
         va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
-        srv_log(req->server, "info", "event=admin user=%s client=%s action=%s%s%s",
+        cw_http_srv_log(req->server, "info", "event=admin user=%s client=%s action=%s%s%s",
                 cw_http_logval(req->user, q1, sizeof(q1)), cw_http_logval(req->client, q2, sizeof(q2)),
                 cw_http_logval(action, q3, sizeof(q3)), detail[0] ? " " : "", detail);
 }
@@ -185,74 +135,6 @@ int64_t cw_http_req_mono_us(const cw_http_req *req)
         return x ? x->mono_us : 0;
 }
 
-static const cw_http_route *const all_tables[CW_TABLE__MAX] = {
-        [CW_TABLE_SERVER] = cw_http_server_routes, [CW_TABLE_AUTH] = cw_http_auth_routes,
-        [CW_TABLE_ASSETS] = cw_http_asset_routes,  [CW_TABLE_API] = cw_http_api_routes,
-        [CW_TABLE_METRICS] = cw_http_metrics_routes, [CW_TABLE_PAGES] = cw_http_page_routes,
-};
-
-/* ---- the store pool ---- */
-
-static int store_take(http_ctx *x, cw_store **ret)
-{
-        cw_http_server *srv = x->srv;
-        cw_error err;
-        int r;
-
-        pthread_mutex_lock(&srv->lock);
-        if (srv->n_pool > 0) {
-                *ret = srv->pool[--srv->n_pool];
-                pthread_mutex_unlock(&srv->lock);
-                return 0;
-        }
-        pthread_mutex_unlock(&srv->lock);
-        cw_error_clear(&err);
-        r = cw_store_open(x->cfg->store, x->cfg->data_dir, ret, &err);
-        if (r < 0) {
-                char q[400];
-                srv_log(srv, "error", "event=http_error what=store_open error=%s",
-                        cw_http_logval(err.msg[0] ? err.msg : strerror(-r), q, sizeof(q)));
-        }
-        return r;
-}
-
-static void store_give(cw_http_server *srv, cw_store *s)
-{
-        if (!s)
-                return;
-        pthread_mutex_lock(&srv->lock);
-        if (srv->n_pool < STORE_POOL_MAX) {
-                srv->pool[srv->n_pool++] = s;
-                s = NULL;
-        }
-        pthread_mutex_unlock(&srv->lock);
-        cw_store_close(s);
-}
-
-/* ---- one request ---- */
-
-static unsigned method_bit(const char *m)
-{
-        if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
-                return CW_HTTP_GET;
-        if (strcmp(m, "POST") == 0)
-                return CW_HTTP_POST;
-        if (strcmp(m, "PUT") == 0)
-                return CW_HTTP_PUT;
-        if (strcmp(m, "DELETE") == 0)
-                return CW_HTTP_DELETE;
-        return 0;
-}
-
-static bool prefers_json(const char *accept)
-{
-        const char *j, *h;
-
-        if (!accept || !(j = strcasestr(accept, "application/json")))
-                return false;
-        h = strcasestr(accept, "text/html");
-        return !h || j < h;
-}
 
 static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -278,276 +160,6 @@ static void peer_address(struct MHD_Connection *con, char *buf, size_t size)
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
         sockaddr_text(ci ? ci->client_addr : NULL, buf, size);
-}
-
-static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *con, http_conn *c)
-{
-        unsigned char nonce[16];
-        const char *ct;
-
-        memset(x, 0, sizeof(*x));
-        x->srv = srv;
-        x->con = con;
-        x->c = c;
-        x->mono_us = cw_clock_mono_us();
-        randombytes_buf(nonce, sizeof(nonce));
-        sodium_bin2hex(x->nonce, sizeof(x->nonce), nonce, sizeof(nonce));
-        snprintf(x->client, sizeof(x->client), "%s", c->client[0] ? c->client : "?");
-        pthread_mutex_lock(&srv->lock);
-        x->cfg = cw_config_ref(srv->cfg);
-        pthread_mutex_unlock(&srv->lock);
-        ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-
-        x->req.path = "/";
-        x->req.body = c->body.len ? c->body.p : "";
-        x->req.body_len = c->body.len;
-        x->req.content_type = ct ? ct : "";
-        x->req.client = x->client;
-        x->req.nonce = x->nonce;
-        x->req.now_us = cw_clock_now(srv->clock);
-        x->req.cfg = x->cfg;
-        x->req.server = srv;
-        x->req.want_json = prefers_json(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
-        x->req.priv = x;
-}
-
-static void ctx_release(http_ctx *x)
-{
-        cw_form_release(&x->query);
-        cw_form_release(&x->form);
-        free(x->raw_path);
-        free(x->path);
-        free(x->argbuf);
-        store_give(x->srv, x->store);
-        cw_config_free(x->cfg);
-        sodium_memzero(x->csrf, sizeof(x->csrf));
-}
-
-/* The session named by the cw_session cookie, if valid: sets user, csrf. */
-static void find_session(http_ctx *x)
-{
-        const char *h = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-        char id[CW_SECRET_HEX + 2];
-        cw_session s;
-
-        if (!cw_http_cookie_get(h, CW_SESSION_COOKIE, id, sizeof(id)))
-                return;
-        if (cw_auth_session(x->srv->auth, x->cfg, id, x->mono_us, &s)) {
-                snprintf(x->user, sizeof(x->user), "%s", s.user);
-                memcpy(x->csrf, s.csrf, sizeof(x->csrf));
-                x->req.user = x->user;
-                x->req.csrf = x->csrf;
-        }
-        sodium_memzero(&s, sizeof(s));
-        sodium_memzero(id, sizeof(id));
-}
-
-/* Authorization: Bearer TOKEN -> the token, or NULL. */
-static const char *bearer_of(const char *h)
-{
-        if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
-                return NULL;
-        h += 6;
-        while (*h == ' ' || *h == '\t')
-                h++;
-        return *h ? h : NULL;
-}
-
-static bool is_form(const char *ct)
-{
-        static const char form[] = "application/x-www-form-urlencoded";
-        size_t n = sizeof(form) - 1;
-
-        return strncasecmp(ct, form, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* Without credentials: where the client goes depends on the route. */
-static void deny(http_ctx *x, const cw_route_match *m, cw_http_resp *resp)
-{
-        if (m->table == CW_TABLE_METRICS || (m->route->flags & CW_ROUTE_API)) {
-                /* Scripts and scrapers: JSON, like the API. */
-                x->www_auth = true;
-                x->req.want_json = true;
-                cw_http_error(&x->req, resp, 401, "authentication required: send Authorization: Bearer TOKEN or log in");
-                return;
-        }
-        if (x->req.method == CW_HTTP_GET) {
-                cw_buf loc = CW_BUF_INIT(16 * 1024);
-
-                cw_buf_puts(&loc, "/login?next=");
-                cw_url_encode(&loc, x->c->uri);
-                if (cw_buf_error(&loc) == 0) {
-                        cw_http_redirect(resp, loc.p);
-                        cw_buf_release(&loc);
-                        return;
-                }
-                cw_buf_release(&loc);
-                cw_http_redirect(resp, "/login");
-                return;
-        }
-        cw_http_error(&x->req, resp, 403, "not logged in (or the session expired): log in and try again");
-}
-
-static void handle(http_ctx *x, const char *method_name, cw_http_resp *resp)
-{
-        unsigned method = method_bit(method_name);
-        http_conn *c = x->c;
-        const char *uri = c->uri, *q, *bearer;
-        cw_route_match m;
-        ssize_t n;
-        int r;
-
-        x->req.method = method ? method : CW_HTTP_GET;
-        if (strncmp(uri, "/api/", 5) == 0)
-                x->req.want_json = true;
-        if (c->nul_in_uri) {
-                cw_http_error(&x->req, resp, 400, "malformed request: a NUL byte in the path");
-                return;
-        }
-        q = strchr(uri, '?');
-        x->raw_path = strndup(uri, q ? (size_t)(q - uri) : strlen(uri));
-        if (!x->raw_path)
-                goto oom;
-        if (cw_http_path_check(x->raw_path, strlen(x->raw_path)) < 0) {
-                cw_http_error(&x->req, resp, 400, "malformed path: it must start with '/', use valid %%XX escapes, "
-                                                  "and have no '.' or '..' segments");
-                return;
-        }
-        x->path = strdup(x->raw_path);
-        if (!x->path)
-                goto oom;
-        n = cw_url_decode(x->path, strlen(x->path), false);
-        if (n < 0) {
-                cw_http_error(&x->req, resp, 400, "malformed path");
-                return;
-        }
-        x->req.path = x->path;
-        if (strncmp(x->path, "/api/", 5) == 0)
-                x->req.want_json = true;
-        if (q) {
-                r = cw_form_parse(q + 1, strlen(q + 1), &x->query);
-                if (r == -ENOMEM)
-                        goto oom;
-                if (r < 0) {
-                        cw_http_error(&x->req, resp, 400,
-                                      r == -E2BIG ? "too many query parameters (at most %d)"
-                                                  : "malformed query string: bad %%XX escape (at most %d parameters)",
-                                      CW_HTTP_MAX_PARAMS);
-                        return;
-                }
-                x->req.query = x->query.kv;
-                x->req.n_query = x->query.n;
-        }
-        find_session(x);
-
-        x->argbuf = malloc(strlen(x->raw_path) + 1);
-        if (!x->argbuf)
-                goto oom;
-        cw_http_route_find(all_tables, CW_TABLE__MAX, method, x->raw_path, x->argbuf, &m);
-        if (!m.route) {
-                if (m.allowed) {
-                        x->allow = m.allowed;
-                        cw_http_error(&x->req, resp, 405, "method %.16s is not allowed on %s", method_name,
-                                      x->path);
-                } else
-                        cw_http_error(&x->req, resp, 404, "no such page: %s", x->path);
-                return;
-        }
-        if (m.route->flags & CW_ROUTE_API)
-                x->req.want_json = true;
-        memcpy(x->req.args, m.args, sizeof(m.args));
-        x->req.n_args = m.n_args;
-
-        if (c->too_big) {
-                cw_http_error(&x->req, resp, 413, "request body too large (at most %d bytes)", CW_HTTP_MAX_BODY);
-                return;
-        }
-        if (c->oom)
-                goto oom;
-        if (c->body.len && is_form(x->req.content_type)) {
-                r = cw_form_parse(c->body.p, c->body.len, &x->form);
-                if (r == -ENOMEM)
-                        goto oom;
-                if (r < 0) {
-                        cw_http_error(&x->req, resp, 400,
-                                      r == -E2BIG ? "too many form fields (at most %d)"
-                                                  : "malformed form body: bad %%XX escape (at most %d fields)",
-                                      CW_HTTP_MAX_PARAMS);
-                        return;
-                }
-                x->req.form = x->form.kv;
-                x->req.n_form = x->form.n;
-        }
-
-        /* Bearer tokens: API routes and /metrics only; a token that is sent
-         * must be good, whatever cookie comes with it. */
-        bearer = bearer_of(MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
-        if (bearer && ((m.route->flags & CW_ROUTE_API) || m.table == CW_TABLE_METRICS)) {
-                char name[CW_SECRET_HEX + 1];
-
-                x->req.user = NULL;
-                x->req.csrf = NULL;
-                /* Refusals are not logged: anyone who can connect could
-                 * fill the log with them. */
-                if (!cw_auth_token(x->cfg, bearer, name, sizeof(name))) {
-                        deny(x, &m, resp);
-                        if (resp->status == 401 && x->req.want_json)
-                                cw_http_error(&x->req, resp, 401, "bad bearer token");
-                        return;
-                }
-                snprintf(x->user, sizeof(x->user), "token:%s", name);
-                x->req.user = x->user;
-                x->req.via_token = true;
-        }
-        if (!(m.route->flags & CW_ROUTE_PUBLIC)) {
-                if (!x->req.user) {
-                        deny(x, &m, resp);
-                        return;
-                }
-                /* CSRF: a session's state-changing request must prove it
-                 * comes from our own pages. POST /login (public) checks
-                 * its own login token. */
-                if (method != CW_HTTP_GET && !x->req.via_token) {
-                        const char *t = cw_http_form(&x->req, "csrf");
-
-                        if (!t)
-                                t = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, "X-CSRF-Token");
-                        if (!t || !cw_http_secret_equal(t, x->csrf)) {
-                                char q1[96];
-                                srv_log(x->srv, "warning", "event=admin_csrf_refused user=%s client=%s path=%s",
-                                        x->user, x->client, cw_http_logval(x->path, q1, sizeof(q1)));
-                                cw_http_error(&x->req, resp, 403,
-                                              "missing or wrong CSRF token: reload the page and try again");
-                                return;
-                        }
-                }
-        }
-        if (m.table == CW_TABLE_API || m.table == CW_TABLE_METRICS || m.table == CW_TABLE_PAGES) {
-                r = store_take(x, &x->store);
-                if (r < 0) {
-                        cw_http_error(&x->req, resp, 500, "internal error: the store is not available");
-                        return;
-                }
-                x->req.store = x->store;
-        }
-
-        r = m.route->handler(&x->req, resp);
-        if (r >= 0 && cw_buf_error(&resp->body))
-                r = cw_buf_error(&resp->body);
-        if (r < 0) {
-                char q1[96];
-                srv_log(x->srv, "error", "event=http_error status=500 path=%s error=%s",
-                        cw_http_logval(x->path, q1, sizeof(q1)), r == -E2BIG ? "response-too-large" : strerror(-r));
-                free(resp->disposition);
-                resp->disposition = NULL;
-                free(resp->set_cookie);
-                resp->set_cookie = NULL;
-                resp->retry_after = 0;
-                cw_http_error(&x->req, resp, 500, "internal error (logged by the daemon)");
-        }
-        return;
-oom:
-        cw_http_error(&x->req, resp, 500, "internal error: out of memory");
 }
 
 /* Location: a path, with bytes a header must not carry escaped. */
@@ -646,7 +258,7 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
         if (!ok) {
                 /* A header libmicrohttpd refused (say a newline in a cookie a
                  * handler built): never send half the headers. */
-                srv_log(x->srv, "error", "event=http_error status=500 what=bad_header");
+                cw_http_srv_log(x->srv, "error", "event=http_error status=500 what=bad_header");
                 MHD_destroy_response(mr);
                 return MHD_NO;
         }
@@ -663,26 +275,90 @@ static void resp_release(cw_http_resp *resp)
         free(resp->set_cookie);
 }
 
-static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method)
+/* Builds the answer to c into x and resp. */
+static void build(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method, http_ctx *x,
+                  cw_http_resp *resp)
 {
-        cw_http_resp resp = {.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
-        enum MHD_Result ret;
-        http_ctx x;
-
-        if (!cw_conns_begin(srv->conns, con))
-                return MHD_NO; /* closed meanwhile for taking too long */
-        ctx_init(&x, srv, con, c);
+        *resp = (cw_http_resp){.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
+        cw_http_ctx_init(x, srv, con, c);
         if (c->early_status) {
                 /* Refused on its headers, before routing. */
-                cw_http_error(&x.req, &resp, c->early_status, "%s", c->early_msg);
+                cw_http_error(&x->req, resp, c->early_status, "%s", c->early_msg);
                 if (c->early_status == 503)
-                        resp.retry_after = 1;
+                        resp->retry_after = 1;
         } else
-                handle(&x, method, &resp);
-        ret = send_resp(&x, &resp);
-        resp_release(&resp);
-        ctx_release(&x);
+                cw_http_dispatch(x, method, resp);
+}
+
+static enum MHD_Result finish(http_ctx *x, cw_http_resp *resp)
+{
+        enum MHD_Result ret = send_resp(x, resp);
+
+        resp_release(resp);
+        cw_http_ctx_release(x);
         return ret;
+}
+
+static bool is_login_post(const http_conn *c, const char *method)
+{
+        return strcmp(method, "POST") == 0 && strncmp(c->uri, "/login", 6) == 0 &&
+               (c->uri[6] == '\0' || c->uri[6] == '?');
+}
+
+/* Queues c for the login thread and suspends its connection; false when
+ * the queue is full (or the thread is stopping). */
+static bool login_defer(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method)
+{
+        bool ok;
+
+        pthread_mutex_lock(&srv->login_lock);
+        ok = srv->login_started && !srv->login_stop && srv->login_n < LOGIN_QUEUE_MAX;
+        if (ok) {
+                c->con = con;
+                snprintf(c->method, sizeof(c->method), "%s", method);
+                c->deferred = DEFER_QUEUED;
+                c->next = NULL;
+                /* Suspended before the login thread can see it, so its
+                 * resume always comes after. */
+                MHD_suspend_connection(con);
+                if (srv->login_tail)
+                        srv->login_tail->next = c;
+                else
+                        srv->login_head = c;
+                srv->login_tail = c;
+                srv->login_n++;
+                pthread_cond_signal(&srv->login_cond);
+        }
+        pthread_mutex_unlock(&srv->login_lock);
+        return ok;
+}
+
+static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method)
+{
+        cw_http_resp resp;
+        http_ctx x;
+
+        if (c->deferred == DEFER_DONE) {
+                /* Resumed: the login thread has built the answer. */
+                enum MHD_Result ret = finish(c->ctx, c->resp);
+
+                free(c->ctx);
+                free(c->resp);
+                c->ctx = NULL;
+                c->resp = NULL;
+                c->deferred = DEFER_NONE;
+                return ret;
+        }
+        if (!cw_conns_begin(srv->conns, con))
+                return MHD_NO; /* closed meanwhile for taking too long */
+        if (!c->early_status && is_login_post(c, method) && !login_defer(srv, con, c, method)) {
+                c->early_status = 503;
+                c->early_msg = "the server is busy checking other logins: try again in a second";
+        }
+        if (c->deferred == DEFER_QUEUED)
+                return MHD_YES;
+        build(srv, con, c, method, &x, &resp);
+        return finish(&x, &resp);
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -917,7 +593,7 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         srv->mhd_log_dropped += drop;
         pthread_mutex_unlock(&srv->lock);
         if (dropped)
-                srv_log(srv, "warning", "event=http_error what=libmicrohttpd suppressed=%u", dropped);
+                cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd suppressed=%u", dropped);
         if (drop)
                 return;
         vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -929,7 +605,7 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         n = strlen(msg);
         while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
                 msg[--n] = '\0';
-        srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s", cw_http_logval(msg, q, sizeof(q)));
+        cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s", cw_http_logval(msg, q, sizeof(q)));
 }
 
 /* ---- the reaper ---- */
@@ -985,6 +661,95 @@ static void reaper_stop(cw_http_server *srv)
         srv->reaper_started = false;
 }
 
+/* ---- the login thread ---- */
+
+/* Answers one queued login (a 503 when stopping) and resumes it. */
+static void login_answer(cw_http_server *srv, http_conn *c, bool stopping)
+{
+        c->ctx = malloc(sizeof(*c->ctx));
+        c->resp = malloc(sizeof(*c->resp));
+        if (!c->ctx || !c->resp) {
+                free(c->ctx);
+                free(c->resp);
+                c->ctx = NULL;
+                c->resp = NULL;
+                c->deferred = DEFER_NONE;
+                c->early_status = 500; /* answered by the server thread */
+                c->early_msg = "internal error: out of memory";
+        } else {
+                if (stopping) {
+                        c->early_status = 503;
+                        c->early_msg = "the server is stopping";
+                }
+                build(srv, c->con, c, c->method, c->ctx, c->resp);
+                c->deferred = DEFER_DONE;
+        }
+        MHD_resume_connection(c->con);
+}
+
+static void *login_main(void *arg)
+{
+        cw_http_server *srv = arg;
+
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        pthread_mutex_lock(&srv->login_lock);
+        for (;;) {
+                http_conn *c = srv->login_head;
+                bool stopping = srv->login_stop;
+
+                if (!c) {
+                        if (stopping)
+                                break;
+                        pthread_cond_wait(&srv->login_cond, &srv->login_lock);
+                        continue;
+                }
+                srv->login_head = c->next;
+                if (!srv->login_head)
+                        srv->login_tail = NULL;
+                srv->login_n--;
+                pthread_mutex_unlock(&srv->login_lock);
+                login_answer(srv, c, stopping);
+                pthread_mutex_lock(&srv->login_lock);
+        }
+        pthread_mutex_unlock(&srv->login_lock);
+        return NULL;
+}
+
+static int login_start(cw_http_server *srv)
+{
+        int r;
+
+        pthread_mutex_init(&srv->login_lock, NULL);
+        pthread_cond_init(&srv->login_cond, NULL);
+        r = -pthread_create(&srv->login, NULL, login_main, srv);
+        srv->login_started = r == 0;
+        return r;
+}
+
+/* Answers what is still queued (503) and ends the thread: before
+ * libmicrohttpd stops, which needs every connection resumed. Server
+ * threads may still look at the queue (and find it closed) until
+ * libmicrohttpd has stopped; login_free comes after that. */
+static void login_stop(cw_http_server *srv)
+{
+        if (!srv->login_started)
+                return;
+        pthread_mutex_lock(&srv->login_lock);
+        srv->login_stop = true;
+        pthread_cond_signal(&srv->login_cond);
+        pthread_mutex_unlock(&srv->login_lock);
+        pthread_join(srv->login, NULL);
+}
+
+static void login_free(cw_http_server *srv)
+{
+        if (!srv->login_started)
+                return;
+        pthread_cond_destroy(&srv->login_cond);
+        pthread_mutex_destroy(&srv->login_lock);
+        srv->login_started = false;
+}
+
 /* ---- start, reload, stop ---- */
 
 int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **ret, cw_error *err)
@@ -1006,7 +771,7 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
                 srv->clock = &srv->real_clock;
         }
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
-        srv->auth = cw_auth_new(threads);
+        srv->auth = cw_auth_new();
         srv->conns = cw_conns_new();
         if (!srv->listen || !srv->auth || !srv->conns) {
                 r = cw_error_fail(err, -ENOMEM, "out of memory");
@@ -1025,8 +790,10 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         pthread_sigmask(SIG_SETMASK, &all, &old_mask);
         r = reaper_start(srv);
         if (r == 0)
+                r = login_start(srv);
+        if (r == 0)
                 srv->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, on_accept, srv, on_access, srv,
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, on_accept, srv, on_access, srv,
                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CW_CONN_TABLE, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
@@ -1036,6 +803,8 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (!srv->mhd) {
                 close(fd);
+                login_stop(srv);
+                login_free(srv);
                 reaper_stop(srv);
                 r = cw_error_fail(err, -EIO, "cannot start the HTTP server on '%s'", srv->listen);
                 goto fail;
@@ -1068,10 +837,11 @@ void cw_http_stop(cw_http_server *srv)
 {
         if (!srv)
                 return;
+        login_stop(srv);
         MHD_stop_daemon(srv->mhd);
+        login_free(srv);
         reaper_stop(srv);
-        for (size_t i = 0; i < srv->n_pool; i++)
-                cw_store_close(srv->pool[i]);
+        cw_http_pool_drain(srv);
         pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);

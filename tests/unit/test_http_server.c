@@ -533,7 +533,7 @@ static void test_auth_sessions_follow_config(void **state)
 {
         char hash[crypto_pwhash_STRBYTES], text[1024];
         cw_config_errors errs = {0};
-        cw_auth *a = cw_auth_new(4);
+        cw_auth *a = cw_auth_new();
         unsigned char pw[32];
         cw_config *c, *c2;
         cw_session s, got;
