@@ -80,8 +80,10 @@ static conn_entry *conn_find(cw_conns *t, const void *key)
         return NULL;
 }
 
-/* Answers 408 (best effort: the socket is non-blocking and the client may
- * be gone) and shuts the connection down. Under t->lock. */
+/* Shuts the connection down, first answering 408 when its request took
+ * too long (best effort: the socket is non-blocking and the client may be
+ * gone). An evicted connection is closed without a word, as an idle
+ * keep-alive connection may be. Under t->lock. */
 static void conn_close(conn_entry *e, bool timeout)
 {
         static const char resp[] = "HTTP/1.1 408 Request Timeout\r\n"
@@ -124,7 +126,7 @@ static void evict_oldest(cw_conns *t, int64_t now_us)
                         old = e;
         }
         if (old)
-                conn_close(old, true);
+                conn_close(old, now_us - old->since_us >= CW_REQUEST_TIMEOUT_US);
 }
 
 int cw_conns_admit(cw_conns *t, const char *peer, bool trusted, int64_t now_us)

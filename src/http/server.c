@@ -450,6 +450,13 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, 
         cw_conns_end(srv->conns, con, cw_clock_mono_us());
         if (!c)
                 return;
+        if (c->ctx) {
+                /* A login answered but never sent (the server stopped). */
+                resp_release(c->resp);
+                cw_http_ctx_release(c->ctx);
+                free(c->ctx);
+                free(c->resp);
+        }
         free(c->uri);
         cw_buf_release(&c->body);
         free(c);

@@ -2,10 +2,13 @@
 a real `cronwarden daemon`, over raw sockets from loopback addresses
 (test_http_security.py's helpers). Sections: 1 slow clients and connection
 limits, 2 reverse proxies ([admin] trusted_proxies), 3 login guessing
-runs, 4 request framing (smuggling, huge queries), 5 the Secure cookie.
+runs, 4 request framing (smuggling, huge queries), 5 the Secure cookie
+and the new [admin] keys' checks.
 
 Every wait is bounded; each test starts a daemon of its own, since they
-fill connection tables or lock clients out."""
+fill connection tables or lock clients out. Each test here failed before
+the server bounded request times, counted proxied clients, ran password
+checks off its own threads, checked framing and set Secure."""
 
 import http.client
 import socket
@@ -348,3 +351,23 @@ def test_session_cookie_secure(daemon, extra, secure):
         assert ("secure" in attrs) == secure, f"[admin] {extra!r}: {hdr}"
     hdr = set_cookie_header(d.http.get("/login"), "cw_login")
     assert ("secure" in [a.strip().lower() for a in hdr.split(";")[1:]]) == secure, hdr
+
+
+@pytest.mark.parametrize("line,error", [
+    ("trusted_proxies = 127.0.0.1, ::1/128 10.0.0.0/8", None),
+    ("trusted_proxies = 10.0.0.0/33", "trusted_proxies: expected IP addresses or CIDR ranges"),
+    ("trusted_proxies = proxy.example.com", "trusted_proxies: expected IP addresses or CIDR ranges"),
+    ("trusted_proxies = 10.0.0.1/", "trusted_proxies: expected IP addresses or CIDR ranges"),
+    ("public_url = https://cron.example.com/ui", None),
+    ("public_url = cron.example.com", "public_url: expected an http:// or https:// URL"),
+    ("public_url = https:///x", "public_url: the URL has no host name"),
+    ("cookie_secure = no", None),
+    ("cookie_secure = maybe", "cookie_secure: expected auto, yes or no"),
+])
+def test_admin_keys_checked(cw, tmp_config, line, error):
+    path = tmp_config(f"[cronwarden]\ndata_dir = data\n\n[admin]\n{line}\n")
+    p = cw("--config", path, "check")
+    if error is None:
+        assert p.returncode == 0, p.stderr
+    else:
+        assert p.returncode == 2 and f":5: {error}" in p.stderr, p.stderr

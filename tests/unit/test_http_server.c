@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -461,6 +463,120 @@ static void test_throttle_probe(void **state)
 }
 
 
+/* ---- connections and proxies (conns.c) ---- */
+
+static void test_conns_caps(void **state)
+{
+        cw_conns *t = cw_conns_new();
+        static char keys[CW_CONN_TABLE];
+        int64_t now = 100 * S;
+
+        (void)state;
+        assert_non_null(t);
+        for (int i = 0; i < CW_CONN_PER_CLIENT; i++) {
+                assert_int_equal(cw_conns_admit(t, "10.0.0.1", false, now), 0);
+                assert_int_equal(cw_conns_add(t, &keys[i], -1, "10.0.0.1", false, now), 0);
+        }
+        /* One address is capped; a trusted proxy and others are not. */
+        assert_int_equal(cw_conns_admit(t, "10.0.0.1", false, now), -EMFILE);
+        assert_int_equal(cw_conns_admit(t, "10.0.0.1", true, now), 0);
+        assert_int_equal(cw_conns_admit(t, "10.0.0.2", false, now), 0);
+        /* A closed connection frees its place. */
+        cw_conns_remove(t, &keys[0]);
+        assert_int_equal(cw_conns_admit(t, "10.0.0.1", false, now), 0);
+        cw_conns_free(t);
+}
+
+static void test_conns_request_deadline(void **state)
+{
+        cw_conns *t = cw_conns_new();
+        int sv[2], key;
+        char buf[64] = "";
+        int64_t now = 100 * S;
+
+        (void)state;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        assert_int_equal(cw_conns_add(t, &key, sv[0], "10.0.0.1", false, now), 0);
+        /* A request being answered is never cut off; the clock restarts
+         * after the answer. */
+        assert_true(cw_conns_begin(t, &key));
+        assert_int_equal(cw_conns_reap(t, now + CW_REQUEST_TIMEOUT_US), 0);
+        cw_conns_end(t, &key, now + CW_REQUEST_TIMEOUT_US);
+        now += CW_REQUEST_TIMEOUT_US;
+        assert_int_equal(cw_conns_reap(t, now + CW_REQUEST_TIMEOUT_US - 1), 0);
+        assert_int_equal(cw_conns_reap(t, now + CW_REQUEST_TIMEOUT_US), 1);
+        assert_true(read(sv[1], buf, sizeof(buf) - 1) > 0);
+        assert_memory_equal(buf, "HTTP/1.1 408 ", 13);
+        /* Too late to answer it now, and it is not reaped twice. */
+        assert_false(cw_conns_begin(t, &key));
+        assert_int_equal(cw_conns_reap(t, now + 2 * CW_REQUEST_TIMEOUT_US), 0);
+        close(sv[0]);
+        close(sv[1]);
+        cw_conns_free(t);
+}
+
+/* Near the limit a new connection closes the one waiting longest. */
+static void test_conns_evict(void **state)
+{
+        cw_conns *t = cw_conns_new();
+        static char keys[CW_CONN_LIMIT];
+        int sv[2];
+        int64_t now = 100 * S;
+        char addr[32];
+
+        (void)state;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        assert_int_equal(cw_conns_add(t, &keys[0], sv[0], "10.9.0.0", false, now), 0);
+        for (int i = 1; i < CW_CONN_LIMIT; i++) {
+                snprintf(addr, sizeof(addr), "10.9.%d.%d", i / 256, i % 256);
+                assert_int_equal(cw_conns_add(t, &keys[i], -1, addr, false, now + S / 2), 0);
+        }
+        /* All young: nothing to close, the table is full. */
+        assert_int_equal(cw_conns_admit(t, "10.8.0.1", false, now + S / 2), -EBUSY);
+        /* The oldest has waited a second: it makes room. */
+        assert_int_equal(cw_conns_admit(t, "10.8.0.1", false, now + CW_CONN_EVICT_AGE_US), 0);
+        assert_false(cw_conns_begin(t, &keys[0]));
+        assert_true(cw_conns_begin(t, &keys[1]));
+        close(sv[0]);
+        close(sv[1]);
+        cw_conns_free(t);
+}
+
+static void test_forwarded_client(void **state)
+{
+        const char *list[] = {"127.0.0.1", "10.0.0.0/8", "fd00::/8", NULL};
+        cw_strv trusted = {.v = (char **)list, .n = 3};
+        static const struct {
+                const char *peer, *xff, *want;
+        } cases[] = {
+                {"127.0.0.1", "203.0.113.7", "203.0.113.7"},
+                {"127.0.0.1", NULL, "127.0.0.1"},
+                {"127.0.0.1", "198.51.100.2, 203.0.113.7", "203.0.113.7"},
+                {"127.0.0.1", "198.51.100.2, 203.0.113.7, 10.1.2.3", "203.0.113.7"},
+                {"127.0.0.1", "10.1.2.3 ,10.2.3.4", "10.1.2.3"},            /* all trusted: the first */
+                {"127.0.0.1", "198.51.100.2, garbage, 10.1.2.3", "10.1.2.3"}, /* stops at what it cannot read */
+                {"127.0.0.1", "::ffff:192.0.2.1", "192.0.2.1"},
+                {"127.0.0.1", "2001:DB8::1", "2001:db8::1"},
+                {"127.0.0.1", "", "127.0.0.1"},
+                {"127.0.0.2", "203.0.113.7", "127.0.0.2"}, /* not a trusted proxy */
+                {"fd12::5", "203.0.113.9", "203.0.113.9"},
+                {"192.0.2.1", "10.1.1.1", "192.0.2.1"},
+        };
+        char out[CW_CLIENT_MAX];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                cw_http_forwarded_client(cases[i].peer, cases[i].xff, &trusted, out, sizeof(out));
+                assert_string_equal(out, cases[i].want);
+        }
+        assert_true(cw_http_addr_match("10.255.0.1", &trusted));
+        assert_false(cw_http_addr_match("11.0.0.1", &trusted));
+        assert_false(cw_http_addr_match("127.0.0.2", &trusted));
+        assert_false(cw_http_addr_match("::1", &trusted));
+        assert_false(cw_http_addr_match("?", &trusted));
+        assert_false(cw_http_addr_match("10.0.0.1", NULL));
+}
+
 /* ---- config: api_token, bearer check, sessions against the config ---- */
 
 static cw_config *load(const char *text, cw_config_errors *errs)
@@ -675,6 +791,10 @@ int main(void)
                 cmocka_unit_test(test_sessions),
                 cmocka_unit_test(test_throttle),
                 cmocka_unit_test(test_throttle_probe),
+                cmocka_unit_test(test_conns_caps),
+                cmocka_unit_test(test_conns_request_deadline),
+                cmocka_unit_test(test_conns_evict),
+                cmocka_unit_test(test_forwarded_client),
                 cmocka_unit_test(test_api_tokens),
                 cmocka_unit_test(test_auth_sessions_follow_config),
                 cmocka_unit_test(test_logval),
