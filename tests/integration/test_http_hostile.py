@@ -11,13 +11,13 @@ the server bounded request times, counted proxied clients, ran password
 checks off its own threads, checked framing and set Secure."""
 
 import http.client
-import socket
+import re
 import threading
 import time
 
 import pytest
 
-from test_http_security import (PASSWORD, USER, Daemon, Http, creds, read_response,  # noqa: F401 (fixture)
+from test_http_security import (PASSWORD, USER, Daemon, Http, creds,  # noqa: F401 (a fixture)
                                 session_cookie, set_cookie_header)
 
 REQUEST_BOUND = 15.0  # seconds a request may take to arrive (CW_REQUEST_TIMEOUT_US)
@@ -45,9 +45,9 @@ def daemon(build_dir, tmp_path, creds):  # noqa: F811
             d.kill_leftovers()
 
 
-def timed_get(http, path, timeout=10, **kw):
+def timed_get(peer, path, timeout=10, **kw):
     t0 = time.monotonic()
-    r = http.get(path, timeout=timeout, **kw)
+    r = peer.get(path, timeout=timeout, **kw)
     return r, time.monotonic() - t0
 
 
@@ -179,16 +179,15 @@ def test_one_address_is_capped(daemon):
 
 # ---- 2. reverse proxies ----------------------------------------------------------------------
 
-def login_via(d, http, xff, password=PASSWORD):
-    """Logs in through a proxy at http's address forwarding for xff."""
+def login_via(d, proxy, xff, password=PASSWORD):
+    """Logs in through a proxy (an Http) forwarding for xff."""
     h = [("X-Forwarded-For", xff)] if xff else []
-    r = http.get("/login", headers=h)
+    r = proxy.get("/login", headers=h)
     assert r.status == 200, r
     cookie = next(v.split(";", 1)[0] for v in r.all("set-cookie") if v.startswith("cw_login="))
-    import re
     csrf = re.search(r'name="csrf"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf"', r.text)
     csrf = csrf.group(1) or csrf.group(2)
-    return http.post("/login", form={"user": USER, "password": password, "csrf": csrf}, cookie=cookie, headers=h)
+    return proxy.post("/login", form={"user": USER, "password": password, "csrf": csrf}, cookie=cookie, headers=h)
 
 
 def test_trusted_proxy_is_not_one_client(daemon):
@@ -234,12 +233,12 @@ def test_guessing_run_keeps_the_server_responsive(daemon):
     counts = {}
 
     def guess(src):
-        http = Http(d.port, source=src)
-        cookie, csrf = d.login_token(http)
+        peer = Http(d.port, source=src)
+        cookie, csrf = d.login_token(peer)
         n = 0
         while not stop.is_set():
             try:
-                r = http.post("/login", form={"user": USER, "password": f"wrong{n}", "csrf": csrf}, cookie=cookie,
+                r = peer.post("/login", form={"user": USER, "password": f"wrong{n}", "csrf": csrf}, cookie=cookie,
                               timeout=30)
                 counts[r.status] = counts.get(r.status, 0) + 1
             except (OSError, AssertionError, http.client.HTTPException):
@@ -281,6 +280,35 @@ def test_guessing_run_keeps_the_server_responsive(daemon):
     assert session_cookie(r), r
 
 
+
+
+def test_stop_during_a_guessing_run(daemon):
+    """SIGTERM while logins are waiting for their password check: the
+    daemon answers or drops them and exits 0 (no hang, no leak)."""
+    d = daemon()
+    cookie, csrf = d.login_token()
+    stop = threading.Event()
+
+    def guess(i):
+        peer = Http(d.port, source=f"127.0.11.{i + 1}")
+        while not stop.is_set():
+            try:
+                peer.post("/login", form={"user": USER, "password": "wrong", "csrf": csrf}, cookie=cookie,
+                          timeout=20)
+            except (OSError, AssertionError, http.client.HTTPException):
+                pass
+
+    threads = [threading.Thread(target=guess, args=(i,), daemon=True) for i in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    try:
+        d.stop()  # asserts exit 0 within 15 s and no sanitizer report
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    d.proc = None  # stopped already
 
 
 # ---- 4. framing ------------------------------------------------------------------------------
