@@ -1,7 +1,8 @@
 /* internal.h - what the admin server's own modules share (server.c,
- * route.c, listen.c, auth.c, assets.c) and what their unit tests reach:
- * route matching, the listening socket, the session and login-throttle
- * tables, bearer tokens, the compiled-in assets. Private to src/http/ (and tests/unit/test_http.c); handlers in
+ * dispatch.c, route.c, listen.c, conns.c, auth.c, assets.c) and what
+ * their unit tests reach: route matching, the listening socket, the
+ * connection table, the session and login-throttle tables, bearer tokens,
+ * the compiled-in assets. Private to src/http/ (and tests/unit/test_http.c); handlers in
  * other modules use http.h only.
  *
  * Times here are CLOCK_MONOTONIC microseconds (cw_http_req_mono_us), so

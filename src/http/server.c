@@ -68,6 +68,17 @@
 #include "http/server_priv.h"
 
 #define THREADS_DEFAULT 4
+/* Strict request parsing, level 1: 0.9.77 renamed STRICT_FOR_CLIENT to
+ * the client discipline level (and made it cover more of the syntax).
+ * Debian 12's 0.9.75 then refuses an HTTP/1.1 request without Host and a
+ * space in the URL. Duplicate Content-Length, Content-Length with
+ * Transfer-Encoding and unknown codings are refused by check_headers()
+ * whatever the version. */
+#if MHD_VERSION >= 0x00097701
+#define STRICT_OPTION MHD_OPTION_CLIENT_DISCIPLINE_LVL
+#else
+#define STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT
+#endif
 #define CONNECTION_TIMEOUT_S 10
 #define REAP_INTERVAL_US (1000 * 1000)
 #define LOG_LINE_MAX 2048
@@ -802,7 +813,7 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
                 srv->mhd = MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, on_accept, srv, on_access, srv,
                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CW_CONN_TABLE, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CW_CONN_TABLE, STRICT_OPTION, (int)1,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
                 srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
