@@ -516,9 +516,9 @@ static int apply_public_url(cfg_loader *L, void *obj, const cfg_kv *kv)
                 return cw_config_error(L, kv->line, "public_url: the URL has no host name, got %s",
                                        cw_config_quote(v, q));
         if (strlen(v) > PUBLIC_URL_MAX || cfg_has_control_or_space(v))
-                return cw_config_error(L, kv->line,
-                                       "public_url: expected a URL without spaces, at most %d bytes",
-                                       PUBLIC_URL_MAX);
+                return cw_config_error(
+                        L, kv->line, "public_url: expected a URL without spaces, at most %d bytes",
+                        PUBLIC_URL_MAX);
         return cfg_set_string(L, (char **)cfg_field(obj, kv->key), v);
 }
 

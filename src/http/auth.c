@@ -138,7 +138,8 @@ static cw_throttle_entry *throttle_find(cw_throttle *t, const char *user, const 
 
         user_key(user, key);
         for (size_t i = 0; i < CW_THROTTLE_ENTRIES; i++)
-                if (t->e[i].client[0] && strcmp(t->e[i].client, client) == 0 && strcmp(t->e[i].user, key) == 0)
+                if (t->e[i].client[0] && strcmp(t->e[i].client, client) == 0 &&
+                    strcmp(t->e[i].user, key) == 0)
                         return &t->e[i];
         return NULL;
 }
@@ -350,12 +351,13 @@ bool cw_auth_token(const cw_config *cfg, const char *token, char *name, size_t s
 
 /* Secure when the UI is reached over https (cw_auth_cookie_secure): the
  * browser then never sends the cookie over plain http. */
-static int set_cookie(const cw_http_req *req, cw_http_resp *resp, const char *name, const char *value,
-                      const char *path, long max_age)
+static int set_cookie(const cw_http_req *req, cw_http_resp *resp, const char *name,
+                      const char *value, const char *path, long max_age)
 {
         free(resp->set_cookie);
-        if (asprintf(&resp->set_cookie, "%s=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%ld%s", name, value,
-                     path, max_age, cw_auth_cookie_secure(req->cfg) ? "; Secure" : "") < 0) {
+        if (asprintf(&resp->set_cookie, "%s=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
+                     name, value, path, max_age,
+                     cw_auth_cookie_secure(req->cfg) ? "; Secure" : "") < 0) {
                 resp->set_cookie = NULL;
                 return -ENOMEM;
         }
@@ -419,7 +421,8 @@ static bool login_allowed(const cw_http_req *req, cw_http_resp *resp, cw_auth *a
         if (probe_wait < wait)
                 wait = probe_wait;
         resp->retry_after = (int)((wait + 999999) / 1000000);
-        snprintf(msg, sizeof(msg), "too many failed logins for this user from your address: try again in %d seconds",
+        snprintf(msg, sizeof(msg),
+                 "too many failed logins for this user from your address: try again in %d seconds",
                  resp->retry_after);
         *ret = show_login(req, resp, 429, msg, next);
         return false;
@@ -466,7 +469,8 @@ static int login_post(const cw_http_req *req, cw_http_resp *resp)
                 cw_sessions_end(&a->sessions, old);
         cw_sessions_new(&a->sessions, cw_auth_user(req->cfg), pw, now, &s);
         pthread_mutex_unlock(&a->lock);
-        r = set_cookie(req, resp, CW_SESSION_COOKIE, s.id, "/", (long)(CW_SESSION_LIFETIME_US / 1000000));
+        r = set_cookie(req, resp, CW_SESSION_COOKIE, s.id, "/",
+                       (long)(CW_SESSION_LIFETIME_US / 1000000));
         as_user = *req;
         as_user.user = s.user;
         cw_http_audit(&as_user, "login", "%s", "");

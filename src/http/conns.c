@@ -44,7 +44,7 @@ typedef struct conn_entry {
         const void *key; /* the MHD_Connection; NULL: free slot */
         int fd;
         conn_state state;
-        bool via_proxy;  /* the peer is a trusted proxy */
+        bool via_proxy;   /* the peer is a trusted proxy */
         int64_t since_us; /* when the current request's clock started */
         char peer[CW_CLIENT_MAX];
         char client[CW_CLIENT_MAX]; /* peer, or the address a proxy forwards for */
@@ -106,7 +106,8 @@ static size_t count_live(const cw_conns *t, const char *client)
         for (size_t i = 0; i < CW_CONN_TABLE; i++) {
                 const conn_entry *e = &t->e[i];
 
-                if (e->key && e->state != CONN_CLOSING && (!client || strcmp(e->client, client) == 0))
+                if (e->key && e->state != CONN_CLOSING &&
+                    (!client || strcmp(e->client, client) == 0))
                         n++;
         }
         return n;
@@ -121,7 +122,8 @@ static void evict_oldest(cw_conns *t, int64_t now_us)
         for (size_t i = 0; i < CW_CONN_TABLE; i++) {
                 conn_entry *e = &t->e[i];
 
-                if (e->key && e->state == CONN_READING && now_us - e->since_us >= CW_CONN_EVICT_AGE_US &&
+                if (e->key && e->state == CONN_READING &&
+                    now_us - e->since_us >= CW_CONN_EVICT_AGE_US &&
                     (!old || e->since_us < old->since_us))
                         old = e;
         }
@@ -144,7 +146,8 @@ int cw_conns_admit(cw_conns *t, const char *peer, bool trusted, int64_t now_us)
         return r;
 }
 
-int cw_conns_add(cw_conns *t, const void *key, int fd, const char *peer, bool trusted, int64_t now_us)
+int cw_conns_add(cw_conns *t, const void *key, int fd, const char *peer, bool trusted,
+                 int64_t now_us)
 {
         conn_entry *e;
 
@@ -230,7 +233,8 @@ size_t cw_conns_reap(cw_conns *t, int64_t now_us)
         for (size_t i = 0; i < CW_CONN_TABLE; i++) {
                 conn_entry *e = &t->e[i];
 
-                if (e->key && e->state == CONN_READING && now_us - e->since_us >= CW_REQUEST_TIMEOUT_US) {
+                if (e->key && e->state == CONN_READING &&
+                    now_us - e->since_us >= CW_REQUEST_TIMEOUT_US) {
                         conn_close(e, true);
                         n++;
                 }
@@ -300,7 +304,8 @@ static bool xff_element(const char *s, size_t n, char *out, size_t size)
         return family && inet_ntop(family, bin, out, (socklen_t)size) != NULL;
 }
 
-void cw_http_forwarded_client(const char *peer, const char *xff, const cw_strv *trusted, char *out, size_t size)
+void cw_http_forwarded_client(const char *peer, const char *xff, const cw_strv *trusted, char *out,
+                              size_t size)
 {
         char hop[CW_CLIENT_MAX];
         size_t end;

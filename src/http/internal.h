@@ -89,7 +89,8 @@ void cw_conns_free(cw_conns *t);
 int cw_conns_admit(cw_conns *t, const char *peer, bool trusted, int64_t now_us);
 /* Records connection key (socket fd, peer) as reading its first request.
  * -EBUSY when the table is full: the socket is then shut down. */
-int cw_conns_add(cw_conns *t, const void *key, int fd, const char *peer, bool trusted, int64_t now_us);
+int cw_conns_add(cw_conns *t, const void *key, int fd, const char *peer, bool trusted,
+                 int64_t now_us);
 /* Forgets key (it was closed). */
 void cw_conns_remove(cw_conns *t, const void *key);
 /* For a trusted proxy's connection: the address its current request is
@@ -226,7 +227,8 @@ bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t n
 /* Checks user and password against cfg (one verification at a time;
  * always runs argon2id, also for a wrong user name). Returns 0 when both
  * match, else -EACCES. Thread-safe. */
-int cw_auth_password_check(cw_auth *a, const cw_config *cfg, const char *user, const char *password);
+int cw_auth_password_check(cw_auth *a, const cw_config *cfg, const char *user,
+                           const char *password);
 /* Finds the api_token of cfg whose SHA-256 matches token, comparing with
  * every configured token in constant time; copies its name into name
  * (size >= 65). */

@@ -87,7 +87,6 @@
  * flood the daemon's log. */
 #define MHD_LOG_PER_MINUTE 20
 
-
 void cw_http_srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
 {
         char line[LOG_LINE_MAX];
@@ -130,8 +129,9 @@ void cw_http_audit(const cw_http_req *req, const char *action, const char *fmt, 
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
         cw_http_srv_log(req->server, "info", "event=admin user=%s client=%s action=%s%s%s",
-                cw_http_logval(req->user, q1, sizeof(q1)), cw_http_logval(req->client, q2, sizeof(q2)),
-                cw_http_logval(action, q3, sizeof(q3)), detail[0] ? " " : "", detail);
+                        cw_http_logval(req->user, q1, sizeof(q1)),
+                        cw_http_logval(req->client, q2, sizeof(q2)),
+                        cw_http_logval(action, q3, sizeof(q3)), detail[0] ? " " : "", detail);
 }
 
 cw_auth *cw_http_server_auth(cw_http_server *srv)
@@ -145,7 +145,6 @@ int64_t cw_http_req_mono_us(const cw_http_req *req)
 
         return x ? x->mono_us : 0;
 }
-
 
 static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -168,7 +167,8 @@ static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
 
 static void peer_address(struct MHD_Connection *con, char *buf, size_t size)
 {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
         sockaddr_text(ci ? ci->client_addr : NULL, buf, size);
 }
@@ -287,8 +287,8 @@ static void resp_release(cw_http_resp *resp)
 }
 
 /* Builds the answer to c into x and resp. */
-static void build(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method, http_ctx *x,
-                  cw_http_resp *resp)
+static void build(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method,
+                  http_ctx *x, cw_http_resp *resp)
 {
         *resp = (cw_http_resp){.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
         cw_http_ctx_init(x, srv, con, c);
@@ -318,7 +318,8 @@ static bool is_login_post(const http_conn *c, const char *method)
 
 /* Queues c for the login thread and suspends its connection; false when
  * the queue is full (or the thread is stopping). */
-static bool login_defer(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method)
+static bool login_defer(cw_http_server *srv, struct MHD_Connection *con, http_conn *c,
+                        const char *method)
 {
         bool ok;
 
@@ -428,8 +429,9 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 
         (void)addrlen;
         sockaddr_text(addr, peer, sizeof(peer));
-        return cw_conns_admit(srv->conns, peer, peer_trusted(srv, peer), cw_clock_mono_us()) == 0 ? MHD_YES
-                                                                                                  : MHD_NO;
+        return cw_conns_admit(srv->conns, peer, peer_trusted(srv, peer), cw_clock_mono_us()) == 0
+                       ? MHD_YES
+                       : MHD_NO;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
@@ -449,7 +451,8 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
         if (!ci)
                 return;
         peer_address(con, peer, sizeof(peer));
-        (void)cw_conns_add(srv->conns, con, ci->connect_fd, peer, peer_trusted(srv, peer), cw_clock_mono_us());
+        (void)cw_conns_add(srv->conns, con, ci->connect_fd, peer, peer_trusted(srv, peer),
+                           cw_clock_mono_us());
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -493,7 +496,8 @@ typedef struct header_scan {
         cw_buf xff; /* every X-Forwarded-For value, joined with ',' */
 } header_scan;
 
-static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
         header_scan *h = cls;
 
@@ -532,8 +536,10 @@ static void check_headers(cw_http_server *srv, struct MHD_Connection *con, http_
         cw_buf_release(&h.xff);
         if (h.n_length > 1 || (h.n_length && h.n_coding)) {
                 c->early_status = 400;
-                c->early_msg = h.n_length > 1 ? "malformed request: more than one Content-Length header"
-                                              : "malformed request: both Content-Length and Transfer-Encoding";
+                c->early_msg =
+                        h.n_length > 1
+                                ? "malformed request: more than one Content-Length header"
+                                : "malformed request: both Content-Length and Transfer-Encoding";
         } else if (h.n_coding > 1 || h.bad_coding) {
                 c->early_status = 400;
                 c->early_msg = "malformed request: the only transfer coding accepted is chunked";
@@ -611,7 +617,8 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         srv->mhd_log_dropped += drop;
         pthread_mutex_unlock(&srv->lock);
         if (dropped)
-                cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd suppressed=%u", dropped);
+                cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd suppressed=%u",
+                                dropped);
         if (drop)
                 return;
         vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -623,7 +630,8 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         n = strlen(msg);
         while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
                 msg[--n] = '\0';
-        cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s", cw_http_logval(msg, q, sizeof(q)));
+        cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s",
+                        cw_http_logval(msg, q, sizeof(q)));
 }
 
 /* ---- the reaper ---- */
@@ -811,13 +819,17 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
                 r = login_start(srv);
         if (r == 0)
                 srv->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, on_accept, srv, on_access, srv,
-                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CW_CONN_TABLE, STRICT_OPTION, (int)1,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-                srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-                MHD_OPTION_END);
+                        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                                MHD_ALLOW_SUSPEND_RESUME,
+                        0, on_accept, srv, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+                        srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
+                        (unsigned int)threads, MHD_OPTION_CONNECTION_LIMIT,
+                        (unsigned int)CW_CONN_TABLE, STRICT_OPTION, (int)1,
+                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED,
+                        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+                        MHD_OPTION_END);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (!srv->mhd) {
                 close(fd);

@@ -52,10 +52,10 @@ struct cw_http_server {
 
 /* One request, from its request line (uri_log) to its completion. */
 typedef struct http_conn {
-        char *uri;     /* the raw request-target, NULL on ENOMEM */
+        char *uri;          /* the raw request-target, NULL on ENOMEM */
         const char *uri_at; /* where libmicrohttpd keeps it (see on_access) */
-        bool started;  /* the access handler has seen the headers */
-        bool too_big;  /* the body passed CW_HTTP_MAX_BODY */
+        bool started;       /* the access handler has seen the headers */
+        bool too_big;       /* the body passed CW_HTTP_MAX_BODY */
         bool nul_in_uri;
         bool oom;
         int early_status; /* answer this at once, before reading a body */
@@ -65,10 +65,10 @@ typedef struct http_conn {
         /* A request answered by the login thread (server.c): */
         struct MHD_Connection *con;
         char method[8];
-        int deferred;              /* DEFER_* */
-        struct http_ctx *ctx;      /* its answer, once DEFER_DONE */
+        int deferred;         /* DEFER_* */
+        struct http_ctx *ctx; /* its answer, once DEFER_DONE */
         cw_http_resp *resp;
-        struct http_conn *next;    /* in the login queue */
+        struct http_conn *next; /* in the login queue */
 } http_conn;
 
 enum { DEFER_NONE, DEFER_QUEUED, DEFER_DONE };
@@ -82,11 +82,11 @@ typedef struct http_ctx {
         cw_config *cfg;
         cw_store *store;
         cw_form query, form;
-        char *raw_path;     /* as sent */
-        char *path;         /* decoded */
+        char *raw_path; /* as sent */
+        char *path;     /* decoded */
         char *argbuf;
-        unsigned allow;     /* for a 405 */
-        bool www_auth;      /* a 401 on a bearer-capable route */
+        unsigned allow; /* for a 405 */
+        bool www_auth;  /* a 401 on a bearer-capable route */
         int64_t mono_us;
         char client[CW_CLIENT_MAX];
         char nonce[33];

@@ -384,7 +384,8 @@ static void test_throttle(void **state)
         now += CW_THROTTLE_FREE * S;
         cw_throttle_failed(t, "admin", "10.0.0.1", now);
         assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), CW_THROTTLE_BASE_US);
-        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now + S), CW_THROTTLE_BASE_US - S);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now + S),
+                         CW_THROTTLE_BASE_US - S);
         /* ...other addresses, and other names from this address, are not
          * affected... */
         assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.2", now), 0);
@@ -423,7 +424,8 @@ static void test_throttle(void **state)
                 for (int k = 0; k < CW_THROTTLE_FREE; k++)
                         cw_throttle_failed(t, "admin", addr, now + i);
         }
-        assert_int_equal(cw_throttle_wait(t, "admin", "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10), 0); /* evicted */
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10),
+                         0); /* evicted */
         snprintf(addr, sizeof(addr), "10.1.%d.%d", (CW_THROTTLE_ENTRIES + 9) / 256, (CW_THROTTLE_ENTRIES + 9) % 256);
         assert_true(cw_throttle_wait(t, "admin", addr, now + CW_THROTTLE_ENTRIES + 10) > 0);
 
@@ -450,18 +452,19 @@ static void test_throttle_probe(void **state)
         assert_true(cw_throttle_probe_take(t, "admin", now, &wait));
         assert_false(cw_throttle_probe_take(t, "admin", now + S, &wait));
         assert_int_equal(wait, CW_THROTTLE_PROBE_US - S);
-        assert_true(cw_throttle_probe_take(t, "root", now + S, &wait)); /* another name has its own turn */
+        assert_true(cw_throttle_probe_take(t, "root", now + S,
+                                           &wait)); /* another name has its own turn */
         assert_true(cw_throttle_probe_take(t, "admin", now + CW_THROTTLE_PROBE_US, &wait));
         assert_false(cw_throttle_probe_take(t, "admin", now + CW_THROTTLE_PROBE_US, &wait));
         /* The table is bounded; names beyond it take the oldest turn. */
         for (int i = 0; i < 3 * CW_THROTTLE_PROBE_ENTRIES; i++) {
                 char name[16];
                 snprintf(name, sizeof(name), "u%d", i);
-                assert_true(cw_throttle_probe_take(t, name, now + 2 * CW_THROTTLE_PROBE_US + i, &wait));
+                assert_true(
+                        cw_throttle_probe_take(t, name, now + 2 * CW_THROTTLE_PROBE_US + i, &wait));
         }
         free(t);
 }
-
 
 /* ---- connections and proxies (conns.c) ---- */
 
@@ -553,8 +556,9 @@ static void test_forwarded_client(void **state)
                 {"127.0.0.1", NULL, "127.0.0.1"},
                 {"127.0.0.1", "198.51.100.2, 203.0.113.7", "203.0.113.7"},
                 {"127.0.0.1", "198.51.100.2, 203.0.113.7, 10.1.2.3", "203.0.113.7"},
-                {"127.0.0.1", "10.1.2.3 ,10.2.3.4", "10.1.2.3"},            /* all trusted: the first */
-                {"127.0.0.1", "198.51.100.2, garbage, 10.1.2.3", "10.1.2.3"}, /* stops at what it cannot read */
+                {"127.0.0.1", "10.1.2.3 ,10.2.3.4", "10.1.2.3"}, /* all trusted: the first */
+                {"127.0.0.1", "198.51.100.2, garbage, 10.1.2.3",
+                 "10.1.2.3"}, /* stops at what it cannot read */
                 {"127.0.0.1", "::ffff:192.0.2.1", "192.0.2.1"},
                 {"127.0.0.1", "2001:DB8::1", "2001:db8::1"},
                 {"127.0.0.1", "", "127.0.0.1"},
