@@ -93,6 +93,7 @@ static void conn_close(conn_entry *e, bool timeout)
                                    "\r\n"
                                    "the request did not arrive in 15 seconds\n";
 
+        _Static_assert(CW_REQUEST_TIMEOUT_US == 15 * 1000000LL, "the 408 text says 15 seconds");
         if (timeout)
                 (void)send(e->fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)shutdown(e->fd, SHUT_RDWR);

@@ -206,6 +206,41 @@ def test_trusted_proxy_is_not_one_client(daemon):
     finally:
         for s in socks:
             s.close()
+    # One forwarded address is capped like a direct client: requests
+    # waiting for their body, all from 203.0.113.5 through the proxy.
+    socks = []
+    try:
+        for _ in range(36):
+            s = proxy.connect(timeout=10)
+            s.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.5\r\n"
+                      b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n")
+            socks.append(s)
+        # The server takes the requests in any order: whichever come after
+        # the 32nd are refused, at once, and no more.
+        refused = set()
+        deadline = time.monotonic() + 10
+        while len(refused) < 4 and time.monotonic() < deadline:
+            for i, s in enumerate(socks):
+                s.setblocking(False)
+                try:
+                    if i not in refused and s.recv(4096).startswith(b"HTTP/1.1 503"):
+                        refused.add(i)
+                except BlockingIOError:
+                    pass
+            time.sleep(0.1)
+        time.sleep(0.5)
+        for i, s in enumerate(socks):
+            try:
+                if i not in refused and s.recv(4096):
+                    refused.add(i)
+            except BlockingIOError:
+                pass
+        assert len(refused) == 4, f"refused {sorted(refused)} of 36 requests from one forwarded address"
+        r = proxy.get("/healthz", headers=[("X-Forwarded-For", "198.51.100.9")])
+        assert r.status == 200, f"another forwarded address meanwhile: {r}"
+    finally:
+        for s in socks:
+            s.close()
     # A guessing run from one forwarded address locks out that address only.
     statuses = [login_via(d, proxy, "203.0.113.7", password="wrong").status for _ in range(8)]
     assert statuses[-1] == 429, statuses
