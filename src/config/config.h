@@ -102,6 +102,14 @@ typedef struct cw_schedule_entry {
         int line;
 } cw_schedule_entry;
 
+/* [admin] cookie_secure: whether session cookies carry Secure (auto:
+ * when public_url is https). */
+typedef enum cw_cookie_secure {
+        CW_COOKIE_SECURE_AUTO,
+        CW_COOKIE_SECURE_YES,
+        CW_COOKIE_SECURE_NO,
+} cw_cookie_secure;
+
 typedef struct cw_config {
         char *path;             /* as given */
         char *dir;              /* directory of the file, absolute */
@@ -120,6 +128,11 @@ typedef struct cw_config {
          * hex digits, the SHA-256 of the token), names unique. */
         cw_strv admin_api_tokens;
         bool allow_ui_commands;
+        /* [admin] trusted_proxies: addresses and CIDRs ("10.0.0.0/8",
+         * "::1"), checked by the loader; none by default. */
+        cw_strv admin_trusted_proxies;
+        char *admin_public_url;               /* an absolute http(s) URL, or NULL */
+        cw_cookie_secure admin_cookie_secure; /* default auto */
         cw_job *jobs;
         size_t n_jobs;
         cw_schedule_entry *entries;

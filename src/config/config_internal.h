@@ -50,6 +50,9 @@ typedef enum cfg_key_id {
         CFG_K_PASSWORD_HASH,
         CFG_K_ALLOW_UI_COMMANDS,
         CFG_K_API_TOKEN,
+        CFG_K_TRUSTED_PROXIES,
+        CFG_K_PUBLIC_URL,
+        CFG_K_COOKIE_SECURE,
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,

@@ -15,8 +15,12 @@
  * a cw_http_resp.
  *
  * Modules (each in src/http/):
- *   server.c   libmicrohttpd glue, limits, routing, security headers,
- *              /healthz, / (303 to /jobs)
+ *   server.c   libmicrohttpd glue, limits, framing checks, the login
+ *              thread, security headers
+ *   dispatch.c one request: parsing, routing, authentication, CSRF
+ *   conns.c    connection accounting: per-address caps, request time
+ *              bound, trusted proxies and X-Forwarded-For
+ *   route.c    route matching, /healthz, / (303 to /jobs)
  *   form.c     parsers for queries, forms, paths, cookies (form.h)
  *   auth.c     sessions, CSRF, login throttling, bearer tokens, /login, /logout
  *   assets.c   static files compiled into the binary, /static/NAME
