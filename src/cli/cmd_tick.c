@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "catalog/entries.h"
@@ -87,6 +88,15 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 fprintf(t->cli->out, "%s %s (fire %s): %s\n", cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
 }
 
+/* When the config file was last written: an entry edited in it counts
+ * as in force from then on (sched.h, config_at); 0 when unknown. */
+static cw_time config_mtime(const cw_config *cfg)
+{
+        struct stat st;
+
+        return cfg->path && stat(cfg->path, &st) == 0 ? (cw_time)st.st_mtime : 0;
+}
+
 static int cmd_tick(cw_cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -138,6 +148,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         o.store = store;
         o.now = cli->now;
         o.now_us = cli->now_us;
+        o.config_at = config_mtime(cfg);
         o.start = start_worker;
         o.locks = cw_sched_worker_locks();
         o.on_action = on_action;

@@ -100,6 +100,9 @@ typedef struct cw_schedule_entry {
         char *spec_text;        /* canonical job spec (seeds H) */
         cw_timespec *when;
         int line;
+        /* When this entry's text was last changed, 0 when unknown (the
+         * config's own entries: the pass takes cw_sched_opts.config_at). */
+        cw_time changed_at;
 } cw_schedule_entry;
 
 typedef struct cw_config {

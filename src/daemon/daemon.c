@@ -74,6 +74,7 @@ typedef struct daemon_state {
         bool stop;
         bool replacing; /* in spawner_replace: a failed hand-over fails the run */
         cw_time boot;
+        cw_time config_at;      /* when d->cfg was loaded */
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
          * threads log through logline, so log_lock serialises lines and
@@ -512,6 +513,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
 
         o.now = cw_instant_sec(now);
         o.now_us = now;
+        o.config_at = d->config_at;
         return o;
 }
 
@@ -567,6 +569,7 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
         (void)mkdir((*ret)->data_dir, 0755);
         *ret_text = CW_TAKE_PTR(text);
         *ret_len = len;
+        d->config_at = opts.now;
         return 0;
 }
 

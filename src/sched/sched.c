@@ -15,6 +15,7 @@
 
 #include "base/array.h"
 #include "catalog/entries.h"
+#include "since.h"
 
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
@@ -32,12 +33,15 @@ typedef struct pass {
         cw_sched_result *res;
         bool enabled;     /* the scheduler as a whole */
         cw_time last;
+        cw_sched_since *since; /* when each entry came into force */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
 } pass;
 
 static void pass_release(pass *p)
 {
+        cw_sched_since_free(p->since);
+        p->since = NULL;
         for (size_t i = 0; i < p->n_jobs; i++) {
                 free(p->jobs[i].name);
                 cw_job_ref_release(&p->jobs[i].ref);
@@ -312,7 +316,7 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         return 0;
 }
 
-static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, fires *f)
+static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, bool edited, fires *f)
 {
         const cw_sched_opts *o = p->o;
         char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16], val[32];
@@ -324,6 +328,13 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
 
         snprintf(key, sizeof(key), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
         r = cw_store_state_get(o->store, key, &prev);
+        if (r == -ENOENT && edited) {
+                /* Its interval was just edited: the first fire is one new
+                 * interval after the edit, not at once. */
+                snprintf(val, sizeof(val), "%" PRId64, o->now);
+                wake_at(p, o->now + step);
+                return cw_store_state_set(o->store, key, val);
+        }
         if (r == -ENOENT) {
                 /* Never fired: it fires now, at start-up. */
                 r = fires_add(f, o->now, true);
@@ -355,17 +366,29 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         const cw_job *job = entry_job(p, e);
         cw_duration deadline;
         fires f = {0};
-        cw_time t = p->last;
+        cw_time t = p->last, since;
+        bool edited = false;
         int r = 0;
 
-        if (!job || !on_this_node(cfg, job))
+        if (!job)
+                return 0;
+        /* An entry added or edited since the last pass fires from its
+         * change on (that instant included): the window before it existed
+         * holds no fire of its own. (Looked up before the node test, so
+         * entries of other nodes stay known.) */
+        since = p->since ? cw_sched_since_get(p->since, e, job->tz, e->changed_at ? e->changed_at : p->o->config_at,
+                                              &edited)
+                         : 0;
+        if (since > t)
+                t = since - 1;
+        if (!on_this_node(cfg, job))
                 return 0;
         deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
         switch (cw_timespec_get_kind(e->when)) {
         case CW_TIMESPEC_REBOOT:
                 return 0;
         case CW_TIMESPEC_EVERY:
-                r = pass_every(p, e, deadline, &f);
+                r = pass_every(p, e, deadline, edited, &f);
                 break;
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
@@ -373,7 +396,8 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                         r = fires_add(&f, t, p->o->now - t <= deadline);
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
-                if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > p->last ? p->o->now : p->last, &t) == 0)
+                since = since > p->last ? since : p->last;
+                if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > since ? p->o->now : since, &t) == 0)
                         wake_at(p, t);
                 break;
         }
@@ -587,6 +611,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         int r;
 
         r = read_state(&p);
+        if (r == 0)
+                r = cw_sched_since_load(o->store, p.last, o->now, &p.since);
         if (r < 0) {
                 pass_release(&p);
                 return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
@@ -600,6 +626,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = pass_entry(&p, &o->cfg->entries[i]);
         for (size_t i = 0; r == 0 && i < o->n_extra_entries; i++)
                 r = pass_entry(&p, &o->extra_entries[i]);
+        if (r == 0)
+                r = cw_sched_since_save(p.since, o->store);
         if (r == 0)
                 r = pass_requests(&p);
         if (r == 0)

@@ -86,6 +86,12 @@ typedef struct cw_sched_opts {
         cw_store *store;
         cw_time now;
         int64_t now_us;
+        /* When the config's current text came into force (the daemon's
+         * load or reload, the file's modification time for tick), 0 when
+         * unknown: an entry first seen by this pass counts as in force
+         * from then on (sched/since.h), or from now when it is not in
+         * [last pass, now]. */
+        cw_time config_at;
         cw_sched_start_fn start;
         void *userdata;
         /* NULL: no lock is ever seen held (concurrency = forbid and replace
