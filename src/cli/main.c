@@ -30,6 +30,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_disable,
         &cw_cmd_enable,
         &cw_cmd_request,
+        &cw_cmd_diff,
         &cw_cmd_crontab,
         &cw_cmd_import_crontab,
         &cw_cmd_passwd,

@@ -40,6 +40,7 @@
 #include "base/sigfd.h"
 #include "http/http.h"
 #include "catalog/entries.h"
+#include "daemon/snapshot.h"
 #include "daemon/spawner.h"
 #include "sched/worker_locks.h"
 #include "worker/lock.h"
@@ -517,29 +518,47 @@ static cw_sched_opts pass_opts(daemon_state *d)
         return o;
 }
 
-/* Writes text to DATA_DIR/CW_DAEMON_SNAPSHOT atomically (temporary file,
- * then rename), so a worker never reads a half-written snapshot. */
+/* Writes text as the snapshot (snapshot.h), so a worker never reads a
+ * half-written one. */
 static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw_error *err)
 {
-        char path[4096], tmp[4112];
-        ssize_t w;
-        int fd;
+        char path[4096];
 
         snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-        if (fd < 0)
-                return cw_error_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-        w = write(fd, text, len);
-        if (w != (ssize_t)len || fsync(fd) < 0) {
-                int e = w < 0 ? errno : EIO;
-                close(fd);
-                return cw_error_fail(err, -e, "cannot write '%s': %s", tmp, strerror(e));
+        return cw_snapshot_write(path, text, len, err);
+}
+
+/* What loading text (as n) changes against the running snapshot (loaded
+ * as old, NULL at start), as a new string, NULL when unknown. Call
+ * before write_snapshot. */
+static char *config_changes(daemon_state *d, const cw_config *old, const char *text, size_t len,
+                            const cw_config *n)
+{
+        char path[4096], *diff = NULL;
+
+        snprintf(path, sizeof(path), "%s/%s", n->data_dir, CW_DAEMON_SNAPSHOT);
+        if (cw_snapshot_diff(path, old, text, len, n, cw_instant_sec(cw_clock_now(d->clock)), &diff) < 0)
+                return NULL;
+        return diff;
+}
+
+/* Logs each line of a load's diff (event=config_change) and records the
+ * running text's version and the diff in the store for the admin UI. */
+static void log_changes(daemon_state *d, const char *text, size_t len, const char *diff)
+{
+        char q[600];
+        int r;
+
+        for (const char *p = diff; p && *p;) {
+                size_t n = strcspn(p, "\n");
+                char line[512];
+                snprintf(line, sizeof(line), "%.*s", (int)n, p);
+                logline(d, "info", "event=config_change change=%s", quoted(line, q, sizeof(q)));
+                p += n + (p[n] ? 1 : 0);
         }
-        close(fd);
-        if (rename(tmp, path) < 0)
-                return cw_error_fail(err, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
-        return 0;
+        r = cw_snapshot_record(d->store, text, len, diff, d->config_at);
+        if (r < 0)
+                logline(d, "error", "event=error what=config_record error=%s", strerror(-r));
 }
 
 /* Reads the config file once and parses that text, giving both; the
@@ -762,7 +781,7 @@ static void admin_stop(daemon_state *d)
 
 static void reload(daemon_state *d)
 {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *diff = NULL;
         cw_config *n = NULL, *old;
         size_t len = 0;
         cw_error err;
@@ -779,6 +798,7 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
+        diff = config_changes(d, d->cfg, text, len, n);
         if (write_snapshot(n, text, len, &err) < 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
                 cw_config_free(n);
@@ -797,6 +817,7 @@ static void reload(daemon_state *d)
                 logline(d, "error", "event=error what=spawner error=%s action=retry_later", quoted(err.msg, q, sizeof(q)));
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
+        log_changes(d, text, len, diff);
         admin_reloaded(d, n);
 }
 
@@ -901,7 +922,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .spawner_fd = -1,
                           .log_lock = PTHREAD_MUTEX_INITIALIZER};
         const char *js = getenv("JOURNAL_STREAM");
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *diff = NULL;
         size_t len = 0;
         int r;
 
@@ -919,6 +940,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 r = take_pid_file(&d, err);
         if (r == 0) {
                 snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
+                diff = config_changes(&d, NULL, text, len, d.cfg);
                 r = write_snapshot(d.cfg, text, len, err);
         }
         if (r == 0)
@@ -945,6 +967,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir, (int)d.spawner_pid);
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
+        /* What changed since the config the last daemon ran. */
+        log_changes(&d, text, len, diff);
         fire_reboot(&d);
         while (!d.stop) {
                 struct pollfd p[3] = {{.fd = d.sig_fd, .events = POLLIN},

@@ -7,8 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/diff.h"
 #include "http/actions.h"
 #include "http/pages.h"
+
+/* The config the daemon runs: its version and the last load's diff
+ * (config/diff.h), as the daemon recorded them in the store. */
+static void config_section(const cw_http_req *req, cw_buf *b)
+{
+        _cleanup_free_ char *version = NULL, *at = NULL, *diff = NULL;
+
+        if (cw_store_state_get(req->store, CW_STATE_CONFIG_VERSION, &version) < 0)
+                return;
+        (void)cw_store_state_get(req->store, CW_STATE_CONFIG_LOADED_AT, &at);
+        (void)cw_store_state_get(req->store, CW_STATE_CONFIG_DIFF, &diff);
+        cw_html_printf(b, "<section class=\"card\" id=\"config-version\"><h2>Config</h2><dl class=\"kv\">"
+                          "<dt>Version</dt><dd class=\"mono\" id=\"config-version-id\">%s</dd><dt>Loaded</dt><dd>",
+                       version);
+        cw_html_time(req, b, at ? (cw_time)strtoll(at, NULL, 10) : 0, true);
+        cw_html_raw(b, "</dd></dl><h3>Changes at that load</h3>");
+        if (!diff || !*diff)
+                cw_html_raw(b, "<p class=\"muted\" id=\"config-diff-empty\">None (or the daemon's first start).</p>");
+        else
+                cw_html_code(b, diff, "config-diff");
+        cw_html_raw(b, "</section>\n");
+}
 
 int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
 {
@@ -71,6 +94,7 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
                 cw_html_raw(b, "</tbody></table></div>");
         }
         cw_html_raw(b, "</section>\n");
+        config_section(req, b);
         cw_html_page_end(req, b);
         cw_model_scheduler_release(&m);
         return cw_page_done(resp);

@@ -105,3 +105,120 @@ def test_unchanged_job_fires_through_a_hundred_reloads(wk):
     assert len(fires) >= 4, fires
     assert len(fires) == len(set(fires)), "a fire was started twice"
     assert fires == list(range(fires[0], fires[-1] + 1)), f"a second was lost: {fires}"
+
+
+# ---- 2. cronwarden diff, and the diff a reload logs ---------------------------------------------
+
+def diff_lines(out):
+    """The change lines of `diff` output (without the ---/+++ header)."""
+    return [l for l in out.splitlines() if not l.startswith(("---", "+++"))]
+
+
+def deploy_config(wk, a_schedule="0 * * * *", extra="", keep_b=True, secret="s1"):
+    jobs = job("A", "/bin/true", schedule=a_schedule, timeout="1h",
+               env=["PLAIN=1", f"TOKEN={secret}"], secret_env="TOKEN")
+    if keep_b:
+        jobs += job("B", "/bin/true", schedule="@daily")
+    wk.configure(jobs + extra)
+
+
+def test_diff_against_the_running_daemon_then_sighup_logs_the_same(wk):
+    deploy_config(wk)
+    d = start_daemon(wk)
+    wait_asleep(d)
+    r = wk("diff")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert diff_lines(r.stdout) == ["no changes"]
+    deploy_config(wk, a_schedule="30 * * * *", keep_b=False, secret="s2",
+                  extra=job("C", "/bin/true", schedule="@hourly"))
+    # timeout changed key by key too
+    wk.config.write_text(wk.config.read_text().replace("timeout = 1h", "timeout = 2h"))
+    r = wk("diff", env={"CRONWARDEN_FAKE_NOW": "2030-01-01T10:45:00Z"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = diff_lines(r.stdout)
+    assert "~ [job A] schedule: 0 * * * * -> 30 * * * *" in lines
+    assert "~ [job A] timeout: 1h -> 2h" in lines
+    assert "~ [job A] env: a secret value changed" in lines
+    assert "+ [job C]" in lines and "- [job B]" in lines
+    i = lines.index("~ [job A] schedule: 0 * * * * -> 30 * * * *")
+    assert lines[i + 1].split(": ", 1)[1].strip().startswith("2030-01-01T11:00:00+00:00, 2030-01-01T12:00:00")
+    assert lines[i + 2].split(": ", 1)[1].strip().startswith("2030-01-01T11:30:00+00:00, 2030-01-01T12:30:00")
+    assert "s1" not in r.stdout and "s2" not in r.stdout
+    # SIGHUP logs the same change lines (next fires from the daemon's now).
+    os.kill(d.pid, signal.SIGHUP)
+    wait_for(lambda: events(d, "reload"), timeout=10, what="event=reload")
+    logged = [e["change"] for e in events(d, "config_change")]
+    assert [l for l in lines if not l.startswith("    ")] == [l for l in logged if not l.startswith("    ")]
+    assert "s1" not in "".join(logged) and "s2" not in "".join(logged)
+    stored = wk.db_scalar("SELECT value FROM scheduler_state WHERE key = 'config_last_diff'")
+    assert "~ [job A] timeout: 1h -> 2h" in stored.splitlines()
+    version = wk.db_scalar("SELECT value FROM scheduler_state WHERE key = 'config_version'")
+    assert f"(version {version})" in wk("diff").stdout.splitlines()[0]
+    r = wk("diff")
+    assert r.returncode == 0 and diff_lines(r.stdout) == ["no changes"]
+    stop_daemon(wk, d)
+
+
+def test_diff_newfile_that_fails_check(wk):
+    deploy_config(wk)
+    d = start_daemon(wk)
+    stop_daemon(wk, d)
+    new = wk.tmp / "new.ini"
+    new.write_text(wk.config.read_text().replace("timeout = 1h", "timeout = soon"))
+    r = wk("diff", str(new))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "~ [job A] timeout: 1h -> soon" in r.stdout
+    assert "would fail check" in r.stdout
+    assert f"{new}:" in r.stdout and "timeout" in r.stdout.split("would fail check")[1]
+
+
+def test_diff_of_a_broken_config_on_disk_still_shows_changes(wk):
+    deploy_config(wk)
+    d = start_daemon(wk)
+    stop_daemon(wk, d)
+    wk.config.write_text(wk.config.read_text() + "[job D]\nschedule = @daily\n")
+    r = wk("diff")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "+ [job D]" in r.stdout and "would fail check" in r.stdout
+
+
+def test_diff_without_a_daemon_snapshot(wk):
+    deploy_config(wk)
+    r = wk("diff")
+    assert r.returncode == 2 and "no config the daemon runs" in r.stderr
+    new = wk.tmp / "new.ini"
+    new.write_text(wk.config.read_text().replace("@daily", "@weekly"))
+    r = wk("diff", str(new))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert diff_lines(r.stdout) == ["~ [job B] schedule: @daily -> @weekly",
+                                    r.stdout.splitlines()[3], r.stdout.splitlines()[4]]
+    assert r.stdout.splitlines()[3].startswith("    next fires before: ")
+
+
+def test_diff_help_and_usage(wk):
+    r = wk.ok("diff", "--help")
+    assert "Options:" in r.stdout and "Exit status:" in r.stdout
+    r = wk("diff", "a", "b")
+    assert r.returncode == 2
+
+
+def test_admin_scheduler_page_shows_config_version_and_last_diff(wk):
+    from test_http_server import Admin
+    a = Admin(wk)
+    try:
+        cookies = a.session()
+        st, _, body = a.request("GET", "/scheduler", cookies=cookies)
+        assert st == 200
+        page = body.decode()
+        version = wk.db_scalar("SELECT value FROM scheduler_state WHERE key = 'config_version'")
+        assert f'id="config-version-id">{version}<' in page
+        wk.config.write_text(wk.config.read_text().replace("@daily", "@weekly"))
+        os.kill(a.proc.pid, signal.SIGHUP)
+        wait_for(lambda: events(a.proc, "reload"), timeout=10, what="event=reload")
+        st, _, body = a.request("GET", "/scheduler", cookies=cookies)
+        page = body.decode()
+        new_version = wk.db_scalar("SELECT value FROM scheduler_state WHERE key = 'config_version'")
+        assert new_version != version and f'id="config-version-id">{new_version}<' in page
+        assert "~ [job Hello] schedule: @daily -&gt; @weekly" in page
+    finally:
+        a.stop()
