@@ -143,6 +143,7 @@ enum {
         CLI_OPT_CONFIG_SNAPSHOT,
         CLI_OPT_TOKEN,
         CLI_OPT_SPAWNER,
+        CLI_OPT_TIMEOUT,
 };
 #define CLI_COMMON_OPTIONS                                                     \
         {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \

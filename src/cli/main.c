@@ -31,6 +31,8 @@ static const cw_command *const commands[] = {
         &cw_cmd_enable,
         &cw_cmd_request,
         &cw_cmd_diff,
+        &cw_cmd_drain,
+        &cw_cmd_undrain,
         &cw_cmd_crontab,
         &cw_cmd_import_crontab,
         &cw_cmd_passwd,

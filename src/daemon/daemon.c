@@ -42,6 +42,7 @@
 #include "catalog/entries.h"
 #include "daemon/snapshot.h"
 #include "daemon/spawner.h"
+#include "sched/drain.h"
 #include "sched/worker_locks.h"
 #include "worker/lock.h"
 
@@ -518,30 +519,6 @@ static cw_sched_opts pass_opts(daemon_state *d)
         return o;
 }
 
-/* Writes text as the snapshot (snapshot.h), so a worker never reads a
- * half-written one. */
-static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw_error *err)
-{
-        char path[4096];
-
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
-        return cw_snapshot_write(path, text, len, err);
-}
-
-/* What loading text (as n) changes against the running snapshot (loaded
- * as old, NULL at start), as a new string, NULL when unknown. Call
- * before write_snapshot. */
-static char *config_changes(daemon_state *d, const cw_config *old, const char *text, size_t len,
-                            const cw_config *n)
-{
-        char path[4096], *diff = NULL;
-
-        snprintf(path, sizeof(path), "%s/%s", n->data_dir, CW_DAEMON_SNAPSHOT);
-        if (cw_snapshot_diff(path, old, text, len, n, cw_instant_sec(cw_clock_now(d->clock)), &diff) < 0)
-                return NULL;
-        return diff;
-}
-
 /* Logs each line of a load's diff (event=config_change) and records the
  * running text's version and the diff in the store for the admin UI. */
 static void log_changes(daemon_state *d, const char *text, size_t len, const char *diff)
@@ -562,7 +539,7 @@ static void log_changes(daemon_state *d, const char *text, size_t len, const cha
 }
 
 /* Reads the config file once and parses that text, giving both; the
- * caller keeps the text as the snapshot (write_snapshot) once it accepts
+ * caller keeps the text as the snapshot (cw_snapshot_write) once it accepts
  * the config: a config file edited or broken under a running daemon then
  * changes nothing until a reload accepts it. */
 static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
@@ -779,6 +756,16 @@ static void admin_stop(daemon_state *d)
         d->admin_listen = NULL;
 }
 
+/* A daemon starting ends a drain (`cronwarden drain` stopped the one
+ * before it for a deploy): its first pass catches up what was held. */
+static void end_drain(daemon_state *d)
+{
+        cw_time since = 0;
+
+        if (cw_sched_drain_get(d->store, &since) == 0 && since > 0 && cw_sched_drain_set(d->store, 0) == 0)
+                logline(d, "info", "event=drain_ended since=%lld reason=daemon_start", (long long)since);
+}
+
 static void reload(daemon_state *d)
 {
         _cleanup_free_ char *text = NULL, *diff = NULL;
@@ -798,8 +785,8 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        diff = config_changes(d, d->cfg, text, len, n);
-        if (write_snapshot(n, text, len, &err) < 0) {
+        diff = cw_snapshot_diff(n->data_dir, d->cfg, text, len, n, cw_instant_sec(cw_clock_now(d->clock)));
+        if (cw_snapshot_write(n->data_dir, text, len, &err) < 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
                 cw_config_free(n);
                 return;
@@ -940,8 +927,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 r = take_pid_file(&d, err);
         if (r == 0) {
                 snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
-                diff = config_changes(&d, NULL, text, len, d.cfg);
-                r = write_snapshot(d.cfg, text, len, err);
+                diff = cw_snapshot_diff(d.cfg->data_dir, NULL, text, len, d.cfg, d.config_at);
+                r = cw_snapshot_write(d.cfg->data_dir, text, len, err);
         }
         if (r == 0)
                 r = setup_fds(&d, err);
@@ -969,6 +956,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
         /* What changed since the config the last daemon ran. */
         log_changes(&d, text, len, diff);
+        end_drain(&d);
         fire_reboot(&d);
         while (!d.stop) {
                 struct pollfd p[3] = {{.fd = d.sig_fd, .events = POLLIN},

@@ -12,13 +12,15 @@
 
 #include "base/buf.h"
 #include "config/diff.h"
+#include "daemon/daemon.h"
 
-int cw_snapshot_write(const char *path, const char *text, size_t len, cw_error *err)
+int cw_snapshot_write(const char *data_dir, const char *text, size_t len, cw_error *err)
 {
-        char tmp[4112];
+        char path[4096], tmp[4112];
         ssize_t w;
         int fd;
 
+        snprintf(path, sizeof(path), "%s/%s", data_dir, CW_DAEMON_SNAPSHOT);
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
         if (fd < 0)
@@ -35,22 +37,23 @@ int cw_snapshot_write(const char *path, const char *text, size_t len, cw_error *
         return 0;
 }
 
-int cw_snapshot_diff(const char *path, const cw_config *old_cfg, const char *text, size_t len,
-                     const cw_config *new_cfg, cw_time now, char **ret)
+char *cw_snapshot_diff(const char *data_dir, const cw_config *old_cfg, const char *text, size_t len,
+                       const cw_config *new_cfg, cw_time now)
 {
         cw_config_diff d = CW_CONFIG_DIFF_INIT;
         cw_buf out = CW_BUF_INIT(16 * 1024 * 1024);
-        char *old = NULL;
+        char path[4096], *old = NULL;
         size_t old_len = 0;
         int r;
 
+        snprintf(path, sizeof(path), "%s/%s", data_dir, CW_DAEMON_SNAPSHOT);
         r = cw_config_read_file(path, &old, &old_len);
         if (r < 0)
-                return r;
+                return NULL;
         r = cw_config_diff_texts(old, old_len, text, len, &d);
         free(old);
         if (r < 0)
-                return r;
+                return NULL;
         cw_config_diff_add_fires(&d, old_cfg, new_cfg, now);
         r = cw_config_diff_format(&d, &out);
         cw_config_diff_release(&d);
@@ -58,10 +61,9 @@ int cw_snapshot_diff(const char *path, const cw_config *old_cfg, const char *tex
                 r = cw_buf_puts(&out, "");
         if (r < 0) {
                 cw_buf_release(&out);
-                return r;
+                return NULL;
         }
-        *ret = cw_buf_steal(&out, NULL);
-        return 0;
+        return cw_buf_steal(&out, NULL);
 }
 
 int cw_snapshot_record(cw_store *store, const char *text, size_t len, const char *diff, cw_time now)

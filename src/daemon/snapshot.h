@@ -14,16 +14,18 @@
 
 /* The store state keys are CW_STATE_CONFIG_* (config/diff.h). */
 
-/* Writes text to path atomically (a temporary file, then rename), so a
- * worker never reads half a snapshot. 0, or a negative errno with err. */
-int cw_snapshot_write(const char *path, const char *text, size_t len, cw_error *err);
+/* Writes text as DATA_DIR/CW_DAEMON_SNAPSHOT atomically (a temporary
+ * file, then rename), so a worker never reads half a snapshot. 0, or a
+ * negative errno with err. */
+int cw_snapshot_write(const char *data_dir, const char *text, size_t len, cw_error *err);
 
-/* What loading text (loaded as new_cfg) changes against the snapshot at
- * path (loaded as old_cfg, which may be NULL: no next fires then), as
- * config/diff.h formats it, in a new string (*ret; "" when nothing
- * changed). -ENOENT when there is no snapshot (*ret NULL), -ENOMEM. */
-int cw_snapshot_diff(const char *path, const cw_config *old_cfg, const char *text, size_t len,
-                     const cw_config *new_cfg, cw_time now, char **ret);
+/* What loading text (loaded as new_cfg) changes against the snapshot in
+ * data_dir (loaded as old_cfg, which may be NULL: no next fires then), as
+ * config/diff.h formats it, in a new string ("" when nothing changed).
+ * NULL when there is no snapshot yet or out of memory. Call before
+ * cw_snapshot_write. */
+char *cw_snapshot_diff(const char *data_dir, const cw_config *old_cfg, const char *text, size_t len,
+                       const cw_config *new_cfg, cw_time now);
 
 /* Records the running text's version, its load instant and the diff (may
  * be NULL: "first start") in the store. Returns 0 or a negative errno. */

@@ -32,6 +32,7 @@ typedef struct pass {
         const cw_sched_opts *o;
         cw_sched_result *res;
         bool enabled;     /* the scheduler as a whole */
+        bool draining;    /* CW_SCHED_STATE_DRAINING is set */
         cw_time last;
         cw_sched_since *since; /* when each entry came into force */
         looked_up *jobs;
@@ -276,6 +277,25 @@ static int fires_add(fires *f, cw_time t, bool on_time)
         return 0;
 }
 
+/* While draining: catch_up = none fires are recorded skipped; the others
+ * are left alone (the window is kept for catch_up when the drain ends). */
+static int drain_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, const fires *f)
+{
+        cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
+        int r = 0;
+
+        if (job->catch_up != CW_CATCH_UP_NONE)
+                return 0;
+        for (size_t i = 0; i < f->n_missed_kept + f->n_on_time && r == 0; i++) {
+                bool won = false;
+                a.scheduled_at = i < f->n_missed_kept ? f->missed[i] : f->on_time[i - f->n_missed_kept];
+                r = cw_store_claim(p->o->store, e->spec_text, a.scheduled_at, p->o->cfg->node, &won);
+                if (r == 0 && won)
+                        r = record(p, &a, CW_SCHED_SKIPPED, CW_SCHED_DRAINING_REASON);
+        }
+        return r;
+}
+
 /* Applies catch_up to the collected fires of one entry (see the doc). */
 static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, fires *f)
 {
@@ -285,6 +305,8 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         bool start_all = job->catch_up == CW_CATCH_UP_ALL;
         int r;
 
+        if (p->draining)
+                return drain_fires(p, e, job, f);
         if (job->catch_up == CW_CATCH_UP_ONCE && f->n_on_time == 0 && f->n_missed)
                 start_missed = f->n_missed_kept - 1;
         if (start_missed != SIZE_MAX && f->latest_missed != f->missed[start_missed]) {
@@ -388,6 +410,10 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         case CW_TIMESPEC_REBOOT:
                 return 0;
         case CW_TIMESPEC_EVERY:
+                /* Held while draining: its state stays, so the fires come
+                 * due (and catch_up applies) when the drain ends. */
+                if (p->draining && job->catch_up != CW_CATCH_UP_NONE)
+                        return 0;
                 r = pass_every(p, e, deadline, edited, &f);
                 break;
         case CW_TIMESPEC_CRON:
@@ -566,6 +592,12 @@ static int read_state(pass *p)
         p->enabled = r == -ENOENT || strcmp(v, "0") != 0;
         free(v);
         v = NULL;
+        r = cw_store_state_get(p->o->store, CW_SCHED_STATE_DRAINING, &v);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        p->draining = r == 0 && strcmp(v, "0") != 0 && *v;
+        free(v);
+        v = NULL;
         r = cw_store_state_get(p->o->store, "last_pass", &v);
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -628,14 +660,17 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = pass_entry(&p, &o->extra_entries[i]);
         if (r == 0)
                 r = cw_sched_since_save(p.since, o->store);
-        if (r == 0)
+        /* Draining: requests stay queued, retries and dependency triggers
+         * wait, and the window is kept for when the drain ends. */
+        if (r == 0 && !p.draining)
                 r = pass_requests(&p);
-        if (r == 0)
+        if (r == 0 && !p.draining)
                 r = pass_retries(&p);
-        if (r == 0)
+        if (r == 0 && !p.draining)
                 r = pass_dependencies(&p);
-        if (r == 0)
+        if (r == 0 && !p.draining)
                 r = write_last_pass(&p);
+        res.draining = p.draining;
         pass_release(&p);
         if (r < 0)
                 return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));
