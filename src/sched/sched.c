@@ -15,11 +15,13 @@
 
 #include "base/array.h"
 #include "catalog/entries.h"
+#include "maint.h"
 #include "since.h"
 
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
 #define SCAN_LIMIT 200
+#define MAINT_LOOKBACK_MAX ((cw_duration)7 * 86400)
 
 /* A job the pass looked up by name: jobs the admin UI made from command
  * entries (catalog/entries.h) are read from the store once per pass. */
@@ -338,6 +340,80 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         return 0;
 }
 
+/* The fire added last (0: none): a deferred fire and the fires it merges
+ * with are added once. */
+static cw_time fires_last(const fires *f)
+{
+        if (f->n_on_time)
+                return f->on_time[f->n_on_time - 1];
+        return f->n_missed ? f->latest_missed : 0;
+}
+
+/* Records a fire inside a maintenance window as skipped (once: claimed). */
+static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t, const cw_maintenance *m)
+{
+        cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1,
+                             .scheduled_at = t};
+        char why[160];
+        bool won = false;
+        int r = cw_store_claim(p->o->store, e->spec_text, t, p->o->cfg->node, &won);
+
+        if (r < 0 || !won)
+                return r;
+        snprintf(why, sizeof(why), "maintenance window %s", m->name);
+        return record(p, &a, CW_SCHED_SKIPPED, why);
+}
+
+/* How far back a pass looks for fires deferred past its window's start:
+ * the total length of the job's windows (capped). */
+static cw_duration maint_lookback(const cw_config *cfg, const cw_job *job)
+{
+        cw_duration span = 0;
+
+        for (size_t i = 0; i < cfg->n_maintenance; i++) {
+                const cw_maintenance *m = &cfg->maintenance[i];
+                if (m->all || cw_strv_find(&m->jobs, job->name) >= 0)
+                        span += m->when ? m->duration : m->end - m->start;
+        }
+        return span < MAINT_LOOKBACK_MAX ? span : MAINT_LOOKBACK_MAX;
+}
+
+/* One fire t of a job with maintenance windows (from: the window's
+ * exclusive start; fires at or before it are only looked at for a deferral
+ * that ends after it). */
+static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from, cw_time t,
+                      cw_duration deadline, fires *f)
+{
+        cw_maint_effect fx = cw_maint_effect_of(p->o->cfg, job, t);
+        cw_time now = p->o->now;
+
+        if (!fx.window)
+                return t > from && t != fires_last(f) ? fires_add(f, t, now - t <= deadline) : 0;
+        if (!fx.deferred || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
+                return t > from ? maint_skip(p, e, job, t, fx.window) : 0;
+        if (fx.to > now) {
+                wake_at(p, fx.to);
+                return 0;
+        }
+        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, now - fx.to <= deadline) : 0;
+}
+
+/* The fires of an `every` entry through its job's windows (skipped: an
+ * interval's fires are not deferred). */
+static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_duration deadline, fires *f)
+{
+        fires in = *f;
+        int r = 0;
+
+        *f = (fires){0};
+        for (size_t i = 0; i < in.n_missed_kept + in.n_on_time && r == 0; i++) {
+                cw_time t = i < in.n_missed_kept ? in.missed[i] : in.on_time[i - in.n_missed_kept];
+                r = maint_fire(p, e, job, t - 1, t, deadline, f);
+        }
+        fires_release(&in);
+        return r;
+}
+
 static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, bool edited, fires *f)
 {
         const cw_sched_opts *o = p->o;
@@ -388,8 +464,8 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         const cw_job *job = entry_job(p, e);
         cw_duration deadline;
         fires f = {0};
-        cw_time t = p->last, since;
-        bool edited = false;
+        cw_time t = p->last, since, from;
+        bool edited = false, maint;
         int r = 0;
 
         if (!job)
@@ -406,6 +482,7 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         if (!on_this_node(cfg, job))
                 return 0;
         deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
+        maint = cw_maint_any(cfg, job);
         switch (cw_timespec_get_kind(e->when)) {
         case CW_TIMESPEC_REBOOT:
                 return 0;
@@ -415,11 +492,19 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 if (p->draining && job->catch_up != CW_CATCH_UP_NONE)
                         return 0;
                 r = pass_every(p, e, deadline, edited, &f);
+                if (r == 0 && maint)
+                        r = maint_every(p, e, job, deadline, &f);
                 break;
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
+                from = t;
+                /* A fire deferred to its window's end may lie before the
+                 * window's start: look back for it. */
+                if (maint && job->during_maintenance == CW_MAINT_DEFER)
+                        t -= maint_lookback(cfg, job);
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
-                        r = fires_add(&f, t, p->o->now - t <= deadline);
+                        r = maint ? maint_fire(p, e, job, from, t, deadline, &f)
+                                  : fires_add(&f, t, p->o->now - t <= deadline);
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
                 since = since > p->last ? since : p->last;

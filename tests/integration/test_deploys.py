@@ -345,3 +345,100 @@ def test_drain_help_and_usage(wk, cmd):
     r = wk.ok(cmd, "--help")
     assert "Options:" in r.stdout and "Exit status:" in r.stdout
     assert wk(cmd, "extra").returncode == 2
+
+
+# ---- 4. maintenance windows ---------------------------------------------------------------------
+
+MAINT = """
+[maintenance nightly]
+schedule = 0 2 * * *
+duration = 25m
+jobs = A, B
+"""
+
+
+def maint_config(wk, extra=MAINT):
+    wk.configure(job("A", "/bin/true", schedule="*/10 * * * *")
+                 + job("B", "/bin/true", schedule="*/10 * * * *", during_maintenance="defer")
+                 + job("C", "/bin/true", schedule="*/10 * * * *")
+                 + extra)
+
+
+def test_maintenance_skips_or_defers_fires_inside_the_window(wk):
+    maint_config(wk)
+    tick_at(wk, "2030-01-01T01:55:00Z")
+    for t in ("02:00:05", "02:10:05", "02:20:05"):
+        tick_at(wk, f"2030-01-01T{t}Z")
+    a = wk.db_runs("A")
+    assert [(r["scheduled_at"], r["status"], r["reason"]) for r in a] == [
+        (epoch(f"2030-01-01T02:{m}:00Z"), "skipped", "maintenance window nightly") for m in ("00", "10", "20")]
+    assert wk.db_runs("B") == []
+    assert [r["scheduled_at"] for r in schedule_runs(wk, "C")] == [
+        epoch(f"2030-01-01T02:{m}:00Z") for m in ("00", "10", "20")]
+    # B's three fires run once, at the window's end.
+    tick_at(wk, "2030-01-01T02:25:05Z")
+    b = schedule_runs(wk, "B")
+    assert [r["scheduled_at"] for r in b] == [epoch("2030-01-01T02:25:00Z")]
+    assert b[0]["status"] != "skipped"
+    tick_at(wk, "2030-01-01T02:30:05Z")
+    assert [r["scheduled_at"] for r in schedule_runs(wk, "B")][-1] == epoch("2030-01-01T02:30:00Z")
+    assert [r["status"] for r in wk.db_runs("A")][-1] != "skipped"
+
+
+def test_maintenance_deferred_fire_found_by_a_later_pass(wk):
+    """The pass that sees B's fire inside the window ends before the window
+    does; the next pass, after the end, still starts it (once)."""
+    maint_config(wk)
+    tick_at(wk, "2030-01-01T01:55:00Z")
+    tick_at(wk, "2030-01-01T02:00:05Z")
+    tick_at(wk, "2030-01-01T02:26:00Z")
+    tick_at(wk, "2030-01-01T02:27:00Z")
+    assert [r["scheduled_at"] for r in schedule_runs(wk, "B")] == [epoch("2030-01-01T02:25:00Z")]
+
+
+def test_maintenance_one_off_window_with_all_jobs(wk):
+    maint_config(wk, extra="""
+[maintenance upgrade]
+start = 2030-01-01T03:00:00Z
+end = 2030-01-01T03:15:00Z
+jobs = all
+""")
+    tick_at(wk, "2030-01-01T02:55:00Z")
+    tick_at(wk, "2030-01-01T03:10:05Z")
+    assert [r["status"] for r in wk.db_runs("C")] == ["skipped", "skipped"]
+    assert wk.db_runs("B") == []
+    tick_at(wk, "2030-01-01T03:15:05Z")
+    assert [r["scheduled_at"] for r in schedule_runs(wk, "B")] == [epoch("2030-01-01T03:15:00Z")]
+
+
+def test_next_shows_what_a_window_does(wk):
+    maint_config(wk)
+    r = wk.ok("next", "*/10 * * * *", "--job", "B", "--from", "2030-01-01T01:55:00Z", "-n", "4")
+    assert r.stdout.splitlines() == [
+        "2030-01-01T02:00:00+00:00  deferred to 2030-01-01T02:25:00+00:00: maintenance window nightly",
+        "2030-01-01T02:10:00+00:00  deferred to 2030-01-01T02:25:00+00:00: maintenance window nightly",
+        "2030-01-01T02:20:00+00:00  deferred to 2030-01-01T02:25:00+00:00: maintenance window nightly",
+        "2030-01-01T02:30:00+00:00",
+    ]
+    r = wk.ok("next", "*/10 * * * *", "--job", "A", "--from", "2030-01-01T01:55:00Z", "-n", "1")
+    assert r.stdout == "2030-01-01T02:00:00+00:00  skipped: maintenance window nightly\n"
+    r = wk.ok("next", "*/10 * * * *", "--job", "C", "--from", "2030-01-01T01:55:00Z", "-n", "1")
+    assert r.stdout == "2030-01-01T02:00:00+00:00\n"
+
+
+@pytest.mark.parametrize("section, message", [
+    ("[maintenance w]\nschedule = 0 2 * * *\njobs = A\n", "needs a duration"),
+    ("[maintenance w]\nschedule = 0 2 * * *\nduration = 1h\njobs = Nope\n", "no job called 'Nope'"),
+    ("[maintenance w]\nstart = 2030-01-01T03:00:00Z\nend = 2030-01-01T02:00:00Z\njobs = all\n",
+     "end: must be after start"),
+    ("[maintenance w]\njobs = all\n", "needs schedule and duration, or start and end"),
+    ("[maintenance w]\nschedule = every 1h\nduration = 1h\njobs = all\n", "calendar instants"),
+    ("[maintenance w]\nschedule = 0 2 * * *\nduration = 1h\n", "needs jobs"),
+    ("[maintenance]\njobs = all\n", "missing window name"),
+    ("[job D]\ncommand = x\nduring_maintenance = later\n", "during_maintenance"),
+])
+def test_maintenance_config_errors(wk, section, message):
+    wk.configure(job("A", "/bin/true") + section)
+    r = wk("check")
+    assert r.returncode == 2
+    assert message in r.stderr + r.stdout
