@@ -442,3 +442,27 @@ def test_maintenance_config_errors(wk, section, message):
     r = wk("check")
     assert r.returncode == 2
     assert message in r.stderr + r.stdout
+
+
+def test_info_shows_what_a_window_does(wk):
+    maint_config(wk)
+    r = wk.ok("info", "B", env={"CRONWARDEN_FAKE_NOW": "2030-01-01T01:55:00Z"})
+    assert ("    2030-01-01T02:00:00+00:00  deferred to 2030-01-01T02:25:00+00:00: maintenance window nightly"
+            in r.stdout.splitlines())
+    assert "    2030-01-01T02:30:00+00:00" in r.stdout.splitlines()
+    r = wk.ok("info", "A", env={"CRONWARDEN_FAKE_NOW": "2030-01-01T01:55:00Z"})
+    assert "    2030-01-01T02:00:00+00:00  skipped: maintenance window nightly" in r.stdout.splitlines()
+
+
+def test_job_page_shows_what_a_window_does(wk):
+    from test_http_server import Admin
+    # Windows open every minute for 30 minutes: every fire is inside one.
+    a = Admin(wk, extra_admin="\n[maintenance always]\nschedule = * * * * *\nduration = 30m\njobs = Hello\n")
+    try:
+        cookies = a.session()
+        st, _, body = a.request("GET", "/jobs/Hello", cookies=cookies)
+        assert st == 200
+        page = body.decode()
+        assert 'data-maintenance="skip"' in page and "skipped: maintenance window always" in page
+    finally:
+        a.stop()
