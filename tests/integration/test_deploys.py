@@ -466,3 +466,21 @@ def test_job_page_shows_what_a_window_does(wk):
         assert 'data-maintenance="skip"' in page and "skipped: maintenance window always" in page
     finally:
         a.stop()
+
+
+def test_daemon_wakes_at_the_window_end_for_a_deferred_fire(wk):
+    """Windows open every 10 s for 3 s; the job fires every even second
+    and defers: its fires at :x0 and :x2 run once at :x3, an instant the
+    schedule itself never has, so the daemon must wake for it."""
+    wk.configure(job("B", "/bin/true", schedule="*/2 * * * * *", during_maintenance="defer",
+                     concurrency="allow")
+                 + "\n[maintenance w]\nschedule = */10 * * * * *\nduration = 3s\njobs = B\n")
+    d = start_daemon(wk)
+    rows = wait_for(lambda: [r for r in schedule_runs(wk, "B") if r["scheduled_at"] % 10 == 3],
+                    timeout=25, what="a run at a window's end")
+    end = rows[0]["scheduled_at"]
+    time.sleep(0.5)
+    stop_daemon(wk, d)
+    fires = {r["scheduled_at"] for r in schedule_runs(wk, "B")}
+    assert end - 3 not in fires and end - 1 not in fires, sorted(fires)
+    assert all(f % 10 not in (0, 2) for f in fires), sorted(fires)

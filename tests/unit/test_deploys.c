@@ -18,6 +18,7 @@
 
 #include "test_tmpdir.h"
 #include "config/diff.h"
+#include "sched/maint.h"
 #include "sched/since.h"
 
 /* ---- diff ---------------------------------------------------------------------------- */
@@ -121,6 +122,57 @@ static void test_version_and_text_value(void **state)
         assert_null(cw_config_text_value("[job A]\n", 8, "cronwarden", "data_dir"));
 }
 
+/* ---- maintenance windows ----------------------------------------------------------- */
+
+static void test_maint_windows(void **state)
+{
+        cw_config *c = load("[job A]\ncommand = x\nduring_maintenance = defer\n"
+                            "[job B]\ncommand = x\n"
+                            "[job C]\ncommand = x\n"
+                            "[maintenance nightly]\nschedule = 0 2 * * *\nduration = 30m\njobs = A, B\n"
+                            /* Touches nightly's end: A's window runs on to 02:45. */
+                            "[maintenance tail]\nstart = 2030-01-02T02:30:00Z\nend = 2030-01-02T02:45:00Z\njobs = A\n"
+                            "[maintenance zoned]\nschedule = 0 5 * * *\nduration = 1h\ntimezone = Europe/Warsaw\n"
+                            "jobs = all\n");
+        static const struct {
+                const char *job, *at, *window, *end;
+                bool deferred;
+        } cases[] = {
+                {"A", "2030-01-01T01:59:59Z", NULL, NULL, false},
+                {"A", "2030-01-01T02:00:00Z", "nightly", "2030-01-01T02:30:00Z", true},
+                {"A", "2030-01-01T02:29:59Z", "nightly", "2030-01-01T02:30:00Z", true},
+                {"A", "2030-01-01T02:30:00Z", NULL, NULL, false},
+                {"B", "2030-01-01T02:10:00Z", "nightly", NULL, false},
+                {"C", "2030-01-01T02:10:00Z", NULL, NULL, false},
+                /* Chained: nightly then tail. */
+                {"A", "2030-01-02T02:10:00Z", "nightly", "2030-01-02T02:45:00Z", true},
+                {"A", "2030-01-02T02:40:00Z", "tail", "2030-01-02T02:45:00Z", true},
+                {"B", "2030-01-02T02:40:00Z", NULL, NULL, false},
+                /* 05:00 in Warsaw is 04:00 UTC in winter. */
+                {"C", "2030-01-01T04:30:00Z", "zoned", NULL, false},
+                {"C", "2030-01-01T05:30:00Z", NULL, NULL, false},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const cw_job *job = cw_config_job(c, cases[i].job);
+                cw_maint_effect fx = cw_maint_effect_of(c, job, iso(cases[i].at));
+                if (!cases[i].window) {
+                        if (fx.window)
+                                fail_msg("case %zu: window %s, want none", i, fx.window->name);
+                        continue;
+                }
+                if (!fx.window || strcmp(fx.window->name, cases[i].window) != 0)
+                        fail_msg("case %zu: window %s, want %s", i, fx.window ? fx.window->name : "none",
+                                 cases[i].window);
+                assert_int_equal(fx.deferred, cases[i].deferred);
+                if (cases[i].end)
+                        assert_int_equal(fx.to, iso(cases[i].end));
+        }
+        assert_true(cw_maint_any(c, cw_config_job(c, "C")));
+        cw_config_free(c);
+}
+
 /* ---- since ----------------------------------------------------------------------------- */
 
 typedef struct world {
@@ -202,6 +254,7 @@ int main(void)
                 cmocka_unit_test(test_diff_table),
                 cmocka_unit_test(test_diff_next_fires),
                 cmocka_unit_test(test_version_and_text_value),
+                cmocka_unit_test(test_maint_windows),
                 cmocka_unit_test_setup_teardown(test_since, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
