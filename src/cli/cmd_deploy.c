@@ -228,8 +228,8 @@ static const char drain_usage[] =
         "      --help             show this help\n"
         "\n"
         "Exit status: 0 drained and the daemon (if any) stopped, 1 runs still in\n"
-        "progress at the timeout or the daemon did not exit, 2 usage or config\n"
-        "error.\n";
+        "progress at the timeout, the drain ended by 'undrain' meanwhile, or the\n"
+        "daemon did not exit, 2 usage or config error.\n";
 
 static const char undrain_usage[] =
         "Usage: cronwarden [--config FILE] undrain\n"
@@ -295,6 +295,14 @@ static void print_runs(drain *dr, const char *head, const cw_run *runs, size_t n
         fflush(dr->cli->out);
 }
 
+/* Whether someone ended the drain while this one waits. */
+static bool undrained(drain *dr)
+{
+        cw_time since = 0;
+
+        return cw_sched_drain_get(dr->store, &since) == 0 && since == 0;
+}
+
 /* Waits until no run is in progress, or the deadline. Returns CW_EXIT_OK,
  * 1 at the deadline (the runs named), or another exit code. */
 static int wait_runs(drain *dr)
@@ -308,6 +316,11 @@ static int wait_runs(drain *dr)
 
                 if (r != CW_EXIT_OK)
                         return r;
+                if (n && undrained(dr)) {
+                        cw_runs_free(runs, n);
+                        fputs("the drain was ended ('cronwarden undrain'): the daemon is left running\n", dr->cli->out);
+                        return 1;
+                }
                 if (n == 0)
                         return CW_EXIT_OK;
                 if (dr->deadline_us && mono_us() >= dr->deadline_us) {

@@ -77,6 +77,7 @@ typedef struct daemon_state {
         bool replacing; /* in spawner_replace: a failed hand-over fails the run */
         cw_time boot;
         cw_time config_at;      /* when d->cfg was loaded */
+        cw_time loaded_at;      /* when load_config last read the file */
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
          * threads log through logline, so log_lock serialises lines and
@@ -565,7 +566,7 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
         (void)mkdir((*ret)->data_dir, 0755);
         *ret_text = CW_TAKE_PTR(text);
         *ret_len = len;
-        d->config_at = opts.now;
+        d->loaded_at = opts.now;
         return 0;
 }
 
@@ -794,6 +795,7 @@ static void reload(daemon_state *d)
         pthread_mutex_lock(&d->log_lock);
         old = d->cfg;
         d->cfg = n;
+        d->config_at = d->loaded_at;
         pthread_mutex_unlock(&d->log_lock);
         cw_config_free(old);
         /* The old spawner forks what it was sent (under the old config,
@@ -921,6 +923,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         d.journal = js && *js;
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
         r = load_config(&d, &d.cfg, &text, &len, err);
+        d.config_at = d.loaded_at;
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0)

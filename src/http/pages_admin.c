@@ -30,7 +30,7 @@ static void config_section(const cw_http_req *req, cw_buf *b)
         if (!diff || !*diff)
                 cw_html_raw(b, "<p class=\"muted\" id=\"config-diff-empty\">None (or the daemon's first start).</p>");
         else
-                cw_html_code(b, diff, "config-diff");
+                cw_html_printf(b, "<pre class=\"config-diff\" id=\"config-diff\">%s</pre>", diff);
         cw_html_raw(b, "</section>\n");
 }
 

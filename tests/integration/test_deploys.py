@@ -484,3 +484,19 @@ def test_daemon_wakes_at_the_window_end_for_a_deferred_fire(wk):
     fires = {r["scheduled_at"] for r in schedule_runs(wk, "B")}
     assert end - 3 not in fires and end - 1 not in fires, sorted(fires)
     assert all(f % 10 not in (0, 2) for f in fires), sorted(fires)
+
+
+def test_undrain_while_drain_waits_leaves_the_daemon_running(wk):
+    slow = wk.script("slow", "wait_gate go\n")
+    drain_jobs(wk, slow)
+    d = start_daemon(wk)
+    wk.ok("run", "Slow", "--detach")
+    wk.wait_running("Slow")
+    dr = wk.spawn("drain")
+    wait_for(lambda: "waiting for 1 run:" in out_text(dr), timeout=10, what="drain to wait")
+    wk.ok("undrain")
+    rc, out, _ = dr.finish(timeout=10)
+    assert rc == 1 and "the daemon is left running" in out
+    assert d.poll() is None
+    wk.open_gate("go")
+    stop_daemon(wk, d)
