@@ -332,6 +332,8 @@ def test_admin_shows_the_draining_banner_and_the_runs_waited_for(wk):
         st, _, body = a.request("GET", "/scheduler", cookies=cookies)
         page = body.decode()
         assert 'id="draining"' in page and f'data-draining-run="{run_id}"' in page
+        st, _, body = a.request("GET", "/jobs", cookies=cookies)
+        assert 'id="draining-notice"' in body.decode()
         wk.open_gate("go")
         wk.ok("undrain")
         st, _, body = a.request("GET", "/scheduler", cookies=cookies)
