@@ -19,6 +19,10 @@ bool cw_maint_any(const cw_config *cfg, const cw_job *job);
  * touching it) ends. */
 const cw_maintenance *cw_maint_at(const cw_config *cfg, const cw_job *job, cw_time t, cw_time *ret_end);
 
+/* Where the windows of job that cover t without a break (as cw_maint_at
+ * joins them) begin: t itself when none covers it. */
+cw_time cw_maint_chain_open(const cw_config *cfg, const cw_job *job, cw_time t);
+
 /* What a window does to one fire, for next, info and the job page. */
 typedef struct cw_maint_effect {
         const cw_maintenance *window; /* NULL: the fire is not touched */

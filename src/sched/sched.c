@@ -21,7 +21,6 @@
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
 #define SCAN_LIMIT 200
-#define MAINT_LOOKBACK_MAX ((cw_duration)7 * 86400)
 
 /* A job the pass looked up by name: jobs the admin UI made from command
  * entries (catalog/entries.h) are read from the store once per pass. */
@@ -364,26 +363,14 @@ static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
         return record(p, &a, CW_SCHED_SKIPPED, why);
 }
 
-/* How far back a pass looks for fires deferred past its window's start:
- * the total length of the job's windows (capped). */
-static cw_duration maint_lookback(const cw_config *cfg, const cw_job *job)
-{
-        cw_duration span = 0;
-
-        for (size_t i = 0; i < cfg->n_maintenance; i++) {
-                const cw_maintenance *m = &cfg->maintenance[i];
-                if (m->all || cw_strv_find(&m->jobs, job->name) >= 0)
-                        span += m->when ? m->duration : m->end - m->start;
-        }
-        return span < MAINT_LOOKBACK_MAX ? span : MAINT_LOOKBACK_MAX;
-}
-
-/* One fire t of a job with maintenance windows (from: the window's
+/* One fire *t of a job with maintenance windows (from: the window's
  * exclusive start; fires at or before it are only looked at for a deferral
- * that ends after it). */
-static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from, cw_time t,
+ * that ends after it). A deferred fire moves *t to just before its
+ * window's end: the fires in between all become that one. */
+static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from, cw_time *tp,
                       cw_duration deadline, fires *f)
 {
+        cw_time t = *tp;
         cw_maint_effect fx = cw_maint_effect_of(p->o->cfg, job, t);
         cw_time now = p->o->now;
 
@@ -391,6 +378,8 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 return t > from && t != fires_last(f) ? fires_add(f, t, now - t <= deadline) : 0;
         if (!fx.deferred || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
                 return t > from ? maint_skip(p, e, job, t, fx.window) : 0;
+        if (fx.to - 1 > t)
+                *tp = fx.to - 1;
         if (fx.to > now) {
                 wake_at(p, fx.to);
                 return 0;
@@ -408,7 +397,7 @@ static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, c
         *f = (fires){0};
         for (size_t i = 0; i < in.n_missed_kept + in.n_on_time && r == 0; i++) {
                 cw_time t = i < in.n_missed_kept ? in.missed[i] : in.on_time[i - in.n_missed_kept];
-                r = maint_fire(p, e, job, t - 1, t, deadline, f);
+                r = maint_fire(p, e, job, t - 1, &t, deadline, f);
         }
         fires_release(&in);
         return r;
@@ -498,12 +487,13 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
                 from = t;
-                /* A fire deferred to its window's end may lie before the
-                 * window's start: look back for it. */
-                if (maint && job->during_maintenance == CW_MAINT_DEFER)
-                        t -= maint_lookback(cfg, job);
+                /* A fire deferred to the end of the window the pass starts
+                 * in may lie before the pass's window: look from the
+                 * window's opening. */
+                if (maint && job->during_maintenance == CW_MAINT_DEFER && cw_maint_at(cfg, job, from, NULL))
+                        t = cw_maint_chain_open(cfg, job, from) - 1;
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
-                        r = maint ? maint_fire(p, e, job, from, t, deadline, &f)
+                        r = maint ? maint_fire(p, e, job, from, &t, deadline, &f)
                                   : fires_add(&f, t, p->o->now - t <= deadline);
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */

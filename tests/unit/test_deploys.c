@@ -170,6 +170,11 @@ static void test_maint_windows(void **state)
                         assert_int_equal(fx.to, iso(cases[i].end));
         }
         assert_true(cw_maint_any(c, cw_config_job(c, "C")));
+        /* The chain nightly + tail begins at nightly's opening. */
+        assert_int_equal(cw_maint_chain_open(c, cw_config_job(c, "A"), iso("2030-01-02T02:40:00Z")),
+                         iso("2030-01-02T02:00:00Z"));
+        assert_int_equal(cw_maint_chain_open(c, cw_config_job(c, "A"), iso("2030-01-02T03:00:00Z")),
+                         iso("2030-01-02T03:00:00Z"));
         cw_config_free(c);
 }
 
