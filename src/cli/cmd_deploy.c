@@ -90,7 +90,8 @@ static int diff_print(cw_cli *cli, const side *old, const side *new)
         cw_config_diff_add_fires(&d, old->cfg, new->cfg, cli->now);
         cw_config_version(old->text, old->len, v_old);
         cw_config_version(new->text, new->len, v_new);
-        fprintf(cli->out, "--- %s (version %s)\n+++ %s (version %s)\n", old->path, v_old, new->path, v_new);
+        fprintf(cli->out, "--- %s (version %s)\n+++ %s (version %s)\n", old->path, v_old, new->path,
+                v_new);
         r = cw_config_diff_format(&d, &out);
         if (r == 0 && out.len)
                 fputs(out.p, cli->out);
@@ -98,7 +99,8 @@ static int diff_print(cw_cli *cli, const side *old, const side *new)
                 fputs("no changes\n", cli->out);
         cw_buf_release(&out);
         if (new->errs.n) {
-                fprintf(cli->out, "the new config would fail check (%zu problem%s); a reload would keep the old one:\n",
+                fprintf(cli->out,
+                        "the new config would fail check (%zu problem%s); a reload would keep the old one:\n",
                         new->errs.n, new->errs.n == 1 ? "" : "s");
                 for (size_t i = 0; i < new->errs.n; i++)
                         fprintf(cli->out, "%s\n", new->errs.msgs[i]);
@@ -147,13 +149,16 @@ static int cmd_diff(cw_cli *cli, int argc, char **argv)
         opterr = 0;
         while ((o = getopt_long(argc, argv, "", options, NULL)) != -1)
                 if (!cli_common_option(cli, o, optarg, &help))
-                        return cli_usage_error(cli, &cw_cmd_diff, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_diff,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
         if (help) {
                 fputs(diff_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (argc - optind > 1)
-                return cli_usage_error(cli, &cw_cmd_diff, "unexpected argument '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_diff, "unexpected argument '%s'",
+                                       argv[optind + 1]);
         if (!cfg_path)
                 return cli_fail(cli, "no config file: give --config FILE");
         r = side_read(cli, &cur, cfg_path, cfg_path);
@@ -174,7 +179,9 @@ static int cmd_diff(cw_cli *cli, int argc, char **argv)
         if (!data_dir)
                 data_dir = raw_dir = text_data_dir(&cur);
         if (!data_dir) {
-                r = cli_fail(cli, "'%s' does not load (run 'cronwarden check'): cannot find data_dir", cfg_path);
+                r = cli_fail(cli,
+                             "'%s' does not load (run 'cronwarden check'): cannot find data_dir",
+                             cfg_path);
                 goto done;
         }
         snprintf(path, sizeof(path), "%s/%s", data_dir, CW_DAEMON_SNAPSHOT);
@@ -182,8 +189,9 @@ static int cmd_diff(cw_cli *cli, int argc, char **argv)
         if (r == -ENOENT && new == &neu) {
                 old = &cur;
         } else if (r < 0) {
-                r = cli_fail(cli, "no config the daemon runs to compare against: cannot read '%s': %s", path,
-                             strerror(-r));
+                r = cli_fail(cli,
+                             "no config the daemon runs to compare against: cannot read '%s': %s",
+                             path, strerror(-r));
                 goto done;
         }
         r = diff_print(cli, old, new);
@@ -290,7 +298,8 @@ static void print_runs(drain *dr, const char *head, const cw_run *runs, size_t n
 {
         fprintf(dr->cli->out, "%s %zu run%s:", head, n, n == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++)
-                fprintf(dr->cli->out, "%s %lld (%s)", i ? "," : "", (long long)runs[i].id, runs[i].spec);
+                fprintf(dr->cli->out, "%s %lld (%s)", i ? "," : "", (long long)runs[i].id,
+                        runs[i].spec);
         fputc('\n', dr->cli->out);
         fflush(dr->cli->out);
 }
@@ -318,14 +327,16 @@ static int wait_runs(drain *dr)
                         return r;
                 if (n && undrained(dr)) {
                         cw_runs_free(runs, n);
-                        fputs("the drain was ended ('cronwarden undrain'): the daemon is left running\n", dr->cli->out);
+                        fputs("the drain was ended ('cronwarden undrain'): the daemon is left running\n",
+                              dr->cli->out);
                         return 1;
                 }
                 if (n == 0)
                         return CW_EXIT_OK;
                 if (dr->deadline_us && mono_us() >= dr->deadline_us) {
                         print_runs(dr, "timed out; still in progress:", runs, n);
-                        fputs("the scheduler stays drained: 'cronwarden undrain' to resume\n", dr->cli->out);
+                        fputs("the scheduler stays drained: 'cronwarden undrain' to resume\n",
+                              dr->cli->out);
                         cw_runs_free(runs, n);
                         return 1;
                 }
@@ -349,13 +360,15 @@ static int stop_daemon(drain *dr)
         snprintf(path, sizeof(path), "%s/%s", dr->cfg->data_dir, CW_DAEMON_PID_FILE);
         pid = cw_lock_file_owner(path);
         if (pid <= 0) {
-                fprintf(dr->cli->out, "no daemon runs for %s: the scheduler stays drained until 'cronwarden "
-                                      "undrain' or a daemon starts\n",
+                fprintf(dr->cli->out,
+                        "no daemon runs for %s: the scheduler stays drained until 'cronwarden "
+                        "undrain' or a daemon starts\n",
                         dr->cfg->data_dir);
                 return CW_EXIT_OK;
         }
         if (kill(pid, SIGTERM) < 0) {
-                fprintf(dr->cli->err, "cronwarden: cannot stop the daemon (pid %d): %s\n", pid, strerror(errno));
+                fprintf(dr->cli->err, "cronwarden: cannot stop the daemon (pid %d): %s\n", pid,
+                        strerror(errno));
                 return 1;
         }
         while (cw_lock_file_owner(path) == pid) {
@@ -371,8 +384,8 @@ static int stop_daemon(drain *dr)
 
 static int cmd_drain(cw_cli *cli, int argc, char **argv)
 {
-        static const struct option options[] = {CLI_COMMON_OPTIONS,
-                                                {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT}, {0}};
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS, {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT}, {0}};
         _cleanup_(cw_config_freep) cw_config *cfg = NULL;
         _cleanup_(cw_store_closep) cw_store *store = NULL;
         drain dr = {.cli = cli};
@@ -390,14 +403,16 @@ static int cmd_drain(cw_cli *cli, int argc, char **argv)
                         continue;
                 if (o == CLI_OPT_TIMEOUT)
                         return cli_usage_error(cli, &cw_cmd_drain, "--timeout: %s", e.msg);
-                return cli_usage_error(cli, &cw_cmd_drain, "unknown or incomplete option '%s'", argv[optind - 1]);
+                return cli_usage_error(cli, &cw_cmd_drain, "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
         if (help) {
                 fputs(drain_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_drain, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_drain, "unexpected argument '%s'",
+                                       argv[optind]);
         r = cli_load_config(cli, false, &cfg);
         if (r == CW_EXIT_OK)
                 r = cli_open_store(cli, cfg, &store);
@@ -436,14 +451,16 @@ static int cmd_undrain(cw_cli *cli, int argc, char **argv)
         opterr = 0;
         while ((o = getopt_long(argc, argv, "", options, NULL)) != -1)
                 if (!cli_common_option(cli, o, optarg, &help))
-                        return cli_usage_error(cli, &cw_cmd_undrain, "unknown or incomplete option '%s'",
+                        return cli_usage_error(cli, &cw_cmd_undrain,
+                                               "unknown or incomplete option '%s'",
                                                argv[optind - 1]);
         if (help) {
                 fputs(undrain_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_undrain, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_undrain, "unexpected argument '%s'",
+                                       argv[optind]);
         r = cli_load_config(cli, false, &cfg);
         if (r == CW_EXIT_OK)
                 r = cli_open_store(cli, cfg, &store);
@@ -463,7 +480,8 @@ static int cmd_undrain(cw_cli *cli, int argc, char **argv)
         pid = cw_lock_file_owner(path);
         if (pid > 0)
                 (void)kill(pid, SIGUSR1);
-        fputs("the scheduler is no longer draining: held fires are caught up at the next pass\n", cli->out);
+        fputs("the scheduler is no longer draining: held fires are caught up at the next pass\n",
+              cli->out);
         return CW_EXIT_OK;
 }
 

@@ -25,13 +25,26 @@ static mvals values_of(const cfg_section *sec)
                 if (kv->broken)
                         continue;
                 switch (kv->key->id) {
-                case CFG_K_M_SCHEDULE: v.schedule = kv; break;
-                case CFG_K_M_DURATION: v.duration = kv; break;
-                case CFG_K_M_START: v.start = kv; break;
-                case CFG_K_M_END: v.end = kv; break;
-                case CFG_K_M_TIMEZONE: v.timezone = kv; break;
-                case CFG_K_M_JOBS: v.jobs = kv; break;
-                default: break;
+                case CFG_K_M_SCHEDULE:
+                        v.schedule = kv;
+                        break;
+                case CFG_K_M_DURATION:
+                        v.duration = kv;
+                        break;
+                case CFG_K_M_START:
+                        v.start = kv;
+                        break;
+                case CFG_K_M_END:
+                        v.end = kv;
+                        break;
+                case CFG_K_M_TIMEZONE:
+                        v.timezone = kv;
+                        break;
+                case CFG_K_M_JOBS:
+                        v.jobs = kv;
+                        break;
+                default:
+                        break;
                 }
         }
         return v;
@@ -54,7 +67,8 @@ static int instant(cfg_loader *L, const cfg_kv *kv, const cw_tz *tz, cw_time *re
         }
         n = cw_tz_resolve(tz, t, two);
         if (n <= 0)
-                return cw_config_error(L, kv->line, "%s: '%s' does not exist in %s (a DST gap): give an offset",
+                return cw_config_error(L, kv->line,
+                                       "%s: '%s' does not exist in %s (a DST gap): give an offset",
                                        kv->key->name, kv->text, cw_tz_name(tz));
         *ret = two[0];
         return 0;
@@ -68,7 +82,8 @@ static int parse_schedule(cfg_loader *L, cw_maintenance *m, const mvals *v)
         int r;
 
         if (!v->duration)
-                return cw_config_error(L, v->schedule->line, "schedule: needs a duration (how long the window lasts)");
+                return cw_config_error(L, v->schedule->line,
+                                       "schedule: needs a duration (how long the window lasts)");
         if (cw_duration_parse(v->duration->text, &d, &e) < 0)
                 return cw_config_error(L, v->duration->line, "duration: %s", e.msg);
         if (d <= 0)
@@ -77,11 +92,14 @@ static int parse_schedule(cfg_loader *L, cw_maintenance *m, const mvals *v)
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return cw_config_error_caret(L, v->schedule->line, &e, v->schedule->text, "schedule: %s", e.msg);
-        if (cw_timespec_get_kind(ts) == CW_TIMESPEC_EVERY || cw_timespec_get_kind(ts) == CW_TIMESPEC_REBOOT) {
+                return cw_config_error_caret(L, v->schedule->line, &e, v->schedule->text,
+                                             "schedule: %s", e.msg);
+        if (cw_timespec_get_kind(ts) == CW_TIMESPEC_EVERY ||
+            cw_timespec_get_kind(ts) == CW_TIMESPEC_REBOOT) {
                 cw_timespec_free(ts);
-                return cw_config_error(L, v->schedule->line,
-                                       "schedule: a window opens at calendar instants: use a cron, @daily-style or 'at' spec");
+                return cw_config_error(
+                        L, v->schedule->line,
+                        "schedule: a window opens at calendar instants: use a cron, @daily-style or 'at' spec");
         }
         if (cw_timespec_check_fires(ts, m->tz, L->now, &e) < 0) {
                 cw_timespec_free(ts);
@@ -111,7 +129,9 @@ static int parse_jobs(cfg_loader *L, cw_maintenance *m, const cfg_kv *kv)
                                 break;
                         }
                         if (!cw_config_job(&L->cfg->pub, name))
-                                r = cw_config_error(L, kv->line, "jobs: no job called '%s' (or write 'all')", name);
+                                r = cw_config_error(L, kv->line,
+                                                    "jobs: no job called '%s' (or write 'all')",
+                                                    name);
                         if (r == 0)
                                 r = cw_strv_consume(&names, name);
                         else
@@ -136,7 +156,8 @@ static int load_one(cfg_loader *L, const cfg_section *sec, cw_maintenance *m)
 
         snprintf(title, sizeof(title), "[maintenance %s]", sec->name);
         *m = (cw_maintenance){.name = sec->name, .tz = L->cfg->pub.tz, .line = sec->line};
-        if (v.timezone && (r = cw_config_zone_get(L, v.timezone->text, "timezone", v.timezone->line, &m->tz)) < 0)
+        if (v.timezone &&
+            (r = cw_config_zone_get(L, v.timezone->text, "timezone", v.timezone->line, &m->tz)) < 0)
                 return r;
         if (!v.jobs)
                 return cw_config_error(L, sec->line, "%s: needs jobs = NAME, ... (or all)", title);
@@ -144,14 +165,18 @@ static int load_one(cfg_loader *L, const cfg_section *sec, cw_maintenance *m)
         if (r < 0)
                 return r;
         if (v.schedule && (v.start || v.end))
-                return cw_config_error(L, v.schedule->line, "%s: give schedule and duration, or start and end, not both",
+                return cw_config_error(L, v.schedule->line,
+                                       "%s: give schedule and duration, or start and end, not both",
                                        title);
         if (v.schedule)
                 return parse_schedule(L, m, &v);
         if (!v.start || !v.end)
-                return cw_config_error(L, sec->line, "%s: needs schedule and duration, or start and end", title);
+                return cw_config_error(L, sec->line,
+                                       "%s: needs schedule and duration, or start and end", title);
         if (v.duration)
-                return cw_config_error(L, v.duration->line, "duration: only with schedule (start and end give the window)");
+                return cw_config_error(
+                        L, v.duration->line,
+                        "duration: only with schedule (start and end give the window)");
         r = instant(L, v.start, m->tz, &m->start);
         if (r == 0)
                 r = instant(L, v.end, m->tz, &m->end);

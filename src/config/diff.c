@@ -94,7 +94,8 @@ static dkey *key_get(dsec *s, const char *name, bool create)
         for (size_t i = 0; i < s->n_keys; i++)
                 if (strcmp(s->keys[i].name, name) == 0)
                         return &s->keys[i];
-        if (!create || cw_array_reserve((void **)&s->keys, &s->cap_keys, s->n_keys + 1, sizeof(dkey), 8) < 0)
+        if (!create ||
+            cw_array_reserve((void **)&s->keys, &s->cap_keys, s->n_keys + 1, sizeof(dkey), 8) < 0)
                 return NULL;
         s->keys[s->n_keys] = (dkey){.name = strdup(name), .value = CW_BUF_INIT(1 << 20)};
         if (!s->keys[s->n_keys].name)
@@ -211,7 +212,8 @@ static char *shown(const char *key, const char *value, const cw_strv *s1, const 
 
                 if (b.len)
                         cw_buf_putc(&b, '\n');
-                if (name && eq < n && (cw_strv_find(s1, bare) >= 0 || cw_strv_find(s2, bare) >= 0)) {
+                if (name && eq < n &&
+                    (cw_strv_find(s1, bare) >= 0 || cw_strv_find(s2, bare) >= 0)) {
                         cw_buf_add(&b, p, eq);
                         cw_buf_puts(&b, "=***");
                 } else {
@@ -228,8 +230,8 @@ static char *shown(const char *key, const char *value, const cw_strv *s1, const 
         return cw_buf_steal(&b, NULL);
 }
 
-static int item_add(cw_config_diff *d, cw_diff_kind kind, const char *section, const char *key, const char *old_v,
-                    const char *new_v, const dtext *a, const dtext *b)
+static int item_add(cw_config_diff *d, cw_diff_kind kind, const char *section, const char *key,
+                    const char *old_v, const char *new_v, const dtext *a, const dtext *b)
 {
         cw_diff_item *it;
 
@@ -242,7 +244,8 @@ static int item_add(cw_config_diff *d, cw_diff_kind kind, const char *section, c
         it->old_value = key ? shown(key, old_v, &a->secrets, &b->secrets) : NULL;
         it->new_value = key ? shown(key, new_v, &a->secrets, &b->secrets) : NULL;
         d->n++;
-        if (!it->section || (key && (!it->key || (old_v && !it->old_value) || (new_v && !it->new_value))))
+        if (!it->section ||
+            (key && (!it->key || (old_v && !it->old_value) || (new_v && !it->new_value))))
                 return -ENOMEM;
         return 0;
 }
@@ -252,7 +255,8 @@ static const char *val(const dkey *k)
         return k && k->value.p ? k->value.p : (k ? "" : NULL);
 }
 
-static int compare_section(cw_config_diff *d, dsec *o, const dsec *n, const dtext *a, const dtext *b)
+static int compare_section(cw_config_diff *d, dsec *o, const dsec *n, const dtext *a,
+                           const dtext *b)
 {
         int r = 0;
 
@@ -261,12 +265,14 @@ static int compare_section(cw_config_diff *d, dsec *o, const dsec *n, const dtex
                 if (!ok)
                         r = item_add(d, CW_DIFF_ADDED, n->title, nk->name, NULL, val(nk), a, b);
                 else if (strcmp(val(ok), val(nk)) != 0)
-                        r = item_add(d, CW_DIFF_CHANGED, n->title, nk->name, val(ok), val(nk), a, b);
+                        r = item_add(d, CW_DIFF_CHANGED, n->title, nk->name, val(ok), val(nk), a,
+                                     b);
         }
         for (size_t i = 0; i < o->n_keys && r == 0; i++) {
                 dsec *nn = (dsec *)n;
                 if (!key_get(nn, o->keys[i].name, false))
-                        r = item_add(d, CW_DIFF_REMOVED, o->title, o->keys[i].name, val(&o->keys[i]), NULL, a, b);
+                        r = item_add(d, CW_DIFF_REMOVED, o->title, o->keys[i].name,
+                                     val(&o->keys[i]), NULL, a, b);
         }
         return r;
 }
@@ -315,8 +321,8 @@ char *cw_config_text_value(const char *text, size_t len, const char *section, co
 }
 
 /* The first CW_DIFF_FIRES fires after now of every entry of job `name`. */
-static void next_fires(const cw_config *cfg, const char *name, cw_time now, cw_time out[CW_DIFF_FIRES],
-                       const cw_tz **ret_tz)
+static void next_fires(const cw_config *cfg, const char *name, cw_time now,
+                       cw_time out[CW_DIFF_FIRES], const cw_tz **ret_tz)
 {
         const cw_job *job = cw_config_job(cfg, name);
 
@@ -329,20 +335,23 @@ static void next_fires(const cw_config *cfg, const char *name, cw_time now, cw_t
                 cw_time t = now;
                 if (e->job >= cfg->n_jobs || &cfg->jobs[e->job] != job)
                         continue;
-                for (int k = 0; k < CW_DIFF_FIRES && cw_timespec_next(e->when, job->tz, t, &t) == 0; k++) {
+                for (int k = 0; k < CW_DIFF_FIRES && cw_timespec_next(e->when, job->tz, t, &t) == 0;
+                     k++) {
                         /* Insert t into the sorted list, dropping duplicates. */
                         int at = 0;
                         while (at < CW_DIFF_FIRES && out[at] && out[at] < t)
                                 at++;
                         if (at == CW_DIFF_FIRES || out[at] == t)
                                 continue;
-                        memmove(&out[at + 1], &out[at], sizeof(cw_time) * (size_t)(CW_DIFF_FIRES - at - 1));
+                        memmove(&out[at + 1], &out[at],
+                                sizeof(cw_time) * (size_t)(CW_DIFF_FIRES - at - 1));
                         out[at] = t;
                 }
         }
 }
 
-void cw_config_diff_add_fires(cw_config_diff *d, const cw_config *old_cfg, const cw_config *new_cfg, cw_time now)
+void cw_config_diff_add_fires(cw_config_diff *d, const cw_config *old_cfg, const cw_config *new_cfg,
+                              cw_time now)
 {
         if (!old_cfg || !new_cfg)
                 return;
@@ -381,7 +390,8 @@ static void format_fires(cw_buf *out, const cw_time *f, const cw_tz *tz)
 
 /* Lines of a that are not in b, each as "~ [SECTION] KEY: MARK LINE";
  * returns how many. */
-static int format_lines(cw_buf *out, const cw_diff_item *it, const char *a, const char *b, char mark)
+static int format_lines(cw_buf *out, const cw_diff_item *it, const char *a, const char *b,
+                        char mark)
 {
         int n_out = 0;
 
@@ -394,7 +404,8 @@ static int format_lines(cw_buf *out, const cw_diff_item *it, const char *a, cons
                         q += m + (q[m] ? 1 : 0);
                 }
                 if (!found) {
-                        cw_buf_printf(out, "~ [%s] %s: %c %.*s\n", it->section, it->key, mark, (int)n, p);
+                        cw_buf_printf(out, "~ [%s] %s: %c %.*s\n", it->section, it->key, mark,
+                                      (int)n, p);
                         n_out++;
                 }
                 p += n + (p[n] ? 1 : 0);
@@ -406,21 +417,25 @@ int cw_config_diff_format(const cw_config_diff *d, cw_buf *out)
 {
         for (size_t i = 0; i < d->n; i++) {
                 const cw_diff_item *it = &d->items[i];
-                const char *o = it->old_value ? it->old_value : "", *n = it->new_value ? it->new_value : "";
+                const char *o = it->old_value ? it->old_value : "",
+                           *n = it->new_value ? it->new_value : "";
 
                 if (!it->key) {
-                        cw_buf_printf(out, "%c [%s]\n", it->kind == CW_DIFF_ADDED ? '+' : '-', it->section);
+                        cw_buf_printf(out, "%c [%s]\n", it->kind == CW_DIFF_ADDED ? '+' : '-',
+                                      it->section);
                         continue;
                 }
                 if (it->kind == CW_DIFF_ADDED && !strchr(n, '\n'))
                         cw_buf_printf(out, "~ [%s] %s: (unset) -> %s\n", it->section, it->key, n);
                 else if (it->kind == CW_DIFF_REMOVED && !strchr(o, '\n'))
                         cw_buf_printf(out, "~ [%s] %s: %s -> (unset)\n", it->section, it->key, o);
-                else if (!strchr(o, '\n') && !strchr(n, '\n') && it->kind == CW_DIFF_CHANGED && strcmp(o, n) != 0)
+                else if (!strchr(o, '\n') && !strchr(n, '\n') && it->kind == CW_DIFF_CHANGED &&
+                         strcmp(o, n) != 0)
                         cw_buf_printf(out, "~ [%s] %s: %s -> %s\n", it->section, it->key, o, n);
                 else if (format_lines(out, it, o, n, '-') + format_lines(out, it, n, o, '+') == 0)
                         /* Only hidden parts differ. */
-                        cw_buf_printf(out, "~ [%s] %s: a secret value changed\n", it->section, it->key);
+                        cw_buf_printf(out, "~ [%s] %s: a secret value changed\n", it->section,
+                                      it->key);
                 if (it->has_fires) {
                         cw_buf_puts(out, "    next fires before: ");
                         format_fires(out, it->fires_old, it->tz_old);
@@ -446,5 +461,6 @@ void cw_config_diff_release(cw_config_diff *d)
 
 void cw_config_version(const char *text, size_t len, char *buf)
 {
-        snprintf(buf, CW_CONFIG_VERSION_LEN + 1, "%016llx", (unsigned long long)cw_hash_fnv1a(text, len));
+        snprintf(buf, CW_CONFIG_VERSION_LEN + 1, "%016llx",
+                 (unsigned long long)cw_hash_fnv1a(text, len));
 }

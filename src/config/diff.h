@@ -47,7 +47,10 @@ typedef struct cw_config_diff {
         size_t n, cap;
 } cw_config_diff;
 
-#define CW_CONFIG_DIFF_INIT {0}
+#define CW_CONFIG_DIFF_INIT                                                                        \
+        {                                                                                          \
+                0                                                                                  \
+        }
 
 /* Compares two config texts (len bytes each, NUL bytes end a text). Fills
  * *d (which must be empty). Returns 0, or -ENOMEM with *d released. */
@@ -56,7 +59,8 @@ int cw_config_diff_texts(const char *old_text, size_t old_len, const char *new_t
 
 /* Adds the next fires after now to each changed job schedule, from the
  * two loaded configs (either may be NULL: nothing is added). */
-void cw_config_diff_add_fires(cw_config_diff *d, const cw_config *old_cfg, const cw_config *new_cfg, cw_time now);
+void cw_config_diff_add_fires(cw_config_diff *d, const cw_config *old_cfg, const cw_config *new_cfg,
+                              cw_time now);
 
 /* Appends the diff as text, one change a line ("+ [job D]", "- [job X]",
  * "~ [job A] timeout: 1h -> 2h", "~ [schedule] run: + VALUE") and an

@@ -29,6 +29,7 @@ char *cw_snapshot_diff(const char *data_dir, const cw_config *old_cfg, const cha
 
 /* Records the running text's version, its load instant and the diff (may
  * be NULL: "first start") in the store. Returns 0 or a negative errno. */
-int cw_snapshot_record(cw_store *store, const char *text, size_t len, const char *diff, cw_time now);
+int cw_snapshot_record(cw_store *store, const char *text, size_t len, const char *diff,
+                       cw_time now);
 
 #endif

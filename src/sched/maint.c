@@ -37,12 +37,14 @@ static cw_time covers(const cw_maintenance *m, cw_time t, cw_time *ret_open)
         if (ret_open)
                 *ret_open = open;
         /* Later openings up to t may end later (overlapping occurrences). */
-        for (cw_time o = open, next; cw_timespec_next(m->when, m->tz, o, &next) == 0 && next <= t; o = next)
+        for (cw_time o = open, next; cw_timespec_next(m->when, m->tz, o, &next) == 0 && next <= t;
+             o = next)
                 open = next;
         return open + m->duration;
 }
 
-const cw_maintenance *cw_maint_at(const cw_config *cfg, const cw_job *job, cw_time t, cw_time *ret_end)
+const cw_maintenance *cw_maint_at(const cw_config *cfg, const cw_job *job, cw_time t,
+                                  cw_time *ret_end)
 {
         const cw_maintenance *found = NULL;
         cw_time end = 0;

@@ -17,7 +17,8 @@ bool cw_maint_any(const cw_config *cfg, const cw_job *job);
 /* The window covering instant t for job, or NULL; with one, *ret_end (may
  * be NULL) is when it (and any window of the job overlapping it or
  * touching it) ends. */
-const cw_maintenance *cw_maint_at(const cw_config *cfg, const cw_job *job, cw_time t, cw_time *ret_end);
+const cw_maintenance *cw_maint_at(const cw_config *cfg, const cw_job *job, cw_time t,
+                                  cw_time *ret_end);
 
 /* Where the windows of job that cover t without a break (as cw_maint_at
  * joins them) begin: t itself when none covers it. */

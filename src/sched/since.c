@@ -23,7 +23,7 @@ typedef struct item {
 } item;
 
 struct cw_sched_since {
-        item *old;        /* sorted by key */
+        item *old; /* sorted by key */
         size_t n_old, cap_old, n_present;
         item *added;
         size_t n_added, cap_added;
@@ -44,7 +44,8 @@ static int parse(cw_sched_since *s, const char *text)
                 long long t = strtoll(p, &tab, 10);
 
                 if (tab < end && *tab == '\t' && t > 0) {
-                        if (cw_array_reserve((void **)&s->old, &s->cap_old, s->n_old + 1, sizeof(item), 16) < 0)
+                        if (cw_array_reserve((void **)&s->old, &s->cap_old, s->n_old + 1,
+                                             sizeof(item), 16) < 0)
                                 return -ENOMEM;
                         s->old[s->n_old].key = strndup(tab + 1, (size_t)(end - tab - 1));
                         if (!s->old[s->n_old].key)
@@ -99,8 +100,8 @@ static size_t lower_bound(const cw_sched_since *s, const char *k)
         return lo;
 }
 
-cw_time cw_sched_since_get(cw_sched_since *s, const cw_schedule_entry *e, const cw_tz *tz, cw_time changed_at,
-                           bool *ret_changed)
+cw_time cw_sched_since_get(cw_sched_since *s, const cw_schedule_entry *e, const cw_tz *tz,
+                           cw_time changed_at, bool *ret_changed)
 {
         const char *zone = tz ? cw_tz_name(tz) : "";
         const char *when = cw_timespec_text(e->when);
@@ -126,10 +127,12 @@ cw_time cw_sched_since_get(cw_sched_since *s, const cw_schedule_entry *e, const 
          * after this one: any of them means the time spec was edited. */
         if (ret_changed) {
                 size_t j = lower_bound(s, e->spec_text);
-                *ret_changed = j < s->n_old && strncmp(s->old[j].key, e->spec_text, spec_len) == 0 &&
+                *ret_changed = j < s->n_old &&
+                               strncmp(s->old[j].key, e->spec_text, spec_len) == 0 &&
                                s->old[j].key[spec_len] == '\t';
         }
-        if (cw_array_reserve((void **)&s->added, &s->cap_added, s->n_added + 1, sizeof(item), 16) < 0)
+        if (cw_array_reserve((void **)&s->added, &s->cap_added, s->n_added + 1, sizeof(item), 16) <
+            0)
                 return 0;
         it = &s->added[s->n_added++];
         it->key = CW_TAKE_PTR(key);

@@ -35,8 +35,8 @@ int cw_sched_since_load(cw_store *store, cw_time last, cw_time now, cw_sched_sin
  * else now. *ret_changed (may be NULL) is set when the same job spec had
  * another time spec or zone before: an edit, not a new job. Marks the
  * entry as present. -ENOMEM is reported as 0 (no limit). */
-cw_time cw_sched_since_get(cw_sched_since *s, const cw_schedule_entry *e, const cw_tz *tz, cw_time changed_at,
-                           bool *ret_changed);
+cw_time cw_sched_since_get(cw_sched_since *s, const cw_schedule_entry *e, const cw_tz *tz,
+                           cw_time changed_at, bool *ret_changed);
 
 /* Writes the set back when entries were added or some are gone (only
  * the entries marked present are kept). Returns 0 or a negative errno. */

@@ -47,20 +47,26 @@ static void test_diff_table(void **state)
                  "~ [job A] timeout: (unset) -> 1h\n"},
                 {"[job A]\ncommand = x\ntimeout = 1h\n", "[job A]\ncommand = x\n",
                  "~ [job A] timeout: 1h -> (unset)\n"},
-                {"[job A]\ncommand = x\n", "[job A]\ncommand = x\n[job B]\ncommand = y\n", "+ [job B]\n"},
-                {"[job A]\ncommand = x\n[job B]\ncommand = y\n", "[job B]\ncommand = y\n", "- [job A]\n"},
+                {"[job A]\ncommand = x\n", "[job A]\ncommand = x\n[job B]\ncommand = y\n",
+                 "+ [job B]\n"},
+                {"[job A]\ncommand = x\n[job B]\ncommand = y\n", "[job B]\ncommand = y\n",
+                 "- [job A]\n"},
                 /* Repeated keys: the lines that went and came. */
-                {"[schedule]\nrun = @daily A\nrun = @hourly B\n", "[schedule]\nrun = @hourly B\nrun = @weekly A\n",
+                {"[schedule]\nrun = @daily A\nrun = @hourly B\n",
+                 "[schedule]\nrun = @hourly B\nrun = @weekly A\n",
                  "~ [schedule] run: - @daily A\n~ [schedule] run: + @weekly A\n"},
                 /* Continuation lines belong to their key. */
                 {"[job A]\ncommand = a\n  b\n", "[job A]\ncommand = a\n  c\n",
                  "~ [job A] command: - b\n~ [job A] command: + c\n"},
                 /* Secrets never show. */
-                {"[admin]\npassword_hash = $argon2id$old\n", "[admin]\npassword_hash = $argon2id$new\n",
+                {"[admin]\npassword_hash = $argon2id$old\n",
+                 "[admin]\npassword_hash = $argon2id$new\n",
                  "~ [admin] password_hash: a secret value changed\n"},
-                {"[job A]\nsecret_env = T\nenv = T=old\nenv = P=1\n", "[job A]\nsecret_env = T\nenv = T=new\nenv = P=1\n",
+                {"[job A]\nsecret_env = T\nenv = T=old\nenv = P=1\n",
+                 "[job A]\nsecret_env = T\nenv = T=new\nenv = P=1\n",
                  "~ [job A] env: a secret value changed\n"},
-                {"[job A]\nsecret_env = T\nenv = P=1\n", "[job A]\nsecret_env = T\nenv = P=2\nenv = T=x\n",
+                {"[job A]\nsecret_env = T\nenv = P=1\n",
+                 "[job A]\nsecret_env = T\nenv = P=2\nenv = T=x\n",
                  "~ [job A] env: - P=1\n~ [job A] env: + P=2\n~ [job A] env: + T=***\n"},
         };
         (void)state;
@@ -116,7 +122,8 @@ static void test_version_and_text_value(void **state)
         cw_config_version("b", 1, v2);
         assert_int_equal(strlen(v1), CW_CONFIG_VERSION_LEN);
         assert_string_not_equal(v1, v2);
-        dd = cw_config_text_value("[cronwarden]\ndata_dir = rel/dir\n[job A]\n", 40, "cronwarden", "data_dir");
+        dd = cw_config_text_value("[cronwarden]\ndata_dir = rel/dir\n[job A]\n", 40, "cronwarden",
+                                  "data_dir");
         assert_string_equal(dd, "rel/dir");
         free(dd);
         assert_null(cw_config_text_value("[job A]\n", 8, "cronwarden", "data_dir"));
@@ -126,14 +133,15 @@ static void test_version_and_text_value(void **state)
 
 static void test_maint_windows(void **state)
 {
-        cw_config *c = load("[job A]\ncommand = x\nduring_maintenance = defer\n"
-                            "[job B]\ncommand = x\n"
-                            "[job C]\ncommand = x\n"
-                            "[maintenance nightly]\nschedule = 0 2 * * *\nduration = 30m\njobs = A, B\n"
-                            /* Touches nightly's end: A's window runs on to 02:45. */
-                            "[maintenance tail]\nstart = 2030-01-02T02:30:00Z\nend = 2030-01-02T02:45:00Z\njobs = A\n"
-                            "[maintenance zoned]\nschedule = 0 5 * * *\nduration = 1h\ntimezone = Europe/Warsaw\n"
-                            "jobs = all\n");
+        cw_config *c = load(
+                "[job A]\ncommand = x\nduring_maintenance = defer\n"
+                "[job B]\ncommand = x\n"
+                "[job C]\ncommand = x\n"
+                "[maintenance nightly]\nschedule = 0 2 * * *\nduration = 30m\njobs = A, B\n"
+                /* Touches nightly's end: A's window runs on to 02:45. */
+                "[maintenance tail]\nstart = 2030-01-02T02:30:00Z\nend = 2030-01-02T02:45:00Z\njobs = A\n"
+                "[maintenance zoned]\nschedule = 0 5 * * *\nduration = 1h\ntimezone = Europe/Warsaw\n"
+                "jobs = all\n");
         static const struct {
                 const char *job, *at, *window, *end;
                 bool deferred;
@@ -163,8 +171,8 @@ static void test_maint_windows(void **state)
                         continue;
                 }
                 if (!fx.window || strcmp(fx.window->name, cases[i].window) != 0)
-                        fail_msg("case %zu: window %s, want %s", i, fx.window ? fx.window->name : "none",
-                                 cases[i].window);
+                        fail_msg("case %zu: window %s, want %s", i,
+                                 fx.window ? fx.window->name : "none", cases[i].window);
                 assert_int_equal(fx.deferred, cases[i].deferred);
                 if (cases[i].end)
                         assert_int_equal(fx.to, iso(cases[i].end));
@@ -208,15 +216,15 @@ static int teardown(void **state)
 }
 
 /* One pass's view: the since of each entry of cfg, then saved. */
-static void pass(world *w, const cw_config *cfg, cw_time last, cw_time now, cw_time changed_at, cw_time *out,
-                 bool *edited)
+static void pass(world *w, const cw_config *cfg, cw_time last, cw_time now, cw_time changed_at,
+                 cw_time *out, bool *edited)
 {
         cw_sched_since *s = NULL;
 
         assert_int_equal(cw_sched_since_load(w->store, last, now, &s), 0);
         for (size_t i = 0; i < cfg->n_entries; i++)
-                out[i] = cw_sched_since_get(s, &cfg->entries[i], cfg->jobs[cfg->entries[i].job].tz, changed_at,
-                                            &edited[i]);
+                out[i] = cw_sched_since_get(s, &cfg->entries[i], cfg->jobs[cfg->entries[i].job].tz,
+                                            changed_at, &edited[i]);
         assert_int_equal(cw_sched_since_save(s, w->store), 0);
         cw_sched_since_free(s);
 }
@@ -224,8 +232,10 @@ static void pass(world *w, const cw_config *cfg, cw_time last, cw_time now, cw_t
 static void test_since(void **state)
 {
         world *w = *state;
-        cw_config *c1 = load("[job A]\ncommand = x\nschedule = 0 * * * *\n[job B]\ncommand = x\nschedule = 0 * * * *\n");
-        cw_config *c2 = load("[job A]\ncommand = x\nschedule = 30 * * * *\n[job B]\ncommand = x\nschedule = 0 * * * *\n");
+        cw_config *c1 = load(
+                "[job A]\ncommand = x\nschedule = 0 * * * *\n[job B]\ncommand = x\nschedule = 0 * * * *\n");
+        cw_config *c2 = load(
+                "[job A]\ncommand = x\nschedule = 30 * * * *\n[job B]\ncommand = x\nschedule = 0 * * * *\n");
         cw_time t0 = iso("2030-01-01T10:00:00Z"), t1 = iso("2030-01-01T10:45:00Z");
         cw_time since[2];
         bool edited[2];
