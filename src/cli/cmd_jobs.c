@@ -740,9 +740,11 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                         fprintf(cli->out, "    %s", buf);
                         if (fx.window && fx.deferred) {
                                 cli_format_instant(tz, fx.to, buf, sizeof(buf));
-                                fprintf(cli->out, "  deferred to %s: maintenance window %s", buf, fx.window->name);
+                                fprintf(cli->out, "  deferred to %s: maintenance window %s", buf,
+                                        fx.window->name);
                         } else if (fx.window) {
-                                fprintf(cli->out, "  skipped: maintenance window %s", fx.window->name);
+                                fprintf(cli->out, "  skipped: maintenance window %s",
+                                        fx.window->name);
                         }
                         fputc('\n', cli->out);
                         if (cw_timespec_next(e->when, tz, t, &t) < 0)

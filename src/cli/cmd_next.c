@@ -138,7 +138,8 @@ static int parse_from(cw_cli *cli, const char *from, const cw_tz *tz, cw_time *r
 
 /* After a fire of a job with maintenance windows (text output only):
  * what a window does to it. */
-static void print_maint(cw_cli *cli, const cw_config *cfg, const cw_job *job, const cw_tz *tz, cw_time t)
+static void print_maint(cw_cli *cli, const cw_config *cfg, const cw_job *job, const cw_tz *tz,
+                        cw_time t)
 {
         cw_maint_effect fx;
         char buf[64];
@@ -156,8 +157,8 @@ static void print_maint(cw_cli *cli, const cw_config *cfg, const cw_job *job, co
         }
 }
 
-static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, const cw_tz *tz, cw_time t,
-                       const cw_config *cfg, const cw_job *job)
+static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, const cw_tz *tz,
+                       cw_time t, const cw_config *cfg, const cw_job *job)
 {
         char buf[64];
         long i;
@@ -230,7 +231,8 @@ static int next_main(cw_cli *cli, next_args *a)
                         fputs("[]\n", cli->out);
                 return CW_EXIT_OK;
         }
-        return print_fires(cli, a, ts, tz, from, cfg, cfg && js ? cw_config_job(cfg, js->name) : NULL);
+        return print_fires(cli, a, ts, tz, from, cfg,
+                           cfg && js ? cw_config_job(cfg, js->name) : NULL);
 }
 
 static int cmd_next(cw_cli *cli, int argc, char **argv)

@@ -114,11 +114,11 @@ typedef struct cw_schedule_entry {
  * covers the instants [open, open + duration) or [start, end). */
 typedef struct cw_maintenance {
         const char *name;
-        cw_timespec *when;      /* NULL for a one-off window */
+        cw_timespec *when; /* NULL for a one-off window */
         cw_duration duration;
-        cw_time start, end;     /* one-off: the window; else 0 */
-        const cw_tz *tz;        /* owned by the config */
-        cw_strv jobs;           /* job names; empty when all */
+        cw_time start, end; /* one-off: the window; else 0 */
+        const cw_tz *tz;    /* owned by the config */
+        cw_strv jobs;       /* job names; empty when all */
         bool all;
         int line;
 } cw_maintenance;

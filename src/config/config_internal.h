@@ -30,7 +30,7 @@ typedef enum cfg_section_kind {
         CFG_SEC_JOB,
         CFG_SEC_SCHEDULE,
         CFG_SEC_MAINTENANCE, /* [maintenance NAME] (config_maint.c) */
-        CFG_SEC_SKIP, /* unknown, duplicate or broken: keys are ignored */
+        CFG_SEC_SKIP,        /* unknown, duplicate or broken: keys are ignored */
         CFG_SEC__MAX,
 } cfg_section_kind;
 

@@ -543,7 +543,8 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, cfg_apply_size, J(limit_memory),
             LIMIT_MEMORY_MIN, (long long)CW_SIZE_MAX),
         KEY(LIMIT_CPU, "limit_cpu", JOBS, 0, cfg_apply_duration, J(limit_cpu), 1, CW_DURATION_MAX),
-        KEY(DURING_MAINTENANCE, "during_maintenance", JOBS, 0, cfg_apply_during_maintenance, 0, 0, 0),
+        KEY(DURING_MAINTENANCE, "during_maintenance", JOBS, 0, cfg_apply_during_maintenance, 0, 0,
+            0),
 
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
 

@@ -192,17 +192,21 @@ static int maintenance_section(cfg_loader *L, const char *title, const char *a, 
         for (; a < b && cfg_ini_space(*a); a++)
                 ;
         if (a == b)
-                return cw_config_error(L, L->lineno, "%s: missing window name: write [maintenance NAME]", title);
+                return cw_config_error(L, L->lineno,
+                                       "%s: missing window name: write [maintenance NAME]", title);
         name = cw_arena_strndup(&L->cfg->arena, a, (size_t)(b - a));
         if (!name)
                 return -ENOMEM;
         if (!cw_jobspec_name_valid(name))
-                return cw_config_error(L, L->lineno,
-                                       "%s: invalid window name %s: use letters, digits, '_', '.' and '-', starting with a letter or '_'",
-                                       title, cw_config_quote(name, q));
+                return cw_config_error(
+                        L, L->lineno,
+                        "%s: invalid window name %s: use letters, digits, '_', '.' and '-', starting with a letter or '_'",
+                        title, cw_config_quote(name, q));
         for (size_t i = 0; i < L->n_sections; i++)
-                if (L->sections[i].kind == CFG_SEC_MAINTENANCE && strcmp(L->sections[i].name, name) == 0)
-                        return cw_config_error(L, L->lineno, "%s: window defined twice (first on line %d)", title,
+                if (L->sections[i].kind == CFG_SEC_MAINTENANCE &&
+                    strcmp(L->sections[i].name, name) == 0)
+                        return cw_config_error(L, L->lineno,
+                                               "%s: window defined twice (first on line %d)", title,
                                                L->sections[i].line);
         return section_add(L, CFG_SEC_MAINTENANCE, name);
 }
@@ -258,7 +262,8 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 L->kind_line[kind] = L->lineno;
                 return section_add(L, kind, NULL);
         }
-        if ((size_t)(b - a) >= 11 && memcmp(a, "maintenance", 11) == 0 && (a + 11 == b || cfg_ini_space(a[11])))
+        if ((size_t)(b - a) >= 11 && memcmp(a, "maintenance", 11) == 0 &&
+            (a + 11 == b || cfg_ini_space(a[11])))
                 return maintenance_section(L, title, a + 11, b);
         if ((size_t)(b - a) >= 3 && memcmp(a, "job", 3) == 0 && (a + 3 == b || cfg_ini_space(a[3]))) {
                 char *name;

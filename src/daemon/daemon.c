@@ -76,8 +76,8 @@ typedef struct daemon_state {
         bool stop;
         bool replacing; /* in spawner_replace: a failed hand-over fails the run */
         cw_time boot;
-        cw_time config_at;      /* when d->cfg was loaded */
-        cw_time loaded_at;      /* when load_config last read the file */
+        cw_time config_at; /* when d->cfg was loaded */
+        cw_time loaded_at; /* when load_config last read the file */
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
          * threads log through logline, so log_lock serialises lines and
@@ -763,8 +763,10 @@ static void end_drain(daemon_state *d)
 {
         cw_time since = 0;
 
-        if (cw_sched_drain_get(d->store, &since) == 0 && since > 0 && cw_sched_drain_set(d->store, 0) == 0)
-                logline(d, "info", "event=drain_ended since=%lld reason=daemon_start", (long long)since);
+        if (cw_sched_drain_get(d->store, &since) == 0 && since > 0 &&
+            cw_sched_drain_set(d->store, 0) == 0)
+                logline(d, "info", "event=drain_ended since=%lld reason=daemon_start",
+                        (long long)since);
 }
 
 static void reload(daemon_state *d)
@@ -786,7 +788,8 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        diff = cw_snapshot_diff(n->data_dir, d->cfg, text, len, n, cw_instant_sec(cw_clock_now(d->clock)));
+        diff = cw_snapshot_diff(n->data_dir, d->cfg, text, len, n,
+                                cw_instant_sec(cw_clock_now(d->clock)));
         if (cw_snapshot_write(n->data_dir, text, len, &err) < 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
                 cw_config_free(n);

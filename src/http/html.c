@@ -445,8 +445,10 @@ static void drain_notice(const cw_http_req *req, cw_buf *b, cw_html_nav active)
         if (!req->user || !req->store || active == CW_NAV_SCHEDULER ||
             cw_sched_drain_get(req->store, &since) < 0 || since == 0)
                 return;
-        cw_html_raw(b, "<div class=\"banner banner-warn\" id=\"draining-notice\">The scheduler is draining for a "
-                       "deploy: nothing new starts. <a href=\"/scheduler\">Runs still in progress</a></div>");
+        cw_html_raw(
+                b,
+                "<div class=\"banner banner-warn\" id=\"draining-notice\">The scheduler is draining for a "
+                "deploy: nothing new starts. <a href=\"/scheduler\">Runs still in progress</a></div>");
 }
 
 void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw_html_nav active,

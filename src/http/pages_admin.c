@@ -22,13 +22,17 @@ static void config_section(const cw_http_req *req, cw_buf *b)
                 return;
         (void)cw_store_state_get(req->store, CW_STATE_CONFIG_LOADED_AT, &at);
         (void)cw_store_state_get(req->store, CW_STATE_CONFIG_DIFF, &diff);
-        cw_html_printf(b, "<section class=\"card\" id=\"config-version\"><h2>Config</h2><dl class=\"kv\">"
-                          "<dt>Version</dt><dd class=\"mono\" id=\"config-version-id\">%s</dd><dt>Loaded</dt><dd>",
-                       version);
+        cw_html_printf(
+                b,
+                "<section class=\"card\" id=\"config-version\"><h2>Config</h2><dl class=\"kv\">"
+                "<dt>Version</dt><dd class=\"mono\" id=\"config-version-id\">%s</dd><dt>Loaded</dt><dd>",
+                version);
         cw_html_time(req, b, at ? (cw_time)strtoll(at, NULL, 10) : 0, true);
         cw_html_raw(b, "</dd></dl><h3>Changes at that load</h3>");
         if (!diff || !*diff)
-                cw_html_raw(b, "<p class=\"muted\" id=\"config-diff-empty\">None (or the daemon's first start).</p>");
+                cw_html_raw(
+                        b,
+                        "<p class=\"muted\" id=\"config-diff-empty\">None (or the daemon's first start).</p>");
         else
                 cw_html_printf(b, "<pre class=\"config-diff\" id=\"config-diff\">%s</pre>", diff);
         cw_html_raw(b, "</section>\n");
@@ -47,15 +51,21 @@ static void drain_banner(const cw_http_req *req, cw_buf *b)
         f.active = true;
         f.limit = 100;
         (void)cw_store_runs_list(req->store, &f, &runs, &n);
-        cw_html_raw(b, "<div class=\"banner banner-warn\" id=\"draining\"><strong>The scheduler is draining</strong>"
-                       "<span>since ");
+        cw_html_raw(
+                b,
+                "<div class=\"banner banner-warn\" id=\"draining\"><strong>The scheduler is draining</strong>"
+                "<span>since ");
         cw_html_time(req, b, since, true);
-        cw_html_printf(b, ": nothing new starts (a deploy is under way; 'cronwarden undrain' ends it). Waiting for "
-                          "%zu run%s%s</span>",
-                       n, n == 1 ? "" : "s", n ? ":" : ".");
+        cw_html_printf(
+                b,
+                ": nothing new starts (a deploy is under way; 'cronwarden undrain' ends it). Waiting for "
+                "%zu run%s%s</span>",
+                n, n == 1 ? "" : "s", n ? ":" : ".");
         for (size_t i = 0; i < n; i++) {
-                cw_html_printf(b, "<a class=\"run-link mono\" data-draining-run=\"%lld\" href=\"/runs/%lld\">#%lld</a> ",
-                               (long long)runs[i].id, (long long)runs[i].id, (long long)runs[i].id);
+                cw_html_printf(
+                        b,
+                        "<a class=\"run-link mono\" data-draining-run=\"%lld\" href=\"/runs/%lld\">#%lld</a> ",
+                        (long long)runs[i].id, (long long)runs[i].id, (long long)runs[i].id);
                 cw_html_code(b, runs[i].spec, NULL);
         }
         cw_html_raw(b, "</div>\n");

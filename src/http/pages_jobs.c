@@ -488,9 +488,11 @@ static void maint_note(const cw_http_req *req, cw_buf *b, const cw_job *job, cw_
         if (!fx.window)
                 return;
         if (!fx.deferred) {
-                cw_html_printf(b, " <span class=\"small muted\" data-maintenance=\"skip\">skipped: maintenance window "
-                                  "%s</span>",
-                               fx.window->name);
+                cw_html_printf(
+                        b,
+                        " <span class=\"small muted\" data-maintenance=\"skip\">skipped: maintenance window "
+                        "%s</span>",
+                        fx.window->name);
                 return;
         }
         cw_html_raw(b, " <span class=\"small muted\" data-maintenance=\"defer\">deferred to ");

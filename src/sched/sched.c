@@ -282,15 +282,18 @@ static int fires_add(fires *f, cw_time t, bool on_time)
  * are left alone (the window is kept for catch_up when the drain ends). */
 static int drain_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, const fires *f)
 {
-        cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
+        cw_sched_action a = {
+                .job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
         int r = 0;
 
         if (job->catch_up != CW_CATCH_UP_NONE)
                 return 0;
         for (size_t i = 0; i < f->n_missed_kept + f->n_on_time && r == 0; i++) {
                 bool won = false;
-                a.scheduled_at = i < f->n_missed_kept ? f->missed[i] : f->on_time[i - f->n_missed_kept];
-                r = cw_store_claim(p->o->store, e->spec_text, a.scheduled_at, p->o->cfg->node, &won);
+                a.scheduled_at =
+                        i < f->n_missed_kept ? f->missed[i] : f->on_time[i - f->n_missed_kept];
+                r = cw_store_claim(p->o->store, e->spec_text, a.scheduled_at, p->o->cfg->node,
+                                   &won);
                 if (r == 0 && won)
                         r = record(p, &a, CW_SCHED_SKIPPED, CW_SCHED_DRAINING_REASON);
         }
@@ -349,9 +352,13 @@ static cw_time fires_last(const fires *f)
 }
 
 /* Records a fire inside a maintenance window as skipped (once: claimed). */
-static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t, const cw_maintenance *m)
+static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t,
+                      const cw_maintenance *m)
 {
-        cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1,
+        cw_sched_action a = {.job = job,
+                             .spec = e->spec_text,
+                             .trigger = CW_TRIGGER_SCHEDULE,
+                             .attempt = 1,
                              .scheduled_at = t};
         char why[160];
         bool won = false;
@@ -367,8 +374,8 @@ static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
  * exclusive start; fires at or before it are only looked at for a deferral
  * that ends after it). A deferred fire moves *t to just before its
  * window's end: the fires in between all become that one. */
-static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from, cw_time *tp,
-                      cw_duration deadline, fires *f)
+static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from,
+                      cw_time *tp, cw_duration deadline, fires *f)
 {
         cw_time t = *tp;
         cw_maint_effect fx = cw_maint_effect_of(p->o->cfg, job, t);
@@ -384,12 +391,14 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 wake_at(p, fx.to);
                 return 0;
         }
-        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, now - fx.to <= deadline) : 0;
+        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, now - fx.to <= deadline)
+                                                      : 0;
 }
 
 /* The fires of an `every` entry through its job's windows (skipped: an
  * interval's fires are not deferred). */
-static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_duration deadline, fires *f)
+static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_duration deadline,
+                       fires *f)
 {
         fires in = *f;
         int r = 0;
@@ -403,7 +412,8 @@ static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, c
         return r;
 }
 
-static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, bool edited, fires *f)
+static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, bool edited,
+                      fires *f)
 {
         const cw_sched_opts *o = p->o;
         char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16], val[32];
@@ -463,7 +473,8 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
          * change on (that instant included): the window before it existed
          * holds no fire of its own. (Looked up before the node test, so
          * entries of other nodes stay known.) */
-        since = p->since ? cw_sched_since_get(p->since, e, job->tz, e->changed_at ? e->changed_at : p->o->config_at,
+        since = p->since ? cw_sched_since_get(p->since, e, job->tz,
+                                              e->changed_at ? e->changed_at : p->o->config_at,
                                               &edited)
                          : 0;
         if (since > t)
@@ -490,7 +501,8 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 /* A fire deferred to the end of the window the pass starts
                  * in may lie before the pass's window: look from the
                  * window's opening. */
-                if (maint && job->during_maintenance == CW_MAINT_DEFER && cw_maint_at(cfg, job, from, NULL))
+                if (maint && job->during_maintenance == CW_MAINT_DEFER &&
+                    cw_maint_at(cfg, job, from, NULL))
                         t = cw_maint_chain_open(cfg, job, from) - 1;
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
                         r = maint ? maint_fire(p, e, job, from, &t, deadline, &f)
@@ -498,7 +510,8 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
                 since = since > p->last ? since : p->last;
-                if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > since ? p->o->now : since, &t) == 0)
+                if (r == 0 && cw_timespec_next(e->when, job->tz,
+                                               p->o->now > since ? p->o->now : since, &t) == 0)
                         wake_at(p, t);
                 break;
         }

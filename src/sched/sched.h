@@ -128,7 +128,7 @@ typedef struct cw_sched_result {
         cw_time window_from;   /* the window examined: (from, to] */
         cw_time window_to;
         bool first_pass;
-        bool draining;         /* the pass found the scheduler draining */
+        bool draining; /* the pass found the scheduler draining */
         /* The earliest instant after window_to at which a pass has work
          * (a fire of any entry on this node, a retry coming due), or 0 when
          * nothing is scheduled: the daemon sleeps until then. */
