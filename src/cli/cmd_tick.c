@@ -169,10 +169,13 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 json_object_set_new(out, "window_from", json_string(from));
                 json_object_set_new(out, "window_to", json_string(to));
                 json_object_set_new(out, "first_pass", json_boolean(res.first_pass));
+                json_object_set_new(out, "draining", json_boolean(res.draining));
                 json_object_set_new(out, "actions", t.actions);
                 json_dumpf(out, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(out);
+        } else if (res.draining && !t.silent) {
+                fputs("the scheduler is draining: nothing was started ('cronwarden undrain' ends it)\n", cli->out);
         }
         return CW_EXIT_OK;
 }

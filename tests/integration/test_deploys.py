@@ -4,6 +4,7 @@
 the test needs an exact instant."""
 
 import datetime
+import json
 import os
 import signal
 import time
@@ -295,7 +296,10 @@ def test_drain_with_tick_skips_none_and_holds_the_others_until_undrain(wk):
     a = wk.db_runs("A")
     assert [(x["status"], x["reason"]) for x in a] == [("skipped", "the scheduler is draining")]
     assert wk.db_runs("B") == []
-    tick_at(wk, "2030-01-01T11:00:30Z")
+    out = wk.ok("tick", env={"CRONWARDEN_FAKE_NOW": "2030-01-01T11:00:30Z"}).stdout
+    assert "the scheduler is draining" in out
+    j = json.loads(wk.ok("tick", "--json", env={"CRONWARDEN_FAKE_NOW": "2030-01-01T11:00:31Z"}).stdout)
+    assert j["draining"] is True
     assert len(wk.db_runs("A")) == 1 and wk.db_runs("B") == []
     wk.ok("undrain")
     tick_at(wk, "2030-01-01T11:00:40Z")
