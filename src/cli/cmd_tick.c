@@ -175,7 +175,8 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 fputc('\n', cli->out);
                 json_decref(out);
         } else if (res.draining && !t.silent) {
-                fputs("the scheduler is draining: nothing was started ('cronwarden undrain' ends it)\n", cli->out);
+                fputs("the scheduler is draining: nothing was started ('cronwarden undrain' ends it)\n",
+                      cli->out);
         }
         return CW_EXIT_OK;
 }
