@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "catalog/entries.h"
 #include "report/json.h"
+#include "sched/maint.h"
 
 #define INFO_FIRES 5
 #define SCHEDULE_COLUMN_MAX 48
@@ -710,8 +711,18 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                         break;
                 }
                 for (int k = 0; k < INFO_FIRES; k++) {
+                        cw_maint_effect fx = cw_maint_effect_of(cfg, v->job, t);
                         cli_format_instant(tz, t, buf, sizeof(buf));
-                        fprintf(cli->out, "    %s\n", buf);
+                        fprintf(cli->out, "    %s", buf);
+                        if (fx.window && fx.deferred) {
+                                cli_format_instant(tz, fx.to, buf, sizeof(buf));
+                                fprintf(cli->out, "  deferred to %s: maintenance window %s", buf,
+                                        fx.window->name);
+                        } else if (fx.window) {
+                                fprintf(cli->out, "  skipped: maintenance window %s",
+                                        fx.window->name);
+                        }
+                        fputc('\n', cli->out);
                         if (cw_timespec_next(e->when, tz, t, &t) < 0)
                                 break;
                 }

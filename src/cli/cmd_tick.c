@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "catalog/entries.h"
@@ -140,6 +141,15 @@ static void sweep_queued(tick_ctx *t, cw_store *store)
         cli_starters_release(fd);
 }
 
+/* When the config file was last written: an entry edited in it counts
+ * as in force from then on (sched.h, config_at); 0 when unknown. */
+static cw_time config_mtime(const cw_config *cfg)
+{
+        struct stat st;
+
+        return cfg->path && stat(cfg->path, &st) == 0 ? (cw_time)st.st_mtime : 0;
+}
+
 static int cmd_tick(cw_cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -192,6 +202,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         o.store = store;
         o.now = cli->now;
         o.now_us = cli->now_us;
+        o.config_at = config_mtime(cfg);
         o.start = start_worker;
         o.locks = cw_sched_worker_locks();
         o.on_action = on_action;
@@ -214,10 +225,14 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 json_object_set_new(out, "window_from_ts", json_integer(res.window_from));
                 json_object_set_new(out, "window_to_ts", json_integer(res.window_to));
                 json_object_set_new(out, "first_pass", json_boolean(res.first_pass));
+                json_object_set_new(out, "draining", json_boolean(res.draining));
                 json_object_set_new(out, "actions", t.actions);
                 json_dumpf(out, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(out);
+        } else if (res.draining && !t.silent) {
+                fputs("the scheduler is draining: nothing was started ('cronwarden undrain' ends it)\n",
+                      cli->out);
         }
         return CW_EXIT_OK;
 }

@@ -621,8 +621,18 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, cfg_apply_size, J(limit_memory),
             LIMIT_MEMORY_MIN, (long long)CW_SIZE_MAX),
         KEY(LIMIT_CPU, "limit_cpu", JOBS, 0, cfg_apply_duration, J(limit_cpu), 1, CW_DURATION_MAX),
+        KEY(DURING_MAINTENANCE, "during_maintenance", JOBS, 0, cfg_apply_during_maintenance, 0, 0,
+            0),
 
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
+
+        /* Read by config_maint.c once the jobs are known. */
+        KEY(M_SCHEDULE, "schedule", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_DURATION, "duration", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_START, "start", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_END, "end", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_TIMEZONE, "timezone", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_JOBS, "jobs", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
 };
 
 const cfg_key *cw_config_key_lookup(const char *name, cfg_section_kind kind)
@@ -675,6 +685,8 @@ static const char *section_title(unsigned sections)
                 return "[admin]";
         if (sections & S(SCHEDULE))
                 return "[schedule]";
+        if (sections & S(MAINTENANCE))
+                return "a [maintenance NAME] section";
         return "a [job NAME] section";
 }
 

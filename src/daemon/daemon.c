@@ -41,9 +41,11 @@
 #include "base/sigfd.h"
 #include "http/http.h"
 #include "catalog/entries.h"
+#include "daemon/snapshot.h"
 #include "daemon/spawner.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/tzwatch.h"
+#include "sched/drain.h"
 #include "sched/worker_locks.h"
 #include "worker/control.h"
 #include "worker/lock.h"
@@ -607,32 +609,27 @@ static cw_sched_opts pass_opts(daemon_state *d)
 
         o.now = cw_instant_sec(now);
         o.now_us = now;
+        o.config_at = d->config_at;
         return o;
 }
 
-/* Writes text to DATA_DIR/CW_DAEMON_SNAPSHOT atomically (temporary file,
- * then rename), so a worker never reads a half-written snapshot. */
-static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw_error *err)
+/* Logs each line of a load's diff (event=config_change) and records the
+ * running text's version and the diff in the store for the admin UI. */
+static void log_changes(daemon_state *d, const char *text, size_t len, const char *diff)
 {
-        char path[4096], tmp[4112];
-        ssize_t w;
-        int fd;
+        char q[600];
+        int r;
 
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-        if (fd < 0)
-                return cw_error_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-        w = write(fd, text, len);
-        if (w != (ssize_t)len || fsync(fd) < 0) {
-                int e = w < 0 ? errno : EIO;
-                close(fd);
-                return cw_error_fail(err, -e, "cannot write '%s': %s", tmp, strerror(e));
+        for (const char *p = diff; p && *p;) {
+                size_t n = strcspn(p, "\n");
+                char line[512];
+                snprintf(line, sizeof(line), "%.*s", (int)n, p);
+                logline(d, "info", "event=config_change change=%s", quoted(line, q, sizeof(q)));
+                p += n + (p[n] ? 1 : 0);
         }
-        close(fd);
-        if (rename(tmp, path) < 0)
-                return cw_error_fail(err, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
-        return 0;
+        r = cw_snapshot_record(d->store, text, len, diff, d->config_at);
+        if (r < 0)
+                logline(d, "error", "event=error what=config_record error=%s", strerror(-r));
 }
 
 int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err)
@@ -651,12 +648,13 @@ int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret,
 }
 
 /* Reads the config file once and parses that text, giving both; the
- * caller keeps the text as the snapshot (write_snapshot) once it accepts
+ * caller keeps the text as the snapshot (cw_snapshot_write) once it accepts
  * the config: a config file edited or broken under a running daemon then
  * changes nothing until a reload accepts it. */
 static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
 {
         _cleanup_free_ char *text = NULL;
+        cw_time now = cw_instant_sec(cw_clock_now(d->clock));
         size_t len = 0;
         int r;
 
@@ -670,6 +668,7 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
         (void)mkdir((*ret)->data_dir, 0755);
         *ret_text = CW_TAKE_PTR(text);
         *ret_len = len;
+        d->loaded_at = now;
         return 0;
 }
 
@@ -886,9 +885,21 @@ void adopt_config(daemon_state *d, cw_config *n)
         daemon_zones_watch(d);
 }
 
+/* A daemon starting ends a drain (`cronwarden drain` stopped the one
+ * before it for a deploy): its first pass catches up what was held. */
+static void end_drain(daemon_state *d)
+{
+        cw_time since = 0;
+
+        if (cw_sched_drain_get(d->store, &since) == 0 && since > 0 &&
+            cw_sched_drain_set(d->store, 0) == 0)
+                logline(d, "info", "event=drain_ended since=%lld reason=daemon_start",
+                        (long long)since);
+}
+
 static void reload(daemon_state *d)
 {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *diff = NULL;
         cw_config *n = NULL;
         size_t len = 0;
         cw_error err;
@@ -905,7 +916,9 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        if (write_snapshot(n, text, len, &err) < 0) {
+        diff = cw_snapshot_diff(n->data_dir, d->cfg, text, len, n,
+                                cw_instant_sec(cw_clock_now(d->clock)));
+        if (cw_snapshot_write(n->data_dir, text, len, &err) < 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
                 cw_config_free(n);
                 return;
@@ -913,9 +926,11 @@ static void reload(daemon_state *d)
         free(d->text);
         d->text = CW_TAKE_PTR(text);
         d->text_len = len;
+        d->config_at = d->loaded_at;
         adopt_config(d, n);
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
+        log_changes(d, d->text, d->text_len, diff);
         admin_reloaded(d, n);
 }
 
@@ -1019,7 +1034,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .spawner_fd = -1,
                           .log_lock = PTHREAD_MUTEX_INITIALIZER};
         const char *js = getenv("JOURNAL_STREAM");
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *diff = NULL;
         size_t len = 0;
         int r;
 
@@ -1031,13 +1046,15 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         d.journal = js && *js;
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
         r = load_config(&d, &d.cfg, &text, &len, err);
+        d.config_at = d.loaded_at;
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0)
                 r = take_pid_file(&d, err);
         if (r == 0) {
                 snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
-                r = write_snapshot(d.cfg, text, len, err);
+                diff = cw_snapshot_diff(d.cfg->data_dir, NULL, text, len, d.cfg, d.config_at);
+                r = cw_snapshot_write(d.cfg->data_dir, text, len, err);
         }
         if (r == 0)
                 r = setup_fds(&d, err);
@@ -1070,6 +1087,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir, (int)d.spawner_pid);
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
+        /* What changed since the config the last daemon ran. */
+        log_changes(&d, d.text, d.text_len, diff);
+        end_drain(&d);
         fire_reboot(&d);
         for (bool pass = true; !d.stop;) {
                 struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},

@@ -48,6 +48,8 @@ typedef struct daemon_state {
         bool sweep_due; /* a worker ended since the last sweep_queued */
         int64_t swept;  /* the last sweep_queued, monotonic µs */
         cw_time boot;
+        cw_time config_at; /* when d->cfg was loaded */
+        cw_time loaded_at; /* when load_config last read the file */
         sigset_t old_mask;
         /* The admin server (http.h) and the address it listens on; its
          * threads log through logline, so log_lock serialises lines and
