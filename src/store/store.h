@@ -62,11 +62,17 @@ typedef struct cw_store_url {
  * this build has its backend: cw_store_open says that. */
 int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err);
 
+/* The URL as it may be shown (messages, logs): a password in it, in the
+ * user part (user:PASSWORD@host) or as a password= parameter, replaced by
+ * "***". *ret is newly allocated (caller frees); -ENOMEM. */
+int cw_store_url_redact(const char *url, char **ret);
+
 /* Opens the store named by `url` (see above; "sqlite" creates its file,
- * with its directory, when missing). A PostgreSQL URL gives
- * -EPROTONOSUPPORT ("not available yet") until that backend
- * exists. Errors: -EINVAL (bad url), -EACCES/-EROFS/-ENOSPC/-EIO..., each
- * with err saying what and where. */
+ * with its directory, when missing; a PostgreSQL database must exist, its
+ * tables are created when missing: docs/store.md). Errors: -EINVAL (bad
+ * url), -EACCES/-EROFS/-ENOSPC/-EIO..., and for PostgreSQL
+ * -ECONNREFUSED/-ETIMEDOUT (no server) or -ENOENT (no such database),
+ * each with err saying what and where (never the URL's password). */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
 /* Whether the store named by `url` was created already (its SQLite file

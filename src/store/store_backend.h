@@ -79,6 +79,12 @@ struct cw_store_ops {
  * date. Errors as cw_store_open, with err saying what and where. */
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);
 
+/* The PostgreSQL backend (src/store/pg/): connects to the database named
+ * by the postgresql:// URL `url` and brings its schema up to date. Errors
+ * as cw_store_open, with err saying what (the URL shown without its
+ * password). */
+int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err);
+
 /* For tests: the query plan (EXPLAIN QUERY PLAN, one step per line) that
  * cw_store_runs_list would use for f, newly allocated in *ret. Only the
  * SQLite backend has one; -EOPNOTSUPP for others. */
