@@ -4,7 +4,9 @@
 #   tests/pg/pgserver.sh start   starts one in a new temporary directory and
 #                                prints two lines: the server's URL, then the
 #                                command that stops it;
-#   tests/pg/pgserver.sh stop DIR  stops the server of DIR and removes DIR.
+#   tests/pg/pgserver.sh stop DIR  stops the server of DIR and removes DIR;
+#   tests/pg/pgserver.sh restart DIR  restarts it (fast shutdown: sessions are
+#                                cut off), for the tests of reconnecting.
 #
 # The server is Debian's (initdb and pg_ctl from /usr/lib/postgresql/15/bin,
 # or PG_BINDIR), its data directory and unix socket live in the temporary
@@ -77,15 +79,24 @@ start() {
     exit 1
 }
 
-stop() {
-    local dir=$1
-    case "$dir" in
+check_dir() {
+    case "$1" in
     */cw-pg-*) ;;
     *)
-        echo "pgserver: '$dir' is not a directory made by pgserver.sh start" >&2
+        echo "pgserver: '$1' is not a directory made by pgserver.sh start" >&2
         exit 2
         ;;
     esac
+}
+
+restart() {
+    check_dir "$1"
+    as_server "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" -m fast -w -t 60 restart >/dev/null
+}
+
+stop() {
+    local dir=$1
+    check_dir "$dir"
     if [ -d "$dir/data" ]; then
         as_server "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
     fi
@@ -94,12 +105,12 @@ stop() {
 
 case "${1:-}" in
 start) start ;;
-stop)
-    [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
-    stop "$2"
+stop | restart)
+    [ $# -eq 2 ] || { echo "usage: $0 $1 DIR" >&2; exit 2; }
+    "$1" "$2"
     ;;
 *)
-    echo "usage: $0 start | stop DIR" >&2
+    echo "usage: $0 start | stop DIR | restart DIR" >&2
     exit 2
     ;;
 esac
