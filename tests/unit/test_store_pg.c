@@ -65,8 +65,8 @@ static void test_no_server(void **state _unused_)
         cw_error e;
         int r;
 
-        r = cw_store_open("postgresql://cw:topsecret@127.0.0.1:1/cron?connect_timeout=2", NULL,
-                          &s, &e);
+        r = cw_store_open("postgresql://cw:topsecret@127.0.0.1:1/cron?connect_timeout=2", NULL, &s,
+                          &e);
         assert_int_equal(r, -ECONNREFUSED);
         assert_null(s);
         assert_non_null(strstr(e.msg, "cannot connect to store 'postgresql://cw:***@127.0.0.1:1"));
@@ -187,7 +187,7 @@ static void test_batch_lost(void **state _unused_)
 static void test_server_restart(void **state _unused_)
 {
         const char *dir = getenv("CW_TEST_POSTGRESQL_DIR");
-        char cmd[1024], job[96];
+        char script[1024], job[96];
         cw_store *s = NULL;
         cw_error e;
         int made = 0, st;
@@ -197,12 +197,13 @@ static void test_server_restart(void **state _unused_)
                 skip();
         job_name(job, sizeof(job), "restart");
         assert_int_equal(cw_store_open(test_url(), NULL, &s, &e), 0);
-        snprintf(cmd, sizeof(cmd), "%s/pg/pgserver.sh restart '%s'", CW_TEST_SRCDIR, dir);
+        snprintf(script, sizeof(script), "%s/pg/pgserver.sh", CW_TEST_SRCDIR);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 usleep(100000);
-                _exit(system(cmd) == 0 ? 0 : 1);
+                execl(script, script, "restart", dir, (char *)NULL);
+                _exit(127);
         }
         for (;;) {
                 cw_run r = new_run(job);

@@ -62,9 +62,8 @@ static const stmt_def stmts[PS_MAX] = {
                                "UPDATE runs SET resume = $3 WHERE id = $1 AND resume = $2"},
         [PS_RUN_EXISTS] = {"cw_run_exists", "SELECT 1 FROM runs WHERE id = $1"},
         [PS_RUN_GET] = {"cw_run_get", "SELECT " PG_RUN_COLS " FROM runs WHERE id = $1"},
-        [PS_RUN_OUTPUT] = {"cw_run_output",
-                           "SELECT o.output FROM runs r LEFT JOIN run_output o "
-                           "ON o.run_id = r.id WHERE r.id = $1"},
+        [PS_RUN_OUTPUT] = {"cw_run_output", "SELECT o.output FROM runs r LEFT JOIN run_output o "
+                                            "ON o.run_id = r.id WHERE r.id = $1"},
         /* Live output never waits for a row another transaction holds. */
         [PS_RUN_LOCK_NOWAIT] = {"cw_run_lock_nowait",
                                 "SELECT status FROM runs WHERE id = $1 FOR UPDATE NOWAIT"},
@@ -132,10 +131,9 @@ static const stmt_def stmts[PS_MAX] = {
                                                     "FROM job_stats WHERE job = $1"},
         [PS_STATS_COUNTS_ONE] = {"cw_stats_counts_one",
                                  "SELECT job, status, n FROM run_counts WHERE job = $1"},
-        [PS_STATS_HIST_ONE] = {"cw_stats_hist_one",
-                               "SELECT metric, job, bucket, n FROM histograms "
-                               "WHERE (metric = 'duration' AND job = $1) "
-                               "OR (metric = 'lateness' AND job = '')"},
+        [PS_STATS_HIST_ONE] = {"cw_stats_hist_one", "SELECT metric, job, bucket, n FROM histograms "
+                                                    "WHERE (metric = 'duration' AND job = $1) "
+                                                    "OR (metric = 'lateness' AND job = '')"},
         [PS_STATS_SUMS_ONE] = {"cw_stats_sums_one",
                                "SELECT metric, job, n, sum FROM histogram_sums "
                                "WHERE (metric = 'duration' AND job = $1) "
@@ -150,13 +148,13 @@ static const stmt_def stmts[PS_MAX] = {
                              "SELECT job FROM job_stats "
                              "WHERE last_status IN ('failed', 'timed_out', 'lost') "
                              "ORDER BY job COLLATE \"C\""},
-        [PS_JOBS_DISABLED] = {"cw_jobs_disabled",
-                              "SELECT job FROM job_state WHERE enabled = 0 "
-                              "ORDER BY job COLLATE \"C\""},
-        [PS_UI_ADD] = {"cw_ui_add",
-                       "INSERT INTO ui_entries (schedule, spec, command, description, enabled, "
-                       "created_by, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                       "RETURNING id"},
+        [PS_JOBS_DISABLED] = {"cw_jobs_disabled", "SELECT job FROM job_state WHERE enabled = 0 "
+                                                  "ORDER BY job COLLATE \"C\""},
+        [PS_UI_ADD] =
+                {"cw_ui_add",
+                 "INSERT INTO ui_entries (schedule, spec, command, description, enabled, "
+                 "created_by, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                 "RETURNING id"},
         [PS_UI_UPDATE] = {"cw_ui_update",
                           "UPDATE ui_entries SET schedule = $2, spec = $3, command = $4, "
                           "description = $5, enabled = $6, updated_us = $7 WHERE id = $1"},
@@ -272,20 +270,20 @@ static int sqlstate_errno(const char *st)
                 const char *prefix;
                 int err;
         } map[] = {
-                {"40001", -EBUSY},  /* serialization failure */
-                {"40P01", -EBUSY},  /* deadlock detected */
-                {"55P03", -EBUSY},  /* lock not available (NOWAIT) */
-                {"53300", -EBUSY},  /* too many connections */
+                {"40001", -EBUSY},      /* serialization failure */
+                {"40P01", -EBUSY},      /* deadlock detected */
+                {"55P03", -EBUSY},      /* lock not available (NOWAIT) */
+                {"53300", -EBUSY},      /* too many connections */
                 {"57P01", -ECONNRESET}, /* admin shutdown */
                 {"57P02", -ECONNRESET}, /* crash shutdown */
                 {"57P03", -ECONNRESET}, /* cannot connect now (starting up) */
                 {"08", -ECONNRESET},    /* connection exceptions */
-                {"23505", -EEXIST},
+                {"23505", -EEXIST},     /* unique violation */
                 {"23", -EINVAL},        /* other integrity violations */
                 {"22", -EINVAL},        /* data exceptions */
-                {"42501", -EACCES},
-                {"53100", -ENOSPC},
-                {"53200", -ENOMEM},
+                {"42501", -EACCES},     /* insufficient privilege */
+                {"53100", -ENOSPC},     /* disk full */
+                {"53200", -ENOMEM},     /* out of memory */
                 {"54", -E2BIG},         /* program limit exceeded */
         };
 
@@ -574,10 +572,10 @@ static int commit_outcome(pg_store *q, int64_t xid, pg_deadline *d)
                         const char *st = PQntuples(x.res) == 1 && !PQgetisnull(x.res, 0, 0)
                                                  ? PQgetvalue(x.res, 0, 0)
                                                  : "";
-                        e = strcmp(st, "committed") == 0 ? 0
-                            : strcmp(st, "aborted") == 0 ? -ECONNRESET
+                        e = strcmp(st, "committed") == 0     ? 0
+                            : strcmp(st, "aborted") == 0     ? -ECONNRESET
                             : strcmp(st, "in progress") == 0 ? -EAGAIN
-                                                              : -EIO;
+                                                             : -EIO;
                         pg_exec_release(&x);
                         if (e != -EAGAIN)
                                 return e;

@@ -148,10 +148,10 @@ typedef struct pg_store {
         char *url;     /* the conninfo URL, password and all */
         char *shown;   /* the URL with its password hidden, for messages */
         int schema;
-        bool batch;      /* a batch's transaction is open */
-        bool batch_lost; /* ... and its connection was lost under it */
+        bool batch;                 /* a batch's transaction is open */
+        bool batch_lost;            /* ... and its connection was lost under it */
         bool prepared[PG_STMT_MAX]; /* on the current connection */
-        char msg[256];   /* the server's last error message, for open */
+        char msg[256];              /* the server's last error message, for open */
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -195,7 +195,7 @@ typedef struct pg_val {
 #define PG_BLOB(b, len) ((pg_val){.type = PG_V_BLOB, .p = (b), .n = (len)})
 
 typedef struct pg_exec {
-        int id; /* a pg_stmt_id or PG_LIST_STMT(v) */
+        int id;             /* a pg_stmt_id or PG_LIST_STMT(v) */
         const pg_val *args; /* $1, $2, ... */
         size_t n_args;
         int64_t changes; /* out: rows the statement changed or returned */

@@ -391,8 +391,7 @@ int pg_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncate
 
 void pg_list_sql(unsigned v, char *buf, size_t size)
 {
-        snprintf(buf, size,
-                 "SELECT %s FROM runs WHERE true%s%s%s%s%s ORDER BY id DESC LIMIT $6",
+        snprintf(buf, size, "SELECT %s FROM runs WHERE true%s%s%s%s%s ORDER BY id DESC LIMIT $6",
                  PG_RUN_COLS, v & PL_JOB ? " AND job = $1" : "",
                  v & PL_STATUS ? " AND status = $2" : "",
                  v & PL_ACTIVE ? " AND status IN ('queued', 'running')" : "",

@@ -152,8 +152,9 @@ static int exec_sql(pg_store *q, const char *sql, int64_t *ret_num)
 static int read_version(pg_store *q, int64_t *ret)
 {
         int64_t has = 0;
-        int e = exec_sql(q, "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
-                            "'schema_version' AND schemaname = current_schema()",
+        int e = exec_sql(q,
+                         "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
+                         "'schema_version' AND schemaname = current_schema()",
                          &has);
 
         if (e == 0 && has)
@@ -170,8 +171,9 @@ static int migrate_txn(pg_store *q, int64_t *ret_version)
         int e = exec_sql(q, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")", NULL);
 
         if (e == 0)
-                e = exec_sql(q, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER "
-                                "PRIMARY KEY, applied_us BIGINT NOT NULL)",
+                e = exec_sql(q,
+                             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER "
+                             "PRIMARY KEY, applied_us BIGINT NOT NULL)",
                              NULL);
         if (e == 0)
                 e = read_version(q, &version);

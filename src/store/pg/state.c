@@ -297,7 +297,10 @@ static int ui_read(pg_store *q, void *ctx)
         return pg_rows_exec(q, &c->x, &c->rows);
 }
 
-#define UI_ROWS {.size = sizeof(cw_ui_entry), .read = ui_entry_row, .release = ui_entry_release}
+#define UI_ROWS                                                                                    \
+        {                                                                                          \
+                .size = sizeof(cw_ui_entry), .read = ui_entry_row, .release = ui_entry_release     \
+        }
 
 int pg_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret)
 {
