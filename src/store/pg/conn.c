@@ -234,10 +234,21 @@ static void keep_msg(pg_store *q, const char *m)
 
 int pg_connect(pg_store *q)
 {
-        /* The URL comes last, so what it says wins over these defaults. */
-        const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-        const char *vals[] = {PG_CONNECT_TIMEOUT_S, "cronwarden", q->url, NULL};
+        /* The URL comes last, so what it says wins over these defaults.
+         * Keepalives notice a server gone silent (a dead host, a cut
+         * network) within about a minute, even while waiting for a reply. */
+        const char *keys[] = {"connect_timeout",
+                              "fallback_application_name",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              NULL};
+        const char *vals[] = {PG_CONNECT_TIMEOUT_S, "cronwarden", "30", "10", "3", q->url, NULL};
         size_t first = getenv("PGCONNECT_TIMEOUT") ? 1 : 0;
+        char set[64];
+        PGresult *res;
+        int e;
 
         if (q->conn && PQstatus(q->conn) == CONNECTION_OK)
                 return 0;
@@ -260,7 +271,13 @@ int pg_connect(pg_store *q)
                 return -ECONNREFUSED;
         }
         PQsetNoticeProcessor(q->conn, notice_ignore, NULL);
-        return 0;
+        /* A row lock held by a stuck session is waited for as long as a
+         * busy SQLite file is, then the operation fails (-EBUSY). */
+        snprintf(set, sizeof(set), "SET lock_timeout = %d", CW_STORE_BUSY_MS);
+        res = PQexec(q->conn, set);
+        e = pg_result_errno(q, res);
+        PQclear(res);
+        return e;
 }
 
 /* A SQLSTATE as a negative errno. */
