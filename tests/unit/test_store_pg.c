@@ -26,6 +26,7 @@
 
 #include "base/macro.h"
 #include "store/store.h"
+#include "store/store_backend.h"
 
 static const char *test_url(void)
 {
@@ -182,6 +183,42 @@ static void test_batch_lost(void **state _unused_)
         cw_store_close(s);
 }
 
+/* The connection is lost at COMMIT: after sending it (the write was
+ * made: it is looked up, not made again) or before (it was not: it is
+ * made again). Either way the write is made exactly once. */
+static void test_lost_commit(void **state _unused_)
+{
+        static const int faults[] = {CW_STORE_PG_FAULT_LOSE_COMMIT_REPLY,
+                                     CW_STORE_PG_FAULT_LOSE_BEFORE_COMMIT};
+        cw_store *s = NULL;
+        cw_error e;
+        char job[96];
+        bool won = true;
+
+        if (!test_url())
+                skip();
+        job_name(job, sizeof(job), "commit");
+        assert_int_equal(cw_store_open(test_url(), NULL, &s, &e), 0);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(faults); i++) {
+                cw_run r = new_run(job);
+                cw_run got = {0};
+
+                assert_int_equal(cw_store_pg_fault(s, faults[i]), 0);
+                assert_int_equal(cw_store_run_insert(s, &r), 0);
+                assert_int_equal(count_runs(s, job), i + 1);
+                assert_int_equal(cw_store_run_get(s, r.id, &got), 0);
+                assert_string_equal(got.job, job);
+                cw_run_release(&got);
+                /* A claim made under a lost reply is still this caller's. */
+                assert_int_equal(cw_store_pg_fault(s, faults[i]), 0);
+                assert_int_equal(cw_store_claim(s, job, (cw_time)i + 1, "n", &won), 0);
+                assert_true(won);
+                assert_int_equal(cw_store_claim(s, job, (cw_time)i + 1, "n", &won), 0);
+                assert_false(won);
+        }
+        cw_store_close(s);
+}
+
 /* The server restarts while a process keeps writing: every write waits
  * for it (within CW_STORE_BUSY_MS) and is made exactly once. */
 static void test_server_restart(void **state _unused_)
@@ -227,6 +264,7 @@ int main(void)
                 cmocka_unit_test(test_no_server),
                 cmocka_unit_test(test_reconnect_after_terminate),
                 cmocka_unit_test(test_batch_lost),
+                cmocka_unit_test(test_lost_commit),
                 cmocka_unit_test(test_server_restart),
         };
 

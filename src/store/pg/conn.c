@@ -545,11 +545,32 @@ static void rollback(pg_store *q)
 
 /* COMMIT, telling a commit the server turned into a rollback (the
  * transaction had failed) from a real one. */
+/* The test hook (cw_store_pg_fault): the connection goes away at COMMIT,
+ * after sending it (the reply is lost) or instead of sending it. */
+static int commit_fault(pg_store *q)
+{
+        int e = 0;
+
+        if (q->fault == CW_STORE_PG_FAULT_LOSE_COMMIT_REPLY) {
+                e = prepare(q, PS_COMMIT);
+                if (e == 0 &&
+                    (!PQsendQueryPrepared(q->conn, stmts[PS_COMMIT].name, 0, NULL, NULL, NULL, 0) ||
+                     PQflush(q->conn) != 0))
+                        e = -EIO;
+        }
+        q->fault = CW_STORE_PG_FAULT_NONE;
+        PQfinish(q->conn);
+        q->conn = NULL;
+        return e < 0 ? e : -ECONNRESET;
+}
+
 static int commit(pg_store *q)
 {
         pg_exec x = PG_EXEC0(PS_COMMIT);
         int e;
 
+        if (q->fault != CW_STORE_PG_FAULT_NONE)
+                return commit_fault(q);
         x.keep_result = true;
         e = pg_exec_run(q, &x);
         if (e == 0 && strcmp(PQcmdStatus(x.res), "COMMIT") != 0)

@@ -152,6 +152,7 @@ typedef struct pg_store {
         bool batch_lost;            /* ... and its connection was lost under it */
         bool prepared[PG_STMT_MAX]; /* on the current connection */
         char msg[256];              /* the server's last error message, for open */
+        int fault;                  /* a cw_store_pg_fault for the next COMMIT (tests) */
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)

@@ -294,6 +294,14 @@ static const cw_store_ops pg_ops = {
         .run_output_get = pg_run_output_get,
 };
 
+int cw_store_pg_fault(cw_store *s, int fault)
+{
+        if (!s || s->ops != &pg_ops)
+                return -EOPNOTSUPP;
+        pg_of(s)->fault = fault;
+        return 0;
+}
+
 int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err)
 {
         _cleanup_(pg_closep) pg_store *q = NULL;
