@@ -3,7 +3,9 @@
  * their password, clear errors when there is no server, and reconnecting
  * when the server cuts the session (pg_terminate_backend) or restarts
  * (tests/pg/pgserver.sh restart) while writes go on: none is lost or
- * made twice, and a batch whose session was lost reports it.
+ * made twice, and a batch whose session was lost reports it; a COMMIT
+ * whose connection is lost (a test hook) is looked up, not replayed; and
+ * processes migrating a fresh database at once all succeed.
  *
  * Run by tests/pg/with_pg.sh, which exports CW_TEST_POSTGRESQL_URL (and
  * CW_TEST_POSTGRESQL_DIR for the restart); without a URL only the
@@ -183,6 +185,62 @@ static void test_batch_lost(void **state _unused_)
         cw_store_close(s);
 }
 
+/* Runs one statement on a connection of its own to the test server. */
+static void admin_exec(const char *sql)
+{
+        PGconn *c = PQconnectdb(test_url());
+        PGresult *res;
+
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+        PQclear(res);
+        PQfinish(c);
+}
+
+/* Processes opening a fresh database at the same moment all migrate it
+ * safely (one does, the others wait for its advisory lock and find it
+ * done) and all see the latest schema. */
+static void test_concurrent_migration(void **state _unused_)
+{
+        char db[64], sql[128], url[1024];
+        const char *base = test_url(), *path;
+        pid_t pids[6];
+
+        if (!base)
+                skip();
+        path = strchr(strstr(base, "://") + 3, '/');
+        assert_non_null(path);
+        snprintf(db, sizeof(db), "cw_migrate_%d_%lld", (int)getpid(), (long long)time(NULL));
+        snprintf(url, sizeof(url), "%.*s/%s", (int)(path - base), base, db);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+        admin_exec(sql);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(pids); i++) {
+                pids[i] = fork();
+                assert_true(pids[i] >= 0);
+                if (pids[i] == 0) {
+                        cw_store *s = NULL;
+                        cw_error e;
+                        int ok;
+
+                        alarm(60);
+                        ok = cw_store_open(url, NULL, &s, &e) == 0 &&
+                             cw_store_schema_version(s) >= 1;
+                        cw_store_close(s);
+                        _exit(ok ? 0 : 1);
+                }
+        }
+        for (size_t i = 0; i < CW_ARRAY_SIZE(pids); i++) {
+                int st;
+
+                assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+                assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        snprintf(sql, sizeof(sql), "DROP DATABASE %s", db);
+        admin_exec(sql);
+}
+
 /* The connection is lost at COMMIT: after sending it (the write was
  * made: it is looked up, not made again) or before (it was not: it is
  * made again). Either way the write is made exactly once. */
@@ -265,6 +323,7 @@ int main(void)
                 cmocka_unit_test(test_reconnect_after_terminate),
                 cmocka_unit_test(test_batch_lost),
                 cmocka_unit_test(test_lost_commit),
+                cmocka_unit_test(test_concurrent_migration),
                 cmocka_unit_test(test_server_restart),
         };
 
