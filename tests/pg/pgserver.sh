@@ -51,7 +51,13 @@ start() {
         echo "pgserver: running as root but there is no 'postgres' user to run the server as" >&2
         exit 77
     fi
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/cw-pg-XXXXXX")
+    # The server's user must reach the directory, and the unix socket's
+    # path must stay short (about 100 bytes at most): else use /tmp.
+    local base=${TMPDIR:-/tmp}
+    if [ ${#base} -gt 60 ] || { [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$base"; }; then
+        base=/tmp
+    fi
+    dir=$(mktemp -d "$base/cw-pg-XXXXXX")
     chmod 0755 "$dir"
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres: "$dir"

@@ -31,6 +31,10 @@ fi
 url=$(sed -n 1p <<<"$out")
 dir=$(sed -n 2p <<<"$out" | awk '{print $NF}')
 trap '"$here/pgserver.sh" stop "$dir"' EXIT
-trap 'exit 130' INT TERM
 
-CW_TEST_POSTGRESQL_URL=$url CW_TEST_POSTGRESQL_DIR=$dir "$@"
+# CMD runs in the background so that a signal (meson's timeout sends
+# SIGTERM) is handled at once: CMD is stopped, then the server.
+CW_TEST_POSTGRESQL_URL=$url CW_TEST_POSTGRESQL_DIR=$dir "$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' INT TERM
+wait "$child"
