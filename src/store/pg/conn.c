@@ -218,18 +218,22 @@ static void notice_ignore(void *arg, const char *message)
         (void)message;
 }
 
-/* Keeps a message (libpq's or the server's) in q->msg, one line. */
+/* Keeps a message (libpq's or the server's) in q->msg, one line: line
+ * breaks and tabs become one space, none trailing. */
 static void keep_msg(pg_store *q, const char *m)
 {
-        size_t n;
+        size_t n = 0;
 
-        snprintf(q->msg, sizeof(q->msg), "%s", m && *m ? m : "unknown error");
-        n = strlen(q->msg);
-        while (n > 0 && (q->msg[n - 1] == '\n' || q->msg[n - 1] == ' '))
-                q->msg[--n] = '\0';
-        for (char *p = q->msg; *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
+        for (m = m && *m ? m : "unknown error"; *m && n + 1 < sizeof(q->msg); m++) {
+                bool space = *m == '\n' || *m == '\t' || *m == ' ';
+
+                if (space && (n == 0 || q->msg[n - 1] == ' '))
+                        continue;
+                q->msg[n++] = space ? ' ' : *m;
+        }
+        while (n > 0 && q->msg[n - 1] == ' ')
+                n--;
+        q->msg[n] = '\0';
 }
 
 int pg_connect(pg_store *q)
