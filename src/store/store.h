@@ -3,14 +3,18 @@
  *
  * One interface, several backends: a cw_store is a table of function
  * pointers (cw_store_ops, in store_backend.h) plus the backend's
- * state; callers use only the functions below, so the PostgreSQL backend
- * can arrive without changing them. SQLite is the default: one file,
- * data_dir/cronwarden.db, WAL mode, migrations applied on open, prepared
- * statements only.
+ * state; callers use only the functions below. SQLite is the default: one
+ * file, data_dir/cronwarden.db, WAL mode, migrations applied on open,
+ * prepared statements only. PostgreSQL (src/store/pg/) keeps the same
+ * state in a database several hosts can share, and reconnects when its
+ * server goes away (docs/store.md).
  *
  * Concurrency: any number of processes may open the same store. Writes
  * that meet a busy database wait and retry (bounded by CW_STORE_BUSY_MS)
- * rather than fail; a write is reported failed only when it was not made.
+ * rather than fail; a write is reported failed only when it was not made
+ * (or, on PostgreSQL, when a lost connection hid whether its COMMIT took
+ * effect and the server did not say within that bound: -EIO). A lost
+ * connection is a busy database too: the write waits for a new one.
  * Durability: a committed write survives kill -9 of any process.
  *
  * Times in runs are microseconds since the epoch (UTC); scheduled
