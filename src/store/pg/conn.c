@@ -372,55 +372,70 @@ static const char *stmt_name(int id, char *buf, size_t size)
 
 #define PG_MAX_ARGS 24
 
-int pg_exec_run(pg_store *q, pg_exec *x)
-{
-        char nums[PG_MAX_ARGS][32], name[32];
+/* x's parameters as libpq wants them: numbers as text (into nums, in the
+ * C locale the process keeps), text as is, blobs binary. */
+typedef struct pg_params {
+        char nums[PG_MAX_ARGS][32];
         const char *vals[PG_MAX_ARGS];
         int lens[PG_MAX_ARGS], fmts[PG_MAX_ARGS];
+} pg_params;
+
+static int params_fill(const pg_exec *x, pg_params *p)
+{
+        if (x->n_args > PG_MAX_ARGS)
+                return -E2BIG;
+        for (size_t i = 0; i < x->n_args; i++) {
+                const pg_val *v = &x->args[i];
+
+                p->lens[i] = 0;
+                p->fmts[i] = 0;
+                p->vals[i] = p->nums[i];
+                switch (v->type) {
+                case PG_V_INT:
+                        snprintf(p->nums[i], sizeof(p->nums[i]), "%" PRId64, v->i);
+                        break;
+                case PG_V_REAL:
+                        snprintf(p->nums[i], sizeof(p->nums[i]), "%.17g", v->d);
+                        break;
+                case PG_V_TEXT:
+                        p->vals[i] = v->p;
+                        break;
+                case PG_V_BLOB:
+                        if (v->n > INT32_MAX)
+                                return -E2BIG;
+                        p->vals[i] = v->n ? v->p : "";
+                        p->lens[i] = (int)v->n;
+                        p->fmts[i] = 1;
+                        break;
+                }
+        }
+        return 0;
+}
+
+int pg_exec_run(pg_store *q, pg_exec *x)
+{
+        pg_params p;
+        char name[32];
         PGresult *res;
         int e;
 
         x->res = NULL;
         x->changes = 0;
-        if (x->n_args > PG_MAX_ARGS)
-                return -E2BIG;
         if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
                 return -ECONNRESET;
-        e = prepare(q, x->id);
+        e = params_fill(x, &p);
+        if (e == 0)
+                e = prepare(q, x->id);
         if (e < 0)
                 return e;
-        for (size_t i = 0; i < x->n_args; i++) {
-                const pg_val *v = &x->args[i];
-                lens[i] = 0;
-                fmts[i] = 0;
-                switch (v->type) {
-                case PG_V_INT:
-                        snprintf(nums[i], sizeof(nums[i]), "%" PRId64, v->i);
-                        vals[i] = nums[i];
-                        break;
-                case PG_V_REAL:
-                        snprintf(nums[i], sizeof(nums[i]), "%.17g", v->d);
-                        vals[i] = nums[i];
-                        break;
-                case PG_V_TEXT:
-                        vals[i] = v->p;
-                        break;
-                case PG_V_BLOB:
-                        if (v->n > INT32_MAX)
-                                return -E2BIG;
-                        vals[i] = v->n ? v->p : "";
-                        lens[i] = (int)v->n;
-                        fmts[i] = 1;
-                        break;
-                }
-        }
-        res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, vals,
-                             lens, fmts, 0);
+        res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, p.vals,
+                             p.lens, p.fmts, 0);
         e = pg_result_errno(q, res);
         if (e < 0) {
                 PQclear(res);
                 return e;
         }
+        /* Rows returned (SELECT, RETURNING) or else rows changed. */
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
                 x->changes = PQntuples(res);
         else
