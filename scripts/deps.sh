@@ -44,6 +44,9 @@ packages=(
     chromium-driver
     python3-selenium
     wrk
+    # The PostgreSQL store's tests start a throwaway server of their own
+    # (tests/pg/pgserver.sh: initdb and pg_ctl of PostgreSQL 15).
+    postgresql
 )
 
 missing=()

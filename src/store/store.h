@@ -3,14 +3,18 @@
  *
  * One interface, several backends: a cw_store is a table of function
  * pointers (cw_store_ops, in store_backend.h) plus the backend's
- * state; callers use only the functions below, so the PostgreSQL backend
- * can arrive without changing them. SQLite is the default: one file,
- * data_dir/cronwarden.db, WAL mode, migrations applied on open, prepared
- * statements only.
+ * state; callers use only the functions below. SQLite is the default: one
+ * file, data_dir/cronwarden.db, WAL mode, migrations applied on open,
+ * prepared statements only. PostgreSQL (src/store/pg/) keeps the same
+ * state in a database several hosts can share, and reconnects when its
+ * server goes away (docs/store.md).
  *
  * Concurrency: any number of processes may open the same store. Writes
  * that meet a busy database wait and retry (bounded by CW_STORE_BUSY_MS)
- * rather than fail; a write is reported failed only when it was not made.
+ * rather than fail; a write is reported failed only when it was not made
+ * (or, on PostgreSQL, when a lost connection hid whether its COMMIT took
+ * effect and the server did not say within that bound: -EIO). A lost
+ * connection is a busy database too: the write waits for a new one.
  * Durability: a committed write survives kill -9 of any process.
  *
  * Times in runs are microseconds since the epoch (UTC); scheduled
@@ -62,11 +66,17 @@ typedef struct cw_store_url {
  * this build has its backend: cw_store_open says that. */
 int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err);
 
+/* The URL as it may be shown (messages, logs): a password in it, in the
+ * user part (user:PASSWORD@host) or as a password= parameter, replaced by
+ * "***". *ret is newly allocated (caller frees); -ENOMEM. */
+int cw_store_url_redact(const char *url, char **ret);
+
 /* Opens the store named by `url` (see above; "sqlite" creates its file,
- * with its directory, when missing). A PostgreSQL URL gives
- * -EPROTONOSUPPORT ("not available yet") until that backend
- * exists. Errors: -EINVAL (bad url), -EACCES/-EROFS/-ENOSPC/-EIO..., each
- * with err saying what and where. */
+ * with its directory, when missing; a PostgreSQL database must exist, its
+ * tables are created when missing: docs/store.md). Errors: -EINVAL (bad
+ * url), -EACCES/-EROFS/-ENOSPC/-EIO..., and for PostgreSQL
+ * -ECONNREFUSED/-ETIMEDOUT (no server) or -ENOENT (no such database),
+ * each with err saying what and where (never the URL's password). */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
 /* Whether the store named by `url` was created already (its SQLite file

@@ -79,6 +79,23 @@ struct cw_store_ops {
  * date. Errors as cw_store_open, with err saying what and where. */
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);
 
+/* The PostgreSQL backend (src/store/pg/): connects to the database named
+ * by the postgresql:// URL `url` and brings its schema up to date. Errors
+ * as cw_store_open, with err saying what (the URL shown without its
+ * password). */
+int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err);
+
+/* For tests: makes the next COMMIT of PostgreSQL store s lose its
+ * connection, after sending it (LOSE_COMMIT_REPLY: the outcome is
+ * unknown to the client) or instead (LOSE_BEFORE_COMMIT), so the tests
+ * reach the recovery of both cases. -EOPNOTSUPP for another backend. */
+enum {
+        CW_STORE_PG_FAULT_NONE,
+        CW_STORE_PG_FAULT_LOSE_COMMIT_REPLY,
+        CW_STORE_PG_FAULT_LOSE_BEFORE_COMMIT,
+};
+int cw_store_pg_fault(cw_store *s, int fault);
+
 /* For tests: the query plan (EXPLAIN QUERY PLAN, one step per line) that
  * cw_store_runs_list would use for f, newly allocated in *ret. Only the
  * SQLite backend has one; -EOPNOTSUPP for others. */

@@ -971,9 +971,12 @@ static void test_stats(void **state)
         cw_runs_free(runs, n);
 
         /* Lateness: a scheduled start 2 s after its instant. */
-        assert_int_equal(
-                cw_store_stats_list(s, job, &(cw_job_stats *){NULL}, &(size_t){0}, &late_before),
-                0);
+        {
+                cw_job_stats *st = NULL;
+
+                assert_int_equal(cw_store_stats_list(s, job, &st, &n, &late_before), 0);
+                cw_job_stats_free(st, n);
+        }
         cw_job_stats_free(NULL, 0);
         sched = new_run(job, CW_RUN_RUNNING, INT64_C(1700000002) * 1000000);
         sched.trigger = CW_TRIGGER_SCHEDULE;
