@@ -120,6 +120,7 @@ typedef struct cw_config {
          * hex digits, the SHA-256 of the token), names unique. */
         cw_strv admin_api_tokens;
         bool allow_ui_commands;
+        bool metrics_job_histograms; /* /metrics: a duration histogram per job too */
         cw_job *jobs;
         size_t n_jobs;
         cw_schedule_entry *entries;

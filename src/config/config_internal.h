@@ -50,6 +50,7 @@ typedef enum cfg_key_id {
         CFG_K_PASSWORD_HASH,
         CFG_K_ALLOW_UI_COMMANDS,
         CFG_K_API_TOKEN,
+        CFG_K_METRICS_JOB_HISTOGRAMS,
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,

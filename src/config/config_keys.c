@@ -495,6 +495,8 @@ static const cfg_key keys[CFG_K__MAX] = {
             G(allow_ui_commands), 0, 0),
         KEY(API_TOKEN, "api_token", S(ADMIN), CFG_REPEATABLE, apply_api_token, G(admin_api_tokens),
             0, 0),
+        KEY(METRICS_JOB_HISTOGRAMS, "metrics_job_histograms", S(ADMIN), 0, cfg_apply_bool,
+            G(metrics_job_histograms), 0, 0),
 
         KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, cfg_apply_text, J(description), 0, 0),
         KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, cfg_apply_command, J(command), 0, 0),

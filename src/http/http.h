@@ -127,6 +127,9 @@ typedef struct cw_http_resp {
         int retry_after;          /* seconds for Retry-After, 0: none */
         bool cacheable;           /* static assets: cache for a day; else no-store */
         const char *etag;         /* a static string sent as ETag, or NULL */
+        /* A static string sent as Content-Encoding (with Vary:
+         * Accept-Encoding) when the handler encoded the body, or NULL. */
+        const char *content_encoding;
 } cw_http_resp;
 
 /* Fills resp; returns 0 (any status, including errors the handler chose),

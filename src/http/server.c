@@ -604,6 +604,10 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, loc);
         if (resp->etag)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, resp->etag);
+        if (resp->content_encoding) {
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING, resp->content_encoding);
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+        }
         if (resp->set_cookie)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
         if (resp->disposition)
