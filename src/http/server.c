@@ -75,6 +75,7 @@ struct cw_http_server {
         cw_store *pool[STORE_POOL_MAX];
         size_t n_pool;
         cw_auth *auth;
+        cw_memo *memo; /* /metrics answers shared between threads */
         int64_t mhd_log_minute; /* under lock: the rate limit of on_mhd_log */
         unsigned mhd_log_lines, mhd_log_dropped;
 };
@@ -160,6 +161,11 @@ void cw_http_audit(const cw_http_req *req, const char *action, const char *fmt, 
 cw_auth *cw_http_server_auth(cw_http_server *srv)
 {
         return srv ? srv->auth : NULL;
+}
+
+cw_memo *cw_http_server_memo(cw_http_server *srv)
+{
+        return srv ? srv->memo : NULL;
 }
 
 int64_t cw_http_req_mono_us(const cw_http_req *req)
@@ -821,7 +827,8 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         }
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
         srv->auth = cw_auth_new();
-        if (!srv->listen || !srv->auth) {
+        srv->memo = cw_memo_new();
+        if (!srv->listen || !srv->auth || !srv->memo) {
                 r = cw_error_fail(err, -ENOMEM, "out of memory");
                 goto fail;
         }
@@ -857,6 +864,7 @@ fail:
                 pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
+        cw_memo_free(srv->memo);
         free(srv->listen);
         free(srv);
         return r;
@@ -883,6 +891,7 @@ void cw_http_stop(cw_http_server *srv)
         pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
+        cw_memo_free(srv->memo);
         free(srv->listen);
         free(srv);
 }

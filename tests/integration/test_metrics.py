@@ -189,8 +189,10 @@ def test_metrics_exposition(mon):
     assert mon.post("/api/v1/scheduler", {"enabled": False}).status == 200
     slow = mon.get("/api/v1/runs?job=Slow&status=running").json()["runs"][0]
     assert mon.post(f"/api/v1/runs/{slow['id']}/kill").status == 200
-    f = scrape(mon)
-    assert value(f, "cronwarden_scheduler_enabled") == 0
+    # Scrapes share one answer for up to a second (docs/api.md): wait for it.
+    f = wait_for(lambda: (lambda f: f if value(f, "cronwarden_scheduler_enabled") == 0 and samples(
+        f, "cronwarden_runs_total", job="Slow", status="killed") else None)(scrape(mon)),
+                 timeout=10, interval=0.2, what="the disabled scheduler and the kill in /metrics")
     assert value(f, "cronwarden_runs_total", job="Slow", status="killed") == 1
     assert value(f, "cronwarden_running", job="Slow") == 0
     assert value(f, "cronwarden_last_run_status", job="Slow", status="killed") == 1

@@ -1,0 +1,137 @@
+/* memo.c - answers shared between the server's threads for a short while
+ * (internal.h, "shared answers"): /metrics with 10 000 jobs costs ~20 ms
+ * of CPU to build and ~15 ms more to compress, so concurrent scrapers
+ * (an HA pair of Prometheus servers, a dashboard, a flood) share one
+ * build instead of each taking a thread for it.
+ *
+ * Each slot keeps the newest body of one variant of the answer and when
+ * its build started (monotonic). A fresh body (younger than
+ * CW_MEMO_MAX_AGE_US) is copied out; an expired one is rebuilt by the
+ * first request to find it so, while requests arriving meanwhile get the
+ * expired body at once (stale while revalidating: at most one build
+ * plus the max age old); with no body yet they wait for the build, at
+ * most CW_MEMO_WAIT_US, then build their own. Bodies larger than
+ * CW_MEMO_MAX_BODY are not kept, so the memory held stays bounded. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/internal.h"
+
+typedef struct memo_slot {
+        char *body; /* NULL: none */
+        size_t len;
+        int64_t at_us; /* when its build started */
+        bool building;
+        bool too_big; /* the last build was not kept: each request builds until at_us expires */
+} memo_slot;
+
+struct cw_memo {
+        pthread_mutex_t lock;
+        pthread_cond_t built; /* a slot's build ended (CLOCK_MONOTONIC) */
+        memo_slot slots[CW_MEMO_SLOTS];
+};
+
+cw_memo *cw_memo_new(void)
+{
+        cw_memo *m = calloc(1, sizeof(*m));
+        pthread_condattr_t ca;
+
+        if (!m)
+                return NULL;
+        pthread_mutex_init(&m->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&m->built, &ca);
+        pthread_condattr_destroy(&ca);
+        return m;
+}
+
+void cw_memo_free(cw_memo *m)
+{
+        if (!m)
+                return;
+        for (size_t i = 0; i < CW_MEMO_SLOTS; i++)
+                free(m->slots[i].body);
+        pthread_cond_destroy(&m->built);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+}
+
+static void deadline(struct timespec *ts, int64_t from_now_us)
+{
+        clock_gettime(CLOCK_MONOTONIC, ts);
+        ts->tv_sec += (time_t)(from_now_us / 1000000);
+        ts->tv_nsec += (long)(from_now_us % 1000000) * 1000;
+        if (ts->tv_nsec >= 1000000000) {
+                ts->tv_sec++;
+                ts->tv_nsec -= 1000000000;
+        }
+}
+
+static int copy_out(const memo_slot *s, cw_buf *body)
+{
+        cw_buf_reset(body);
+        return cw_buf_add(body, s->body, s->len) < 0 ? cw_buf_error(body) : 1;
+}
+
+int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_buf *body, bool *ret_build)
+{
+        struct timespec until;
+        bool waited = false;
+        memo_slot *s;
+        int r = 0;
+
+        *ret_build = false;
+        if (!m || slot >= CW_MEMO_SLOTS)
+                return 0;
+        s = &m->slots[slot];
+        deadline(&until, CW_MEMO_WAIT_US);
+        pthread_mutex_lock(&m->lock);
+        for (;;) {
+                if (s->too_big && now_us - s->at_us < CW_MEMO_MAX_AGE_US)
+                        break;
+                if (s->body && now_us - s->at_us < CW_MEMO_MAX_AGE_US) {
+                        r = copy_out(s, body);
+                        break;
+                }
+                if (!s->building) {
+                        s->building = true;
+                        *ret_build = true;
+                        break;
+                }
+                if (s->body) {
+                        r = copy_out(s, body);
+                        break;
+                }
+                if (waited)
+                        break; /* the build takes too long: build our own */
+                waited = pthread_cond_timedwait(&m->built, &m->lock, &until) == ETIMEDOUT;
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, const char *body, size_t len)
+{
+        memo_slot *s;
+        char *copy = NULL;
+
+        if (!m || slot >= CW_MEMO_SLOTS)
+                return;
+        if (body && len <= CW_MEMO_MAX_BODY && (copy = malloc(len ? len : 1)))
+                memcpy(copy, body, len);
+        s = &m->slots[slot];
+        pthread_mutex_lock(&m->lock);
+        s->too_big = body && !copy;
+        if (copy || s->too_big) {
+                free(s->body);
+                s->body = copy;
+                s->len = copy ? len : 0;
+                s->at_us = started_us;
+        }
+        s->building = false;
+        pthread_cond_broadcast(&m->built);
+        pthread_mutex_unlock(&m->lock);
+}
