@@ -313,7 +313,9 @@ static void last_status(expo *x, const scrape *sc)
         for (size_t i = 0; i < sc->n; i++) {
                 cw_buf *b = out(x);
 
-                if (sc->st[i].last_status >= CW_RUN_STATUS_MAX)
+                /* Not final: none yet, or a backend that does not keep it. */
+                if (sc->st[i].last_status >= CW_RUN_STATUS_MAX ||
+                    !cw_run_status_is_final(sc->st[i].last_status))
                         continue;
                 job_open(b, "cronwarden_last_run_status", sc->st[i].job);
                 cw_buf_puts(b, ",status=\"");
