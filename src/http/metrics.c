@@ -39,7 +39,7 @@
 
 #include "http/http.h"
 #include "http/internal.h" /* cw_memo: concurrent scrapes share one build */
-#include "store/store.h" /* cw_store_stats_summary, the histogram bounds */
+#include "store/store.h"   /* cw_store_stats_summary, the histogram bounds */
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 /* Text staged before it goes through deflate, and deflate's output step. */
@@ -96,7 +96,8 @@ static int expo_init(expo *x, cw_buf *body, bool gzip)
         *x = (expo){.body = body, .stage = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE), .gzip = gzip};
         cw_buf_reset(body);
         /* windowBits 15 + 16: a gzip header and trailer, not zlib's. */
-        if (gzip && deflateInit2(&x->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        if (gzip &&
+            deflateInit2(&x->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
                 return -ENOMEM;
         return 0;
 }
@@ -119,7 +120,8 @@ static bool accepts_gzip(const char *v)
 
                 v += strspn(v, " \t");
                 t = strcspn(v, " \t;,");
-                if ((t == 4 && strncasecmp(v, "gzip", 4) == 0) || (t == 6 && strncasecmp(v, "x-gzip", 6) == 0)) {
+                if ((t == 4 && strncasecmp(v, "gzip", 4) == 0) ||
+                    (t == 6 && strncasecmp(v, "x-gzip", 6) == 0)) {
                         q = memchr(v, ';', (size_t)(e - v));
                         if (!q)
                                 return true;
@@ -288,7 +290,8 @@ static int scrape_read(cw_store *s, scrape *sc)
 /* cronwarden_runs_total: counts by job and final status, non-zero only. */
 static void runs_total(expo *x, const scrape *sc)
 {
-        header(out(x), "cronwarden_runs_total", "counter", "Runs that ended, by job and final status.");
+        header(out(x), "cronwarden_runs_total", "counter",
+               "Runs that ended, by job and final status.");
         for (size_t i = 0; i < sc->n; i++) {
                 cw_buf *b = out(x);
 
@@ -338,14 +341,17 @@ static void job_gauge(expo *x, const scrape *sc, job_field f)
         static const struct {
                 const char *name, *help;
         } fields[] = {
-                [F_LAST_SUCCESS] = {"cronwarden_last_success_timestamp_seconds",
-                                    "When the job's newest successful run ended (seconds since the epoch)."},
-                [F_LAST_FAILURE] = {"cronwarden_last_failure_timestamp_seconds",
-                                    "When the job's newest failed, timed out or lost run ended (seconds since the epoch)."},
+                [F_LAST_SUCCESS] =
+                        {"cronwarden_last_success_timestamp_seconds",
+                         "When the job's newest successful run ended (seconds since the epoch)."},
+                [F_LAST_FAILURE] =
+                        {"cronwarden_last_failure_timestamp_seconds",
+                         "When the job's newest failed, timed out or lost run ended (seconds since the epoch)."},
                 [F_LAST_DURATION] = {"cronwarden_last_run_duration_seconds",
                                      "How long the job's newest run that ran took."},
-                [F_CONSECUTIVE_FAILURES] = {"cronwarden_consecutive_failures",
-                                            "Failed, timed out or lost runs of the job since its last success."},
+                [F_CONSECUTIVE_FAILURES] =
+                        {"cronwarden_consecutive_failures",
+                         "Failed, timed out or lost runs of the job since its last success."},
         };
         const char *name = fields[f].name;
 
@@ -379,8 +385,8 @@ static void job_histograms(expo *x, const scrape *sc)
         for (size_t i = 0; i < sc->n; i++) {
                 if (sc->st[i].duration.count == 0)
                         continue;
-                histogram(out(x), "cronwarden_job_run_duration_seconds", sc->st[i].job, &sc->st[i].duration,
-                          cw_store_duration_bounds, CW_STORE_DURATION_BUCKETS);
+                histogram(out(x), "cronwarden_job_run_duration_seconds", sc->st[i].job,
+                          &sc->st[i].duration, cw_store_duration_bounds, CW_STORE_DURATION_BUCKETS);
                 expo_flush(x, false);
         }
 }
@@ -431,11 +437,13 @@ static int running_gauge(const cw_http_req *req, expo *x)
                 if (runs[i].status != CW_RUN_RUNNING || cw_config_job(req->cfg, runs[i].job))
                         continue;
                 for (size_t j = 0; j < i && !seen; j++)
-                        seen = runs[j].status == CW_RUN_RUNNING && strcmp(runs[j].job, runs[i].job) == 0;
+                        seen = runs[j].status == CW_RUN_RUNNING &&
+                               strcmp(runs[j].job, runs[i].job) == 0;
                 if (seen)
                         continue;
                 for (size_t j = i; j < n; j++)
-                        k += runs[j].status == CW_RUN_RUNNING && strcmp(runs[j].job, runs[i].job) == 0;
+                        k += runs[j].status == CW_RUN_RUNNING &&
+                             strcmp(runs[j].job, runs[i].job) == 0;
                 running_line(x, runs[i].job, k);
         }
         cw_runs_free(runs, n);
@@ -447,7 +455,8 @@ static void exposition(expo *x, const scrape *sc, bool enabled)
 {
         cw_buf *b = out(x);
 
-        header(b, "cronwarden_scheduler_enabled", "gauge", "1 when the scheduler is enabled, 0 when disabled.");
+        header(b, "cronwarden_scheduler_enabled", "gauge",
+               "1 when the scheduler is enabled, 0 when disabled.");
         cw_buf_printf(b, "cronwarden_scheduler_enabled %d\n", enabled);
         header(b, "cronwarden_lateness_seconds", "histogram",
                "Delay from a scheduled fire's instant to its run's start.");
@@ -455,8 +464,8 @@ static void exposition(expo *x, const scrape *sc, bool enabled)
                   CW_STORE_LATENESS_BUCKETS);
         header(b, "cronwarden_run_duration_seconds", "histogram",
                "How long runs took (succeeded, failed, timed out, killed, lost), all jobs.");
-        histogram(b, "cronwarden_run_duration_seconds", NULL, &sc->duration, cw_store_duration_bounds,
-                  CW_STORE_DURATION_BUCKETS);
+        histogram(b, "cronwarden_run_duration_seconds", NULL, &sc->duration,
+                  cw_store_duration_bounds, CW_STORE_DURATION_BUCKETS);
         runs_total(x, sc);
         last_status(x, sc);
         job_gauge(x, sc, F_LAST_SUCCESS);
@@ -502,7 +511,8 @@ static int build(const cw_http_req *req, cw_http_resp *resp, bool job_histograms
         }
         if (r < 0) {
                 cw_job_stats_free(sc.st, sc.n);
-                cw_http_error(req, resp, 503, "cannot read the metrics: store error: %s", strerror(-r));
+                cw_http_error(req, resp, 503, "cannot read the metrics: store error: %s",
+                              strerror(-r));
                 return 0;
         }
         r = expo_init(&x, &resp->body, gzip);
@@ -513,7 +523,8 @@ static int build(const cw_http_req *req, cw_http_resp *resp, bool job_histograms
                 r = running_gauge(req, &x);
                 if (r < 0) {
                         expo_release(&x);
-                        cw_http_error(req, resp, 503, "cannot read the running runs: store error: %s",
+                        cw_http_error(req, resp, 503,
+                                      "cannot read the running runs: store error: %s",
                                       strerror(-r));
                         return 0;
                 }
@@ -551,7 +562,8 @@ static int serve_metrics(const cw_http_req *req, cw_http_resp *resp)
         if (r == 0) {
                 r = build(req, resp, hists, gzip);
                 if (building)
-                        cw_memo_put(memo, slot, now, r == 0 && resp->status == 200 ? resp->body.p : NULL,
+                        cw_memo_put(memo, slot, now,
+                                    r == 0 && resp->status == 200 ? resp->body.p : NULL,
                                     resp->body.len);
                 if (r < 0 || resp->status != 200)
                         return r;

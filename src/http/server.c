@@ -611,7 +611,8 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
         if (resp->etag)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, resp->etag);
         if (resp->content_encoding) {
-                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING, resp->content_encoding);
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                                   resp->content_encoding);
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
         }
         if (resp->set_cookie)
