@@ -169,28 +169,38 @@ int64_t cw_http_req_mono_us(const cw_http_req *req);
  *
  * A few slots, each keeping the newest body of one expensive answer (the
  * /metrics variants) for CW_MEMO_MAX_AGE_US, so concurrent requests share
- * one build. Thread-safe. Times are CLOCK_MONOTONIC µs. */
+ * one build and, being reference-counted, one copy of its bytes.
+ * Thread-safe. Times are CLOCK_MONOTONIC µs. */
 #define CW_MEMO_SLOTS 4
 #define CW_MEMO_MAX_AGE_US 1000000
 #define CW_MEMO_WAIT_US 10000000
 #define CW_MEMO_MAX_BODY (8 * 1024 * 1024)
 typedef struct cw_memo cw_memo;
+typedef struct cw_memo_body cw_memo_body; /* immutable bytes, reference-counted */
 
-/* NULL on ENOMEM. cw_memo_free accepts NULL. */
+/* A body of len bytes that takes data (malloc'd; freed on failure too)
+ * with one reference; NULL on ENOMEM. */
+cw_memo_body *cw_memo_body_new(char *data, size_t len);
+const char *cw_memo_body_data(const cw_memo_body *b, size_t *ret_len);
+/* Drops one reference (a cw_memo_body *, or NULL): the last frees it.
+ * Any thread; the signature of a response's release callback. */
+void cw_memo_body_unref(void *b);
+
+/* NULL on ENOMEM. cw_memo_free accepts NULL; bodies handed out live on. */
 cw_memo *cw_memo_new(void);
 void cw_memo_free(cw_memo *m);
-/* Returns 1 with slot's body copied into body (reset first) when one is
- * kept that is fresh, or is expired while another request rebuilds it;
- * a negative errno when that copy fails; 0 when the caller must build
- * the answer itself. Then *ret_build says whether it builds for the slot
- * and must hand the result (or NULL after a failure) to cw_memo_put;
- * with no body kept yet, waits for another request's build first (at
- * most CW_MEMO_WAIT_US). m NULL: 0, *ret_build false. */
-int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_buf *body, bool *ret_build);
-/* Ends the build cw_memo_get asked for: keeps a copy of body (len bytes;
- * NULL: the build failed, the slot keeps what it had) as built at
- * started_us, the now_us given to cw_memo_get. */
-void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, const char *body, size_t len);
+/* Returns 1 with *ret a reference to slot's body when one is kept that
+ * is fresh, or expired while another request rebuilds it; 0 when the
+ * caller must build the answer itself. Then *ret_build says whether it
+ * builds for the slot and must end that with cw_memo_put; with no body
+ * kept yet, waits for another request's build first (at most
+ * CW_MEMO_WAIT_US). m NULL: 0, *ret_build false. */
+int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, bool *ret_build);
+/* Ends the build cw_memo_get asked for: keeps a reference to b (the
+ * caller keeps its own) as built at started_us, the now_us given to
+ * cw_memo_get, unless b is larger than CW_MEMO_MAX_BODY; b NULL (the
+ * build failed): the slot keeps what it had. */
+void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b);
 /* The server's memo (NULL for requests not made by a server). */
 cw_memo *cw_http_server_memo(cw_http_server *srv);
 

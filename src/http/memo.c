@@ -6,23 +6,33 @@
  *
  * Each slot keeps the newest body of one variant of the answer and when
  * its build started (monotonic). A fresh body (younger than
- * CW_MEMO_MAX_AGE_US) is copied out; an expired one is rebuilt by the
+ * CW_MEMO_MAX_AGE_US) is handed out; an expired one is rebuilt by the
  * first request to find it so, while requests arriving meanwhile get the
  * expired body at once (stale while revalidating: at most one build
  * plus the max age old); with no body yet they wait for the build, at
- * most CW_MEMO_WAIT_US, then build their own. Bodies larger than
+ * most CW_MEMO_WAIT_US, then build their own.
+ *
+ * Bodies are reference-counted and never change, so every response in
+ * flight sends the same bytes instead of a copy each: sixteen slow
+ * readers of a 4 MB answer hold 4 MB, not 64. Bodies larger than
  * CW_MEMO_MAX_BODY are not kept, so the memory held stays bounded. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "http/internal.h"
 
-typedef struct memo_slot {
-        char *body; /* NULL: none */
+struct cw_memo_body {
+        _Atomic size_t refs;
         size_t len;
-        int64_t at_us; /* when its build started */
+        char *data;
+};
+
+typedef struct memo_slot {
+        cw_memo_body *body; /* NULL: none */
+        int64_t at_us;      /* when its build started */
         bool building;
         bool too_big; /* the last build was not kept: each request builds until at_us expires */
 } memo_slot;
@@ -32,6 +42,42 @@ struct cw_memo {
         pthread_cond_t built; /* a slot's build ended (CLOCK_MONOTONIC) */
         memo_slot slots[CW_MEMO_SLOTS];
 };
+
+cw_memo_body *cw_memo_body_new(char *data, size_t len)
+{
+        cw_memo_body *b = malloc(sizeof(*b));
+
+        if (!b) {
+                free(data);
+                return NULL;
+        }
+        atomic_init(&b->refs, 1);
+        b->len = len;
+        b->data = data;
+        return b;
+}
+
+const char *cw_memo_body_data(const cw_memo_body *b, size_t *ret_len)
+{
+        *ret_len = b->len;
+        return b->data;
+}
+
+static cw_memo_body *body_ref(cw_memo_body *b)
+{
+        atomic_fetch_add(&b->refs, 1);
+        return b;
+}
+
+void cw_memo_body_unref(void *body)
+{
+        cw_memo_body *b = body;
+
+        if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+                return;
+        free(b->data);
+        free(b);
+}
 
 cw_memo *cw_memo_new(void)
 {
@@ -53,7 +99,7 @@ void cw_memo_free(cw_memo *m)
         if (!m)
                 return;
         for (size_t i = 0; i < CW_MEMO_SLOTS; i++)
-                free(m->slots[i].body);
+                cw_memo_body_unref(m->slots[i].body);
         pthread_cond_destroy(&m->built);
         pthread_mutex_destroy(&m->lock);
         free(m);
@@ -70,19 +116,14 @@ static void deadline(struct timespec *ts, int64_t from_now_us)
         }
 }
 
-static int copy_out(const memo_slot *s, cw_buf *body)
-{
-        cw_buf_reset(body);
-        return cw_buf_add(body, s->body, s->len) < 0 ? cw_buf_error(body) : 1;
-}
-
-int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_buf *body, bool *ret_build)
+int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, bool *ret_build)
 {
         struct timespec until;
         bool waited = false;
         memo_slot *s;
         int r = 0;
 
+        *ret = NULL;
         *ret_build = false;
         if (!m || slot >= CW_MEMO_SLOTS)
                 return 0;
@@ -90,19 +131,19 @@ int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_buf *body, bool *r
         deadline(&until, CW_MEMO_WAIT_US);
         pthread_mutex_lock(&m->lock);
         for (;;) {
-                if (s->too_big && now_us - s->at_us < CW_MEMO_MAX_AGE_US)
+                bool fresh = now_us - s->at_us < CW_MEMO_MAX_AGE_US;
+
+                if (s->too_big && fresh)
                         break;
-                if (s->body && now_us - s->at_us < CW_MEMO_MAX_AGE_US) {
-                        r = copy_out(s, body);
+                /* Fresh, or expired while another request rebuilds it. */
+                if (s->body && (fresh || s->building)) {
+                        *ret = body_ref(s->body);
+                        r = 1;
                         break;
                 }
                 if (!s->building) {
                         s->building = true;
                         *ret_build = true;
-                        break;
-                }
-                if (s->body) {
-                        r = copy_out(s, body);
                         break;
                 }
                 if (waited)
@@ -113,25 +154,23 @@ int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_buf *body, bool *r
         return r;
 }
 
-void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, const char *body, size_t len)
+void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b)
 {
+        cw_memo_body *old = NULL;
         memo_slot *s;
-        char *copy = NULL;
 
         if (!m || slot >= CW_MEMO_SLOTS)
                 return;
-        if (body && len <= CW_MEMO_MAX_BODY && (copy = malloc(len ? len : 1)))
-                memcpy(copy, body, len);
         s = &m->slots[slot];
         pthread_mutex_lock(&m->lock);
-        s->too_big = body && !copy;
-        if (copy || s->too_big) {
-                free(s->body);
-                s->body = copy;
-                s->len = copy ? len : 0;
+        s->too_big = b && b->len > CW_MEMO_MAX_BODY;
+        if (b || s->too_big) {
+                old = s->body;
+                s->body = b && !s->too_big ? body_ref(b) : NULL;
                 s->at_us = started_us;
         }
         s->building = false;
         pthread_cond_broadcast(&m->built);
         pthread_mutex_unlock(&m->lock);
+        cw_memo_body_unref(old);
 }

@@ -541,13 +541,46 @@ static int build(const cw_http_req *req, cw_http_resp *resp, bool job_histograms
         return r;
 }
 
+/* Sends b (the caller's reference goes with it). */
+static void send_shared(cw_http_resp *resp, cw_memo_body *b)
+{
+        cw_buf_release(&resp->body);
+        resp->shared_body = cw_memo_body_data(b, &resp->shared_len);
+        resp->shared_release = cw_memo_body_unref;
+        resp->shared_cls = b;
+}
+
+/* Builds the answer; with a server, shares it with the scrapes of the
+ * next second (memo.c). */
+static int build_shared(const cw_http_req *req, cw_http_resp *resp, cw_memo *memo, unsigned slot,
+                        bool building)
+{
+        int64_t now = cw_http_req_mono_us(req);
+        cw_memo_body *b = NULL;
+        char *data;
+        size_t len;
+        int r = build(req, resp, slot & 2u, slot & 1u);
+
+        if (r == 0 && resp->status == 200 && memo) {
+                data = cw_buf_steal(&resp->body, &len);
+                b = data ? cw_memo_body_new(data, len) : NULL;
+                if (!b)
+                        r = -ENOMEM;
+        }
+        if (building)
+                cw_memo_put(memo, slot, now, b);
+        if (b)
+                send_shared(resp, b);
+        return r;
+}
+
 /* Concurrent scrapes share one build (memo.c): the answer may be up to
  * about a second old. */
 static int serve_metrics(const cw_http_req *req, cw_http_resp *resp)
 {
         cw_memo *memo = cw_http_server_memo(req->server);
-        int64_t now = cw_http_req_mono_us(req);
         bool hists, gzip = accepts_gzip(cw_http_header(req, "Accept-Encoding")), building;
+        cw_memo_body *b;
         unsigned slot;
         int r;
 
@@ -556,15 +589,10 @@ static int serve_metrics(const cw_http_req *req, cw_http_resp *resp)
                 return 0;
         }
         slot = (gzip ? 1u : 0u) | (hists ? 2u : 0u);
-        r = cw_memo_get(memo, slot, now, &resp->body, &building);
-        if (r < 0)
-                return r;
-        if (r == 0) {
-                r = build(req, resp, hists, gzip);
-                if (building)
-                        cw_memo_put(memo, slot, now,
-                                    r == 0 && resp->status == 200 ? resp->body.p : NULL,
-                                    resp->body.len);
+        if (cw_memo_get(memo, slot, cw_http_req_mono_us(req), &b, &building) == 1) {
+                send_shared(resp, b);
+        } else {
+                r = build_shared(req, resp, memo, slot, building);
                 if (r < 0 || resp->status != 200)
                         return r;
         }

@@ -586,13 +586,23 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 cw_http_error(&x->req, resp, 500, "internal error: out of memory");
         if (resp->status == 303 && !loc)
                 cw_http_error(&x->req, resp, 500, "internal error: redirect without a target");
-        body = cw_buf_steal(&resp->body, &len);
-        if (!body)
-                return MHD_NO;
-        mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-        if (!mr) {
-                free(body);
-                return MHD_NO;
+        if (resp->shared_body) {
+                /* The response calls shared_release when destroyed. */
+                mr = MHD_create_response_from_buffer_with_free_callback_cls(
+                        resp->shared_len, (void *)resp->shared_body, resp->shared_release,
+                        resp->shared_cls);
+                if (!mr)
+                        return MHD_NO;
+                resp->shared_release = NULL;
+        } else {
+                body = cw_buf_steal(&resp->body, &len);
+                if (!body)
+                        return MHD_NO;
+                mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+                if (!mr) {
+                        free(body);
+                        return MHD_NO;
+                }
         }
         snprintf(csp, sizeof(csp),
                  "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-%s'; img-src 'self' data:; "
@@ -648,6 +658,8 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
 
 static void resp_release(cw_http_resp *resp)
 {
+        if (resp->shared_release)
+                resp->shared_release(resp->shared_cls);
         cw_buf_release(&resp->body);
         free(resp->location);
         free(resp->disposition);
