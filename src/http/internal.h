@@ -168,13 +168,13 @@ int64_t cw_http_req_mono_us(const cw_http_req *req);
 /* ---- shared answers (memo.c) ----
  *
  * A few slots, each keeping the newest body of one expensive answer (the
- * /metrics variants) for CW_MEMO_MAX_AGE_US, so concurrent requests share
+ * /metrics variants) fresh for CW_MEMO_MAX_AGE_US, so concurrent requests share
  * one build and, being reference-counted, one copy of its bytes.
  * Thread-safe. Times are CLOCK_MONOTONIC µs. */
 #define CW_MEMO_SLOTS 4
 #define CW_MEMO_MAX_AGE_US 1000000
 #define CW_MEMO_WAIT_US 10000000
-#define CW_MEMO_MAX_BODY (8 * 1024 * 1024)
+#define CW_MEMO_DROP_US (60 * 1000000)
 typedef struct cw_memo cw_memo;
 typedef struct cw_memo_body cw_memo_body; /* immutable bytes, reference-counted */
 
@@ -198,8 +198,8 @@ void cw_memo_free(cw_memo *m);
 int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, bool *ret_build);
 /* Ends the build cw_memo_get asked for: keeps a reference to b (the
  * caller keeps its own) as built at started_us, the now_us given to
- * cw_memo_get, unless b is larger than CW_MEMO_MAX_BODY; b NULL (the
- * build failed): the slot keeps what it had. */
+ * cw_memo_get, until a newer one or until it is CW_MEMO_DROP_US old; b
+ * NULL (the build failed): the slot keeps what it had. */
 void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b);
 /* The server's memo (NULL for requests not made by a server). */
 cw_memo *cw_http_server_memo(cw_http_server *srv);

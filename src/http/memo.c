@@ -14,8 +14,9 @@
  *
  * Bodies are reference-counted and never change, so every response in
  * flight sends the same bytes instead of a copy each: sixteen slow
- * readers of a 4 MB answer hold 4 MB, not 64. Bodies larger than
- * CW_MEMO_MAX_BODY are not kept, so the memory held stays bounded. */
+ * readers of a 4 MB answer hold 4 MB, not 64. A body older than
+ * CW_MEMO_DROP_US is dropped at the next request for any slot, so a
+ * variant asked for once is not held for good. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,7 +35,6 @@ typedef struct memo_slot {
         cw_memo_body *body; /* NULL: none */
         int64_t at_us;      /* when its build started */
         bool building;
-        bool too_big; /* the last build was not kept: each request builds until at_us expires */
 } memo_slot;
 
 struct cw_memo {
@@ -116,6 +116,19 @@ static void deadline(struct timespec *ts, int64_t from_now_us)
         }
 }
 
+/* Under m->lock. */
+static void drop_old(cw_memo *m, int64_t now_us)
+{
+        for (size_t i = 0; i < CW_MEMO_SLOTS; i++) {
+                memo_slot *s = &m->slots[i];
+
+                if (s->body && !s->building && now_us - s->at_us >= CW_MEMO_DROP_US) {
+                        cw_memo_body_unref(s->body);
+                        s->body = NULL;
+                }
+        }
+}
+
 int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, bool *ret_build)
 {
         struct timespec until;
@@ -130,11 +143,10 @@ int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, b
         s = &m->slots[slot];
         deadline(&until, CW_MEMO_WAIT_US);
         pthread_mutex_lock(&m->lock);
+        drop_old(m, now_us);
         for (;;) {
                 bool fresh = now_us - s->at_us < CW_MEMO_MAX_AGE_US;
 
-                if (s->too_big && fresh)
-                        break;
                 /* Fresh, or expired while another request rebuilds it. */
                 if (s->body && (fresh || s->building)) {
                         *ret = body_ref(s->body);
@@ -163,10 +175,9 @@ void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b)
                 return;
         s = &m->slots[slot];
         pthread_mutex_lock(&m->lock);
-        s->too_big = b && b->len > CW_MEMO_MAX_BODY;
-        if (b || s->too_big) {
+        if (b) {
                 old = s->body;
-                s->body = b && !s->too_big ? body_ref(b) : NULL;
+                s->body = body_ref(b);
                 s->at_us = started_us;
         }
         s->building = false;

@@ -1,7 +1,7 @@
 /* test_memo.c - the shared answers of src/http/memo.c (internal.h): a
  * fresh body is served, an expired one is rebuilt by one request while
- * the others get the old body, a failed build keeps what was there, a
- * body too large is not kept, a request with nothing kept waits for the
+ * the others get the old body, a failed build keeps what was there, an
+ * old body is dropped, a request with nothing kept waits for the
  * build in progress (with two threads), and bodies handed out outlive
  * their slot and the memo. */
 #include <pthread.h>
@@ -19,14 +19,14 @@
 
 #define SEC CW_MEMO_MAX_AGE_US
 
-/* A new body holding s, or (s NULL) len zero bytes. */
-static cw_memo_body *body_of(const char *s, size_t len)
+/* A new body holding s. */
+static cw_memo_body *body_of(const char *s)
 {
-        char *data = s ? strdup(s) : calloc(1, len);
+        char *data = strdup(s);
         cw_memo_body *b;
 
         assert_non_null(data);
-        b = cw_memo_body_new(data, s ? strlen(s) : len);
+        b = cw_memo_body_new(data, strlen(s));
         assert_non_null(b);
         return b;
 }
@@ -34,7 +34,7 @@ static cw_memo_body *body_of(const char *s, size_t len)
 /* Builds for slot with s as the answer (the memo keeps its own reference). */
 static void put(cw_memo *m, unsigned slot, int64_t at, const char *s)
 {
-        cw_memo_body *b = s ? body_of(s, 0) : NULL;
+        cw_memo_body *b = s ? body_of(s) : NULL;
 
         cw_memo_put(m, slot, at, b);
         cw_memo_body_unref(b);
@@ -94,26 +94,22 @@ static void test_fresh_stale_rebuild(void **state _unused_)
         cw_memo_free(NULL);
 }
 
-static void test_too_big_not_kept(void **state _unused_)
+static void test_old_bodies_dropped(void **state _unused_)
 {
         cw_memo *m = cw_memo_new();
-        cw_memo_body *big = body_of(NULL, (size_t)CW_MEMO_MAX_BODY + 1);
         char t[16];
         bool build;
 
         assert_int_equal(get(m, 2, 0, &build, t, sizeof(t)), 0);
-        cw_memo_put(m, 2, 0, big);
-        cw_memo_body_unref(big);
-        /* Not kept: every request builds its own, without waiting. */
-        assert_int_equal(get(m, 2, 1, &build, t, sizeof(t)), 0);
-        assert_false(build);
-        assert_int_equal(get(m, 2, 2, &build, t, sizeof(t)), 0);
-        assert_false(build);
-        /* Once that expires, a build for the slot again. */
-        assert_int_equal(get(m, 2, SEC, &build, t, sizeof(t)), 0);
-        assert_true(build);
-        put(m, 2, SEC, "x");
-        assert_int_equal(get(m, 2, SEC + 1, &build, t, sizeof(t)), 1);
+        put(m, 2, 0, "once");
+        /* Asked for once: gone after CW_MEMO_DROP_US, at any slot's request. */
+        assert_int_equal(get(m, 1, CW_MEMO_DROP_US - 1, &build, t, sizeof(t)), 0);
+        put(m, 1, CW_MEMO_DROP_US - 1, "other");
+        assert_int_equal(get(m, 1, CW_MEMO_DROP_US, &build, t, sizeof(t)), 1);
+        assert_string_equal(t, "other");
+        assert_int_equal(get(m, 2, CW_MEMO_DROP_US + 1, &build, t, sizeof(t)), 0);
+        assert_true(build); /* nothing kept: no stale body either */
+        put(m, 2, CW_MEMO_DROP_US + 1, NULL);
         cw_memo_free(m);
         /* Without a memo (a request not made by a server): build, unshared. */
         assert_int_equal(get(NULL, 0, 0, &build, t, sizeof(t)), 0);
@@ -178,7 +174,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fresh_stale_rebuild),
-                cmocka_unit_test(test_too_big_not_kept),
+                cmocka_unit_test(test_old_bodies_dropped),
                 cmocka_unit_test(test_bodies_outlive_the_memo),
                 cmocka_unit_test(test_first_build_is_shared),
         };
