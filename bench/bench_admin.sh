@@ -417,7 +417,7 @@ echo "wrk -t$threads -c$conns -d${dur}s --latency per route; daemon up in $up_ms
 echo "daemon RSS: idle $rss_idle (after start-up), peak $rss (target < 64 MiB), $rss_after after the load"
 echo
 printf "%-10s %-30s %10s %10s %10s %9s %8s %8s\n" "" "route" "p50 ms" "p99 ms" "req/s" "size" "p99/base" "target"
-read -r _ _ base_p99 _ _ _ _ < <(awk '$1 == "healthz"' "$tmp/http")
+read -r _ _ _ base_p99 _ _ _ < <(awk '$1 == "healthz"' "$tmp/http")
 met=1
 summary=""
 while read -r name path p50 p99 rps _ _; do
