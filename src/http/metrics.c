@@ -37,6 +37,7 @@
 
 #include <zlib.h>
 
+#include "base/clock.h" /* cw_clock_mono_us: when a build ended */
 #include "http/http.h"
 #include "http/internal.h" /* cw_memo: concurrent scrapes share one build */
 #include "store/store.h"   /* cw_store_stats_summary, the histogram bounds */
@@ -551,11 +552,12 @@ static void send_shared(cw_http_resp *resp, cw_memo_body *b)
 }
 
 /* Builds the answer; with a server, shares it with the scrapes of the
- * next second (memo.c). */
+ * next second (memo.c). The second counts from the build's end: a build
+ * slower than that (a loaded host, a niced server) must not make the
+ * next scrape start another at once, keeping a thread busy for good. */
 static int build_shared(const cw_http_req *req, cw_http_resp *resp, cw_memo *memo, unsigned slot,
                         bool building)
 {
-        int64_t now = cw_http_req_mono_us(req);
         cw_memo_body *b = NULL;
         char *data;
         size_t len;
@@ -568,7 +570,7 @@ static int build_shared(const cw_http_req *req, cw_http_resp *resp, cw_memo *mem
                         r = -ENOMEM;
         }
         if (building)
-                cw_memo_put(memo, slot, now, b);
+                cw_memo_put(memo, slot, cw_clock_mono_us(), b);
         if (b)
                 send_shared(resp, b);
         return r;
