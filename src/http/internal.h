@@ -197,10 +197,11 @@ void cw_memo_free(cw_memo *m);
  * CW_MEMO_WAIT_US). m NULL: 0, *ret_build false. */
 int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, bool *ret_build);
 /* Ends the build cw_memo_get asked for: keeps a reference to b (the
- * caller keeps its own) as built at started_us, the now_us given to
- * cw_memo_get, until a newer one or until it is CW_MEMO_DROP_US old; b
- * NULL (the build failed): the slot keeps what it had. */
-void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b);
+ * caller keeps its own) as built at built_us (when the build ended: on
+ * the clock of cw_memo_get's now_us), until a newer one or until it is
+ * CW_MEMO_DROP_US old; b NULL (the build failed): the slot keeps what it
+ * had. */
+void cw_memo_put(cw_memo *m, unsigned slot, int64_t built_us, cw_memo_body *b);
 /* The server's memo (NULL for requests not made by a server). */
 cw_memo *cw_http_server_memo(cw_http_server *srv);
 

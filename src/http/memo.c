@@ -5,7 +5,7 @@
  * build instead of each taking a thread for it.
  *
  * Each slot keeps the newest body of one variant of the answer and when
- * its build started (monotonic). A fresh body (younger than
+ * its build ended (monotonic). A fresh body (younger than
  * CW_MEMO_MAX_AGE_US) is handed out; an expired one is rebuilt by the
  * first request to find it so, while requests arriving meanwhile get the
  * expired body at once (stale while revalidating: at most one build
@@ -33,7 +33,7 @@ struct cw_memo_body {
 
 typedef struct memo_slot {
         cw_memo_body *body; /* NULL: none */
-        int64_t at_us;      /* when its build started */
+        int64_t at_us;      /* when its build ended */
         bool building;
 } memo_slot;
 
@@ -166,7 +166,7 @@ int cw_memo_get(cw_memo *m, unsigned slot, int64_t now_us, cw_memo_body **ret, b
         return r;
 }
 
-void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b)
+void cw_memo_put(cw_memo *m, unsigned slot, int64_t built_us, cw_memo_body *b)
 {
         cw_memo_body *old = NULL;
         memo_slot *s;
@@ -178,7 +178,7 @@ void cw_memo_put(cw_memo *m, unsigned slot, int64_t started_us, cw_memo_body *b)
         if (b) {
                 old = s->body;
                 s->body = body_ref(b);
-                s->at_us = started_us;
+                s->at_us = built_us;
         }
         s->building = false;
         pthread_cond_broadcast(&m->built);
