@@ -75,7 +75,7 @@ struct cw_http_server {
         cw_store *pool[STORE_POOL_MAX];
         size_t n_pool;
         cw_auth *auth;
-        cw_memo *memo; /* /metrics answers shared between threads */
+        cw_memo *memo;          /* /metrics answers shared between threads */
         int64_t mhd_log_minute; /* under lock: the rate limit of on_mhd_log */
         unsigned mhd_log_lines, mhd_log_dropped;
 };

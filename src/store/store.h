@@ -239,7 +239,7 @@ typedef struct cw_job_stats {
         int64_t last_run_id;     /* the newest run that reached a final status, 0: none */
         /* The status of last_run_id (CW_RUN_STATUS_MAX: none or unknown). */
         cw_run_status last_status;
-        int64_t last_failure_us;  /* ended_us of the newest failed, timed_out or lost run, 0: never */
+        int64_t last_failure_us; /* ended_us of the newest failed, timed_out or lost run, 0: never */
         int64_t last_duration_us; /* of the newest final run that ran, -1: none */
         /* Failures (cw_run_status_is_failure) since the last success, in
          * the order runs became final; 0 after a success. Other statuses

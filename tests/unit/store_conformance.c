@@ -1042,7 +1042,7 @@ static void test_stats_alerting(void **state)
         r = summary_of(s, job, &js, &all_before);
         if (r == -EOPNOTSUPP)
                 skip();
-        assert_int_equal(r, -ENOENT); /* nothing final yet */
+        assert_int_equal(r, -ENOENT);                                       /* nothing final yet */
         assert_int_equal(finish_at(s, a, CW_RUN_FAILED, 2000000, NULL), 0); /* 1 s */
         b = insert(s, job, CW_RUN_RUNNING, 3000000);
         assert_int_equal(finish_at(s, b, CW_RUN_TIMED_OUT, 3500000, NULL), 0); /* 0.5 s */
@@ -1067,7 +1067,8 @@ static void test_stats_alerting(void **state)
 
         /* Lost extends it; corrected to succeeded, it ends it. */
         d = insert(s, job, CW_RUN_RUNNING, 5000000);
-        assert_int_equal(cw_store_run_transition(s, d, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 6000000), 0);
+        assert_int_equal(
+                cw_store_run_transition(s, d, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 6000000), 0);
         assert_int_equal(summary_of(s, job, &js, &all), 0);
         assert_int_equal(js.consecutive_failures, 3);
         assert_int_equal(js.last_status, CW_RUN_LOST);

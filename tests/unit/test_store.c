@@ -1800,11 +1800,11 @@ static void test_migration_backfill(void **state)
 /* Takes a store of the latest schema back to schema 3, as a cronwarden
  * before migration 4 left it (its data kept). */
 #define UNDO_MIGRATION_4                                                                           \
-        "ALTER TABLE job_stats DROP COLUMN last_failure_us;"                                      \
-        "ALTER TABLE job_stats DROP COLUMN last_duration_us;"                                     \
-        "ALTER TABLE job_stats DROP COLUMN consecutive_failures;"                                 \
-        "DELETE FROM histograms WHERE metric = 'duration' AND job = '';"                          \
-        "DELETE FROM histogram_sums WHERE metric = 'duration' AND job = '';"                      \
+        "ALTER TABLE job_stats DROP COLUMN last_failure_us;"                                       \
+        "ALTER TABLE job_stats DROP COLUMN last_duration_us;"                                      \
+        "ALTER TABLE job_stats DROP COLUMN consecutive_failures;"                                  \
+        "DELETE FROM histograms WHERE metric = 'duration' AND job = '';"                           \
+        "DELETE FROM histogram_sums WHERE metric = 'duration' AND job = '';"                       \
         "DELETE FROM schema_version WHERE version >= 4;"
 
 /* A store of schema 3 gets migration 4: the alerting columns and the
@@ -1862,7 +1862,8 @@ static void test_migration_3(void **state)
         id = insert(s, "Good", CW_RUN_RUNNING, 1000000);
         finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
         cw_store_close(s);
-        raw_exec(f->db, UNDO_MIGRATION_4 "DROP INDEX job_stats_status; DELETE FROM schema_version WHERE version = 3;");
+        raw_exec(f->db, UNDO_MIGRATION_4
+                 "DROP INDEX job_stats_status; DELETE FROM schema_version WHERE version = 3;");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'job_stats_status'"), 1);

@@ -76,7 +76,7 @@
 
 /* job_stats as stats.c reads it into a cw_job_stats. */
 #define STATS_COLS                                                                                 \
-        "job, last_run_id, last_success_us, last_status, last_failure_us, last_duration_us, "     \
+        "job, last_run_id, last_success_us, last_status, last_failure_us, last_duration_us, "      \
         "consecutive_failures"
 #define RUN_COLS                                                                                   \
         "id, job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, "      \

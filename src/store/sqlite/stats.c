@@ -71,12 +71,11 @@ int sq_stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_s
         bool was_final = from >= 0 && cw_run_status_is_final((cw_run_status)from);
         bool ran = status_ran(to) && started_us > 0;
         int64_t duration_us = ran ? (ended_us > started_us ? ended_us - started_us : 0) : -1;
-        sq_exec note = SQ_EXEC(ST_JOB_STATS_NOTE, SQ_TEXT(job), SQ_INT(id),
-                               SQ_INT(to == CW_RUN_SUCCEEDED ? ended_us : 0),
-                               SQ_TEXT(cw_run_status_to_string(to)),
-                               SQ_INT(streak_step(was_final, (cw_run_status)from, to)),
-                               SQ_INT(duration_us),
-                               SQ_INT(cw_run_status_is_failure(to) ? ended_us : 0));
+        sq_exec note = SQ_EXEC(
+                ST_JOB_STATS_NOTE, SQ_TEXT(job), SQ_INT(id),
+                SQ_INT(to == CW_RUN_SUCCEEDED ? ended_us : 0), SQ_TEXT(cw_run_status_to_string(to)),
+                SQ_INT(streak_step(was_final, (cw_run_status)from, to)), SQ_INT(duration_us),
+                SQ_INT(cw_run_status_is_failure(to) ? ended_us : 0));
         int e = 0;
 
         if (was_final && (cw_run_status)from == to)
