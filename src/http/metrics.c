@@ -71,8 +71,12 @@ static int expo_flush(expo *x, bool finish)
         unsigned char chunk[DEFLATE_STEP];
         int zr;
 
-        if (!x->gzip || x->err)
+        if (!x->gzip)
+                return 0;
+        if (x->err) {
+                cw_buf_reset(&x->stage); /* what follows is lost anyway: hold none of it */
                 return x->err;
+        }
         if (!finish && x->stage.len < STAGE_BYTES)
                 return 0;
         if (cw_buf_error(&x->stage))
