@@ -153,6 +153,7 @@ typedef struct cw_config {
         cw_strv admin_trusted_proxies;
         char *admin_public_url;               /* an absolute http(s) URL, or NULL */
         cw_cookie_secure admin_cookie_secure; /* default auto */
+        bool metrics_job_histograms; /* /metrics: a duration histogram per job too */
         cw_job *jobs;
         size_t n_jobs;
         cw_schedule_entry *entries;

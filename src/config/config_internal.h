@@ -54,6 +54,7 @@ typedef enum cfg_key_id {
         CFG_K_TRUSTED_PROXIES,
         CFG_K_PUBLIC_URL,
         CFG_K_COOKIE_SECURE,
+        CFG_K_METRICS_JOB_HISTOGRAMS,
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,

@@ -573,6 +573,8 @@ static const cfg_key keys[CFG_K__MAX] = {
             G(admin_trusted_proxies), 0, 0),
         KEY(PUBLIC_URL, "public_url", S(ADMIN), 0, apply_public_url, G(admin_public_url), 0, 0),
         KEY(COOKIE_SECURE, "cookie_secure", S(ADMIN), 0, apply_cookie_secure, 0, 0, 0),
+        KEY(METRICS_JOB_HISTOGRAMS, "metrics_job_histograms", S(ADMIN), 0, cfg_apply_bool,
+            G(metrics_job_histograms), 0, 0),
 
         KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, cfg_apply_text, J(description), 0, 0),
         KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, cfg_apply_command, J(command), 0, 0),

@@ -139,6 +139,11 @@ cw_auth *cw_http_server_auth(cw_http_server *srv)
         return srv ? srv->auth : NULL;
 }
 
+cw_memo *cw_http_server_memo(cw_http_server *srv)
+{
+        return srv ? srv->memo : NULL;
+}
+
 int64_t cw_http_req_mono_us(const cw_http_req *req)
 {
         const http_ctx *x = req->priv;
@@ -223,13 +228,23 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 cw_http_error(&x->req, resp, 500, "internal error: out of memory");
         if (resp->status == 303 && !loc)
                 cw_http_error(&x->req, resp, 500, "internal error: redirect without a target");
-        body = cw_buf_steal(&resp->body, &len);
-        if (!body)
-                return MHD_NO;
-        mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-        if (!mr) {
-                free(body);
-                return MHD_NO;
+        if (resp->shared_body) {
+                /* The response calls shared_release when destroyed. */
+                mr = MHD_create_response_from_buffer_with_free_callback_cls(
+                        resp->shared_len, (void *)resp->shared_body, resp->shared_release,
+                        resp->shared_cls);
+                if (!mr)
+                        return MHD_NO;
+                resp->shared_release = NULL;
+        } else {
+                body = cw_buf_steal(&resp->body, &len);
+                if (!body)
+                        return MHD_NO;
+                mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+                if (!mr) {
+                        free(body);
+                        return MHD_NO;
+                }
         }
         snprintf(csp, sizeof(csp),
                  "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-%s'; img-src 'self' data:; "
@@ -247,6 +262,11 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, loc);
         if (resp->etag)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, resp->etag);
+        if (resp->content_encoding) {
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                                   resp->content_encoding);
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+        }
         if (resp->set_cookie)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
         if (resp->disposition)
@@ -280,6 +300,8 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
 
 static void resp_release(cw_http_resp *resp)
 {
+        if (resp->shared_release)
+                resp->shared_release(resp->shared_cls);
         cw_buf_release(&resp->body);
         free(resp->location);
         free(resp->disposition);
@@ -799,7 +821,8 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
         srv->auth = cw_auth_new();
         srv->conns = cw_conns_new();
-        if (!srv->listen || !srv->auth || !srv->conns) {
+        srv->memo = cw_memo_new();
+        if (!srv->listen || !srv->auth || !srv->conns || !srv->memo) {
                 r = cw_error_fail(err, -ENOMEM, "out of memory");
                 goto fail;
         }
@@ -847,6 +870,7 @@ fail:
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
         cw_conns_free(srv->conns);
+        cw_memo_free(srv->memo);
         free(srv->listen);
         free(srv);
         return r;
@@ -876,6 +900,7 @@ void cw_http_stop(cw_http_server *srv)
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
         cw_conns_free(srv->conns);
+        cw_memo_free(srv->memo);
         free(srv->listen);
         free(srv);
 }

@@ -30,6 +30,7 @@ struct cw_http_server {
         cw_store *pool[STORE_POOL_MAX];
         size_t n_pool;
         cw_auth *auth;
+        cw_memo *memo; /* /metrics answers shared between threads */
         cw_conns *conns;
         /* The reaper thread: closes requests past CW_REQUEST_TIMEOUT_US. */
         pthread_t reaper;

@@ -479,6 +479,15 @@ int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t
         return s->ops->stats_list(s, job, ret, ret_n, ret_lateness);
 }
 
+int cw_store_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n,
+                           cw_store_hist *ret_lateness, cw_store_hist *ret_duration)
+{
+        OP_OR_RETURN(s, stats_summary);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->stats_summary(s, ret, ret_n, ret_lateness, ret_duration);
+}
+
 void cw_job_stats_free(cw_job_stats *st, size_t n)
 {
         if (!st)

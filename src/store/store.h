@@ -247,6 +247,14 @@ typedef struct cw_job_stats {
         cw_store_hist duration;
         int64_t last_success_us; /* ended_us of the newest succeeded run, 0: never */
         int64_t last_run_id;     /* the newest run that reached a final status, 0: none */
+        /* The status of last_run_id (CW_RUN_STATUS_MAX: none or unknown). */
+        cw_run_status last_status;
+        int64_t last_failure_us; /* ended_us of the newest failed, timed_out or lost run, 0: never */
+        int64_t last_duration_us; /* of the newest final run that ran, -1: none */
+        /* Failures (cw_run_status_is_failure) since the last success, in
+         * the order runs became final; 0 after a success. Other statuses
+         * (killed, skipped, missed) leave it as it is. */
+        uint64_t consecutive_failures;
 } cw_job_stats;
 
 /* Every job that has aggregates (ordered by job name), or only `job` when
@@ -256,6 +264,14 @@ typedef struct cw_job_stats {
 int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
                         cw_store_hist *ret_lateness);
 void cw_job_stats_free(cw_job_stats *st, size_t n);
+/* The same for every job without reading the per-job histograms
+ * (duration left zero): what a /metrics scrape needs by default, a few
+ * rows per job instead of ~17. ret_duration gets the duration histogram
+ * of every job's runs together; both histogram outs may be NULL.
+ * -EOPNOTSUPP from a backend without it (the caller may sum
+ * cw_store_stats_list's per-job histograms instead). */
+int cw_store_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n,
+                           cw_store_hist *ret_lateness, cw_store_hist *ret_duration);
 /* The newest final run of each of the n_jobs jobs named (the run named by
  * last_run_id; jobs without one are left out), or of every job when jobs
  * is NULL, in one read transaction; *ret is an array of *ret_n runs in no

@@ -53,6 +53,8 @@ struct cw_store_ops {
         /* the admin UI's reads, aggregates and UI entries */
         int (*requests_pending)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
         int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness);
+        int (*stats_summary)(cw_store *s, cw_job_stats **ret, size_t *ret_n,
+                             cw_store_hist *ret_lateness, cw_store_hist *ret_duration);
         int (*jobs_last)(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
         int (*jobs_disabled)(cw_store *s, char ***ret, size_t *ret_n);
         int (*ui_entry_add)(cw_store *s, cw_ui_entry *e);
