@@ -331,7 +331,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
                 if (r != CW_EXIT_OK)
                         return r;
         }
-        r = cw_store_request_add(store, spec_text, by, cli->now_us, &id);
+        r = cw_store_request_add(store, spec_text, by, cli->now, &id);
         if (r < 0)
                 return cli_fail(cli, "cannot queue the request: %s", strerror(-r));
         fprintf(cli->out, "request %lld queued for %s\n", (long long)id, spec_text);

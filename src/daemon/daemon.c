@@ -605,8 +605,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
                 .userdata = d,
         };
 
-        o.now = cw_instant_sec(now);
-        o.now_us = now;
+        o.now = now;
         return o;
 }
 
@@ -752,7 +751,7 @@ static void arm(daemon_state *d, cw_time wake)
  * frees *ret with cw_schedule_entries_free. */
 static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry **ret, size_t *ret_n)
 {
-        int r = cw_ui_entries_load(d->cfg, d->store, o->now, ret, ret_n, NULL);
+        int r = cw_ui_entries_load(d->cfg, d->store, cw_instant_sec(o->now), ret, ret_n, NULL);
 
         if (r < 0) {
                 logline(d, "error", "event=error what=ui_entries error=%s", strerror(-r));
@@ -783,7 +782,7 @@ static cw_time run_pass(daemon_state *d)
                 char q[400];
                 logline(d, "error", "event=error what=pass error=%s", quoted(err.msg, q, sizeof(q)));
                 /* The store may be briefly unavailable: try again soon. */
-                return o.now + 5;
+                return cw_instant_sec(o.now) + 5;
         }
         return res.next_wake;
 }

@@ -32,6 +32,7 @@ typedef struct pass {
         cw_sched_result *res;
         bool enabled;     /* the scheduler as a whole */
         cw_time last;
+        cw_time now; /* cw_instant_sec(o->now): the calendars' second */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
 } pass;
@@ -88,7 +89,7 @@ static bool on_this_node(const cw_config *cfg, const cw_job *job)
 /* Lowers the result's next_wake to t (t after now). */
 static void wake_at(pass *p, cw_time t)
 {
-        if (t > p->o->now && (p->res->next_wake == 0 || t < p->res->next_wake))
+        if (t > p->now && (p->res->next_wake == 0 || t < p->res->next_wake))
                 p->res->next_wake = t;
 }
 
@@ -123,7 +124,7 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         r.trigger = a->trigger;
         r.attempt = a->attempt;
         r.scheduled_at = a->scheduled_at;
-        r.started_us = r.ended_us = p->o->now_us;
+        r.started_us = r.ended_us = p->o->now;
         r.exit_code = -1;
         r.progress_done = r.progress_total = -1;
         r.reason = (char *)reason;
@@ -162,7 +163,7 @@ static void replace_holders(pass *p, const cw_job *job, const char *spec)
                 return;
         if (p->o->flush)
                 p->o->flush(p->o->userdata);
-        p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now_us);
+        p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now);
 }
 
 /* The gates of docs/internals/scheduler.md, then the start. */
@@ -326,14 +327,14 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
         r = cw_store_state_get(o->store, key, &prev);
         if (r == -ENOENT) {
                 /* Never fired: it fires now, at start-up. */
-                r = fires_add(f, o->now, true);
-                latest = o->now;
+                r = fires_add(f, p->now, true);
+                latest = p->now;
         } else if (r == 0) {
                 t = strtoll(prev, &end, 10);
                 if (*end || t <= 0)
-                        t = o->now - step; /* unreadable: as if it fired one step ago */
-                for (t += step; r == 0 && t <= o->now; t += step) {
-                        r = fires_add(f, t, o->now - t <= deadline);
+                        t = p->now - step; /* unreadable: as if it fired one step ago */
+                for (t += step; r == 0 && t <= p->now; t += step) {
+                        r = fires_add(f, t, p->now - t <= deadline);
                         latest = t;
                 }
         }
@@ -369,11 +370,11 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 break;
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
-                while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
-                        r = fires_add(&f, t, p->o->now - t <= deadline);
+                while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->now)
+                        r = fires_add(&f, t, p->now - t <= deadline);
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
-                if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > p->last ? p->o->now : p->last, &t) == 0)
+                if (r == 0 && cw_timespec_next(e->when, job->tz, p->now > p->last ? p->now : p->last, &t) == 0)
                         wake_at(p, t);
                 break;
         }
@@ -396,7 +397,7 @@ static int pass_requests(pass *p)
         for (size_t i = 0; i < n && r == 0; i++) {
                 _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
                 _cleanup_free_ char *spec = NULL;
-                cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->o->now};
+                cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->now};
                 cw_error e;
 
                 if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 || !(a.job = job_named(p, js->name)) ||
@@ -432,7 +433,7 @@ static int retry_one(pass *p, const cw_run *run)
         /* Manual runs are retried by whoever ran them, not behind their back. */
         if (!job || run->trigger == CW_TRIGGER_MANUAL || run->attempt > job->retries || !on_this_node(cfg, job))
                 return 0;
-        if (run->ended_us < p->o->now_us - RETRY_LOOKBACK_US)
+        if (run->ended_us < p->o->now - RETRY_LOOKBACK_US)
                 return 0;
         delay = job->retry_delay;
         for (int k = 1; k < run->attempt && delay < RETRY_DELAY_MAX; k++)
@@ -440,7 +441,7 @@ static int retry_one(pass *p, const cw_run *run)
         if (delay > RETRY_DELAY_MAX)
                 delay = RETRY_DELAY_MAX;
         due_us = run->ended_us + delay * 1000000;
-        if (due_us > p->o->now_us) {
+        if (due_us > p->o->now) {
                 wake_at(p, (due_us + 999999) / 1000000);
                 return 0;
         }
@@ -452,7 +453,7 @@ static int retry_one(pass *p, const cw_run *run)
         a.job = job;
         a.spec = run->spec;
         a.attempt = run->attempt + 1;
-        a.scheduled_at = run->scheduled_at ? run->scheduled_at : p->o->now;
+        a.scheduled_at = run->scheduled_at ? run->scheduled_at : p->now;
         snprintf(key, sizeof(key), "retry:%" PRId64, run->id);
         return claim_and(p, &a, key, 0, false, NULL);
 }
@@ -517,9 +518,9 @@ static int pass_dependencies(pass *p)
                         r = cw_store_runs_list(p->o->store, &f, &runs, &n);
                         for (size_t i = 0; i < n && r == 0; i++) {
                                 cw_sched_action a = {.job = b, .spec = b->name, .trigger = CW_TRIGGER_DEPENDENCY,
-                                                     .attempt = 1, .scheduled_at = p->o->now};
+                                                     .attempt = 1, .scheduled_at = p->now};
                                 char key[CW_JOBSPEC_NAME_MAX + 48];
-                                if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now_us)
+                                if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now)
                                         continue;
                                 snprintf(key, sizeof(key), "after:%s:%" PRId64, b->name, runs[i].id);
                                 r = claim_and(p, &a, key, 0, false, NULL);
@@ -545,7 +546,7 @@ static int read_state(pass *p)
         r = cw_store_state_get(p->o->store, "last_pass", &v);
         if (r < 0 && r != -ENOENT)
                 return r;
-        p->last = p->o->now;
+        p->last = p->now;
         p->res->first_pass = r == -ENOENT;
         if (r == 0) {
                 long long t = strtoll(v, &end, 10);
@@ -563,9 +564,9 @@ static int write_last_pass(pass *p)
 
         /* Never backwards: a slower concurrent pass or a clock that jumped
          * back must not make the next pass look at fires already handled. */
-        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 && strtoll(v, &end, 10) >= p->o->now && !*end)
+        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 && strtoll(v, &end, 10) >= p->now && !*end)
                 return 0;
-        snprintf(buf, sizeof(buf), "%" PRId64, p->o->now);
+        snprintf(buf, sizeof(buf), "%" PRId64, p->now);
         return cw_store_state_set(p->o->store, "last_pass", buf);
 }
 
@@ -583,7 +584,7 @@ const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)
 int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
 {
         cw_sched_result res = {0};
-        pass p = {.o = o, .res = &res};
+        pass p = {.o = o, .res = &res, .now = cw_instant_sec(o->now)};
         int r;
 
         r = read_state(&p);
@@ -592,7 +593,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
         }
         res.window_from = p.last;
-        res.window_to = o->now;
+        res.window_to = p.now;
         /* Entries are visited even when the window is empty (first pass, or
          * a clock that went back): an `every` entry that never fired fires
          * at start-up; cron entries find no fire in an empty window. */
@@ -618,7 +619,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
 int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, cw_error *err)
 {
         cw_sched_result res = {0};
-        pass p = {.o = o, .res = &res};
+        pass p = {.o = o, .res = &res, .now = cw_instant_sec(o->now)};
         _cleanup_free_ char *v = NULL;
         int r;
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -84,8 +85,7 @@ typedef struct cw_sched_lock_ops {
 typedef struct cw_sched_opts {
         const cw_config *cfg;
         cw_store *store;
-        cw_time now;
-        int64_t now_us;
+        cw_instant now;
         cw_sched_start_fn start;
         void *userdata;
         /* NULL: no lock is ever seen held (concurrency = forbid and replace

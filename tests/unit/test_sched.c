@@ -150,8 +150,7 @@ static cw_sched_result pass_at(world *w, const char *when)
         cw_sched_result res;
         cw_error e;
 
-        o.now = iso(when);
-        o.now_us = o.now * 1000000;
+        o.now = cw_instant_from_sec(iso(when));
         if (cw_sched_pass(&o, &res, &e) < 0)
                 fail_msg("pass at %s: %s", when, e.msg);
         return res;
