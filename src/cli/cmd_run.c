@@ -261,6 +261,7 @@ static int run_main(cw_cli *cli, run_args *a)
         o.resumed_from = a->resumed_from;
         o.ignore_lock = a->ignore_lock;
         o.now_us = cli->now;
+        o.clock = &cli->clock;
         o.tee_fd = a->quiet || a->json ? -1 : fileno(cli->out);
         o.on_started = on_started;
         o.userdata = a;

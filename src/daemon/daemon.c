@@ -1033,6 +1033,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0)
+                cw_store_set_clock(d.store, d.clock);
+        if (r == 0)
                 r = take_pid_file(&d, err);
         if (r == 0) {
                 snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);

@@ -247,6 +247,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.gate_rank = sp->rank;
         o.hold_fd = hold;
         o.now_us = cw_clock_now(sp->clock);
+        o.clock = sp->clock;
         o.tee_fd = -1;
         r = cw_worker_run(NULL, &o, &res, &e);
         _exit(r < 0 && r != -EBUSY ? 1 : 0);

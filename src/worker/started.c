@@ -41,6 +41,9 @@ static off_t slot_offset(int64_t run_id)
         return (off_t)(run_id % CW_STARTED_SLOTS) * (off_t)sizeof(slot);
 }
 
+/* CLOCK_BOOTTIME, not a cw_clock: it names this boot (a slot written
+ * before a reboot is older than any reading now), which no test clock
+ * fakes. */
 static int64_t boot_ns(void)
 {
         struct timespec ts;
@@ -172,6 +175,8 @@ cw_started_state cw_started_probe(const char *data_dir, int64_t run_id)
 
 bool cw_started_before_boot(int64_t queued_us)
 {
+        /* The system's real and boot clocks read together (not a cw_clock):
+         * their difference is the instant this machine booted. */
         struct timespec real, boot;
         int64_t boot_us;
 

@@ -76,14 +76,6 @@ static int teardown(void **state)
         return 0;
 }
 
-static int64_t mono_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Loads "[cronwarden] ... [job J] job_text" (more sections may follow in
  * job_text) and opens the store. */
 static void load(fx *f, const char *job_text, const char *max_output)
@@ -161,9 +153,9 @@ static void run_spec_opts(fx *f, const char *spec, int tee_fd, cw_time scheduled
         opts.on_started = on_started;
         opts.userdata = f;
         f->started_calls = 0;
-        t0 = mono_us();
+        t0 = cw_clock_mono_us();
         o->r = cw_worker_run(f->store, &opts, &o->res, &o->err);
-        o->took_us = mono_us() - t0;
+        o->took_us = cw_clock_mono_us() - t0;
         if (o->r == 0) {
                 void *out = NULL;
 
