@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/path.h"
 #include "cli.h"
 #include "crontab/crontab.h"
 #include "daemon/daemon.h"
@@ -274,7 +275,8 @@ static void wake_daemon(const cw_config *cfg)
         char path[4096];
         int pid;
 
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_PID_FILE);
+        if (cw_path_join(path, sizeof(path), cfg->data_dir, CW_DAEMON_PID_FILE) < 0)
+                return; /* no daemon can run there */
         pid = cw_lock_file_owner(path);
         if (pid > 0)
                 (void)kill(pid, SIGUSR1);

@@ -38,6 +38,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/iso8601.h"
+#include "base/path.h"
 #include "base/sigfd.h"
 #include "http/http.h"
 #include "catalog/entries.h"
@@ -400,7 +401,8 @@ static int take_handover_lock(daemon_state *d)
         char path[4096];
         int fd, r;
 
-        snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_SPAWNER_LOCK);
+        if (cw_path_join(path, sizeof(path), d->cfg->data_dir, CW_SPAWNER_LOCK) < 0)
+                return -1;
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -1;
@@ -617,7 +619,10 @@ static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw
         ssize_t w;
         int fd;
 
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
+        if (cw_path_join(path, sizeof(path), cfg->data_dir, CW_DAEMON_SNAPSHOT) < 0)
+                return cw_error_fail(err, -ENAMETOOLONG,
+                                     "data_dir is too long a path (%zu bytes): '%s'",
+                                     strlen(cfg->data_dir), cfg->data_dir);
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
         if (fd < 0)
@@ -678,7 +683,10 @@ static int take_pid_file(daemon_state *d, cw_error *err)
         char path[4096], buf[32];
         int n;
 
-        snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_DAEMON_PID_FILE);
+        if (cw_path_join(path, sizeof(path), d->cfg->data_dir, CW_DAEMON_PID_FILE) < 0)
+                return cw_error_fail(err, -ENAMETOOLONG,
+                                     "data_dir is too long a path (%zu bytes): '%s'",
+                                     strlen(d->cfg->data_dir), d->cfg->data_dir);
         d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (d->pid_fd < 0)
                 return cw_error_fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
@@ -1037,7 +1045,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         if (r == 0)
                 r = take_pid_file(&d, err);
         if (r == 0) {
-                snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
+                /* When this does not fit, write_snapshot says so. */
+                (void)cw_path_join(d.snapshot, sizeof(d.snapshot), d.cfg->data_dir,
+                                   CW_DAEMON_SNAPSHOT);
                 r = write_snapshot(d.cfg, text, len, err);
         }
         if (r == 0)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "worker/worker.h"
 
 #define SLOT_STARTED 1u
@@ -54,11 +55,11 @@ static int64_t boot_ns(void)
 
 static int open_file(const char *data_dir, int flags)
 {
-        char path[4096];
-        int n = snprintf(path, sizeof(path), "%s/%s", data_dir, CW_STARTED_FILE);
+        char path[CW_PATH_MAX];
+        int n = cw_path_join(path, sizeof(path), data_dir, CW_STARTED_FILE);
 
-        if (n < 0 || (size_t)n >= sizeof(path))
-                return -ENAMETOOLONG;
+        if (n < 0)
+                return n;
         n = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
         return n < 0 ? -errno : n;
 }

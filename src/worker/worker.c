@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
+#include "base/path.h"
 #include "worker/started.h"
 
 /* Attempts at the final store write (each already waits out busy). */
@@ -290,8 +291,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         }
 
         if (use_lock) {
-                snprintf(locks_dir, sizeof(locks_dir), "%s/locks", cfg->data_dir);
-                r = cw_lock_acquire(locks_dir, key, &lock, &prev);
+                r = cw_path_join(locks_dir, sizeof(locks_dir), cfg->data_dir, "locks");
+                if (r == 0)
+                        r = cw_lock_acquire(locks_dir, key, &lock, &prev);
                 if (r == -EBUSY) {
                         *ret = (cw_worker_result){.run_id = w.run_id, .exit_code = -1, .holder = prev};
                         cw_error_fail(err, r, "lock '%s' is held by pid %d (run %" PRId64 ")", key,
@@ -310,8 +312,13 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         goto out_signals;
                 }
                 if (r < 0) {
-                        cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key, locks_dir,
-                             strerror(-r));
+                        if (r == -ENAMETOOLONG) /* the problem first: the path fills the message */
+                                cw_error_fail(err, r,
+                                              "cannot take lock '%s': data_dir is too long a path (%zu bytes): '%s'",
+                                              key, strlen(cfg->data_dir), cfg->data_dir);
+                        else
+                                cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key,
+                                              locks_dir, strerror(-r));
                         if (queued)
                                 queued_not_started(&w, CW_RUN_FAILED, err->msg, worker_now(&w));
                         goto out_signals;
