@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
 #include "base/path.h"
+#include "base/sigfd.h"
 #include "worker/started.h"
 
 /* Attempts at the final store write (each already waits out busy). */
@@ -104,24 +104,16 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
  * exit status would be lost. */
 static int setup_signals(worker *w, sigset_t *ret_old, struct sigaction *ret_old_chld)
 {
+        static const int ours[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, 0};
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         sigset_t set;
+        int fd;
 
-        sigemptyset(&set);
-        sigaddset(&set, SIGCHLD);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
-        sigaddset(&set, SIGPIPE);
-        if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
-                return -errno;
-        w->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (w->sig_fd < 0) {
-                int r = -errno;
-
-                sigprocmask(SIG_SETMASK, ret_old, NULL);
-                return r;
-        }
+        cw_sigset_of(&set, ours);
+        fd = cw_sigfd_open(&set, NULL, ret_old);
+        if (fd < 0)
+                return fd;
+        w->sig_fd = fd;
         sigaction(SIGCHLD, &dfl, ret_old_chld);
         return 0;
 }
