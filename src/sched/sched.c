@@ -313,18 +313,56 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         return 0;
 }
 
+int cw_sched_every_key(const cw_schedule_entry *e, char *buf, size_t size)
+{
+        char canon[CW_TIMESPEC_CANONICAL_MAX];
+        int r = cw_timespec_format(e->when, canon, sizeof(canon));
+
+        if (r < 0)
+                return r;
+        r = snprintf(buf, size, "every:%s:%s", e->spec_text, canon);
+        return r < 0 || (size_t)r >= size ? -ENOBUFS : 0;
+}
+
+int cw_sched_every_get(cw_store *s, const cw_schedule_entry *e, bool migrate, char **ret)
+{
+        /* The old key exactly as it was made, cut where it was cut. */
+        char key[CW_SCHED_EVERY_KEY_MAX], old[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16];
+        char *v = NULL;
+        int r;
+
+        r = cw_sched_every_key(e, key, sizeof(key));
+        if (r == 0)
+                r = cw_store_state_get(s, key, ret);
+        if (r != -ENOENT)
+                return r;
+        snprintf(old, sizeof(old), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
+        if (strcmp(old, key) == 0)
+                return -ENOENT;
+        r = cw_store_state_get(s, old, &v);
+        if (r == 0 && migrate)
+                r = cw_store_state_set(s, key, v);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
 static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, fires *f)
 {
         const cw_sched_opts *o = p->o;
-        char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16], val[32];
+        char key[CW_SCHED_EVERY_KEY_MAX], val[32];
         cw_duration step = cw_timespec_interval(e->when);
         _cleanup_free_ char *prev = NULL;
         cw_time t, latest = 0;
         char *end;
         int r;
 
-        snprintf(key, sizeof(key), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
-        r = cw_store_state_get(o->store, key, &prev);
+        r = cw_sched_every_key(e, key, sizeof(key));
+        if (r == 0)
+                r = cw_sched_every_get(o->store, e, true, &prev);
         if (r == -ENOENT) {
                 /* Never fired: it fires now, at start-up. */
                 r = fires_add(f, p->now, true);
