@@ -144,8 +144,8 @@ static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *al
 
                         if (cli_queued_alive(c->cfg, &runs[i], c->starters, &fate))
                                 continue;
-                        r = cw_control_mark_queued_lost(c->store, c->cfg, &runs[i], fate,
-                                                        cli->now, NULL);
+                        r = cw_control_mark_queued_lost(c->store, c->cfg, &runs[i], fate, cli->now,
+                                                        NULL);
                 } else {
                         r = cw_control_mark_lost(c->store, &runs[i], cli->now);
                 }

@@ -188,8 +188,8 @@ static int store_view_load(cw_cli *cli, const cw_config *cfg, store_view *v)
                         continue;
                 }
                 uj->entry = en;
-                if (!uj->why_not && cw_ui_entry_compile_stored(cfg, en, cw_instant_sec(cli->now), &uj->when,
-                                                               NULL, NULL, &why) < 0)
+                if (!uj->why_not && cw_ui_entry_compile_stored(cfg, en, cw_instant_sec(cli->now),
+                                                               &uj->when, NULL, NULL, &why) < 0)
                         uj->when = (cw_schedule_entry){0};
                 v->n_ui++;
         }

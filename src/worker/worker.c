@@ -305,9 +305,10 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 }
                 if (r < 0) {
                         if (r == -ENAMETOOLONG) /* the problem first: the path fills the message */
-                                cw_error_fail(err, r,
-                                              "cannot take lock '%s': data_dir is too long a path (%zu bytes): '%s'",
-                                              key, strlen(cfg->data_dir), cfg->data_dir);
+                                cw_error_fail(
+                                        err, r,
+                                        "cannot take lock '%s': data_dir is too long a path (%zu bytes): '%s'",
+                                        key, strlen(cfg->data_dir), cfg->data_dir);
                         else
                                 cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key,
                                               locks_dir, strerror(-r));

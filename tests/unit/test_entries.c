@@ -350,8 +350,11 @@ static cw_sched_result pass_at(world *w, const char *when)
 {
         cw_schedule_entry *extra = NULL;
         size_t n = 0, invalid = 0;
-        cw_sched_opts o = {.cfg = w->cfg, .store = w->store, .now = cw_instant_from_sec(iso(when)),
-                           .start = fake_start, .userdata = w};
+        cw_sched_opts o = {.cfg = w->cfg,
+                           .store = w->store,
+                           .now = cw_instant_from_sec(iso(when)),
+                           .start = fake_start,
+                           .userdata = w};
         cw_sched_result res;
         cw_error err;
 
