@@ -27,8 +27,7 @@ typedef struct cw_cli {
         const char *zoneinfo;    /* $TZDIR ($CRONWARDEN_ZONEINFO in tests), or NULL */
         const char *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
         cw_clock clock;              /* the daemon's ($CRONWARDEN_FAKE_NOW for tests) */
-        cw_time now;                 /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
-        cw_instant now_us;           /* the same instant in microseconds */
+        cw_instant now;              /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
         FILE *out;
         FILE *err;
 } cw_cli;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli_runs.h"
+#include "base/path.h"
 #include "daemon/daemon.h"
 #include "daemon/spawner.h"
 #include "jobspec/jobspec.h"
@@ -64,7 +65,8 @@ static bool daemon_running(const cw_config *cfg)
 {
         char path[4096];
 
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_PID_FILE);
+        if (cw_path_join(path, sizeof(path), cfg->data_dir, CW_DAEMON_PID_FILE) < 0)
+                return false; /* no daemon can run there */
         return cw_lock_file_owner(path) > 0;
 }
 
@@ -75,7 +77,8 @@ int cli_starters_hold(const cw_config *cfg)
 
         if (daemon_running(cfg))
                 return -1;
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_SPAWNER_LOCK);
+        if (cw_path_join(path, sizeof(path), cfg->data_dir, CW_SPAWNER_LOCK) < 0)
+                return -1;
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -1;

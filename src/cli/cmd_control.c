@@ -144,10 +144,10 @@ static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *al
 
                         if (cli_queued_alive(c->cfg, &runs[i], c->starters, &fate))
                                 continue;
-                        r = cw_control_mark_queued_lost(c->store, c->cfg, &runs[i], fate,
-                                                        cli->now_us, NULL);
+                        r = cw_control_mark_queued_lost(c->store, c->cfg, &runs[i], fate, cli->now,
+                                                        NULL);
                 } else {
-                        r = cw_control_mark_lost(c->store, &runs[i], cli->now_us);
+                        r = cw_control_mark_lost(c->store, &runs[i], cli->now);
                 }
                 if (r == 0)
                         lost++;
@@ -199,7 +199,7 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         } else if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < k; i++) {
-                        json_t *o = cli_run_json(&runs[i], cli->now_us);
+                        json_t *o = cli_run_json(&runs[i], cli->now);
                         /* As GET /api/v1/running; `state` is the table's column. */
                         json_object_set_new(o, "alive", json_boolean(alive[i]));
                         json_object_set_new(o, "state", json_string(alive[i] ? "ALIVE" : "DEAD"));
@@ -295,7 +295,7 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                 if (!target_matches(t, &runs[i]) || strcmp(runs[i].node, c->cfg->node) != 0)
                         continue;
                 matched++;
-                r = cw_control_kill(c->store, c->cfg, &runs[i], cli->now_us, &st);
+                r = cw_control_kill(c->store, c->cfg, &runs[i], cli->now, &st);
                 if (r == -ESTALE) {
                         fprintf(cli->out, "run %lld (%s) had already ended\n", (long long)runs[i].id, runs[i].job);
                 } else if (r < 0) {

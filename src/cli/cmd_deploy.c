@@ -64,7 +64,7 @@ static void side_release(side *s)
  * keeps its errors. Returns 0 or the read's negative errno. */
 static int side_read(cw_cli *cli, side *s, const char *path, const char *name)
 {
-        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo, .now = cli->now};
+        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo, .now = cw_instant_sec(cli->now)};
         int r;
 
         s->path = strdup(path);
@@ -87,7 +87,7 @@ static int diff_print(cw_cli *cli, const side *old, const side *new)
         r = cw_config_diff_texts(old->text, old->len, new->text, new->len, &d);
         if (r < 0)
                 return cli_fail(cli, "diff: %s", strerror(-r));
-        cw_config_diff_add_fires(&d, old->cfg, new->cfg, cli->now);
+        cw_config_diff_add_fires(&d, old->cfg, new->cfg, cw_instant_sec(cli->now));
         cw_config_version(old->text, old->len, v_old);
         cw_config_version(new->text, new->len, v_new);
         fprintf(cli->out, "--- %s (version %s)\n+++ %s (version %s)\n", old->path, v_old, new->path,
@@ -418,7 +418,7 @@ static int cmd_drain(cw_cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, cfg, &store);
         if (r != CW_EXIT_OK)
                 return r;
-        r = cw_sched_drain_set(store, cli->now);
+        r = cw_sched_drain_set(store, cw_instant_sec(cli->now));
         if (r < 0)
                 return cli_fail(cli, "cannot start the drain: %s", strerror(-r));
         fputs("the scheduler is draining: nothing new starts\n", cli->out);

@@ -133,7 +133,7 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
         if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, cli_run_json(&runs[i], cli->now_us));
+                        json_array_append_new(a, cli_run_json(&runs[i], cli->now));
                 json_dumpf(a, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(a);
@@ -506,10 +506,10 @@ static int cmd_prune(cw_cli *cli, int argc, char **argv)
                 return r;
         if (!older)
                 d = cfg->keep_history;
-        r = cw_store_runs_prune(store, cli->now_us - d * 1000000, &deleted);
+        r = cw_store_runs_prune(store, cli->now - d * 1000000, &deleted);
         if (r < 0)
                 return cli_fail(cli, "cannot prune: %s", strerror(-r));
-        cli_format_instant(cfg->tz, cli->now - d, when, sizeof(when));
+        cli_format_instant(cfg->tz, cw_instant_sec(cli->now) - d, when, sizeof(when));
         cw_duration_format(d, dtext, sizeof(dtext));
         fprintf(cli->out, "pruned %llu run%s that started before %s (older than %s)\n", (unsigned long long)deleted,
                 deleted == 1 ? "" : "s", when, dtext);

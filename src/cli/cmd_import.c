@@ -114,7 +114,7 @@ static int cmd_import_crontab(cw_cli *cli, int argc, char **argv)
         cw_crontab_opts opts = {
                 .prefix = "",
                 .zoneinfo = cli->zoneinfo,
-                .now = cli->now,
+                .now = cw_instant_sec(cli->now),
         };
         bool help = false;
         const char *path;

@@ -189,7 +189,8 @@ static int store_view_load(cw_cli *cli, const cw_config *cfg, store_view *v)
                         continue;
                 }
                 uj->entry = en;
-                if (!uj->why_not && cw_ui_entry_compile_stored(cfg, en, cli->now, &uj->when, NULL, NULL, &why) < 0)
+                if (!uj->why_not && cw_ui_entry_compile_stored(cfg, en, cw_instant_sec(cli->now),
+                                                               &uj->when, NULL, NULL, &why) < 0)
                         uj->when = (cw_schedule_entry){0};
                 v->n_ui++;
         }
@@ -508,7 +509,7 @@ static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index
         for (size_t i = 0; i < n_views(cfg, sv); i++) {
                 job_view v = view_at(cfg, sv, i);
 
-                next_text(cfg, ix, &v, cli->now, next, sizeof(next));
+                next_text(cfg, ix, &v, cw_instant_sec(cli->now), next, sizeof(next));
                 description_text(&v, desc, sizeof(desc));
                 fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, v.job->name, (int)ws,
                         job_schedules_text(cfg, ix, &v, &col), next, desc);
@@ -545,7 +546,7 @@ static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index 
         fputs("[\n  ", cli->out);
         for (size_t i = 0; i < n_views(cfg, sv); i++) {
                 job_view v = view_at(cfg, sv, i);
-                json_t *o = json_job(cfg, ix, &v, cli->now, false);
+                json_t *o = json_job(cfg, ix, &v, cw_instant_sec(cli->now), false);
                 int r;
 
                 if (!o)
@@ -683,7 +684,7 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
 
         FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
                 char buf[64], text[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2], where[48];
-                cw_time t = cli->now;
+                cw_time t = cw_instant_sec(cli->now);
 
                 if (!any)
                         fprintf(cli->out, "Schedules:\n");
@@ -699,7 +700,7 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                                 ? "relative"
                                 : (cw_timespec_is_fixed_time(e->when) ? "fixed-time" : "wildcard"),
                         where);
-                switch (entry_next(tz, e, cli->now, &t)) {
+                switch (entry_next(tz, e, cw_instant_sec(cli->now), &t)) {
                 case NEXT_AT_STARTUP:
                         fprintf(cli->out, "    at start-up%s\n",
                                 cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY ? ", then at that interval" : "");
@@ -783,7 +784,7 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
                 r = cli_fail(cli, "no job named '%s' in %s or created in the admin UI (see 'cronwarden jobs')",
                              argv[optind], cfg->path);
         } else if (json) {
-                r = print_json(cli, json_job(cfg, &ix, &v, cli->now, true));
+                r = print_json(cli, json_job(cfg, &ix, &v, cw_instant_sec(cli->now), true));
         } else {
                 print_info_settings(cli->out, &v);
                 print_info_schedules(cli, cfg, &ix, &v);

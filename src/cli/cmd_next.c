@@ -126,7 +126,7 @@ static int parse_from(cw_cli *cli, const char *from, const cw_tz *tz, cw_time *r
         bool has_off;
 
         if (!from) {
-                *ret = cli->now;
+                *ret = cw_instant_sec(cli->now);
                 return 0;
         }
         if (cw_iso8601_parse(from, &v, &has_off, &e) < 0)

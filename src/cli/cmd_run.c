@@ -131,7 +131,7 @@ static int print_outcome(cw_cli *cli, cw_store *store, const run_args *a, const 
         describe_outcome(res, job, what, sizeof(what));
         if (a->json) {
                 /* The run as history --json and the API show it. */
-                json_t *o = run.id ? cli_run_json(&run, cli->now_us) : json_object();
+                json_t *o = run.id ? cli_run_json(&run, cli->now) : json_object();
                 json_object_set_new(o, "id", json_integer(res->run_id));
                 json_object_set_new(o, "status", json_string(cw_run_status_to_string(res->status)));
                 if (!run.id) {
@@ -260,7 +260,8 @@ static int run_main(cw_cli *cli, run_args *a)
         o.scheduled_at = a->scheduled_at;
         o.resumed_from = a->resumed_from;
         o.ignore_lock = a->ignore_lock;
-        o.now_us = cli->now_us;
+        o.now_us = cli->now;
+        o.clock = &cli->clock;
         o.tee_fd = a->quiet || a->json ? -1 : fileno(cli->out);
         o.on_started = on_started;
         o.userdata = a;

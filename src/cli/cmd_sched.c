@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/path.h"
 #include "cli.h"
 #include "crontab/crontab.h"
 #include "daemon/daemon.h"
@@ -274,7 +275,8 @@ static void wake_daemon(const cw_config *cfg)
         char path[4096];
         int pid;
 
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_PID_FILE);
+        if (cw_path_join(path, sizeof(path), cfg->data_dir, CW_DAEMON_PID_FILE) < 0)
+                return; /* no daemon can run there */
         pid = cw_lock_file_owner(path);
         if (pid > 0)
                 (void)kill(pid, SIGUSR1);
@@ -331,7 +333,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
                 if (r != CW_EXIT_OK)
                         return r;
         }
-        r = cw_store_request_add(store, spec_text, by, cli->now_us, &id);
+        r = cw_store_request_add(store, spec_text, by, cli->now, &id);
         if (r < 0)
                 return cli_fail(cli, "cannot queue the request: %s", strerror(-r));
         fprintf(cli->out, "request %lld queued for %s\n", (long long)id, spec_text);

@@ -114,7 +114,7 @@ static void sweep_queued(tick_ctx *t, cw_store *store)
                 char when[64];
 
                 if (cli_queued_alive(t->cfg, q, fd >= 0, &fate) ||
-                    cw_control_mark_queued_lost(store, t->cfg, q, fate, t->cli->now_us, NULL) < 0)
+                    cw_control_mark_queued_lost(store, t->cfg, q, fate, t->cli->now, NULL) < 0)
                         continue;
                 (void)cw_store_run_get(store, q->id, &after);
                 cli_format_instant(job ? job->tz : t->cfg->tz, q->scheduled_at, when, sizeof(when));
@@ -191,7 +191,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, cfg, &store);
         if (r != CW_EXIT_OK)
                 return r;
-        r = cw_ui_entries_load(cfg, store, cli->now, &extra.e, &extra.n, NULL);
+        r = cw_ui_entries_load(cfg, store, cw_instant_sec(cli->now), &extra.e, &extra.n, NULL);
         if (r < 0)
                 return cli_fail(cli, "tick: cannot read the UI-created entries: %s", strerror(-r));
         t.cfg = cfg;
@@ -201,7 +201,6 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         o.cfg = cfg;
         o.store = store;
         o.now = cli->now;
-        o.now_us = cli->now_us;
         o.config_at = config_mtime(cfg);
         o.start = start_worker;
         o.locks = cw_sched_worker_locks();

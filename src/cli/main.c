@@ -112,12 +112,11 @@ static int read_now(cw_cli *cli)
                         return cli_fail(cli, "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
                                         fake);
                 cw_clock_init_fake(&cli->clock, cw_instant_from_sec(base), fake_mono0());
-                cli->now_us = cw_instant_from_sec(base);
+                cli->now = cw_instant_from_sec(base);
         } else {
                 cw_clock_init_real(&cli->clock);
-                cli->now_us = cw_clock_now(&cli->clock);
+                cli->now = cw_clock_now(&cli->clock);
         }
-        cli->now = cw_instant_sec(cli->now_us);
         return 0;
 }
 

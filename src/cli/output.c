@@ -61,7 +61,7 @@ bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help)
 
 int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
 {
-        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo, .now = cli->now};
+        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo, .now = cw_instant_sec(cli->now)};
         cw_config_errors errs = {0};
         cw_config *c = NULL;
         const char *path;
@@ -149,6 +149,7 @@ int cli_open_store(cw_cli *cli, const cw_config *cfg, cw_store **ret)
         r = cw_store_open(cfg->store, cfg->data_dir, ret, &e);
         if (r < 0)
                 return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : strerror(-r));
+        cw_store_set_clock(*ret, &cli->clock);
         return CW_EXIT_OK;
 }
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/hash.h"
 
 /* A config this large is a mistake (100 000 jobs take about 15 MiB). */
@@ -248,7 +249,7 @@ static int load(const char *name, const char *text, size_t len, char *owned,
         int r, bad_line;
 
         L.zoneinfo_dir = opts ? opts->zoneinfo_dir : NULL;
-        L.now = opts ? opts->now : (cw_time)time(NULL);
+        L.now = opts ? opts->now : cw_instant_sec(cw_clock_real_us());
         L.cfg = calloc(1, sizeof(cfg_priv));
         if (!L.cfg) {
                 free(owned);

@@ -177,7 +177,7 @@ void cw_config_errors_release(cw_config_errors *e);
 
 typedef struct cw_config_opts {
         const char *zoneinfo_dir; /* NULL = CW_TZ_DIR */
-        cw_time now;              /* for "never fires" checks */
+        cw_time now;              /* for "never fires" checks (NULL opts: the wall clock) */
 } cw_config_opts;
 
 /* Loads and validates path. Returns 0 and a new config in *ret; -EINVAL

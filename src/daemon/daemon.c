@@ -39,6 +39,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/iso8601.h"
+#include "base/path.h"
 #include "base/sigfd.h"
 #include "http/http.h"
 #include "catalog/entries.h"
@@ -403,7 +404,8 @@ static int take_handover_lock(daemon_state *d)
         char path[4096];
         int fd, r;
 
-        snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_SPAWNER_LOCK);
+        if (cw_path_join(path, sizeof(path), d->cfg->data_dir, CW_SPAWNER_LOCK) < 0)
+                return -1;
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -1;
@@ -608,8 +610,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
                 .userdata = d,
         };
 
-        o.now = cw_instant_sec(now);
-        o.now_us = now;
+        o.now = now;
         o.config_at = d->config_at;
         return o;
 }
@@ -679,7 +680,10 @@ static int take_pid_file(daemon_state *d, cw_error *err)
         char path[4096], buf[32];
         int n;
 
-        snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_DAEMON_PID_FILE);
+        if (cw_path_join(path, sizeof(path), d->cfg->data_dir, CW_DAEMON_PID_FILE) < 0)
+                return cw_error_fail(err, -ENAMETOOLONG,
+                                     "data_dir is too long a path (%zu bytes): '%s'",
+                                     strlen(d->cfg->data_dir), d->cfg->data_dir);
         d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (d->pid_fd < 0)
                 return cw_error_fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
@@ -752,7 +756,7 @@ static void arm(daemon_state *d, cw_time wake)
  * frees *ret with cw_schedule_entries_free. */
 static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry **ret, size_t *ret_n)
 {
-        int r = cw_ui_entries_load(d->cfg, d->store, o->now, ret, ret_n, NULL);
+        int r = cw_ui_entries_load(d->cfg, d->store, cw_instant_sec(o->now), ret, ret_n, NULL);
 
         if (r < 0) {
                 logline(d, "error", "event=error what=ui_entries error=%s", strerror(-r));
@@ -783,7 +787,7 @@ static cw_time run_pass(daemon_state *d)
                 char q[400];
                 logline(d, "error", "event=error what=pass error=%s", quoted(err.msg, q, sizeof(q)));
                 /* The store may be briefly unavailable: try again soon. */
-                return o.now + 5;
+                return cw_instant_sec(o.now) + 5;
         }
         return res.next_wake;
 }
@@ -1060,9 +1064,13 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0)
+                cw_store_set_clock(d.store, d.clock);
+        if (r == 0)
                 r = take_pid_file(&d, err);
         if (r == 0) {
-                snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
+                /* When this does not fit, cw_snapshot_write says so. */
+                (void)cw_path_join(d.snapshot, sizeof(d.snapshot), d.cfg->data_dir,
+                                   CW_DAEMON_SNAPSHOT);
                 diff = cw_snapshot_diff(d.cfg->data_dir, NULL, text, len, d.cfg, d.config_at);
                 r = cw_snapshot_write(d.cfg->data_dir, text, len, err);
         }

@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "base/sigfd.h"
 #include "catalog/catalog.h"
 #include "store/store.h"
@@ -247,6 +248,7 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.gate_rank = sp->rank;
         o.hold_fd = hold;
         o.now_us = cw_clock_now(sp->clock);
+        o.clock = sp->clock;
         o.tee_fd = -1;
         r = cw_worker_run(NULL, &o, &res, &e);
         _exit(r < 0 && r != -EBUSY ? 1 : 0);
@@ -385,8 +387,9 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
         /* Shared with every worker forked (flock belongs to the open file,
          * which they inherit); a daemon starting up waits for all to let
          * go. Without it a restart records queued runs as lost. */
-        snprintf(lock_path, sizeof(lock_path), "%s/%s", cfg->data_dir, CW_SPAWNER_LOCK);
-        sp.hold = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        sp.hold = cw_path_join(lock_path, sizeof(lock_path), cfg->data_dir, CW_SPAWNER_LOCK) < 0
+                          ? -1
+                          : open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (sp.hold >= 0 && flock(sp.hold, LOCK_SH) < 0) {
                 close(sp.hold);
                 sp.hold = -1;

@@ -20,6 +20,7 @@
 #include "base/array.h"
 #include "catalog/entries.h"
 #include "report/json.h"
+#include "sched/sched.h"
 #include "worker/control.h"
 
 /* What a model's entries and jobs borrow from: the UI entries compiled
@@ -121,15 +122,13 @@ static size_t entry_fires(cw_store *s, const cw_schedule_entry *e, const cw_tz *
         case CW_TIMESPEC_REBOOT:
                 return 0;
         case CW_TIMESPEC_EVERY: {
-                char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16];
                 _cleanup_free_ char *prev = NULL;
                 cw_duration step = cw_timespec_interval(e->when);
                 char *end;
 
                 if (step <= 0)
                         return 0;
-                snprintf(key, sizeof(key), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
-                if (cw_store_state_get(s, key, &prev) == 0) {
+                if (cw_sched_every_get(s, e, false, &prev) == 0) {
                         t = strtoll(prev, &end, 10) + step;
                         if (*end || t < now)
                                 t = now; /* overdue: the next pass fires it */

@@ -36,6 +36,7 @@ typedef struct pass {
         bool draining;    /* CW_SCHED_STATE_DRAINING is set */
         cw_time last;
         cw_sched_since *since; /* when each entry came into force */
+        cw_time now; /* cw_instant_sec(o->now): the calendars' second */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
 } pass;
@@ -94,7 +95,7 @@ static bool on_this_node(const cw_config *cfg, const cw_job *job)
 /* Lowers the result's next_wake to t (t after now). */
 static void wake_at(pass *p, cw_time t)
 {
-        if (t > p->o->now && (p->res->next_wake == 0 || t < p->res->next_wake))
+        if (t > p->now && (p->res->next_wake == 0 || t < p->res->next_wake))
                 p->res->next_wake = t;
 }
 
@@ -129,7 +130,7 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         r.trigger = a->trigger;
         r.attempt = a->attempt;
         r.scheduled_at = a->scheduled_at;
-        r.started_us = r.ended_us = p->o->now_us;
+        r.started_us = r.ended_us = p->o->now;
         r.exit_code = -1;
         r.progress_done = r.progress_total = -1;
         r.reason = (char *)reason;
@@ -168,7 +169,7 @@ static void replace_holders(pass *p, const cw_job *job, const char *spec)
                 return;
         if (p->o->flush)
                 p->o->flush(p->o->userdata);
-        p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now_us);
+        p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now);
 }
 
 /* The gates of docs/internals/scheduler.md, then the start. */
@@ -342,6 +343,43 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         return 0;
 }
 
+int cw_sched_every_key(const cw_schedule_entry *e, char *buf, size_t size)
+{
+        char canon[CW_TIMESPEC_CANONICAL_MAX];
+        int r = cw_timespec_format(e->when, canon, sizeof(canon));
+
+        if (r < 0)
+                return r;
+        r = snprintf(buf, size, "every:%s:%s", e->spec_text, canon);
+        return r < 0 || (size_t)r >= size ? -ENOBUFS : 0;
+}
+
+int cw_sched_every_get(cw_store *s, const cw_schedule_entry *e, bool migrate, char **ret)
+{
+        /* The old key exactly as it was made, cut where it was cut. */
+        char key[CW_SCHED_EVERY_KEY_MAX], old[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16];
+        char *v = NULL;
+        int r;
+
+        r = cw_sched_every_key(e, key, sizeof(key));
+        if (r == 0)
+                r = cw_store_state_get(s, key, ret);
+        if (r != -ENOENT)
+                return r;
+        snprintf(old, sizeof(old), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
+        if (strcmp(old, key) == 0)
+                return -ENOENT;
+        r = cw_store_state_get(s, old, &v);
+        if (r == 0 && migrate)
+                r = cw_store_state_set(s, key, v);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
 /* The fire added last (0: none): a deferred fire and the fires it merges
  * with are added once. */
 static cw_time fires_last(const fires *f)
@@ -379,7 +417,7 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
 {
         cw_time t = *tp;
         cw_maint_effect fx = cw_maint_effect_of(p->o->cfg, job, t);
-        cw_time now = p->o->now;
+        cw_time now = p->now;
 
         if (!fx.window)
                 return t > from && t != fires_last(f) ? fires_add(f, t, now - t <= deadline) : 0;
@@ -416,32 +454,33 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
                       fires *f)
 {
         const cw_sched_opts *o = p->o;
-        char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16], val[32];
+        char key[CW_SCHED_EVERY_KEY_MAX], val[32];
         cw_duration step = cw_timespec_interval(e->when);
         _cleanup_free_ char *prev = NULL;
         cw_time t, latest = 0;
         char *end;
         int r;
 
-        snprintf(key, sizeof(key), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
-        r = cw_store_state_get(o->store, key, &prev);
+        r = cw_sched_every_key(e, key, sizeof(key));
+        if (r == 0)
+                r = cw_sched_every_get(o->store, e, true, &prev);
         if (r == -ENOENT && edited) {
                 /* Its interval was just edited: the first fire is one new
                  * interval after the edit, not at once. */
-                snprintf(val, sizeof(val), "%" PRId64, o->now);
-                wake_at(p, o->now + step);
+                snprintf(val, sizeof(val), "%" PRId64, p->now);
+                wake_at(p, p->now + step);
                 return cw_store_state_set(o->store, key, val);
         }
         if (r == -ENOENT) {
                 /* Never fired: it fires now, at start-up. */
-                r = fires_add(f, o->now, true);
-                latest = o->now;
+                r = fires_add(f, p->now, true);
+                latest = p->now;
         } else if (r == 0) {
                 t = strtoll(prev, &end, 10);
                 if (*end || t <= 0)
-                        t = o->now - step; /* unreadable: as if it fired one step ago */
-                for (t += step; r == 0 && t <= o->now; t += step) {
-                        r = fires_add(f, t, o->now - t <= deadline);
+                        t = p->now - step; /* unreadable: as if it fired one step ago */
+                for (t += step; r == 0 && t <= p->now; t += step) {
+                        r = fires_add(f, t, p->now - t <= deadline);
                         latest = t;
                 }
         }
@@ -504,14 +543,14 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 if (maint && job->during_maintenance == CW_MAINT_DEFER &&
                     cw_maint_at(cfg, job, from, NULL))
                         t = cw_maint_chain_open(cfg, job, from) - 1;
-                while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
+                while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->now)
                         r = maint ? maint_fire(p, e, job, from, &t, deadline, &f)
-                                  : fires_add(&f, t, p->o->now - t <= deadline);
+                                  : fires_add(&f, t, p->now - t <= deadline);
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
                 since = since > p->last ? since : p->last;
                 if (r == 0 && cw_timespec_next(e->when, job->tz,
-                                               p->o->now > since ? p->o->now : since, &t) == 0)
+                                               p->now > since ? p->now : since, &t) == 0)
                         wake_at(p, t);
                 break;
         }
@@ -534,7 +573,7 @@ static int pass_requests(pass *p)
         for (size_t i = 0; i < n && r == 0; i++) {
                 _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
                 _cleanup_free_ char *spec = NULL;
-                cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->o->now};
+                cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->now};
                 cw_error e;
 
                 if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 || !(a.job = job_named(p, js->name)) ||
@@ -570,7 +609,7 @@ static int retry_one(pass *p, const cw_run *run)
         /* Manual runs are retried by whoever ran them, not behind their back. */
         if (!job || run->trigger == CW_TRIGGER_MANUAL || run->attempt > job->retries || !on_this_node(cfg, job))
                 return 0;
-        if (run->ended_us < p->o->now_us - RETRY_LOOKBACK_US)
+        if (run->ended_us < p->o->now - RETRY_LOOKBACK_US)
                 return 0;
         delay = job->retry_delay;
         for (int k = 1; k < run->attempt && delay < RETRY_DELAY_MAX; k++)
@@ -578,7 +617,7 @@ static int retry_one(pass *p, const cw_run *run)
         if (delay > RETRY_DELAY_MAX)
                 delay = RETRY_DELAY_MAX;
         due_us = run->ended_us + delay * 1000000;
-        if (due_us > p->o->now_us) {
+        if (due_us > p->o->now) {
                 wake_at(p, (due_us + 999999) / 1000000);
                 return 0;
         }
@@ -590,7 +629,7 @@ static int retry_one(pass *p, const cw_run *run)
         a.job = job;
         a.spec = run->spec;
         a.attempt = run->attempt + 1;
-        a.scheduled_at = run->scheduled_at ? run->scheduled_at : p->o->now;
+        a.scheduled_at = run->scheduled_at ? run->scheduled_at : p->now;
         snprintf(key, sizeof(key), "retry:%" PRId64, run->id);
         return claim_and(p, &a, key, 0, false, NULL);
 }
@@ -655,9 +694,9 @@ static int pass_dependencies(pass *p)
                         r = cw_store_runs_list(p->o->store, &f, &runs, &n);
                         for (size_t i = 0; i < n && r == 0; i++) {
                                 cw_sched_action a = {.job = b, .spec = b->name, .trigger = CW_TRIGGER_DEPENDENCY,
-                                                     .attempt = 1, .scheduled_at = p->o->now};
+                                                     .attempt = 1, .scheduled_at = p->now};
                                 char key[CW_JOBSPEC_NAME_MAX + 48];
-                                if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now_us)
+                                if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now)
                                         continue;
                                 snprintf(key, sizeof(key), "after:%s:%" PRId64, b->name, runs[i].id);
                                 r = claim_and(p, &a, key, 0, false, NULL);
@@ -689,7 +728,7 @@ static int read_state(pass *p)
         r = cw_store_state_get(p->o->store, "last_pass", &v);
         if (r < 0 && r != -ENOENT)
                 return r;
-        p->last = p->o->now;
+        p->last = p->now;
         p->res->first_pass = r == -ENOENT;
         if (r == 0) {
                 long long t = strtoll(v, &end, 10);
@@ -707,9 +746,9 @@ static int write_last_pass(pass *p)
 
         /* Never backwards: a slower concurrent pass or a clock that jumped
          * back must not make the next pass look at fires already handled. */
-        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 && strtoll(v, &end, 10) >= p->o->now && !*end)
+        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 && strtoll(v, &end, 10) >= p->now && !*end)
                 return 0;
-        snprintf(buf, sizeof(buf), "%" PRId64, p->o->now);
+        snprintf(buf, sizeof(buf), "%" PRId64, p->now);
         return cw_store_state_set(p->o->store, "last_pass", buf);
 }
 
@@ -727,18 +766,18 @@ const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)
 int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
 {
         cw_sched_result res = {0};
-        pass p = {.o = o, .res = &res};
+        pass p = {.o = o, .res = &res, .now = cw_instant_sec(o->now)};
         int r;
 
         r = read_state(&p);
         if (r == 0)
-                r = cw_sched_since_load(o->store, p.last, o->now, &p.since);
+                r = cw_sched_since_load(o->store, p.last, p.now, &p.since);
         if (r < 0) {
                 pass_release(&p);
                 return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
         }
         res.window_from = p.last;
-        res.window_to = o->now;
+        res.window_to = p.now;
         /* Entries are visited even when the window is empty (first pass, or
          * a clock that went back): an `every` entry that never fired fires
          * at start-up; cron entries find no fire in an empty window. */
@@ -769,7 +808,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
 int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, cw_error *err)
 {
         cw_sched_result res = {0};
-        pass p = {.o = o, .res = &res};
+        pass p = {.o = o, .res = &res, .now = cw_instant_sec(o->now)};
         _cleanup_free_ char *v = NULL;
         int r;
 

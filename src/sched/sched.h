@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -93,8 +94,7 @@ typedef struct cw_sched_lock_ops {
 typedef struct cw_sched_opts {
         const cw_config *cfg;
         cw_store *store;
-        cw_time now;
-        int64_t now_us;
+        cw_instant now;
         /* When the config's current text came into force (the daemon's
          * load or reload, the file's modification time for tick), 0 when
          * unknown: an entry first seen by this pass counts as in force
@@ -134,6 +134,18 @@ typedef struct cw_sched_result {
          * nothing is scheduled: the daemon sleeps until then. */
         cw_time next_wake;
 } cw_sched_result;
+
+/* The store key of an `every` entry's previous fire (the pass keeps it):
+ * "every:<spec>:<canonical time spec>" (cw_timespec_format), so that
+ * rewriting `every 90m` as `every 1h30m` keeps it. 0, or -ENOBUFS. */
+#define CW_SCHED_EVERY_KEY_MAX (CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_CANONICAL_MAX + 16)
+int cw_sched_every_key(const cw_schedule_entry *e, char *buf, size_t size);
+
+/* Reads e's previous fire into *ret (a string to free): under the key
+ * above, else under the key stores made before it ("every:<spec>:<the
+ * time spec as written>"), which `migrate` copies to the new key. 0,
+ * -ENOENT (never fired), or another negative errno (*ret untouched). */
+int cw_sched_every_get(cw_store *s, const cw_schedule_entry *e, bool migrate, char **ret);
 
 /* Runs one pass. Returns 0 (individual fires that could not start are
  * reported as FAILED actions and recorded as failed runs, not as an error), or a negative errno with

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/path.h"
 #include "worker/control.h"
 #include "worker/lock.h"
 
@@ -17,9 +18,9 @@ static int64_t holder(void *userdata, const cw_config *cfg, const cw_job *job, c
         bool held = false;
 
         (void)userdata;
-        if (cw_lock_key(job, spec, key, sizeof(key)) < 0)
+        if (cw_lock_key(job, spec, key, sizeof(key)) < 0 ||
+            cw_path_join(dir, sizeof(dir), cfg->data_dir, "locks") < 0)
                 return 0;
-        snprintf(dir, sizeof(dir), "%s/locks", cfg->data_dir);
         if (cw_lock_probe(dir, key, &held, &h) < 0 || !held)
                 return 0;
         return h.run_id > 0 ? h.run_id : -1;

@@ -241,6 +241,12 @@ bool cw_store_exists(const char *url, const char *data_dir)
         return access(path, F_OK) == 0;
 }
 
+void cw_store_set_clock(cw_store *s, const cw_clock *clock)
+{
+        if (s)
+                s->clock = clock;
+}
+
 void cw_store_close(cw_store *s)
 {
         if (s && s->ops && s->ops->close)

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "base/civil.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "store/run.h"
 
@@ -79,6 +80,11 @@ int cw_store_url_redact(const char *url, char **ret);
  * each with err saying what and where (never the URL's password). */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
+/* The clock for the instants the store stamps by itself (a claim's
+ * claimed_us, a migration's applied_us), so they agree with the caller's
+ * (a test clock); it must outlive the store. Until set, or NULL: the
+ * system's wall clock. Times the callers pass in are theirs. */
+void cw_store_set_clock(cw_store *s, const cw_clock *clock);
 /* Whether the store named by `url` was created already (its SQLite file
  * exists), for read-only commands that must not create one; a store kept
  * elsewhere (a PostgreSQL URL) counts as existing, and so does a URL the

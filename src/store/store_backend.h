@@ -22,7 +22,14 @@ typedef struct cw_store_ops cw_store_ops;
 
 struct cw_store {
         const cw_store_ops *ops;
+        const cw_clock *clock; /* cw_store_set_clock; NULL: the wall clock */
 };
+
+/* The instant by the store's clock, for what a backend stamps itself. */
+static inline cw_instant cw_store_now(const cw_store *s)
+{
+        return s->clock ? cw_clock_now(s->clock) : cw_clock_real_us();
+}
 
 struct cw_store_ops {
         const char *name;

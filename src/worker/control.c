@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "worker/lock.h"
 #include "worker/started.h"
 #include "worker/worker.h"
@@ -40,7 +41,8 @@ bool cw_control_is_alive(const cw_config *cfg, const cw_run *run)
                 return true;
         /* A live process with the worker's pid that does not hold the run's
          * lock is not the worker (a reused pid), or the lock went away. */
-        snprintf(locks_dir, sizeof(locks_dir), "%s/locks", cfg->data_dir);
+        if (cw_path_join(locks_dir, sizeof(locks_dir), cfg->data_dir, "locks") < 0)
+                return true; /* no lock could be taken there: cannot tell, not lost */
         return cw_lock_held_by(locks_dir, run->lock_key, run->worker_pid);
 }
 

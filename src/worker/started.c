@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "worker/worker.h"
 
 #define SLOT_STARTED 1u
@@ -41,6 +42,9 @@ static off_t slot_offset(int64_t run_id)
         return (off_t)(run_id % CW_STARTED_SLOTS) * (off_t)sizeof(slot);
 }
 
+/* CLOCK_BOOTTIME, not a cw_clock: it names this boot (a slot written
+ * before a reboot is older than any reading now), which no test clock
+ * fakes. */
 static int64_t boot_ns(void)
 {
         struct timespec ts;
@@ -51,11 +55,11 @@ static int64_t boot_ns(void)
 
 static int open_file(const char *data_dir, int flags)
 {
-        char path[4096];
-        int n = snprintf(path, sizeof(path), "%s/%s", data_dir, CW_STARTED_FILE);
+        char path[CW_PATH_MAX];
+        int n = cw_path_join(path, sizeof(path), data_dir, CW_STARTED_FILE);
 
-        if (n < 0 || (size_t)n >= sizeof(path))
-                return -ENAMETOOLONG;
+        if (n < 0)
+                return n;
         n = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
         return n < 0 ? -errno : n;
 }
@@ -172,6 +176,8 @@ cw_started_state cw_started_probe(const char *data_dir, int64_t run_id)
 
 bool cw_started_before_boot(int64_t queued_us)
 {
+        /* The system's real and boot clocks read together (not a cw_clock):
+         * their difference is the instant this machine booted. */
         struct timespec real, boot;
         int64_t boot_us;
 

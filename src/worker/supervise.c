@@ -621,7 +621,7 @@ void worker_supervise(worker *w)
                 }
                 if (poll(p, (nfds_t)n, -1) < 0)
                         continue; /* EINTR only: our signals are blocked */
-                w->now = mono_us();
+                w->now = cw_clock_mono_us();
                 if (p[0].revents)
                         on_signals(w);
                 if (p[1].revents)

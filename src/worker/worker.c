@@ -25,10 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
+#include "base/path.h"
+#include "base/sigfd.h"
 #include "worker/started.h"
 
 /* Attempts at the final store write (each already waits out busy). */
@@ -82,7 +83,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.status = status;
         run.exit_code = w->exit_code;
         run.signal = w->signal;
-        run.ended_us = real_us();
+        run.ended_us = worker_now(w);
         run.output_size = w->cap.total;
         run.output_truncated = truncated;
         run.reason = w->reason[0] ? w->reason : NULL;
@@ -103,24 +104,16 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
  * exit status would be lost. */
 static int setup_signals(worker *w, sigset_t *ret_old, struct sigaction *ret_old_chld)
 {
+        static const int ours[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, 0};
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         sigset_t set;
+        int fd;
 
-        sigemptyset(&set);
-        sigaddset(&set, SIGCHLD);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
-        sigaddset(&set, SIGPIPE);
-        if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
-                return -errno;
-        w->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (w->sig_fd < 0) {
-                int r = -errno;
-
-                sigprocmask(SIG_SETMASK, ret_old, NULL);
-                return r;
-        }
+        cw_sigset_of(&set, ours);
+        fd = cw_sigfd_open(&set, NULL, ret_old);
+        if (fd < 0)
+                return fd;
+        w->sig_fd = fd;
         sigaction(SIGCHLD, &dfl, ret_old_chld);
         return 0;
 }
@@ -157,6 +150,8 @@ static int queued_store(worker *w, cw_error *err)
         r = cw_store_open(w->o->cfg->store, w->o->cfg->data_dir, &w->owned, err);
         if (r == 0)
                 w->store = w->owned;
+        if (r == 0)
+                cw_store_set_clock(w->store, w->o->clock);
         return r;
 }
 
@@ -199,7 +194,7 @@ void worker_gate_settle(worker *w)
         close_fd(&w->gate_fd);
         if (stagger > CW_WORKER_GATE_STAGGER_MAX_US)
                 stagger = CW_WORKER_GATE_STAGGER_MAX_US;
-        w->gate_at = mono_us() + CW_WORKER_GATE_SETTLE_US + stagger;
+        w->gate_at = cw_clock_mono_us() + CW_WORKER_GATE_SETTLE_US + stagger;
 }
 
 /* The gate opened and settled, or its time ran out: the bookkeeping held
@@ -215,7 +210,7 @@ void worker_gate_open(worker *w)
 static void gate_wait(worker *w)
 {
         while (w->gate_fd >= 0) {
-                int64_t left = w->gate_at - mono_us();
+                int64_t left = w->gate_at - cw_clock_mono_us();
                 struct pollfd p = {.fd = w->gate_fd, .events = POLLIN};
 
                 if (left <= 0)
@@ -228,7 +223,7 @@ static void gate_wait(worker *w)
         close_fd(&w->gate_fd);
         /* Opened, or settling (gate_settle): sleep out the rest. */
         while (w->gate_at > 0) {
-                int64_t left = w->gate_at - mono_us();
+                int64_t left = w->gate_at - cw_clock_mono_us();
                 struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = left % 1000000 * 1000};
 
                 if (left <= 0 || nanosleep(&ts, NULL) == 0)
@@ -263,7 +258,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 .prog_done = -1,
                 .prog_total = -1,
         };
-        int64_t started_us = opts->now_us ? opts->now_us : real_us();
+        int64_t started_us = opts->now_us ? opts->now_us : worker_now(&w);
         bool queued = opts->run_id > 0;
         int subreaper = 0;
         bool use_lock;
@@ -288,8 +283,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         }
 
         if (use_lock) {
-                snprintf(locks_dir, sizeof(locks_dir), "%s/locks", cfg->data_dir);
-                r = cw_lock_acquire(locks_dir, key, &lock, &prev);
+                r = cw_path_join(locks_dir, sizeof(locks_dir), cfg->data_dir, "locks");
+                if (r == 0)
+                        r = cw_lock_acquire(locks_dir, key, &lock, &prev);
                 if (r == -EBUSY) {
                         *ret = (cw_worker_result){.run_id = w.run_id, .exit_code = -1, .holder = prev};
                         cw_error_fail(err, r, "lock '%s' is held by pid %d (run %" PRId64 ")", key,
@@ -303,15 +299,21 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                                 else
                                         snprintf(why, sizeof(why), "the job's lock is held by pid %d (a run still starting)",
                                                  prev.pid);
-                                queued_not_started(&w, CW_RUN_SKIPPED, why, real_us());
+                                queued_not_started(&w, CW_RUN_SKIPPED, why, worker_now(&w));
                         }
                         goto out_signals;
                 }
                 if (r < 0) {
-                        cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key, locks_dir,
-                             strerror(-r));
+                        if (r == -ENAMETOOLONG) /* the problem first: the path fills the message */
+                                cw_error_fail(
+                                        err, r,
+                                        "cannot take lock '%s': data_dir is too long a path (%zu bytes): '%s'",
+                                        key, strlen(cfg->data_dir), cfg->data_dir);
+                        else
+                                cw_error_fail(err, r, "cannot take lock '%s' in '%s': %s", key,
+                                              locks_dir, strerror(-r));
                         if (queued)
-                                queued_not_started(&w, CW_RUN_FAILED, err->msg, real_us());
+                                queued_not_started(&w, CW_RUN_FAILED, err->msg, worker_now(&w));
                         goto out_signals;
                 }
                 if (prev.run_id > 0) {
@@ -380,7 +382,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 /* Started (or not to be): the burst's gate need not wait for us. */
                 close_fd(&w.started_fd);
                 if (r == 0) {
-                        w.now = mono_us();
+                        w.now = cw_clock_mono_us();
                         if (job->timeout > 0)
                                 w.timeout_at = w.now + (int64_t)job->timeout * 1000000;
                         if (queued) {

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/config.h"
 #include "jobspec/jobspec.h"
@@ -73,6 +74,9 @@ typedef struct cw_worker_opts {
          * otherwise the job's child resets every signal first). */
         bool signals_default;
         int64_t now_us;           /* start time as read by the caller's clock */
+        /* The clock the run's other instants (its end) are read on, the
+         * one now_us came from; NULL: the system's wall clock. */
+        const cw_clock *clock;
         /* The run, already recorded as queued by its starter (the daemon),
          * or 0: the worker records it. With a run id the job is started
          * before anything is written: `store` may then be NULL, and the

@@ -93,20 +93,11 @@ typedef struct worker {
         char reason[320]; /* why it failed to start, timed out, was killed */
 } worker;
 
-static inline int64_t mono_us(void)
+/* The run's clock (the caller's, else the system's wall clock): a run's
+ * end is read on the same clock as its start. */
+static inline cw_instant worker_now(const worker *w)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static inline int64_t real_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        return w->o->clock ? cw_clock_now(w->o->clock) : cw_clock_real_us();
 }
 
 static inline void set_reason(worker *w, const char *fmt, ...) _printf_(2, 3);

@@ -398,3 +398,31 @@ def test_shell_command_without_params_runs_as_written(wk):
     # With params, they follow as separate words ("$@").
     r = wk("run", 'Args:"two words"')
     assert "<fixed><two words>" in r.stdout, r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------------------
+# Paths under data_dir
+
+
+def test_data_dir_too_long_is_an_error_not_a_cut_path(cw, tmp_path):
+    """A data_dir whose locks directory does not fit in a path (4096 bytes
+    with its NUL) makes `run` fail naming that directory whole, instead of
+    taking a lock under a cut path, which would name another directory
+    (docs/config.md, data_dir)."""
+    deep = str(tmp_path / "deep")
+    while len(deep) + 211 < 4086:  # components of at most 255 bytes
+        deep += "/" + "d" * 200
+    deep += "/" + "e" * (4086 - len(deep) - 1)
+    os.makedirs(deep)
+    data_dir = deep + "/data"  # 4091 bytes: with "/locks", 4097
+    config = deep + "/cw.ini"
+    with open(config, "w") as f:
+        f.write(
+            f"[cronwarden]\nstore = sqlite:{tmp_path}/store.db\ndata_dir = data\n\n"
+            "[job Hello]\ncommand = /bin/true\n"
+        )
+    r = cw("--config", config, "run", "Hello")
+    assert r.returncode != 0, r.stderr
+    assert "data_dir is too long a path (4091 bytes): '" in r.stderr, r.stderr[:300]
+    assert "/lock'" not in r.stderr, r.stderr  # no cut path named instead
+    assert len(data_dir) == 4091

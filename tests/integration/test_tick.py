@@ -121,3 +121,46 @@ def test_tick_usage_and_bad_config(wk, cw, tmp_config):
     assert p.returncode == 2
     h = wk.ok("tick", "--help")
     assert "Usage:" in h.stdout
+
+
+def _every_state(wk):
+    con = wk._db()
+    try:
+        return dict(con.execute(
+            "SELECT key, value FROM scheduler_state WHERE key LIKE 'every:%'").fetchall())
+    finally:
+        con.close()
+
+
+def test_every_rewritten_in_another_form_keeps_its_last_fire(wk):
+    """`every 90m` and `every 1h30m` are one schedule: the previous fire is
+    kept under the canonical form (docs/scheduling.md), so editing the one
+    into the other does not fire the entry again at once."""
+    wk.configure(job("Every", "/bin/true", schedule="every 90m"))
+    first = _tick_json(wk)
+    assert [a["action"] for a in first["actions"]] == ["started"], first
+    state = _every_state(wk)
+    assert list(state) == ["every:Every:every 1h30m"], state
+    wk.configure(job("Every", "/bin/true", schedule="every 1h30m"))
+    again = _tick_json(wk)
+    assert again["actions"] == [], again
+    assert _every_state(wk) == state
+
+
+def test_every_state_under_the_old_key_is_read_and_moved(wk):
+    """A store written before the canonical key keeps the previous fire
+    under the time spec as written: it is still found (no fire at once)
+    and copied to the canonical key."""
+    wk.configure(job("Every", "/bin/true", schedule="every 90m"))
+    _tick_json(wk)
+    (value,) = _every_state(wk).values()
+    con = wk._db()
+    with con:
+        con.execute("DELETE FROM scheduler_state WHERE key LIKE 'every:%'")
+        con.execute("INSERT INTO scheduler_state (key, value) VALUES (?, ?)",
+                    ("every:Every:every 90m", value))
+    con.close()
+    again = _tick_json(wk)
+    assert again["actions"] == [], again
+    assert _every_state(wk) == {"every:Every:every 90m": value,
+                                "every:Every:every 1h30m": value}

@@ -112,7 +112,7 @@ static int setup(void **state)
         assert_non_null(mkdtemp(f->dir));
         assert_int_equal(under_test->url(f->dir, f->url, sizeof(f->url)), 0);
         snprintf(f->tag, sizeof(f->tag), "t%d-%u-%lld", (int)getpid(), ++seq,
-                 (long long)time(NULL));
+                 (long long)cw_instant_sec(cw_clock_real_us()));
         *state = f;
         return 0;
 }
@@ -144,18 +144,12 @@ static const char *name(fixture *f, const char *what, char *buf, size_t size)
 
 static int64_t now_us(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        return cw_clock_real_us();
 }
 
 static int64_t mono_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return cw_clock_mono_us() / 1000;
 }
 
 /* A run as the worker records it at start; strings are the caller's. */

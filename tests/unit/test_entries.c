@@ -350,13 +350,16 @@ static cw_sched_result pass_at(world *w, const char *when)
 {
         cw_schedule_entry *extra = NULL;
         size_t n = 0, invalid = 0;
-        cw_sched_opts o = {.cfg = w->cfg, .store = w->store, .now = iso(when), .start = fake_start, .userdata = w};
+        cw_sched_opts o = {.cfg = w->cfg,
+                           .store = w->store,
+                           .now = cw_instant_from_sec(iso(when)),
+                           .start = fake_start,
+                           .userdata = w};
         cw_sched_result res;
         cw_error err;
 
-        o.now_us = o.now * 1000000;
-        w->now = o.now;
-        assert_int_equal(cw_ui_entries_load(w->cfg, w->store, o.now, &extra, &n, &invalid), 0);
+        w->now = cw_instant_sec(o.now);
+        assert_int_equal(cw_ui_entries_load(w->cfg, w->store, w->now, &extra, &n, &invalid), 0);
         o.extra_entries = extra;
         o.n_extra_entries = n;
         if (cw_sched_pass(&o, &res, &err) < 0)

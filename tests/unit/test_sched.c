@@ -150,8 +150,7 @@ static cw_sched_result pass_at(world *w, const char *when)
         cw_sched_result res;
         cw_error e;
 
-        o.now = iso(when);
-        o.now_us = o.now * 1000000;
+        o.now = cw_instant_from_sec(iso(when));
         if (cw_sched_pass(&o, &res, &e) < 0)
                 fail_msg("pass at %s: %s", when, e.msg);
         return res;
@@ -281,6 +280,16 @@ static void test_every(void **state)
         /* No drift: the next is 13:00 whatever the pass times. */
         pass_at(w, "2027-01-01T13:02:00Z");
         assert_string_equal(w->started[2], "E@2027-01-01T13:00:00+00:00#1:schedule");
+        /* The same schedule written another way keeps its previous fire
+         * (kept under the canonical text): no fire at once. */
+        cw_store_close(w->store);
+        cw_config_free(w->cfg);
+        load(w, "[job E]\ncommand = /bin/true\nschedule = every 1h30m\n");
+        pass_at(w, "2027-01-01T13:10:00Z");
+        assert_int_equal(w->n_started, 3);
+        pass_at(w, "2027-01-01T14:31:00Z");
+        assert_int_equal(w->n_started, 4);
+        assert_string_equal(w->started[3], "E@2027-01-01T14:30:00+00:00#1:schedule");
 }
 
 static void test_requests(void **state)

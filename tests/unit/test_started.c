@@ -22,6 +22,7 @@
 
 #include "test_tmpdir.h"
 
+#include "base/clock.h"
 #include "worker/started.h"
 
 typedef struct fixture {
@@ -135,11 +136,8 @@ static void slot_shared_with_other_runs(void **state)
 
 static void before_boot(void **state)
 {
-        struct timespec now;
-
         (void)state;
-        clock_gettime(CLOCK_REALTIME, &now);
-        assert_false(cw_started_before_boot((int64_t)now.tv_sec * 1000000));
+        assert_false(cw_started_before_boot(cw_clock_real_us()));
         assert_true(cw_started_before_boot(1000000)); /* 1970 */
         assert_false(cw_started_before_boot(0));
 }

@@ -1280,6 +1280,26 @@ static void test_claims(void **state)
         cw_store_close(s);
 }
 
+/* What the store stamps by itself (a claim's claimed_us) comes from the
+ * clock its opener set; without one, from the wall clock. */
+static void test_clock(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        cw_instant before = cw_clock_real_us();
+        cw_clock c;
+        bool won;
+
+        assert_int_equal(cw_store_claim(s, "A", 1800000000, "n", &won), 0);
+        assert_true(raw_int(f->db, "SELECT claimed_us FROM claims WHERE spec = 'A'") >= before);
+        cw_clock_init_fixed(&c, INT64_C(1800000000123456));
+        cw_store_set_clock(s, &c);
+        assert_int_equal(cw_store_claim(s, "B", 1800000000, "n", &won), 0);
+        assert_true(raw_int(f->db, "SELECT claimed_us FROM claims WHERE spec = 'B'") ==
+                    INT64_C(1800000000123456));
+        cw_store_close(s);
+}
+
 #define RACE_INSTANTS 25
 
 static int child_claim(size_t i, int fd, void *arg)
@@ -1469,10 +1489,7 @@ static void test_requests_race(void **state)
 
 static double mono_s(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        return (double)cw_clock_mono_us() / 1e6;
 }
 
 /* Another process holds the write lock for HOLD_MS: a write waits for it
@@ -2002,6 +2019,7 @@ int main(void)
                 T(test_list_plans),
                 T(test_prune),
                 T(test_claims),
+                T(test_clock),
                 T(test_claims_race),
                 T(test_state_and_jobs),
                 T(test_requests),

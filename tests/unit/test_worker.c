@@ -49,6 +49,7 @@ typedef struct fx {
         int started_calls;
         int64_t started_id;
         int started_pid;
+        const cw_clock *clock; /* the run's clock; NULL: the wall clock */
 } fx;
 
 static int setup(void **state)
@@ -74,14 +75,6 @@ static int teardown(void **state)
         test_remove_tree(f->dir);
         free(f);
         return 0;
-}
-
-static int64_t mono_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Loads "[cronwarden] ... [job J] job_text" (more sections may follow in
@@ -157,13 +150,14 @@ static void run_spec_opts(fx *f, const char *spec, int tee_fd, cw_time scheduled
         opts.attempt = 1;
         opts.scheduled_at = scheduled_at;
         opts.now_us = NOW_US;
+        opts.clock = f->clock;
         opts.tee_fd = tee_fd;
         opts.on_started = on_started;
         opts.userdata = f;
         f->started_calls = 0;
-        t0 = mono_us();
+        t0 = cw_clock_mono_us();
         o->r = cw_worker_run(f->store, &opts, &o->res, &o->err);
-        o->took_us = mono_us() - t0;
+        o->took_us = cw_clock_mono_us() - t0;
         if (o->r == 0) {
                 void *out = NULL;
 
@@ -237,6 +231,24 @@ static void test_success(void **state)
         /* The lock was released: the next run takes it again. */
         run_spec(f, "J", &o);
         expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
+        outcome_release(&o);
+}
+
+/* A run's end is read on the clock its start came from (a test clock
+ * here), not on the wall clock. */
+static void test_clock(void **state)
+{
+        fx *f = *state;
+        cw_clock c;
+        outcome o;
+
+        cw_clock_init_fixed(&c, NOW_US + 5 * CW_US_PER_SEC);
+        f->clock = &c;
+        run_job(f, "command = /bin/true\n", &o);
+        f->clock = NULL;
+        expect_status(&o, CW_RUN_SUCCEEDED, 0, 0);
+        assert_true(o.run.started_us == NOW_US);
+        assert_true(o.run.ended_us == NOW_US + 5 * CW_US_PER_SEC);
         outcome_release(&o);
 }
 
@@ -913,6 +925,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_env_file_parse),
                 cmocka_unit_test_setup_teardown(test_success, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_scheduled_at, setup, teardown),

@@ -207,18 +207,7 @@ bool sq_is_busy(int rc)
 
 static int64_t mono_ns(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t sq_real_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        return cw_clock_mono_us() * 1000;
 }
 
 void sq_deadline_init(sq_deadline *d)

@@ -378,7 +378,7 @@ static int migrate_txn(sq_store *q, void *ctx)
                 if (rc == SQLITE_OK)
                         rc = sqlite3_bind_int64(st, 1, v);
                 if (rc == SQLITE_OK)
-                        rc = sqlite3_bind_int64(st, 2, sq_real_us());
+                        rc = sqlite3_bind_int64(st, 2, cw_store_now(&q->base));
                 if (rc == SQLITE_OK)
                         rc = sqlite3_step(st);
                 sqlite3_finalize(st);

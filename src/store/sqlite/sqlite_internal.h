@@ -186,8 +186,6 @@ typedef struct sq_deadline {
 } sq_deadline;
 void sq_deadline_init(sq_deadline *d);
 bool sq_deadline_wait(sq_deadline *d);
-/* The wall clock, microseconds since the epoch. */
-int64_t sq_real_us(void);
 
 /* The cached statement `id`, prepared on first use. */
 int sq_stmt(sq_store *q, stmt_id id, sqlite3_stmt **ret);

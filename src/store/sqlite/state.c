@@ -15,7 +15,7 @@ int sq_claim(cw_store *s, const char *spec, cw_time scheduled_at, const char *no
 {
         /* claimed_us is for people reading the table, not for the logic. */
         sq_exec x = SQ_EXEC(ST_CLAIM, SQ_TEXT(spec), SQ_INT(scheduled_at), SQ_TEXT(node),
-                            SQ_INT(sq_real_us()));
+                            SQ_INT(cw_store_now(s)));
         int r = sq_exec_write(sq_of(s), &x);
 
         if (r == 0)
