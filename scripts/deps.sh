@@ -32,6 +32,8 @@ packages=(
     # Later issues link these (store, admin UI, notifications); they are
     # installed already so that adding them to meson.build changes nothing
     # on a machine that ran this script.
+    # Type=notify and the watchdog under systemd (src/daemon/sdnotify.c).
+    libsystemd-dev
     libsqlite3-dev
     libpq-dev
     libmicrohttpd-dev
