@@ -638,7 +638,9 @@ static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw
 int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err)
 {
         cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
-                               .now = cw_instant_sec(cw_clock_now(d->clock))};
+                               .now = cw_instant_sec(cw_clock_now(d->clock)),
+                               .function = d->o->function,
+                               .function_userdata = d->o->function_userdata};
         cw_config_errors errs = {0};
         int r;
 
