@@ -22,7 +22,8 @@ static int greet(cronwarden_ctx *ctx, void *userdata)
         if (cronwarden_ctx_param_int(ctx, "times", 1, &times) == -EINVAL)
                 return 2;
         for (int64_t i = 0; i < times; i++) {
-                cronwarden_ctx_log(ctx, "%s, %s! (run %lld)", greeting, who, (long long)cronwarden_ctx_run_id(ctx));
+                cronwarden_ctx_log(ctx, "%s, %s! (run %lld)", greeting, who,
+                                   (long long)cronwarden_ctx_run_id(ctx));
                 cronwarden_ctx_progress(ctx, (uint64_t)i + 1, (uint64_t)times);
         }
         return 0;

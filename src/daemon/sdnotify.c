@@ -64,7 +64,8 @@ void cw_sdnotify_reloading(cw_sdnotify *s)
         char msg[64];
 
         (void)s;
-        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld", (long long)cw_clock_mono_us());
+        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld",
+                 (long long)cw_clock_mono_us());
         send_msg(msg);
 }
 
@@ -90,10 +91,11 @@ void cw_sdnotify_status_next(cw_sdnotify *s, size_t n_jobs, int64_t next)
         char when[CW_ISO8601_MAX] = "", status[sizeof(s->status)];
 
         if (next > 0 && cw_iso8601_format(next, 0, when, sizeof(when)) >= 0)
-                snprintf(status, sizeof(status), "%zu job%s, next fire at %s", n_jobs, n_jobs == 1 ? "" : "s",
-                         when);
+                snprintf(status, sizeof(status), "%zu job%s, next fire at %s", n_jobs,
+                         n_jobs == 1 ? "" : "s", when);
         else
-                snprintf(status, sizeof(status), "%zu job%s, nothing scheduled", n_jobs, n_jobs == 1 ? "" : "s");
+                snprintf(status, sizeof(status), "%zu job%s, nothing scheduled", n_jobs,
+                         n_jobs == 1 ? "" : "s");
         cw_sdnotify_status(s, status);
 }
 

@@ -121,7 +121,8 @@ int cronwarden_ctx_param_int(const cronwarden_ctx *ctx, const char *name, int64_
         errno = 0;
         n = strtoll(v, &end, 10);
         if (errno != 0 || end == v || *end != '\0') {
-                cronwarden_ctx_log((cronwarden_ctx *)ctx, "cronwarden: param '%s': expected a whole number, got '%s'",
+                cronwarden_ctx_log((cronwarden_ctx *)ctx,
+                                   "cronwarden: param '%s': expected a whole number, got '%s'",
                                    name, v);
                 return -EINVAL;
         }
@@ -144,7 +145,8 @@ int cronwarden_ctx_param_bool(const cronwarden_ctx *ctx, const char *name, bool 
         for (size_t i = 0; no[i]; i++)
                 if (strcasecmp(v, no[i]) == 0)
                         return *ret = false, 0;
-        cronwarden_ctx_log((cronwarden_ctx *)ctx, "cronwarden: param '%s': expected yes or no, got '%s'", name, v);
+        cronwarden_ctx_log((cronwarden_ctx *)ctx,
+                           "cronwarden: param '%s': expected yes or no, got '%s'", name, v);
         return -EINVAL;
 }
 
@@ -183,7 +185,8 @@ bool cronwarden_ctx_kill_requested(cronwarden_ctx *ctx)
 {
         struct signalfd_siginfo si;
 
-        while (!ctx->killed && ctx->sig_fd >= 0 && read(ctx->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        while (!ctx->killed && ctx->sig_fd >= 0 &&
+               read(ctx->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
                 ctx->killed = true;
         return ctx->killed;
 }
@@ -231,7 +234,8 @@ int cw_embed_run_function(const void *registry, cw_cli *cli, int argc, char **ar
                 return cli_fail(cli, "run-function: which function?");
         fn = cronwarden_lookup(registry, argv[1]);
         if (!fn)
-                return cli_fail(cli, "run-function: '%s' is not registered by this program", argv[1]);
+                return cli_fail(cli, "run-function: '%s' is not registered by this program",
+                                argv[1]);
         if (!getenv("CRONWARDEN_RUN_ID"))
                 return cli_fail(cli, "run-function: not inside a cronwarden job");
         ctx_init(&ctx, fn);

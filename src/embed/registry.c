@@ -57,8 +57,8 @@ static bool param_name_valid(const char *s)
         if (!s || !(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
                 return false;
         for (; *s; s++)
-                if (!(*s == '_' || *s == '-' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9')))
+                if (!(*s == '_' || *s == '-' || (*s >= 'a' && *s <= 'z') ||
+                      (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
                         return false;
         return true;
 }

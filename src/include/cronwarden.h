@@ -71,8 +71,8 @@ CRONWARDEN_API const char *cronwarden_ctx_arg(const cronwarden_ctx *ctx, size_t 
  * then gets def); -EINVAL when its value is not a whole decimal number in
  * range (resp. yes/no/true/false/1/0/on/off), after logging into the run's
  * output which param and value were wrong. */
-CRONWARDEN_API int cronwarden_ctx_param_int(const cronwarden_ctx *ctx, const char *name, int64_t def,
-                                            int64_t *ret);
+CRONWARDEN_API int cronwarden_ctx_param_int(const cronwarden_ctx *ctx, const char *name,
+                                            int64_t def, int64_t *ret);
 CRONWARDEN_API int cronwarden_ctx_param_bool(const cronwarden_ctx *ctx, const char *name, bool def,
                                              bool *ret);
 
