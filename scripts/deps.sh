@@ -32,6 +32,13 @@ packages=(
     # Later issues link these (store, admin UI, notifications); they are
     # installed already so that adding them to meson.build changes nothing
     # on a machine that ran this script.
+    # The Django example's test (tests/integration/test_django.py).
+    python3-django
+    # The Debian packages (debian/, tests/integration/test_package.py).
+    dpkg-dev
+    debhelper
+    # Type=notify and the watchdog under systemd (src/daemon/sdnotify.c).
+    libsystemd-dev
     libsqlite3-dev
     libpq-dev
     libmicrohttpd-dev

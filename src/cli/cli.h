@@ -30,7 +30,24 @@ typedef struct cw_cli {
         cw_instant now;              /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
         FILE *out;
         FILE *err;
+        /* A program embedding cronwarden (cronwarden.h): its functions,
+         * which config loads resolve `function = NAME` against; NULL in
+         * the cronwarden binary itself. */
+        const struct cw_cli_embed *embed;
 } cw_cli;
+
+/* What cronwarden_main (src/embed/) adds to the command line. */
+typedef struct cw_cli_embed {
+        cw_config_function_lookup function;
+        const void *userdata;
+        /* The internal command `run-function NAME` (the process of a
+         * function job, started by its worker): runs it, returns the
+         * exit status. argv[0] is "run-function". */
+        int (*run_function)(const void *userdata, cw_cli *cli, int argc, char **argv);
+} cw_cli_embed;
+
+/* The whole command line (main.c): `cronwarden` passes embed NULL. */
+int cw_cli_main(const cw_cli_embed *embed, int argc, char **argv);
 
 typedef struct cw_command {
         const char *name;

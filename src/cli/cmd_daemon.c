@@ -80,7 +80,9 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
         cw_daemon_opts o = {.zoneinfo_dir = cli->zoneinfo,
                             .start_spawner = start_spawner,
                             .log = cli->err,
-                            .clock = &cli->clock};
+                            .clock = &cli->clock,
+                            .function = cli->embed ? cli->embed->function : NULL,
+                            .function_userdata = cli->embed ? cli->embed->userdata : NULL};
         bool help = false, spawner = false;
         cw_error err;
         int opt, r;

@@ -151,12 +151,13 @@ static int run_help(cw_cli *cli, int argc, char **argv)
         return CW_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+int cw_cli_main(const cw_cli_embed *embed, int argc, char **argv)
 {
         cw_cli cli = {
                 .prog = "cronwarden",
                 .out = stdout,
                 .err = stderr,
+                .embed = embed,
         };
         const cw_command *cmd;
         const char *v;
@@ -198,6 +199,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "help") == 0)
                 return run_help(&cli, argc - i, argv + i);
+        if (embed && strcmp(argv[i], "run-function") == 0)
+                return embed->run_function(embed->userdata, &cli, argc - i, argv + i);
         cmd = find_command(argv[i]);
         if (!cmd) {
                 cli_fail(&cli, "unknown command '%s'", argv[i]);

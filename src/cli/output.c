@@ -61,7 +61,10 @@ bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help)
 
 int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
 {
-        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo, .now = cw_instant_sec(cli->now)};
+        cw_config_opts opts = {.zoneinfo_dir = cli->zoneinfo,
+                               .now = cw_instant_sec(cli->now),
+                               .function = cli->embed ? cli->embed->function : NULL,
+                               .function_userdata = cli->embed ? cli->embed->userdata : NULL};
         cw_config_errors errs = {0};
         cw_config *c = NULL;
         const char *path;

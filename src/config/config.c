@@ -250,6 +250,8 @@ static int load(const char *name, const char *text, size_t len, char *owned,
 
         L.zoneinfo_dir = opts ? opts->zoneinfo_dir : NULL;
         L.now = opts ? opts->now : cw_instant_sec(cw_clock_real_us());
+        L.function = opts ? opts->function : NULL;
+        L.function_userdata = opts ? opts->function_userdata : NULL;
         L.cfg = calloc(1, sizeof(cfg_priv));
         if (!L.cfg) {
                 free(owned);

@@ -57,6 +57,7 @@ typedef struct cw_job {
         char *name;
         char *description;      /* "" when unset */
         char *command;          /* the command line as written (continuations joined by ' ') */
+        char *function;         /* function = NAME (an embedding program's), NULL: runs command */
         char *lock_name;        /* NULL: the job's own name */
         char *ping;             /* NULL when unset */
         char *run_as;           /* NULL when unset */
@@ -175,9 +176,26 @@ typedef struct cw_config_errors {
 
 void cw_config_errors_release(cw_config_errors *e);
 
+/* What a program that embeds cronwarden (cronwarden.h) registered under
+ * a function name: a function job's section takes its description and
+ * declared params from here when it sets none. Lists NULL-terminated or
+ * NULL. */
+typedef struct cw_config_function {
+        const char *description;
+        const char *const *args;
+        const char *const *options;
+} cw_config_function;
+
+/* The registered function of that name, or NULL. */
+typedef const cw_config_function *(*cw_config_function_lookup)(const void *userdata, const char *name);
+
 typedef struct cw_config_opts {
         const char *zoneinfo_dir; /* NULL = CW_TZ_DIR */
         cw_time now;              /* for "never fires" checks (NULL opts: the wall clock) */
+        /* Function jobs name functions found here; NULL: this program
+         * registers none, and a function job is an error. */
+        cw_config_function_lookup function;
+        const void *function_userdata;
 } cw_config_opts;
 
 /* Loads and validates path. Returns 0 and a new config in *ret; -EINVAL

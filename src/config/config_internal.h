@@ -58,6 +58,7 @@ typedef enum cfg_key_id {
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,
+        CFG_K_FUNCTION,
         CFG_K_SHELL,
         CFG_K_ARGS,
         CFG_K_OPTIONS,
@@ -314,6 +315,8 @@ struct cfg_loader {
         const char *file;
         const char *zoneinfo_dir;
         cw_time now;
+        cw_config_function_lookup function; /* cw_config_opts's */
+        const void *function_userdata;
 
         const char *text;
         size_t len, pos;

@@ -80,6 +80,64 @@ static const cfg_kv *section_kv(const cfg_section *sec, cfg_key_id id)
         return NULL;
 }
 
+/* A list of names from an embedding program, frozen into the arena. */
+static int freeze_names(cfg_loader *L, const char *const *names, cw_strv *ret)
+{
+        size_t n = 0;
+
+        while (names && names[n])
+                n++;
+        return n ? cw_config_strv_freeze(L, (char **)names, n, true, ret) : 0;
+}
+
+/* `function = NAME`: the job runs a function of the program that embeds
+ * cronwarden (cronwarden.h). Its worker executes that program again
+ * (/proc/self/exe: the worker is a process of it) with the internal
+ * command `run-function NAME`; params reach it in the environment. The
+ * function's description and declared params stand in for the
+ * section's when it sets none. */
+static int function_job(cfg_loader *L, cw_job *job, const int *lines)
+{
+        static const char *const argv[] = {"/proc/self/exe", "run-function", NULL};
+        const cw_config_function *fn;
+        const char *v[3];
+        int r;
+
+        if (!job->function)
+                return 0; /* a bad name, already reported */
+        fn = L->function ? L->function(L->function_userdata, job->function) : NULL;
+        if (!fn) {
+                cw_config_error(L, lines[CFG_K_FUNCTION],
+                                L->function ? "function: '%s' is not registered by this program"
+                                            : "function: '%s': function jobs run only under the "
+                                              "program that registers them (docs/embedding.md)",
+                                job->function);
+                return 0;
+        }
+        /* The function's params are its contract: the section may not
+         * redeclare them. */
+        if (fn->args && lines[CFG_K_ARGS])
+                cw_config_error(L, lines[CFG_K_ARGS], "args: function '%s' declares its own params",
+                                job->function);
+        if (fn->options && lines[CFG_K_OPTIONS])
+                cw_config_error(L, lines[CFG_K_OPTIONS],
+                                "options: function '%s' declares its own params", job->function);
+        job->shell = false; /* there is no command line for a shell */
+        v[0] = argv[0];
+        v[1] = argv[1];
+        v[2] = job->function;
+        r = cw_config_strv_freeze(L, (char **)v, 3, true, &job->argv);
+        if (r == 0 && !lines[CFG_K_DESCRIPTION] && fn->description) {
+                job->description = cw_config_strdup(L, fn->description);
+                r = job->description ? 0 : -ENOMEM;
+        }
+        if (r == 0 && !lines[CFG_K_ARGS])
+                r = freeze_names(L, fn->args, &job->args);
+        if (r == 0 && !lines[CFG_K_OPTIONS])
+                r = freeze_names(L, fn->options, &job->options);
+        return r;
+}
+
 /* Cross-key checks of one job, after all its keys and the defaults. */
 static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const int *lines)
 {
@@ -87,10 +145,15 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
         cw_error err;
         int r;
 
-        /* Function jobs will not need one; for now every job
-         * runs a command. A command line that was rejected has already
-         * been reported, so only a truly absent key is. */
-        if (!lines[CFG_K_COMMAND])
+        /* A job runs a command or a function. A command line that was
+         * rejected has already been reported, so only a truly absent key
+         * is. */
+        if (lines[CFG_K_FUNCTION] && lines[CFG_K_COMMAND])
+                cw_config_error(L, lines[CFG_K_FUNCTION],
+                                "function: a job runs a command or a function, not both");
+        else if (lines[CFG_K_FUNCTION] && (r = function_job(L, job, lines)) < 0)
+                return r;
+        else if (!lines[CFG_K_FUNCTION] && !lines[CFG_K_COMMAND])
                 cw_config_error(L, sec->line, "[job %s]: missing command = ... (what the job runs)",
                                 job->name);
         /* Without a shell, operators like '|' or '&&' would silently become

@@ -391,6 +391,13 @@ static int apply_lock_name(cfg_loader *L, void *obj, const cfg_kv *kv)
                 "a lock name (like a job name: letters, digits, '_', '.' and '-')");
 }
 
+static int apply_function(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return cfg_apply_checked_string(
+                L, obj, kv, cw_jobspec_name_valid,
+                "a function name (like a job name: letters, digits, '_', '.' and '-')");
+}
+
 static int apply_run_as(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         return cfg_apply_checked_string(L, obj, kv, cfg_is_user_name,
@@ -578,6 +585,7 @@ static const cfg_key keys[CFG_K__MAX] = {
 
         KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, cfg_apply_text, J(description), 0, 0),
         KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, cfg_apply_command, J(command), 0, 0),
+        KEY(FUNCTION, "function", JOBS, CFG_JOB_ONLY, apply_function, J(function), 0, 0),
         KEY(SHELL, "shell", JOBS, 0, cfg_apply_shell, 0, 0, 0),
         KEY(ARGS, "args", JOBS, CFG_JOB_ONLY, apply_args, J(args), 0, 0),
         KEY(OPTIONS, "options", JOBS, CFG_JOB_ONLY, apply_args, J(options), 0, 0),

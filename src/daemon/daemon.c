@@ -637,7 +637,9 @@ static void log_changes(daemon_state *d, const char *text, size_t len, const cha
 int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err)
 {
         cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
-                               .now = cw_instant_sec(cw_clock_now(d->clock))};
+                               .now = cw_instant_sec(cw_clock_now(d->clock)),
+                               .function = d->o->function,
+                               .function_userdata = d->o->function_userdata};
         cw_config_errors errs = {0};
         int r;
 
@@ -981,7 +983,9 @@ static void handle_signals(daemon_state *d)
                         d->stop = true;
                         break;
                 case SIGHUP:
+                        cw_sdnotify_reloading(&d->sd);
                         reload(d);
+                        cw_sdnotify_ready(&d->sd, NULL);
                         break;
                 case SIGCHLD:
                         reap(d);
@@ -1058,6 +1062,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 d.clock = &d.real_clock;
         }
         d.journal = js && *js;
+        cw_sdnotify_init(&d.sd);
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
         r = load_config(&d, &d.cfg, &text, &len, err);
         d.config_at = d.loaded_at;
@@ -1108,6 +1113,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         /* What changed since the config the last daemon ran. */
         log_changes(&d, d.text, d.text_len, diff);
         end_drain(&d);
+        /* The store is open and the admin server listens. */
+        cw_sdnotify_ready(&d.sd, NULL);
         fire_reboot(&d);
         for (bool pass = true; !d.stop;) {
                 struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},
@@ -1115,17 +1122,22 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                                       {.fd = -1, .events = POLLIN},
                                       {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN}};
                 int64_t left;
-                int n;
+                int n, tmo, wd;
 
                 if (pass) {
                         cw_time wake = run_pass(&d), again = sweep_queued(&d);
 
                         arm(&d, again && (!wake || again < wake) ? again : wake);
+                        cw_sdnotify_status_next(&d.sd, d.cfg->n_jobs, wake);
                 }
                 p[2].fd = d.spawner_fd;
-                /* No timeout unless a zone change is settling. */
+                /* No timeout unless a zone change is settling or systemd's
+                 * watchdog wants a ping. */
+                cw_sdnotify_watchdog(&d.sd, cw_clock_mono_us());
                 left = d.tz_due ? d.tz_due - cw_clock_mono_us() : -1;
-                n = poll(p, 4, d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1);
+                tmo = d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1;
+                wd = cw_sdnotify_timeout_ms(&d.sd, cw_clock_mono_us());
+                n = poll(p, 4, wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo);
                 if (n < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
@@ -1147,6 +1159,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                         pass = true;
                 }
         }
+        cw_sdnotify_stopping(&d.sd);
         logline(&d, "info", "event=stop pid=%d", (int)getpid());
         cleanup(&d);
         return 0;

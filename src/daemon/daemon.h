@@ -54,6 +54,9 @@ typedef struct cw_daemon_opts {
          * clock would move the real one. */
         const char *step_file;
         cw_clock *step_clock;
+        /* Function jobs' functions (config.h cw_config_opts), NULL: none. */
+        cw_config_function_lookup function;
+        const void *function_userdata;
 } cw_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, -EBUSY when

@@ -11,6 +11,7 @@
 
 #include "base/macro.h"
 #include "daemon/daemon.h"
+#include "daemon/sdnotify.h"
 #include "daemon/tzwatch.h"
 #include "http/http.h"
 
@@ -61,6 +62,7 @@ typedef struct daemon_state {
          * change is acted on at tz_due (monotonic µs, 0: none pending). */
         cw_tzwatch *tzw;
         int64_t tz_due;
+        cw_sdnotify sd; /* systemd's notifications and watchdog */
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the

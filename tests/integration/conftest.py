@@ -46,6 +46,7 @@ SANITIZER_MARKERS = (
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes a minute or more (the Debian package build)")
     # The suite relies on Debian's python3 and its packages (croniter): a
     # pyenv or venv interpreter first on PATH is not the one to use.
     if os.path.realpath(sys.executable) != os.path.realpath(PYTHON):
