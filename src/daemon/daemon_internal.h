@@ -83,6 +83,19 @@ int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret,
  * spawner loads it, its zone files are the ones watched. */
 void adopt_config(daemon_state *d, cw_config *n);
 
+/* Records a run in the store and hands it to the spawner (the scheduler's
+ * starter, sched.h); hand_over_run hands over one already recorded. */
+int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
+int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err);
+
+/* recover.c: queued runs whose worker is gone. restart_queued judges them
+ * all once no process of a previous daemon can start one (at start, and
+ * when the spawner is replaced); sweep_queued, after a worker ended, those
+ * whose job may have run, and returns the second it wants to look again
+ * (0: none). */
+void restart_queued(daemon_state *d);
+cw_time sweep_queued(daemon_state *d);
+
 /* daemon_time.c: watches the config's zone files (a failure is logged). */
 void daemon_zones_watch(daemon_state *d);
 /* The watch's descriptor is readable: a change starts the settle delay. */
