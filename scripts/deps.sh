@@ -38,6 +38,8 @@ packages=(
     libcurl4-openssl-dev
     libsodium-dev
     libjansson-dev
+    # The notification tests: an SMTP sink on loopback.
+    python3-aiosmtpd
     # Admin UI tests: a real headless browser driven by Selenium; the
     # admin benchmark's load generator.
     chromium

@@ -9,7 +9,13 @@
 #include "cli.h"
 #include "catalog/entries.h"
 #include "sched/sched.h"
+#include "notify/notify.h"
 #include "sched/worker_locks.h"
+
+/* What a tick spends at most on delivering notifications left in the
+ * outbox (by runs that could not send theirs, and by this pass's missed
+ * fires); the rest waits for the next tick. */
+#define TICK_NOTIFY_BUDGET_US (20 * 1000000LL)
 
 /* The UI-created entries of one pass (catalog/entries.h). */
 typedef struct ui_entries {
@@ -87,6 +93,18 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 fprintf(t->cli->out, "%s %s (fire %s): %s\n", cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
 }
 
+/* Delivers what the outbox holds (notify.h); failures stay there for
+ * the next tick, so they are not an error of the pass. */
+static void tick_notify(const cw_config *cfg, cw_store *store)
+{
+        cw_notify_sender *snd = cw_notify_sender_new(cfg);
+
+        if (!snd)
+                return;
+        (void)cw_notify_sender_pass(snd, store, 0, TICK_NOTIFY_BUDGET_US, NULL, NULL);
+        cw_notify_sender_free(snd);
+}
+
 static int cmd_tick(cw_cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -150,6 +168,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 json_decref(t.actions);
                 return cli_fail(cli, "tick: %s", err.msg);
         }
+        tick_notify(cfg, store);
         if (json) {
                 char from[64], to[64];
                 json_t *out = json_object();

@@ -56,6 +56,8 @@ typedef struct cw_job {
         char *command;          /* the command line as written (continuations joined by ' ') */
         char *lock_name;        /* NULL: the job's own name */
         char *ping;             /* NULL when unset */
+        char *webhook;          /* NULL when unset */
+        cw_strv email;          /* addresses to mail; empty: none */
         char *run_as;           /* NULL when unset */
         char *workdir;          /* absolute, NULL when unset */
         char *env_file;         /* absolute, NULL when unset */
@@ -92,6 +94,7 @@ typedef struct cw_job {
         bool nice_set : 1;
         bool can_resume : 1;
         bool enabled : 1;
+        bool webhook_slack : 1; /* webhook_format = slack */
 } cw_job;
 
 typedef struct cw_schedule_entry {
@@ -120,6 +123,15 @@ typedef struct cw_config {
          * hex digits, the SHA-256 of the token), names unique. */
         cw_strv admin_api_tokens;
         bool allow_ui_commands;
+        char *admin_public_url; /* the admin UI's address as users reach it, NULL: unset */
+        /* [smtp]: how email notifications leave (docs/notifications.md);
+         * NULL when unset. The password stays in its file, read when a
+         * mail is sent. */
+        char *smtp_url;
+        char *smtp_from;
+        char *smtp_user;
+        char *smtp_password_file;
+        char *smtp_subject_prefix;
         cw_job *jobs;
         size_t n_jobs;
         cw_schedule_entry *entries;

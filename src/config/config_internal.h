@@ -29,6 +29,7 @@ typedef enum cfg_section_kind {
         CFG_SEC_DEFAULTS,
         CFG_SEC_JOB,
         CFG_SEC_SCHEDULE,
+        CFG_SEC_SMTP,
         CFG_SEC_SKIP, /* unknown, duplicate or broken: keys are ignored */
         CFG_SEC__MAX,
 } cfg_section_kind;
@@ -50,6 +51,7 @@ typedef enum cfg_key_id {
         CFG_K_PASSWORD_HASH,
         CFG_K_ALLOW_UI_COMMANDS,
         CFG_K_API_TOKEN,
+        CFG_K_PUBLIC_URL,
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,
@@ -88,6 +90,15 @@ typedef enum cfg_key_id {
         CFG_K_LIMIT_NOFILE,
         CFG_K_LIMIT_MEMORY,
         CFG_K_LIMIT_CPU,
+        CFG_K_WEBHOOK,
+        CFG_K_WEBHOOK_FORMAT,
+        CFG_K_EMAIL,
+        /* [smtp] */
+        CFG_K_SMTP_URL,
+        CFG_K_SMTP_FROM,
+        CFG_K_SMTP_USER,
+        CFG_K_SMTP_PASSWORD_FILE,
+        CFG_K_SMTP_SUBJECT_PREFIX,
         /* [schedule] */
         CFG_K_RUN,
         CFG_K__MAX,

@@ -41,6 +41,7 @@
 #include "http/http.h"
 #include "catalog/entries.h"
 #include "daemon/spawner.h"
+#include "notify/notify.h"
 #include "sched/worker_locks.h"
 #include "worker/lock.h"
 
@@ -81,6 +82,12 @@ typedef struct daemon_state {
         cw_http_server *http;
         char *admin_listen;
         pthread_mutex_t log_lock;
+        /* The notification sender's thread (notify.h), with its own store
+         * connection: delivery never holds up a pass. */
+        cw_notify_sender *notify;
+        pthread_t notify_thread;
+        bool notify_running;
+        char *notify_store, *notify_data_dir; /* its copies: a reload frees d->cfg */
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -757,6 +764,50 @@ static void admin_stop(daemon_state *d)
         d->admin_listen = NULL;
 }
 
+static void *notify_main(void *userdata)
+{
+        daemon_state *d = userdata;
+
+        (void)cw_notify_sender_loop(d->notify, d->notify_store, d->notify_data_dir);
+        return NULL;
+}
+
+/* Starts the sender thread; without it (out of memory, no thread) the
+ * outbox waits for a `tick` or the next start, which is logged. */
+static void notify_start(daemon_state *d)
+{
+        sigset_t all, old;
+
+        d->notify = cw_notify_sender_new(d->cfg);
+        d->notify_store = strdup(d->cfg->store);
+        d->notify_data_dir = strdup(d->cfg->data_dir);
+        if (!d->notify || !d->notify_store || !d->notify_data_dir) {
+                logline(d, "error", "event=error what=notify error=out_of_memory");
+                return;
+        }
+        /* The thread takes no signal: the main loop reads them all. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        d->notify_running = pthread_create(&d->notify_thread, NULL, notify_main, d) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!d->notify_running)
+                logline(d, "error", "event=error what=notify error=no_thread");
+}
+
+static void notify_stop(daemon_state *d)
+{
+        if (d->notify_running) {
+                cw_notify_sender_stop(d->notify);
+                pthread_join(d->notify_thread, NULL);
+                d->notify_running = false;
+        }
+        cw_notify_sender_free(d->notify);
+        d->notify = NULL;
+        free(d->notify_store);
+        free(d->notify_data_dir);
+        d->notify_store = d->notify_data_dir = NULL;
+}
+
 static void reload(daemon_state *d)
 {
         _cleanup_free_ char *text = NULL;
@@ -795,6 +846,8 @@ static void reload(daemon_state *d)
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
         admin_reloaded(d, n);
+        if (d->notify)
+                (void)cw_notify_sender_configure(d->notify, n);
 }
 
 /* Children: spawners (the current one, and old ones draining after a
@@ -872,6 +925,7 @@ static void cleanup(daemon_state *d)
         /* First: its threads may still log or send SIGUSR1, which must stay
          * blocked and land on the signalfd until they are gone. */
         admin_stop(d);
+        notify_stop(d);
         cw_store_batch_abort(d->store);
         pending_clear(d);
         free(d->pend);
@@ -942,6 +996,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir, (int)d.spawner_pid);
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
+        notify_start(&d);
         fire_reboot(&d);
         while (!d.stop) {
                 struct pollfd p[3] = {{.fd = d.sig_fd, .events = POLLIN},

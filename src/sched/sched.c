@@ -15,6 +15,7 @@
 
 #include "base/array.h"
 #include "catalog/entries.h"
+#include "notify/notify.h"
 
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
@@ -130,6 +131,8 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         e = cw_store_run_insert(p->o->store, &r);
         if (e < 0)
                 return e;
+        /* In the daemon's pass batch: the same transaction as the record. */
+        (void)cw_notify_run_event(p->o->store, a->job, r.id, r.status, reason, p->o->now_us);
         a->kind = kind;
         a->reason = reason;
         a->run_id = r.id;

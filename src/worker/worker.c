@@ -74,6 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "notify/notify.h"
 #include "base/iso8601.h"
 #include "base/units.h"
 #include "worker/capture.h"
@@ -1320,7 +1321,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.output_truncated = truncated;
         run.reason = w->reason[0] ? w->reason : NULL;
         for (int i = 0; i < FINISH_ATTEMPTS; i++) {
-                r = cw_store_run_finish(w->store, &run, output, len);
+                r = cw_notify_finish(w->store, w->o->cfg, w->o->job, &run, output, len);
                 if (r == 0 || r == -ENOENT)
                         break;
         }
@@ -1399,8 +1400,9 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 {
         cw_error e;
 
-        if (queued_store(w, &e) == 0)
-                (void)cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us);
+        if (queued_store(w, &e) == 0 &&
+            cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us) == 0)
+                (void)cw_notify_run_event(w->store, w->o->job, w->run_id, status, reason, now_us);
 }
 
 /* The job runs: mark the queued run running with the pids. A store that
@@ -1415,6 +1417,7 @@ static void queued_mark(worker *w)
         job_start_known(w);
         if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
                 w->marked = true;
+                (void)cw_notify_run_event(w->store, w->o->job, w->run_id, CW_RUN_RUNNING, NULL, real_us());
                 close_fd(&w->hold_fd);
         }
 }
@@ -1625,6 +1628,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         } else {
                                 job_start_known(&w);
                                 (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
+                                /* Outside the daemon the run sends its own start. */
+                                if (cw_notify_run_event(store, job, w.run_id, CW_RUN_RUNNING, NULL, started_us) == 0)
+                                        cw_notify_deliver_run(store, cfg, job, w.run_id, CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
                         }
                         if (opts->on_started)
                                 opts->on_started(opts->userdata, w.run_id, w.pid);
@@ -1644,6 +1650,10 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         r = queued ? queued_store(&w, err) : 0;
         if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
+        /* The daemon's sender delivers its runs' notifications; others
+         * deliver their own (the rest waits for the next tick). */
+        if (r == 0 && !queued)
+                cw_notify_deliver_run(store, cfg, job, w.run_id, 3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),
