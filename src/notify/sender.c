@@ -176,6 +176,35 @@ static void output_tail(cw_store *s, int64_t run_id, char **ret, size_t *ret_len
         *ret_len = len;
 }
 
+/* A Ping-Body-Limit an endpoint sent is kept in the store's scheduler
+ * state, so the end of a run obeys what its start learnt, whichever
+ * process sends each. */
+static long body_limit_get(cw_store *s, endpoint *ep)
+{
+        char key[600], *v = NULL;
+
+        if (ep->body_limit > 0)
+                return ep->body_limit;
+        snprintf(key, sizeof(key), "ping_body_limit %s", ep->name);
+        if (cw_store_state_get(s, key, &v) == 0) {
+                ep->body_limit = strtol(v, NULL, 10);
+                free(v);
+        }
+        return ep->body_limit;
+}
+
+static void body_limit_set(cw_store *s, endpoint *ep, long limit)
+{
+        char key[600], v[32];
+
+        if (limit <= 0 || limit == ep->body_limit)
+                return;
+        ep->body_limit = limit;
+        snprintf(key, sizeof(key), "ping_body_limit %s", ep->name);
+        snprintf(v, sizeof(v), "%ld", limit);
+        (void)cw_store_state_set(s, key, v);
+}
+
 /* Sends one claimed row and records the outcome; true when delivered. */
 static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n, const notify_settings *st)
 {
@@ -201,7 +230,7 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n, 
                         cw_run_release(&run);
                 return false;
         }
-        if (ep->body_limit > 0 && (size_t)ep->body_limit < limit)
+        if (strcmp(n->channel, "ping") == 0 && body_limit_get(s, ep) > 0 && (size_t)ep->body_limit < limit)
                 limit = (size_t)ep->body_limit;
         output_tail(s, have_run ? n->run_id : 0, &tail, &tail_len);
         r = notify_render(n, have_run ? &run : NULL, tail, tail_len, st, limit, &q);
@@ -218,8 +247,7 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n, 
         now = real_us();
         attempts++;
         cw_notify_breaker_record(&ep->breaker, r == 0, now);
-        if (ans.body_limit > 0)
-                ep->body_limit = ans.body_limit;
+        body_limit_set(s, ep, ans.body_limit);
         if (r == 0)
                 (void)cw_store_notice_update(s, n->id, CW_NOTICE_SENT, attempts, 0, now, ans.text);
         else if (ans.permanent || attempts >= CW_NOTIFY_MAX_ATTEMPTS || strcmp(n->event, "test") == 0)
