@@ -336,7 +336,7 @@ static int check_url(cfg_loader *L, const cfg_kv *kv, const char *s1, const char
         else if (strncasecmp(v, s2, strlen(s2)) == 0)
                 host = v + strlen(s2);
         else
-                return cw_config_error(L, kv->line, "%s: expected a %s or %s URL, got %s", name, s1,
+                return cw_config_error(L, kv->line, "%s: expected an %s or %s URL, got %s", name, s1,
                                        s2, cw_config_quote(v, q));
         if (!host[0] || strchr("/?#:", host[0]))
                 return cw_config_error(L, kv->line, "%s: the URL has no host name, got %s", name,

@@ -294,7 +294,7 @@ def test_check_refuses_bad_channel_values(wk, cw, tmp_config):
         """)
     r = cw("--config", bad, "check")
     assert r.returncode == 2
-    assert "webhook: expected a http:// or https:// URL" in r.stderr
+    assert "webhook: expected an http:// or https:// URL" in r.stderr
     assert "webhook_format: expected json or slack" in r.stderr
     assert "email: " in r.stderr
 
