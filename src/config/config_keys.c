@@ -369,6 +369,42 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
         return r < 0 ? r : cfg_set_string(L, &((cw_job *)obj)->ping, kv->text);
 }
 
+/* Keys the file format reserves but cronwarden does not act on: a bad
+ * value is reported as such, a good one is refused all the same, so a
+ * config never seems to ask for something that does not happen. */
+static int apply_unsupported(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        static const struct {
+                const char *key, *what;
+        } why[] = {
+                {"jitter", "fires are never delayed"},
+                {"priority", "starts are not ordered"},
+                {"max_running", "runs are not capped"},
+                {"max_load", "starts are not deferred by the load average"},
+        };
+        const char *name = kv->key->name, *what = "";
+        int r;
+
+        switch (kv->key->id) {
+        case CFG_K_MAX_LOAD:
+                r = apply_max_load(L, obj, kv);
+                break;
+        case CFG_K_JITTER:
+                r = cfg_apply_duration(L, obj, kv);
+                break;
+        default:
+                r = cfg_apply_int(L, obj, kv);
+                break;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < CW_ARRAY_SIZE(why); i++)
+                if (strcmp(why[i].key, name) == 0)
+                        what = why[i].what;
+        return cw_config_error(L, kv->line, "%s: %s is not supported yet (%s): remove the line", name,
+                               name, what);
+}
+
 static int apply_public_url(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         int r = check_url(L, kv, "http://", "https://", false);
@@ -559,9 +595,9 @@ static const cfg_key keys[CFG_K__MAX] = {
             1024LL * 1024 * 1024),
         KEY(KEEP_HISTORY, "keep_history", S(CRONWARDEN), 0, cfg_apply_duration, G(keep_history), 1,
             CW_DURATION_MAX),
-        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, cfg_apply_int, G(max_running), 0,
+        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, apply_unsupported, G(max_running), 0,
             MAX_RUNNING_MAX),
-        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_max_load, 0, 0, 0),
+        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_unsupported, 0, 0, 0),
 
         KEY(LISTEN, "listen", S(ADMIN), 0, apply_listen, G(admin_listen), 0, 0),
         KEY(USER, "user", S(ADMIN), 0, apply_user, G(admin_user), 0, 0),
@@ -605,7 +641,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(ENV_FILE, "env_file", JOBS, 0, cfg_apply_path, J(env_file), 0, 0),
         KEY(TIMEZONE, "timezone", JOBS, 0, apply_timezone, 0, 0, 0),
         KEY(ENABLED, "enabled", JOBS, 0, cfg_apply_enabled, 0, 0, 0),
-        KEY(JITTER, "jitter", JOBS, 0, cfg_apply_duration, J(jitter), 0, CW_DURATION_MAX),
+        KEY(JITTER, "jitter", JOBS, 0, apply_unsupported, J(jitter), 0, CW_DURATION_MAX),
         KEY(START_DEADLINE, "start_deadline", JOBS, 0, cfg_apply_duration, J(start_deadline), 0,
             CW_DURATION_MAX),
         KEY(MAX_RUNTIME, "max_runtime", JOBS, 0, cfg_apply_duration, J(max_runtime), 0,
@@ -614,7 +650,7 @@ static const cfg_key keys[CFG_K__MAX] = {
             CW_DURATION_MAX),
         KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, cfg_apply_int,
             J(disable_after_failures), 0, FAILURES_MAX),
-        KEY(PRIORITY, "priority", JOBS, 0, cfg_apply_int, J(priority), -1000, 1000),
+        KEY(PRIORITY, "priority", JOBS, 0, apply_unsupported, J(priority), -1000, 1000),
         KEY(LIMIT_NOFILE, "limit_nofile", JOBS, 0, cfg_apply_u64, J(limit_nofile), 1,
             LIMIT_NOFILE_MAX),
         KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, cfg_apply_size, J(limit_memory),
