@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/macro.h"
+#include "base/units.h"
 
 /* How far back the history is read to count consecutive failures, beyond
  * the thresholds: runs that count for nothing (skipped, missed, killed)
@@ -133,6 +134,23 @@ int cw_notify_test(cw_store *s, const cw_job *job, int64_t now_us, int64_t *ret_
         *ret_tag = -now_us;
         *ret_n = a.n;
         return 0;
+}
+
+int cw_notify_max_runtime(cw_store *s, const cw_job *job, int64_t run_id, int64_t now_us)
+{
+        adder a = {.s = s, .job = job, .run_id = run_id, .now_us = now_us};
+        char detail[256], took[64];
+        int r;
+
+        if (!cw_notify_job_has_channels(job) || job->max_runtime <= 0)
+                return 0;
+        cw_duration_format(job->max_runtime, took, sizeof(took));
+        snprintf(detail, sizeof(detail), "still running after %s (max_runtime); timeout stops it, not this warning",
+                 took);
+        r = add_email(&a, "running_long", detail);
+        if (r == 0)
+                r = add_webhook(&a, "running_long", detail);
+        return r;
 }
 
 /* Consecutive failed runs of the job, newest first, not counting run

@@ -52,6 +52,11 @@ int cw_notify_finish(cw_store *s, const cw_config *cfg, const cw_job *job, const
 int cw_notify_run_event(cw_store *s, const cw_job *job, int64_t run_id, cw_run_status status,
                         const char *reason, int64_t now_us);
 
+/* max_runtime: run run_id of job has run longer than that and goes on
+ * (not a kill: that is timeout). Adds a "running_long" notification for
+ * the webhook and email channels. Errors are the store's. */
+int cw_notify_max_runtime(cw_store *s, const cw_job *job, int64_t run_id, int64_t now_us);
+
 /* Adds one "test" notification per channel of job, *ret_n rows; they
  * carry no run but the tag -now_us as their run id, which a sender pass
  * for that "run" delivers (and nothing else). -ENOENT when the job has

@@ -79,6 +79,7 @@
 #include "base/units.h"
 #include "worker/capture.h"
 #include "worker/env.h"
+#include "worker/secrets.h"
 
 #define BUF_SIZE (64 * 1024)
 #define PROGRESS_LINE_MAX 256
@@ -174,6 +175,8 @@ typedef struct worker {
         int exit_code, signal;
 
         int64_t timeout_at, grace_at, giveup_at, flush_at, snap_at; /* monotonic µs, 0 = unset */
+        int64_t warn_at; /* max_runtime: when the run is reported as running long, 0 = unset */
+        cw_strv secrets; /* secret_env values, masked in stored output (secrets.h) */
 
         /* A queued run (opts->run_id): its store, opened by the worker, and
          * whether the run is marked running yet; gate_fd (-1: none) holds
@@ -512,6 +515,7 @@ static void store_snapshot(worker *w)
         }
         if (cw_capture_finish(&w->cap, &out, &len, &truncated) < 0)
                 return;
+        cw_secrets_mask(out, len, &w->secrets);
         r = cw_store_run_output_snapshot(w->store, w->run_id, w->cap.total, truncated, out, len);
         if (r == -EBUSY) {
                 w->snap_at = w->now + SNAPSHOT_RETRY_US;
@@ -733,11 +737,18 @@ static void on_deadlines(worker *w)
                 store_snapshot(w);
         if (w->gate_at && w->now >= w->gate_at)
                 gate_open(w);
+        if (w->warn_at && w->now >= w->warn_at) {
+                /* Until the store is ready, asked again each second. */
+                w->warn_at = store_ready(w) ? 0 : w->now + 1000000;
+                if (!w->warn_at)
+                        (void)cw_notify_max_runtime(w->store, w->o->job, w->run_id, real_us());
+        }
 }
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->snap_at, w->gate_at};
+        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->snap_at, w->gate_at,
+                               w->warn_at};
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)
@@ -1179,6 +1190,8 @@ static int start_job(worker *w, int64_t started_us)
                                         .progress_fd = JOB_PROGRESS_FD,
                                         .scheduled_at = when},
                          &env, &e);
+        if (r == 0)
+                r = cw_secrets_collect(&job->secret_env, &env, &w->secrets);
         if (r < 0) {
                 set_reason(w, "%s", r == -ENOMEM ? "out of memory" : e.msg);
                 goto out;
@@ -1306,6 +1319,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         int r;
 
         r = cw_capture_finish(&w->cap, &output, &len, &truncated);
+        cw_secrets_mask(output, len, &w->secrets);
         if (r < 0) {
                 /* Without memory for the rendering, the outcome still
                  * goes in, with no output. */
@@ -1617,6 +1631,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         w.now = mono_us();
                         if (job->timeout > 0)
                                 w.timeout_at = w.now + (int64_t)job->timeout * 1000000;
+                        if (job->max_runtime > 0)
+                                w.warn_at = w.now + (int64_t)job->max_runtime * 1000000;
                         if (queued) {
                                 /* The job runs: now the bookkeeping, unless
                                  * the gate holds it back (then supervise()
@@ -1661,6 +1677,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 .signal = w.signal,
         };
         cw_capture_release(&w.cap);
+        cw_strv_release(&w.secrets);
         free(w.buf);
         close_fd(&w.timer_fd);
         close_fd(&w.out_fd);

@@ -353,3 +353,31 @@ def test_daemon_delivers_and_kill_9_mid_delivery_sends_no_duplicate(wk, rec):
     assert len(keys) > before
     # Each outbox row reached the endpoint once.
     assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]
+
+
+def test_secret_env_values_are_masked_in_the_stored_output(wk, rec):
+    wk.configure(job("Leak", "echo token=$TOKEN; echo done", shell="yes", env="TOKEN=s3cr3t-value",
+                     secret_env="TOKEN", webhook=rec.url("/hook")))
+    assert wk("run", "Leak").returncode == 0
+    run_id = wk.db_runs("Leak")[0]["id"]
+    out = wk.db_output(run_id)
+    assert b"s3cr3t" not in out and b"token=************" in out
+    logs = wk("logs", str(run_id))
+    assert "s3cr3t" not in logs.stdout
+    reqs = rec.wait(2)
+    assert all(b"s3cr3t" not in r["body"] for r in reqs)
+    assert "************" in json.loads(reqs[1]["body"])["output_tail"]
+
+
+def test_max_runtime_warns_while_the_run_goes_on(wk, rec):
+    wk.configure(job("Slow", "/bin/sleep 3", schedule="* * * * * *", max_runtime="1s", timeout="10s",
+                     webhook=rec.url("/hook")))
+    d = start_daemon(wk)
+    try:
+        reqs = rec.wait(1, pred=lambda r: json.loads(r["body"])["event"] == "running_long", timeout=15)
+        warned = json.loads(reqs[0]["body"])
+        # The warning is not a kill: the run is still running when it comes.
+        assert wk.db_run(warned["run"]["id"])["status"] == "running"
+        assert "max_runtime" in warned["detail"]
+    finally:
+        stop_daemon(wk, d, within=12.0)
