@@ -485,8 +485,10 @@ static void restart_queued(daemon_state *d)
                                                     lock_fd < 0 ? "the daemon or its spawner stopped before a worker started the run"
                                                                 : "the daemon or its spawner stopped before a worker started the run, "
                                                                   "and its job is no longer in the config",
-                                                    now) == 0)
+                                                    now) == 0) {
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
+                                (void)cw_notify_run_event(d->store, job, q->id, CW_RUN_LOST, "the daemon stopped before the run started", now);
+                        }
                         continue;
                 }
                 p = (pending){.run_id = q->id, .scheduled_at = q->scheduled_at, .trigger = (int32_t)q->trigger,
