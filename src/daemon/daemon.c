@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -770,6 +771,9 @@ static void *notify_main(void *userdata)
 {
         daemon_state *d = userdata;
 
+        /* Deliveries yield the CPU to the fires' starts (Linux nices a
+         * thread by its tid). */
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
         (void)cw_notify_sender_loop(d->notify, d->notify_store, d->notify_data_dir);
         return NULL;
 }
