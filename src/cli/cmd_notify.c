@@ -14,9 +14,10 @@
 static const char notify_test_usage[] =
         "Usage: cronwarden [--config FILE] notify-test JOB\n"
         "\n"
-        "Sends a test notification through every channel JOB has (ping, webhook,\n"
-        "email) and prints what each endpoint answered. The test goes through the\n"
-        "outbox like any notification, and is delivered by this command at once.\n"
+        "Sends a test notification through every channel JOB has (ping, sentry_dsn,\n"
+        "webhook, email) and prints what each endpoint answered. The test goes\n"
+        "through the outbox like any notification, and is delivered by this command\n"
+        "at once.\n"
         "\n"
         "Options:\n"
         "      --config FILE config file\n"
@@ -59,9 +60,9 @@ static int cmd_notify_test(cw_cli *cli, int argc, char **argv)
         job = cw_config_job(cfg, argv[optind]);
         if (!job)
                 return cli_fail(cli, "notify-test: unknown job '%s'", argv[optind]);
-        r = cw_notify_test(store, job, cli->now_us, &tag, &n);
+        r = cw_notify_test(store, cfg, job, cli->now_us, &tag, &n);
         if (r == -ENOENT)
-                return cli_fail(cli, "notify-test: job '%s' has no ping, webhook or email", job->name);
+                return cli_fail(cli, "notify-test: job '%s' has no ping, sentry_dsn, webhook or email", job->name);
         if (r < 0)
                 return cli_fail(cli, "notify-test: cannot queue the test: %s", strerror(-r));
         /* Only the test's rows: other rows wait for their own sender. */

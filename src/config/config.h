@@ -57,6 +57,7 @@ typedef struct cw_job {
         char *lock_name;        /* NULL: the job's own name */
         char *ping;             /* NULL when unset */
         char *webhook;          /* NULL when unset */
+        char *sentry_dsn;       /* NULL when unset */
         cw_strv email;          /* addresses to mail; empty: none */
         char *run_as;           /* NULL when unset */
         char *workdir;          /* absolute, NULL when unset */

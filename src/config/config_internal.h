@@ -93,6 +93,7 @@ typedef enum cfg_key_id {
         CFG_K_WEBHOOK,
         CFG_K_WEBHOOK_FORMAT,
         CFG_K_EMAIL,
+        CFG_K_SENTRY_DSN,
         /* [smtp] */
         CFG_K_SMTP_URL,
         CFG_K_SMTP_FROM,

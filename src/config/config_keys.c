@@ -419,6 +419,25 @@ static int apply_webhook(cfg_loader *L, void *obj, const cfg_kv *kv)
         return r < 0 ? r : cfg_set_string(L, &((cw_job *)obj)->webhook, kv->text);
 }
 
+/* https://KEY@HOST[/PREFIX]/PROJECT, as Sentry shows it: a key, then a
+ * numeric project id as the last path segment. */
+static int apply_sentry_dsn(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const char *v = kv->text, *at, *slash;
+        char q[CFG_QUOTE_MAX];
+        int r = check_url(L, kv, "http://", "https://", false);
+
+        if (r < 0)
+                return r;
+        at = strchr(v, '@');
+        slash = at ? strrchr(at, '/') : NULL;
+        if (!at || at[-1] == '/' || !slash || !slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1))
+                return cw_config_error(L, kv->line,
+                                       "sentry_dsn: expected https://KEY@HOST/PROJECT (the project's DSN), got %s",
+                                       cw_config_quote(v, q));
+        return cfg_set_string(L, &((cw_job *)obj)->sentry_dsn, v);
+}
+
 static int apply_webhook_format(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         char q[CFG_QUOTE_MAX];
@@ -659,6 +678,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(WEBHOOK, "webhook", JOBS, 0, apply_webhook, 0, 0, 0),
         KEY(WEBHOOK_FORMAT, "webhook_format", JOBS, 0, apply_webhook_format, 0, 0, 0),
         KEY(EMAIL, "email", JOBS, 0, apply_email, 0, 0, 0),
+        KEY(SENTRY_DSN, "sentry_dsn", JOBS, 0, apply_sentry_dsn, 0, 0, 0),
 
         KEY(SMTP_URL, "url", S(SMTP), 0, apply_smtp_url, 0, 0, 0),
         KEY(SMTP_FROM, "from", S(SMTP), 0, apply_smtp_from, G(smtp_from), 0, 0),

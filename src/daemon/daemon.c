@@ -488,7 +488,7 @@ static void restart_queued(daemon_state *d)
                                                                   "and its job is no longer in the config",
                                                     now) == 0) {
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
-                                (void)cw_notify_run_event(d->store, job, q->id, CW_RUN_LOST, "the daemon stopped before the run started", now);
+                                (void)cw_notify_run_event(d->store, d->cfg, job, q->id, CW_RUN_LOST, "the daemon stopped before the run started", now);
                         }
                         continue;
                 }

@@ -111,6 +111,8 @@ static int http_send(CURL *c, xfer *x, notify_answer *ans)
                 h = curl_slist_append(h, ctype);
         }
         h = curl_slist_append(h, "Expect:");
+        if (q->auth)
+                h = curl_slist_append(h, q->auth);
         curl_easy_setopt(c, CURLOPT_URL, q->url);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

@@ -2,7 +2,7 @@
  * the store's outbox (notify.h). Rows name the event, the channel and its
  * endpoint; what they say is rendered when they are sent (render.c), from
  * the run as the store has it then. */
-#include "notify/notify.h"
+#include "notify/notify_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +20,7 @@
 
 bool cw_notify_job_has_channels(const cw_job *job)
 {
-        return job && (job->ping || job->webhook || job->email.n > 0);
+        return job && (job->ping || job->webhook || job->email.n > 0 || job->sentry_dsn);
 }
 
 static const char *event_of(cw_run_status st)
@@ -96,8 +96,24 @@ static bool ping_hears(cw_run_status st)
         return st != CW_RUN_SKIPPED;
 }
 
-int cw_notify_run_event(cw_store *s, const cw_job *job, int64_t run_id, cw_run_status status,
-                        const char *reason, int64_t now_us)
+/* Sentry hears what a ping hears, with the job's monitor_config. */
+static int add_sentry(adder *a, const cw_config *cfg, const char *event, const char *reason)
+{
+        char *detail;
+        int r;
+
+        if (!a->job->sentry_dsn)
+                return 0;
+        detail = notify_sentry_detail(cfg, a->job, reason);
+        if (!detail)
+                return -ENOMEM;
+        r = add(a, event, "sentry", a->job->sentry_dsn, detail);
+        free(detail);
+        return r;
+}
+
+int cw_notify_run_event(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                        cw_run_status status, const char *reason, int64_t now_us)
 {
         adder a = {.s = s, .job = job, .run_id = run_id, .now_us = now_us};
         const char *ev = event_of(status);
@@ -107,6 +123,8 @@ int cw_notify_run_event(cw_store *s, const cw_job *job, int64_t run_id, cw_run_s
                 return 0;
         if (job->ping && ping_hears(status))
                 r = add(&a, ev, "ping", job->ping, reason);
+        if (r == 0 && ping_hears(status))
+                r = add_sentry(&a, cfg, ev, reason);
         if (r == 0)
                 r = add_webhook(&a, ev, reason);
         /* Mail is for what needs a person: a fire that did not run. Failed
@@ -116,7 +134,8 @@ int cw_notify_run_event(cw_store *s, const cw_job *job, int64_t run_id, cw_run_s
         return r;
 }
 
-int cw_notify_test(cw_store *s, const cw_job *job, int64_t now_us, int64_t *ret_tag, size_t *ret_n)
+int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us, int64_t *ret_tag,
+                   size_t *ret_n)
 {
         adder a = {.s = s, .job = job, .run_id = -now_us, .now_us = now_us};
         int r = 0;
@@ -125,6 +144,8 @@ int cw_notify_test(cw_store *s, const cw_job *job, int64_t now_us, int64_t *ret_
                 return -ENOENT;
         if (job->ping)
                 r = add(&a, "test", "ping", job->ping, NULL);
+        if (r == 0)
+                r = add_sentry(&a, cfg, "test", NULL);
         if (r == 0)
                 r = add_webhook(&a, "test", NULL);
         if (r == 0)
@@ -136,7 +157,8 @@ int cw_notify_test(cw_store *s, const cw_job *job, int64_t now_us, int64_t *ret_
         return 0;
 }
 
-int cw_notify_max_runtime(cw_store *s, const cw_job *job, int64_t run_id, int64_t now_us)
+int cw_notify_max_runtime(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                          int64_t now_us)
 {
         adder a = {.s = s, .job = job, .run_id = run_id, .now_us = now_us};
         char detail[256], took[64];
@@ -144,6 +166,7 @@ int cw_notify_max_runtime(cw_store *s, const cw_job *job, int64_t run_id, int64_
 
         if (!cw_notify_job_has_channels(job) || job->max_runtime <= 0)
                 return 0;
+        (void)cfg;
         cw_duration_format(job->max_runtime, took, sizeof(took));
         snprintf(detail, sizeof(detail), "still running after %s (max_runtime); timeout stops it, not this warning",
                  took);
@@ -242,13 +265,13 @@ static int runtime_rules(adder *a, const cw_run *run, int64_t started_us)
         return r;
 }
 
-static int enqueue_end(cw_store *s, const cw_job *job, const cw_run *run)
+static int enqueue_end(cw_store *s, const cw_config *cfg, const cw_job *job, const cw_run *run)
 {
         adder a = {.s = s, .job = job, .run_id = run->id, .now_us = run->ended_us};
         cw_run full = {0};
         int r;
 
-        r = cw_notify_run_event(s, job, run->id, run->status, run->reason, run->ended_us);
+        r = cw_notify_run_event(s, cfg, job, run->id, run->status, run->reason, run->ended_us);
         if (r == 0 && (cw_notify_job_has_channels(job) || job->disable_after_failures > 0))
                 r = failure_rules(&a, run);
         if (r == 0 && job->min_runtime > 0 && cw_store_run_get(s, run->id, &full) == 0) {
@@ -264,14 +287,13 @@ int cw_notify_finish(cw_store *s, const cw_config *cfg, const cw_job *job, const
         bool batch;
         int r;
 
-        (void)cfg;
         if (!job || (!cw_notify_job_has_channels(job) && job->disable_after_failures == 0))
                 return cw_store_run_finish(s, run, output, len);
         /* One transaction: the end and what it causes, or neither. */
         batch = cw_store_batch_begin(s) == 0;
         r = cw_store_run_finish(s, run, output, len);
         if (r == 0)
-                r = enqueue_end(s, job, run);
+                r = enqueue_end(s, cfg, job, run);
         if (!batch)
                 return r;
         if (r == 0)

@@ -32,7 +32,7 @@
 #include "config/config.h"
 #include "store/store.h"
 
-/* Whether job has any channel (ping, webhook, email): without one, the
+/* Whether job has any channel (ping, webhook, email, sentry_dsn): without one, the
  * hooks below cost nothing. */
 bool cw_notify_job_has_channels(const cw_job *job);
 
@@ -49,19 +49,21 @@ int cw_notify_finish(cw_store *s, const cw_config *cfg, const cw_job *job, const
  * started, SKIPPED, MISSED, LOST, ...), with reason (may be NULL), for
  * job. Errors are the store's; nothing is added for a job without
  * channels. */
-int cw_notify_run_event(cw_store *s, const cw_job *job, int64_t run_id, cw_run_status status,
-                        const char *reason, int64_t now_us);
+int cw_notify_run_event(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                        cw_run_status status, const char *reason, int64_t now_us);
 
 /* max_runtime: run run_id of job has run longer than that and goes on
  * (not a kill: that is timeout). Adds a "running_long" notification for
  * the webhook and email channels. Errors are the store's. */
-int cw_notify_max_runtime(cw_store *s, const cw_job *job, int64_t run_id, int64_t now_us);
+int cw_notify_max_runtime(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                          int64_t now_us);
 
 /* Adds one "test" notification per channel of job, *ret_n rows; they
  * carry no run but the tag -now_us as their run id, which a sender pass
  * for that "run" delivers (and nothing else). -ENOENT when the job has
  * no channel. */
-int cw_notify_test(cw_store *s, const cw_job *job, int64_t now_us, int64_t *ret_tag, size_t *ret_n);
+int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us, int64_t *ret_tag,
+                   size_t *ret_n);
 
 /* Delivers the due notifications of run run_id (or of a test's tag) from this process, for at
  * most budget_us: a run started outside the daemon (`run`, `tick`) sends

@@ -23,6 +23,7 @@ typedef struct notify_request {
         char *body;
         size_t body_len;
         char **rcpt; /* NULL-terminated */
+        char *auth;  /* an extra header line (Sentry's X-Sentry-Auth), or NULL */
         char key[64]; /* the Idempotency-Key: "cronwarden-ID" */
 } notify_request;
 void notify_request_release(notify_request *q);
@@ -51,6 +52,19 @@ char *notify_webhook_json(const cw_notice *n, const cw_run *run, const char *tai
 /* Sends q (st for SMTP), within the timeouts of notify.h; aborts soon
  * when *stop becomes true. Fills *ans; returns 0 when delivered. */
 int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop, notify_answer *ans);
+
+/* text as valid UTF-8 (each bad byte U+FFFD), newly allocated; NULL
+ * when out of memory. */
+char *notify_utf8_clean(const char *text, size_t len);
+
+/* Sentry (sentry.c): the detail a sentry row carries (the reason and the
+ * job's monitor_config, as JSON), newly allocated; the envelope URL and
+ * auth header of a DSN (-EINVAL for a DSN without key or project); the
+ * envelope for notice n. */
+char *notify_sentry_detail(const cw_config *cfg, const cw_job *job, const char *reason);
+int notify_sentry_endpoint(const char *dsn, char **ret_url, char **ret_auth);
+int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail, size_t tail_len,
+                         char **ret_body, size_t *ret_len);
 
 /* The endpoint a breaker is kept for: scheme://host[:port] of url. */
 void notify_endpoint_of(const char *url, char *buf, size_t size);

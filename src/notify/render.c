@@ -23,6 +23,7 @@ void notify_request_release(notify_request *q)
                 return;
         free(q->url);
         free(q->body);
+        free(q->auth);
         if (q->rcpt)
                 for (char **p = q->rcpt; *p; p++)
                         free(*p);
@@ -87,7 +88,7 @@ int notify_ping_url(const char *base, const char *event, const char *uuid, char 
 }
 
 /* text as valid UTF-8 (each bad byte becomes U+FFFD), newly allocated. */
-static char *utf8_clean(const char *text, size_t len)
+char *notify_utf8_clean(const char *text, size_t len)
 {
         cw_buf b = CW_BUF_INIT(4 * CW_NOTIFY_BODY_MAX + 64);
         size_t i = 0;
@@ -164,7 +165,7 @@ char *notify_webhook_json(const cw_notice *n, const cw_run *run, const char *tai
                           const char *public_url)
 {
         json_t *o = json_object();
-        char link[2200], *clean = tail_len ? utf8_clean(tail, tail_len) : NULL, *s;
+        char link[2200], *clean = tail_len ? notify_utf8_clean(tail, tail_len) : NULL, *s;
 
         run_link(public_url, n->run_id, link, sizeof(link));
         json_object_set_new(o, "id", json_integer(n->id));
@@ -214,7 +215,7 @@ static char *slack_json(const cw_notice *n, const cw_run *run, const char *tail,
         if (tail_len > 0) {
                 size_t k = tail_len > 2000 ? tail_len - 2000 : 0;
 
-                clean = utf8_clean(tail + k, tail_len - k);
+                clean = notify_utf8_clean(tail + k, tail_len - k);
                 if (clean)
                         cw_buf_printf(&b, "\n```%s```", clean);
         }
@@ -272,7 +273,7 @@ static char *mail_text(const cw_notice *n, const cw_run *run, const char *tail, 
         }
         if (link[0])
                 cw_buf_printf(&b, "Link:     %s\r\n", link);
-        if (tail_len > 0 && (clean = utf8_clean(tail, tail_len))) {
+        if (tail_len > 0 && (clean = notify_utf8_clean(tail, tail_len))) {
                 cw_buf_puts(&b, "\r\nThe output's end:\r\n\r\n");
                 /* SMTP ends a message at a lone '.' line: dot-stuff. */
                 for (char *p = clean; *p;) {
@@ -362,6 +363,13 @@ int notify_render(const cw_notice *n, const cw_run *run, const char *tail, size_
                 q.body_len = q.body ? strlen(q.body) : 0;
                 q.ctype = "application/json";
                 if (!q.url || !q.body) {
+                        notify_request_release(&q);
+                        return -ENOMEM;
+                }
+        } else if (strcmp(n->channel, "sentry") == 0) {
+                q.ctype = "application/x-sentry-envelope";
+                if (notify_sentry_endpoint(n->target, &q.url, &q.auth) < 0 ||
+                    notify_sentry_render(n, run, tail, tail_len, &q.body, &q.body_len) < 0) {
                         notify_request_release(&q);
                         return -ENOMEM;
                 }

@@ -741,7 +741,7 @@ static void on_deadlines(worker *w)
                 /* Until the store is ready, asked again each second. */
                 w->warn_at = store_ready(w) ? 0 : w->now + 1000000;
                 if (!w->warn_at)
-                        (void)cw_notify_max_runtime(w->store, w->o->job, w->run_id, real_us());
+                        (void)cw_notify_max_runtime(w->store, w->o->cfg, w->o->job, w->run_id, real_us());
         }
 }
 
@@ -1416,7 +1416,7 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 
         if (queued_store(w, &e) == 0 &&
             cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us) == 0)
-                (void)cw_notify_run_event(w->store, w->o->job, w->run_id, status, reason, now_us);
+                (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, status, reason, now_us);
 }
 
 /* The job runs: mark the queued run running with the pids. A store that
@@ -1431,7 +1431,7 @@ static void queued_mark(worker *w)
         job_start_known(w);
         if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
                 w->marked = true;
-                (void)cw_notify_run_event(w->store, w->o->job, w->run_id, CW_RUN_RUNNING, NULL, real_us());
+                (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, CW_RUN_RUNNING, NULL, real_us());
                 close_fd(&w->hold_fd);
         }
 }
@@ -1645,7 +1645,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                                 job_start_known(&w);
                                 (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
                                 /* Outside the daemon the run sends its own start. */
-                                if (cw_notify_run_event(store, job, w.run_id, CW_RUN_RUNNING, NULL, started_us) == 0)
+                                if (cw_notify_run_event(store, cfg, job, w.run_id, CW_RUN_RUNNING, NULL, started_us) == 0)
                                         cw_notify_deliver_run(store, cfg, job, w.run_id, CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
                         }
                         if (opts->on_started)

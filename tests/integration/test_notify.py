@@ -381,3 +381,52 @@ def test_max_runtime_warns_while_the_run_goes_on(wk, rec):
         assert "max_runtime" in warned["detail"]
     finally:
         stop_daemon(wk, d, within=12.0)
+
+
+def parse_envelope(body):
+    """A Sentry envelope: a header line, then (item header, payload)
+    pairs; each item header's length must be its payload's."""
+    lines = body.split(b"\n")
+    assert lines[-1] == b"", "an envelope ends with a newline"
+    head = json.loads(lines[0])
+    assert re.fullmatch(r"[0-9a-f]{32}", head["event_id"])
+    items, i = [], 1
+    while i < len(lines) - 1:
+        ih = json.loads(lines[i])
+        payload = lines[i + 1]
+        assert ih["length"] == len(payload)
+        items.append((ih["type"], json.loads(payload)))
+        i += 2
+    return head, items
+
+
+def test_sentry_check_ins_and_error_event(wk, rec):
+    dsn = f"http://publickey@127.0.0.1:{rec.port}/42"
+    wk.configure(job("Nightly", "/bin/sh -c 'echo boom; exit 2'", schedule="30 2 * * *", timeout="10m",
+                     start_deadline="5m", sentry_dsn=dsn)
+                 + job("Ok", "/bin/true", sentry_dsn=dsn), globals="timezone = Europe/Warsaw")
+    assert wk("run", "Nightly").returncode == 1
+    assert wk("run", "Ok").returncode == 0
+    reqs = rec.wait(4)
+    for r in reqs:
+        assert r["path"] == "/api/42/envelope/"
+        assert r["headers"]["Content-Type"] == "application/x-sentry-envelope"
+        assert "sentry_key=publickey" in r["headers"]["X-Sentry-Auth"]
+    envs = [parse_envelope(r["body"]) for r in reqs]
+    (_, start), (_, end), (_, ok_start), (_, ok_end) = envs
+    assert [t for t, _ in start] == ["check_in"] and [t for t, _ in end] == ["check_in", "event"]
+    s, e = start[0][1], end[0][1]
+    assert s["status"] == "in_progress" and e["status"] == "error"
+    assert s["check_in_id"] == e["check_in_id"] and re.fullmatch(r"[0-9a-f]{32}", s["check_in_id"])
+    assert s["monitor_slug"] == "nightly"
+    assert s["monitor_config"] == {"schedule": {"type": "crontab", "value": "30 2 * * *"},
+                                   "timezone": "Europe/Warsaw", "checkin_margin": 5, "max_runtime": 10}
+    assert e["duration"] >= 0
+    event = end[1][1]
+    assert event["level"] == "error" and event["extra"]["output_tail"] == "boom\n"
+    assert event["tags"]["job"] == "Nightly"
+    # A job without one schedule entry has no monitor_config.
+    assert ok_end[0][1]["status"] == "ok" and "monitor_config" not in ok_end[0][1]
+    assert len(ok_end) == 1
+    # The DSN's key never shows.
+    assert "publickey" not in wk("notifications").stdout
