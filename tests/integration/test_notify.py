@@ -430,3 +430,25 @@ def test_sentry_check_ins_and_error_event(wk, rec):
     assert len(ok_end) == 1
     # The DSN's key never shows.
     assert "publickey" not in wk("notifications").stdout
+
+
+def test_admin_notifications_page_shows_the_outbox_without_url_tokens(wk):
+    from test_http_server import Admin
+    a = Admin(wk)
+    try:
+        con = wk._db()
+        with con:
+            con.execute("INSERT INTO outbox (run_id, job, event, channel, target, state, attempts, created_us, result)"
+                        " VALUES (0, 'Hello', 'failed', 'webhook', 'https://hooks.example.com/T0/SECRET-TOKEN',"
+                        " 'failed', 8, 1700000000000000, 'HTTP 500')")
+        con.close()
+        cookies = a.session()
+        st, _, body = a.request("GET", "/notifications", cookies=cookies)
+        text = body.decode()
+        assert st == 200
+        assert "https://hooks.example.com/..." in text and "SECRET" not in text
+        assert 'id="notify-failed">1<' in text and "HTTP 500" in text
+        st, _, body = a.request("GET", "/scheduler", cookies=cookies)
+        assert 'href="/notifications"' in body.decode()
+    finally:
+        a.stop()
