@@ -43,8 +43,8 @@ static int cmd_notify_test(cw_cli *cli, int argc, char **argv)
         while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
                 if (cli_common_option(cli, o, optarg, &help))
                         continue;
-                return cli_usage_error(cli, &cw_cmd_notify_test, "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+                return cli_usage_error(cli, &cw_cmd_notify_test,
+                                       "unknown or incomplete option '%s'", argv[optind - 1]);
         }
         if (help) {
                 fputs(notify_test_usage, cli->out);
@@ -62,7 +62,9 @@ static int cmd_notify_test(cw_cli *cli, int argc, char **argv)
                 return cli_fail(cli, "notify-test: unknown job '%s'", argv[optind]);
         r = cw_notify_test(store, cfg, job, cli->now_us, &tag, &n);
         if (r == -ENOENT)
-                return cli_fail(cli, "notify-test: job '%s' has no ping, sentry_dsn, webhook or email", job->name);
+                return cli_fail(cli,
+                                "notify-test: job '%s' has no ping, sentry_dsn, webhook or email",
+                                job->name);
         if (r < 0)
                 return cli_fail(cli, "notify-test: cannot queue the test: %s", strerror(-r));
         /* Only the test's rows: other rows wait for their own sender. */
@@ -156,10 +158,12 @@ static int cmd_notifications(cw_cli *cli, int argc, char **argv)
                         json = true;
                 else if (o == CLI_OPT_FORCE)
                         pending = true;
-                else if (o == CLI_OPT_COUNT && cli_parse_uint(optarg, 100000, &count) == 0 && count > 0)
+                else if (o == CLI_OPT_COUNT && cli_parse_uint(optarg, 100000, &count) == 0 &&
+                         count > 0)
                         continue;
                 else
-                        return cli_usage_error(cli, &cw_cmd_notifications, "unknown, incomplete or bad option '%s'",
+                        return cli_usage_error(cli, &cw_cmd_notifications,
+                                               "unknown, incomplete or bad option '%s'",
                                                argv[optind - 1]);
         }
         if (help) {
@@ -167,7 +171,8 @@ static int cmd_notifications(cw_cli *cli, int argc, char **argv)
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_notifications, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_notifications, "unexpected argument '%s'",
+                                       argv[optind]);
         r = cli_load_config(cli, false, &cfg);
         if (r == CW_EXIT_OK)
                 r = cli_open_store(cli, cfg, &store);
@@ -191,11 +196,13 @@ static int cmd_notifications(cw_cli *cli, int argc, char **argv)
                         char target[600], when[64];
 
                         cw_notify_shown_target(&rows[i], target, sizeof(target));
-                        cli_format_instant(cfg->tz, rows[i].created_us / 1000000, when, sizeof(when));
-                        fprintf(cli->out, "%lld %s %s %s %s %s %s attempts=%d%s%s\n", (long long)rows[i].id, when,
-                                rows[i].job, rows[i].event, rows[i].channel, target,
-                                cw_notice_state_to_string(rows[i].state), rows[i].attempts,
-                                rows[i].result ? " " : "", rows[i].result ? rows[i].result : "");
+                        cli_format_instant(cfg->tz, rows[i].created_us / 1000000, when,
+                                           sizeof(when));
+                        fprintf(cli->out, "%lld %s %s %s %s %s %s attempts=%d%s%s\n",
+                                (long long)rows[i].id, when, rows[i].job, rows[i].event,
+                                rows[i].channel, target, cw_notice_state_to_string(rows[i].state),
+                                rows[i].attempts, rows[i].result ? " " : "",
+                                rows[i].result ? rows[i].result : "");
                 }
         }
         cw_notices_free(rows, n);

@@ -151,8 +151,10 @@ static int smtp_send(CURL *c, xfer *x, const notify_settings *st, notify_answer 
                 ans->permanent = true;
                 return -EINVAL;
         }
-        if (st->smtp_password_file && (r = read_password(st->smtp_password_file, password, sizeof(password))) < 0) {
-                snprintf(ans->text, sizeof(ans->text), "cannot read the smtp password_file: %s", strerror(-r));
+        if (st->smtp_password_file &&
+            (r = read_password(st->smtp_password_file, password, sizeof(password))) < 0) {
+                snprintf(ans->text, sizeof(ans->text), "cannot read the smtp password_file: %s",
+                         strerror(-r));
                 return r;
         }
         for (char **p = x->q->rcpt; p && *p; p++)
@@ -175,7 +177,8 @@ static int smtp_send(CURL *c, xfer *x, const notify_settings *st, notify_answer 
         curl_slist_free_all(rcpt);
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         if (rc != CURLE_OK) {
-                snprintf(ans->text, sizeof(ans->text), "%s (SMTP %ld)", curl_easy_strerror(rc), code);
+                snprintf(ans->text, sizeof(ans->text), "%s (SMTP %ld)", curl_easy_strerror(rc),
+                         code);
                 ans->permanent = code >= 500 && code < 600;
                 return -EIO;
         }
@@ -184,7 +187,8 @@ static int smtp_send(CURL *c, xfer *x, const notify_settings *st, notify_answer 
         return 0;
 }
 
-int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop, notify_answer *ans)
+int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop,
+                   notify_answer *ans)
 {
         xfer x = {.q = q, .stop = stop};
         CURL *c = curl_easy_init();

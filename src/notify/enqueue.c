@@ -42,7 +42,8 @@ typedef struct adder {
         size_t n;
 } adder;
 
-static int add(adder *a, const char *event, const char *channel, const char *target, const char *detail)
+static int add(adder *a, const char *event, const char *channel, const char *target,
+               const char *detail)
 {
         cw_notice n = {
                 .run_id = a->run_id,
@@ -134,8 +135,8 @@ int cw_notify_run_event(cw_store *s, const cw_config *cfg, const cw_job *job, in
         return r;
 }
 
-int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us, int64_t *ret_tag,
-                   size_t *ret_n)
+int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us,
+                   int64_t *ret_tag, size_t *ret_n)
 {
         adder a = {.s = s, .job = job, .run_id = -now_us, .now_us = now_us};
         int r = 0;
@@ -168,8 +169,8 @@ int cw_notify_max_runtime(cw_store *s, const cw_config *cfg, const cw_job *job, 
                 return 0;
         (void)cfg;
         cw_duration_format(job->max_runtime, took, sizeof(took));
-        snprintf(detail, sizeof(detail), "still running after %s (max_runtime); timeout stops it, not this warning",
-                 took);
+        snprintf(detail, sizeof(detail),
+                 "still running after %s (max_runtime); timeout stops it, not this warning", took);
         r = add_email(&a, "running_long", detail);
         if (r == 0)
                 r = add_webhook(&a, "running_long", detail);
@@ -219,11 +220,13 @@ static int failure_rules(adder *a, const cw_run *run)
 
         if (!failed && run->status != CW_RUN_SUCCEEDED)
                 return 0;
-        r = count_failures(a->s, job->name, failed ? 0 : run->id, (size_t)top + HISTORY_SLACK, &streak);
+        r = count_failures(a->s, job->name, failed ? 0 : run->id, (size_t)top + HISTORY_SLACK,
+                           &streak);
         if (r < 0)
                 return r;
         if (failed && streak == threshold) {
-                snprintf(detail, sizeof(detail), "%d consecutive failure%s", streak, streak == 1 ? "" : "s");
+                snprintf(detail, sizeof(detail), "%d consecutive failure%s", streak,
+                         streak == 1 ? "" : "s");
                 r = add_email(a, "failing", detail);
         }
         if (r == 0 && !failed && streak >= threshold) {
@@ -233,11 +236,13 @@ static int failure_rules(adder *a, const cw_run *run)
                 if (r == 0)
                         r = add_webhook(a, "recovered", detail);
         }
-        if (r == 0 && failed && job->disable_after_failures > 0 && streak == job->disable_after_failures) {
+        if (r == 0 && failed && job->disable_after_failures > 0 &&
+            streak == job->disable_after_failures) {
                 r = cw_store_job_enabled_set(a->s, job->name, false);
-                snprintf(detail, sizeof(detail),
-                         "disabled after %d consecutive failures; re-enable with: cronwarden enable %s", streak,
-                         job->name);
+                snprintf(
+                        detail, sizeof(detail),
+                        "disabled after %d consecutive failures; re-enable with: cronwarden enable %s",
+                        streak, job->name);
                 if (r == 0)
                         r = add_email(a, "disabled", detail);
                 if (r == 0)
@@ -257,8 +262,9 @@ static int runtime_rules(adder *a, const cw_run *run, int64_t started_us)
         if (run->status != CW_RUN_SUCCEEDED || a->job->min_runtime <= 0 || started_us <= 0 ||
             took >= (int64_t)a->job->min_runtime * 1000000)
                 return 0;
-        snprintf(detail, sizeof(detail), "finished suspiciously fast: in %.1fs, min_runtime is %llds",
-                 (double)took / 1e6, (long long)a->job->min_runtime);
+        snprintf(detail, sizeof(detail),
+                 "finished suspiciously fast: in %.1fs, min_runtime is %llds", (double)took / 1e6,
+                 (long long)a->job->min_runtime);
         r = add_email(a, "too_fast", detail);
         if (r == 0)
                 r = add_webhook(a, "too_fast", detail);
@@ -292,10 +298,15 @@ int cw_notify_finish(cw_store *s, const cw_config *cfg, const cw_job *job, const
         /* One transaction: the end and what it causes, or neither. */
         batch = cw_store_batch_begin(s) == 0;
         r = cw_store_run_finish(s, run, output, len);
+        if (!batch) {
+                /* Written one by one: the finish stands whatever follows,
+                 * and the caller must not repeat it (nor the rows). */
+                if (r == 0)
+                        (void)enqueue_end(s, cfg, job, run);
+                return r;
+        }
         if (r == 0)
                 r = enqueue_end(s, cfg, job, run);
-        if (!batch)
-                return r;
         if (r == 0)
                 r = cw_store_batch_commit(s);
         else

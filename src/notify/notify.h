@@ -62,8 +62,8 @@ int cw_notify_max_runtime(cw_store *s, const cw_config *cfg, const cw_job *job, 
  * carry no run but the tag -now_us as their run id, which a sender pass
  * for that "run" delivers (and nothing else). -ENOENT when the job has
  * no channel. */
-int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us, int64_t *ret_tag,
-                   size_t *ret_n);
+int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us,
+                   int64_t *ret_tag, size_t *ret_n);
 
 /* Delivers the due notifications of run run_id (or of a test's tag) from this process, for at
  * most budget_us: a run started outside the daemon (`run`, `tick`) sends
@@ -134,7 +134,7 @@ int64_t cw_notify_retry_delay_us(int attempts);
 
 /* A breaker for one endpoint. */
 typedef struct cw_notify_breaker {
-        int failures;     /* in a row */
+        int failures; /* in a row */
         int64_t open_until_us;
         int64_t last_open_us; /* the length of the last opening, for doubling */
 } cw_notify_breaker;

@@ -22,8 +22,8 @@ typedef struct notify_request {
         const char *ctype;
         char *body;
         size_t body_len;
-        char **rcpt; /* NULL-terminated */
-        char *auth;  /* an extra header line (Sentry's X-Sentry-Auth), or NULL */
+        char **rcpt;  /* NULL-terminated */
+        char *auth;   /* an extra header line (Sentry's X-Sentry-Auth), or NULL */
         char key[64]; /* the Idempotency-Key: "cronwarden-ID" */
 } notify_request;
 void notify_request_release(notify_request *q);
@@ -44,14 +44,16 @@ int notify_render(const cw_notice *n, const cw_run *run, const char *tail, size_
 
 /* The ping URL for event (started, succeeded, anything else is a
  * failure) with rid= uuid, and whether it is a GET ({event} URLs). */
-int notify_ping_url(const char *base, const char *event, const char *uuid, char **ret, bool *ret_get);
+int notify_ping_url(const char *base, const char *event, const char *uuid, char **ret,
+                    bool *ret_get);
 /* The JSON webhook payload (docs/notifications.md), newly allocated. */
 char *notify_webhook_json(const cw_notice *n, const cw_run *run, const char *tail, size_t tail_len,
                           const char *public_url);
 
 /* Sends q (st for SMTP), within the timeouts of notify.h; aborts soon
  * when *stop becomes true. Fills *ans; returns 0 when delivered. */
-int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop, notify_answer *ans);
+int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop,
+                   notify_answer *ans);
 
 /* text as valid UTF-8 (each bad byte U+FFFD), newly allocated; NULL
  * when out of memory. */

@@ -26,10 +26,9 @@ void cw_notify_run_uuid(int64_t run_id, const char *node, char buf[37])
         }
         b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8: custom */
         b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 9562 variant */
-        snprintf(buf, 37,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                 b[15]);
+        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                 b[13], b[14], b[15]);
 }
 
 int64_t cw_notify_retry_delay_us(int attempts)

@@ -33,10 +33,12 @@ void notify_request_release(notify_request *q)
 
 static bool is_failure_event(const char *ev)
 {
-        return strcmp(ev, "started") != 0 && strcmp(ev, "succeeded") != 0 && strcmp(ev, "test") != 0;
+        return strcmp(ev, "started") != 0 && strcmp(ev, "succeeded") != 0 &&
+               strcmp(ev, "test") != 0;
 }
 
-int notify_ping_url(const char *base, const char *event, const char *uuid, char **ret, bool *ret_get)
+int notify_ping_url(const char *base, const char *event, const char *uuid, char **ret,
+                    bool *ret_get)
 {
         cw_buf b = CW_BUF_INIT(8192);
         const char *ph = strstr(base, "{event}"), *q;
@@ -45,9 +47,9 @@ int notify_ping_url(const char *base, const char *event, const char *uuid, char 
 
         if (ph) {
                 /* Cronitor's telemetry words, as a GET. */
-                word = strcmp(event, "started") == 0 ? "run"
+                word = strcmp(event, "started") == 0                                   ? "run"
                        : strcmp(event, "succeeded") == 0 || strcmp(event, "test") == 0 ? "complete"
-                                                                                      : "fail";
+                                                                                       : "fail";
                 cw_buf_add(&b, base, (size_t)(ph - base));
                 cw_buf_puts(&b, word);
                 cw_buf_puts(&b, ph + 7);
@@ -55,7 +57,9 @@ int notify_ping_url(const char *base, const char *event, const char *uuid, char 
         } else {
                 /* healthchecks.io: URL/start, URL, URL/fail, with rid= so the
                  * start and the end of one run pair up. */
-                suffix = strcmp(event, "started") == 0 ? "/start" : is_failure_event(event) ? "/fail" : "";
+                suffix = strcmp(event, "started") == 0 ? "/start"
+                         : is_failure_event(event)     ? "/fail"
+                                                       : "";
                 q = strchr(base, '?');
                 if (q) {
                         size_t n = (size_t)(q - base);
@@ -152,10 +156,12 @@ static json_t *run_json(const cw_run *run)
         json_object_set_new(o, "scheduled_at", time_or_null(run->scheduled_at * 1000000));
         json_object_set_new(o, "started_at", time_or_null(run->started_us));
         json_object_set_new(o, "ended_at", time_or_null(run->ended_us));
-        json_object_set_new(o, "duration_s", run->ended_us > 0 && run->started_us > 0
-                                                     ? json_real((double)(run->ended_us - run->started_us) / 1e6)
-                                                     : json_null());
-        json_object_set_new(o, "exit_code", run->exit_code >= 0 ? json_integer(run->exit_code) : json_null());
+        json_object_set_new(o, "duration_s",
+                            run->ended_us > 0 && run->started_us > 0
+                                    ? json_real((double)(run->ended_us - run->started_us) / 1e6)
+                                    : json_null());
+        json_object_set_new(o, "exit_code",
+                            run->exit_code >= 0 ? json_integer(run->exit_code) : json_null());
         json_object_set_new(o, "signal", run->signal ? json_integer(run->signal) : json_null());
         json_object_set_new(o, "reason", run->reason ? json_string(run->reason) : json_null());
         return o;
@@ -194,8 +200,9 @@ static void summary(const cw_notice *n, const cw_run *run, char *buf, size_t siz
         if (run && run->ended_us > 0 && run->started_us > 0 && strcmp(n->event, "started") != 0)
                 snprintf(how + strlen(how), sizeof(how) - strlen(how), " in %.1fs",
                          (double)(run->ended_us - run->started_us) / 1e6);
-        snprintf(buf, size, "job %s: %s%s%s%s", n->job, strcmp(n->event, "test") == 0 ? "test notification" : n->event,
-                 how, n->detail ? ": " : "", n->detail ? n->detail : "");
+        snprintf(buf, size, "job %s: %s%s%s%s", n->job,
+                 strcmp(n->event, "test") == 0 ? "test notification" : n->event, how,
+                 n->detail ? ": " : "", n->detail ? n->detail : "");
 }
 
 static char *slack_json(const cw_notice *n, const cw_run *run, const char *tail, size_t tail_len,
@@ -207,7 +214,8 @@ static char *slack_json(const cw_notice *n, const cw_run *run, const char *tail,
 
         summary(n, run, line, sizeof(line));
         run_link(public_url, n->run_id, link, sizeof(link));
-        cw_buf_printf(&b, "%s %s", is_failure_event(n->event) ? ":red_circle:" : ":large_green_circle:", line);
+        cw_buf_printf(&b, "%s %s",
+                      is_failure_event(n->event) ? ":red_circle:" : ":large_green_circle:", line);
         if (run && run->node)
                 cw_buf_printf(&b, " on %s", run->node);
         if (link[0])
@@ -248,7 +256,8 @@ static char *mail_text(const cw_notice *n, const cw_run *run, const char *tail, 
         strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
         summary(n, run, line, sizeof(line));
         run_link(st->public_url, n->run_id, link, sizeof(link));
-        cw_buf_printf(&b, "Date: %s\r\nFrom: %s\r\nTo: %s\r\n", date, st->smtp_from ? st->smtp_from : "", n->target);
+        cw_buf_printf(&b, "Date: %s\r\nFrom: %s\r\nTo: %s\r\n", date,
+                      st->smtp_from ? st->smtp_from : "", n->target);
         cw_buf_printf(&b, "Subject: %s%s%s\r\n", st->subject_prefix ? st->subject_prefix : "",
                       st->subject_prefix && st->subject_prefix[0] ? " " : "", line);
         cw_buf_printf(&b, "Message-ID: <cronwarden-%lld-%lld@cronwarden>\r\n", (long long)n->id,
@@ -269,7 +278,8 @@ static char *mail_text(const cw_notice *n, const cw_run *run, const char *tail, 
                 iso_us(run->started_us, t, sizeof(t));
                 cw_buf_printf(&b, "Started:  %s\r\n", t);
                 if (run->ended_us > 0 && run->started_us > 0)
-                        cw_buf_printf(&b, "Duration: %.1fs\r\n", (double)(run->ended_us - run->started_us) / 1e6);
+                        cw_buf_printf(&b, "Duration: %.1fs\r\n",
+                                      (double)(run->ended_us - run->started_us) / 1e6);
         }
         if (link[0])
                 cw_buf_printf(&b, "Link:     %s\r\n", link);
@@ -358,8 +368,9 @@ int notify_render(const cw_notice *n, const cw_run *run, const char *tail, size_
                 }
         } else if (strcmp(n->channel, "webhook") == 0 || strcmp(n->channel, "slack") == 0) {
                 q.url = strdup(n->target);
-                q.body = strcmp(n->channel, "slack") == 0 ? slack_json(n, run, tail, tail_len, st->public_url)
-                                                           : notify_webhook_json(n, run, tail, tail_len, st->public_url);
+                q.body = strcmp(n->channel, "slack") == 0
+                                 ? slack_json(n, run, tail, tail_len, st->public_url)
+                                 : notify_webhook_json(n, run, tail, tail_len, st->public_url);
                 q.body_len = q.body ? strlen(q.body) : 0;
                 q.ctype = "application/json";
                 if (!q.url || !q.body) {

@@ -206,7 +206,8 @@ static void body_limit_set(cw_store *s, endpoint *ep, long limit)
 }
 
 /* Sends one claimed row and records the outcome; true when delivered. */
-static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n, const notify_settings *st)
+static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
+                        const notify_settings *st)
 {
         notify_request q = {0};
         notify_answer ans = {0};
@@ -218,19 +219,23 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n, 
         endpoint *ep;
         int attempts = n->attempts, r;
 
-        notify_endpoint_of(strcmp(n->channel, "email") == 0 ? (st->smtp_url ? st->smtp_url : "smtp://") : n->target,
+        notify_endpoint_of(strcmp(n->channel, "email") == 0
+                                   ? (st->smtp_url ? st->smtp_url : "smtp://")
+                                   : n->target,
                            ep_name, sizeof(ep_name));
         ep = endpoint_get(snd, ep_name);
         now = real_us();
         if (!cw_notify_breaker_allows(&ep->breaker, now)) {
                 /* Not an attempt: the row waits for the breaker. */
-                (void)cw_store_notice_update(s, n->id, CW_NOTICE_PENDING, attempts, ep->breaker.open_until_us, 0,
-                                             "waiting: the endpoint failed repeatedly (breaker open)");
+                (void)cw_store_notice_update(
+                        s, n->id, CW_NOTICE_PENDING, attempts, ep->breaker.open_until_us, 0,
+                        "waiting: the endpoint failed repeatedly (breaker open)");
                 if (have_run)
                         cw_run_release(&run);
                 return false;
         }
-        if (strcmp(n->channel, "ping") == 0 && body_limit_get(s, ep) > 0 && (size_t)ep->body_limit < limit)
+        if (strcmp(n->channel, "ping") == 0 && body_limit_get(s, ep) > 0 &&
+            (size_t)ep->body_limit < limit)
                 limit = (size_t)ep->body_limit;
         output_tail(s, have_run ? n->run_id : 0, &tail, &tail_len);
         r = notify_render(n, have_run ? &run : NULL, tail, tail_len, st, limit, &q);
@@ -250,8 +255,10 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n, 
         body_limit_set(s, ep, ans.body_limit);
         if (r == 0)
                 (void)cw_store_notice_update(s, n->id, CW_NOTICE_SENT, attempts, 0, now, ans.text);
-        else if (ans.permanent || attempts >= CW_NOTIFY_MAX_ATTEMPTS || strcmp(n->event, "test") == 0)
-                (void)cw_store_notice_update(s, n->id, CW_NOTICE_FAILED, attempts, 0, now, ans.text);
+        else if (ans.permanent || attempts >= CW_NOTIFY_MAX_ATTEMPTS ||
+                 strcmp(n->event, "test") == 0)
+                (void)cw_store_notice_update(s, n->id, CW_NOTICE_FAILED, attempts, 0, now,
+                                             ans.text);
         else
                 (void)cw_store_notice_update(s, n->id, CW_NOTICE_PENDING, attempts,
                                              now + cw_notify_retry_delay_us(attempts), 0, ans.text);
@@ -275,14 +282,16 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
                 cw_notice *rows = NULL;
                 size_t n = 0;
 
-                r = cw_store_notices_claim(s, real_us(), CW_NOTIFY_LEASE_US, run_id, CLAIM_MAX, &rows, &n);
+                r = cw_store_notices_claim(s, real_us(), CW_NOTIFY_LEASE_US, run_id, CLAIM_MAX,
+                                           &rows, &n);
                 if (r < 0 || n == 0)
                         break;
                 for (size_t i = 0; i < n; i++) {
                         if (atomic_load(&snd->stop) || real_us() >= end) {
                                 /* Leave the rest to the next pass, at once. */
-                                (void)cw_store_notice_update(s, rows[i].id, CW_NOTICE_PENDING, rows[i].attempts,
-                                                             rows[i].next_us, 0, rows[i].result);
+                                (void)cw_store_notice_update(s, rows[i].id, CW_NOTICE_PENDING,
+                                                             rows[i].attempts, rows[i].next_us, 0,
+                                                             rows[i].result);
                                 continue;
                         }
                         if (deliver_one(snd, s, &rows[i], &st))

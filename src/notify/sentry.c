@@ -36,8 +36,8 @@ static const char *crontab_of(const cw_timespec *ts)
         static const struct {
                 const char *macro, *cron;
         } macros[] = {
-                {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-                {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
+                {"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+                {"@weekly", "0 0 * * 0"},   {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
                 {"@annually", "0 0 1 1 *"},
         };
         const char *t = cw_timespec_text(ts);
@@ -92,7 +92,8 @@ static json_t *monitor_config(const cw_config *cfg, const cw_job *job)
         json_object_set_new(o, "schedule", sched);
         json_object_set_new(o, "timezone", json_string(cw_tz_name(job->tz)));
         /* Minutes, at least 1: a start later than start_deadline is missed. */
-        json_object_set_new(o, "checkin_margin", json_integer(job->start_deadline > 60 ? job->start_deadline / 60 : 1));
+        json_object_set_new(o, "checkin_margin",
+                            json_integer(job->start_deadline > 60 ? job->start_deadline / 60 : 1));
         if (job->timeout > 0 || job->max_runtime > 0) {
                 cw_duration d = job->timeout > 0 ? job->timeout : job->max_runtime;
 
@@ -127,10 +128,11 @@ int notify_sentry_endpoint(const char *dsn, char **ret_url, char **ret_auth)
         if (!at || !slash || !slash[1] || at == host)
                 return -EINVAL;
         /* KEY[:SECRET]@HOST[:PORT][/PREFIX]/PROJECT -> HOST[/PREFIX]/api/PROJECT/envelope/ */
-        snprintf(url, sizeof(url), "%.*s%.*s/api/%s/envelope/", (int)(host - dsn), dsn, (int)(slash - (at + 1)),
-                 at + 1, slash + 1);
+        snprintf(url, sizeof(url), "%.*s%.*s/api/%s/envelope/", (int)(host - dsn), dsn,
+                 (int)(slash - (at + 1)), at + 1, slash + 1);
         snprintf(auth, sizeof(auth),
-                 "X-Sentry-Auth: Sentry sentry_version=7, sentry_client=cronwarden/" CW_VERSION ", sentry_key=%.*s",
+                 "X-Sentry-Auth: Sentry sentry_version=7, sentry_client=cronwarden/" CW_VERSION
+                 ", sentry_key=%.*s",
                  (int)strcspn(host, ":@"), host);
         *ret_url = strdup(url);
         *ret_auth = strdup(auth);
@@ -214,17 +216,22 @@ int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail
                 json_object_set_new(ci, "check_in_id", json_string(id));
                 json_object_set_new(ci, "monitor_slug", json_string(slug));
                 json_object_set_new(ci, "status", json_string(checkin_status(n->event)));
-                if (run && run->ended_us > 0 && run->started_us > 0 && strcmp(n->event, "started") != 0)
-                        json_object_set_new(ci, "duration", json_real((double)(run->ended_us - run->started_us) / 1e6));
+                if (run && run->ended_us > 0 && run->started_us > 0 &&
+                    strcmp(n->event, "started") != 0)
+                        json_object_set_new(
+                                ci, "duration",
+                                json_real((double)(run->ended_us - run->started_us) / 1e6));
                 if (detail && json_object_get(detail, "monitor_config"))
-                        json_object_set(ci, "monitor_config", json_object_get(detail, "monitor_config"));
+                        json_object_set(ci, "monitor_config",
+                                        json_object_get(detail, "monitor_config"));
                 add_item(ci, "check_in", &out, &len, &cap);
         }
         if (failure || test) {
                 char line[600];
                 char *clean = NULL;
 
-                snprintf(line, sizeof(line), "%s: %s%s%s", n->job, test ? "test notification from cronwarden" : n->event,
+                snprintf(line, sizeof(line), "%s: %s%s%s", n->job,
+                         test ? "test notification from cronwarden" : n->event,
                          run && run->reason ? ": " : "", run && run->reason ? run->reason : "");
                 ev = json_object();
                 json_object_set_new(ev, "event_id", json_string(evid));
@@ -243,8 +250,10 @@ int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail
                 }
                 json_object_set_new(ev, "tags", tags);
                 if (run)
-                        json_object_set_new(ev, "extra", json_pack("{s:s, s:i}", "spec", run->spec ? run->spec : "",
-                                                                   "exit_code", run->exit_code));
+                        json_object_set_new(ev, "extra",
+                                            json_pack("{s:s, s:i}", "spec",
+                                                      run->spec ? run->spec : "", "exit_code",
+                                                      run->exit_code));
                 if (tail_len > 0 && (clean = notify_utf8_clean(tail, tail_len))) {
                         json_t *x = json_object_get(ev, "extra");
 

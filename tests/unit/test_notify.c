@@ -29,7 +29,7 @@ static void test_uuid(void **state)
         assert_string_not_equal(a, d);
         assert_int_equal(a[8], '-');
         assert_int_equal(a[13], '-');
-        assert_int_equal(a[14], '8'); /* version 8 */
+        assert_int_equal(a[14], '8');               /* version 8 */
         assert_true(strchr("89ab", a[19]) != NULL); /* RFC 9562 variant */
 }
 
@@ -45,7 +45,8 @@ static void test_ping_urls(void **state)
                 {"https://hc-ping.com/u", "timed_out", "https://hc-ping.com/u/fail?rid=U", false},
                 {"https://hc-ping.com/u", "missed", "https://hc-ping.com/u/fail?rid=U", false},
                 {"https://h/u?create=1", "started", "https://h/u/start?create=1&rid=U", false},
-                {"https://cronitor.link/p/K/m?state={event}", "started", "https://cronitor.link/p/K/m?state=run", true},
+                {"https://cronitor.link/p/K/m?state={event}", "started",
+                 "https://cronitor.link/p/K/m?state=run", true},
                 {"https://c/{event}", "succeeded", "https://c/complete", true},
                 {"https://c/{event}", "lost", "https://c/fail", true},
         };
@@ -55,7 +56,8 @@ static void test_ping_urls(void **state)
                 char *url = NULL;
                 bool get = !cases[i].get;
 
-                assert_int_equal(notify_ping_url(cases[i].base, cases[i].event, "U", &url, &get), 0);
+                assert_int_equal(notify_ping_url(cases[i].base, cases[i].event, "U", &url, &get),
+                                 0);
                 assert_string_equal(url, cases[i].want);
                 assert_int_equal(get, cases[i].get);
                 free(url);
@@ -64,15 +66,28 @@ static void test_ping_urls(void **state)
 
 static void test_webhook_payload(void **state)
 {
-        cw_notice n = {.id = 9, .run_id = 5, .job = (char *)"Backup", .event = (char *)"failed",
-                       .channel = (char *)"webhook", .target = (char *)"https://x/h", .created_us = 1000000};
-        cw_run run = {.id = 5, .job = (char *)"Backup", .spec = (char *)"Backup:full", .node = (char *)"n1",
-                      .status = CW_RUN_FAILED, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1,
-                      .scheduled_at = 1700000000, .started_us = 1700000000500000,
-                      .ended_us = 1700000002500000, .exit_code = 3};
+        cw_notice n = {.id = 9,
+                       .run_id = 5,
+                       .job = (char *)"Backup",
+                       .event = (char *)"failed",
+                       .channel = (char *)"webhook",
+                       .target = (char *)"https://x/h",
+                       .created_us = 1000000};
+        cw_run run = {.id = 5,
+                      .job = (char *)"Backup",
+                      .spec = (char *)"Backup:full",
+                      .node = (char *)"n1",
+                      .status = CW_RUN_FAILED,
+                      .trigger = CW_TRIGGER_SCHEDULE,
+                      .attempt = 1,
+                      .scheduled_at = 1700000000,
+                      .started_us = 1700000000500000,
+                      .ended_us = 1700000002500000,
+                      .exit_code = 3};
         /* A bad byte becomes U+FFFD: the payload stays valid JSON. */
         const char tail[] = "line\xff\n";
-        char *s = notify_webhook_json(&n, &run, tail, sizeof(tail) - 1, "https://cron.example.com/");
+        char *s =
+                notify_webhook_json(&n, &run, tail, sizeof(tail) - 1, "https://cron.example.com/");
         json_error_t e;
         json_t *o = json_loads(s, 0, &e), *r;
 
@@ -80,15 +95,18 @@ static void test_webhook_payload(void **state)
         assert_non_null(o);
         assert_int_equal(json_integer_value(json_object_get(o, "id")), 9);
         assert_string_equal(json_string_value(json_object_get(o, "event")), "failed");
-        assert_string_equal(json_string_value(json_object_get(o, "url")), "https://cron.example.com/runs/5");
-        assert_string_equal(json_string_value(json_object_get(o, "output_tail")), "line\xef\xbf\xbd\n");
+        assert_string_equal(json_string_value(json_object_get(o, "url")),
+                            "https://cron.example.com/runs/5");
+        assert_string_equal(json_string_value(json_object_get(o, "output_tail")),
+                            "line\xef\xbf\xbd\n");
         r = json_object_get(o, "run");
         assert_string_equal(json_string_value(json_object_get(r, "spec")), "Backup:full");
         assert_string_equal(json_string_value(json_object_get(r, "status")), "failed");
         assert_string_equal(json_string_value(json_object_get(r, "trigger")), "schedule");
         assert_int_equal(json_integer_value(json_object_get(r, "exit_code")), 3);
         assert_true(json_real_value(json_object_get(r, "duration_s")) == 2.0);
-        assert_string_equal(json_string_value(json_object_get(r, "scheduled_at")), "2023-11-14T22:13:20+00:00");
+        assert_string_equal(json_string_value(json_object_get(r, "scheduled_at")),
+                            "2023-11-14T22:13:20+00:00");
         json_decref(o);
         free(s);
         /* Without a run (a test) and without public_url. */
@@ -142,7 +160,8 @@ static void test_breaker(void **state)
 
 static void test_shown_target(void **state)
 {
-        cw_notice n = {.channel = (char *)"ping", .target = (char *)"https://user:pw@hc-ping.com:8443/SECRET?x=1"};
+        cw_notice n = {.channel = (char *)"ping",
+                       .target = (char *)"https://user:pw@hc-ping.com:8443/SECRET?x=1"};
         char buf[200];
 
         (void)state;

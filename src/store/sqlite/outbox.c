@@ -62,7 +62,10 @@ static void notice_item_release(void *item)
         cw_notice_release(item);
 }
 
-#define NOTICE_ROWS {.size = sizeof(cw_notice), .read = notice_row, .release = notice_item_release}
+#define NOTICE_ROWS                                                                                \
+        {                                                                                          \
+                .size = sizeof(cw_notice), .read = notice_row, .release = notice_item_release      \
+        }
 
 int sq_notice_add(cw_store *s, cw_notice *n)
 {
@@ -113,7 +116,10 @@ static int claim_txn(sq_store *q, void *ctx)
 int sq_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id, size_t max,
                      cw_notice **ret, size_t *ret_n)
 {
-        claim_ctx c = {.now_us = now_us, .until_us = now_us + lease_us, .run_id = run_id, .max = max,
+        claim_ctx c = {.now_us = now_us,
+                       .until_us = now_us + lease_us,
+                       .run_id = run_id,
+                       .max = max,
                        .rows = NOTICE_ROWS};
         int r = sq_write(sq_of(s), claim_txn, &c);
 
