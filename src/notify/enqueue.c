@@ -135,6 +135,25 @@ int cw_notify_run_event(cw_store *s, const cw_config *cfg, const cw_job *job, in
         return r;
 }
 
+int cw_notify_run_started(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                          int worker_pid, int pid, uint64_t pid_start, int64_t now_us)
+{
+        bool batch;
+        int r;
+
+        if (!cw_notify_job_has_channels(job))
+                return cw_store_run_started(s, run_id, worker_pid, pid, pid_start);
+        batch = cw_store_batch_begin(s) == 0;
+        r = cw_store_run_started(s, run_id, worker_pid, pid, pid_start);
+        if (r == 0)
+                (void)cw_notify_run_event(s, cfg, job, run_id, CW_RUN_RUNNING, NULL, now_us);
+        if (batch && cw_store_batch_commit(s) < 0) {
+                /* Rolled back: the start alone, which is what matters. */
+                r = cw_store_run_started(s, run_id, worker_pid, pid, pid_start);
+        }
+        return r;
+}
+
 int cw_notify_test(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t now_us,
                    int64_t *ret_tag, size_t *ret_n)
 {

@@ -45,6 +45,12 @@ bool cw_notify_job_has_channels(const cw_job *job);
 int cw_notify_finish(cw_store *s, const cw_config *cfg, const cw_job *job, const cw_run *run,
                      const void *output, size_t len);
 
+/* cw_store_run_started for a queued run, with its "started"
+ * notifications in the same transaction. Returns what
+ * cw_store_run_started returns. */
+int cw_notify_run_started(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                          int worker_pid, int pid, uint64_t pid_start, int64_t now_us);
+
 /* Adds the notifications of run run_id reaching `status` (RUNNING for
  * started, SKIPPED, MISSED, LOST, ...), with reason (may be NULL), for
  * job. Errors are the store's; nothing is added for a job without

@@ -18,7 +18,7 @@
 #include "base/macro.h"
 
 /* Rows claimed at once: a short claim keeps leases short-lived. */
-#define CLAIM_MAX 16
+#define CLAIM_MAX 8
 #define ENDPOINTS_MAX 256
 
 typedef struct endpoint {
@@ -205,9 +205,28 @@ static void body_limit_set(cw_store *s, endpoint *ep, long limit)
         (void)cw_store_state_set(s, key, v);
 }
 
-/* Sends one claimed row and records the outcome; true when delivered. */
+/* What became of one claimed row, written with the others of its claim
+ * in one transaction (record()): a sender's bookkeeping takes the store's
+ * write lock once per claim, not once per request. */
+typedef struct outcome {
+        int64_t id;
+        cw_notice_state state;
+        int attempts;
+        int64_t next_us, done_us;
+        char result[300];
+} outcome;
+
+static void set_outcome(outcome *o, const cw_notice *n, cw_notice_state state, int attempts,
+                        int64_t next_us, int64_t done_us, const char *result)
+{
+        *o = (outcome){.id = n->id, .state = state, .attempts = attempts, .next_us = next_us,
+                       .done_us = done_us};
+        snprintf(o->result, sizeof(o->result), "%s", result ? result : "");
+}
+
+/* Sends one claimed row; fills *o with its outcome. True when delivered. */
 static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
-                        const notify_settings *st)
+                        const notify_settings *st, outcome *o)
 {
         notify_request q = {0};
         notify_answer ans = {0};
@@ -227,9 +246,8 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
         now = real_us();
         if (!cw_notify_breaker_allows(&ep->breaker, now)) {
                 /* Not an attempt: the row waits for the breaker. */
-                (void)cw_store_notice_update(
-                        s, n->id, CW_NOTICE_PENDING, attempts, ep->breaker.open_until_us, 0,
-                        "waiting: the endpoint failed repeatedly (breaker open)");
+                set_outcome(o, n, CW_NOTICE_PENDING, attempts, ep->breaker.open_until_us, 0,
+                            "waiting: the endpoint failed repeatedly (breaker open)");
                 if (have_run)
                         cw_run_release(&run);
                 return false;
@@ -243,8 +261,8 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
         if (have_run)
                 cw_run_release(&run);
         if (r < 0) {
-                (void)cw_store_notice_update(s, n->id, CW_NOTICE_FAILED, attempts, 0, real_us(),
-                                             r == -EINVAL ? "unknown channel" : "out of memory");
+                set_outcome(o, n, CW_NOTICE_FAILED, attempts, 0, real_us(),
+                            r == -EINVAL ? "unknown channel" : "out of memory");
                 return false;
         }
         r = notify_deliver(&q, st, &snd->stop, &ans);
@@ -254,15 +272,33 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
         cw_notify_breaker_record(&ep->breaker, r == 0, now);
         body_limit_set(s, ep, ans.body_limit);
         if (r == 0)
-                (void)cw_store_notice_update(s, n->id, CW_NOTICE_SENT, attempts, 0, now, ans.text);
+                set_outcome(o, n, CW_NOTICE_SENT, attempts, 0, now, ans.text);
         else if (ans.permanent || attempts >= CW_NOTIFY_MAX_ATTEMPTS ||
                  strcmp(n->event, "test") == 0)
-                (void)cw_store_notice_update(s, n->id, CW_NOTICE_FAILED, attempts, 0, now,
-                                             ans.text);
+                set_outcome(o, n, CW_NOTICE_FAILED, attempts, 0, now, ans.text);
         else
-                (void)cw_store_notice_update(s, n->id, CW_NOTICE_PENDING, attempts,
-                                             now + cw_notify_retry_delay_us(attempts), 0, ans.text);
+                set_outcome(o, n, CW_NOTICE_PENDING, attempts,
+                            now + cw_notify_retry_delay_us(attempts), 0, ans.text);
         return r == 0;
+}
+
+/* Writes the outcomes of one claim, in one transaction when the store
+ * batches. A row whose outcome cannot be written keeps its lease and is
+ * sent again once it ends. */
+static void record(cw_store *s, const outcome *o, size_t n)
+{
+        bool batch = cw_store_batch_begin(s) == 0;
+
+        for (size_t i = 0; i < n; i++)
+                (void)cw_store_notice_update(s, o[i].id, o[i].state, o[i].attempts, o[i].next_us,
+                                             o[i].done_us, o[i].result[0] ? o[i].result : NULL);
+        if (batch && cw_store_batch_commit(s) < 0) {
+                /* Rolled back: one by one instead. */
+                for (size_t i = 0; i < n; i++)
+                        (void)cw_store_notice_update(s, o[i].id, o[i].state, o[i].attempts,
+                                                     o[i].next_us, o[i].done_us,
+                                                     o[i].result[0] ? o[i].result : NULL);
+        }
 }
 
 int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, int64_t budget_us,
@@ -270,6 +306,7 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
 {
         int64_t end = real_us() + budget_us;
         size_t sent = 0, failed = 0;
+        outcome done[CLAIM_MAX];
         notify_settings st;
         int r;
 
@@ -288,17 +325,17 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
                         break;
                 for (size_t i = 0; i < n; i++) {
                         if (atomic_load(&snd->stop) || real_us() >= end) {
-                                /* Leave the rest to the next pass, at once. */
-                                (void)cw_store_notice_update(s, rows[i].id, CW_NOTICE_PENDING,
-                                                             rows[i].attempts, rows[i].next_us, 0,
-                                                             rows[i].result);
+                                /* Left to the next pass, at once. */
+                                set_outcome(&done[i], &rows[i], CW_NOTICE_PENDING,
+                                            rows[i].attempts, rows[i].next_us, 0, rows[i].result);
                                 continue;
                         }
-                        if (deliver_one(snd, s, &rows[i], &st))
+                        if (deliver_one(snd, s, &rows[i], &st, &done[i]))
                                 sent++;
                         else
                                 failed++;
                 }
+                record(s, done, n);
                 cw_notices_free(rows, n);
         }
         settings_release(&st);

@@ -1429,9 +1429,9 @@ static void queued_mark(worker *w)
         if (w->marked || w->pid == 0)
                 return;
         job_start_known(w);
-        if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
+        if (queued_store(w, &e) == 0 && cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(),
+                                                              w->pid, w->pid_start, real_us()) == 0) {
                 w->marked = true;
-                (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, CW_RUN_RUNNING, NULL, real_us());
                 close_fd(&w->hold_fd);
         }
 }

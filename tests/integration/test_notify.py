@@ -452,3 +452,40 @@ def test_admin_notifications_page_shows_the_outbox_without_url_tokens(wk):
         assert 'href="/notifications"' in body.decode()
     finally:
         a.stop()
+
+
+def test_timed_out_killed_and_skipped_runs_reach_the_webhook_and_ping(wk, rec):
+    wk.configure(job("Slow", "/bin/sleep 30", timeout="1s", kill_grace="1s", webhook=rec.url("/hook"),
+                     ping=rec.url("/p")))
+    assert wk("run", "Slow").returncode == 1
+    reqs = rec.wait(4)
+    hooks = [json.loads(r["body"]) for r in reqs if r["path"] == "/hook"]
+    assert [h["event"] for h in hooks] == ["started", "timed_out"]
+    assert any(r["path"].startswith("/p/fail?rid=") for r in reqs)
+    # A held lock: the scheduled fire is recorded skipped, and said so.
+    wk.configure(job("Held", "/bin/sleep 5", schedule="* * * * * *", webhook=rec.url("/held")))
+    p = wk.spawn("run", "Held")
+    wk.wait_running("Held")
+    wk("tick", "--silent")
+    time.sleep(1.1)
+    wk("tick", "--silent")
+    skipped = rec.wait(1, pred=lambda r: r["path"] == "/held" and json.loads(r["body"])["event"] == "skipped")
+    assert "still running" in (json.loads(skipped[0]["body"])["detail"] or "")
+    os.kill(p.pid, signal.SIGTERM)
+    p.finish(timeout=20)
+    killed = rec.wait(1, pred=lambda r: r["path"] == "/held" and json.loads(r["body"])["event"] == "killed")
+    assert json.loads(killed[0]["body"])["run"]["status"] == "killed"
+
+
+def test_check_refuses_keys_not_supported_yet(cw, tmp_config):
+    bad = tmp_config("""
+        [cronwarden]
+        max_running = 4
+        [job A]
+        command = /bin/true
+        jitter = 30s
+        """)
+    r = cw("--config", bad, "check")
+    assert r.returncode == 2
+    assert "max_running: max_running is not supported yet" in r.stderr
+    assert "jitter: jitter is not supported yet (fires are never delayed): remove the line" in r.stderr

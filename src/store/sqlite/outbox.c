@@ -85,11 +85,11 @@ typedef struct claim_ctx {
         sq_rows rows; /* of cw_notice */
 } claim_ctx;
 
-static int claim_txn(sq_store *q, void *ctx)
+/* The due rows (c->max at most), as a read or inside the claim's write. */
+static int due_rows(sq_store *q, void *ctx)
 {
         claim_ctx *c = ctx;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        cw_notice *items;
         int e = sq_stmt(q, c->run_id ? ST_NOTICES_DUE_RUN : ST_NOTICES_DUE, &st);
         sq_bind b = {.st = st};
 
@@ -101,8 +101,15 @@ static int claim_txn(sq_store *q, void *ctx)
         if (c->run_id)
                 sq_bind_i64(&b, 3, c->run_id);
         e = sq_bind_done(q, &b);
-        if (e == 0)
-                e = sq_rows_read(q, st, &c->rows);
+        return e == 0 ? sq_rows_read(q, st, &c->rows) : e;
+}
+
+static int claim_txn(sq_store *q, void *ctx)
+{
+        claim_ctx *c = ctx;
+        cw_notice *items;
+        int e = due_rows(q, c);
+
         items = c->rows.items;
         for (size_t i = 0; e == 0 && i < c->rows.n; i++) {
                 sq_exec x = SQ_EXEC(ST_NOTICE_LEASE, SQ_INT(items[i].id), SQ_INT(c->until_us));
@@ -121,7 +128,14 @@ int sq_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_
                        .run_id = run_id,
                        .max = max,
                        .rows = NOTICE_ROWS};
-        int r = sq_write(sq_of(s), claim_txn, &c);
+        int r;
+
+        /* A sender asks every second: when nothing is due, a read (which
+         * never waits for writers in WAL mode) answers without taking the
+         * write lock that runs and passes need. */
+        r = sq_read(sq_of(s), due_rows, &c);
+        if (r == 0 && c.rows.n > 0)
+                r = sq_write(sq_of(s), claim_txn, &c);
 
         if (r < 0) {
                 sq_rows_reset(&c.rows);
