@@ -360,7 +360,8 @@ int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const ch
                         s = NULL;
                 if (s) {
                         r = cw_notify_sender_pass(snd, s, 0, 5 * 1000000LL, NULL, NULL);
-                        if (r < 0 && r != -ENOMEM) {
+                        /* A backend without an outbox answers at once, without I/O. */
+                        if (r < 0 && r != -ENOMEM && r != -EOPNOTSUPP) {
                                 /* A broken connection is opened again. */
                                 cw_store_close(s);
                                 s = NULL;

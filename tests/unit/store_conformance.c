@@ -1412,7 +1412,12 @@ static void test_outbox(void **state)
         cw_notice *got = NULL;
         size_t n = 0;
 
-        assert_int_equal(cw_store_notice_add(s, &a), 0);
+        /* A backend without an outbox yet says so for every operation. */
+        if (cw_store_notice_add(s, &a) == -EOPNOTSUPP) {
+                assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), -EOPNOTSUPP);
+                skip();
+        }
+        assert_true(a.id > 0);
         assert_int_equal(cw_store_notice_add(s, &b), 0);
         assert_true(a.id > 0 && b.id > a.id);
         /* Only a is due at 1000; it is leased until 1000 + 500. */
