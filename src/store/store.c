@@ -582,3 +582,9 @@ int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notic
                 return -EINVAL;
         return s->ops->notices_list(s, pending_only, limit ? limit : 100, ret, ret_n);
 }
+
+int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
+{
+        OP_OR_RETURN(s, notices_prune);
+        return s->ops->notices_prune(s, before_us, ret_deleted);
+}

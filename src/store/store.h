@@ -346,5 +346,8 @@ int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int a
 /* The newest rows (limit 0: 100), newest first; pending ones only when
  * pending_only. Free with cw_notices_free. */
 int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
+/* Deletes the rows sent or given up before before_us (never pending
+ * ones); counts them in *ret_deleted (may be NULL). */
+int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 
 #endif

@@ -79,6 +79,7 @@ struct cw_store_ops {
         int (*notice_update)(cw_store *s, int64_t id, cw_notice_state state, int attempts, int64_t next_us,
                              int64_t done_us, const char *result);
         int (*notices_list)(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
+        int (*notices_prune)(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

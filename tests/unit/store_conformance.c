@@ -1453,6 +1453,19 @@ static void test_outbox(void **state)
         assert_int_equal(n, 1);
         assert_int_equal(got[0].id, b.id);
         cw_notices_free(got, n);
+        /* Pruning takes what was done before the bound, never pending rows. */
+        {
+                uint64_t deleted = 99;
+
+                assert_int_equal(cw_store_notices_prune(s, 6100, &deleted), 0);
+                assert_int_equal(deleted, 0);
+                assert_int_equal(cw_store_notices_prune(s, 1000000, &deleted), 0);
+                assert_int_equal(deleted, 1);
+                assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
+                assert_int_equal(n, 1);
+                assert_int_equal(got[0].id, b.id);
+                cw_notices_free(got, n);
+        }
 }
 
 /* ---- main ----------------------------------------------------------------- */

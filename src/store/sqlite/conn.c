@@ -140,6 +140,7 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_NOTICE_UPDATE] = "UPDATE outbox SET state = ?2, attempts = ?3, next_us = ?4, done_us = ?5, "
                              "result = ?6, lease_us = 0 WHERE id = ?1",
         [ST_NOTICES_LIST] = "SELECT " NOTICE_COLS " FROM outbox ORDER BY id DESC LIMIT ?1",
+        [ST_NOTICES_PRUNE] = "DELETE FROM outbox WHERE state <> 'pending' AND done_us < ?1",
         [ST_NOTICES_PENDING] = "SELECT " NOTICE_COLS " FROM outbox WHERE state = 'pending' "
                                "ORDER BY id DESC LIMIT ?1",
 #undef NOTICE_COLS

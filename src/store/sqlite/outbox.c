@@ -190,3 +190,13 @@ int sq_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **re
         *ret_n = c.rows.n;
         return 0;
 }
+
+int sq_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
+{
+        sq_exec x = SQ_EXEC(ST_NOTICES_PRUNE, SQ_INT(before_us));
+        int r = sq_exec_write(sq_of(s), &x);
+
+        if (r == 0 && ret_deleted)
+                *ret_deleted = (uint64_t)x.changes;
+        return r;
+}

@@ -521,6 +521,7 @@ static const cw_store_ops sqlite_ops = {
         .notices_claim = sq_notices_claim,
         .notice_update = sq_notice_update,
         .notices_list = sq_notices_list,
+        .notices_prune = sq_notices_prune,
 };
 
 bool sq_is_sqlite(const cw_store *s)

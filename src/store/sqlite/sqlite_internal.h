@@ -139,6 +139,7 @@ typedef enum stmt_id {
         ST_NOTICE_UPDATE,
         ST_NOTICES_LIST,
         ST_NOTICES_PENDING,
+        ST_NOTICES_PRUNE,
         ST_MAX,
 } stmt_id;
 
@@ -375,6 +376,7 @@ int sq_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_
                      cw_notice **ret, size_t *ret_n);
 int sq_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts, int64_t next_us,
                      int64_t done_us, const char *result);
+int sq_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 int sq_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
 
 /* ---- schema.c ------------------------------------------------------------- */
