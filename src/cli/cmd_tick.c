@@ -97,8 +97,15 @@ static void on_action(void *userdata, const cw_sched_action *a)
  * the next tick, so they are not an error of the pass. */
 static void tick_notify(const cw_config *cfg, cw_store *store)
 {
-        cw_notify_sender *snd = cw_notify_sender_new(cfg);
+        cw_notify_sender *snd;
+        bool any = false;
 
+        /* A config without channels has nothing to deliver: no cost. */
+        for (size_t i = 0; i < cfg->n_jobs && !any; i++)
+                any = cw_notify_job_has_channels(&cfg->jobs[i]);
+        if (!any)
+                return;
+        snd = cw_notify_sender_new(cfg);
         if (!snd)
                 return;
         (void)cw_notify_sender_pass(snd, store, 0, TICK_NOTIFY_BUDGET_US, NULL, NULL);
@@ -168,7 +175,6 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 json_decref(t.actions);
                 return cli_fail(cli, "tick: %s", err.msg);
         }
-        tick_notify(cfg, store);
         if (json) {
                 char from[64], to[64];
                 json_t *out = json_object();
@@ -182,6 +188,9 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 fputc('\n', cli->out);
                 json_decref(out);
         }
+        /* After the output: what tick prints never waits for an endpoint. */
+        fflush(cli->out);
+        tick_notify(cfg, store);
         return CW_EXIT_OK;
 }
 

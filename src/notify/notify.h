@@ -7,7 +7,8 @@
  *   notifications in one transaction; cw_notify_run_event() adds the
  *   notifications of a state change already recorded (started, skipped,
  *   missed, lost), inside the caller's batch when one is open. Rows are
- *   one per event and channel endpoint: ping, webhook, slack, email.
+ *   one per event and channel endpoint: ping, sentry, webhook, slack,
+ *   email.
  * - Delivering, by a sender (cw_notify_sender, below) in the daemon's
  *   thread, at the end of a run started outside the daemon, and in each
  *   `tick`: it claims due rows, renders each from the run in the store
@@ -16,11 +17,12 @@
  *   time (exponential, bounded) or the final failure. A breaker per
  *   endpoint stops hammering one that is down.
  *
- * Rules per job (docs/config.md): ping and webhook hear of every run;
+ * Rules per job (docs/config.md): ping, sentry and webhook hear of every run;
  * email hears once when a job reaches notify_after_failures consecutive
  * failures and once when it recovers; disable_after_failures disables the
  * job (store flag) and says so; min_runtime flags a success that was
- * suspiciously fast; missed fires notify every channel. */
+ * suspiciously fast, max_runtime one that goes on too long; missed fires
+ * notify every channel. */
 #ifndef CW_NOTIFY_NOTIFY_H
 #define CW_NOTIFY_NOTIFY_H
 
