@@ -361,7 +361,8 @@ int notify_render(const cw_notice *n, const cw_run *run, const char *tail, size_
                                 notify_request_release(&q);
                                 return -ENOMEM;
                         }
-                        memcpy(q.body, tail + (tail_len - k), k);
+                        if (k > 0)
+                                memcpy(q.body, tail + (tail_len - k), k);
                         q.body[k] = '\0';
                         q.body_len = k;
                         q.ctype = "text/plain; charset=utf-8";
