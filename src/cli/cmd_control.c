@@ -118,10 +118,10 @@ static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *al
                 r = cw_control_mark_lost(c->store, &runs[i], cli->now_us);
                 if (r == 0) {
                         lost++;
-                        (void)cw_notify_run_event(c->store, c->cfg, cw_config_job(c->cfg, runs[i].job), runs[i].id,
-                                                  CW_RUN_LOST, "its worker process vanished", cli->now_us);
-                }
-                else if (r != -ESTALE)
+                        (void)cw_notify_run_event(
+                                c->store, c->cfg, cw_config_job(c->cfg, runs[i].job), runs[i].id,
+                                CW_RUN_LOST, "its worker process vanished", cli->now_us);
+                } else if (r != -ESTALE)
                         fprintf(cli->err, "%s: cannot record run %lld as lost: %s\n", cli->prog,
                                 (long long)runs[i].id, strerror(-r));
         }

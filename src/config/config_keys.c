@@ -336,8 +336,8 @@ static int check_url(cfg_loader *L, const cfg_kv *kv, const char *s1, const char
         else if (strncasecmp(v, s2, strlen(s2)) == 0)
                 host = v + strlen(s2);
         else
-                return cw_config_error(L, kv->line, "%s: expected an %s or %s URL, got %s", name, s1,
-                                       s2, cw_config_quote(v, q));
+                return cw_config_error(L, kv->line, "%s: expected an %s or %s URL, got %s", name,
+                                       s1, s2, cw_config_quote(v, q));
         if (!host[0] || strchr("/?#:", host[0]))
                 return cw_config_error(L, kv->line, "%s: the URL has no host name, got %s", name,
                                        cw_config_quote(v, q));
@@ -401,8 +401,8 @@ static int apply_unsupported(cfg_loader *L, void *obj, const cfg_kv *kv)
         for (size_t i = 0; i < CW_ARRAY_SIZE(why); i++)
                 if (strcmp(why[i].key, name) == 0)
                         what = why[i].what;
-        return cw_config_error(L, kv->line, "%s: %s is not supported yet (%s): remove the line", name,
-                               name, what);
+        return cw_config_error(L, kv->line, "%s: %s is not supported yet (%s): remove the line",
+                               name, name, what);
 }
 
 static int apply_public_url(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -431,10 +431,12 @@ static int apply_sentry_dsn(cfg_loader *L, void *obj, const cfg_kv *kv)
                 return r;
         at = strchr(v, '@');
         slash = at ? strrchr(at, '/') : NULL;
-        if (!at || at[-1] == '/' || !slash || !slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1))
-                return cw_config_error(L, kv->line,
-                                       "sentry_dsn: expected https://KEY@HOST/PROJECT (the project's DSN), got %s",
-                                       cw_config_quote(v, q));
+        if (!at || at[-1] == '/' || !slash || !slash[1] ||
+            strspn(slash + 1, "0123456789") != strlen(slash + 1))
+                return cw_config_error(
+                        L, kv->line,
+                        "sentry_dsn: expected https://KEY@HOST/PROJECT (the project's DSN), got %s",
+                        cw_config_quote(v, q));
         return cfg_set_string(L, &((cw_job *)obj)->sentry_dsn, v);
 }
 
@@ -443,7 +445,8 @@ static int apply_webhook_format(cfg_loader *L, void *obj, const cfg_kv *kv)
         char q[CFG_QUOTE_MAX];
 
         if (strcmp(kv->text, "json") != 0 && strcmp(kv->text, "slack") != 0)
-                return cw_config_error(L, kv->line, "webhook_format: expected json or slack, got %s",
+                return cw_config_error(L, kv->line,
+                                       "webhook_format: expected json or slack, got %s",
                                        cw_config_quote(kv->text, q));
         ((cw_job *)obj)->webhook_slack = strcmp(kv->text, "slack") == 0;
         return 0;
@@ -458,7 +461,8 @@ static bool is_address(const char *s)
         if (!at || at == s || !at[1] || strchr(at + 1, '@') || strlen(s) > 254)
                 return false;
         for (const char *p = s; *p; p++)
-                if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"(),;:\\[]", *p))
+                if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+                    strchr("<>\"(),;:\\[]", *p))
                         return false;
         return true;
 }
@@ -478,7 +482,8 @@ static int apply_smtp_url(cfg_loader *L, void *obj, const cfg_kv *kv)
 
 static int apply_smtp_from(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return cfg_apply_checked_string(L, obj, kv, is_address, "an email address (like cron@example.com)");
+        return cfg_apply_checked_string(L, obj, kv, is_address,
+                                        "an email address (like cron@example.com)");
 }
 
 static bool is_smtp_user(const char *s)
@@ -488,7 +493,8 @@ static bool is_smtp_user(const char *s)
 
 static int apply_smtp_user(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
-        return cfg_apply_checked_string(L, obj, kv, is_smtp_user, "a user name (at most 255 bytes)");
+        return cfg_apply_checked_string(L, obj, kv, is_smtp_user,
+                                        "a user name (at most 255 bytes)");
 }
 
 static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)

@@ -68,7 +68,8 @@ static char *feed(const cfg_loader *L, char *str, bool indent, const char *s, si
 }
 
 /* Section words; the first four are whole headers, "job" takes a name. */
-static const char *const section_names[] = {"cronwarden", "admin", "defaults", "schedule", "smtp", "job"};
+static const char *const section_names[] = {"cronwarden", "admin", "defaults",
+                                            "schedule",   "smtp",  "job"};
 static const cfg_section_kind section_kinds[] = {CFG_SEC_CRONWARDEN, CFG_SEC_ADMIN,
                                                  CFG_SEC_DEFAULTS, CFG_SEC_SCHEDULE, CFG_SEC_SMTP};
 
@@ -280,7 +281,8 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                         if (d < best) {
                                 best = d;
                                 snprintf(hint, sizeof(hint), " (did you mean [%s%s]?)",
-                                         section_names[k], k == CW_ARRAY_SIZE(section_kinds) ? " NAME" : "");
+                                         section_names[k],
+                                         k == CW_ARRAY_SIZE(section_kinds) ? " NAME" : "");
                         }
                 }
         }

@@ -482,13 +482,17 @@ static void restart_queued(daemon_state *d)
                 if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
                         continue;
                 if (lock_fd < 0 || !job) {
-                        if (cw_store_run_transition(d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
-                                                    lock_fd < 0 ? "the daemon or its spawner stopped before a worker started the run"
-                                                                : "the daemon or its spawner stopped before a worker started the run, "
-                                                                  "and its job is no longer in the config",
-                                                    now) == 0) {
+                        if (cw_store_run_transition(
+                                    d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
+                                    lock_fd < 0
+                                            ? "the daemon or its spawner stopped before a worker started the run"
+                                            : "the daemon or its spawner stopped before a worker started the run, "
+                                              "and its job is no longer in the config",
+                                    now) == 0) {
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
-                                (void)cw_notify_run_event(d->store, d->cfg, job, q->id, CW_RUN_LOST, "the daemon stopped before the run started", now);
+                                (void)cw_notify_run_event(
+                                        d->store, d->cfg, job, q->id, CW_RUN_LOST,
+                                        "the daemon stopped before the run started", now);
                         }
                         continue;
                 }

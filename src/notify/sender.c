@@ -219,7 +219,10 @@ typedef struct outcome {
 static void set_outcome(outcome *o, const cw_notice *n, cw_notice_state state, int attempts,
                         int64_t next_us, int64_t done_us, const char *result)
 {
-        *o = (outcome){.id = n->id, .state = state, .attempts = attempts, .next_us = next_us,
+        *o = (outcome){.id = n->id,
+                       .state = state,
+                       .attempts = attempts,
+                       .next_us = next_us,
                        .done_us = done_us};
         snprintf(o->result, sizeof(o->result), "%s", result ? result : "");
 }
@@ -326,8 +329,8 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
                 for (size_t i = 0; i < n; i++) {
                         if (atomic_load(&snd->stop) || real_us() >= end) {
                                 /* Left to the next pass, at once. */
-                                set_outcome(&done[i], &rows[i], CW_NOTICE_PENDING,
-                                            rows[i].attempts, rows[i].next_us, 0, rows[i].result);
+                                set_outcome(&done[i], &rows[i], CW_NOTICE_PENDING, rows[i].attempts,
+                                            rows[i].next_us, 0, rows[i].result);
                                 continue;
                         }
                         if (deliver_one(snd, s, &rows[i], &st, &done[i]))

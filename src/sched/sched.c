@@ -132,7 +132,8 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         if (e < 0)
                 return e;
         /* In the daemon's pass batch: the same transaction as the record. */
-        (void)cw_notify_run_event(p->o->store, p->o->cfg, a->job, r.id, r.status, reason, p->o->now_us);
+        (void)cw_notify_run_event(p->o->store, p->o->cfg, a->job, r.id, r.status, reason,
+                                  p->o->now_us);
         a->kind = kind;
         a->reason = reason;
         a->run_id = r.id;

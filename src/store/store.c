@@ -552,8 +552,8 @@ int cw_store_notice_add(cw_store *s, cw_notice *n)
         return s->ops->notice_add(s, n);
 }
 
-int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id, size_t max,
-                           cw_notice **ret, size_t *ret_n)
+int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id,
+                           size_t max, cw_notice **ret, size_t *ret_n)
 {
         OP_OR_RETURN(s, notices_claim);
         if (!ret || !ret_n || lease_us <= 0)
@@ -566,8 +566,8 @@ int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_
         return s->ops->notices_claim(s, now_us, lease_us, run_id, max, ret, ret_n);
 }
 
-int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts, int64_t next_us,
-                           int64_t done_us, const char *result)
+int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts,
+                           int64_t next_us, int64_t done_us, const char *result)
 {
         OP_OR_RETURN(s, notice_update);
         if ((unsigned)state >= CW_NOTICE_STATE_MAX)
@@ -575,7 +575,8 @@ int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int a
         return s->ops->notice_update(s, id, state, attempts, next_us, done_us, result);
 }
 
-int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n)
+int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret,
+                          size_t *ret_n)
 {
         OP_OR_RETURN(s, notices_list);
         if (!ret || !ret_n)

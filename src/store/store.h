@@ -311,19 +311,19 @@ const char *cw_notice_state_to_string(cw_notice_state s);
 
 typedef struct cw_notice {
         int64_t id;
-        int64_t run_id;      /* 0: none (a test) */
+        int64_t run_id; /* 0: none (a test) */
         char *job;
-        char *event;         /* started, succeeded, failed, ..., failing, recovered, disabled, test */
-        char *channel;       /* ping, webhook, slack, email */
-        char *target;        /* the URL or the addresses */
-        char *detail;        /* extra text for the message, NULL when none */
+        char *event;   /* started, succeeded, failed, ..., failing, recovered, disabled, test */
+        char *channel; /* ping, webhook, slack, email */
+        char *target;  /* the URL or the addresses */
+        char *detail;  /* extra text for the message, NULL when none */
         cw_notice_state state;
-        int attempts;        /* deliveries tried so far */
+        int attempts; /* deliveries tried so far */
         int64_t created_us;
-        int64_t next_us;     /* pending: not before */
-        int64_t lease_us;    /* claimed by a sender until */
-        int64_t done_us;     /* sent or given up at, 0: pending */
-        char *result;        /* what the endpoint answered, or why not; NULL when none */
+        int64_t next_us;  /* pending: not before */
+        int64_t lease_us; /* claimed by a sender until */
+        int64_t done_us;  /* sent or given up at, 0: pending */
+        char *result;     /* what the endpoint answered, or why not; NULL when none */
 } cw_notice;
 
 /* Frees the strings of n and zeroes it. Accepts NULL. */
@@ -336,16 +336,17 @@ int cw_store_notice_add(cw_store *s, cw_notice *n);
  * lease running), oldest first, of run `run_id` only when it is not 0,
  * and leases them until now_us + lease_us: no other claim returns them
  * meanwhile. Free *ret with cw_notices_free. */
-int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id, size_t max,
-                           cw_notice **ret, size_t *ret_n);
+int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id,
+                           size_t max, cw_notice **ret, size_t *ret_n);
 /* Records a delivery attempt's outcome on row id: its state (PENDING
  * again with next_us for a retry), attempts, done_us and result; the
  * lease ends. -ENOENT when there is no such row. */
-int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts, int64_t next_us,
-                           int64_t done_us, const char *result);
+int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts,
+                           int64_t next_us, int64_t done_us, const char *result);
 /* The newest rows (limit 0: 100), newest first; pending ones only when
  * pending_only. Free with cw_notices_free. */
-int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
+int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret,
+                          size_t *ret_n);
 /* Deletes the rows sent or given up before before_us (never pending
  * ones); counts them in *ret_deleted (may be NULL). */
 int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);

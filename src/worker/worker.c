@@ -741,14 +741,15 @@ static void on_deadlines(worker *w)
                 /* Until the store is ready, asked again each second. */
                 w->warn_at = store_ready(w) ? 0 : w->now + 1000000;
                 if (!w->warn_at)
-                        (void)cw_notify_max_runtime(w->store, w->o->cfg, w->o->job, w->run_id, real_us());
+                        (void)cw_notify_max_runtime(w->store, w->o->cfg, w->o->job, w->run_id,
+                                                    real_us());
         }
 }
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->snap_at, w->gate_at,
-                               w->warn_at};
+        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,
+                               w->snap_at,    w->gate_at,  w->warn_at};
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)
@@ -1414,9 +1415,10 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 {
         cw_error e;
 
-        if (queued_store(w, &e) == 0 &&
-            cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us) == 0)
-                (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, status, reason, now_us);
+        if (queued_store(w, &e) == 0 && cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED,
+                                                                status, reason, now_us) == 0)
+                (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, status, reason,
+                                          now_us);
 }
 
 /* The job runs: mark the queued run running with the pids. A store that
@@ -1429,8 +1431,9 @@ static void queued_mark(worker *w)
         if (w->marked || w->pid == 0)
                 return;
         job_start_known(w);
-        if (queued_store(w, &e) == 0 && cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(),
-                                                              w->pid, w->pid_start, real_us()) == 0) {
+        if (queued_store(w, &e) == 0 &&
+            cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(), w->pid,
+                                  w->pid_start, real_us()) == 0) {
                 w->marked = true;
                 close_fd(&w->hold_fd);
         }
@@ -1645,8 +1648,10 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                                 job_start_known(&w);
                                 (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
                                 /* Outside the daemon the run sends its own start. */
-                                if (cw_notify_run_event(store, cfg, job, w.run_id, CW_RUN_RUNNING, NULL, started_us) == 0)
-                                        cw_notify_deliver_run(store, cfg, job, w.run_id, CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
+                                if (cw_notify_run_event(store, cfg, job, w.run_id, CW_RUN_RUNNING,
+                                                        NULL, started_us) == 0)
+                                        cw_notify_deliver_run(store, cfg, job, w.run_id,
+                                                              CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
                         }
                         if (opts->on_started)
                                 opts->on_started(opts->userdata, w.run_id, w.pid);
@@ -1669,7 +1674,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         /* The daemon's sender delivers its runs' notifications; others
          * deliver their own (the rest waits for the next tick). */
         if (r == 0 && !queued)
-                cw_notify_deliver_run(store, cfg, job, w.run_id, 3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
+                cw_notify_deliver_run(store, cfg, job, w.run_id,
+                                      3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),

@@ -1405,10 +1405,20 @@ static void test_outbox(void **state)
 {
         fixture *f = *state;
         cw_store *s = store(f);
-        cw_notice a = {.run_id = 7, .job = (char *)"J", .event = (char *)"failed", .channel = (char *)"ping",
-                       .target = (char *)"https://hc.example/x", .created_us = 100};
-        cw_notice b = {.run_id = 8, .job = (char *)"J", .event = (char *)"started", .channel = (char *)"email",
-                       .target = (char *)"a@x", .detail = (char *)"d", .created_us = 200, .next_us = 5000};
+        cw_notice a = {.run_id = 7,
+                       .job = (char *)"J",
+                       .event = (char *)"failed",
+                       .channel = (char *)"ping",
+                       .target = (char *)"https://hc.example/x",
+                       .created_us = 100};
+        cw_notice b = {.run_id = 8,
+                       .job = (char *)"J",
+                       .event = (char *)"started",
+                       .channel = (char *)"email",
+                       .target = (char *)"a@x",
+                       .detail = (char *)"d",
+                       .created_us = 200,
+                       .next_us = 5000};
         cw_notice *got = NULL;
         size_t n = 0;
 
@@ -1436,8 +1446,10 @@ static void test_outbox(void **state)
         assert_int_equal(got[0].id, b.id);
         assert_string_equal(got[0].detail, "d");
         cw_notices_free(got, n);
-        assert_int_equal(cw_store_notice_update(s, a.id, CW_NOTICE_SENT, 1, 0, 6100, "HTTP 200"), 0);
-        assert_int_equal(cw_store_notice_update(s, 999999, CW_NOTICE_SENT, 1, 0, 6100, NULL), -ENOENT);
+        assert_int_equal(cw_store_notice_update(s, a.id, CW_NOTICE_SENT, 1, 0, 6100, "HTTP 200"),
+                         0);
+        assert_int_equal(cw_store_notice_update(s, 999999, CW_NOTICE_SENT, 1, 0, 6100, NULL),
+                         -ENOENT);
         assert_int_equal(cw_store_notices_claim(s, 7000, 500, 0, 10, &got, &n), 0);
         assert_int_equal(n, 1); /* b again: its lease ended; a is sent */
         cw_notices_free(got, n);

@@ -556,7 +556,8 @@ static const bad_case bad_cases[] = {
         {J "retry_delay = 0s\n", {"retry_delay: expected a duration of at least 1s, got '0s'"}},
         {J "jitter = -5s\n", {"jitter: unexpected '-' in duration"}},
         /* Reserved keys: refused even with a good value (docs/config.md). */
-        {J "jitter = 30s\n", {"test.ini:3: jitter: jitter is not supported yet (fires are never delayed)"}},
+        {J "jitter = 30s\n",
+         {"test.ini:3: jitter: jitter is not supported yet (fires are never delayed)"}},
         {J "priority = 10\n", {"priority: priority is not supported yet"}},
         {"[cronwarden]\nmax_running = 8\n", {"max_running: max_running is not supported yet"}},
         {"[cronwarden]\nmax_load = 2.5\n", {"max_load: max_load is not supported yet"}},

@@ -1776,10 +1776,12 @@ static void test_migration_backfill(void **state)
         finish_at(s, id, CW_RUN_FAILED, 100000000);   /* 99 s */
         cw_store_close(s);
         /* Back to schema 1, as an older cronwarden left it. */
-        raw_exec(f->db, "DROP TABLE job_stats; DROP TABLE run_counts; DROP TABLE histograms; DROP INDEX runs_job_status;"
-                        "DROP TABLE histogram_sums; DROP TABLE ui_entries; DROP TABLE outbox;"
-                        "DELETE FROM schema_version WHERE version >= 2;"
-                        "UPDATE runs SET trigger = 'schedule', scheduled_at = 1 WHERE job = 'Old2'");
+        raw_exec(
+                f->db,
+                "DROP TABLE job_stats; DROP TABLE run_counts; DROP TABLE histograms; DROP INDEX runs_job_status;"
+                "DROP TABLE histogram_sums; DROP TABLE ui_entries; DROP TABLE outbox;"
+                "DELETE FROM schema_version WHERE version >= 2;"
+                "UPDATE runs SET trigger = 'schedule', scheduled_at = 1 WHERE job = 'Old2'");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, &late), 0);
@@ -1811,7 +1813,9 @@ static void test_migration_3(void **state)
         id = insert(s, "Good", CW_RUN_RUNNING, 1000000);
         finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
         cw_store_close(s);
-        raw_exec(f->db, "DROP INDEX job_stats_status; DROP TABLE outbox; DELETE FROM schema_version WHERE version >= 3;");
+        raw_exec(
+                f->db,
+                "DROP INDEX job_stats_status; DROP TABLE outbox; DELETE FROM schema_version WHERE version >= 3;");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'job_stats_status'"), 1);
