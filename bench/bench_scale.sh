@@ -133,7 +133,7 @@ esac
 njson=$("$cw" --config "$big" jobs --json | /usr/bin/python3 -c '
 import json, sys
 jobs = json.load(sys.stdin)
-print(len(jobs), sum(1 for j in jobs if j["next"] is None))')
+print(len(jobs), sum(1 for j in jobs if j["next"] is None and not j["next_at_startup"]))')
 read -r njobs nnext <<<"$njson"
 [ "$njobs" -eq "$jobs" ] || { echo "bench_scale.sh: jobs --json lists $njobs jobs, expected $jobs" >&2; exit 1; }
 inih=$("$drv" ini "$big")

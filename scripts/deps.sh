@@ -40,12 +40,19 @@ packages=(
     libjansson-dev
     # The notification tests: an SMTP sink on loopback.
     python3-aiosmtpd
+    # /metrics compresses its answer for clients that accept gzip.
+    zlib1g-dev
     # Admin UI tests: a real headless browser driven by Selenium; the
     # admin benchmark's load generator.
     chromium
     chromium-driver
     python3-selenium
+    # The /metrics test parses the exposition with Prometheus' own parser.
+    python3-prometheus-client
     wrk
+    # The PostgreSQL store's tests start a throwaway server of their own
+    # (tests/pg/pgserver.sh: initdb and pg_ctl of PostgreSQL 15).
+    postgresql
 )
 
 missing=()

@@ -231,6 +231,7 @@ int cw_ui_entries_load(const cw_config *cfg, cw_store *s, cw_time now, cw_schedu
                         cw_schedule_entry_release(&e);
                         break;
                 }
+                e.changed_at = list[i].updated_us / 1000000;
                 out[n_out++] = e;
         }
         cw_ui_entries_free(list, n);

@@ -24,7 +24,7 @@ typedef struct cw_cli {
         const char *prog;        /* "cronwarden" */
         const char *config_path; /* --config, or NULL */
         const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
-        const char *zoneinfo;    /* $CRONWARDEN_ZONEINFO (tests), or NULL */
+        const char *zoneinfo;    /* $TZDIR ($CRONWARDEN_ZONEINFO in tests), or NULL */
         const char *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
         cw_clock clock;              /* the daemon's ($CRONWARDEN_FAKE_NOW for tests) */
         cw_time now;                 /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
@@ -45,6 +45,7 @@ extern const cw_command cw_cmd_run, cw_cmd_progress;
 extern const cw_command cw_cmd_status, cw_cmd_kill, cw_cmd_resume, cw_cmd_clean, cw_cmd_suspend;
 extern const cw_command cw_cmd_history, cw_cmd_logs, cw_cmd_prune;
 extern const cw_command cw_cmd_tick, cw_cmd_daemon, cw_cmd_passwd;
+extern const cw_command cw_cmd_diff, cw_cmd_drain, cw_cmd_undrain;
 extern const cw_command cw_cmd_disable, cw_cmd_enable, cw_cmd_request, cw_cmd_crontab, cw_cmd_import_crontab;
 extern const cw_command cw_cmd_notify_test, cw_cmd_notifications;
 
@@ -143,6 +144,7 @@ enum {
         CLI_OPT_CONFIG_SNAPSHOT,
         CLI_OPT_TOKEN,
         CLI_OPT_SPAWNER,
+        CLI_OPT_TIMEOUT,
 };
 #define CLI_COMMON_OPTIONS                                                     \
         {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \

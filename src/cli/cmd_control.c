@@ -20,12 +20,37 @@
 typedef struct ctl {
         cw_config *cfg;
         cw_store *store;
+        /* No process can start a queued run while we look (cli_runs.h):
+         * the hand-over lock is ours (starters_fd). */
+        bool starters;
+        int starters_fd;
 } ctl;
 
 static void ctl_release(ctl *c)
 {
+        if (c->starters)
+                cli_starters_release(c->starters_fd);
         cw_store_close(c->store);
         cw_config_free(c->cfg);
+}
+
+/* Before judging queued runs: see cli_starters_hold. */
+static void ctl_hold_starters(ctl *c)
+{
+        if (c->starters || !c->cfg)
+                return;
+        c->starters_fd = cli_starters_hold(c->cfg);
+        c->starters = c->starters_fd >= 0;
+}
+
+/* A queued run is alive while the worker of its start record lives or a
+ * worker may still start it (worker/control.h); a running one while its
+ * worker lives. */
+static bool run_alive(const ctl *c, const cw_run *r)
+{
+        if (r->status == CW_RUN_QUEUED)
+                return cli_queued_alive(c->cfg, r, c->starters, NULL);
+        return cw_control_is_alive(c->cfg, r);
 }
 
 static int ctl_open(cw_cli *cli, ctl *c)
@@ -115,7 +140,16 @@ static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *al
                 int r;
                 if (alive[i])
                         continue;
-                r = cw_control_mark_lost(c->store, &runs[i], cli->now_us);
+                if (runs[i].status == CW_RUN_QUEUED) {
+                        cw_queued_fate fate;
+
+                        if (cli_queued_alive(c->cfg, &runs[i], c->starters, &fate))
+                                continue;
+                        r = cw_control_mark_queued_lost(c->store, c->cfg, &runs[i], fate,
+                                                        cli->now_us, NULL);
+                } else {
+                        r = cw_control_mark_lost(c->store, &runs[i], cli->now_us);
+                }
                 if (r == 0) {
                         lost++;
                         (void)cw_notify_run_event(
@@ -149,6 +183,7 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         r = ctl_open(cli, &c);
         f.active = true;
         f.job = job;
+        ctl_hold_starters(&c);
         if (r == CW_EXIT_OK)
                 r = list_runs(cli, &c, &f, &runs, &n);
         if (r != CW_EXIT_OK) {
@@ -159,7 +194,7 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         for (size_t i = 0; alive && i < n; i++)
                 if (cli_run_matches(&runs[i], job, spec)) {
                         runs[k] = runs[i];
-                        alive[k++] = cw_control_is_alive(c.cfg, &runs[i]);
+                        alive[k++] = run_alive(&c, &runs[i]);
                 } else {
                         cw_run_release(&runs[i]);
                 }
@@ -168,7 +203,9 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         } else if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < k; i++) {
-                        json_t *o = cli_run_json(&runs[i], cli_run_zone(c.cfg, &runs[i]));
+                        json_t *o = cli_run_json(&runs[i], cli->now_us);
+                        /* As GET /api/v1/running; `state` is the table's column. */
+                        json_object_set_new(o, "alive", json_boolean(alive[i]));
                         json_object_set_new(o, "state", json_string(alive[i] ? "ALIVE" : "DEAD"));
                         json_array_append_new(a, o);
                 }
@@ -357,6 +394,7 @@ static int do_clean(cw_cli *cli, ctl *c)
         int r;
 
         f.active = true;
+        ctl_hold_starters(c);
         r = list_runs(cli, c, &f, &runs, &n);
         if (r != CW_EXIT_OK)
                 return r;
@@ -366,7 +404,7 @@ static int do_clean(cw_cli *cli, ctl *c)
                 return cli_fail(cli, "out of memory");
         }
         for (size_t i = 0; i < n; i++)
-                alive[i] = cw_control_is_alive(c->cfg, &runs[i]);
+                alive[i] = run_alive(c, &runs[i]);
         lost = sweep_dead(cli, c, runs, alive, n);
         free(alive);
         cw_runs_free(runs, n);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -111,6 +112,12 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                 return cli_fail(cli, "no config file: looked for ./cronwarden.ini and /etc/cronwarden/cronwarden.ini "
                                      "(use --config FILE or CRONWARDEN_CONFIG)");
         o.userdata = (void *)o.config_path;
+        /* Test hook (docs/hacking.md): SIGUSR2 steps the test clock. */
+        if (!cw_clock_is_real(&cli->clock) && getenv("CRONWARDEN_CLOCK_STEP_FILE") &&
+            *getenv("CRONWARDEN_CLOCK_STEP_FILE")) {
+                o.step_file = getenv("CRONWARDEN_CLOCK_STEP_FILE");
+                o.step_clock = &cli->clock;
+        }
         cw_error_clear(&err);
         r = cw_daemon_run(&o, &err);
         if (r == -EBUSY) {

@@ -28,7 +28,10 @@ static const char history_usage[] =
         "                    timed_out killed lost skipped missed\n"
         "      --json        print a JSON array with every field\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok (also when there are no runs), 2 bad arguments, config or\n"
+        "store error.\n";
 
 static void exit_text(const cw_run *r, char *buf, size_t size)
 {
@@ -130,7 +133,7 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
         if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, cli_run_json(&runs[i], cli_run_zone(cfg, &runs[i])));
+                        json_array_append_new(a, cli_run_json(&runs[i], cli->now_us));
                 json_dumpf(a, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(a);
@@ -173,7 +176,9 @@ static const char logs_usage[] =
         "                    \"truncated\": ..., \"size\": N} (invalid UTF-8 replaced\n"
         "                    by U+FFFD)\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 no such run, bad arguments, config or store error.\n";
 
 /* Writes out[0..n) for a terminal: printable UTF-8, \n and \t as they are,
  * anything else (escape sequences included) as \xNN. */
@@ -449,7 +454,16 @@ static const char prune_usage[] =
         "\n"
         "Delete finished runs (and their output) that started more than DURATION\n"
         "ago (default: keep_history from the config, 90d unless set). Runs in\n"
-        "progress are never deleted.\n";
+        "progress are never deleted.\n"
+        "\n"
+        "Options:\n"
+        "      --older-than DURATION  delete runs that started longer ago than this\n"
+        "                    (90s, 10m, 1h30m, 7d, 2w)\n"
+        "      --config FILE config file\n"
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok (also when nothing was old enough), 2 bad arguments,\n"
+        "config or store error.\n";
 
 static int cmd_prune(cw_cli *cli, int argc, char **argv)
 {

@@ -23,6 +23,8 @@
 #include "base/units.h"
 #include "cli.h"
 #include "catalog/entries.h"
+#include "report/json.h"
+#include "sched/maint.h"
 
 #define INFO_FIRES 5
 #define SCHEDULE_COLUMN_MAX 48
@@ -347,105 +349,75 @@ static void next_text(const cw_config *cfg, const entry_index *ix, const job_vie
         }
 }
 
-static json_t *json_strv(const cw_strv *sv)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < sv->n; i++)
-                json_array_append_new(a, json_string(sv->v[i]));
-        return a;
-}
-
-static json_t *json_instant(const cw_tz *tz, cw_time t)
-{
-        char buf[64];
-
-        cli_format_instant(tz, t, buf, sizeof(buf));
-        return json_string(buf);
-}
-
-/* One schedule entry as JSON, with up to n_fires next instants. */
+/* One schedule entry as JSON (report/json.h), with up to n_fires next
+ * instants; `every` entries fire first when the scheduler starts (the
+ * CLI does not read the scheduler's state). */
 static json_t *json_entry(const job_view *v, const cw_schedule_entry *e, cw_time now, int n_fires)
 {
         const cw_tz *tz = v->job->tz;
-        json_t *o = json_object(), *fires = json_array();
-        cw_time t = now;
+        cw_time fires[INFO_FIRES], t = now;
+        cw_json_entry je = {
+                .source = v->ui ? "ui" : "config",
+                .when = cw_timespec_text(e->when),
+                .ts = e->when,
+                .spec = e->spec_text,
+                .tz = tz,
+                .line = v->ui ? 0 : e->line,
+                .entry_id = v->ui ? v->ui->entry->id : 0,
+                .reboot = cw_timespec_get_kind(e->when) == CW_TIMESPEC_REBOOT,
+                .fixed_time = cw_timespec_is_fixed_time(e->when),
+                .fires = n_fires > 0 ? fires : NULL,
+        };
 
-        json_object_set_new(o, "spec", json_string(cw_timespec_text(e->when)));
-        json_object_set_new(o, "job_spec", json_string(e->spec_text));
-        json_object_set_new(o, "timezone", json_string(cw_tz_name(tz)));
-        json_object_set_new(o, "fixed_time", json_boolean(cw_timespec_is_fixed_time(e->when)));
-        json_object_set_new(o, "line", e->line > 0 ? json_integer(e->line) : json_null());
         switch (entry_next(tz, e, now, &t)) {
         case NEXT_AT:
-                json_object_set_new(o, "next", json_instant(tz, t));
-                for (int k = 0; k < n_fires; k++) {
-                        json_array_append_new(fires, json_instant(tz, t));
+                je.next = t;
+                while ((int)je.n_fires < n_fires && je.n_fires < INFO_FIRES) {
+                        fires[je.n_fires++] = t;
                         if (cw_timespec_next(e->when, tz, t, &t) < 0)
                                 break;
                 }
                 break;
         case NEXT_AT_STARTUP:
-                json_object_set_new(o, "next", json_string("startup"));
+                je.at_startup = true;
                 break;
         case NEXT_NONE:
-                json_object_set_new(o, "next", json_null());
                 break;
         }
-        if (n_fires > 0)
-                json_object_set_new(o, "next_fires", fires);
-        else
-                json_decref(fires);
-        return o;
+        return cw_json_entry_new(&je);
 }
 
 static json_t *json_job(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, bool full)
 {
         const cw_job *j = v->job;
         const cw_schedule_entry *e;
-        json_t *o = json_object(), *entries = json_array();
         bool runs = v->enabled && !(v->ui && v->ui->why_not);
+        cw_json_job jj = {
+                .job = j,
+                /* Effective: the config's flag and the store's (`disable`, the UI). */
+                .enabled = v->enabled,
+                .enabled_config = j->enabled,
+                .entry_id = v->ui ? v->ui->entry->id : 0,
+                .runnable_error = v->ui ? v->ui->why_not : NULL,
+        };
+        json_t *o, *entries;
         cw_time t;
 
-        json_object_set_new(o, "name", json_string(j->name));
-        json_object_set_new(o, "description", json_string(j->description));
-        /* Effective: the config's flag and the store's (`disable`, the UI). */
-        json_object_set_new(o, "enabled", json_boolean(v->enabled));
-        json_object_set_new(o, "enabled_config", json_boolean(j->enabled));
-        json_object_set_new(o, "source", json_string(v->ui ? "ui" : "config"));
-        if (v->ui) {
-                json_object_set_new(o, "ui_entry", json_integer(v->ui->entry->id));
-                json_object_set_new(o, "not_running", v->ui->why_not ? json_string(v->ui->why_not) : json_null());
+        switch (runs ? job_next(cfg, ix, v, now, &t) : NEXT_NONE) {
+        case NEXT_AT: jj.next = t; break;
+        case NEXT_AT_STARTUP: jj.next_at_startup = true; break;
+        case NEXT_NONE: break;
         }
-        json_object_set_new(o, "timezone", json_string(cw_tz_name(j->tz)));
+        o = cw_json_job_new(&jj);
+        entries = o ? json_object_get(o, "schedules") : NULL;
+        if (!entries) {
+                json_decref(o);
+                return NULL;
+        }
         FOREACH_VIEW_ENTRY(cfg, ix, v, e)
                 json_array_append_new(entries, json_entry(v, e, now, full ? INFO_FIRES : 0));
-        json_object_set_new(o, "schedules", entries);
-        json_object_set_new(o, "after", json_strv(&j->after));
-        switch (runs ? job_next(cfg, ix, v, now, &t) : NEXT_NONE) {
-        case NEXT_AT: json_object_set_new(o, "next", json_instant(j->tz, t)); break;
-        case NEXT_AT_STARTUP: json_object_set_new(o, "next", json_string("startup")); break;
-        case NEXT_NONE: json_object_set_new(o, "next", json_null()); break;
-        }
-        if (!full)
-                return o;
-        json_object_set_new(o, "command", json_string(j->command ? j->command : ""));
-        json_object_set_new(o, "shell", json_boolean(j->shell));
-        json_object_set_new(o, "args", json_strv(&j->args));
-        json_object_set_new(o, "options", json_strv(&j->options));
-        json_object_set_new(o, "lock", json_string(cw_lock_mode_to_string(j->lock)));
-        json_object_set_new(o, "lock_name", json_string(j->lock_name ? j->lock_name : j->name));
-        json_object_set_new(o, "concurrency", json_string(cw_concurrency_to_string(j->concurrency)));
-        json_object_set_new(o, "catch_up", json_string(cw_catch_up_to_string(j->catch_up)));
-        json_object_set_new(o, "timeout", json_integer(j->timeout));
-        json_object_set_new(o, "kill_grace", json_integer(j->kill_grace));
-        json_object_set_new(o, "retries", json_integer(j->retries));
-        json_object_set_new(o, "retry_delay", json_integer(j->retry_delay));
-        json_object_set_new(o, "can_resume", json_boolean(j->can_resume));
-        json_object_set_new(o, "hosts", json_strv(&j->hosts));
-        json_object_set_new(o, "workdir", j->workdir ? json_string(j->workdir) : json_null());
-        json_object_set_new(o, "run_as", j->run_as ? json_string(j->run_as) : json_null());
-        json_object_set_new(o, "line", v->ui ? json_null() : json_integer(j->line));
+        if (full)
+                cw_json_job_settings(o, j, v->ui != NULL);
         return o;
 }
 
@@ -490,7 +462,9 @@ static const char jobs_usage[] =
         "Options:\n"
         "      --json        print a JSON array of job objects\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 bad arguments, config or store error.\n";
 
 /* The DESCRIPTION column: a UI job says where it comes from. */
 static void description_text(const job_view *v, char *buf, size_t size)
@@ -633,7 +607,9 @@ static const char info_usage[] =
         "Options:\n"
         "      --json        print a JSON object\n"
         "      --config FILE config file\n"
-        "      --help        show this help\n";
+        "      --help        show this help\n"
+        "\n"
+        "Exit status: 0 ok, 2 no such job, bad arguments, config or store error.\n";
 
 static void print_strv_line(FILE *f, const char *label, const cw_strv *sv)
 {
@@ -675,7 +651,8 @@ static void print_info_settings(FILE *f, const job_view *v)
                         "Enabled:", j->name);
         if (v->ui && v->ui->why_not)
                 fprintf(f, "%-14s%s\n", "Does not run:", v->ui->why_not);
-        fprintf(f, "%-14s%s\n", "Time zone:", cw_tz_name(j->tz));
+        fprintf(f, "%-14s%s (%s)\n", "Time zone:", cw_tz_name(j->tz),
+                cw_tz_origin(j->tz, d1, sizeof(d1)));
         fprintf(f, "%-14s%s (name %s), concurrency %s, catch-up %s\n", "Lock:", cw_lock_mode_to_string(j->lock),
                 j->lock_name ? j->lock_name : j->name, cw_concurrency_to_string(j->concurrency),
                 cw_catch_up_to_string(j->catch_up));
@@ -734,8 +711,18 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                         break;
                 }
                 for (int k = 0; k < INFO_FIRES; k++) {
+                        cw_maint_effect fx = cw_maint_effect_of(cfg, v->job, t);
                         cli_format_instant(tz, t, buf, sizeof(buf));
-                        fprintf(cli->out, "    %s\n", buf);
+                        fprintf(cli->out, "    %s", buf);
+                        if (fx.window && fx.deferred) {
+                                cli_format_instant(tz, fx.to, buf, sizeof(buf));
+                                fprintf(cli->out, "  deferred to %s: maintenance window %s", buf,
+                                        fx.window->name);
+                        } else if (fx.window) {
+                                fprintf(cli->out, "  skipped: maintenance window %s",
+                                        fx.window->name);
+                        }
+                        fputc('\n', cli->out);
                         if (cw_timespec_next(e->when, tz, t, &t) < 0)
                                 break;
                 }

@@ -8,6 +8,7 @@
 #include "base/iso8601.h"
 #include "cli.h"
 #include "jobspec/jobspec.h"
+#include "sched/maint.h"
 #include "timespec/timespec.h"
 
 #define NEXT_COUNT_MAX 1000000
@@ -29,7 +30,9 @@ static const char next_usage[] =
         "                    'every', TIME is the previous fire.\n"
         "      --tz ZONE     time zone (default: the job's zone with --job, else the\n"
         "                    config's timezone, else the system zone)\n"
-        "      --job JOBSPEC job spec whose hash seeds H (e.g. --job Backup)\n"
+        "      --job JOBSPEC job spec whose hash seeds H (e.g. --job Backup); with a\n"
+        "                    config, a fire that a maintenance window of the job\n"
+        "                    skips or defers says so after the instant\n"
         "      --json        print a JSON array of strings\n"
         "      --config FILE config file consulted for zones (optional)\n"
         "      --help        show this help\n"
@@ -87,6 +90,7 @@ static char *join_args(int argc, char **argv, int first)
 static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, const cw_jobspec *js,
                      cw_tz **owned, const cw_tz **ret)
 {
+        char origin[64];
         cw_error e;
         int r;
 
@@ -95,6 +99,11 @@ static int pick_zone(cw_cli *cli, const next_args *a, const cw_config *cfg, cons
                 if (r < 0)
                         return cli_fail(cli, "--tz: %s", r == -ENOMEM ? "out of memory" : e.msg);
                 *ret = *owned;
+                /* Which rules these are, on stderr: stdout's format is fixed. */
+                fprintf(cli->err, "%s: %s: %s%s%s%s\n", cli->prog, cw_tz_name(*ret),
+                        cw_tz_origin(*ret, origin, sizeof(origin)), cw_tz_source(*ret) ? " (" : "",
+                        cw_tz_source(*ret) ? cw_tz_source(*ret) : "",
+                        cw_tz_source(*ret) ? ")" : "");
                 return 0;
         }
         if (cfg) {
@@ -133,7 +142,29 @@ static int parse_from(cw_cli *cli, const char *from, const cw_tz *tz, cw_time *r
         return 0;
 }
 
-static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, const cw_tz *tz, cw_time t)
+/* After a fire of a job with maintenance windows (text output only):
+ * what a window does to it. */
+static void print_maint(cw_cli *cli, const cw_config *cfg, const cw_job *job, const cw_tz *tz,
+                        cw_time t)
+{
+        cw_maint_effect fx;
+        char buf[64];
+
+        if (!job || !cfg->n_maintenance)
+                return;
+        fx = cw_maint_effect_of(cfg, job, t);
+        if (!fx.window)
+                return;
+        if (fx.deferred) {
+                cli_format_instant(tz, fx.to, buf, sizeof(buf));
+                fprintf(cli->out, "  deferred to %s: maintenance window %s", buf, fx.window->name);
+        } else {
+                fprintf(cli->out, "  skipped: maintenance window %s", fx.window->name);
+        }
+}
+
+static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, const cw_tz *tz,
+                       cw_time t, const cw_config *cfg, const cw_job *job)
 {
         char buf[64];
         long i;
@@ -144,10 +175,13 @@ static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, c
                 if (cw_timespec_next(ts, tz, t, &t) < 0)
                         break;
                 cli_format_instant(tz, t, buf, sizeof(buf));
-                if (a->json)
+                if (a->json) {
                         fprintf(cli->out, "%s\"%s\"", i ? "," : "", buf);
-                else
-                        fprintf(cli->out, "%s\n", buf);
+                        continue;
+                }
+                fputs(buf, cli->out);
+                print_maint(cli, cfg, job, tz, t);
+                fputc('\n', cli->out);
         }
         if (a->json)
                 fputs("]\n", cli->out);
@@ -203,7 +237,8 @@ static int next_main(cw_cli *cli, next_args *a)
                         fputs("[]\n", cli->out);
                 return CW_EXIT_OK;
         }
-        return print_fires(cli, a, ts, tz, from);
+        return print_fires(cli, a, ts, tz, from, cfg,
+                           cfg && js ? cw_config_job(cfg, js->name) : NULL);
 }
 
 static int cmd_next(cw_cli *cli, int argc, char **argv)

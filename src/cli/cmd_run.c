@@ -22,6 +22,7 @@
 #include "base/units.h"
 #include "cli.h"
 #include "catalog/catalog.h"
+#include "cli_runs.h"
 #include "worker/worker.h"
 
 
@@ -129,15 +130,17 @@ static int print_outcome(cw_cli *cli, cw_store *store, const run_args *a, const 
                 cli_format_elapsed(run.ended_us - run.started_us, took, sizeof(took));
         describe_outcome(res, job, what, sizeof(what));
         if (a->json) {
-                json_t *o = json_object();
-                json_object_set_new(o, "run", json_integer(res->run_id));
-                json_object_set_new(o, "job", json_string(job->name));
-                json_object_set_new(o, "spec", json_string(run.spec ? run.spec : ""));
+                /* The run as history --json and the API show it. */
+                json_t *o = run.id ? cli_run_json(&run, cli->now_us) : json_object();
+                json_object_set_new(o, "id", json_integer(res->run_id));
                 json_object_set_new(o, "status", json_string(cw_run_status_to_string(res->status)));
-                json_object_set_new(o, "exit_code", res->exit_code >= 0 ? json_integer(res->exit_code) : json_null());
-                json_object_set_new(o, "signal", res->signal ? json_integer(res->signal) : json_null());
-                json_object_set_new(o, "duration_us", json_integer(run.ended_us ? run.ended_us - run.started_us : 0));
-                json_object_set_new(o, "reason", run.reason ? json_string(run.reason) : json_null());
+                if (!run.id) {
+                        json_object_set_new(o, "exit_code",
+                                            res->exit_code >= 0 ? json_integer(res->exit_code)
+                                                                : json_null());
+                        json_object_set_new(o, "signal",
+                                            res->signal ? json_integer(res->signal) : json_null());
+                }
                 json_dumpf(o, cli->out, JSON_COMPACT);
                 fputc('\n', cli->out);
                 json_decref(o);

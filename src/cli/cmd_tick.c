@@ -5,9 +5,12 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "catalog/entries.h"
+#include "report/json.h"
+#include "cli_runs.h"
 #include "sched/sched.h"
 #include "notify/notify.h"
 #include "sched/worker_locks.h"
@@ -74,7 +77,8 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 json_object_set_new(o, "action", json_string(cw_sched_action_kind_to_string(a->kind)));
                 json_object_set_new(o, "job", json_string(a->job->name));
                 json_object_set_new(o, "spec", json_string(a->spec));
-                json_object_set_new(o, "scheduled_at", json_string(when));
+                /* A fire: in the job's zone, with its _ts (docs/api.md). */
+                cw_json_set_fire(o, "scheduled_at", a->scheduled_at, a->job->tz);
                 json_object_set_new(o, "trigger", json_string(cw_trigger_to_string(a->trigger)));
                 json_object_set_new(o, "attempt", json_integer(a->attempt));
                 json_object_set_new(o, "run", a->run_id ? json_integer(a->run_id) : json_null());
@@ -110,6 +114,68 @@ static void tick_notify(const cw_config *cfg, cw_store *store)
                 return;
         (void)cw_notify_sender_pass(snd, store, 0, TICK_NOTIFY_BUDGET_US, NULL, NULL);
         cw_notify_sender_free(snd);
+}
+
+/* Runs left queued by a worker that is gone (a daemon's, worker/control.h)
+ * are recorded as lost, as `status` and `clean` do, and said like the
+ * pass's actions ("lost run N SPEC (fire ...): why"). Only when no process
+ * can start one meanwhile does a run without a start record count as gone
+ * (never started); one whose job may have run is lost either way. */
+static void sweep_queued(tick_ctx *t, cw_store *store)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        int fd = cli_starters_hold(t->cfg);
+        cw_run *runs = NULL;
+        size_t n = 0;
+
+        f.status = CW_RUN_QUEUED;
+        if (cw_store_runs_list(store, &f, &runs, &n) < 0)
+                n = 0;
+        for (size_t i = n; i-- > 0;) {
+                const cw_run *q = &runs[i];
+                const cw_job *job = cw_config_job(t->cfg, q->job);
+                cw_queued_fate fate;
+                cw_run after = {0};
+                char when[64];
+
+                if (cli_queued_alive(t->cfg, q, fd >= 0, &fate) ||
+                    cw_control_mark_queued_lost(store, t->cfg, q, fate, t->cli->now_us, NULL) < 0)
+                        continue;
+                (void)cw_store_run_get(store, q->id, &after);
+                (void)cw_notify_run_event(store, t->cfg, job, q->id, CW_RUN_LOST,
+                                          after.reason ? after.reason : "its worker is gone",
+                                          t->cli->now_us);
+                cli_format_instant(job ? job->tz : t->cfg->tz, q->scheduled_at, when, sizeof(when));
+                if (t->actions) {
+                        json_t *o = json_object();
+                        json_object_set_new(o, "action", json_string("lost"));
+                        json_object_set_new(o, "job", json_string(q->job));
+                        json_object_set_new(o, "spec", json_string(q->spec));
+                        json_object_set_new(o, "scheduled_at", json_string(when));
+                        json_object_set_new(o, "trigger",
+                                            json_string(cw_trigger_to_string(q->trigger)));
+                        json_object_set_new(o, "attempt", json_integer(q->attempt));
+                        json_object_set_new(o, "run", json_integer(q->id));
+                        json_object_set_new(o, "reason",
+                                            after.reason ? json_string(after.reason) : json_null());
+                        json_array_append_new(t->actions, o);
+                } else if (!t->silent) {
+                        fprintf(t->cli->out, "lost run %lld %s (fire %s): %s\n", (long long)q->id,
+                                q->spec, when, after.reason ? after.reason : "its worker is gone");
+                }
+                cw_run_release(&after);
+        }
+        cw_runs_free(runs, n);
+        cli_starters_release(fd);
+}
+
+/* When the config file was last written: an entry edited in it counts
+ * as in force from then on (sched.h, config_at); 0 when unknown. */
+static cw_time config_mtime(const cw_config *cfg)
+{
+        struct stat st;
+
+        return cfg->path && stat(cfg->path, &st) == 0 ? (cw_time)st.st_mtime : 0;
 }
 
 static int cmd_tick(cw_cli *cli, int argc, char **argv)
@@ -159,10 +225,12 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
         t.cfg = cfg;
         if (json)
                 t.actions = json_array();
+        sweep_queued(&t, store);
         o.cfg = cfg;
         o.store = store;
         o.now = cli->now;
         o.now_us = cli->now_us;
+        o.config_at = config_mtime(cfg);
         o.start = start_worker;
         o.locks = cw_sched_worker_locks();
         o.on_action = on_action;
@@ -182,11 +250,17 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 cli_format_instant(cfg->tz, res.window_to, to, sizeof(to));
                 json_object_set_new(out, "window_from", json_string(from));
                 json_object_set_new(out, "window_to", json_string(to));
+                json_object_set_new(out, "window_from_ts", json_integer(res.window_from));
+                json_object_set_new(out, "window_to_ts", json_integer(res.window_to));
                 json_object_set_new(out, "first_pass", json_boolean(res.first_pass));
+                json_object_set_new(out, "draining", json_boolean(res.draining));
                 json_object_set_new(out, "actions", t.actions);
                 json_dumpf(out, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(out);
+        } else if (res.draining && !t.silent) {
+                fputs("the scheduler is draining: nothing was started ('cronwarden undrain' ends it)\n",
+                      cli->out);
         }
         /* After the output: what tick prints never waits for an endpoint. */
         fflush(cli->out);

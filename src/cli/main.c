@@ -30,6 +30,9 @@ static const cw_command *const commands[] = {
         &cw_cmd_disable,
         &cw_cmd_enable,
         &cw_cmd_request,
+        &cw_cmd_diff,
+        &cw_cmd_drain,
+        &cw_cmd_undrain,
         &cw_cmd_crontab,
         &cw_cmd_import_crontab,
         &cw_cmd_passwd,
@@ -164,7 +167,11 @@ int main(int argc, char **argv)
 
         v = getenv("CRONWARDEN_CONFIG");
         cli.config_env = v && *v ? v : NULL;
+        /* TZDIR as glibc reads it (empty: the default; ignored in a setuid
+         * process); the older test hook CRONWARDEN_ZONEINFO still wins. */
         v = getenv("CRONWARDEN_ZONEINFO");
+        if (!v || !*v)
+                v = secure_getenv("TZDIR");
         cli.zoneinfo = v && *v ? v : NULL;
         if (read_now(&cli) != 0)
                 return CW_EXIT_USAGE;

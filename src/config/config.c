@@ -134,6 +134,9 @@ void cw_config_free(cw_config *c)
         /* Strings, string arrays and job specs are all in the arena. */
         free(c->jobs);
         free(c->entries);
+        for (size_t i = 0; i < c->n_maintenance; i++)
+                cw_timespec_free(c->maintenance[i].when);
+        free(c->maintenance);
         for (size_t i = 0; i < p->n_specs; i++)
                 cw_timespec_free(p->specs[i]);
         free(p->specs);
@@ -285,6 +288,8 @@ static int load(const char *name, const char *text, size_t len, char *owned,
         r = cfg_load_global(&L);
         if (r == 0)
                 r = cfg_load_jobs(&L);
+        if (r == 0)
+                r = cfg_load_maintenance(&L);
         if (r == 0 && L.enomem)
                 r = -ENOMEM;
         if (r < 0)

@@ -42,6 +42,8 @@
 typedef enum cw_lock_mode { CW_LOCK_NONE, CW_LOCK_CLASS, CW_LOCK_PARAMS } cw_lock_mode;
 typedef enum cw_concurrency { CW_CONCURRENCY_FORBID, CW_CONCURRENCY_ALLOW, CW_CONCURRENCY_REPLACE } cw_concurrency;
 typedef enum cw_catch_up { CW_CATCH_UP_NONE, CW_CATCH_UP_ONCE, CW_CATCH_UP_ALL } cw_catch_up;
+/* What a job's fires inside a maintenance window become. */
+typedef enum cw_maint_mode { CW_MAINT_SKIP, CW_MAINT_DEFER } cw_maint_mode;
 typedef enum cw_ionice_class { CW_IONICE_UNSET, CW_IONICE_IDLE, CW_IONICE_BEST_EFFORT, CW_IONICE_REALTIME } cw_ionice_class;
 
 /* The one string table for each stored/printed enum (STYLE 8). */
@@ -49,6 +51,7 @@ const char *cw_lock_mode_to_string(cw_lock_mode m);
 const char *cw_concurrency_to_string(cw_concurrency c);
 const char *cw_catch_up_to_string(cw_catch_up c);
 const char *cw_ionice_class_to_string(cw_ionice_class c);
+const char *cw_maint_mode_to_string(cw_maint_mode m);
 
 typedef struct cw_job {
         char *name;
@@ -91,6 +94,7 @@ typedef struct cw_job {
         cw_ionice_class ionice : 2;
         cw_concurrency concurrency : 2;
         cw_catch_up catch_up : 2;
+        cw_maint_mode during_maintenance : 1;
         bool shell : 1;
         bool nice_set : 1;
         bool can_resume : 1;
@@ -104,7 +108,31 @@ typedef struct cw_schedule_entry {
         char *spec_text;        /* canonical job spec (seeds H) */
         cw_timespec *when;
         int line;
+        /* When this entry's text was last changed, 0 when unknown (the
+         * config's own entries: the pass takes cw_sched_opts.config_at). */
+        cw_time changed_at;
 } cw_schedule_entry;
+
+/* [admin] cookie_secure: whether session cookies carry Secure (auto:
+ * when public_url is https). */
+typedef enum cw_cookie_secure {
+        CW_COOKIE_SECURE_AUTO,
+        CW_COOKIE_SECURE_YES,
+        CW_COOKIE_SECURE_NO,
+} cw_cookie_secure;
+/* A [maintenance NAME] section: a window that opens at each fire of
+ * `when` (in tz) and lasts `duration`, or once from start to end; it
+ * covers the instants [open, open + duration) or [start, end). */
+typedef struct cw_maintenance {
+        const char *name;
+        cw_timespec *when; /* NULL for a one-off window */
+        cw_duration duration;
+        cw_time start, end; /* one-off: the window; else 0 */
+        const cw_tz *tz;    /* owned by the config */
+        cw_strv jobs;       /* job names; empty when all */
+        bool all;
+        int line;
+} cw_maintenance;
 
 typedef struct cw_config {
         char *path;             /* as given */
@@ -124,7 +152,12 @@ typedef struct cw_config {
          * hex digits, the SHA-256 of the token), names unique. */
         cw_strv admin_api_tokens;
         bool allow_ui_commands;
-        char *admin_public_url; /* the admin UI's address as users reach it, NULL: unset */
+        /* [admin] trusted_proxies: addresses and CIDRs ("10.0.0.0/8",
+         * "::1"), checked by the loader; none by default. */
+        cw_strv admin_trusted_proxies;
+        char *admin_public_url;               /* an absolute http(s) URL, or NULL */
+        cw_cookie_secure admin_cookie_secure; /* default auto */
+        bool metrics_job_histograms; /* /metrics: a duration histogram per job too */
         /* [smtp]: how email notifications leave (docs/notifications.md);
          * NULL when unset. The password stays in its file, read when a
          * mail is sent. */
@@ -137,6 +170,8 @@ typedef struct cw_config {
         size_t n_jobs;
         cw_schedule_entry *entries;
         size_t n_entries;
+        cw_maintenance *maintenance; /* in config order */
+        size_t n_maintenance;
         /* What every job starts as: the built-in defaults under [defaults]
          * (name and command NULL, no args, options, after or schedule; tz
          * never NULL). Jobs the admin UI creates from a free command are

@@ -30,7 +30,8 @@ typedef enum cfg_section_kind {
         CFG_SEC_JOB,
         CFG_SEC_SCHEDULE,
         CFG_SEC_SMTP,
-        CFG_SEC_SKIP, /* unknown, duplicate or broken: keys are ignored */
+        CFG_SEC_MAINTENANCE, /* [maintenance NAME] (config_maint.c) */
+        CFG_SEC_SKIP,        /* unknown, duplicate or broken: keys are ignored */
         CFG_SEC__MAX,
 } cfg_section_kind;
 
@@ -51,7 +52,10 @@ typedef enum cfg_key_id {
         CFG_K_PASSWORD_HASH,
         CFG_K_ALLOW_UI_COMMANDS,
         CFG_K_API_TOKEN,
+        CFG_K_TRUSTED_PROXIES,
         CFG_K_PUBLIC_URL,
+        CFG_K_COOKIE_SECURE,
+        CFG_K_METRICS_JOB_HISTOGRAMS,
         /* [defaults] and [job NAME] */
         CFG_K_DESCRIPTION,
         CFG_K_COMMAND,
@@ -94,6 +98,7 @@ typedef enum cfg_key_id {
         CFG_K_WEBHOOK_FORMAT,
         CFG_K_EMAIL,
         CFG_K_SENTRY_DSN,
+        CFG_K_DURING_MAINTENANCE,
         /* [smtp] */
         CFG_K_SMTP_URL,
         CFG_K_SMTP_FROM,
@@ -102,6 +107,13 @@ typedef enum cfg_key_id {
         CFG_K_SMTP_SUBJECT_PREFIX,
         /* [schedule] */
         CFG_K_RUN,
+        /* [maintenance NAME] */
+        CFG_K_M_SCHEDULE,
+        CFG_K_M_DURATION,
+        CFG_K_M_START,
+        CFG_K_M_END,
+        CFG_K_M_TIMEZONE,
+        CFG_K_M_JOBS,
         CFG_K__MAX,
 } cfg_key_id;
 
@@ -399,5 +411,11 @@ int cfg_load_jobs(cfg_loader *L);
 int cfg_add_entry(cfg_loader *L, size_t job, cw_jobspec *js, char *spec_text, const char *ts_text,
                   size_t ts_off, const char *full_text, const char *key, int line);
 int cfg_add_run(cfg_loader *L, const cfg_kv *kv);
+
+/* config_maint.c: the [maintenance NAME] sections, after the jobs (their
+ * `jobs` name them), into cw_config.maintenance; and the job key
+ * during_maintenance. 0, or -ENOMEM; problems are recorded. */
+int cfg_load_maintenance(cfg_loader *L);
+int cfg_apply_during_maintenance(cfg_loader *L, void *obj, const cfg_kv *kv);
 
 #endif

@@ -271,6 +271,80 @@ bad:
                 cw_config_quote(kv->text, q));
 }
 
+/* trusted_proxies items: an IPv4 or IPv6 address, optionally /PREFIX
+ * (0-32 or 0-128). The admin server matches them (http/conns.c). */
+static bool is_address_or_cidr(const char *s)
+{
+        const char *slash = strchr(s, '/');
+        char addr[INET6_ADDRSTRLEN + 1];
+        unsigned char bin[sizeof(struct in6_addr)];
+        size_t n = slash ? (size_t)(slash - s) : strlen(s);
+        long long bits = -1;
+        int family;
+
+        if (n == 0 || n >= sizeof(addr))
+                return false;
+        memcpy(addr, s, n);
+        addr[n] = '\0';
+        family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(family, addr, bin) != 1)
+                return false;
+        if (!slash)
+                return true;
+        return cfg_is_digit(slash[1]) && strlen(slash + 1) <= 3 && cfg_parse_ll(slash + 1, &bits) &&
+               bits >= 0 && bits <= (family == AF_INET ? 32 : 128);
+}
+
+static int apply_trusted_proxies(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return cfg_apply_list(L, kv, is_address_or_cidr,
+                              "IP addresses or CIDR ranges (like 127.0.0.1, 10.0.0.0/8, ::1)",
+                              (cw_strv *)cfg_field(obj, kv->key), false);
+}
+
+#define PUBLIC_URL_MAX 2048
+
+/* public_url: where users reach the UI (through a reverse proxy): an
+ * absolute http:// or https:// URL with a host. */
+static int apply_public_url(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const char *v = kv->text, *host;
+        char q[CFG_QUOTE_MAX];
+
+        if (strncasecmp(v, "http://", 7) == 0)
+                host = v + 7;
+        else if (strncasecmp(v, "https://", 8) == 0)
+                host = v + 8;
+        else
+                return cw_config_error(L, kv->line,
+                                       "public_url: expected an http:// or https:// URL, got %s",
+                                       cw_config_quote(v, q));
+        if (!host[0] || strchr("/?#:", host[0]))
+                return cw_config_error(L, kv->line, "public_url: the URL has no host name, got %s",
+                                       cw_config_quote(v, q));
+        if (strlen(v) > PUBLIC_URL_MAX || cfg_has_control_or_space(v))
+                return cw_config_error(
+                        L, kv->line, "public_url: expected a URL without spaces, at most %d bytes",
+                        PUBLIC_URL_MAX);
+        return cfg_set_string(L, (char **)cfg_field(obj, kv->key), v);
+}
+
+static int apply_cookie_secure(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        static const char *const names[] = {[CW_COOKIE_SECURE_AUTO] = "auto",
+                                            [CW_COOKIE_SECURE_YES] = "yes",
+                                            [CW_COOKIE_SECURE_NO] = "no"};
+        char q[CFG_QUOTE_MAX];
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(names); i++)
+                if (strcmp(kv->text, names[i]) == 0) {
+                        ((cw_config *)obj)->admin_cookie_secure = (cw_cookie_secure)i;
+                        return 0;
+                }
+        return cw_config_error(L, kv->line, "cookie_secure: expected auto, yes or no, got %s",
+                               cw_config_quote(kv->text, q));
+}
+
 /* ---- [defaults] and [job NAME] -------------------------------------------- */
 
 static int apply_nice(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -403,13 +477,6 @@ static int apply_unsupported(cfg_loader *L, void *obj, const cfg_kv *kv)
                         what = why[i].what;
         return cw_config_error(L, kv->line, "%s: %s is not supported yet (%s): remove the line",
                                name, name, what);
-}
-
-static int apply_public_url(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        int r = check_url(L, kv, "http://", "https://", false);
-
-        return r < 0 ? r : cfg_set_string(L, &((cw_config *)obj)->admin_public_url, kv->text);
 }
 
 static int apply_webhook(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -630,9 +697,14 @@ static const cfg_key keys[CFG_K__MAX] = {
             G(admin_password_hash), 0, 0),
         KEY(ALLOW_UI_COMMANDS, "allow_ui_commands", S(ADMIN), 0, cfg_apply_bool,
             G(allow_ui_commands), 0, 0),
-        KEY(PUBLIC_URL, "public_url", S(ADMIN), 0, apply_public_url, 0, 0, 0),
         KEY(API_TOKEN, "api_token", S(ADMIN), CFG_REPEATABLE, apply_api_token, G(admin_api_tokens),
             0, 0),
+        KEY(TRUSTED_PROXIES, "trusted_proxies", S(ADMIN), 0, apply_trusted_proxies,
+            G(admin_trusted_proxies), 0, 0),
+        KEY(PUBLIC_URL, "public_url", S(ADMIN), 0, apply_public_url, G(admin_public_url), 0, 0),
+        KEY(COOKIE_SECURE, "cookie_secure", S(ADMIN), 0, apply_cookie_secure, 0, 0, 0),
+        KEY(METRICS_JOB_HISTOGRAMS, "metrics_job_histograms", S(ADMIN), 0, cfg_apply_bool,
+            G(metrics_job_histograms), 0, 0),
 
         KEY(DESCRIPTION, "description", JOBS, CFG_JOB_ONLY, cfg_apply_text, J(description), 0, 0),
         KEY(COMMAND, "command", JOBS, CFG_JOB_ONLY, cfg_apply_command, J(command), 0, 0),
@@ -685,6 +757,8 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(WEBHOOK_FORMAT, "webhook_format", JOBS, 0, apply_webhook_format, 0, 0, 0),
         KEY(EMAIL, "email", JOBS, 0, apply_email, 0, 0, 0),
         KEY(SENTRY_DSN, "sentry_dsn", JOBS, 0, apply_sentry_dsn, 0, 0, 0),
+        KEY(DURING_MAINTENANCE, "during_maintenance", JOBS, 0, cfg_apply_during_maintenance, 0, 0,
+            0),
 
         KEY(SMTP_URL, "url", S(SMTP), 0, apply_smtp_url, 0, 0, 0),
         KEY(SMTP_FROM, "from", S(SMTP), 0, apply_smtp_from, G(smtp_from), 0, 0),
@@ -695,6 +769,14 @@ static const cfg_key keys[CFG_K__MAX] = {
             G(smtp_subject_prefix), 0, 0),
 
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
+
+        /* Read by config_maint.c once the jobs are known. */
+        KEY(M_SCHEDULE, "schedule", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_DURATION, "duration", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_START, "start", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_END, "end", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_TIMEZONE, "timezone", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
+        KEY(M_JOBS, "jobs", S(MAINTENANCE), CFG_DEFERRED, NULL, 0, 0, 0),
 };
 
 const cfg_key *cw_config_key_lookup(const char *name, cfg_section_kind kind)
@@ -749,6 +831,8 @@ static const char *section_title(unsigned sections)
                 return "[schedule]";
         if (sections & S(SMTP))
                 return "[smtp]";
+        if (sections & S(MAINTENANCE))
+                return "a [maintenance NAME] section";
         return "a [job NAME] section";
 }
 

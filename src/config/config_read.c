@@ -86,6 +86,8 @@ static const char *kind_name(cfg_section_kind k)
                 return "schedule";
         case CFG_SEC_SMTP:
                 return "smtp";
+        case CFG_SEC_MAINTENANCE:
+                return "maintenance";
         default:
                 return "job";
         }
@@ -184,6 +186,34 @@ static int section_add(cfg_loader *L, cfg_section_kind kind, char *name)
         return 0;
 }
 
+/* "[maintenance NAME]": a is just after the word, b the end of the title. */
+static int maintenance_section(cfg_loader *L, const char *title, const char *a, const char *b)
+{
+        char q[CFG_QUOTE_MAX];
+        char *name;
+
+        for (; a < b && cfg_ini_space(*a); a++)
+                ;
+        if (a == b)
+                return cw_config_error(L, L->lineno,
+                                       "%s: missing window name: write [maintenance NAME]", title);
+        name = cw_arena_strndup(&L->cfg->arena, a, (size_t)(b - a));
+        if (!name)
+                return -ENOMEM;
+        if (!cw_jobspec_name_valid(name))
+                return cw_config_error(
+                        L, L->lineno,
+                        "%s: invalid window name %s: use letters, digits, '_', '.' and '-', starting with a letter or '_'",
+                        title, cw_config_quote(name, q));
+        for (size_t i = 0; i < L->n_sections; i++)
+                if (L->sections[i].kind == CFG_SEC_MAINTENANCE &&
+                    strcmp(L->sections[i].name, name) == 0)
+                        return cw_config_error(L, L->lineno,
+                                               "%s: window defined twice (first on line %d)", title,
+                                               L->sections[i].line);
+        return section_add(L, CFG_SEC_MAINTENANCE, name);
+}
+
 /* A "[...]" line: s points at '[', e at the end of the trimmed line. */
 static int on_section(cfg_loader *L, const char *s, const char *e)
 {
@@ -235,6 +265,9 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                 L->kind_line[kind] = L->lineno;
                 return section_add(L, kind, NULL);
         }
+        if ((size_t)(b - a) >= 11 && memcmp(a, "maintenance", 11) == 0 &&
+            (a + 11 == b || cfg_ini_space(a[11])))
+                return maintenance_section(L, title, a + 11, b);
         if ((size_t)(b - a) >= 3 && memcmp(a, "job", 3) == 0 && (a + 3 == b || cfg_ini_space(a[3]))) {
                 char *name;
                 size_t idx;
@@ -288,7 +321,7 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
         }
         return cw_config_error(
                 L, L->lineno,
-                "%s: unknown section%s: expected [cronwarden], [admin], [defaults], [job NAME], [schedule] or [smtp]",
+                "%s: unknown section%s: expected [cronwarden], [admin], [defaults], [job NAME], [schedule], [smtp] or [maintenance NAME]",
                 title, hint);
 }
 
@@ -428,6 +461,8 @@ static const char *current_title(cfg_loader *L, char *buf, size_t size)
 {
         if (L->cur_kind == CFG_SEC_JOB)
                 snprintf(buf, size, "[job %s]", L->sections[L->cur].name);
+        else if (L->cur_kind == CFG_SEC_MAINTENANCE)
+                snprintf(buf, size, "[maintenance %s]", L->sections[L->cur].name);
         else
                 snprintf(buf, size, "[%s]", kind_name(L->cur_kind));
         return buf;

@@ -370,6 +370,16 @@ const char *cw_ionice_class_to_string(cw_ionice_class c)
         return NAME_OF(ionice_class_names, c);
 }
 
+static const char *const maint_mode_names[] = {
+        [CW_MAINT_SKIP] = "skip",
+        [CW_MAINT_DEFER] = "defer",
+};
+
+const char *cw_maint_mode_to_string(cw_maint_mode m)
+{
+        return NAME_OF(maint_mode_names, m);
+}
+
 static int apply_enum(cfg_loader *L, const cfg_kv *kv, const char *const *names, size_t n, int *ret)
 {
         char q[CFG_QUOTE_MAX], expected[64] = "";
@@ -409,6 +419,15 @@ int cfg_apply_concurrency(cfg_loader *L, void *obj, const cfg_kv *kv)
 
         if (r == 0)
                 ((cw_job *)obj)->concurrency = (cw_concurrency)v;
+        return r;
+}
+
+int cfg_apply_during_maintenance(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int v = 0, r = apply_enum(L, kv, maint_mode_names, CW_ARRAY_SIZE(maint_mode_names), &v);
+
+        if (r == 0)
+                ((cw_job *)obj)->during_maintenance = (cw_maint_mode)v;
         return r;
 }
 

@@ -1,11 +1,12 @@
 /* daemon.c - the scheduler daemon's event loop (see daemon.h).
  *
- * One thread, one poll() on three descriptors: a signalfd, a timerfd and
- * the spawner's socket. Every wake-up runs a full pass, which is
+ * One thread, one poll() on four descriptors: a signalfd, a timerfd, the
+ * spawner's socket and the watch on the zone files (daemon_time.c). Every
+ * wake-up but a zone directory's unrelated news runs a full pass, which is
  * idempotent (claims) and knows from the store what is due; the pass also
  * says when the next thing is due, and the timer is armed for exactly
- * that second. So the daemon wakes only when there is work, a signal, or
- * a wall-clock change.
+ * that second. So the daemon wakes only when there is work, a signal, a
+ * wall-clock change or a zone file change.
  *
  * Starting a run (start_worker): the fire is already claimed; the run is
  * inserted as queued, with its id, and handed to the spawner, which forks
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,59 +43,31 @@
 #include "base/sigfd.h"
 #include "http/http.h"
 #include "catalog/entries.h"
+#include "daemon/snapshot.h"
 #include "daemon/spawner.h"
 #include "notify/notify.h"
+#include "daemon/daemon_internal.h"
+#include "daemon/tzwatch.h"
+#include "sched/drain.h"
 #include "sched/worker_locks.h"
+#include "worker/control.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
  * when a run needs it, not at once (no restart loop on a broken set-up). */
 #define SPAWNER_RESTART_US 1000000
 
-/* A queued run waiting for its batch to commit before it is handed over. */
-typedef struct pending {
-        int64_t run_id, scheduled_at;
-        int32_t trigger, attempt, ignore_lock;
-        char *spec;
-} pending;
-
-typedef struct daemon_state {
-        const cw_daemon_opts *o;
-        const cw_clock *clock; /* o->clock, or real_clock */
-        cw_clock real_clock;
-        cw_config *cfg;
-        cw_store *store;
-        int sig_fd, timer_fd, pid_fd;
-        int spawner_fd;         /* our end of the spawner's socket, -1: none */
-        pid_t spawner_pid;      /* the current spawner, 0: none */
-        int64_t spawner_since;  /* its start, monotonic µs */
-        char snapshot[4096];    /* data_dir/CW_DAEMON_SNAPSHOT */
-        bool batch;             /* the pass's writes go into one store batch */
-        pending *pend;          /* runs recorded in the open batch, to hand over */
-        size_t n_pend, cap_pend;
-        bool pid_locked;  /* we hold daemon.pid (and may empty it on exit) */
-        bool journal;   /* stderr is the systemd journal */
-        bool stop;
-        bool replacing; /* in spawner_replace: a failed hand-over fails the run */
-        cw_time boot;
-        sigset_t old_mask;
-        /* The admin server (http.h) and the address it listens on; its
-         * threads log through logline, so log_lock serialises lines and
-         * guards d->cfg against a reload swapping it mid-line. */
-        cw_http_server *http;
-        char *admin_listen;
-        pthread_mutex_t log_lock;
-        /* The notification sender's thread (notify.h), with its own store
-         * connection: delivery never holds up a pass. */
-        cw_notify_sender *notify;
-        pthread_t notify_thread;
-        bool notify_running;
-        char *notify_store, *notify_data_dir; /* its copies: a reload frees d->cfg */
-} daemon_state;
+/* While the daemon runs, a queued run whose worker died after starting
+ * its job is looked for once a worker has ended (sweep_queued), at most
+ * once per SWEEP_EVERY_US, among runs queued at least SWEEP_AGE_US ago: a
+ * live worker marks its run within its burst's stagger (2 s at most), so
+ * the runs of a burst in flight are not probed one by one. */
+#define SWEEP_EVERY_US 1000000
+#define SWEEP_AGE_US 3000000
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
  * level, then key=value pairs given by fmt. */
-_printf_(3, 4) static void logline(daemon_state *d, const char *level, const char *fmt, ...)
+_printf_(3, 4) void logline(daemon_state *d, const char *level, const char *fmt, ...)
 {
         cw_buf line = CW_BUF_INIT(64 * 1024);
         char when[CW_ISO8601_MAX] = "";
@@ -130,7 +104,7 @@ _printf_(3, 4) static void logline(daemon_state *d, const char *level, const cha
 }
 
 /* A value for key=value: quoted when it has spaces or quotes. */
-static const char *quoted(const char *s, char *buf, size_t size)
+const char *quoted(const char *s, char *buf, size_t size)
 {
         size_t o = 0;
 
@@ -395,9 +369,12 @@ static void read_reports(daemon_state *d)
         while ((r = cw_spawner_read_report(d->spawner_fd, &rep)) > 0) {
                 char why[sizeof(rep.msg) + 32];
 
-                /* Workers ended: the wake-up itself is the news (a pass follows). */
-                if (rep.run_id <= 0)
+                /* Workers ended: the wake-up itself is the news (a pass
+                 * follows), and one may have died before its run's record. */
+                if (rep.run_id <= 0) {
+                        d->sweep_due = true;
                         continue;
+                }
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
                 (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
                                               why, cw_clock_now(d->clock));
@@ -452,24 +429,94 @@ static int take_handover_lock(daemon_state *d)
         return fd;
 }
 
-/* Queued runs of this node left by a daemon that died after recording
- * them and before handing them over (or whose spawner died with them
- * unread): started now, once no process of the old daemon can still
- * start them (take_handover_lock). Without that certainty they are
- * recorded as lost rather than risk a double start. */
+/* A lost run whose job may have run and can resume (resume pending): it
+ * is resumed now, as a resume of the same fire (trigger resume,
+ * resumed_from), claimed first so that `cronwarden resume` cannot restart
+ * it as well. */
+static void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
+{
+        cw_sched_action a = {.kind = CW_SCHED_STARTED,
+                             .job = job,
+                             .spec = q->spec,
+                             .scheduled_at = q->scheduled_at,
+                             .trigger = CW_TRIGGER_RESUME,
+                             .attempt = 1,
+                             .ignore_lock = !q->lock_key,
+                             .resumed_from = q->id};
+        char fire[CW_ISO8601_MAX], q1[256], q2[400];
+        int64_t id = 0;
+        cw_error err;
+
+        if (cw_store_run_set_resume(d->store, q->id, CW_RESUME_PENDING, CW_RESUME_DONE) < 0)
+                return;
+        cw_error_clear(&err);
+        cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire,
+                          sizeof(fire));
+        if (start_worker(d, &a, &id, &err) < 0) {
+                /* Not started: `cronwarden resume` may still do it. */
+                (void)cw_store_run_set_resume(d->store, q->id, CW_RESUME_DONE, CW_RESUME_PENDING);
+                logline(d, "error",
+                        "event=failed job=%s spec=%s fire=%s resumed_from=%" PRId64 " reason=%s",
+                        job->name, quoted(q->spec, q1, sizeof(q1)), fire, q->id,
+                        quoted(err.msg, q2, sizeof(q2)));
+                return;
+        }
+        logline(d, "info",
+                "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=resume attempt=1 "
+                "resumed_from=%" PRId64 " reason=resumed_after_lost",
+                id, job->name, quoted(q->spec, q1, sizeof(q1)), fire, q->id);
+}
+
+/* A queued run whose fate is known (not alive): recorded lost, and resumed
+ * when its job may have run and can resume. */
+static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_queued_fate fate,
+                        int64_t now)
+{
+        bool resumable = false;
+
+        if (cw_control_mark_queued_lost(d->store, d->cfg, q, fate, now, &resumable) < 0)
+                return;
+        logline(d, "warning",
+                "event=error what=queued_run run=%" PRId64 " action=lost may_have_run=%s", q->id,
+                fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN ? "yes" : "no");
+        (void)cw_notify_run_event(d->store, d->cfg, job, q->id, CW_RUN_LOST,
+                                  fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN
+                                          ? "its worker is gone, maybe after its job started"
+                                          : "the daemon stopped before the run started",
+                                  now);
+        if (resumable && job)
+                resume_lost(d, q, job);
+}
+
+/* Queued runs of this node whose worker is gone: left by a daemon that
+ * died after recording them and before handing them over, by a spawner
+ * that died with them unread, or by a worker that died before it marked
+ * its run running. Once no process of the old daemon can still start them
+ * (take_handover_lock), a run whose job never reached exec (no start
+ * record, worker/started.h) is started now, and one whose job may have
+ * run is recorded lost, never started again (resumed if its job can
+ * resume). Without that certainty a run without a record is recorded
+ * lost too, rather than risk a double start. */
 static void restart_queued(daemon_state *d)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
-        size_t n = 0;
+        cw_queued_fate *fate = NULL;
+        size_t n = 0, all = 0;
         cw_instant now = cw_clock_now(d->clock);
         int lock_fd = take_handover_lock(d);
 
         f.status = CW_RUN_QUEUED;
-        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
-                n = 0;
+        if (cw_store_runs_list(d->store, &f, &runs, &all) < 0)
+                all = 0;
+        fate = calloc(all ? all : 1, sizeof(*fate));
+        if (fate)
+                n = all;
+        /* Judged while no old worker can still write a start record. */
+        for (size_t i = 0; i < n; i++)
+                fate[i] = cw_control_queued_fate(d->cfg, &runs[i], lock_fd >= 0);
         if (lock_fd >= 0)
-                close(lock_fd); /* the spawner about to start takes it shared */
+                close(lock_fd);        /* the spawner about to start takes it shared */
         for (size_t i = n; i-- > 0;) { /* oldest first */
                 const cw_run *q = &runs[i];
                 /* Also a job the admin UI made (catalog/catalog.h). */
@@ -479,15 +526,18 @@ static void restart_queued(daemon_state *d)
                 pending p;
                 cw_error err;
 
-                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                if (fate[i] == CW_QUEUED_ALIVE ||
+                    (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0))
                         continue;
-                if (lock_fd < 0 || !job) {
+                if (fate[i] != CW_QUEUED_NEVER_STARTED) {
+                        queued_lost(d, q, job, fate[i], now);
+                        continue;
+                }
+                if (!job) {
                         if (cw_store_run_transition(
                                     d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
-                                    lock_fd < 0
-                                            ? "the daemon or its spawner stopped before a worker started the run"
-                                            : "the daemon or its spawner stopped before a worker started the run, "
-                                              "and its job is no longer in the config",
+                                    "the daemon or its spawner stopped before a worker started the run, "
+                                    "and its job is no longer in the config",
                                     now) == 0) {
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
                                 (void)cw_notify_run_event(
@@ -508,7 +558,52 @@ static void restart_queued(daemon_state *d)
                                 "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
                                 cw_trigger_to_string(q->trigger), q->attempt);
         }
+        free(fate);
+        cw_runs_free(runs, all);
+}
+
+/* Queued runs of this node whose worker died after starting the job (its
+ * start record left, worker/started.h) are recorded lost, and resumed when
+ * their job can resume, while the daemon runs (not only at its next start).
+ * Returns the second by which it wants to look again (runs too young to
+ * judge, or the rate limit), 0 for none. */
+static cw_time sweep_queued(daemon_state *d)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+        int64_t now = cw_clock_now(d->clock), mono = cw_clock_mono_us();
+        bool young = false;
+
+        if (!d->sweep_due)
+                return 0;
+        if (d->swept && mono - d->swept < SWEEP_EVERY_US)
+                return (cw_time)(now / 1000000) + 1;
+        d->swept = mono;
+        d->sweep_due = false;
+        f.status = CW_RUN_QUEUED;
+        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
+                return 0;
+        for (size_t i = n; i-- > 0;) {
+                const cw_run *q = &runs[i];
+                _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+
+                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                        continue;
+                if (q->started_us > now - SWEEP_AGE_US) {
+                        young = true;
+                        continue;
+                }
+                if (cw_control_queued_fate(d->cfg, q, false) != CW_QUEUED_MAY_HAVE_RUN)
+                        continue;
+                queued_lost(d, q,
+                            cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job
+                                                                                      : NULL,
+                            CW_QUEUED_MAY_HAVE_RUN, now);
+        }
         cw_runs_free(runs, n);
+        d->sweep_due = young;
+        return young ? (cw_time)(now / 1000000) + 1 : 0;
 }
 
 static cw_sched_opts pass_opts(daemon_state *d)
@@ -526,61 +621,66 @@ static cw_sched_opts pass_opts(daemon_state *d)
 
         o.now = cw_instant_sec(now);
         o.now_us = now;
+        o.config_at = d->config_at;
         return o;
 }
 
-/* Writes text to DATA_DIR/CW_DAEMON_SNAPSHOT atomically (temporary file,
- * then rename), so a worker never reads a half-written snapshot. */
-static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw_error *err)
+/* Logs each line of a load's diff (event=config_change) and records the
+ * running text's version and the diff in the store for the admin UI. */
+static void log_changes(daemon_state *d, const char *text, size_t len, const char *diff)
 {
-        char path[4096], tmp[4112];
-        ssize_t w;
-        int fd;
+        char q[600];
+        int r;
 
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-        if (fd < 0)
-                return cw_error_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-        w = write(fd, text, len);
-        if (w != (ssize_t)len || fsync(fd) < 0) {
-                int e = w < 0 ? errno : EIO;
-                close(fd);
-                return cw_error_fail(err, -e, "cannot write '%s': %s", tmp, strerror(e));
+        for (const char *p = diff; p && *p;) {
+                size_t n = strcspn(p, "\n");
+                char line[512];
+                snprintf(line, sizeof(line), "%.*s", (int)n, p);
+                logline(d, "info", "event=config_change change=%s", quoted(line, q, sizeof(q)));
+                p += n + (p[n] ? 1 : 0);
         }
-        close(fd);
-        if (rename(tmp, path) < 0)
-                return cw_error_fail(err, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
-        return 0;
+        r = cw_snapshot_record(d->store, text, len, diff, d->config_at);
+        if (r < 0)
+                logline(d, "error", "event=error what=config_record error=%s", strerror(-r));
 }
 
-/* Reads the config file once and parses that text, giving both; the
- * caller keeps the text as the snapshot (write_snapshot) once it accepts
- * the config: a config file edited or broken under a running daemon then
- * changes nothing until a reload accepts it. */
-static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
+int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err)
 {
         cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
                                .now = cw_instant_sec(cw_clock_now(d->clock))};
         cw_config_errors errs = {0};
+        int r;
+
+        r = cw_config_load_string(d->o->config_path, text, len, &opts, ret, &errs);
+        if (r < 0)
+                cw_error_fail(err, r, "%s%s", errs.n ? errs.msgs[0] : strerror(-r),
+                              errs.n > 1 ? " (and more: run 'cronwarden check')" : "");
+        cw_config_errors_release(&errs);
+        return r;
+}
+
+/* Reads the config file once and parses that text, giving both; the
+ * caller keeps the text as the snapshot (cw_snapshot_write) once it accepts
+ * the config: a config file edited or broken under a running daemon then
+ * changes nothing until a reload accepts it. */
+static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
+{
         _cleanup_free_ char *text = NULL;
+        cw_time now = cw_instant_sec(cw_clock_now(d->clock));
         size_t len = 0;
         int r;
 
         r = cw_config_read_file(d->o->config_path, &text, &len);
         if (r < 0)
                 return cw_error_fail(err, r, "cannot read '%s': %s", d->o->config_path, strerror(-r));
-        r = cw_config_load_string(d->o->config_path, text, len, &opts, ret, &errs);
-        if (r < 0)
-                cw_error_fail(err, r, "%s%s", errs.n ? errs.msgs[0] : strerror(-r),
-                              errs.n > 1 ? " (and more: run 'cronwarden check')" : "");
-        cw_config_errors_release(&errs);
+        r = parse_config(d, text, len, ret, err);
         if (r < 0)
                 return r;
         /* data_dir must exist to hold the snapshot (the store creates it too). */
         (void)mkdir((*ret)->data_dir, 0755);
         *ret_text = CW_TAKE_PTR(text);
         *ret_len = len;
+        d->loaded_at = now;
         return 0;
 }
 
@@ -617,6 +717,8 @@ static int setup_fds(daemon_state *d, cw_error *err)
         sigset_t set;
 
         cw_sigset_of(&set, signals);
+        if (d->o->step_file)
+                sigaddset(&set, SIGUSR2);
         d->sig_fd = cw_sigfd_open(&set, NULL, &d->old_mask);
         if (d->sig_fd < 0) {
                 int r = d->sig_fd;
@@ -732,6 +834,15 @@ static int admin_start(daemon_state *d, cw_error *err)
 
         if (!admin_wanted(d->cfg))
                 return 0;
+        /* The server's threads build answers of several MB (/metrics, the
+         * history pages). glibc gives each thread an arena of its own and,
+         * once a large block is freed, raises its mmap threshold up to 32
+         * MiB, after which such blocks come from the arenas and stay there
+         * when freed: under load the daemon grew to ~250 MiB. Two arenas
+         * and a fixed threshold (which turns the raising off) give large
+         * blocks back to the system as soon as they are freed. */
+        mallopt(M_ARENA_MAX, 2);
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         d->admin_listen = strdup(d->cfg->admin_listen);
         if (!d->admin_listen)
                 return cw_error_fail(err, -ENOMEM, "out of memory");
@@ -818,10 +929,49 @@ static void notify_stop(daemon_state *d)
         d->notify_store = d->notify_data_dir = NULL;
 }
 
+/* Makes n (taken) the config: passes use it, the admin server's threads
+ * see it whole or not at all, a new spawner loads it, its zone files are
+ * the ones watched. */
+void adopt_config(daemon_state *d, cw_config *n)
+{
+        cw_config *old;
+        cw_error err;
+        char q[400];
+
+        pthread_mutex_lock(&d->log_lock);
+        old = d->cfg;
+        d->cfg = n;
+        pthread_mutex_unlock(&d->log_lock);
+        cw_config_free(old);
+        /* The sender takes the new [smtp] and public_url (copied). */
+        if (d->notify)
+                (void)cw_notify_sender_configure(d->notify, n);
+        /* The old spawner forks what it was sent (under the old config,
+         * as decided); a new one loads the new snapshot. */
+        spawner_down(d);
+        cw_error_clear(&err);
+        if (spawner_up(d, &err) < 0)
+                logline(d, "error", "event=error what=spawner error=%s action=retry_later",
+                        quoted(err.msg, q, sizeof(q)));
+        daemon_zones_watch(d);
+}
+
+/* A daemon starting ends a drain (`cronwarden drain` stopped the one
+ * before it for a deploy): its first pass catches up what was held. */
+static void end_drain(daemon_state *d)
+{
+        cw_time since = 0;
+
+        if (cw_sched_drain_get(d->store, &since) == 0 && since > 0 &&
+            cw_sched_drain_set(d->store, 0) == 0)
+                logline(d, "info", "event=drain_ended since=%lld reason=daemon_start",
+                        (long long)since);
+}
+
 static void reload(daemon_state *d)
 {
-        _cleanup_free_ char *text = NULL;
-        cw_config *n = NULL, *old;
+        _cleanup_free_ char *text = NULL, *diff = NULL;
+        cw_config *n = NULL;
         size_t len = 0;
         cw_error err;
         char q[400];
@@ -837,27 +987,22 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        if (write_snapshot(n, text, len, &err) < 0) {
+        diff = cw_snapshot_diff(n->data_dir, d->cfg, text, len, n,
+                                cw_instant_sec(cw_clock_now(d->clock)));
+        if (cw_snapshot_write(n->data_dir, text, len, &err) < 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
                 cw_config_free(n);
                 return;
         }
-        pthread_mutex_lock(&d->log_lock);
-        old = d->cfg;
-        d->cfg = n;
-        pthread_mutex_unlock(&d->log_lock);
-        cw_config_free(old);
-        /* The old spawner forks what it was sent (under the old config,
-         * as decided); a new one loads the new snapshot. */
-        spawner_down(d);
-        cw_error_clear(&err);
-        if (spawner_up(d, &err) < 0)
-                logline(d, "error", "event=error what=spawner error=%s action=retry_later", quoted(err.msg, q, sizeof(q)));
+        free(d->text);
+        d->text = CW_TAKE_PTR(text);
+        d->text_len = len;
+        d->config_at = d->loaded_at;
+        adopt_config(d, n);
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
+        log_changes(d, d->text, d->text_len, diff);
         admin_reloaded(d, n);
-        if (d->notify)
-                (void)cw_notify_sender_configure(d->notify, n);
 }
 
 /* Children: spawners (the current one, and old ones draining after a
@@ -872,8 +1017,10 @@ static void reap(daemon_state *d)
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
                 char detail[32];
 
-                if (pid != d->spawner_pid)
+                if (pid != d->spawner_pid) {
+                        d->sweep_due = true; /* a worker of a replaced spawner */
                         continue;
+                }
                 snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                 spawner_replace(d, true, detail);
@@ -896,18 +1043,13 @@ static void handle_signals(daemon_state *d)
                 case SIGCHLD:
                         reap(d);
                         break;
+                case SIGUSR2: /* only under the test hook (daemon.h) */
+                        daemon_clock_step(d);
+                        break;
                 default: /* SIGUSR1: a request was queued; the next pass takes it. */
                         break;
                 }
         }
-}
-
-static void handle_timer(daemon_state *d)
-{
-        uint64_t n;
-
-        if (read(d->timer_fd, &n, sizeof(n)) < 0 && errno == ECANCELED)
-                logline(d, "warning", "event=clock_changed action=replan");
 }
 
 static void fire_reboot(daemon_state *d)
@@ -955,6 +1097,8 @@ static void cleanup(daemon_state *d)
         }
         cw_store_close(d->store);
         cw_config_free(d->cfg);
+        cw_tzwatch_free(d->tzw);
+        free(d->text);
 }
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
@@ -962,7 +1106,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .spawner_fd = -1,
                           .log_lock = PTHREAD_MUTEX_INITIALIZER};
         const char *js = getenv("JOURNAL_STREAM");
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *diff = NULL;
         size_t len = 0;
         int r;
 
@@ -974,13 +1118,15 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         d.journal = js && *js;
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
         r = load_config(&d, &d.cfg, &text, &len, err);
+        d.config_at = d.loaded_at;
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0)
                 r = take_pid_file(&d, err);
         if (r == 0) {
                 snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
-                r = write_snapshot(d.cfg, text, len, err);
+                diff = cw_snapshot_diff(d.cfg->data_dir, NULL, text, len, d.cfg, d.config_at);
+                r = cw_snapshot_write(d.cfg->data_dir, text, len, err);
         }
         if (r == 0)
                 r = setup_fds(&d, err);
@@ -994,6 +1140,13 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 cleanup(&d);
                 return r;
         }
+        d.text = CW_TAKE_PTR(text);
+        d.text_len = len;
+        r = cw_tzwatch_open(&d.tzw);
+        if (r < 0)
+                logline(&d, "warning", "event=error what=tzwatch error=%s action=%s", strerror(-r),
+                        "zone_changes_need_a_reload");
+        daemon_zones_watch(&d);
         d.boot = cw_instant_sec(cw_clock_now(d.clock));
         /* Before the spawner (which holds the hand-over lock shared). */
         restart_queued(&d);
@@ -1006,25 +1159,48 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir, (int)d.spawner_pid);
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
+        /* What changed since the config the last daemon ran. */
+        log_changes(&d, d.text, d.text_len, diff);
+        end_drain(&d);
         notify_start(&d);
         fire_reboot(&d);
-        while (!d.stop) {
-                struct pollfd p[3] = {{.fd = d.sig_fd, .events = POLLIN},
+        for (bool pass = true; !d.stop;) {
+                struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},
                                       {.fd = d.timer_fd, .events = POLLIN},
-                                      {.fd = -1, .events = POLLIN}};
+                                      {.fd = -1, .events = POLLIN},
+                                      {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN}};
+                int64_t left;
+                int n;
 
-                arm(&d, run_pass(&d));
+                if (pass) {
+                        cw_time wake = run_pass(&d), again = sweep_queued(&d);
+
+                        arm(&d, again && (!wake || again < wake) ? again : wake);
+                }
                 p[2].fd = d.spawner_fd;
-                if (poll(p, 3, -1) < 0 && errno != EINTR) {
+                /* No timeout unless a zone change is settling. */
+                left = d.tz_due ? d.tz_due - cw_clock_mono_us() : -1;
+                n = poll(p, 4, d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1);
+                if (n < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
                 }
+                /* Events on other files in a zone's directory (/etc sees
+                 * many) wake the loop but plan nothing anew. */
+                pass = n < 0 || p[0].revents || p[1].revents || p[2].revents;
                 if (p[1].revents)
-                        handle_timer(&d);
+                        daemon_timer_read(&d);
                 if (p[2].revents && p[2].fd == d.spawner_fd)
                         read_reports(&d);
                 if (p[0].revents)
                         handle_signals(&d);
+                if (p[3].revents)
+                        daemon_zones_read(&d);
+                if (d.tz_due && cw_clock_mono_us() >= d.tz_due) {
+                        d.tz_due = 0;
+                        daemon_zones_reload(&d);
+                        pass = true;
+                }
         }
         logline(&d, "info", "event=stop pid=%d", (int)getpid());
         cleanup(&d);

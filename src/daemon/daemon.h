@@ -7,6 +7,10 @@
  * queued: pass), SIGHUP (reload the config), SIGTERM/SIGINT (stop; running
  * jobs go on in their own workers). This is the top layer: it logs.
  *
+ * Zone files in use are watched (tzwatch.h): when tzdata or /etc/localtime
+ * changes, the zones are loaded again and the plan redone without a
+ * reload (daemon_time.c).
+ *
  * Every "now" (passes, runs, log lines, the admin server's requests) is
  * read from cw_daemon_opts.clock; under a test clock (base/clock.h) the
  * timer is armed for the time left instead of an absolute instant.
@@ -44,6 +48,12 @@ typedef struct cw_daemon_opts {
         int (*start_spawner)(void *userdata, const char *snapshot, int fd, cw_error *err);
         void *userdata;
         FILE *log;                    /* one line per event */
+        /* Test hook (docs/hacking.md), NULL in production: SIGUSR2 moves
+         * step_clock (the very clock `clock` points to, a test's) to the
+         * ISO 8601 instant written in step_file, as a jump of the wall
+         * clock would move the real one. */
+        const char *step_file;
+        cw_clock *step_clock;
 } cw_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, -EBUSY when

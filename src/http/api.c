@@ -6,9 +6,9 @@
  * read or an action (actions.h) to change something, and turn the result
  * into JSON with jansson. Validation of what the input means (job specs,
  * params, schedules) is the actions' and answers 422; a missing job, run
- * or entry 404; a run that is not running 409. Objects are built by one
- * function each (run_json, job_json, ...) so every endpoint shows a run
- * the same way. */
+ * or entry 404; a run that is not running 409. Runs, jobs and schedule
+ * entries are built by report/json.h, the shape the CLI's --json shares;
+ * the objects only the API has (UI entries, requests) are built here. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "http/model.h"
 #include "catalog/catalog.h"
+#include "report/json.h"
 #include "worker/capture.h"
 #include "worker/control.h"
 
@@ -62,192 +63,79 @@ static int send_error(const cw_http_req *req, cw_http_resp *resp, int r, const c
         return 0;
 }
 
-static json_t *str_or_null(const char *s)
-{
-        return s ? json_string(s) : json_null();
-}
-
-/* name: ISO 8601 UTC of an instant in microseconds, name_ts: seconds with
- * the fraction; both null when us is 0. */
-static void set_instant_us(json_t *o, const char *name, int64_t us)
-{
-        char iso[CW_ISO8601_MAX], key[64];
-
-        snprintf(key, sizeof(key), "%s_ts", name);
-        if (us <= 0 || cw_iso8601_format(cw_floordiv(us, 1000000), 0, iso, sizeof(iso)) < 0) {
-                json_object_set_new(o, name, json_null());
-                json_object_set_new(o, key, json_null());
-                return;
-        }
-        json_object_set_new(o, name, json_string(iso));
-        json_object_set_new(o, key, json_real((double)us / 1e6));
-}
-
-/* A fire instant in seconds, shown in zone tz (UTC when NULL). */
-static json_t *fire_string(cw_time t, const cw_tz *tz)
-{
-        char iso[CW_ISO8601_MAX];
-
-        if (t <= 0 || cw_iso8601_format(t, tz ? cw_tz_utoff(tz, t) : 0, iso, sizeof(iso)) < 0)
-                return json_null();
-        return json_string(iso);
-}
-
-static void set_fire(json_t *o, const char *name, cw_time t, const cw_tz *tz)
-{
-        char key[64];
-
-        snprintf(key, sizeof(key), "%s_ts", name);
-        json_object_set_new(o, name, fire_string(t, tz));
-        json_object_set_new(o, key, t > 0 ? json_integer(t) : json_null());
-}
-
-static json_t *run_json(const cw_run *r, int64_t now_us)
-{
-        json_t *o = json_object();
-        double pct = cw_model_run_percent(r);
-
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "id", json_integer(r->id));
-        json_object_set_new(o, "job", json_string(r->job));
-        json_object_set_new(o, "spec", json_string(r->spec));
-        json_object_set_new(o, "node", str_or_null(r->node));
-        json_object_set_new(o, "status", json_string(cw_run_status_to_string(r->status)));
-        json_object_set_new(o, "trigger", json_string(cw_trigger_to_string(r->trigger)));
-        json_object_set_new(o, "attempt", json_integer(r->attempt));
-        /* The fire of a schedule entry this run is for. The store also
-         * keeps an instant for other triggers (a request or a dependency
-         * records when it was taken), which is not a schedule's: null. */
-        set_fire(o, "scheduled_at", r->trigger == CW_TRIGGER_SCHEDULE ? r->scheduled_at : 0, NULL);
-        set_instant_us(o, "started", r->started_us);
-        set_instant_us(o, "ended", r->ended_us);
-        json_object_set_new(o, "duration", json_real(cw_model_run_duration(r, now_us)));
-        json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
-        json_object_set_new(o, "signal", r->signal > 0 ? json_integer(r->signal) : json_null());
-        json_object_set_new(o, "pid", r->pid > 0 ? json_integer(r->pid) : json_null());
-        if (r->progress_done >= 0) {
-                json_t *p = json_object();
-                json_object_set_new(p, "done", json_integer(r->progress_done));
-                json_object_set_new(p, "total", r->progress_total > 0 ? json_integer(r->progress_total) : json_null());
-                json_object_set_new(p, "percent", pct >= 0 ? json_real(pct) : json_null());
-                json_object_set_new(o, "progress", p);
-        } else {
-                json_object_set_new(o, "progress", json_null());
-        }
-        json_object_set_new(o, "reason", str_or_null(r->reason));
-        json_object_set_new(o, "output_size", json_integer((json_int_t)r->output_size));
-        json_object_set_new(o, "output_truncated", json_boolean(r->output_truncated));
-        json_object_set_new(o, "resume", json_string(cw_resume_state_to_string(r->resume)));
-        json_object_set_new(o, "resumed_from", r->resumed_from > 0 ? json_integer(r->resumed_from) : json_null());
-        return o;
-}
-
 static json_t *run_or_null(const cw_run *r, int64_t now_us)
 {
-        return r->id > 0 ? run_json(r, now_us) : json_null();
+        return r->id > 0 ? cw_json_run(r, now_us) : json_null();
 }
 
 static json_t *entry_json(const cw_model_entry *e, bool with_fires)
 {
-        json_t *o = json_object();
+        cw_json_entry je = {
+                .source = cw_model_source_to_string(e->source),
+                .when = e->when,
+                .ts = e->ts,
+                .spec = e->spec,
+                .tz = e->tz,
+                .line = e->line,
+                .entry_id = e->ui_id,
+                .reboot = e->reboot,
+                .fixed_time = e->fixed_time,
+                .at_startup = e->reboot,
+                .next = e->next,
+                .fires = with_fires ? e->next_fires : NULL,
+                .n_fires = e->n_next,
+        };
 
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "source", json_string(cw_model_source_to_string(e->source)));
-        json_object_set_new(o, "when", json_string(e->when));
-        json_object_set_new(o, "spec", json_string(e->spec));
-        json_object_set_new(o, "zone", str_or_null(e->zone));
-        json_object_set_new(o, "line", e->line > 0 ? json_integer(e->line) : json_null());
-        json_object_set_new(o, "entry_id", e->ui_id > 0 ? json_integer(e->ui_id) : json_null());
-        json_object_set_new(o, "reboot", json_boolean(e->reboot));
-        set_fire(o, "next", e->next, e->tz);
-        if (with_fires) {
-                json_t *f = json_array(), *ts = json_array();
-                for (size_t i = 0; i < e->n_next; i++) {
-                        json_array_append_new(f, fire_string(e->next_fires[i], e->tz));
-                        json_array_append_new(ts, json_integer(e->next_fires[i]));
-                }
-                json_object_set_new(o, "next_fires", f);
-                json_object_set_new(o, "next_fires_ts", ts);
-        }
-        return o;
+        return cw_json_entry_new(&je);
 }
 
 static json_t *job_json(const cw_model_job *j, int64_t now_us, bool detail)
 {
-        json_t *o = json_object(), *entries = json_array();
-        const cw_tz *next_tz = NULL;
+        cw_json_job jj = {
+                .job = j->job,
+                .enabled = j->enabled,
+                .enabled_config = j->enabled_config,
+                .entry_id = j->ui_entry,
+                .runnable_error = j->ui_why_not,
+                .next = j->next,
+        };
+        json_t *o, *entries;
+        bool reboot = false;
 
-        if (!o || !entries) {
+        for (size_t i = 0; i < j->n_entries; i++) {
+                if (j->entries[i].next && j->entries[i].next == j->next && !jj.next_tz)
+                        jj.next_tz = j->entries[i].tz;
+                reboot |= j->entries[i].reboot;
+        }
+        jj.next_at_startup = !j->next && reboot;
+        o = cw_json_job_new(&jj);
+        entries = o ? json_object_get(o, "schedules") : NULL;
+        if (!entries) {
                 json_decref(o);
-                json_decref(entries);
                 return NULL;
         }
-        json_object_set_new(o, "name", json_string(j->job->name));
-        json_object_set_new(o, "description", json_string(j->job->description ? j->job->description : ""));
-        json_object_set_new(o, "enabled", json_boolean(j->enabled));
-        json_object_set_new(o, "enabled_config", json_boolean(j->enabled_config));
-        /* Where the job comes from: the config, or a command entry of the UI. */
-        json_object_set_new(o, "source", json_string(cw_model_source_to_string(j->ui_entry ? CW_MODEL_SOURCE_UI
-                                                                                          : CW_MODEL_SOURCE_CONFIG)));
-        json_object_set_new(o, "entry_id", j->ui_entry ? json_integer(j->ui_entry) : json_null());
-        json_object_set_new(o, "runnable_error", str_or_null(j->ui_why_not));
-        for (size_t i = 0; i < j->n_entries; i++) {
+        for (size_t i = 0; i < j->n_entries; i++)
                 json_array_append_new(entries, entry_json(&j->entries[i], detail));
-                if (j->entries[i].next == j->next)
-                        next_tz = j->entries[i].tz;
-        }
-        json_object_set_new(o, "schedules", entries);
-        set_fire(o, "next", j->next, next_tz ? next_tz : j->job->tz);
         json_object_set_new(o, "last_run", run_or_null(&j->last, now_us));
         json_object_set_new(o, "running", run_or_null(&j->running, now_us));
         json_object_set_new(o, "n_running", json_integer((json_int_t)j->n_running));
         return o;
 }
 
-static json_t *strv_json(const cw_strv *sv)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < sv->n; i++)
-                json_array_append_new(a, json_string(sv->v[i]));
-        return a;
-}
-
 static json_t *job_detail_json(const cw_model_job_detail *d, int64_t now_us)
 {
-        const cw_job *job = d->j.job;
         json_t *o = job_json(&d->j, now_us, true), *a, *stats, *counts;
 
         if (!o)
                 return NULL;
-        json_object_set_new(o, "command", str_or_null(job->command));
-        json_object_set_new(o, "shell", json_boolean(job->shell));
-        json_object_set_new(o, "args", strv_json(&job->args));
-        json_object_set_new(o, "options", strv_json(&job->options));
-        json_object_set_new(o, "lock", json_string(cw_lock_mode_to_string(job->lock)));
-        json_object_set_new(o, "lock_name", json_string(job->lock_name ? job->lock_name : job->name));
-        json_object_set_new(o, "concurrency", json_string(cw_concurrency_to_string(job->concurrency)));
-        json_object_set_new(o, "catch_up", json_string(cw_catch_up_to_string(job->catch_up)));
-        json_object_set_new(o, "timeout", json_integer(job->timeout));
-        json_object_set_new(o, "kill_grace", json_integer(job->kill_grace));
-        json_object_set_new(o, "retries", json_integer(job->retries));
-        json_object_set_new(o, "retry_delay", json_integer(job->retry_delay));
-        json_object_set_new(o, "can_resume", json_boolean(job->can_resume));
-        json_object_set_new(o, "hosts", strv_json(&job->hosts));
-        json_object_set_new(o, "zone", str_or_null(cw_tz_name(job->tz)));
-        a = json_array();
-        for (size_t i = 0; i < d->n_after; i++)
-                json_array_append_new(a, json_string(d->after[i]->name));
-        json_object_set_new(o, "after", a);
+        cw_json_job_settings(o, d->j.job, d->j.ui_entry > 0);
         a = json_array();
         for (size_t i = 0; i < d->n_before; i++)
                 json_array_append_new(a, json_string(d->before[i]->name));
         json_object_set_new(o, "before", a);
         a = json_array();
         for (size_t i = 0; i < d->n_recent; i++)
-                json_array_append_new(a, run_json(&d->recent[i], now_us));
+                json_array_append_new(a, cw_json_run(&d->recent[i], now_us));
         json_object_set_new(o, "recent_runs", a);
         stats = json_object();
         json_object_set_new(stats, "p50", d->p50 >= 0 ? json_real(d->p50) : json_null());
@@ -258,7 +146,7 @@ static json_t *job_detail_json(const cw_model_job_detail *d, int64_t now_us)
                 json_object_set_new(counts, cw_run_status_to_string((cw_run_status)i),
                                     json_integer((json_int_t)d->counts[i]));
         json_object_set_new(stats, "counts", counts);
-        set_instant_us(stats, "last_success", d->last_success_us);
+        cw_json_set_instant(stats, "last_success", d->last_success_us);
         json_object_set_new(o, "stats", stats);
         return o;
 }
@@ -272,17 +160,17 @@ static json_t *ui_entry_json(const cw_model_ui_entry *m)
         json_object_set_new(o, "id", json_integer(m->e.id));
         json_object_set_new(o, "job", json_string(m->job));
         json_object_set_new(o, "schedule", json_string(m->e.schedule));
-        json_object_set_new(o, "spec", str_or_null(m->e.spec));
-        json_object_set_new(o, "command", str_or_null(m->e.command));
+        json_object_set_new(o, "spec", cw_json_str(m->e.spec));
+        json_object_set_new(o, "command", cw_json_str(m->e.command));
         json_object_set_new(o, "description", json_string(m->e.description ? m->e.description : ""));
         json_object_set_new(o, "enabled", json_boolean(m->e.enabled));
-        json_object_set_new(o, "created_by", str_or_null(m->e.created_by));
-        set_instant_us(o, "created", m->e.created_us);
-        set_instant_us(o, "updated", m->e.updated_us);
+        json_object_set_new(o, "created_by", cw_json_str(m->e.created_by));
+        cw_json_set_instant(o, "created", m->e.created_us);
+        cw_json_set_instant(o, "updated", m->e.updated_us);
         json_object_set_new(o, "valid", json_boolean(m->valid));
-        json_object_set_new(o, "error", str_or_null(m->error));
-        json_object_set_new(o, "zone", str_or_null(m->zone));
-        set_fire(o, "next", m->next, m->tz);
+        json_object_set_new(o, "error", cw_json_str(m->error));
+        json_object_set_new(o, "zone", cw_json_str(m->zone));
+        cw_json_set_fire(o, "next", m->next, m->tz);
         return o;
 }
 
@@ -294,8 +182,8 @@ static json_t *request_json(const cw_request *q)
                 return NULL;
         json_object_set_new(o, "id", json_integer(q->id));
         json_object_set_new(o, "spec", json_string(q->spec));
-        json_object_set_new(o, "requested_by", str_or_null(q->by));
-        set_instant_us(o, "requested", q->requested_us);
+        json_object_set_new(o, "requested_by", cw_json_str(q->by));
+        cw_json_set_instant(o, "requested", q->requested_us);
         return o;
 }
 
@@ -497,7 +385,7 @@ static int api_runs(const cw_http_req *req, cw_http_resp *resp)
                 return send_error(req, resp, r, &err);
         runs = json_array();
         for (size_t i = 0; runs && i < m.n; i++)
-                json_array_append_new(runs, run_json(&m.runs[i], req->now_us));
+                json_array_append_new(runs, cw_json_run(&m.runs[i], req->now_us));
         return send_json(resp, 200,
                          json_pack("{s:o?, s:o}", "runs", runs, "next_before",
                                    m.next_before > 0 ? json_integer(m.next_before) : json_null()));
@@ -516,7 +404,7 @@ static int api_run(const cw_http_req *req, cw_http_resp *resp)
         r = cw_model_run_get(req->cfg, req->store, id, false, &m, &err);
         if (r < 0)
                 return send_error(req, resp, r, &err);
-        o = run_json(&m.run, req->now_us);
+        o = cw_json_run(&m.run, req->now_us);
         if (o) {
                 json_object_set_new(o, "alive", cw_run_status_is_final(m.run.status) ? json_null() : json_boolean(m.alive));
                 json_object_set_new(o, "job_configured", json_boolean(m.job != NULL));
@@ -683,7 +571,7 @@ static int api_running(const cw_http_req *req, cw_http_resp *resp)
                 return send_error(req, resp, r, &err);
         runs = json_array();
         for (size_t i = 0; runs && i < m.n; i++) {
-                json_t *o = run_json(&m.runs[i], req->now_us);
+                json_t *o = cw_json_run(&m.runs[i], req->now_us);
                 if (o)
                         json_object_set_new(o, "alive",
                                             json_boolean(m.runs[i].status == CW_RUN_QUEUED ||
@@ -774,8 +662,8 @@ static json_t *scheduler_json(const cw_model_scheduler *m)
         if (!o)
                 return NULL;
         json_object_set_new(o, "enabled", json_boolean(m->enabled));
-        set_fire(o, "last_pass", m->last_pass, NULL);
-        json_object_set_new(o, "node", str_or_null(m->node));
+        cw_json_set_fire(o, "last_pass", m->last_pass, NULL);
+        json_object_set_new(o, "node", cw_json_str(m->node));
         json_object_set_new(o, "running", json_integer((json_int_t)m->n_running));
         json_object_set_new(o, "pending_requests", json_integer((json_int_t)m->n_pending));
         return o;

@@ -18,14 +18,18 @@
  *
  * Passwords are checked with crypto_pwhash_str_verify (argon2id; 64 MiB
  * for hashes made with the interactive limits), one at a time under
- * verify_lock so parallel attempts cannot exhaust memory; the throttle
- * is consulted before any verification. */
+ * verify_lock so parallel attempts cannot exhaust memory. The server runs
+ * POST /login on a thread of its own with a bounded queue (server.c), so
+ * checks never hold the threads other pages need. The throttle (per user
+ * name and address, with a bounded probe rate for a blocked pair) is
+ * consulted before any verification. */
 #include "http/http.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -121,10 +125,21 @@ void cw_sessions_end(cw_sessions *t, const char *id)
 
 /* ---- the login throttle ---- */
 
-static cw_throttle_entry *throttle_find(cw_throttle *t, const char *client)
+/* Names are kept (and compared) cut to CW_USER_MAX bytes: a longer one
+ * is never the configured user. */
+static void user_key(const char *user, char key[CW_USER_MAX + 1])
 {
+        snprintf(key, CW_USER_MAX + 1, "%.*s", CW_USER_MAX, user);
+}
+
+static cw_throttle_entry *throttle_find(cw_throttle *t, const char *user, const char *client)
+{
+        char key[CW_USER_MAX + 1];
+
+        user_key(user, key);
         for (size_t i = 0; i < CW_THROTTLE_ENTRIES; i++)
-                if (t->e[i].client[0] && strcmp(t->e[i].client, client) == 0)
+                if (t->e[i].client[0] && strcmp(t->e[i].client, client) == 0 &&
+                    strcmp(t->e[i].user, key) == 0)
                         return &t->e[i];
         return NULL;
 }
@@ -141,9 +156,9 @@ static void throttle_expire(cw_throttle_entry *e, int64_t now_us)
                 memset(e, 0, sizeof(*e));
 }
 
-int64_t cw_throttle_wait(cw_throttle *t, const char *client, int64_t now_us)
+int64_t cw_throttle_wait(cw_throttle *t, const char *user, const char *client, int64_t now_us)
 {
-        cw_throttle_entry *e = throttle_find(t, client);
+        cw_throttle_entry *e = throttle_find(t, user, client);
 
         if (!e)
                 return 0;
@@ -151,28 +166,35 @@ int64_t cw_throttle_wait(cw_throttle *t, const char *client, int64_t now_us)
         return e->client[0] && e->until_us > now_us ? e->until_us - now_us : 0;
 }
 
-void cw_throttle_failed(cw_throttle *t, const char *client, int64_t now_us)
+/* A free (or expired) entry, else the one idle longest, emptied. */
+static cw_throttle_entry *throttle_slot(cw_throttle *t, int64_t now_us)
 {
-        cw_throttle_entry *e = throttle_find(t, client);
+        cw_throttle_entry *e = NULL, *oldest = NULL;
+
+        for (size_t i = 0; i < CW_THROTTLE_ENTRIES && !e; i++) {
+                cw_throttle_entry *c = &t->e[i];
+
+                throttle_expire(c, now_us);
+                if (!c->client[0])
+                        e = c;
+                else if (!oldest || throttle_idle_since(c) < throttle_idle_since(oldest))
+                        oldest = c;
+        }
+        if (!e)
+                e = oldest;
+        memset(e, 0, sizeof(*e));
+        return e;
+}
+
+void cw_throttle_failed(cw_throttle *t, const char *user, const char *client, int64_t now_us)
+{
+        cw_throttle_entry *e = throttle_find(t, user, client);
 
         if (e)
                 throttle_expire(e, now_us);
         if (!e || !e->client[0]) {
-                cw_throttle_entry *oldest = NULL;
-
-                e = NULL;
-                for (size_t i = 0; i < CW_THROTTLE_ENTRIES && !e; i++) {
-                        cw_throttle_entry *c = &t->e[i];
-
-                        throttle_expire(c, now_us);
-                        if (!c->client[0])
-                                e = c;
-                        else if (!oldest || throttle_idle_since(c) < throttle_idle_since(oldest))
-                                oldest = c;
-                }
-                if (!e)
-                        e = oldest;
-                memset(e, 0, sizeof(*e));
+                e = throttle_slot(t, now_us);
+                user_key(user, e->user);
                 snprintf(e->client, sizeof(e->client), "%s", client);
         }
         e->failures++;
@@ -185,12 +207,42 @@ void cw_throttle_failed(cw_throttle *t, const char *client, int64_t now_us)
         }
 }
 
-void cw_throttle_succeeded(cw_throttle *t, const char *client)
+void cw_throttle_succeeded(cw_throttle *t, const char *user, const char *client)
 {
-        cw_throttle_entry *e = throttle_find(t, client);
+        cw_throttle_entry *e = throttle_find(t, user, client);
 
         if (e)
                 memset(e, 0, sizeof(*e));
+}
+
+bool cw_throttle_probe_take(cw_throttle *t, const char *user, int64_t now_us, int64_t *ret_wait)
+{
+        cw_throttle_probe *p = NULL, *oldest = NULL;
+        char key[CW_USER_MAX + 1];
+
+        user_key(user, key);
+        for (size_t i = 0; i < CW_THROTTLE_PROBE_ENTRIES && !p; i++) {
+                cw_throttle_probe *c = &t->probe[i];
+
+                if (c->user[0] && strcmp(c->user, key) == 0)
+                        p = c;
+                else if (!oldest || c->next_us < oldest->next_us)
+                        oldest = c;
+        }
+        if (p && p->next_us > now_us) {
+                *ret_wait = p->next_us - now_us;
+                return false;
+        }
+        if (!p) {
+                /* Taking the slot whose turn came first: its user gets
+                 * one more turn early, which is within the bound for
+                 * all but a spray of names (which cost a verification
+                 * each anyway, and meet the verification limit). */
+                p = oldest;
+                memcpy(p->user, key, sizeof(p->user));
+        }
+        p->next_us = now_us + CW_THROTTLE_PROBE_US;
+        return true;
 }
 
 /* ---- the server's auth state ---- */
@@ -251,17 +303,24 @@ bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t n
         return ok;
 }
 
-bool cw_auth_password_ok(cw_auth *a, const cw_config *cfg, const char *user, const char *password)
+int cw_auth_password_check(cw_auth *a, const cw_config *cfg, const char *user, const char *password)
 {
         bool user_ok, pw_ok;
 
         if (!cfg->admin_password_hash)
-                return false;
+                return -EACCES;
         user_ok = cw_http_secret_equal(user, cw_auth_user(cfg));
         pthread_mutex_lock(&a->verify_lock);
         pw_ok = crypto_pwhash_str_verify(cfg->admin_password_hash, password, strlen(password)) == 0;
         pthread_mutex_unlock(&a->verify_lock);
-        return user_ok && pw_ok;
+        return user_ok && pw_ok ? 0 : -EACCES;
+}
+
+bool cw_auth_cookie_secure(const cw_config *cfg)
+{
+        if (cfg->admin_cookie_secure != CW_COOKIE_SECURE_AUTO)
+                return cfg->admin_cookie_secure == CW_COOKIE_SECURE_YES;
+        return cfg->admin_public_url && strncasecmp(cfg->admin_public_url, "https://", 8) == 0;
 }
 
 bool cw_auth_token(const cw_config *cfg, const char *token, char *name, size_t size)
@@ -290,11 +349,15 @@ bool cw_auth_token(const cw_config *cfg, const char *token, char *name, size_t s
 
 /* ---- /login, /logout ---- */
 
-static int set_cookie(cw_http_resp *resp, const char *name, const char *value, const char *path, long max_age)
+/* Secure when the UI is reached over https (cw_auth_cookie_secure): the
+ * browser then never sends the cookie over plain http. */
+static int set_cookie(const cw_http_req *req, cw_http_resp *resp, const char *name,
+                      const char *value, const char *path, long max_age)
 {
         free(resp->set_cookie);
-        if (asprintf(&resp->set_cookie, "%s=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%ld", name, value, path,
-                     max_age) < 0) {
+        if (asprintf(&resp->set_cookie, "%s=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
+                     name, value, path, max_age,
+                     cw_auth_cookie_secure(req->cfg) ? "; Secure" : "") < 0) {
                 resp->set_cookie = NULL;
                 return -ENOMEM;
         }
@@ -311,7 +374,7 @@ static int show_login(const cw_http_req *req, cw_http_resp *resp, int status, co
         if (!cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_LOGIN_COOKIE, token, sizeof(token)) ||
             !is_secret_hex(token))
                 random_hex(token);
-        if (set_cookie(resp, CW_LOGIN_COOKIE, token, "/login", LOGIN_TOKEN_MAX_AGE) < 0)
+        if (set_cookie(req, resp, CW_LOGIN_COOKIE, token, "/login", LOGIN_TOKEN_MAX_AGE) < 0)
                 return -ENOMEM;
         r.csrf = token;
         cw_http_page_login(&r, resp, error, next);
@@ -340,13 +403,38 @@ static int login_get(const cw_http_req *req, cw_http_resp *resp)
                           next);
 }
 
+/* Whether user may have a password checked now from req's address; when
+ * not, fills the 429 answer. */
+static bool login_allowed(const cw_http_req *req, cw_http_resp *resp, cw_auth *a, const char *user,
+                          const char *next, int *ret)
+{
+        int64_t now = cw_http_req_mono_us(req), wait, probe_wait = 0;
+        char msg[160];
+        bool ok;
+
+        pthread_mutex_lock(&a->lock);
+        wait = cw_throttle_wait(&a->throttle, user, req->client, now);
+        ok = wait == 0 || cw_throttle_probe_take(&a->throttle, user, now, &probe_wait);
+        pthread_mutex_unlock(&a->lock);
+        if (ok)
+                return true;
+        if (probe_wait < wait)
+                wait = probe_wait;
+        resp->retry_after = (int)((wait + 999999) / 1000000);
+        snprintf(msg, sizeof(msg),
+                 "too many failed logins for this user from your address: try again in %d seconds",
+                 resp->retry_after);
+        *ret = show_login(req, resp, 429, msg, next);
+        return false;
+}
+
 static int login_post(const cw_http_req *req, cw_http_resp *resp)
 {
         cw_auth *a = cw_http_server_auth(req->server);
         const char *next = local_next(cw_http_form(req, "next"));
         const char *user = cw_http_form(req, "user"), *password = cw_http_form(req, "password");
         const char *token = cw_http_form(req, "csrf");
-        int64_t now = cw_http_req_mono_us(req), wait;
+        int64_t now = cw_http_req_mono_us(req);
         char cookie[CW_SECRET_HEX + 2], old[CW_SECRET_HEX + 2], q[96];
         unsigned char pw[32];
         cw_http_req as_user;
@@ -355,17 +443,9 @@ static int login_post(const cw_http_req *req, cw_http_resp *resp)
 
         if (!a)
                 return -EINVAL;
-        pthread_mutex_lock(&a->lock);
-        wait = cw_throttle_wait(&a->throttle, req->client, now);
-        pthread_mutex_unlock(&a->lock);
-        if (wait > 0) {
-                char msg[128];
-
-                resp->retry_after = (int)((wait + 999999) / 1000000);
-                snprintf(msg, sizeof(msg), "too many failed logins from your address: try again in %d seconds",
-                         resp->retry_after);
-                return show_login(req, resp, 429, msg, next);
-        }
+        user = user ? user : "";
+        if (!login_allowed(req, resp, a, user, next, &r))
+                return r;
         if (!token || !cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_LOGIN_COOKIE, cookie, sizeof(cookie)) ||
             !is_secret_hex(cookie) || !cw_http_secret_equal(token, cookie))
                 return show_login(req, resp, 403, "the login form expired: please log in again", next);
@@ -373,23 +453,24 @@ static int login_post(const cw_http_req *req, cw_http_resp *resp)
                 return show_login(req, resp, 403,
                                   "password logins are off: set [admin] password_hash (made by 'cronwarden passwd')",
                                   next);
-        if (!cw_auth_password_ok(a, req->cfg, user ? user : "", password ? password : "")) {
+        if (cw_auth_password_check(a, req->cfg, user, password ? password : "") < 0) {
                 pthread_mutex_lock(&a->lock);
-                cw_throttle_failed(&a->throttle, req->client, now);
+                cw_throttle_failed(&a->throttle, user, req->client, now);
                 pthread_mutex_unlock(&a->lock);
-                cw_http_audit(req, "login_failed", "as=%s", cw_http_logval(user ? user : "", q, sizeof(q)));
+                cw_http_audit(req, "login_failed", "as=%s", cw_http_logval(user, q, sizeof(q)));
                 return show_login(req, resp, 403, "wrong user name or password", next);
         }
         if (!cw_auth_password_id(req->cfg, pw))
                 return -EINVAL;
         pthread_mutex_lock(&a->lock);
-        cw_throttle_succeeded(&a->throttle, req->client);
+        cw_throttle_succeeded(&a->throttle, user, req->client);
         /* A new login replaces the browser's old session. */
         if (cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_SESSION_COOKIE, old, sizeof(old)))
                 cw_sessions_end(&a->sessions, old);
         cw_sessions_new(&a->sessions, cw_auth_user(req->cfg), pw, now, &s);
         pthread_mutex_unlock(&a->lock);
-        r = set_cookie(resp, CW_SESSION_COOKIE, s.id, "/", (long)(CW_SESSION_LIFETIME_US / 1000000));
+        r = set_cookie(req, resp, CW_SESSION_COOKIE, s.id, "/",
+                       (long)(CW_SESSION_LIFETIME_US / 1000000));
         as_user = *req;
         as_user.user = s.user;
         cw_http_audit(&as_user, "login", "%s", "");
@@ -411,7 +492,7 @@ static int logout_post(const cw_http_req *req, cw_http_resp *resp)
                 pthread_mutex_unlock(&a->lock);
         }
         cw_http_audit(req, "logout", "%s", "");
-        if (set_cookie(resp, CW_SESSION_COOKIE, "", "/", 0) < 0)
+        if (set_cookie(req, resp, CW_SESSION_COOKIE, "", "/", 0) < 0)
                 return -ENOMEM;
         cw_http_redirect(resp, "/login");
         return resp->location ? 0 : -ENOMEM;

@@ -18,6 +18,7 @@
 
 #include "base/iso8601.h"
 #include "base/utf8.h"
+#include "sched/drain.h"
 
 /* ---- escaping ---- */
 
@@ -435,6 +436,21 @@ static const struct {
         "<path d=\"M12 7v5l3 2\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.8\" "                \
         "stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg>"
 
+/* While `cronwarden drain` runs, every page says so (the scheduler page
+ * shows the details: the runs still waited for). */
+static void drain_notice(const cw_http_req *req, cw_buf *b, cw_html_nav active)
+{
+        cw_time since = 0;
+
+        if (!req->user || !req->store || active == CW_NAV_SCHEDULER ||
+            cw_sched_drain_get(req->store, &since) < 0 || since == 0)
+                return;
+        cw_html_raw(
+                b,
+                "<div class=\"banner banner-warn\" id=\"draining-notice\">The scheduler is draining for a "
+                "deploy: nothing new starts. <a href=\"/scheduler\">Runs still in progress</a></div>");
+}
+
 void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw_html_nav active,
                         const char *body_attrs)
 {
@@ -477,6 +493,7 @@ void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw
                 cw_html_printf(b, "<div class=\"flash flash-err\" id=\"flash\" role=\"alert\">%s</div>", err);
         else if (msg && *msg)
                 cw_html_printf(b, "<div class=\"flash flash-ok\" id=\"flash\" role=\"status\">%s</div>", msg);
+        drain_notice(req, b, active);
         cw_html_raw(b, "</div>\n<main class=\"container\" id=\"main\"");
         if (body_attrs) {
                 cw_buf_putc(b, ' ');

@@ -15,8 +15,12 @@
  * a cw_http_resp.
  *
  * Modules (each in src/http/):
- *   server.c   libmicrohttpd glue, limits, routing, security headers,
- *              /healthz, / (303 to /jobs)
+ *   server.c   libmicrohttpd glue, limits, framing checks, the login
+ *              thread, security headers
+ *   dispatch.c one request: parsing, routing, authentication, CSRF
+ *   conns.c    connection accounting: per-address caps, request time
+ *              bound, trusted proxies and X-Forwarded-For
+ *   route.c    route matching, /healthz, / (303 to /jobs)
  *   form.c     parsers for queries, forms, paths, cookies (form.h)
  *   auth.c     sessions, CSRF, login throttling, bearer tokens, /login, /logout
  *   assets.c   static files compiled into the binary, /static/NAME
@@ -127,6 +131,17 @@ typedef struct cw_http_resp {
         int retry_after;          /* seconds for Retry-After, 0: none */
         bool cacheable;           /* static assets: cache for a day; else no-store */
         const char *etag;         /* a static string sent as ETag, or NULL */
+        /* A static string sent as Content-Encoding (with Vary:
+         * Accept-Encoding) when the handler encoded the body, or NULL. */
+        const char *content_encoding;
+        /* Instead of body, when set: bytes the handler shares with other
+         * responses, sent as they are; the server calls
+         * shared_release(shared_cls) once it no longer needs them (sent,
+         * or the answer failed). */
+        const char *shared_body;
+        size_t shared_len;
+        void (*shared_release)(void *cls);
+        void *shared_cls;
 } cw_http_resp;
 
 /* Fills resp; returns 0 (any status, including errors the handler chose),

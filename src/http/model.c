@@ -19,6 +19,7 @@
 
 #include "base/array.h"
 #include "catalog/entries.h"
+#include "report/json.h"
 #include "worker/control.h"
 
 /* What a model's entries and jobs borrow from: the UI entries compiled
@@ -88,22 +89,12 @@ const char *cw_model_source_to_string(cw_model_source s)
 
 double cw_model_run_duration(const cw_run *r, int64_t now_us)
 {
-        int64_t end;
-
-        if (!r || r->started_us <= 0 || r->status == CW_RUN_SKIPPED || r->status == CW_RUN_MISSED)
-                return 0;
-        end = r->ended_us > 0 ? r->ended_us : cw_run_status_is_final(r->status) ? r->started_us : now_us;
-        return end > r->started_us ? (double)(end - r->started_us) / 1e6 : 0;
+        return cw_json_run_duration(r, now_us);
 }
 
 double cw_model_run_percent(const cw_run *r)
 {
-        double p;
-
-        if (!r || r->progress_done < 0 || r->progress_total <= 0)
-                return -1;
-        p = 100.0 * (double)r->progress_done / (double)r->progress_total;
-        return p < 0 ? 0 : p > 100 ? 100 : p;
+        return cw_json_run_percent(r);
 }
 
 static bool scheduler_enabled(cw_store *s, int *ret_err)
@@ -164,12 +155,14 @@ static void entry_fill(cw_store *s, cw_model_entry *m, const cw_schedule_entry *
         *m = (cw_model_entry){
                 .source = src,
                 .when = cw_timespec_text(e->when),
+                .ts = e->when,
                 .spec = e->spec_text,
                 .zone = cw_tz_name(job->tz),
                 .tz = job->tz,
                 .line = src == CW_MODEL_SOURCE_CONFIG ? e->line : 0,
                 .ui_id = ui_id,
                 .reboot = cw_timespec_get_kind(e->when) == CW_TIMESPEC_REBOOT,
+                .fixed_time = cw_timespec_is_fixed_time(e->when),
         };
         if (all_fires) {
                 m->n_next = entry_fires(s, e, job->tz, now, m->next_fires, CW_MODEL_NEXT_FIRES);
@@ -819,7 +812,7 @@ int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_ou
                 }
         }
         if (!cw_run_status_is_final(m.run.status))
-                m.alive = m.run.status == CW_RUN_QUEUED || cw_control_is_alive(cfg, &m.run);
+                m.alive = cw_control_is_alive(cfg, &m.run);
         *ret = m;
         return 0;
 }

@@ -51,12 +51,14 @@ const char *cw_model_source_to_string(cw_model_source s);
 typedef struct cw_model_entry {
         cw_model_source source;
         const char *when;       /* the time spec text (normalised), borrowed */
+        const cw_timespec *ts;  /* that spec, borrowed like when */
         const char *spec;       /* canonical job spec it fires, borrowed */
         const char *zone;       /* zone name the entry is evaluated in, borrowed */
         const cw_tz *tz;        /* that zone (to show fires in local time), borrowed */
         int line;               /* config line (CONFIG), 0 for UI entries */
         int64_t ui_id;          /* the UI entry's id (UI), 0 for config entries */
         bool reboot;            /* @reboot: fires once at daemon start, no instants */
+        bool fixed_time;        /* cw_timespec_is_fixed_time (DST handling, docs/timespec.md) */
         cw_time next;           /* first fire after now; 0 when none (reboot, never) */
         /* Only filled by cw_model_job_get: the next CW_MODEL_NEXT_FIRES
          * fires (n_next of them; fewer when the spec ends). */
@@ -240,7 +242,8 @@ void cw_model_ui_entry_release(cw_model_ui_entry *m);
 bool cw_model_status_failing(cw_run_status s);
 
 /* Seconds a run took: ended - started, or now - started while active; 0
- * for runs that did not start (skipped, missed). */
+ * for runs that did not start (skipped, missed). The same as the
+ * `duration` of the JSON shape (cw_json_run_duration). */
 double cw_model_run_duration(const cw_run *r, int64_t now_us);
 /* Progress as a percentage 0..100, or -1 when unknown. */
 double cw_model_run_percent(const cw_run *r);

@@ -7,8 +7,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/diff.h"
 #include "http/actions.h"
 #include "http/pages.h"
+#include "sched/drain.h"
+
+/* The config the daemon runs: its version and the last load's diff
+ * (config/diff.h), as the daemon recorded them in the store. */
+static void config_section(const cw_http_req *req, cw_buf *b)
+{
+        _cleanup_free_ char *version = NULL, *at = NULL, *diff = NULL;
+
+        if (cw_store_state_get(req->store, CW_STATE_CONFIG_VERSION, &version) < 0)
+                return;
+        (void)cw_store_state_get(req->store, CW_STATE_CONFIG_LOADED_AT, &at);
+        (void)cw_store_state_get(req->store, CW_STATE_CONFIG_DIFF, &diff);
+        cw_html_printf(
+                b,
+                "<section class=\"card\" id=\"config-version\"><h2>Config</h2><dl class=\"kv\">"
+                "<dt>Version</dt><dd class=\"mono\" id=\"config-version-id\">%s</dd><dt>Loaded</dt><dd>",
+                version);
+        cw_html_time(req, b, at ? (cw_time)strtoll(at, NULL, 10) : 0, true);
+        cw_html_raw(b, "</dd></dl><h3>Changes at that load</h3>");
+        if (!diff || !*diff)
+                cw_html_raw(
+                        b,
+                        "<p class=\"muted\" id=\"config-diff-empty\">None (or the daemon's first start).</p>");
+        else
+                cw_html_printf(b, "<pre class=\"config-diff\" id=\"config-diff\">%s</pre>", diff);
+        cw_html_raw(b, "</section>\n");
+}
+
+/* While `cronwarden drain` runs: a banner, and the runs it waits for. */
+static void drain_banner(const cw_http_req *req, cw_buf *b)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        cw_time since = 0;
+        size_t n = 0;
+
+        if (cw_sched_drain_get(req->store, &since) < 0 || since == 0)
+                return;
+        f.active = true;
+        f.limit = 100;
+        (void)cw_store_runs_list(req->store, &f, &runs, &n);
+        cw_html_raw(
+                b,
+                "<div class=\"banner banner-warn\" id=\"draining\"><strong>The scheduler is draining</strong>"
+                "<span>since ");
+        cw_html_time(req, b, since, true);
+        cw_html_printf(
+                b,
+                ": nothing new starts (a deploy is under way; 'cronwarden undrain' ends it). Waiting for "
+                "%zu run%s%s</span>",
+                n, n == 1 ? "" : "s", n ? ":" : ".");
+        for (size_t i = 0; i < n; i++) {
+                cw_html_printf(
+                        b,
+                        "<a class=\"run-link mono\" data-draining-run=\"%lld\" href=\"/runs/%lld\">#%lld</a> ",
+                        (long long)runs[i].id, (long long)runs[i].id, (long long)runs[i].id);
+                cw_html_code(b, runs[i].spec, NULL);
+        }
+        cw_html_raw(b, "</div>\n");
+        cw_runs_free(runs, n);
+}
 
 int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
 {
@@ -23,6 +85,7 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
                 return cw_page_fail(req, resp, r, &e);
         cw_html_page_begin(req, b, "Scheduler", CW_NAV_SCHEDULER, "data-page=\"scheduler\"");
         cw_html_raw(b, "<div class=\"page-head\"><h1>Scheduler</h1></div>");
+        drain_banner(req, b);
         cw_html_printf(b,
                        "<section class=\"card sched-card %s\" id=\"scheduler\" data-scheduler-enabled=\"%d\">"
                        "<div class=\"sched-state\"><span class=\"dot\"></span><div><h2>The scheduler is "
@@ -74,6 +137,7 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
                 cw_html_raw(b, "</tbody></table></div>");
         }
         cw_html_raw(b, "</section>\n");
+        config_section(req, b);
         cw_html_page_end(req, b);
         cw_model_scheduler_release(&m);
         return cw_page_done(resp);

@@ -8,6 +8,7 @@
 #include "http/actions.h"
 #include "http/pages.h"
 #include "catalog/catalog.h"
+#include "sched/maint.h"
 
 /* Jobs per page of the overview (Django admin's default, too). A page's
  * cost grows with its rows: 100 keeps a page under 50 ms at p99 with 16
@@ -295,7 +296,11 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 snprintf(v, sizeof(v), "%d", j->nice);
                 setting(b, "Nice", v, false);
         }
-        setting(b, "Time zone", j->tz ? cw_tz_name(j->tz) : "", false);
+        /* Which rules: the tz database's version, or the built-in UTC. */
+        if (j->tz)
+                snprintf(v, sizeof(v), "%s (%s)", cw_tz_name(j->tz),
+                         cw_tz_origin(j->tz, w, sizeof(w)));
+        setting(b, "Time zone", j->tz ? v : "", false);
         if (d->j.ui_entry) {
                 snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])", (long long)d->j.ui_entry);
                 setting(b, "Defined in", v, false);
@@ -476,6 +481,29 @@ static void history(const cw_http_req *req, cw_buf *b, const char *name)
         cw_model_runs_release(&runs);
 }
 
+/* What a maintenance window does to a next fire (sched/maint.h), if anything. */
+static void maint_note(const cw_http_req *req, cw_buf *b, const cw_job *job, cw_time fire)
+{
+        cw_maint_effect fx;
+
+        if (!req->cfg->n_maintenance)
+                return;
+        fx = cw_maint_effect_of(req->cfg, job, fire);
+        if (!fx.window)
+                return;
+        if (!fx.deferred) {
+                cw_html_printf(
+                        b,
+                        " <span class=\"small muted\" data-maintenance=\"skip\">skipped: maintenance window "
+                        "%s</span>",
+                        fx.window->name);
+                return;
+        }
+        cw_html_raw(b, " <span class=\"small muted\" data-maintenance=\"defer\">deferred to ");
+        cw_html_time(req, b, fx.to, false);
+        cw_html_printf(b, ": maintenance window %s</span>", fx.window->name);
+}
+
 int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
 {
         cw_buf *b = &resp->body;
@@ -558,6 +586,7 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
                         for (size_t k = 0; k < en->n_next; k++) {
                                 cw_html_raw(b, "<li>");
                                 cw_html_time(req, b, en->next_fires[k], k == 0);
+                                maint_note(req, b, d.j.job, en->next_fires[k]);
                                 cw_html_raw(b, "</li>");
                         }
                         cw_html_raw(b, "</ol>");

@@ -1,16 +1,22 @@
 /* server.c - the admin server's libmicrohttpd glue (see http.h): limits,
- * request parsing, authentication and CSRF enforcement, the per-request
- * config reference and store connection, and the response with its
- * security headers. The listening socket is opened by listen.c, routes
- * are matched by route.c, and the helpers handlers build replies with
- * are in reply.c.
+ * connections, the checks made on a request's headers, and the response
+ * with its security headers. Each complete request is handed to
+ * dispatch.c (parsing, routing, authentication, CSRF, the handler). The
+ * listening socket is opened by listen.c, connections are accounted in
+ * conns.c, routes are matched by route.c, and the helpers handlers build
+ * replies with are in reply.c.
  *
  * Threads: libmicrohttpd runs a pool of opts.threads threads, each with
  * its own epoll set, so a slow or silent client costs a connection slot,
- * never a thread; the daemon's scheduler thread is never involved. Shared
- * state (the current config, the idle store connections) sits behind one
- * mutex held only to swap pointers; sessions and the login throttle have
- * their own (auth.c).
+ * never a thread; the daemon's scheduler thread is never involved. Two
+ * more threads of our own: the reaper (requests that take too long) and
+ * the login thread, which answers POST /login: a password check (argon2id,
+ * up to a second on a busy host) would otherwise stall every connection
+ * of the server thread running it, so a guessing run would slow every
+ * page. The connection is suspended meanwhile; at most LOGIN_QUEUE_MAX
+ * logins wait, more get 503 with Retry-After. Shared state (the current
+ * config, the idle store connections) sits behind one mutex held only to
+ * swap pointers; sessions and the login throttle have their own (auth.c).
  *
  * Limits, all enforced before a handler runs:
  *   - request line and headers: CONNECTION_MEMORY bytes per connection
@@ -21,8 +27,16 @@
  *     percent-encoding, no NUL (400);
  *   - path: starts with '/', no "." or ".." segment even encoded, no NUL
  *     (400);
- *   - connections: CONNECTION_LIMIT in all, PER_IP_LIMIT per address,
- *     idle ones closed after CONNECTION_TIMEOUT_S.
+ *   - connections: CW_CONN_LIMIT in all, CW_CONN_PER_CLIENT per address
+ *     (a trusted proxy's by the address it forwards for), idle ones
+ *     closed after CONNECTION_TIMEOUT_S, and each request's headers and
+ *     body must arrive within CW_REQUEST_TIMEOUT_US (conns.c; a reaper
+ *     thread answers 408 and closes the slow ones);
+ *   - framing: libmicrohttpd's strict parsing (a Host header is needed
+ *     with HTTP/1.1), and no request with two Content-Length headers,
+ *     with both Content-Length and Transfer-Encoding, or with another
+ *     coding than chunked (400), so a proxy in front cannot be made to
+ *     see other request boundaries than this server.
  *
  * libmicrohttpd decodes the path itself, which would make "%2F" inside a
  * job spec indistinguishable from '/'. So the raw request-target is taken
@@ -51,67 +65,29 @@
 #include "base/clock.h"
 #include "http/form.h"
 #include "http/internal.h"
+#include "http/server_priv.h"
 
 #define THREADS_DEFAULT 4
-#define CONNECTION_LIMIT 256
-#define PER_IP_LIMIT 32
+/* Strict request parsing, level 1: 0.9.77 renamed STRICT_FOR_CLIENT to
+ * the client discipline level (and made it cover more of the syntax).
+ * Debian 12's 0.9.75 then refuses an HTTP/1.1 request without Host and a
+ * space in the URL. Duplicate Content-Length, Content-Length with
+ * Transfer-Encoding and unknown codings are refused by check_headers()
+ * whatever the version. */
+#if MHD_VERSION >= 0x00097701
+#define STRICT_OPTION MHD_OPTION_CLIENT_DISCIPLINE_LVL
+#else
+#define STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT
+#endif
 #define CONNECTION_TIMEOUT_S 10
-#define CONNECTION_MEMORY (64 * 1024)
-#define STORE_POOL_MAX 8
+#define REAP_INTERVAL_US (1000 * 1000)
 #define LOG_LINE_MAX 2048
 /* libmicrohttpd logs every request it refuses itself (bad syntax, headers
  * too large): at most this many lines per minute, so a client cannot
  * flood the daemon's log. */
 #define MHD_LOG_PER_MINUTE 20
 
-struct cw_http_server {
-        cw_http_opts o;
-        const cw_clock *clock; /* o.clock, or real_clock */
-        cw_clock real_clock;
-        char *listen;
-        struct MHD_Daemon *mhd;
-        pthread_mutex_t lock; /* cfg and the store pool */
-        cw_config *cfg;
-        cw_store *pool[STORE_POOL_MAX];
-        size_t n_pool;
-        cw_auth *auth;
-        int64_t mhd_log_minute; /* under lock: the rate limit of on_mhd_log */
-        unsigned mhd_log_lines, mhd_log_dropped;
-};
-
-/* One request, from its request line (uri_log) to its completion. */
-typedef struct http_conn {
-        char *uri;     /* the raw request-target, NULL on ENOMEM */
-        const char *uri_at; /* where libmicrohttpd keeps it (see on_access) */
-        bool started;  /* the access handler has seen the headers */
-        bool too_big;  /* the body passed CW_HTTP_MAX_BODY */
-        bool nul_in_uri;
-        bool oom;
-        cw_buf body;
-} http_conn;
-
-/* What one dispatch builds; req->priv points here. */
-typedef struct http_ctx {
-        cw_http_req req;
-        cw_http_server *srv;
-        struct MHD_Connection *con;
-        http_conn *c;
-        cw_config *cfg;
-        cw_store *store;
-        cw_form query, form;
-        char *raw_path;     /* as sent */
-        char *path;         /* decoded */
-        char *argbuf;
-        unsigned allow;     /* for a 405 */
-        bool www_auth;      /* a 401 on a bearer-capable route */
-        int64_t mono_us;
-        char client[CW_CLIENT_MAX];
-        char nonce[33];
-        char user[CW_USER_MAX + 8];
-        char csrf[CW_SECRET_HEX + 1];
-} http_ctx;
-
-_printf_(3, 4) static void srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
+void cw_http_srv_log(cw_http_server *srv, const char *level, const char *fmt, ...)
 {
         char line[LOG_LINE_MAX];
         va_list ap;
@@ -152,14 +128,20 @@ void cw_http_audit(const cw_http_req *req, const char *action, const char *fmt, 
         va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
-        srv_log(req->server, "info", "event=admin user=%s client=%s action=%s%s%s",
-                cw_http_logval(req->user, q1, sizeof(q1)), cw_http_logval(req->client, q2, sizeof(q2)),
-                cw_http_logval(action, q3, sizeof(q3)), detail[0] ? " " : "", detail);
+        cw_http_srv_log(req->server, "info", "event=admin user=%s client=%s action=%s%s%s",
+                        cw_http_logval(req->user, q1, sizeof(q1)),
+                        cw_http_logval(req->client, q2, sizeof(q2)),
+                        cw_http_logval(action, q3, sizeof(q3)), detail[0] ? " " : "", detail);
 }
 
 cw_auth *cw_http_server_auth(cw_http_server *srv)
 {
         return srv ? srv->auth : NULL;
+}
+
+cw_memo *cw_http_server_memo(cw_http_server *srv)
+{
+        return srv ? srv->memo : NULL;
 }
 
 int64_t cw_http_req_mono_us(const cw_http_req *req)
@@ -169,80 +151,8 @@ int64_t cw_http_req_mono_us(const cw_http_req *req)
         return x ? x->mono_us : 0;
 }
 
-static const cw_http_route *const all_tables[CW_TABLE__MAX] = {
-        [CW_TABLE_SERVER] = cw_http_server_routes, [CW_TABLE_AUTH] = cw_http_auth_routes,
-        [CW_TABLE_ASSETS] = cw_http_asset_routes,  [CW_TABLE_API] = cw_http_api_routes,
-        [CW_TABLE_METRICS] = cw_http_metrics_routes, [CW_TABLE_PAGES] = cw_http_page_routes,
-};
-
-/* ---- the store pool ---- */
-
-static int store_take(http_ctx *x, cw_store **ret)
+static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
-        cw_http_server *srv = x->srv;
-        cw_error err;
-        int r;
-
-        pthread_mutex_lock(&srv->lock);
-        if (srv->n_pool > 0) {
-                *ret = srv->pool[--srv->n_pool];
-                pthread_mutex_unlock(&srv->lock);
-                return 0;
-        }
-        pthread_mutex_unlock(&srv->lock);
-        cw_error_clear(&err);
-        r = cw_store_open(x->cfg->store, x->cfg->data_dir, ret, &err);
-        if (r < 0) {
-                char q[400];
-                srv_log(srv, "error", "event=http_error what=store_open error=%s",
-                        cw_http_logval(err.msg[0] ? err.msg : strerror(-r), q, sizeof(q)));
-        }
-        return r;
-}
-
-static void store_give(cw_http_server *srv, cw_store *s)
-{
-        if (!s)
-                return;
-        pthread_mutex_lock(&srv->lock);
-        if (srv->n_pool < STORE_POOL_MAX) {
-                srv->pool[srv->n_pool++] = s;
-                s = NULL;
-        }
-        pthread_mutex_unlock(&srv->lock);
-        cw_store_close(s);
-}
-
-/* ---- one request ---- */
-
-static unsigned method_bit(const char *m)
-{
-        if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
-                return CW_HTTP_GET;
-        if (strcmp(m, "POST") == 0)
-                return CW_HTTP_POST;
-        if (strcmp(m, "PUT") == 0)
-                return CW_HTTP_PUT;
-        if (strcmp(m, "DELETE") == 0)
-                return CW_HTTP_DELETE;
-        return 0;
-}
-
-static bool prefers_json(const char *accept)
-{
-        const char *j, *h;
-
-        if (!accept || !(j = strcasestr(accept, "application/json")))
-                return false;
-        h = strcasestr(accept, "text/html");
-        return !h || j < h;
-}
-
-static void client_address(struct MHD_Connection *con, char *buf, size_t size)
-{
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
         snprintf(buf, size, "?");
         if (!sa)
                 return;
@@ -260,274 +170,12 @@ static void client_address(struct MHD_Connection *con, char *buf, size_t size)
         }
 }
 
-static void ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *con, http_conn *c)
+static void peer_address(struct MHD_Connection *con, char *buf, size_t size)
 {
-        unsigned char nonce[16];
-        const char *ct;
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-        memset(x, 0, sizeof(*x));
-        x->srv = srv;
-        x->con = con;
-        x->c = c;
-        x->mono_us = cw_clock_mono_us();
-        randombytes_buf(nonce, sizeof(nonce));
-        sodium_bin2hex(x->nonce, sizeof(x->nonce), nonce, sizeof(nonce));
-        client_address(con, x->client, sizeof(x->client));
-        pthread_mutex_lock(&srv->lock);
-        x->cfg = cw_config_ref(srv->cfg);
-        pthread_mutex_unlock(&srv->lock);
-        ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-
-        x->req.path = "/";
-        x->req.body = c->body.len ? c->body.p : "";
-        x->req.body_len = c->body.len;
-        x->req.content_type = ct ? ct : "";
-        x->req.client = x->client;
-        x->req.nonce = x->nonce;
-        x->req.now_us = cw_clock_now(srv->clock);
-        x->req.cfg = x->cfg;
-        x->req.server = srv;
-        x->req.want_json = prefers_json(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
-        x->req.priv = x;
-}
-
-static void ctx_release(http_ctx *x)
-{
-        cw_form_release(&x->query);
-        cw_form_release(&x->form);
-        free(x->raw_path);
-        free(x->path);
-        free(x->argbuf);
-        store_give(x->srv, x->store);
-        cw_config_free(x->cfg);
-        sodium_memzero(x->csrf, sizeof(x->csrf));
-}
-
-/* The session named by the cw_session cookie, if valid: sets user, csrf. */
-static void find_session(http_ctx *x)
-{
-        const char *h = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-        char id[CW_SECRET_HEX + 2];
-        cw_session s;
-
-        if (!cw_http_cookie_get(h, CW_SESSION_COOKIE, id, sizeof(id)))
-                return;
-        if (cw_auth_session(x->srv->auth, x->cfg, id, x->mono_us, &s)) {
-                snprintf(x->user, sizeof(x->user), "%s", s.user);
-                memcpy(x->csrf, s.csrf, sizeof(x->csrf));
-                x->req.user = x->user;
-                x->req.csrf = x->csrf;
-        }
-        sodium_memzero(&s, sizeof(s));
-        sodium_memzero(id, sizeof(id));
-}
-
-/* Authorization: Bearer TOKEN -> the token, or NULL. */
-static const char *bearer_of(const char *h)
-{
-        if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
-                return NULL;
-        h += 6;
-        while (*h == ' ' || *h == '\t')
-                h++;
-        return *h ? h : NULL;
-}
-
-static bool is_form(const char *ct)
-{
-        static const char form[] = "application/x-www-form-urlencoded";
-        size_t n = sizeof(form) - 1;
-
-        return strncasecmp(ct, form, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* Without credentials: where the client goes depends on the route. */
-static void deny(http_ctx *x, const cw_route_match *m, cw_http_resp *resp)
-{
-        if (m->table == CW_TABLE_METRICS || (m->route->flags & CW_ROUTE_API)) {
-                /* Scripts and scrapers: JSON, like the API. */
-                x->www_auth = true;
-                x->req.want_json = true;
-                cw_http_error(&x->req, resp, 401, "authentication required: send Authorization: Bearer TOKEN or log in");
-                return;
-        }
-        if (x->req.method == CW_HTTP_GET) {
-                cw_buf loc = CW_BUF_INIT(16 * 1024);
-
-                cw_buf_puts(&loc, "/login?next=");
-                cw_url_encode(&loc, x->c->uri);
-                if (cw_buf_error(&loc) == 0) {
-                        cw_http_redirect(resp, loc.p);
-                        cw_buf_release(&loc);
-                        return;
-                }
-                cw_buf_release(&loc);
-                cw_http_redirect(resp, "/login");
-                return;
-        }
-        cw_http_error(&x->req, resp, 403, "not logged in (or the session expired): log in and try again");
-}
-
-static void handle(http_ctx *x, const char *method_name, cw_http_resp *resp)
-{
-        unsigned method = method_bit(method_name);
-        http_conn *c = x->c;
-        const char *uri = c->uri, *q, *bearer;
-        cw_route_match m;
-        ssize_t n;
-        int r;
-
-        x->req.method = method ? method : CW_HTTP_GET;
-        if (strncmp(uri, "/api/", 5) == 0)
-                x->req.want_json = true;
-        if (c->nul_in_uri) {
-                cw_http_error(&x->req, resp, 400, "malformed request: a NUL byte in the path");
-                return;
-        }
-        q = strchr(uri, '?');
-        x->raw_path = strndup(uri, q ? (size_t)(q - uri) : strlen(uri));
-        if (!x->raw_path)
-                goto oom;
-        if (cw_http_path_check(x->raw_path, strlen(x->raw_path)) < 0) {
-                cw_http_error(&x->req, resp, 400, "malformed path: it must start with '/', use valid %%XX escapes, "
-                                                  "and have no '.' or '..' segments");
-                return;
-        }
-        x->path = strdup(x->raw_path);
-        if (!x->path)
-                goto oom;
-        n = cw_url_decode(x->path, strlen(x->path), false);
-        if (n < 0) {
-                cw_http_error(&x->req, resp, 400, "malformed path");
-                return;
-        }
-        x->req.path = x->path;
-        if (strncmp(x->path, "/api/", 5) == 0)
-                x->req.want_json = true;
-        if (q) {
-                r = cw_form_parse(q + 1, strlen(q + 1), &x->query);
-                if (r == -ENOMEM)
-                        goto oom;
-                if (r < 0) {
-                        cw_http_error(&x->req, resp, 400,
-                                      r == -E2BIG ? "too many query parameters (at most %d)"
-                                                  : "malformed query string: bad %%XX escape (at most %d parameters)",
-                                      CW_HTTP_MAX_PARAMS);
-                        return;
-                }
-                x->req.query = x->query.kv;
-                x->req.n_query = x->query.n;
-        }
-        find_session(x);
-
-        x->argbuf = malloc(strlen(x->raw_path) + 1);
-        if (!x->argbuf)
-                goto oom;
-        cw_http_route_find(all_tables, CW_TABLE__MAX, method, x->raw_path, x->argbuf, &m);
-        if (!m.route) {
-                if (m.allowed) {
-                        x->allow = m.allowed;
-                        cw_http_error(&x->req, resp, 405, "method %.16s is not allowed on %s", method_name,
-                                      x->path);
-                } else
-                        cw_http_error(&x->req, resp, 404, "no such page: %s", x->path);
-                return;
-        }
-        if (m.route->flags & CW_ROUTE_API)
-                x->req.want_json = true;
-        memcpy(x->req.args, m.args, sizeof(m.args));
-        x->req.n_args = m.n_args;
-
-        if (c->too_big) {
-                cw_http_error(&x->req, resp, 413, "request body too large (at most %d bytes)", CW_HTTP_MAX_BODY);
-                return;
-        }
-        if (c->oom)
-                goto oom;
-        if (c->body.len && is_form(x->req.content_type)) {
-                r = cw_form_parse(c->body.p, c->body.len, &x->form);
-                if (r == -ENOMEM)
-                        goto oom;
-                if (r < 0) {
-                        cw_http_error(&x->req, resp, 400,
-                                      r == -E2BIG ? "too many form fields (at most %d)"
-                                                  : "malformed form body: bad %%XX escape (at most %d fields)",
-                                      CW_HTTP_MAX_PARAMS);
-                        return;
-                }
-                x->req.form = x->form.kv;
-                x->req.n_form = x->form.n;
-        }
-
-        /* Bearer tokens: API routes and /metrics only; a token that is sent
-         * must be good, whatever cookie comes with it. */
-        bearer = bearer_of(MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
-        if (bearer && ((m.route->flags & CW_ROUTE_API) || m.table == CW_TABLE_METRICS)) {
-                char name[CW_SECRET_HEX + 1];
-
-                x->req.user = NULL;
-                x->req.csrf = NULL;
-                /* Refusals are not logged: anyone who can connect could
-                 * fill the log with them. */
-                if (!cw_auth_token(x->cfg, bearer, name, sizeof(name))) {
-                        deny(x, &m, resp);
-                        if (resp->status == 401 && x->req.want_json)
-                                cw_http_error(&x->req, resp, 401, "bad bearer token");
-                        return;
-                }
-                snprintf(x->user, sizeof(x->user), "token:%s", name);
-                x->req.user = x->user;
-                x->req.via_token = true;
-        }
-        if (!(m.route->flags & CW_ROUTE_PUBLIC)) {
-                if (!x->req.user) {
-                        deny(x, &m, resp);
-                        return;
-                }
-                /* CSRF: a session's state-changing request must prove it
-                 * comes from our own pages. POST /login (public) checks
-                 * its own login token. */
-                if (method != CW_HTTP_GET && !x->req.via_token) {
-                        const char *t = cw_http_form(&x->req, "csrf");
-
-                        if (!t)
-                                t = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, "X-CSRF-Token");
-                        if (!t || !cw_http_secret_equal(t, x->csrf)) {
-                                char q1[96];
-                                srv_log(x->srv, "warning", "event=admin_csrf_refused user=%s client=%s path=%s",
-                                        x->user, x->client, cw_http_logval(x->path, q1, sizeof(q1)));
-                                cw_http_error(&x->req, resp, 403,
-                                              "missing or wrong CSRF token: reload the page and try again");
-                                return;
-                        }
-                }
-        }
-        if (m.table == CW_TABLE_API || m.table == CW_TABLE_METRICS || m.table == CW_TABLE_PAGES) {
-                r = store_take(x, &x->store);
-                if (r < 0) {
-                        cw_http_error(&x->req, resp, 500, "internal error: the store is not available");
-                        return;
-                }
-                x->req.store = x->store;
-        }
-
-        r = m.route->handler(&x->req, resp);
-        if (r >= 0 && cw_buf_error(&resp->body))
-                r = cw_buf_error(&resp->body);
-        if (r < 0) {
-                char q1[96];
-                srv_log(x->srv, "error", "event=http_error status=500 path=%s error=%s",
-                        cw_http_logval(x->path, q1, sizeof(q1)), r == -E2BIG ? "response-too-large" : strerror(-r));
-                free(resp->disposition);
-                resp->disposition = NULL;
-                free(resp->set_cookie);
-                resp->set_cookie = NULL;
-                resp->retry_after = 0;
-                cw_http_error(&x->req, resp, 500, "internal error (logged by the daemon)");
-        }
-        return;
-oom:
-        cw_http_error(&x->req, resp, 500, "internal error: out of memory");
+        sockaddr_text(ci ? ci->client_addr : NULL, buf, size);
 }
 
 /* Location: a path, with bytes a header must not carry escaped. */
@@ -580,13 +228,23 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 cw_http_error(&x->req, resp, 500, "internal error: out of memory");
         if (resp->status == 303 && !loc)
                 cw_http_error(&x->req, resp, 500, "internal error: redirect without a target");
-        body = cw_buf_steal(&resp->body, &len);
-        if (!body)
-                return MHD_NO;
-        mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-        if (!mr) {
-                free(body);
-                return MHD_NO;
+        if (resp->shared_body) {
+                /* The response calls shared_release when destroyed. */
+                mr = MHD_create_response_from_buffer_with_free_callback_cls(
+                        resp->shared_len, (void *)resp->shared_body, resp->shared_release,
+                        resp->shared_cls);
+                if (!mr)
+                        return MHD_NO;
+                resp->shared_release = NULL;
+        } else {
+                body = cw_buf_steal(&resp->body, &len);
+                if (!body)
+                        return MHD_NO;
+                mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+                if (!mr) {
+                        free(body);
+                        return MHD_NO;
+                }
         }
         snprintf(csp, sizeof(csp),
                  "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-%s'; img-src 'self' data:; "
@@ -604,6 +262,11 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, loc);
         if (resp->etag)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, resp->etag);
+        if (resp->content_encoding) {
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                                   resp->content_encoding);
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+        }
         if (resp->set_cookie)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
         if (resp->disposition)
@@ -626,7 +289,7 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
         if (!ok) {
                 /* A header libmicrohttpd refused (say a newline in a cookie a
                  * handler built): never send half the headers. */
-                srv_log(x->srv, "error", "event=http_error status=500 what=bad_header");
+                cw_http_srv_log(x->srv, "error", "event=http_error status=500 what=bad_header");
                 MHD_destroy_response(mr);
                 return MHD_NO;
         }
@@ -637,28 +300,99 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
 
 static void resp_release(cw_http_resp *resp)
 {
+        if (resp->shared_release)
+                resp->shared_release(resp->shared_cls);
         cw_buf_release(&resp->body);
         free(resp->location);
         free(resp->disposition);
         free(resp->set_cookie);
 }
 
+/* Builds the answer to c into x and resp. */
+static void build(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method,
+                  http_ctx *x, cw_http_resp *resp)
+{
+        *resp = (cw_http_resp){.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
+        cw_http_ctx_init(x, srv, con, c);
+        if (c->early_status) {
+                /* Refused on its headers, before routing. */
+                cw_http_error(&x->req, resp, c->early_status, "%s", c->early_msg);
+                if (c->early_status == 503)
+                        resp->retry_after = 1;
+        } else
+                cw_http_dispatch(x, method, resp);
+}
+
+static enum MHD_Result finish(http_ctx *x, cw_http_resp *resp)
+{
+        enum MHD_Result ret = send_resp(x, resp);
+
+        resp_release(resp);
+        cw_http_ctx_release(x);
+        return ret;
+}
+
+static bool is_login_post(const http_conn *c, const char *method)
+{
+        return strcmp(method, "POST") == 0 && strncmp(c->uri, "/login", 6) == 0 &&
+               (c->uri[6] == '\0' || c->uri[6] == '?');
+}
+
+/* Queues c for the login thread and suspends its connection; false when
+ * the queue is full (or the thread is stopping). */
+static bool login_defer(cw_http_server *srv, struct MHD_Connection *con, http_conn *c,
+                        const char *method)
+{
+        bool ok;
+
+        pthread_mutex_lock(&srv->login_lock);
+        ok = srv->login_started && !srv->login_stop && srv->login_n < LOGIN_QUEUE_MAX;
+        if (ok) {
+                c->con = con;
+                snprintf(c->method, sizeof(c->method), "%s", method);
+                c->deferred = DEFER_QUEUED;
+                c->next = NULL;
+                /* Suspended before the login thread can see it, so its
+                 * resume always comes after. */
+                MHD_suspend_connection(con);
+                if (srv->login_tail)
+                        srv->login_tail->next = c;
+                else
+                        srv->login_head = c;
+                srv->login_tail = c;
+                srv->login_n++;
+                pthread_cond_signal(&srv->login_cond);
+        }
+        pthread_mutex_unlock(&srv->login_lock);
+        return ok;
+}
+
 static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method)
 {
-        cw_http_resp resp = {.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
-        enum MHD_Result ret;
+        cw_http_resp resp;
         http_ctx x;
 
-        ctx_init(&x, srv, con, c);
-        if (c->too_big && !c->body.len) {
-                /* Refused on its Content-Length, before routing. */
-                cw_http_error(&x.req, &resp, 413, "request body too large (at most %d bytes)", CW_HTTP_MAX_BODY);
-        } else
-                handle(&x, method, &resp);
-        ret = send_resp(&x, &resp);
-        resp_release(&resp);
-        ctx_release(&x);
-        return ret;
+        if (c->deferred == DEFER_DONE) {
+                /* Resumed: the login thread has built the answer. */
+                enum MHD_Result ret = finish(c->ctx, c->resp);
+
+                free(c->ctx);
+                free(c->resp);
+                c->ctx = NULL;
+                c->resp = NULL;
+                c->deferred = DEFER_NONE;
+                return ret;
+        }
+        if (!cw_conns_begin(srv->conns, con))
+                return MHD_NO; /* closed meanwhile for taking too long */
+        if (!c->early_status && is_login_post(c, method) && !login_defer(srv, con, c, method)) {
+                c->early_status = 503;
+                c->early_msg = "the server is busy checking other logins: try again in a second";
+        }
+        if (c->deferred == DEFER_QUEUED)
+                return MHD_YES;
+        build(srv, con, c, method, &x, &resp);
+        return finish(&x, &resp);
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -666,12 +400,23 @@ static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
         http_conn *c = calloc(1, sizeof(*c));
+        const char *q;
 
         (void)cls, (void)con;
         if (!c)
                 return NULL;
         c->uri = strdup(uri);
         c->uri_at = uri;
+        /* Queries are parsed from our copy only (handle()). libmicrohttpd
+         * would parse its own into the connection's memory pool next, and
+         * with a thousand parameters it runs out, fails to build its own
+         * error answer and leaves the connection hanging until the
+         * timeout. The request line sits in its read buffer, which we may
+         * write: ending its query right after the '?' leaves it nothing
+         * to parse. */
+        q = strchr(uri, '?');
+        if (q)
+                ((char *)q)[1] = '\0';
         c->body = (cw_buf)CW_BUF_INIT(CW_HTTP_MAX_BODY);
         return c;
 }
@@ -684,21 +429,70 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
  * setting it again is a no-op. */
 #define SERVER_NICE 10
 
+/* Whether peer is one of the current config's trusted proxies. */
+static bool peer_trusted(cw_http_server *srv, const char *peer)
+{
+        cw_config *cfg;
+        bool trusted;
+
+        pthread_mutex_lock(&srv->lock);
+        cfg = cw_config_ref(srv->cfg);
+        pthread_mutex_unlock(&srv->lock);
+        trusted = cw_http_addr_match(peer, &cfg->admin_trusted_proxies);
+        cw_config_free(cfg);
+        return trusted;
+}
+
+/* libmicrohttpd's accept policy: the connection limits of conns.c. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+        cw_http_server *srv = cls;
+        char peer[CW_CLIENT_MAX];
+
+        (void)addrlen;
+        sockaddr_text(addr, peer, sizeof(peer));
+        return cw_conns_admit(srv->conns, peer, peer_trusted(srv, peer), cw_clock_mono_us()) == 0
+                       ? MHD_YES
+                       : MHD_NO;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-        (void)cls, (void)con, (void)socket_context;
-        if (code == MHD_CONNECTION_NOTIFY_STARTED)
-                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        cw_http_server *srv = cls;
+        const union MHD_ConnectionInfo *ci;
+        char peer[CW_CLIENT_MAX];
+
+        (void)socket_context;
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                cw_conns_remove(srv->conns, con);
+                return;
+        }
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci)
+                return;
+        peer_address(con, peer, sizeof(peer));
+        (void)cw_conns_add(srv->conns, con, ci->connect_fd, peer, peer_trusted(srv, peer),
+                           cw_clock_mono_us());
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+        cw_http_server *srv = cls;
         http_conn *c = *con_cls;
 
-        (void)cls, (void)con, (void)toe;
+        (void)toe;
+        cw_conns_end(srv->conns, con, cw_clock_mono_us());
         if (!c)
                 return;
+        if (c->ctx) {
+                /* A login answered but never sent (the server stopped). */
+                resp_release(c->resp);
+                cw_http_ctx_release(c->ctx);
+                free(c->ctx);
+                free(c->resp);
+        }
         free(c->uri);
         cw_buf_release(&c->body);
         free(c);
@@ -715,6 +509,66 @@ static bool content_length_too_big(const char *v)
         errno = 0;
         n = strtoull(v, &end, 10);
         return errno == ERANGE || n > CW_HTTP_MAX_BODY;
+}
+
+/* What the request's headers say about its framing and origin. */
+typedef struct header_scan {
+        unsigned n_length, n_coding;
+        bool bad_coding;
+        cw_buf xff; /* every X-Forwarded-For value, joined with ',' */
+} header_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+        header_scan *h = cls;
+
+        (void)kind;
+        if (!key)
+                return MHD_YES;
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                h->n_length++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+                h->n_coding++;
+                h->bad_coding = h->bad_coding || !value || strcasecmp(value, "chunked") != 0;
+        } else if (strcasecmp(key, "X-Forwarded-For") == 0 && value) {
+                if (h->xff.len)
+                        cw_buf_putc(&h->xff, ',');
+                cw_buf_puts(&h->xff, value);
+        }
+        return MHD_YES;
+}
+
+/* Once the headers are in: who is asking, and whether the request can be
+ * served at all (sets c->early_status when not). */
+static void check_headers(cw_http_server *srv, struct MHD_Connection *con, http_conn *c)
+{
+        header_scan h = {.xff = CW_BUF_INIT(CONNECTION_MEMORY)};
+        char peer[CW_CLIENT_MAX];
+        cw_config *cfg;
+
+        MHD_get_connection_values(con, MHD_HEADER_KIND, scan_header, &h);
+        peer_address(con, peer, sizeof(peer));
+        pthread_mutex_lock(&srv->lock);
+        cfg = cw_config_ref(srv->cfg);
+        pthread_mutex_unlock(&srv->lock);
+        cw_http_forwarded_client(peer, h.xff.len && !cw_buf_error(&h.xff) ? h.xff.p : NULL,
+                                 &cfg->admin_trusted_proxies, c->client, sizeof(c->client));
+        cw_config_free(cfg);
+        cw_buf_release(&h.xff);
+        if (h.n_length > 1 || (h.n_length && h.n_coding)) {
+                c->early_status = 400;
+                c->early_msg =
+                        h.n_length > 1
+                                ? "malformed request: more than one Content-Length header"
+                                : "malformed request: both Content-Length and Transfer-Encoding";
+        } else if (h.n_coding > 1 || h.bad_coding) {
+                c->early_status = 400;
+                c->early_msg = "malformed request: the only transfer coding accepted is chunked";
+        } else if (cw_conns_set_client(srv->conns, con, c->client) > CW_CONN_PER_CLIENT) {
+                c->early_status = 503;
+                c->early_msg = "too many connections from your address: try again later";
+        }
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url, const char *method,
@@ -738,9 +592,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
                 if (version && version > c->uri_at && version - c->uri_at < CONNECTION_MEMORY &&
                     (size_t)(version - c->uri_at) > strlen(c->uri) + 1)
                         c->nul_in_uri = true;
+                check_headers(srv, con, c);
+                if (c->early_status)
+                        return respond(srv, con, c, method);
                 if (content_length_too_big(
                             MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH))) {
                         c->too_big = true;
+                        c->early_status = 413;
+                        c->early_msg = "request body too large (at most 65536 bytes)";
                         return respond(srv, con, c, method);
                 }
                 return MHD_YES;
@@ -780,7 +639,8 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         srv->mhd_log_dropped += drop;
         pthread_mutex_unlock(&srv->lock);
         if (dropped)
-                srv_log(srv, "warning", "event=http_error what=libmicrohttpd suppressed=%u", dropped);
+                cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd suppressed=%u",
+                                dropped);
         if (drop)
                 return;
         vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -792,7 +652,150 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         n = strlen(msg);
         while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
                 msg[--n] = '\0';
-        srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s", cw_http_logval(msg, q, sizeof(q)));
+        cw_http_srv_log(srv, "warning", "event=http_error what=libmicrohttpd message=%s",
+                        cw_http_logval(msg, q, sizeof(q)));
+}
+
+/* ---- the reaper ---- */
+
+/* Once a second: closes requests that have taken too long (conns.c). */
+static void *reaper_main(void *arg)
+{
+        cw_http_server *srv = arg;
+        struct timespec ts;
+
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        pthread_mutex_lock(&srv->reap_lock);
+        while (!srv->reaper_stop) {
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                ts.tv_sec += REAP_INTERVAL_US / 1000000;
+                (void)pthread_cond_timedwait(&srv->reap_cond, &srv->reap_lock, &ts);
+                if (srv->reaper_stop)
+                        break;
+                pthread_mutex_unlock(&srv->reap_lock);
+                cw_conns_reap(srv->conns, cw_clock_mono_us());
+                pthread_mutex_lock(&srv->reap_lock);
+        }
+        pthread_mutex_unlock(&srv->reap_lock);
+        return NULL;
+}
+
+static int reaper_start(cw_http_server *srv)
+{
+        pthread_condattr_t ca;
+        int r;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&srv->reap_cond, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_init(&srv->reap_lock, NULL);
+        r = -pthread_create(&srv->reaper, NULL, reaper_main, srv);
+        srv->reaper_started = r == 0;
+        return r;
+}
+
+static void reaper_stop(cw_http_server *srv)
+{
+        if (!srv->reaper_started)
+                return;
+        pthread_mutex_lock(&srv->reap_lock);
+        srv->reaper_stop = true;
+        pthread_cond_signal(&srv->reap_cond);
+        pthread_mutex_unlock(&srv->reap_lock);
+        pthread_join(srv->reaper, NULL);
+        pthread_cond_destroy(&srv->reap_cond);
+        pthread_mutex_destroy(&srv->reap_lock);
+        srv->reaper_started = false;
+}
+
+/* ---- the login thread ---- */
+
+/* Answers one queued login (a 503 when stopping) and resumes it. */
+static void login_answer(cw_http_server *srv, http_conn *c, bool stopping)
+{
+        c->ctx = malloc(sizeof(*c->ctx));
+        c->resp = malloc(sizeof(*c->resp));
+        if (!c->ctx || !c->resp) {
+                free(c->ctx);
+                free(c->resp);
+                c->ctx = NULL;
+                c->resp = NULL;
+                c->deferred = DEFER_NONE;
+                c->early_status = 500; /* answered by the server thread */
+                c->early_msg = "internal error: out of memory";
+        } else {
+                if (stopping) {
+                        c->early_status = 503;
+                        c->early_msg = "the server is stopping";
+                }
+                build(srv, c->con, c, c->method, c->ctx, c->resp);
+                c->deferred = DEFER_DONE;
+        }
+        MHD_resume_connection(c->con);
+}
+
+static void *login_main(void *arg)
+{
+        cw_http_server *srv = arg;
+
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), SERVER_NICE);
+        pthread_mutex_lock(&srv->login_lock);
+        for (;;) {
+                http_conn *c = srv->login_head;
+                bool stopping = srv->login_stop;
+
+                if (!c) {
+                        if (stopping)
+                                break;
+                        pthread_cond_wait(&srv->login_cond, &srv->login_lock);
+                        continue;
+                }
+                srv->login_head = c->next;
+                if (!srv->login_head)
+                        srv->login_tail = NULL;
+                srv->login_n--;
+                pthread_mutex_unlock(&srv->login_lock);
+                login_answer(srv, c, stopping);
+                pthread_mutex_lock(&srv->login_lock);
+        }
+        pthread_mutex_unlock(&srv->login_lock);
+        return NULL;
+}
+
+static int login_start(cw_http_server *srv)
+{
+        int r;
+
+        pthread_mutex_init(&srv->login_lock, NULL);
+        pthread_cond_init(&srv->login_cond, NULL);
+        r = -pthread_create(&srv->login, NULL, login_main, srv);
+        srv->login_started = r == 0;
+        return r;
+}
+
+/* Answers what is still queued (503) and ends the thread: before
+ * libmicrohttpd stops, which needs every connection resumed. Server
+ * threads may still look at the queue (and find it closed) until
+ * libmicrohttpd has stopped; login_free comes after that. */
+static void login_stop(cw_http_server *srv)
+{
+        if (!srv->login_started)
+                return;
+        pthread_mutex_lock(&srv->login_lock);
+        srv->login_stop = true;
+        pthread_cond_signal(&srv->login_cond);
+        pthread_mutex_unlock(&srv->login_lock);
+        pthread_join(srv->login, NULL);
+}
+
+static void login_free(cw_http_server *srv)
+{
+        if (!srv->login_started)
+                return;
+        pthread_cond_destroy(&srv->login_cond);
+        pthread_mutex_destroy(&srv->login_lock);
+        srv->login_started = false;
 }
 
 /* ---- start, reload, stop ---- */
@@ -817,7 +820,9 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
         }
         srv->listen = strdup(o->listen ? o->listen : "127.0.0.1:8080");
         srv->auth = cw_auth_new();
-        if (!srv->listen || !srv->auth) {
+        srv->conns = cw_conns_new();
+        srv->memo = cw_memo_new();
+        if (!srv->listen || !srv->auth || !srv->conns || !srv->memo) {
                 r = cw_error_fail(err, -ENOMEM, "out of memory");
                 goto fail;
         }
@@ -832,17 +837,28 @@ int cw_http_start(const cw_http_opts *o, const cw_config *cfg, cw_http_server **
          * bounds a lock wait) always reach the daemon's own thread. */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old_mask);
-        srv->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, srv,
-                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                (unsigned int)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-                srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-                MHD_OPTION_END);
+        r = reaper_start(srv);
+        if (r == 0)
+                r = login_start(srv);
+        if (r == 0)
+                srv->mhd = MHD_start_daemon(
+                        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                                MHD_ALLOW_SUSPEND_RESUME,
+                        0, on_accept, srv, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+                        srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
+                        (unsigned int)threads, MHD_OPTION_CONNECTION_LIMIT,
+                        (unsigned int)CW_CONN_TABLE, STRICT_OPTION, (int)1,
+                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED,
+                        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+                        MHD_OPTION_END);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (!srv->mhd) {
                 close(fd);
+                login_stop(srv);
+                login_free(srv);
+                reaper_stop(srv);
                 r = cw_error_fail(err, -EIO, "cannot start the HTTP server on '%s'", srv->listen);
                 goto fail;
         }
@@ -853,6 +869,8 @@ fail:
                 pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
+        cw_conns_free(srv->conns);
+        cw_memo_free(srv->memo);
         free(srv->listen);
         free(srv);
         return r;
@@ -873,12 +891,16 @@ void cw_http_stop(cw_http_server *srv)
 {
         if (!srv)
                 return;
+        login_stop(srv);
         MHD_stop_daemon(srv->mhd);
-        for (size_t i = 0; i < srv->n_pool; i++)
-                cw_store_close(srv->pool[i]);
+        login_free(srv);
+        reaper_stop(srv);
+        cw_http_pool_drain(srv);
         pthread_mutex_destroy(&srv->lock);
         cw_config_free(srv->cfg);
         cw_auth_free(srv->auth);
+        cw_conns_free(srv->conns);
+        cw_memo_free(srv->memo);
         free(srv->listen);
         free(srv);
 }

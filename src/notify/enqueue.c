@@ -56,6 +56,10 @@ static int add(adder *a, const char *event, const char *channel, const char *tar
         };
         int r = cw_store_notice_add(a->s, &n);
 
+        /* A backend without an outbox (PostgreSQL today): nothing to send,
+         * and the rest (disable_after_failures) still applies. */
+        if (r == -EOPNOTSUPP)
+                return 0;
         if (r == 0) {
                 if (!a->first)
                         a->first = n.id;

@@ -352,6 +352,7 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
 int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const char *data_dir)
 {
         cw_store *s = NULL;
+        bool no_outbox = false;
         cw_error err;
         int r;
 
@@ -361,9 +362,10 @@ int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const ch
 
                 if (!s && cw_store_open(store_url, data_dir, &s, &err) < 0)
                         s = NULL;
-                if (s) {
+                if (s && !no_outbox) {
                         r = cw_notify_sender_pass(snd, s, 0, 5 * 1000000LL, NULL, NULL);
-                        /* A backend without an outbox answers at once, without I/O. */
+                        /* A backend without an outbox: left alone from now on. */
+                        no_outbox = r == -EOPNOTSUPP;
                         if (r < 0 && r != -ENOMEM && r != -EOPNOTSUPP) {
                                 /* A broken connection is opened again. */
                                 cw_store_close(s);

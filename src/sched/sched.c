@@ -16,6 +16,8 @@
 #include "base/array.h"
 #include "catalog/entries.h"
 #include "notify/notify.h"
+#include "maint.h"
+#include "since.h"
 
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
@@ -32,13 +34,17 @@ typedef struct pass {
         const cw_sched_opts *o;
         cw_sched_result *res;
         bool enabled;     /* the scheduler as a whole */
+        bool draining;    /* CW_SCHED_STATE_DRAINING is set */
         cw_time last;
+        cw_sched_since *since; /* when each entry came into force */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
 } pass;
 
 static void pass_release(pass *p)
 {
+        cw_sched_since_free(p->since);
+        p->since = NULL;
         for (size_t i = 0; i < p->n_jobs; i++) {
                 free(p->jobs[i].name);
                 cw_job_ref_release(&p->jobs[i].ref);
@@ -276,6 +282,28 @@ static int fires_add(fires *f, cw_time t, bool on_time)
         return 0;
 }
 
+/* While draining: catch_up = none fires are recorded skipped; the others
+ * are left alone (the window is kept for catch_up when the drain ends). */
+static int drain_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, const fires *f)
+{
+        cw_sched_action a = {
+                .job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
+        int r = 0;
+
+        if (job->catch_up != CW_CATCH_UP_NONE)
+                return 0;
+        for (size_t i = 0; i < f->n_missed_kept + f->n_on_time && r == 0; i++) {
+                bool won = false;
+                a.scheduled_at =
+                        i < f->n_missed_kept ? f->missed[i] : f->on_time[i - f->n_missed_kept];
+                r = cw_store_claim(p->o->store, e->spec_text, a.scheduled_at, p->o->cfg->node,
+                                   &won);
+                if (r == 0 && won)
+                        r = record(p, &a, CW_SCHED_SKIPPED, CW_SCHED_DRAINING_REASON);
+        }
+        return r;
+}
+
 /* Applies catch_up to the collected fires of one entry (see the doc). */
 static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, fires *f)
 {
@@ -285,6 +313,8 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         bool start_all = job->catch_up == CW_CATCH_UP_ALL;
         int r;
 
+        if (p->draining)
+                return drain_fires(p, e, job, f);
         if (job->catch_up == CW_CATCH_UP_ONCE && f->n_on_time == 0 && f->n_missed)
                 start_missed = f->n_missed_kept - 1;
         if (start_missed != SIZE_MAX && f->latest_missed != f->missed[start_missed]) {
@@ -316,7 +346,78 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         return 0;
 }
 
-static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, fires *f)
+/* The fire added last (0: none): a deferred fire and the fires it merges
+ * with are added once. */
+static cw_time fires_last(const fires *f)
+{
+        if (f->n_on_time)
+                return f->on_time[f->n_on_time - 1];
+        return f->n_missed ? f->latest_missed : 0;
+}
+
+/* Records a fire inside a maintenance window as skipped (once: claimed). */
+static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t,
+                      const cw_maintenance *m)
+{
+        cw_sched_action a = {.job = job,
+                             .spec = e->spec_text,
+                             .trigger = CW_TRIGGER_SCHEDULE,
+                             .attempt = 1,
+                             .scheduled_at = t};
+        char why[160];
+        bool won = false;
+        int r = cw_store_claim(p->o->store, e->spec_text, t, p->o->cfg->node, &won);
+
+        if (r < 0 || !won)
+                return r;
+        snprintf(why, sizeof(why), "maintenance window %s", m->name);
+        return record(p, &a, CW_SCHED_SKIPPED, why);
+}
+
+/* One fire *t of a job with maintenance windows (from: the window's
+ * exclusive start; fires at or before it are only looked at for a deferral
+ * that ends after it). A deferred fire moves *t to just before its
+ * window's end: the fires in between all become that one. */
+static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from,
+                      cw_time *tp, cw_duration deadline, fires *f)
+{
+        cw_time t = *tp;
+        cw_maint_effect fx = cw_maint_effect_of(p->o->cfg, job, t);
+        cw_time now = p->o->now;
+
+        if (!fx.window)
+                return t > from && t != fires_last(f) ? fires_add(f, t, now - t <= deadline) : 0;
+        if (!fx.deferred || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
+                return t > from ? maint_skip(p, e, job, t, fx.window) : 0;
+        if (fx.to - 1 > t)
+                *tp = fx.to - 1;
+        if (fx.to > now) {
+                wake_at(p, fx.to);
+                return 0;
+        }
+        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, now - fx.to <= deadline)
+                                                      : 0;
+}
+
+/* The fires of an `every` entry through its job's windows (skipped: an
+ * interval's fires are not deferred). */
+static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_duration deadline,
+                       fires *f)
+{
+        fires in = *f;
+        int r = 0;
+
+        *f = (fires){0};
+        for (size_t i = 0; i < in.n_missed_kept + in.n_on_time && r == 0; i++) {
+                cw_time t = i < in.n_missed_kept ? in.missed[i] : in.on_time[i - in.n_missed_kept];
+                r = maint_fire(p, e, job, t - 1, &t, deadline, f);
+        }
+        fires_release(&in);
+        return r;
+}
+
+static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, bool edited,
+                      fires *f)
 {
         const cw_sched_opts *o = p->o;
         char key[CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_TEXT_MAX + 16], val[32];
@@ -328,6 +429,13 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
 
         snprintf(key, sizeof(key), "every:%s:%s", e->spec_text, cw_timespec_text(e->when));
         r = cw_store_state_get(o->store, key, &prev);
+        if (r == -ENOENT && edited) {
+                /* Its interval was just edited: the first fire is one new
+                 * interval after the edit, not at once. */
+                snprintf(val, sizeof(val), "%" PRId64, o->now);
+                wake_at(p, o->now + step);
+                return cw_store_state_set(o->store, key, val);
+        }
         if (r == -ENOENT) {
                 /* Never fired: it fires now, at start-up. */
                 r = fires_add(f, o->now, true);
@@ -359,25 +467,55 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         const cw_job *job = entry_job(p, e);
         cw_duration deadline;
         fires f = {0};
-        cw_time t = p->last;
+        cw_time t = p->last, since, from;
+        bool edited = false, maint;
         int r = 0;
 
-        if (!job || !on_this_node(cfg, job))
+        if (!job)
+                return 0;
+        /* An entry added or edited since the last pass fires from its
+         * change on (that instant included): the window before it existed
+         * holds no fire of its own. (Looked up before the node test, so
+         * entries of other nodes stay known.) */
+        since = p->since ? cw_sched_since_get(p->since, e, job->tz,
+                                              e->changed_at ? e->changed_at : p->o->config_at,
+                                              &edited)
+                         : 0;
+        if (since > t)
+                t = since - 1;
+        if (!on_this_node(cfg, job))
                 return 0;
         deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
+        maint = cw_maint_any(cfg, job);
         switch (cw_timespec_get_kind(e->when)) {
         case CW_TIMESPEC_REBOOT:
                 return 0;
         case CW_TIMESPEC_EVERY:
-                r = pass_every(p, e, deadline, &f);
+                /* Held while draining: its state stays, so the fires come
+                 * due (and catch_up applies) when the drain ends. */
+                if (p->draining && job->catch_up != CW_CATCH_UP_NONE)
+                        return 0;
+                r = pass_every(p, e, deadline, edited, &f);
+                if (r == 0 && maint)
+                        r = maint_every(p, e, job, deadline, &f);
                 break;
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
+                from = t;
+                /* A fire deferred to the end of the window the pass starts
+                 * in may lie before the pass's window: look from the
+                 * window's opening. */
+                if (maint && job->during_maintenance == CW_MAINT_DEFER &&
+                    cw_maint_at(cfg, job, from, NULL))
+                        t = cw_maint_chain_open(cfg, job, from) - 1;
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
-                        r = fires_add(&f, t, p->o->now - t <= deadline);
+                        r = maint ? maint_fire(p, e, job, from, &t, deadline, &f)
+                                  : fires_add(&f, t, p->o->now - t <= deadline);
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
-                if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > p->last ? p->o->now : p->last, &t) == 0)
+                since = since > p->last ? since : p->last;
+                if (r == 0 && cw_timespec_next(e->when, job->tz,
+                                               p->o->now > since ? p->o->now : since, &t) == 0)
                         wake_at(p, t);
                 break;
         }
@@ -546,6 +684,12 @@ static int read_state(pass *p)
         p->enabled = r == -ENOENT || strcmp(v, "0") != 0;
         free(v);
         v = NULL;
+        r = cw_store_state_get(p->o->store, CW_SCHED_STATE_DRAINING, &v);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        p->draining = r == 0 && strcmp(v, "0") != 0 && *v;
+        free(v);
+        v = NULL;
         r = cw_store_state_get(p->o->store, "last_pass", &v);
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -591,6 +735,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         int r;
 
         r = read_state(&p);
+        if (r == 0)
+                r = cw_sched_since_load(o->store, p.last, o->now, &p.since);
         if (r < 0) {
                 pass_release(&p);
                 return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
@@ -605,13 +751,18 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         for (size_t i = 0; r == 0 && i < o->n_extra_entries; i++)
                 r = pass_entry(&p, &o->extra_entries[i]);
         if (r == 0)
+                r = cw_sched_since_save(p.since, o->store);
+        /* Draining: requests stay queued, retries and dependency triggers
+         * wait, and the window is kept for when the drain ends. */
+        if (r == 0 && !p.draining)
                 r = pass_requests(&p);
-        if (r == 0)
+        if (r == 0 && !p.draining)
                 r = pass_retries(&p);
-        if (r == 0)
+        if (r == 0 && !p.draining)
                 r = pass_dependencies(&p);
-        if (r == 0)
+        if (r == 0 && !p.draining)
                 r = write_last_pass(&p);
+        res.draining = p.draining;
         pass_release(&p);
         if (r < 0)
                 return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));

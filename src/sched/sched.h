@@ -25,6 +25,15 @@
 #include "config/config.h"
 #include "store/store.h"
 
+/* Store state key: set (to the epoch second it began) while the
+ * scheduler drains before a deploy (`cronwarden drain`), "0" or absent
+ * otherwise. A draining pass starts nothing: fires of catch_up = none
+ * jobs are recorded skipped, the others are held (last_pass stays) for
+ * catch_up when the drain ends; requests, retries and dependency
+ * triggers wait. */
+#define CW_SCHED_STATE_DRAINING "draining"
+#define CW_SCHED_DRAINING_REASON "the scheduler is draining"
+
 /* Default for jobs without start_deadline: a fire examined later than
  * this is missed (catch_up applies). */
 #define CW_SCHED_DEFAULT_DEADLINE 300
@@ -86,6 +95,12 @@ typedef struct cw_sched_opts {
         cw_store *store;
         cw_time now;
         int64_t now_us;
+        /* When the config's current text came into force (the daemon's
+         * load or reload, the file's modification time for tick), 0 when
+         * unknown: an entry first seen by this pass counts as in force
+         * from then on (sched/since.h), or from now when it is not in
+         * [last pass, now]. */
+        cw_time config_at;
         cw_sched_start_fn start;
         void *userdata;
         /* NULL: no lock is ever seen held (concurrency = forbid and replace
@@ -113,6 +128,7 @@ typedef struct cw_sched_result {
         cw_time window_from;   /* the window examined: (from, to] */
         cw_time window_to;
         bool first_pass;
+        bool draining; /* the pass found the scheduler draining */
         /* The earliest instant after window_to at which a pass has work
          * (a fire of any entry on this node, a retry coming due), or 0 when
          * nothing is scheduled: the daemon sleeps until then. */

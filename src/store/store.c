@@ -11,9 +11,10 @@
  * config's `store` key too: "sqlite" (or NULL) is DATA_DIR/cronwarden.db;
  * "sqlite:PATH" is the file PATH as given (relative to the working
  * directory; data_dir is then unused); the directories above the file
- * are created either way. postgresql:// and postgres:// are recognised
- * but refused with -EPROTONOSUPPORT until that backend exists; anything
- * else is -EINVAL.
+ * are created either way. postgresql:// and postgres:// URLs go to the
+ * PostgreSQL backend (src/store/pg/) as they are, for libpq to read;
+ * anything else is -EINVAL. A URL shown in a message has its password
+ * hidden (cw_store_url_redact).
  *
  * Also here, because they are the same for every backend: the histogram
  * bounds of the per-job aggregates. */
@@ -95,7 +96,11 @@ int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err)
                 u.kind = CW_STORE_POSTGRESQL;
                 u.path = url;
         } else {
-                cw_error_set(err, -1, 0, "unknown store '%s': expected %s", url,
+                _cleanup_free_ char *shown = NULL;
+
+                if (cw_store_url_redact(url, &shown) < 0)
+                        return -ENOMEM;
+                cw_error_set(err, -1, 0, "unknown store '%s': expected %s", shown,
                              CW_STORE_URL_EXPECTED);
                 return -EINVAL;
         }
@@ -108,6 +113,75 @@ int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err)
                         return -EINVAL;
                 }
         *ret = u;
+        return 0;
+}
+
+/* Appends n bytes of p to the string being built at *out. */
+static void put(char **out, const char *p, size_t n)
+{
+        memcpy(*out, p, n);
+        *out += n;
+}
+
+/* Copies the query part q (after '?') with each password= value hidden. */
+static void redact_query(const char *q, char **out)
+{
+        while (*q) {
+                size_t n = strcspn(q, "&");
+
+                if (strncmp(q, "password=", 9) == 0) {
+                        put(out, "password=***", 12);
+                } else {
+                        put(out, q, n);
+                }
+                q += n;
+                if (*q == '&')
+                        put(out, q++, 1);
+        }
+}
+
+int cw_store_url_redact(const char *url, char **ret)
+{
+        const char *scheme = url ? strstr(url, "://") : NULL;
+        const char *auth, *auth_end, *at = NULL, *colon = NULL, *query;
+        char *buf, *out;
+
+        if (!url)
+                url = "sqlite";
+        /* The longest it can get: each password replaced by "***". */
+        buf = malloc(strlen(url) * 2 + 16);
+        if (!buf)
+                return -ENOMEM;
+        out = buf;
+        if (!scheme) {
+                put(&out, url, strlen(url));
+                *out = '\0';
+                *ret = buf;
+                return 0;
+        }
+        auth = scheme + 3;
+        auth_end = auth + strcspn(auth, "/?#");
+        for (const char *p = auth; p < auth_end; p++)
+                if (*p == '@')
+                        at = p;
+        if (at)
+                colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon) {
+                put(&out, url, (size_t)(colon + 1 - url));
+                put(&out, "***", 3);
+                put(&out, at, (size_t)(auth_end - at));
+        } else {
+                put(&out, url, (size_t)(auth_end - url));
+        }
+        query = strchr(auth_end, '?');
+        if (query) {
+                put(&out, auth_end, (size_t)(query + 1 - auth_end));
+                redact_query(query + 1, &out);
+        } else {
+                put(&out, auth_end, strlen(auth_end));
+        }
+        *out = '\0';
+        *ret = buf;
         return 0;
 }
 
@@ -147,10 +221,9 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
                 return u.path ? cw_store_sqlite_open(u.path, ret, err)
                               : open_sqlite_default(data_dir, ret, err);
         case CW_STORE_POSTGRESQL:
-                break;
+                return cw_store_pg_open(u.path, ret, err);
         }
-        cw_error_set(err, -1, 0, "the PostgreSQL store is not available yet (store = %s)", url);
-        return -EPROTONOSUPPORT;
+        return -EINVAL;
 }
 
 bool cw_store_exists(const char *url, const char *data_dir)
@@ -404,6 +477,15 @@ int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->stats_list(s, job, ret, ret_n, ret_lateness);
+}
+
+int cw_store_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n,
+                           cw_store_hist *ret_lateness, cw_store_hist *ret_duration)
+{
+        OP_OR_RETURN(s, stats_summary);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->stats_summary(s, ret, ret_n, ret_lateness, ret_duration);
 }
 
 void cw_job_stats_free(cw_job_stats *st, size_t n)

@@ -3,14 +3,18 @@
  *
  * One interface, several backends: a cw_store is a table of function
  * pointers (cw_store_ops, in store_backend.h) plus the backend's
- * state; callers use only the functions below, so the PostgreSQL backend
- * can arrive without changing them. SQLite is the default: one file,
- * data_dir/cronwarden.db, WAL mode, migrations applied on open, prepared
- * statements only.
+ * state; callers use only the functions below. SQLite is the default: one
+ * file, data_dir/cronwarden.db, WAL mode, migrations applied on open,
+ * prepared statements only. PostgreSQL (src/store/pg/) keeps the same
+ * state in a database several hosts can share, and reconnects when its
+ * server goes away (docs/store.md).
  *
  * Concurrency: any number of processes may open the same store. Writes
  * that meet a busy database wait and retry (bounded by CW_STORE_BUSY_MS)
- * rather than fail; a write is reported failed only when it was not made.
+ * rather than fail; a write is reported failed only when it was not made
+ * (or, on PostgreSQL, when a lost connection hid whether its COMMIT took
+ * effect and the server did not say within that bound: -EIO). A lost
+ * connection is a busy database too: the write waits for a new one.
  * Durability: a committed write survives kill -9 of any process.
  *
  * Times in runs are microseconds since the epoch (UTC); scheduled
@@ -62,11 +66,17 @@ typedef struct cw_store_url {
  * this build has its backend: cw_store_open says that. */
 int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err);
 
+/* The URL as it may be shown (messages, logs): a password in it, in the
+ * user part (user:PASSWORD@host) or as a password= parameter, replaced by
+ * "***". *ret is newly allocated (caller frees); -ENOMEM. */
+int cw_store_url_redact(const char *url, char **ret);
+
 /* Opens the store named by `url` (see above; "sqlite" creates its file,
- * with its directory, when missing). A PostgreSQL URL gives
- * -EPROTONOSUPPORT ("not available yet") until that backend
- * exists. Errors: -EINVAL (bad url), -EACCES/-EROFS/-ENOSPC/-EIO..., each
- * with err saying what and where. */
+ * with its directory, when missing; a PostgreSQL database must exist, its
+ * tables are created when missing: docs/store.md). Errors: -EINVAL (bad
+ * url), -EACCES/-EROFS/-ENOSPC/-EIO..., and for PostgreSQL
+ * -ECONNREFUSED/-ETIMEDOUT (no server) or -ENOENT (no such database),
+ * each with err saying what and where (never the URL's password). */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
 /* Whether the store named by `url` was created already (its SQLite file
@@ -237,6 +247,14 @@ typedef struct cw_job_stats {
         cw_store_hist duration;
         int64_t last_success_us; /* ended_us of the newest succeeded run, 0: never */
         int64_t last_run_id;     /* the newest run that reached a final status, 0: none */
+        /* The status of last_run_id (CW_RUN_STATUS_MAX: none or unknown). */
+        cw_run_status last_status;
+        int64_t last_failure_us; /* ended_us of the newest failed, timed_out or lost run, 0: never */
+        int64_t last_duration_us; /* of the newest final run that ran, -1: none */
+        /* Failures (cw_run_status_is_failure) since the last success, in
+         * the order runs became final; 0 after a success. Other statuses
+         * (killed, skipped, missed) leave it as it is. */
+        uint64_t consecutive_failures;
 } cw_job_stats;
 
 /* Every job that has aggregates (ordered by job name), or only `job` when
@@ -246,6 +264,14 @@ typedef struct cw_job_stats {
 int cw_store_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
                         cw_store_hist *ret_lateness);
 void cw_job_stats_free(cw_job_stats *st, size_t n);
+/* The same for every job without reading the per-job histograms
+ * (duration left zero): what a /metrics scrape needs by default, a few
+ * rows per job instead of ~17. ret_duration gets the duration histogram
+ * of every job's runs together; both histogram outs may be NULL.
+ * -EOPNOTSUPP from a backend without it (the caller may sum
+ * cw_store_stats_list's per-job histograms instead). */
+int cw_store_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n,
+                           cw_store_hist *ret_lateness, cw_store_hist *ret_duration);
 /* The newest final run of each of the n_jobs jobs named (the run named by
  * last_run_id; jobs without one are left out), or of every job when jobs
  * is NULL, in one read transaction; *ret is an array of *ret_n runs in no

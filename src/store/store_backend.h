@@ -53,6 +53,8 @@ struct cw_store_ops {
         /* the admin UI's reads, aggregates and UI entries */
         int (*requests_pending)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
         int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness);
+        int (*stats_summary)(cw_store *s, cw_job_stats **ret, size_t *ret_n,
+                             cw_store_hist *ret_lateness, cw_store_hist *ret_duration);
         int (*jobs_last)(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
         int (*jobs_disabled)(cw_store *s, char ***ret, size_t *ret_n);
         int (*ui_entry_add)(cw_store *s, cw_ui_entry *e);
@@ -87,6 +89,23 @@ struct cw_store_ops {
  * its directory) the database file at `path` and brings its schema up to
  * date. Errors as cw_store_open, with err saying what and where. */
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);
+
+/* The PostgreSQL backend (src/store/pg/): connects to the database named
+ * by the postgresql:// URL `url` and brings its schema up to date. Errors
+ * as cw_store_open, with err saying what (the URL shown without its
+ * password). */
+int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err);
+
+/* For tests: makes the next COMMIT of PostgreSQL store s lose its
+ * connection, after sending it (LOSE_COMMIT_REPLY: the outcome is
+ * unknown to the client) or instead (LOSE_BEFORE_COMMIT), so the tests
+ * reach the recovery of both cases. -EOPNOTSUPP for another backend. */
+enum {
+        CW_STORE_PG_FAULT_NONE,
+        CW_STORE_PG_FAULT_LOSE_COMMIT_REPLY,
+        CW_STORE_PG_FAULT_LOSE_BEFORE_COMMIT,
+};
+int cw_store_pg_fault(cw_store *s, int fault);
 
 /* For tests: the query plan (EXPLAIN QUERY PLAN, one step per line) that
  * cw_store_runs_list would use for f, newly allocated in *ret. Only the

@@ -72,6 +72,20 @@ bool cw_timespec_equal(const cw_timespec *a, const cw_timespec *b);
 /* A hash consistent with cw_timespec_equal (equal specs, equal hashes). */
 uint64_t cw_timespec_hash(const cw_timespec *ts);
 
+/* Buffer size that always holds cw_timespec_format's output. */
+#define CW_TIMESPEC_CANONICAL_MAX 2048
+/* Writes the canonical text of ts into buf: one text per schedule however
+ * it was written (`0 0 * * 7`, `0 0 * * SUN` and `@weekly` all print
+ * "0 0 * * 0"; H prints the values it picked), which parses back to a spec
+ * that fires at the same instants in every zone and prints the same again
+ * (timespec_format.c defines the form). Returns 0, or -ENOBUFS (buf then
+ * holds "") when size is too small. */
+int cw_timespec_format(const cw_timespec *ts, char *buf, size_t size);
+/* True when a and b are one schedule: their canonical texts are equal.
+ * This is the comparison for "did the schedule change"; cw_timespec_equal
+ * is stricter (same text) so that a shared copy shows what was written. */
+bool cw_timespec_same(const cw_timespec *a, const cw_timespec *b);
+
 /* The first fire strictly after `after`, evaluated in tz. For `every`,
  * `after` is the previous fire and the result is after + interval. Returns
  * 0 with *ret set; -ENOENT when there is no such fire before the end of

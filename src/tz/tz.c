@@ -54,6 +54,8 @@ typedef struct tz_type {
 
 struct cw_tz {
         char *name;
+        char *source;  /* the file read, NULL for built-in zones */
+        char *version; /* tz database version, NULL when unknown */
         size_t n_trans;
         int64_t *trans;      /* ascending */
         uint8_t *trans_type; /* time type starting at trans[i] */
@@ -70,6 +72,8 @@ void cw_tz_free(cw_tz *tz)
         if (!tz)
                 return;
         free(tz->name);
+        free(tz->source);
+        free(tz->version);
         free(tz->trans);
         free(tz->trans_type);
         free(tz->types);
@@ -79,6 +83,60 @@ void cw_tz_free(cw_tz *tz)
 const char *cw_tz_name(const cw_tz *tz)
 {
         return tz->name;
+}
+
+const char *cw_tz_source(const cw_tz *tz)
+{
+        return tz->source;
+}
+
+const char *cw_tz_version(const cw_tz *tz)
+{
+        return tz->version;
+}
+
+const char *cw_tz_origin(const cw_tz *tz, char *buf, size_t size)
+{
+        if (!tz->source)
+                snprintf(buf, size, "built in");
+        else
+                snprintf(buf, size, "tzdata %s", tz->version ? tz->version : "(version unknown)");
+        return buf;
+}
+
+static bool same_posix_date(const cw_tz_posix_date *a, const cw_tz_posix_date *b)
+{
+        return a->kind == b->kind && a->day == b->day && a->mon == b->mon && a->week == b->week &&
+               a->wday == b->wday && a->secs == b->secs;
+}
+
+/* Field by field: parse leaves unused fields (and padding) as it likes. */
+static bool same_posix(const cw_tz_posix *a, const cw_tz_posix *b)
+{
+        if (a->std_off != b->std_off || strcmp(a->std_abbr, b->std_abbr) != 0 ||
+            a->has_dst != b->has_dst)
+                return false;
+        if (!a->has_dst)
+                return true;
+        return a->dst_off == b->dst_off && strcmp(a->dst_abbr, b->dst_abbr) == 0 &&
+               a->never_switches == b->never_switches && a->dst_all_year == b->dst_all_year &&
+               same_posix_date(&a->start, &b->start) && same_posix_date(&a->end, &b->end);
+}
+
+static bool same_type(const tz_type *a, const tz_type *b);
+
+bool cw_tz_same_rules(const cw_tz *a, const cw_tz *b)
+{
+        if (a->n_trans != b->n_trans || a->has_rule != b->has_rule ||
+            !same_type(&a->types[0], &b->types[0]))
+                return false;
+        if (a->has_rule && !same_posix(&a->rule, &b->rule))
+                return false;
+        for (size_t i = 0; i < a->n_trans; i++)
+                if (a->trans[i] != b->trans[i] ||
+                    !same_type(&a->types[a->trans_type[i]], &b->types[b->trans_type[i]]))
+                        return false;
+        return true;
 }
 
 void cw_tz_offset_range(const cw_tz *tz, int32_t *ret_min, int32_t *ret_max)
@@ -553,6 +611,80 @@ static int load_path(const char *path, const char *name, cw_tz **ret, cw_error *
                           ret);
 }
 
+/* A version file's first line, in buf: "# version 2024a" (tzdata.zi) or
+ * "2024a" (+VERSION). Versions are short and plain ([A-Za-z0-9._-]). */
+static int version_from_file(const char *path, bool zi, char *buf, size_t size)
+{
+        static const char prefix[] = "# version ";
+        char line[128];
+        const char *v = line;
+        ssize_t n;
+        size_t len;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOTDIR ? -ENOENT : -errno;
+        n = read(fd, line, sizeof(line) - 1);
+        close(fd);
+        if (n < 0)
+                return -EINVAL;
+        line[n] = '\0';
+        line[strcspn(line, "\n")] = '\0';
+        if (zi) {
+                if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
+                        return -EINVAL;
+                v += sizeof(prefix) - 1;
+        }
+        len = strlen(v);
+        if (len == 0 || len > 32)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if (!is_name_char(v[i]) || v[i] == '/' || v[i] == '+')
+                        return -EINVAL;
+        if (len >= size)
+                return -ENAMETOOLONG;
+        memcpy(buf, v, len + 1);
+        return 0;
+}
+
+int cw_tz_db_version(const char *dir, char *buf, size_t size)
+{
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/tzdata.zi", dir ? dir : CW_TZ_DIR) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        r = version_from_file(path, true, buf, size);
+        if (r != -ENOENT)
+                return r;
+        free(path);
+        if (asprintf(&path, "%s/+VERSION", dir ? dir : CW_TZ_DIR) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        return version_from_file(path, false, buf, size);
+}
+
+/* Records where tz came from: the file, and the version of the database
+ * in dir (none when dir is NULL or has no version file). */
+static int set_provenance(cw_tz *tz, const char *source, const char *dir)
+{
+        char v[64];
+
+        tz->source = strdup(source);
+        if (!tz->source)
+                return -ENOMEM;
+        if (dir && cw_tz_db_version(dir, v, sizeof(v)) == 0) {
+                tz->version = strdup(v);
+                if (!tz->version)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* Names that work without any file, as tz.h promises: their
  * abbreviation, or NULL for every other name. They never touch the disk,
  * so a damaged tzdata cannot break UTC. */
@@ -568,6 +700,7 @@ static const char *builtin_abbr(const char *name)
 int cw_tz_load(const char *name, const char *dir, cw_tz **ret, cw_error *err)
 {
         _cleanup_free_ char *path = NULL;
+        cw_tz *tz = NULL;
         int r;
 
         cw_error_clear(err);
@@ -575,8 +708,7 @@ int cw_tz_load(const char *name, const char *dir, cw_tz **ret, cw_error *err)
         if (r < 0)
                 return r;
         if (builtin_abbr(name)) {
-                cw_tz *tz = tz_new_utc(name, builtin_abbr(name));
-
+                tz = tz_new_utc(name, builtin_abbr(name));
                 if (!tz)
                         return -ENOMEM;
                 *ret = tz;
@@ -586,7 +718,15 @@ int cw_tz_load(const char *name, const char *dir, cw_tz **ret, cw_error *err)
                 path = NULL;
                 return -ENOMEM;
         }
-        return load_path(path, name, ret, err);
+        r = load_path(path, name, &tz, err);
+        if (r == 0)
+                r = set_provenance(tz, path, dir ? dir : CW_TZ_DIR);
+        if (r < 0) {
+                cw_tz_free(tz);
+                return r;
+        }
+        *ret = tz;
+        return 0;
 }
 
 /* The zone name in a symlink target: what follows its "zoneinfo/"
@@ -602,11 +742,29 @@ static const char *name_from_target(const char *target)
         return name && *name ? name : NULL;
 }
 
+/* The zoneinfo directory a /etc/localtime link points into, or NULL:
+ * the target up to its zone name, relative targets taken from /etc. */
+static char *dir_from_target(const char *target, const char *name)
+{
+        size_t len = (size_t)(name - target);
+        char *dir = NULL;
+
+        while (len > 0 && target[len - 1] == '/')
+                len--;
+        if (len == 0)
+                return NULL;
+        if (asprintf(&dir, "%s%.*s", target[0] == '/' ? "" : "/etc/", (int)len, target) < 0)
+                return NULL;
+        return dir;
+}
+
 int cw_tz_load_system(cw_tz **ret, cw_error *err)
 {
         static const char path[] = "/etc/localtime";
+        _cleanup_free_ char *dir = NULL;
         char target[PATH_MAX];
         const char *name = NULL;
+        cw_tz *tz = NULL;
         ssize_t n;
         int r;
 
@@ -615,19 +773,29 @@ int cw_tz_load_system(cw_tz **ret, cw_error *err)
         if (n >= 0) {
                 target[n] = '\0';
                 name = name_from_target(target);
+                dir = name ? dir_from_target(target, name) : NULL;
         }
-        r = load_path(path, name ? name : "localtime", ret, err);
+        r = load_path(path, name ? name : "localtime", &tz, err);
         if (r == -ENOENT) {
                 /* No /etc/localtime (or a dangling link) means UTC, as in glibc. */
-                cw_tz *tz = cw_tz_utc();
-
+                tz = cw_tz_utc();
                 if (!tz)
                         return -ENOMEM;
                 cw_error_clear(err);
-                *ret = tz;
-                return 0;
+                /* The rules are built in: no database version. */
+                free(dir);
+                dir = NULL;
+                r = 0;
         }
-        return r;
+        /* Also for the UTC stand-in: a link made later must be noticed. */
+        if (r == 0)
+                r = set_provenance(tz, path, dir);
+        if (r < 0) {
+                cw_tz_free(tz);
+                return r;
+        }
+        *ret = tz;
+        return 0;
 }
 
 /* ---- lookups --------------------------------------------------------- */

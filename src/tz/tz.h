@@ -11,8 +11,12 @@
  * readings counted the same way (see civil.h): local = instant + utoff.
  *
  * Zones are found under a zoneinfo directory (default
- * /usr/share/zoneinfo, kept current by Debian's tzdata package). "UTC",
- * "Etc/UTC", "GMT" and "Z" always work, with or without the file. */
+ * /usr/share/zoneinfo, kept current by Debian's tzdata package; the CLI
+ * passes $TZDIR instead when set). "UTC", "Etc/UTC", "GMT" and "Z" always
+ * work, with or without the file. A zone remembers the file it was read
+ * from and the tz database version of its directory, so that a long-running
+ * process can notice the file changing (daemon/tzwatch.h) and say which
+ * rules it uses. */
 #ifndef CW_TZ_TZ_H
 #define CW_TZ_TZ_H
 
@@ -51,6 +55,31 @@ static inline void cw_tz_freep(cw_tz **tz) { cw_tz_free(*tz); }
 
 /* The name the zone was loaded under. */
 const char *cw_tz_name(const cw_tz *tz);
+
+/* The file the rules were read from ("/usr/share/zoneinfo/Europe/Warsaw",
+ * "/etc/localtime", also when that was missing and UTC was used), or NULL
+ * for a built-in or POSIX-string zone. */
+const char *cw_tz_source(const cw_tz *tz);
+
+/* The version of the tz database the rules come from ("2024a"), read from
+ * the zoneinfo directory when the zone was loaded (cw_tz_db_version), or
+ * NULL when unknown (built-in zones, a tree without a version file). */
+const char *cw_tz_version(const cw_tz *tz);
+
+/* Where tz's rules come from, for people: "tzdata 2024a", "tzdata
+ * (version unknown)" or "built in"; written into buf, which is returned. */
+const char *cw_tz_origin(const cw_tz *tz, char *buf, size_t size);
+
+/* Reads the version of the tz database in dir (NULL = CW_TZ_DIR): the
+ * first line of tzdata.zi ("# version 2024a"), else the first line of
+ * +VERSION. Writes it NUL-terminated into buf. Returns 0, -ENOENT (no
+ * version file), -EINVAL (a file that does not hold a version) or
+ * -ENAMETOOLONG (longer than size - 1); buf untouched on failure. */
+int cw_tz_db_version(const char *dir, char *buf, size_t size);
+
+/* True when a and b give the same answers for every instant (same
+ * transitions, time types and footer rule), whatever their names. */
+bool cw_tz_same_rules(const cw_tz *a, const cw_tz *b);
 
 /* Smallest and largest UT offset (seconds) the zone ever uses, over its
  * whole table and footer rule. Used to bound searches. */

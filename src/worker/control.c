@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "worker/lock.h"
+#include "worker/started.h"
 #include "worker/worker.h"
 
 #define KILL_EXTRA_MS 5000
@@ -29,8 +30,10 @@ bool cw_control_is_alive(const cw_config *cfg, const cw_run *run)
 
         if (run->node && cfg->node && strcmp(run->node, cfg->node) != 0)
                 return true;
+        if (run->status == CW_RUN_QUEUED)
+                return cw_control_queued_fate(cfg, run, false) != CW_QUEUED_MAY_HAVE_RUN;
         if (run->status != CW_RUN_RUNNING)
-                return run->status == CW_RUN_QUEUED;
+                return false;
         if (run->worker_pid <= 0 || !cw_proc_alive(run->worker_pid, 0))
                 return false;
         if (!run->lock_key || !run->lock_key[0])
@@ -47,6 +50,64 @@ int cw_control_mark_lost(cw_store *s, const cw_run *run, int64_t now_us)
                 cw_proc_kill_group(run->pid, run->pid_start, SIGKILL);
         return cw_store_run_transition(s, run->id, CW_RUN_RUNNING, CW_RUN_LOST,
                                        "its worker process vanished", now_us);
+}
+
+cw_queued_fate cw_control_queued_fate(const cw_config *cfg, const cw_run *run, bool starters_gone)
+{
+        if (run->node && cfg->node && strcmp(run->node, cfg->node) != 0)
+                return CW_QUEUED_ALIVE;
+        switch (cw_started_probe(cfg->data_dir, run->id)) {
+        case CW_STARTED_HELD:
+                return CW_QUEUED_ALIVE;
+        case CW_STARTED_LEFT:
+                return CW_QUEUED_MAY_HAVE_RUN;
+        case CW_STARTED_OVERWRITTEN:
+                return starters_gone ? CW_QUEUED_UNKNOWN : CW_QUEUED_STARTING;
+        case CW_STARTED_NONE:
+                break;
+        }
+        if (cw_started_before_boot(run->started_us))
+                return CW_QUEUED_MAY_HAVE_RUN;
+        return starters_gone ? CW_QUEUED_NEVER_STARTED : CW_QUEUED_STARTING;
+}
+
+static const char *queued_lost_reason(const cw_run *run, cw_queued_fate fate)
+{
+        switch (fate) {
+        case CW_QUEUED_MAY_HAVE_RUN:
+                if (cw_started_before_boot(run->started_us))
+                        return "the machine restarted while the run was being started: the job may have run, "
+                               "so it is not started again";
+                return "its worker stopped after starting the job and before recording it: the job may have "
+                       "run, so it is not started again";
+        case CW_QUEUED_UNKNOWN:
+                return "its start record was overwritten by later runs' before its fate was known: the job "
+                       "may have run, so it is not started again";
+        case CW_QUEUED_NEVER_STARTED:
+                return "never started: the daemon or its spawner stopped before a worker started the run";
+        default:
+                return "the daemon or its spawner stopped before a worker started the run";
+        }
+}
+
+int cw_control_mark_queued_lost(cw_store *s, const cw_config *cfg, const cw_run *run,
+                                cw_queued_fate fate, int64_t now_us, bool *ret_resumable)
+{
+        const cw_job *job = run->job ? cw_config_job(cfg, run->job) : NULL;
+        bool resumable = false;
+        int r;
+
+        r = cw_store_run_transition(s, run->id, CW_RUN_QUEUED, CW_RUN_LOST,
+                                    queued_lost_reason(run, fate), now_us);
+        if (r < 0)
+                return r;
+        /* Killed or lost half-way, the same for a job that can resume. */
+        if (fate == CW_QUEUED_MAY_HAVE_RUN && job && job->can_resume)
+                resumable =
+                        cw_store_run_set_resume(s, run->id, CW_RESUME_NONE, CW_RESUME_PENDING) == 0;
+        if (ret_resumable)
+                *ret_resumable = resumable;
+        return 0;
 }
 
 /* Waits up to ms for process pid to exit; 0 when it did (or was gone). */

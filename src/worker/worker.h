@@ -125,11 +125,17 @@ typedef struct cw_worker_result {
  * negative errno with err filled when setting up failed before a run was
  * recorded (store unavailable, lock directory unwritable, ...).
  *
- * With opts->run_id (a queued run): lock, start the job, then open the
- * store (when `store` is NULL) and mark the run running with the pids
- * (cw_store_run_started). A held lock is recorded on that run as skipped,
- * naming the holder, and -EBUSY returned; a failure to set up is recorded
- * on it as failed when the store can be reached. */
+ * With opts->run_id (a queued run): lock, write the run's start record
+ * (started.h: from then on recovery never starts the run again), start the
+ * job, then open the store (when `store` is NULL), mark the run running
+ * with the pids (cw_store_run_started) and the record done. A run that
+ * cannot be marked keeps its record until its outcome is recorded; one
+ * whose outcome cannot be recorded either keeps it for good (recovery
+ * then records the run as lost). A held lock is recorded on that run as
+ * skipped, naming the holder, and -EBUSY returned; a failure to set up
+ * (the record included) is recorded on it as failed when the store can be
+ * reached. A record of the same run whose worker lives (another worker is
+ * starting it): nothing is started or recorded, -EEXIST. */
 int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err);
 
 /* Sets every signal's disposition to SIG_DFL but SIGKILL's and SIGSTOP's,

@@ -1,7 +1,9 @@
 /* fuzz_timespec.c - libFuzzer target for the time-spec parser and the
  * next-fire search. Any input must either parse or fail with a column
  * inside the text; parsed specs must give strictly increasing fires, in
- * UTC and in a zone with DST, without crashing or looping. */
+ * UTC and in a zone with DST, without crashing or looping; and their
+ * canonical text (cw_timespec_format) must parse back to a spec that
+ * prints the same and fires at the same instants. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,28 @@ static void check_fires(const cw_timespec *ts, const cw_tz *tz)
                         abort();
                 prev = t;
         }
+}
+
+static void check_canonical(const cw_timespec *ts, const cw_tz *tz)
+{
+        char first[CW_TIMESPEC_CANONICAL_MAX], again[CW_TIMESPEC_CANONICAL_MAX];
+        cw_timespec *back = NULL;
+        cw_time a = 1800000000, b = a;
+        cw_error err;
+
+        if (cw_timespec_format(ts, first, sizeof(first)) < 0 ||
+            cw_timespec_parse(first, "seed", &back, &err) < 0)
+                abort();
+        if (cw_timespec_format(back, again, sizeof(again)) < 0 || strcmp(first, again) != 0)
+                abort();
+        for (int i = 0; i < 8; i++) {
+                int ra = cw_timespec_next(ts, tz, a, &a), rb = cw_timespec_next(back, tz, b, &b);
+                if (ra != rb || (ra == 0 && a != b))
+                        abort();
+                if (ra < 0)
+                        break;
+        }
+        cw_timespec_free(back);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cw_timespec_parse(text, "seed", &ts, &err) == 0) {
                 check_fires(ts, utc);
                 check_fires(ts, warsaw);
+                check_canonical(ts, warsaw);
                 (void)cw_timespec_check_fires(ts, warsaw, 1800000000, &err);
                 cw_timespec_free(ts);
         } else if (err.col > (int)strlen(text) || err.msg[0] == '\0') {

@@ -14,13 +14,21 @@ Fixtures:
                 input=..., timeout=...) -> subprocess.CompletedProcess (text)
   tmp_config    tmp_config(text, name="cronwarden.ini") -> path of a new file
   build_tool    build_tool("next_batch") -> path of build_dir/tests/next_batch
+  pg_server     (session) a throwaway PostgreSQL server (tests/pg/pgserver.sh),
+                started the first time a test asks for it and removed at
+                the end of the session: its URL; skips the test when
+                PostgreSQL is not installed. $CW_TEST_POSTGRESQL_URL, when
+                set, names a server to use instead.
+  pg_database   a new empty database on pg_server for one test: its URL
 """
 
+import itertools
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -152,3 +160,37 @@ def tmp_config(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    url = os.environ.get("CW_TEST_POSTGRESQL_URL")
+    if url:
+        yield url
+        return
+    proc = subprocess.run([str(REPO / "tests/pg/pgserver.sh"), "start"], capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode == 77:
+        pytest.skip("PostgreSQL is not installed: " + proc.stderr.strip())
+    assert proc.returncode == 0, proc.stderr
+    url, stop = proc.stdout.splitlines()[:2]
+    try:
+        yield url
+    finally:
+        subprocess.run(stop.split(), capture_output=True, timeout=60)
+
+
+_pg_db_seq = itertools.count(1)
+
+
+@pytest.fixture
+def pg_database(pg_server):
+    """A database of the test's own (CREATE DATABASE through psql), so tests
+    that count runs see only theirs."""
+    name = f"cw_test_{os.getpid()}_{next(_pg_db_seq)}"
+    proc = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg_server,
+                           "-c", f"CREATE DATABASE {name}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    parts = urlsplit(pg_server)
+    return urlunsplit(parts._replace(path="/" + name))

@@ -294,6 +294,18 @@ def test_request_and_run_output(api):
     out = api.get(f"/api/v1/runs/{run['id']}/output")
     assert out.status == 200 and out.headers["Content-Type"].startswith("text/plain")
     assert out.body == b"hi big world\nhi --sleep=0\n\x00\x01\xff", out.body
+    # The command line shows the run in the same shape (docs/api.md).
+    cli = [x for x in json.loads(api.cli("history", "Hello", "--json", "--limit", "1000").stdout)
+           if x["id"] == run["id"]][0]
+    assert set(cli) == set(run), set(cli) ^ set(run)
+    for k in ("started", "started_ts", "ended", "ended_ts", "duration", "status", "spec", "progress"):
+        assert cli[k] == run[k], (k, cli[k], run[k])
+    assert run["started"].endswith("+00:00") and isinstance(run["duration"], float)
+    cli_job = [x for x in json.loads(api.cli("jobs", "--json").stdout) if x["name"] == "Nightly"][0]
+    api_job = [x for x in api.get("/api/v1/jobs").json()["jobs"] if x["name"] == "Nightly"][0]
+    assert set(api_job) - set(cli_job) == {"last_run", "running", "n_running"}, set(api_job) ^ set(cli_job)
+    assert set(cli_job["schedules"][0]) == set(api_job["schedules"][0])
+    assert cli_job["schedules"][0]["when_canonical"] == api_job["schedules"][0]["when_canonical"] == "0 3 * * *"
     # The same through a spec.
     r = api.post("/api/v1/requests", {"spec": "Hello:x"})
     assert r.status == 202 and r.json()["id"] > rid

@@ -80,20 +80,26 @@ def test_jobs_json(cw, tmp_config):
     assert p.returncode == 0, p.stderr
     jobs = {j["name"]: j for j in json.loads(p.stdout)}
     assert jobs["Backup"]["next"] == "2027-03-28T03:00:00+02:00"
-    assert jobs["Backup"]["timezone"] == "Europe/Warsaw"
-    assert jobs["Backup"]["schedules"][0]["spec"] == "30 2 * * *"
-    assert jobs["Backup"]["schedules"][0]["job_spec"] == "Backup"
-    assert jobs["Report"]["timezone"] == "America/New_York"
+    assert jobs["Backup"]["zone"] == "Europe/Warsaw"
+    assert jobs["Backup"]["schedules"][0]["when"] == "30 2 * * *"
+    assert jobs["Backup"]["schedules"][0]["spec"] == "Backup"
+    assert jobs["Report"]["zone"] == "America/New_York"
     assert jobs["Report"]["next"] == "2027-03-27T11:30:00-04:00"
-    assert jobs["Poll"]["next"] == "startup"
+    assert jobs["Poll"]["next"] is None and jobs["Poll"]["next_at_startup"] is True
+    assert jobs["Poll"]["schedules"][0]["at_startup"] is True
     assert jobs["After"]["next"] is None
     assert jobs["After"]["after"] == ["Backup"]
     assert jobs["Off"]["enabled"] is False
     assert jobs["Off"]["next"] is None
     greet = jobs["Greet"]["schedules"]
-    assert [s["job_spec"] for s in greet] == ['Greet:"big world",loud=yes', "Greet:world"]
+    assert [s["spec"] for s in greet] == ['Greet:"big world",loud=yes', "Greet:world"]
     # Monday 2027-03-29 09:00 CEST.
     assert greet[0]["next"] == "2027-03-29T09:00:00+02:00"
+    # The canonical text compares schedules however they are written.
+    assert greet[0]["when"] == "0 9 * * MON-FRI" and greet[0]["when_canonical"] == "0 9 * * 1-5"
+    assert jobs["Poll"]["schedules"][0]["when_canonical"] == "every 1h30m"
+    assert jobs["Off"]["schedules"][0]["when_canonical"] == "0 * * * *"
+    assert jobs["Report"]["schedules"][0]["when_canonical"] == "at 11:30, 14:00"
 
 
 def test_info_text(cw, tmp_config):
@@ -140,7 +146,7 @@ def test_hash_matches_next_command(cw, tmp_config):
     assert p.stdout.split() == want
 
     greet = json.loads(run(cw, tmp_config, "info", "Greet", "--json").stdout)
-    entry = [s for s in greet["schedules"] if s["job_spec"] == "Greet:world"][0]
+    entry = [s for s in greet["schedules"] if s["spec"] == "Greet:world"][0]
     p = cw("next", "H * * * *", "--job", "Greet:world", "--tz", "Europe/Warsaw", "--from", NOW, "--count", "5")
     assert p.stdout.split() == entry["next_fires"]
     # A differently written but equal job spec hashes the same.

@@ -98,12 +98,12 @@ def test_ui_jobs_are_listed_and_marked(build_dir, tmp_path):
 
     jobs = {j["name"]: j for j in json.loads(d.cli("jobs", "--json").stdout)}
     ui = jobs[name]
-    assert (ui["source"], ui["ui_entry"], ui["enabled"], ui["enabled_config"]) == ("ui", eid, False, True), ui
-    assert ui["schedules"][0]["spec"] == "0 4 * * *" and ui["schedules"][0]["line"] is None, ui
-    assert jobs["Hello"]["source"] == "config" and "ui_entry" not in jobs["Hello"]
+    assert (ui["source"], ui["entry_id"], ui["enabled"], ui["enabled_config"]) == ("ui", eid, False, True), ui
+    assert ui["schedules"][0]["when"] == "0 4 * * *" and ui["schedules"][0]["line"] is None, ui
+    assert jobs["Hello"]["source"] == "config" and jobs["Hello"]["entry_id"] is None
 
     info = json.loads(d.cli("info", name, "--json").stdout)
-    assert info["command"] == "/bin/echo from the ui" and info["ui_entry"] == eid, info
+    assert info["command"] == "/bin/echo from the ui" and info["entry_id"] == eid, info
     assert len(info["schedules"][0]["next_fires"]) == 5, info
     text = d.cli("info", name).stdout
     assert f"the admin UI, entry #{eid}" in text and f"UI entry #{eid}" in text, text

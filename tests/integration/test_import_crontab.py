@@ -123,7 +123,7 @@ def test_realistic_crontab_converts_and_passes_check(cw, tmp_path):
     j = cw("--config", config, "jobs", "--json", env={"CRONWARDEN_FAKE_NOW": NOW})
     assert j.returncode == 0, j.stderr
     jobs = {x["name"]: x for x in json.loads(j.stdout)}
-    assert {n: [s["spec"] for s in x["schedules"]] for n, x in jobs.items()} == {
+    assert {n: [s["when"] for s in x["schedules"]] for n, x in jobs.items()} == {
         "backup": ["30 2 * * *"],
         "backup-2": ["15 */4 * * 1-5"],
         "clearsessions": ["*/10 * * * *"],
@@ -135,7 +135,7 @@ def test_realistic_crontab_converts_and_passes_check(cw, tmp_path):
         "rsync": ["0 3 * * *"],
         "backup-3": ["0 7 1 * *"],
     }
-    assert all(x["timezone"] == "Europe/Warsaw" for x in jobs.values())
+    assert all(x["zone"] == "Europe/Warsaw" for x in jobs.values())
     assert jobs["backup"]["description"] == "Nightly backup of the database"
     assert jobs["clearsessions"]["description"] == "Expire Django sessions"
     # The column legend and comments not right above an entry are no

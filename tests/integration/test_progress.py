@@ -15,7 +15,8 @@ from worker_helpers import *  # noqa: F401,F403
 def progress_of(wk, run_id):
     for x in wk.status():
         if x["id"] == run_id:
-            return x["progress_done"], x["progress_total"]
+            p = x["progress"]
+            return (p["done"], p["total"]) if p else None
     raise AssertionError(f"run {run_id} not in `status`")
 
 
@@ -49,7 +50,7 @@ def test_progress_from_fd_and_cli(wk):
     assert "bad=2" in out and "none=2" in out, out
     assert out.endswith("done\n")
     rec = wk.run_record(run_id)
-    assert (rec["progress_done"], rec["progress_total"]) == (75, 100)
+    assert rec["progress"] == {"done": 75, "total": 100, "percent": 75.0}, rec
     row = wk.db_run(run_id)
     assert (row["progress_done"], row["progress_total"]) == (75, 100)
 
@@ -58,7 +59,7 @@ def test_no_progress_is_unknown(wk):
     wk.configure(job("Quiet", "/bin/true"))
     wk.ok("run", "Quiet")
     rec = wk.history()[0]
-    assert rec["progress_done"] in (None, -1) and rec["progress_total"] in (None, -1), rec
+    assert rec["progress"] is None, rec
 
 
 def test_progress_outside_a_job_exits_2(wk, cw):

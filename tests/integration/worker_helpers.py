@@ -29,6 +29,11 @@ What `wk` gives:
     (`wk.db_runs()`, `wk.db_output()`), column by column name, for
     cross-checks of what the CLI says.
 
+CW_TEST_STORE=postgresql runs these tests on the PostgreSQL store instead:
+each test's config names a new database on the session's throwaway server
+(conftest's `pg_database`), and `wk.db_runs()` and `wk.db_output()` read it
+through psql. Tests that read SQLite's file in other ways fail then.
+
 Clean-up: every process the test started (cronwarden, detached workers,
 jobs and their children) carries CW_TEST_TAG=<unique value> in its
 environment: cronwarden gets it from the test, jobs from a `[defaults]`
@@ -38,6 +43,7 @@ the tmp dir (detached workers have no stderr); any such report fails the
 test at teardown.
 """
 
+import base64
 import json
 import os
 import re
@@ -252,6 +258,7 @@ class WorkerEnv:
         self.san_dir.mkdir()
         self.config = tmp_path / "cronwarden.ini"
         self.tag = uuid.uuid4().hex
+        self.pg_url = None  # CW_TEST_STORE=postgresql: the test's database
         self.procs = []
         self._n = 0
         self.env = {"CW_TEST_TAG": self.tag}
@@ -263,6 +270,8 @@ class WorkerEnv:
 
     def configure(self, jobs, globals="", defaults=""):
         """Writes the config: data_dir in tmp, the test tag on every job."""
+        if self.pg_url and "store" not in globals:
+            globals = f"{globals}\nstore = {self.pg_url}\n"
         text = (
             "[cronwarden]\n"
             f"data_dir = {self.data_dir}\n"
@@ -375,9 +384,22 @@ class WorkerEnv:
         con.execute("PRAGMA busy_timeout = 10000")
         return con
 
+    def _psql(self, sql):
+        """The one value `sql` gives on the PostgreSQL store, as text."""
+        out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.pg_url,
+                              "-c", sql], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
     def db_runs(self, job_name=None):
         """Rows of `runs` as dicts (SELECT *: no assumption on column order),
         oldest first; status/trigger/resume as names."""
+        if self.pg_url:
+            if not self._psql("SELECT to_regclass('runs') IS NOT NULL") == "t":
+                return []  # no store yet
+            rows = json.loads(self._psql(
+                "SELECT coalesce(json_agg(r ORDER BY id), '[]') FROM runs r"))
+            return [r for r in rows if job_name is None or r["job"] == job_name]
         if not self.db_path.exists():
             return []
         con = self._db()
@@ -406,6 +428,9 @@ class WorkerEnv:
 
     def db_output(self, run_id):
         """The stored output of a run as bytes (b'' when no row)."""
+        if self.pg_url:
+            return base64.b64decode(self._psql(
+                f"SELECT encode(output, 'base64') FROM run_output WHERE run_id = {int(run_id)}"))
         con = self._db()
         try:
             row = con.execute("SELECT CAST(output AS BLOB) FROM run_output WHERE run_id = ?",
@@ -453,7 +478,9 @@ class WorkerEnv:
 
 
 @pytest.fixture
-def wk(cw, build_dir, tmp_path):
+def wk(cw, build_dir, tmp_path, request):
     env = WorkerEnv(cw, build_dir, tmp_path)
+    if os.environ.get("CW_TEST_STORE") == "postgresql":
+        env.pg_url = request.getfixturevalue("pg_database")
     yield env
     env.cleanup()

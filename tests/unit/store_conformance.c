@@ -971,9 +971,12 @@ static void test_stats(void **state)
         cw_runs_free(runs, n);
 
         /* Lateness: a scheduled start 2 s after its instant. */
-        assert_int_equal(
-                cw_store_stats_list(s, job, &(cw_job_stats *){NULL}, &(size_t){0}, &late_before),
-                0);
+        {
+                cw_job_stats *st = NULL;
+
+                assert_int_equal(cw_store_stats_list(s, job, &st, &n, &late_before), 0);
+                cw_job_stats_free(st, n);
+        }
         cw_job_stats_free(NULL, 0);
         sched = new_run(job, CW_RUN_RUNNING, INT64_C(1700000002) * 1000000);
         sched.trigger = CW_TRIGGER_SCHEDULE;
@@ -995,6 +998,103 @@ static void test_stats(void **state)
         assert_int_equal(js.runs[CW_RUN_SUCCEEDED], 2);
         assert_int_equal(js.runs[CW_RUN_FAILED], 1);
         assert_int_equal(js.duration.count, 3);
+}
+
+/* The one job's entry of the summary, copied out (no histogram: the
+ * summary reads none per job); *ret_all gets the all-jobs durations.
+ * -ENOENT when the job has no aggregates (no final run yet); -EOPNOTSUPP
+ * from a backend without the summary. */
+static int summary_of(cw_store *s, const char *job, cw_job_stats *ret, cw_store_hist *ret_all)
+{
+        cw_job_stats *st = NULL;
+        size_t n = 0;
+        bool found = false;
+        int r = cw_store_stats_summary(s, &st, &n, NULL, ret_all);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(st[i].job, job) == 0) {
+                        *ret = st[i];
+                        ret->job = NULL;
+                        found = true;
+                }
+        cw_job_stats_free(st, n);
+        if (!found)
+                return -ENOENT;
+        assert_int_equal(ret->duration.count, 0);
+        return 0;
+}
+
+/* What /metrics alerts on: last status, failure and duration, and the
+ * failure streak, as runs become final (and are corrected); the summary
+ * with the all-jobs duration histogram. A backend without the summary
+ * keeps none of it yet, and skips. */
+static void test_stats_alerting(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_job_stats js;
+        cw_store_hist all = {0}, all_before = {0};
+        int64_t a, b, c, d;
+        int r;
+
+        name(f, "A", job, sizeof(job));
+        a = insert(s, job, CW_RUN_RUNNING, 1000000);
+        r = summary_of(s, job, &js, &all_before);
+        if (r == -EOPNOTSUPP)
+                skip();
+        assert_int_equal(r, -ENOENT);                                       /* nothing final yet */
+        assert_int_equal(finish_at(s, a, CW_RUN_FAILED, 2000000, NULL), 0); /* 1 s */
+        b = insert(s, job, CW_RUN_RUNNING, 3000000);
+        assert_int_equal(finish_at(s, b, CW_RUN_TIMED_OUT, 3500000, NULL), 0); /* 0.5 s */
+        assert_int_equal(summary_of(s, job, &js, &all), 0);
+        assert_int_equal(js.consecutive_failures, 2);
+        assert_int_equal(js.last_failure_us, 3500000);
+        assert_int_equal(js.last_duration_us, 500000);
+        assert_int_equal(js.last_status, CW_RUN_TIMED_OUT);
+        assert_int_equal(js.last_success_us, 0);
+        assert_int_equal(all.count, all_before.count + 2);
+        assert_int_equal(all.counts[2], all_before.counts[2] + 1); /* 1 s: (0.5, 1] */
+        assert_int_equal(all.counts[1], all_before.counts[1] + 1); /* 0.5 s: (0.1, 0.5] */
+        assert_true(all.sum - all_before.sum > 1.49 && all.sum - all_before.sum < 1.51);
+
+        /* Skipped and killed runs leave the streak and the duration be. */
+        c = insert(s, job, CW_RUN_SKIPPED, 4000000);
+        assert_int_equal(summary_of(s, job, &js, &all), 0);
+        assert_int_equal(js.consecutive_failures, 2);
+        assert_int_equal(js.last_status, CW_RUN_SKIPPED);
+        assert_int_equal(js.last_duration_us, 500000);
+        (void)c;
+
+        /* Lost extends it; corrected to succeeded, it ends it. */
+        d = insert(s, job, CW_RUN_RUNNING, 5000000);
+        assert_int_equal(
+                cw_store_run_transition(s, d, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 6000000), 0);
+        assert_int_equal(summary_of(s, job, &js, &all), 0);
+        assert_int_equal(js.consecutive_failures, 3);
+        assert_int_equal(js.last_status, CW_RUN_LOST);
+        assert_int_equal(finish_at(s, d, CW_RUN_FAILED, 7000000, NULL), 0);
+        assert_int_equal(summary_of(s, job, &js, &all), 0);
+        assert_int_equal(js.consecutive_failures, 3); /* lost -> failed: still one failure */
+        assert_int_equal(finish_at(s, d, CW_RUN_SUCCEEDED, 7000000, NULL), 0);
+        assert_int_equal(summary_of(s, job, &js, &all), 0);
+        assert_int_equal(js.consecutive_failures, 0);
+        assert_int_equal(js.last_success_us, 7000000);
+        assert_int_equal(js.last_status, CW_RUN_SUCCEEDED);
+        a = insert(s, job, CW_RUN_RUNNING, 8000000);
+        assert_int_equal(finish_at(s, a, CW_RUN_KILLED, 8250000, NULL), 0);
+        assert_int_equal(summary_of(s, job, &js, &all), 0);
+        assert_int_equal(js.consecutive_failures, 0);
+        assert_int_equal(js.last_status, CW_RUN_KILLED);
+        assert_int_equal(js.last_duration_us, 250000);
+
+        /* cw_store_stats_list gives the same fields. */
+        stats_of(s, job, &js, NULL);
+        assert_int_equal(js.last_status, CW_RUN_KILLED);
+        assert_int_equal(js.last_failure_us >= 3500000, true);
+        assert_int_equal(js.consecutive_failures, 0);
 }
 
 /* ---- UI entries ----------------------------------------------------------- */
@@ -1503,6 +1603,7 @@ int main(int argc, char **argv)
                 T(test_state_and_flags),
                 T(test_requests),
                 T(test_stats),
+                T(test_stats_alerting),
                 T(test_ui_entries),
                 T(test_outbox),
                 T(test_claim_race),

@@ -735,13 +735,43 @@ static void test_metrics(void **state)
         assert_int_equal(resp.status, 200);
         assert_non_null(strstr(resp.content_type, "version=0.0.4"));
         assert_non_null(strstr(resp.body.p, "cronwarden_runs_total{job=\"Alpha\",status=\"succeeded\"} 1\n"));
-        assert_non_null(strstr(resp.body.p, "cronwarden_run_duration_seconds_bucket{job=\"Alpha\",le=\"2.5\"} 1\n"));
-        assert_non_null(strstr(resp.body.p, "cronwarden_run_duration_seconds_bucket{job=\"Alpha\",le=\"1\"} 0\n"));
-        assert_non_null(strstr(resp.body.p, "cronwarden_run_duration_seconds_count{job=\"Alpha\"} 1\n"));
+        /* One duration histogram for all jobs by default, none per job. */
+        assert_non_null(
+                strstr(resp.body.p, "cronwarden_run_duration_seconds_bucket{le=\"2.5\"} 1\n"));
+        assert_non_null(
+                strstr(resp.body.p, "cronwarden_run_duration_seconds_bucket{le=\"1\"} 0\n"));
+        assert_non_null(strstr(resp.body.p, "cronwarden_run_duration_seconds_count 1\n"));
+        assert_null(strstr(resp.body.p, "cronwarden_job_run_duration_seconds"));
+        assert_non_null(strstr(
+                resp.body.p, "cronwarden_last_run_status{job=\"Alpha\",status=\"succeeded\"} 1\n"));
+        assert_non_null(
+                strstr(resp.body.p, "cronwarden_last_run_duration_seconds{job=\"Alpha\"} 2\n"));
+        assert_non_null(strstr(resp.body.p, "cronwarden_consecutive_failures{job=\"Alpha\"} 0\n"));
+        assert_null(strstr(resp.body.p, "cronwarden_last_failure_timestamp_seconds{"));
         assert_non_null(strstr(resp.body.p, "cronwarden_running{job=\"Beta\"} 1\n"));
         assert_non_null(strstr(resp.body.p, "cronwarden_running{job=\"Alpha\"} 0\n"));
         assert_non_null(strstr(resp.body.p, "cronwarden_scheduler_enabled 1\n"));
         assert_non_null(strstr(resp.body.p, "cronwarden_lateness_seconds_count 0\n"));
+        assert_null(resp.content_encoding);
+        cw_buf_release(&resp.body);
+
+        /* Per-job histograms when asked for. */
+        req.query = &(const cw_http_kv){"job_histograms", "1"};
+        req.n_query = 1;
+        resp = (cw_http_resp){.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
+        assert_int_equal(rt->handler(&req, &resp), 0);
+        assert_int_equal(resp.status, 200);
+        assert_non_null(
+                strstr(resp.body.p,
+                       "cronwarden_job_run_duration_seconds_bucket{job=\"Alpha\",le=\"2.5\"} 1\n"));
+        assert_non_null(strstr(resp.body.p,
+                               "cronwarden_job_run_duration_seconds_count{job=\"Alpha\"} 1\n"));
+        assert_non_null(strstr(resp.body.p, "cronwarden_run_duration_seconds_count 1\n"));
+        cw_buf_release(&resp.body);
+        req.query = &(const cw_http_kv){"job_histograms", "maybe"};
+        resp = (cw_http_resp){.status = 200, .body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
+        assert_int_equal(rt->handler(&req, &resp), 0);
+        assert_int_equal(resp.status, 400);
         cw_buf_release(&resp.body);
 }
 

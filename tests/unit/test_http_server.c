@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -373,41 +375,44 @@ static void test_throttle(void **state)
         int64_t now = 5000 * S;
 
         (void)state;
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
         for (int i = 1; i < CW_THROTTLE_FREE; i++) {
-                cw_throttle_failed(t, "10.0.0.1", now + i * S);
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now + i * S), 0);
+                cw_throttle_failed(t, "admin", "10.0.0.1", now + i * S);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now + i * S), 0);
         }
         /* The fifth failure blocks for the base time... */
         now += CW_THROTTLE_FREE * S;
-        cw_throttle_failed(t, "10.0.0.1", now);
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), CW_THROTTLE_BASE_US);
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now + S), CW_THROTTLE_BASE_US - S);
-        /* ...other addresses are not affected... */
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.2", now), 0);
+        cw_throttle_failed(t, "admin", "10.0.0.1", now);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), CW_THROTTLE_BASE_US);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now + S),
+                         CW_THROTTLE_BASE_US - S);
+        /* ...other addresses, and other names from this address, are not
+         * affected... */
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.2", now), 0);
+        assert_int_equal(cw_throttle_wait(t, "root", "10.0.0.1", now), 0);
         /* ...and each further failure doubles it, up to the maximum. */
         int64_t block = CW_THROTTLE_BASE_US;
         for (int i = 0; i < 12; i++) {
                 now += block;
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
-                cw_throttle_failed(t, "10.0.0.1", now);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
+                cw_throttle_failed(t, "admin", "10.0.0.1", now);
                 block = block * 2 > CW_THROTTLE_MAX_US ? CW_THROTTLE_MAX_US : block * 2;
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), block);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), block);
         }
         assert_int_equal(block, CW_THROTTLE_MAX_US);
 
         /* A success forgets the address. */
-        cw_throttle_succeeded(t, "10.0.0.1");
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
-        cw_throttle_failed(t, "10.0.0.1", now);
-        assert_int_equal(cw_throttle_wait(t, "10.0.0.1", now), 0);
+        cw_throttle_succeeded(t, "admin", "10.0.0.1");
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
+        cw_throttle_failed(t, "admin", "10.0.0.1", now);
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.1", now), 0);
 
         /* Failures a window apart do not add up (closer ones do, however
          * spread out: the count is forgotten only after a quiet window). */
         memset(t, 0, sizeof(*t));
         for (int i = 0; i < 3 * CW_THROTTLE_FREE; i++) {
-                cw_throttle_failed(t, "10.0.0.3", now);
-                assert_int_equal(cw_throttle_wait(t, "10.0.0.3", now), 0);
+                cw_throttle_failed(t, "admin", "10.0.0.3", now);
+                assert_int_equal(cw_throttle_wait(t, "admin", "10.0.0.3", now), 0);
                 now += CW_THROTTLE_WINDOW_US;
         }
 
@@ -417,12 +422,163 @@ static void test_throttle(void **state)
         for (int i = 0; i < CW_THROTTLE_ENTRIES + 10; i++) {
                 snprintf(addr, sizeof(addr), "10.1.%d.%d", i / 256, i % 256);
                 for (int k = 0; k < CW_THROTTLE_FREE; k++)
-                        cw_throttle_failed(t, addr, now + i);
+                        cw_throttle_failed(t, "admin", addr, now + i);
         }
-        assert_int_equal(cw_throttle_wait(t, "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10), 0); /* evicted */
+        assert_int_equal(cw_throttle_wait(t, "admin", "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10),
+                         0); /* evicted */
         snprintf(addr, sizeof(addr), "10.1.%d.%d", (CW_THROTTLE_ENTRIES + 9) / 256, (CW_THROTTLE_ENTRIES + 9) % 256);
-        assert_true(cw_throttle_wait(t, addr, now + CW_THROTTLE_ENTRIES + 10) > 0);
+        assert_true(cw_throttle_wait(t, "admin", addr, now + CW_THROTTLE_ENTRIES + 10) > 0);
+
+        /* Names are compared cut to CW_USER_MAX bytes. */
+        memset(t, 0, sizeof(*t));
+        char longname[CW_USER_MAX + 10];
+        memset(longname, 'u', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        for (int k = 0; k < CW_THROTTLE_FREE; k++)
+                cw_throttle_failed(t, longname, "10.0.0.4", now);
+        longname[CW_USER_MAX + 2] = '\0';
+        assert_true(cw_throttle_wait(t, longname, "10.0.0.4", now) > 0);
         free(t);
+}
+
+/* A blocked pair may still be checked once per CW_THROTTLE_PROBE_US per
+ * user name, whatever the address. */
+static void test_throttle_probe(void **state)
+{
+        cw_throttle *t = calloc(1, sizeof(*t));
+        int64_t now = 5000 * S, wait = 0;
+
+        (void)state;
+        assert_true(cw_throttle_probe_take(t, "admin", now, &wait));
+        assert_false(cw_throttle_probe_take(t, "admin", now + S, &wait));
+        assert_int_equal(wait, CW_THROTTLE_PROBE_US - S);
+        assert_true(cw_throttle_probe_take(t, "root", now + S,
+                                           &wait)); /* another name has its own turn */
+        assert_true(cw_throttle_probe_take(t, "admin", now + CW_THROTTLE_PROBE_US, &wait));
+        assert_false(cw_throttle_probe_take(t, "admin", now + CW_THROTTLE_PROBE_US, &wait));
+        /* The table is bounded; names beyond it take the oldest turn. */
+        for (int i = 0; i < 3 * CW_THROTTLE_PROBE_ENTRIES; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "u%d", i);
+                assert_true(
+                        cw_throttle_probe_take(t, name, now + 2 * CW_THROTTLE_PROBE_US + i, &wait));
+        }
+        free(t);
+}
+
+/* ---- connections and proxies (conns.c) ---- */
+
+static void test_conns_caps(void **state)
+{
+        cw_conns *t = cw_conns_new();
+        static char keys[CW_CONN_TABLE];
+        int64_t now = 100 * S;
+
+        (void)state;
+        assert_non_null(t);
+        for (int i = 0; i < CW_CONN_PER_CLIENT; i++) {
+                assert_int_equal(cw_conns_admit(t, "10.0.0.1", false, now), 0);
+                assert_int_equal(cw_conns_add(t, &keys[i], -1, "10.0.0.1", false, now), 0);
+        }
+        /* One address is capped; a trusted proxy and others are not. */
+        assert_int_equal(cw_conns_admit(t, "10.0.0.1", false, now), -EMFILE);
+        assert_int_equal(cw_conns_admit(t, "10.0.0.1", true, now), 0);
+        assert_int_equal(cw_conns_admit(t, "10.0.0.2", false, now), 0);
+        /* A closed connection frees its place. */
+        cw_conns_remove(t, &keys[0]);
+        assert_int_equal(cw_conns_admit(t, "10.0.0.1", false, now), 0);
+        cw_conns_free(t);
+}
+
+static void test_conns_request_deadline(void **state)
+{
+        cw_conns *t = cw_conns_new();
+        int sv[2], key;
+        char buf[64] = "";
+        int64_t now = 100 * S;
+
+        (void)state;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        assert_int_equal(cw_conns_add(t, &key, sv[0], "10.0.0.1", false, now), 0);
+        /* A request being answered is never cut off; the clock restarts
+         * after the answer. */
+        assert_true(cw_conns_begin(t, &key));
+        assert_int_equal(cw_conns_reap(t, now + CW_REQUEST_TIMEOUT_US), 0);
+        cw_conns_end(t, &key, now + CW_REQUEST_TIMEOUT_US);
+        now += CW_REQUEST_TIMEOUT_US;
+        assert_int_equal(cw_conns_reap(t, now + CW_REQUEST_TIMEOUT_US - 1), 0);
+        assert_int_equal(cw_conns_reap(t, now + CW_REQUEST_TIMEOUT_US), 1);
+        assert_true(read(sv[1], buf, sizeof(buf) - 1) > 0);
+        assert_memory_equal(buf, "HTTP/1.1 408 ", 13);
+        /* Too late to answer it now, and it is not reaped twice. */
+        assert_false(cw_conns_begin(t, &key));
+        assert_int_equal(cw_conns_reap(t, now + 2 * CW_REQUEST_TIMEOUT_US), 0);
+        close(sv[0]);
+        close(sv[1]);
+        cw_conns_free(t);
+}
+
+/* Near the limit a new connection closes the one waiting longest. */
+static void test_conns_evict(void **state)
+{
+        cw_conns *t = cw_conns_new();
+        static char keys[CW_CONN_LIMIT];
+        int sv[2];
+        int64_t now = 100 * S;
+        char addr[32];
+
+        (void)state;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        assert_int_equal(cw_conns_add(t, &keys[0], sv[0], "10.9.0.0", false, now), 0);
+        for (int i = 1; i < CW_CONN_LIMIT; i++) {
+                snprintf(addr, sizeof(addr), "10.9.%d.%d", i / 256, i % 256);
+                assert_int_equal(cw_conns_add(t, &keys[i], -1, addr, false, now + S / 2), 0);
+        }
+        /* All young: nothing to close, the table is full. */
+        assert_int_equal(cw_conns_admit(t, "10.8.0.1", false, now + S / 2), -EBUSY);
+        /* The oldest has waited a second: it makes room. */
+        assert_int_equal(cw_conns_admit(t, "10.8.0.1", false, now + CW_CONN_EVICT_AGE_US), 0);
+        assert_false(cw_conns_begin(t, &keys[0]));
+        assert_true(cw_conns_begin(t, &keys[1]));
+        close(sv[0]);
+        close(sv[1]);
+        cw_conns_free(t);
+}
+
+static void test_forwarded_client(void **state)
+{
+        const char *list[] = {"127.0.0.1", "10.0.0.0/8", "fd00::/8", NULL};
+        cw_strv trusted = {.v = (char **)list, .n = 3};
+        static const struct {
+                const char *peer, *xff, *want;
+        } cases[] = {
+                {"127.0.0.1", "203.0.113.7", "203.0.113.7"},
+                {"127.0.0.1", NULL, "127.0.0.1"},
+                {"127.0.0.1", "198.51.100.2, 203.0.113.7", "203.0.113.7"},
+                {"127.0.0.1", "198.51.100.2, 203.0.113.7, 10.1.2.3", "203.0.113.7"},
+                {"127.0.0.1", "10.1.2.3 ,10.2.3.4", "10.1.2.3"}, /* all trusted: the first */
+                {"127.0.0.1", "198.51.100.2, garbage, 10.1.2.3",
+                 "10.1.2.3"}, /* stops at what it cannot read */
+                {"127.0.0.1", "::ffff:192.0.2.1", "192.0.2.1"},
+                {"127.0.0.1", "2001:DB8::1", "2001:db8::1"},
+                {"127.0.0.1", "", "127.0.0.1"},
+                {"127.0.0.2", "203.0.113.7", "127.0.0.2"}, /* not a trusted proxy */
+                {"fd12::5", "203.0.113.9", "203.0.113.9"},
+                {"192.0.2.1", "10.1.1.1", "192.0.2.1"},
+        };
+        char out[CW_CLIENT_MAX];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                cw_http_forwarded_client(cases[i].peer, cases[i].xff, &trusted, out, sizeof(out));
+                assert_string_equal(out, cases[i].want);
+        }
+        assert_true(cw_http_addr_match("10.255.0.1", &trusted));
+        assert_false(cw_http_addr_match("11.0.0.1", &trusted));
+        assert_false(cw_http_addr_match("127.0.0.2", &trusted));
+        assert_false(cw_http_addr_match("::1", &trusted));
+        assert_false(cw_http_addr_match("?", &trusted));
+        assert_false(cw_http_addr_match("10.0.0.1", NULL));
 }
 
 /* ---- config: api_token, bearer check, sessions against the config ---- */
@@ -509,10 +665,10 @@ static void test_auth_sessions_follow_config(void **state)
         c = load(text, &errs);
         assert_non_null(c);
         assert_string_equal(cw_auth_user(c), "root");
-        assert_true(cw_auth_password_ok(a, c, "root", "pw"));
-        assert_false(cw_auth_password_ok(a, c, "root", "pW"));
-        assert_false(cw_auth_password_ok(a, c, "admin", "pw"));
-        assert_false(cw_auth_password_ok(a, c, "", ""));
+        assert_int_equal(cw_auth_password_check(a, c, "root", "pw"), 0);
+        assert_int_equal(cw_auth_password_check(a, c, "root", "pW"), -EACCES);
+        assert_int_equal(cw_auth_password_check(a, c, "admin", "pw"), -EACCES);
+        assert_int_equal(cw_auth_password_check(a, c, "", ""), -EACCES);
 
         assert_true(cw_auth_password_id(c, pw));
         cw_sessions_new(&a->sessions, "root", pw, 10 * S, &s);
@@ -533,7 +689,7 @@ static void test_auth_sessions_follow_config(void **state)
         assert_non_null(c2);
         assert_string_equal(cw_auth_user(c2), "admin");
         assert_false(cw_auth_password_id(c2, pw));
-        assert_false(cw_auth_password_ok(a, c2, "admin", ""));
+        assert_int_equal(cw_auth_password_check(a, c2, "admin", ""), -EACCES);
         cw_sessions_new(&a->sessions, "admin", pw, 10 * S, &s);
         assert_false(cw_auth_session(a, c2, s.id, 11 * S, &got));
 
@@ -638,6 +794,11 @@ int main(void)
                 cmocka_unit_test(test_real_tables),
                 cmocka_unit_test(test_sessions),
                 cmocka_unit_test(test_throttle),
+                cmocka_unit_test(test_throttle_probe),
+                cmocka_unit_test(test_conns_caps),
+                cmocka_unit_test(test_conns_request_deadline),
+                cmocka_unit_test(test_conns_evict),
+                cmocka_unit_test(test_forwarded_client),
                 cmocka_unit_test(test_api_tokens),
                 cmocka_unit_test(test_auth_sessions_follow_config),
                 cmocka_unit_test(test_logval),

@@ -40,7 +40,7 @@
 #include "store/store_backend.h"
 
 /* The schema version a fresh or migrated store has (src/store/sqlite/). */
-#define SCHEMA_LATEST 4
+#define SCHEMA_LATEST 5
 
 #define CHILD_ALARM_S 100
 
@@ -442,10 +442,12 @@ static void test_urls(void **state)
                 {NULL, f->data_dir, 0, ""},
                 {path_url, NULL, 0, ""},
                 {nested_url, NULL, 0, ""},
-                {"postgresql://cw@db/cron", f->data_dir, -EPROTONOSUPPORT,
-                 "the PostgreSQL store is not available yet"},
-                {"postgres://cw@db/cron", f->data_dir, -EPROTONOSUPPORT,
-                 "the PostgreSQL store is not available yet"},
+                /* Nothing listens on port 1: the PostgreSQL backend says so,
+                 * showing no password. */
+                {"postgresql://cw@127.0.0.1:1/cron", f->data_dir, -ECONNREFUSED,
+                 "cannot connect to store 'postgresql://cw@127.0.0.1:1/cron'"},
+                {"postgres://cw:pw@127.0.0.1:1/cron", f->data_dir, -ECONNREFUSED,
+                 "'postgres://cw:***@127.0.0.1:1/cron'"},
                 {"mysql://db", f->data_dir, -EINVAL, "unknown store 'mysql://db'"},
                 {"", f->data_dir, -EINVAL, "unknown store ''"},
                 {"SQLITE", f->data_dir, -EINVAL, "unknown store"},
@@ -1799,6 +1801,84 @@ static void test_migration_backfill(void **state)
         assert_integrity(f->db);
 }
 
+/* Takes a store of schema 5 back to schema 4, as a cronwarden before
+ * migration 5 (the notification outbox) left it. */
+#define UNDO_MIGRATION_5                                                                           \
+        "DROP TABLE outbox;"                                                                       \
+        "DELETE FROM schema_version WHERE version >= 5;"
+
+/* A store of schema 4 gets migration 5: the notification outbox, empty,
+ * and keeps its runs. */
+static void test_migration_5(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        int64_t id;
+
+        id = insert(s, "Kept", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
+        cw_store_close(s);
+        raw_exec(f->db, UNDO_MIGRATION_5);
+        s = open_ok(f);
+        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 1);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM outbox"), 0);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM runs WHERE job = 'Kept'"), 1);
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
+/* Takes a store of the latest schema back to schema 3, as a cronwarden
+ * before migration 4 left it (its data kept). */
+#define UNDO_MIGRATION_4                                                                           \
+        "ALTER TABLE job_stats DROP COLUMN last_failure_us;"                                       \
+        "ALTER TABLE job_stats DROP COLUMN last_duration_us;"                                      \
+        "ALTER TABLE job_stats DROP COLUMN consecutive_failures;"                                  \
+        "DELETE FROM histograms WHERE metric = 'duration' AND job = '';"                           \
+        "DELETE FROM histogram_sums WHERE metric = 'duration' AND job = '';"                       \
+        "DELETE FROM schema_version WHERE version >= 4;"
+
+/* A store of schema 3 gets migration 4: the alerting columns and the
+ * all-jobs duration histogram backfilled from the runs. */
+static void test_migration_4(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        cw_job_stats *st = NULL;
+        cw_store_hist late, dur;
+        size_t n = 0;
+        int64_t id;
+
+        id = insert(s, "Flaky", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_FAILED, 2000000);
+        id = insert(s, "Flaky", CW_RUN_RUNNING, 3000000);
+        finish_at(s, id, CW_RUN_SUCCEEDED, 3500000);
+        id = insert(s, "Flaky", CW_RUN_RUNNING, 4000000);
+        finish_at(s, id, CW_RUN_FAILED, 7000000);
+        id = insert(s, "Flaky", CW_RUN_RUNNING, 8000000);
+        finish_at(s, id, CW_RUN_TIMED_OUT, 9000000);
+        id = insert(s, "Never", CW_RUN_SKIPPED, 1000000);
+        cw_store_close(s);
+        raw_exec(f->db, UNDO_MIGRATION_5 UNDO_MIGRATION_4);
+        s = open_ok(f);
+        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
+        assert_int_equal(cw_store_stats_summary(s, &st, &n, &late, &dur), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(stats_of(st, n, "Flaky")->consecutive_failures, 2);
+        assert_int_equal(stats_of(st, n, "Flaky")->last_failure_us, 9000000);
+        assert_int_equal(stats_of(st, n, "Flaky")->last_duration_us, 1000000);
+        assert_int_equal(stats_of(st, n, "Flaky")->last_status, CW_RUN_TIMED_OUT);
+        assert_int_equal(stats_of(st, n, "Flaky")->duration.count, 0); /* not read */
+        assert_int_equal(stats_of(st, n, "Never")->last_duration_us, -1);
+        assert_int_equal(stats_of(st, n, "Never")->consecutive_failures, 0);
+        assert_int_equal(stats_of(st, n, "Never")->last_status, CW_RUN_SKIPPED);
+        assert_int_equal(dur.count, 4);
+        assert_int_equal(dur.counts[2], 2); /* the two 1 s runs: (0.5, 1] */
+        cw_job_stats_free(st, n);
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
 /* A store of schema 2 gets migration 3 (an index) and keeps its data. */
 static void test_migration_3(void **state)
 {
@@ -1813,9 +1893,8 @@ static void test_migration_3(void **state)
         id = insert(s, "Good", CW_RUN_RUNNING, 1000000);
         finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
         cw_store_close(s);
-        raw_exec(
-                f->db,
-                "DROP INDEX job_stats_status; DROP TABLE outbox; DELETE FROM schema_version WHERE version >= 3;");
+        raw_exec(f->db, UNDO_MIGRATION_5 UNDO_MIGRATION_4
+                 "DROP INDEX job_stats_status; DELETE FROM schema_version WHERE version = 3;");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'job_stats_status'"), 1);
@@ -1962,6 +2041,8 @@ int main(void)
                 T(test_exists),
                 T(test_migration_backfill),
                 T(test_migration_3),
+                T(test_migration_4),
+                T(test_migration_5),
                 T(test_ui_entries),
                 T(test_admin_reads),
 #undef T

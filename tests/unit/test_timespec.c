@@ -330,13 +330,224 @@ static void test_limits(void **state _unused_)
         cw_tz_free(utc);
 }
 
+/* ---- canonical text ------------------------------------------------------ */
+
+static char *canonical(const char *text, const char *seed)
+{
+        static char buf[CW_TIMESPEC_CANONICAL_MAX];
+        cw_timespec *ts = NULL;
+        cw_error e;
+
+        if (cw_timespec_parse(text, seed, &ts, &e) != 0)
+                fail_msg("'%s' does not parse: %s", text, e.msg);
+        assert_int_equal(cw_timespec_format(ts, buf, sizeof(buf)), 0);
+        cw_timespec_free(ts);
+        return buf;
+}
+
+/* Every spec prints its normal form. */
+static void test_format_table(void **state _unused_)
+{
+        static const struct {
+                const char *text, *want;
+        } cases[] = {
+                {"*/5 * * * *", "*/5 * * * *"},
+                {"0-59/5 * * * *", "*/5 * * * *"},
+                {"0,5,10,15,20,25,30,35,40,45,50,55 * * * *", "*/5 * * * *"},
+                {"*/15 0 * * *", "*/15 0 * * *"},
+                {"0-45/15 0 * * *", "0-45/15 0 * * *"}, /* fixed-time: no leading '*' */
+                {"0-59 3 * * *", "0-59 3 * * *"},
+                {"* 3 * * *", "* 3 * * *"},
+                {"0 */1 * * *", "0 * * * *"},
+                {"0 0-23 * * *", "0 0-23 * * *"},
+                {"0 */2 * * *", "0 */2 * * *"},
+                {"*/60,7 1 * * *", "*/60,7 1 * * *"},
+                {"*/15,7 1 * * *", "*/15,7 1 * * *"},
+                {"15 5 * * *", "15 5 * * *"},
+                {"0 0 * * 7", "0 0 * * 0"},
+                {"0 0 * * SUN", "0 0 * * 0"},
+                {"@weekly", "0 0 * * 0"},
+                {"@daily", "0 0 * * *"},
+                {"@midnight", "0 0 * * *"},
+                {"@hourly", "0 * * * *"},
+                {"@yearly", "0 0 1 1 *"},
+                {"@annually", "0 0 1 1 *"},
+                {"@monthly", "0 0 1 * *"},
+                {"0 9 * * MON-FRI", "0 9 * * 1-5"},
+                {"0 9 * * mon,tue,wed,thu,fri", "0 9 * * 1-5"},
+                {"0 0 * * FRI-SUN", "0 0 * * 0,5,6"},
+                {"0 0 * * 5-7", "0 0 * * 0,5,6"},
+                {"0 0 1 jan,Jul *", "0 0 1 */6 *"}, /* every 6th month from January */
+                {"0 0 1 jan,Aug *", "0 0 1 1,8 *"},
+                {"0 0 1 1-12/2 *", "0 0 1 */2 *"},
+                {"0 0 1 JAN-DEC *", "0 0 1 * *"},
+                {"0 0 L * *", "0 0 L * *"},
+                {"0 0 1,L * *", "0 0 1,L * *"},
+                {"0 12 * * FRIL", "0 12 * * 5L"},
+                {"0 8 * * MON#2", "0 8 * * 1#2"},
+                {"0 8 * * 5#1,1#2", "0 8 * * 1#2,5#1"},
+                {"0 0 13 * FRI", "0 0 13 * 5"},     /* OR rule */
+                {"0 0 ? * FRI", "0 0 * * 5"},       /* AND rule */
+                {"0 0 1-31 * FRI", "0 0 1-31 * 5"}, /* OR rule: every day */
+                {"0 0 */10 * FRI", "0 0 */10 * 5"},
+                {"0 0 1-31/9 * FRI", "0 0 1-28/9 * 5"},
+                {"0 0 1,10,19,28 * */1", "0 0 */9 * *"},
+                {"0 0 0 * * *", "0 0 * * *"},
+                {"30 0 0 * * *", "30 0 0 * * *"},
+                {"*/10 * * * * *", "*/10 * * * * *"},
+                {"0 0 5-5/2 * *", "0 0 5 * *"},
+                {"1,2,3,10,11,40 * * * *", "1-3,10,11,40 * * * *"},
+                {"at 14:00, 9:05", "at 09:05, 14:00"},
+                {"at   9:05", "at 09:05"},
+                {"every 90m", "every 1h30m"},
+                {"every 3600s", "every 1h"},
+                {"@reboot", "@reboot"},
+                {"  0   0 * *   * ", "0 0 * * *"},
+        };
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(cases); i++) {
+                const char *got = canonical(cases[i].text, NULL);
+                if (strcmp(got, cases[i].want) != 0)
+                        fail_msg("'%s' printed '%s', want '%s'", cases[i].text, got, cases[i].want);
+        }
+}
+
+static bool same(const char *a, const char *b, const char *seed)
+{
+        cw_timespec *x = NULL, *y = NULL;
+        cw_error e;
+        bool r;
+
+        assert_int_equal(cw_timespec_parse(a, seed, &x, &e), 0);
+        assert_int_equal(cw_timespec_parse(b, seed, &y, &e), 0);
+        r = cw_timespec_same(x, y);
+        cw_timespec_free(x);
+        cw_timespec_free(y);
+        return r;
+}
+
+/* Pairs that are one schedule, and pairs that only look alike. */
+static void test_format_same(void **state _unused_)
+{
+        static const char *const one[][2] = {
+                {"0 0 * * 7", "0 0 * * SUN"},
+                {"0 0 * * 0", "@weekly"},
+                {"*/15 * * * *", "0-59/15 * * * *"},
+                {"*/15 * * * *", "0,15,30,45 * * * *"},
+                {"0 12 * * 5L", "0 12 * * FRIL"},
+                {"0 0 1 * *", "@monthly"},
+                {"0 0 * * *", "0 0 0 * * *"},
+                {"at 9:00, 14:00", "at 14:00,09:00"},
+                {"every 1h30m", "every 90m"},
+                {"0 0 1-31 * *", "0 0 * * *"}, /* day-of-week '*': the AND rule either way */
+                {"0 0 * JAN-DEC *", "0 0 * * *"},
+        };
+        static const char *const two[][2] = {
+                {"0 */1 * * *", "0 0-23 * * *"},   /* wildcard vs fixed-time (DST) */
+                {"0 0 13 * FRI", "0 0 */1 * FRI"}, /* OR vs AND rule */
+                {"0 0 * * *", "at 00:00"},         /* two kinds */
+                {"0 0 * * *", "0 0 * * 1"},        /* other days */
+                {"every 1h", "0 * * * *"},         /* every counts from the last fire */
+        };
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(one); i++)
+                if (!same(one[i][0], one[i][1], NULL))
+                        fail_msg("'%s' and '%s' should be one schedule", one[i][0], one[i][1]);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(two); i++)
+                if (same(two[i][0], two[i][1], NULL))
+                        fail_msg("'%s' and '%s' should differ", two[i][0], two[i][1]);
+        /* H: the values picked from the seed. */
+        assert_true(same("H H * * *", "H H * * *", "Job:a"));
+        assert_true(same("H 3 * * *", canonical("H 3 * * *", "Job"), "Job"));
+}
+
+/* parse(print(parse(x))) fires as parse(x), in UTC and across DST, and
+ * prints the same again. */
+static void check_round_trip(const char *text, const char *seed, const cw_tz *const *zones,
+                             size_t n_zones)
+{
+        char first[CW_TIMESPEC_CANONICAL_MAX], again[CW_TIMESPEC_CANONICAL_MAX];
+        cw_timespec *a = NULL, *b = NULL;
+        cw_error e;
+
+        if (cw_timespec_parse(text, seed, &a, &e) != 0)
+                fail_msg("'%s' does not parse: %s", text, e.msg);
+        assert_int_equal(cw_timespec_format(a, first, sizeof(first)), 0);
+        if (cw_timespec_parse(first, seed, &b, &e) != 0)
+                fail_msg("'%s' printed '%s', which does not parse: %s", text, first, e.msg);
+        assert_int_equal(cw_timespec_format(b, again, sizeof(again)), 0);
+        if (strcmp(first, again) != 0)
+                fail_msg("'%s' printed '%s', then '%s'", text, first, again);
+        assert_int_equal(cw_timespec_get_kind(a), cw_timespec_get_kind(b));
+        assert_int_equal(cw_timespec_is_fixed_time(a), cw_timespec_is_fixed_time(b));
+        assert_int_equal(cw_timespec_interval(a), cw_timespec_interval(b));
+        for (size_t z = 0; z < n_zones; z++) {
+                /* Across the 2027 spring and autumn changes of Europe/Warsaw. */
+                cw_time ta = iso("2027-03-27T00:00:00Z"), tb = ta;
+                for (int k = 0; k < 200; k++) {
+                        int ra = cw_timespec_next(a, zones[z], ta, &ta),
+                            rb = cw_timespec_next(b, zones[z], tb, &tb);
+                        assert_int_equal(ra, rb);
+                        if (ra < 0)
+                                break;
+                        if (ta != tb)
+                                fail_msg("'%s' and its canonical '%s' fire apart", text, first);
+                }
+        }
+        cw_timespec_free(a);
+        cw_timespec_free(b);
+}
+
+static void test_format_round_trip(void **state _unused_)
+{
+        static const char *const extra[] = {
+                "*/15,7 1 * * *",  "0 */3 * * *",       "5,10 */3 * * *", "0 0 13 * FRI",
+                "0 0 */10 * FRI",  "0 0 ? * FRI",       "0 0 L 2 *",      "0 8 * * 1#2,5#1,3L",
+                "0 0 * * 1/2",     "0 0 * * 7/3",       "H H(0-5) * * *", "H/15 * * * *",
+                "*/7 9-17 * * *",  "0-59 3 * * *",      "0 0 */2,L * 1",  "15 30 2 * * *",
+                "at 23:59, 00:00", "every 7d",          "every 1s",       "@reboot",
+                "@yearly",         "0 0 29 2 *",        "0 2,3 * * *",    "*/30 2 * * *",
+                "0 0 1-31/2 * *",  "0 0 * * SAT,SUN#3",
+        };
+        cw_tz *utc = cw_tz_utc(), *warsaw = load_zone("Europe/Warsaw");
+        const cw_tz *zones[] = {utc, warsaw};
+        char path[4096], line[2048];
+        size_t n = 0;
+        FILE *f;
+
+        for (size_t i = 0; i < CW_ARRAY_SIZE(extra); i++)
+                check_round_trip(extra[i], "Job:seed", zones, 2);
+        snprintf(path, sizeof(path), "%s/../bench/expressions.tsv", CW_TEST_SRCDIR);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                char *tab = strchr(line, '\t');
+                if (line[0] == '#' || line[0] == '\n' || !tab)
+                        continue;
+                *tab = '\0';
+                check_round_trip(line, "Job", zones, 2);
+                n++;
+        }
+        fclose(f);
+        assert_true(n >= 5);
+        cw_tz_free(utc);
+        cw_tz_free(warsaw);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_cron_basics),  cmocka_unit_test(test_cron_days),
-                cmocka_unit_test(test_six_fields_and_macros), cmocka_unit_test(test_kinds_and_flags),
-                cmocka_unit_test(test_hash),         cmocka_unit_test(test_parse_errors),
-                cmocka_unit_test(test_never_fires),  cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_cron_basics),
+                cmocka_unit_test(test_cron_days),
+                cmocka_unit_test(test_six_fields_and_macros),
+                cmocka_unit_test(test_kinds_and_flags),
+                cmocka_unit_test(test_hash),
+                cmocka_unit_test(test_parse_errors),
+                cmocka_unit_test(test_never_fires),
+                cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_format_table),
+                cmocka_unit_test(test_format_same),
+                cmocka_unit_test(test_format_round_trip),
         };
         return cmocka_run_group_tests_name("timespec", tests, NULL, NULL);
 }

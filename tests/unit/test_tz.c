@@ -670,6 +670,8 @@ static void test_system(void **state)
         assert_non_null(tz);
         assert_true(cw_tz_name(tz)[0] != '\0');
         assert_null(strstr(cw_tz_name(tz), "zoneinfo/"));
+        /* Watched as /etc/localtime, also when that is missing (UTC). */
+        assert_string_equal(cw_tz_source(tz), "/etc/localtime");
 }
 
 static void test_offset_range(void **state)
@@ -1134,6 +1136,105 @@ static void test_tzif_special_files(void **state)
         tmpdir_remove(&d);
 }
 
+/* Writes text to dir/name (a version file for cw_tz_db_version). */
+static void put_file(const tmpdir *d, const char *name, const char *text)
+{
+        char p[256];
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s/%s", d->path, name);
+        f = fopen(p, "we");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void drop_file(const tmpdir *d, const char *name)
+{
+        char p[256];
+
+        snprintf(p, sizeof(p), "%s/%s", d->path, name);
+        unlink(p);
+}
+
+/* tzdata.zi's first line wins over +VERSION; anything not a plain
+ * version is refused, and nothing at all is -ENOENT. */
+static void test_db_version(void **state)
+{
+        static const struct {
+                const char *zi, *plus, *want;
+                int r;
+        } cases[] = {
+                {NULL, NULL, NULL, -ENOENT},
+                {"# version 2024a\n# more\n", NULL, "2024a", 0},
+                {NULL, "2023c\n", "2023c", 0},
+                {"# version 2025b\n", "2023c\n", "2025b", 0},
+                {"# Version 2025b\n", NULL, NULL, -EINVAL},
+                {"# version \n", NULL, NULL, -EINVAL},
+                {NULL, "20 23c\n", NULL, -EINVAL},
+                {NULL, "../etc\n", NULL, -EINVAL},
+        };
+        tmpdir d;
+
+        (void)state;
+        tmpdir_make(&d);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(cases); i++) {
+                char got[64] = "untouched";
+                int r;
+
+                if (cases[i].zi)
+                        put_file(&d, "tzdata.zi", cases[i].zi);
+                if (cases[i].plus)
+                        put_file(&d, "+VERSION", cases[i].plus);
+                r = cw_tz_db_version(d.path, got, sizeof(got));
+                CHECK(r == cases[i].r, "case %zu: %d", i, r);
+                CHECK(strcmp(got, cases[i].want ? cases[i].want : "untouched") == 0, "case %zu: %s",
+                      i, got);
+                drop_file(&d, "tzdata.zi");
+                drop_file(&d, "+VERSION");
+        }
+        put_file(&d, "+VERSION", "2024a\n");
+        {
+                char small[4];
+
+                assert_int_equal(cw_tz_db_version(d.path, small, sizeof(small)), -ENAMETOOLONG);
+        }
+        drop_file(&d, "+VERSION");
+        rmdir(d.path);
+}
+
+/* A zone knows its file and its database's version; same rules compare
+ * equal whatever the name (Poland is a link to Europe/Warsaw). */
+static void test_provenance(void **state)
+{
+        char want[64], path[256];
+        _cleanup_(cw_tz_freep) cw_tz *a = NULL;
+        _cleanup_(cw_tz_freep) cw_tz *b = NULL;
+        _cleanup_(cw_tz_freep) cw_tz *c = NULL;
+        _cleanup_(cw_tz_freep) cw_tz *utc = NULL;
+        cw_error err;
+
+        (void)state;
+        assert_int_equal(cw_tz_load("UTC", NULL, &utc, &err), 0);
+        assert_null(cw_tz_source(utc));
+        assert_null(cw_tz_version(utc));
+        if (!have_zone("Europe/Warsaw") || !have_zone("Poland") || !have_zone("Europe/Lisbon"))
+                skip();
+        a = load("Europe/Warsaw");
+        b = load("Poland");
+        c = load("Europe/Lisbon");
+        snprintf(path, sizeof(path), "%s/Europe/Warsaw", CW_TZ_DIR);
+        assert_string_equal(cw_tz_source(a), path);
+        if (cw_tz_db_version(NULL, want, sizeof(want)) == 0)
+                assert_string_equal(cw_tz_version(a), want);
+        else
+                assert_null(cw_tz_version(a));
+        assert_true(cw_tz_same_rules(a, b));
+        assert_true(cw_tz_same_rules(a, a));
+        assert_false(cw_tz_same_rules(a, c));
+        assert_false(cw_tz_same_rules(a, utc));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1159,6 +1260,8 @@ int main(void)
                 cmocka_unit_test(test_tzif_corrupt),
                 cmocka_unit_test(test_tzif_mutations),
                 cmocka_unit_test(test_tzif_special_files),
+                cmocka_unit_test(test_db_version),
+                cmocka_unit_test(test_provenance),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -83,21 +83,30 @@ static const char *const stmt_sql[ST_MAX] = {
                 "INSERT INTO histogram_sums (metric, job, n, sum) VALUES (?1, ?2, 1, ?3) "
                 "ON CONFLICT (metric, job) DO UPDATE SET n = n + 1, sum = sum + excluded.sum",
         /* SET expressions see the old row: last_status follows the run
-         * that is (or stays) the newest. */
+         * that is (or stays) the newest, and so does last_duration_us
+         * (?6, -1 for a run that did not run). ?5 is what the change does
+         * to the failure streak: -1 resets it (a success), 1 extends it (a
+         * failure that was not one already), 0 leaves it; ?7 is a
+         * failure's end, else 0. */
         [ST_JOB_STATS_NOTE] =
-                "INSERT INTO job_stats (job, last_run_id, last_success_us, last_status) "
-                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job) DO UPDATE SET "
+                "INSERT INTO job_stats (job, last_run_id, last_success_us, last_status, "
+                "last_failure_us, last_duration_us, consecutive_failures) "
+                "VALUES (?1, ?2, ?3, ?4, ?7, ?6, max(?5, 0)) "
+                "ON CONFLICT (job) DO UPDATE SET "
                 "last_run_id = max(last_run_id, excluded.last_run_id), "
                 "last_success_us = max(last_success_us, excluded.last_success_us), "
                 "last_status = CASE WHEN excluded.last_run_id >= last_run_id "
-                "THEN excluded.last_status ELSE last_status END",
-        [ST_STATS_JOBS] = "SELECT job, last_run_id, last_success_us FROM job_stats ORDER BY job",
+                "THEN excluded.last_status ELSE last_status END, "
+                "last_failure_us = max(last_failure_us, excluded.last_failure_us), "
+                "last_duration_us = CASE WHEN ?6 >= 0 AND excluded.last_run_id >= last_run_id "
+                "THEN ?6 ELSE last_duration_us END, "
+                "consecutive_failures = CASE WHEN ?5 < 0 THEN 0 ELSE consecutive_failures + ?5 END",
+        [ST_STATS_JOBS] = "SELECT " STATS_COLS " FROM job_stats ORDER BY job",
         [ST_STATS_COUNTS] = "SELECT job, status, n FROM run_counts",
         [ST_STATS_HIST] = "SELECT metric, job, bucket, n FROM histograms",
         [ST_STATS_SUMS] = "SELECT metric, job, n, sum FROM histogram_sums",
         /* The same for one job (?1), and the all-jobs lateness ('' job). */
-        [ST_STATS_JOBS_ONE] =
-                "SELECT job, last_run_id, last_success_us FROM job_stats WHERE job = ?1",
+        [ST_STATS_JOBS_ONE] = "SELECT " STATS_COLS " FROM job_stats WHERE job = ?1",
         [ST_STATS_COUNTS_ONE] = "SELECT job, status, n FROM run_counts WHERE job = ?1",
         [ST_STATS_HIST_ONE] =
                 "SELECT metric, job, bucket, n FROM histograms "
@@ -105,6 +114,9 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_STATS_SUMS_ONE] =
                 "SELECT metric, job, n, sum FROM histogram_sums "
                 "WHERE (metric = 'duration' AND job = ?1) OR (metric = 'lateness' AND job = '')",
+        /* The summary: no per-job histogram, the all-jobs ones (job ''). */
+        [ST_STATS_HIST_ALL] = "SELECT metric, job, bucket, n FROM histograms WHERE job = ''",
+        [ST_STATS_SUMS_ALL] = "SELECT metric, job, n, sum FROM histogram_sums WHERE job = ''",
         [ST_JOBS_LAST] =
                 "SELECT " RUN_COLS " FROM runs WHERE id IN (SELECT last_run_id FROM job_stats)",
         /* The statuses of cw_run_status_is_failure (run.h). */

@@ -172,7 +172,34 @@ static const char *const migrations[] = {
          * and API list) from an index, not a walk of every job's row: with
          * 10 000 jobs ~2 ms -> ~0.1 ms. */
         "CREATE INDEX job_stats_status ON job_stats(last_status, job);",
-        /* 4: the notification outbox (store.h), written with the state
+        /* 4: what /metrics exposes per job for alerting (docs/api.md), kept
+         * by sq_stats_change(): the newest failure's end, the newest run
+         * that ran's duration (-1: none), failures since the last success;
+         * and the all-jobs duration histogram (job ''), so a scrape reads
+         * two histograms instead of one per job. Backfilled from the runs
+         * (failures counted in id order; from now on in the order runs
+         * end) and the per-job histograms. The failure statuses are
+         * cw_run_status_is_failure's. */
+        "ALTER TABLE job_stats ADD COLUMN last_failure_us INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE job_stats ADD COLUMN last_duration_us INTEGER NOT NULL DEFAULT -1;"
+        "ALTER TABLE job_stats ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE job_stats SET"
+        "  last_failure_us = coalesce((SELECT max(ended_us) FROM runs WHERE runs.job = job_stats.job"
+        "    AND status IN ('failed', 'timed_out', 'lost')), 0),"
+        "  last_duration_us = coalesce((SELECT max(ended_us - started_us, 0) FROM runs"
+        "    WHERE started_us > 0 AND id ="
+        "    (SELECT max(id) FROM runs WHERE runs.job = job_stats.job"
+        "     AND status IN ('succeeded', 'failed', 'timed_out', 'killed', 'lost'))), -1),"
+        "  consecutive_failures = (SELECT count(*) FROM runs WHERE runs.job = job_stats.job"
+        "    AND status IN ('failed', 'timed_out', 'lost') AND id > coalesce((SELECT max(id)"
+        "    FROM runs WHERE runs.job = job_stats.job AND status = 'succeeded'), 0));"
+        "INSERT INTO histograms (metric, job, bucket, n) "
+        "  SELECT 'duration', '', bucket, sum(n) FROM histograms"
+        "  WHERE metric = 'duration' AND job <> '' GROUP BY bucket;"
+        "INSERT INTO histogram_sums (metric, job, n, sum) "
+        "  SELECT 'duration', '', sum(n), total(sum) FROM histogram_sums"
+        "  WHERE metric = 'duration' AND job <> '' HAVING count(*) > 0;",
+        /* 5: the notification outbox (store.h), written with the state
          * change that causes a notification, read by the senders. */
         "CREATE TABLE outbox ("
         "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -503,6 +530,7 @@ static const cw_store_ops sqlite_ops = {
         .requests_take = sq_requests_take,
         .requests_pending = sq_requests_pending,
         .stats_list = sq_stats_list,
+        .stats_summary = sq_stats_summary,
         .jobs_last = sq_jobs_last,
         .jobs_disabled = sq_jobs_disabled,
         .jobs_failing = sq_jobs_failing,

@@ -65,7 +65,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define SQ_SCHEMA_LATEST 4
+#define SQ_SCHEMA_LATEST 5
 /* Pauses between retries of a busy operation grow from the first to the
  * last value (microseconds), doubling each time. */
 #define SQ_BACKOFF_MIN_US 100
@@ -74,6 +74,10 @@
  * write lock is never held long enough to make workers wait noticeably. */
 #define SQ_PRUNE_BATCH 2000
 
+/* job_stats as stats.c reads it into a cw_job_stats. */
+#define STATS_COLS                                                                                 \
+        "job, last_run_id, last_success_us, last_status, last_failure_us, last_duration_us, "      \
+        "consecutive_failures"
 #define RUN_COLS                                                                                   \
         "id, job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, "      \
         "worker_pid, pid, pid_start, exit_code, signal, progress_done, progress_total, "           \
@@ -123,6 +127,8 @@ typedef enum stmt_id {
         ST_STATS_COUNTS_ONE,
         ST_STATS_HIST_ONE,
         ST_STATS_SUMS_ONE,
+        ST_STATS_HIST_ALL,
+        ST_STATS_SUMS_ALL,
         ST_JOBS_LAST,
         ST_JOB_LAST,
         ST_JOBS_FAILING,
@@ -357,6 +363,8 @@ int sq_run_brief_read(sq_store *q, int64_t id, sq_run_brief *ret);
 
 int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
                   cw_store_hist *ret_lateness);
+int sq_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness,
+                     cw_store_hist *ret_duration);
 int sq_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
 int sq_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
 int sq_jobs_failing(cw_store *s, char ***ret, size_t *ret_n);

@@ -4,7 +4,9 @@
  * kept up to date inside the transactions that change runs (runs.c calls
  * sq_stats_change and sq_observe), and read back for the admin overview
  * and /metrics without scanning the runs. The histogram bounds are
- * store.h's; migration 2 (schema.c) spells them out in its backfill. */
+ * store.h's; migration 2 (schema.c) spells them out in its backfill.
+ * Durations go into the job's histogram and the all-jobs one (job '',
+ * migration 4), like lateness, which is only kept for all jobs. */
 #include "store/sqlite/sqlite_internal.h"
 
 #include <errno.h>
@@ -48,15 +50,32 @@ int sq_observe(sq_store *q, const char *metric, const char *job, const double *b
         return e < 0 ? e : sq_exec_run(q, &sum);
 }
 
+/* What a change does to the failure streak (ST_JOB_STATS_NOTE's ?5): a
+ * success ends it, a failure extends it unless the run was a failure
+ * already (a correction between two failure statuses), anything else
+ * leaves it. */
+static int streak_step(bool was_final, cw_run_status from, cw_run_status to)
+{
+        if (to == CW_RUN_SUCCEEDED)
+                return -1;
+        if (!cw_run_status_is_failure(to))
+                return 0;
+        return was_final && cw_run_status_is_failure(from) ? 0 : 1;
+}
+
 /* A run is counted when it first becomes final; a final-to-final
  * correction moves the count. */
 int sq_stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_status to,
                     int64_t started_us, int64_t ended_us)
 {
         bool was_final = from >= 0 && cw_run_status_is_final((cw_run_status)from);
-        sq_exec note = SQ_EXEC(ST_JOB_STATS_NOTE, SQ_TEXT(job), SQ_INT(id),
-                               SQ_INT(to == CW_RUN_SUCCEEDED ? ended_us : 0),
-                               SQ_TEXT(cw_run_status_to_string(to)));
+        bool ran = status_ran(to) && started_us > 0;
+        int64_t duration_us = ran ? (ended_us > started_us ? ended_us - started_us : 0) : -1;
+        sq_exec note = SQ_EXEC(
+                ST_JOB_STATS_NOTE, SQ_TEXT(job), SQ_INT(id),
+                SQ_INT(to == CW_RUN_SUCCEEDED ? ended_us : 0), SQ_TEXT(cw_run_status_to_string(to)),
+                SQ_INT(streak_step(was_final, (cw_run_status)from, to)), SQ_INT(duration_us),
+                SQ_INT(cw_run_status_is_failure(to) ? ended_us : 0));
         int e = 0;
 
         if (was_final && (cw_run_status)from == to)
@@ -66,10 +85,14 @@ int sq_stats_change(sq_store *q, const char *job, int64_t id, int from, cw_run_s
         if (e < 0 || !cw_run_status_is_final(to))
                 return e;
         e = count_add(q, job, to, 1);
-        if (e == 0 && !was_final && status_ran(to) && started_us > 0)
+        /* Each duration twice: the job's histogram and the all-jobs one
+         * (job ''), which a default scrape reads instead of every job's. */
+        if (e == 0 && !was_final && ran)
                 e = sq_observe(q, "duration", job, cw_store_duration_bounds,
-                               CW_STORE_DURATION_BUCKETS,
-                               ended_us > started_us ? (double)(ended_us - started_us) / 1e6 : 0.0);
+                               CW_STORE_DURATION_BUCKETS, (double)duration_us / 1e6);
+        if (e == 0 && !was_final && ran)
+                e = sq_observe(q, "duration", "", cw_store_duration_bounds,
+                               CW_STORE_DURATION_BUCKETS, (double)duration_us / 1e6);
         return e < 0 ? e : sq_exec_run(q, &note);
 }
 
@@ -104,8 +127,15 @@ static int job_stats_row(sqlite3_stmt *st, void *item)
         cw_job_stats *js = item;
         int e;
 
+        const char *status = (const char *)sqlite3_column_text(st, 3);
+
         js->last_run_id = sqlite3_column_int64(st, 1);
         js->last_success_us = sqlite3_column_int64(st, 2);
+        if (!status || cw_run_status_from_string(status, &js->last_status) < 0)
+                js->last_status = CW_RUN_STATUS_MAX;
+        js->last_failure_us = sqlite3_column_int64(st, 4);
+        js->last_duration_us = sqlite3_column_int64(st, 5);
+        js->consecutive_failures = (uint64_t)sqlite3_column_int64(st, 6);
         e = sq_dup_text(st, 0, &js->job);
         return e == 0 && !js->job ? -EIO : e;
 }
@@ -117,14 +147,17 @@ static void job_stats_release(void *item)
 
 typedef struct stats_ctx {
         const char *job; /* NULL: all */
+        bool summary;    /* the all-jobs histograms instead of each job's */
         sq_rows jobs;    /* of cw_job_stats, sorted by name */
         cw_store_hist lateness;
+        cw_store_hist duration; /* all jobs', with summary */
 } stats_ctx;
 
 static void stats_reset(stats_ctx *c)
 {
         sq_rows_reset(&c->jobs);
         memset(&c->lateness, 0, sizeof(c->lateness));
+        memset(&c->duration, 0, sizeof(c->duration));
 }
 
 static int stats_cmp(const void *key, const void *elem)
@@ -151,10 +184,12 @@ static cw_store_hist *stats_hist(stats_ctx *c, const char *metric, const char *j
                 *ret_nb = CW_STORE_LATENESS_BUCKETS;
                 return &c->lateness;
         }
-        if (strcmp(metric, "duration") != 0 || !(js = stats_find(c, job)))
+        if (strcmp(metric, "duration") != 0)
                 return NULL;
         *ret_nb = CW_STORE_DURATION_BUCKETS;
-        return &js->duration;
+        if (c->summary)
+                return job && !*job ? &c->duration : NULL;
+        return (js = stats_find(c, job)) ? &js->duration : NULL;
 }
 
 /* A run_counts row (job, status, n). */
@@ -198,10 +233,12 @@ static int sums_row(sqlite3_stmt *st, void *ctx)
         return 0;
 }
 
-/* The statement for all jobs, or its one-job twin with ?1 bound. */
-static int stats_stmt(sq_store *q, stats_ctx *c, stmt_id all, stmt_id one, sqlite3_stmt **ret)
+/* The statement for all jobs, its one-job twin with ?1 bound, or the
+ * summary's. */
+static int stats_stmt(sq_store *q, stats_ctx *c, stmt_id all, stmt_id one, stmt_id summary,
+                      sqlite3_stmt **ret)
 {
-        int e = sq_stmt(q, c->job ? one : all, ret), rc;
+        int e = sq_stmt(q, c->job ? one : c->summary ? summary : all, ret), rc;
 
         if (e < 0 || !c->job)
                 return e;
@@ -212,13 +249,13 @@ static int stats_stmt(sq_store *q, stats_ctx *c, stmt_id all, stmt_id one, sqlit
 static int stats_read(sq_store *q, void *ctx)
 {
         static const struct {
-                stmt_id all, one;
+                stmt_id all, one, summary;
                 sq_row_fn row; /* NULL: the jobs themselves */
         } steps[] = {
-                {ST_STATS_JOBS, ST_STATS_JOBS_ONE, NULL},
-                {ST_STATS_COUNTS, ST_STATS_COUNTS_ONE, counts_row},
-                {ST_STATS_HIST, ST_STATS_HIST_ONE, hist_row},
-                {ST_STATS_SUMS, ST_STATS_SUMS_ONE, sums_row},
+                {ST_STATS_JOBS, ST_STATS_JOBS_ONE, ST_STATS_JOBS, NULL},
+                {ST_STATS_COUNTS, ST_STATS_COUNTS_ONE, ST_STATS_COUNTS, counts_row},
+                {ST_STATS_HIST, ST_STATS_HIST_ONE, ST_STATS_HIST_ALL, hist_row},
+                {ST_STATS_SUMS, ST_STATS_SUMS_ONE, ST_STATS_SUMS_ALL, sums_row},
         };
         stats_ctx *c = ctx;
         int e = 0;
@@ -227,7 +264,7 @@ static int stats_read(sq_store *q, void *ctx)
         for (size_t i = 0; e == 0 && i < CW_ARRAY_SIZE(steps); i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
 
-                e = stats_stmt(q, c, steps[i].all, steps[i].one, &st);
+                e = stats_stmt(q, c, steps[i].all, steps[i].one, steps[i].summary, &st);
                 if (e == 0)
                         e = steps[i].row ? sq_each_row(q, st, steps[i].row, c)
                                          : sq_rows_read(q, st, &c->jobs);
@@ -258,6 +295,28 @@ int sq_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_
         *ret_n = c.jobs.n;
         if (ret_lateness)
                 *ret_lateness = c.lateness;
+        return 0;
+}
+
+int sq_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness,
+                     cw_store_hist *ret_duration)
+{
+        stats_ctx c = {
+                .summary = true,
+                .jobs = {.size = sizeof(cw_job_stats),
+                         .read = job_stats_row,
+                         .release = job_stats_release},
+        };
+        int r = sq_read(sq_of(s), stats_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.jobs.items;
+        *ret_n = c.jobs.n;
+        if (ret_lateness)
+                *ret_lateness = c.lateness;
+        if (ret_duration)
+                *ret_duration = c.duration;
         return 0;
 }
 

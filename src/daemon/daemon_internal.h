@@ -1,0 +1,102 @@
+/* daemon_internal.h - what the daemon's files (daemon.c: the loop,
+ * workers and reloads; daemon_time.c: zone files and clock changes) share:
+ * the loop's state, its log and the step that swaps in a new config. Not
+ * for use outside src/daemon/. */
+#ifndef CW_DAEMON_DAEMON_INTERNAL_H
+#define CW_DAEMON_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "base/macro.h"
+#include "daemon/daemon.h"
+#include "daemon/tzwatch.h"
+#include "http/http.h"
+#include "notify/notify.h"
+
+/* A zone file event is acted on this long after it, so that the burst of
+ * renames a tzdata update makes is reloaded once. */
+#define TZ_SETTLE_US 200000
+
+/* A queued run waiting for its batch to commit before it is handed over. */
+typedef struct pending {
+        int64_t run_id, scheduled_at;
+        int32_t trigger, attempt, ignore_lock;
+        char *spec;
+} pending;
+
+typedef struct daemon_state {
+        const cw_daemon_opts *o;
+        const cw_clock *clock; /* o->clock, or real_clock */
+        cw_clock real_clock;
+        cw_config *cfg;
+        char *text; /* cfg's text, as accepted (the snapshot's) */
+        size_t text_len;
+        cw_store *store;
+        int sig_fd, timer_fd, pid_fd;
+        int spawner_fd;        /* our end of the spawner's socket, -1: none */
+        pid_t spawner_pid;     /* the current spawner, 0: none */
+        int64_t spawner_since; /* its start, monotonic µs */
+        char snapshot[4096];   /* data_dir/CW_DAEMON_SNAPSHOT */
+        bool batch;            /* the pass's writes go into one store batch */
+        pending *pend;         /* runs recorded in the open batch, to hand over */
+        size_t n_pend, cap_pend;
+        bool pid_locked; /* we hold daemon.pid (and may empty it on exit) */
+        bool journal;    /* stderr is the systemd journal */
+        bool stop;
+        bool replacing; /* in spawner_replace: a failed hand-over fails the run */
+        bool sweep_due; /* a worker ended since the last sweep_queued */
+        int64_t swept;  /* the last sweep_queued, monotonic µs */
+        cw_time boot;
+        cw_time config_at; /* when d->cfg was loaded */
+        cw_time loaded_at; /* when load_config last read the file */
+        sigset_t old_mask;
+        /* The admin server (http.h) and the address it listens on; its
+         * threads log through logline, so log_lock serialises lines and
+         * guards d->cfg against a reload swapping it mid-line. */
+        cw_http_server *http;
+        char *admin_listen;
+        pthread_mutex_t log_lock;
+        /* The zone files in use (tzwatch.h), NULL when inotify failed; a
+         * change is acted on at tz_due (monotonic µs, 0: none pending). */
+        cw_tzwatch *tzw;
+        int64_t tz_due;
+        /* The notification sender's thread (notify.h), with its own store
+         * connection: delivery never holds up a pass. */
+        cw_notify_sender *notify;
+        pthread_t notify_thread;
+        bool notify_running;
+        char *notify_store, *notify_data_dir; /* its copies: a reload frees d->cfg */
+} daemon_state;
+
+/* One log line: a timestamp (or a syslog priority under systemd), the
+ * level, then key=value pairs given by fmt. Thread-safe. */
+_printf_(3, 4) void logline(daemon_state *d, const char *level, const char *fmt, ...);
+
+/* A value for key=value: s itself, or quoted into buf when it has spaces
+ * or quotes; "-" for NULL. */
+const char *quoted(const char *s, char *buf, size_t size);
+
+/* Parses config text (read from config_path) with the zone files as they
+ * are now. Returns 0 and a new config, or a negative errno with err
+ * holding the first problem. */
+int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err);
+
+/* Makes n (taken) the config: passes use it, the admin server's threads
+ * see it whole or not at all (the caller hands it to the server), a new
+ * spawner loads it, its zone files are the ones watched. */
+void adopt_config(daemon_state *d, cw_config *n);
+
+/* daemon_time.c: watches the config's zone files (a failure is logged). */
+void daemon_zones_watch(daemon_state *d);
+/* The watch's descriptor is readable: a change starts the settle delay. */
+void daemon_zones_read(daemon_state *d);
+/* The settle delay is over: reload the zones, log what moved, re-plan. */
+void daemon_zones_reload(daemon_state *d);
+/* The timerfd woke us: logs a wall-clock change. */
+void daemon_timer_read(daemon_state *d);
+/* SIGUSR2 under the test hook: moves the test clock (daemon.h step_file). */
+void daemon_clock_step(daemon_state *d);
+
+#endif

@@ -1,0 +1,808 @@
+/* conn.c - the PostgreSQL backend's connection layer (pg_internal.h):
+ * the statements' names and SQL, connecting and reconnecting, server
+ * errors as errnos, running prepared statements with their parameters,
+ * and the transactions every operation runs in (one write, one read, or
+ * a batch of writes), with the retries described in pg_internal.h. */
+#include "store/pg/pg_internal.h"
+#include "base/array.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- statements ------------------------------------------------------------- */
+
+typedef struct stmt_def {
+        const char *name;
+        const char *sql;
+} stmt_def;
+
+static const stmt_def stmts[PS_MAX] = {
+        [PS_BEGIN] = {"cw_begin", "BEGIN"},
+        [PS_COMMIT] = {"cw_commit", "COMMIT"},
+        [PS_ROLLBACK] = {"cw_rollback", "ROLLBACK"},
+        [PS_SAVEPOINT] = {"cw_savepoint", "SAVEPOINT w"},
+        [PS_RELEASE] = {"cw_release", "RELEASE SAVEPOINT w"},
+        [PS_ROLLBACK_TO] = {"cw_rollback_to", "ROLLBACK TO SAVEPOINT w"},
+        /* Asked before COMMIT, so that a commit whose reply was lost can
+         * be looked up after reconnecting. */
+        [PS_TXID] = {"cw_txid", "SELECT txid_current()"},
+        [PS_TXID_STATUS] = {"cw_txid_status", "SELECT txid_status($1)"},
+        [PS_RUN_INSERT] =
+                {"cw_run_insert",
+                 "INSERT INTO runs (job, spec, node, status, trigger, attempt, scheduled_at, "
+                 "started_us, ended_us, worker_pid, pid, pid_start, exit_code, signal, "
+                 "progress_done, progress_total, output_size, output_truncated, reason, lock_key, "
+                 "resume, resumed_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                 "$13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id"},
+        [PS_RUN_SET_PID] = {"cw_run_set_pid",
+                            "UPDATE runs SET pid = $2, pid_start = $3 WHERE id = $1"},
+        [PS_RUN_STARTED] = {"cw_run_started",
+                            "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = $2, "
+                            "pid = $3, pid_start = $4 WHERE id = $1 "
+                            "AND status IN ('queued', 'running', 'lost')"},
+        [PS_RUN_PROGRESS] = {"cw_run_progress", "UPDATE runs SET progress_done = $2, "
+                                                "progress_total = $3 WHERE id = $1"},
+        [PS_RUN_FINISH] = {"cw_run_finish",
+                           "UPDATE runs SET status = $2, exit_code = $3, signal = $4, "
+                           "ended_us = $5, output_size = $6, output_truncated = $7, reason = $8 "
+                           "WHERE id = $1"},
+        [PS_OUTPUT_SET] = {"cw_output_set",
+                           "INSERT INTO run_output (run_id, output) VALUES ($1, $2) "
+                           "ON CONFLICT (run_id) DO UPDATE SET output = excluded.output"},
+        [PS_OUTPUT_DELETE] = {"cw_output_delete", "DELETE FROM run_output WHERE run_id = $1"},
+        /* A NULL reason keeps the one the run has. */
+        [PS_RUN_TRANSITION] = {"cw_run_transition",
+                               "UPDATE runs SET status = $3, reason = coalesce($4, reason), "
+                               "ended_us = $5 WHERE id = $1 AND status = $2"},
+        [PS_RUN_SET_RESUME] = {"cw_run_set_resume",
+                               "UPDATE runs SET resume = $3 WHERE id = $1 AND resume = $2"},
+        [PS_RUN_EXISTS] = {"cw_run_exists", "SELECT 1 FROM runs WHERE id = $1"},
+        [PS_RUN_GET] = {"cw_run_get", "SELECT " PG_RUN_COLS " FROM runs WHERE id = $1"},
+        [PS_RUN_OUTPUT] = {"cw_run_output", "SELECT o.output FROM runs r LEFT JOIN run_output o "
+                                            "ON o.run_id = r.id WHERE r.id = $1"},
+        /* Live output never waits for a row another transaction holds. */
+        [PS_RUN_LOCK_NOWAIT] = {"cw_run_lock_nowait",
+                                "SELECT status FROM runs WHERE id = $1 FOR UPDATE NOWAIT"},
+        [PS_RUN_OUTPUT_SNAPSHOT] = {"cw_run_output_snapshot",
+                                    "UPDATE runs SET output_size = $2, output_truncated = $3 "
+                                    "WHERE id = $1 AND status = 'running'"},
+        [PS_RUN_OUTPUT_GET] = {"cw_run_output_get",
+                               "SELECT r.status, r.output_size, r.output_truncated, o.output "
+                               "FROM runs r LEFT JOIN run_output o ON o.run_id = r.id "
+                               "WHERE r.id = $1"},
+        /* By batches; run_output rows go by cascade. */
+        [PS_PRUNE] = {"cw_prune", "DELETE FROM runs WHERE id IN (SELECT id FROM runs "
+                                  "WHERE started_us < $1 AND status NOT IN ('queued', 'running') "
+                                  "LIMIT $2)"},
+        [PS_CLAIM] = {"cw_claim", "INSERT INTO claims (spec, scheduled_at, node, claimed_us) "
+                                  "VALUES ($1, $2, $3, $4) "
+                                  "ON CONFLICT (spec, scheduled_at) DO NOTHING"},
+        [PS_STATE_GET] = {"cw_state_get", "SELECT value FROM scheduler_state WHERE key = $1"},
+        [PS_STATE_SET] = {"cw_state_set",
+                          "INSERT INTO scheduler_state (key, value) VALUES ($1, $2) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+        [PS_JOB_GET] = {"cw_job_get", "SELECT enabled FROM job_state WHERE job = $1"},
+        [PS_JOB_SET] = {"cw_job_set", "INSERT INTO job_state (job, enabled) VALUES ($1, $2) "
+                                      "ON CONFLICT (job) DO UPDATE SET enabled = excluded.enabled"},
+        [PS_REQUEST_ADD] = {"cw_request_add",
+                            "INSERT INTO requests (spec, requested_by, requested_us) "
+                            "VALUES ($1, $2, $3) RETURNING id"},
+        [PS_REQUESTS_PENDING] = {"cw_requests_pending",
+                                 "SELECT id, spec, requested_by, requested_us FROM requests "
+                                 "WHERE taken = 0 ORDER BY id LIMIT $1"},
+        /* Rows another taker holds are skipped, never taken twice. */
+        [PS_REQUESTS_TAKE] = {"cw_requests_take",
+                              "UPDATE requests SET taken = 1 WHERE id IN (SELECT id FROM requests "
+                              "WHERE taken = 0 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+                              "RETURNING id, spec, requested_by, requested_us"},
+        /* What pg_stats_change() needs to know about a run before changing
+         * it; the lock keeps two changes of one run apart. */
+        [PS_RUN_BRIEF] = {"cw_run_brief",
+                          "SELECT job, status, started_us FROM runs WHERE id = $1 FOR UPDATE"},
+        [PS_COUNT_ADD] = {"cw_count_add",
+                          "INSERT INTO run_counts (job, status, n) VALUES ($1, $2, $3) "
+                          "ON CONFLICT (job, status) DO UPDATE SET n = run_counts.n + excluded.n"},
+        [PS_HIST_ADD] = {"cw_hist_add", "INSERT INTO histograms (metric, job, bucket, n) "
+                                        "VALUES ($1, $2, $3, 1) ON CONFLICT (metric, job, bucket) "
+                                        "DO UPDATE SET n = histograms.n + 1"},
+        [PS_HIST_SUM_ADD] = {"cw_hist_sum_add",
+                             "INSERT INTO histogram_sums (metric, job, n, sum) "
+                             "VALUES ($1, $2, 1, $3) ON CONFLICT (metric, job) DO UPDATE SET "
+                             "n = histogram_sums.n + 1, sum = histogram_sums.sum + excluded.sum"},
+        [PS_JOB_STATS_NOTE] =
+                {"cw_job_stats_note",
+                 "INSERT INTO job_stats AS s (job, last_run_id, last_success_us, last_status) "
+                 "VALUES ($1, $2, $3, $4) ON CONFLICT (job) DO UPDATE SET "
+                 "last_run_id = greatest(s.last_run_id, excluded.last_run_id), "
+                 "last_success_us = greatest(s.last_success_us, excluded.last_success_us), "
+                 "last_status = CASE WHEN excluded.last_run_id >= s.last_run_id "
+                 "THEN excluded.last_status ELSE s.last_status END"},
+        [PS_STATS_JOBS] = {"cw_stats_jobs",
+                           "SELECT job, last_run_id, last_success_us FROM job_stats "
+                           "ORDER BY job COLLATE \"C\""},
+        [PS_STATS_COUNTS] = {"cw_stats_counts", "SELECT job, status, n FROM run_counts"},
+        [PS_STATS_HIST] = {"cw_stats_hist", "SELECT metric, job, bucket, n FROM histograms"},
+        [PS_STATS_SUMS] = {"cw_stats_sums", "SELECT metric, job, n, sum FROM histogram_sums"},
+        [PS_STATS_JOBS_ONE] = {"cw_stats_jobs_one", "SELECT job, last_run_id, last_success_us "
+                                                    "FROM job_stats WHERE job = $1"},
+        [PS_STATS_COUNTS_ONE] = {"cw_stats_counts_one",
+                                 "SELECT job, status, n FROM run_counts WHERE job = $1"},
+        [PS_STATS_HIST_ONE] = {"cw_stats_hist_one", "SELECT metric, job, bucket, n FROM histograms "
+                                                    "WHERE (metric = 'duration' AND job = $1) "
+                                                    "OR (metric = 'lateness' AND job = '')"},
+        [PS_STATS_SUMS_ONE] = {"cw_stats_sums_one",
+                               "SELECT metric, job, n, sum FROM histogram_sums "
+                               "WHERE (metric = 'duration' AND job = $1) "
+                               "OR (metric = 'lateness' AND job = '')"},
+        [PS_JOBS_LAST] = {"cw_jobs_last", "SELECT " PG_RUN_COLS " FROM runs "
+                                          "WHERE id IN (SELECT last_run_id FROM job_stats)"},
+        [PS_JOB_LAST] = {"cw_job_last",
+                         "SELECT " PG_RUN_COLS " FROM runs "
+                         "WHERE id = (SELECT last_run_id FROM job_stats WHERE job = $1)"},
+        /* The statuses of cw_run_status_is_failure (run.h). */
+        [PS_JOBS_FAILING] = {"cw_jobs_failing",
+                             "SELECT job FROM job_stats "
+                             "WHERE last_status IN ('failed', 'timed_out', 'lost') "
+                             "ORDER BY job COLLATE \"C\""},
+        [PS_JOBS_DISABLED] = {"cw_jobs_disabled", "SELECT job FROM job_state WHERE enabled = 0 "
+                                                  "ORDER BY job COLLATE \"C\""},
+        [PS_UI_ADD] =
+                {"cw_ui_add",
+                 "INSERT INTO ui_entries (schedule, spec, command, description, enabled, "
+                 "created_by, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                 "RETURNING id"},
+        [PS_UI_UPDATE] = {"cw_ui_update",
+                          "UPDATE ui_entries SET schedule = $2, spec = $3, command = $4, "
+                          "description = $5, enabled = $6, updated_us = $7 WHERE id = $1"},
+        [PS_UI_DELETE] = {"cw_ui_delete", "DELETE FROM ui_entries WHERE id = $1"},
+        [PS_UI_GET] = {"cw_ui_get",
+                       "SELECT id, schedule, spec, command, description, enabled, created_by, "
+                       "created_us, updated_us FROM ui_entries WHERE id = $1"},
+        [PS_UI_LIST] = {"cw_ui_list",
+                        "SELECT id, schedule, spec, command, description, enabled, created_by, "
+                        "created_us, updated_us FROM ui_entries ORDER BY id"},
+};
+
+/* ---- clocks and pauses ------------------------------------------------------ */
+
+static int64_t mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t pg_real_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void pg_deadline_init(pg_deadline *d)
+{
+        d->end_ns = mono_ns() + (int64_t)CW_STORE_BUSY_MS * 1000000;
+        d->delay_us = PG_BACKOFF_MIN_US;
+}
+
+bool pg_deadline_wait(pg_deadline *d)
+{
+        int64_t left_us = (d->end_ns - mono_ns()) / 1000;
+        int64_t us = d->delay_us < left_us ? d->delay_us : left_us;
+        struct timespec ts;
+
+        if (left_us <= 0)
+                return false;
+        ts.tv_sec = us / 1000000;
+        ts.tv_nsec = (us % 1000000) * 1000;
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        if (d->delay_us < PG_BACKOFF_MAX_US)
+                d->delay_us *= 2;
+        return true;
+}
+
+/* ---- connecting ------------------------------------------------------------- */
+
+/* Library code never prints: the server's notices (e.g. "relation
+ * already exists, skipping") are dropped rather than written to stderr. */
+static void notice_ignore(void *arg, const char *message)
+{
+        (void)arg;
+        (void)message;
+}
+
+/* Keeps a message (libpq's or the server's) in q->msg, one line: line
+ * breaks and tabs become one space, none trailing. */
+static void keep_msg(pg_store *q, const char *m)
+{
+        size_t n = 0;
+
+        for (m = m && *m ? m : "unknown error"; *m && n + 1 < sizeof(q->msg); m++) {
+                bool space = *m == '\n' || *m == '\t' || *m == ' ';
+
+                if (space && (n == 0 || q->msg[n - 1] == ' '))
+                        continue;
+                q->msg[n++] = space ? ' ' : *m;
+        }
+        while (n > 0 && q->msg[n - 1] == ' ')
+                n--;
+        q->msg[n] = '\0';
+}
+
+int pg_connect(pg_store *q)
+{
+        /* The URL comes last, so what it says wins over these defaults.
+         * Keepalives notice a server gone silent (a dead host, a cut
+         * network) within about a minute, even while waiting for a reply. */
+        const char *keys[] = {"connect_timeout",
+                              "fallback_application_name",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              NULL};
+        const char *vals[] = {PG_CONNECT_TIMEOUT_S, "cronwarden", "30", "10", "3", q->url, NULL};
+        size_t first = getenv("PGCONNECT_TIMEOUT") ? 1 : 0;
+        char set[64];
+        PGresult *res;
+        int e;
+
+        if (q->conn && PQstatus(q->conn) == CONNECTION_OK)
+                return 0;
+        PQfinish(q->conn);
+        memset(q->prepared, 0, sizeof(q->prepared));
+        q->conn = PQconnectdbParams(keys + first, vals + first, 1);
+        if (!q->conn)
+                return -ENOMEM;
+        if (PQstatus(q->conn) != CONNECTION_OK) {
+                const char *m = PQerrorMessage(q->conn);
+                keep_msg(q, m);
+                /* libpq gives no code for why: its message is all there is. */
+                if (strstr(m, "authentication failed") || strstr(m, "no password supplied") ||
+                    strstr(m, "permission denied") || strstr(m, "not permitted"))
+                        return -EACCES;
+                if (strstr(m, "does not exist"))
+                        return -ENOENT;
+                if (strstr(m, "timeout expired"))
+                        return -ETIMEDOUT;
+                return -ECONNREFUSED;
+        }
+        PQsetNoticeProcessor(q->conn, notice_ignore, NULL);
+        /* A row lock held by a stuck session is waited for as long as a
+         * busy SQLite file is, then the operation fails (-EBUSY). */
+        snprintf(set, sizeof(set), "SET lock_timeout = %d", CW_STORE_BUSY_MS);
+        res = PQexec(q->conn, set);
+        e = pg_result_errno(q, res);
+        PQclear(res);
+        return e;
+}
+
+/* A SQLSTATE as a negative errno. */
+static int sqlstate_errno(const char *st)
+{
+        static const struct {
+                const char *prefix;
+                int err;
+        } map[] = {
+                {"40001", -EBUSY},      /* serialization failure */
+                {"40P01", -EBUSY},      /* deadlock detected */
+                {"55P03", -EBUSY},      /* lock not available (NOWAIT) */
+                {"53300", -EBUSY},      /* too many connections */
+                {"57P01", -ECONNRESET}, /* admin shutdown */
+                {"57P02", -ECONNRESET}, /* crash shutdown */
+                {"57P03", -ECONNRESET}, /* cannot connect now (starting up) */
+                {"08", -ECONNRESET},    /* connection exceptions */
+                {"23505", -EEXIST},     /* unique violation */
+                {"23", -EINVAL},        /* other integrity violations */
+                {"22", -EINVAL},        /* data exceptions */
+                {"42501", -EACCES},     /* insufficient privilege */
+                {"53100", -ENOSPC},     /* disk full */
+                {"53200", -ENOMEM},     /* out of memory */
+                {"54", -E2BIG},         /* program limit exceeded */
+        };
+
+        if (!st)
+                return -EIO;
+        for (size_t i = 0; i < CW_ARRAY_SIZE(map); i++)
+                if (strncmp(st, map[i].prefix, strlen(map[i].prefix)) == 0)
+                        return map[i].err;
+        return -EIO;
+}
+
+int pg_result_errno(pg_store *q, const PGresult *res)
+{
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+                return 0;
+        keep_msg(q, res ? PQresultErrorMessage(res) : PQerrorMessage(q->conn));
+        /* A broken connection has no SQLSTATE worth reading. */
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
+                return -ECONNRESET;
+        if (!res)
+                return -ENOMEM;
+        return sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+}
+
+/* ---- running statements ----------------------------------------------------- */
+
+static int prepare(pg_store *q, int id)
+{
+        char name[32], sql[1024];
+        /* The list variants leave some of their six parameters unused, so
+         * the server cannot infer those types: they are given (text and
+         * bigint OIDs). */
+        static const Oid list_types[6] = {25, 25, 25, 25, 20, 20};
+        const char *text = sql;
+        PGresult *res;
+        int e;
+
+        if (q->prepared[id])
+                return 0;
+        if (id < PS_MAX) {
+                snprintf(name, sizeof(name), "%s", stmts[id].name);
+                text = stmts[id].sql;
+        } else {
+                snprintf(name, sizeof(name), "cw_list_%d", id - PS_MAX);
+                pg_list_sql((unsigned)(id - PS_MAX), sql, sizeof(sql));
+        }
+        res = id < PS_MAX ? PQprepare(q->conn, name, text, 0, NULL)
+                          : PQprepare(q->conn, name, text, 6, list_types);
+        e = pg_result_errno(q, res);
+        PQclear(res);
+        if (e == 0)
+                q->prepared[id] = true;
+        return e;
+}
+
+static const char *stmt_name(int id, char *buf, size_t size)
+{
+        if (id < PS_MAX)
+                return stmts[id].name;
+        snprintf(buf, size, "cw_list_%d", id - PS_MAX);
+        return buf;
+}
+
+#define PG_MAX_ARGS 24
+
+/* x's parameters as libpq wants them: numbers as text (into nums, in the
+ * C locale the process keeps), text as is, blobs binary. */
+typedef struct pg_params {
+        char nums[PG_MAX_ARGS][32];
+        const char *vals[PG_MAX_ARGS];
+        int lens[PG_MAX_ARGS], fmts[PG_MAX_ARGS];
+} pg_params;
+
+static int params_fill(const pg_exec *x, pg_params *p)
+{
+        if (x->n_args > PG_MAX_ARGS)
+                return -E2BIG;
+        for (size_t i = 0; i < x->n_args; i++) {
+                const pg_val *v = &x->args[i];
+
+                p->lens[i] = 0;
+                p->fmts[i] = 0;
+                p->vals[i] = p->nums[i];
+                switch (v->type) {
+                case PG_V_INT:
+                        snprintf(p->nums[i], sizeof(p->nums[i]), "%" PRId64, v->i);
+                        break;
+                case PG_V_REAL:
+                        snprintf(p->nums[i], sizeof(p->nums[i]), "%.17g", v->d);
+                        break;
+                case PG_V_TEXT:
+                        p->vals[i] = v->p;
+                        break;
+                case PG_V_BLOB:
+                        if (v->n > INT32_MAX)
+                                return -E2BIG;
+                        p->vals[i] = v->n ? v->p : "";
+                        p->lens[i] = (int)v->n;
+                        p->fmts[i] = 1;
+                        break;
+                }
+        }
+        return 0;
+}
+
+int pg_exec_run(pg_store *q, pg_exec *x)
+{
+        pg_params p;
+        char name[32];
+        PGresult *res;
+        int e;
+
+        x->res = NULL;
+        x->changes = 0;
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
+                return -ECONNRESET;
+        e = params_fill(x, &p);
+        if (e == 0)
+                e = prepare(q, x->id);
+        if (e < 0)
+                return e;
+        res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, p.vals,
+                             p.lens, p.fmts, 0);
+        e = pg_result_errno(q, res);
+        if (e < 0) {
+                PQclear(res);
+                return e;
+        }
+        /* Rows returned (SELECT, RETURNING) or else rows changed. */
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+                x->changes = PQntuples(res);
+        else
+                x->changes = strtoll(PQcmdTuples(res), NULL, 10);
+        if (x->keep_result)
+                x->res = res;
+        else
+                PQclear(res);
+        return 0;
+}
+
+void pg_exec_release(pg_exec *x)
+{
+        PQclear(x->res);
+        x->res = NULL;
+}
+
+static int exec_txn(pg_store *q, void *ctx)
+{
+        return pg_exec_run(q, ctx);
+}
+
+int pg_exec_write(pg_store *q, pg_exec *x)
+{
+        return pg_write(q, exec_txn, x);
+}
+
+/* One statement without parameters or results. */
+static int exec_simple(pg_store *q, pg_stmt_id id)
+{
+        pg_exec x = PG_EXEC0(id);
+
+        return pg_exec_run(q, &x);
+}
+
+int64_t pg_int(const PGresult *res, int row, int col)
+{
+        return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int pg_dup_text(const PGresult *res, int row, int col, char **ret)
+{
+        if (PQgetisnull(res, row, col)) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(PQgetvalue(res, row, col));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int pg_dup_bytea(const PGresult *res, int row, int col, void **ret, size_t *ret_len)
+{
+        unsigned char *raw;
+        size_t n = 0;
+        char *data;
+
+        *ret = NULL;
+        *ret_len = 0;
+        if (PQgetisnull(res, row, col))
+                return 0;
+        raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
+        if (!raw)
+                return -ENOMEM;
+        if (n == 0) {
+                PQfreemem(raw);
+                return 0;
+        }
+        data = malloc(n + 1);
+        if (data) {
+                memcpy(data, raw, n);
+                data[n] = '\0';
+        }
+        PQfreemem(raw);
+        if (!data)
+                return -ENOMEM;
+        *ret = data;
+        *ret_len = n;
+        return 0;
+}
+
+void pg_rows_reset(pg_rows *r)
+{
+        for (size_t i = 0; i < r->n; i++)
+                r->release((char *)r->items + i * r->size);
+        free(r->items);
+        r->items = NULL;
+        r->n = r->cap = 0;
+}
+
+int pg_rows_exec(pg_store *q, pg_exec *x, pg_rows *r)
+{
+        int e, rows;
+
+        x->keep_result = true;
+        e = pg_exec_run(q, x);
+        if (e < 0)
+                return e;
+        rows = PQntuples(x->res);
+        for (int i = 0; e == 0 && i < rows; i++) {
+                void *item;
+
+                e = cw_array_reserve(&r->items, &r->cap, r->n + 1, r->size, 16);
+                if (e < 0)
+                        break;
+                item = (char *)r->items + r->n * r->size;
+                memset(item, 0, r->size);
+                e = r->read(x->res, i, item);
+                if (e == 0)
+                        r->n++;
+        }
+        pg_exec_release(x);
+        if (e < 0)
+                pg_rows_reset(r);
+        return e;
+}
+
+/* ---- transactions ----------------------------------------------------------- */
+
+/* Ends the open transaction, if the connection still has one. */
+static void rollback(pg_store *q)
+{
+        if (q->conn && PQstatus(q->conn) == CONNECTION_OK &&
+            PQtransactionStatus(q->conn) != PQTRANS_IDLE)
+                (void)exec_simple(q, PS_ROLLBACK);
+}
+
+/* COMMIT, telling a commit the server turned into a rollback (the
+ * transaction had failed) from a real one. */
+/* The test hook (cw_store_pg_fault): the connection goes away at COMMIT,
+ * after sending it (the reply is lost) or instead of sending it. */
+static int commit_fault(pg_store *q)
+{
+        int e = 0;
+
+        if (q->fault == CW_STORE_PG_FAULT_LOSE_COMMIT_REPLY) {
+                e = prepare(q, PS_COMMIT);
+                if (e == 0 &&
+                    (!PQsendQueryPrepared(q->conn, stmts[PS_COMMIT].name, 0, NULL, NULL, NULL, 0) ||
+                     PQflush(q->conn) != 0))
+                        e = -EIO;
+        }
+        q->fault = CW_STORE_PG_FAULT_NONE;
+        PQfinish(q->conn);
+        q->conn = NULL;
+        return e < 0 ? e : -ECONNRESET;
+}
+
+static int commit(pg_store *q)
+{
+        pg_exec x = PG_EXEC0(PS_COMMIT);
+        int e;
+
+        if (q->fault != CW_STORE_PG_FAULT_NONE)
+                return commit_fault(q);
+        x.keep_result = true;
+        e = pg_exec_run(q, &x);
+        if (e == 0 && strcmp(PQcmdStatus(x.res), "COMMIT") != 0)
+                e = -EIO;
+        pg_exec_release(&x);
+        return e;
+}
+
+static int txid_read(pg_store *q, int64_t *ret)
+{
+        pg_exec x = PG_EXEC0(PS_TXID);
+        int e;
+
+        x.keep_result = true;
+        e = pg_exec_run(q, &x);
+        if (e == 0 && PQntuples(x.res) == 1)
+                *ret = pg_int(x.res, 0, 0);
+        else if (e == 0)
+                e = -EIO;
+        pg_exec_release(&x);
+        return e;
+}
+
+/* After a connection was lost during COMMIT of transaction xid: 0 when it
+ * committed, -ECONNRESET when it did not (start again), -EIO when that
+ * cannot be known before d's deadline. */
+static int commit_outcome(pg_store *q, int64_t xid, pg_deadline *d)
+{
+        for (;;) {
+                pg_exec x = PG_EXEC(PS_TXID_STATUS, PG_INT(xid));
+                int e = pg_connect(q);
+
+                x.keep_result = true;
+                if (e == 0)
+                        e = pg_exec_run(q, &x);
+                if (e == 0) {
+                        const char *st = PQntuples(x.res) == 1 && !PQgetisnull(x.res, 0, 0)
+                                                 ? PQgetvalue(x.res, 0, 0)
+                                                 : "";
+                        e = strcmp(st, "committed") == 0     ? 0
+                            : strcmp(st, "aborted") == 0     ? -ECONNRESET
+                            : strcmp(st, "in progress") == 0 ? -EAGAIN
+                                                             : -EIO;
+                        pg_exec_release(&x);
+                        if (e != -EAGAIN)
+                                return e;
+                }
+                if (!pg_deadline_wait(d))
+                        return -EIO;
+        }
+}
+
+static bool retryable(int e)
+{
+        return e == -EBUSY || e == -ECONNRESET;
+}
+
+/* A write inside a batch: its own savepoint, so a failing write leaves
+ * no half of itself in the batch, and the batch goes on. */
+static int batch_write(pg_store *q, pg_txn_fn fn, void *ctx)
+{
+        int r;
+
+        if (q->batch_lost)
+                return -ECANCELED;
+        r = exec_simple(q, PS_SAVEPOINT);
+        if (r == 0) {
+                r = fn(q, ctx);
+                if (r == 0)
+                        r = exec_simple(q, PS_RELEASE);
+                if (r < 0 && r != -ECONNRESET) {
+                        (void)exec_simple(q, PS_ROLLBACK_TO);
+                        (void)exec_simple(q, PS_RELEASE);
+                }
+        }
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK ||
+            PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+                q->batch_lost = true;
+                return r < 0 ? r : -ECANCELED;
+        }
+        return r;
+}
+
+/* One attempt: BEGIN, fn, COMMIT, with the lost-commit check. */
+static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx, pg_deadline *d)
+{
+        int64_t xid = 0;
+        int r = pg_connect(q);
+
+        if (r < 0)
+                return r == -ECONNREFUSED || r == -ETIMEDOUT ? -ECONNRESET : r;
+        r = exec_simple(q, PS_BEGIN);
+        if (r == 0)
+                r = fn(q, ctx);
+        if (r == 0)
+                r = txid_read(q, &xid);
+        if (r == 0) {
+                r = commit(q);
+                if (r == -ECONNRESET)
+                        r = commit_outcome(q, xid, d);
+                return r;
+        }
+        rollback(q);
+        return r;
+}
+
+int pg_write(pg_store *q, pg_txn_fn fn, void *ctx)
+{
+        pg_deadline d;
+
+        if (q->batch)
+                return batch_write(q, fn, ctx);
+        pg_deadline_init(&d);
+        for (;;) {
+                int r = write_attempt(q, fn, ctx, &d);
+                if (!retryable(r) || !pg_deadline_wait(&d))
+                        return r;
+        }
+}
+
+int pg_write_once(pg_store *q, pg_txn_fn fn, void *ctx)
+{
+        pg_deadline d;
+
+        if (q->batch)
+                return batch_write(q, fn, ctx);
+        pg_deadline_init(&d);
+        return write_attempt(q, fn, ctx, &d);
+}
+
+int pg_read(pg_store *q, pg_txn_fn fn, void *ctx)
+{
+        pg_deadline d;
+
+        pg_deadline_init(&d);
+        for (;;) {
+                int r = q->batch ? 0 : pg_connect(q);
+
+                if (r == 0)
+                        r = fn(q, ctx);
+                else if (r == -ECONNREFUSED || r == -ETIMEDOUT)
+                        r = -ECONNRESET;
+                /* Inside a batch a lost connection lost the batch: no retry. */
+                if (q->batch && r == -ECONNRESET) {
+                        q->batch_lost = true;
+                        return r;
+                }
+                if (!retryable(r) || !pg_deadline_wait(&d))
+                        return r;
+        }
+}
+
+int pg_batch_begin(cw_store *s)
+{
+        pg_store *q = pg_of(s);
+        pg_deadline d;
+
+        if (q->batch)
+                return -EALREADY;
+        pg_deadline_init(&d);
+        for (;;) {
+                int r = pg_connect(q);
+                if (r == -ECONNREFUSED || r == -ETIMEDOUT)
+                        r = -ECONNRESET;
+                if (r == 0)
+                        r = exec_simple(q, PS_BEGIN);
+                if (r == 0) {
+                        q->batch = true;
+                        q->batch_lost = false;
+                        return 0;
+                }
+                rollback(q);
+                if (!retryable(r) || !pg_deadline_wait(&d))
+                        return r;
+        }
+}
+
+int pg_batch_commit(cw_store *s)
+{
+        pg_store *q = pg_of(s);
+        pg_deadline d;
+        int64_t xid = 0;
+        int r;
+
+        if (!q->batch)
+                return -EINVAL;
+        q->batch = false;
+        if (q->batch_lost || !q->conn || PQstatus(q->conn) != CONNECTION_OK ||
+            PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+                rollback(q);
+                return -ECANCELED;
+        }
+        r = txid_read(q, &xid);
+        if (r < 0) {
+                rollback(q);
+                return r == -ECONNRESET ? -ECANCELED : r;
+        }
+        r = commit(q);
+        if (r == -ECONNRESET) {
+                pg_deadline_init(&d);
+                r = commit_outcome(q, xid, &d);
+                if (r == -ECONNRESET)
+                        r = -ECANCELED;
+        }
+        return r;
+}
+
+void pg_batch_abort(cw_store *s)
+{
+        pg_store *q = pg_of(s);
+
+        if (!q->batch)
+                return;
+        q->batch = false;
+        rollback(q);
+}
