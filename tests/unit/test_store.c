@@ -1821,7 +1821,8 @@ static void test_migration_5(void **state)
         raw_exec(f->db, UNDO_MIGRATION_5);
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 1);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
+                         1);
         assert_int_equal(raw_int(f->db, "SELECT count(*) FROM outbox"), 0);
         assert_int_equal(raw_int(f->db, "SELECT count(*) FROM runs WHERE job = 'Kept'"), 1);
         cw_store_close(s);
