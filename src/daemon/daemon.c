@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -882,53 +881,6 @@ static void admin_stop(daemon_state *d)
         d->admin_listen = NULL;
 }
 
-static void *notify_main(void *userdata)
-{
-        daemon_state *d = userdata;
-
-        /* Deliveries yield the CPU to the fires' starts (Linux nices a
-         * thread by its tid). */
-        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-        (void)cw_notify_sender_loop(d->notify, d->notify_store, d->notify_data_dir);
-        return NULL;
-}
-
-/* Starts the sender thread; without it (out of memory, no thread) the
- * outbox waits for a `tick` or the next start, which is logged. */
-static void notify_start(daemon_state *d)
-{
-        sigset_t all, old;
-
-        d->notify = cw_notify_sender_new(d->cfg);
-        d->notify_store = strdup(d->cfg->store);
-        d->notify_data_dir = strdup(d->cfg->data_dir);
-        if (!d->notify || !d->notify_store || !d->notify_data_dir) {
-                logline(d, "error", "event=error what=notify error=out_of_memory");
-                return;
-        }
-        /* The thread takes no signal: the main loop reads them all. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        d->notify_running = pthread_create(&d->notify_thread, NULL, notify_main, d) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (!d->notify_running)
-                logline(d, "error", "event=error what=notify error=no_thread");
-}
-
-static void notify_stop(daemon_state *d)
-{
-        if (d->notify_running) {
-                cw_notify_sender_stop(d->notify);
-                pthread_join(d->notify_thread, NULL);
-                d->notify_running = false;
-        }
-        cw_notify_sender_free(d->notify);
-        d->notify = NULL;
-        free(d->notify_store);
-        free(d->notify_data_dir);
-        d->notify_store = d->notify_data_dir = NULL;
-}
-
 /* Makes n (taken) the config: passes use it, the admin server's threads
  * see it whole or not at all, a new spawner loads it, its zone files are
  * the ones watched. */
@@ -1077,7 +1029,7 @@ static void cleanup(daemon_state *d)
         /* First: its threads may still log or send SIGUSR1, which must stay
          * blocked and land on the signalfd until they are gone. */
         admin_stop(d);
-        notify_stop(d);
+        daemon_notify_stop(d);
         cw_store_batch_abort(d->store);
         pending_clear(d);
         free(d->pend);
@@ -1162,7 +1114,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         /* What changed since the config the last daemon ran. */
         log_changes(&d, d.text, d.text_len, diff);
         end_drain(&d);
-        notify_start(&d);
+        daemon_notify_start(&d);
         fire_reboot(&d);
         for (bool pass = true; !d.stop;) {
                 struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},

@@ -88,6 +88,13 @@ int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret,
  * spawner loads it, its zone files are the ones watched. */
 void adopt_config(daemon_state *d, cw_config *n);
 
+/* daemon_notify.c: starts the sender thread (d->notify); without it (out
+ * of memory, no thread) the outbox waits for a `tick` or the next start,
+ * which is logged. Stop ends and frees it; both accept a sender not
+ * started. */
+void daemon_notify_start(daemon_state *d);
+void daemon_notify_stop(daemon_state *d);
+
 /* daemon_time.c: watches the config's zone files (a failure is logged). */
 void daemon_zones_watch(daemon_state *d);
 /* The watch's descriptor is readable: a change starts the settle delay. */
