@@ -45,6 +45,8 @@ packages=(
     libcurl4-openssl-dev
     libsodium-dev
     libjansson-dev
+    # The notification tests: an SMTP sink on loopback.
+    python3-aiosmtpd
     # /metrics compresses its answer for clients that accept gzip.
     zlib1g-dev
     # Admin UI tests: a real headless browser driven by Selenium; the

@@ -13,6 +13,7 @@
 
 #include "cli_runs.h"
 #include "catalog/catalog.h"
+#include "notify/notify.h"
 #include "worker/control.h"
 
 /* Everything the control commands need open at once. */
@@ -149,9 +150,12 @@ static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *al
                 } else {
                         r = cw_control_mark_lost(c->store, &runs[i], cli->now);
                 }
-                if (r == 0)
+                if (r == 0) {
                         lost++;
-                else if (r != -ESTALE)
+                        (void)cw_notify_run_event(
+                                c->store, c->cfg, cw_config_job(c->cfg, runs[i].job), runs[i].id,
+                                CW_RUN_LOST, "its worker process vanished", cli->now);
+                } else if (r != -ESTALE)
                         fprintf(cli->err, "%s: cannot record run %lld as lost: %s\n", cli->prog,
                                 (long long)runs[i].id, strerror(-r));
         }

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli.h"
 #include "config/diff.h"
 #include "base/units.h"
@@ -251,14 +252,6 @@ static const char undrain_usage[] =
         "\n"
         "Exit status: 0 done (also when no drain was on), 2 usage or config error.\n";
 
-static int64_t mono_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 typedef struct drain {
         cw_cli *cli;
         cw_config *cfg;
@@ -333,7 +326,7 @@ static int wait_runs(drain *dr)
                 }
                 if (n == 0)
                         return CW_EXIT_OK;
-                if (dr->deadline_us && mono_us() >= dr->deadline_us) {
+                if (dr->deadline_us && cw_clock_mono_us() >= dr->deadline_us) {
                         print_runs(dr, "timed out; still in progress:", runs, n);
                         fputs("the scheduler stays drained: 'cronwarden undrain' to resume\n",
                               dr->cli->out);
@@ -353,7 +346,7 @@ static int wait_runs(drain *dr)
 static int stop_daemon(drain *dr)
 {
         const struct timespec poll_ts = {0, DRAIN_POLL_NS};
-        int64_t until = dr->deadline_us ? dr->deadline_us : mono_us() + DRAIN_DAEMON_EXIT_US;
+        int64_t until = dr->deadline_us ? dr->deadline_us : cw_clock_mono_us() + DRAIN_DAEMON_EXIT_US;
         char path[4096];
         int pid;
 
@@ -372,7 +365,7 @@ static int stop_daemon(drain *dr)
                 return 1;
         }
         while (cw_lock_file_owner(path) == pid) {
-                if (mono_us() >= until) {
+                if (cw_clock_mono_us() >= until) {
                         fprintf(dr->cli->out, "the daemon (pid %d) did not exit in time\n", pid);
                         return 1;
                 }
@@ -424,7 +417,7 @@ static int cmd_drain(cw_cli *cli, int argc, char **argv)
         fputs("the scheduler is draining: nothing new starts\n", cli->out);
         dr.cfg = cfg;
         dr.store = store;
-        dr.deadline_us = timeout >= 0 ? mono_us() + timeout * 1000000 : 0;
+        dr.deadline_us = timeout >= 0 ? cw_clock_mono_us() + timeout * 1000000 : 0;
         r = wait_runs(&dr);
         if (r == CW_EXIT_OK)
                 r = stop_daemon(&dr);

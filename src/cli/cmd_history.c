@@ -509,6 +509,11 @@ static int cmd_prune(cw_cli *cli, int argc, char **argv)
         r = cw_store_runs_prune(store, cli->now - d * 1000000, &deleted);
         if (r < 0)
                 return cli_fail(cli, "cannot prune: %s", strerror(-r));
+        /* Delivered notifications of the same age go too (a store without
+         * an outbox has none). */
+        r = cw_store_notices_prune(store, cli->now - d * 1000000, NULL);
+        if (r < 0 && r != -EOPNOTSUPP)
+                return cli_fail(cli, "cannot prune notifications: %s", strerror(-r));
         cli_format_instant(cfg->tz, cw_instant_sec(cli->now) - d, when, sizeof(when));
         cw_duration_format(d, dtext, sizeof(dtext));
         fprintf(cli->out, "pruned %llu run%s that started before %s (older than %s)\n", (unsigned long long)deleted,

@@ -12,7 +12,13 @@
 #include "report/json.h"
 #include "cli_runs.h"
 #include "sched/sched.h"
+#include "notify/notify.h"
 #include "sched/worker_locks.h"
+
+/* What a tick spends at most on delivering notifications left in the
+ * outbox (by runs that could not send theirs, and by this pass's missed
+ * fires); the rest waits for the next tick. */
+#define TICK_NOTIFY_BUDGET_US (20 * 1000000LL)
 
 /* The UI-created entries of one pass (catalog/entries.h). */
 typedef struct ui_entries {
@@ -91,6 +97,25 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 fprintf(t->cli->out, "%s %s (fire %s): %s\n", cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
 }
 
+/* Delivers what the outbox holds (notify.h); failures stay there for
+ * the next tick, so they are not an error of the pass. */
+static void tick_notify(const cw_config *cfg, cw_store *store)
+{
+        cw_notify_sender *snd;
+        bool any = false;
+
+        /* A config without channels has nothing to deliver: no cost. */
+        for (size_t i = 0; i < cfg->n_jobs && !any; i++)
+                any = cw_notify_job_has_channels(&cfg->jobs[i]);
+        if (!any)
+                return;
+        snd = cw_notify_sender_new(cfg);
+        if (!snd)
+                return;
+        (void)cw_notify_sender_pass(snd, store, 0, TICK_NOTIFY_BUDGET_US, NULL, NULL);
+        cw_notify_sender_free(snd);
+}
+
 /* Runs left queued by a worker that is gone (a daemon's, worker/control.h)
  * are recorded as lost, as `status` and `clean` do, and said like the
  * pass's actions ("lost run N SPEC (fire ...): why"). Only when no process
@@ -117,6 +142,9 @@ static void sweep_queued(tick_ctx *t, cw_store *store)
                     cw_control_mark_queued_lost(store, t->cfg, q, fate, t->cli->now, NULL) < 0)
                         continue;
                 (void)cw_store_run_get(store, q->id, &after);
+                (void)cw_notify_run_event(store, t->cfg, job, q->id, CW_RUN_LOST,
+                                          after.reason ? after.reason : "its worker is gone",
+                                          t->cli->now);
                 cli_format_instant(job ? job->tz : t->cfg->tz, q->scheduled_at, when, sizeof(when));
                 if (t->actions) {
                         json_t *o = json_object();
@@ -233,6 +261,9 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 fputs("the scheduler is draining: nothing was started ('cronwarden undrain' ends it)\n",
                       cli->out);
         }
+        /* After the output: what tick prints never waits for an endpoint. */
+        fflush(cli->out);
+        tick_notify(cfg, store);
         return CW_EXIT_OK;
 }
 

@@ -36,6 +36,8 @@ static const cw_command *const commands[] = {
         &cw_cmd_crontab,
         &cw_cmd_import_crontab,
         &cw_cmd_passwd,
+        &cw_cmd_notify_test,
+        &cw_cmd_notifications,
 };
 
 static void print_main_help(FILE *f)

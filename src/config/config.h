@@ -60,6 +60,9 @@ typedef struct cw_job {
         char *function;         /* function = NAME (an embedding program's), NULL: runs command */
         char *lock_name;        /* NULL: the job's own name */
         char *ping;             /* NULL when unset */
+        char *webhook;          /* NULL when unset */
+        char *sentry_dsn;       /* NULL when unset */
+        cw_strv email;          /* addresses to mail; empty: none */
         char *run_as;           /* NULL when unset */
         char *workdir;          /* absolute, NULL when unset */
         char *env_file;         /* absolute, NULL when unset */
@@ -97,6 +100,7 @@ typedef struct cw_job {
         bool nice_set : 1;
         bool can_resume : 1;
         bool enabled : 1;
+        bool webhook_slack : 1; /* webhook_format = slack */
 } cw_job;
 
 typedef struct cw_schedule_entry {
@@ -155,6 +159,14 @@ typedef struct cw_config {
         char *admin_public_url;               /* an absolute http(s) URL, or NULL */
         cw_cookie_secure admin_cookie_secure; /* default auto */
         bool metrics_job_histograms; /* /metrics: a duration histogram per job too */
+        /* [smtp]: how email notifications leave (docs/notifications.md);
+         * NULL when unset. The password stays in its file, read when a
+         * mail is sent. */
+        char *smtp_url;
+        char *smtp_from;
+        char *smtp_user;
+        char *smtp_password_file;
+        char *smtp_subject_prefix;
         cw_job *jobs;
         size_t n_jobs;
         cw_schedule_entry *entries;

@@ -29,6 +29,7 @@ typedef enum cfg_section_kind {
         CFG_SEC_DEFAULTS,
         CFG_SEC_JOB,
         CFG_SEC_SCHEDULE,
+        CFG_SEC_SMTP,
         CFG_SEC_MAINTENANCE, /* [maintenance NAME] (config_maint.c) */
         CFG_SEC_SKIP,        /* unknown, duplicate or broken: keys are ignored */
         CFG_SEC__MAX,
@@ -94,7 +95,17 @@ typedef enum cfg_key_id {
         CFG_K_LIMIT_NOFILE,
         CFG_K_LIMIT_MEMORY,
         CFG_K_LIMIT_CPU,
+        CFG_K_WEBHOOK,
+        CFG_K_WEBHOOK_FORMAT,
+        CFG_K_EMAIL,
+        CFG_K_SENTRY_DSN,
         CFG_K_DURING_MAINTENANCE,
+        /* [smtp] */
+        CFG_K_SMTP_URL,
+        CFG_K_SMTP_FROM,
+        CFG_K_SMTP_USER,
+        CFG_K_SMTP_PASSWORD_FILE,
+        CFG_K_SMTP_SUBJECT_PREFIX,
         /* [schedule] */
         CFG_K_RUN,
         /* [maintenance NAME] */

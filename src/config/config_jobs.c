@@ -203,6 +203,11 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
                 cw_config_error(L, lines[CFG_K_MIN_RUNTIME],
                                 "min_runtime: expected less than max_runtime in job '%s'",
                                 job->name);
+        /* [smtp] is read before any job (cfg_load_global). */
+        if (job->email.n > 0 && (!L->cfg->pub.smtp_url || !L->cfg->pub.smtp_from))
+                cw_config_error(L, lines[CFG_K_EMAIL],
+                                "email: needs an [smtp] section with url and from in job '%s'",
+                                job->name);
         return 0;
 }
 
@@ -375,7 +380,7 @@ int cfg_load_global(cfg_loader *L)
         for (size_t i = 0; i < L->n_sections; i++) {
                 cfg_section_kind k = L->sections[i].kind;
 
-                if (k == CFG_SEC_CRONWARDEN || k == CFG_SEC_ADMIN) {
+                if (k == CFG_SEC_CRONWARDEN || k == CFG_SEC_ADMIN || k == CFG_SEC_SMTP) {
                         r = apply_section(L, &L->sections[i], c, NULL);
                         if (r < 0)
                                 return r;

@@ -404,41 +404,171 @@ static int apply_run_as(cfg_loader *L, void *obj, const cfg_kv *kv)
                                         "a user name (like www-data, at most 32 bytes)");
 }
 
-/* http(s)://HOST... with no spaces; the only placeholder is {event}. */
-static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
+/* SCHEME://HOST... (one of the two schemes) with no spaces, at most
+ * PING_MAX bytes; the only placeholder is {event} when `event` is set.
+ * The key's name starts every message. */
+static int check_url(cfg_loader *L, const cfg_kv *kv, const char *s1, const char *s2, bool event)
 {
-        const char *v = kv->text, *host;
+        const char *v = kv->text, *host, *name = kv->key->name;
         char q[CFG_QUOTE_MAX];
 
-        if (strncasecmp(v, "http://", 7) == 0)
-                host = v + 7;
-        else if (strncasecmp(v, "https://", 8) == 0)
-                host = v + 8;
+        if (strncasecmp(v, s1, strlen(s1)) == 0)
+                host = v + strlen(s1);
+        else if (strncasecmp(v, s2, strlen(s2)) == 0)
+                host = v + strlen(s2);
         else
-                return cw_config_error(L, kv->line,
-                                       "ping: expected an http:// or https:// URL, got %s",
-                                       cw_config_quote(v, q));
+                return cw_config_error(L, kv->line, "%s: expected an %s or %s URL, got %s", name,
+                                       s1, s2, cw_config_quote(v, q));
         if (!host[0] || strchr("/?#:", host[0]))
-                return cw_config_error(L, kv->line, "ping: the URL has no host name, got %s",
+                return cw_config_error(L, kv->line, "%s: the URL has no host name, got %s", name,
                                        cw_config_quote(v, q));
         if (strlen(v) > PING_MAX)
-                return cw_config_error(L, kv->line, "ping: URL is too long (at most %d bytes)",
+                return cw_config_error(L, kv->line, "%s: URL is too long (at most %d bytes)", name,
                                        PING_MAX);
         if (cfg_has_control_or_space(v))
                 return cw_config_error(L, kv->line,
-                                       "ping: spaces are not allowed in a URL (write %%20), got %s",
-                                       cw_config_quote(v, q));
+                                       "%s: spaces are not allowed in a URL (write %%20), got %s",
+                                       name, cw_config_quote(v, q));
         for (const char *p = v; *p; p++) {
-                if (*p == '{' && strncmp(p, "{event}", 7) == 0) {
+                if (event && *p == '{' && strncmp(p, "{event}", 7) == 0) {
                         p += 6;
                         continue;
                 }
-                if (*p == '{' || *p == '}')
+                if (event && (*p == '{' || *p == '}'))
                         return cw_config_error(L, kv->line,
-                                               "ping: the only placeholder is {event}, got %s",
+                                               "%s: the only placeholder is {event}, got %s", name,
                                                cw_config_quote(v, q));
         }
-        return cfg_set_string(L, &((cw_job *)obj)->ping, v);
+        return 0;
+}
+
+/* http(s)://HOST... with no spaces; the only placeholder is {event}. */
+static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int r = check_url(L, kv, "http://", "https://", true);
+
+        return r < 0 ? r : cfg_set_string(L, &((cw_job *)obj)->ping, kv->text);
+}
+
+/* Keys the file format reserves but cronwarden does not act on: a bad
+ * value is reported as such, a good one is refused all the same, so a
+ * config never seems to ask for something that does not happen. */
+static int apply_unsupported(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        static const struct {
+                const char *key, *what;
+        } why[] = {
+                {"jitter", "fires are never delayed"},
+                {"priority", "starts are not ordered"},
+                {"max_running", "runs are not capped"},
+                {"max_load", "starts are not deferred by the load average"},
+        };
+        const char *name = kv->key->name, *what = "";
+        int r;
+
+        switch (kv->key->id) {
+        case CFG_K_MAX_LOAD:
+                r = apply_max_load(L, obj, kv);
+                break;
+        case CFG_K_JITTER:
+                r = cfg_apply_duration(L, obj, kv);
+                break;
+        default:
+                r = cfg_apply_int(L, obj, kv);
+                break;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < CW_ARRAY_SIZE(why); i++)
+                if (strcmp(why[i].key, name) == 0)
+                        what = why[i].what;
+        return cw_config_error(L, kv->line, "%s: %s is not supported yet (%s): remove the line",
+                               name, name, what);
+}
+
+static int apply_webhook(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int r = check_url(L, kv, "http://", "https://", false);
+
+        return r < 0 ? r : cfg_set_string(L, &((cw_job *)obj)->webhook, kv->text);
+}
+
+/* https://KEY@HOST[/PREFIX]/PROJECT, as Sentry shows it: a key, then a
+ * numeric project id as the last path segment. */
+static int apply_sentry_dsn(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        const char *v = kv->text, *at, *slash;
+        char q[CFG_QUOTE_MAX];
+        int r = check_url(L, kv, "http://", "https://", false);
+
+        if (r < 0)
+                return r;
+        at = strchr(v, '@');
+        slash = at ? strrchr(at, '/') : NULL;
+        if (!at || at[-1] == '/' || !slash || !slash[1] ||
+            strspn(slash + 1, "0123456789") != strlen(slash + 1))
+                return cw_config_error(
+                        L, kv->line,
+                        "sentry_dsn: expected https://KEY@HOST/PROJECT (the project's DSN), got %s",
+                        cw_config_quote(v, q));
+        return cfg_set_string(L, &((cw_job *)obj)->sentry_dsn, v);
+}
+
+static int apply_webhook_format(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        char q[CFG_QUOTE_MAX];
+
+        if (strcmp(kv->text, "json") != 0 && strcmp(kv->text, "slack") != 0)
+                return cw_config_error(L, kv->line,
+                                       "webhook_format: expected json or slack, got %s",
+                                       cw_config_quote(kv->text, q));
+        ((cw_job *)obj)->webhook_slack = strcmp(kv->text, "slack") == 0;
+        return 0;
+}
+
+/* LOCAL@DOMAIN: printable, no blanks, no angle brackets, quotes or commas,
+ * one '@' with text on both sides, at most 254 bytes (RFC 5321). */
+static bool is_address(const char *s)
+{
+        const char *at = strchr(s, '@');
+
+        if (!at || at == s || !at[1] || strchr(at + 1, '@') || strlen(s) > 254)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+                    strchr("<>\"(),;:\\[]", *p))
+                        return false;
+        return true;
+}
+
+static int apply_email(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return cfg_apply_list(L, kv, is_address, "email addresses (like ops@example.com)",
+                              &((cw_job *)obj)->email, false);
+}
+
+static int apply_smtp_url(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        int r = check_url(L, kv, "smtp://", "smtps://", false);
+
+        return r < 0 ? r : cfg_set_string(L, &((cw_config *)obj)->smtp_url, kv->text);
+}
+
+static int apply_smtp_from(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return cfg_apply_checked_string(L, obj, kv, is_address,
+                                        "an email address (like cron@example.com)");
+}
+
+static bool is_smtp_user(const char *s)
+{
+        return s[0] && strlen(s) <= 255 && !cfg_has_control(s);
+}
+
+static int apply_smtp_user(cfg_loader *L, void *obj, const cfg_kv *kv)
+{
+        return cfg_apply_checked_string(L, obj, kv, is_smtp_user,
+                                        "a user name (at most 255 bytes)");
 }
 
 static int apply_timezone(cfg_loader *L, void *obj, const cfg_kv *kv)
@@ -564,9 +694,9 @@ static const cfg_key keys[CFG_K__MAX] = {
             1024LL * 1024 * 1024),
         KEY(KEEP_HISTORY, "keep_history", S(CRONWARDEN), 0, cfg_apply_duration, G(keep_history), 1,
             CW_DURATION_MAX),
-        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, cfg_apply_int, G(max_running), 0,
+        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, apply_unsupported, G(max_running), 0,
             MAX_RUNNING_MAX),
-        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_max_load, 0, 0, 0),
+        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_unsupported, 0, 0, 0),
 
         KEY(LISTEN, "listen", S(ADMIN), 0, apply_listen, G(admin_listen), 0, 0),
         KEY(USER, "user", S(ADMIN), 0, apply_user, G(admin_user), 0, 0),
@@ -616,7 +746,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(ENV_FILE, "env_file", JOBS, 0, cfg_apply_path, J(env_file), 0, 0),
         KEY(TIMEZONE, "timezone", JOBS, 0, apply_timezone, 0, 0, 0),
         KEY(ENABLED, "enabled", JOBS, 0, cfg_apply_enabled, 0, 0, 0),
-        KEY(JITTER, "jitter", JOBS, 0, cfg_apply_duration, J(jitter), 0, CW_DURATION_MAX),
+        KEY(JITTER, "jitter", JOBS, 0, apply_unsupported, J(jitter), 0, CW_DURATION_MAX),
         KEY(START_DEADLINE, "start_deadline", JOBS, 0, cfg_apply_duration, J(start_deadline), 0,
             CW_DURATION_MAX),
         KEY(MAX_RUNTIME, "max_runtime", JOBS, 0, cfg_apply_duration, J(max_runtime), 0,
@@ -625,14 +755,26 @@ static const cfg_key keys[CFG_K__MAX] = {
             CW_DURATION_MAX),
         KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, cfg_apply_int,
             J(disable_after_failures), 0, FAILURES_MAX),
-        KEY(PRIORITY, "priority", JOBS, 0, cfg_apply_int, J(priority), -1000, 1000),
+        KEY(PRIORITY, "priority", JOBS, 0, apply_unsupported, J(priority), -1000, 1000),
         KEY(LIMIT_NOFILE, "limit_nofile", JOBS, 0, cfg_apply_u64, J(limit_nofile), 1,
             LIMIT_NOFILE_MAX),
         KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, cfg_apply_size, J(limit_memory),
             LIMIT_MEMORY_MIN, (long long)CW_SIZE_MAX),
         KEY(LIMIT_CPU, "limit_cpu", JOBS, 0, cfg_apply_duration, J(limit_cpu), 1, CW_DURATION_MAX),
+        KEY(WEBHOOK, "webhook", JOBS, 0, apply_webhook, 0, 0, 0),
+        KEY(WEBHOOK_FORMAT, "webhook_format", JOBS, 0, apply_webhook_format, 0, 0, 0),
+        KEY(EMAIL, "email", JOBS, 0, apply_email, 0, 0, 0),
+        KEY(SENTRY_DSN, "sentry_dsn", JOBS, 0, apply_sentry_dsn, 0, 0, 0),
         KEY(DURING_MAINTENANCE, "during_maintenance", JOBS, 0, cfg_apply_during_maintenance, 0, 0,
             0),
+
+        KEY(SMTP_URL, "url", S(SMTP), 0, apply_smtp_url, 0, 0, 0),
+        KEY(SMTP_FROM, "from", S(SMTP), 0, apply_smtp_from, G(smtp_from), 0, 0),
+        KEY(SMTP_USER, "user", S(SMTP), 0, apply_smtp_user, G(smtp_user), 0, 0),
+        KEY(SMTP_PASSWORD_FILE, "password_file", S(SMTP), 0, cfg_apply_path, G(smtp_password_file),
+            0, 0),
+        KEY(SMTP_SUBJECT_PREFIX, "subject_prefix", S(SMTP), 0, cfg_apply_text,
+            G(smtp_subject_prefix), 0, 0),
 
         KEY(RUN, "run", S(SCHEDULE), CFG_REPEATABLE | CFG_DEFERRED, NULL, 0, 0, 0),
 
@@ -695,6 +837,8 @@ static const char *section_title(unsigned sections)
                 return "[admin]";
         if (sections & S(SCHEDULE))
                 return "[schedule]";
+        if (sections & S(SMTP))
+                return "[smtp]";
         if (sections & S(MAINTENANCE))
                 return "a [maintenance NAME] section";
         return "a [job NAME] section";

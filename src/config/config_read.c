@@ -68,9 +68,10 @@ static char *feed(const cfg_loader *L, char *str, bool indent, const char *s, si
 }
 
 /* Section words; the first four are whole headers, "job" takes a name. */
-static const char *const section_names[] = {"cronwarden", "admin", "defaults", "schedule", "job"};
+static const char *const section_names[] = {"cronwarden", "admin", "defaults",
+                                            "schedule",   "smtp",  "job"};
 static const cfg_section_kind section_kinds[] = {CFG_SEC_CRONWARDEN, CFG_SEC_ADMIN,
-                                                 CFG_SEC_DEFAULTS, CFG_SEC_SCHEDULE};
+                                                 CFG_SEC_DEFAULTS, CFG_SEC_SCHEDULE, CFG_SEC_SMTP};
 
 static const char *kind_name(cfg_section_kind k)
 {
@@ -83,6 +84,8 @@ static const char *kind_name(cfg_section_kind k)
                 return "defaults";
         case CFG_SEC_SCHEDULE:
                 return "schedule";
+        case CFG_SEC_SMTP:
+                return "smtp";
         case CFG_SEC_MAINTENANCE:
                 return "maintenance";
         default:
@@ -311,13 +314,14 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
                         if (d < best) {
                                 best = d;
                                 snprintf(hint, sizeof(hint), " (did you mean [%s%s]?)",
-                                         section_names[k], k == 4 ? " NAME" : "");
+                                         section_names[k],
+                                         k == CW_ARRAY_SIZE(section_kinds) ? " NAME" : "");
                         }
                 }
         }
         return cw_config_error(
                 L, L->lineno,
-                "%s: unknown section%s: expected [cronwarden], [admin], [defaults], [job NAME], [schedule] or [maintenance NAME]",
+                "%s: unknown section%s: expected [cronwarden], [admin], [defaults], [job NAME], [schedule], [smtp] or [maintenance NAME]",
                 title, hint);
 }
 

@@ -45,6 +45,7 @@
 #include "catalog/entries.h"
 #include "daemon/snapshot.h"
 #include "daemon/spawner.h"
+#include "notify/notify.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/tzwatch.h"
 #include "sched/drain.h"
@@ -671,6 +672,9 @@ void adopt_config(daemon_state *d, cw_config *n)
         d->cfg = n;
         pthread_mutex_unlock(&d->log_lock);
         cw_config_free(old);
+        /* The sender takes the new [smtp] and public_url (copied). */
+        if (d->notify)
+                (void)cw_notify_sender_configure(d->notify, n);
         /* The old spawner forks what it was sent (under the old config,
          * as decided); a new one loads the new snapshot. */
         spawner_down(d);
@@ -804,6 +808,7 @@ static void cleanup(daemon_state *d)
         /* First: its threads may still log or send SIGUSR1, which must stay
          * blocked and land on the signalfd until they are gone. */
         admin_stop(d);
+        daemon_notify_stop(d);
         cw_store_batch_abort(d->store);
         pending_clear(d);
         free(d->pend);
@@ -893,6 +898,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         /* What changed since the config the last daemon ran. */
         log_changes(&d, d.text, d.text_len, diff);
         end_drain(&d);
+        daemon_notify_start(&d);
         /* The store is open and the admin server listens. */
         cw_sdnotify_ready(&d.sd, NULL);
         fire_reboot(&d);

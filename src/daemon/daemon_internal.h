@@ -14,6 +14,7 @@
 #include "daemon/sdnotify.h"
 #include "daemon/tzwatch.h"
 #include "http/http.h"
+#include "notify/notify.h"
 
 /* A zone file event is acted on this long after it, so that the burst of
  * renames a tzdata update makes is reloaded once. */
@@ -63,6 +64,12 @@ typedef struct daemon_state {
         cw_tzwatch *tzw;
         int64_t tz_due;
         cw_sdnotify sd; /* systemd's notifications and watchdog */
+        /* The notification sender's thread (notify.h), with its own store
+         * connection: delivery never holds up a pass. */
+        cw_notify_sender *notify;
+        pthread_t notify_thread;
+        bool notify_running;
+        char *notify_store, *notify_data_dir; /* its copies: a reload frees d->cfg */
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -95,6 +102,12 @@ int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err);
  * (0: none). */
 void restart_queued(daemon_state *d);
 cw_time sweep_queued(daemon_state *d);
+/* daemon_notify.c: starts the sender thread (d->notify); without it (out
+ * of memory, no thread) the outbox waits for a `tick` or the next start,
+ * which is logged. Stop ends and frees it; both accept a sender not
+ * started. */
+void daemon_notify_start(daemon_state *d);
+void daemon_notify_stop(daemon_state *d);
 
 /* daemon_time.c: watches the config's zone files (a failure is logged). */
 void daemon_zones_watch(daemon_state *d);

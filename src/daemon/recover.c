@@ -19,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/spawner.h"
+#include "notify/notify.h"
 #include "worker/control.h"
 
 /* While the daemon runs, a queued run whose worker died after starting
@@ -123,6 +124,11 @@ static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_
         logline(d, "warning",
                 "event=error what=queued_run run=%" PRId64 " action=lost may_have_run=%s", q->id,
                 fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN ? "yes" : "no");
+        (void)cw_notify_run_event(d->store, d->cfg, job, q->id, CW_RUN_LOST,
+                                  fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN
+                                          ? "its worker is gone, maybe after its job started"
+                                          : "the daemon stopped before the run started",
+                                  now);
         if (resumable && job)
                 resume_lost(d, q, job);
 }
@@ -177,8 +183,12 @@ void restart_queued(daemon_state *d)
                                     d->store, q->id, CW_RUN_QUEUED, CW_RUN_LOST,
                                     "the daemon or its spawner stopped before a worker started the run, "
                                     "and its job is no longer in the config",
-                                    now) == 0)
+                                    now) == 0) {
                                 logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
+                                (void)cw_notify_run_event(
+                                        d->store, d->cfg, job, q->id, CW_RUN_LOST,
+                                        "the daemon stopped before the run started", now);
+                        }
                         continue;
                 }
                 p = (pending){.run_id = q->id, .scheduled_at = q->scheduled_at, .trigger = (int32_t)q->trigger,

@@ -35,6 +35,7 @@ int cw_page_entry_edit(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_entry_create(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_entry_update(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_entry_delete(const cw_http_req *req, cw_http_resp *resp);
+int cw_page_notifications(const cw_http_req *req, cw_http_resp *resp);
 
 /* ---- shared helpers (pages.c) ---- */
 

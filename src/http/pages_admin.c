@@ -110,7 +110,10 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
                           "id=\"sched-running\">%zu</a></dd><dt>Jobs configured</dt><dd>%zu</dd><dt>Config</dt><dd>",
                        m.node ? m.node : "", m.n_running, req->cfg->n_jobs);
         cw_html_code(b, req->cfg->path ? req->cfg->path : "", NULL);
-        cw_html_raw(b, "</dd></dl></section>\n");
+        cw_html_raw(
+                b,
+                "</dd><dt>Notifications</dt><dd><a href=\"/notifications\" id=\"sched-notifications\">"
+                "sent, pending, failed</a></dd></dl></section>\n");
         cw_html_printf(b, "<section class=\"card\" id=\"requests\"><h2>Requested runs <span class=\"count-pill\">%zu"
                           "</span></h2>",
                        m.n_pending);

@@ -15,6 +15,7 @@
 
 #include "base/array.h"
 #include "catalog/entries.h"
+#include "notify/notify.h"
 #include "maint.h"
 #include "since.h"
 
@@ -137,6 +138,9 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         e = cw_store_run_insert(p->o->store, &r);
         if (e < 0)
                 return e;
+        /* In the daemon's pass batch: the same transaction as the record. */
+        (void)cw_notify_run_event(p->o->store, p->o->cfg, a->job, r.id, r.status, reason,
+                                  p->o->now);
         a->kind = kind;
         a->reason = reason;
         a->run_id = r.id;

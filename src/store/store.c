@@ -600,3 +600,80 @@ int cw_store_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n)
                 return -EINVAL;
         return s->ops->ui_entries_list(s, ret, ret_n);
 }
+
+/* ---- the notification outbox ---- */
+
+static const char *const notice_states[CW_NOTICE_STATE_MAX] = {"pending", "sent", "failed"};
+
+const char *cw_notice_state_to_string(cw_notice_state st)
+{
+        return (unsigned)st < CW_NOTICE_STATE_MAX ? notice_states[st] : "unknown";
+}
+
+void cw_notice_release(cw_notice *n)
+{
+        if (!n)
+                return;
+        free(n->job);
+        free(n->event);
+        free(n->channel);
+        free(n->target);
+        free(n->detail);
+        free(n->result);
+        *n = (cw_notice){0};
+}
+
+void cw_notices_free(cw_notice *n, size_t count)
+{
+        if (!n)
+                return;
+        for (size_t i = 0; i < count; i++)
+                cw_notice_release(&n[i]);
+        free(n);
+}
+
+int cw_store_notice_add(cw_store *s, cw_notice *n)
+{
+        OP_OR_RETURN(s, notice_add);
+        if (!n || !n->job || !n->event || !n->channel || !n->target)
+                return -EINVAL;
+        return s->ops->notice_add(s, n);
+}
+
+int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id,
+                           size_t max, cw_notice **ret, size_t *ret_n)
+{
+        OP_OR_RETURN(s, notices_claim);
+        if (!ret || !ret_n || lease_us <= 0)
+                return -EINVAL;
+        if (max == 0) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        return s->ops->notices_claim(s, now_us, lease_us, run_id, max, ret, ret_n);
+}
+
+int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts,
+                           int64_t next_us, int64_t done_us, const char *result)
+{
+        OP_OR_RETURN(s, notice_update);
+        if ((unsigned)state >= CW_NOTICE_STATE_MAX)
+                return -EINVAL;
+        return s->ops->notice_update(s, id, state, attempts, next_us, done_us, result);
+}
+
+int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret,
+                          size_t *ret_n)
+{
+        OP_OR_RETURN(s, notices_list);
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->ops->notices_list(s, pending_only, limit ? limit : 100, ret, ret_n);
+}
+
+int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
+{
+        OP_OR_RETURN(s, notices_prune);
+        return s->ops->notices_prune(s, before_us, ret_deleted);
+}

@@ -324,4 +324,63 @@ int cw_store_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret);
 /* All entries by id; free with cw_ui_entries_free. */
 int cw_store_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
 
+/* ---- the notification outbox (docs/notifications.md) ----
+ *
+ * A notification is written here in the same transaction as the state
+ * change that causes it (inside a batch: cw_store_batch_begin), then
+ * delivered by a sender (src/notify/) in any process, which claims due
+ * rows for a while (a lease), so one row is sent by one sender at a time
+ * across every process and node. A sender that dies mid-delivery leaves
+ * its lease to expire: the row is sent again (at least once; each
+ * request names the row's id so receivers can drop a repeat). */
+typedef enum cw_notice_state {
+        CW_NOTICE_PENDING, /* to be sent at next_us or later */
+        CW_NOTICE_SENT,    /* the endpoint accepted it */
+        CW_NOTICE_FAILED,  /* given up after its last attempt */
+        CW_NOTICE_STATE_MAX,
+} cw_notice_state;
+const char *cw_notice_state_to_string(cw_notice_state s);
+
+typedef struct cw_notice {
+        int64_t id;
+        int64_t run_id; /* 0: none (a test) */
+        char *job;
+        char *event;   /* started, succeeded, failed, ..., failing, recovered, disabled, test */
+        char *channel; /* ping, webhook, slack, email */
+        char *target;  /* the URL or the addresses */
+        char *detail;  /* extra text for the message, NULL when none */
+        cw_notice_state state;
+        int attempts; /* deliveries tried so far */
+        int64_t created_us;
+        int64_t next_us;  /* pending: not before */
+        int64_t lease_us; /* claimed by a sender until */
+        int64_t done_us;  /* sent or given up at, 0: pending */
+        char *result;     /* what the endpoint answered, or why not; NULL when none */
+} cw_notice;
+
+/* Frees the strings of n and zeroes it. Accepts NULL. */
+void cw_notice_release(cw_notice *n);
+void cw_notices_free(cw_notice *n, size_t count);
+/* Adds n as pending (id, state, attempts, lease, done and result
+ * ignored; next_us 0 means at once); sets n->id. */
+int cw_store_notice_add(cw_store *s, cw_notice *n);
+/* Claims up to max pending rows due at now_us (next_us <= now_us, no
+ * lease running), oldest first, of run `run_id` only when it is not 0,
+ * and leases them until now_us + lease_us: no other claim returns them
+ * meanwhile. Free *ret with cw_notices_free. */
+int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id,
+                           size_t max, cw_notice **ret, size_t *ret_n);
+/* Records a delivery attempt's outcome on row id: its state (PENDING
+ * again with next_us for a retry), attempts, done_us and result; the
+ * lease ends. -ENOENT when there is no such row. */
+int cw_store_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts,
+                           int64_t next_us, int64_t done_us, const char *result);
+/* The newest rows (limit 0: 100), newest first; pending ones only when
+ * pending_only. Free with cw_notices_free. */
+int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret,
+                          size_t *ret_n);
+/* Deletes the rows sent or given up before before_us (never pending
+ * ones); counts them in *ret_deleted (may be NULL). */
+int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
+
 #endif

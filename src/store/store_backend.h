@@ -81,6 +81,15 @@ struct cw_store_ops {
         int (*run_output_get)(cw_store *s, int64_t id, cw_run_output *ret);
         /* the jobs page's count of failing jobs */
         int (*jobs_failing)(cw_store *s, char ***ret, size_t *ret_n);
+        /* the notification outbox */
+        int (*notice_add)(cw_store *s, cw_notice *n);
+        int (*notices_claim)(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id,
+                             size_t max, cw_notice **ret, size_t *ret_n);
+        int (*notice_update)(cw_store *s, int64_t id, cw_notice_state state, int attempts,
+                             int64_t next_us, int64_t done_us, const char *result);
+        int (*notices_list)(cw_store *s, bool pending_only, size_t limit, cw_notice **ret,
+                            size_t *ret_n);
+        int (*notices_prune)(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

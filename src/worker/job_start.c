@@ -25,6 +25,7 @@
 
 #include "base/iso8601.h"
 #include "worker/env.h"
+#include "worker/secrets.h"
 #include "worker/started.h"
 
 #define JOB_PROGRESS_FD 3
@@ -438,6 +439,8 @@ int worker_start_job(worker *w, int64_t started_us)
                                         .progress_fd = JOB_PROGRESS_FD,
                                         .scheduled_at = when},
                          &env, &e);
+        if (r == 0)
+                r = cw_secrets_collect(&job->secret_env, &env, &w->secrets);
         if (r < 0) {
                 set_reason(w, "%s", r == -ENOMEM ? "out of memory" : e.msg);
                 goto out;

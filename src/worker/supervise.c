@@ -51,6 +51,8 @@
 #include <sys/wait.h>
 
 #include "base/units.h"
+#include "notify/notify.h"
+#include "worker/secrets.h"
 
 #define PROGRESS_INTERVAL_US 250000
 /* Live output: a snapshot of the capture is stored at most this often
@@ -331,6 +333,7 @@ static void store_snapshot(worker *w)
         }
         if (cw_capture_finish(&w->cap, &out, &len, &truncated) < 0)
                 return;
+        cw_secrets_mask(out, len, &w->secrets);
         r = cw_store_run_output_snapshot(w->store, w->run_id, w->cap.total, truncated, out, len);
         if (r == -EBUSY) {
                 w->snap_at = w->now + SNAPSHOT_RETRY_US;
@@ -549,11 +552,19 @@ static void on_deadlines(worker *w)
                 store_snapshot(w);
         if (w->gate_at && w->now >= w->gate_at)
                 worker_gate_open(w);
+        if (w->warn_at && w->now >= w->warn_at) {
+                /* Until the store is ready, asked again each second. */
+                w->warn_at = store_ready(w) ? 0 : w->now + 1000000;
+                if (!w->warn_at)
+                        (void)cw_notify_max_runtime(w->store, w->o->cfg, w->o->job, w->run_id,
+                                                    worker_now(w));
+        }
 }
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at, w->snap_at, w->gate_at};
+        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,
+                               w->snap_at,    w->gate_at,  w->warn_at};
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)

@@ -30,6 +30,8 @@
 
 #include "base/path.h"
 #include "base/sigfd.h"
+#include "notify/notify.h"
+#include "worker/secrets.h"
 #include "worker/started.h"
 
 /* Attempts at the final store write (each already waits out busy). */
@@ -73,6 +75,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         int r;
 
         r = cw_capture_finish(&w->cap, &output, &len, &truncated);
+        cw_secrets_mask(output, len, &w->secrets);
         if (r < 0) {
                 /* Without memory for the rendering, the outcome still
                  * goes in, with no output. */
@@ -88,7 +91,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.output_truncated = truncated;
         run.reason = w->reason[0] ? w->reason : NULL;
         for (int i = 0; i < FINISH_ATTEMPTS; i++) {
-                r = cw_store_run_finish(w->store, &run, output, len);
+                r = cw_notify_finish(w->store, w->o->cfg, w->o->job, &run, output, len);
                 if (r == 0 || r == -ENOENT)
                         break;
         }
@@ -161,8 +164,10 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 {
         cw_error e;
 
-        if (queued_store(w, &e) == 0)
-                (void)cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us);
+        if (queued_store(w, &e) == 0 && cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED,
+                                                                status, reason, now_us) == 0)
+                (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, status, reason,
+                                          now_us);
 }
 
 /* The job runs: mark the queued run running with the pids. A store that
@@ -175,7 +180,9 @@ static void queued_mark(worker *w)
         if (w->marked || w->pid == 0)
                 return;
         worker_job_start_known(w);
-        if (queued_store(w, &e) == 0 && cw_store_run_started(w->store, w->run_id, getpid(), w->pid, w->pid_start) == 0) {
+        if (queued_store(w, &e) == 0 &&
+            cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(), w->pid,
+                                  w->pid_start, worker_now(w)) == 0) {
                 w->marked = true;
                 worker_unmark(w);
                 close_fd(&w->hold_fd);
@@ -385,6 +392,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         w.now = cw_clock_mono_us();
                         if (job->timeout > 0)
                                 w.timeout_at = w.now + (int64_t)job->timeout * 1000000;
+                        if (job->max_runtime > 0)
+                                w.warn_at = w.now + (int64_t)job->max_runtime * 1000000;
                         if (queued) {
                                 /* The job runs: now the bookkeeping, unless
                                  * the gate holds it back (then worker_supervise()
@@ -396,6 +405,11 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         } else {
                                 worker_job_start_known(&w);
                                 (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
+                                /* Outside the daemon the run sends its own start. */
+                                if (cw_notify_run_event(store, cfg, job, w.run_id, CW_RUN_RUNNING,
+                                                        NULL, started_us) == 0)
+                                        cw_notify_deliver_run(store, cfg, job, w.run_id,
+                                                              CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
                         }
                         if (opts->on_started)
                                 opts->on_started(opts->userdata, w.run_id, w.pid);
@@ -426,6 +440,11 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
          * stays, and recovery records the run as lost, never runs it again. */
         if (r == 0)
                 worker_unmark(&w);
+        /* The daemon's sender delivers its runs' notifications; others
+         * deliver their own (the rest waits for the next tick). */
+        if (r == 0 && !queued)
+                cw_notify_deliver_run(store, cfg, job, w.run_id,
+                                      3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),
@@ -434,6 +453,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         };
 out_job:
         cw_capture_release(&w.cap);
+        cw_strv_release(&w.secrets);
         free(w.buf);
         close_fd(&w.timer_fd);
         close_fd(&w.out_fd);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/strv.h"
 #include "worker/capture.h"
 #include "worker/worker.h"
 
@@ -55,6 +56,8 @@ typedef struct worker {
         int exit_code, signal;
 
         int64_t timeout_at, grace_at, giveup_at, flush_at, snap_at; /* monotonic µs, 0 = unset */
+        int64_t warn_at; /* max_runtime: when the run is reported as running long, 0 = unset */
+        cw_strv secrets; /* secret_env values, masked in stored output (secrets.h) */
 
         /* A queued run (opts->run_id): its store, opened by the worker, and
          * whether the run is marked running yet; gate_fd (-1: none) holds

@@ -25,7 +25,7 @@ from conftest import SANITIZER_MARKERS
 ROUNDS = 30
 TIME_BUDGET_S = 20
 # The schema version src/store/sqlite/schema.c migrates a new file to.
-STORE_SCHEMA_VERSION = 4
+STORE_SCHEMA_VERSION = 5
 
 
 # Byte i of run r's pattern is (r + 7 * i) & 0xff: periodic in i with

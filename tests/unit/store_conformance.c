@@ -1491,6 +1491,89 @@ static void test_concurrent_writers(void **state)
         assert_int_equal(js.runs[CW_RUN_SUCCEEDED], WRITERS * WRITES);
 }
 
+/* The notification outbox: rows are added pending, a claim leases the
+ * due ones (oldest first, one run's only when asked) so a second claim
+ * does not return them until the lease ends, and an update records the
+ * outcome, which the list shows newest first. */
+static void test_outbox(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        cw_notice a = {.run_id = 7,
+                       .job = (char *)"J",
+                       .event = (char *)"failed",
+                       .channel = (char *)"ping",
+                       .target = (char *)"https://hc.example/x",
+                       .created_us = 100};
+        cw_notice b = {.run_id = 8,
+                       .job = (char *)"J",
+                       .event = (char *)"started",
+                       .channel = (char *)"email",
+                       .target = (char *)"a@x",
+                       .detail = (char *)"d",
+                       .created_us = 200,
+                       .next_us = 5000};
+        cw_notice *got = NULL;
+        size_t n = 0;
+
+        /* A backend without an outbox yet says so for every operation. */
+        if (cw_store_notice_add(s, &a) == -EOPNOTSUPP) {
+                assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), -EOPNOTSUPP);
+                skip();
+        }
+        assert_true(a.id > 0);
+        assert_int_equal(cw_store_notice_add(s, &b), 0);
+        assert_true(a.id > 0 && b.id > a.id);
+        /* Only a is due at 1000; it is leased until 1000 + 500. */
+        assert_int_equal(cw_store_notices_claim(s, 1000, 500, 0, 10, &got, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(got[0].id, a.id);
+        assert_string_equal(got[0].target, "https://hc.example/x");
+        assert_int_equal(got[0].state, CW_NOTICE_PENDING);
+        cw_notices_free(got, n);
+        assert_int_equal(cw_store_notices_claim(s, 1200, 500, 0, 10, &got, &n), 0);
+        assert_int_equal(n, 0);
+        cw_notices_free(got, n);
+        /* The lease over (a sender died), b due too; run 8's only. */
+        assert_int_equal(cw_store_notices_claim(s, 6000, 500, 8, 10, &got, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(got[0].id, b.id);
+        assert_string_equal(got[0].detail, "d");
+        cw_notices_free(got, n);
+        assert_int_equal(cw_store_notice_update(s, a.id, CW_NOTICE_SENT, 1, 0, 6100, "HTTP 200"),
+                         0);
+        assert_int_equal(cw_store_notice_update(s, 999999, CW_NOTICE_SENT, 1, 0, 6100, NULL),
+                         -ENOENT);
+        assert_int_equal(cw_store_notices_claim(s, 7000, 500, 0, 10, &got, &n), 0);
+        assert_int_equal(n, 1); /* b again: its lease ended; a is sent */
+        cw_notices_free(got, n);
+        assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(got[0].id, b.id);
+        assert_int_equal(got[1].state, CW_NOTICE_SENT);
+        assert_int_equal(got[1].attempts, 1);
+        assert_string_equal(got[1].result, "HTTP 200");
+        assert_int_equal(got[1].done_us, 6100);
+        cw_notices_free(got, n);
+        assert_int_equal(cw_store_notices_list(s, true, 0, &got, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(got[0].id, b.id);
+        cw_notices_free(got, n);
+        /* Pruning takes what was done before the bound, never pending rows. */
+        {
+                uint64_t deleted = 99;
+
+                assert_int_equal(cw_store_notices_prune(s, 6100, &deleted), 0);
+                assert_int_equal(deleted, 0);
+                assert_int_equal(cw_store_notices_prune(s, 1000000, &deleted), 0);
+                assert_int_equal(deleted, 1);
+                assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
+                assert_int_equal(n, 1);
+                assert_int_equal(got[0].id, b.id);
+                cw_notices_free(got, n);
+        }
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1516,6 +1599,7 @@ int main(int argc, char **argv)
                 T(test_stats),
                 T(test_stats_alerting),
                 T(test_ui_entries),
+                T(test_outbox),
                 T(test_claim_race),
                 T(test_busy_wait),
                 T(test_crash_in_transaction),

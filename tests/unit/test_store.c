@@ -40,7 +40,7 @@
 #include "store/store_backend.h"
 
 /* The schema version a fresh or migrated store has (src/store/sqlite/). */
-#define SCHEMA_LATEST 4
+#define SCHEMA_LATEST 5
 
 #define CHILD_ALARM_S 100
 
@@ -1795,10 +1795,12 @@ static void test_migration_backfill(void **state)
         finish_at(s, id, CW_RUN_FAILED, 100000000);   /* 99 s */
         cw_store_close(s);
         /* Back to schema 1, as an older cronwarden left it. */
-        raw_exec(f->db, "DROP TABLE job_stats; DROP TABLE run_counts; DROP TABLE histograms; DROP INDEX runs_job_status;"
-                        "DROP TABLE histogram_sums; DROP TABLE ui_entries;"
-                        "DELETE FROM schema_version WHERE version >= 2;"
-                        "UPDATE runs SET trigger = 'schedule', scheduled_at = 1 WHERE job = 'Old2'");
+        raw_exec(
+                f->db,
+                "DROP TABLE job_stats; DROP TABLE run_counts; DROP TABLE histograms; DROP INDEX runs_job_status;"
+                "DROP TABLE histogram_sums; DROP TABLE ui_entries; DROP TABLE outbox;"
+                "DELETE FROM schema_version WHERE version >= 2;"
+                "UPDATE runs SET trigger = 'schedule', scheduled_at = 1 WHERE job = 'Old2'");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, &late), 0);
@@ -1812,6 +1814,34 @@ static void test_migration_backfill(void **state)
         assert_int_equal(late.count, 1);
         assert_int_equal(late.counts[CW_STORE_LATENESS_BUCKETS], 0);
         cw_job_stats_free(st, n);
+        cw_store_close(s);
+        assert_integrity(f->db);
+}
+
+/* Takes a store of schema 5 back to schema 4, as a cronwarden before
+ * migration 5 (the notification outbox) left it. */
+#define UNDO_MIGRATION_5                                                                           \
+        "DROP TABLE outbox;"                                                                       \
+        "DELETE FROM schema_version WHERE version >= 5;"
+
+/* A store of schema 4 gets migration 5: the notification outbox, empty,
+ * and keeps its runs. */
+static void test_migration_5(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        int64_t id;
+
+        id = insert(s, "Kept", CW_RUN_RUNNING, 1000000);
+        finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
+        cw_store_close(s);
+        raw_exec(f->db, UNDO_MIGRATION_5);
+        s = open_ok(f);
+        assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
+                         1);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM outbox"), 0);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM runs WHERE job = 'Kept'"), 1);
         cw_store_close(s);
         assert_integrity(f->db);
 }
@@ -1847,7 +1877,7 @@ static void test_migration_4(void **state)
         finish_at(s, id, CW_RUN_TIMED_OUT, 9000000);
         id = insert(s, "Never", CW_RUN_SKIPPED, 1000000);
         cw_store_close(s);
-        raw_exec(f->db, UNDO_MIGRATION_4);
+        raw_exec(f->db, UNDO_MIGRATION_5 UNDO_MIGRATION_4);
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(cw_store_stats_summary(s, &st, &n, &late, &dur), 0);
@@ -1881,7 +1911,7 @@ static void test_migration_3(void **state)
         id = insert(s, "Good", CW_RUN_RUNNING, 1000000);
         finish_at(s, id, CW_RUN_SUCCEEDED, 2000000);
         cw_store_close(s);
-        raw_exec(f->db, UNDO_MIGRATION_4
+        raw_exec(f->db, UNDO_MIGRATION_5 UNDO_MIGRATION_4
                  "DROP INDEX job_stats_status; DELETE FROM schema_version WHERE version = 3;");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
@@ -2031,6 +2061,7 @@ int main(void)
                 T(test_migration_backfill),
                 T(test_migration_3),
                 T(test_migration_4),
+                T(test_migration_5),
                 T(test_ui_entries),
                 T(test_admin_reads),
 #undef T

@@ -5,6 +5,7 @@
  * a batch of writes), with the retries described in pg_internal.h. */
 #include "store/pg/pg_internal.h"
 #include "base/array.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -171,18 +172,7 @@ static const stmt_def stmts[PS_MAX] = {
 
 static int64_t mono_ns(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t pg_real_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        return cw_clock_mono_us() * 1000;
 }
 
 void pg_deadline_init(pg_deadline *d)

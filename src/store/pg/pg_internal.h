@@ -169,7 +169,6 @@ typedef struct pg_deadline {
 void pg_deadline_init(pg_deadline *d);
 /* Pauses before the next attempt; false once the deadline has passed. */
 bool pg_deadline_wait(pg_deadline *d);
-int64_t pg_real_us(void);
 
 /* Connects (again) when there is no working connection: 0, or the error
  * of the one attempt made (-ECONNREFUSED, -EACCES, ...), with q->msg

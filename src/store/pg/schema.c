@@ -183,7 +183,7 @@ static int migrate_txn(pg_store *q, int64_t *ret_version)
                 snprintf(sql, sizeof(sql),
                          "INSERT INTO schema_version (version, applied_us) VALUES (%" PRId64
                          ", %" PRId64 ")",
-                         v, pg_real_us());
+                         v, cw_store_now(&q->base));
                 if (e == 0)
                         e = exec_sql(q, sql, NULL);
         }

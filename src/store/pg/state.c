@@ -18,7 +18,7 @@ int pg_claim(cw_store *s, const char *spec, cw_time scheduled_at, const char *no
 {
         /* claimed_us is for people reading the table, not for the logic. */
         pg_exec x = PG_EXEC(PS_CLAIM, PG_TEXT(spec), PG_INT(scheduled_at), PG_TEXT(node),
-                            PG_INT(pg_real_us()));
+                            PG_INT(cw_store_now(s)));
         int r = pg_exec_write(pg_of(s), &x);
 
         if (r == 0)

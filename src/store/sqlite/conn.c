@@ -139,6 +139,27 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_UI_LIST] =
                 "SELECT id, schedule, spec, command, description, enabled, created_by, created_us, "
                 "updated_us FROM ui_entries ORDER BY id",
+#define NOTICE_COLS                                                                                \
+        "id, run_id, job, event, channel, target, detail, state, attempts, created_us, next_us, "  \
+        "lease_us, done_us, result"
+        [ST_NOTICE_ADD] =
+                "INSERT INTO outbox (run_id, job, event, channel, target, detail, created_us, "
+                "next_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [ST_NOTICES_DUE] =
+                "SELECT " NOTICE_COLS " FROM outbox WHERE state = 'pending' AND next_us <= ?1 "
+                "AND lease_us <= ?1 ORDER BY next_us, id LIMIT ?2",
+        [ST_NOTICES_DUE_RUN] =
+                "SELECT " NOTICE_COLS " FROM outbox WHERE state = 'pending' "
+                "AND next_us <= ?1 AND lease_us <= ?1 AND run_id = ?3 ORDER BY id LIMIT ?2",
+        [ST_NOTICE_LEASE] = "UPDATE outbox SET lease_us = ?2 WHERE id = ?1",
+        [ST_NOTICE_UPDATE] =
+                "UPDATE outbox SET state = ?2, attempts = ?3, next_us = ?4, done_us = ?5, "
+                "result = ?6, lease_us = 0 WHERE id = ?1",
+        [ST_NOTICES_LIST] = "SELECT " NOTICE_COLS " FROM outbox ORDER BY id DESC LIMIT ?1",
+        [ST_NOTICES_PRUNE] = "DELETE FROM outbox WHERE state <> 'pending' AND done_us < ?1",
+        [ST_NOTICES_PENDING] = "SELECT " NOTICE_COLS " FROM outbox WHERE state = 'pending' "
+                               "ORDER BY id DESC LIMIT ?1",
+#undef NOTICE_COLS
 };
 
 /* ---- errors --------------------------------------------------------------- */

@@ -199,6 +199,26 @@ static const char *const migrations[] = {
         "INSERT INTO histogram_sums (metric, job, n, sum) "
         "  SELECT 'duration', '', sum(n), total(sum) FROM histogram_sums"
         "  WHERE metric = 'duration' AND job <> '' HAVING count(*) > 0;",
+        /* 5: the notification outbox (store.h), written with the state
+         * change that causes a notification, read by the senders. */
+        "CREATE TABLE outbox ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  run_id INTEGER NOT NULL DEFAULT 0,"
+        "  job TEXT NOT NULL,"
+        "  event TEXT NOT NULL,"
+        "  channel TEXT NOT NULL,"
+        "  target TEXT NOT NULL,"
+        "  detail TEXT,"
+        "  state TEXT NOT NULL DEFAULT 'pending',"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  created_us INTEGER NOT NULL,"
+        "  next_us INTEGER NOT NULL DEFAULT 0,"
+        "  lease_us INTEGER NOT NULL DEFAULT 0,"
+        "  done_us INTEGER NOT NULL DEFAULT 0,"
+        "  result TEXT"
+        ");"
+        /* The senders' claim: the few pending rows among the history. */
+        "CREATE INDEX outbox_pending ON outbox(next_us, id) WHERE state = 'pending';",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SQ_SCHEMA_LATEST,
                "one migration per schema version");
@@ -525,6 +545,11 @@ static const cw_store_ops sqlite_ops = {
         .batch_abort = sq_batch_abort,
         .run_output_snapshot = sq_run_output_snapshot,
         .run_output_get = sq_run_output_get,
+        .notice_add = sq_notice_add,
+        .notices_claim = sq_notices_claim,
+        .notice_update = sq_notice_update,
+        .notices_list = sq_notices_list,
+        .notices_prune = sq_notices_prune,
 };
 
 bool sq_is_sqlite(const cw_store *s)

@@ -65,7 +65,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define SQ_SCHEMA_LATEST 4
+#define SQ_SCHEMA_LATEST 5
 /* Pauses between retries of a busy operation grow from the first to the
  * last value (microseconds), doubling each time. */
 #define SQ_BACKOFF_MIN_US 100
@@ -138,6 +138,14 @@ typedef enum stmt_id {
         ST_UI_DELETE,
         ST_UI_GET,
         ST_UI_LIST,
+        ST_NOTICE_ADD,
+        ST_NOTICES_DUE,
+        ST_NOTICES_DUE_RUN,
+        ST_NOTICE_LEASE,
+        ST_NOTICE_UPDATE,
+        ST_NOTICES_LIST,
+        ST_NOTICES_PENDING,
+        ST_NOTICES_PRUNE,
         ST_MAX,
 } stmt_id;
 
@@ -366,6 +374,16 @@ int sq_ui_entry_update(cw_store *s, const cw_ui_entry *e);
 int sq_ui_entry_delete(cw_store *s, int64_t id);
 int sq_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret);
 int sq_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
+
+/* ---- outbox.c ------------------------------------------------------------- */
+
+int sq_notice_add(cw_store *s, cw_notice *n);
+int sq_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id, size_t max,
+                     cw_notice **ret, size_t *ret_n);
+int sq_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts, int64_t next_us,
+                     int64_t done_us, const char *result);
+int sq_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
+int sq_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
 
 /* ---- schema.c ------------------------------------------------------------- */
 
