@@ -1,6 +1,6 @@
 /* cli.h - the command-line front: shared state and helpers for the
  * command implementations (cmd_*.c). This layer is the only one that
- * prints to the user or chooses an exit code (PRODUCT.md §5):
+ * prints to the user or chooses an exit code (docs/cronwarden.1):
  * 0 ok, 1 job failed, 2 usage/config/spec error, 75 lock held. */
 #ifndef CW_CLI_CLI_H
 #define CW_CLI_CLI_H

@@ -1,5 +1,5 @@
 /* cmd_check.c - `cronwarden check`: validate the config without running
- * anything (PRODUCT.md §3). Every problem is printed, not just the first. */
+ * anything (docs/config.md). Every problem is printed, not just the first. */
 #include <getopt.h>
 #include <stdio.h>
 

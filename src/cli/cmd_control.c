@@ -1,5 +1,5 @@
 /* cmd_control.c - runs in progress: `status`, `kill`, `resume`, `clean`,
- * `suspend` (PRODUCT.md §5, §6.3). The rules (what is alive, how to kill,
+ * `suspend` (docs/running.md, suspend, resume, clean). The rules (what is alive, how to kill,
  * what becomes resumable) live in worker/control.c; this file selects runs
  * from the command line and prints what happened. */
 #include <errno.h>

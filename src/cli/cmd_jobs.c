@@ -1,7 +1,7 @@
 /* cmd_jobs.c - `cronwarden jobs` (one line per job) and `cronwarden info
  * NAME` (one job in full), as text tables or --json (jansson).
  *
- * With 100 000 jobs (PRODUCT.md §12) nothing is built for all jobs at
+ * With 100 000 jobs (docs/hacking.md, Quality targets) nothing is built for all jobs at
  * once: the table is measured in one pass and printed in a second, and
  * `jobs --json` writes the array one job object at a time, so memory
  * stays that of the loaded config.

@@ -1,5 +1,5 @@
 /* cmd_next.c - `cronwarden next SPEC`: preview a time spec's fire instants
- * (PRODUCT.md §4), so anyone can check a schedule before deploying it. */
+ * (docs/timespec.md), so anyone can check a schedule before deploying it. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>

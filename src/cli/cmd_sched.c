@@ -1,5 +1,5 @@
-/* cmd_sched.c - the commands around the scheduler (PRODUCT.md §5, §7.3;
- * the contract is docs/internals/scheduler.md): `disable [JOB]` and
+/* cmd_sched.c - the commands around the scheduler (docs/scheduling.md, Disable and enable, Requests;
+ * the contract is docs/scheduling.md): `disable [JOB]` and
  * `enable [JOB]` (a flag in the store that passes read), `request JOBSPEC`
  * (a row the next pass takes) and `crontab show|install|remove` (the
  * user's crontab line that runs `tick` every minute).

@@ -99,7 +99,7 @@ static int64_t fake_mono0(void)
 }
 
 /* Makes the clock and reads it once here; commands take that reading, the
- * daemon the clock (STYLE 6). Tests set CRONWARDEN_FAKE_NOW=ISO8601: a
+ * daemon the clock (docs/hacking.md, Conventions). Tests set CRONWARDEN_FAKE_NOW=ISO8601: a
  * command's now is then exactly that instant, and the daemon's clock starts
  * there and advances with the monotonic clock. */
 static int read_now(cw_cli *cli)

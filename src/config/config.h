@@ -1,4 +1,4 @@
-/* config.h - the configuration file (PRODUCT.md §3), loaded with libinih.
+/* config.h - the configuration file (docs/config.md), loaded with libinih.
  *
  * One INI file: [cronwarden], [admin], [defaults], [job NAME]..., and
  * [schedule]. Every key is parsed and validated at load time (types,
@@ -12,7 +12,7 @@
  * A loaded cw_config is immutable and owns everything it points to,
  * including the cw_tz zones its jobs use.
  *
- * Memory layout (PRODUCT.md §12: 100 000 jobs in < 64 MiB). Every string
+ * Memory layout (docs/hacking.md, Quality targets: 100 000 jobs in < 64 MiB). Every string
  * and string array a cw_config, its cw_jobs and its schedule entries
  * point to lives in one arena (base/arena.h) freed at once by
  * cw_config_free: no field is ever freed, released or changed on its own,
@@ -46,7 +46,7 @@ typedef enum cw_catch_up { CW_CATCH_UP_NONE, CW_CATCH_UP_ONCE, CW_CATCH_UP_ALL }
 typedef enum cw_maint_mode { CW_MAINT_SKIP, CW_MAINT_DEFER } cw_maint_mode;
 typedef enum cw_ionice_class { CW_IONICE_UNSET, CW_IONICE_IDLE, CW_IONICE_BEST_EFFORT, CW_IONICE_REALTIME } cw_ionice_class;
 
-/* The one string table for each stored/printed enum (STYLE 8). */
+/* The one string table for each stored/printed enum (docs/hacking.md, Conventions). */
 const char *cw_lock_mode_to_string(cw_lock_mode m);
 const char *cw_concurrency_to_string(cw_concurrency c);
 const char *cw_catch_up_to_string(cw_catch_up c);

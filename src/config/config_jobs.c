@@ -193,7 +193,7 @@ static int job_finish(cfg_loader *L, const cfg_section *sec, cw_job *job, const 
                                         L, lines[CFG_K_SECRET_ENV],
                                         "secret_env: %s is not set by env (or an env_file) of job '%s'",
                                         cw_config_quote(job->secret_env.v[i], q), job->name);
-        /* The liveness bounds (§14) only make sense in this order. */
+        /* The liveness bounds (docs/config.md) only make sense in this order. */
         if (job->timeout > 0 && job->max_runtime >= job->timeout)
                 cw_config_error(
                         L, lines[CFG_K_MAX_RUNTIME],

@@ -10,7 +10,7 @@
  * target, so a rejected value leaves the default (or the [defaults]
  * value) in place and later checks see sane data.
  *
- * Defaults that the product spec leaves open, chosen here:
+ * Defaults chosen here (docs/config.md lists them):
  *   kill_grace 10s, retry_delay 1m (at least 1s), catch_up once,
  *   concurrency forbid, lock class, notify_after_failures 1 (at least 1),
  *   enabled yes, everything else off/0; keep_history at least 1s;

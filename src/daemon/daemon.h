@@ -1,5 +1,5 @@
-/* daemon.h - `cronwarden daemon`: the long-running scheduler (PRODUCT.md
- * §7.1; the rules are in docs/internals/scheduler.md). It runs the same
+/* daemon.h - `cronwarden daemon`: the long-running scheduler (docs/scheduling.md,
+ * The daemon). It runs the same
  * pass as `tick` (sched/sched.h) whenever something is due, sleeping in
  * between on a CLOCK_REALTIME timerfd armed for the next fire, with
  * TFD_TIMER_CANCEL_ON_SET so a wall-clock jump wakes it. Signals arrive on

@@ -1,5 +1,5 @@
 /* spawner.h - how the daemon starts workers without waiting for them
- * (docs/internals/scheduler.md, "Starting workers").
+ * (docs/scheduling.md, "Starting workers: the daemon's spawner").
  *
  * The spawner is a small single-threaded process that the daemon execs
  * (never forks: the daemon may have threads) with the config the daemon

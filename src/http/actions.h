@@ -68,7 +68,7 @@ int cw_action_job_enable(const cw_http_req *req, const char *job, bool enabled, 
  * action=scheduler_enable|scheduler_disable. */
 int cw_action_scheduler_enable(const cw_http_req *req, bool enabled, cw_error *err);
 
-/* A UI entry as submitted (PRODUCT.md §9, chroniker style). Exactly one
+/* A UI entry as submitted (docs/api.md, chroniker style). Exactly one
  * of spec and command is set (non-NULL and non-empty):
  *   schedule     a time spec, as in a [schedule] `run =` line (evaluated in
  *                the job's zone, or the config's default zone for commands)

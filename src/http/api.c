@@ -1,4 +1,4 @@
-/* api.c - the JSON API under /api/v1/ (PRODUCT.md §9; docs/api.md is the
+/* api.c - the JSON API under /api/v1/ (docs/api.md; docs/api.md is the
  * reference for every endpoint and object).
  *
  * Handlers are thin: they parse and check the path, query and JSON body

@@ -1,4 +1,4 @@
-/* html.h - building the admin UI's HTML safely (PRODUCT.md §9).
+/* html.h - building the admin UI's HTML safely (docs/api.md).
  *
  * Everything a page shows that did not come from this file's own string
  * literals (job names, descriptions, commands, run output, messages, query

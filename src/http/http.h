@@ -1,5 +1,5 @@
 /* http.h - the admin web UI, JSON API and metrics served by `cronwarden
- * daemon` (PRODUCT.md §9): the types every page, API and auth module
+ * daemon` (docs/api.md): the types every page, API and auth module
  * shares, and the server's interface to the daemon.
  *
  * The server (server.c) runs libmicrohttpd with its own thread pool, so a

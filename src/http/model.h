@@ -1,6 +1,6 @@
 /* model.h - the read side of the admin UI and the JSON API: what the
  * pages and /api/v1/ show, built once from the request's config and store
- * so both fronts show the same facts (PRODUCT.md §9).
+ * so both fronts show the same facts (docs/api.md).
  *
  * Every builder takes the config and store of the request (req->cfg,
  * req->store) and `now` (req->now_us), and fills a caller-provided struct
@@ -41,7 +41,7 @@
 /* Where a schedule entry comes from. */
 typedef enum cw_model_source {
         CW_MODEL_SOURCE_CONFIG, /* a `schedule =` key or a [schedule] `run =` line */
-        CW_MODEL_SOURCE_UI,     /* a UI-created entry (store, PRODUCT.md §9) */
+        CW_MODEL_SOURCE_UI,     /* a UI-created entry (store, docs/api.md) */
 } cw_model_source;
 
 /* "config", "ui": the one string table. */
@@ -124,7 +124,7 @@ typedef struct cw_model_job_detail {
          * with durations. Owned. */
         cw_run *recent;
         size_t n_recent;
-        /* Dependencies both ways (§7.5): jobs this one runs after (its
+        /* Dependencies both ways (docs/scheduling.md, Dependencies): jobs this one runs after (its
          * `after`), and jobs that run after this one. Borrowed. */
         const cw_job **after;
         size_t n_after;

@@ -423,7 +423,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 
 /* The server's threads run at a lower priority than the daemon's own
  * thread and the jobs it starts, so a flood of requests on a small host
- * delays pages, not fires (PRODUCT.md §12: no lateness change under
+ * delays pages, not fires (docs/hacking.md, Quality targets: no lateness change under
  * load). Linux applies nice per thread; raising it needs no privilege.
  * Called when a connection starts, in the thread that will serve it;
  * setting it again is a no-op. */

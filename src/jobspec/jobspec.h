@@ -1,4 +1,4 @@
-/* jobspec.h - job specs: how a run is requested (PRODUCT.md §2).
+/* jobspec.h - job specs: how a run is requested (docs/config.md, What runs).
  *
  *   Name
  *   Name:pos1,pos2,key=value,key2="quoted, value",k3="a \"b\""

@@ -1,4 +1,4 @@
-/* sched.c - one scheduler pass (see sched.h and docs/internals/scheduler.md).
+/* sched.c - one scheduler pass (see sched.h and docs/scheduling.md).
  *
  * Order within a pass: schedule entries (in config order, each entry's
  * fires oldest first), then requests, retries and dependency triggers,
@@ -176,7 +176,7 @@ static void replace_holders(pass *p, const cw_job *job, const char *spec)
         p->o->locks->stop_holders(p->o->userdata, p->o->cfg, p->o->store, job, spec, p->o->now);
 }
 
-/* The gates of docs/internals/scheduler.md, then the start. */
+/* The gates of docs/scheduling.md, then the start. */
 static int start(pass *p, cw_sched_action *a)
 {
         char why[160];
@@ -625,7 +625,7 @@ static int retry_one(pass *p, const cw_run *run)
                 wake_at(p, (due_us + 999999) / 1000000);
                 return 0;
         }
-        /* Retries never collide with the next scheduled fire (§14). */
+        /* Retries never collide with the next scheduled fire (docs/scheduling.md, Retries). */
         e = entry_for(cfg, run->spec);
         if (e && run->scheduled_at && cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT &&
             cw_timespec_next(e->when, job->tz, run->scheduled_at, &next) == 0 && next * 1000000 <= due_us)

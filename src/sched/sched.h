@@ -1,5 +1,5 @@
-/* sched.h - one scheduler pass (PRODUCT.md §7; the exact rules are in
- * docs/internals/scheduler.md).
+/* sched.h - one scheduler pass (docs/scheduling.md; the exact rules are in
+ * docs/scheduling.md).
  *
  * A pass looks at the window (last pass, now]: every schedule entry's
  * fires in it (on time, or missed and handled by catch_up), pending

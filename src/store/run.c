@@ -2,7 +2,7 @@
  * run's strings.
  *
  * Each enum has exactly one table, indexed by the enum value, read both
- * to print a value and to parse it back (STYLE 8). The names are what the
+ * to print a value and to parse it back (docs/hacking.md, Conventions). The names are what the
  * store keeps in its TEXT columns, what the CLI prints and what the API
  * sends, so they never change once released: a rename would need a store
  * migration. Unknown values print as NULL and unknown names parse as

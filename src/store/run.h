@@ -1,6 +1,6 @@
-/* run.h - one execution of a job spec (PRODUCT.md §2), as stored and
+/* run.h - one execution of a job spec (docs/running.md), as stored and
  * shown. The enums here are stored, printed and sent as JSON: each has one
- * string table (STYLE 8), used by the store, the CLI and the API alike. */
+ * string table (docs/hacking.md, Conventions), used by the store, the CLI and the API alike. */
 #ifndef CW_STORE_RUN_H
 #define CW_STORE_RUN_H
 
@@ -32,7 +32,7 @@ typedef enum cw_trigger {
         CW_TRIGGER_MAX,
 } cw_trigger;
 
-/* Whether a killed run is waiting for `resume` (PRODUCT.md §6.3). */
+/* Whether a killed run is waiting for `resume` (docs/running.md, suspend, resume, clean). */
 typedef enum cw_resume_state {
         CW_RESUME_NONE,    /* not resumable */
         CW_RESUME_PENDING, /* killed, job has can_resume: `resume` restarts it */

@@ -1,4 +1,4 @@
-/* store.h - where cronwarden's state lives (PRODUCT.md §8): the run
+/* store.h - where cronwarden's state lives (docs/store.md): the run
  * history, schedule claims, scheduler state, job flags and requests.
  *
  * One interface, several backends: a cw_store is a table of function
@@ -293,7 +293,7 @@ int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
 int cw_store_jobs_failing(cw_store *s, char ***ret, size_t *ret_n);
 void cw_store_names_free(char **names, size_t n);
 
-/* ---- UI-created schedule entries (PRODUCT.md §9) ----
+/* ---- UI-created schedule entries (docs/api.md) ----
  *
  * The store keeps them as text; validating them against the config is the
  * caller's job (src/catalog/entries.h) because the config can change under

@@ -1,4 +1,4 @@
-/* describe.h - a time spec in plain English (PRODUCT.md §4, §9), for the
+/* describe.h - a time spec in plain English (docs/timespec.md, docs/api.md), for the
  * admin UI and `info`: "every 5 minutes", "at 05:15 every day", "at 02:30
  * on Monday through Friday", "every 90 minutes", "at 11:30 and 14:00
  * every day", "at 00:00 on the last day of the month", "every second".

@@ -1,4 +1,4 @@
-/* timespec.h - time specs (PRODUCT.md §4): when a schedule entry fires.
+/* timespec.h - time specs (docs/timespec.md): when a schedule entry fires.
  *
  *   cron      "min hour dom mon dow" or "sec min hour dom mon dow":
  *             *, lists, ranges, steps (a-b/n, * /n, a/n), names (JAN, mon),
@@ -15,7 +15,7 @@
  * never stepping minute by minute, and evaluates local time through a
  * cw_tz, never the process's TZ.
  *
- * DST (§4): a spec is fixed-time when neither its minute nor its hour field
+ * DST (docs/timespec.md): a spec is fixed-time when neither its minute nor its hour field
  * starts with '*' (and every `at` spec); others are wildcard. In a
  * spring-forward gap a fixed-time fire happens once, at the first instant
  * after the gap; wildcard fires in the gap do not exist. In a fall-back

@@ -10,7 +10,7 @@
  *     yearly spec costs about as much as a per-minute one.
  *
  *  2. next_in_zone(): maps readings to instants with cw_tz_resolve and the
- *     DST rules of §4. Readings are visited in increasing local order, but
+ *     DST rules of docs/timespec.md. Readings are visited in increasing local order, but
  *     around a fall-back transition a later reading can map to an earlier
  *     instant, so the search keeps the best instant found and stops only
  *     when no later reading can beat it: when the best lies in the same

@@ -1,4 +1,4 @@
-/* capture.h - bounded capture of a job's output (PRODUCT.md §6.1).
+/* capture.h - bounded capture of a job's output (docs/running.md).
  *
  * Keeps the first max/2 bytes and the last max/2 bytes of everything
  * appended, however much that is, in memory bounded by max: a job printing

@@ -1,7 +1,7 @@
 /* control.h - acting on runs from outside their worker: is a run's worker
  * still there, recording vanished runs as lost, killing runs, finding
- * resumable ones (PRODUCT.md §5, §6.3). Shared by the CLI now and by the
- * daemon and the HTTP API later, so the rules live in one place. */
+ * resumable ones (docs/running.md, suspend, resume, clean). Shared by the CLI, the
+ * daemon and the HTTP API, so the rules live in one place. */
 #ifndef CW_WORKER_CONTROL_H
 #define CW_WORKER_CONTROL_H
 

@@ -1,5 +1,5 @@
 /* env.h - the job's environment and argv, exactly as
- * docs/internals/worker-cli.md ("Job environment") fixes them. Private to
+ * docs/config.md ("The environment a job sees") fixes them. Private to
  * src/worker/: worker.c builds everything here before it forks, so the
  * child only has to exec what it is handed.
  *

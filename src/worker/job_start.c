@@ -1,5 +1,5 @@
-/* job_start.c - starting a run's job (worker_internal.h, PRODUCT.md §3
- * and §6.1).
+/* job_start.c - starting a run's job (worker_internal.h, docs/config.md
+ * and docs/running.md).
  *
  * Everything is prepared before the fork: the user (looked up here, or
  * taken from the spawner's cache, cw_worker_users), the environment and
@@ -135,7 +135,7 @@ static _Noreturn void child_main(const child_args *a);
 
 /* Starts the job's process with vfork: its first instruction comes sooner
  * when the worker's page tables (a copy of the spawner's, config included)
- * are not copied for a child that execs at once (PRODUCT.md §12,
+ * are not copied for a child that execs at once (docs/hacking.md, Quality targets,
  * lateness). child_main is written for it: it only makes system calls,
  * writes nothing of ours but the error pipe, and never returns (it execs
  * or _exits); the worker's signals are blocked meanwhile. A function of

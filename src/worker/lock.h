@@ -1,4 +1,4 @@
-/* lock.h - what keeps runs from overlapping on one node (PRODUCT.md §6.2).
+/* lock.h - what keeps runs from overlapping on one node (docs/running.md, Locks).
  *
  * A lock is a file in data_dir/locks held with flock(LOCK_EX). The kernel
  * drops the lock when the holding process dies, so a crashed worker never

@@ -1,4 +1,4 @@
-/* worker.c - one run of a job, supervised (worker.h, PRODUCT.md §6.1):
+/* worker.c - one run of a job, supervised (worker.h, docs/running.md):
  * the run's records and the order of the steps.
  *
  * cw_worker_run goes through four steps:

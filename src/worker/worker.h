@@ -1,9 +1,9 @@
-/* worker.h - running one job, supervised (PRODUCT.md §6.1).
+/* worker.h - running one job, supervised (docs/running.md).
  *
  * cw_worker_run() is what `cronwarden run` does in the foreground and what
- * a detached worker (`run --detach`, `resume`, later the scheduler) does
+ * a detached worker (`run --detach`, `resume`, `tick`, the daemon's spawner) does
  * in its own process: take the lock, record the run, start the job in its
- * own process group with the exact environment of §3 (argv without a shell
+ * own process group with the exact environment of docs/config.md (argv without a shell
  * unless shell = yes; params appended and exported; workdir; nice; ionice
  * via ioprio_set; run_as when root; rlimits), capture stdout+stderr
  * interleaved and bounded (capture.h), read progress lines ("13/77",

@@ -2,7 +2,7 @@
 
 Expected instants written by hand are checked against Python's zoneinfo
 (the same /usr/share/zoneinfo files) by an independent reference model of
-the §4 DST rules for daily "MIN HOUR * * *" specs (`reference_fires`), so a
+the docs/timespec.md DST rules for daily "MIN HOUR * * *" specs (`reference_fires`), so a
 wrong hand-written expectation fails loudly instead of enshrining a bug.
 """
 
@@ -88,7 +88,7 @@ def _gap_end(z, naive):
 
 
 def reference_fires(spec, zone, after, count):
-    """Independent model of §4 for "MIN HOUR * * *" specs, on zoneinfo.
+    """Independent model of docs/timespec.md for "MIN HOUR * * *" specs, on zoneinfo.
 
     Fixed-time (neither field starts with '*'): each day at each HOUR:MIN
     local; a time in a gap fires at the first instant after the gap; a
@@ -455,7 +455,7 @@ def test_next_missing_spec(cw):
 
 
 # ---------------------------------------------------------------------------
-# next: daylight saving time (§4)
+# next: daylight saving time (docs/timespec.md)
 
 DST_CASES = [
     # Europe/Warsaw, 2027: spring forward 03-28 02:00 CET -> 03:00 CEST,

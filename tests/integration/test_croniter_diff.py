@@ -8,26 +8,26 @@ answers every case; croniter is driven from here with
 
 Each generated case carries three things: the text given to cronwarden, the
 text given to croniter (identical except for one spelling, see below), and
-the §4 meaning of every field, built by the generator itself. That meaning
-feeds a small reference model of §4 (`Sched.next`, day by day, no DST) which
+the docs/timespec.md meaning of every field, built by the generator itself. That meaning
+feeds a small reference model of docs/timespec.md (`Sched.next`, day by day, no DST) which
 plays no part in passing or failing the croniter comparison: it says, for
-each mismatch, which side disagrees with §4, and a second test checks the
+each mismatch, which side disagrees with docs/timespec.md, and a second test checks the
 engine against it on the excluded cases, so those forms are still covered,
 just not by croniter. The exclusions below were found by running croniter
 against the model on every generated case: once they are applied, the two
 agree on all compared cases (21 520 of them with SEED, K = 8).
 
-Where croniter 1.3.5 and §4 part ways (read from
+Where croniter 1.3.5 and docs/timespec.md part ways (read from
 /usr/lib/python3/dist-packages/croniter/croniter.py), and what we do:
 
 Never generated (syntax one side lacks, or that the two read differently):
   - `H`, `H/n`, `H(a-b)`: croniter hashes with CRC32 of its own hash_id,
     cronwarden with its own seed hash; both are stable but unrelated.
   - `?`, `@reboot`, `every ...`, `at ...`: croniter has none of them.
-  - 6-field specs: croniter's sixth field is seconds *last*; §4's is first.
-  - `15-L` (a range up to the last day): croniter-only; §4 has bare `L`.
+  - 6-field specs: croniter's sixth field is seconds *last*; docs/timespec.md's is first.
+  - `15-L` (a range up to the last day): croniter-only; docs/timespec.md has bare `L`.
   - Numeric backward day-of-week ranges such as `5-0`: croniter reads them
-    as `5-7`; §4 (like Vixie) has no wrapping ranges and cronwarden rejects
+    as `5-7`; docs/timespec.md (like Vixie) has no wrapping ranges and cronwarden rejects
     them. Name ranges ending in SUN (`FRI-SUN`) mean Friday..Sunday in both
     and are generated.
   - Steps larger than the field's number of values (`*/90` in minutes,
@@ -40,16 +40,16 @@ Never generated (syntax one side lacks, or that the two read differently):
     (`1,MON#2` fires on second Mondays only).
 
 Generated with a different spelling for croniter:
-  - Last weekday of the month: §4 writes `5L` / `FRIL`; croniter 1.3.5 only
+  - Last weekday of the month: docs/timespec.md writes `5L` / `FRIL`; croniter 1.3.5 only
     knows `L5` (`l(\\d+)` in special_weekday_re), so croniter gets `L<n>`.
 
 Generated, then excluded case by case (counted and printed):
   - "full-without-star": croniter decides OR-vs-AND from the *expanded*
     field (`expanded[i][0] != '*'`), and a field whose values cover the whole
     range expands to `*`. So `1-31` in day-of-month or `0-6`, `1-7`,
-    `SUN-SAT` in day-of-week count as unrestricted there, while §4 (and
+    `SUN-SAT` in day-of-week count as unrestricted there, while docs/timespec.md (and
     Vixie) look at the text: not starting with `*` means restricted, so
-    `0 0 1-31 * 1` fires every day in §4 and on Mondays only in croniter.
+    `0 0 1-31 * 1` fires every day in docs/timespec.md and on Mondays only in croniter.
   - "nth-with-dom-or": `#` / `L` in day-of-week together with a restricted
     day-of-month. croniter's OR evaluation replaces only the day-of-week
     list by `*` for its day-of-month pass but keeps the nth table, so the
@@ -70,11 +70,11 @@ Generated, then excluded case by case (counted and printed):
     whole, though the Tuesdays of June fire.
 
 Handled through croniter's own switch, not excluded:
-  - `*/n` in day-of-month or day-of-week: §4 says a field starting with `*`
+  - `*/n` in day-of-month or day-of-week: docs/timespec.md says a field starting with `*`
     is unrestricted for the OR rule, so `0 0 */2 * 1` is AND (odd days that
     are Mondays). croniter would OR them because the expanded field is not
-    `*`; we pass `day_or=False` whenever §4 says AND (croniter's documented
-    argument for AND), `day_or=True` when §4 says OR.
+    `*`; we pass `day_or=False` whenever docs/timespec.md says AND (croniter's documented
+    argument for AND), `day_or=True` when docs/timespec.md says OR.
 
 croniter gives up after 50 years without a fire (CroniterBadDateError);
 for those cases the prefix it found must match and cronwarden must either
@@ -121,10 +121,10 @@ SPAN = [60, 24, 31, 12, 7]
 LIMITS = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]  # min hour dom mon dow
 
 
-# ---------------------------------------------------------------- §4 model
+# ---------------------------------------------------------------- docs/timespec.md model
 
 class Sched:
-    """The §4 meaning of a 5-field cron spec (seconds are 0)."""
+    """The docs/timespec.md meaning of a 5-field cron spec (seconds are 0)."""
 
     __slots__ = ("mins", "hours", "dom", "dom_last", "mons", "dow", "nth",
                  "dow_last", "dom_star", "dow_star")
@@ -444,7 +444,7 @@ EDGE_STARTS = [
 
 
 def croniter_text(cw):
-    """croniter spelling of a §4 spec: nL/FRIL -> L<n>."""
+    """croniter spelling of a docs/timespec.md spec: nL/FRIL -> L<n>."""
     fields = cw.split()
     if len(fields) != 5:
         return cw
@@ -481,7 +481,7 @@ def edge_cases(rng):
 def all_cases():
     """Hand-picked cases, then random ones until N_RANDOM of them are
     comparable with croniter (the excluded ones are kept too: they are
-    checked against the §4 model). Returns (cases, number hand-picked)."""
+    checked against the docs/timespec.md model). Returns (cases, number hand-picked)."""
     rng = random.Random(SEED)
     cases = edge_cases(rng)
     n_edge = len(cases)
@@ -561,8 +561,8 @@ def report(title, rows, offset=0):
                      % (c.cw, c.cr, c.day_or, c.start, fmt_times([c.start])))
         lines.append("    cronwarden: %s" % (err or fmt_times(ours) + (" END" if ended else "")))
         lines.append("    croniter:   %s%s" % (fmt_times(theirs), " (gave up)" if gave_up else ""))
-        lines.append("    §4 model:   %s" % fmt_times(model))
-        lines.append("    -> cronwarden %s §4; croniter %s §4" % (
+        lines.append("    docs/timespec.md model:   %s" % fmt_times(model))
+        lines.append("    -> cronwarden %s docs/timespec.md; croniter %s docs/timespec.md" % (
             "agrees with" if model == ours else "DIFFERS from",
             "agrees with" if model[:len(theirs)] == theirs else "DIFFERS from"))
     return "\n".join(lines)
@@ -598,14 +598,14 @@ def test_croniter_diff_utc(utc_run):
     t_cr = time.monotonic() - t0
     print("\ncompared %d cases (%d random, the rest hand-picked), %d fires each; "
           "next_batch %.2fs, croniter %.1fs" % (compared, N_RANDOM, K, t_cw, t_cr))
-    print("excluded (checked against the §4 model instead): %s"
+    print("excluded (checked against the docs/timespec.md model instead): %s"
           % dict(sorted(excluded.items())))
     assert compared >= N_RANDOM
     assert not bad, report("cronwarden and croniter disagree", bad)
 
 
 def test_excluded_against_model(utc_run):
-    """The forms croniter cannot judge still get checked, against the §4 model."""
+    """The forms croniter cannot judge still get checked, against the docs/timespec.md model."""
     cases, _, answers, _ = utc_run
     bad = []
     n = 0
@@ -617,8 +617,8 @@ def test_excluded_against_model(utc_run):
         model = c.sched.fires(c.start, K)
         if err or ours != model or ended != (len(model) < K):
             bad.append((c, line, [], False))
-    print("\nchecked %d excluded cases against the §4 model" % n)
-    assert not bad, report("cronwarden disagrees with the §4 model", bad)
+    print("\nchecked %d excluded cases against the docs/timespec.md model" % n)
+    assert not bad, report("cronwarden disagrees with the docs/timespec.md model", bad)
 
 
 ZONES = [
@@ -635,11 +635,11 @@ def test_croniter_diff_zoned(zone, t_min, offset):
     """Same comparison in zones without DST (since t_min). croniter works
     in the wall time of a tz-aware start; with a constant offset its DST
     correction never triggers, so it is a valid oracle there, which is
-    checked against the §4 model before trusting it (skip otherwise).
+    checked against the docs/timespec.md model before trusting it (skip otherwise).
     Zones with DST are not compared: croniter 1.3.5 gets them wrong (in
     Europe/Warsaw `30 2 * * *` gives 2024-03-31T02:30+01:00, a reading
     that does not exist, and 03:30+01:00 after the October change); the
-    unit tests cover DST against §4 directly."""
+    unit tests cover DST against docs/timespec.md directly."""
     zoneinfo = pytest.importorskip("zoneinfo")
     try:
         tz = zoneinfo.ZoneInfo(zone)
@@ -660,7 +660,7 @@ def test_croniter_diff_zoned(zone, t_min, offset):
         if not agree(c.start, *parse_answer(line), theirs, gave_up):
             bad.append((c, line, theirs, gave_up))
     if cr_wrong:
-        pytest.skip("croniter is no oracle in %s: %d of %d cases off the §4 model, e.g. %r"
+        pytest.skip("croniter is no oracle in %s: %d of %d cases off the docs/timespec.md model, e.g. %r"
                     % (zone, len(cr_wrong), len(cases), cr_wrong[0][0].cw))
     assert not bad, report("cronwarden and croniter disagree in %s" % zone, bad, offset)
 

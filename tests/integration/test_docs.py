@@ -116,9 +116,6 @@ def repo_files(repo, build_dir):
             if d not in skip_dirs
             and not (rel == "." and d.startswith("build"))
             and os.path.realpath(os.path.join(root, d)) != build
-            # Not yet: src/ is swept once the tree's restructuring has
-            # landed; widen this check to src/ then.
-            and not (rel == "." and d == "src")
         ]
         for f in files:
             yield os.path.join(root, f)

@@ -993,7 +993,7 @@ static void test_enum_strings(void **state)
         assert_null(cw_lock_mode_to_string((cw_lock_mode)42));
 }
 
-/* 100 000 jobs (PRODUCT §12): correctness only, no timing. Every job has
+/* 100 000 jobs (docs/hacking.md, Quality targets): correctness only, no timing. Every job has
  * an H schedule, every tenth depends on the previous one, and a
  * [schedule] line calls every hundredth with params. */
 static void test_many_jobs(void **state)

@@ -2,7 +2,7 @@
  * backend's shared state and helpers (see store.h, store_backend.h).
  *
  * One file (data_dir/cronwarden.db), shared by every cronwarden process on
- * the host: the CLI, workers, later the daemon. Each process opens its own
+ * the host: the CLI, workers, the daemon and its admin server. Each process opens its own
  * connection; a cw_store is used by one thread at a time and must not be
  * carried across fork() (SQLite's locks are per process: open it again in
  * the child).
