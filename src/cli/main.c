@@ -33,6 +33,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_crontab,
         &cw_cmd_import_crontab,
         &cw_cmd_passwd,
+        &cw_cmd_store,
 };
 
 static void print_main_help(FILE *f)

@@ -148,7 +148,7 @@ int cli_open_store(cw_cli *cli, const cw_config *cfg, cw_store **ret)
         cw_error_clear(&e);
         r = cw_store_open(cfg->store, cfg->data_dir, ret, &e);
         if (r < 0)
-                return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : strerror(-r));
+                return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : cw_store_strerror(r));
         return CW_EXIT_OK;
 }
 

@@ -339,7 +339,7 @@ static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_r
         r = cw_store_run_insert(d->store, &run);
         if (r < 0) {
                 free(p.spec);
-                return cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot record the run: %s", cw_store_strerror(r));
         }
         p.run_id = run.id;
         *ret_run_id = run.id;
@@ -755,7 +755,7 @@ static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry 
         int r = cw_ui_entries_load(d->cfg, d->store, o->now, ret, ret_n, NULL);
 
         if (r < 0) {
-                logline(d, "error", "event=error what=ui_entries error=%s", strerror(-r));
+                logline(d, "error", "event=error what=ui_entries error=%s", cw_store_strerror(r));
                 *ret = NULL;
                 *ret_n = 0;
         }

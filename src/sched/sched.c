@@ -589,7 +589,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         r = read_state(&p);
         if (r < 0) {
                 pass_release(&p);
-                return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s", cw_store_strerror(r));
         }
         res.window_from = p.last;
         res.window_to = o->now;
@@ -610,7 +610,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = write_last_pass(&p);
         pass_release(&p);
         if (r < 0)
-                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));
+                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", cw_store_strerror(r));
         *ret = res;
         return 0;
 }
@@ -624,7 +624,7 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
 
         r = cw_store_state_get(o->store, "enabled", &v);
         if (r < 0 && r != -ENOENT)
-                return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s", cw_store_strerror(r));
         p.enabled = r == -ENOENT || strcmp(v, "0") != 0;
         r = 0;
         for (size_t i = 0; r == 0 && i < o->cfg->n_entries + o->n_extra_entries; i++) {
@@ -646,7 +646,7 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
         }
         pass_release(&p);
         if (r < 0)
-                return cw_error_fail(err, r, "@reboot: store error: %s", strerror(-r));
+                return cw_error_fail(err, r, "@reboot: store error: %s", cw_store_strerror(r));
         *ret = res;
         return 0;
 }

@@ -15,7 +15,10 @@
  *
  * Times in runs are microseconds since the epoch (UTC); scheduled
  * instants are seconds (cw_time). Every function returns 0 or a negative
- * errno; out-parameters are untouched on failure. */
+ * errno; out-parameters are untouched on failure. Two errnos have a
+ * meaning of their own here: -ETIMEDOUT, the store stayed busy (another
+ * process held a write transaction) for CW_STORE_BUSY_MS; -EUCLEAN, the
+ * store's file is malformed. cw_store_strerror says so in words. */
 #ifndef CW_STORE_STORE_H
 #define CW_STORE_STORE_H
 
@@ -75,6 +78,32 @@ void cw_store_close(cw_store *s);
  * grammar refuses (opening it then says what is wrong). */
 bool cw_store_exists(const char *url, const char *data_dir);
 static inline void cw_store_closep(cw_store **s) { cw_store_close(*s); }
+
+/* ---- checking a damaged store ---- */
+
+#define CW_STORE_CHECK_MAX_LINES 20
+
+typedef struct cw_store_check_result {
+        bool ok;              /* the integrity check found nothing wrong */
+        size_t n_problems;    /* what it found, counted */
+        char *problems;       /* the first CW_STORE_CHECK_MAX_LINES of them, one a line;
+                                 NULL when none; the caller frees it */
+        bool recovered;       /* recover_to was written */
+        char recover_error[256]; /* why not, when a recovery was asked for and failed */
+} cw_store_check_result;
+
+/* Checks the store named by `url` without opening it as a store (a damaged
+ * one cannot be): SQLite's integrity check, then, when recover_to is not
+ * NULL, a copy of every row still readable into that new file (which must
+ * not exist: -EEXIST). Returns 0 when the check ran (ret says what it
+ * found), -ENOENT when there is no store, -EOPNOTSUPP for a PostgreSQL
+ * store (its server checks itself), other errors with err saying why. */
+int cw_store_check(const char *url, const char *data_dir, const char *recover_to,
+                   cw_store_check_result *ret, cw_error *err);
+
+/* What a store error means, for messages: the two store-specific errnos
+ * above in the store's words, any other as strerror(-r). Static text. */
+const char *cw_store_strerror(int r);
 
 /* Schema version the file is at after open (for tests and `check`). */
 int cw_store_schema_version(cw_store *s);

@@ -79,6 +79,11 @@ struct cw_store_ops {
  * date. Errors as cw_store_open, with err saying what and where. */
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);
 
+/* The SQLite backend's store check (store.h, cw_store_check) of the file
+ * at `path`, which must exist. */
+int cw_store_sqlite_check(const char *path, const char *recover_to, cw_store_check_result *ret,
+                          cw_error *err);
+
 /* For tests: the query plan (EXPLAIN QUERY PLAN, one step per line) that
  * cw_store_runs_list would use for f, newly allocated in *ret. Only the
  * SQLite backend has one; -EOPNOTSUPP for others. */

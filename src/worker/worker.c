@@ -93,7 +93,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         }
         if (r < 0)
                 return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
-                            strerror(-r));
+                            cw_store_strerror(r));
         return 0;
 }
 
@@ -350,7 +350,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 run.resumed_from = opts->resumed_from;
                 r = cw_store_run_insert(store, &run);
                 if (r < 0) {
-                        cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
+                        cw_error_fail(err, r, "cannot record the run: %s", cw_store_strerror(r));
                         goto out_signals;
                 }
                 w.run_id = run.id;

@@ -133,7 +133,10 @@ static const char *const stmt_sql[ST_MAX] = {
 
 /* A SQLite result code as a negative errno. SQLITE_BUSY and SQLITE_LOCKED
  * (and the WAL index race SQLITE_PROTOCOL) become -EBUSY, which the retry
- * loops below treat as "try again". */
+ * loops below treat as "try again"; a loop that gives up at its deadline
+ * says -ETIMEDOUT instead (sq_gave_up), so a caller never mistakes a busy
+ * store for a held job lock. A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB)
+ * is -EUCLEAN, which nothing else in the store returns (store.h). */
 int sq_errno(sqlite3 *db, int rc)
 {
         int sys = db ? sqlite3_system_errno(db) : 0;
@@ -164,10 +167,12 @@ int sq_errno(sqlite3 *db, int rc)
         case SQLITE_IOERR:
                 if (rc == SQLITE_IOERR_NOMEM)
                         return -ENOMEM;
+                if (rc == SQLITE_IOERR_SHORT_READ)
+                        return -EUCLEAN;
                 return sys == ENOSPC || sys == EDQUOT ? -ENOSPC : -EIO;
         case SQLITE_CORRUPT:
         case SQLITE_NOTADB:
-                return -EIO;
+                return -EUCLEAN;
         case SQLITE_TOOBIG:
                 return -E2BIG;
         case SQLITE_CONSTRAINT:
@@ -183,6 +188,11 @@ int sq_errno(sqlite3 *db, int rc)
         default:
                 return -EIO;
         }
+}
+
+int sq_gave_up(int r)
+{
+        return r == -EBUSY ? -ETIMEDOUT : r;
 }
 
 bool sq_is_busy(int rc)
@@ -471,7 +481,7 @@ static int sq_exec_retry(sq_store *q, stmt_id id, sq_deadline *d)
 
                 if (r < 0) {
                         if (r != -EBUSY || !sq_deadline_wait(d))
-                                return r;
+                                return sq_gave_up(r);
                         r = sq_stmt(q, id, &st);
                         continue;
                 }
@@ -480,7 +490,7 @@ static int sq_exec_retry(sq_store *q, stmt_id id, sq_deadline *d)
                 if (rc == SQLITE_DONE || rc == SQLITE_ROW)
                         return 0;
                 if (!sq_is_busy(rc) || !sq_deadline_wait(d))
-                        return sq_errno(q->db, rc);
+                        return sq_gave_up(sq_errno(q->db, rc));
         }
 }
 
@@ -564,7 +574,7 @@ int sq_write(sq_store *q, sq_txn_fn fn, void *ctx)
                         return 0;
                 sq_rollback(q);
                 if (r != -EBUSY || !sq_deadline_wait(&d))
-                        return r;
+                        return sq_gave_up(r);
         }
 }
 
@@ -579,7 +589,7 @@ int sq_read(sq_store *q, sq_txn_fn fn, void *ctx)
         for (;;) {
                 int r = fn(q, ctx);
                 if (r != -EBUSY || !sq_deadline_wait(&d))
-                        return r;
+                        return sq_gave_up(r);
         }
 }
 

@@ -290,7 +290,7 @@ static int exec_once(sq_store *q, const char *sql, char *ret_text, size_t size, 
                 if (rc == SQLITE_DONE)
                         return 0;
                 if (!sq_is_busy(rc) || !sq_deadline_wait(&d))
-                        return sq_errno(q->db, rc);
+                        return sq_gave_up(sq_errno(q->db, rc));
         }
 }
 
@@ -368,6 +368,15 @@ fail:
         return r < 0 ? r : -EIO;
 }
 
+/* Why an open step failed: the store's own words for a busy or damaged
+ * store (cw_store_strerror), SQLite's message for anything else. */
+static const char *fault_text(sq_store *q, int r)
+{
+        if (r == -EUCLEAN || r == -ETIMEDOUT)
+                return cw_store_strerror(r);
+        return sqlite3_errmsg(q->db);
+}
+
 static int migrate(sq_store *q, cw_error *err)
 {
         migrate_ctx c = {0};
@@ -383,7 +392,7 @@ static int migrate(sq_store *q, cw_error *err)
         }
         if (r < 0) {
                 cw_error_set(err, -1, 0, "cannot set up store '%s': %s", q->path,
-                             c.msg[0] ? c.msg : sqlite3_errmsg(q->db));
+                             c.msg[0] && r != -EUCLEAN ? c.msg : fault_text(q, r));
                 return r;
         }
         if (foreign) {
@@ -434,12 +443,14 @@ static int configure(sq_store *q, cw_error *err)
         r = exec_once(q, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL, 0);
         if (r < 0) {
                 int rc = sqlite3_errcode(q->db);
-                if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+                /* Unreadable from its first page: another kind of file,
+                 * not a damaged store (store.h: -EIO). */
+                if (rc == SQLITE_NOTADB) {
                         cw_error_set(err, -1, 0, "'%s' is not a cronwarden store: %s", q->path,
                                      sqlite3_errmsg(q->db));
-                else
-                        cw_error_set(err, -1, 0, "cannot open store '%s': %s", q->path,
-                                     sqlite3_errmsg(q->db));
+                        return -EIO;
+                }
+                cw_error_set(err, -1, 0, "cannot open store '%s': %s", q->path, fault_text(q, r));
                 return r;
         }
         if (strcmp(mode, "wal") != 0) {
@@ -453,7 +464,7 @@ static int configure(sq_store *q, cw_error *err)
                 r = exec_once(q, pragmas[i], NULL, 0, NULL, 0);
                 if (r < 0) {
                         cw_error_set(err, -1, 0, "cannot set up store '%s': %s", q->path,
-                                     sqlite3_errmsg(q->db));
+                                     fault_text(q, r));
                         return r;
                 }
         }

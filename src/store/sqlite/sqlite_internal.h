@@ -170,6 +170,9 @@ static inline sq_store *sq_of(cw_store *s)
  * loops treat as "try again". */
 int sq_errno(sqlite3 *db, int rc);
 bool sq_is_busy(int rc);
+/* r, except that -EBUSY (a busy store still busy at a retry loop's
+ * deadline) becomes -ETIMEDOUT, what the store's callers see. */
+int sq_gave_up(int r);
 
 /* A busy operation's deadline: CW_STORE_BUSY_MS from init. wait pauses
  * before the next attempt (growing pauses); false once the deadline has

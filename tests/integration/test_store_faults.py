@@ -1,0 +1,89 @@
+"""Store faults (docs/store.md, when the store fails): a store that stays
+busy, a damaged file, a full disk, a deleted file. Each must be reported as
+what it is, never as something else (a held lock, "Input/output error"),
+and a finished run's outcome must never be lost. Real binaries, real files;
+every wait bounded."""
+
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from worker_helpers import *  # noqa: F401,F403 (the wk fixture and helpers)
+
+
+def hold_write_lock(wk):
+    """A connection holding the store's write lock until closed."""
+    con = sqlite3.connect(str(wk.db_path), timeout=10, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+def test_store_busy_past_the_timeout_is_not_lock_held(wk):
+    wk.configure(job("Free", "/bin/true", lock="none"))
+    wk.ok("run", "Free")  # creates the store
+    con = hold_write_lock(wk)
+    try:
+        t0 = time.monotonic()
+        r = wk("run", "Free", timeout=90)
+        took = time.monotonic() - t0
+    finally:
+        con.close()
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "already running" not in r.stderr
+    assert "the store is busy (another process holds a write transaction for longer than 30s)" in r.stderr
+    assert took >= 29
+
+
+def corrupt_middle(path):
+    """Overwrites pages in the middle of a database file with garbage."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(4096)
+        f.write(b"\xa5" * min(size - 4096, 4096 * 3))
+
+
+def test_corrupt_store_says_malformed_not_io_error(wk):
+    wk.configure(job("Free", "/bin/echo hi", lock="none"))
+    for _ in range(30):
+        wk.ok("run", "Free")
+    # Everything in the main file, then damage it.
+    con = sqlite3.connect(str(wk.db_path))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    corrupt_middle(wk.db_path)
+    for args in (("run", "Free"), ("tick",), ("history",)):
+        r = wk(*args)
+        assert r.returncode != 0, (args, r.stdout)
+        assert "Input/output error" not in r.stderr, (args, r.stderr)
+        assert "malformed" in r.stderr, (args, r.stderr)
+        assert "cronwarden store check" in r.stderr, (args, r.stderr)
+
+
+def test_store_check_reports_damage_and_recovers_what_it_can(wk):
+    wk.configure(job("Free", "/bin/echo hi", lock="none"))
+    for _ in range(30):
+        wk.ok("run", "Free")
+    r = wk("store", "check")
+    assert r.returncode == 0 and r.stdout.startswith("store: ok"), (r.stdout, r.stderr)
+    con = sqlite3.connect(str(wk.db_path))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    corrupt_middle(wk.db_path)
+    r = wk("store", "check")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "store: malformed" in r.stdout, r.stdout
+    assert "--recover" in r.stdout
+    dest = wk.tmp / "saved.db"
+    r = wk("store", "check", "--recover", dest)
+    if r.returncode == 1 and "cannot recover" in r.stderr:
+        assert not dest.exists()
+        assert ".recover" in r.stderr
+    else:
+        assert dest.exists() and "recovered" in r.stdout, (r.stdout, r.stderr)
+    # Never overwrites a file.
+    dest.write_text("keep me")
+    r = wk("store", "check", "--recover", dest)
+    assert r.returncode == 2 and "exists already" in r.stderr, r.stderr
+    assert dest.read_text() == "keep me"
