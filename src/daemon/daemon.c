@@ -46,6 +46,7 @@
 #include "daemon/tzwatch.h"
 #include "sched/worker_locks.h"
 #include "worker/control.h"
+#include "worker/journal.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
@@ -770,8 +771,13 @@ static cw_time run_pass(daemon_state *d)
         cw_schedule_entry *ui = NULL;
         size_t n_ui = 0;
         cw_error err;
+        size_t n_kept = 0;
         int r;
 
+        /* Outcomes workers could not record (journal.h) go in before the
+         * pass looks at the runs. Cheap when there are none (no directory). */
+        if (cw_journal_replay(d->store, d->cfg->data_dir, &n_kept) < 0 || n_kept)
+                logline(d, n_kept ? "info" : "warning", "event=journal_replay recorded=%zu", n_kept);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
         batch_open(d);
@@ -974,8 +980,13 @@ static void fire_reboot(daemon_state *d)
         size_t n_ui = 0;
         cw_error err;
         char q[400];
+        size_t n_kept = 0;
         int r;
 
+        /* Outcomes workers could not record (journal.h) go in before the
+         * pass looks at the runs. Cheap when there are none (no directory). */
+        if (cw_journal_replay(d->store, d->cfg->data_dir, &n_kept) < 0 || n_kept)
+                logline(d, n_kept ? "info" : "warning", "event=journal_replay recorded=%zu", n_kept);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
         batch_open(d);

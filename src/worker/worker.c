@@ -28,11 +28,18 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 
+#include "worker/journal.h"
 #include "worker/started.h"
 
-/* Attempts at the final store write (each already waits out busy). */
-#define FINISH_ATTEMPTS 3
+/* The final store write is tried again, after growing pauses, for this
+ * long (a disk that is full for a moment, an unwritable file) before the
+ * outcome goes to the journal (journal.h). A busy store has already been
+ * waited for by the store itself. */
+#define FINISH_RETRY_US (10 * 1000000LL)
+#define FINISH_PAUSE_MIN_US (50 * 1000LL)
+#define FINISH_PAUSE_MAX_US (2 * 1000000LL)
 
 /* ---- locks and records ------------------------------------------------------ */
 
@@ -63,6 +70,26 @@ static cw_run_status outcome(const worker *w)
         return w->exit_code == 0 && w->signal == 0 ? CW_RUN_SUCCEEDED : CW_RUN_FAILED;
 }
 
+/* Records the outcome, retrying for FINISH_RETRY_US. */
+static int finish_store(worker *w, const cw_run *run, const void *output, size_t len)
+{
+        int64_t end = mono_us() + FINISH_RETRY_US, pause = FINISH_PAUSE_MIN_US;
+
+        for (;;) {
+                int r = cw_store_run_finish(w->store, run, output, len);
+                struct timespec ts;
+
+                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL || mono_us() >= end)
+                        return r;
+                ts.tv_sec = pause / 1000000;
+                ts.tv_nsec = pause % 1000000 * 1000;
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+                if (pause < FINISH_PAUSE_MAX_US)
+                        pause *= 2;
+        }
+}
+
 static int finish_run(worker *w, cw_run_status status, cw_error *err)
 {
         _cleanup_free_ char *output = NULL;
@@ -86,15 +113,16 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.output_size = w->cap.total;
         run.output_truncated = truncated;
         run.reason = w->reason[0] ? w->reason : NULL;
-        for (int i = 0; i < FINISH_ATTEMPTS; i++) {
-                r = cw_store_run_finish(w->store, &run, output, len);
-                if (r == 0 || r == -ENOENT)
-                        break;
-        }
-        if (r < 0)
-                return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
-                            cw_store_strerror(r));
-        return 0;
+        r = finish_store(w, &run, output, len);
+        if (r == 0 || r == -ENOENT)
+                return 0;
+        /* The store will not take it (a full disk, an unwritable file): keep
+         * the outcome for the next process that opens the store, so the run
+         * is not recorded lost when it ended. */
+        if (cw_journal_write(w->o->cfg->data_dir, &run, output, len) == 0)
+                return 0;
+        return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
+                             cw_store_strerror(r));
 }
 
 /* Blocks the worker's signals (read from the signalfd instead) and makes

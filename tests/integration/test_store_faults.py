@@ -4,6 +4,7 @@ what it is, never as something else (a held lock, "Input/output error"),
 and a finished run's outcome must never be lost. Real binaries, real files;
 every wait bounded."""
 
+import os
 import sqlite3
 import subprocess
 import time
@@ -87,3 +88,67 @@ def test_store_check_reports_damage_and_recovers_what_it_can(wk):
     r = wk("store", "check", "--recover", dest)
     assert r.returncode == 2 and "exists already" in r.stderr, r.stderr
     assert dest.read_text() == "keep me"
+
+
+def chattr(flag, *paths):
+    return all(subprocess.run(["chattr", flag, str(p)], capture_output=True).returncode == 0 for p in paths)
+
+
+def store_files(wk):
+    return [p for p in (wk.db_path, wk.data_dir / "cronwarden.db-wal") if p.exists()]
+
+
+def finish_while_unwritable(wk, seconds, check=None):
+    """A foreground run whose job ends while the store's files are
+    immutable (the disk-full case: no write can land), for `seconds`;
+    check(p, rid) runs before they are restored. Returns (the run's
+    process, its run id)."""
+    out = "".join(f"line {i}\\n" for i in range(200))
+    cmd = wk.script("ends", f'printf "{out}"\nwait_gate go\necho done\n')
+    wk.configure(job("Ends", cmd, lock="none") + job("Warm", "/bin/true"))
+    wk.ok("run", "Warm")  # the store exists, with its WAL
+    p = wk.spawn("run", "Ends", "--quiet")
+    rid = wk.wait_running("Ends")[0]["id"]
+    files = store_files(wk)
+    if os.geteuid() != 0 or not chattr("+i", *files):
+        chattr("-i", *files)
+        wk.open_gate("go")
+        p.finish()
+        pytest.skip("needs root and a file system with the immutable attribute")
+    try:
+        wk.open_gate("go")
+        time.sleep(seconds)
+        if check:
+            check(p, rid)
+    finally:
+        chattr("-i", *files)
+    return p, rid
+
+
+def assert_real_outcome(wk, rid):
+    r = wk.db_run(rid)
+    assert r["status"] == "succeeded", r
+    out = wk.db_output(rid)
+    assert b"line 199\ndone\n" in out, out[-200:]
+
+
+def test_run_ending_while_the_store_is_unwritable_keeps_its_outcome(wk):
+    p, rid = finish_while_unwritable(wk, 2.0)
+    p.finish(timeout=30)
+    assert_real_outcome(wk, rid)
+
+
+def test_run_ending_while_the_store_stays_unwritable_is_journaled_then_replayed(wk):
+    def kept_in_journal(p, rid):
+        # Unwritable for longer than the worker retries: its outcome goes
+        # to the journal.
+        wait_for(lambda: p.poll() is not None, timeout=40, what="the worker to give up")
+        kept = list((wk.data_dir / "journal").iterdir())
+        assert [f.name for f in kept] == [str(rid)], kept
+        assert oct(kept[0].stat().st_mode & 0o777) == "0o600"
+
+    p, rid = finish_while_unwritable(wk, 0, kept_in_journal)
+    # The next command that opens the store records it.
+    wk.ok("status")
+    assert_real_outcome(wk, rid)
+    assert list((wk.data_dir / "journal").iterdir()) == []
