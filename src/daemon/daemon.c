@@ -764,6 +764,20 @@ static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry 
         o->n_extra_entries = *ret_n;
 }
 
+/* Outcomes workers could not record (journal.h) go in before the pass
+ * looks at the runs. Cheap when there are none (no directory). */
+static void replay_journal(daemon_state *d)
+{
+        size_t n = 0;
+        int r = cw_journal_replay(d->store, d->cfg->data_dir, &n);
+
+        if (n)
+                logline(d, "info", "event=journal_replay recorded=%zu", n);
+        if (r < 0)
+                logline(d, "warning", "event=error what=journal_replay error=%s action=retry_next_pass",
+                        cw_store_strerror(r));
+}
+
 static cw_time run_pass(daemon_state *d)
 {
         cw_sched_opts o = pass_opts(d);
@@ -771,13 +785,9 @@ static cw_time run_pass(daemon_state *d)
         cw_schedule_entry *ui = NULL;
         size_t n_ui = 0;
         cw_error err;
-        size_t n_kept = 0;
         int r;
 
-        /* Outcomes workers could not record (journal.h) go in before the
-         * pass looks at the runs. Cheap when there are none (no directory). */
-        if (cw_journal_replay(d->store, d->cfg->data_dir, &n_kept) < 0 || n_kept)
-                logline(d, n_kept ? "info" : "warning", "event=journal_replay recorded=%zu", n_kept);
+        replay_journal(d);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
         batch_open(d);
@@ -980,13 +990,8 @@ static void fire_reboot(daemon_state *d)
         size_t n_ui = 0;
         cw_error err;
         char q[400];
-        size_t n_kept = 0;
         int r;
 
-        /* Outcomes workers could not record (journal.h) go in before the
-         * pass looks at the runs. Cheap when there are none (no directory). */
-        if (cw_journal_replay(d->store, d->cfg->data_dir, &n_kept) < 0 || n_kept)
-                logline(d, n_kept ? "info" : "warning", "event=journal_replay recorded=%zu", n_kept);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
         batch_open(d);
