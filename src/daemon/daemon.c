@@ -778,6 +778,37 @@ static void replay_journal(daemon_state *d)
                         cw_store_strerror(r));
 }
 
+/* The store's file deleted or replaced under the daemon (rm, a restore
+ * from a copy): every other process now opens the new file, so claiming
+ * in the old one would run each fire twice. Checked once per pass (one
+ * stat); the daemon says so loudly and moves to the new file, or, when it
+ * cannot open it, claims nothing until it can (-ESTALE). */
+static int follow_store_file(daemon_state *d)
+{
+        cw_store *fresh = NULL;
+        cw_error e;
+        char q[600];
+        int r = cw_store_same_file(d->store);
+
+        if (r != -ESTALE)
+                return 0;
+        cw_error_clear(&e);
+        r = cw_store_open(d->cfg->store, d->cfg->data_dir, &fresh, &e);
+        if (r < 0) {
+                logline(d, "error",
+                        "event=error what=store error=%s action=stop_claiming",
+                        quoted(e.msg[0] ? e.msg : cw_store_strerror(r), q, sizeof(q)));
+                return -ESTALE;
+        }
+        logline(d, "error", "event=error what=store error=%s action=reopened",
+                quoted("the store's file was deleted or replaced while the daemon ran: its history "
+                       "is gone from here on; the daemon now uses the file at its path",
+                       q, sizeof(q)));
+        cw_store_close(d->store);
+        d->store = fresh;
+        return 0;
+}
+
 static cw_time run_pass(daemon_state *d)
 {
         cw_sched_opts o = pass_opts(d);
@@ -787,6 +818,9 @@ static cw_time run_pass(daemon_state *d)
         cw_error err;
         int r;
 
+        if (follow_store_file(d) < 0)
+                return o.now + 5;
+        o.store = d->store;
         replay_journal(d);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);

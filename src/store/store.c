@@ -486,6 +486,12 @@ int cw_store_jobs_failing(cw_store *s, char ***ret, size_t *ret_n)
         return s->ops->jobs_failing(s, ret, ret_n);
 }
 
+int cw_store_same_file(cw_store *s)
+{
+        OP_OR_RETURN(s, same_file);
+        return s->ops->same_file(s);
+}
+
 void cw_store_names_free(char **names, size_t n)
 {
         if (!names)

@@ -101,6 +101,13 @@ typedef struct cw_store_check_result {
 int cw_store_check(const char *url, const char *data_dir, const char *recover_to,
                    cw_store_check_result *ret, cw_error *err);
 
+/* Whether the store's file is still the one it opened: 0 when it is,
+ * -ESTALE when its path now names another file or none (it was deleted,
+ * or replaced by a copy), which every other process will use from now on;
+ * -EOPNOTSUPP for a store that is not a file. One stat: cheap enough for
+ * once per scheduler pass. */
+int cw_store_same_file(cw_store *s);
+
 /* What a store error means, for messages: the two store-specific errnos
  * above in the store's words, any other as strerror(-r). Static text. */
 const char *cw_store_strerror(int r);

@@ -72,6 +72,8 @@ struct cw_store_ops {
         int (*run_output_get)(cw_store *s, int64_t id, cw_run_output *ret);
         /* the jobs page's count of failing jobs */
         int (*jobs_failing)(cw_store *s, char ***ret, size_t *ret_n);
+        /* whether the store's file is still the one it opened */
+        int (*same_file)(cw_store *s);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

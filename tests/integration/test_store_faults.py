@@ -152,3 +152,32 @@ def test_run_ending_while_the_store_stays_unwritable_is_journaled_then_replayed(
     wk.ok("status")
     assert_real_outcome(wk, rid)
     assert list((wk.data_dir / "journal").iterdir()) == []
+
+
+def test_store_deleted_under_the_daemon_is_followed_loudly_no_fire_twice(wk):
+    from test_daemon import events, per_second_job, start_daemon, stop_daemon
+    from collections import Counter
+
+    log = wk.tmp / "fires.log"
+    cmd = wk.script("fire", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {log}\n')
+    wk.configure(per_second_job("Tick", cmd, lock="none"), globals="timezone = UTC")
+    d = start_daemon(wk)
+    try:
+        wait_for(lambda: log.exists() and len(log.read_text().split()) >= 2, timeout=10, what="two fires")
+        for suffix in ("", "-wal", "-shm"):
+            p = wk.data_dir / f"cronwarden.db{suffix}"
+            if p.exists():
+                p.unlink()
+        # tick uses whatever file the path names now, as every other process.
+        for _ in range(3):
+            wk.ok("tick")
+            time.sleep(1.0)
+        wait_for(lambda: any(e.get("what") == "store" for e in events(d, "error")), timeout=10,
+                 what="the daemon to say the store's file went away")
+    finally:
+        stop_daemon(wk, d)
+    ev = [e for e in events(d, "error") if e.get("what") == "store"]
+    assert "deleted or replaced" in ev[0]["_line"] and ev[0].get("action") == "reopened", ev
+    starts = Counter(log.read_text().split())
+    assert {k: v for k, v in starts.items() if v > 1} == {}
+    assert wk.db_runs("Tick"), "nothing recorded in the new file"

@@ -471,6 +471,16 @@ static int configure(sq_store *q, cw_error *err)
         return 0;
 }
 
+static int same_file_op(cw_store *s)
+{
+        sq_store *q = sq_of(s);
+        struct stat st;
+
+        if (stat(q->path, &st) < 0)
+                return errno == ENOENT ? -ESTALE : -errno;
+        return st.st_dev == q->dev && st.st_ino == q->ino ? 0 : -ESTALE;
+}
+
 static const cw_store_ops sqlite_ops = {
         .name = "sqlite",
         .close = sq_close,
@@ -497,6 +507,7 @@ static const cw_store_ops sqlite_ops = {
         .jobs_last = sq_jobs_last,
         .jobs_disabled = sq_jobs_disabled,
         .jobs_failing = sq_jobs_failing,
+        .same_file = same_file_op,
         .ui_entry_add = sq_ui_entry_add,
         .ui_entry_update = sq_ui_entry_update,
         .ui_entry_delete = sq_ui_entry_delete,
@@ -518,6 +529,7 @@ bool sq_is_sqlite(const cw_store *s)
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)
 {
         _cleanup_(sq_closep) sq_store *q = NULL;
+        struct stat st;
         int r, rc;
 
         q = calloc(1, sizeof(*q));
@@ -540,6 +552,11 @@ int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)
                 cw_error_set(err, -1, 0, "cannot open store '%s': %s", path,
                              q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
                 return r < 0 ? r : -EIO;
+        }
+        /* SQLite opened the file just now; what the path names is it. */
+        if (stat(path, &st) == 0) {
+                q->dev = st.st_dev;
+                q->ino = st.st_ino;
         }
         r = configure(q, err);
         if (r < 0)

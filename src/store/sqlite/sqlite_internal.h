@@ -58,6 +58,7 @@
 #define CW_STORE_SQLITE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -154,6 +155,8 @@ typedef struct sq_store {
         int schema;
         bool batch;      /* a batch's transaction is open (cw_store_batch_begin) */
         bool batch_lost; /* ... and SQLite rolled it back under us */
+        dev_t dev;       /* the file opened (cw_store_same_file) */
+        ino_t ino;
         sqlite3_stmt *st[ST_MAX];
         sqlite3_stmt *list[LIST_VARIANTS];
 } sq_store;
