@@ -181,3 +181,36 @@ def test_store_deleted_under_the_daemon_is_followed_loudly_no_fire_twice(wk):
     starts = Counter(log.read_text().split())
     assert {k: v for k, v in starts.items() if v > 1} == {}
     assert wk.db_runs("Tick"), "nothing recorded in the new file"
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 4 MiB tmpfs (root only)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_store_on_a_tiny_file_system_checkpoints_before_the_wal_fills_it_and_recovers(wk, tiny_fs):
+    wk.data_dir = tiny_fs / "data"
+    out = wk.script("out", "head -c 36000 /dev/urandom | base64\n")
+    wk.configure(job("Big", out, lock="none"))
+    # About 2 MiB of history: fits, with the WAL checkpointed on the way.
+    for i in range(40):
+        r = wk("run", "Big", "--quiet")
+        assert r.returncode == 0, (i, r.stderr, sorted(p.stat().st_size for p in wk.data_dir.iterdir()))
+    wal = wk.data_dir / "cronwarden.db-wal"
+    assert wal.stat().st_size <= 4 << 20
+    # Fill what is left, fail, then give the space back: the store goes on.
+    filler = tiny_fs / "filler"
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+    r = wk("run", "Big", "--quiet")
+    filler.unlink()
+    for i in range(3):
+        r = wk("run", "Big", "--quiet")
+        assert r.returncode == 0, (i, r.stderr)
+    assert wk.db_runs("Big")[-1]["status"] == "succeeded"

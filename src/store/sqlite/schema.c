@@ -420,8 +420,14 @@ static int configure(sq_store *q, cw_error *err)
         static const char *const pragmas[] = {
                 "PRAGMA synchronous = NORMAL",
                 "PRAGMA foreign_keys = ON",
-                /* After a checkpoint, a WAL grown by a burst is cut back. */
-                "PRAGMA journal_size_limit = 67108864",
+                /* Checkpoint every 1 MiB of WAL (SQLite's default is 4):
+                 * on a small file system a WAL that grows to 4 MiB before
+                 * its first checkpoint can fill it, and then the
+                 * checkpoint, which must grow the main file, cannot run. */
+                "PRAGMA wal_autocheckpoint = 256",
+                /* After a checkpoint, a WAL grown by a burst (or by a long
+                 * reader) is cut back to 4 MiB. */
+                "PRAGMA journal_size_limit = 4194304",
         };
         char mode[32] = "";
         int r;
