@@ -76,7 +76,7 @@ int cli_starters_hold(const cw_config *cfg)
         if (daemon_running(cfg))
                 return -1;
         snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_SPAWNER_LOCK);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -1;
         /* A daemon that starts now waits for this lock before it looks at

@@ -402,7 +402,7 @@ static int take_handover_lock(daemon_state *d)
         int fd, r;
 
         snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_SPAWNER_LOCK);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -1;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -621,7 +621,7 @@ static int write_snapshot(const cw_config *cfg, const char *text, size_t len, cw
 
         snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, CW_DAEMON_SNAPSHOT);
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return cw_error_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
         w = write(fd, text, len);
@@ -668,10 +668,34 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
         if (r < 0)
                 return r;
         /* data_dir must exist to hold the snapshot (the store creates it too). */
-        (void)mkdir((*ret)->data_dir, 0755);
+        (void)mkdir((*ret)->data_dir, 0700);
         *ret_text = CW_TAKE_PTR(text);
         *ret_len = len;
         return 0;
+}
+
+/* data_dir holds lock files: any user who can open one can flock it and
+ * make every fire of its job `skipped`, or keep the daemon from starting.
+ * It is created 0700; one made wider (by an older cronwarden, or by hand)
+ * and owned by us is narrowed, loudly, so its files cannot be opened by
+ * other users. One owned by another user is only reported. */
+static void private_data_dir(daemon_state *d)
+{
+        struct stat st;
+
+        if (stat(d->cfg->data_dir, &st) < 0 || !(st.st_mode & 077))
+                return;
+        if (st.st_uid == geteuid() && chmod(d->cfg->data_dir, st.st_mode & 0700) == 0) {
+                logline(d, "warning",
+                        "event=warning what=data_dir path=%s mode=%04o action=chmod_0700 "
+                        "why=\"other users could open and lock its files\"",
+                        d->cfg->data_dir, (unsigned)(st.st_mode & 07777));
+                return;
+        }
+        logline(d, "warning",
+                "event=warning what=data_dir path=%s mode=%04o uid=%u "
+                "why=\"other users can open and lock its files: make it 0700\"",
+                d->cfg->data_dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 }
 
 /* data_dir/daemon.pid, flocked for the daemon's life: one daemon per store. */
@@ -681,7 +705,7 @@ static int take_pid_file(daemon_state *d, cw_error *err)
         int n;
 
         snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, CW_DAEMON_PID_FILE);
-        d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (d->pid_fd < 0)
                 return cw_error_fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
         if (flock(d->pid_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -1083,8 +1107,10 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         r = load_config(&d, &d.cfg, &text, &len, err);
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
-        if (r == 0)
+        if (r == 0) {
+                private_data_dir(&d);
                 r = take_pid_file(&d, err);
+        }
         if (r == 0) {
                 snprintf(d.snapshot, sizeof(d.snapshot), "%s/%s", d.cfg->data_dir, CW_DAEMON_SNAPSHOT);
                 r = write_snapshot(d.cfg, text, len, err);

@@ -386,7 +386,7 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
          * which they inherit); a daemon starting up waits for all to let
          * go. Without it a restart records queued runs as lost. */
         snprintf(lock_path, sizeof(lock_path), "%s/%s", cfg->data_dir, CW_SPAWNER_LOCK);
-        sp.hold = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        sp.hold = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (sp.hold >= 0 && flock(sp.hold, LOCK_SH) < 0) {
                 close(sp.hold);
                 sp.hold = -1;

@@ -4,6 +4,7 @@ descendants that try to outlive it. Real binaries; every wait bounded."""
 
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -23,3 +24,43 @@ def test_env_file_naming_a_fifo_is_refused_without_blocking(wk):
     assert time.monotonic() - t0 < 5
     assert r.returncode != 0
     assert "is not a regular file" in r.stderr + r.stdout, (r.stdout, r.stderr)
+
+
+def modes(root):
+    """{relative path: mode} of root and everything under it."""
+    out = {".": root.stat().st_mode & 0o7777}
+    for dirpath, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(dirpath, n)
+            out[os.path.relpath(p, root)] = os.lstat(p).st_mode & 0o7777
+    return out
+
+
+def test_data_dir_and_its_files_are_private_to_their_owner(wk):
+    from test_daemon import start_daemon, stop_daemon
+
+    wk.configure(job("Locked", "/bin/true", schedule="@daily"))
+    wk.ok("run", "Locked")
+    d = start_daemon(wk)
+    stop_daemon(wk, d)
+    wider = {p: oct(m) for p, m in modes(wk.data_dir).items()
+             if m & 0o077 or (os.path.isfile(wk.data_dir / p) and m & 0o100)}
+    assert wider == {}, wider
+    if os.geteuid() == 0:
+        lock = next((wk.data_dir / "locks").iterdir())
+        r = subprocess.run([sys.executable, "-c", f"open({str(lock)!r})"], user="nobody",
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
+
+
+def test_daemon_narrows_a_data_dir_others_can_open_and_says_so(wk):
+    from test_daemon import events, start_daemon, stop_daemon
+
+    wk.configure(job("Locked", "/bin/true", schedule="@daily"))
+    wk.ok("run", "Locked")
+    os.chmod(wk.data_dir, 0o755)
+    d = start_daemon(wk)
+    stop_daemon(wk, d)
+    assert wk.data_dir.stat().st_mode & 0o777 == 0o700
+    w = [e for e in events(d, "warning") if e.get("what") == "data_dir"]
+    assert w and w[0].get("mode") == "0755" and w[0].get("action") == "chmod_0700", events(d)

@@ -364,9 +364,9 @@ static void test_open_creates(void **state)
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(stat(f->data_dir, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
-        assert_int_equal(st.st_mode & 0777, 0755 & ~mask);
+        assert_int_equal(st.st_mode & 0777, 0700 & ~mask);
         assert_int_equal(stat(f->db, &st), 0);
-        assert_int_equal(st.st_mode & 0777, 0640 & ~mask);
+        assert_int_equal(st.st_mode & 0777, 0600 & ~mask);
         cw_store_close(s);
 
         raw_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));

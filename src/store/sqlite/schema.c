@@ -206,7 +206,7 @@ static void sq_closep(sq_store **q)
                 sq_close(&(*q)->base);
 }
 
-/* mkdir -p of the directory part of path, 0755. */
+/* mkdir -p of the directory part of path, 0700. */
 static int make_parent_dirs(const char *path, cw_error *err)
 {
         _cleanup_free_ char *dir = strdup(path);
@@ -223,7 +223,7 @@ static int make_parent_dirs(const char *path, cw_error *err)
                 if (*p != '/' && !last)
                         continue;
                 *p = '\0';
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
                         int e = errno;
                         cw_error_set(err, -1, 0, "cannot create store directory '%s': %s", dir,
                                      strerror(e));
@@ -236,9 +236,9 @@ static int make_parent_dirs(const char *path, cw_error *err)
         return 0;
 }
 
-/* Creates the database file with our mode, 0640, when it does not exist
+/* Creates the database file with our mode, 0600, when it does not exist
  * yet (SQLite would use 0644; run output may hold secrets, so the file is
- * not world-readable). An empty file is a valid empty database to SQLite,
+ * readable by its owner only). An empty file is a valid empty database to SQLite,
  * so a race with another process doing the same is harmless. Never opens an
  * existing one: closing any descriptor of a file drops every fcntl lock
  * the process holds on it, so an open-and-close here while another
@@ -249,7 +249,7 @@ static int make_parent_dirs(const char *path, cw_error *err)
  * writes). O_EXCL makes the check and the creation one step. */
 static int create_file(const char *path, cw_error *err)
 {
-        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
 
         if (fd < 0 && errno == EEXIST)
                 return 0;
