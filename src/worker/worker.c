@@ -403,6 +403,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 if (w.tee_fd >= 0 && fstat(w.tee_fd, &st) == 0)
                         w.tee_chunked = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
                 prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
+                w.n_host_children = cw_proc_children(NULL, 0, w.host_children,
+                                                     WORKER_HOST_CHILDREN_MAX);
                 prctl(PR_SET_CHILD_SUBREAPER, 1UL);
                 r = worker_start_job(&w, started_us);
                 /* Started (or not to be): the burst's gate need not wait for us. */

@@ -64,3 +64,29 @@ def test_daemon_narrows_a_data_dir_others_can_open_and_says_so(wk):
     assert wk.data_dir.stat().st_mode & 0o777 == 0o700
     w = [e for e in events(d, "warning") if e.get("what") == "data_dir"]
     assert w and w[0].get("mode") == "0755" and w[0].get("action") == "chmod_0700", events(d)
+
+
+def escaped_pid(wk, pidfile):
+    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), timeout=10, what="the escaped pid")
+    return int(pidfile.read_text())
+
+
+@pytest.mark.parametrize("how", ["exits", "times_out"])
+def test_descendant_that_calls_setsid_does_not_outlive_its_run(wk, how):
+    pidfile = wk.tmp / "escaped.pid"
+    tail = "exit 0\n" if how == "exits" else "sleep 30\n"
+    cmd = wk.script("escape", f"setsid /bin/sh -c 'echo $$ > {pidfile}; exec sleep 300' </dev/null >/dev/null 2>&1 &\n"
+                              f"while [ ! -s {pidfile} ]; do sleep 0.02; done\n{tail}")
+    wk.configure(job("Escape", cmd, timeout="1s", kill_grace="1s"))
+    try:
+        r = wk("run", "Escape", timeout=30)
+        pid = escaped_pid(wk, pidfile)
+        assert r.returncode == (0 if how == "exits" else 1), r.stderr
+        gone = wait_for(lambda: not proc_alive(pid) or None, timeout=3, what="the escaped process to be gone")
+        assert gone
+    finally:
+        if pidfile.exists() and pidfile.read_text().strip():
+            try:
+                os.kill(int(pidfile.read_text()), 9)
+            except ProcessLookupError:
+                pass
