@@ -125,6 +125,8 @@ static void on_action(void *userdata, const cw_sched_action *a)
         char fire[CW_ISO8601_MAX], q1[256], q2[512];
 
         cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire, sizeof(fire));
+        if (a->kind == CW_SCHED_STARTED)
+                daemon_run_watch(d, a->run_id);
         logline(d, a->kind == CW_SCHED_FAILED ? "error" : "info",
                 "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s", cw_sched_action_kind_to_string(a->kind),
                 a->run_id, a->job->name, quoted(a->spec, q1, sizeof(q1)), fire, cw_trigger_to_string(a->trigger),
@@ -369,6 +371,7 @@ static void read_reports(daemon_state *d)
                  * follows), and one may have died before its run's record. */
                 if (rep.run_id <= 0) {
                         d->sweep_due = true;
+                        d->ends_due = true;
                         continue;
                 }
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
@@ -457,6 +460,7 @@ static void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
                         quoted(err.msg, q2, sizeof(q2)));
                 return;
         }
+        daemon_run_watch(d, id);
         logline(d, "info",
                 "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=resume attempt=1 "
                 "resumed_from=%" PRId64 " reason=resumed_after_lost",
@@ -540,10 +544,12 @@ static void restart_queued(daemon_state *d)
                 if (hand_over_run(d, &p, false, &err) < 0)
                         logline(d, "error", "event=failed run=%" PRId64 " job=%s spec=%s fire=%s reason=%s", q->id, job->name,
                                 quoted(q->spec, q1, sizeof(q1)), fire, quoted(err.msg, q2, sizeof(q2)));
-                else
+                else {
+                        daemon_run_watch(d, q->id);
                         logline(d, "info", "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d "
                                 "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
                                 cw_trigger_to_string(q->trigger), q->attempt);
+                }
         }
         free(fate);
         cw_runs_free(runs, all);
@@ -687,13 +693,13 @@ static void private_data_dir(daemon_state *d)
                 return;
         if (st.st_uid == geteuid() && chmod(d->cfg->data_dir, st.st_mode & 0700) == 0) {
                 logline(d, "warning",
-                        "event=warning what=data_dir path=%s mode=%04o action=chmod_0700 "
+                        "event=error what=data_dir path=%s mode=%04o action=chmod_0700 "
                         "why=\"other users could open and lock its files\"",
                         d->cfg->data_dir, (unsigned)(st.st_mode & 07777));
                 return;
         }
         logline(d, "warning",
-                "event=warning what=data_dir path=%s mode=%04o uid=%u "
+                "event=error what=data_dir path=%s mode=%04o uid=%u "
                 "why=\"other users can open and lock its files: make it 0700\"",
                 d->cfg->data_dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 }
@@ -828,6 +834,7 @@ static int follow_store_file(daemon_state *d)
                 quoted("the store's file was deleted or replaced while the daemon ran: its history "
                        "is gone from here on; the daemon now uses the file at its path",
                        q, sizeof(q)));
+        daemon_run_watch_free(d);
         cw_store_close(d->store);
         d->store = fresh;
         return 0;
@@ -1007,6 +1014,7 @@ static void reap(daemon_state *d)
 
                 if (pid != d->spawner_pid) {
                         d->sweep_due = true; /* a worker of a replaced spawner */
+                        d->ends_due = true;
                         continue;
                 }
                 snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
@@ -1156,7 +1164,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 int n;
 
                 if (pass) {
-                        cw_time wake = run_pass(&d), again = sweep_queued(&d);
+                        cw_time wake, again;
+
+                        daemon_log_ends(&d);
+                        wake = run_pass(&d);
+                        again = sweep_queued(&d);
 
                         arm(&d, again && (!wake || again < wake) ? again : wake);
                 }

@@ -62,7 +62,7 @@ def test_daemon_narrows_a_data_dir_others_can_open_and_says_so(wk):
     d = start_daemon(wk)
     stop_daemon(wk, d)
     assert wk.data_dir.stat().st_mode & 0o777 == 0o700
-    w = [e for e in events(d, "warning") if e.get("what") == "data_dir"]
+    w = [e for e in events(d, "error") if e.get("what") == "data_dir"]
     assert w and w[0].get("mode") == "0755" and w[0].get("action") == "chmod_0700", events(d)
 
 
