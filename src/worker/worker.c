@@ -38,6 +38,9 @@
  * outcome goes to the journal (journal.h). A busy store has already been
  * waited for by the store itself. */
 #define FINISH_RETRY_US (10 * 1000000LL)
+/* ... or this long for a queued run never marked running: its worker still
+ * holds the hand-over lock a starting daemon waits for. */
+#define FINISH_RETRY_HELD_US (2 * 1000000LL)
 #define FINISH_PAUSE_MIN_US (50 * 1000LL)
 #define FINISH_PAUSE_MAX_US (2 * 1000000LL)
 
@@ -70,10 +73,11 @@ static cw_run_status outcome(const worker *w)
         return w->exit_code == 0 && w->signal == 0 ? CW_RUN_SUCCEEDED : CW_RUN_FAILED;
 }
 
-/* Records the outcome, retrying for FINISH_RETRY_US. */
+/* Records the outcome, retrying for FINISH_RETRY_US (_HELD_US). */
 static int finish_store(worker *w, const cw_run *run, const void *output, size_t len)
 {
-        int64_t end = mono_us() + FINISH_RETRY_US, pause = FINISH_PAUSE_MIN_US;
+        int64_t end = mono_us() + (w->hold_fd >= 0 ? FINISH_RETRY_HELD_US : FINISH_RETRY_US);
+        int64_t pause = FINISH_PAUSE_MIN_US;
 
         for (;;) {
                 int r = cw_store_run_finish(w->store, run, output, len);
@@ -90,6 +94,9 @@ static int finish_store(worker *w, const cw_run *run, const void *output, size_t
         }
 }
 
+/* Records the outcome and output: 0 when recorded, 1 when the store
+ * would not take it and it was kept in the journal, a negative errno
+ * (err says why) when neither could be done. */
 static int finish_run(worker *w, cw_run_status status, cw_error *err)
 {
         _cleanup_free_ char *output = NULL;
@@ -120,7 +127,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
          * the outcome for the next process that opens the store, so the run
          * is not recorded lost when it ended. */
         if (cw_journal_write(w->o->cfg->data_dir, &run, output, len) == 0)
-                return 0;
+                return 1;
         return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
                              cw_store_strerror(r));
 }
@@ -451,9 +458,13 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
         /* Recorded: the start record has done its work. Not recorded: it
-         * stays, and recovery records the run as lost, never runs it again. */
+         * stays, and recovery records the run as lost, never runs it again.
+         * Kept in the journal (1): it stays too, should recovery look at the
+         * run before the journal is replayed. */
         if (r == 0)
                 worker_unmark(&w);
+        if (r > 0)
+                r = 0;
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),
