@@ -614,6 +614,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
 
         o.now = cw_instant_sec(now);
         o.now_us = now;
+        o.up_since = d->boot;
         return o;
 }
 
@@ -1143,7 +1144,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                         "zone_changes_need_a_reload");
         daemon_zones_watch(&d);
         d.boot = cw_instant_sec(cw_clock_now(d.clock));
-        /* Before the spawner (which holds the hand-over lock shared). */
+        /* Before the spawner (which holds the hand-over lock shared). The
+         * journal first: a run kept there ended, whatever its row says. */
+        replay_journal(&d);
         restart_queued(&d);
         r = spawner_up(&d, err);
         if (r < 0) {

@@ -312,6 +312,13 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
         return 0;
 }
 
+/* Whether fire t may still start: within its start_deadline, and not
+ * fallen while no scheduler ran (cw_sched_opts.up_since). */
+static bool on_time(const cw_sched_opts *o, cw_time t, cw_duration deadline)
+{
+        return o->now - t <= deadline && (!o->up_since || t >= o->up_since);
+}
+
 static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, fires *f)
 {
         const cw_sched_opts *o = p->o;
@@ -333,7 +340,7 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
                 if (*end || t <= 0)
                         t = o->now - step; /* unreadable: as if it fired one step ago */
                 for (t += step; r == 0 && t <= o->now; t += step) {
-                        r = fires_add(f, t, o->now - t <= deadline);
+                        r = fires_add(f, t, on_time(o, t, deadline));
                         latest = t;
                 }
         }
@@ -370,7 +377,7 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->o->now)
-                        r = fires_add(&f, t, p->o->now - t <= deadline);
+                        r = fires_add(&f, t, on_time(p->o, t, deadline));
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
                 if (r == 0 && cw_timespec_next(e->when, job->tz, p->o->now > p->last ? p->o->now : p->last, &t) == 0)
