@@ -195,7 +195,11 @@ typedef struct cw_run_filter {
 int cw_store_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_n);
 void cw_runs_free(cw_run *runs, size_t n);
 /* Deletes finished runs (final status) that started before before_us,
- * with their output; counts them in *ret_deleted. Never touches active runs. */
+ * with their output; counts them in *ret_deleted. Never touches active runs.
+ * What else grows with every fire goes too: claims of fires before
+ * before_us (and a day before the last pass, so no pass can meet them
+ * again), requests taken before before_us, and job rows that only say
+ * "enabled" (what no row says). */
 int cw_store_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 
 /* ---- batches ---- */

@@ -59,6 +59,18 @@ static const char *const stmt_sql[ST_MAX] = {
         /* By batches through runs_started; run_output rows go by cascade. */
         [ST_PRUNE] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_us < ?1 "
                      "AND status NOT IN ('queued', 'running') LIMIT ?2)",
+        /* Claims of fires before ?1 (seconds) and a day before the last
+         * pass: no pass looks at them again (last_pass never moves back;
+         * the day covers a slow pass that read an older one). */
+        [ST_PRUNE_CLAIMS] =
+                "DELETE FROM claims WHERE rowid IN (SELECT rowid FROM claims WHERE scheduled_at < "
+                "min(?1, coalesce((SELECT CAST(value AS INTEGER) FROM scheduler_state "
+                "WHERE key = 'last_pass'), 0) - 86400) LIMIT ?2)",
+        /* Requests already taken: their runs are in the history. */
+        [ST_PRUNE_REQUESTS] = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE "
+                              "taken = 1 AND requested_us < ?1 LIMIT ?2)",
+        /* A job's "enabled" row says what its absence says. */
+        [ST_PRUNE_JOB_STATE] = "DELETE FROM job_state WHERE enabled = 1",
         /* Not INSERT OR IGNORE: that would also swallow a NOT NULL violation. */
         [ST_CLAIM] = "INSERT INTO claims (spec, scheduled_at, node, claimed_us) "
                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (spec, scheduled_at) DO NOTHING",
