@@ -59,6 +59,16 @@ const char *cw_store_strerror(int r)
         return strerror(-r);
 }
 
+const char *cw_store_error_text(cw_store *s, int r)
+{
+        const char *why;
+
+        if ((r == -EROFS || r == -EACCES) && s && s->ops && s->ops->readonly_reason &&
+            (why = s->ops->readonly_reason(s)))
+                return why;
+        return cw_store_strerror(r);
+}
+
 static bool status_ok(int v)
 {
         return v >= 0 && v < CW_RUN_STATUS_MAX;

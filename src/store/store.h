@@ -108,6 +108,12 @@ int cw_store_check(const char *url, const char *data_dir, const char *recover_to
  * once per scheduler pass. */
 int cw_store_same_file(cw_store *s);
 
+/* cw_store_strerror for an error met on s: a write refused because the
+ * store was opened read-only (its file not writable by this user) says
+ * whose permission is missing: the path, the user, the file's mode and
+ * owner. Static text or s's own (valid while s is open). */
+const char *cw_store_error_text(cw_store *s, int r);
+
 /* What a store error means, for messages: the two store-specific errnos
  * above in the store's words, any other as strerror(-r). Static text. */
 const char *cw_store_strerror(int r);

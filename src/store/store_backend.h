@@ -74,6 +74,8 @@ struct cw_store_ops {
         int (*jobs_failing)(cw_store *s, char ***ret, size_t *ret_n);
         /* whether the store's file is still the one it opened */
         int (*same_file)(cw_store *s);
+        /* why the store cannot be written, NULL when it can (or unknown) */
+        const char *(*readonly_reason)(cw_store *s);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

@@ -129,7 +129,7 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         if (cw_journal_write(w->o->cfg->data_dir, &run, output, len) == 0)
                 return 1;
         return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
-                             cw_store_strerror(r));
+                             cw_store_error_text(w->store, r));
 }
 
 /* Blocks the worker's signals (read from the signalfd instead) and makes
@@ -385,7 +385,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 run.resumed_from = opts->resumed_from;
                 r = cw_store_run_insert(store, &run);
                 if (r < 0) {
-                        cw_error_fail(err, r, "cannot record the run: %s", cw_store_strerror(r));
+                        cw_error_fail(err, r, "cannot record the run: %s", cw_store_error_text(store, r));
                         goto out_signals;
                 }
                 w.run_id = run.id;

@@ -90,3 +90,32 @@ def test_descendant_that_calls_setsid_does_not_outlive_its_run(wk, how):
                 os.kill(int(pidfile.read_text()), 9)
             except ProcessLookupError:
                 pass
+
+
+def test_store_not_writable_by_this_user_says_whose_permission(wk):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run as another user")
+    import shutil
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="cw-ro-")  # outside pytest's 0700 tree
+    try:
+        os.chmod(top, 0o755)
+        cfg = os.path.join(top, "cronwarden.ini")
+        db = os.path.join(top, "data", "cronwarden.db")
+        with open(cfg, "w") as f:
+            f.write(f"[cronwarden]\ndata_dir = {top}/data\n\n" + job("Free", "/bin/true", lock="none"))
+        os.chmod(cfg, 0o644)
+        r = subprocess.run([str(wk.binary), "--config", cfg, "run", "Free"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        os.chmod(os.path.join(top, "data"), 0o755)
+        for n in os.listdir(os.path.join(top, "data")):
+            os.chmod(os.path.join(top, "data", n), 0o644)
+        r = subprocess.run([str(wk.binary), "--config", cfg, "run", "Free"], user="nobody",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, r.stderr
+        assert "Read-only file system" not in r.stderr
+        assert f"store '{db}' is not writable by user nobody" in r.stderr, r.stderr
+        assert "mode 0644, owned by root" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

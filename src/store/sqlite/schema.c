@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,7 @@ static void sq_close(cw_store *s)
          * and removes it. */
         sqlite3_close(q->db);
         free(q->path);
+        free(q->readonly_why);
         free(q);
 }
 
@@ -477,6 +479,34 @@ static int configure(sq_store *q, cw_error *err)
         return 0;
 }
 
+static const char *readonly_reason_op(cw_store *s)
+{
+        return sq_of(s)->readonly_why;
+}
+
+/* SQLite opens a file this user may read but not write read-only, and
+ * every write then says "Read-only file system": say whose permission is
+ * missing instead (kept for cw_store_error_text). */
+static void note_readonly(sq_store *q, const struct stat *st)
+{
+        struct passwd *pw;
+        char me[64], owner[64], *why = NULL;
+
+        if (sqlite3_db_readonly(q->db, "main") != 1)
+                return;
+        /* getpwuid's answer is overwritten by the next call: copy it. */
+        pw = getpwuid(geteuid());
+        snprintf(me, sizeof(me), "%s", pw ? pw->pw_name : "?");
+        pw = getpwuid(st->st_uid);
+        snprintf(owner, sizeof(owner), "%s", pw ? pw->pw_name : "?");
+        if (asprintf(&why,
+                     "store '%s' is not writable by user %s (uid %u): the file is mode %04o, owned by %s "
+                     "(uid %u)",
+                     q->path, me, (unsigned)geteuid(), (unsigned)(st->st_mode & 07777), owner,
+                     (unsigned)st->st_uid) >= 0)
+                q->readonly_why = why;
+}
+
 static int same_file_op(cw_store *s)
 {
         sq_store *q = sq_of(s);
@@ -514,6 +544,7 @@ static const cw_store_ops sqlite_ops = {
         .jobs_disabled = sq_jobs_disabled,
         .jobs_failing = sq_jobs_failing,
         .same_file = same_file_op,
+        .readonly_reason = readonly_reason_op,
         .ui_entry_add = sq_ui_entry_add,
         .ui_entry_update = sq_ui_entry_update,
         .ui_entry_delete = sq_ui_entry_delete,
@@ -563,6 +594,7 @@ int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)
         if (stat(path, &st) == 0) {
                 q->dev = st.st_dev;
                 q->ino = st.st_ino;
+                note_readonly(q, &st);
         }
         r = configure(q, err);
         if (r < 0)
