@@ -1182,6 +1182,25 @@ static void test_list_plans(void **state)
 
 /* ---- prune ---------------------------------------------------------------- */
 
+/* The file deleted, or replaced by another, under an open store. */
+static void test_same_file(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f), *again;
+        char wal[400];
+
+        assert_int_equal(cw_store_same_file(s), 0);
+        assert_int_equal(unlink(f->db), 0);
+        assert_int_equal(cw_store_same_file(s), -ESTALE);
+        snprintf(wal, sizeof(wal), "%s-wal", f->db);
+        (void)unlink(wal);
+        again = open_ok(f); /* a new file at the same path */
+        assert_int_equal(cw_store_same_file(s), -ESTALE);
+        assert_int_equal(cw_store_same_file(again), 0);
+        cw_store_close(again);
+        cw_store_close(s);
+}
+
 static int64_t max64(int64_t a, int64_t b)
 {
         return a > b ? a : b;
@@ -2006,6 +2025,7 @@ int main(void)
                 T(test_list_plans),
                 T(test_prune),
                 T(test_prune_bounded_growth),
+                T(test_same_file),
                 T(test_claims),
                 T(test_claims_race),
                 T(test_state_and_jobs),
