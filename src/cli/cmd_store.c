@@ -40,17 +40,20 @@ static int print_check(cw_cli *cli, const char *recover_to, const cw_store_check
                 fprintf(cli->out, "store: malformed; SQLite's integrity check says:\n%s",
                         res->problems ? res->problems : "");
                 if (res->n_problems > CW_STORE_CHECK_MAX_LINES)
-                        fprintf(cli->out, "(and %zu more)\n", res->n_problems - CW_STORE_CHECK_MAX_LINES);
+                        fprintf(cli->out, "(and %zu more)\n",
+                                res->n_problems - CW_STORE_CHECK_MAX_LINES);
         }
         if (recover_to && res->recovered)
                 fprintf(cli->out, "recovered what could be read into '%s'\n", recover_to);
         if (recover_to && !res->recovered) {
-                fprintf(cli->err, "%s: cannot recover into '%s': %s (try: sqlite3 STORE .recover | sqlite3 '%s')\n",
+                fprintf(cli->err,
+                        "%s: cannot recover into '%s': %s (try: sqlite3 STORE .recover | sqlite3 '%s')\n",
                         cli->prog, recover_to, res->recover_error, recover_to);
                 return CW_EXIT_JOB_FAILED;
         }
         if (!res->ok && !recover_to)
-                fprintf(cli->out, "to save what can be read: cronwarden store check --recover NEW_FILE\n");
+                fprintf(cli->out,
+                        "to save what can be read: cronwarden store check --recover NEW_FILE\n");
         return res->ok ? CW_EXIT_OK : CW_EXIT_JOB_FAILED;
 }
 
@@ -77,7 +80,8 @@ static int cmd_store(cw_cli *cli, int argc, char **argv)
                         recover_to = optarg;
                         continue;
                 }
-                return cli_usage_error(cli, &cw_cmd_store, "unknown or incomplete option '%s'", argv[optind - 1]);
+                return cli_usage_error(cli, &cw_cmd_store, "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
         if (help) {
                 fputs(store_usage, cli->out);
@@ -86,9 +90,11 @@ static int cmd_store(cw_cli *cli, int argc, char **argv)
         if (optind >= argc)
                 return cli_usage_error(cli, &cw_cmd_store, "missing action: check");
         if (strcmp(argv[optind], "check") != 0)
-                return cli_usage_error(cli, &cw_cmd_store, "unknown action '%s' (expected check)", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_store, "unknown action '%s' (expected check)",
+                                       argv[optind]);
         if (argc - optind > 1)
-                return cli_usage_error(cli, &cw_cmd_store, "unexpected argument '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_store, "unexpected argument '%s'",
+                                       argv[optind + 1]);
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;

@@ -18,8 +18,8 @@
 
 void daemon_run_watch(daemon_state *d, int64_t run_id)
 {
-        if (run_id <= 0 ||
-            cw_array_reserve((void **)&d->live, &d->cap_live, d->n_live + 1, sizeof(int64_t), 64) < 0)
+        if (run_id <= 0 || cw_array_reserve((void **)&d->live, &d->cap_live, d->n_live + 1,
+                                            sizeof(int64_t), 64) < 0)
                 return; /* without memory, only the end's log line is lost */
         d->live[d->n_live++] = run_id;
 }
@@ -35,9 +35,11 @@ static void log_end(daemon_state *d, const cw_run *r)
         if (r->signal)
                 snprintf(sig, sizeof(sig), "%d", r->signal);
         logline(d, cw_run_status_is_failure(r->status) ? "warning" : "info",
-                "event=ended run=%" PRId64 " job=%s spec=%s status=%s duration=%s exit=%s signal=%s reason=%s",
+                "event=ended run=%" PRId64
+                " job=%s spec=%s status=%s duration=%s exit=%s signal=%s reason=%s",
                 r->id, r->job ? r->job : "-", quoted(r->spec, q1, sizeof(q1)),
-                cw_run_status_to_string(r->status), dur, code, sig, quoted(r->reason, q2, sizeof(q2)));
+                cw_run_status_to_string(r->status), dur, code, sig,
+                quoted(r->reason, q2, sizeof(q2)));
 }
 
 void daemon_log_ends(daemon_state *d)

@@ -59,11 +59,12 @@ static int format_header(const cw_run *run, size_t len, char *buf, size_t size)
                         *p = ' ';
         n = snprintf(buf, size,
                      JOURNAL_MAGIC "\nid %" PRId64 "\nstatus %s\nexit_code %d\nsignal %d\n"
-                     "ended_us %" PRId64 "\noutput_size %" PRIu64 "\noutput_truncated %d\n"
-                     "reason %s\noutput %zu\n",
+                                   "ended_us %" PRId64 "\noutput_size %" PRIu64
+                                   "\noutput_truncated %d\n"
+                                   "reason %s\noutput %zu\n",
                      run->id, cw_run_status_to_string(run->status), run->exit_code, run->signal,
-                     run->ended_us, (uint64_t)run->output_size, run->output_truncated ? 1 : 0, reason,
-                     len);
+                     run->ended_us, (uint64_t)run->output_size, run->output_truncated ? 1 : 0,
+                     reason, len);
         return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
@@ -203,7 +204,8 @@ static int parse_entry(char *buf, size_t size, cw_run *run, const char **ret_out
                 return -EINVAL;
         if (id <= 0 || len < 0 || (size_t)len > size - (size_t)(p - buf))
                 return -EINVAL;
-        if (cw_run_status_from_string(status, &run->status) < 0 || !cw_run_status_is_final(run->status))
+        if (cw_run_status_from_string(status, &run->status) < 0 ||
+            !cw_run_status_is_final(run->status))
                 return -EINVAL;
         run->id = id;
         run->exit_code = (int)code;

@@ -72,7 +72,8 @@ static int recover_into(sqlite3 *db, const char *dest, cw_store_check_result *re
         int rc;
 
         if (lstat(dest, &sb) == 0) {
-                cw_error_set(err, -1, 0, "'%s' exists already: name a new file to recover into", dest);
+                cw_error_set(err, -1, 0, "'%s' exists already: name a new file to recover into",
+                             dest);
                 return -EEXIST;
         }
         rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL);
