@@ -60,7 +60,7 @@ extern const cw_command cw_cmd_check, cw_cmd_next, cw_cmd_jobs, cw_cmd_info;
 extern const cw_command cw_cmd_run, cw_cmd_progress;
 extern const cw_command cw_cmd_status, cw_cmd_kill, cw_cmd_resume, cw_cmd_clean, cw_cmd_suspend;
 extern const cw_command cw_cmd_history, cw_cmd_logs, cw_cmd_prune;
-extern const cw_command cw_cmd_tick, cw_cmd_daemon, cw_cmd_passwd;
+extern const cw_command cw_cmd_tick, cw_cmd_daemon, cw_cmd_passwd, cw_cmd_store;
 extern const cw_command cw_cmd_diff, cw_cmd_drain, cw_cmd_undrain;
 extern const cw_command cw_cmd_disable, cw_cmd_enable, cw_cmd_request, cw_cmd_crontab, cw_cmd_import_crontab;
 extern const cw_command cw_cmd_notify_test, cw_cmd_notifications;

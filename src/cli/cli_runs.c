@@ -79,7 +79,7 @@ int cli_starters_hold(const cw_config *cfg)
                 return -1;
         if (cw_path_join(path, sizeof(path), cfg->data_dir, CW_SPAWNER_LOCK) < 0)
                 return -1;
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -1;
         /* A daemon that starts now waits for this lock before it looks at

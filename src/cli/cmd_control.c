@@ -67,7 +67,7 @@ static int list_runs(cw_cli *cli, ctl *c, const cw_run_filter *f, cw_run **ret, 
         int r = cw_store_runs_list(c->store, f, ret, ret_n);
 
         if (r < 0)
-                return cli_fail(cli, "cannot read runs: %s", strerror(-r));
+                return cli_fail(cli, "cannot read runs: %s", cw_store_strerror(r));
         return CW_EXIT_OK;
 }
 

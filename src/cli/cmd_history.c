@@ -129,7 +129,7 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
         f.limit = (size_t)limit;
         r = cw_store_runs_list(store, &f, &runs, &n);
         if (r < 0)
-                return cli_fail(cli, "cannot read the history: %s", strerror(-r));
+                return cli_fail(cli, "cannot read the history: %s", cw_store_strerror(r));
         if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
@@ -322,7 +322,7 @@ static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64
                 cw_run_output_release(ro);
                 r = cw_store_run_output_get(store, id, ro);
                 if (r < 0)
-                        return cli_fail(cli, "cannot read run %lld: %s", (long long)id, strerror(-r));
+                        return cli_fail(cli, "cannot read run %lld: %s", (long long)id, cw_store_strerror(r));
                 bool final = cw_run_status_is_final(ro->status);
                 if (!logs_follow_print(o, ro, final) && final) {
                         /* The final record is not of the head + tail shape
@@ -406,7 +406,7 @@ static int cmd_logs(cw_cli *cli, int argc, char **argv)
         if (r == -ENOENT)
                 return cli_fail(cli, "no run %lld (see 'cronwarden history')", (long long)id);
         if (r < 0)
-                return cli_fail(cli, "cannot read run %lld: %s", (long long)id, strerror(-r));
+                return cli_fail(cli, "cannot read run %lld: %s", (long long)id, cw_store_strerror(r));
         if (!cw_run_status_is_final(ro.status))
                 fprintf(cli->err, "%s: note: run %lld is still %s: %s (%llu bytes so far)\n", cli->prog,
                         (long long)id, cw_run_status_to_string(ro.status),
@@ -508,7 +508,7 @@ static int cmd_prune(cw_cli *cli, int argc, char **argv)
                 d = cfg->keep_history;
         r = cw_store_runs_prune(store, cli->now - d * 1000000, &deleted);
         if (r < 0)
-                return cli_fail(cli, "cannot prune: %s", strerror(-r));
+                return cli_fail(cli, "cannot prune: %s", cw_store_strerror(r));
         /* Delivered notifications of the same age go too (a store without
          * an outbox has none). */
         r = cw_store_notices_prune(store, cli->now - d * 1000000, NULL);

@@ -282,8 +282,8 @@ static int run_main(cw_cli *cli, run_args *a)
                 return CW_EXIT_LOCKED;
         }
         if (r < 0) {
-                report(a->report_fd, "error %s\n", e.msg[0] ? e.msg : strerror(-r));
-                return cli_fail(cli, "cannot run %s: %s", job->name, e.msg[0] ? e.msg : strerror(-r));
+                report(a->report_fd, "error %s\n", e.msg[0] ? e.msg : cw_store_strerror(r));
+                return cli_fail(cli, "cannot run %s: %s", job->name, e.msg[0] ? e.msg : cw_store_strerror(r));
         }
         return print_outcome(cli, store, a, job, &res);
 }

@@ -114,7 +114,7 @@ static int set_scheduler(cw_cli *cli, cw_store *store, bool on)
 
         r = cw_store_state_get(store, STATE_ENABLED, &old);
         if (r < 0 && r != -ENOENT)
-                return cli_fail(cli, "cannot read the scheduler state: %s", strerror(-r));
+                return cli_fail(cli, "cannot read the scheduler state: %s", cw_store_strerror(r));
         /* Never set means enabled: a fresh store schedules. */
         was_on = r == -ENOENT || strcmp(old, "0") != 0;
         if (was_on == on) {
@@ -335,7 +335,7 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
         }
         r = cw_store_request_add(store, spec_text, by, cli->now, &id);
         if (r < 0)
-                return cli_fail(cli, "cannot queue the request: %s", strerror(-r));
+                return cli_fail(cli, "cannot queue the request: %s", cw_store_strerror(r));
         fprintf(cli->out, "request %lld queued for %s\n", (long long)id, spec_text);
         wake_daemon(cfg);
         /* Queued all the same (it may be enabled before the next pass),

@@ -221,7 +221,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 return r;
         r = cw_ui_entries_load(cfg, store, cw_instant_sec(cli->now), &extra.e, &extra.n, NULL);
         if (r < 0)
-                return cli_fail(cli, "tick: cannot read the UI-created entries: %s", strerror(-r));
+                return cli_fail(cli, "tick: cannot read the UI-created entries: %s", cw_store_strerror(r));
         t.cfg = cfg;
         if (json)
                 t.actions = json_array();

@@ -38,6 +38,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_passwd,
         &cw_cmd_notify_test,
         &cw_cmd_notifications,
+        &cw_cmd_store,
 };
 
 static void print_main_help(FILE *f)

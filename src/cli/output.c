@@ -8,6 +8,7 @@
 
 #include "base/iso8601.h"
 #include "cli.h"
+#include "worker/journal.h"
 
 int cli_fail(cw_cli *cli, const char *fmt, ...)
 {
@@ -151,8 +152,12 @@ int cli_open_store(cw_cli *cli, const cw_config *cfg, cw_store **ret)
         cw_error_clear(&e);
         r = cw_store_open(cfg->store, cfg->data_dir, ret, &e);
         if (r < 0)
-                return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : strerror(-r));
+                return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : cw_store_strerror(r));
         cw_store_set_clock(*ret, &cli->clock);
+        /* Outcomes a worker could not record (a full disk) go in first, so
+         * nothing below takes their runs for lost. Best effort: an entry
+         * that cannot be recorded yet stays for the next process. */
+        (void)cw_journal_replay(*ret, cfg->data_dir, NULL);
         return CW_EXIT_OK;
 }
 

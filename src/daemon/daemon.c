@@ -51,6 +51,7 @@
 #include "sched/drain.h"
 #include "sched/worker_locks.h"
 #include "worker/control.h"
+#include "worker/journal.h"
 #include "worker/lock.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
@@ -122,6 +123,8 @@ static void on_action(void *userdata, const cw_sched_action *a)
         char fire[CW_ISO8601_MAX], q1[256], q2[512];
 
         cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire, sizeof(fire));
+        if (a->kind == CW_SCHED_STARTED)
+                daemon_run_watch(d, a->run_id);
         logline(d, a->kind == CW_SCHED_FAILED ? "error" : "info",
                 "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s", cw_sched_action_kind_to_string(a->kind),
                 a->run_id, a->job->name, quoted(a->spec, q1, sizeof(q1)), fire, cw_trigger_to_string(a->trigger),
@@ -336,7 +339,7 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         r = cw_store_run_insert(d->store, &run);
         if (r < 0) {
                 free(p.spec);
-                return cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot record the run: %s", cw_store_strerror(r));
         }
         p.run_id = run.id;
         *ret_run_id = run.id;
@@ -365,6 +368,7 @@ static void read_reports(daemon_state *d)
                  * follows), and one may have died before its run's record. */
                 if (rep.run_id <= 0) {
                         d->sweep_due = true;
+                        d->ends_due = true;
                         continue;
                 }
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
@@ -393,6 +397,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
 
         o.now = now;
         o.config_at = d->config_at;
+        o.up_since = d->boot;
         return o;
 }
 
@@ -450,11 +455,35 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
         if (r < 0)
                 return r;
         /* data_dir must exist to hold the snapshot (the store creates it too). */
-        (void)mkdir((*ret)->data_dir, 0755);
+        (void)mkdir((*ret)->data_dir, 0700);
         *ret_text = CW_TAKE_PTR(text);
         *ret_len = len;
         d->loaded_at = now;
         return 0;
+}
+
+/* data_dir holds lock files: any user who can open one can flock it and
+ * make every fire of its job `skipped`, or keep the daemon from starting.
+ * It is created 0700; one made wider (by an older cronwarden, or by hand)
+ * and owned by us is narrowed, loudly, so its files cannot be opened by
+ * other users. One owned by another user is only reported. */
+static void private_data_dir(daemon_state *d)
+{
+        struct stat st;
+
+        if (stat(d->cfg->data_dir, &st) < 0 || !(st.st_mode & 077))
+                return;
+        if (st.st_uid == geteuid() && chmod(d->cfg->data_dir, st.st_mode & 0700) == 0) {
+                logline(d, "warning",
+                        "event=error what=data_dir path=%s mode=%04o action=chmod_0700 "
+                        "why=\"other users could open and lock its files\"",
+                        d->cfg->data_dir, (unsigned)(st.st_mode & 07777));
+                return;
+        }
+        logline(d, "warning",
+                "event=error what=data_dir path=%s mode=%04o uid=%u "
+                "why=\"other users can open and lock its files: make it 0700\"",
+                d->cfg->data_dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 }
 
 /* data_dir/daemon.pid, flocked for the daemon's life: one daemon per store. */
@@ -467,7 +496,7 @@ static int take_pid_file(daemon_state *d, cw_error *err)
                 return cw_error_fail(err, -ENAMETOOLONG,
                                      "data_dir is too long a path (%zu bytes): '%s'",
                                      strlen(d->cfg->data_dir), d->cfg->data_dir);
-        d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        d->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (d->pid_fd < 0)
                 return cw_error_fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
         if (flock(d->pid_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -542,12 +571,58 @@ static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry 
         int r = cw_ui_entries_load(d->cfg, d->store, cw_instant_sec(o->now), ret, ret_n, NULL);
 
         if (r < 0) {
-                logline(d, "error", "event=error what=ui_entries error=%s", strerror(-r));
+                logline(d, "error", "event=error what=ui_entries error=%s", cw_store_strerror(r));
                 *ret = NULL;
                 *ret_n = 0;
         }
         o->extra_entries = *ret;
         o->n_extra_entries = *ret_n;
+}
+
+/* Outcomes workers could not record (journal.h) go in before the pass
+ * looks at the runs. Cheap when there are none (no directory). */
+static void replay_journal(daemon_state *d)
+{
+        size_t n = 0;
+        int r = cw_journal_replay(d->store, d->cfg->data_dir, &n);
+
+        if (n)
+                logline(d, "info", "event=journal_replay recorded=%zu", n);
+        if (r < 0)
+                logline(d, "warning", "event=error what=journal_replay error=%s action=retry_next_pass",
+                        cw_store_strerror(r));
+}
+
+/* The store's file deleted or replaced under the daemon (rm, a restore
+ * from a copy): every other process now opens the new file, so claiming
+ * in the old one would run each fire twice. Checked once per pass (one
+ * stat); the daemon says so loudly and moves to the new file, or, when it
+ * cannot open it, claims nothing until it can (-ESTALE). */
+static int follow_store_file(daemon_state *d)
+{
+        cw_store *fresh = NULL;
+        cw_error e;
+        char q[600];
+        int r = cw_store_same_file(d->store);
+
+        if (r != -ESTALE)
+                return 0;
+        cw_error_clear(&e);
+        r = cw_store_open(d->cfg->store, d->cfg->data_dir, &fresh, &e);
+        if (r < 0) {
+                logline(d, "error",
+                        "event=error what=store error=%s action=stop_claiming",
+                        quoted(e.msg[0] ? e.msg : cw_store_strerror(r), q, sizeof(q)));
+                return -ESTALE;
+        }
+        logline(d, "error", "event=error what=store error=%s action=reopened",
+                quoted("the store's file was deleted or replaced while the daemon ran: its history "
+                       "is gone from here on; the daemon now uses the file at its path",
+                       q, sizeof(q)));
+        daemon_run_watch_free(d);
+        cw_store_close(d->store);
+        d->store = fresh;
+        return 0;
 }
 
 static cw_time run_pass(daemon_state *d)
@@ -559,6 +634,10 @@ static cw_time run_pass(daemon_state *d)
         cw_error err;
         int r;
 
+        if (follow_store_file(d) < 0)
+                return o.now + 5;
+        o.store = d->store;
+        replay_journal(d);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
         batch_open(d);
@@ -748,6 +827,7 @@ static void reap(daemon_state *d)
 
                 if (pid != d->spawner_pid) {
                         d->sweep_due = true; /* a worker of a replaced spawner */
+                        d->ends_due = true;
                         continue;
                 }
                 snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
@@ -853,10 +933,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         d.config_at = d.loaded_at;
         if (r == 0)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
-        if (r == 0)
+        if (r == 0) {
                 cw_store_set_clock(d.store, d.clock);
-        if (r == 0)
+                private_data_dir(&d);
                 r = take_pid_file(&d, err);
+        }
         if (r == 0) {
                 /* When this does not fit, cw_snapshot_write says so. */
                 (void)cw_path_join(d.snapshot, sizeof(d.snapshot), d.cfg->data_dir,
@@ -884,7 +965,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                         "zone_changes_need_a_reload");
         daemon_zones_watch(&d);
         d.boot = cw_instant_sec(cw_clock_now(d.clock));
-        /* Before the spawner (which holds the hand-over lock shared). */
+        /* Before the spawner (which holds the hand-over lock shared). The
+         * journal first: a run kept there ended, whatever its row says. */
+        replay_journal(&d);
         restart_queued(&d);
         r = spawner_up(&d, err);
         if (r < 0) {
@@ -911,7 +994,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 int n, tmo, wd;
 
                 if (pass) {
-                        cw_time wake = run_pass(&d), again = sweep_queued(&d);
+                        cw_time wake, again;
+
+                        daemon_log_ends(&d);
+                        wake = run_pass(&d);
+                        again = sweep_queued(&d);
 
                         arm(&d, again && (!wake || again < wake) ? again : wake);
                         cw_sdnotify_status_next(&d.sd, d.cfg->n_jobs, wake);

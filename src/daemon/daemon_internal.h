@@ -70,6 +70,11 @@ typedef struct daemon_state {
         pthread_t notify_thread;
         bool notify_running;
         char *notify_store, *notify_data_dir; /* its copies: a reload frees d->cfg */
+        /* Runs this daemon started whose end it has not logged yet
+         * (run_ends.c); ends_due: a worker ended since the last look. */
+        int64_t *live;
+        size_t n_live, cap_live;
+        bool ends_due;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -79,6 +84,13 @@ _printf_(3, 4) void logline(daemon_state *d, const char *level, const char *fmt,
 /* A value for key=value: s itself, or quoted into buf when it has spaces
  * or quotes; "-" for NULL. */
 const char *quoted(const char *s, char *buf, size_t size);
+
+/* run_ends.c: remember a run this daemon started, so its end is logged;
+ * after news that workers ended (ends_due), log `event=ended` for each
+ * such run whose status is final; free the list. */
+void daemon_run_watch(daemon_state *d, int64_t run_id);
+void daemon_log_ends(daemon_state *d);
+void daemon_run_watch_free(daemon_state *d);
 
 /* Parses config text (read from config_path) with the zone files as they
  * are now. Returns 0 and a new config, or a negative errno with err

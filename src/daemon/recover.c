@@ -51,7 +51,7 @@ static int take_handover_lock(daemon_state *d)
 
         if (cw_path_join(path, sizeof(path), d->cfg->data_dir, CW_SPAWNER_LOCK) < 0)
                 return -1;
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -1;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -106,6 +106,7 @@ static void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
                         quoted(err.msg, q2, sizeof(q2)));
                 return;
         }
+        daemon_run_watch(d, id);
         logline(d, "info",
                 "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=resume attempt=1 "
                 "resumed_from=%" PRId64 " reason=resumed_after_lost",
@@ -198,10 +199,12 @@ void restart_queued(daemon_state *d)
                 if (hand_over_run(d, &p, false, &err) < 0)
                         logline(d, "error", "event=failed run=%" PRId64 " job=%s spec=%s fire=%s reason=%s", q->id, job->name,
                                 quoted(q->spec, q1, sizeof(q1)), fire, quoted(err.msg, q2, sizeof(q2)));
-                else
+                else {
+                        daemon_run_watch(d, q->id);
                         logline(d, "info", "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d "
                                 "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
                                 cw_trigger_to_string(q->trigger), q->attempt);
+                }
         }
         free(fate);
         cw_runs_free(runs, all);

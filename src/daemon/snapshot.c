@@ -22,7 +22,7 @@ int cw_snapshot_write(const char *data_dir, const char *text, size_t len, cw_err
 
         snprintf(path, sizeof(path), "%s/%s", data_dir, CW_DAEMON_SNAPSHOT);
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return cw_error_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
         w = write(fd, text, len);

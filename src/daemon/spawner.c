@@ -389,7 +389,7 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
          * go. Without it a restart records queued runs as lost. */
         sp.hold = cw_path_join(lock_path, sizeof(lock_path), cfg->data_dir, CW_SPAWNER_LOCK) < 0
                           ? -1
-                          : open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                          : open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (sp.hold >= 0 && flock(sp.hold, LOCK_SH) < 0) {
                 close(sp.hold);
                 sp.hold = -1;

@@ -384,6 +384,13 @@ int cw_sched_every_get(cw_store *s, const cw_schedule_entry *e, bool migrate, ch
         return 0;
 }
 
+/* Whether fire t may still start: within its start_deadline, and not
+ * fallen while no scheduler ran (cw_sched_opts.up_since). */
+static bool on_time(const pass *p, cw_time t, cw_duration deadline)
+{
+        return p->now - t <= deadline && (!p->o->up_since || t >= p->o->up_since);
+}
+
 /* The fire added last (0: none): a deferred fire and the fires it merges
  * with are added once. */
 static cw_time fires_last(const fires *f)
@@ -424,7 +431,7 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
         cw_time now = p->now;
 
         if (!fx.window)
-                return t > from && t != fires_last(f) ? fires_add(f, t, now - t <= deadline) : 0;
+                return t > from && t != fires_last(f) ? fires_add(f, t, on_time(p, t, deadline)) : 0;
         if (!fx.deferred || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
                 return t > from ? maint_skip(p, e, job, t, fx.window) : 0;
         if (fx.to - 1 > t)
@@ -433,7 +440,7 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 wake_at(p, fx.to);
                 return 0;
         }
-        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, now - fx.to <= deadline)
+        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, on_time(p, fx.to, deadline))
                                                       : 0;
 }
 
@@ -484,7 +491,7 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
                 if (*end || t <= 0)
                         t = p->now - step; /* unreadable: as if it fired one step ago */
                 for (t += step; r == 0 && t <= p->now; t += step) {
-                        r = fires_add(f, t, p->now - t <= deadline);
+                        r = fires_add(f, t, on_time(p, t, deadline));
                         latest = t;
                 }
         }
@@ -549,7 +556,7 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                         t = cw_maint_chain_open(cfg, job, from) - 1;
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->now)
                         r = maint ? maint_fire(p, e, job, from, &t, deadline, &f)
-                                  : fires_add(&f, t, p->now - t <= deadline);
+                                  : fires_add(&f, t, on_time(p, t, deadline));
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
                 since = since > p->last ? since : p->last;
@@ -778,7 +785,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = cw_sched_since_load(o->store, p.last, p.now, &p.since);
         if (r < 0) {
                 pass_release(&p);
-                return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s", cw_store_strerror(r));
         }
         res.window_from = p.last;
         res.window_to = p.now;
@@ -804,7 +811,7 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         res.draining = p.draining;
         pass_release(&p);
         if (r < 0)
-                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", strerror(-r));
+                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", cw_store_strerror(r));
         *ret = res;
         return 0;
 }
@@ -818,7 +825,7 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
 
         r = cw_store_state_get(o->store, "enabled", &v);
         if (r < 0 && r != -ENOENT)
-                return cw_error_fail(err, r, "cannot read the scheduler state: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s", cw_store_strerror(r));
         p.enabled = r == -ENOENT || strcmp(v, "0") != 0;
         r = 0;
         for (size_t i = 0; r == 0 && i < o->cfg->n_entries + o->n_extra_entries; i++) {
@@ -840,7 +847,7 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
         }
         pass_release(&p);
         if (r < 0)
-                return cw_error_fail(err, r, "@reboot: store error: %s", strerror(-r));
+                return cw_error_fail(err, r, "@reboot: store error: %s", cw_store_strerror(r));
         *ret = res;
         return 0;
 }

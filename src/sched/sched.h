@@ -121,6 +121,11 @@ typedef struct cw_sched_opts {
          * back its starts (the daemon batches a pass's writes) commits and
          * hands over what it has; may be NULL. */
         void (*flush)(void *userdata);
+        /* Since when this scheduler has run (the daemon's start), 0 when
+         * unknown (tick). A fire before it fell while no scheduler ran: it
+         * is missed (catch_up decides), however recent; start_deadline
+         * only lets fires the scheduler saw come start late. */
+        cw_time up_since;
 } cw_sched_opts;
 
 typedef struct cw_sched_result {

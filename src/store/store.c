@@ -50,6 +50,26 @@ const double cw_store_lateness_bounds[CW_STORE_LATENESS_BUCKETS] = {
 _Static_assert(CW_STORE_DURATION_BUCKETS <= CW_STORE_HIST_MAX, "too many duration buckets");
 _Static_assert(CW_STORE_LATENESS_BUCKETS <= CW_STORE_HIST_MAX, "too many lateness buckets");
 
+const char *cw_store_strerror(int r)
+{
+        if (r == -ETIMEDOUT)
+                return "the store is busy (another process holds a write transaction for longer than 30s)";
+        if (r == -EUCLEAN)
+                return "the store is malformed (its file is damaged: run 'cronwarden store check' "
+                       "to see what can be recovered)";
+        return strerror(-r);
+}
+
+const char *cw_store_error_text(cw_store *s, int r)
+{
+        const char *why;
+
+        if ((r == -EROFS || r == -EACCES) && s && s->ops && s->ops->readonly_reason &&
+            (why = s->ops->readonly_reason(s)))
+                return why;
+        return cw_store_strerror(r);
+}
+
 static bool status_ok(int v)
 {
         return v >= 0 && v < CW_RUN_STATUS_MAX;
@@ -185,9 +205,10 @@ int cw_store_url_redact(const char *url, char **ret)
         return 0;
 }
 
-static int open_sqlite_default(const char *data_dir, cw_store **ret, cw_error *err)
+/* The default SQLite file's path, DATA_DIR/cronwarden.db, newly allocated. */
+static int default_path(const char *data_dir, char **ret, cw_error *err)
 {
-        _cleanup_free_ char *path = NULL;
+        char *path;
         size_t n;
 
         if (!data_dir || !*data_dir) {
@@ -202,6 +223,17 @@ static int open_sqlite_default(const char *data_dir, cw_store **ret, cw_error *e
          * path appears in messages, so keep it tidy. */
         snprintf(path, n, "%s%s%s", data_dir, data_dir[strlen(data_dir) - 1] == '/' ? "" : "/",
                  CW_STORE_FILE);
+        *ret = path;
+        return 0;
+}
+
+static int open_sqlite_default(const char *data_dir, cw_store **ret, cw_error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        int r = default_path(data_dir, &path, err);
+
+        if (r < 0)
+                return r;
         return cw_store_sqlite_open(path, ret, err);
 }
 
@@ -224,6 +256,36 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
                 return cw_store_pg_open(u.path, ret, err);
         }
         return -EINVAL;
+}
+
+int cw_store_check(const char *url, const char *data_dir, const char *recover_to,
+                   cw_store_check_result *ret, cw_error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        cw_store_url u;
+        int r;
+
+        cw_error_clear(err);
+        if (!ret)
+                return -EINVAL;
+        r = cw_store_url_parse(url, &u, err);
+        if (r < 0)
+                return r;
+        if (u.kind != CW_STORE_SQLITE) {
+                _cleanup_free_ char *shown = NULL;
+
+                if (cw_store_url_redact(url, &shown) < 0)
+                        return -ENOMEM;
+                cw_error_set(err, -1, 0, "only a SQLite store can be checked here (store = %s)",
+                             shown);
+                return -EOPNOTSUPP;
+        }
+        if (!u.path) {
+                r = default_path(data_dir, &path, err);
+                if (r < 0)
+                        return r;
+        }
+        return cw_store_sqlite_check(u.path ? u.path : path, recover_to, ret, err);
 }
 
 bool cw_store_exists(const char *url, const char *data_dir)
@@ -525,6 +587,12 @@ int cw_store_jobs_failing(cw_store *s, char ***ret, size_t *ret_n)
         if (!ret || !ret_n)
                 return -EINVAL;
         return s->ops->jobs_failing(s, ret, ret_n);
+}
+
+int cw_store_same_file(cw_store *s)
+{
+        OP_OR_RETURN(s, same_file);
+        return s->ops->same_file(s);
 }
 
 void cw_store_names_free(char **names, size_t n)

@@ -19,7 +19,10 @@
  *
  * Times in runs are microseconds since the epoch (UTC); scheduled
  * instants are seconds (cw_time). Every function returns 0 or a negative
- * errno; out-parameters are untouched on failure. */
+ * errno; out-parameters are untouched on failure. Two errnos have a
+ * meaning of their own here: -ETIMEDOUT, the store stayed busy (another
+ * process held a write transaction) for CW_STORE_BUSY_MS; -EUCLEAN, the
+ * store's file is malformed. cw_store_strerror says so in words. */
 #ifndef CW_STORE_STORE_H
 #define CW_STORE_STORE_H
 
@@ -91,6 +94,45 @@ void cw_store_set_clock(cw_store *s, const cw_clock *clock);
  * grammar refuses (opening it then says what is wrong). */
 bool cw_store_exists(const char *url, const char *data_dir);
 static inline void cw_store_closep(cw_store **s) { cw_store_close(*s); }
+
+/* ---- checking a damaged store ---- */
+
+#define CW_STORE_CHECK_MAX_LINES 20
+
+typedef struct cw_store_check_result {
+        bool ok;              /* the integrity check found nothing wrong */
+        size_t n_problems;    /* what it found, counted */
+        char *problems;       /* the first CW_STORE_CHECK_MAX_LINES of them, one a line;
+                                 NULL when none; the caller frees it */
+        bool recovered;       /* recover_to was written */
+        char recover_error[256]; /* why not, when a recovery was asked for and failed */
+} cw_store_check_result;
+
+/* Checks the store named by `url` without opening it as a store (a damaged
+ * one cannot be): SQLite's integrity check, then, when recover_to is not
+ * NULL, a copy of every row still readable into that new file (which must
+ * not exist: -EEXIST). Returns 0 when the check ran (ret says what it
+ * found), -ENOENT when there is no store, -EOPNOTSUPP for a PostgreSQL
+ * store (its server checks itself), other errors with err saying why. */
+int cw_store_check(const char *url, const char *data_dir, const char *recover_to,
+                   cw_store_check_result *ret, cw_error *err);
+
+/* Whether the store's file is still the one it opened: 0 when it is,
+ * -ESTALE when its path now names another file or none (it was deleted,
+ * or replaced by a copy), which every other process will use from now on;
+ * -EOPNOTSUPP for a store that is not a file. One stat: cheap enough for
+ * once per scheduler pass. */
+int cw_store_same_file(cw_store *s);
+
+/* cw_store_strerror for an error met on s: a write refused because the
+ * store was opened read-only (its file not writable by this user) says
+ * whose permission is missing: the path, the user, the file's mode and
+ * owner. Static text or s's own (valid while s is open). */
+const char *cw_store_error_text(cw_store *s, int r);
+
+/* What a store error means, for messages: the two store-specific errnos
+ * above in the store's words, any other as strerror(-r). Static text. */
+const char *cw_store_strerror(int r);
 
 /* Schema version the file is at after open (for tests and `check`). */
 int cw_store_schema_version(cw_store *s);
@@ -175,7 +217,11 @@ typedef struct cw_run_filter {
 int cw_store_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_n);
 void cw_runs_free(cw_run *runs, size_t n);
 /* Deletes finished runs (final status) that started before before_us,
- * with their output; counts them in *ret_deleted. Never touches active runs. */
+ * with their output; counts them in *ret_deleted. Never touches active runs.
+ * What else grows with every fire goes too: claims of fires before
+ * before_us (and a day before the last pass, so no pass can meet them
+ * again), requests taken before before_us, and job rows that only say
+ * "enabled" (what no row says). */
 int cw_store_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 
 /* ---- batches ---- */

@@ -90,6 +90,10 @@ struct cw_store_ops {
         int (*notices_list)(cw_store *s, bool pending_only, size_t limit, cw_notice **ret,
                             size_t *ret_n);
         int (*notices_prune)(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
+        /* whether the store's file is still the one it opened */
+        int (*same_file)(cw_store *s);
+        /* why the store cannot be written, NULL when it can (or unknown) */
+        const char *(*readonly_reason)(cw_store *s);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with
@@ -113,6 +117,10 @@ enum {
         CW_STORE_PG_FAULT_LOSE_BEFORE_COMMIT,
 };
 int cw_store_pg_fault(cw_store *s, int fault);
+/* The SQLite backend's store check (store.h, cw_store_check) of the file
+ * at `path`, which must exist. */
+int cw_store_sqlite_check(const char *path, const char *recover_to, cw_store_check_result *ret,
+                          cw_error *err);
 
 /* For tests: the query plan (EXPLAIN QUERY PLAN, one step per line) that
  * cw_store_runs_list would use for f, newly allocated in *ret. Only the

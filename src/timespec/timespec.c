@@ -74,6 +74,15 @@ _printf_(4, 5) static int fail(field_parse *fp, size_t from, size_t to, const ch
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+/* A number in a message is shown as written (the value read stops
+ * growing once it is out of range), up to this many digits. */
+#define DIGITS_SHOWN 40
+
+static int digits_shown(size_t start, size_t end)
+{
+        return (int)(end - start > DIGITS_SHOWN ? DIGITS_SHOWN : end - start);
+}
+
 /* Reads a number or (for month/day-of-week) a three-letter name at *i.
  * Sets *ret_named when a name was read. */
 static int read_value(field_parse *fp, size_t *i, int *ret, bool *ret_named)
@@ -90,8 +99,9 @@ static int read_value(field_parse *fp, size_t *i, int *ret, bool *ret_named)
                         (*i)++;
                 }
                 if (v < fd->lo || v > fd->hi) {
-                        char d[64];
-                        snprintf(d, sizeof(d), "%ld is out of range %d-%d", v, fd->lo, fd->hi);
+                        char d[128];
+                        snprintf(d, sizeof(d), "%.*s%s is out of range %d-%d", digits_shown(start, *i),
+                                 s + start, *i - start > DIGITS_SHOWN ? "..." : "", fd->lo, fd->hi);
                         return fail(fp, start, *i, "%s", d);
                 }
                 *ret = (int)v;
@@ -155,8 +165,9 @@ static int read_step(field_parse *fp, size_t *i, int range, int *ret)
         if (v < 1)
                 return fail(fp, start, *i, "step must be at least 1%s", "");
         if (v > range) {
-                char d[80];
-                snprintf(d, sizeof(d), "step %ld is larger than the field's range of %d values", v, range);
+                char d[128];
+                snprintf(d, sizeof(d), "step %.*s%s is larger than the field's range of %d values",
+                         digits_shown(start, *i), s + start, *i - start > DIGITS_SHOWN ? "..." : "", range);
                 return fail(fp, start, *i, "%s", d);
         }
         *ret = (int)v;

@@ -329,6 +329,14 @@ int cw_timespec_check_fires(const cw_timespec *ts, const cw_tz *tz, cw_time now,
         /* The Gregorian calendar repeats every 400 years, weekdays included. */
         if (next_in_zone(ts, tz, now, c.year + 401, &t) == 0)
                 return 0;
+        /* Near the end of the calendar cronwarden computes, a spec that
+         * fires in an earlier 400-year cycle only has no fire left. */
+        if (c.year + 401 > CW_TIMESPEC_MAX_YEAR &&
+            next_in_zone(ts, tz, (cw_time)946684800 /* 2000-01-01 */, 2401, &t) == 0)
+                return cw_error_set(err, -1, 0,
+                                    "never fires: its next fire would be after the year %d, the last "
+                                    "year cronwarden computes",
+                                    CW_TIMESPEC_MAX_YEAR);
         utc = cw_tz_utc();
         if (!utc)
                 return -ENOMEM;

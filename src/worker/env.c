@@ -295,7 +295,9 @@ int cw_env_file_load(const char *path, cw_strv *env, cw_error *err)
         size_t len = 0;
         int fd, r = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO for reading would wait for a writer
+         * forever; the type is checked on the descriptor, after. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return cw_error_fail(err, -errno, "env_file: cannot open '%s': %s", path,
                                strerror(errno));

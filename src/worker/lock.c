@@ -1,6 +1,6 @@
 /* lock.c - flock(2) locks in data_dir/locks, one file per key (lock.h).
  *
- * The file LOCKS_DIR/KEY.lock is opened (created 0644) and locked with
+ * The file LOCKS_DIR/KEY.lock is opened (created 0600) and locked with
  * flock(LOCK_EX | LOCK_NB). The kernel owns the truth: the lock exists
  * exactly as long as an open file description holding it, so a worker
  * killed with SIGKILL frees it at once and no stale-pid guessing is ever
@@ -112,7 +112,7 @@ static int mkdir_parents(const char *dir)
                 if (path[i] != '/' && path[i] != '\0')
                         continue;
                 path[i] = '\0';
-                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                if (mkdir(path, 0700) < 0 && errno != EEXIST)
                         return -errno;
                 path[i] = dir[i];
         }
@@ -218,12 +218,12 @@ int cw_lock_acquire(const char *locks_dir, const char *key, cw_lock **ret, cw_lo
         r = lock_path(locks_dir, key, path, sizeof(path));
         if (r < 0)
                 return r;
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0 && errno == ENOENT) {
                 r = mkdir_parents(locks_dir);
                 if (r < 0)
                         return r;
-                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         }
         if (fd < 0)
                 return -errno;

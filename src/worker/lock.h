@@ -33,7 +33,7 @@ typedef struct cw_lock_holder {
  * -ENOENT when the job's lock mode is none (buf set to ""). */
 int cw_lock_key(const cw_job *job, const char *spec_text, char *buf, size_t size);
 
-/* Takes the lock `key` in locks_dir (created 0755 when missing) without
+/* Takes the lock `key` in locks_dir (created 0700 when missing) without
  * waiting. Returns 0 with *ret; -EBUSY when another process holds it
  * (*holder filled from the file, zeroed fields when unreadable); other
  * negative errno on I/O errors. The lock's fd is O_CLOEXEC: jobs never

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct proc_stat {
@@ -172,6 +173,64 @@ int cw_proc_kill_group(int pgid, uint64_t start, int sig)
                         continue;
                 if (kill(pid, sig) == 0)
                         n++;
+        }
+        closedir(d);
+        return n;
+}
+
+static bool listed(const int *pids, size_t n, long pid)
+{
+        for (size_t i = 0; i < n; i++)
+                if (pids[i] == pid)
+                        return true;
+        return false;
+}
+
+/* Adds the children in one thread's /proc children file to ret[*n..max). */
+static void read_children(const char *path, const int *spare, size_t n_spare, int *ret, size_t max,
+                          size_t *n)
+{
+        char buf[4096];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t len;
+
+        if (fd < 0)
+                return;
+        len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (len <= 0)
+                return;
+        buf[len] = '\0';
+        for (char *p = buf, *end; *p && *n < max; p = end) {
+                long pid = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (pid > 1 && !listed(spare, n_spare, pid) && !listed(ret, *n, pid))
+                        ret[(*n)++] = (int)pid;
+        }
+}
+
+size_t cw_proc_children(const int *spare, size_t n_spare, int *ret, size_t max)
+{
+        siginfo_t si = {0};
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        /* No child at all (the common case): no /proc to read. */
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+                return 0;
+        d = opendir("/proc/self/task");
+        if (!d)
+                return 0;
+        while ((de = readdir(d)) && n < max) {
+                char path[64];
+                int tid;
+
+                if (!parse_pid(de->d_name, &tid))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/task/%d/children", tid);
+                read_children(path, spare, n_spare, ret, max, &n);
         }
         closedir(d);
         return n;

@@ -26,6 +26,9 @@
  * re-parented to it and their deaths arrive as SIGCHLD: the group's
  * emptiness is re-counted on events, never polled for. After SIGKILL a
  * bounded wait (GIVEUP_US) covers processes that cannot die (D state).
+ * Processes that left the group (setsid) are not waited for, but none
+ * outlives the run: when it is done, every child the worker inherited is
+ * killed, and so on down (kill_escaped).
  *
  * Output is read in BUF_SIZE chunks into the bounded capture; memory is
  * max_output plus two fixed buffers whatever the job prints. While the
@@ -600,6 +603,50 @@ static void set_quiet(worker *w, bool quiet)
                 w->quiet = quiet;
 }
 
+/* Reaps those of pids[0..n) that have ended; true when one was. */
+static bool reap_these(const int *pids, size_t n)
+{
+        bool any = false;
+
+        for (size_t i = 0; i < n; i++)
+                if (waitpid(pids[i], NULL, WNOHANG) > 0)
+                        any = true;
+        return any;
+}
+
+/* The job is done: no descendant of it may outlive its run. A process
+ * that left the job's group (setsid, a daemonising double fork) is not
+ * stopped with the group; once its parent dies it is re-parented to us
+ * (subreaper). Kill every child we did not have before the job, wait for
+ * it, and again for the children its death hands us, until none is left
+ * or GIVEUP_US passes (a process stuck in the kernel). Only those pids are
+ * reaped (an embedding program's own children are not ours to reap).
+ * Waits on the signalfd, never sleeps. */
+static void kill_escaped(worker *w)
+{
+        int64_t giveup = cw_clock_mono_us() + GIVEUP_US;
+        int pids[256];
+        size_t n;
+
+        while ((n = cw_proc_children(w->host_children, w->n_host_children, pids, CW_ARRAY_SIZE(pids)))) {
+                struct signalfd_siginfo si;
+                struct pollfd p = {.fd = w->sig_fd, .events = POLLIN};
+                int64_t left;
+
+                for (size_t i = 0; i < n; i++)
+                        (void)kill(pids[i], SIGKILL);
+                if (reap_these(pids, n))
+                        continue;
+                left = giveup - cw_clock_mono_us();
+                if (left <= 0 || poll(&p, 1, (int)(left / 1000) + 1) <= 0)
+                        break;
+                /* SIGCHLD (or a stop request, moot now): read, then reap. */
+                while (read(w->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                        ;
+                (void)reap_these(pids, n);
+        }
+}
+
 void worker_supervise(worker *w)
 {
         while (true) {
@@ -608,8 +655,10 @@ void worker_supervise(worker *w)
 
                 if (w->state == W_DRAINING)
                         drain(w);
-                if (w->state == W_DONE)
+                if (w->state == W_DONE) {
+                        kill_escaped(w);
                         return;
+                }
                 set_quiet(w, w->gate_at > 0 && !w->marked && w->state == W_RUNNING);
                 arm_timer(w);
                 p[n++] = (struct pollfd){.fd = w->sig_fd, .events = POLLIN};

@@ -27,15 +27,25 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 
 #include "base/path.h"
 #include "base/sigfd.h"
 #include "notify/notify.h"
 #include "worker/secrets.h"
+#include "worker/journal.h"
 #include "worker/started.h"
 
-/* Attempts at the final store write (each already waits out busy). */
-#define FINISH_ATTEMPTS 3
+/* The final store write is tried again, after growing pauses, for this
+ * long (a disk that is full for a moment, an unwritable file) before the
+ * outcome goes to the journal (journal.h). A busy store has already been
+ * waited for by the store itself. */
+#define FINISH_RETRY_US (10 * 1000000LL)
+/* ... or this long for a queued run never marked running: its worker still
+ * holds the hand-over lock a starting daemon waits for. */
+#define FINISH_RETRY_HELD_US (2 * 1000000LL)
+#define FINISH_PAUSE_MIN_US (50 * 1000LL)
+#define FINISH_PAUSE_MAX_US (2 * 1000000LL)
 
 /* ---- locks and records ------------------------------------------------------ */
 
@@ -66,6 +76,30 @@ static cw_run_status outcome(const worker *w)
         return w->exit_code == 0 && w->signal == 0 ? CW_RUN_SUCCEEDED : CW_RUN_FAILED;
 }
 
+/* Records the outcome, retrying for FINISH_RETRY_US (_HELD_US). */
+static int finish_store(worker *w, const cw_run *run, const void *output, size_t len)
+{
+        int64_t end = cw_clock_mono_us() + (w->hold_fd >= 0 ? FINISH_RETRY_HELD_US : FINISH_RETRY_US);
+        int64_t pause = FINISH_PAUSE_MIN_US;
+
+        for (;;) {
+                int r = cw_notify_finish(w->store, w->o->cfg, w->o->job, run, output, len);
+                struct timespec ts;
+
+                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL || cw_clock_mono_us() >= end)
+                        return r;
+                ts.tv_sec = pause / 1000000;
+                ts.tv_nsec = pause % 1000000 * 1000;
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+                if (pause < FINISH_PAUSE_MAX_US)
+                        pause *= 2;
+        }
+}
+
+/* Records the outcome and output: 0 when recorded, 1 when the store
+ * would not take it and it was kept in the journal, a negative errno
+ * (err says why) when neither could be done. */
 static int finish_run(worker *w, cw_run_status status, cw_error *err)
 {
         _cleanup_free_ char *output = NULL;
@@ -90,15 +124,16 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.output_size = w->cap.total;
         run.output_truncated = truncated;
         run.reason = w->reason[0] ? w->reason : NULL;
-        for (int i = 0; i < FINISH_ATTEMPTS; i++) {
-                r = cw_notify_finish(w->store, w->o->cfg, w->o->job, &run, output, len);
-                if (r == 0 || r == -ENOENT)
-                        break;
-        }
-        if (r < 0)
-                return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
-                            strerror(-r));
-        return 0;
+        r = finish_store(w, &run, output, len);
+        if (r == 0 || r == -ENOENT)
+                return 0;
+        /* The store will not take it (a full disk, an unwritable file): keep
+         * the outcome for the next process that opens the store, so the run
+         * is not recorded lost when it ended. */
+        if (cw_journal_write(w->o->cfg->data_dir, &run, output, len) == 0)
+                return 1;
+        return cw_error_fail(err, r, "cannot record the outcome of run %" PRId64 ": %s", w->run_id,
+                             cw_store_error_text(w->store, r));
 }
 
 /* Blocks the worker's signals (read from the signalfd instead) and makes
@@ -359,7 +394,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 run.resumed_from = opts->resumed_from;
                 r = cw_store_run_insert(store, &run);
                 if (r < 0) {
-                        cw_error_fail(err, r, "cannot record the run: %s", strerror(-r));
+                        cw_error_fail(err, r, "cannot record the run: %s", cw_store_error_text(store, r));
                         goto out_signals;
                 }
                 w.run_id = run.id;
@@ -384,6 +419,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 if (w.tee_fd >= 0 && fstat(w.tee_fd, &st) == 0)
                         w.tee_chunked = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
                 prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
+                w.n_host_children = cw_proc_children(NULL, 0, w.host_children,
+                                                     WORKER_HOST_CHILDREN_MAX);
                 prctl(PR_SET_CHILD_SUBREAPER, 1UL);
                 r = worker_start_job(&w, started_us);
                 /* Started (or not to be): the burst's gate need not wait for us. */
@@ -437,7 +474,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
         /* Recorded: the start record has done its work. Not recorded: it
-         * stays, and recovery records the run as lost, never runs it again. */
+         * stays, and recovery records the run as lost, never runs it again.
+         * Kept in the journal (1): it stays too, should recovery look at the
+         * run before the journal is replayed. */
         if (r == 0)
                 worker_unmark(&w);
         /* The daemon's sender delivers its runs' notifications; others
@@ -445,6 +484,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         if (r == 0 && !queued)
                 cw_notify_deliver_run(store, cfg, job, w.run_id,
                                       3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
+        if (r > 0)
+                r = 0;
         *ret = (cw_worker_result){
                 .run_id = w.run_id,
                 .status = w.pid == 0 ? CW_RUN_FAILED : outcome(&w),

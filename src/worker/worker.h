@@ -156,5 +156,8 @@ bool cw_proc_alive(int pid, uint64_t start);
  * leader (pid pgid) is gone or started at `start` (never an unrelated
  * group that reused the id). Returns how many processes were signalled. */
 int cw_proc_kill_group(int pgid, uint64_t start, int sig);
+/* This process's children (any of its threads'), but those in spare
+ * (n_spare of them), into ret (at most max). Returns how many. */
+size_t cw_proc_children(const int *spare, size_t n_spare, int *ret, size_t max);
 
 #endif

@@ -37,6 +37,8 @@ typedef enum worker_state {
 
 typedef enum stop_cause { STOP_NONE, STOP_TIMEOUT, STOP_KILLED } stop_cause;
 
+#define WORKER_HOST_CHILDREN_MAX 64
+
 typedef struct worker {
         cw_store *store;
         const cw_worker_opts *o;
@@ -49,6 +51,11 @@ typedef struct worker {
         int sig_fd, timer_fd, out_fd, prog_fd, err_fd;
         int tee_fd;       /* -1: none (or given up after an error) */
         bool tee_chunked; /* a pipe or socket: write at most PIPE_BUF at a time */
+
+        /* Children this process had before the job started (an embedding
+         * program's own): never taken for the job's leftovers. */
+        int host_children[WORKER_HOST_CHILDREN_MAX];
+        size_t n_host_children;
 
         pid_t pid; /* the job's process = its process group id */
         uint64_t pid_start;

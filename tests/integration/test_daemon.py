@@ -24,7 +24,8 @@ from collections import Counter
 from worker_helpers import *  # noqa: F401,F403 (the wk fixture and helpers)
 
 EVENTS = {"start", "stop", "reload", "reload_failed", "started", "skipped", "missed", "failed", "error",
-          "config_change", "drain_ended"}
+          "config_change", "drain_ended", "ended",
+          "journal_replay"}
 # syslog priorities of the level names a daemon may use (for the <N> prefix).
 LEVEL_PRIO = {"emerg": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warning": 4, "warn": 4,
               "notice": 5, "info": 6, "debug": 7}

@@ -219,7 +219,9 @@ def test_store_unwritable_for_workers_a_few_seconds_then_restart_no_fire_runs_tw
     starts = Counter(fire for (fire,) in fire_lines(log))
     twice = {k: v for k, v in starts.items() if v > 1}
     assert not twice, f"fire instants started more than once: {twice}\n{err_text(d)}"
-    assert {wk.db_run(i)["status"] for i in orphans} == {"lost"}
+    # A worker that could not record its end kept it in the journal
+    # (docs/store.md): its run gets its real outcome; the others are lost.
+    assert {wk.db_run(i)["status"] for i in orphans} <= {"lost", "succeeded"}
 
 
 def test_running_daemon_records_runs_of_workers_killed_after_exec_as_lost(wk):

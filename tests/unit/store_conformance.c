@@ -322,6 +322,20 @@ static void test_url_parse(void **state _unused_)
 
 /* Two connections to one store see each other's writes; reopening keeps
  * them; the schema version is positive. */
+/* cw_store_same_file: an open store is its own file (or, for a store that
+ * is no file, the operation is not supported); a write it refuses for want
+ * of permission never arises here, so its text is the plain one. */
+static void test_same_file_and_error_text(void **state)
+{
+        fixture *f = *state;
+        int r = cw_store_same_file(store(f));
+
+        assert_true(r == 0 || r == -EOPNOTSUPP);
+        assert_string_equal(cw_store_error_text(store(f), -EROFS), strerror(EROFS));
+        assert_non_null(strstr(cw_store_error_text(store(f), -ETIMEDOUT), "the store is busy"));
+        assert_non_null(strstr(cw_store_error_text(store(f), -EUCLEAN), "malformed"));
+}
+
 static void test_open_shared(void **state)
 {
         fixture *f = *state;
@@ -1584,6 +1598,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_url_parse),
                 T(test_open_shared),
+                T(test_same_file_and_error_text),
                 T(test_arguments),
                 T(test_run_roundtrip),
                 T(test_run_started),

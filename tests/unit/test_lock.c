@@ -202,7 +202,7 @@ static void test_acquire_release(void **state)
         assert_int_equal(prev.pid, 0);
         assert_int_equal(prev.run_id, 0);
         assert_int_equal(stat(f->locks, &st), 0);
-        assert_int_equal(st.st_mode & 0777, 0755);
+        assert_int_equal(st.st_mode & 0777, 0700);
 
         assert_int_equal(cw_lock_set_holder(l, &h), 0);
         snprintf(path, sizeof(path), "%s/class-A.lock", f->locks);

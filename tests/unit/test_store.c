@@ -364,9 +364,9 @@ static void test_open_creates(void **state)
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
         assert_int_equal(stat(f->data_dir, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
-        assert_int_equal(st.st_mode & 0777, 0755 & ~mask);
+        assert_int_equal(st.st_mode & 0777, 0700 & ~mask);
         assert_int_equal(stat(f->db, &st), 0);
-        assert_int_equal(st.st_mode & 0777, 0640 & ~mask);
+        assert_int_equal(st.st_mode & 0777, 0600 & ~mask);
         cw_store_close(s);
 
         raw_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
@@ -1183,6 +1183,83 @@ static void test_list_plans(void **state)
 }
 
 /* ---- prune ---------------------------------------------------------------- */
+
+/* The file deleted, or replaced by another, under an open store. */
+static void test_same_file(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f), *again;
+        char wal[400];
+
+        assert_int_equal(cw_store_same_file(s), 0);
+        assert_int_equal(unlink(f->db), 0);
+        assert_int_equal(cw_store_same_file(s), -ESTALE);
+        snprintf(wal, sizeof(wal), "%s-wal", f->db);
+        (void)unlink(wal);
+        again = open_ok(f); /* a new file at the same path */
+        assert_int_equal(cw_store_same_file(s), -ESTALE);
+        assert_int_equal(cw_store_same_file(again), 0);
+        cw_store_close(again);
+        cw_store_close(s);
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+        return a > b ? a : b;
+}
+
+/* A million per-second fires, each claimed and recorded (as the pass does:
+ * claim, then a run, in the pass's batch), with a request now and then and
+ * a prune keeping an hour after every simulated ~6 hours: the store's rows
+ * stay bounded by what an hour and a batch hold, never by the million. */
+static void test_prune_bounded_growth(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = open_ok(f);
+        const int64_t base = 1700000000, n = 1000000, chunk = 20000, keep = 3600;
+        int64_t max_claims = 0, max_runs = 0, max_requests = 0;
+
+        assert_int_equal(cw_store_job_enabled_set(s, "Every", true), 0);
+        for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+                char now[32];
+
+                assert_int_equal(cw_store_batch_begin(s), 0);
+                for (int64_t t = base + t0; t < base + t0 + chunk; t++) {
+                        bool won = false;
+
+                        assert_int_equal(cw_store_claim(s, "Every", t, "n", &won), 0);
+                        assert_true(won);
+                        /* A run for every tenth (the runs' own pruning is
+                         * test_prune's): the million is the claims'. */
+                        if (t % 10 == 0) {
+                                cw_run r = new_run("Every", CW_RUN_SKIPPED, t * 1000000);
+                                assert_int_equal(cw_store_run_insert(s, &r), 0);
+                        }
+                        if (t % 1000 == 0) {
+                                cw_request *req = NULL;
+                                size_t k = 0;
+
+                                assert_int_equal(cw_store_request_add(s, "Every", "t", t * 1000000, NULL), 0);
+                                assert_int_equal(cw_store_requests_take(s, 10, &req, &k), 0);
+                                cw_requests_free(req, k);
+                        }
+                }
+                snprintf(now, sizeof(now), "%" PRId64, base + t0 + chunk);
+                assert_int_equal(cw_store_state_set(s, "last_pass", now), 0);
+                assert_int_equal(cw_store_batch_commit(s), 0);
+                assert_int_equal(cw_store_runs_prune(s, (base + t0 + chunk - keep) * 1000000, NULL), 0);
+                max_claims = max64(max_claims, raw_int(f->db, "SELECT count(*) FROM claims"));
+                max_runs = max64(max_runs, raw_int(f->db, "SELECT count(*) FROM runs"));
+                max_requests = max64(max_requests, raw_int(f->db, "SELECT count(*) FROM requests"));
+        }
+        /* Runs and requests: the hour kept. Claims: also the day before the
+         * last pass that no pass can meet again only after it. */
+        assert_true(max_runs <= keep / 10 + 1);
+        assert_true(max_requests <= keep / 1000 + 1);
+        assert_true(max_claims <= 86400 + chunk);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM job_state"), 0);
+        cw_store_close(s);
+}
 
 static void test_prune(void **state)
 {
@@ -2048,6 +2125,8 @@ int main(void)
                 T(test_list_filters),
                 T(test_list_plans),
                 T(test_prune),
+                T(test_prune_bounded_growth),
+                T(test_same_file),
                 T(test_claims),
                 T(test_clock),
                 T(test_claims_race),

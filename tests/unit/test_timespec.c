@@ -250,6 +250,9 @@ static void test_parse_errors(void **state _unused_)
                 {"* * * * 1#12", 8, 3, "'#' must be followed by 1-5"},
                 {"H(30-10) * * * *", 0, 8, "range start is after its end"},
                 {"H(0-70) * * * *", 4, 2, "70 is out of range"},
+                /* Numbers shown as written, never cut. */
+                {"H(0-4294967296) * * * *", 4, 10, "4294967296 is out of range 0-59"},
+                {"*/4294967296 * * * *", 2, 10, "step 4294967296 is larger"},
                 {"H(0-10 * * * *", 6, 1, "expected ')'"},
                 {"? * * * *", 0, 1, "bad minute field"},
                 {"*/5x * * * *", 3, 1, "unexpected 'x'"},
@@ -302,6 +305,16 @@ static void test_never_fires(void **state _unused_)
                         fail_msg("'%s': check_fires=%d", t[i].spec, r);
                 if (r < 0)
                         assert_non_null(strstr(e.msg, "never fires"));
+                cw_timespec_free(ts);
+        }
+        /* At the end of the calendar: the year limit, not "no date matches". */
+        {
+                cw_timespec *ts;
+                cw_error e;
+                assert_int_equal(cw_timespec_parse("* * * * *", "", &ts, &e), 0);
+                assert_int_equal(cw_timespec_check_fires(ts, utc, iso("9999-12-31T23:59:59Z"), &e), -EINVAL);
+                if (!strstr(e.msg, "after the year 9999"))
+                        fail_msg("%s", e.msg);
                 cw_timespec_free(ts);
         }
         cw_tz_free(utc);

@@ -59,6 +59,18 @@ static const char *const stmt_sql[ST_MAX] = {
         /* By batches through runs_started; run_output rows go by cascade. */
         [ST_PRUNE] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_us < ?1 "
                      "AND status NOT IN ('queued', 'running') LIMIT ?2)",
+        /* Claims of fires before ?1 (seconds) and a day before the last
+         * pass: no pass looks at them again (last_pass never moves back;
+         * the day covers a slow pass that read an older one). */
+        [ST_PRUNE_CLAIMS] =
+                "DELETE FROM claims WHERE rowid IN (SELECT rowid FROM claims WHERE scheduled_at < "
+                "min(?1, coalesce((SELECT CAST(value AS INTEGER) FROM scheduler_state "
+                "WHERE key = 'last_pass'), 0) - 86400) LIMIT ?2)",
+        /* Requests already taken: their runs are in the history. */
+        [ST_PRUNE_REQUESTS] = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE "
+                              "taken = 1 AND requested_us < ?1 LIMIT ?2)",
+        /* A job's "enabled" row says what its absence says. */
+        [ST_PRUNE_JOB_STATE] = "DELETE FROM job_state WHERE enabled = 1",
         /* Not INSERT OR IGNORE: that would also swallow a NOT NULL violation. */
         [ST_CLAIM] = "INSERT INTO claims (spec, scheduled_at, node, claimed_us) "
                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (spec, scheduled_at) DO NOTHING",
@@ -166,7 +178,10 @@ static const char *const stmt_sql[ST_MAX] = {
 
 /* A SQLite result code as a negative errno. SQLITE_BUSY and SQLITE_LOCKED
  * (and the WAL index race SQLITE_PROTOCOL) become -EBUSY, which the retry
- * loops below treat as "try again". */
+ * loops below treat as "try again"; a loop that gives up at its deadline
+ * says -ETIMEDOUT instead (sq_gave_up), so a caller never mistakes a busy
+ * store for a held job lock. A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB)
+ * is -EUCLEAN, which nothing else in the store returns (store.h). */
 int sq_errno(sqlite3 *db, int rc)
 {
         int sys = db ? sqlite3_system_errno(db) : 0;
@@ -197,10 +212,12 @@ int sq_errno(sqlite3 *db, int rc)
         case SQLITE_IOERR:
                 if (rc == SQLITE_IOERR_NOMEM)
                         return -ENOMEM;
+                if (rc == SQLITE_IOERR_SHORT_READ)
+                        return -EUCLEAN;
                 return sys == ENOSPC || sys == EDQUOT ? -ENOSPC : -EIO;
         case SQLITE_CORRUPT:
         case SQLITE_NOTADB:
-                return -EIO;
+                return -EUCLEAN;
         case SQLITE_TOOBIG:
                 return -E2BIG;
         case SQLITE_CONSTRAINT:
@@ -216,6 +233,11 @@ int sq_errno(sqlite3 *db, int rc)
         default:
                 return -EIO;
         }
+}
+
+int sq_gave_up(int r)
+{
+        return r == -EBUSY ? -ETIMEDOUT : r;
 }
 
 bool sq_is_busy(int rc)
@@ -493,7 +515,7 @@ static int sq_exec_retry(sq_store *q, stmt_id id, sq_deadline *d)
 
                 if (r < 0) {
                         if (r != -EBUSY || !sq_deadline_wait(d))
-                                return r;
+                                return sq_gave_up(r);
                         r = sq_stmt(q, id, &st);
                         continue;
                 }
@@ -502,7 +524,7 @@ static int sq_exec_retry(sq_store *q, stmt_id id, sq_deadline *d)
                 if (rc == SQLITE_DONE || rc == SQLITE_ROW)
                         return 0;
                 if (!sq_is_busy(rc) || !sq_deadline_wait(d))
-                        return sq_errno(q->db, rc);
+                        return sq_gave_up(sq_errno(q->db, rc));
         }
 }
 
@@ -586,7 +608,7 @@ int sq_write(sq_store *q, sq_txn_fn fn, void *ctx)
                         return 0;
                 sq_rollback(q);
                 if (r != -EBUSY || !sq_deadline_wait(&d))
-                        return r;
+                        return sq_gave_up(r);
         }
 }
 
@@ -601,7 +623,7 @@ int sq_read(sq_store *q, sq_txn_fn fn, void *ctx)
         for (;;) {
                 int r = fn(q, ctx);
                 if (r != -EBUSY || !sq_deadline_wait(&d))
-                        return r;
+                        return sq_gave_up(r);
         }
 }
 

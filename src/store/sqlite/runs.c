@@ -513,20 +513,40 @@ int sq_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_
  * one batch at most, never for the whole prune. A prune that fails half
  * way has deleted the batches before; running it again finishes the job.
  * The changes counted are the runs rows only, not the cascaded outputs. */
+/* Deletes by batches of SQ_PRUNE_BATCH with statement id (?1 before,
+ * ?2 the batch), counting the rows. */
+static int prune_batches(sq_store *q, stmt_id id, int64_t before, uint64_t *total)
+{
+        for (;;) {
+                sq_exec x = SQ_EXEC(id, SQ_INT(before), SQ_INT(SQ_PRUNE_BATCH));
+                int r = sq_exec_write(q, &x);
+                if (r < 0)
+                        return r;
+                if (total)
+                        *total += (uint64_t)x.changes;
+                if (x.changes < SQ_PRUNE_BATCH)
+                        return 0;
+        }
+}
+
+/* The runs, then what else grows with every fire and request: claims,
+ * taken requests, "enabled" job rows (store.h). */
 int sq_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
 {
         sq_store *q = sq_of(s);
         uint64_t total = 0;
+        int r = prune_batches(q, ST_PRUNE, before_us, &total);
 
-        for (;;) {
-                sq_exec x = SQ_EXEC(ST_PRUNE, SQ_INT(before_us), SQ_INT(SQ_PRUNE_BATCH));
-                int r = sq_exec_write(q, &x);
-                if (r < 0)
-                        return r;
-                total += (uint64_t)x.changes;
-                if (x.changes < SQ_PRUNE_BATCH)
-                        break;
+        if (r == 0)
+                r = prune_batches(q, ST_PRUNE_CLAIMS, before_us / 1000000, NULL);
+        if (r == 0)
+                r = prune_batches(q, ST_PRUNE_REQUESTS, before_us, NULL);
+        if (r == 0) {
+                sq_exec x = SQ_EXEC(ST_PRUNE_JOB_STATE);
+                r = sq_exec_write(q, &x);
         }
+        if (r < 0)
+                return r;
         if (ret_deleted)
                 *ret_deleted = total;
         return 0;

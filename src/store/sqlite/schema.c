@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,7 @@ static void sq_close(cw_store *s)
          * and removes it. */
         sqlite3_close(q->db);
         free(q->path);
+        free(q->readonly_why);
         free(q);
 }
 
@@ -253,7 +255,7 @@ static void sq_closep(sq_store **q)
                 sq_close(&(*q)->base);
 }
 
-/* mkdir -p of the directory part of path, 0755. */
+/* mkdir -p of the directory part of path, 0700. */
 static int make_parent_dirs(const char *path, cw_error *err)
 {
         _cleanup_free_ char *dir = strdup(path);
@@ -270,7 +272,7 @@ static int make_parent_dirs(const char *path, cw_error *err)
                 if (*p != '/' && !last)
                         continue;
                 *p = '\0';
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
                         int e = errno;
                         cw_error_set(err, -1, 0, "cannot create store directory '%s': %s", dir,
                                      strerror(e));
@@ -283,9 +285,9 @@ static int make_parent_dirs(const char *path, cw_error *err)
         return 0;
 }
 
-/* Creates the database file with our mode, 0640, when it does not exist
+/* Creates the database file with our mode, 0600, when it does not exist
  * yet (SQLite would use 0644; run output may hold secrets, so the file is
- * not world-readable). An empty file is a valid empty database to SQLite,
+ * readable by its owner only). An empty file is a valid empty database to SQLite,
  * so a race with another process doing the same is harmless. Never opens an
  * existing one: closing any descriptor of a file drops every fcntl lock
  * the process holds on it, so an open-and-close here while another
@@ -296,7 +298,7 @@ static int make_parent_dirs(const char *path, cw_error *err)
  * writes). O_EXCL makes the check and the creation one step. */
 static int create_file(const char *path, cw_error *err)
 {
-        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
 
         if (fd < 0 && errno == EEXIST)
                 return 0;
@@ -337,7 +339,7 @@ static int exec_once(sq_store *q, const char *sql, char *ret_text, size_t size, 
                 if (rc == SQLITE_DONE)
                         return 0;
                 if (!sq_is_busy(rc) || !sq_deadline_wait(&d))
-                        return sq_errno(q->db, rc);
+                        return sq_gave_up(sq_errno(q->db, rc));
         }
 }
 
@@ -415,6 +417,15 @@ fail:
         return r < 0 ? r : -EIO;
 }
 
+/* Why an open step failed: the store's own words for a busy or damaged
+ * store (cw_store_strerror), SQLite's message for anything else. */
+static const char *fault_text(sq_store *q, int r)
+{
+        if (r == -EUCLEAN || r == -ETIMEDOUT)
+                return cw_store_strerror(r);
+        return sqlite3_errmsg(q->db);
+}
+
 static int migrate(sq_store *q, cw_error *err)
 {
         migrate_ctx c = {0};
@@ -430,7 +441,7 @@ static int migrate(sq_store *q, cw_error *err)
         }
         if (r < 0) {
                 cw_error_set(err, -1, 0, "cannot set up store '%s': %s", q->path,
-                             c.msg[0] ? c.msg : sqlite3_errmsg(q->db));
+                             c.msg[0] && r != -EUCLEAN ? c.msg : fault_text(q, r));
                 return r;
         }
         if (foreign) {
@@ -458,8 +469,14 @@ static int configure(sq_store *q, cw_error *err)
         static const char *const pragmas[] = {
                 "PRAGMA synchronous = NORMAL",
                 "PRAGMA foreign_keys = ON",
-                /* After a checkpoint, a WAL grown by a burst is cut back. */
-                "PRAGMA journal_size_limit = 67108864",
+                /* Checkpoint every 1 MiB of WAL (SQLite's default is 4):
+                 * on a small file system a WAL that grows to 4 MiB before
+                 * its first checkpoint can fill it, and then the
+                 * checkpoint, which must grow the main file, cannot run. */
+                "PRAGMA wal_autocheckpoint = 256",
+                /* After a checkpoint, a WAL grown by a burst (or by a long
+                 * reader) is cut back to 4 MiB. */
+                "PRAGMA journal_size_limit = 4194304",
         };
         char mode[32] = "";
         int r;
@@ -481,12 +498,14 @@ static int configure(sq_store *q, cw_error *err)
         r = exec_once(q, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL, 0);
         if (r < 0) {
                 int rc = sqlite3_errcode(q->db);
-                if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+                /* Unreadable from its first page: another kind of file,
+                 * not a damaged store (store.h: -EIO). */
+                if (rc == SQLITE_NOTADB) {
                         cw_error_set(err, -1, 0, "'%s' is not a cronwarden store: %s", q->path,
                                      sqlite3_errmsg(q->db));
-                else
-                        cw_error_set(err, -1, 0, "cannot open store '%s': %s", q->path,
-                                     sqlite3_errmsg(q->db));
+                        return -EIO;
+                }
+                cw_error_set(err, -1, 0, "cannot open store '%s': %s", q->path, fault_text(q, r));
                 return r;
         }
         if (strcmp(mode, "wal") != 0) {
@@ -500,11 +519,49 @@ static int configure(sq_store *q, cw_error *err)
                 r = exec_once(q, pragmas[i], NULL, 0, NULL, 0);
                 if (r < 0) {
                         cw_error_set(err, -1, 0, "cannot set up store '%s': %s", q->path,
-                                     sqlite3_errmsg(q->db));
+                                     fault_text(q, r));
                         return r;
                 }
         }
         return 0;
+}
+
+static const char *readonly_reason_op(cw_store *s)
+{
+        return sq_of(s)->readonly_why;
+}
+
+/* SQLite opens a file this user may read but not write read-only, and
+ * every write then says "Read-only file system": say whose permission is
+ * missing instead (kept for cw_store_error_text). */
+static void note_readonly(sq_store *q, const struct stat *st)
+{
+        struct passwd *pw;
+        char me[64], owner[64], *why = NULL;
+
+        if (sqlite3_db_readonly(q->db, "main") != 1)
+                return;
+        /* getpwuid's answer is overwritten by the next call: copy it. */
+        pw = getpwuid(geteuid());
+        snprintf(me, sizeof(me), "%s", pw ? pw->pw_name : "?");
+        pw = getpwuid(st->st_uid);
+        snprintf(owner, sizeof(owner), "%s", pw ? pw->pw_name : "?");
+        if (asprintf(&why,
+                     "store '%s' is not writable by user %s (uid %u): the file is mode %04o, owned by %s "
+                     "(uid %u)",
+                     q->path, me, (unsigned)geteuid(), (unsigned)(st->st_mode & 07777), owner,
+                     (unsigned)st->st_uid) >= 0)
+                q->readonly_why = why;
+}
+
+static int same_file_op(cw_store *s)
+{
+        sq_store *q = sq_of(s);
+        struct stat st;
+
+        if (stat(q->path, &st) < 0)
+                return errno == ENOENT ? -ESTALE : -errno;
+        return st.st_dev == q->dev && st.st_ino == q->ino ? 0 : -ESTALE;
 }
 
 static const cw_store_ops sqlite_ops = {
@@ -534,6 +591,8 @@ static const cw_store_ops sqlite_ops = {
         .jobs_last = sq_jobs_last,
         .jobs_disabled = sq_jobs_disabled,
         .jobs_failing = sq_jobs_failing,
+        .same_file = same_file_op,
+        .readonly_reason = readonly_reason_op,
         .ui_entry_add = sq_ui_entry_add,
         .ui_entry_update = sq_ui_entry_update,
         .ui_entry_delete = sq_ui_entry_delete,
@@ -560,6 +619,7 @@ bool sq_is_sqlite(const cw_store *s)
 int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)
 {
         _cleanup_(sq_closep) sq_store *q = NULL;
+        struct stat st;
         int r, rc;
 
         q = calloc(1, sizeof(*q));
@@ -582,6 +642,12 @@ int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err)
                 cw_error_set(err, -1, 0, "cannot open store '%s': %s", path,
                              q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
                 return r < 0 ? r : -EIO;
+        }
+        /* SQLite opened the file just now; what the path names is it. */
+        if (stat(path, &st) == 0) {
+                q->dev = st.st_dev;
+                q->ino = st.st_ino;
+                note_readonly(q, &st);
         }
         r = configure(q, err);
         if (r < 0)

@@ -58,6 +58,7 @@
 #define CW_STORE_SQLITE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,9 @@ typedef enum stmt_id {
         ST_RUN_OUTPUT_SNAPSHOT,
         ST_RUN_OUTPUT_GET,
         ST_PRUNE,
+        ST_PRUNE_CLAIMS,
+        ST_PRUNE_REQUESTS,
+        ST_PRUNE_JOB_STATE,
         ST_CLAIM,
         ST_STATE_GET,
         ST_STATE_SET,
@@ -168,6 +172,9 @@ typedef struct sq_store {
         int schema;
         bool batch;      /* a batch's transaction is open (cw_store_batch_begin) */
         bool batch_lost; /* ... and SQLite rolled it back under us */
+        char *readonly_why; /* opened read-only: whose permission is missing */
+        dev_t dev;       /* the file opened (cw_store_same_file) */
+        ino_t ino;
         sqlite3_stmt *st[ST_MAX];
         sqlite3_stmt *list[LIST_VARIANTS];
 } sq_store;
@@ -184,6 +191,9 @@ static inline sq_store *sq_of(cw_store *s)
  * loops treat as "try again". */
 int sq_errno(sqlite3 *db, int rc);
 bool sq_is_busy(int rc);
+/* r, except that -EBUSY (a busy store still busy at a retry loop's
+ * deadline) becomes -ETIMEDOUT, what the store's callers see. */
+int sq_gave_up(int r);
 
 /* A busy operation's deadline: CW_STORE_BUSY_MS from init. wait pauses
  * before the next attempt (growing pauses); false once the deadline has
