@@ -90,7 +90,8 @@ static int64_t run_once(char **argv, const char *out_path, long *rss_kib, int *o
         *rss_kib = ru.ru_maxrss;
         *ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
         if (!*ok)
-                fprintf(stderr, "bench_scale: %s: %s %d\n", argv[0], WIFEXITED(st) ? "exit" : "signal",
+                fprintf(stderr, "bench_scale: %s: %s %d\n", argv[0],
+                        WIFEXITED(st) ? "exit" : "signal",
                         WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         return t1 - t0;
 }
@@ -138,8 +139,8 @@ static int cmd_run(int argc, char **argv)
         }
         qsort(times, (size_t)reps, sizeof(*times), cmp_i64);
         printf("# runs\tbest_ms\tmedian_ms\tmax_rss_kib\tfailed\n");
-        printf("%ld\t%.3f\t%.3f\t%ld\t%d\n", reps, (double)times[0] / 1e6, (double)times[reps / 2] / 1e6, max_rss,
-               failed);
+        printf("%ld\t%.3f\t%.3f\t%ld\t%d\n", reps, (double)times[0] / 1e6,
+               (double)times[reps / 2] / 1e6, max_rss, failed);
         free(times);
         return failed ? 1 : 0;
 }
@@ -176,7 +177,8 @@ static int cmd_ini(int argc, char **argv)
                 return 1;
         }
         if (r > 0)
-                fprintf(stderr, "bench_scale: %s:%d: inih parse error (counted anyway)\n", argv[0], r);
+                fprintf(stderr, "bench_scale: %s:%d: inih parse error (counted anyway)\n", argv[0],
+                        r);
         printf("%ld %ld\n", c.sections, c.keys);
         return 0;
 }

@@ -32,8 +32,9 @@ static long long parse_num(const char *s, long long min, long long max, const ch
         errno = 0;
         v = strtoll(s, &end, 10);
         if (errno || end == s || *end || v < min || v > max) {
-                fprintf(stderr, "spawn_at: %s: expected a whole number from %lld to %lld, got '%s'\n", what, min,
-                        max, s);
+                fprintf(stderr,
+                        "spawn_at: %s: expected a whole number from %lld to %lld, got '%s'\n", what,
+                        min, max, s);
                 exit(2);
         }
         return v;

@@ -43,14 +43,16 @@ static long parse_count(const char *s, const char *opt)
         errno = 0;
         v = strtol(s, &end, 10);
         if (errno || end == s || *end || v < 1 || v > 10000000) {
-                fprintf(stderr, "spawn_true: %s: expected a whole number from 1, got '%s'\n", opt, s);
+                fprintf(stderr, "spawn_true: %s: expected a whole number from 1, got '%s'\n", opt,
+                        s);
                 exit(2);
         }
         return v;
 }
 
 /* Runs n processes, j per round; returns the elapsed ns, adds failures. */
-static int64_t timed_loop(char **argv, const posix_spawn_file_actions_t *fa, long n, long j, long *failed)
+static int64_t timed_loop(char **argv, const posix_spawn_file_actions_t *fa, long n, long j,
+                          long *failed)
 {
         pid_t *pids = calloc((size_t)j, sizeof(*pids));
         int64_t t0;
@@ -99,9 +101,15 @@ int main(int argc, char **argv)
 
         while ((opt = getopt(argc, argv, "+n:j:r:h")) != -1) {
                 switch (opt) {
-                case 'n': n = parse_count(optarg, "-n"); break;
-                case 'j': j = parse_count(optarg, "-j"); break;
-                case 'r': reps = parse_count(optarg, "-r"); break;
+                case 'n':
+                        n = parse_count(optarg, "-n");
+                        break;
+                case 'j':
+                        j = parse_count(optarg, "-j");
+                        break;
+                case 'r':
+                        reps = parse_count(optarg, "-r");
+                        break;
                 case 'h':
                         printf("usage: spawn_true [-n N] [-j J] [-r R] [-- CMD [ARG...]]\n");
                         return 0;

@@ -10,6 +10,7 @@
 #               warnings, e.g. maybe-uninitialized, that -O2 does not),
 #               and a -Dtests=false build in build-notests/
 #   lint        tests/lint/banned.py (banned functions, file comments)
+#   format      tests/lint/format.sh: every C file as clang-format 14 lays it out
 #   unit        cmocka unit tests: meson test --suite unit
 #   pytest      tests/integration against build/
 #   asan-*      the same build, unit tests and pytest in build-asan/ with
@@ -272,6 +273,13 @@ all_stages()
         record lint ok 1 0
     else
         record lint FAIL 0 1
+    fi
+
+    banner "format: tests/lint/format.sh (clang-format 14, .clang-format)"
+    if run "$LOGDIR/format.log" tests/lint/format.sh; then
+        record format ok 1 0
+    else
+        record format FAIL 0 1
     fi
 
     if [[ $built -eq 1 ]]; then

@@ -27,7 +27,9 @@ typedef struct cw_buf {
         int err;    /* 0, -ENOMEM or -E2BIG (sticky) */
 } cw_buf;
 
+/* clang-format off */
 #define CW_BUF_INIT(max_bytes) {.max = (max_bytes)}
+/* clang-format on */
 
 /* Each returns 0, or the sticky error (-ENOMEM, -E2BIG when the result
  * would be longer than max); on error nothing of this call was added. */

@@ -50,8 +50,8 @@ int cw_weekday_from_days(int64_t days)
 
 int64_t cw_civil_to_secs(const cw_civil *c)
 {
-        return cw_days_from_civil(c->year, c->mon, c->day) * CW_SECS_PER_DAY +
-               c->hour * 3600 + c->min * 60 + c->sec;
+        return cw_days_from_civil(c->year, c->mon, c->day) * CW_SECS_PER_DAY + c->hour * 3600 +
+               c->min * 60 + c->sec;
 }
 
 void cw_secs_to_civil(int64_t secs, cw_civil *ret)

@@ -43,8 +43,8 @@ int cw_error_fail(cw_error *e, int r, const char *fmt, ...)
         return r;
 }
 
-size_t cw_error_caret(const cw_error *e, const char *text, const char *indent,
-                      char *buf, size_t size)
+size_t cw_error_caret(const cw_error *e, const char *text, const char *indent, char *buf,
+                      size_t size)
 {
         size_t n = 0, tlen = strlen(text);
         int w;

@@ -28,7 +28,7 @@ int cw_error_fail(cw_error *e, int r, const char *fmt, ...) _printf_(3, 4);
 /* Writes `text` and, on the next line, a caret line under e's span into
  * buf (at most size bytes, always NUL-terminated). Writes only the text when
  * e has no position. Returns the number of bytes written. */
-size_t cw_error_caret(const cw_error *e, const char *text, const char *indent,
-                      char *buf, size_t size);
+size_t cw_error_caret(const cw_error *e, const char *text, const char *indent, char *buf,
+                      size_t size);
 
 #endif

@@ -17,11 +17,13 @@ int cw_iso8601_format(cw_time t, int32_t utoff, char *buf, size_t size)
         if (c.year < 0 || c.year > 9999)
                 return -ERANGE;
         if (a % 60)
-                w = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d:%02d", (int)c.year, c.mon,
-                             c.day, c.hour, c.min, c.sec, utoff < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
+                w = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d:%02d",
+                             (int)c.year, c.mon, c.day, c.hour, c.min, c.sec, utoff < 0 ? '-' : '+',
+                             a / 3600, a / 60 % 60, a % 60);
         else
-                w = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (int)c.year, c.mon, c.day,
-                             c.hour, c.min, c.sec, utoff < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+                w = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (int)c.year,
+                             c.mon, c.day, c.hour, c.min, c.sec, utoff < 0 ? '-' : '+', a / 3600,
+                             a / 60 % 60);
         if (w < 0 || (size_t)w >= size) {
                 if (size)
                         buf[0] = '\0';
@@ -62,10 +64,12 @@ static int parse_offset(const char *s, size_t *i, int32_t *ret, cw_error *err)
         if (s[*i]) {
                 mm = digits(s, i, 2);
                 if (mm < 0)
-                        return cw_error_set(err, (int)start, (int)(*i - start), "bad UTC offset in '%s': " ISO_HINT, s);
+                        return cw_error_set(err, (int)start, (int)(*i - start),
+                                            "bad UTC offset in '%s': " ISO_HINT, s);
         }
         if (hh > 23 || mm > 59)
-                return cw_error_set(err, (int)start, (int)(*i - start), "UTC offset out of range in '%s'", s);
+                return cw_error_set(err, (int)start, (int)(*i - start),
+                                    "UTC offset out of range in '%s'", s);
         *ret = sign * (hh * 3600 + mm * 60);
         return 0;
 }
@@ -103,13 +107,15 @@ int cw_iso8601_parse(const char *s, int64_t *ret, bool *ret_has_offset, cw_error
                         i++;
                         c.sec = digits(s, &i, 2);
                         if (c.sec < 0 || c.sec > 59)
-                                return cw_error_set(err, (int)i - 2, 2, "bad second in '%s': " ISO_HINT, s);
+                                return cw_error_set(err, (int)i - 2, 2,
+                                                    "bad second in '%s': " ISO_HINT, s);
                         if (s[i] == '.' || s[i] == ',') {
                                 size_t fs = ++i;
                                 while (s[i] >= '0' && s[i] <= '9')
                                         i++;
                                 if (i == fs)
-                                        return cw_error_set(err, (int)fs - 1, 1, "bad fraction in '%s': " ISO_HINT, s);
+                                        return cw_error_set(err, (int)fs - 1, 1,
+                                                            "bad fraction in '%s': " ISO_HINT, s);
                         }
                 }
                 if (s[i] == 'Z' || s[i] == 'z') {
@@ -123,7 +129,8 @@ int cw_iso8601_parse(const char *s, int64_t *ret, bool *ret_has_offset, cw_error
                 }
         }
         if (s[i])
-                return cw_error_set(err, (int)i, (int)strlen(s + i), "unexpected text at the end of '%s': " ISO_HINT, s);
+                return cw_error_set(err, (int)i, (int)strlen(s + i),
+                                    "unexpected text at the end of '%s': " ISO_HINT, s);
         *ret = cw_civil_to_secs(&c) - off;
         *ret_has_offset = has_off;
         return 0;

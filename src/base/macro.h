@@ -15,14 +15,17 @@
 
 /* Takes ownership of *p: returns it and leaves NULL behind, so a
  * _cleanup_ handler on the source no longer frees it. */
-#define CW_TAKE_PTR(p)                                                         \
-        ({                                                                     \
-                __typeof__(p) _taken = (p);                                    \
-                (p) = NULL;                                                    \
-                _taken;                                                        \
+#define CW_TAKE_PTR(p)                                                                             \
+        ({                                                                                         \
+                __typeof__(p) _taken = (p);                                                        \
+                (p) = NULL;                                                                        \
+                _taken;                                                                            \
         })
 
-static inline void cw_freep(void *p) { free(*(void **)p); }
+static inline void cw_freep(void *p)
+{
+        free(*(void **)p);
+}
 #define _cleanup_free_ _cleanup_(cw_freep)
 
 #endif

@@ -28,28 +28,36 @@ int cw_duration_parse(const char *s, int64_t *ret, cw_error *err)
                 size_t u;
 
                 if (s[i] < '0' || s[i] > '9')
-                        return cw_error_set(err, (int)i, 1, "unexpected '%c' in duration '%s': " DURATION_HINT, s[i], s);
+                        return cw_error_set(err, (int)i, 1,
+                                            "unexpected '%c' in duration '%s': " DURATION_HINT,
+                                            s[i], s);
                 while (s[i] >= '0' && s[i] <= '9') {
                         if (v > CW_DURATION_MAX)
-                                return cw_error_set(err, (int)start, (int)(i - start), "duration '%s' is too long (at most 100 years)", s);
+                                return cw_error_set(err, (int)start, (int)(i - start),
+                                                    "duration '%s' is too long (at most 100 years)",
+                                                    s);
                         v = v * 10 + (s[i] - '0');
                         i++;
                 }
                 if (!s[i])
-                        return cw_error_set(err, (int)start, (int)(i - start), "duration '%s' needs a unit (s, m, h, d or w): " DURATION_HINT, s);
+                        return cw_error_set(
+                                err, (int)start, (int)(i - start),
+                                "duration '%s' needs a unit (s, m, h, d or w): " DURATION_HINT, s);
                 for (u = next_unit; u < CW_ARRAY_SIZE(duration_units); u++)
                         if (duration_units[u].unit == s[i])
                                 break;
                 if (u == CW_ARRAY_SIZE(duration_units)) {
                         bool known = strchr("wdhms", s[i]) != NULL;
-                        return cw_error_set(err, (int)i, 1,
-                                            known ? "unit '%c' out of order in duration '%s': write larger units first, each once"
-                                                  : "unknown unit '%c' in duration '%s': " DURATION_HINT,
-                                            s[i], s);
+                        return cw_error_set(
+                                err, (int)i, 1,
+                                known ? "unit '%c' out of order in duration '%s': write larger units first, each once"
+                                      : "unknown unit '%c' in duration '%s': " DURATION_HINT,
+                                s[i], s);
                 }
                 if (v > CW_DURATION_MAX / duration_units[u].secs ||
                     total + v * duration_units[u].secs > CW_DURATION_MAX)
-                        return cw_error_set(err, (int)start, (int)(i - start + 1), "duration '%s' is too long (at most 100 years)", s);
+                        return cw_error_set(err, (int)start, (int)(i - start + 1),
+                                            "duration '%s' is too long (at most 100 years)", s);
                 total += v * duration_units[u].secs;
                 next_unit = u + 1;
                 i++;
@@ -88,8 +96,14 @@ static const struct {
         const char *name;
         uint64_t mult;
 } size_units[] = {
-        {"", 1}, {"B", 1}, {"K", 1024}, {"KiB", 1024}, {"M", 1024 * 1024},
-        {"MiB", 1024 * 1024}, {"G", 1024ULL * 1024 * 1024}, {"GiB", 1024ULL * 1024 * 1024},
+        {"", 1},
+        {"B", 1},
+        {"K", 1024},
+        {"KiB", 1024},
+        {"M", 1024 * 1024},
+        {"MiB", 1024 * 1024},
+        {"G", 1024ULL * 1024 * 1024},
+        {"GiB", 1024ULL * 1024 * 1024},
 };
 
 int cw_size_parse(const char *s, uint64_t *ret, cw_error *err)
@@ -101,7 +115,8 @@ int cw_size_parse(const char *s, uint64_t *ret, cw_error *err)
                 return cw_error_set(err, 0, 1, "expected a size like 512KiB or 1MiB, got '%s'", s);
         while (s[i] >= '0' && s[i] <= '9') {
                 if (v > CW_SIZE_MAX)
-                        return cw_error_set(err, 0, (int)i, "size '%s' is too large (at most 1TiB)", s);
+                        return cw_error_set(err, 0, (int)i, "size '%s' is too large (at most 1TiB)",
+                                            s);
                 v = v * 10 + (uint64_t)(s[i] - '0');
                 i++;
         }
@@ -109,12 +124,14 @@ int cw_size_parse(const char *s, uint64_t *ret, cw_error *err)
                 if (strcmp(s + i, size_units[u].name) != 0)
                         continue;
                 if (v > CW_SIZE_MAX / size_units[u].mult)
-                        return cw_error_set(err, 0, (int)strlen(s), "size '%s' is too large (at most 1TiB)", s);
+                        return cw_error_set(err, 0, (int)strlen(s),
+                                            "size '%s' is too large (at most 1TiB)", s);
                 *ret = v * size_units[u].mult;
                 return 0;
         }
         return cw_error_set(err, (int)i, (int)strlen(s + i),
-                            "unknown unit '%s' in size '%s': expected B, KiB, MiB or GiB", s + i, s);
+                            "unknown unit '%s' in size '%s': expected B, KiB, MiB or GiB", s + i,
+                            s);
 }
 
 void cw_size_format(uint64_t bytes, char *buf, size_t size)

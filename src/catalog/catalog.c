@@ -54,31 +54,36 @@ void cw_ui_job_free(cw_ui_job *u)
 
 /* Why the job of entry e (named name) may not run under cfg: -EPERM,
  * -EEXIST with err filled, or 0. */
-static int ui_job_policy(const cw_config *cfg, const cw_ui_entry *e, const char *name, cw_error *err)
+static int ui_job_policy(const cw_config *cfg, const cw_ui_entry *e, const char *name,
+                         cw_error *err)
 {
         if (!cfg->allow_ui_commands)
-                return cw_error_fail(err, -EPERM,
-                                     "free commands are not allowed (allow_ui_commands is off in [admin]): "
-                                     "entry %" PRId64 " does not run",
-                                     e->id);
+                return cw_error_fail(
+                        err, -EPERM,
+                        "free commands are not allowed (allow_ui_commands is off in [admin]): "
+                        "entry %" PRId64 " does not run",
+                        e->id);
         if (cw_config_job(cfg, name))
-                return cw_error_fail(err, -EEXIST,
-                                     "the config defines a job named '%s' too: rename it (names ui-N belong to "
-                                     "the admin UI's command entries); entry %" PRId64 " does not run meanwhile",
-                                     name, e->id);
+                return cw_error_fail(
+                        err, -EEXIST,
+                        "the config defines a job named '%s' too: rename it (names ui-N belong to "
+                        "the admin UI's command entries); entry %" PRId64 " does not run meanwhile",
+                        name, e->id);
         return 0;
 }
 
 /* The job itself (no policy checks). */
-static int ui_job_make(const cw_config *cfg, const cw_ui_entry *e, const char *name, cw_ui_job **ret, cw_error *err)
+static int ui_job_make(const cw_config *cfg, const cw_ui_entry *e, const char *name,
+                       cw_ui_job **ret, cw_error *err)
 {
         _cleanup_(cw_ui_job_freep) cw_ui_job *u = NULL;
         _cleanup_(cw_strv_release) cw_strv argv = {0};
         int r;
 
         if (blank(e->command))
-                return cw_error_fail(err, -EINVAL, "entry %" PRId64 " fires the job spec '%s', not a command", e->id,
-                                     e->spec ? e->spec : "");
+                return cw_error_fail(err, -EINVAL,
+                                     "entry %" PRId64 " fires the job spec '%s', not a command",
+                                     e->id, e->spec ? e->spec : "");
         if (strlen(e->command) > CW_UI_COMMAND_MAX)
                 return cw_error_set(err, -1, 0, "command longer than %d bytes", CW_UI_COMMAND_MAX);
         r = cw_argv_split(e->command, CW_ARGV_REJECT_SHELL_OPS, &argv, err);
@@ -132,8 +137,8 @@ int cw_ui_job_build(const cw_config *cfg, const cw_ui_entry *e, cw_ui_job **ret,
         return ui_job_make(cfg, e, name, ret, err);
 }
 
-int cw_ui_job_build_for_display(const cw_config *cfg, const cw_ui_entry *e, cw_ui_job **ret, char **ret_why_not,
-                                cw_error *err)
+int cw_ui_job_build_for_display(const cw_config *cfg, const cw_ui_entry *e, cw_ui_job **ret,
+                                char **ret_why_not, cw_error *err)
 {
         _cleanup_(cw_ui_job_freep) cw_ui_job *u = NULL;
         char name[CW_UI_JOB_NAME_MAX];
@@ -165,7 +170,8 @@ void cw_job_ref_release(cw_job_ref *r)
         *r = (cw_job_ref){0};
 }
 
-int cw_job_resolve(const cw_config *cfg, cw_store *s, const char *name, cw_job_ref *ret, cw_error *err)
+int cw_job_resolve(const cw_config *cfg, cw_store *s, const char *name, cw_job_ref *ret,
+                   cw_error *err)
 {
         _cleanup_(cw_ui_entry_release) cw_ui_entry e = {0};
         cw_ui_job *u = NULL;
@@ -185,13 +191,17 @@ int cw_job_resolve(const cw_config *cfg, cw_store *s, const char *name, cw_job_r
                 return cw_error_fail(err, -ENOENT, "unknown job '%s'", name ? name : "");
         r = cw_store_ui_entry_get(s, id, &e);
         if (r == -ENOENT)
-                return cw_error_fail(err, r, "unknown job '%s' (entry %" PRId64 " of the admin UI, which ran it, was deleted)",
+                return cw_error_fail(err, r,
+                                     "unknown job '%s' (entry %" PRId64
+                                     " of the admin UI, which ran it, was deleted)",
                                      name, id);
         if (r < 0)
-                return cw_error_fail(err, r, "cannot read entry %" PRId64 " of the admin UI: %s", id, strerror(-r));
+                return cw_error_fail(err, r, "cannot read entry %" PRId64 " of the admin UI: %s",
+                                     id, strerror(-r));
         if (!e.command)
                 return cw_error_fail(err, -ENOENT,
-                                     "unknown job '%s' (entry %" PRId64 " of the admin UI fires the job spec '%s', not a command)",
+                                     "unknown job '%s' (entry %" PRId64
+                                     " of the admin UI fires the job spec '%s', not a command)",
                                      name, id, e.spec ? e.spec : "");
         r = cw_ui_job_build(cfg, &e, &u, err);
         if (r < 0)
@@ -213,8 +223,9 @@ int cw_job_check_spec(const cw_config *cfg, const cw_job *job, const cw_jobspec 
         if (cw_job_is_configured(cfg, job))
                 return cw_config_check_jobspec(cfg, js, err);
         if (js->n_params > 0)
-                return cw_error_set(err, -1, 0,
-                                    "job '%s' takes no params (it runs a command created in the admin UI), got %zu",
-                                    job->name, js->n_params);
+                return cw_error_set(
+                        err, -1, 0,
+                        "job '%s' takes no params (it runs a command created in the admin UI), got %zu",
+                        job->name, js->n_params);
         return 0;
 }

@@ -67,11 +67,14 @@ int cw_ui_job_build(const cw_config *cfg, const cw_ui_entry *e, cw_ui_job **ret,
  * for running it): -EPERM and -EEXIST still build the job, set *ret and
  * *ret_why_not (a new string saying why it does not run; NULL when it
  * does) and return 0. */
-int cw_ui_job_build_for_display(const cw_config *cfg, const cw_ui_entry *e, cw_ui_job **ret, char **ret_why_not,
-                                cw_error *err);
+int cw_ui_job_build_for_display(const cw_config *cfg, const cw_ui_entry *e, cw_ui_job **ret,
+                                char **ret_why_not, cw_error *err);
 
 void cw_ui_job_free(cw_ui_job *u);
-static inline void cw_ui_job_freep(cw_ui_job **u) { cw_ui_job_free(*u); }
+static inline void cw_ui_job_freep(cw_ui_job **u)
+{
+        cw_ui_job_free(*u);
+}
 
 /* A job found by name: cfg's (ui NULL) or a UI job (owned, ui == job's
  * container). */
@@ -87,7 +90,8 @@ typedef struct cw_job_ref {
  * UI job name: its entry was deleted, or fires a job spec); -EPERM and
  * -EEXIST (cw_ui_job_build); a store error; -ENOMEM. *ret is untouched on
  * failure. */
-int cw_job_resolve(const cw_config *cfg, cw_store *s, const char *name, cw_job_ref *ret, cw_error *err);
+int cw_job_resolve(const cw_config *cfg, cw_store *s, const char *name, cw_job_ref *ret,
+                   cw_error *err);
 void cw_job_ref_release(cw_job_ref *r);
 
 /* True when job is one of cfg's configured jobs (not a UI job). */

@@ -48,9 +48,11 @@ static int compile_when(const char *schedule, const char *seed, const cw_tz *tz,
         int r;
 
         if (blank(schedule))
-                return cw_error_set(err, -1, 0, "a time spec is needed (like '*/10 * * * *' or 'every 1h')");
+                return cw_error_set(err, -1, 0,
+                                    "a time spec is needed (like '*/10 * * * *' or 'every 1h')");
         if (strlen(schedule) > CW_TIMESPEC_TEXT_MAX)
-                return cw_error_set(err, -1, 0, "time spec longer than %d bytes", CW_TIMESPEC_TEXT_MAX);
+                return cw_error_set(err, -1, 0, "time spec longer than %d bytes",
+                                    CW_TIMESPEC_TEXT_MAX);
         r = cw_timespec_parse(schedule, seed, &ts, err);
         if (r < 0)
                 return r;
@@ -62,27 +64,31 @@ static int compile_when(const char *schedule, const char *seed, const cw_tz *tz,
         return 0;
 }
 
-static int compile_command(const cw_config *cfg, const char *schedule, const char *command, cw_time now,
-                           cw_ui_field *ret_field, cw_error *err)
+static int compile_command(const cw_config *cfg, const char *schedule, const char *command,
+                           cw_time now, cw_ui_field *ret_field, cw_error *err)
 {
         _cleanup_(cw_strv_release) cw_strv words = {0};
         int r;
 
         if (!cfg->allow_ui_commands)
-                return fail(ret_field, CW_UI_FIELD_COMMAND,
-                            cw_error_fail(err, -EPERM,
-                                          "free commands are not allowed (set allow_ui_commands = yes in [admin]); "
-                                          "give the job spec of a configured job instead"));
+                return fail(
+                        ret_field, CW_UI_FIELD_COMMAND,
+                        cw_error_fail(
+                                err, -EPERM,
+                                "free commands are not allowed (set allow_ui_commands = yes in [admin]); "
+                                "give the job spec of a configured job instead"));
         if (strlen(command) > CW_UI_COMMAND_MAX)
                 return fail(ret_field, CW_UI_FIELD_COMMAND,
-                            cw_error_set(err, -1, 0, "command longer than %d bytes", CW_UI_COMMAND_MAX));
+                            cw_error_set(err, -1, 0, "command longer than %d bytes",
+                                         CW_UI_COMMAND_MAX));
         /* Split as a config `command =` is: no shell, so shell operators
          * would silently become arguments; refuse them. */
         r = cw_argv_split(command, CW_ARGV_REJECT_SHELL_OPS, &words, err);
         if (r < 0)
                 return fail(ret_field, CW_UI_FIELD_COMMAND, r);
         if (words.n == 0)
-                return fail(ret_field, CW_UI_FIELD_COMMAND, cw_error_set(err, -1, 0, "the command is empty"));
+                return fail(ret_field, CW_UI_FIELD_COMMAND,
+                            cw_error_set(err, -1, 0, "the command is empty"));
         r = compile_when(schedule, command, cfg->tz, now, NULL, err);
         return r < 0 ? fail(ret_field, CW_UI_FIELD_SCHEDULE, r) : 0;
 }
@@ -102,9 +108,9 @@ static cw_ui_field field_of(cw_entry_part part)
         return CW_UI_FIELD_NONE;
 }
 
-int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *spec, const char *command,
-                        cw_time now, cw_schedule_entry *ret, char **ret_canonical, cw_ui_field *ret_field,
-                        cw_error *err)
+int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *spec,
+                        const char *command, cw_time now, cw_schedule_entry *ret,
+                        char **ret_canonical, cw_ui_field *ret_field, cw_error *err)
 {
         cw_schedule_entry out;
         cw_entry_part part;
@@ -116,11 +122,13 @@ int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *
         if (!cfg)
                 return -EINVAL;
         if (!blank(spec) && !blank(command))
-                return fail(ret_field, CW_UI_FIELD_COMMAND,
-                            cw_error_set(err, -1, 0, "give either a job spec or a command, not both"));
+                return fail(
+                        ret_field, CW_UI_FIELD_COMMAND,
+                        cw_error_set(err, -1, 0, "give either a job spec or a command, not both"));
         if (blank(spec) && blank(command))
                 return fail(ret_field, CW_UI_FIELD_SPEC,
-                            cw_error_set(err, -1, 0, "a job spec is needed (like 'Backup' or 'Backup:full')"));
+                            cw_error_set(err, -1, 0,
+                                         "a job spec is needed (like 'Backup' or 'Backup:full')"));
         if (!blank(command)) {
                 r = compile_command(cfg, schedule, command, now, ret_field, err);
                 if (r == 0 && ret_canonical)
@@ -130,7 +138,8 @@ int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *
         /* The fields are bounded before they are parsed. */
         if (strlen(spec) > CW_JOBSPEC_TEXT_MAX)
                 return fail(ret_field, CW_UI_FIELD_SPEC,
-                            cw_error_set(err, -1, 0, "job spec longer than %d bytes", CW_JOBSPEC_TEXT_MAX));
+                            cw_error_set(err, -1, 0, "job spec longer than %d bytes",
+                                         CW_JOBSPEC_TEXT_MAX));
         if (!blank(schedule) && strlen(schedule) > CW_TIMESPEC_TEXT_MAX)
                 return fail(ret_field, CW_UI_FIELD_SCHEDULE,
                             cw_error_set(err, -1, 0, "time spec longer than %d bytes",
@@ -152,8 +161,9 @@ int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *
         return 0;
 }
 
-int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_time now, cw_schedule_entry *ret,
-                               const cw_tz **ret_tz, cw_ui_field *ret_field, cw_error *err)
+int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_time now,
+                               cw_schedule_entry *ret, const cw_tz **ret_tz, cw_ui_field *ret_field,
+                               cw_error *err)
 {
         _cleanup_(cw_ui_job_freep) cw_ui_job *u = NULL;
         _cleanup_(cw_timespec_freep) cw_timespec *ts = NULL;
@@ -163,7 +173,8 @@ int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_ti
         int r;
 
         if (!e->command) {
-                r = cw_ui_entry_compile(cfg, e->schedule, e->spec, NULL, now, &out, NULL, ret_field, err);
+                r = cw_ui_entry_compile(cfg, e->schedule, e->spec, NULL, now, &out, NULL, ret_field,
+                                        err);
                 if (r < 0)
                         return r;
                 if (ret_tz)
@@ -174,7 +185,8 @@ int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_ti
                         cw_schedule_entry_release(&out);
                 return 0;
         }
-        r = cw_ui_entry_compile(cfg, e->schedule, NULL, e->command, now, NULL, NULL, ret_field, err);
+        r = cw_ui_entry_compile(cfg, e->schedule, NULL, e->command, now, NULL, NULL, ret_field,
+                                err);
         if (r < 0)
                 return r;
         r = cw_ui_job_build(cfg, e, &u, err);
@@ -201,8 +213,8 @@ int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_ti
         return 0;
 }
 
-int cw_ui_entries_load(const cw_config *cfg, cw_store *s, cw_time now, cw_schedule_entry **ret, size_t *ret_n,
-                       size_t *ret_invalid)
+int cw_ui_entries_load(const cw_config *cfg, cw_store *s, cw_time now, cw_schedule_entry **ret,
+                       size_t *ret_n, size_t *ret_invalid)
 {
         cw_ui_entry *list = NULL;
         cw_schedule_entry *out = NULL;

@@ -49,9 +49,9 @@ const char *cw_ui_field_to_string(cw_ui_field f);
  * the offending field's text, *ret_field naming that field; -EPERM when a
  * command is given and cfg->allow_ui_commands is off; -ENOMEM. Outputs
  * are untouched on failure (but *ret_field). */
-int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *spec, const char *command,
-                        cw_time now, cw_schedule_entry *ret, char **ret_canonical, cw_ui_field *ret_field,
-                        cw_error *err);
+int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *spec,
+                        const char *command, cw_time now, cw_schedule_entry *ret,
+                        char **ret_canonical, cw_ui_field *ret_field, cw_error *err);
 
 /* The .job of a compiled entry of a UI job: not an index into cfg->jobs;
  * its job is cw_job_resolve(cfg, store, entry.spec->name). */
@@ -64,15 +64,16 @@ int cw_ui_entry_compile(const cw_config *cfg, const char *schedule, const char *
  * and evaluated in the UI job's zone. On success fills *ret (as
  * cw_ui_entry_compile) and, when ret_tz is non-NULL, the zone it is
  * evaluated in (owned by cfg). Same errors as cw_ui_entry_compile. */
-int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_time now, cw_schedule_entry *ret,
-                               const cw_tz **ret_tz, cw_ui_field *ret_field, cw_error *err);
+int cw_ui_entry_compile_stored(const cw_config *cfg, const cw_ui_entry *e, cw_time now,
+                               cw_schedule_entry *ret, const cw_tz **ret_tz, cw_ui_field *ret_field,
+                               cw_error *err);
 
 /* The enabled UI entries of store s that compile against cfg (spec entries
  * and, with allow_ui_commands, command entries: CW_UI_ENTRY_JOB), as an
  * array of *ret_n entries (free with cw_schedule_entries_free).
  * *ret_invalid (may be NULL) counts enabled entries left out because they
  * no longer compile. Store errors are returned as a negative errno. */
-int cw_ui_entries_load(const cw_config *cfg, cw_store *s, cw_time now, cw_schedule_entry **ret, size_t *ret_n,
-                       size_t *ret_invalid);
+int cw_ui_entries_load(const cw_config *cfg, cw_store *s, cw_time now, cw_schedule_entry **ret,
+                       size_t *ret_n, size_t *ret_invalid);
 
 #endif

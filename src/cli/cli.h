@@ -25,9 +25,10 @@ typedef struct cw_cli {
         const char *config_path; /* --config, or NULL */
         const char *config_env;  /* $CRONWARDEN_CONFIG, or NULL */
         const char *zoneinfo;    /* $TZDIR ($CRONWARDEN_ZONEINFO in tests), or NULL */
-        const char *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
-        cw_clock clock;              /* the daemon's ($CRONWARDEN_FAKE_NOW for tests) */
-        cw_instant now;              /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
+        const char
+                *config_snapshot; /* run --config-snapshot: the text to load instead of the file */
+        cw_clock clock;           /* the daemon's ($CRONWARDEN_FAKE_NOW for tests) */
+        cw_instant now;           /* clock read once at start (exactly $CRONWARDEN_FAKE_NOW) */
         FILE *out;
         FILE *err;
         /* A program embedding cronwarden (cronwarden.h): its functions,
@@ -62,7 +63,8 @@ extern const cw_command cw_cmd_status, cw_cmd_kill, cw_cmd_resume, cw_cmd_clean,
 extern const cw_command cw_cmd_history, cw_cmd_logs, cw_cmd_prune;
 extern const cw_command cw_cmd_tick, cw_cmd_daemon, cw_cmd_passwd, cw_cmd_store;
 extern const cw_command cw_cmd_diff, cw_cmd_drain, cw_cmd_undrain;
-extern const cw_command cw_cmd_disable, cw_cmd_enable, cw_cmd_request, cw_cmd_crontab, cw_cmd_import_crontab;
+extern const cw_command cw_cmd_disable, cw_cmd_enable, cw_cmd_request, cw_cmd_crontab,
+        cw_cmd_import_crontab;
 extern const cw_command cw_cmd_notify_test, cw_cmd_notifications;
 
 /* Prints "cronwarden: MESSAGE" on cli->err; returns CW_EXIT_USAGE. */
@@ -84,24 +86,25 @@ bool cli_common_option(cw_cli *cli, int opt, const char *arg, bool *help);
 
 /* What a detached worker is asked to run (see spawn.c). */
 typedef struct cli_worker_req {
-        const char *spec;         /* canonical job spec */
+        const char *spec; /* canonical job spec */
         cw_trigger trigger;
         int attempt;
-        cw_time scheduled_at;     /* 0: none */
-        int64_t resumed_from;     /* 0: none */
-        bool force;               /* run even if disabled */
-        bool ignore_lock;         /* concurrency = allow */
+        cw_time scheduled_at;        /* 0: none */
+        int64_t resumed_from;        /* 0: none */
+        bool force;                  /* run even if disabled */
+        bool ignore_lock;            /* concurrency = allow */
         const char *config_snapshot; /* load this copy of the config (daemon), or NULL */
 } cli_worker_req;
 
 /* Starts a detached worker for cfg and waits only until it has recorded
  * its run. Returns 0 with *ret_run_id; -EBUSY when the job's lock is held
  * (msg names the holder); another negative errno with msg saying why. */
-int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg, size_t msgsize);
+int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg,
+                     size_t msgsize);
 
 /* cli_spawn_worker for a scheduler action (tick, daemon): err->msg says why on failure. */
-int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const char *config_snapshot,
-                         int64_t *ret_run_id, cw_error *err);
+int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a,
+                         const char *config_snapshot, int64_t *ret_run_id, cw_error *err);
 
 /* Starts the daemon's spawner (daemon/spawner.h): this binary re-executed
  * as `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT`, with
@@ -162,8 +165,10 @@ enum {
         CLI_OPT_SPAWNER,
         CLI_OPT_TIMEOUT,
 };
-#define CLI_COMMON_OPTIONS                                                     \
-        {"config", required_argument, NULL, CLI_OPT_CONFIG},                   \
-        {"help", no_argument, NULL, CLI_OPT_HELP}
+#define CLI_COMMON_OPTIONS                                                                         \
+        {"config", required_argument, NULL, CLI_OPT_CONFIG},                                       \
+        {                                                                                          \
+                "help", no_argument, NULL, CLI_OPT_HELP                                            \
+        }
 
 #endif

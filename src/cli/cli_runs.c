@@ -33,7 +33,8 @@ void cli_format_progress(const cw_run *r, char *buf, size_t size)
         else if (r->progress_total == 100)
                 snprintf(buf, size, "%lld%%", (long long)r->progress_done);
         else if (r->progress_total > 0)
-                snprintf(buf, size, "%lld/%lld (%lld%%)", (long long)r->progress_done, (long long)r->progress_total,
+                snprintf(buf, size, "%lld/%lld (%lld%%)", (long long)r->progress_done,
+                         (long long)r->progress_total,
                          (long long)(r->progress_done * 100 / r->progress_total));
         else
                 snprintf(buf, size, "%lld", (long long)r->progress_done);

@@ -29,13 +29,16 @@ static int cmd_check(cw_cli *cli, int argc, char **argv)
         opterr = 0;
         while ((o = getopt_long(argc, argv, "", options, NULL)) != -1)
                 if (!cli_common_option(cli, o, optarg, &help))
-                        return cli_usage_error(cli, &cw_cmd_check, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_check,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
         if (help) {
                 fputs(check_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_check, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_check, "unexpected argument '%s'",
+                                       argv[optind]);
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;

@@ -73,10 +73,11 @@ static int list_runs(cw_cli *cli, ctl *c, const cw_run_filter *f, cw_run **ret, 
 
 /* Parses the options every control command shares (--config, --help,
  * --json when allowed); returns CW_EXIT_OK, or an exit code to return. */
-static int parse_simple(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool allow_json, bool *json,
-                        bool *help)
+static int parse_simple(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool allow_json,
+                        bool *json, bool *help)
 {
-        static const struct option options[] = {CLI_COMMON_OPTIONS, {"json", no_argument, NULL, CLI_OPT_JSON}, {0}};
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS, {"json", no_argument, NULL, CLI_OPT_JSON}, {0}};
         int o;
 
         optind = 0;
@@ -88,7 +89,8 @@ static int parse_simple(cw_cli *cli, const cw_command *cmd, int argc, char **arg
                         *json = true;
                         continue;
                 }
-                return cli_usage_error(cli, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+                return cli_usage_error(cli, cmd, "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
         if (*help)
                 fputs(cmd->usage, cli->out);
@@ -119,14 +121,16 @@ static void print_status_table(cw_cli *cli, ctl *c, const cw_run *runs, const bo
         for (size_t i = 0; i < n; i++)
                 if ((int)strlen(runs[i].spec) > ws)
                         ws = (int)strlen(runs[i].spec);
-        fprintf(cli->out, "%-6s %-*s %-10s %-8s %-25s %-14s %s\n", "RUN", ws, "JOB SPEC", "NODE", "PID", "STARTED",
-                "PROGRESS", "STATE");
+        fprintf(cli->out, "%-6s %-*s %-10s %-8s %-25s %-14s %s\n", "RUN", ws, "JOB SPEC", "NODE",
+                "PID", "STARTED", "PROGRESS", "STATE");
         for (size_t i = 0; i < n; i++) {
                 char started[64], prog[48];
-                cli_format_local(cli_run_zone(c->cfg, &runs[i]), runs[i].started_us / 1000000, started, sizeof(started));
+                cli_format_local(cli_run_zone(c->cfg, &runs[i]), runs[i].started_us / 1000000,
+                                 started, sizeof(started));
                 cli_format_progress(&runs[i], prog, sizeof(prog));
-                fprintf(cli->out, "%-6lld %-*s %-10s %-8d %-25s %-14s %s\n", (long long)runs[i].id, ws, runs[i].spec,
-                        runs[i].node, runs[i].pid ? runs[i].pid : runs[i].worker_pid, started, prog,
+                fprintf(cli->out, "%-6lld %-*s %-10s %-8d %-25s %-14s %s\n", (long long)runs[i].id,
+                        ws, runs[i].spec, runs[i].node,
+                        runs[i].pid ? runs[i].pid : runs[i].worker_pid, started, prog,
                         alive[i] ? "ALIVE" : "DEAD");
         }
 }
@@ -177,7 +181,8 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         if (r != CW_EXIT_OK || help)
                 return r;
         if (argc - optind > 1)
-                return cli_usage_error(cli, &cw_cmd_status, "unexpected argument '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_status, "unexpected argument '%s'",
+                                       argv[optind + 1]);
         if (optind < argc && cli_parse_run_selector(cli, argv[optind], &job, &spec) < 0)
                 return CW_EXIT_USAGE;
         r = ctl_open(cli, &c);
@@ -270,7 +275,8 @@ static bool target_matches(const kill_target *t, const cw_run *r)
 }
 
 /* Kills every running run on this node that t selects. */
-static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_if_none, size_t *ret_killed)
+static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_if_none,
+                         size_t *ret_killed)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
@@ -291,7 +297,8 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                 }
         if (t->number >= 0 && ids > 1) {
                 cw_runs_free(runs, n);
-                return cli_fail(cli, "%lld matches several runs: use --run ID or --pid PID", (long long)t->number);
+                return cli_fail(cli, "%lld matches several runs: use --run ID or --pid PID",
+                                (long long)t->number);
         }
         for (size_t i = 0; i < n; i++) {
                 cw_run_status st;
@@ -301,16 +308,18 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                 matched++;
                 r = cw_control_kill(c->store, c->cfg, &runs[i], cli->now, &st);
                 if (r == -ESTALE) {
-                        fprintf(cli->out, "run %lld (%s) had already ended\n", (long long)runs[i].id, runs[i].job);
+                        fprintf(cli->out, "run %lld (%s) had already ended\n",
+                                (long long)runs[i].id, runs[i].job);
                 } else if (r < 0) {
-                        fprintf(cli->err, "%s: cannot stop run %lld (%s): %s\n", cli->prog, (long long)runs[i].id,
-                                runs[i].spec, strerror(-r));
+                        fprintf(cli->err, "%s: cannot stop run %lld (%s): %s\n", cli->prog,
+                                (long long)runs[i].id, runs[i].spec, strerror(-r));
                         code = CW_EXIT_JOB_FAILED;
                 } else if (st != CW_RUN_KILLED) {
                         fprintf(cli->out, "run %lld (%s) ended as %s before it could be killed\n",
                                 (long long)runs[i].id, runs[i].job, cw_run_status_to_string(st));
                 } else {
-                        fprintf(cli->out, "killed run %lld (%s)\n", (long long)runs[i].id, runs[i].job);
+                        fprintf(cli->out, "killed run %lld (%s)\n", (long long)runs[i].id,
+                                runs[i].job);
                         if (ret_killed)
                                 (*ret_killed)++;
                 }
@@ -339,18 +348,21 @@ static int cmd_kill(cw_cli *cli, int argc, char **argv)
         while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
                 if (cli_common_option(cli, o, optarg, &help))
                         continue;
-                if (o == CLI_OPT_RUN && cli_parse_uint(optarg, INT64_MAX, &t.run_id) == 0 && t.run_id > 0)
+                if (o == CLI_OPT_RUN && cli_parse_uint(optarg, INT64_MAX, &t.run_id) == 0 &&
+                    t.run_id > 0)
                         continue;
                 if (o == CLI_OPT_PID && cli_parse_uint(optarg, INT_MAX, &t.pid) == 0 && t.pid > 0)
                         continue;
-                return cli_usage_error(cli, &cw_cmd_kill, "bad or unknown option '%s'", argv[optind - 1]);
+                return cli_usage_error(cli, &cw_cmd_kill, "bad or unknown option '%s'",
+                                       argv[optind - 1]);
         }
         if (help) {
                 fputs(kill_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (argc - optind > 1)
-                return cli_usage_error(cli, &cw_cmd_kill, "unexpected argument '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_kill, "unexpected argument '%s'",
+                                       argv[optind + 1]);
         if (optind < argc && cli_parse_uint(argv[optind], INT64_MAX, &t.number) < 0 &&
             cli_parse_run_selector(cli, argv[optind], &t.job, &t.spec) < 0)
                 return CW_EXIT_USAGE;
@@ -415,7 +427,8 @@ static int do_clean(cw_cli *cli, ctl *c)
         if (r != CW_EXIT_OK)
                 return r;
         for (size_t i = 0; i < n; i++)
-                if (cw_store_run_set_resume(c->store, runs[i].id, CW_RESUME_PENDING, CW_RESUME_CLEANED) == 0)
+                if (cw_store_run_set_resume(c->store, runs[i].id, CW_RESUME_PENDING,
+                                            CW_RESUME_CLEANED) == 0)
                         forgot++;
         cw_runs_free(runs, n);
         fprintf(cli->out, "%zu dead run%s recorded as lost, %zu resumable run%s forgotten\n", lost,
@@ -433,7 +446,8 @@ static int cmd_clean(cw_cli *cli, int argc, char **argv)
         if (r != CW_EXIT_OK || help)
                 return r;
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_clean, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_clean, "unexpected argument '%s'",
+                                       argv[optind]);
         r = ctl_open(cli, &c);
         if (r == CW_EXIT_OK)
                 r = do_clean(cli, &c);
@@ -476,7 +490,8 @@ static int cmd_suspend(cw_cli *cli, int argc, char **argv)
         if (r != CW_EXIT_OK || help)
                 return r;
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_suspend, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_suspend, "unexpected argument '%s'",
+                                       argv[optind]);
         r = ctl_open(cli, &c);
         if (r == CW_EXIT_OK)
                 r = do_clean(cli, &c);
@@ -549,7 +564,8 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
         if (r != CW_EXIT_OK || help)
                 return r;
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_resume, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_resume, "unexpected argument '%s'",
+                                       argv[optind]);
         r = ctl_open(cli, &c);
         f.resume = CW_RESUME_PENDING;
         if (r == CW_EXIT_OK)
@@ -569,28 +585,32 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
                 for (size_t k = 0; k < i && !newer; k++)
                         newer = strcmp(runs[k].spec, runs[i].spec) == 0;
                 if (newer) {
-                        if (cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_PENDING, CW_RESUME_CLEANED) == 0)
-                                fprintf(cli->out, "run %lld (%s) is superseded by a later killed run; not resumed\n",
+                        if (cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_PENDING,
+                                                    CW_RESUME_CLEANED) == 0)
+                                fprintf(cli->out,
+                                        "run %lld (%s) is superseded by a later killed run; not resumed\n",
                                         (long long)runs[i].id, runs[i].spec);
                         continue;
                 }
                 /* The same lookup as `run` (a job made in the admin UI too). */
                 job = cw_job_resolve(c.cfg, c.store, runs[i].job, &ref, &err) == 0 ? ref.job : NULL;
                 if (!job || !job->can_resume) {
-                        fprintf(cli->err, "%s: run %lld: job %s %s; not resumed\n", cli->prog, (long long)runs[i].id,
-                                runs[i].job,
+                        fprintf(cli->err, "%s: run %lld: job %s %s; not resumed\n", cli->prog,
+                                (long long)runs[i].id, runs[i].job,
                                 ref.ui ? "runs a command made in the admin UI, which is never resumed"
-                                : job  ? "no longer has can_resume = yes"
-                                       : "is no longer configured");
+                                : job ? "no longer has can_resume = yes"
+                                      : "is no longer configured");
                         continue;
                 }
                 /* Claim it first, so two concurrent `resume`s restart it once. */
-                if (cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_PENDING, CW_RESUME_DONE) < 0)
+                if (cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_PENDING,
+                                            CW_RESUME_DONE) < 0)
                         continue;
                 code = resume_one(cli, &c, &runs[i], &new_id);
                 if (code != CW_EXIT_OK) {
                         /* Not restarted (e.g. its lock is held): keep it resumable. */
-                        cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_DONE, CW_RESUME_PENDING);
+                        cw_store_run_set_resume(c.store, runs[i].id, CW_RESUME_DONE,
+                                                CW_RESUME_PENDING);
                         fprintf(cli->err, "%s: run %lld (%s) was not restarted%s\n", cli->prog,
                                 (long long)runs[i].id, runs[i].spec,
                                 code == CW_EXIT_LOCKED ? ": its lock is held" : "");
@@ -598,8 +618,8 @@ static int cmd_resume(cw_cli *cli, int argc, char **argv)
                         if (r == CW_EXIT_OK)
                                 r = code < 0 ? CW_EXIT_JOB_FAILED : code;
                 } else {
-                        fprintf(cli->out, "resumed run %lld as run %lld (%s)\n", (long long)runs[i].id,
-                                (long long)new_id, runs[i].spec);
+                        fprintf(cli->out, "resumed run %lld as run %lld (%s)\n",
+                                (long long)runs[i].id, (long long)new_id, runs[i].spec);
                         done++;
                 }
         }

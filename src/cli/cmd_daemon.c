@@ -97,22 +97,28 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                 else if (opt == CLI_OPT_CONFIG_SNAPSHOT)
                         cli->config_snapshot = optarg;
                 else
-                        return cli_usage_error(cli, &cw_cmd_daemon, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_daemon,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
         }
         if (help) {
                 fputs(daemon_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_daemon, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_daemon, "unexpected argument '%s'",
+                                       argv[optind]);
         if (spawner)
                 return run_spawner(cli);
         if (cli->config_snapshot)
-                return cli_usage_error(cli, &cw_cmd_daemon, "--config-snapshot goes with --spawner only");
+                return cli_usage_error(cli, &cw_cmd_daemon,
+                                       "--config-snapshot goes with --spawner only");
         o.config_path = cw_config_find(cli->config_path, cli->config_env);
         if (!o.config_path)
-                return cli_fail(cli, "no config file: looked for ./cronwarden.ini and /etc/cronwarden/cronwarden.ini "
-                                     "(use --config FILE or CRONWARDEN_CONFIG)");
+                return cli_fail(
+                        cli,
+                        "no config file: looked for ./cronwarden.ini and /etc/cronwarden/cronwarden.ini "
+                        "(use --config FILE or CRONWARDEN_CONFIG)");
         o.userdata = (void *)o.config_path;
         /* Test hook (docs/hacking.md): SIGUSR2 steps the test clock. */
         if (!cw_clock_is_real(&cli->clock) && getenv("CRONWARDEN_CLOCK_STEP_FILE") &&

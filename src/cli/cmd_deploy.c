@@ -346,7 +346,8 @@ static int wait_runs(drain *dr)
 static int stop_daemon(drain *dr)
 {
         const struct timespec poll_ts = {0, DRAIN_POLL_NS};
-        int64_t until = dr->deadline_us ? dr->deadline_us : cw_clock_mono_us() + DRAIN_DAEMON_EXIT_US;
+        int64_t until =
+                dr->deadline_us ? dr->deadline_us : cw_clock_mono_us() + DRAIN_DAEMON_EXIT_US;
         char path[4096];
         int pid;
 

@@ -50,17 +50,18 @@ static void print_history(cw_cli *cli, const cw_config *cfg, const cw_run *runs,
         for (size_t i = 0; i < n; i++)
                 if ((int)strlen(runs[i].spec) > ws)
                         ws = (int)strlen(runs[i].spec);
-        fprintf(cli->out, "%-7s %-*s %-10s %-10s %-25s %-9s %s\n", "RUN", ws, "JOB SPEC", "STATUS", "TRIGGER",
-                "STARTED", "DURATION", "EXIT");
+        fprintf(cli->out, "%-7s %-*s %-10s %-10s %-25s %-9s %s\n", "RUN", ws, "JOB SPEC", "STATUS",
+                "TRIGGER", "STARTED", "DURATION", "EXIT");
         for (size_t i = 0; i < n; i++) {
                 char started[64], dur[32] = "-", ex[16];
-                cli_format_local(cli_run_zone(cfg, &runs[i]), runs[i].started_us / 1000000, started, sizeof(started));
+                cli_format_local(cli_run_zone(cfg, &runs[i]), runs[i].started_us / 1000000, started,
+                                 sizeof(started));
                 if (runs[i].ended_us)
                         cli_format_elapsed(runs[i].ended_us - runs[i].started_us, dur, sizeof(dur));
                 exit_text(&runs[i], ex, sizeof(ex));
-                fprintf(cli->out, "%-7lld %-*s %-10s %-10s %-25s %-9s %s\n", (long long)runs[i].id, ws, runs[i].spec,
-                        cw_run_status_to_string(runs[i].status), cw_trigger_to_string(runs[i].trigger), started, dur,
-                        ex);
+                fprintf(cli->out, "%-7lld %-*s %-10s %-10s %-25s %-9s %s\n", (long long)runs[i].id,
+                        ws, runs[i].spec, cw_run_status_to_string(runs[i].status),
+                        cw_trigger_to_string(runs[i].trigger), started, dur, ex);
         }
 }
 
@@ -92,20 +93,26 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
                 case 'n':
                 case CLI_OPT_LIMIT:
                         if (cli_parse_uint(optarg, HISTORY_MAX, &limit) < 0 || limit < 1)
-                                return cli_usage_error(cli, &cw_cmd_history, "--limit: expected 1-%d, got '%s'",
+                                return cli_usage_error(cli, &cw_cmd_history,
+                                                       "--limit: expected 1-%d, got '%s'",
                                                        HISTORY_MAX, optarg);
                         break;
                 case CLI_OPT_STATUS:
                         if (cw_run_status_from_string(optarg, &st) < 0)
-                                return cli_usage_error(cli, &cw_cmd_history,
-                                                       "--status: unknown status '%s' (queued running succeeded "
-                                                       "failed timed_out killed lost skipped missed)",
-                                                       optarg);
+                                return cli_usage_error(
+                                        cli, &cw_cmd_history,
+                                        "--status: unknown status '%s' (queued running succeeded "
+                                        "failed timed_out killed lost skipped missed)",
+                                        optarg);
                         f.status = (int)st;
                         break;
-                case CLI_OPT_JSON: json = true; break;
+                case CLI_OPT_JSON:
+                        json = true;
+                        break;
                 default:
-                        return cli_usage_error(cli, &cw_cmd_history, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_history,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
                 }
         }
         if (help) {
@@ -113,15 +120,17 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
                 return CW_EXIT_OK;
         }
         if (argc - optind > 1)
-                return cli_usage_error(cli, &cw_cmd_history, "unexpected argument '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_history, "unexpected argument '%s'",
+                                       argv[optind + 1]);
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
         if (optind < argc) {
                 f.job = argv[optind];
                 if (!cw_config_job(cfg, f.job))
-                        fprintf(cli->err, "%s: note: no job named '%s' in %s; showing its recorded runs\n", cli->prog,
-                                f.job, cfg->path);
+                        fprintf(cli->err,
+                                "%s: note: no job named '%s' in %s; showing its recorded runs\n",
+                                cli->prog, f.job, cfg->path);
         }
         r = cli_open_store(cli, cfg, &store);
         if (r != CW_EXIT_OK)
@@ -138,7 +147,8 @@ static int cmd_history(cw_cli *cli, int argc, char **argv)
                 fputc('\n', cli->out);
                 json_decref(a);
         } else if (n == 0) {
-                fprintf(cli->out, "no runs recorded%s%s\n", f.job ? " for " : "", f.job ? f.job : "");
+                fprintf(cli->out, "no runs recorded%s%s\n", f.job ? " for " : "",
+                        f.job ? f.job : "");
         } else {
                 print_history(cli, cfg, runs, n);
         }
@@ -308,7 +318,8 @@ static void sleep_1s(void)
 /* --follow after the first print: every second, the new output, until the
  * run has a final status (its worker stores the full output then) or its
  * worker is gone. */
-static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64_t id, cw_run_output *ro)
+static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64_t id,
+                       cw_run_output *ro)
 {
         cw_cli *cli = o->cli;
         int dead = 0, r;
@@ -322,13 +333,15 @@ static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64
                 cw_run_output_release(ro);
                 r = cw_store_run_output_get(store, id, ro);
                 if (r < 0)
-                        return cli_fail(cli, "cannot read run %lld: %s", (long long)id, cw_store_strerror(r));
+                        return cli_fail(cli, "cannot read run %lld: %s", (long long)id,
+                                        cw_store_strerror(r));
                 bool final = cw_run_status_is_final(ro->status);
                 if (!logs_follow_print(o, ro, final) && final) {
                         /* The final record is not of the head + tail shape
                          * (or shrank): show it again whole rather than guess. */
-                        fprintf(cli->err, "%s: note: run %lld's final output differs from what was shown; "
-                                          "printing it in full\n",
+                        fprintf(cli->err,
+                                "%s: note: run %lld's final output differs from what was shown; "
+                                "printing it in full\n",
                                 cli->prog, (long long)id);
                         if (!o->line_start)
                                 logs_write(o, "\n", 1);
@@ -347,13 +360,14 @@ static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64
                 cw_run_release(&run);
                 if (dead >= 2) {
                         fflush(cli->out);
-                        fprintf(cli->err, "%s: run %lld's worker is gone; stopped following\n", cli->prog,
-                                (long long)id);
+                        fprintf(cli->err, "%s: run %lld's worker is gone; stopped following\n",
+                                cli->prog, (long long)id);
                         return CW_EXIT_JOB_FAILED;
                 }
         }
         fflush(cli->out);
-        fprintf(cli->err, "%s: run %lld ended: %s\n", cli->prog, (long long)id, cw_run_status_to_string(ro->status));
+        fprintf(cli->err, "%s: run %lld ended: %s\n", cli->prog, (long long)id,
+                cw_run_status_to_string(ro->status));
         return CW_EXIT_OK;
 }
 
@@ -383,18 +397,22 @@ static int cmd_logs(cw_cli *cli, int argc, char **argv)
                 else if (o == 'f')
                         follow = true;
                 else
-                        return cli_usage_error(cli, &cw_cmd_logs, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_logs,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
         }
         if (help) {
                 fputs(logs_usage, cli->out);
                 return CW_EXIT_OK;
         }
         if (json && follow)
-                return cli_usage_error(cli, &cw_cmd_logs, "--json and --follow cannot be used together");
+                return cli_usage_error(cli, &cw_cmd_logs,
+                                       "--json and --follow cannot be used together");
         if (argc - optind != 1)
                 return cli_usage_error(cli, &cw_cmd_logs, "expected one RUN_ID");
         if (cli_parse_uint(argv[optind], INT64_MAX, &id) < 0 || id < 1)
-                return cli_usage_error(cli, &cw_cmd_logs, "RUN_ID: expected a run number, got '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_logs, "RUN_ID: expected a run number, got '%s'",
+                                       argv[optind]);
         r = cli_load_config(cli, false, &cfg);
         if (r == CW_EXIT_OK)
                 r = cli_open_store(cli, cfg, &store);
@@ -406,10 +424,11 @@ static int cmd_logs(cw_cli *cli, int argc, char **argv)
         if (r == -ENOENT)
                 return cli_fail(cli, "no run %lld (see 'cronwarden history')", (long long)id);
         if (r < 0)
-                return cli_fail(cli, "cannot read run %lld: %s", (long long)id, cw_store_strerror(r));
+                return cli_fail(cli, "cannot read run %lld: %s", (long long)id,
+                                cw_store_strerror(r));
         if (!cw_run_status_is_final(ro.status))
-                fprintf(cli->err, "%s: note: run %lld is still %s: %s (%llu bytes so far)\n", cli->prog,
-                        (long long)id, cw_run_status_to_string(ro.status),
+                fprintf(cli->err, "%s: note: run %lld is still %s: %s (%llu bytes so far)\n",
+                        cli->prog, (long long)id, cw_run_status_to_string(ro.status),
                         follow ? "following its output until it ends" : "this is its output so far",
                         (unsigned long long)ro.size);
         if (json) {
@@ -424,7 +443,8 @@ static int cmd_logs(cw_cli *cli, int argc, char **argv)
                 json_dumpf(obj, cli->out, JSON_COMPACT);
                 fputc('\n', cli->out);
                 json_decref(obj);
-                return fflush(cli->out) == 0 ? CW_EXIT_OK : cli_fail(cli, "cannot write the output");
+                return fflush(cli->out) == 0 ? CW_EXIT_OK
+                                             : cli_fail(cli, "cannot write the output");
         }
         lo.tty = isatty(fileno(cli->out));
         if (!follow || !logs_follow_print(&lo, &ro, cw_run_status_is_final(ro.status))) {
@@ -488,7 +508,9 @@ static int cmd_prune(cw_cli *cli, int argc, char **argv)
                 if (cli_common_option(cli, o, optarg, &help))
                         continue;
                 if (o != CLI_OPT_OLDER)
-                        return cli_usage_error(cli, &cw_cmd_prune, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_prune,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
                 older = optarg;
         }
         if (help) {
@@ -496,7 +518,8 @@ static int cmd_prune(cw_cli *cli, int argc, char **argv)
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_prune, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_prune, "unexpected argument '%s'",
+                                       argv[optind]);
         if (older && cw_duration_parse(older, &d, &e) < 0)
                 return cli_fail_caret(cli, "--older-than", older, &e);
         r = cli_load_config(cli, false, &cfg);
@@ -516,8 +539,8 @@ static int cmd_prune(cw_cli *cli, int argc, char **argv)
                 return cli_fail(cli, "cannot prune notifications: %s", strerror(-r));
         cli_format_instant(cfg->tz, cw_instant_sec(cli->now) - d, when, sizeof(when));
         cw_duration_format(d, dtext, sizeof(dtext));
-        fprintf(cli->out, "pruned %llu run%s that started before %s (older than %s)\n", (unsigned long long)deleted,
-                deleted == 1 ? "" : "s", when, dtext);
+        fprintf(cli->out, "pruned %llu run%s that started before %s (older than %s)\n",
+                (unsigned long long)deleted, deleted == 1 ? "" : "s", when, dtext);
         return CW_EXIT_OK;
 }
 

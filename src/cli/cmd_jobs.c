@@ -86,22 +86,22 @@ static int entry_index_build(const cw_config *cfg, entry_index *ix)
 /* A job as listed: a configured one (ui == NULL), or one created in the
  * admin UI, with its effective enabled flag. */
 typedef struct ui_job {
-        cw_ui_job *u;            /* owned */
-        char *why_not;           /* why it does not run now (owned), NULL when it does */
+        cw_ui_job *u;             /* owned */
+        char *why_not;            /* why it does not run now (owned), NULL when it does */
         const cw_ui_entry *entry; /* borrowed from the store view */
-        cw_schedule_entry when;  /* its compiled entry (when.when NULL: does not compile) */
+        cw_schedule_entry when;   /* its compiled entry (when.when NULL: does not compile) */
 } ui_job;
 
 typedef struct job_view {
         const cw_job *job;
-        size_t index;            /* configured jobs: index into cfg->jobs */
-        const ui_job *ui;        /* UI jobs: the view's, else NULL */
-        bool enabled;            /* the config's flag (UI: the entry's) and the store's */
+        size_t index;     /* configured jobs: index into cfg->jobs */
+        const ui_job *ui; /* UI jobs: the view's, else NULL */
+        bool enabled;     /* the config's flag (UI: the entry's) and the store's */
 } job_view;
 
 /* What the store adds; all empty when there is no store. */
 typedef struct store_view {
-        char **disabled;         /* sorted */
+        char **disabled; /* sorted */
         size_t n_disabled;
         cw_ui_entry *entries;
         size_t n_entries;
@@ -137,14 +137,16 @@ static job_view config_job_view(const cw_config *cfg, const store_view *v, size_
 {
         const cw_job *j = &cfg->jobs[i];
 
-        return (job_view){.job = j, .index = i, .enabled = j->enabled && !store_disabled(v, j->name)};
+        return (job_view){
+                .job = j, .index = i, .enabled = j->enabled && !store_disabled(v, j->name)};
 }
 
 static job_view ui_job_view(const store_view *v, size_t k)
 {
         const cw_job *j = &v->ui[k].u->job;
 
-        return (job_view){.job = j, .ui = &v->ui[k], .enabled = j->enabled && !store_disabled(v, j->name)};
+        return (job_view){
+                .job = j, .ui = &v->ui[k], .enabled = j->enabled && !store_disabled(v, j->name)};
 }
 
 /* Reads the store's flags and UI jobs into *v when the store exists.
@@ -197,16 +199,18 @@ static int store_view_load(cw_cli *cli, const cw_config *cfg, store_view *v)
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                fprintf(cli->err, "%s: warning: cannot read the store (%s): listing the config's jobs and "
-                                  "enabled flags only\n",
+                fprintf(cli->err,
+                        "%s: warning: cannot read the store (%s): listing the config's jobs and "
+                        "enabled flags only\n",
                         cli->prog, e.msg[0] ? e.msg : strerror(-r));
                 store_view_release(v);
         }
         return 0;
 }
 
-#define FOREACH_ENTRY(cfg, ix, job, e)                                                              \
-        for (size_t _k = (ix)->start[job]; _k < (ix)->start[(job) + 1] && ((e) = &(cfg)->entries[(ix)->idx[_k]]); _k++)
+#define FOREACH_ENTRY(cfg, ix, job, e)                                                             \
+        for (size_t _k = (ix)->start[job];                                                         \
+             _k < (ix)->start[(job) + 1] && ((e) = &(cfg)->entries[(ix)->idx[_k]]); _k++)
 
 /* The schedule entries of a job as listed: a configured job's from the
  * config, a UI job's one compiled entry. */
@@ -217,22 +221,25 @@ static size_t view_n_entries(const entry_index *ix, const job_view *v)
         return ix->start[v->index + 1] - ix->start[v->index];
 }
 
-static const cw_schedule_entry *view_entry(const cw_config *cfg, const entry_index *ix, const job_view *v, size_t k)
+static const cw_schedule_entry *view_entry(const cw_config *cfg, const entry_index *ix,
+                                           const job_view *v, size_t k)
 {
         return v->ui ? &v->ui->when : &cfg->entries[ix->idx[ix->start[v->index] + k]];
 }
 
-#define FOREACH_VIEW_ENTRY(cfg, ix, v, e)                                                                      \
+#define FOREACH_VIEW_ENTRY(cfg, ix, v, e)                                                          \
         for (size_t _k = 0; _k < view_n_entries(ix, v) && ((e) = view_entry(cfg, ix, v, _k)); _k++)
 
 /* The earliest next fire over the job's entries. */
-static next_kind job_next(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, cw_time *ret)
+static next_kind job_next(const cw_config *cfg, const entry_index *ix, const job_view *v,
+                          cw_time now, cw_time *ret)
 {
         const cw_schedule_entry *e;
         next_kind best = NEXT_NONE;
         cw_time bt = 0, t;
 
-        FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e)
+        {
                 switch (entry_next(v->job->tz, e, now, &t)) {
                 case NEXT_AT_STARTUP:
                         best = NEXT_AT_STARTUP;
@@ -283,7 +290,8 @@ static void col_add(sched_col *c, const char *t)
         c->s[c->n] = '\0';
 }
 
-static const char *job_schedules_text(const cw_config *cfg, const entry_index *ix, const job_view *v, sched_col *c)
+static const char *job_schedules_text(const cw_config *cfg, const entry_index *ix,
+                                      const job_view *v, sched_col *c)
 {
         const cw_job *j = v->job;
         const cw_schedule_entry *e;
@@ -292,7 +300,8 @@ static const char *job_schedules_text(const cw_config *cfg, const entry_index *i
         c->n = 0;
         c->cut = false;
         c->s[0] = '\0';
-        FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e)
+        {
                 char buf[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2];
                 entry_text(v, e, buf, sizeof(buf));
                 if (any)
@@ -321,8 +330,8 @@ static const char *job_schedules_text(const cw_config *cfg, const entry_index *i
         return c->s;
 }
 
-static void next_text(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, char *buf,
-                      size_t size)
+static void next_text(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now,
+                      char *buf, size_t size)
 {
         char local[64], rel[48];
         cw_time t;
@@ -388,7 +397,8 @@ static json_t *json_entry(const job_view *v, const cw_schedule_entry *e, cw_time
         return cw_json_entry_new(&je);
 }
 
-static json_t *json_job(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now, bool full)
+static json_t *json_job(const cw_config *cfg, const entry_index *ix, const job_view *v, cw_time now,
+                        bool full)
 {
         const cw_job *j = v->job;
         const cw_schedule_entry *e;
@@ -405,9 +415,14 @@ static json_t *json_job(const cw_config *cfg, const entry_index *ix, const job_v
         cw_time t;
 
         switch (runs ? job_next(cfg, ix, v, now, &t) : NEXT_NONE) {
-        case NEXT_AT: jj.next = t; break;
-        case NEXT_AT_STARTUP: jj.next_at_startup = true; break;
-        case NEXT_NONE: break;
+        case NEXT_AT:
+                jj.next = t;
+                break;
+        case NEXT_AT_STARTUP:
+                jj.next_at_startup = true;
+                break;
+        case NEXT_NONE:
+                break;
         }
         o = cw_json_job_new(&jj);
         entries = o ? json_object_get(o, "schedules") : NULL;
@@ -416,7 +431,7 @@ static json_t *json_job(const cw_config *cfg, const entry_index *ix, const job_v
                 return NULL;
         }
         FOREACH_VIEW_ENTRY(cfg, ix, v, e)
-                json_array_append_new(entries, json_entry(v, e, now, full ? INFO_FIRES : 0));
+        json_array_append_new(entries, json_entry(v, e, now, full ? INFO_FIRES : 0));
         if (full)
                 cw_json_job_settings(o, j, v->ui != NULL);
         return o;
@@ -435,9 +450,11 @@ static int print_json(cw_cli *cli, json_t *v)
 }
 
 /* Parses the options shared by jobs and info: --config, --help, --json. */
-static int parse_list_options(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool *json, bool *help)
+static int parse_list_options(cw_cli *cli, const cw_command *cmd, int argc, char **argv, bool *json,
+                              bool *help)
 {
-        static const struct option options[] = {CLI_COMMON_OPTIONS, {"json", no_argument, NULL, CLI_OPT_JSON}, {0}};
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS, {"json", no_argument, NULL, CLI_OPT_JSON}, {0}};
         int o;
 
         optind = 0;
@@ -446,7 +463,8 @@ static int parse_list_options(cw_cli *cli, const cw_command *cmd, int argc, char
                 if (cli_common_option(cli, o, optarg, help))
                         continue;
                 if (o != CLI_OPT_JSON)
-                        return cli_usage_error(cli, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, cmd, "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
                 *json = true;
         }
         return CW_EXIT_OK;
@@ -473,8 +491,9 @@ static void description_text(const job_view *v, char *buf, size_t size)
         if (!v->ui)
                 snprintf(buf, size, "%s", v->job->description);
         else
-                snprintf(buf, size, "[created in the UI, entry #%lld]%s%s", (long long)v->ui->entry->id,
-                         v->job->description[0] ? " " : "", v->job->description);
+                snprintf(buf, size, "[created in the UI, entry #%lld]%s%s",
+                         (long long)v->ui->entry->id, v->job->description[0] ? " " : "",
+                         v->job->description);
 }
 
 static size_t n_views(const cw_config *cfg, const store_view *sv)
@@ -487,7 +506,8 @@ static job_view view_at(const cw_config *cfg, const store_view *sv, size_t i)
         return i < cfg->n_jobs ? config_job_view(cfg, sv, i) : ui_job_view(sv, i - cfg->n_jobs);
 }
 
-static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index *ix, const store_view *sv)
+static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index *ix,
+                            const store_view *sv)
 {
         size_t wn = 4, ws = 8;
         char next[160], desc[CW_UI_DESCRIPTION_MAX + 64];
@@ -505,7 +525,8 @@ static int print_jobs_table(cw_cli *cli, const cw_config *cfg, const entry_index
                 if (n > ws)
                         ws = n;
         }
-        fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, "NAME", (int)ws, "SCHEDULE", "NEXT", "DESCRIPTION");
+        fprintf(cli->out, "%-*s  %-*s  %-40s  %s\n", (int)wn, "NAME", (int)ws, "SCHEDULE", "NEXT",
+                "DESCRIPTION");
         for (size_t i = 0; i < n_views(cfg, sv); i++) {
                 job_view v = view_at(cfg, sv, i);
 
@@ -537,7 +558,8 @@ static int json_indent_out(const char *buf, size_t size, void *data)
 
 /* The JSON array of every job, one object at a time; the same text as
  * dumping the whole array with JSON_INDENT(2). */
-static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index *ix, const store_view *sv)
+static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index *ix,
+                           const store_view *sv)
 {
         if (n_views(cfg, sv) == 0) {
                 fputs("[]\n", cli->out);
@@ -553,7 +575,8 @@ static int print_jobs_json(cw_cli *cli, const cw_config *cfg, const entry_index 
                         return cli_fail(cli, "out of memory");
                 if (i)
                         fputs(",\n  ", cli->out);
-                r = json_dump_callback(o, json_indent_out, cli->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                r = json_dump_callback(o, json_indent_out, cli->out,
+                                       JSON_INDENT(2) | JSON_PRESERVE_ORDER);
                 json_decref(o);
                 if (r != 0)
                         return cli_fail(cli, "cannot write output");
@@ -630,33 +653,38 @@ static void print_info_settings(FILE *f, const job_view *v)
         fprintf(f, "%-14s%s\n", "Job:", j->name);
         if (j->description[0])
                 fprintf(f, "%-14s%s\n", "Description:", j->description);
-        fprintf(f, "%-14s%s%s\n", "Command:", j->command ? j->command : "", j->shell ? "  (via /bin/sh)" : "");
+        fprintf(f, "%-14s%s%s\n", "Command:", j->command ? j->command : "",
+                j->shell ? "  (via /bin/sh)" : "");
         if (j->args.n || j->options.n) {
                 fprintf(f, "%-14s", "Params:");
                 for (size_t i = 0; i < j->args.n; i++)
                         fprintf(f, "%s%s (positional %zu)", i ? ", " : "", j->args.v[i], i + 1);
                 for (size_t i = 0; i < j->options.n; i++)
-                        fprintf(f, "%s%s=VALUE (optional)", i || j->args.n ? ", " : "", j->options.v[i]);
+                        fprintf(f, "%s%s=VALUE (optional)", i || j->args.n ? ", " : "",
+                                j->options.v[i]);
                 fputc('\n', f);
         }
         if (v->ui)
-                fprintf(f, "%-14sthe admin UI, entry #%lld (a command entry; settings from [defaults])\n",
+                fprintf(f,
+                        "%-14sthe admin UI, entry #%lld (a command entry; settings from [defaults])\n",
                         "Created in:", (long long)v->ui->entry->id);
         if (v->enabled)
                 fprintf(f, "%-14syes\n", "Enabled:");
         else if (!j->enabled)
-                fprintf(f, "%-14sno (%s)\n", "Enabled:", v->ui ? "the entry is disabled" : "enabled = no in the config");
+                fprintf(f, "%-14sno (%s)\n",
+                        "Enabled:", v->ui ? "the entry is disabled" : "enabled = no in the config");
         else
-                fprintf(f, "%-14sno (disabled with 'cronwarden disable' or the admin UI; 'cronwarden enable %s' "
-                           "turns it back on)\n",
+                fprintf(f,
+                        "%-14sno (disabled with 'cronwarden disable' or the admin UI; 'cronwarden enable %s' "
+                        "turns it back on)\n",
                         "Enabled:", j->name);
         if (v->ui && v->ui->why_not)
                 fprintf(f, "%-14s%s\n", "Does not run:", v->ui->why_not);
         fprintf(f, "%-14s%s (%s)\n", "Time zone:", cw_tz_name(j->tz),
                 cw_tz_origin(j->tz, d1, sizeof(d1)));
-        fprintf(f, "%-14s%s (name %s), concurrency %s, catch-up %s\n", "Lock:", cw_lock_mode_to_string(j->lock),
-                j->lock_name ? j->lock_name : j->name, cw_concurrency_to_string(j->concurrency),
-                cw_catch_up_to_string(j->catch_up));
+        fprintf(f, "%-14s%s (name %s), concurrency %s, catch-up %s\n",
+                "Lock:", cw_lock_mode_to_string(j->lock), j->lock_name ? j->lock_name : j->name,
+                cw_concurrency_to_string(j->concurrency), cw_catch_up_to_string(j->catch_up));
         cw_duration_format(j->kill_grace, d2, sizeof(d2));
         if (j->timeout) {
                 cw_duration_format(j->timeout, d1, sizeof(d1));
@@ -676,13 +704,15 @@ static void print_info_settings(FILE *f, const job_view *v)
                 fprintf(f, "%-14s%s\n", "Run as:", j->run_as);
 }
 
-static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_index *ix, const job_view *v)
+static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_index *ix,
+                                 const job_view *v)
 {
         const cw_tz *tz = v->job->tz;
         const cw_schedule_entry *e;
         bool any = false;
 
-        FOREACH_VIEW_ENTRY(cfg, ix, v, e) {
+        FOREACH_VIEW_ENTRY(cfg, ix, v, e)
+        {
                 char buf[64], text[CW_TIMESPEC_TEXT_MAX + CW_JOBSPEC_TEXT_MAX + 2], where[48];
                 cw_time t = cw_instant_sec(cli->now);
 
@@ -691,7 +721,8 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                 any = true;
                 entry_text(v, e, text, sizeof(text));
                 if (v->ui)
-                        snprintf(where, sizeof(where), "UI entry #%lld", (long long)v->ui->entry->id);
+                        snprintf(where, sizeof(where), "UI entry #%lld",
+                                 (long long)v->ui->entry->id);
                 else
                         snprintf(where, sizeof(where), "line %d", e->line);
                 fprintf(cli->out, "  %s  (%s, %s)\n", text,
@@ -703,7 +734,9 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                 switch (entry_next(tz, e, cw_instant_sec(cli->now), &t)) {
                 case NEXT_AT_STARTUP:
                         fprintf(cli->out, "    at start-up%s\n",
-                                cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY ? ", then at that interval" : "");
+                                cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY
+                                        ? ", then at that interval"
+                                        : "");
                         continue;
                 case NEXT_NONE:
                         fprintf(cli->out, "    (no further fires)\n");
@@ -729,8 +762,8 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                 }
         }
         if (!any && v->ui)
-                fprintf(cli->out, "Schedules:    %s (UI entry #%lld, does not fire now)\n", v->ui->entry->schedule,
-                        (long long)v->ui->entry->id);
+                fprintf(cli->out, "Schedules:    %s (UI entry #%lld, does not fire now)\n",
+                        v->ui->entry->schedule, (long long)v->ui->entry->id);
         else if (!any)
                 fprintf(cli->out, "Schedules:    none (runs only when requested%s)\n",
                         v->job->after.n ? " or after the jobs above" : "");
@@ -772,7 +805,8 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
         if (optind >= argc)
                 return cli_usage_error(cli, &cw_cmd_info, "missing job NAME");
         if (optind + 1 < argc)
-                return cli_usage_error(cli, &cw_cmd_info, "unexpected argument '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_info, "unexpected argument '%s'",
+                                       argv[optind + 1]);
         r = cli_load_config(cli, false, &cfg);
         if (r != CW_EXIT_OK)
                 return r;
@@ -781,8 +815,10 @@ static int cmd_info(cw_cli *cli, int argc, char **argv)
                 return cli_fail(cli, "out of memory");
         }
         if (!find_view(cfg, &sv, argv[optind], &v)) {
-                r = cli_fail(cli, "no job named '%s' in %s or created in the admin UI (see 'cronwarden jobs')",
-                             argv[optind], cfg->path);
+                r = cli_fail(
+                        cli,
+                        "no job named '%s' in %s or created in the admin UI (see 'cronwarden jobs')",
+                        argv[optind], cfg->path);
         } else if (json) {
                 r = print_json(cli, json_job(cfg, &ix, &v, cw_instant_sec(cli->now), true));
         } else {

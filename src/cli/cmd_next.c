@@ -186,8 +186,10 @@ static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, c
         if (a->json)
                 fputs("]\n", cli->out);
         if (i < a->count)
-                fprintf(cli->err, "%s: no more fires before the year %d\n", cli->prog, CW_TIMESPEC_MAX_YEAR + 1);
-        return fflush(cli->out) == 0 ? CW_EXIT_OK : cli_fail(cli, "cannot write output: %s", strerror(errno));
+                fprintf(cli->err, "%s: no more fires before the year %d\n", cli->prog,
+                        CW_TIMESPEC_MAX_YEAR + 1);
+        return fflush(cli->out) == 0 ? CW_EXIT_OK
+                                     : cli_fail(cli, "cannot write output: %s", strerror(errno));
 }
 
 static int next_main(cw_cli *cli, next_args *a)
@@ -205,7 +207,8 @@ static int next_main(cw_cli *cli, next_args *a)
         if (a->job) {
                 r = cw_jobspec_parse(a->job, &js, &e);
                 if (r < 0)
-                        return r == -ENOMEM ? cli_fail(cli, "out of memory") : cli_fail_caret(cli, "--job", a->job, &e);
+                        return r == -ENOMEM ? cli_fail(cli, "out of memory")
+                                            : cli_fail_caret(cli, "--job", a->job, &e);
                 seed = cw_jobspec_format(js);
                 if (!seed)
                         return cli_fail(cli, "out of memory");
@@ -221,17 +224,20 @@ static int next_main(cw_cli *cli, next_args *a)
                 return r;
         r = cw_timespec_parse(a->spec, seed, &ts, &e);
         if (r < 0)
-                return r == -ENOMEM ? cli_fail(cli, "out of memory") : cli_fail_caret(cli, "bad time spec", a->spec, &e);
+                return r == -ENOMEM ? cli_fail(cli, "out of memory")
+                                    : cli_fail_caret(cli, "bad time spec", a->spec, &e);
         r = parse_from(cli, a->from, tz, &from);
         if (r != 0)
                 return r;
         if (cw_timespec_check_fires(ts, tz, from, &e) < 0)
                 return cli_fail_caret(cli, "bad time spec", a->spec, &e);
         if (cw_timespec_uses_hash(ts) && !a->job)
-                fprintf(cli->err, "%s: note: H is hashed from an empty job spec; pass --job JOBSPEC to see a job's times\n",
+                fprintf(cli->err,
+                        "%s: note: H is hashed from an empty job spec; pass --job JOBSPEC to see a job's times\n",
                         cli->prog);
         if (cw_timespec_get_kind(ts) == CW_TIMESPEC_REBOOT) {
-                fprintf(cli->err, "%s: @reboot fires once each time the daemon starts; it has no fixed instants\n",
+                fprintf(cli->err,
+                        "%s: @reboot fires once each time the daemon starts; it has no fixed instants\n",
                         cli->prog);
                 if (a->json)
                         fputs("[]\n", cli->out);
@@ -265,15 +271,27 @@ static int cmd_next(cw_cli *cli, int argc, char **argv)
                 switch (o) {
                 case 'n':
                         if (parse_count(optarg, &a.count) < 0)
-                                return cli_usage_error(cli, &cw_cmd_next, "--count: expected a number from 1 to %d, got '%s'",
-                                                       NEXT_COUNT_MAX, optarg);
+                                return cli_usage_error(
+                                        cli, &cw_cmd_next,
+                                        "--count: expected a number from 1 to %d, got '%s'",
+                                        NEXT_COUNT_MAX, optarg);
                         break;
-                case CLI_OPT_FROM: a.from = optarg; break;
-                case CLI_OPT_TZ: a.tz = optarg; break;
-                case CLI_OPT_JOB: a.job = optarg; break;
-                case CLI_OPT_JSON: a.json = true; break;
+                case CLI_OPT_FROM:
+                        a.from = optarg;
+                        break;
+                case CLI_OPT_TZ:
+                        a.tz = optarg;
+                        break;
+                case CLI_OPT_JOB:
+                        a.job = optarg;
+                        break;
+                case CLI_OPT_JSON:
+                        a.json = true;
+                        break;
                 default:
-                        return cli_usage_error(cli, &cw_cmd_next, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_next,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
                 }
         }
         if (help) {
@@ -281,7 +299,8 @@ static int cmd_next(cw_cli *cli, int argc, char **argv)
                 return CW_EXIT_OK;
         }
         if (optind >= argc)
-                return cli_usage_error(cli, &cw_cmd_next, "missing SPEC (e.g. cronwarden next '*/5 * * * *')");
+                return cli_usage_error(cli, &cw_cmd_next,
+                                       "missing SPEC (e.g. cronwarden next '*/5 * * * *')");
         spec = join_args(argc, argv, optind);
         if (!spec)
                 return cli_fail(cli, "out of memory");

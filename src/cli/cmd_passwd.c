@@ -135,7 +135,8 @@ static int hash_password(cw_cli *cli)
         }
         fprintf(cli->out, "%s\n", hash);
         if (isatty(fileno(cli->err)))
-                fprintf(cli->err, "Put it in the config's [admin] section:\n    password_hash = %s\n", hash);
+                fprintf(cli->err,
+                        "Put it in the config's [admin] section:\n    password_hash = %s\n", hash);
         ret = CW_EXIT_OK;
 out:
         free_secret(pw);
@@ -149,8 +150,8 @@ static bool token_name_ok(const char *s)
         size_t n;
 
         for (n = 0; s[n]; n++)
-                if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
-                      s[n] == '_' || s[n] == '.' || s[n] == '-'))
+                if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+                      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '.' || s[n] == '-'))
                         return false;
         return n > 0 && n <= 64;
 }
@@ -162,16 +163,20 @@ static int make_token(cw_cli *cli, const char *name)
         char token[sizeof(b64) + 8], hex[2 * crypto_hash_sha256_BYTES + 1];
 
         if (!token_name_ok(name))
-                return cli_fail(cli, "token name '%s': use letters, digits, '_', '.' and '-' (at most 64)", name);
+                return cli_fail(
+                        cli, "token name '%s': use letters, digits, '_', '.' and '-' (at most 64)",
+                        name);
         randombytes_buf(raw, sizeof(raw));
-        sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         /* A recognisable prefix lets secret scanners spot a leaked token. */
         snprintf(token, sizeof(token), "cwt_%s", b64);
         crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
         sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
         fprintf(cli->out, "%s\napi_token = %s sha256:%s\n", token, name, hex);
         if (isatty(fileno(cli->err)))
-                fputs("The first line is the token (shown only now); add the second to [admin].\n", cli->err);
+                fputs("The first line is the token (shown only now); add the second to [admin].\n",
+                      cli->err);
         sodium_memzero(raw, sizeof(raw));
         sodium_memzero(b64, sizeof(b64));
         sodium_memzero(token, sizeof(token));
@@ -195,7 +200,8 @@ static int cmd_passwd(cw_cli *cli, int argc, char **argv)
                 if (opt == CLI_OPT_TOKEN)
                         token_name = optarg;
                 else if (!cli_common_option(cli, opt, optarg, &help))
-                        return cli_usage_error(cli, &cw_cmd_passwd, "unknown or incomplete option '%s'",
+                        return cli_usage_error(cli, &cw_cmd_passwd,
+                                               "unknown or incomplete option '%s'",
                                                argv[optind - 1]);
         }
         if (help) {
@@ -203,7 +209,8 @@ static int cmd_passwd(cw_cli *cli, int argc, char **argv)
                 return CW_EXIT_OK;
         }
         if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_passwd, "unexpected argument '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_passwd, "unexpected argument '%s'",
+                                       argv[optind]);
         if (sodium_init() < 0)
                 return cli_fail(cli, "cannot initialise libsodium");
         return token_name ? make_token(cli, token_name) : hash_password(cli);

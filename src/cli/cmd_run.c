@@ -25,7 +25,6 @@
 #include "cli_runs.h"
 #include "worker/worker.h"
 
-
 static const char run_usage[] =
         "Usage: cronwarden [--config FILE] run JOBSPEC [--force] [--detach] [--quiet] [--json]\n"
         "\n"
@@ -77,8 +76,8 @@ static void on_started(void *userdata, int64_t run_id, int pid)
         report(a->report_fd, "started %lld %d\n", (long long)run_id, pid);
 }
 
-static void describe_holder(const cw_config *cli, const cw_job *job, const cw_lock_holder *h, char *buf,
-                            size_t size)
+static void describe_holder(const cw_config *cli, const cw_job *job, const cw_lock_holder *h,
+                            char *buf, size_t size)
 {
         char since[64] = "?";
 
@@ -86,10 +85,11 @@ static void describe_holder(const cw_config *cli, const cw_job *job, const cw_lo
                 cli_format_instant(job->tz, h->since_us / 1000000, since, sizeof(since));
         /* The node is named only when it is not this one (a cluster lock). */
         if (h->node[0] && cli->node && strcmp(h->node, cli->node) != 0)
-                snprintf(buf, size, "run %lld, pid %d, since %s, on node %s", (long long)h->run_id, h->pid, since,
-                         h->node);
+                snprintf(buf, size, "run %lld, pid %d, since %s, on node %s", (long long)h->run_id,
+                         h->pid, since, h->node);
         else
-                snprintf(buf, size, "run %lld, pid %d, since %s", (long long)h->run_id, h->pid, since);
+                snprintf(buf, size, "run %lld, pid %d, since %s", (long long)h->run_id, h->pid,
+                         since);
 }
 
 static void describe_outcome(const cw_worker_result *res, const cw_job *job, char *buf, size_t size)
@@ -111,11 +111,12 @@ static void describe_outcome(const cw_worker_result *res, const cw_job *job, cha
                 if (res->exit_code < 0 && !res->signal)
                         snprintf(buf, size, "failed to start");
                 else if (res->signal)
-                        snprintf(buf, size, "%s: killed by signal %d (%s)", cw_run_status_to_string(res->status),
-                                 res->signal, strsignal(res->signal));
+                        snprintf(buf, size, "%s: killed by signal %d (%s)",
+                                 cw_run_status_to_string(res->status), res->signal,
+                                 strsignal(res->signal));
                 else
-                        snprintf(buf, size, "%s with exit code %d", cw_run_status_to_string(res->status),
-                                 res->exit_code);
+                        snprintf(buf, size, "%s with exit code %d",
+                                 cw_run_status_to_string(res->status), res->exit_code);
                 break;
         }
 }
@@ -272,18 +273,21 @@ static int run_main(cw_cli *cli, run_args *a)
                 describe_holder(cfg, job, &res.holder, holder, sizeof(holder));
                 report(a->report_fd, "busy %s\n", holder);
                 /* With a shared lock_name the holder may be another job: name it. */
-                if (res.holder.run_id && cw_store_run_get(store, res.holder.run_id, &other) == 0 && other.job &&
-                    strcmp(other.job, job->name) != 0)
-                        fprintf(cli->err, "%s: %s cannot run: its lock is held by %s, which is already running (%s)\n",
+                if (res.holder.run_id && cw_store_run_get(store, res.holder.run_id, &other) == 0 &&
+                    other.job && strcmp(other.job, job->name) != 0)
+                        fprintf(cli->err,
+                                "%s: %s cannot run: its lock is held by %s, which is already running (%s)\n",
                                 cli->prog, job->name, other.job, holder);
                 else
-                        fprintf(cli->err, "%s: %s is already running (%s)\n", cli->prog, job->name, holder);
+                        fprintf(cli->err, "%s: %s is already running (%s)\n", cli->prog, job->name,
+                                holder);
                 cw_run_release(&other);
                 return CW_EXIT_LOCKED;
         }
         if (r < 0) {
                 report(a->report_fd, "error %s\n", e.msg[0] ? e.msg : cw_store_strerror(r));
-                return cli_fail(cli, "cannot run %s: %s", job->name, e.msg[0] ? e.msg : cw_store_strerror(r));
+                return cli_fail(cli, "cannot run %s: %s", job->name,
+                                e.msg[0] ? e.msg : cw_store_strerror(r));
         }
         return print_outcome(cli, store, a, job, &res);
 }
@@ -317,37 +321,61 @@ static int cmd_run(cw_cli *cli, int argc, char **argv)
                 if (cli_common_option(cli, o, optarg, &help))
                         continue;
                 switch (o) {
-                case CLI_OPT_FORCE: a.force = true; break;
-                case CLI_OPT_DETACH: a.detach = true; break;
-                case CLI_OPT_QUIET: a.quiet = true; break;
-                case CLI_OPT_IGNORE_LOCK: a.ignore_lock = true; break;
-                case CLI_OPT_CONFIG_SNAPSHOT: cli->config_snapshot = optarg; break;
-                case CLI_OPT_JSON: a.json = true; break;
+                case CLI_OPT_FORCE:
+                        a.force = true;
+                        break;
+                case CLI_OPT_DETACH:
+                        a.detach = true;
+                        break;
+                case CLI_OPT_QUIET:
+                        a.quiet = true;
+                        break;
+                case CLI_OPT_IGNORE_LOCK:
+                        a.ignore_lock = true;
+                        break;
+                case CLI_OPT_CONFIG_SNAPSHOT:
+                        cli->config_snapshot = optarg;
+                        break;
+                case CLI_OPT_JSON:
+                        a.json = true;
+                        break;
                 case CLI_OPT_REPORT_FD:
-                        if (cli_parse_uint(optarg, INT_MAX, &v) < 0 || v < 3 || fcntl((int)v, F_GETFD) < 0)
-                                return cli_usage_error(cli, &cw_cmd_run, "--report-fd: not an open descriptor: '%s'", optarg);
+                        if (cli_parse_uint(optarg, INT_MAX, &v) < 0 || v < 3 ||
+                            fcntl((int)v, F_GETFD) < 0)
+                                return cli_usage_error(cli, &cw_cmd_run,
+                                                       "--report-fd: not an open descriptor: '%s'",
+                                                       optarg);
                         a.report_fd = (int)v;
                         /* The job must not inherit it. */
                         fcntl(a.report_fd, F_SETFD, FD_CLOEXEC);
                         break;
                 case CLI_OPT_TRIGGER:
                         if (cw_trigger_from_string(optarg, &a.trigger) < 0)
-                                return cli_usage_error(cli, &cw_cmd_run, "--trigger: unknown trigger '%s'", optarg);
+                                return cli_usage_error(cli, &cw_cmd_run,
+                                                       "--trigger: unknown trigger '%s'", optarg);
                         break;
                 case CLI_OPT_ATTEMPT:
                         if (cli_parse_uint(optarg, 1000, &a.attempt) < 0 || a.attempt < 1)
-                                return cli_usage_error(cli, &cw_cmd_run, "--attempt: expected 1-1000, got '%s'", optarg);
+                                return cli_usage_error(cli, &cw_cmd_run,
+                                                       "--attempt: expected 1-1000, got '%s'",
+                                                       optarg);
                         break;
                 case CLI_OPT_SCHEDULED_AT:
                         if (cli_parse_uint(optarg, INT64_MAX / 1000000, &a.scheduled_at) < 0)
-                                return cli_usage_error(cli, &cw_cmd_run, "--scheduled-at: expected epoch seconds, got '%s'", optarg);
+                                return cli_usage_error(
+                                        cli, &cw_cmd_run,
+                                        "--scheduled-at: expected epoch seconds, got '%s'", optarg);
                         break;
                 case CLI_OPT_RESUMED_FROM:
                         if (cli_parse_uint(optarg, INT64_MAX, &a.resumed_from) < 0)
-                                return cli_usage_error(cli, &cw_cmd_run, "--resumed-from: expected a run id, got '%s'", optarg);
+                                return cli_usage_error(
+                                        cli, &cw_cmd_run,
+                                        "--resumed-from: expected a run id, got '%s'", optarg);
                         break;
                 default:
-                        return cli_usage_error(cli, &cw_cmd_run, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_run,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
                 }
         }
         if (help) {
@@ -355,9 +383,11 @@ static int cmd_run(cw_cli *cli, int argc, char **argv)
                 return CW_EXIT_OK;
         }
         if (optind >= argc)
-                return cli_usage_error(cli, &cw_cmd_run, "missing JOBSPEC (e.g. cronwarden run Backup)");
+                return cli_usage_error(cli, &cw_cmd_run,
+                                       "missing JOBSPEC (e.g. cronwarden run Backup)");
         if (optind + 1 < argc)
-                return cli_usage_error(cli, &cw_cmd_run, "unexpected argument '%s' (quote a job spec with spaces)",
+                return cli_usage_error(cli, &cw_cmd_run,
+                                       "unexpected argument '%s' (quote a job spec with spaces)",
                                        argv[optind + 1]);
         a.spec = argv[optind];
         return run_main(cli, &a);
@@ -397,7 +427,8 @@ static int cmd_progress(cw_cli *cli, int argc, char **argv)
         opterr = 0;
         while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
                 if (o != CLI_OPT_HELP)
-                        return cli_usage_error(cli, &cw_cmd_progress, "unknown option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_progress, "unknown option '%s'",
+                                               argv[optind - 1]);
                 fputs(progress_usage, cli->out);
                 return CW_EXIT_OK;
         }
@@ -410,14 +441,21 @@ static int cmd_progress(cw_cli *cli, int argc, char **argv)
                 total = 100;
         }
         if (cli_parse_uint(num, INT64_MAX / 2, &done) < 0)
-                return cli_usage_error(cli, &cw_cmd_progress, "DONE: expected a whole number, got '%s'", argv[optind]);
+                return cli_usage_error(cli, &cw_cmd_progress,
+                                       "DONE: expected a whole number, got '%s'", argv[optind]);
         if (argc - optind == 2 && cli_parse_uint(argv[optind + 1], INT64_MAX / 2, &total) < 0)
-                return cli_usage_error(cli, &cw_cmd_progress, "TOTAL: expected a whole number, got '%s'", argv[optind + 1]);
+                return cli_usage_error(cli, &cw_cmd_progress,
+                                       "TOTAL: expected a whole number, got '%s'",
+                                       argv[optind + 1]);
         if (total >= 0 && done > total)
-                return cli_usage_error(cli, &cw_cmd_progress, "DONE (%lld) is larger than TOTAL (%lld)", (long long)done,
+                return cli_usage_error(cli, &cw_cmd_progress,
+                                       "DONE (%lld) is larger than TOTAL (%lld)", (long long)done,
                                        (long long)total);
-        if (!fdv || cli_parse_uint(fdv, INT_MAX, &fd) < 0 || fstat((int)fd, &st) < 0 || !S_ISFIFO(st.st_mode))
-                return cli_fail(cli, "progress: not inside a cronwarden job (CRONWARDEN_PROGRESS_FD is not set or not open)");
+        if (!fdv || cli_parse_uint(fdv, INT_MAX, &fd) < 0 || fstat((int)fd, &st) < 0 ||
+            !S_ISFIFO(st.st_mode))
+                return cli_fail(
+                        cli,
+                        "progress: not inside a cronwarden job (CRONWARDEN_PROGRESS_FD is not set or not open)");
         if (total == 100 && argc - optind == 1)
                 snprintf(line, sizeof(line), "%lld%%\n", (long long)done);
         else if (total >= 0)

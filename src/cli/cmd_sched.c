@@ -320,7 +320,8 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
                 if (r != CW_EXIT_OK)
                         return r;
         }
-        if (cw_job_resolve(cfg, store, js->name, &ref, &e) < 0 || cw_job_check_spec(cfg, ref.job, js, &e) < 0)
+        if (cw_job_resolve(cfg, store, js->name, &ref, &e) < 0 ||
+            cw_job_check_spec(cfg, ref.job, js, &e) < 0)
                 return cli_fail(cli, "%s", e.msg);
         spec_text = cw_jobspec_format(js);
         if (!spec_text)

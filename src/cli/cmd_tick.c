@@ -59,7 +59,8 @@ typedef struct tick_ctx {
         json_t *actions; /* with --json */
 } tick_ctx;
 
-static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
+static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id,
+                        cw_error *err)
 {
         tick_ctx *t = userdata;
 
@@ -74,7 +75,8 @@ static void on_action(void *userdata, const cw_sched_action *a)
         cli_format_instant(a->job->tz, a->scheduled_at, when, sizeof(when));
         if (t->actions) {
                 json_t *o = json_object();
-                json_object_set_new(o, "action", json_string(cw_sched_action_kind_to_string(a->kind)));
+                json_object_set_new(o, "action",
+                                    json_string(cw_sched_action_kind_to_string(a->kind)));
                 json_object_set_new(o, "job", json_string(a->job->name));
                 json_object_set_new(o, "spec", json_string(a->spec));
                 /* A fire: in the job's zone, with its _ts (docs/api.md). */
@@ -87,14 +89,16 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 return;
         }
         if (a->kind == CW_SCHED_FAILED)
-                fprintf(t->cli->err, "%s: cannot start %s (fire %s): %s\n", t->cli->prog, a->spec, when, a->reason);
+                fprintf(t->cli->err, "%s: cannot start %s (fire %s): %s\n", t->cli->prog, a->spec,
+                        when, a->reason);
         else if (t->silent)
                 return;
         else if (a->kind == CW_SCHED_STARTED)
-                fprintf(t->cli->out, "started run %lld %s (%s, fire %s)\n", (long long)a->run_id, a->spec,
-                        cw_trigger_to_string(a->trigger), when);
+                fprintf(t->cli->out, "started run %lld %s (%s, fire %s)\n", (long long)a->run_id,
+                        a->spec, cw_trigger_to_string(a->trigger), when);
         else
-                fprintf(t->cli->out, "%s %s (fire %s): %s\n", cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
+                fprintf(t->cli->out, "%s %s (fire %s): %s\n",
+                        cw_sched_action_kind_to_string(a->kind), a->spec, when, a->reason);
 }
 
 /* Delivers what the outbox holds (notify.h); failures stay there for
@@ -206,7 +210,9 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 else if (opt == CLI_OPT_JSON)
                         json = true;
                 else
-                        return cli_usage_error(cli, &cw_cmd_tick, "unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_error(cli, &cw_cmd_tick,
+                                               "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
         }
         if (help) {
                 fputs(tick_usage, cli->out);
@@ -221,7 +227,8 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 return r;
         r = cw_ui_entries_load(cfg, store, cw_instant_sec(cli->now), &extra.e, &extra.n, NULL);
         if (r < 0)
-                return cli_fail(cli, "tick: cannot read the UI-created entries: %s", cw_store_strerror(r));
+                return cli_fail(cli, "tick: cannot read the UI-created entries: %s",
+                                cw_store_strerror(r));
         t.cfg = cfg;
         if (json)
                 t.actions = json_array();

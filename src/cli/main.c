@@ -11,34 +11,13 @@
 #include "cli.h"
 
 static const cw_command *const commands[] = {
-        &cw_cmd_check,
-        &cw_cmd_next,
-        &cw_cmd_jobs,
-        &cw_cmd_info,
-        &cw_cmd_run,
-        &cw_cmd_tick,
-        &cw_cmd_daemon,
-        &cw_cmd_status,
-        &cw_cmd_kill,
-        &cw_cmd_resume,
-        &cw_cmd_clean,
-        &cw_cmd_suspend,
-        &cw_cmd_history,
-        &cw_cmd_logs,
-        &cw_cmd_progress,
-        &cw_cmd_prune,
-        &cw_cmd_disable,
-        &cw_cmd_enable,
-        &cw_cmd_request,
-        &cw_cmd_diff,
-        &cw_cmd_drain,
-        &cw_cmd_undrain,
-        &cw_cmd_crontab,
-        &cw_cmd_import_crontab,
-        &cw_cmd_passwd,
-        &cw_cmd_notify_test,
-        &cw_cmd_notifications,
-        &cw_cmd_store,
+        &cw_cmd_check,   &cw_cmd_next,        &cw_cmd_jobs,          &cw_cmd_info,
+        &cw_cmd_run,     &cw_cmd_tick,        &cw_cmd_daemon,        &cw_cmd_status,
+        &cw_cmd_kill,    &cw_cmd_resume,      &cw_cmd_clean,         &cw_cmd_suspend,
+        &cw_cmd_history, &cw_cmd_logs,        &cw_cmd_progress,      &cw_cmd_prune,
+        &cw_cmd_disable, &cw_cmd_enable,      &cw_cmd_request,       &cw_cmd_diff,
+        &cw_cmd_drain,   &cw_cmd_undrain,     &cw_cmd_crontab,       &cw_cmd_import_crontab,
+        &cw_cmd_passwd,  &cw_cmd_notify_test, &cw_cmd_notifications, &cw_cmd_store,
 };
 
 static void print_main_help(FILE *f)
@@ -112,8 +91,10 @@ static int read_now(cw_cli *cli)
 
         if (fake && *fake) {
                 if (cw_iso8601_parse(fake, &base, &has_off, &e) < 0 || !has_off)
-                        return cli_fail(cli, "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
-                                        fake);
+                        return cli_fail(
+                                cli,
+                                "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
+                                fake);
                 cw_clock_init_fake(&cli->clock, cw_instant_from_sec(base), fake_mono0());
                 cli->now = cw_instant_from_sec(base);
         } else {

@@ -77,8 +77,10 @@ int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
                         *ret = NULL;
                         return CW_EXIT_OK;
                 }
-                return cli_fail(cli, "no config file: looked for ./cronwarden.ini and "
-                                     "/etc/cronwarden/cronwarden.ini (use --config FILE or CRONWARDEN_CONFIG)");
+                return cli_fail(
+                        cli,
+                        "no config file: looked for ./cronwarden.ini and "
+                        "/etc/cronwarden/cronwarden.ini (use --config FILE or CRONWARDEN_CONFIG)");
         }
         if (cli->config_snapshot) {
                 /* A daemon's worker: the text the daemon accepted, under the
@@ -87,8 +89,8 @@ int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
                 size_t len = 0;
                 r = cw_config_read_file(cli->config_snapshot, &text, &len);
                 if (r < 0)
-                        return cli_fail(cli, "cannot read the config snapshot '%s': %s", cli->config_snapshot,
-                                        strerror(-r));
+                        return cli_fail(cli, "cannot read the config snapshot '%s': %s",
+                                        cli->config_snapshot, strerror(-r));
                 r = cw_config_load_string(path, text, len, &opts, &c, &errs);
         } else {
                 r = cw_config_load(path, &opts, &c, &errs);
@@ -97,9 +99,11 @@ int cli_load_config(cw_cli *cli, bool quiet_missing, cw_config **ret)
                 for (size_t i = 0; i < errs.n; i++)
                         fprintf(cli->err, "%s\n", errs.msgs[i]);
                 if (errs.n == 0)
-                        fprintf(cli->err, "%s: cannot load '%s': %s\n", cli->prog, path, strerror(-r));
+                        fprintf(cli->err, "%s: cannot load '%s': %s\n", cli->prog, path,
+                                strerror(-r));
                 else if (r == -EINVAL)
-                        fprintf(cli->err, "%s: %zu error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+                        fprintf(cli->err, "%s: %zu error%s\n", path, errs.n,
+                                errs.n == 1 ? "" : "s");
                 cw_config_errors_release(&errs);
                 return CW_EXIT_USAGE;
         }
@@ -121,8 +125,8 @@ void cli_format_local(const cw_tz *tz, cw_time t, char *buf, size_t size)
 
         cw_tz_lookup(tz, t, &p);
         cw_secs_to_civil(t + p.utoff, &c);
-        snprintf(buf, size, "%04lld-%02d-%02d %02d:%02d:%02d %s", (long long)c.year, c.mon, c.day, c.hour,
-                 c.min, c.sec, p.abbr);
+        snprintf(buf, size, "%04lld-%02d-%02d %02d:%02d:%02d %s", (long long)c.year, c.mon, c.day,
+                 c.hour, c.min, c.sec, p.abbr);
 }
 
 void cli_format_relative(cw_time now, cw_time t, char *buf, size_t size)
@@ -135,9 +139,11 @@ void cli_format_relative(cw_time now, cw_time t, char *buf, size_t size)
         else if (d < 3600)
                 snprintf(amount, sizeof(amount), "%lldm", (long long)(d / 60));
         else if (d < 86400)
-                snprintf(amount, sizeof(amount), "%lldh %lldm", (long long)(d / 3600), (long long)(d / 60 % 60));
+                snprintf(amount, sizeof(amount), "%lldh %lldm", (long long)(d / 3600),
+                         (long long)(d / 60 % 60));
         else
-                snprintf(amount, sizeof(amount), "%lldd %lldh", (long long)(d / 86400), (long long)(d / 3600 % 24));
+                snprintf(amount, sizeof(amount), "%lldd %lldh", (long long)(d / 86400),
+                         (long long)(d / 3600 % 24));
         if (t >= now)
                 snprintf(buf, size, "in %s", amount);
         else
@@ -152,7 +158,8 @@ int cli_open_store(cw_cli *cli, const cw_config *cfg, cw_store **ret)
         cw_error_clear(&e);
         r = cw_store_open(cfg->store, cfg->data_dir, ret, &e);
         if (r < 0)
-                return cli_fail(cli, "cannot open the store: %s", e.msg[0] ? e.msg : cw_store_strerror(r));
+                return cli_fail(cli, "cannot open the store: %s",
+                                e.msg[0] ? e.msg : cw_store_strerror(r));
         cw_store_set_clock(*ret, &cli->clock);
         /* Outcomes a worker could not record (a full disk) go in first, so
          * nothing below takes their runs for lost. Best effort: an entry

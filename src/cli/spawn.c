@@ -44,7 +44,8 @@ static void read_line(int fd, char *buf, size_t size)
         buf[strcspn(buf, "\n")] = '\0';
 }
 
-int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg, size_t msgsize)
+int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret_run_id, char *msg,
+                     size_t msgsize)
 {
         char self[PATH_MAX], cfgpath[PATH_MAX], att[32], sched[32], resumed[32], line[512];
         const char *argv[24];
@@ -59,10 +60,14 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
         msg[0] = '\0';
         len = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (len < 0)
-                return snprintf(msg, msgsize, "cannot find the cronwarden binary: %s", strerror(errno)), -errno;
+                return snprintf(msg, msgsize, "cannot find the cronwarden binary: %s",
+                                strerror(errno)),
+                       -errno;
         self[len] = '\0';
         if (!realpath(cfg->path, cfgpath))
-                return snprintf(msg, msgsize, "cannot resolve '%s': %s", cfg->path, strerror(errno)), -errno;
+                return snprintf(msg, msgsize, "cannot resolve '%s': %s", cfg->path,
+                                strerror(errno)),
+                       -errno;
         snprintf(att, sizeof(att), "%d", w->attempt > 0 ? w->attempt : 1);
         snprintf(sched, sizeof(sched), "%lld", (long long)w->scheduled_at);
         snprintf(resumed, sizeof(resumed), "%lld", (long long)w->resumed_from);
@@ -103,7 +108,8 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
         sigfillset(&all);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &all);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                                POSIX_SPAWN_SETSIGDEF);
         r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
@@ -123,13 +129,15 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
                 snprintf(msg, msgsize, "%s", line + 5);
                 return -EBUSY;
         }
-        snprintf(msg, msgsize, "%s", strncmp(line, "error ", 6) == 0 ? line + 6
-                                                                      : "the detached worker ended without starting the run");
+        snprintf(msg, msgsize, "%s",
+                 strncmp(line, "error ", 6) == 0
+                         ? line + 6
+                         : "the detached worker ended without starting the run");
         return -EIO;
 }
 
-int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a, const char *config_snapshot,
-                         int64_t *ret_run_id, cw_error *err)
+int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a,
+                         const char *config_snapshot, int64_t *ret_run_id, cw_error *err)
 {
         cli_worker_req w = {
                 .spec = a->spec,
@@ -176,7 +184,8 @@ static char **spawner_env(void)
 int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err)
 {
         char self[PATH_MAX], cfgpath[PATH_MAX];
-        const char *argv[] = {self, "--config", cfgpath, "daemon", "--spawner", "--config-snapshot", snapshot, NULL};
+        const char *argv[] = {self,        "--config",          cfgpath,  "daemon",
+                              "--spawner", "--config-snapshot", snapshot, NULL};
         _cleanup_free_ char **env = NULL;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -190,10 +199,12 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_
                 return cw_error_fail(err, -ENOMEM, "out of memory");
         len = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (len < 0)
-                return cw_error_fail(err, -errno, "cannot find the cronwarden binary: %s", strerror(errno));
+                return cw_error_fail(err, -errno, "cannot find the cronwarden binary: %s",
+                                     strerror(errno));
         self[len] = '\0';
         if (!realpath(config_path, cfgpath))
-                return cw_error_fail(err, -errno, "cannot resolve '%s': %s", config_path, strerror(errno));
+                return cw_error_fail(err, -errno, "cannot resolve '%s': %s", config_path,
+                                     strerror(errno));
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

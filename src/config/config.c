@@ -36,7 +36,8 @@ static uint32_t map_hash(const char *key)
 }
 
 /* The slot holding key, or the empty slot where it would go. */
-static size_t map_probe(const cfg_map *m, const char *key, uint32_t h, cfg_name_fn name, const void *ctx)
+static size_t map_probe(const cfg_map *m, const char *key, uint32_t h, cfg_name_fn name,
+                        const void *ctx)
 {
         size_t i = h & (m->cap - 1);
 

@@ -40,11 +40,20 @@
 #include "tz/tz.h"
 
 typedef enum cw_lock_mode { CW_LOCK_NONE, CW_LOCK_CLASS, CW_LOCK_PARAMS } cw_lock_mode;
-typedef enum cw_concurrency { CW_CONCURRENCY_FORBID, CW_CONCURRENCY_ALLOW, CW_CONCURRENCY_REPLACE } cw_concurrency;
+typedef enum cw_concurrency {
+        CW_CONCURRENCY_FORBID,
+        CW_CONCURRENCY_ALLOW,
+        CW_CONCURRENCY_REPLACE
+} cw_concurrency;
 typedef enum cw_catch_up { CW_CATCH_UP_NONE, CW_CATCH_UP_ONCE, CW_CATCH_UP_ALL } cw_catch_up;
 /* What a job's fires inside a maintenance window become. */
 typedef enum cw_maint_mode { CW_MAINT_SKIP, CW_MAINT_DEFER } cw_maint_mode;
-typedef enum cw_ionice_class { CW_IONICE_UNSET, CW_IONICE_IDLE, CW_IONICE_BEST_EFFORT, CW_IONICE_REALTIME } cw_ionice_class;
+typedef enum cw_ionice_class {
+        CW_IONICE_UNSET,
+        CW_IONICE_IDLE,
+        CW_IONICE_BEST_EFFORT,
+        CW_IONICE_REALTIME
+} cw_ionice_class;
 
 /* The one string table for each stored/printed enum (docs/hacking.md, Conventions). */
 const char *cw_lock_mode_to_string(cw_lock_mode m);
@@ -81,14 +90,14 @@ typedef struct cw_job {
         cw_duration start_deadline;
         cw_duration max_runtime;
         cw_duration min_runtime;
-        cw_duration limit_cpu;  /* RLIMIT_CPU in seconds, 0 = unset */
-        uint64_t limit_nofile;  /* RLIMIT_NOFILE, 0 = unset */
-        uint64_t limit_memory;  /* RLIMIT_AS in bytes, 0 = unset */
-        int line;               /* line of its [job NAME] header */
-        int nice;               /* -20..19 */
-        int ionice_level;       /* 0..7 for best-effort/realtime */
+        cw_duration limit_cpu; /* RLIMIT_CPU in seconds, 0 = unset */
+        uint64_t limit_nofile; /* RLIMIT_NOFILE, 0 = unset */
+        uint64_t limit_memory; /* RLIMIT_AS in bytes, 0 = unset */
+        int line;              /* line of its [job NAME] header */
+        int nice;              /* -20..19 */
+        int ionice_level;      /* 0..7 for best-effort/realtime */
         int retries;
-        int notify_after_failures; /* default 1 */
+        int notify_after_failures;  /* default 1 */
         int disable_after_failures; /* 0 = off */
         int priority;
         cw_lock_mode lock : 2;
@@ -104,9 +113,9 @@ typedef struct cw_job {
 } cw_job;
 
 typedef struct cw_schedule_entry {
-        size_t job;             /* index into cw_config.jobs */
+        size_t job; /* index into cw_config.jobs */
         cw_jobspec *spec;
-        char *spec_text;        /* canonical job spec (seeds H) */
+        char *spec_text; /* canonical job spec (seeds H) */
         cw_timespec *when;
         int line;
         /* When this entry's text was last changed, 0 when unknown (the
@@ -136,17 +145,17 @@ typedef struct cw_maintenance {
 } cw_maintenance;
 
 typedef struct cw_config {
-        char *path;             /* as given */
-        char *dir;              /* directory of the file, absolute */
-        char *data_dir;         /* absolute */
-        char *store;            /* "sqlite" or a postgresql:// URL */
-        const cw_tz *tz;        /* global default zone, owned by the config */
+        char *path;      /* as given */
+        char *dir;       /* directory of the file, absolute */
+        char *data_dir;  /* absolute */
+        char *store;     /* "sqlite" or a postgresql:// URL */
+        const cw_tz *tz; /* global default zone, owned by the config */
         char *node;
-        uint64_t max_output;    /* default 1MiB */
+        uint64_t max_output;      /* default 1MiB */
         cw_duration keep_history; /* default 90d */
-        int max_running;        /* 0 = unlimited */
-        double max_load;        /* 0 = off */
-        char *admin_listen;     /* default 127.0.0.1:8080 */
+        int max_running;          /* 0 = unlimited */
+        double max_load;          /* 0 = off */
+        char *admin_listen;       /* default 127.0.0.1:8080 */
         char *admin_user;
         char *admin_password_hash;
         /* [admin] api_token lines, each "NAME sha256:HEX" (HEX: 64 lowercase
@@ -158,7 +167,7 @@ typedef struct cw_config {
         cw_strv admin_trusted_proxies;
         char *admin_public_url;               /* an absolute http(s) URL, or NULL */
         cw_cookie_secure admin_cookie_secure; /* default auto */
-        bool metrics_job_histograms; /* /metrics: a duration histogram per job too */
+        bool metrics_job_histograms;          /* /metrics: a duration histogram per job too */
         /* [smtp]: how email notifications leave (docs/notifications.md);
          * NULL when unset. The password stays in its file, read when a
          * mail is sent. */
@@ -199,7 +208,8 @@ typedef struct cw_config_function {
 } cw_config_function;
 
 /* The registered function of that name, or NULL. */
-typedef const cw_config_function *(*cw_config_function_lookup)(const void *userdata, const char *name);
+typedef const cw_config_function *(*cw_config_function_lookup)(const void *userdata,
+                                                               const char *name);
 
 typedef struct cw_config_opts {
         const char *zoneinfo_dir; /* NULL = CW_TZ_DIR */
@@ -220,8 +230,8 @@ int cw_config_load(const char *path, const cw_config_opts *opts, cw_config **ret
  * bytes (no NUL needed; NUL bytes are an error). name is used in messages
  * and, like a path, gives the directory relative paths are resolved
  * against. For tests, fuzzing and callers that read the file themselves. */
-int cw_config_load_string(const char *name, const char *text, size_t len, const cw_config_opts *opts,
-                          cw_config **ret, cw_config_errors *errs);
+int cw_config_load_string(const char *name, const char *text, size_t len,
+                          const cw_config_opts *opts, cw_config **ret, cw_config_errors *errs);
 
 /* Reads a config file whole (at most 256 MiB) into a new buffer (caller
  * frees; NUL-terminated, *ret_len without the NUL). Negative errno on
@@ -236,7 +246,10 @@ int cw_config_read_file(const char *path, char **ret, size_t *ret_len);
  * nothing else in a loaded config changes. */
 cw_config *cw_config_ref(const cw_config *c);
 void cw_config_free(cw_config *c);
-static inline void cw_config_freep(cw_config **c) { cw_config_free(*c); }
+static inline void cw_config_freep(cw_config **c)
+{
+        cw_config_free(*c);
+}
 
 /* The config file to use: `explicit` if non-NULL, else $CRONWARDEN_CONFIG
  * if set and non-empty, else ./cronwarden.ini if it exists, else

@@ -133,11 +133,11 @@ typedef struct cfg_key cfg_key;
  * cfg_kv_part() gives the value itself as their only part. */
 typedef struct cfg_kv {
         const cfg_key *key;
-        char *text;       /* all parts joined with single spaces */
-        cfg_part *parts;  /* n_parts lines when there are several, else NULL */
+        char *text;      /* all parts joined with single spaces */
+        cfg_part *parts; /* n_parts lines when there are several, else NULL */
         uint32_t n_parts;
-        int line;         /* line of the key */
-        bool broken;      /* a line of the value was rejected: do not validate */
+        int line;    /* line of the key */
+        bool broken; /* a line of the value was rejected: do not validate */
 } cfg_kv;
 
 /* Line i (< kv->n_parts) of a value. */
@@ -293,8 +293,8 @@ typedef enum cfg_line_kind {
 } cfg_line_kind;
 
 typedef struct cfg_section {
-        char *name;   /* job name for [job NAME], in the config's arena */
-        cfg_kv *kvs;  /* n_kvs values in one block (config_read.c, section_close), or NULL */
+        char *name;  /* job name for [job NAME], in the config's arena */
+        cfg_kv *kvs; /* n_kvs values in one block (config_read.c, section_close), or NULL */
         uint32_t n_kvs;
         uint32_t job; /* [job NAME]: index into cw_config.jobs */
         int line;
@@ -354,7 +354,7 @@ struct cfg_loader {
         size_t n_open_parts, cap_open_parts;
         char *open_text;
         size_t n_open_text, cap_open_text;
-        size_t n_schedule_keys; /* schedule= and run= lines, to size the entries */
+        size_t n_schedule_keys;      /* schedule= and run= lines, to size the entries */
         int key_line[CFG_K__MAX];    /* in the current section */
         int kind_line[CFG_SEC__MAX]; /* first header of [cronwarden], [admin], [defaults] */
         cfg_map section_names;       /* job name -> section index, then job index */

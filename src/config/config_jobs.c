@@ -259,7 +259,8 @@ static int build_job(cfg_loader *L, const cfg_section *sec, const cw_job *tmpl,
                                 return -ENOMEM;
                         js->name = job->name;
                 }
-                r = cfg_add_entry(L, idx, js, job->name, kv->text, 0, kv->text, "schedule", kv->line);
+                r = cfg_add_entry(L, idx, js, job->name, kv->text, 0, kv->text, "schedule",
+                                  kv->line);
                 if (r == -ENOMEM)
                         return r;
         }
@@ -309,7 +310,8 @@ static int check_after(cfg_loader *L)
                 for (size_t k = 0; k < job->after.n; k++) {
                         size_t t;
 
-                        if (!cfg_map_get(&L->cfg->jobs, job->after.v[k], cfg_job_name_at, c->jobs, &t))
+                        if (!cfg_map_get(&L->cfg->jobs, job->after.v[k], cfg_job_name_at, c->jobs,
+                                         &t))
                                 cw_config_error(L, L->after_line[i], "after: unknown job '%s'",
                                                 job->after.v[k]);
                         else if (t == i)

@@ -250,7 +250,8 @@ static int apply_api_token(cfg_loader *L, void *obj, const cfg_kv *kv)
                         cw_config_quote(kv->text, q));
         for (i = 0; i < tokens->n; i++)
                 if (strncmp(tokens->v[i], v, nl) == 0 && tokens->v[i][nl] == ' ')
-                        return cw_config_error(L, kv->line, "api_token: name '%.*s' is used twice", (int)nl, v);
+                        return cw_config_error(L, kv->line, "api_token: name '%.*s' is used twice",
+                                               (int)nl, v);
         if (asprintf(&entry, "%.*s sha256:%s", (int)nl, v, hex) < 0)
                 return -ENOMEM;
         for (char *p = entry + nl + 8; *p; p++)
@@ -596,8 +597,8 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
         if (!seen->loaded) {
                 seen->n_entries = 0;
                 for (size_t i = 0; i < job->env.n; i++) {
-                        if (cw_array_reserve((void **)&seen->entries, &seen->cap_entries, seen->n_entries + 1,
-                                             sizeof(char *), 8) < 0)
+                        if (cw_array_reserve((void **)&seen->entries, &seen->cap_entries,
+                                             seen->n_entries + 1, sizeof(char *), 8) < 0)
                                 return -ENOMEM;
                         seen->entries[seen->n_entries++] = job->env.v[i];
                 }
@@ -667,8 +668,8 @@ static int apply_env(cfg_loader *L, void *obj, const cfg_kv *kv)
                                 break;
                         }
                 if (!replaced) {
-                        if (cw_array_reserve((void **)&seen->entries, &seen->cap_entries, seen->n_entries + 1,
-                                             sizeof(char *), 8) < 0)
+                        if (cw_array_reserve((void **)&seen->entries, &seen->cap_entries,
+                                             seen->n_entries + 1, sizeof(char *), 8) < 0)
                                 return -ENOMEM;
                         seen->entries[seen->n_entries++] = entry;
                 }

@@ -134,7 +134,10 @@ static int section_close(cfg_loader *L)
                 const cfg_open_part *op = &L->open_parts[o->first_part];
                 cfg_kv *kv = &kvs[k];
 
-                *kv = (cfg_kv){.key = o->key, .text = text, .n_parts = (uint32_t)o->n_parts, .line = o->line,
+                *kv = (cfg_kv){.key = o->key,
+                               .text = text,
+                               .n_parts = (uint32_t)o->n_parts,
+                               .line = o->line,
                                .broken = o->broken};
                 /* The joined value: the parts with single spaces. */
                 for (size_t p = 0; p < o->n_parts; p++) {
@@ -174,8 +177,8 @@ static int section_add(cfg_loader *L, cfg_section_kind kind, char *name)
         if (r < 0)
                 return r;
         if (L->n_sections >= UINT32_MAX ||
-            cw_array_reserve((void **)&L->sections, &L->cap_sections, L->n_sections + 1, sizeof(cfg_section), 16) <
-                    0)
+            cw_array_reserve((void **)&L->sections, &L->cap_sections, L->n_sections + 1,
+                             sizeof(cfg_section), 16) < 0)
                 return -ENOMEM;
         L->sections[L->n_sections] = (cfg_section){.kind = kind, .name = name, .line = L->lineno};
         if (kind == CFG_SEC_JOB)
@@ -268,7 +271,8 @@ static int on_section(cfg_loader *L, const char *s, const char *e)
         if ((size_t)(b - a) >= 11 && memcmp(a, "maintenance", 11) == 0 &&
             (a + 11 == b || cfg_ini_space(a[11])))
                 return maintenance_section(L, title, a + 11, b);
-        if ((size_t)(b - a) >= 3 && memcmp(a, "job", 3) == 0 && (a + 3 == b || cfg_ini_space(a[3]))) {
+        if ((size_t)(b - a) >= 3 && memcmp(a, "job", 3) == 0 &&
+            (a + 3 == b || cfg_ini_space(a[3]))) {
                 char *name;
                 size_t idx;
                 int r;
@@ -468,7 +472,6 @@ static const char *current_title(cfg_loader *L, char *buf, size_t size)
         return buf;
 }
 
-
 /* True when s has only printable ASCII (safe to show unquoted). */
 static bool printable(const char *s)
 {
@@ -485,7 +488,8 @@ static int open_part_add(cfg_loader *L, const char *value)
 
         if (cw_array_reserve((void **)&L->open_parts, &L->cap_open_parts, L->n_open_parts + 1,
                              sizeof(cfg_open_part), 16) < 0 ||
-            cw_array_reserve((void **)&L->open_text, &L->cap_open_text, L->n_open_text + n, 1, 1024) < 0)
+            cw_array_reserve((void **)&L->open_text, &L->cap_open_text, L->n_open_text + n, 1,
+                             1024) < 0)
                 return -ENOMEM;
         if (n)
                 memcpy(L->open_text + L->n_open_text, value, n);
@@ -517,7 +521,8 @@ static int on_key(cfg_loader *L, const char *name, const char *value, bool broke
                 /* "FILE:LINE: KEY: ..." like every other diagnostic; a key
                  * with control characters is shown quoted and escaped. */
                 return cw_config_error(L, L->lineno, "%s: unknown key in %s%s",
-                                       printable(name) ? name : cw_config_quote(name, q), title, hint);
+                                       printable(name) ? name : cw_config_quote(name, q), title,
+                                       hint);
         }
         if (L->cur_kind == CFG_SEC_DEFAULTS && (key->flags & CFG_JOB_ONLY))
                 return cw_config_error(
@@ -531,8 +536,8 @@ static int on_key(cfg_loader *L, const char *name, const char *value, bool broke
 
         if (key->id == CFG_K_SCHEDULE || key->id == CFG_K_RUN)
                 L->n_schedule_keys++;
-        if (cw_array_reserve((void **)&L->open_kvs, &L->cap_open_kvs, L->n_open_kvs + 1, sizeof(cfg_open_kv), 16) <
-            0)
+        if (cw_array_reserve((void **)&L->open_kvs, &L->cap_open_kvs, L->n_open_kvs + 1,
+                             sizeof(cfg_open_kv), 16) < 0)
                 return -ENOMEM;
         r = open_part_add(L, value);
         if (r < 0)

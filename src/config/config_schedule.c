@@ -40,7 +40,8 @@ static int spec_intern(cfg_loader *L, cw_timespec **ts)
                 }
         }
         if (p->n_specs >= UINT32_MAX - 1 ||
-            cw_array_reserve((void **)&p->specs, &p->cap_specs, p->n_specs + 1, sizeof(cw_timespec *), 64) < 0)
+            cw_array_reserve((void **)&p->specs, &p->cap_specs, p->n_specs + 1,
+                             sizeof(cw_timespec *), 64) < 0)
                 return -ENOMEM;
         if ((m->n + 1) * 2 > m->cap) {
                 size_t ncap = m->cap ? m->cap * 2 : 256;
@@ -51,7 +52,8 @@ static int spec_intern(cfg_loader *L, cw_timespec **ts)
                 for (size_t k = 0; k < m->cap; k++) {
                         if (!m->slots[k].idx1)
                                 continue;
-                        for (i = m->slots[k].hash & (ncap - 1); ns[i].idx1; i = (i + 1) & (ncap - 1))
+                        for (i = m->slots[k].hash & (ncap - 1); ns[i].idx1;
+                             i = (i + 1) & (ncap - 1))
                                 ;
                         ns[i] = m->slots[k];
                 }
@@ -140,7 +142,8 @@ static cw_jobspec *jobspec_to_arena(cfg_loader *L, const cw_jobspec *js, char *n
         if (!d->params)
                 return NULL;
         for (size_t i = 0; i < js->n_params; i++) {
-                if (js->params[i].key && !(d->params[i].key = cw_arena_strdup(a, js->params[i].key)))
+                if (js->params[i].key &&
+                    !(d->params[i].key = cw_arena_strdup(a, js->params[i].key)))
                         return NULL;
                 if (!(d->params[i].value = cw_arena_strdup(a, js->params[i].value)))
                         return NULL;

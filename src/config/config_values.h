@@ -66,8 +66,8 @@ int cfg_apply_command(cfg_loader *L, void *obj, const cfg_kv *kv);
 /* A path, made absolute against the config file's directory. */
 int cfg_apply_path(cfg_loader *L, void *obj, const cfg_kv *kv);
 /* A name-like string checked by `valid`; `what` completes "expected ...". */
-int cfg_apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv, bool (*valid)(const char *),
-                             const char *what);
+int cfg_apply_checked_string(cfg_loader *L, void *obj, const cfg_kv *kv,
+                             bool (*valid)(const char *), const char *what);
 
 /* Enums, read through their one string table (config.h). */
 int cfg_apply_lock(cfg_loader *L, void *obj, const cfg_kv *kv);

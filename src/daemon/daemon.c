@@ -58,7 +58,6 @@
  * when a run needs it, not at once (no restart loop on a broken set-up). */
 #define SPAWNER_RESTART_US 1000000
 
-
 /* One log line: a timestamp (or a syslog priority under systemd), the
  * level, then key=value pairs given by fmt. */
 _printf_(3, 4) void logline(daemon_state *d, const char *level, const char *fmt, ...)
@@ -90,7 +89,8 @@ _printf_(3, 4) void logline(daemon_state *d, const char *level, const char *fmt,
                 fwrite(line.p, 1, line.len, d->o->log);
                 fflush(d->o->log);
         } else {
-                fprintf(d->o->log, "%s level=error event=error what=log error=%s\n", when, strerror(-cw_buf_error(&line)));
+                fprintf(d->o->log, "%s level=error event=error what=log error=%s\n", when,
+                        strerror(-cw_buf_error(&line)));
                 fflush(d->o->log);
         }
         pthread_mutex_unlock(&d->log_lock);
@@ -122,13 +122,15 @@ static void on_action(void *userdata, const cw_sched_action *a)
         daemon_state *d = userdata;
         char fire[CW_ISO8601_MAX], q1[256], q2[512];
 
-        cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire, sizeof(fire));
+        cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire,
+                          sizeof(fire));
         if (a->kind == CW_SCHED_STARTED)
                 daemon_run_watch(d, a->run_id);
         logline(d, a->kind == CW_SCHED_FAILED ? "error" : "info",
-                "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s", cw_sched_action_kind_to_string(a->kind),
-                a->run_id, a->job->name, quoted(a->spec, q1, sizeof(q1)), fire, cw_trigger_to_string(a->trigger),
-                a->attempt, a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
+                "event=%s run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d%s%s",
+                cw_sched_action_kind_to_string(a->kind), a->run_id, a->job->name,
+                quoted(a->spec, q1, sizeof(q1)), fire, cw_trigger_to_string(a->trigger), a->attempt,
+                a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
 }
 
 /* Closes our end of the spawner's socket: it forks what it was sent, then
@@ -149,7 +151,8 @@ static int spawner_up(daemon_state *d, cw_error *err)
                 return 0;
         r = cw_spawner_socketpair(&mine, &theirs);
         if (r < 0)
-                return cw_error_fail(err, r, "cannot create the spawner's socket: %s", strerror(-r));
+                return cw_error_fail(err, r, "cannot create the spawner's socket: %s",
+                                     strerror(-r));
         r = d->o->start_spawner(d->o->userdata, d->snapshot, theirs, err);
         close(theirs);
         if (r < 0) {
@@ -161,7 +164,6 @@ static int spawner_up(daemon_state *d, cw_error *err)
         d->spawner_since = cw_clock_mono_us();
         return 0;
 }
-
 
 /* The spawner died, or does not read: it is made sure of (SIGKILL), reaped
  * unless `reaped`, and every run still queued (the ones it had read and
@@ -273,7 +275,8 @@ static void flush(daemon_state *d)
                 d->batch = false;
                 r = cw_store_batch_commit(d->store);
                 if (r < 0) {
-                        logline(d, "error", "event=error what=commit error=%s runs=%zu action=retry_next_pass",
+                        logline(d, "error",
+                                "event=error what=commit error=%s runs=%zu action=retry_next_pass",
                                 quoted(strerror(-r), q, sizeof(q)), d->n_pend);
                         pending_clear(d);
                         return;
@@ -283,8 +286,9 @@ static void flush(daemon_state *d)
                 cw_error_clear(&err);
                 r = hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err);
                 if (r < 0)
-                        logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s", d->pend[i].run_id,
-                                quoted(d->pend[i].spec, q, 256), quoted(err.msg, q + 256, sizeof(q) - 256));
+                        logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s",
+                                d->pend[i].run_id, quoted(d->pend[i].spec, q, 256),
+                                quoted(err.msg, q + 256, sizeof(q) - 256));
                 /* The spawner was replaced: this run and the rest, all
                  * queued in the store, went to the new one already. */
                 if (r == 1)
@@ -327,13 +331,17 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         run.started_us = cw_clock_now(d->clock);
         run.exit_code = -1;
         run.progress_done = run.progress_total = -1;
-        run.lock_key = !a->ignore_lock && cw_lock_key(a->job, a->spec, key, sizeof(key)) == 0 ? key : NULL;
+        run.lock_key =
+                !a->ignore_lock && cw_lock_key(a->job, a->spec, key, sizeof(key)) == 0 ? key : NULL;
         run.resumed_from = a->resumed_from;
-        if (d->batch &&
-            cw_array_reserve((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(pending), 64) < 0)
+        if (d->batch && cw_array_reserve((void **)&d->pend, &d->cap_pend, d->n_pend + 1,
+                                         sizeof(pending), 64) < 0)
                 return cw_error_fail(err, -ENOMEM, "out of memory");
-        p = (pending){.scheduled_at = a->scheduled_at, .trigger = (int32_t)a->trigger, .attempt = run.attempt,
-                      .ignore_lock = a->ignore_lock, .spec = strdup(a->spec)};
+        p = (pending){.scheduled_at = a->scheduled_at,
+                      .trigger = (int32_t)a->trigger,
+                      .attempt = run.attempt,
+                      .ignore_lock = a->ignore_lock,
+                      .spec = strdup(a->spec)};
         if (!p.spec)
                 return cw_error_fail(err, -ENOMEM, "out of memory");
         r = cw_store_run_insert(d->store, &run);
@@ -374,7 +382,8 @@ static void read_reports(daemon_state *d)
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);
                 (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
                                               why, cw_clock_now(d->clock));
-                logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id, quoted(why, q, sizeof(q)));
+                logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id,
+                        quoted(why, q, sizeof(q)));
         }
         /* Gone (reap() may not have seen it exit yet): replaced now, with
          * what it never read. */
@@ -441,7 +450,8 @@ int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret,
  * caller keeps the text as the snapshot (cw_snapshot_write) once it accepts
  * the config: a config file edited or broken under a running daemon then
  * changes nothing until a reload accepts it. */
-static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len, cw_error *err)
+static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t *ret_len,
+                       cw_error *err)
 {
         _cleanup_free_ char *text = NULL;
         cw_time now = cw_instant_sec(cw_clock_now(d->clock));
@@ -450,7 +460,8 @@ static int load_config(daemon_state *d, cw_config **ret, char **ret_text, size_t
 
         r = cw_config_read_file(d->o->config_path, &text, &len);
         if (r < 0)
-                return cw_error_fail(err, r, "cannot read '%s': %s", d->o->config_path, strerror(-r));
+                return cw_error_fail(err, r, "cannot read '%s': %s", d->o->config_path,
+                                     strerror(-r));
         r = parse_config(d, text, len, ret, err);
         if (r < 0)
                 return r;
@@ -505,7 +516,8 @@ static int take_pid_file(daemon_state *d, cw_error *err)
                 buf[k > 0 ? k : 0] = '\0';
                 buf[strcspn(buf, "\n")] = '\0';
                 if (e == EWOULDBLOCK)
-                        return cw_error_fail(err, -EBUSY, "another daemon (pid %s) is running on '%s'",
+                        return cw_error_fail(err, -EBUSY,
+                                             "another daemon (pid %s) is running on '%s'",
                                              buf[0] ? buf : "?", d->cfg->data_dir);
                 return cw_error_fail(err, -e, "cannot lock '%s': %s", path, strerror(e));
         }
@@ -566,7 +578,8 @@ static void arm(daemon_state *d, cw_time wake)
  * store each time, so an entry saved by any process fires without a
  * reload. A store error leaves them out of this pass only. The caller
  * frees *ret with cw_schedule_entries_free. */
-static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry **ret, size_t *ret_n)
+static void add_ui_entries(daemon_state *d, cw_sched_opts *o, cw_schedule_entry **ret,
+                           size_t *ret_n)
 {
         int r = cw_ui_entries_load(d->cfg, d->store, cw_instant_sec(o->now), ret, ret_n, NULL);
 
@@ -589,7 +602,8 @@ static void replay_journal(daemon_state *d)
         if (n)
                 logline(d, "info", "event=journal_replay recorded=%zu", n);
         if (r < 0)
-                logline(d, "warning", "event=error what=journal_replay error=%s action=retry_next_pass",
+                logline(d, "warning",
+                        "event=error what=journal_replay error=%s action=retry_next_pass",
                         cw_store_strerror(r));
 }
 
@@ -610,8 +624,7 @@ static int follow_store_file(daemon_state *d)
         cw_error_clear(&e);
         r = cw_store_open(d->cfg->store, d->cfg->data_dir, &fresh, &e);
         if (r < 0) {
-                logline(d, "error",
-                        "event=error what=store error=%s action=stop_claiming",
+                logline(d, "error", "event=error what=store error=%s action=stop_claiming",
                         quoted(e.msg[0] ? e.msg : cw_store_strerror(r), q, sizeof(q)));
                 return -ESTALE;
         }
@@ -647,7 +660,8 @@ static cw_time run_pass(daemon_state *d)
         cw_schedule_entries_free(ui, n_ui);
         if (r < 0) {
                 char q[400];
-                logline(d, "error", "event=error what=pass error=%s", quoted(err.msg, q, sizeof(q)));
+                logline(d, "error", "event=error what=pass error=%s",
+                        quoted(err.msg, q, sizeof(q)));
                 /* The store may be briefly unavailable: try again soon. */
                 return cw_instant_sec(o.now) + 5;
         }
@@ -717,16 +731,19 @@ static void admin_reloaded(daemon_state *d, const cw_config *n)
         if (!d->http) {
                 if (admin_wanted(n))
                         logline(d, "warning", "event=admin_not_started reason=%s",
-                                quoted("the admin server starts with the daemon: restart it", q, sizeof(q)));
+                                quoted("the admin server starts with the daemon: restart it", q,
+                                       sizeof(q)));
                 return;
         }
         cw_http_set_config(d->http, n);
         if (strcmp(n->admin_listen, d->admin_listen) != 0)
-                logline(d, "warning", "event=admin_listen_unchanged address=%s wanted=%s reason=%s", d->admin_listen,
-                        n->admin_listen, quoted("a new listen address needs a restart", q, sizeof(q)));
+                logline(d, "warning", "event=admin_listen_unchanged address=%s wanted=%s reason=%s",
+                        d->admin_listen, n->admin_listen,
+                        quoted("a new listen address needs a restart", q, sizeof(q)));
         if (!admin_wanted(n))
                 logline(d, "warning", "event=admin_no_credentials reason=%s",
-                        quoted("no password_hash or api_token: every login is refused", q, sizeof(q)));
+                        quoted("no password_hash or api_token: every login is refused", q,
+                               sizeof(q)));
 }
 
 static void admin_stop(daemon_state *d)
@@ -786,19 +803,22 @@ static void reload(daemon_state *d)
 
         cw_error_clear(&err);
         if (load_config(d, &n, &text, &len, &err) < 0) {
-                logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
+                logline(d, "error", "event=reload_failed error=%s keeping=old",
+                        quoted(err.msg, q, sizeof(q)));
                 return;
         }
         if (strcmp(n->data_dir, d->cfg->data_dir) != 0 || strcmp(n->store, d->cfg->store) != 0) {
                 logline(d, "error", "event=reload_failed error=%s keeping=old",
-                        quoted("data_dir and store cannot change while running: restart the daemon", q, sizeof(q)));
+                        quoted("data_dir and store cannot change while running: restart the daemon",
+                               q, sizeof(q)));
                 cw_config_free(n);
                 return;
         }
         diff = cw_snapshot_diff(n->data_dir, d->cfg, text, len, n,
                                 cw_instant_sec(cw_clock_now(d->clock)));
         if (cw_snapshot_write(n->data_dir, text, len, &err) < 0) {
-                logline(d, "error", "event=reload_failed error=%s keeping=old", quoted(err.msg, q, sizeof(q)));
+                logline(d, "error", "event=reload_failed error=%s keeping=old",
+                        quoted(err.msg, q, sizeof(q)));
                 cw_config_free(n);
                 return;
         }
@@ -879,7 +899,8 @@ static void fire_reboot(daemon_state *d)
         r = cw_sched_reboot(&o, d->boot, &res, &err);
         flush(d);
         if (r < 0)
-                logline(d, "error", "event=error what=reboot error=%s", quoted(err.msg, q, sizeof(q)));
+                logline(d, "error", "event=error what=reboot error=%s",
+                        quoted(err.msg, q, sizeof(q)));
         cw_schedule_entries_free(ui, n_ui);
 }
 
@@ -914,7 +935,11 @@ static void cleanup(daemon_state *d)
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
 {
-        daemon_state d = {.o = o, .sig_fd = -1, .timer_fd = -1, .pid_fd = -1, .spawner_fd = -1,
+        daemon_state d = {.o = o,
+                          .sig_fd = -1,
+                          .timer_fd = -1,
+                          .pid_fd = -1,
+                          .spawner_fd = -1,
                           .log_lock = PTHREAD_MUTEX_INITIALIZER};
         const char *js = getenv("JOURNAL_STREAM");
         _cleanup_free_ char *text = NULL, *diff = NULL;
@@ -974,8 +999,10 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 cleanup(&d);
                 return r;
         }
-        logline(&d, "info", "event=start pid=%d jobs=%zu entries=%zu node=%s data_dir=%s spawner=%d", (int)getpid(),
-                d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir, (int)d.spawner_pid);
+        logline(&d, "info",
+                "event=start pid=%d jobs=%zu entries=%zu node=%s data_dir=%s spawner=%d",
+                (int)getpid(), d.cfg->n_jobs, d.cfg->n_entries, d.cfg->node, d.cfg->data_dir,
+                (int)d.spawner_pid);
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
         /* What changed since the config the last daemon ran. */

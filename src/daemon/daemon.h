@@ -34,8 +34,8 @@
 #define CW_DAEMON_SNAPSHOT "config.snapshot.ini"
 
 typedef struct cw_daemon_opts {
-        const char *config_path;      /* reloaded on SIGHUP */
-        const char *zoneinfo_dir;     /* NULL: the system's */
+        const char *config_path;  /* reloaded on SIGHUP */
+        const char *zoneinfo_dir; /* NULL: the system's */
         /* What "now" is for passes, runs, log lines and the admin server
          * (NULL: the system's wall clock). Read from the loop's thread and
          * the server's threads: it must be safe to read concurrently. */
@@ -47,7 +47,7 @@ typedef struct cw_daemon_opts {
          * filled. */
         int (*start_spawner)(void *userdata, const char *snapshot, int fd, cw_error *err);
         void *userdata;
-        FILE *log;                    /* one line per event */
+        FILE *log; /* one line per event */
         /* Test hook (docs/hacking.md), NULL in production: SIGUSR2 moves
          * step_clock (the very clock `clock` points to, a test's) to the
          * ISO 8601 instant written in step_file, as a jump of the wall

@@ -167,7 +167,8 @@ void restart_queued(daemon_state *d)
                 const cw_run *q = &runs[i];
                 /* Also a job the admin UI made (catalog/catalog.h). */
                 _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
-                const cw_job *job = cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job : NULL;
+                const cw_job *job =
+                        cw_job_resolve(d->cfg, d->store, q->job, &ref, NULL) == 0 ? ref.job : NULL;
                 char fire[CW_ISO8601_MAX], q1[256], q2[400];
                 pending p;
                 cw_error err;
@@ -185,24 +186,36 @@ void restart_queued(daemon_state *d)
                                     "the daemon or its spawner stopped before a worker started the run, "
                                     "and its job is no longer in the config",
                                     now) == 0) {
-                                logline(d, "warning", "event=error what=queued_run run=%" PRId64 " action=lost", q->id);
+                                logline(d, "warning",
+                                        "event=error what=queued_run run=%" PRId64 " action=lost",
+                                        q->id);
                                 (void)cw_notify_run_event(
                                         d->store, d->cfg, job, q->id, CW_RUN_LOST,
                                         "the daemon stopped before the run started", now);
                         }
                         continue;
                 }
-                p = (pending){.run_id = q->id, .scheduled_at = q->scheduled_at, .trigger = (int32_t)q->trigger,
-                              .attempt = q->attempt, .ignore_lock = !q->lock_key, .spec = q->spec};
+                p = (pending){.run_id = q->id,
+                              .scheduled_at = q->scheduled_at,
+                              .trigger = (int32_t)q->trigger,
+                              .attempt = q->attempt,
+                              .ignore_lock = !q->lock_key,
+                              .spec = q->spec};
                 cw_error_clear(&err);
-                cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire, sizeof(fire));
+                cw_iso8601_format(q->scheduled_at, cw_tz_utoff(job->tz, q->scheduled_at), fire,
+                                  sizeof(fire));
                 if (hand_over_run(d, &p, false, &err) < 0)
-                        logline(d, "error", "event=failed run=%" PRId64 " job=%s spec=%s fire=%s reason=%s", q->id, job->name,
-                                quoted(q->spec, q1, sizeof(q1)), fire, quoted(err.msg, q2, sizeof(q2)));
+                        logline(d, "error",
+                                "event=failed run=%" PRId64 " job=%s spec=%s fire=%s reason=%s",
+                                q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
+                                quoted(err.msg, q2, sizeof(q2)));
                 else {
                         daemon_run_watch(d, q->id);
-                        logline(d, "info", "event=started run=%" PRId64 " job=%s spec=%s fire=%s trigger=%s attempt=%d "
-                                "reason=handed_over_after_restart", q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
+                        logline(d, "info",
+                                "event=started run=%" PRId64
+                                " job=%s spec=%s fire=%s trigger=%s attempt=%d "
+                                "reason=handed_over_after_restart",
+                                q->id, job->name, quoted(q->spec, q1, sizeof(q1)), fire,
                                 cw_trigger_to_string(q->trigger), q->attempt);
                 }
         }

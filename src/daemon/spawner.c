@@ -101,7 +101,9 @@ int cw_spawner_read_report(int fd, cw_spawn_report *ret)
                 n = recv(fd, &rep, sizeof(rep), MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
         if (n < 0)
-                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == ECONNRESET ? -EPIPE : -errno;
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0
+                       : errno == ECONNRESET                   ? -EPIPE
+                                                               : -errno;
         if (n == 0)
                 return -EPIPE;
         if ((size_t)n != sizeof(rep))
@@ -153,14 +155,14 @@ typedef struct spawner {
         const cw_config *cfg;
         const cw_clock *clock;
         cw_worker_users *users;
-        int fd;      /* the daemon's socket */
-        int hold;    /* CW_SPAWNER_LOCK, held shared (-1: could not) */
+        int fd;   /* the daemon's socket */
+        int hold; /* CW_SPAWNER_LOCK, held shared (-1: could not) */
         /* The current burst's gate, -1 when none: a pipe whose write end
          * the spawner holds until the daemon's last run of the burst is
          * forked, and each worker until its job is started. */
         int gate[2];
-        bool more;   /* the last request said more of its burst follow */
-        int rank;    /* runs forked in the current burst */
+        bool more; /* the last request said more of its burst follow */
+        int rank;  /* runs forked in the current burst */
 } spawner;
 
 static void gate_close(spawner *sp)
@@ -226,7 +228,8 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         cw_error_clear(&e);
         if (cw_jobspec_parse(m->spec, &js, &e) < 0 || resolve_job(cfg, js, &ref, &e) < 0 ||
             cw_job_check_spec(cfg, ref.job, js, &e) < 0 || !(spec_text = cw_jobspec_format(js))) {
-                snprintf(why, sizeof(why), "could not start: %s", e.msg[0] ? e.msg : "out of memory");
+                snprintf(why, sizeof(why), "could not start: %s",
+                         e.msg[0] ? e.msg : "out of memory");
                 if (started >= 0)
                         close(started);
                 fail_queued(cfg, sp->clock, m->run_id, why);
@@ -400,7 +403,8 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
                 if (i == 0 || cfg->jobs[i].run_as)
                         cw_worker_users_prepare(sp.users, &cfg->jobs[i]);
         for (;;) {
-                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = sig_fd, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = sig_fd, .events = POLLIN}};
                 int n = poll(p, 2, sp.more ? MORE_WAIT_MS : -1);
 
                 if (n < 0) {

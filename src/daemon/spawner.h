@@ -45,7 +45,7 @@
 typedef struct cw_spawn_req {
         int64_t run_id;
         int64_t scheduled_at;
-        int32_t trigger;     /* cw_trigger */
+        int32_t trigger; /* cw_trigger */
         int32_t attempt;
         int32_t ignore_lock; /* concurrency = allow */
         /* 1: more runs of the same burst (one pass's) follow at once; the

@@ -157,7 +157,9 @@ static ssize_t distinct_zones(const cw_config *cfg, const cw_tz ***ret)
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < cfg->n_jobs + 2; i++) {
-                const cw_tz *tz = i == 0 ? cfg->tz : i == 1 ? cfg->defaults.tz : cfg->jobs[i - 2].tz;
+                const cw_tz *tz = i == 0   ? cfg->tz
+                                  : i == 1 ? cfg->defaults.tz
+                                           : cfg->jobs[i - 2].tz;
                 size_t k = 0;
 
                 while (k < n && v[k] != tz)

@@ -19,13 +19,20 @@
 int cw_action_http_status(int r)
 {
         switch (r) {
-        case 0: return 200;
-        case -EINVAL: return 422;
-        case -ENOENT: return 404;
-        case -ESTALE: return 409;
-        case -EPERM: return 403;
-        case -ETIMEDOUT: return 504;
-        default: return 500;
+        case 0:
+                return 200;
+        case -EINVAL:
+                return 422;
+        case -ENOENT:
+                return 404;
+        case -ESTALE:
+                return 409;
+        case -EPERM:
+                return 403;
+        case -ETIMEDOUT:
+                return 504;
+        default:
+                return 500;
         }
 }
 
@@ -73,9 +80,11 @@ static int check_spec(const cw_http_req *req, const char *text, char **ret_canon
         int r;
 
         if (!text || !*text)
-                return cw_error_set(err, -1, 0, "a job spec is needed (like 'Backup' or 'Backup:full')");
+                return cw_error_set(err, -1, 0,
+                                    "a job spec is needed (like 'Backup' or 'Backup:full')");
         if (strlen(text) > CW_JOBSPEC_TEXT_MAX)
-                return cw_error_set(err, -1, 0, "job spec longer than %d bytes", CW_JOBSPEC_TEXT_MAX);
+                return cw_error_set(err, -1, 0, "job spec longer than %d bytes",
+                                    CW_JOBSPEC_TEXT_MAX);
         r = cw_jobspec_parse(text, &js, err);
         if (r < 0)
                 return r;
@@ -108,14 +117,16 @@ static int queue_request(const cw_http_req *req, const char *canon, int64_t *ret
 
         if (r < 0)
                 return store_fail(err, r, "queue the request");
-        cw_http_audit(req, "request", "spec=%s id=%" PRId64, cw_http_logval(canon, q, sizeof(q)), id);
+        cw_http_audit(req, "request", "spec=%s id=%" PRId64, cw_http_logval(canon, q, sizeof(q)),
+                      id);
         wake(req);
         if (ret_id)
                 *ret_id = id;
         return 0;
 }
 
-int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *ret_request_id, cw_error *err)
+int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *ret_request_id,
+                      cw_error *err)
 {
         _cleanup_free_ char *canon = NULL;
         int r;
@@ -140,16 +151,16 @@ static bool is_option(const char *p, size_t *ret_keylen)
                 return false;
         for (size_t i = 1; i < n; i++) {
                 char c = p[i];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == '-'))
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-'))
                         return false;
         }
         *ret_keylen = n;
         return true;
 }
 
-int cw_action_request_params(const cw_http_req *req, const char *job, const char *const *params, size_t n_params,
-                             int64_t *ret_request_id, cw_error *err)
+int cw_action_request_params(const cw_http_req *req, const char *job, const char *const *params,
+                             size_t n_params, int64_t *ret_request_id, cw_error *err)
 {
         cw_param ps[CW_JOBSPEC_PARAMS_MAX];
         cw_jobspec js = {0};
@@ -174,7 +185,8 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
         if (r < 0)
                 return r;
         if (n_params > CW_JOBSPEC_PARAMS_MAX)
-                return cw_error_set(err, -1, 0, "params: at most %d params, got %zu", CW_JOBSPEC_PARAMS_MAX, n_params);
+                return cw_error_set(err, -1, 0, "params: at most %d params, got %zu",
+                                    CW_JOBSPEC_PARAMS_MAX, n_params);
         for (size_t i = 0; i < n_params; i++) {
                 size_t klen;
 
@@ -185,10 +197,11 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
                         ps[n].value = strdup(params[i] + klen + 1);
                         seen_option = true;
                 } else if (seen_option) {
-                        r = cw_error_set(err, -1, 0,
-                                         "params[%zu]: positional value '%.64s' after a key=value param "
-                                         "(positional params come first)",
-                                         i, params[i]);
+                        r = cw_error_set(
+                                err, -1, 0,
+                                "params[%zu]: positional value '%.64s' after a key=value param "
+                                "(positional params come first)",
+                                i, params[i]);
                         break;
                 } else {
                         ps[n].key = NULL;
@@ -239,22 +252,24 @@ int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_st
         if (r < 0)
                 return store_fail(err, r, "read the run");
         if (run.status != CW_RUN_RUNNING)
-                return cw_error_fail(err, -ESTALE, "run %" PRId64 " is not running (it is %s)", run_id,
-                                     cw_run_status_to_string(run.status));
+                return cw_error_fail(err, -ESTALE, "run %" PRId64 " is not running (it is %s)",
+                                     run_id, cw_run_status_to_string(run.status));
         r = cw_control_kill(req->store, req->cfg, &run, req->now_us, &final);
         if (r == -ESTALE) {
                 _cleanup_(cw_run_release) cw_run now = {0};
                 if (cw_store_run_get(req->store, run_id, &now) == 0)
-                        return cw_error_fail(err, r, "run %" PRId64 " is not running (it is %s)", run_id,
-                                             cw_run_status_to_string(now.status));
+                        return cw_error_fail(err, r, "run %" PRId64 " is not running (it is %s)",
+                                             run_id, cw_run_status_to_string(now.status));
                 return cw_error_fail(err, r, "run %" PRId64 " already ended", run_id);
         }
         if (r == -ETIMEDOUT)
-                return cw_error_fail(err, r, "run %" PRId64 " did not end within its grace period", run_id);
+                return cw_error_fail(err, r, "run %" PRId64 " did not end within its grace period",
+                                     run_id);
         if (r < 0)
-                return cw_error_fail(err, r, "cannot kill run %" PRId64 ": %s", run_id, strerror(-r));
-        cw_http_audit(req, "kill", "run=%" PRId64 " job=%s status=%s", run_id, cw_http_logval(run.job, q, sizeof(q)),
-                      cw_run_status_to_string(final));
+                return cw_error_fail(err, r, "cannot kill run %" PRId64 ": %s", run_id,
+                                     strerror(-r));
+        cw_http_audit(req, "kill", "run=%" PRId64 " job=%s status=%s", run_id,
+                      cw_http_logval(run.job, q, sizeof(q)), cw_run_status_to_string(final));
         if (ret_status)
                 *ret_status = final;
         return 0;
@@ -273,14 +288,16 @@ int cw_action_job_enable(const cw_http_req *req, const char *job, bool enabled, 
         /* A UI job that may not run now can still be switched on or off. */
         r = find_job(req, job, &ref, err);
         if (r == -EPERM || r == -EINVAL)
-                r = cw_error_fail(err, -ENOENT, "no job named '%s' that can run now: %s", job, err->msg);
+                r = cw_error_fail(err, -ENOENT, "no job named '%s' that can run now: %s", job,
+                                  err->msg);
         if (r < 0)
                 return r;
         j = ref.job;
         r = cw_store_job_enabled_set(req->store, j->name, enabled);
         if (r < 0)
                 return store_fail(err, r, enabled ? "enable the job" : "disable the job");
-        cw_http_audit(req, enabled ? "enable" : "disable", "job=%s", cw_http_logval(j->name, q, sizeof(q)));
+        cw_http_audit(req, enabled ? "enable" : "disable", "job=%s",
+                      cw_http_logval(j->name, q, sizeof(q)));
         wake(req);
         return 0;
 }
@@ -292,14 +309,16 @@ int cw_action_scheduler_enable(const cw_http_req *req, bool enabled, cw_error *e
         cw_error_clear(err);
         r = cw_store_state_set(req->store, "enabled", enabled ? "1" : "0");
         if (r < 0)
-                return store_fail(err, r, enabled ? "enable the scheduler" : "disable the scheduler");
+                return store_fail(err, r,
+                                  enabled ? "enable the scheduler" : "disable the scheduler");
         cw_http_audit(req, enabled ? "scheduler_enable" : "scheduler_disable", "%s", "");
         wake(req);
         return 0;
 }
 
 /* Validates in and fills *ret with owned copies (id, created_* untouched). */
-static int entry_from_input(const cw_http_req *req, const cw_action_entry *in, cw_ui_entry *ret, cw_error *err)
+static int entry_from_input(const cw_http_req *req, const cw_action_entry *in, cw_ui_entry *ret,
+                            cw_error *err)
 {
         _cleanup_free_ char *canon = NULL;
         const char *spec = in->spec && *in->spec ? in->spec : NULL;
@@ -309,16 +328,18 @@ static int entry_from_input(const cw_http_req *req, const cw_action_entry *in, c
         int r;
 
         if (in->description && strlen(in->description) > CW_UI_DESCRIPTION_MAX)
-                return cw_error_set(err, -1, 0, "description: longer than %d bytes", CW_UI_DESCRIPTION_MAX);
-        r = cw_ui_entry_compile(req->cfg, in->schedule, spec, command, cw_floordiv(req->now_us, 1000000), NULL,
-                                &canon, &field, &e);
+                return cw_error_set(err, -1, 0, "description: longer than %d bytes",
+                                    CW_UI_DESCRIPTION_MAX);
+        r = cw_ui_entry_compile(req->cfg, in->schedule, spec, command,
+                                cw_floordiv(req->now_us, 1000000), NULL, &canon, &field, &e);
         if (r < 0) {
                 if (r == -ENOMEM)
                         return r;
                 *err = e;
                 /* An unknown job is a validation error here (the body is
                  * wrong, not the URL): keep -EINVAL for it. */
-                snprintf(err->msg, sizeof(err->msg), "%s: %.300s", cw_ui_field_to_string(field), e.msg);
+                snprintf(err->msg, sizeof(err->msg), "%s: %.300s", cw_ui_field_to_string(field),
+                         e.msg);
                 return r == -EPERM ? -EPERM : -EINVAL;
         }
         ret->schedule = strdup(in->schedule);
@@ -337,10 +358,12 @@ static void audit_entry(const cw_http_req *req, const char *action, const cw_ui_
 
         cw_http_audit(req, action, "id=%" PRId64 " schedule=%s %s=%s enabled=%s", u->id,
                       cw_http_logval(u->schedule, q1, sizeof(q1)), u->spec ? "spec" : "command",
-                      cw_http_logval(u->spec ? u->spec : u->command, q2, sizeof(q2)), u->enabled ? "yes" : "no");
+                      cw_http_logval(u->spec ? u->spec : u->command, q2, sizeof(q2)),
+                      u->enabled ? "yes" : "no");
 }
 
-int cw_action_entry_create(const cw_http_req *req, const cw_action_entry *in, int64_t *ret_id, cw_error *err)
+int cw_action_entry_create(const cw_http_req *req, const cw_action_entry *in, int64_t *ret_id,
+                           cw_error *err)
 {
         _cleanup_(cw_ui_entry_release) cw_ui_entry u = {0};
         int r;
@@ -365,7 +388,8 @@ int cw_action_entry_create(const cw_http_req *req, const cw_action_entry *in, in
         return 0;
 }
 
-int cw_action_entry_update(const cw_http_req *req, int64_t id, const cw_action_entry *in, cw_error *err)
+int cw_action_entry_update(const cw_http_req *req, int64_t id, const cw_action_entry *in,
+                           cw_error *err)
 {
         _cleanup_(cw_ui_entry_release) cw_ui_entry u = {0};
         int r;

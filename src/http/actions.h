@@ -41,7 +41,8 @@ int cw_action_http_status(int r);
  * records the request as skipped, as for `cronwarden request`. Sets
  * *ret_request_id; wakes the scheduler. Audit: action=request spec=...
  * id=N. */
-int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *ret_request_id, cw_error *err);
+int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *ret_request_id,
+                      cw_error *err);
 
 /* Same, from a job name and a list of params, each either a positional
  * value or `key=value` (a '=' after a valid key name makes an option;
@@ -56,7 +57,8 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
  * (already finished, or queued); -ETIMEDOUT: it did not end in time.
  * *ret_status (may be NULL) is the run's final status. Audit: action=kill
  * run=N job=J. */
-int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_status, cw_error *err);
+int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_status,
+                   cw_error *err);
 
 /* Enables or disables one configured job (the store's flag; a job with
  * `enabled = no` in the config stays off whatever this says). -ENOENT
@@ -88,10 +90,12 @@ typedef struct cw_action_entry {
 
 /* Validates and stores a new entry; sets *ret_id. Wakes the scheduler.
  * Audit: action=entry_create id=N schedule=... spec=... */
-int cw_action_entry_create(const cw_http_req *req, const cw_action_entry *in, int64_t *ret_id, cw_error *err);
+int cw_action_entry_create(const cw_http_req *req, const cw_action_entry *in, int64_t *ret_id,
+                           cw_error *err);
 /* Replaces entry id's fields with in (created_by/created kept). -ENOENT
  * when there is no such entry. Audit: action=entry_update id=N ... */
-int cw_action_entry_update(const cw_http_req *req, int64_t id, const cw_action_entry *in, cw_error *err);
+int cw_action_entry_update(const cw_http_req *req, int64_t id, const cw_action_entry *in,
+                           cw_error *err);
 /* Deletes entry id. -ENOENT when there is none. Audit: action=entry_delete id=N */
 int cw_action_entry_delete(const cw_http_req *req, int64_t id, cw_error *err);
 

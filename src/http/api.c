@@ -140,7 +140,8 @@ static json_t *job_detail_json(const cw_model_job_detail *d, int64_t now_us)
         stats = json_object();
         json_object_set_new(stats, "p50", d->p50 >= 0 ? json_real(d->p50) : json_null());
         json_object_set_new(stats, "p95", d->p95 >= 0 ? json_real(d->p95) : json_null());
-        json_object_set_new(stats, "failure_rate", d->failure_rate >= 0 ? json_real(d->failure_rate) : json_null());
+        json_object_set_new(stats, "failure_rate",
+                            d->failure_rate >= 0 ? json_real(d->failure_rate) : json_null());
         counts = json_object();
         for (int i = 0; i < CW_RUN_STATUS_MAX; i++)
                 json_object_set_new(counts, cw_run_status_to_string((cw_run_status)i),
@@ -162,7 +163,8 @@ static json_t *ui_entry_json(const cw_model_ui_entry *m)
         json_object_set_new(o, "schedule", json_string(m->e.schedule));
         json_object_set_new(o, "spec", cw_json_str(m->e.spec));
         json_object_set_new(o, "command", cw_json_str(m->e.command));
-        json_object_set_new(o, "description", json_string(m->e.description ? m->e.description : ""));
+        json_object_set_new(o, "description",
+                            json_string(m->e.description ? m->e.description : ""));
         json_object_set_new(o, "enabled", json_boolean(m->e.enabled));
         json_object_set_new(o, "created_by", cw_json_str(m->e.created_by));
         cw_json_set_instant(o, "created", m->e.created_us);
@@ -191,15 +193,18 @@ static json_t *request_json(const cw_request *q)
 
 /* A non-negative count from the query (absent: *ret unchanged); 400 naming
  * the parameter otherwise. Returns false when it answered. */
-static bool query_count(const cw_http_req *req, cw_http_resp *resp, const char *name, size_t max, size_t *ret)
+static bool query_count(const cw_http_req *req, cw_http_resp *resp, const char *name, size_t max,
+                        size_t *ret)
 {
         const char *v = cw_http_query(req, name);
         size_t n = 0;
 
         if (!v)
                 return true;
-        if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v) || (n = strtoul(v, NULL, 10)) > max) {
-                cw_http_error(req, resp, 400, "%s: expected a number from 0 to %zu, got '%.64s'", name, max, v);
+        if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v) ||
+            (n = strtoul(v, NULL, 10)) > max) {
+                cw_http_error(req, resp, 400, "%s: expected a number from 0 to %zu, got '%.64s'",
+                              name, max, v);
                 return false;
         }
         *ret = n;
@@ -218,8 +223,8 @@ static json_t *body_object(const cw_http_req *req, cw_http_resp *resp)
         }
         j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
         if (!j) {
-                cw_http_error(req, resp, 400, "body: not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                              jerr.column);
+                cw_http_error(req, resp, 400, "body: not valid JSON: %s (line %d, column %d)",
+                              jerr.text, jerr.line, jerr.column);
                 return NULL;
         }
         if (!json_is_object(j)) {
@@ -232,7 +237,8 @@ static json_t *body_object(const cw_http_req *req, cw_http_resp *resp)
 
 /* Member `key` of o as a string: NULL when absent or null; *ok false (and
  * 400 sent) when it is another type. */
-static const char *member_string(const cw_http_req *req, cw_http_resp *resp, json_t *o, const char *key, bool *ok)
+static const char *member_string(const cw_http_req *req, cw_http_resp *resp, json_t *o,
+                                 const char *key, bool *ok)
 {
         json_t *v = json_object_get(o, key);
 
@@ -252,12 +258,14 @@ static const char *member_string(const cw_http_req *req, cw_http_resp *resp, jso
 }
 
 /* Rejects members other than the allowed ones (a typo must not be ignored). */
-static bool only_members(const cw_http_req *req, cw_http_resp *resp, json_t *o, const char *const *allowed)
+static bool only_members(const cw_http_req *req, cw_http_resp *resp, json_t *o,
+                         const char *const *allowed)
 {
         const char *key;
         json_t *v;
 
-        json_object_foreach(o, key, v) {
+        json_object_foreach(o, key, v)
+        {
                 bool known = false;
                 (void)v;
                 for (size_t i = 0; allowed[i] && !known; i++)
@@ -293,7 +301,8 @@ static bool path_id(const cw_http_req *req, cw_http_resp *resp, const char *what
 
 static int api_jobs(const cw_http_req *req, cw_http_resp *resp)
 {
-        cw_model_jobs_opts o = {.name_contains = cw_http_query(req, "q"), .limit = API_JOBS_DEFAULT};
+        cw_model_jobs_opts o = {.name_contains = cw_http_query(req, "q"),
+                                .limit = API_JOBS_DEFAULT};
         _cleanup_(cw_model_jobs_release) cw_model_jobs m = {0};
         json_t *out, *jobs;
         cw_error err;
@@ -311,9 +320,10 @@ static int api_jobs(const cw_http_req *req, cw_http_resp *resp)
                         json_decref(jobs);
                         return -ENOMEM;
                 }
-        out = json_pack("{s:o?, s:I, s:I, s:I, s:b, s:I}", "jobs", jobs, "total", (json_int_t)m.total, "offset",
-                        (json_int_t)o.offset, "limit", (json_int_t)o.limit, "scheduler_enabled",
-                        m.scheduler_enabled, "running", (json_int_t)m.n_running);
+        out = json_pack("{s:o?, s:I, s:I, s:I, s:b, s:I}", "jobs", jobs, "total",
+                        (json_int_t)m.total, "offset", (json_int_t)o.offset, "limit",
+                        (json_int_t)o.limit, "scheduler_enabled", m.scheduler_enabled, "running",
+                        (json_int_t)m.n_running);
         return send_json(resp, 200, out);
 }
 
@@ -341,8 +351,8 @@ static int job_set_enabled(const cw_http_req *req, cw_http_resp *resp, bool on)
         if (r < 0)
                 return send_error(req, resp, r, &err);
         return send_json(resp, 200,
-                         json_pack("{s:s, s:b, s:b}", "name", ref.job->name, "enabled", on && ref.job->enabled,
-                                   "enabled_config", ref.job->enabled));
+                         json_pack("{s:s, s:b, s:b}", "name", ref.job->name, "enabled",
+                                   on && ref.job->enabled, "enabled_config", ref.job->enabled));
 }
 
 static int api_job_enable(const cw_http_req *req, cw_http_resp *resp)
@@ -369,7 +379,8 @@ static int api_runs(const cw_http_req *req, cw_http_resp *resp)
         cw_error_clear(&err);
         if (job && *job) {
                 if (strlen(job) > CW_JOBSPEC_NAME_MAX) {
-                        cw_http_error(req, resp, 400, "job: longer than %d bytes", CW_JOBSPEC_NAME_MAX);
+                        cw_http_error(req, resp, 400, "job: longer than %d bytes",
+                                      CW_JOBSPEC_NAME_MAX);
                         return 0;
                 }
                 f.job = job;
@@ -406,7 +417,9 @@ static int api_run(const cw_http_req *req, cw_http_resp *resp)
                 return send_error(req, resp, r, &err);
         o = cw_json_run(&m.run, req->now_us);
         if (o) {
-                json_object_set_new(o, "alive", cw_run_status_is_final(m.run.status) ? json_null() : json_boolean(m.alive));
+                json_object_set_new(o, "alive",
+                                    cw_run_status_is_final(m.run.status) ? json_null()
+                                                                         : json_boolean(m.alive));
                 json_object_set_new(o, "job_configured", json_boolean(m.job != NULL));
         }
         return send_json(resp, 200, o);
@@ -458,7 +471,8 @@ static int send_output_since(const cw_http_req *req, cw_http_resp *resp, int64_t
 
         r = cw_store_run_output_get(req->store, id, &ro);
         if (r < 0) {
-                cw_error_set(&err, -1, 0, r == -ENOENT ? "no run %" PRId64 : "cannot read run %" PRId64, id);
+                cw_error_set(&err, -1, 0,
+                             r == -ENOENT ? "no run %" PRId64 : "cannot read run %" PRId64, id);
                 return send_error(req, resp, r, &err);
         }
         running = !cw_run_status_is_final(ro.status);
@@ -521,11 +535,12 @@ static int api_run_output(const cw_http_req *req, cw_http_resp *resp)
 
                 errno = 0;
                 since = strtoull(since_text, &end, 10);
-                if (!*since_text || strspn(since_text, "0123456789") != strlen(since_text) || errno || *end ||
-                    since > INT64_MAX) {
-                        cw_http_error(req, resp, 400,
-                                      "since: expected a byte offset (a whole number from 0), got '%.64s'",
-                                      since_text);
+                if (!*since_text || strspn(since_text, "0123456789") != strlen(since_text) ||
+                    errno || *end || since > INT64_MAX) {
+                        cw_http_error(
+                                req, resp, 400,
+                                "since: expected a byte offset (a whole number from 0), got '%.64s'",
+                                since_text);
                         return 0;
                 }
                 return send_output_since(req, resp, id, (uint64_t)since);
@@ -553,7 +568,9 @@ static int api_run_kill(const cw_http_req *req, cw_http_resp *resp)
         r = cw_action_kill(req, id, &st, &err);
         if (r < 0)
                 return send_error(req, resp, r, &err);
-        return send_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", cw_run_status_to_string(st)));
+        return send_json(resp, 200,
+                         json_pack("{s:I, s:s}", "id", (json_int_t)id, "status",
+                                   cw_run_status_to_string(st)));
 }
 
 static int api_running(const cw_http_req *req, cw_http_resp *resp)
@@ -573,9 +590,10 @@ static int api_running(const cw_http_req *req, cw_http_resp *resp)
         for (size_t i = 0; runs && i < m.n; i++) {
                 json_t *o = cw_json_run(&m.runs[i], req->now_us);
                 if (o)
-                        json_object_set_new(o, "alive",
-                                            json_boolean(m.runs[i].status == CW_RUN_QUEUED ||
-                                                         cw_control_is_alive(req->cfg, &m.runs[i])));
+                        json_object_set_new(
+                                o, "alive",
+                                json_boolean(m.runs[i].status == CW_RUN_QUEUED ||
+                                             cw_control_is_alive(req->cfg, &m.runs[i])));
                 json_array_append_new(runs, o);
         }
         return send_json(resp, 200, json_pack("{s:o?}", "runs", runs));
@@ -619,30 +637,35 @@ static int api_request_add(const cw_http_req *req, cw_http_resp *resp)
         if (!ok)
                 goto done;
         if (!job == !spec) {
-                cw_http_error(req, resp, 400, "body: give either \"job\" (with optional \"params\") or \"spec\"");
+                cw_http_error(req, resp, 400,
+                              "body: give either \"job\" (with optional \"params\") or \"spec\"");
                 goto done;
         }
         if (params && !json_is_null(params)) {
                 if (!job || !json_is_array(params)) {
-                        cw_http_error(req, resp, 400, job ? "body: 'params' must be an array of strings"
-                                                          : "body: 'params' goes with 'job', not with 'spec'");
+                        cw_http_error(req, resp, 400,
+                                      job ? "body: 'params' must be an array of strings"
+                                          : "body: 'params' goes with 'job', not with 'spec'");
                         goto done;
                 }
                 if (json_array_size(params) > CW_JOBSPEC_PARAMS_MAX) {
-                        cw_http_error(req, resp, 422, "params: at most %d params, got %zu", CW_JOBSPEC_PARAMS_MAX,
-                                      json_array_size(params));
+                        cw_http_error(req, resp, 422, "params: at most %d params, got %zu",
+                                      CW_JOBSPEC_PARAMS_MAX, json_array_size(params));
                         goto done;
                 }
                 for (n = 0; n < json_array_size(params); n++) {
                         json_t *v = json_array_get(params, n);
-                        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-                                cw_http_error(req, resp, 400, "body: params[%zu] must be a string", n);
+                        if (!json_is_string(v) ||
+                            strlen(json_string_value(v)) != json_string_length(v)) {
+                                cw_http_error(req, resp, 400, "body: params[%zu] must be a string",
+                                              n);
                                 goto done;
                         }
                         vals[n] = json_string_value(v);
                 }
         }
-        r = job ? cw_action_request_params(req, job, vals, n, &id, &err) : cw_action_request(req, spec, &id, &err);
+        r = job ? cw_action_request_params(req, job, vals, n, &id, &err)
+                : cw_action_request(req, spec, &id, &err);
         if (r < 0) {
                 r = send_error(req, resp, r, &err);
                 json_decref(body);
@@ -723,7 +746,9 @@ static int api_entries(const cw_http_req *req, cw_http_resp *resp)
         list = json_array();
         for (size_t i = 0; list && i < m.n; i++)
                 json_array_append_new(list, ui_entry_json(&m.entries[i]));
-        return send_json(resp, 200, json_pack("{s:o?, s:b}", "entries", list, "allow_commands", m.allow_commands));
+        return send_json(
+                resp, 200,
+                json_pack("{s:o?, s:b}", "entries", list, "allow_commands", m.allow_commands));
 }
 
 static int send_entry(const cw_http_req *req, cw_http_resp *resp, int status, int64_t id)
@@ -738,9 +763,11 @@ static int send_entry(const cw_http_req *req, cw_http_resp *resp, int status, in
 }
 
 /* The body of POST /entries and PUT /entries/ID; false after answering. */
-static bool entry_input(const cw_http_req *req, cw_http_resp *resp, json_t *body, cw_action_entry *in)
+static bool entry_input(const cw_http_req *req, cw_http_resp *resp, json_t *body,
+                        cw_action_entry *in)
 {
-        static const char *const allowed[] = {"schedule", "spec", "command", "description", "enabled", NULL};
+        static const char *const allowed[] = {"schedule",    "spec",    "command",
+                                              "description", "enabled", NULL};
         json_t *en = json_object_get(body, "enabled");
         bool ok = true;
 
@@ -761,7 +788,9 @@ static bool entry_input(const cw_http_req *req, cw_http_resp *resp, json_t *body
         }
         in->enabled = !en || json_is_null(en) || json_is_true(en);
         if (!in->schedule) {
-                cw_http_error(req, resp, 422, "schedule: a time spec is needed (like '*/10 * * * *' or 'every 1h')");
+                cw_http_error(
+                        req, resp, 422,
+                        "schedule: a time spec is needed (like '*/10 * * * *' or 'every 1h')");
                 return false;
         }
         return true;

@@ -61,10 +61,12 @@ static bool is_secret_hex(const char *s)
 
 static bool session_expired(const cw_session *s, int64_t now_us)
 {
-        return now_us - s->used_us >= CW_SESSION_IDLE_US || now_us - s->created_us >= CW_SESSION_LIFETIME_US;
+        return now_us - s->used_us >= CW_SESSION_IDLE_US ||
+               now_us - s->created_us >= CW_SESSION_LIFETIME_US;
 }
 
-void cw_sessions_new(cw_sessions *t, const char *user, const unsigned char pw[32], int64_t now_us, cw_session *ret)
+void cw_sessions_new(cw_sessions *t, const char *user, const unsigned char pw[32], int64_t now_us,
+                     cw_session *ret)
 {
         cw_session *slot = NULL, *lru = NULL;
 
@@ -283,7 +285,8 @@ bool cw_auth_password_id(const cw_config *cfg, unsigned char pw[32])
         return true;
 }
 
-bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t now_us, cw_session *ret)
+bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t now_us,
+                     cw_session *ret)
 {
         unsigned char pw[32];
         bool ok;
@@ -292,7 +295,8 @@ bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t n
                 return false;
         pthread_mutex_lock(&a->lock);
         ok = cw_sessions_get(&a->sessions, id, now_us, ret);
-        if (ok && (strcmp(ret->user, cw_auth_user(cfg)) != 0 || sodium_memcmp(ret->pw, pw, sizeof(pw)) != 0)) {
+        if (ok && (strcmp(ret->user, cw_auth_user(cfg)) != 0 ||
+                   sodium_memcmp(ret->pw, pw, sizeof(pw)) != 0)) {
                 /* Logged in as a user or with a password the config no
                  * longer has. */
                 cw_sessions_end(&a->sessions, id);
@@ -336,7 +340,8 @@ bool cw_auth_token(const cw_config *cfg, const char *token, char *name, size_t s
         for (size_t i = 0; i < cfg->admin_api_tokens.n; i++) {
                 const char *e = cfg->admin_api_tokens.v[i], *sp = strchr(e, ' ');
 
-                if (!sp || strncmp(sp + 1, "sha256:", 7) != 0 || strlen(sp + 8) != 2 * crypto_hash_sha256_BYTES)
+                if (!sp || strncmp(sp + 1, "sha256:", 7) != 0 ||
+                    strlen(sp + 8) != 2 * crypto_hash_sha256_BYTES)
                         continue;
                 if (sodium_memcmp(sp + 8, hex, 2 * crypto_hash_sha256_BYTES) == 0) {
                         snprintf(name, size, "%.*s", (int)(sp - e), e);
@@ -366,12 +371,14 @@ static int set_cookie(const cw_http_req *req, cw_http_resp *resp, const char *na
 
 /* The login form with a login token: the cw_login cookie's when the
  * browser has a well-formed one, else a new one. */
-static int show_login(const cw_http_req *req, cw_http_resp *resp, int status, const char *error, const char *next)
+static int show_login(const cw_http_req *req, cw_http_resp *resp, int status, const char *error,
+                      const char *next)
 {
         char token[CW_SECRET_HEX + 2];
         cw_http_req r = *req;
 
-        if (!cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_LOGIN_COOKIE, token, sizeof(token)) ||
+        if (!cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_LOGIN_COOKIE, token,
+                                sizeof(token)) ||
             !is_secret_hex(token))
                 random_hex(token);
         if (set_cookie(req, resp, CW_LOGIN_COOKIE, token, "/login", LOGIN_TOKEN_MAX_AGE) < 0)
@@ -396,11 +403,12 @@ static int login_get(const cw_http_req *req, cw_http_resp *resp)
                 cw_http_redirect(resp, next ? next : "/jobs");
                 return resp->location ? 0 : -ENOMEM;
         }
-        return show_login(req, resp, 200,
-                          req->cfg->admin_password_hash
-                                  ? NULL
-                                  : "password logins are off: set [admin] password_hash (made by 'cronwarden passwd')",
-                          next);
+        return show_login(
+                req, resp, 200,
+                req->cfg->admin_password_hash
+                        ? NULL
+                        : "password logins are off: set [admin] password_hash (made by 'cronwarden passwd')",
+                next);
 }
 
 /* Whether user may have a password checked now from req's address; when
@@ -446,13 +454,17 @@ static int login_post(const cw_http_req *req, cw_http_resp *resp)
         user = user ? user : "";
         if (!login_allowed(req, resp, a, user, next, &r))
                 return r;
-        if (!token || !cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_LOGIN_COOKIE, cookie, sizeof(cookie)) ||
+        if (!token ||
+            !cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_LOGIN_COOKIE, cookie,
+                                sizeof(cookie)) ||
             !is_secret_hex(cookie) || !cw_http_secret_equal(token, cookie))
-                return show_login(req, resp, 403, "the login form expired: please log in again", next);
-        if (!req->cfg->admin_password_hash)
-                return show_login(req, resp, 403,
-                                  "password logins are off: set [admin] password_hash (made by 'cronwarden passwd')",
+                return show_login(req, resp, 403, "the login form expired: please log in again",
                                   next);
+        if (!req->cfg->admin_password_hash)
+                return show_login(
+                        req, resp, 403,
+                        "password logins are off: set [admin] password_hash (made by 'cronwarden passwd')",
+                        next);
         if (cw_auth_password_check(a, req->cfg, user, password ? password : "") < 0) {
                 pthread_mutex_lock(&a->lock);
                 cw_throttle_failed(&a->throttle, user, req->client, now);
@@ -486,7 +498,8 @@ static int logout_post(const cw_http_req *req, cw_http_resp *resp)
         cw_auth *a = cw_http_server_auth(req->server);
         char id[CW_SECRET_HEX + 2];
 
-        if (a && cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_SESSION_COOKIE, id, sizeof(id))) {
+        if (a &&
+            cw_http_cookie_get(cw_http_header(req, "Cookie"), CW_SESSION_COOKIE, id, sizeof(id))) {
                 pthread_mutex_lock(&a->lock);
                 cw_sessions_end(&a->sessions, id);
                 pthread_mutex_unlock(&a->lock);

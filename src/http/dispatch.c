@@ -18,8 +18,8 @@
 #include "http/server_priv.h"
 
 static const cw_http_route *const all_tables[CW_TABLE__MAX] = {
-        [CW_TABLE_SERVER] = cw_http_server_routes, [CW_TABLE_AUTH] = cw_http_auth_routes,
-        [CW_TABLE_ASSETS] = cw_http_asset_routes,  [CW_TABLE_API] = cw_http_api_routes,
+        [CW_TABLE_SERVER] = cw_http_server_routes,   [CW_TABLE_AUTH] = cw_http_auth_routes,
+        [CW_TABLE_ASSETS] = cw_http_asset_routes,    [CW_TABLE_API] = cw_http_api_routes,
         [CW_TABLE_METRICS] = cw_http_metrics_routes, [CW_TABLE_PAGES] = cw_http_page_routes,
 };
 
@@ -43,7 +43,7 @@ static int store_take(http_ctx *x, cw_store **ret)
         if (r < 0) {
                 char q[400];
                 cw_http_srv_log(srv, "error", "event=http_error what=store_open error=%s",
-                        cw_http_logval(err.msg[0] ? err.msg : strerror(-r), q, sizeof(q)));
+                                cw_http_logval(err.msg[0] ? err.msg : strerror(-r), q, sizeof(q)));
         }
         return r;
 }
@@ -113,7 +113,8 @@ void cw_http_ctx_init(http_ctx *x, cw_http_server *srv, struct MHD_Connection *c
         x->req.now_us = cw_clock_now(srv->clock);
         x->req.cfg = x->cfg;
         x->req.server = srv;
-        x->req.want_json = prefers_json(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+        x->req.want_json = prefers_json(
+                MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
         x->req.priv = x;
 }
 
@@ -132,7 +133,8 @@ void cw_http_ctx_release(http_ctx *x)
 /* The session named by the cw_session cookie, if valid: sets user, csrf. */
 static void find_session(http_ctx *x)
 {
-        const char *h = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+        const char *h =
+                MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
         char id[CW_SECRET_HEX + 2];
         cw_session s;
 
@@ -174,7 +176,9 @@ static void deny(http_ctx *x, const cw_route_match *m, cw_http_resp *resp)
                 /* Scripts and scrapers: JSON, like the API. */
                 x->www_auth = true;
                 x->req.want_json = true;
-                cw_http_error(&x->req, resp, 401, "authentication required: send Authorization: Bearer TOKEN or log in");
+                cw_http_error(
+                        &x->req, resp, 401,
+                        "authentication required: send Authorization: Bearer TOKEN or log in");
                 return;
         }
         if (x->req.method == CW_HTTP_GET) {
@@ -191,7 +195,8 @@ static void deny(http_ctx *x, const cw_route_match *m, cw_http_resp *resp)
                 cw_http_redirect(resp, "/login");
                 return;
         }
-        cw_http_error(&x->req, resp, 403, "not logged in (or the session expired): log in and try again");
+        cw_http_error(&x->req, resp, 403,
+                      "not logged in (or the session expired): log in and try again");
 }
 
 void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
@@ -215,8 +220,9 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
         if (!x->raw_path)
                 goto oom;
         if (cw_http_path_check(x->raw_path, strlen(x->raw_path)) < 0) {
-                cw_http_error(&x->req, resp, 400, "malformed path: it must start with '/', use valid %%XX escapes, "
-                                                  "and have no '.' or '..' segments");
+                cw_http_error(&x->req, resp, 400,
+                              "malformed path: it must start with '/', use valid %%XX escapes, "
+                              "and have no '.' or '..' segments");
                 return;
         }
         x->path = strdup(x->raw_path);
@@ -235,10 +241,12 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
                 if (r == -ENOMEM)
                         goto oom;
                 if (r < 0) {
-                        cw_http_error(&x->req, resp, 400,
-                                      r == -E2BIG ? "too many query parameters (at most %d)"
-                                                  : "malformed query string: bad %%XX escape (at most %d parameters)",
-                                      CW_HTTP_MAX_PARAMS);
+                        cw_http_error(
+                                &x->req, resp, 400,
+                                r == -E2BIG
+                                        ? "too many query parameters (at most %d)"
+                                        : "malformed query string: bad %%XX escape (at most %d parameters)",
+                                CW_HTTP_MAX_PARAMS);
                         return;
                 }
                 x->req.query = x->query.kv;
@@ -253,8 +261,8 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
         if (!m.route) {
                 if (m.allowed) {
                         x->allow = m.allowed;
-                        cw_http_error(&x->req, resp, 405, "method %.16s is not allowed on %s", method_name,
-                                      x->path);
+                        cw_http_error(&x->req, resp, 405, "method %.16s is not allowed on %s",
+                                      method_name, x->path);
                 } else
                         cw_http_error(&x->req, resp, 404, "no such page: %s", x->path);
                 return;
@@ -265,7 +273,8 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
         x->req.n_args = m.n_args;
 
         if (c->too_big) {
-                cw_http_error(&x->req, resp, 413, "request body too large (at most %d bytes)", CW_HTTP_MAX_BODY);
+                cw_http_error(&x->req, resp, 413, "request body too large (at most %d bytes)",
+                              CW_HTTP_MAX_BODY);
                 return;
         }
         if (c->oom)
@@ -275,10 +284,12 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
                 if (r == -ENOMEM)
                         goto oom;
                 if (r < 0) {
-                        cw_http_error(&x->req, resp, 400,
-                                      r == -E2BIG ? "too many form fields (at most %d)"
-                                                  : "malformed form body: bad %%XX escape (at most %d fields)",
-                                      CW_HTTP_MAX_PARAMS);
+                        cw_http_error(
+                                &x->req, resp, 400,
+                                r == -E2BIG
+                                        ? "too many form fields (at most %d)"
+                                        : "malformed form body: bad %%XX escape (at most %d fields)",
+                                CW_HTTP_MAX_PARAMS);
                         return;
                 }
                 x->req.form = x->form.kv;
@@ -287,7 +298,8 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
 
         /* Bearer tokens: API routes and /metrics only; a token that is sent
          * must be good, whatever cookie comes with it. */
-        bearer = bearer_of(MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+        bearer = bearer_of(MHD_lookup_connection_value(x->con, MHD_HEADER_KIND,
+                                                       MHD_HTTP_HEADER_AUTHORIZATION));
         if (bearer && ((m.route->flags & CW_ROUTE_API) || m.table == CW_TABLE_METRICS)) {
                 char name[CW_SECRET_HEX + 1];
 
@@ -317,13 +329,18 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
                         const char *t = cw_http_form(&x->req, "csrf");
 
                         if (!t)
-                                t = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND, "X-CSRF-Token");
+                                t = MHD_lookup_connection_value(x->con, MHD_HEADER_KIND,
+                                                                "X-CSRF-Token");
                         if (!t || !cw_http_secret_equal(t, x->csrf)) {
                                 char q1[96];
-                                cw_http_srv_log(x->srv, "warning", "event=admin_csrf_refused user=%s client=%s path=%s",
-                                        x->user, x->client, cw_http_logval(x->path, q1, sizeof(q1)));
-                                cw_http_error(&x->req, resp, 403,
-                                              "missing or wrong CSRF token: reload the page and try again");
+                                cw_http_srv_log(
+                                        x->srv, "warning",
+                                        "event=admin_csrf_refused user=%s client=%s path=%s",
+                                        x->user, x->client,
+                                        cw_http_logval(x->path, q1, sizeof(q1)));
+                                cw_http_error(
+                                        &x->req, resp, 403,
+                                        "missing or wrong CSRF token: reload the page and try again");
                                 return;
                         }
                 }
@@ -331,7 +348,8 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
         if (m.table == CW_TABLE_API || m.table == CW_TABLE_METRICS || m.table == CW_TABLE_PAGES) {
                 r = store_take(x, &x->store);
                 if (r < 0) {
-                        cw_http_error(&x->req, resp, 500, "internal error: the store is not available");
+                        cw_http_error(&x->req, resp, 500,
+                                      "internal error: the store is not available");
                         return;
                 }
                 x->req.store = x->store;
@@ -343,7 +361,8 @@ void cw_http_dispatch(http_ctx *x, const char *method_name, cw_http_resp *resp)
         if (r < 0) {
                 char q1[96];
                 cw_http_srv_log(x->srv, "error", "event=http_error status=500 path=%s error=%s",
-                        cw_http_logval(x->path, q1, sizeof(q1)), r == -E2BIG ? "response-too-large" : strerror(-r));
+                                cw_http_logval(x->path, q1, sizeof(q1)),
+                                r == -E2BIG ? "response-too-large" : strerror(-r));
                 free(resp->disposition);
                 resp->disposition = NULL;
                 free(resp->set_cookie);

@@ -148,7 +148,8 @@ static bool dot_segment(const char *s, size_t n)
         for (size_t i = 0; i < n;) {
                 if (s[i] == '.')
                         i++;
-                else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E'))
+                else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' &&
+                         (s[i + 2] == 'e' || s[i + 2] == 'E'))
                         i += 3;
                 else
                         return false;
@@ -174,8 +175,9 @@ int cw_http_path_check(const char *raw, size_t len)
                 for (size_t k = start; k < i; k++) {
                         if (raw[k] == '\0')
                                 return -EINVAL;
-                        if (raw[k] == '%' && (i - k < 3 || hexval(raw[k + 1]) < 0 || hexval(raw[k + 2]) < 0 ||
-                                              (raw[k + 1] == '0' && raw[k + 2] == '0')))
+                        if (raw[k] == '%' &&
+                            (i - k < 3 || hexval(raw[k + 1]) < 0 || hexval(raw[k + 2]) < 0 ||
+                             (raw[k + 1] == '0' && raw[k + 2] == '0')))
                                 return -EINVAL;
                 }
         }

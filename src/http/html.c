@@ -36,14 +36,25 @@ void cw_html_text_n(cw_buf *b, const char *s, size_t n)
                 size_t len = 1;
 
                 switch (c) {
-                case '&': rep = "&amp;"; break;
-                case '<': rep = "&lt;"; break;
-                case '>': rep = "&gt;"; break;
-                case '"': rep = "&quot;"; break;
-                case '\'': rep = "&#39;"; break;
+                case '&':
+                        rep = "&amp;";
+                        break;
+                case '<':
+                        rep = "&lt;";
+                        break;
+                case '>':
+                        rep = "&gt;";
+                        break;
+                case '"':
+                        rep = "&quot;";
+                        break;
+                case '\'':
+                        rep = "&#39;";
+                        break;
                 case '\t':
                 case '\n':
-                case '\r': break;
+                case '\r':
+                        break;
                 default:
                         if (c < 0x20 || c == 0x7f) {
                                 /* U+2400 + c, or U+2421 for DEL. */
@@ -270,8 +281,8 @@ void cw_html_urlenc(cw_buf *b, const char *s)
 
         for (; s && *s; s++) {
                 unsigned char c = (unsigned char)*s;
-                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.' || c == '_' || c == '~') {
+                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~') {
                         cw_buf_putc(b, (char)c);
                 } else {
                         char e[3] = {'%', hex[c >> 4], hex[c & 15]};
@@ -299,8 +310,8 @@ void cw_html_format_local(const cw_tz *tz, cw_time t, char *out, size_t n)
         cw_civil c;
 
         cw_secs_to_civil(t + (tz ? cw_tz_utoff(tz, t) : 0), &c);
-        snprintf(out, n, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)c.year, c.mon, c.day, c.hour, c.min,
-                 c.sec);
+        snprintf(out, n, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)c.year, c.mon, c.day, c.hour,
+                 c.min, c.sec);
 }
 
 void cw_html_format_relative(cw_time t, cw_time now, char *out, size_t n)
@@ -359,30 +370,33 @@ void cw_html_time(const cw_http_req *req, cw_buf *b, cw_time t, bool relative)
         }
         cw_html_format_local(tz, t, local, sizeof(local));
         cw_iso8601_format(t, 0, iso, sizeof(iso));
-        cw_html_printf(b, "<time datetime=\"%s\" data-ts=\"%lld\" title=\"%s\">%s</time>", iso, (long long)t,
-                       tz ? cw_tz_name(tz) : "UTC", local);
+        cw_html_printf(b, "<time datetime=\"%s\" data-ts=\"%lld\" title=\"%s\">%s</time>", iso,
+                       (long long)t, tz ? cw_tz_name(tz) : "UTC", local);
         if (relative) {
                 cw_html_format_relative(t, (cw_time)(req->now_us / 1000000), rel, sizeof(rel));
-                cw_html_printf(b, " <span class=\"rel\" data-rel=\"%lld\">%s</span>", (long long)t, rel);
+                cw_html_printf(b, " <span class=\"rel\" data-rel=\"%lld\">%s</span>", (long long)t,
+                               rel);
         }
 }
 
 void cw_html_badge(cw_buf *b, cw_run_status s)
 {
         const char *name = cw_run_status_to_string(s);
-        cw_html_printf(b, "<span class=\"badge s-%s\" data-run-status=\"%s\">%s</span>", name, name, name);
+        cw_html_printf(b, "<span class=\"badge s-%s\" data-run-status=\"%s\">%s</span>", name, name,
+                       name);
 }
 
 void cw_html_progress(cw_buf *b, double pct, int64_t done, int64_t total)
 {
         if (pct >= 0) {
-                cw_html_printf(b,
-                               "<span class=\"progress\" data-progress><progress max=\"100\" value=\"%.1f\"></progress>"
-                               "<span class=\"progress-text\">%.0f%%",
-                               pct, pct);
+                cw_html_printf(
+                        b,
+                        "<span class=\"progress\" data-progress><progress max=\"100\" value=\"%.1f\"></progress>"
+                        "<span class=\"progress-text\">%.0f%%",
+                        pct, pct);
                 if (total > 0 && total != 100)
-                        cw_html_printf(b, " <span class=\"muted\">(%lld/%lld)</span>", (long long)done,
-                                       (long long)total);
+                        cw_html_printf(b, " <span class=\"muted\">(%lld/%lld)</span>",
+                                       (long long)done, (long long)total);
                 cw_html_raw(b, "</span></span>");
         } else if (done >= 0) {
                 cw_html_printf(b,
@@ -390,7 +404,8 @@ void cw_html_progress(cw_buf *b, double pct, int64_t done, int64_t total)
                                "<span class=\"progress-text\">%lld done</span></span>",
                                (long long)done);
         } else {
-                cw_html_raw(b, "<span class=\"progress\" data-progress><progress></progress></span>");
+                cw_html_raw(b,
+                            "<span class=\"progress\" data-progress><progress></progress></span>");
         }
 }
 
@@ -399,8 +414,8 @@ void cw_html_code(cw_buf *b, const char *s, const char *cls)
         bool long_ = s && strlen(s) > CW_HTML_CODE_SHORT;
 
         if (cls || long_)
-                cw_html_printf(b, "<code class=\"%s%s%s\">", cls ? cls : "", cls && long_ ? " " : "",
-                               long_ ? "long" : "");
+                cw_html_printf(b, "<code class=\"%s%s%s\">", cls ? cls : "",
+                               cls && long_ ? " " : "", long_ ? "long" : "");
         else
                 cw_html_raw(b, "<code>");
         cw_html_text(b, s);
@@ -428,12 +443,12 @@ static const struct {
 
 /* The clock-and-shield mark, drawn with presentation attributes only
  * (the CSP forbids inline styles). */
-#define LOGO                                                                                                \
-        "<svg class=\"logo\" viewBox=\"0 0 24 24\" width=\"22\" height=\"22\" aria-hidden=\"true\">"       \
+#define LOGO                                                                                                   \
+        "<svg class=\"logo\" viewBox=\"0 0 24 24\" width=\"22\" height=\"22\" aria-hidden=\"true\">"           \
         "<path d=\"M12 2l8 3v6c0 5-3.4 9.4-8 11-4.6-1.6-8-6-8-11V5z\" fill=\"currentColor\" opacity=\".18\"/>" \
         "<path d=\"M12 2l8 3v6c0 5-3.4 9.4-8 11-4.6-1.6-8-6-8-11V5z\" fill=\"none\" stroke=\"currentColor\" "  \
-        "stroke-width=\"1.6\" stroke-linejoin=\"round\"/>"                                                    \
-        "<path d=\"M12 7v5l3 2\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.8\" "                \
+        "stroke-width=\"1.6\" stroke-linejoin=\"round\"/>"                                                     \
+        "<path d=\"M12 7v5l3 2\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.8\" "                  \
         "stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg>"
 
 /* While `cronwarden drain` runs, every page says so (the scheduler page
@@ -463,7 +478,8 @@ void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw
         if (req->csrf)
                 cw_html_printf(b, "<meta name=\"csrf-token\" content=\"%s\">\n", req->csrf);
         if (req->cfg && req->cfg->tz)
-                cw_html_printf(b, "<meta name=\"cw-zone\" content=\"%s\">\n", cw_tz_name(req->cfg->tz));
+                cw_html_printf(b, "<meta name=\"cw-zone\" content=\"%s\">\n",
+                               cw_tz_name(req->cfg->tz));
         cw_html_printf(b, "<title>%s \xc2\xb7 cronwarden</title>\n", title);
         cw_html_raw(b, "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
                        "<link rel=\"icon\" href=\"/static/icon.svg\" type=\"image/svg+xml\">\n"
@@ -471,28 +487,39 @@ void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw
                        "</head>\n<body>\n<header class=\"topbar\"><div class=\"topbar-in\">\n"
                        "<a class=\"brand\" href=\"/jobs\">" LOGO "<span>cronwarden</span></a>\n");
         if (req->user) {
-                cw_html_raw(b, "<input type=\"checkbox\" id=\"nav-toggle\" class=\"nav-toggle\" aria-hidden=\"true\">"
-                               "<label for=\"nav-toggle\" class=\"nav-burger\" title=\"Menu\" aria-label=\"Menu\">"
-                               "<span></span><span></span><span></span></label>\n"
-                               "<nav class=\"nav\" id=\"nav\">");
+                cw_html_raw(
+                        b,
+                        "<input type=\"checkbox\" id=\"nav-toggle\" class=\"nav-toggle\" aria-hidden=\"true\">"
+                        "<label for=\"nav-toggle\" class=\"nav-burger\" title=\"Menu\" aria-label=\"Menu\">"
+                        "<span></span><span></span><span></span></label>\n"
+                        "<nav class=\"nav\" id=\"nav\">");
                 for (size_t i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++)
-                        cw_html_printf(b, "<a href=\"%s\" id=\"nav-%s\"%s>%s</a>", nav_items[i].href,
-                                       nav_items[i].href + 1,
-                                       nav_items[i].id == active ? " class=\"active\" aria-current=\"page\"" : "",
+                        cw_html_printf(b, "<a href=\"%s\" id=\"nav-%s\"%s>%s</a>",
+                                       nav_items[i].href, nav_items[i].href + 1,
+                                       nav_items[i].id == active
+                                               ? " class=\"active\" aria-current=\"page\""
+                                               : "",
                                        nav_items[i].label);
-                cw_html_printf(b,
-                               "<div class=\"user\"><span class=\"user-name\" id=\"user-name\">%s</span>"
-                               "<form method=\"post\" action=\"/logout\" class=\"inline\">",
-                               req->user);
+                cw_html_printf(
+                        b,
+                        "<div class=\"user\"><span class=\"user-name\" id=\"user-name\">%s</span>"
+                        "<form method=\"post\" action=\"/logout\" class=\"inline\">",
+                        req->user);
                 cw_html_csrf(req, b);
-                cw_html_raw(b, "<button type=\"submit\" class=\"btn btn-ghost btn-sm\" id=\"logout\">Log out</button>"
-                               "</form></div></nav>\n");
+                cw_html_raw(
+                        b,
+                        "<button type=\"submit\" class=\"btn btn-ghost btn-sm\" id=\"logout\">Log out</button>"
+                        "</form></div></nav>\n");
         }
         cw_html_raw(b, "</div></header>\n<div class=\"container\" id=\"flash-area\">");
         if (err && *err)
-                cw_html_printf(b, "<div class=\"flash flash-err\" id=\"flash\" role=\"alert\">%s</div>", err);
+                cw_html_printf(
+                        b, "<div class=\"flash flash-err\" id=\"flash\" role=\"alert\">%s</div>",
+                        err);
         else if (msg && *msg)
-                cw_html_printf(b, "<div class=\"flash flash-ok\" id=\"flash\" role=\"status\">%s</div>", msg);
+                cw_html_printf(
+                        b, "<div class=\"flash flash-ok\" id=\"flash\" role=\"status\">%s</div>",
+                        msg);
         drain_notice(req, b, active);
         cw_html_raw(b, "</div>\n<main class=\"container\" id=\"main\"");
         if (body_attrs) {
@@ -505,7 +532,8 @@ void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw
 void cw_html_page_end(const cw_http_req *req, cw_buf *b)
 {
         (void)req;
-        cw_html_raw(b, "</main>\n<footer class=\"container footer\">cronwarden " CW_VERSION "</footer>\n"
+        cw_html_raw(b, "</main>\n<footer class=\"container footer\">cronwarden " CW_VERSION
+                       "</footer>\n"
                        "</body></html>\n");
 }
 

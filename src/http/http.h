@@ -83,21 +83,21 @@ typedef struct cw_http_server cw_http_server;
 
 typedef struct cw_http_req {
         cw_http_method method;
-        const char *path;                  /* percent-decoded, starts with '/', no query */
+        const char *path;                   /* percent-decoded, starts with '/', no query */
         const char *args[CW_HTTP_MAX_ARGS]; /* the route's % segments, decoded */
         size_t n_args;
         const cw_http_kv *query;
         size_t n_query;
-        const cw_http_kv *form;            /* application/x-www-form-urlencoded body */
+        const cw_http_kv *form; /* application/x-www-form-urlencoded body */
         size_t n_form;
-        const char *body;                  /* raw body, NUL-terminated ("" when none) */
+        const char *body; /* raw body, NUL-terminated ("" when none) */
         size_t body_len;
-        const char *content_type;          /* "" when absent */
-        const char *client;                /* the peer's address, e.g. "127.0.0.1" */
+        const char *content_type; /* "" when absent */
+        const char *client;       /* the peer's address, e.g. "127.0.0.1" */
         /* Who is asking: the session's user, or "token:NAME" for a bearer
          * token; NULL on a public route without a session. */
         const char *user;
-        bool via_token;                    /* authenticated by a bearer token */
+        bool via_token; /* authenticated by a bearer token */
         /* The session's CSRF token, to embed in forms (hidden field "csrf")
          * and to send as header X-CSRF-Token from scripts; NULL without a
          * session. For cw_http_page_login it is the login form's token
@@ -114,11 +114,11 @@ typedef struct cw_http_req {
          * 405, 400, 413), which cw_http_page_error must cope with. */
         const cw_config *cfg;
         cw_store *store;
-        cw_http_server *server;            /* NULL in unit tests that build a req */
+        cw_http_server *server; /* NULL in unit tests that build a req */
         /* cw_http_error answers in JSON: set on CW_ROUTE_API routes, paths
          * under /api/, and when Accept prefers application/json. */
         bool want_json;
-        void *priv;                        /* the server's; NULL in unit tests */
+        void *priv; /* the server's; NULL in unit tests */
 } cw_http_req;
 
 typedef struct cw_http_resp {
@@ -149,8 +149,9 @@ typedef struct cw_http_resp {
 typedef int (*cw_http_handler)(const cw_http_req *req, cw_http_resp *resp);
 
 enum {
-        CW_ROUTE_PUBLIC = 1 << 0, /* no login needed: /healthz, /login and the static assets it uses */
-        CW_ROUTE_API = 1 << 1,    /* JSON errors; 401 instead of a redirect to /login */
+        CW_ROUTE_PUBLIC =
+                1 << 0,        /* no login needed: /healthz, /login and the static assets it uses */
+        CW_ROUTE_API = 1 << 1, /* JSON errors; 401 instead of a redirect to /login */
 };
 
 typedef struct cw_http_route {
@@ -182,14 +183,16 @@ void cw_http_redirect(cw_http_resp *resp, const char *location);
  * CW_ROUTE_API routes (and when the client asked for JSON), else the HTML
  * error page (cw_http_page_error, pages.c). The message says what and
  * where, in plain words; it is escaped where it is shown. */
-_printf_(4, 5) void cw_http_error(const cw_http_req *req, cw_http_resp *resp, int status, const char *fmt, ...);
+_printf_(4, 5) void cw_http_error(const cw_http_req *req, cw_http_resp *resp, int status,
+                                  const char *fmt, ...);
 /* The URL to link a static file of src/http/static/ with (assets.c):
  * "/static/NAME?v=HASH", where HASH changes with the file's content so
  * browsers, which may cache it for a day, never keep an old copy across
  * an upgrade. NULL when there is no such file. */
 const char *cw_http_asset_path(const char *name);
 /* Renders the HTML error page into resp (pages.c). */
-void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status, const char *message);
+void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status,
+                        const char *message);
 /* Renders the login form into resp (pages.c), for auth.c: `error` is
  * shown above the form when non-NULL; `next` is where to go after logging
  * in (a local path, already validated; NULL: /jobs). The form posts to
@@ -198,7 +201,8 @@ void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status, 
  * posted "user" again (escaped), never the password. auth.c sets
  * resp->status (403 for a wrong password, 429 when throttled) and the
  * cookie. */
-void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error, const char *next);
+void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error,
+                        const char *next);
 
 /* ---- what handlers may ask of the daemon (server.c) ---- */
 

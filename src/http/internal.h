@@ -38,7 +38,7 @@ typedef struct cw_route_match {
         size_t table;               /* CW_TABLE_* of route */
         const char *args[CW_HTTP_MAX_ARGS];
         size_t n_args;
-        unsigned allowed;           /* without a route: the methods this path takes (0: 404) */
+        unsigned allowed; /* without a route: the methods this path takes (0: 404) */
 } cw_route_match;
 
 /* Matches raw_path (as sent: percent-encoded, no query; checked by
@@ -47,8 +47,8 @@ typedef struct cw_route_match {
  * '/'. The decoded args are written into argbuf (at least strlen(raw_path)
  * + 1 bytes). method is one cw_http_method bit, or 0 for a method we do
  * not serve (then only `allowed` is filled). */
-void cw_http_route_find(const cw_http_route *const *tables, size_t n_tables, unsigned method, const char *raw_path,
-                        char *argbuf, cw_route_match *ret);
+void cw_http_route_find(const cw_http_route *const *tables, size_t n_tables, unsigned method,
+                        const char *raw_path, char *argbuf, cw_route_match *ret);
 
 /* ---- the listening socket (listen.c) ---- */
 
@@ -125,7 +125,7 @@ void cw_http_forwarded_client(const char *peer, const char *xff, const cw_strv *
 #define CW_USER_MAX 64   /* [admin] user is at most 64 bytes */
 
 typedef struct cw_session {
-        char id[CW_SECRET_HEX + 1];   /* "" when the slot is free */
+        char id[CW_SECRET_HEX + 1]; /* "" when the slot is free */
         char csrf[CW_SECRET_HEX + 1];
         char user[CW_USER_MAX + 1];
         /* SHA-256 of the password_hash the user logged in against: a
@@ -141,7 +141,8 @@ typedef struct cw_sessions {
 /* Starts a session for user with fresh random id and CSRF token, in a
  * free or expired slot, else in place of the least recently used one.
  * Copies it into *ret. */
-void cw_sessions_new(cw_sessions *t, const char *user, const unsigned char pw[32], int64_t now_us, cw_session *ret);
+void cw_sessions_new(cw_sessions *t, const char *user, const unsigned char pw[32], int64_t now_us,
+                     cw_session *ret);
 /* Looks id up (constant time per slot); on success refreshes its idle
  * timer and copies it into *ret. Expired sessions (idle for
  * CW_SESSION_IDLE_US or older than CW_SESSION_LIFETIME_US) are freed and
@@ -223,7 +224,8 @@ const char *cw_auth_user(const cw_config *cfg);
 bool cw_auth_password_id(const cw_config *cfg, unsigned char pw[32]);
 /* The session for cookie value id, if it is valid for cfg now (its user
  * and password are still the configured ones). Thread-safe. */
-bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t now_us, cw_session *ret);
+bool cw_auth_session(cw_auth *a, const cw_config *cfg, const char *id, int64_t now_us,
+                     cw_session *ret);
 /* Checks user and password against cfg (one verification at a time;
  * always runs argon2id, also for a wrong user name). Returns 0 when both
  * match, else -EACCES. Thread-safe. */
@@ -295,8 +297,8 @@ typedef struct cw_asset {
         const char *content_type; /* "text/css; charset=utf-8" */
         const unsigned char *data;
         size_t size;
-        const char *etag;         /* "\"<hex of SHA-256>\"" (strong) */
-        const char *path;         /* "/static/app.css?v=<first 16 hex of SHA-256>" */
+        const char *etag; /* "\"<hex of SHA-256>\"" (strong) */
+        const char *path; /* "/static/app.css?v=<first 16 hex of SHA-256>" */
 } cw_asset;
 
 extern const cw_asset cw_assets[];

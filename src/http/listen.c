@@ -15,7 +15,8 @@
 
 int cw_http_listen(const char *listen_addr, int *ret_fd, cw_error *err)
 {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
         struct addrinfo *res = NULL;
         char host[256];
         const char *port, *colon;
@@ -25,7 +26,8 @@ int cw_http_listen(const char *listen_addr, int *ret_fd, cw_error *err)
                 const char *close = strchr(listen_addr, ']');
                 if (!close || close[1] != ':' || (size_t)(close - listen_addr - 1) >= sizeof(host))
                         goto bad;
-                snprintf(host, sizeof(host), "%.*s", (int)(close - listen_addr - 1), listen_addr + 1);
+                snprintf(host, sizeof(host), "%.*s", (int)(close - listen_addr - 1),
+                         listen_addr + 1);
                 port = close + 2;
         } else {
                 colon = strrchr(listen_addr, ':');
@@ -48,11 +50,13 @@ int cw_http_listen(const char *listen_addr, int *ret_fd, cw_error *err)
                 r = getaddrinfo(host, port, &hints, &res);
         }
         if (r != 0)
-                return cw_error_fail(err, -EINVAL, "cannot listen on '%s': %s", listen_addr, gai_strerror(r));
+                return cw_error_fail(err, -EINVAL, "cannot listen on '%s': %s", listen_addr,
+                                     gai_strerror(r));
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
                 int one = 1, zero = 0;
 
-                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                            ai->ai_protocol);
                 if (fd < 0) {
                         e = errno;
                         continue;
@@ -68,10 +72,12 @@ int cw_http_listen(const char *listen_addr, int *ret_fd, cw_error *err)
         }
         freeaddrinfo(res);
         if (fd < 0)
-                return cw_error_fail(err, -e, "cannot listen on '%s': %s", listen_addr, strerror(e));
+                return cw_error_fail(err, -e, "cannot listen on '%s': %s", listen_addr,
+                                     strerror(e));
         *ret_fd = fd;
         return 0;
 bad:
-        return cw_error_fail(err, -EINVAL, "cannot listen on '%s': expected HOST:PORT, [IPV6]:PORT or :PORT",
+        return cw_error_fail(err, -EINVAL,
+                             "cannot listen on '%s': expected HOST:PORT, [IPV6]:PORT or :PORT",
                              listen_addr);
 }

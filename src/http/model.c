@@ -29,10 +29,10 @@
  * a compiled entry of a UI job has that index as .job. */
 struct cw_model_owned {
         cw_schedule_entry *compiled;
-        int64_t *ids;           /* the UI entry id of each compiled entry */
+        int64_t *ids; /* the UI entry id of each compiled entry */
         size_t n;
-        cw_ui_job **ui;         /* by entry id */
-        char **ui_why_not;      /* why ui[k] does not run now, NULL when it does */
+        cw_ui_job **ui;    /* by entry id */
+        char **ui_why_not; /* why ui[k] does not run now, NULL when it does */
         size_t n_ui;
 };
 
@@ -112,8 +112,8 @@ static bool scheduler_enabled(cw_store *s, int *ret_err)
 /* The next fires of e (in tz) after now, at most max of them into fires;
  * returns how many. `every` entries continue from their last fire, kept
  * by the scheduler in the store (never fired: due at the next pass). */
-static size_t entry_fires(cw_store *s, const cw_schedule_entry *e, const cw_tz *tz, cw_time now, cw_time *fires,
-                          size_t max)
+static size_t entry_fires(cw_store *s, const cw_schedule_entry *e, const cw_tz *tz, cw_time now,
+                          cw_time *fires, size_t max)
 {
         size_t n = 0;
         cw_time t = now;
@@ -146,8 +146,9 @@ static size_t entry_fires(cw_store *s, const cw_schedule_entry *e, const cw_tz *
         return 0;
 }
 
-static void entry_fill(cw_store *s, cw_model_entry *m, const cw_schedule_entry *e, const cw_job *job,
-                       cw_model_source src, int64_t ui_id, cw_time now, bool all_fires)
+static void entry_fill(cw_store *s, cw_model_entry *m, const cw_schedule_entry *e,
+                       const cw_job *job, cw_model_source src, int64_t ui_id, cw_time now,
+                       bool all_fires)
 {
         cw_time first;
 
@@ -174,8 +175,8 @@ static void entry_fill(cw_store *s, cw_model_entry *m, const cw_schedule_entry *
 /* Adds the job of command entry e (even one that does not run now, to
  * show it); *ret_k is its place in o->ui, or SIZE_MAX when the command
  * cannot make a job at all (the entries page says why). */
-static int owned_add_ui_job(const cw_config *cfg, struct cw_model_owned *o, const cw_ui_entry *e, size_t *cap,
-                            size_t *ret_k)
+static int owned_add_ui_job(const cw_config *cfg, struct cw_model_owned *o, const cw_ui_entry *e,
+                            size_t *cap, size_t *ret_k)
 {
         cw_ui_job *u = NULL;
         char *why = NULL;
@@ -240,9 +241,11 @@ static int owned_load(const cw_config *cfg, cw_store *s, cw_time now, struct cw_
                 if (r == 0 && k != SIZE_MAX)
                         e.job = cfg->n_jobs + k;
                 if (r == 0)
-                        r = cw_array_reserve((void **)&o->compiled, &cap, o->n + 1, sizeof(*o->compiled), 8);
+                        r = cw_array_reserve((void **)&o->compiled, &cap, o->n + 1,
+                                             sizeof(*o->compiled), 8);
                 if (r == 0)
-                        r = cw_array_reserve((void **)&o->ids, &cap_ids, o->n + 1, sizeof(*o->ids), 8);
+                        r = cw_array_reserve((void **)&o->ids, &cap_ids, o->n + 1, sizeof(*o->ids),
+                                             8);
                 if (r < 0) {
                         cw_schedule_entry_release(&e);
                         break;
@@ -288,7 +291,8 @@ static int name_cmp(const void *key, const void *elem)
 }
 
 /* The model's job i (see struct cw_model_owned) into *j. */
-static void model_job_init(const cw_config *cfg, const struct cw_model_owned *own, size_t i, cw_model_job *j)
+static void model_job_init(const cw_config *cfg, const struct cw_model_owned *own, size_t i,
+                           cw_model_job *j)
 {
         j->job = job_at(cfg, own, i);
         if (i >= cfg->n_jobs) {
@@ -298,20 +302,22 @@ static void model_job_init(const cw_config *cfg, const struct cw_model_owned *ow
 }
 
 /* The page's entries: config entries then UI ones, per job in that order. */
-static int fill_entries(const cw_config *cfg, cw_store *s, const struct cw_model_owned *own, cw_model_job *jobs,
-                        const ssize_t *pos, cw_time now, bool all_fires)
+static int fill_entries(const cw_config *cfg, cw_store *s, const struct cw_model_owned *own,
+                        cw_model_job *jobs, const ssize_t *pos, cw_time now, bool all_fires)
 {
         size_t n_all = cfg->n_entries + own->n;
 
         for (size_t k = 0; k < n_all; k++) {
-                const cw_schedule_entry *e = k < cfg->n_entries ? &cfg->entries[k] : &own->compiled[k - cfg->n_entries];
+                const cw_schedule_entry *e =
+                        k < cfg->n_entries ? &cfg->entries[k] : &own->compiled[k - cfg->n_entries];
                 ssize_t p = pos[e->job];
 
                 if (p >= 0)
                         jobs[p].n_entries++;
         }
         for (size_t k = 0; k < n_all; k++) {
-                const cw_schedule_entry *e = k < cfg->n_entries ? &cfg->entries[k] : &own->compiled[k - cfg->n_entries];
+                const cw_schedule_entry *e =
+                        k < cfg->n_entries ? &cfg->entries[k] : &own->compiled[k - cfg->n_entries];
                 bool ui = k >= cfg->n_entries;
                 ssize_t p = pos[e->job];
                 cw_model_job *j;
@@ -350,8 +356,8 @@ bool cw_model_status_failing(cw_run_status s)
 
 /* The last runs of the jobs shown (pos[i] >= 0): by name for a page, so a
  * page of 200 does not read all 10 000 jobs' last runs. */
-static int jobs_last(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s, const ssize_t *pos,
-                     cw_run **ret, size_t *ret_n)
+static int jobs_last(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s,
+                     const ssize_t *pos, cw_run **ret, size_t *ret_n)
 {
         _cleanup_free_ const char **names = NULL;
         size_t n = 0, n_all = n_all_jobs(cfg, own);
@@ -373,8 +379,9 @@ static int jobs_last(const cw_config *cfg, const struct cw_model_owned *own, cw_
 /* Flags, last and running runs of the jobs at pos (index in the model's
  * jobs -> place on the page, -1 when not on it); with ret_failing, the
  * number of jobs with pos[i] != -1 whose last run is failing. */
-static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s, cw_model_job *jobs,
-                     const ssize_t *pos, size_t *ret_running, size_t *ret_failing)
+static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_store *s,
+                     cw_model_job *jobs, const ssize_t *pos, size_t *ret_running,
+                     size_t *ret_failing)
 {
         size_t n_all = n_all_jobs(cfg, own), n_failing = 0;
         char **disabled = NULL;
@@ -393,8 +400,9 @@ static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_
                         continue;
                 jobs[pos[i]].enabled_config = job->enabled;
                 /* bsearch wants a non-NULL base even for 0 elements. */
-                jobs[pos[i]].enabled = job->enabled && !(n_disabled && bsearch(job->name, disabled, n_disabled,
-                                                                              sizeof(char *), name_cmp));
+                jobs[pos[i]].enabled =
+                        job->enabled && !(n_disabled && bsearch(job->name, disabled, n_disabled,
+                                                                sizeof(char *), name_cmp));
         }
         cw_store_names_free(disabled, n_disabled);
 
@@ -452,8 +460,8 @@ static int fill_runs(const cw_config *cfg, const struct cw_model_owned *own, cw_
         return 0;
 }
 
-int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us, const cw_model_jobs_opts *o,
-                      cw_model_jobs *ret, cw_error *err)
+int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us,
+                      const cw_model_jobs_opts *o, cw_model_jobs *ret, cw_error *err)
 {
         static const cw_model_jobs_opts all = {0};
         cw_time now = cw_floordiv(now_us, 1000000);
@@ -554,8 +562,8 @@ static void recent_stats(cw_model_job_detail *d)
         for (size_t i = 0; i < d->n_recent && n < CW_MODEL_RECENT_RUNS; i++) {
                 const cw_run *r = &d->recent[i];
 
-                if (r->status != CW_RUN_SUCCEEDED && r->status != CW_RUN_FAILED && r->status != CW_RUN_TIMED_OUT &&
-                    r->status != CW_RUN_LOST)
+                if (r->status != CW_RUN_SUCCEEDED && r->status != CW_RUN_FAILED &&
+                    r->status != CW_RUN_TIMED_OUT && r->status != CW_RUN_LOST)
                         continue;
                 durs[n++] = cw_model_run_duration(r, r->ended_us);
                 if (r->status != CW_RUN_SUCCEEDED)
@@ -584,15 +592,16 @@ static int job_links(const cw_config *cfg, const cw_job *job, cw_model_job_detai
         for (size_t i = 0; i < cfg->n_jobs; i++) {
                 if (cw_strv_find(&cfg->jobs[i].after, job->name) < 0)
                         continue;
-                if (cw_array_reserve((void **)&d->before, &cap, d->n_before + 1, sizeof(*d->before), 4) < 0)
+                if (cw_array_reserve((void **)&d->before, &cap, d->n_before + 1, sizeof(*d->before),
+                                     4) < 0)
                         return -ENOMEM;
                 d->before[d->n_before++] = &cfg->jobs[i];
         }
         return 0;
 }
 
-int cw_model_job_get(const cw_config *cfg, cw_store *s, int64_t now_us, const char *name, cw_model_job_detail *ret,
-                     cw_error *err)
+int cw_model_job_get(const cw_config *cfg, cw_store *s, int64_t now_us, const char *name,
+                     cw_model_job_detail *ret, cw_error *err)
 {
         cw_time now = cw_floordiv(now_us, 1000000);
         cw_model_job_detail d = {0};
@@ -661,8 +670,8 @@ void cw_model_runs_release(cw_model_runs *m)
         *m = (cw_model_runs){0};
 }
 
-int cw_model_runs_list(const cw_config *cfg, cw_store *s, const cw_model_runs_filter *mf, cw_model_runs *ret,
-                       cw_error *err)
+int cw_model_runs_list(const cw_config *cfg, cw_store *s, const cw_model_runs_filter *mf,
+                       cw_model_runs *ret, cw_error *err)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_model_runs m = {0};
@@ -673,7 +682,9 @@ int cw_model_runs_list(const cw_config *cfg, cw_store *s, const cw_model_runs_fi
         cw_error_clear(err);
         if (!s || !mf || !ret)
                 return -EINVAL;
-        limit = mf->limit == 0 ? CW_MODEL_RUNS_DEFAULT : mf->limit > CW_MODEL_RUNS_MAX ? CW_MODEL_RUNS_MAX : mf->limit;
+        limit = mf->limit == 0                  ? CW_MODEL_RUNS_DEFAULT
+                : mf->limit > CW_MODEL_RUNS_MAX ? CW_MODEL_RUNS_MAX
+                                                : mf->limit;
         f.job = mf->job && *mf->job ? mf->job : NULL;
         f.status = mf->status;
         f.active = mf->active;
@@ -714,8 +725,8 @@ int cw_model_parse_status(const char *value, cw_model_runs_filter *f, cw_error *
                         break;
                 n += (size_t)w;
         }
-        return cw_error_set(err, -1, 0, "status: unknown status '%.64s%s' (expected active, %s)", value,
-                            strlen(value) > 64 ? "..." : "", names);
+        return cw_error_set(err, -1, 0, "status: unknown status '%.64s%s' (expected active, %s)",
+                            value, strlen(value) > 64 ? "..." : "", names);
 }
 
 /* A decimal integer in [min, max], nothing else (no sign, no spaces). */
@@ -743,8 +754,10 @@ int cw_model_parse_before(const char *value, cw_model_runs_filter *f, cw_error *
         if (!value || !*value)
                 return 0;
         if (parse_uint(value, 1, INT64_MAX, &v) < 0)
-                return cw_error_set(err, -1, 0, "before: expected a run id (a positive whole number), got '%.64s%s'",
-                                    value, strlen(value) > 64 ? "..." : "");
+                return cw_error_set(
+                        err, -1, 0,
+                        "before: expected a run id (a positive whole number), got '%.64s%s'", value,
+                        strlen(value) > 64 ? "..." : "");
         f->before_id = v;
         return 0;
 }
@@ -756,7 +769,8 @@ int cw_model_parse_limit(const char *value, cw_model_runs_filter *f, cw_error *e
         if (!value || !*value)
                 return 0;
         if (parse_uint(value, 1, CW_MODEL_RUNS_MAX, &v) < 0)
-                return cw_error_set(err, -1, 0, "limit: expected a number from 1 to %d, got '%.64s%s'",
+                return cw_error_set(err, -1, 0,
+                                    "limit: expected a number from 1 to %d, got '%.64s%s'",
                                     CW_MODEL_RUNS_MAX, value, strlen(value) > 64 ? "..." : "");
         f->limit = (size_t)v;
         return 0;
@@ -767,7 +781,8 @@ int cw_model_parse_id(const char *value, int64_t *ret, cw_error *err)
         int64_t v;
 
         if (parse_uint(value, 1, INT64_MAX, &v) < 0)
-                return cw_error_set(err, -1, 0, "expected an id (a positive whole number), got '%.64s%s'",
+                return cw_error_set(err, -1, 0,
+                                    "expected an id (a positive whole number), got '%.64s%s'",
                                     value ? value : "", value && strlen(value) > 64 ? "..." : "");
         *ret = v;
         return 0;
@@ -783,8 +798,8 @@ void cw_model_run_release(cw_model_run *m)
         *m = (cw_model_run){0};
 }
 
-int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_output, cw_model_run *ret,
-                     cw_error *err)
+int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_output,
+                     cw_model_run *ret, cw_error *err)
 {
         cw_model_run m = {0};
         int r;
@@ -826,7 +841,8 @@ void cw_model_scheduler_release(cw_model_scheduler *m)
         *m = (cw_model_scheduler){0};
 }
 
-int cw_model_scheduler_get(const cw_config *cfg, cw_store *s, cw_model_scheduler *ret, cw_error *err)
+int cw_model_scheduler_get(const cw_config *cfg, cw_store *s, cw_model_scheduler *ret,
+                           cw_error *err)
 {
         cw_model_scheduler m = {0};
         cw_run_filter f = CW_RUN_FILTER_INIT;
@@ -897,8 +913,8 @@ static int ui_entry_check(const cw_config *cfg, cw_store *s, cw_time now, cw_mod
         if (m->e.command)
                 cw_ui_job_name(m->e.id, m->job);
         else
-                snprintf(m->job, sizeof(m->job), "%.*s", (int)strcspn(m->e.spec ? m->e.spec : "", ":"),
-                         m->e.spec ? m->e.spec : "");
+                snprintf(m->job, sizeof(m->job), "%.*s",
+                         (int)strcspn(m->e.spec ? m->e.spec : "", ":"), m->e.spec ? m->e.spec : "");
         r = cw_ui_entry_compile_stored(cfg, &m->e, now, &e, &tz, &field, &err);
         if (r == -ENOMEM)
                 return r;
@@ -916,8 +932,8 @@ static int ui_entry_check(const cw_config *cfg, cw_store *s, cw_time now, cw_mod
         return 0;
 }
 
-int cw_model_ui_entries_list(const cw_config *cfg, cw_store *s, int64_t now_us, cw_model_ui_entries *ret,
-                             cw_error *err)
+int cw_model_ui_entries_list(const cw_config *cfg, cw_store *s, int64_t now_us,
+                             cw_model_ui_entries *ret, cw_error *err)
 {
         cw_model_ui_entries m = {0};
         cw_ui_entry *list = NULL;
@@ -949,8 +965,8 @@ int cw_model_ui_entries_list(const cw_config *cfg, cw_store *s, int64_t now_us, 
         return 0;
 }
 
-int cw_model_ui_entry_get(const cw_config *cfg, cw_store *s, int64_t now_us, int64_t id, cw_model_ui_entry *ret,
-                          cw_error *err)
+int cw_model_ui_entry_get(const cw_config *cfg, cw_store *s, int64_t now_us, int64_t id,
+                          cw_model_ui_entry *ret, cw_error *err)
 {
         cw_model_ui_entry m = {0};
         int r;

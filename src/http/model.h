@@ -50,16 +50,16 @@ const char *cw_model_source_to_string(cw_model_source s);
 /* One schedule entry of a job. */
 typedef struct cw_model_entry {
         cw_model_source source;
-        const char *when;       /* the time spec text (normalised), borrowed */
-        const cw_timespec *ts;  /* that spec, borrowed like when */
-        const char *spec;       /* canonical job spec it fires, borrowed */
-        const char *zone;       /* zone name the entry is evaluated in, borrowed */
-        const cw_tz *tz;        /* that zone (to show fires in local time), borrowed */
-        int line;               /* config line (CONFIG), 0 for UI entries */
-        int64_t ui_id;          /* the UI entry's id (UI), 0 for config entries */
-        bool reboot;            /* @reboot: fires once at daemon start, no instants */
-        bool fixed_time;        /* cw_timespec_is_fixed_time (DST handling, docs/timespec.md) */
-        cw_time next;           /* first fire after now; 0 when none (reboot, never) */
+        const char *when;      /* the time spec text (normalised), borrowed */
+        const cw_timespec *ts; /* that spec, borrowed like when */
+        const char *spec;      /* canonical job spec it fires, borrowed */
+        const char *zone;      /* zone name the entry is evaluated in, borrowed */
+        const cw_tz *tz;       /* that zone (to show fires in local time), borrowed */
+        int line;              /* config line (CONFIG), 0 for UI entries */
+        int64_t ui_id;         /* the UI entry's id (UI), 0 for config entries */
+        bool reboot;           /* @reboot: fires once at daemon start, no instants */
+        bool fixed_time;       /* cw_timespec_is_fixed_time (DST handling, docs/timespec.md) */
+        cw_time next;          /* first fire after now; 0 when none (reboot, never) */
         /* Only filled by cw_model_job_get: the next CW_MODEL_NEXT_FIRES
          * fires (n_next of them; fewer when the spec ends). */
         cw_time next_fires[CW_MODEL_NEXT_FIRES];
@@ -70,7 +70,7 @@ typedef struct cw_model_entry {
  * or a job created in the admin UI from a free command entry ("ui-ID",
  * catalog/catalog.h), listed after the configured ones. */
 typedef struct cw_model_job {
-        const cw_job *job;      /* borrowed from the config, or from the model (UI jobs) */
+        const cw_job *job; /* borrowed from the config, or from the model (UI jobs) */
         /* A job created in the UI: the id of the entry that made it, else 0. */
         int64_t ui_entry;
         /* A UI job that does not run now: why (allow_ui_commands is off, the
@@ -79,10 +79,10 @@ typedef struct cw_model_job {
         /* Effective flag: the config's `enabled` and the store's flag set by
          * `disable`/`enable`/the UI (absent: enabled). */
         bool enabled;
-        bool enabled_config;    /* the config's `enabled =` (UI jobs: the entry's flag) */
+        bool enabled_config; /* the config's `enabled =` (UI jobs: the entry's flag) */
         cw_model_entry *entries;
         size_t n_entries;
-        cw_time next;           /* earliest next over entries, 0 when none */
+        cw_time next; /* earliest next over entries, 0 when none */
         /* The newest run that reached a final status (succeeded ... missed);
          * id 0 when the job never ran. Owned. */
         cw_run last;
@@ -99,11 +99,11 @@ typedef struct cw_model_jobs_opts {
 } cw_model_jobs_opts;
 
 typedef struct cw_model_jobs {
-        cw_model_job *jobs;     /* the page, in config order */
+        cw_model_job *jobs; /* the page, in config order */
         size_t n;
-        size_t total;           /* jobs matching name_contains, all pages */
+        size_t total; /* jobs matching name_contains, all pages */
         bool scheduler_enabled;
-        size_t n_running;       /* active runs of all jobs */
+        size_t n_running; /* active runs of all jobs */
         /* Jobs matching name_contains, on every page, whose last run is
          * failing (cw_model_status_failing). */
         size_t n_failing;
@@ -113,13 +113,13 @@ typedef struct cw_model_jobs {
 /* The jobs overview: every configured job matching o (NULL: all), then
  * every job created in the UI, with entries (config and UI), next fire,
  * flags, last and running run. */
-int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us, const cw_model_jobs_opts *o,
-                      cw_model_jobs *ret, cw_error *err);
+int cw_model_jobs_get(const cw_config *cfg, cw_store *s, int64_t now_us,
+                      const cw_model_jobs_opts *o, cw_model_jobs *ret, cw_error *err);
 void cw_model_jobs_release(cw_model_jobs *m);
 
 /* A job's page. */
 typedef struct cw_model_job_detail {
-        cw_model_job j;         /* entries carry their next CW_MODEL_NEXT_FIRES fires */
+        cw_model_job j; /* entries carry their next CW_MODEL_NEXT_FIRES fires */
         /* Recent runs, newest first (at most CW_MODEL_RECENT_RUNS): history
          * with durations. Owned. */
         cw_run *recent;
@@ -137,7 +137,7 @@ typedef struct cw_model_job_detail {
         /* Lifetime counts by status from the store's aggregates (survive
          * pruning). */
         uint64_t counts[CW_RUN_STATUS_MAX];
-        int64_t last_success_us; /* 0: never */
+        int64_t last_success_us;      /* 0: never */
         struct cw_model_owned *owned; /* private */
 } cw_model_job_detail;
 
@@ -151,16 +151,18 @@ void cw_model_job_detail_release(cw_model_job_detail *d);
 /* The runs listing, newest first. Parsing helpers below turn query
  * strings into this filter with precise errors. */
 typedef struct cw_model_runs_filter {
-        const char *job;        /* NULL: any */
-        int status;             /* a cw_run_status, -1: any */
-        bool active;            /* only queued and running */
-        int64_t before_id;      /* only ids < before_id; 0: newest */
-        size_t limit;           /* 0: CW_MODEL_RUNS_DEFAULT; capped at CW_MODEL_RUNS_MAX */
+        const char *job;   /* NULL: any */
+        int status;        /* a cw_run_status, -1: any */
+        bool active;       /* only queued and running */
+        int64_t before_id; /* only ids < before_id; 0: newest */
+        size_t limit;      /* 0: CW_MODEL_RUNS_DEFAULT; capped at CW_MODEL_RUNS_MAX */
 } cw_model_runs_filter;
+/* clang-format off */
 #define CW_MODEL_RUNS_FILTER_INIT {.status = -1}
+/* clang-format on */
 
 typedef struct cw_model_runs {
-        cw_run *runs;           /* owned */
+        cw_run *runs; /* owned */
         size_t n;
         /* The before_id for the next (older) page, 0 when this is the last. */
         int64_t next_before;
@@ -182,16 +184,17 @@ int cw_model_parse_id(const char *value, int64_t *ret, cw_error *err);
 
 /* One run. -ENOENT (err: "no run N") when there is none. */
 typedef struct cw_model_run {
-        cw_run run;             /* owned */
-        const cw_job *job;      /* borrowed; NULL when the job is no longer configured (or its UI entry is gone) */
-        bool alive;             /* active runs: its worker is still there (cw_control_is_alive) */
-        void *output;           /* with_output: the captured output (binary), else NULL */
+        cw_run run; /* owned */
+        const cw_job *
+                job; /* borrowed; NULL when the job is no longer configured (or its UI entry is gone) */
+        bool alive;   /* active runs: its worker is still there (cw_control_is_alive) */
+        void *output; /* with_output: the captured output (binary), else NULL */
         size_t output_len;
         struct cw_ui_job *ui_job; /* private: what job points into for a UI job */
 } cw_model_run;
 
-int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_output, cw_model_run *ret,
-                     cw_error *err);
+int cw_model_run_get(const cw_config *cfg, cw_store *s, int64_t id, bool with_output,
+                     cw_model_run *ret, cw_error *err);
 void cw_model_run_release(cw_model_run *m);
 
 /* The scheduler: on/off, last pass, pending requests (oldest first, at
@@ -199,42 +202,43 @@ void cw_model_run_release(cw_model_run *m);
 #define CW_MODEL_REQUESTS_MAX 500
 typedef struct cw_model_scheduler {
         bool enabled;
-        cw_time last_pass;      /* 0: never */
-        cw_request *pending;    /* owned */
+        cw_time last_pass;   /* 0: never */
+        cw_request *pending; /* owned */
         size_t n_pending;
-        size_t n_running;       /* active runs */
-        const char *node;       /* borrowed */
+        size_t n_running; /* active runs */
+        const char *node; /* borrowed */
 } cw_model_scheduler;
 
-int cw_model_scheduler_get(const cw_config *cfg, cw_store *s, cw_model_scheduler *ret, cw_error *err);
+int cw_model_scheduler_get(const cw_config *cfg, cw_store *s, cw_model_scheduler *ret,
+                           cw_error *err);
 void cw_model_scheduler_release(cw_model_scheduler *m);
 
 /* UI-created entries, with whether each still validates against the
  * current config (a job may have been removed or its params changed). */
 typedef struct cw_model_ui_entry {
-        cw_ui_entry e;          /* owned */
+        cw_ui_entry e; /* owned */
         /* The job it fires: the spec's job, or for a command the job created
          * for it ("ui-ID"). */
         char job[CW_JOBSPEC_NAME_MAX + 1];
         bool valid;
-        char *error;            /* why not valid (owned), NULL when valid */
-        const char *zone;       /* borrowed; NULL when not valid */
-        const cw_tz *tz;        /* that zone, borrowed; NULL when not valid */
-        cw_time next;           /* next fire after now, 0 when none or invalid */
+        char *error;      /* why not valid (owned), NULL when valid */
+        const char *zone; /* borrowed; NULL when not valid */
+        const cw_tz *tz;  /* that zone, borrowed; NULL when not valid */
+        cw_time next;     /* next fire after now, 0 when none or invalid */
 } cw_model_ui_entry;
 
 typedef struct cw_model_ui_entries {
         cw_model_ui_entry *entries; /* by id */
         size_t n;
-        bool allow_commands;    /* [admin] allow_ui_commands */
+        bool allow_commands; /* [admin] allow_ui_commands */
 } cw_model_ui_entries;
 
-int cw_model_ui_entries_list(const cw_config *cfg, cw_store *s, int64_t now_us, cw_model_ui_entries *ret,
-                             cw_error *err);
+int cw_model_ui_entries_list(const cw_config *cfg, cw_store *s, int64_t now_us,
+                             cw_model_ui_entries *ret, cw_error *err);
 void cw_model_ui_entries_release(cw_model_ui_entries *m);
 /* One entry; -ENOENT (err: "no entry N") when there is none. */
-int cw_model_ui_entry_get(const cw_config *cfg, cw_store *s, int64_t now_us, int64_t id, cw_model_ui_entry *ret,
-                          cw_error *err);
+int cw_model_ui_entry_get(const cw_config *cfg, cw_store *s, int64_t now_us, int64_t id,
+                          cw_model_ui_entry *ret, cw_error *err);
 void cw_model_ui_entry_release(cw_model_ui_entry *m);
 
 /* A last run that makes its job count as failing: failed, timed_out or

@@ -36,19 +36,32 @@ const cw_http_route cw_http_page_routes[] = {
 static const char *status_text(int status)
 {
         switch (status) {
-        case 400: return "Bad request";
-        case 401: return "Not signed in";
-        case 403: return "Forbidden";
-        case 404: return "Not found";
-        case 405: return "Method not allowed";
-        case 409: return "Conflict";
-        case 413: return "Request too large";
-        case 422: return "Invalid input";
-        case 429: return "Too many requests";
-        case 500: return "Internal error";
-        case 503: return "Unavailable";
-        case 504: return "Timed out";
-        default: return status >= 500 ? "Server error" : "Error";
+        case 400:
+                return "Bad request";
+        case 401:
+                return "Not signed in";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "Not found";
+        case 405:
+                return "Method not allowed";
+        case 409:
+                return "Conflict";
+        case 413:
+                return "Request too large";
+        case 422:
+                return "Invalid input";
+        case 429:
+                return "Too many requests";
+        case 500:
+                return "Internal error";
+        case 503:
+                return "Unavailable";
+        case 504:
+                return "Timed out";
+        default:
+                return status >= 500 ? "Server error" : "Error";
         }
 }
 
@@ -61,18 +74,20 @@ void cw_http_page_error(const cw_http_req *req, cw_http_resp *resp, int status, 
         cw_buf_reset(&resp->body);
         snprintf(title, sizeof(title), "%d %s", status, status_text(status));
         cw_html_page_begin(req, &resp->body, title, CW_NAV_NONE, "data-page=\"error\"");
-        cw_html_printf(&resp->body,
-                       "<section class=\"error-page\" id=\"error\" data-status=\"%d\">"
-                       "<div class=\"error-code\">%d</div><h1>%s</h1><p class=\"error-message\">%s</p>"
-                       "<p><a class=\"btn\" href=\"/jobs\">Back to jobs</a></p></section>\n",
-                       status, status, status_text(status), message ? message : "");
+        cw_html_printf(
+                &resp->body,
+                "<section class=\"error-page\" id=\"error\" data-status=\"%d\">"
+                "<div class=\"error-code\">%d</div><h1>%s</h1><p class=\"error-message\">%s</p>"
+                "<p><a class=\"btn\" href=\"/jobs\">Back to jobs</a></p></section>\n",
+                status, status, status_text(status), message ? message : "");
         cw_html_page_end(req, &resp->body);
 }
 
 /* Longest user name the login form shows again after a failed attempt. */
 #define LOGIN_USER_KEEP_MAX 256
 
-void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error, const char *next)
+void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *error,
+                        const char *next)
 {
         cw_buf *b = &resp->body;
         /* After a failed POST the form comes back with the user name that
@@ -87,23 +102,31 @@ void cw_http_page_login(const cw_http_req *req, cw_http_resp *resp, const char *
         cw_html_raw(b, "<section class=\"login\"><div class=\"card login-card\">"
                        "<h1>Sign in</h1><p class=\"muted\">to the cronwarden admin</p>");
         if (error)
-                cw_html_printf(b, "<div class=\"flash flash-err\" id=\"login-error\" role=\"alert\">%s</div>", error);
-        cw_html_raw(b, "<form method=\"post\" action=\"/login\" id=\"login-form\" class=\"stack\">");
+                cw_html_printf(
+                        b,
+                        "<div class=\"flash flash-err\" id=\"login-error\" role=\"alert\">%s</div>",
+                        error);
+        cw_html_raw(b,
+                    "<form method=\"post\" action=\"/login\" id=\"login-form\" class=\"stack\">");
         /* auth.c sets req->csrf to the login token of its cw_login cookie. */
         cw_html_csrf(req, b);
         if (next)
                 cw_html_printf(b, "<input type=\"hidden\" name=\"next\" value=\"%s\">", next);
         /* With the user name kept, the cursor goes to the password. */
-        cw_html_printf(b, "<label class=\"field\"><span>User</span>"
-                          "<input name=\"user\" id=\"login-user\" autocomplete=\"username\" required "
-                          "autocapitalize=\"none\" spellcheck=\"false\" value=\"%s\"%s></label>",
+        cw_html_printf(b,
+                       "<label class=\"field\"><span>User</span>"
+                       "<input name=\"user\" id=\"login-user\" autocomplete=\"username\" required "
+                       "autocapitalize=\"none\" spellcheck=\"false\" value=\"%s\"%s></label>",
                        user ? user : "", user && *user ? "" : " autofocus");
-        cw_html_printf(b, "<label class=\"field\"><span>Password</span>"
-                          "<input name=\"password\" id=\"login-password\" type=\"password\" "
-                          "autocomplete=\"current-password\" required%s></label>",
+        cw_html_printf(b,
+                       "<label class=\"field\"><span>Password</span>"
+                       "<input name=\"password\" id=\"login-password\" type=\"password\" "
+                       "autocomplete=\"current-password\" required%s></label>",
                        user && *user ? " autofocus" : "");
-        cw_html_raw(b, "<button type=\"submit\" class=\"btn btn-primary btn-block\" id=\"login-submit\">Sign in"
-                       "</button></form></div></section>\n");
+        cw_html_raw(
+                b,
+                "<button type=\"submit\" class=\"btn btn-primary btn-block\" id=\"login-submit\">Sign in"
+                "</button></form></div></section>\n");
         cw_html_page_end(req, b);
 }
 
@@ -200,48 +223,55 @@ void cw_page_duration(const cw_http_req *req, cw_buf *b, const cw_run *r)
         }
         cw_html_format_duration(secs, d, sizeof(d));
         if (r->ended_us == 0)
-                cw_html_printf(b, "<span class=\"dur\" data-started=\"%.3f\">%s</span>", r->started_us / 1e6, d);
+                cw_html_printf(b, "<span class=\"dur\" data-started=\"%.3f\">%s</span>",
+                               r->started_us / 1e6, d);
         else
                 cw_html_printf(b, "<span class=\"dur\">%s</span>", d);
 }
 
 void cw_page_kill_form(const cw_http_req *req, cw_buf *b, int64_t id, const char *back, bool small)
 {
-        cw_html_printf(b, "<form method=\"post\" action=\"/runs/%lld/kill\" class=\"inline\">", (long long)id);
+        cw_html_printf(b, "<form method=\"post\" action=\"/runs/%lld/kill\" class=\"inline\">",
+                       (long long)id);
         cw_html_csrf(req, b);
         if (back)
                 cw_html_printf(b, "<input type=\"hidden\" name=\"back\" value=\"%s\">", back);
-        cw_html_printf(b,
-                       "<button type=\"submit\" class=\"btn btn-danger%s js-confirm\" data-kill=\"%lld\" "
-                       "data-confirm=\"Kill run #%lld? Its process group gets SIGTERM, then SIGKILL.\">Kill</button>"
-                       "</form>",
-                       small ? " btn-sm" : "", (long long)id, (long long)id);
+        cw_html_printf(
+                b,
+                "<button type=\"submit\" class=\"btn btn-danger%s js-confirm\" data-kill=\"%lld\" "
+                "data-confirm=\"Kill run #%lld? Its process group gets SIGTERM, then SIGKILL.\">Kill</button>"
+                "</form>",
+                small ? " btn-sm" : "", (long long)id, (long long)id);
 }
 
-void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, size_t n, bool show_job,
-                        bool with_kill)
+void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, size_t n,
+                        bool show_job, bool with_kill)
 {
         if (n == 0) {
                 cw_html_raw(b, "<div class=\"empty\" id=\"runs-empty\">No runs to show.</div>");
                 return;
         }
-        cw_html_raw(b, "<div class=\"table-wrap\"><table class=\"table runs-table\" id=\"runs-table\"><thead><tr>"
-                       "<th>Run</th>");
+        cw_html_raw(
+                b,
+                "<div class=\"table-wrap\"><table class=\"table runs-table\" id=\"runs-table\"><thead><tr>"
+                "<th>Run</th>");
         if (show_job)
                 cw_html_raw(b, "<th>Job</th>");
-        cw_html_raw(b, "<th>Status</th><th>Trigger</th><th>Started</th><th>Duration</th><th>Result</th>"
-                       "<th>Node</th>");
+        cw_html_raw(
+                b, "<th>Status</th><th>Trigger</th><th>Started</th><th>Duration</th><th>Result</th>"
+                   "<th>Node</th>");
         if (with_kill)
                 cw_html_raw(b, "<th></th>");
         cw_html_raw(b, "</tr></thead><tbody>");
         for (size_t i = 0; i < n; i++) {
                 const cw_run *r = &runs[i];
                 bool active = !cw_run_status_is_final(r->status);
-                cw_html_printf(b,
-                               "<tr data-run=\"%lld\" data-run-status=\"%s\" data-job=\"%s\">"
-                               "<td data-label=\"Run\"><a class=\"run-link mono\" href=\"/runs/%lld\">#%lld</a></td>",
-                               (long long)r->id, cw_run_status_to_string(r->status), r->job, (long long)r->id,
-                               (long long)r->id);
+                cw_html_printf(
+                        b,
+                        "<tr data-run=\"%lld\" data-run-status=\"%s\" data-job=\"%s\">"
+                        "<td data-label=\"Run\"><a class=\"run-link mono\" href=\"/runs/%lld\">#%lld</a></td>",
+                        (long long)r->id, cw_run_status_to_string(r->status), r->job,
+                        (long long)r->id, (long long)r->id);
                 if (show_job) {
                         cw_html_raw(b, "<td data-label=\"Job\">");
                         cw_page_job_link(b, r->job);
@@ -254,24 +284,32 @@ void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, s
                 cw_html_raw(b, "<td data-label=\"Status\" class=\"cell-status\">");
                 cw_html_badge(b, r->status);
                 if (r->attempt > 1)
-                        cw_html_printf(b, " <span class=\"muted small\">attempt %d</span>", r->attempt);
-                cw_html_printf(b, "</td><td data-label=\"Trigger\"><span class=\"trigger\">%s</span></td>"
-                                  "<td data-label=\"Started\">",
-                               cw_trigger_to_string(r->trigger));
-                cw_html_time(req, b, r->started_us ? (cw_time)(r->started_us / 1000000) : r->scheduled_at, true);
+                        cw_html_printf(b, " <span class=\"muted small\">attempt %d</span>",
+                                       r->attempt);
+                cw_html_printf(
+                        b,
+                        "</td><td data-label=\"Trigger\"><span class=\"trigger\">%s</span></td>"
+                        "<td data-label=\"Started\">",
+                        cw_trigger_to_string(r->trigger));
+                cw_html_time(req, b,
+                             r->started_us ? (cw_time)(r->started_us / 1000000) : r->scheduled_at,
+                             true);
                 cw_html_raw(b, "</td><td data-label=\"Duration\" class=\"cell-duration\">");
                 cw_page_duration(req, b, r);
                 cw_html_raw(b, "</td><td data-label=\"Result\" class=\"cell-result\">");
                 if (active) {
-                        cw_html_progress(b, cw_model_run_percent(r), r->progress_done, r->progress_total);
+                        cw_html_progress(b, cw_model_run_percent(r), r->progress_done,
+                                         r->progress_total);
                 } else if (r->signal) {
                         cw_html_printf(b, "<span class=\"mono\">signal %d</span>", r->signal);
                 } else if (r->exit_code >= 0) {
                         cw_html_printf(b, "<span class=\"mono\">exit %d</span>", r->exit_code);
                 } else if (r->reason) {
-                        cw_html_printf(b, "<span class=\"muted small reason\">%s</span>", r->reason);
+                        cw_html_printf(b, "<span class=\"muted small reason\">%s</span>",
+                                       r->reason);
                 }
-                cw_html_printf(b, "</td><td data-label=\"Node\" class=\"muted\">%s</td>", r->node ? r->node : "");
+                cw_html_printf(b, "</td><td data-label=\"Node\" class=\"muted\">%s</td>",
+                               r->node ? r->node : "");
                 if (with_kill) {
                         cw_html_raw(b, "<td class=\"cell-actions\">");
                         if (r->status == CW_RUN_RUNNING)
@@ -283,20 +321,24 @@ void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, s
         cw_html_raw(b, "</tbody></table></div>");
 }
 
-void cw_page_run_now(const cw_http_req *req, cw_buf *b, const cw_job *job, const char *back, bool open)
+void cw_page_run_now(const cw_http_req *req, cw_buf *b, const cw_job *job, const char *back,
+                     bool open)
 {
         _cleanup_free_ char *u = cw_html_urlenc_dup(job->name);
         bool params = job->args.n > 0 || job->options.n > 0;
 
         if (!params) {
-                cw_html_printf(b, "<form method=\"post\" action=\"/jobs/%s/run\" class=\"inline\">", u);
+                cw_html_printf(b, "<form method=\"post\" action=\"/jobs/%s/run\" class=\"inline\">",
+                               u);
                 cw_html_csrf(req, b);
                 if (back)
-                        cw_html_printf(b, "<input type=\"hidden\" name=\"back\" value=\"%s\">", back);
-                cw_html_printf(b,
-                               "<button type=\"submit\" class=\"btn btn-sm btn-run\" data-run-now=\"%s\">"
-                               "\xe2\x96\xb6 Run now</button></form>",
-                               job->name);
+                        cw_html_printf(b, "<input type=\"hidden\" name=\"back\" value=\"%s\">",
+                                       back);
+                cw_html_printf(
+                        b,
+                        "<button type=\"submit\" class=\"btn btn-sm btn-run\" data-run-now=\"%s\">"
+                        "\xe2\x96\xb6 Run now</button></form>",
+                        job->name);
                 return;
         }
         cw_html_printf(b,
@@ -308,26 +350,33 @@ void cw_page_run_now(const cw_http_req *req, cw_buf *b, const cw_job *job, const
         if (back)
                 cw_html_printf(b, "<input type=\"hidden\" name=\"back\" value=\"%s\">", back);
         for (size_t i = 0; i < job->args.n; i++)
-                cw_html_printf(b,
-                               "<label class=\"field\"><span>%s <em class=\"muted\">required</em></span>"
-                               "<input name=\"arg_%zu\" required data-param=\"%s\"></label>",
-                               job->args.v[i], i, job->args.v[i]);
+                cw_html_printf(
+                        b,
+                        "<label class=\"field\"><span>%s <em class=\"muted\">required</em></span>"
+                        "<input name=\"arg_%zu\" required data-param=\"%s\"></label>",
+                        job->args.v[i], i, job->args.v[i]);
         for (size_t i = 0; i < job->options.n; i++)
-                cw_html_printf(b,
-                               "<label class=\"field\"><span>%s <em class=\"muted\">optional</em></span>"
-                               "<input name=\"opt_%s\" data-param=\"%s\"></label>",
-                               job->options.v[i], job->options.v[i], job->options.v[i]);
-        cw_html_raw(b, "<button type=\"submit\" class=\"btn btn-primary btn-sm\">Queue run</button></form></details>");
+                cw_html_printf(
+                        b,
+                        "<label class=\"field\"><span>%s <em class=\"muted\">optional</em></span>"
+                        "<input name=\"opt_%s\" data-param=\"%s\"></label>",
+                        job->options.v[i], job->options.v[i], job->options.v[i]);
+        cw_html_raw(
+                b,
+                "<button type=\"submit\" class=\"btn btn-primary btn-sm\">Queue run</button></form></details>");
 }
 
-void cw_page_enable_switch(const cw_http_req *req, cw_buf *b, const cw_model_job *mj, const char *back)
+void cw_page_enable_switch(const cw_http_req *req, cw_buf *b, const cw_model_job *mj,
+                           const char *back)
 {
         _cleanup_free_ char *u = cw_html_urlenc_dup(mj->job->name);
 
         if (!mj->enabled_config) {
-                cw_html_raw(b, "<span class=\"switch off locked\" title=\"enabled = no in the config file\" "
-                               "data-enabled=\"0\"><span class=\"knob\"></span></span>"
-                               "<span class=\"muted small switch-note\">off in config</span>");
+                cw_html_raw(
+                        b,
+                        "<span class=\"switch off locked\" title=\"enabled = no in the config file\" "
+                        "data-enabled=\"0\"><span class=\"knob\"></span></span>"
+                        "<span class=\"muted small switch-note\">off in config</span>");
                 return;
         }
         cw_html_printf(b, "<form method=\"post\" action=\"/jobs/%s/%s\" class=\"inline\">", u,
@@ -335,11 +384,12 @@ void cw_page_enable_switch(const cw_http_req *req, cw_buf *b, const cw_model_job
         cw_html_csrf(req, b);
         if (back)
                 cw_html_printf(b, "<input type=\"hidden\" name=\"back\" value=\"%s\">", back);
-        cw_html_printf(b,
-                       "<button type=\"submit\" class=\"switch %s\" role=\"switch\" aria-checked=\"%s\" "
-                       "data-enabled=\"%d\" data-toggle-job=\"%s\" title=\"%s %s\"><span class=\"knob\"></span>"
-                       "<span class=\"sr-only\">%s</span></button></form>",
-                       mj->enabled ? "on" : "off", mj->enabled ? "true" : "false", mj->enabled ? 1 : 0,
-                       mj->job->name, mj->enabled ? "Disable" : "Enable", mj->job->name,
-                       mj->enabled ? "Enabled" : "Disabled");
+        cw_html_printf(
+                b,
+                "<button type=\"submit\" class=\"switch %s\" role=\"switch\" aria-checked=\"%s\" "
+                "data-enabled=\"%d\" data-toggle-job=\"%s\" title=\"%s %s\"><span class=\"knob\"></span>"
+                "<span class=\"sr-only\">%s</span></button></form>",
+                mj->enabled ? "on" : "off", mj->enabled ? "true" : "false", mj->enabled ? 1 : 0,
+                mj->job->name, mj->enabled ? "Disable" : "Enable", mj->job->name,
+                mj->enabled ? "Enabled" : "Disabled");
 }

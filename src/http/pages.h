@@ -59,14 +59,16 @@ void cw_page_duration(const cw_http_req *req, cw_buf *b, const cw_run *r);
 /* A table of runs (history, running, a job's history): columns id, job
  * (unless show_job is false), status, trigger, started, duration,
  * progress or exit, node; kill buttons for active runs when with_kill. */
-void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, size_t n, bool show_job,
-                        bool with_kill);
+void cw_page_runs_table(const cw_http_req *req, cw_buf *b, const cw_run *runs, size_t n,
+                        bool show_job, bool with_kill);
 /* A kill form for run id (a button, confirmed by app.js). */
 void cw_page_kill_form(const cw_http_req *req, cw_buf *b, int64_t id, const char *back, bool small);
 /* The Run now control of a job: a button, or a disclosure with a params
  * form when the job declares args or options. */
-void cw_page_run_now(const cw_http_req *req, cw_buf *b, const cw_job *job, const char *back, bool open);
+void cw_page_run_now(const cw_http_req *req, cw_buf *b, const cw_job *job, const char *back,
+                     bool open);
 /* The enable/disable switch of a job. */
-void cw_page_enable_switch(const cw_http_req *req, cw_buf *b, const cw_model_job *mj, const char *back);
+void cw_page_enable_switch(const cw_http_req *req, cw_buf *b, const cw_model_job *mj,
+                           const char *back);
 
 #endif

@@ -86,51 +86,68 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
         cw_html_page_begin(req, b, "Scheduler", CW_NAV_SCHEDULER, "data-page=\"scheduler\"");
         cw_html_raw(b, "<div class=\"page-head\"><h1>Scheduler</h1></div>");
         drain_banner(req, b);
-        cw_html_printf(b,
-                       "<section class=\"card sched-card %s\" id=\"scheduler\" data-scheduler-enabled=\"%d\">"
-                       "<div class=\"sched-state\"><span class=\"dot\"></span><div><h2>The scheduler is "
-                       "<span id=\"scheduler-state\">%s</span></h2><p class=\"muted\">%s</p></div></div>"
-                       "<form method=\"post\" action=\"/scheduler\" class=\"inline\">",
-                       m.enabled ? "is-on" : "is-off", m.enabled ? 1 : 0, m.enabled ? "on" : "off",
-                       m.enabled ? "Jobs start on schedule. Turning it off records their fires as skipped until it "
-                                   "is on again; running jobs are not stopped."
-                                 : "Nothing starts on schedule: fires are recorded as skipped. Runs requested with "
-                                   "Run now are skipped too.");
+        cw_html_printf(
+                b,
+                "<section class=\"card sched-card %s\" id=\"scheduler\" data-scheduler-enabled=\"%d\">"
+                "<div class=\"sched-state\"><span class=\"dot\"></span><div><h2>The scheduler is "
+                "<span id=\"scheduler-state\">%s</span></h2><p class=\"muted\">%s</p></div></div>"
+                "<form method=\"post\" action=\"/scheduler\" class=\"inline\">",
+                m.enabled ? "is-on" : "is-off", m.enabled ? 1 : 0, m.enabled ? "on" : "off",
+                m.enabled
+                        ? "Jobs start on schedule. Turning it off records their fires as skipped until it "
+                          "is on again; running jobs are not stopped."
+                        : "Nothing starts on schedule: fires are recorded as skipped. Runs requested with "
+                          "Run now are skipped too.");
         cw_html_csrf(req, b);
-        cw_html_printf(b,
-                       "<input type=\"hidden\" name=\"enabled\" value=\"%s\"><button type=\"submit\" "
-                       "class=\"btn %s js-confirm\" id=\"scheduler-toggle\" data-confirm=\"%s\">%s</button></form>"
-                       "</section>\n",
-                       m.enabled ? "off" : "on", m.enabled ? "btn-danger" : "btn-primary",
-                       m.enabled ? "Turn the scheduler off? Nothing will start on schedule." : "Turn the scheduler on?",
-                       m.enabled ? "Turn off" : "Turn on");
-        cw_html_raw(b, "<section class=\"card\"><dl class=\"kv kv-cols\"><dt>Last pass</dt><dd id=\"last-pass\">");
+        cw_html_printf(
+                b,
+                "<input type=\"hidden\" name=\"enabled\" value=\"%s\"><button type=\"submit\" "
+                "class=\"btn %s js-confirm\" id=\"scheduler-toggle\" data-confirm=\"%s\">%s</button></form>"
+                "</section>\n",
+                m.enabled ? "off" : "on", m.enabled ? "btn-danger" : "btn-primary",
+                m.enabled ? "Turn the scheduler off? Nothing will start on schedule."
+                          : "Turn the scheduler on?",
+                m.enabled ? "Turn off" : "Turn on");
+        cw_html_raw(
+                b,
+                "<section class=\"card\"><dl class=\"kv kv-cols\"><dt>Last pass</dt><dd id=\"last-pass\">");
         cw_html_time(req, b, m.last_pass, true);
-        cw_html_printf(b, "</dd><dt>Node</dt><dd>%s</dd><dt>Running now</dt><dd><a href=\"/running\" "
-                          "id=\"sched-running\">%zu</a></dd><dt>Jobs configured</dt><dd>%zu</dd><dt>Config</dt><dd>",
-                       m.node ? m.node : "", m.n_running, req->cfg->n_jobs);
+        cw_html_printf(
+                b,
+                "</dd><dt>Node</dt><dd>%s</dd><dt>Running now</dt><dd><a href=\"/running\" "
+                "id=\"sched-running\">%zu</a></dd><dt>Jobs configured</dt><dd>%zu</dd><dt>Config</dt><dd>",
+                m.node ? m.node : "", m.n_running, req->cfg->n_jobs);
         cw_html_code(b, req->cfg->path ? req->cfg->path : "", NULL);
         cw_html_raw(
                 b,
                 "</dd><dt>Notifications</dt><dd><a href=\"/notifications\" id=\"sched-notifications\">"
                 "sent, pending, failed</a></dd></dl></section>\n");
-        cw_html_printf(b, "<section class=\"card\" id=\"requests\"><h2>Requested runs <span class=\"count-pill\">%zu"
-                          "</span></h2>",
-                       m.n_pending);
+        cw_html_printf(
+                b,
+                "<section class=\"card\" id=\"requests\"><h2>Requested runs <span class=\"count-pill\">%zu"
+                "</span></h2>",
+                m.n_pending);
         if (m.n_pending == 0) {
-                cw_html_raw(b, "<p class=\"muted\" id=\"requests-empty\">No requests waiting: the queue is empty.</p>");
+                cw_html_raw(
+                        b,
+                        "<p class=\"muted\" id=\"requests-empty\">No requests waiting: the queue is empty.</p>");
         } else {
-                cw_html_raw(b, "<div class=\"table-wrap\"><table class=\"table\" id=\"requests-table\"><thead><tr>"
-                               "<th>#</th><th>Job spec</th><th>By</th><th>Requested</th></tr></thead><tbody>");
+                cw_html_raw(
+                        b,
+                        "<div class=\"table-wrap\"><table class=\"table\" id=\"requests-table\"><thead><tr>"
+                        "<th>#</th><th>Job spec</th><th>By</th><th>Requested</th></tr></thead><tbody>");
                 for (size_t i = 0; i < m.n_pending; i++) {
                         const cw_request *q = &m.pending[i];
-                        cw_html_printf(b,
-                                       "<tr data-request=\"%lld\"><td data-label=\"#\" class=\"mono\">%lld</td>"
-                                       "<td data-label=\"Job spec\">",
-                                       (long long)q->id, (long long)q->id);
+                        cw_html_printf(
+                                b,
+                                "<tr data-request=\"%lld\"><td data-label=\"#\" class=\"mono\">%lld</td>"
+                                "<td data-label=\"Job spec\">",
+                                (long long)q->id, (long long)q->id);
                         cw_html_code(b, q->spec, NULL);
-                        cw_html_printf(b, "</td><td data-label=\"By\">%s</td><td data-label=\"Requested\">",
-                                       q->by ? q->by : "");
+                        cw_html_printf(
+                                b,
+                                "</td><td data-label=\"By\">%s</td><td data-label=\"Requested\">",
+                                q->by ? q->by : "");
                         cw_html_time(req, b, (cw_time)(q->requested_us / 1000000), true);
                         cw_html_raw(b, "</td></tr>");
                 }
@@ -151,18 +168,21 @@ int cw_page_scheduler_set(const cw_http_req *req, cw_http_resp *resp)
         int r;
 
         if (!v || (strcmp(v, "on") != 0 && strcmp(v, "off") != 0))
-                return cw_page_redirect(resp, "/scheduler", "err", "enabled: expected 'on' or 'off'");
+                return cw_page_redirect(resp, "/scheduler", "err",
+                                        "enabled: expected 'on' or 'off'");
         on = strcmp(v, "on") == 0;
         cw_error_clear(&e);
         r = cw_action_scheduler_enable(req, on, &e);
         if (r < 0) {
                 char msg[400];
-                snprintf(msg, sizeof(msg), "cannot turn the scheduler %s: %s", v, e.msg[0] ? e.msg : strerror(-r));
+                snprintf(msg, sizeof(msg), "cannot turn the scheduler %s: %s", v,
+                         e.msg[0] ? e.msg : strerror(-r));
                 return cw_page_redirect(resp, "/scheduler", "err", msg);
         }
-        return cw_page_redirect(resp, "/scheduler", "msg",
-                                on ? "The scheduler is on: jobs start on schedule again."
-                                   : "The scheduler is off: nothing starts on schedule until it is on again.");
+        return cw_page_redirect(
+                resp, "/scheduler", "msg",
+                on ? "The scheduler is on: jobs start on schedule again."
+                   : "The scheduler is off: nothing starts on schedule until it is on again.");
 }
 
 /* ---- UI entries ---- */
@@ -179,25 +199,31 @@ int cw_page_entries(const cw_http_req *req, cw_http_resp *resp)
         if (r < 0)
                 return cw_page_fail(req, resp, r, &e);
         cw_html_page_begin(req, b, "UI entries", CW_NAV_ENTRIES, "data-page=\"entries\"");
-        cw_html_raw(b, "<div class=\"page-head\"><div><h1>UI entries</h1><p class=\"lead\">Schedule entries created "
-                       "here rather than in the config file. They are kept in the store and fire like "
-                       "<code>[schedule]</code> lines.</p></div><div class=\"actions\"><a class=\"btn btn-primary\" "
-                       "id=\"entry-new\" href=\"/entries/new\">+ New entry</a></div></div>\n");
+        cw_html_raw(
+                b,
+                "<div class=\"page-head\"><div><h1>UI entries</h1><p class=\"lead\">Schedule entries created "
+                "here rather than in the config file. They are kept in the store and fire like "
+                "<code>[schedule]</code> lines.</p></div><div class=\"actions\"><a class=\"btn btn-primary\" "
+                "id=\"entry-new\" href=\"/entries/new\">+ New entry</a></div></div>\n");
         if (m.n == 0) {
                 cw_html_raw(b, "<div class=\"empty\" id=\"entries-empty\">No entries yet. "
                                "<a href=\"/entries/new\">Create the first one</a>.</div>");
         } else {
-                cw_html_raw(b, "<div class=\"table-wrap\"><table class=\"table entries-table\" id=\"entries-table\">"
-                               "<thead><tr><th>#</th><th>Schedule</th><th>Runs</th><th>Next run</th><th>Created</th>"
-                               "<th>Enabled</th><th></th></tr></thead><tbody>");
+                cw_html_raw(
+                        b,
+                        "<div class=\"table-wrap\"><table class=\"table entries-table\" id=\"entries-table\">"
+                        "<thead><tr><th>#</th><th>Schedule</th><th>Runs</th><th>Next run</th><th>Created</th>"
+                        "<th>Enabled</th><th></th></tr></thead><tbody>");
         }
         for (size_t i = 0; i < m.n; i++) {
                 const cw_model_ui_entry *me = &m.entries[i];
                 const cw_ui_entry *en = &me->e;
-                cw_html_printf(b,
-                               "<tr data-entry=\"%lld\" data-valid=\"%d\" class=\"%s\"><td data-label=\"#\" "
-                               "class=\"mono\">%lld</td><td data-label=\"Schedule\">",
-                               (long long)en->id, me->valid ? 1 : 0, en->enabled ? "" : "is-disabled", (long long)en->id);
+                cw_html_printf(
+                        b,
+                        "<tr data-entry=\"%lld\" data-valid=\"%d\" class=\"%s\"><td data-label=\"#\" "
+                        "class=\"mono\">%lld</td><td data-label=\"Schedule\">",
+                        (long long)en->id, me->valid ? 1 : 0, en->enabled ? "" : "is-disabled",
+                        (long long)en->id);
                 cw_page_schedule(b, en->schedule, en->spec ? en->spec : en->command, me->zone);
                 if (en->description && *en->description)
                         cw_html_printf(b, "<div class=\"desc\">%s</div>", en->description);
@@ -205,8 +231,8 @@ int cw_page_entries(const cw_http_req *req, cw_http_resp *resp)
                 if (en->spec) {
                         const char *colon = strchr(en->spec, ':');
                         char name[CW_JOBSPEC_NAME_MAX + 1];
-                        snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - en->spec) : (int)strlen(en->spec),
-                                 en->spec);
+                        snprintf(name, sizeof(name), "%.*s",
+                                 colon ? (int)(colon - en->spec) : (int)strlen(en->spec), en->spec);
                         cw_page_job_link(b, name);
                         if (colon) {
                                 cw_html_raw(b, " ");
@@ -220,27 +246,36 @@ int cw_page_entries(const cw_http_req *req, cw_http_resp *resp)
                         cw_page_job_link(b, me->job);
                 }
                 if (!me->valid)
-                        cw_html_printf(b, "<div class=\"text-err small\">not valid: %s</div>", me->error ? me->error : "");
+                        cw_html_printf(b, "<div class=\"text-err small\">not valid: %s</div>",
+                                       me->error ? me->error : "");
                 cw_html_raw(b, "</td><td data-label=\"Next run\">");
                 if (me->valid && en->enabled && me->next)
                         cw_html_time(req, b, me->next, true);
                 else
                         cw_html_raw(b, "<span class=\"muted\">\xe2\x80\x94</span>");
-                cw_html_raw(b, "</td><td data-label=\"Created\"><span class=\"tag tag-ui\">created in the UI</span> ");
+                cw_html_raw(
+                        b,
+                        "</td><td data-label=\"Created\"><span class=\"tag tag-ui\">created in the UI</span> ");
                 cw_html_printf(b, "<span class=\"small\">by %s</span> <span class=\"small muted\">",
                                en->created_by ? en->created_by : "unknown");
                 cw_html_time(req, b, (cw_time)(en->created_us / 1000000), true);
-                cw_html_printf(b, "</span></td><td data-label=\"Enabled\"><span class=\"pill %s\">%s</span></td>",
-                               en->enabled ? "pill-on" : "pill-off", en->enabled ? "yes" : "no");
-                cw_html_printf(b, "<td class=\"cell-actions\"><a class=\"btn btn-sm\" href=\"/entries/%lld/edit\" "
-                                  "data-edit-entry=\"%lld\">Edit</a> <form method=\"post\" "
-                                  "action=\"/entries/%lld/delete\" class=\"inline\">",
-                               (long long)en->id, (long long)en->id, (long long)en->id);
+                cw_html_printf(
+                        b,
+                        "</span></td><td data-label=\"Enabled\"><span class=\"pill %s\">%s</span></td>",
+                        en->enabled ? "pill-on" : "pill-off", en->enabled ? "yes" : "no");
+                cw_html_printf(
+                        b,
+                        "<td class=\"cell-actions\"><a class=\"btn btn-sm\" href=\"/entries/%lld/edit\" "
+                        "data-edit-entry=\"%lld\">Edit</a> <form method=\"post\" "
+                        "action=\"/entries/%lld/delete\" class=\"inline\">",
+                        (long long)en->id, (long long)en->id, (long long)en->id);
                 cw_html_csrf(req, b);
-                cw_html_printf(b, "<button type=\"submit\" class=\"btn btn-sm btn-danger js-confirm\" "
-                                  "data-delete-entry=\"%lld\" data-confirm=\"Delete entry #%lld?\">Delete</button>"
-                                  "</form></td></tr>\n",
-                               (long long)en->id, (long long)en->id);
+                cw_html_printf(
+                        b,
+                        "<button type=\"submit\" class=\"btn btn-sm btn-danger js-confirm\" "
+                        "data-delete-entry=\"%lld\" data-confirm=\"Delete entry #%lld?\">Delete</button>"
+                        "</form></td></tr>\n",
+                        (long long)en->id, (long long)en->id);
         }
         if (m.n)
                 cw_html_raw(b, "</tbody></table></div>");
@@ -278,8 +313,8 @@ static void invalid_attrs(cw_buf *b, const char *bad, const char *field)
                 cw_html_raw(b, " aria-invalid=\"true\" aria-describedby=\"form-error\"");
 }
 
-static void entry_form(const cw_http_req *req, cw_http_resp *resp, int64_t id, const entry_values *v,
-                       const char *error)
+static void entry_form(const cw_http_req *req, cw_http_resp *resp, int64_t id,
+                       const entry_values *v, const char *error)
 {
         cw_buf *b = &resp->body;
         bool cmds = req->cfg->allow_ui_commands;
@@ -291,68 +326,89 @@ static void entry_form(const cw_http_req *req, cw_http_resp *resp, int64_t id, c
         else
                 snprintf(title, sizeof(title), "New entry");
         cw_html_page_begin(req, b, title, CW_NAV_ENTRIES, "data-page=\"entry-form\"");
-        cw_html_printf(b, "<nav class=\"crumbs\"><a href=\"/entries\">UI entries</a> \xe2\x80\xba</nav>"
-                          "<div class=\"page-head\"><h1>%s</h1></div>",
-                       title);
+        cw_html_printf(
+                b,
+                "<nav class=\"crumbs\"><a href=\"/entries\">UI entries</a> \xe2\x80\xba</nav>"
+                "<div class=\"page-head\"><h1>%s</h1></div>",
+                title);
         if (id)
-                cw_html_printf(b, "<form method=\"post\" action=\"/entries/%lld\" class=\"card form stack\" "
-                                  "id=\"entry-form\">",
-                               (long long)id);
+                cw_html_printf(
+                        b,
+                        "<form method=\"post\" action=\"/entries/%lld\" class=\"card form stack\" "
+                        "id=\"entry-form\">",
+                        (long long)id);
         else
-                cw_html_raw(b, "<form method=\"post\" action=\"/entries\" class=\"card form stack\" id=\"entry-form\">");
+                cw_html_raw(
+                        b,
+                        "<form method=\"post\" action=\"/entries\" class=\"card form stack\" id=\"entry-form\">");
         /* Inside the card: as wide as the form, above the fields. */
         if (error)
-                cw_html_printf(b, "<div class=\"flash flash-err form-error\" id=\"form-error\" role=\"alert\">%s</div>",
-                               error);
+                cw_html_printf(
+                        b,
+                        "<div class=\"flash flash-err form-error\" id=\"form-error\" role=\"alert\">%s</div>",
+                        error);
         cw_html_csrf(req, b);
-        cw_html_raw(b, "<label class=\"field\"><span>Schedule</span><input name=\"schedule\" id=\"entry-schedule\" "
-                       "required spellcheck=\"false\" placeholder=\"*/10 * * * *\"");
+        cw_html_raw(
+                b,
+                "<label class=\"field\"><span>Schedule</span><input name=\"schedule\" id=\"entry-schedule\" "
+                "required spellcheck=\"false\" placeholder=\"*/10 * * * *\"");
         invalid_attrs(b, bad, "schedule");
-        cw_html_printf(b,
-                       " value=\"%s\"><small class=\"muted\">Cron (5 or 6 fields), <code>@daily</code>\xe2\x80\xa6, "
-                       "<code>every 90m</code> or <code>at 11:30, 14:00</code>; in the job's time zone.</small>"
-                       "</label>",
-                       v->schedule ? v->schedule : "");
+        cw_html_printf(
+                b,
+                " value=\"%s\"><small class=\"muted\">Cron (5 or 6 fields), <code>@daily</code>\xe2\x80\xa6, "
+                "<code>every 90m</code> or <code>at 11:30, 14:00</code>; in the job's time zone.</small>"
+                "</label>",
+                v->schedule ? v->schedule : "");
         if (cmds)
-                cw_html_printf(b,
-                               "<fieldset class=\"field\"><legend>Runs</legend><label class=\"radio\"><input "
-                               "type=\"radio\" name=\"kind\" value=\"job\" id=\"entry-kind-job\"%s> a configured job"
-                               "</label> <label class=\"radio\"><input type=\"radio\" name=\"kind\" value=\"command\" "
-                               "id=\"entry-kind-command\"%s> a command line</label></fieldset>",
-                               v->use_command ? "" : " checked", v->use_command ? " checked" : "");
-        cw_html_raw(b, "<label class=\"field\"><span>Job spec</span><input name=\"spec\" id=\"entry-spec\" "
-                       "list=\"job-names\" spellcheck=\"false\" placeholder=\"Name or Name:arg,key=value\"");
+                cw_html_printf(
+                        b,
+                        "<fieldset class=\"field\"><legend>Runs</legend><label class=\"radio\"><input "
+                        "type=\"radio\" name=\"kind\" value=\"job\" id=\"entry-kind-job\"%s> a configured job"
+                        "</label> <label class=\"radio\"><input type=\"radio\" name=\"kind\" value=\"command\" "
+                        "id=\"entry-kind-command\"%s> a command line</label></fieldset>",
+                        v->use_command ? "" : " checked", v->use_command ? " checked" : "");
+        cw_html_raw(
+                b,
+                "<label class=\"field\"><span>Job spec</span><input name=\"spec\" id=\"entry-spec\" "
+                "list=\"job-names\" spellcheck=\"false\" placeholder=\"Name or Name:arg,key=value\"");
         invalid_attrs(b, bad, "spec");
-        cw_html_printf(b,
-                       " value=\"%s\"><small class=\"muted\">A configured job with its parameters, as in a "
-                       "<code>run =</code> line.</small></label><datalist id=\"job-names\">",
-                       v->spec ? v->spec : "");
+        cw_html_printf(
+                b,
+                " value=\"%s\"><small class=\"muted\">A configured job with its parameters, as in a "
+                "<code>run =</code> line.</small></label><datalist id=\"job-names\">",
+                v->spec ? v->spec : "");
         for (size_t i = 0; i < req->cfg->n_jobs; i++)
                 cw_html_printf(b, "<option value=\"%s\">", req->cfg->jobs[i].name);
         cw_html_raw(b, "</datalist>");
         if (cmds) {
-                cw_html_raw(b, "<label class=\"field\"><span>Command line</span><input name=\"command\" "
-                               "id=\"entry-command\" spellcheck=\"false\" class=\"mono\"");
+                cw_html_raw(
+                        b,
+                        "<label class=\"field\"><span>Command line</span><input name=\"command\" "
+                        "id=\"entry-command\" spellcheck=\"false\" class=\"mono\"");
                 invalid_attrs(b, bad, "command");
-                cw_html_printf(b,
-                               " value=\"%s\"><small class=\"muted\">Allowed because <code>allow_ui_commands = yes"
-                               "</code>; runs without a shell, split like a <code>command =</code> line (for a shell: "
-                               "<code>sh -c '...'</code>), as a job of its own named <code>ui-ID</code> "
-                               "with the config's <code>[defaults]</code>.</small></label>",
-                               v->command ? v->command : "");
+                cw_html_printf(
+                        b,
+                        " value=\"%s\"><small class=\"muted\">Allowed because <code>allow_ui_commands = yes"
+                        "</code>; runs without a shell, split like a <code>command =</code> line (for a shell: "
+                        "<code>sh -c '...'</code>), as a job of its own named <code>ui-ID</code> "
+                        "with the config's <code>[defaults]</code>.</small></label>",
+                        v->command ? v->command : "");
         }
-        cw_html_raw(b, "<label class=\"field\"><span>Description <em class=\"muted\">optional</em></span>"
-                       "<input name=\"description\" id=\"entry-description\"");
+        cw_html_raw(
+                b,
+                "<label class=\"field\"><span>Description <em class=\"muted\">optional</em></span>"
+                "<input name=\"description\" id=\"entry-description\"");
         invalid_attrs(b, bad, "description");
-        cw_html_printf(b,
-                       " value=\"%s\"></label>"
-                       "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\" "
-                       "id=\"entry-enabled\"%s> Enabled</label>"
-                       "<div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" "
-                       "id=\"entry-save\">%s</button> <a class=\"btn btn-ghost\" href=\"/entries\">Cancel</a></div>"
-                       "</form>\n",
-                       v->description ? v->description : "", v->enabled ? " checked" : "",
-                       id ? "Save changes" : "Create entry");
+        cw_html_printf(
+                b,
+                " value=\"%s\"></label>"
+                "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\" "
+                "id=\"entry-enabled\"%s> Enabled</label>"
+                "<div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" "
+                "id=\"entry-save\">%s</button> <a class=\"btn btn-ghost\" href=\"/entries\">Cancel</a></div>"
+                "</form>\n",
+                v->description ? v->description : "", v->enabled ? " checked" : "",
+                id ? "Save changes" : "Create entry");
         cw_html_page_end(req, b);
 }
 
@@ -416,7 +472,8 @@ static void read_entry(const cw_http_req *req, entry_values *v, cw_action_entry 
                 .description = cw_http_form(req, "description"),
                 .enabled = cw_http_form(req, "enabled") != NULL,
         };
-        v->use_command = kind ? strcmp(kind, "command") == 0 : (v->command && *v->command && !(v->spec && *v->spec));
+        v->use_command = kind ? strcmp(kind, "command") == 0
+                              : (v->command && *v->command && !(v->spec && *v->spec));
         *in = (cw_action_entry){
                 .schedule = v->schedule ? v->schedule : "",
                 .spec = v->use_command ? NULL : v->spec,
@@ -426,8 +483,8 @@ static void read_entry(const cw_http_req *req, entry_values *v, cw_action_entry 
         };
 }
 
-static int entry_rejected(const cw_http_req *req, cw_http_resp *resp, int64_t id, const entry_values *v, int r,
-                          const cw_error *e)
+static int entry_rejected(const cw_http_req *req, cw_http_resp *resp, int64_t id,
+                          const entry_values *v, int r, const cw_error *e)
 {
         char msg[400];
         int status = cw_action_http_status(r);

@@ -43,7 +43,8 @@ static void last_run_cell(const cw_http_req *req, cw_buf *b, const cw_run *r)
         cw_html_raw(b, "</a> ");
         cw_page_duration(req, b, r);
         cw_html_raw(b, "<div class=\"small muted\">");
-        cw_html_time(req, b, r->ended_us ? (cw_time)(r->ended_us / 1000000) : r->scheduled_at, true);
+        cw_html_time(req, b, r->ended_us ? (cw_time)(r->ended_us / 1000000) : r->scheduled_at,
+                     true);
         cw_html_raw(b, "</div>");
 }
 
@@ -57,7 +58,8 @@ static void running_cell(const cw_http_req *req, cw_buf *b, const cw_model_job *
         cw_html_badge(b, r->status);
         cw_html_raw(b, "</a>");
         if (mj->n_running > 1)
-                cw_html_printf(b, " <span class=\"small muted\">+%zu more</span>", mj->n_running - 1);
+                cw_html_printf(b, " <span class=\"small muted\">+%zu more</span>",
+                               mj->n_running - 1);
         if (r->status == CW_RUN_RUNNING) {
                 cw_html_raw(b, " ");
                 cw_page_duration(req, b, r);
@@ -80,10 +82,11 @@ static void after_text(cw_buf *b, const cw_job *job)
 /* The mark of a job created in the admin UI from a command entry. */
 static void ui_job_tag(cw_buf *b, const cw_model_job *mj)
 {
-        cw_html_printf(b,
-                       " <a class=\"tag tag-ui\" data-ui-entry=\"%lld\" href=\"/entries/%lld/edit\" "
-                       "title=\"created in the admin UI from a command entry\">created in the UI</a>",
-                       (long long)mj->ui_entry, (long long)mj->ui_entry);
+        cw_html_printf(
+                b,
+                " <a class=\"tag tag-ui\" data-ui-entry=\"%lld\" href=\"/entries/%lld/edit\" "
+                "title=\"created in the admin UI from a command entry\">created in the UI</a>",
+                (long long)mj->ui_entry, (long long)mj->ui_entry);
 }
 
 int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
@@ -108,22 +111,28 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
         if (!m.scheduler_enabled)
                 /* The banner is a flex row: its sentence is one item, so
                  * the gap does not split it around <strong>. */
-                cw_html_raw(b, "<div class=\"banner banner-warn\" id=\"scheduler-off\"><span>The scheduler is "
-                               "<strong>off</strong>: nothing starts on schedule.</span> <a href=\"/scheduler\">"
-                               "Turn it on</a></div>");
-        cw_html_raw(b, "<div class=\"page-head\"><h1>Jobs</h1><div class=\"stats\" id=\"job-stats\">");
-        cw_html_printf(b,
-                       "<div class=\"stat\"><span class=\"stat-n\" id=\"stat-jobs\">%zu</span>"
-                       "<span class=\"stat-l\">jobs</span></div>"
-                       "<div class=\"stat stat-running\"><span class=\"stat-n\" id=\"stat-running\">%zu</span>"
-                       "<span class=\"stat-l\">running</span></div>"
-                       "<div class=\"stat stat-failed%s\" title=\"jobs whose last run failed, timed out or was "
-                       "lost (not counting runs killed by an operator)\"><span class=\"stat-n\" id=\"stat-failed\">"
-                       "%zu</span><span class=\"stat-l\">failing</span></div>",
-                       m.total, m.n_running, m.n_failing ? " has" : "", m.n_failing);
-        cw_html_raw(b, "</div></div>\n<form class=\"toolbar\" method=\"get\" action=\"/jobs\" role=\"search\">"
-                       "<input type=\"search\" name=\"q\" id=\"job-filter\" class=\"filter\" "
-                       "placeholder=\"Filter jobs by name\xe2\x80\xa6\" autocomplete=\"off\"");
+                cw_html_raw(
+                        b,
+                        "<div class=\"banner banner-warn\" id=\"scheduler-off\"><span>The scheduler is "
+                        "<strong>off</strong>: nothing starts on schedule.</span> <a href=\"/scheduler\">"
+                        "Turn it on</a></div>");
+        cw_html_raw(b,
+                    "<div class=\"page-head\"><h1>Jobs</h1><div class=\"stats\" id=\"job-stats\">");
+        cw_html_printf(
+                b,
+                "<div class=\"stat\"><span class=\"stat-n\" id=\"stat-jobs\">%zu</span>"
+                "<span class=\"stat-l\">jobs</span></div>"
+                "<div class=\"stat stat-running\"><span class=\"stat-n\" id=\"stat-running\">%zu</span>"
+                "<span class=\"stat-l\">running</span></div>"
+                "<div class=\"stat stat-failed%s\" title=\"jobs whose last run failed, timed out or was "
+                "lost (not counting runs killed by an operator)\"><span class=\"stat-n\" id=\"stat-failed\">"
+                "%zu</span><span class=\"stat-l\">failing</span></div>",
+                m.total, m.n_running, m.n_failing ? " has" : "", m.n_failing);
+        cw_html_raw(
+                b,
+                "</div></div>\n<form class=\"toolbar\" method=\"get\" action=\"/jobs\" role=\"search\">"
+                "<input type=\"search\" name=\"q\" id=\"job-filter\" class=\"filter\" "
+                "placeholder=\"Filter jobs by name\xe2\x80\xa6\" autocomplete=\"off\"");
         if (q)
                 cw_html_printf(b, " value=\"%s\"", q);
         cw_html_raw(b, "><noscript><button class=\"btn\">Filter</button></noscript></form>\n");
@@ -133,44 +142,54 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
                 if (o.name_contains)
                         cw_html_printf(b, "No job name contains \xe2\x80\x9c%s\xe2\x80\x9d.", q);
                 else
-                        cw_html_raw(b, "No jobs are configured yet: add a <code>[job NAME]</code> section to the "
-                                       "config file, or <a href=\"/entries/new\">create an entry</a>.");
+                        cw_html_raw(
+                                b,
+                                "No jobs are configured yet: add a <code>[job NAME]</code> section to the "
+                                "config file, or <a href=\"/entries/new\">create an entry</a>.");
                 cw_html_raw(b, "</div>");
         } else {
                 /* Fixed column widths (app.css): a run starting or ending
                  * does not move the columns. */
-                cw_html_raw(b, "<div class=\"table-wrap\"><table class=\"table jobs-table\" id=\"jobs-table\">"
-                               "<colgroup><col class=\"col-job\"><col class=\"col-sched\"><col class=\"col-next\">"
-                               "<col class=\"col-last\"><col class=\"col-now\"><col class=\"col-enabled\">"
-                               "<col class=\"col-actions\"></colgroup>"
-                               "<thead><tr><th>Job</th><th>Schedule</th><th>Next run</th><th>Last run</th>"
-                               "<th>Now</th><th>Enabled</th><th><span class=\"sr-only\">Actions</span></th></tr>"
-                               "</thead><tbody>\n");
+                cw_html_raw(
+                        b,
+                        "<div class=\"table-wrap\"><table class=\"table jobs-table\" id=\"jobs-table\">"
+                        "<colgroup><col class=\"col-job\"><col class=\"col-sched\"><col class=\"col-next\">"
+                        "<col class=\"col-last\"><col class=\"col-now\"><col class=\"col-enabled\">"
+                        "<col class=\"col-actions\"></colgroup>"
+                        "<thead><tr><th>Job</th><th>Schedule</th><th>Next run</th><th>Last run</th>"
+                        "<th>Now</th><th>Enabled</th><th><span class=\"sr-only\">Actions</span></th></tr>"
+                        "</thead><tbody>\n");
         }
         for (size_t i = 0; i < m.n; i++) {
                 const cw_model_job *mj = &m.jobs[i];
                 const cw_job *job = mj->job;
-                cw_html_printf(b,
-                               "<tr data-job=\"%s\" data-enabled=\"%d\" data-running=\"%zu\" class=\"%s\">"
-                               "<td data-label=\"Job\" class=\"cell-job\">",
-                               job->name, mj->enabled ? 1 : 0, mj->n_running, mj->enabled ? "" : "is-disabled");
+                cw_html_printf(
+                        b,
+                        "<tr data-job=\"%s\" data-enabled=\"%d\" data-running=\"%zu\" class=\"%s\">"
+                        "<td data-label=\"Job\" class=\"cell-job\">",
+                        job->name, mj->enabled ? 1 : 0, mj->n_running,
+                        mj->enabled ? "" : "is-disabled");
                 cw_page_job_link(b, job->name);
                 if (mj->ui_entry)
                         ui_job_tag(b, mj);
                 if (job->description && *job->description)
                         cw_html_printf(b, "<div class=\"desc\">%s</div>", job->description);
                 if (mj->ui_why_not)
-                        cw_html_printf(b, "<div class=\"small warn ui-why-not\">Does not run: %s</div>", mj->ui_why_not);
+                        cw_html_printf(
+                                b, "<div class=\"small warn ui-why-not\">Does not run: %s</div>",
+                                mj->ui_why_not);
                 cw_html_raw(b, "</td><td data-label=\"Schedule\" class=\"cell-sched\">");
                 if (mj->n_entries == 0 && job->after.n == 0)
                         cw_html_raw(b, "<span class=\"muted\">on demand</span>");
                 for (size_t k = 0; k < mj->n_entries && k < 3; k++) {
                         cw_html_raw(b, "<div>");
-                        cw_page_schedule(b, mj->entries[k].when, mj->entries[k].spec, mj->entries[k].zone);
+                        cw_page_schedule(b, mj->entries[k].when, mj->entries[k].spec,
+                                         mj->entries[k].zone);
                         cw_html_raw(b, "</div>");
                 }
                 if (mj->n_entries > 3)
-                        cw_html_printf(b, "<div class=\"small muted\">and %zu more</div>", mj->n_entries - 3);
+                        cw_html_printf(b, "<div class=\"small muted\">and %zu more</div>",
+                                       mj->n_entries - 3);
                 if (job->after.n)
                         after_text(b, job);
                 cw_html_raw(b, "</td><td data-label=\"Next run\" class=\"cell-next\">");
@@ -196,13 +215,17 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
                 _cleanup_free_ char *qe = cw_html_urlenc_dup(q ? q : "");
                 cw_html_raw(b, "<nav class=\"pager\">");
                 if (o.offset > 0)
-                        cw_html_printf(b, "<a class=\"btn\" href=\"/jobs?q=%s&amp;offset=%zu\">\xe2\x86\x90 Previous</a>",
-                                       qe, o.offset > JOBS_PAGE ? o.offset - JOBS_PAGE : 0);
-                cw_html_printf(b, "<span class=\"muted\">%zu\xe2\x80\x93%zu of %zu</span>", o.offset + 1,
-                               o.offset + m.n, m.total);
+                        cw_html_printf(
+                                b,
+                                "<a class=\"btn\" href=\"/jobs?q=%s&amp;offset=%zu\">\xe2\x86\x90 Previous</a>",
+                                qe, o.offset > JOBS_PAGE ? o.offset - JOBS_PAGE : 0);
+                cw_html_printf(b, "<span class=\"muted\">%zu\xe2\x80\x93%zu of %zu</span>",
+                               o.offset + 1, o.offset + m.n, m.total);
                 if (o.offset + m.n < m.total)
-                        cw_html_printf(b, "<a class=\"btn\" href=\"/jobs?q=%s&amp;offset=%zu\">Next \xe2\x86\x92</a>",
-                                       qe, o.offset + m.n);
+                        cw_html_printf(
+                                b,
+                                "<a class=\"btn\" href=\"/jobs?q=%s&amp;offset=%zu\">Next \xe2\x86\x92</a>",
+                                qe, o.offset + m.n);
                 cw_html_raw(b, "</nav>");
         }
         cw_html_page_end(req, b);
@@ -235,7 +258,8 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
         const cw_job *j = d->j.job;
         char v[160], w[64];
 
-        cw_html_raw(b, "<section class=\"card\" id=\"settings\"><h2>Settings</h2><dl class=\"kv\">");
+        cw_html_raw(b,
+                    "<section class=\"card\" id=\"settings\"><h2>Settings</h2><dl class=\"kv\">");
         setting(b, j->shell ? "Command (shell)" : "Command", j->command ? j->command : "", true);
         if (j->args.n || j->options.n) {
                 cw_html_raw(b, "<dt>Parameters</dt><dd>");
@@ -245,13 +269,15 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 }
                 for (size_t i = 0; i < j->options.n; i++)
                         cw_html_printf(b, "<code class=\"param%s\">%s=\xe2\x80\xa6</code> ",
-                                       strlen(j->options.v[i]) > CW_HTML_CODE_SHORT ? " long" : "", j->options.v[i]);
+                                       strlen(j->options.v[i]) > CW_HTML_CODE_SHORT ? " long" : "",
+                                       j->options.v[i]);
                 cw_html_raw(b, "</dd>");
         }
         if (j->lock == CW_LOCK_NONE)
                 snprintf(v, sizeof(v), "none");
         else
-                snprintf(v, sizeof(v), "%s (%s)", cw_lock_mode_to_string(j->lock), j->lock_name ? j->lock_name : j->name);
+                snprintf(v, sizeof(v), "%s (%s)", cw_lock_mode_to_string(j->lock),
+                         j->lock_name ? j->lock_name : j->name);
         setting(b, "Lock", v, false);
         setting(b, "Concurrency", cw_concurrency_to_string(j->concurrency), false);
         duration_value(j->timeout, v, sizeof(v), "none");
@@ -302,7 +328,8 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                          cw_tz_origin(j->tz, w, sizeof(w)));
         setting(b, "Time zone", j->tz ? v : "", false);
         if (d->j.ui_entry) {
-                snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])", (long long)d->j.ui_entry);
+                snprintf(v, sizeof(v), "the admin UI, entry #%lld (from [defaults])",
+                         (long long)d->j.ui_entry);
                 setting(b, "Defined in", v, false);
         } else {
                 snprintf(v, sizeof(v), "line %d", j->line);
@@ -316,20 +343,30 @@ static void stats_card(const cw_http_req *req, cw_buf *b, const cw_model_job_det
         char v[64];
         size_t any = 0;
 
-        cw_html_raw(b, "<section class=\"card\" id=\"stats\"><h2>Statistics</h2><div class=\"mini-stats\">");
+        cw_html_raw(
+                b,
+                "<section class=\"card\" id=\"stats\"><h2>Statistics</h2><div class=\"mini-stats\">");
         if (d->p50 >= 0) {
                 cw_html_format_duration(d->p50, v, sizeof(v));
-                cw_html_printf(b, "<div><span class=\"stat-n\">%s</span><span class=\"stat-l\">median</span></div>", v);
+                cw_html_printf(
+                        b,
+                        "<div><span class=\"stat-n\">%s</span><span class=\"stat-l\">median</span></div>",
+                        v);
                 cw_html_format_duration(d->p95, v, sizeof(v));
-                cw_html_printf(b, "<div><span class=\"stat-n\">%s</span><span class=\"stat-l\">p95</span></div>", v);
+                cw_html_printf(
+                        b,
+                        "<div><span class=\"stat-n\">%s</span><span class=\"stat-l\">p95</span></div>",
+                        v);
         }
         if (d->failure_rate >= 0)
-                cw_html_printf(b,
-                               "<div><span class=\"stat-n\">%.0f%%</span><span class=\"stat-l\">failed (recent)</span>"
-                               "</div>",
-                               d->failure_rate * 100);
+                cw_html_printf(
+                        b,
+                        "<div><span class=\"stat-n\">%.0f%%</span><span class=\"stat-l\">failed (recent)</span>"
+                        "</div>",
+                        d->failure_rate * 100);
         cw_html_raw(b, "</div><dl class=\"kv\"><dt>Last success</dt><dd>");
-        cw_html_time(req, b, d->last_success_us ? (cw_time)(d->last_success_us / 1000000) : 0, true);
+        cw_html_time(req, b, d->last_success_us ? (cw_time)(d->last_success_us / 1000000) : 0,
+                     true);
         cw_html_raw(b, "</dd><dt>All runs</dt><dd class=\"counts\" id=\"stats-counts\">");
         for (int s = 0; s < CW_RUN_STATUS_MAX; s++)
                 any += d->counts[s] > 0;
@@ -339,7 +376,8 @@ static void stats_card(const cw_http_req *req, cw_buf *b, const cw_model_job_det
                 if (!d->counts[s])
                         continue;
                 cw_html_badge(b, (cw_run_status)s);
-                cw_html_printf(b, "<span class=\"count\">%llu</span> ", (unsigned long long)d->counts[s]);
+                cw_html_printf(b, "<span class=\"count\">%llu</span> ",
+                               (unsigned long long)d->counts[s]);
         }
         cw_html_raw(b, "</dd></dl></section>\n");
 }
@@ -349,8 +387,10 @@ static void dep_box(cw_buf *b, const cw_job *job, const char *dir)
 {
         _cleanup_free_ char *u = cw_html_urlenc_dup(job->name);
 
-        cw_html_printf(b, "<a href=\"/jobs/%s\" class=\"dep-node\" data-dep=\"%s\" data-dir=\"%s\" title=\"%s\">%s</a>",
-                       u ? u : "", job->name, dir, job->name, job->name);
+        cw_html_printf(
+                b,
+                "<a href=\"/jobs/%s\" class=\"dep-node\" data-dep=\"%s\" data-dir=\"%s\" title=\"%s\">%s</a>",
+                u ? u : "", job->name, dir, job->name, job->name);
 }
 
 /* Jobs this one runs after, itself, and jobs that run after it: three
@@ -360,28 +400,37 @@ static void dependency_graph(cw_buf *b, const cw_model_job_detail *d)
 {
         cw_html_raw(b, "<section class=\"card\" id=\"dependencies\"><h2>Dependencies</h2>");
         if (d->n_after == 0 && d->n_before == 0) {
-                cw_html_raw(b, "<p class=\"muted\">This job has no <code>after =</code> links either way.</p></section>\n");
+                cw_html_raw(
+                        b,
+                        "<p class=\"muted\">This job has no <code>after =</code> links either way.</p></section>\n");
                 return;
         }
         cw_html_raw(b, "<div class=\"dep-flow\" role=\"group\" aria-label=\"dependency graph\">");
         if (d->n_after) {
-                cw_html_raw(b, "<div class=\"dep-col dep-up\"><span class=\"dep-label\">runs after</span>");
+                cw_html_raw(
+                        b,
+                        "<div class=\"dep-col dep-up\"><span class=\"dep-label\">runs after</span>");
                 for (size_t i = 0; i < d->n_after; i++)
                         dep_box(b, d->after[i], "upstream");
                 cw_html_raw(b, "</div><span class=\"dep-arrow\" aria-hidden=\"true\"></span>");
         }
-        cw_html_printf(b, "<div class=\"dep-col dep-mid\"><span class=\"dep-label\">this job</span>"
-                          "<span class=\"dep-node dep-self\" title=\"%s\">%s</span></div>",
+        cw_html_printf(b,
+                       "<div class=\"dep-col dep-mid\"><span class=\"dep-label\">this job</span>"
+                       "<span class=\"dep-node dep-self\" title=\"%s\">%s</span></div>",
                        d->j.job->name, d->j.job->name);
         if (d->n_before) {
-                cw_html_raw(b, "<span class=\"dep-arrow\" aria-hidden=\"true\"></span>"
-                               "<div class=\"dep-col dep-down\"><span class=\"dep-label\">then runs</span>");
+                cw_html_raw(
+                        b,
+                        "<span class=\"dep-arrow\" aria-hidden=\"true\"></span>"
+                        "<div class=\"dep-col dep-down\"><span class=\"dep-label\">then runs</span>");
                 for (size_t i = 0; i < d->n_before; i++)
                         dep_box(b, d->before[i], "downstream");
                 cw_html_raw(b, "</div>");
         }
-        cw_html_raw(b, "</div><p class=\"small muted legend\">Arrows point from a job to the jobs that run after "
-                       "it succeeds.</p></section>\n");
+        cw_html_raw(
+                b,
+                "</div><p class=\"small muted legend\">Arrows point from a job to the jobs that run after "
+                "it succeeds.</p></section>\n");
 }
 
 /* Bars of the recent runs' durations, oldest on the left, coloured by
@@ -405,10 +454,13 @@ static void duration_chart(const cw_http_req *req, cw_buf *b, const cw_model_job
         if (max <= 0)
                 max = 1;
         cw_html_format_duration(max, v, sizeof(v));
-        cw_html_printf(b, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" preserveAspectRatio=\"none\" role=\"img\" "
-                          "aria-label=\"durations of the last %zu runs\">",
-                       W, H, d->n_recent);
-        cw_html_printf(b, "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", top, W, top);
+        cw_html_printf(
+                b,
+                "<svg class=\"chart\" viewBox=\"0 0 %d %d\" preserveAspectRatio=\"none\" role=\"img\" "
+                "aria-label=\"durations of the last %zu runs\">",
+                W, H, d->n_recent);
+        cw_html_printf(b, "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", top, W,
+                       top);
         {
                 double slot = (double)W / (double)(d->n_recent > 10 ? d->n_recent : 10);
                 for (size_t k = 0; k < d->n_recent; k++) {
@@ -419,22 +471,25 @@ static void duration_chart(const cw_http_req *req, cw_buf *b, const cw_model_job
                         if (h < 2)
                                 h = 2;
                         cw_html_format_duration(s, dv, sizeof(dv));
-                        cw_html_printf(b,
-                                       "<a href=\"/runs/%lld\"><rect class=\"bar s-%s\" x=\"%.1f\" y=\"%.1f\" "
-                                       "width=\"%.1f\" height=\"%.1f\" rx=\"1.5\" data-run=\"%lld\">"
-                                       "<title>#%lld %s, %s</title></rect></a>",
-                                       (long long)r->id, cw_run_status_to_string(r->status), k * slot + slot * 0.15,
-                                       H - bottom - h, slot * 0.7, h, (long long)r->id, (long long)r->id,
-                                       cw_run_status_to_string(r->status), dv);
+                        cw_html_printf(
+                                b,
+                                "<a href=\"/runs/%lld\"><rect class=\"bar s-%s\" x=\"%.1f\" y=\"%.1f\" "
+                                "width=\"%.1f\" height=\"%.1f\" rx=\"1.5\" data-run=\"%lld\">"
+                                "<title>#%lld %s, %s</title></rect></a>",
+                                (long long)r->id, cw_run_status_to_string(r->status),
+                                k * slot + slot * 0.15, H - bottom - h, slot * 0.7, h,
+                                (long long)r->id, (long long)r->id,
+                                cw_run_status_to_string(r->status), dv);
                 }
         }
-        cw_html_printf(b, "</svg><div class=\"chart-legend small muted\"><span>top line: %s</span>"
-                          "<span>oldest \xe2\x86\x92 newest</span></div></section>\n",
+        cw_html_printf(b,
+                       "</svg><div class=\"chart-legend small muted\"><span>top line: %s</span>"
+                       "<span>oldest \xe2\x86\x92 newest</span></div></section>\n",
                        v);
 }
 
-static const char *const history_filters[] = {"succeeded", "failed", "timed_out", "killed", "lost", "skipped",
-                                              "missed", "running", "queued"};
+static const char *const history_filters[] = {"succeeded", "failed", "timed_out", "killed", "lost",
+                                              "skipped",   "missed", "running",   "queued"};
 
 static void history(const cw_http_req *req, cw_buf *b, const char *name)
 {
@@ -447,16 +502,21 @@ static void history(const cw_http_req *req, cw_buf *b, const char *name)
         cw_error_clear(&e);
         f.job = name;
         f.limit = JOB_HISTORY_PAGE;
-        cw_html_raw(b, "<section class=\"card\" id=\"history\"><div class=\"card-head\"><h2>History</h2>"
-                       "<div class=\"chips\" id=\"history-filter\">");
+        cw_html_raw(
+                b,
+                "<section class=\"card\" id=\"history\"><div class=\"card-head\"><h2>History</h2>"
+                "<div class=\"chips\" id=\"history-filter\">");
         cw_html_printf(b, "<a class=\"chip%s\" href=\"/jobs/%s#history\">all</a>",
                        status && *status ? "" : " active", u);
         for (size_t i = 0; i < sizeof(history_filters) / sizeof(history_filters[0]); i++)
-                cw_html_printf(b, "<a class=\"chip%s\" data-filter=\"%s\" href=\"/jobs/%s?status=%s#history\">%s</a>",
-                               status && strcmp(status, history_filters[i]) == 0 ? " active" : "",
-                               history_filters[i], u, history_filters[i], history_filters[i]);
+                cw_html_printf(
+                        b,
+                        "<a class=\"chip%s\" data-filter=\"%s\" href=\"/jobs/%s?status=%s#history\">%s</a>",
+                        status && strcmp(status, history_filters[i]) == 0 ? " active" : "",
+                        history_filters[i], u, history_filters[i], history_filters[i]);
         cw_html_raw(b, "</div></div>");
-        if (cw_model_parse_status(status, &f, &e) < 0 || cw_model_parse_before(cw_http_query(req, "before"), &f, &e) < 0 ||
+        if (cw_model_parse_status(status, &f, &e) < 0 ||
+            cw_model_parse_before(cw_http_query(req, "before"), &f, &e) < 0 ||
             cw_model_runs_list(req->cfg, req->store, &f, &runs, &e) < 0) {
                 cw_html_printf(b, "<div class=\"flash flash-err\">%s</div></section>",
                                e.msg[0] ? e.msg : "cannot read the history");
@@ -466,18 +526,23 @@ static void history(const cw_http_req *req, cw_buf *b, const char *name)
         if (f.before_id || runs.next_before) {
                 cw_html_raw(b, "<nav class=\"pager\">");
                 if (f.before_id)
-                        cw_html_printf(b, "<a class=\"btn\" href=\"/jobs/%s?status=%s#history\">Newest</a>", u,
-                                       status ? status : "");
+                        cw_html_printf(
+                                b,
+                                "<a class=\"btn\" href=\"/jobs/%s?status=%s#history\">Newest</a>",
+                                u, status ? status : "");
                 if (runs.next_before)
-                        cw_html_printf(b,
-                                       "<a class=\"btn\" id=\"history-older\" href=\"/jobs/%s?status=%s&amp;before=%lld"
-                                       "#history\">Older \xe2\x86\x92</a>",
-                                       u, status ? status : "", (long long)runs.next_before);
+                        cw_html_printf(
+                                b,
+                                "<a class=\"btn\" id=\"history-older\" href=\"/jobs/%s?status=%s&amp;before=%lld"
+                                "#history\">Older \xe2\x86\x92</a>",
+                                u, status ? status : "", (long long)runs.next_before);
                 cw_html_raw(b, "</nav>");
         }
-        cw_html_printf(b, "<p class=\"small\"><a href=\"/runs?job=%s\">All runs of this job in History</a></p>"
-                          "</section>\n",
-                       u);
+        cw_html_printf(
+                b,
+                "<p class=\"small\"><a href=\"/runs?job=%s\">All runs of this job in History</a></p>"
+                "</section>\n",
+                u);
         cw_model_runs_release(&runs);
 }
 
@@ -527,24 +592,28 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
         cw_html_raw(b, "<nav class=\"crumbs\"><a href=\"/jobs\">Jobs</a> \xe2\x80\xba</nav>"
                        "<div class=\"page-head\"><div><h1 class=\"job-title\">");
         cw_html_text(b, name);
-        cw_html_printf(b, " <span class=\"pill %s\" id=\"job-state\">%s</span></h1>", d.j.enabled ? "pill-on" : "pill-off",
-                       d.j.enabled ? "enabled" : "disabled");
+        cw_html_printf(b, " <span class=\"pill %s\" id=\"job-state\">%s</span></h1>",
+                       d.j.enabled ? "pill-on" : "pill-off", d.j.enabled ? "enabled" : "disabled");
         if (d.j.ui_entry)
                 ui_job_tag(b, &d.j);
         if (d.j.job->description && *d.j.job->description)
-                cw_html_printf(b, "<p class=\"lead\" id=\"job-description\">%s</p>", d.j.job->description);
+                cw_html_printf(b, "<p class=\"lead\" id=\"job-description\">%s</p>",
+                               d.j.job->description);
         cw_html_raw(b, "</div><div class=\"actions\">");
         cw_page_enable_switch(req, b, &d.j, req->path);
         cw_page_run_now(req, b, d.j.job, req->path, false);
         cw_html_raw(b, "</div></div>\n");
         if (d.j.ui_why_not)
-                cw_html_printf(b, "<div class=\"banner banner-warn\" id=\"job-not-runnable\">This job does not run: "
-                                  "%s</div>", d.j.ui_why_not);
+                cw_html_printf(
+                        b,
+                        "<div class=\"banner banner-warn\" id=\"job-not-runnable\">This job does not run: "
+                        "%s</div>",
+                        d.j.ui_why_not);
 
         if (d.j.running.id) {
                 cw_html_raw(b, "<div class=\"banner banner-run\" id=\"job-running\">");
-                cw_html_printf(b, "<a href=\"/runs/%lld\">Run #%lld</a> ", (long long)d.j.running.id,
-                               (long long)d.j.running.id);
+                cw_html_printf(b, "<a href=\"/runs/%lld\">Run #%lld</a> ",
+                               (long long)d.j.running.id, (long long)d.j.running.id);
                 cw_html_badge(b, d.j.running.status);
                 cw_html_raw(b, " ");
                 cw_page_duration(req, b, &d.j.running);
@@ -560,12 +629,16 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
         cw_html_raw(b, "<div class=\"grid job-grid\">");
         cw_html_raw(b, "<section class=\"card span-2\" id=\"schedules\"><h2>Schedules</h2>");
         if (d.j.n_entries == 0)
-                cw_html_raw(b, "<p class=\"muted\">No schedule: this job runs when requested, or after the jobs it "
-                               "depends on.</p>");
+                cw_html_raw(
+                        b,
+                        "<p class=\"muted\">No schedule: this job runs when requested, or after the jobs it "
+                        "depends on.</p>");
         for (size_t i = 0; i < d.j.n_entries; i++) {
                 const cw_model_entry *en = &d.j.entries[i];
-                cw_html_printf(b, "<div class=\"entry\" data-entry-source=\"%s\"><div class=\"entry-head\">",
-                               cw_model_source_to_string(en->source));
+                cw_html_printf(
+                        b,
+                        "<div class=\"entry\" data-entry-source=\"%s\"><div class=\"entry-head\">",
+                        cw_model_source_to_string(en->source));
                 cw_page_schedule(b, en->when, en->spec, en->zone);
                 cw_html_raw(b, "</div><div class=\"entry-meta\">");
                 if (strcmp(en->spec, name) != 0) {
@@ -574,13 +647,17 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
                         cw_html_raw(b, "</span> ");
                 }
                 if (en->source == CW_MODEL_SOURCE_UI)
-                        cw_html_printf(b, " <a class=\"tag tag-ui\" href=\"/entries/%lld/edit\">UI entry #%lld</a>",
-                                       (long long)en->ui_id, (long long)en->ui_id);
+                        cw_html_printf(
+                                b,
+                                " <a class=\"tag tag-ui\" href=\"/entries/%lld/edit\">UI entry #%lld</a>",
+                                (long long)en->ui_id, (long long)en->ui_id);
                 else
                         cw_html_printf(b, " <span class=\"tag\">config line %d</span>", en->line);
                 cw_html_raw(b, "</div>");
                 if (en->reboot) {
-                        cw_html_raw(b, "<p class=\"small muted\">Fires once each time the daemon starts.</p>");
+                        cw_html_raw(
+                                b,
+                                "<p class=\"small muted\">Fires once each time the daemon starts.</p>");
                 } else if (en->n_next) {
                         cw_html_raw(b, "<ol class=\"fires\">");
                         for (size_t k = 0; k < en->n_next; k++) {
@@ -627,7 +704,8 @@ int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
         /* A configured job, or one created in the UI (no params). */
         _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         cw_error why;
-        const cw_job *job = cw_job_resolve(req->cfg, req->store, name, &ref, &why) == 0 ? ref.job : NULL;
+        const cw_job *job =
+                cw_job_resolve(req->cfg, req->store, name, &ref, &why) == 0 ? ref.job : NULL;
         _cleanup_free_ char *u = cw_html_urlenc_dup(name);
         char fallback[300], msg[400];
         const char *back;
@@ -676,12 +754,15 @@ int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
         cw_error_clear(&e);
         r = cw_action_request(req, spec.p, &id, &e);
         if (r < 0) {
-                snprintf(msg, sizeof(msg), "cannot run %s: %s", name, e.msg[0] ? e.msg : strerror(-r));
+                snprintf(msg, sizeof(msg), "cannot run %s: %s", name,
+                         e.msg[0] ? e.msg : strerror(-r));
                 cw_buf_release(&spec);
                 return cw_page_redirect(resp, back, "err", msg);
         }
-        snprintf(msg, sizeof(msg), "Run of %.300s requested (request #%lld): the scheduler starts it within a second.",
-                 spec.p, (long long)id);
+        snprintf(
+                msg, sizeof(msg),
+                "Run of %.300s requested (request #%lld): the scheduler starts it within a second.",
+                spec.p, (long long)id);
         cw_buf_release(&spec);
         return cw_page_redirect(resp, back, "msg", msg);
 }
@@ -704,8 +785,10 @@ static int job_enable(const cw_http_req *req, cw_http_resp *resp, bool on)
                          e.msg[0] ? e.msg : strerror(-r));
                 return cw_page_redirect(resp, back, "err", msg);
         }
-        snprintf(msg, sizeof(msg), on ? "%s enabled: its schedules fire again." : "%s disabled: its schedules do not "
-                                                                                  "fire until it is enabled again.",
+        snprintf(msg, sizeof(msg),
+                 on ? "%s enabled: its schedules fire again."
+                    : "%s disabled: its schedules do not "
+                      "fire until it is enabled again.",
                  name);
         return cw_page_redirect(resp, back, "msg", msg);
 }

@@ -15,20 +15,27 @@ static const char *const status_names[] = {"queued", "running", "succeeded", "fa
 /* The filter bar of History: job, status. */
 static void runs_filter_form(const cw_http_req *req, cw_buf *b, const char *job, const char *status)
 {
-        cw_html_raw(b, "<form class=\"toolbar filters\" method=\"get\" action=\"/runs\" id=\"runs-filter\">"
-                       "<label class=\"field-inline\"><span>Job</span><select name=\"job\" id=\"filter-job\">"
-                       "<option value=\"\">all jobs</option>");
+        cw_html_raw(
+                b,
+                "<form class=\"toolbar filters\" method=\"get\" action=\"/runs\" id=\"runs-filter\">"
+                "<label class=\"field-inline\"><span>Job</span><select name=\"job\" id=\"filter-job\">"
+                "<option value=\"\">all jobs</option>");
         for (size_t i = 0; i < req->cfg->n_jobs; i++) {
                 const char *n = req->cfg->jobs[i].name;
-                cw_html_printf(b, "<option value=\"%s\"%s>%s</option>", n, job && strcmp(job, n) == 0 ? " selected" : "",
-                               n);
+                cw_html_printf(b, "<option value=\"%s\"%s>%s</option>", n,
+                               job && strcmp(job, n) == 0 ? " selected" : "", n);
         }
-        cw_html_raw(b, "</select></label><label class=\"field-inline\"><span>Status</span>"
-                       "<select name=\"status\" id=\"filter-status\"><option value=\"\">any status</option>");
+        cw_html_raw(
+                b,
+                "</select></label><label class=\"field-inline\"><span>Status</span>"
+                "<select name=\"status\" id=\"filter-status\"><option value=\"\">any status</option>");
         for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
                 cw_html_printf(b, "<option value=\"%s\"%s>%s</option>", status_names[i],
-                               status && strcmp(status, status_names[i]) == 0 ? " selected" : "", status_names[i]);
-        cw_html_raw(b, "</select></label><button type=\"submit\" class=\"btn\">Apply</button></form>\n");
+                               status && strcmp(status, status_names[i]) == 0 ? " selected" : "",
+                               status_names[i]);
+        cw_html_raw(
+                b,
+                "</select></label><button type=\"submit\" class=\"btn\">Apply</button></form>\n");
 }
 
 int cw_page_runs(const cw_http_req *req, cw_http_resp *resp)
@@ -49,7 +56,8 @@ int cw_page_runs(const cw_http_req *req, cw_http_resp *resp)
         r = cw_model_runs_list(req->cfg, req->store, &f, &runs, &e);
         if (r < 0)
                 return cw_page_fail(req, resp, r, &e);
-        cw_html_page_begin(req, b, "History", CW_NAV_HISTORY, "data-page=\"runs\" data-live=\"runs\"");
+        cw_html_page_begin(req, b, "History", CW_NAV_HISTORY,
+                           "data-page=\"runs\" data-live=\"runs\"");
         cw_html_raw(b, "<div class=\"page-head\"><h1>History</h1></div>");
         runs_filter_form(req, b, f.job, status);
         cw_page_runs_table(req, b, runs.runs, runs.n, true, false);
@@ -58,12 +66,16 @@ int cw_page_runs(const cw_http_req *req, cw_http_resp *resp)
                 _cleanup_free_ char *se = cw_html_urlenc_dup(status ? status : "");
                 cw_html_raw(b, "<nav class=\"pager\">");
                 if (f.before_id)
-                        cw_html_printf(b, "<a class=\"btn\" href=\"/runs?job=%s&amp;status=%s\">Newest</a>", je, se);
+                        cw_html_printf(
+                                b,
+                                "<a class=\"btn\" href=\"/runs?job=%s&amp;status=%s\">Newest</a>",
+                                je, se);
                 if (runs.next_before)
-                        cw_html_printf(b,
-                                       "<a class=\"btn\" id=\"runs-older\" href=\"/runs?job=%s&amp;status=%s&amp;"
-                                       "before=%lld\">Older \xe2\x86\x92</a>",
-                                       je, se, (long long)runs.next_before);
+                        cw_html_printf(
+                                b,
+                                "<a class=\"btn\" id=\"runs-older\" href=\"/runs?job=%s&amp;status=%s&amp;"
+                                "before=%lld\">Older \xe2\x86\x92</a>",
+                                je, se, (long long)runs.next_before);
                 cw_html_raw(b, "</nav>");
         }
         cw_html_page_end(req, b);
@@ -85,13 +97,18 @@ int cw_page_running(const cw_http_req *req, cw_http_resp *resp)
         r = cw_model_runs_list(req->cfg, req->store, &f, &runs, &e);
         if (r < 0)
                 return cw_page_fail(req, resp, r, &e);
-        cw_html_page_begin(req, b, "Running", CW_NAV_RUNNING, "data-page=\"running\" data-live=\"running\"");
-        cw_html_printf(b, "<div class=\"page-head\"><h1>Running now</h1><div class=\"stats\"><div class=\"stat "
-                          "stat-running\"><span class=\"stat-n\" id=\"stat-running\">%zu</span><span "
-                          "class=\"stat-l\">active</span></div></div></div>",
-                       runs.n);
+        cw_html_page_begin(req, b, "Running", CW_NAV_RUNNING,
+                           "data-page=\"running\" data-live=\"running\"");
+        cw_html_printf(
+                b,
+                "<div class=\"page-head\"><h1>Running now</h1><div class=\"stats\"><div class=\"stat "
+                "stat-running\"><span class=\"stat-n\" id=\"stat-running\">%zu</span><span "
+                "class=\"stat-l\">active</span></div></div></div>",
+                runs.n);
         if (runs.n == 0)
-                cw_html_raw(b, "<div class=\"empty\" id=\"running-empty\">Nothing is running right now.</div>");
+                cw_html_raw(
+                        b,
+                        "<div class=\"empty\" id=\"running-empty\">Nothing is running right now.</div>");
         else
                 cw_page_runs_table(req, b, runs.runs, runs.n, true, true);
         cw_html_page_end(req, b);
@@ -139,19 +156,23 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
         r = cw_store_run_output_get(req->store, id, &ro);
         if (r < 0) {
                 cw_model_run_release(&m);
-                cw_error_fail(&e, r, "cannot read run %lld's output: %s", (long long)id, strerror(-r));
+                cw_error_fail(&e, r, "cannot read run %lld's output: %s", (long long)id,
+                              strerror(-r));
                 return cw_page_fail(req, resp, r, &e);
         }
         run = &m.run;
         active = !cw_run_status_is_final(run->status);
-        snprintf(attrs, sizeof(attrs), "data-page=\"run\" data-live=\"run\" data-run-id=\"%lld\" data-active=\"%d\"",
+        snprintf(attrs, sizeof(attrs),
+                 "data-page=\"run\" data-live=\"run\" data-run-id=\"%lld\" data-active=\"%d\"",
                  (long long)id, active ? 1 : 0);
         snprintf(title, sizeof(title), "Run #%lld", (long long)id);
         cw_html_page_begin(req, b, title, CW_NAV_HISTORY, attrs);
         cw_html_raw(b, "<nav class=\"crumbs\"><a href=\"/runs\">History</a> \xe2\x80\xba ");
         cw_page_job_link(b, run->job);
-        cw_html_printf(b, " \xe2\x80\xba</nav><div class=\"page-head\"><div><h1>Run #%lld <span id=\"run-status\">",
-                       (long long)id);
+        cw_html_printf(
+                b,
+                " \xe2\x80\xba</nav><div class=\"page-head\"><div><h1>Run #%lld <span id=\"run-status\">",
+                (long long)id);
         cw_html_badge(b, run->status);
         cw_html_raw(b, "</span></h1><p class=\"lead\"><code id=\"run-spec\">");
         cw_html_text(b, run->spec ? run->spec : run->job);
@@ -165,8 +186,10 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
                 cw_page_run_now(req, b, m.job, req->path, false);
         cw_html_raw(b, "</div></div>\n");
         if (active && !m.alive)
-                cw_html_raw(b, "<div class=\"banner banner-warn\" id=\"run-dead\">The worker of this run is gone: it "
-                               "will be marked lost.</div>");
+                cw_html_raw(
+                        b,
+                        "<div class=\"banner banner-warn\" id=\"run-dead\">The worker of this run is gone: it "
+                        "will be marked lost.</div>");
         cw_html_raw(b, "<div class=\"card\" id=\"run-progress\"");
         if (!active)
                 cw_html_raw(b, " hidden");
@@ -181,8 +204,8 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
         field(b, "Trigger", "run-trigger");
         cw_html_text(b, cw_trigger_to_string(run->trigger));
         if (run->resumed_from)
-                cw_html_printf(b, " (resumes <a href=\"/runs/%lld\">#%lld</a>)", (long long)run->resumed_from,
-                               (long long)run->resumed_from);
+                cw_html_printf(b, " (resumes <a href=\"/runs/%lld\">#%lld</a>)",
+                               (long long)run->resumed_from, (long long)run->resumed_from);
         cw_html_raw(b, "</dd>");
         field(b, "Attempt", "run-attempt");
         cw_html_printf(b, "%d</dd>", run->attempt);
@@ -227,24 +250,32 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
         }
         cw_html_raw(b, "</dl></section>\n");
 
-        cw_html_raw(b, "<section class=\"card\" id=\"output\"><div class=\"card-head\"><h2>Output</h2>"
-                       "<div class=\"actions\">");
+        cw_html_raw(b,
+                    "<section class=\"card\" id=\"output\"><div class=\"card-head\"><h2>Output</h2>"
+                    "<div class=\"actions\">");
         cw_html_printf(b, "<span class=\"small muted\" id=\"output-size\">%llu bytes%s</span>",
-                       (unsigned long long)ro.size, ro.truncated ? ", middle cut (head and tail kept)" : "");
-        cw_html_printf(b, "<a class=\"btn btn-sm\" id=\"output-download\" href=\"/runs/%lld/output.txt\" download>"
-                          "Download</a></div></div>",
-                       (long long)id);
+                       (unsigned long long)ro.size,
+                       ro.truncated ? ", middle cut (head and tail kept)" : "");
+        cw_html_printf(
+                b,
+                "<a class=\"btn btn-sm\" id=\"output-download\" href=\"/runs/%lld/output.txt\" download>"
+                "Download</a></div></div>",
+                (long long)id);
         /* data-output-size: the bytes the job had written when this text
          * was stored (it may be less than shown: head + marker + tail). */
-        cw_html_printf(b, "<pre class=\"output\" id=\"run-output\" tabindex=\"0\" data-output-size=\"%llu\">",
-                       (unsigned long long)ro.size);
+        cw_html_printf(
+                b,
+                "<pre class=\"output\" id=\"run-output\" tabindex=\"0\" data-output-size=\"%llu\">",
+                (unsigned long long)ro.size);
         if (ro.len)
                 cw_html_text_n(b, ro.data, ro.len);
         cw_html_raw(b, "</pre>");
         if (!ro.len) {
                 cw_html_raw(b, "<p class=\"muted small\" id=\"output-empty\"");
                 if (active)
-                        cw_html_raw(b, " data-active=\"1\">No output yet: it appears here while the job runs.</p>");
+                        cw_html_raw(
+                                b,
+                                " data-active=\"1\">No output yet: it appears here while the job runs.</p>");
                 else
                         cw_html_raw(b, ">No output.</p>");
         }
@@ -297,9 +328,11 @@ int cw_page_run_kill(const cw_http_req *req, cw_http_resp *resp)
         cw_error_clear(&e);
         r = cw_action_kill(req, id, &st, &e);
         if (r < 0) {
-                snprintf(msg, sizeof(msg), "cannot kill run #%lld: %s", (long long)id, e.msg[0] ? e.msg : strerror(-r));
+                snprintf(msg, sizeof(msg), "cannot kill run #%lld: %s", (long long)id,
+                         e.msg[0] ? e.msg : strerror(-r));
                 return cw_page_redirect(resp, back, "err", msg);
         }
-        snprintf(msg, sizeof(msg), "Run #%lld stopped: %s.", (long long)id, cw_run_status_to_string(st));
+        snprintf(msg, sizeof(msg), "Run #%lld stopped: %s.", (long long)id,
+                 cw_run_status_to_string(st));
         return cw_page_redirect(resp, back, "msg", msg);
 }

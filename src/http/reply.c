@@ -76,7 +76,11 @@ static void json_string(cw_buf *b, const char *s)
         cw_buf_putc(b, '"');
         while (*p) {
                 unsigned char c = *p;
-                size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                size_t n = c < 0x80             ? 1
+                           : (c & 0xe0) == 0xc0 ? 2
+                           : (c & 0xf0) == 0xe0 ? 3
+                           : (c & 0xf8) == 0xf0 ? 4
+                                                : 0;
                 bool ok = n > 0 && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
 
                 for (size_t i = 1; ok && i < n; i++)

@@ -63,7 +63,8 @@ static int split_path(const char *raw, char *argbuf, char *seg[MAX_SEGMENTS])
 }
 
 /* Matches pattern against the segments; fills args. */
-static bool pattern_match(const char *pattern, char *const *seg, int n, const char **args, size_t *n_args)
+static bool pattern_match(const char *pattern, char *const *seg, int n, const char **args,
+                          size_t *n_args)
 {
         const char *p = pattern + (pattern[0] == '/');
         int i = 0;
@@ -87,8 +88,8 @@ static bool pattern_match(const char *pattern, char *const *seg, int n, const ch
         }
 }
 
-void cw_http_route_find(const cw_http_route *const *tables, size_t n_tables, unsigned method, const char *raw_path,
-                        char *argbuf, cw_route_match *ret)
+void cw_http_route_find(const cw_http_route *const *tables, size_t n_tables, unsigned method,
+                        const char *raw_path, char *argbuf, cw_route_match *ret)
 {
         char *seg[MAX_SEGMENTS];
         int n;

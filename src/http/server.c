@@ -157,9 +157,11 @@ static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
         if (!sa)
                 return;
         if (sa->sa_family == AF_INET) {
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)size);
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                          (socklen_t)size);
         } else if (sa->sa_family == AF_INET6) {
-                const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+                const struct in6_addr *a =
+                        &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 
                 /* An IPv4 client of a dual-stack socket: show (and throttle)
                  * it by its IPv4 address. */
@@ -203,13 +205,17 @@ static void allow_value(unsigned allow, char *buf, size_t size)
         static const struct {
                 unsigned bit;
                 const char *names;
-        } names[] = {{CW_HTTP_GET, "GET, HEAD"}, {CW_HTTP_POST, "POST"}, {CW_HTTP_PUT, "PUT"}, {CW_HTTP_DELETE, "DELETE"}};
+        } names[] = {{CW_HTTP_GET, "GET, HEAD"},
+                     {CW_HTTP_POST, "POST"},
+                     {CW_HTTP_PUT, "PUT"},
+                     {CW_HTTP_DELETE, "DELETE"}};
         size_t o = 0;
 
         buf[0] = '\0';
         for (size_t i = 0; i < CW_ARRAY_SIZE(names); i++)
                 if (allow & names[i].bit)
-                        o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "", names[i].names);
+                        o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "",
+                                              names[i].names);
 }
 
 static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
@@ -246,10 +252,11 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                         return MHD_NO;
                 }
         }
-        snprintf(csp, sizeof(csp),
-                 "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-%s'; img-src 'self' data:; "
-                 "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                 x->nonce);
+        snprintf(
+                csp, sizeof(csp),
+                "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-%s'; img-src 'self' data:; "
+                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                x->nonce);
         ok = ok && MHD_add_response_header(mr, "Content-Security-Policy", csp);
         ok = ok && MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
         ok = ok && MHD_add_response_header(mr, "X-Frame-Options", "DENY");
@@ -257,7 +264,8 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
         ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL,
                                            resp->cacheable ? "public, max-age=86400" : "no-store");
         ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                           resp->content_type ? resp->content_type : "text/html; charset=utf-8");
+                                           resp->content_type ? resp->content_type
+                                                              : "text/html; charset=utf-8");
         if (loc)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, loc);
         if (resp->etag)
@@ -268,9 +276,11 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
         }
         if (resp->set_cookie)
-                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
+                ok = ok &&
+                     MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
         if (resp->disposition)
-                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_DISPOSITION, resp->disposition);
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                                                   resp->disposition);
         if (resp->retry_after > 0) {
                 snprintf(num, sizeof(num), "%d", resp->retry_after);
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, num);
@@ -281,7 +291,8 @@ static enum MHD_Result send_resp(http_ctx *x, cw_http_resp *resp)
                 ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, allow);
         }
         if (resp->status == 401 && x->www_auth)
-                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cronwarden\"");
+                ok = ok && MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                                   "Bearer realm=\"cronwarden\"");
         /* A client that sent something malformed or too large gets no
          * second request on this connection. */
         if (resp->status == 400 || resp->status == 413 || resp->status >= 500)
@@ -367,7 +378,8 @@ static bool login_defer(cw_http_server *srv, struct MHD_Connection *con, http_co
         return ok;
 }
 
-static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, http_conn *c, const char *method)
+static enum MHD_Result respond(cw_http_server *srv, struct MHD_Connection *con, http_conn *c,
+                               const char *method)
 {
         cw_http_resp resp;
         http_ctx x;
@@ -477,7 +489,8 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
                            cw_clock_mono_us());
 }
 
-static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
         cw_http_server *srv = cls;
         http_conn *c = *con_cls;
@@ -571,9 +584,9 @@ static void check_headers(cw_http_server *srv, struct MHD_Connection *con, http_
         }
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url, const char *method,
-                                 const char *version, const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
         cw_http_server *srv = cls;
         http_conn *c = *con_cls;
@@ -595,8 +608,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
                 check_headers(srv, con, c);
                 if (c->early_status)
                         return respond(srv, con, c, method);
-                if (content_length_too_big(
-                            MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH))) {
+                if (content_length_too_big(MHD_lookup_connection_value(
+                            con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH))) {
                         c->too_big = true;
                         c->early_status = 413;
                         c->early_msg = "request body too large (at most 65536 bytes)";

@@ -50,6 +50,9 @@ const char *cw_jobspec_get(const cw_jobspec *js, const char *key);
 bool cw_jobspec_name_valid(const char *name);
 
 void cw_jobspec_free(cw_jobspec *js);
-static inline void cw_jobspec_freep(cw_jobspec **js) { cw_jobspec_free(*js); }
+static inline void cw_jobspec_freep(cw_jobspec **js)
+{
+        cw_jobspec_free(*js);
+}
 
 #endif

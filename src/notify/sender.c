@@ -315,8 +315,8 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
                 cw_notice *rows = NULL;
                 size_t n = 0;
 
-                r = cw_store_notices_claim(s, cw_clock_real_us(), CW_NOTIFY_LEASE_US, run_id, CLAIM_MAX,
-                                           &rows, &n);
+                r = cw_store_notices_claim(s, cw_clock_real_us(), CW_NOTIFY_LEASE_US, run_id,
+                                           CLAIM_MAX, &rows, &n);
                 if (r < 0 || n == 0)
                         break;
                 for (size_t i = 0; i < n; i++) {

@@ -33,11 +33,11 @@ typedef struct looked_up {
 typedef struct pass {
         const cw_sched_opts *o;
         cw_sched_result *res;
-        bool enabled;     /* the scheduler as a whole */
-        bool draining;    /* CW_SCHED_STATE_DRAINING is set */
+        bool enabled;  /* the scheduler as a whole */
+        bool draining; /* CW_SCHED_STATE_DRAINING is set */
         cw_time last;
         cw_sched_since *since; /* when each entry came into force */
-        cw_time now; /* cw_instant_sec(o->now): the calendars' second */
+        cw_time now;           /* cw_instant_sec(o->now): the calendars' second */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
 } pass;
@@ -68,7 +68,8 @@ static const cw_job *job_named(pass *p, const char *name)
         for (size_t i = 0; i < p->n_jobs; i++)
                 if (strcmp(p->jobs[i].name, name) == 0)
                         return p->jobs[i].ref.job;
-        if (cw_array_reserve((void **)&p->jobs, &p->cap_jobs, p->n_jobs + 1, sizeof(*p->jobs), 4) < 0)
+        if (cw_array_reserve((void **)&p->jobs, &p->cap_jobs, p->n_jobs + 1, sizeof(*p->jobs), 4) <
+            0)
                 return NULL;
         l = &p->jobs[p->n_jobs];
         *l = (looked_up){.name = strdup(name)};
@@ -103,10 +104,18 @@ static void wake_at(pass *p, cw_time t)
 static void report(pass *p, cw_sched_action *a)
 {
         switch (a->kind) {
-        case CW_SCHED_STARTED: p->res->started++; break;
-        case CW_SCHED_SKIPPED: p->res->skipped++; break;
-        case CW_SCHED_MISSED: p->res->missed++; break;
-        case CW_SCHED_FAILED: p->res->failed++; break;
+        case CW_SCHED_STARTED:
+                p->res->started++;
+                break;
+        case CW_SCHED_SKIPPED:
+                p->res->skipped++;
+                break;
+        case CW_SCHED_MISSED:
+                p->res->missed++;
+                break;
+        case CW_SCHED_FAILED:
+                p->res->failed++;
+                break;
         }
         if (p->o->on_action)
                 p->o->on_action(p->o->userdata, a);
@@ -195,9 +204,11 @@ static int start(pass *p, cw_sched_action *a)
                 holder = lock_holder(p, a->job, a->spec);
                 if (holder) {
                         if (holder > 0)
-                                snprintf(why, sizeof(why), "run %" PRId64 " is still running", holder);
+                                snprintf(why, sizeof(why), "run %" PRId64 " is still running",
+                                         holder);
                         else
-                                snprintf(why, sizeof(why), "a run of %s is still starting", a->job->name);
+                                snprintf(why, sizeof(why), "a run of %s is still starting",
+                                         a->job->name);
                         return record(p, a, CW_SCHED_SKIPPED, why);
                 }
                 break;
@@ -219,7 +230,8 @@ static int start(pass *p, cw_sched_action *a)
                  * would vanish (e.g. the config file broke under a running
                  * daemon and the worker could not load it). */
                 char msg[sizeof(err.msg) + 32];
-                snprintf(msg, sizeof(msg), "could not start: %s", err.msg[0] ? err.msg : strerror(-r));
+                snprintf(msg, sizeof(msg), "could not start: %s",
+                         err.msg[0] ? err.msg : strerror(-r));
                 if (a->run_id > 0) {
                         /* Recorded (and marked failed) by the starter. */
                         a->kind = CW_SCHED_FAILED;
@@ -237,7 +249,8 @@ static int start(pass *p, cw_sched_action *a)
 }
 
 /* Claims (key, at) and, when this pass wins it, acts on the fire. */
-static int claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed, const char *why)
+static int claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed,
+                     const char *why)
 {
         bool won = false;
         int r = cw_store_claim(p->o->store, key, at, p->o->cfg->node, &won);
@@ -249,9 +262,9 @@ static int claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, b
 
 /* The fires of one entry in the window, split into missed and on time. */
 typedef struct fires {
-        cw_time *missed;      /* oldest first, at most CW_SCHED_MISSED_MAX kept */
+        cw_time *missed; /* oldest first, at most CW_SCHED_MISSED_MAX kept */
         size_t n_missed_kept;
-        uint64_t n_missed;    /* all missed, kept or not */
+        uint64_t n_missed; /* all missed, kept or not */
         cw_time latest_missed;
         cw_time *on_time;
         size_t n_on_time, cap_on_time;
@@ -266,7 +279,8 @@ static void fires_release(fires *f)
 static int fires_add(fires *f, cw_time t, bool on_time)
 {
         if (on_time) {
-                if (cw_array_reserve((void **)&f->on_time, &f->cap_on_time, f->n_on_time + 1, sizeof(cw_time), 8) < 0)
+                if (cw_array_reserve((void **)&f->on_time, &f->cap_on_time, f->n_on_time + 1,
+                                     sizeof(cw_time), 8) < 0)
                         return -ENOMEM;
                 f->on_time[f->n_on_time++] = t;
                 return 0;
@@ -308,7 +322,8 @@ static int drain_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, c
 /* Applies catch_up to the collected fires of one entry (see the doc). */
 static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, fires *f)
 {
-        cw_sched_action a = {.job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
+        cw_sched_action a = {
+                .job = job, .spec = e->spec_text, .trigger = CW_TRIGGER_SCHEDULE, .attempt = 1};
         char why[200];
         size_t start_missed = SIZE_MAX; /* index of a missed fire to start instead of recording */
         bool start_all = job->catch_up == CW_CATCH_UP_ALL;
@@ -326,13 +341,19 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
                 bool run = start_all || i == start_missed;
                 a.scheduled_at = f->missed[i];
                 if (job->catch_up == CW_CATCH_UP_NONE)
-                        snprintf(why, sizeof(why), "the scheduler did not run at that time (catch_up = none)");
+                        snprintf(why, sizeof(why),
+                                 "the scheduler did not run at that time (catch_up = none)");
                 else if (job->catch_up == CW_CATCH_UP_ONCE && f->n_on_time)
-                        snprintf(why, sizeof(why), "the scheduler did not run at that time; the on-time fire of this pass covers it");
+                        snprintf(
+                                why, sizeof(why),
+                                "the scheduler did not run at that time; the on-time fire of this pass covers it");
                 else
-                        snprintf(why, sizeof(why), "the scheduler did not run at that time; a later missed fire runs instead");
+                        snprintf(
+                                why, sizeof(why),
+                                "the scheduler did not run at that time; a later missed fire runs instead");
                 if (i + 1 == f->n_missed_kept && f->n_missed > f->n_missed_kept)
-                        snprintf(why + strlen(why), sizeof(why) - strlen(why), " (and %" PRIu64 " more missed fires not recorded)",
+                        snprintf(why + strlen(why), sizeof(why) - strlen(why),
+                                 " (and %" PRIu64 " more missed fires not recorded)",
                                  f->n_missed - f->n_missed_kept);
                 r = claim_and(p, &a, e->spec_text, a.scheduled_at, !run, why);
                 if (r < 0)
@@ -431,7 +452,8 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
         cw_time now = p->now;
 
         if (!fx.window)
-                return t > from && t != fires_last(f) ? fires_add(f, t, on_time(p, t, deadline)) : 0;
+                return t > from && t != fires_last(f) ? fires_add(f, t, on_time(p, t, deadline))
+                                                      : 0;
         if (!fx.deferred || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
                 return t > from ? maint_skip(p, e, job, t, fx.window) : 0;
         if (fx.to - 1 > t)
@@ -440,8 +462,9 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 wake_at(p, fx.to);
                 return 0;
         }
-        return fx.to > from && fx.to != fires_last(f) ? fires_add(f, fx.to, on_time(p, fx.to, deadline))
-                                                      : 0;
+        return fx.to > from && fx.to != fires_last(f)
+                       ? fires_add(f, fx.to, on_time(p, fx.to, deadline))
+                       : 0;
 }
 
 /* The fires of an `every` entry through its job's windows (skipped: an
@@ -560,8 +583,8 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 /* t is now the first fire after the window (or the search
                  * found none): when the daemon must wake for this entry. */
                 since = since > p->last ? since : p->last;
-                if (r == 0 && cw_timespec_next(e->when, job->tz,
-                                               p->now > since ? p->now : since, &t) == 0)
+                if (r == 0 &&
+                    cw_timespec_next(e->when, job->tz, p->now > since ? p->now : since, &t) == 0)
                         wake_at(p, t);
                 break;
         }
@@ -584,10 +607,12 @@ static int pass_requests(pass *p)
         for (size_t i = 0; i < n && r == 0; i++) {
                 _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
                 _cleanup_free_ char *spec = NULL;
-                cw_sched_action a = {.trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->now};
+                cw_sched_action a = {
+                        .trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->now};
                 cw_error e;
 
-                if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 || !(a.job = job_named(p, js->name)) ||
+                if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 ||
+                    !(a.job = job_named(p, js->name)) ||
                     cw_job_check_spec(cfg, a.job, js, &e) < 0 || !(spec = cw_jobspec_format(js)))
                         continue; /* the config changed under the request: nothing to run */
                 a.spec = spec;
@@ -618,7 +643,8 @@ static int retry_one(pass *p, const cw_run *run)
         int64_t due_us;
 
         /* Manual runs are retried by whoever ran them, not behind their back. */
-        if (!job || run->trigger == CW_TRIGGER_MANUAL || run->attempt > job->retries || !on_this_node(cfg, job))
+        if (!job || run->trigger == CW_TRIGGER_MANUAL || run->attempt > job->retries ||
+            !on_this_node(cfg, job))
                 return 0;
         if (run->ended_us < p->o->now - RETRY_LOOKBACK_US)
                 return 0;
@@ -635,7 +661,8 @@ static int retry_one(pass *p, const cw_run *run)
         /* Retries never collide with the next scheduled fire (docs/scheduling.md, Retries). */
         e = entry_for(cfg, run->spec);
         if (e && run->scheduled_at && cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT &&
-            cw_timespec_next(e->when, job->tz, run->scheduled_at, &next) == 0 && next * 1000000 <= due_us)
+            cw_timespec_next(e->when, job->tz, run->scheduled_at, &next) == 0 &&
+            next * 1000000 <= due_us)
                 return 0;
         a.job = job;
         a.spec = run->spec;
@@ -704,12 +731,16 @@ static int pass_dependencies(pass *p)
                         f.limit = SCAN_LIMIT;
                         r = cw_store_runs_list(p->o->store, &f, &runs, &n);
                         for (size_t i = 0; i < n && r == 0; i++) {
-                                cw_sched_action a = {.job = b, .spec = b->name, .trigger = CW_TRIGGER_DEPENDENCY,
-                                                     .attempt = 1, .scheduled_at = p->now};
+                                cw_sched_action a = {.job = b,
+                                                     .spec = b->name,
+                                                     .trigger = CW_TRIGGER_DEPENDENCY,
+                                                     .attempt = 1,
+                                                     .scheduled_at = p->now};
                                 char key[CW_JOBSPEC_NAME_MAX + 48];
                                 if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now)
                                         continue;
-                                snprintf(key, sizeof(key), "after:%s:%" PRId64, b->name, runs[i].id);
+                                snprintf(key, sizeof(key), "after:%s:%" PRId64, b->name,
+                                         runs[i].id);
                                 r = claim_and(p, &a, key, 0, false, NULL);
                         }
                         cw_runs_free(runs, n);
@@ -757,7 +788,8 @@ static int write_last_pass(pass *p)
 
         /* Never backwards: a slower concurrent pass or a clock that jumped
          * back must not make the next pass look at fires already handled. */
-        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 && strtoll(v, &end, 10) >= p->now && !*end)
+        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 &&
+            strtoll(v, &end, 10) >= p->now && !*end)
                 return 0;
         snprintf(buf, sizeof(buf), "%" PRId64, p->now);
         return cw_store_state_set(p->o->store, "last_pass", buf);
@@ -785,7 +817,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = cw_sched_since_load(o->store, p.last, p.now, &p.since);
         if (r < 0) {
                 pass_release(&p);
-                return cw_error_fail(err, r, "cannot read the scheduler state: %s", cw_store_strerror(r));
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s",
+                                     cw_store_strerror(r));
         }
         res.window_from = p.last;
         res.window_to = p.now;
@@ -811,7 +844,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         res.draining = p.draining;
         pass_release(&p);
         if (r < 0)
-                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s", cw_store_strerror(r));
+                return cw_error_fail(err, r, "scheduler pass stopped: store error: %s",
+                                     cw_store_strerror(r));
         *ret = res;
         return 0;
 }
@@ -825,14 +859,18 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
 
         r = cw_store_state_get(o->store, "enabled", &v);
         if (r < 0 && r != -ENOENT)
-                return cw_error_fail(err, r, "cannot read the scheduler state: %s", cw_store_strerror(r));
+                return cw_error_fail(err, r, "cannot read the scheduler state: %s",
+                                     cw_store_strerror(r));
         p.enabled = r == -ENOENT || strcmp(v, "0") != 0;
         r = 0;
         for (size_t i = 0; r == 0 && i < o->cfg->n_entries + o->n_extra_entries; i++) {
-                const cw_schedule_entry *e = i < o->cfg->n_entries ? &o->cfg->entries[i]
-                                                                   : &o->extra_entries[i - o->cfg->n_entries];
+                const cw_schedule_entry *e = i < o->cfg->n_entries
+                                                     ? &o->cfg->entries[i]
+                                                     : &o->extra_entries[i - o->cfg->n_entries];
                 const cw_job *job;
-                cw_sched_action a = {.trigger = CW_TRIGGER_SCHEDULE, .spec = e->spec_text, .attempt = 1,
+                cw_sched_action a = {.trigger = CW_TRIGGER_SCHEDULE,
+                                     .spec = e->spec_text,
+                                     .attempt = 1,
                                      .scheduled_at = boot};
                 char key[CW_JOBSPEC_TEXT_MAX + 16];
 

@@ -42,10 +42,10 @@
 #define CW_SCHED_MISSED_MAX 1000
 
 typedef enum cw_sched_action_kind {
-        CW_SCHED_STARTED,  /* a worker was started */
-        CW_SCHED_SKIPPED,  /* recorded as skipped (reason) */
-        CW_SCHED_MISSED,   /* recorded as missed (reason) */
-        CW_SCHED_FAILED,   /* could not start it: recorded as a failed run (reason) */
+        CW_SCHED_STARTED, /* a worker was started */
+        CW_SCHED_SKIPPED, /* recorded as skipped (reason) */
+        CW_SCHED_MISSED,  /* recorded as missed (reason) */
+        CW_SCHED_FAILED,  /* could not start it: recorded as a failed run (reason) */
 } cw_sched_action_kind;
 
 /* "started", "skipped", "missed", "failed": the one string table. */
@@ -55,14 +55,14 @@ const char *cw_sched_action_kind_to_string(cw_sched_action_kind k);
 typedef struct cw_sched_action {
         cw_sched_action_kind kind;
         const cw_job *job;
-        const char *spec;      /* canonical job spec */
+        const char *spec; /* canonical job spec */
         cw_time scheduled_at;
         cw_trigger trigger;
         int attempt;
-        bool ignore_lock;      /* concurrency = allow */
-        const char *reason;    /* for SKIPPED, MISSED, FAILED */
-        int64_t run_id;        /* the started or recorded run, 0 if none */
-        int64_t resumed_from;  /* unused by passes; 0 */
+        bool ignore_lock;     /* concurrency = allow */
+        const char *reason;   /* for SKIPPED, MISSED, FAILED */
+        int64_t run_id;       /* the started or recorded run, 0 if none */
+        int64_t resumed_from; /* unused by passes; 0 */
 } cw_sched_action;
 
 /* Starts a worker for a (kind CW_SCHED_STARTED) action. Returns 0 with
@@ -72,7 +72,8 @@ typedef struct cw_sched_action {
  * run, unless the starter had recorded the run itself (the daemon records
  * it as queued before handing it over) and left its id in *ret_run_id,
  * marked failed: then the pass only reports it. */
-typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
+typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64_t *ret_run_id,
+                                 cw_error *err);
 
 /* How a pass sees and stops the runs holding a job's lock. The scheduler
  * knows no lock files and no processes: the front that starts workers
@@ -130,7 +131,7 @@ typedef struct cw_sched_opts {
 
 typedef struct cw_sched_result {
         size_t started, skipped, missed, failed;
-        cw_time window_from;   /* the window examined: (from, to] */
+        cw_time window_from; /* the window examined: (from, to] */
         cw_time window_to;
         bool first_pass;
         bool draining; /* the pass found the scheduler draining */

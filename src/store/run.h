@@ -58,13 +58,13 @@ int cw_resume_state_from_string(const char *name, cw_resume_state *ret);
 
 typedef struct cw_run {
         int64_t id;
-        char *job;              /* job name */
-        char *spec;             /* canonical job spec */
+        char *job;  /* job name */
+        char *spec; /* canonical job spec */
         char *node;
         cw_run_status status;
         cw_trigger trigger;
-        int attempt;            /* 1 for the first attempt of a fire */
-        cw_time scheduled_at;   /* the fire's instant, 0 when not scheduled */
+        int attempt;          /* 1 for the first attempt of a fire */
+        cw_time scheduled_at; /* the fire's instant, 0 when not scheduled */
         int64_t started_us;
         int64_t ended_us;       /* 0 while active */
         int worker_pid;         /* the supervising cronwarden process, 0 if none */
@@ -79,7 +79,7 @@ typedef struct cw_run {
         char *reason;           /* why skipped/killed/lost/failed to start; NULL if none */
         char *lock_key;         /* NULL when lock = none */
         cw_resume_state resume;
-        int64_t resumed_from;   /* run id this one resumes, 0 if none */
+        int64_t resumed_from; /* run id this one resumes, 0 if none */
 } cw_run;
 
 /* Frees the strings of r and zeroes it. Accepts NULL. */

@@ -408,8 +408,8 @@ int cw_store_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len)
         return s->ops->run_output(s, id, ret, ret_len);
 }
 
-int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
-                                 size_t len)
+int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated,
+                                 const void *output, size_t len)
 {
         OP_OR_RETURN(s, run_output_snapshot);
         if (!output && len > 0)
@@ -565,7 +565,8 @@ void cw_job_stats_free(cw_job_stats *st, size_t n)
         free(st);
 }
 
-int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n)
+int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret,
+                       size_t *ret_n)
 {
         OP_OR_RETURN(s, jobs_last);
         if (!ret || !ret_n)

@@ -93,18 +93,21 @@ void cw_store_set_clock(cw_store *s, const cw_clock *clock);
  * elsewhere (a PostgreSQL URL) counts as existing, and so does a URL the
  * grammar refuses (opening it then says what is wrong). */
 bool cw_store_exists(const char *url, const char *data_dir);
-static inline void cw_store_closep(cw_store **s) { cw_store_close(*s); }
+static inline void cw_store_closep(cw_store **s)
+{
+        cw_store_close(*s);
+}
 
 /* ---- checking a damaged store ---- */
 
 #define CW_STORE_CHECK_MAX_LINES 20
 
 typedef struct cw_store_check_result {
-        bool ok;              /* the integrity check found nothing wrong */
-        size_t n_problems;    /* what it found, counted */
-        char *problems;       /* the first CW_STORE_CHECK_MAX_LINES of them, one a line;
+        bool ok;                 /* the integrity check found nothing wrong */
+        size_t n_problems;       /* what it found, counted */
+        char *problems;          /* the first CW_STORE_CHECK_MAX_LINES of them, one a line;
                                  NULL when none; the caller frees it */
-        bool recovered;       /* recover_to was written */
+        bool recovered;          /* recover_to was written */
         char recover_error[256]; /* why not, when a recovery was asked for and failed */
 } cw_store_check_result;
 
@@ -161,8 +164,8 @@ int cw_store_run_finish(cw_store *s, const cw_run *run, const void *output, size
  * to `to` (with reason, and ended_us = now_us when `to` is final) only if
  * it is `from`. Returns 0 when changed, -ESTALE when it was not `from`,
  * -ENOENT when there is no such run. */
-int cw_store_run_transition(cw_store *s, int64_t id, cw_run_status from, cw_run_status to, const char *reason,
-                            int64_t now_us);
+int cw_store_run_transition(cw_store *s, int64_t id, cw_run_status from, cw_run_status to,
+                            const char *reason, int64_t now_us);
 /* Compare-and-set of a run's resume state (see run.h). Same returns. */
 int cw_store_run_set_resume(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to);
 /* One run, without its output. ret is released by the caller (cw_run_release). */
@@ -183,14 +186,14 @@ int cw_store_run_output(cw_store *s, int64_t id, void **ret, size_t *ret_len);
  * database gives -EBUSY at once with nothing written (try again later),
  * so a worker never stalls its job's pipe behind another writer.
  * -ESTALE when the run is not running, -ENOENT when there is no such run. */
-int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
-                                 size_t len);
+int cw_store_run_output_snapshot(cw_store *s, int64_t id, uint64_t size, bool truncated,
+                                 const void *output, size_t len);
 
 typedef struct cw_run_output {
         cw_run_status status;
-        uint64_t size;   /* output_size: bytes the job wrote so far */
-        bool truncated;  /* output_truncated */
-        void *data;      /* the stored output, NUL after the data; NULL when empty */
+        uint64_t size;  /* output_size: bytes the job wrote so far */
+        bool truncated; /* output_truncated */
+        void *data;     /* the stored output, NUL after the data; NULL when empty */
         size_t len;
 } cw_run_output;
 
@@ -203,14 +206,16 @@ int cw_store_run_output_get(cw_store *s, int64_t id, cw_run_output *ret);
 void cw_run_output_release(cw_run_output *o);
 
 typedef struct cw_run_filter {
-        const char *job;        /* NULL: any job */
-        int status;             /* a cw_run_status, or -1 for any */
-        bool active;            /* only QUEUED and RUNNING */
-        int resume;             /* a cw_resume_state, or -1 for any */
-        int64_t before_id;      /* paging: only ids < before_id (0: no bound) */
-        size_t limit;           /* 0: no limit */
+        const char *job;   /* NULL: any job */
+        int status;        /* a cw_run_status, or -1 for any */
+        bool active;       /* only QUEUED and RUNNING */
+        int resume;        /* a cw_resume_state, or -1 for any */
+        int64_t before_id; /* paging: only ids < before_id (0: no bound) */
+        size_t limit;      /* 0: no limit */
 } cw_run_filter;
+/* clang-format off */
 #define CW_RUN_FILTER_INIT {.status = -1, .resume = -1}
+/* clang-format on */
 
 /* Runs matching f, newest first, without output. *ret is an array of
  * *ret_n runs; free with cw_runs_free. */
@@ -244,7 +249,8 @@ void cw_store_batch_abort(cw_store *s);
 
 /* Claims (spec, scheduled_at) for node: *ret_won is true for exactly one
  * caller across all processes and nodes. */
-int cw_store_claim(cw_store *s, const char *spec, cw_time scheduled_at, const char *node, bool *ret_won);
+int cw_store_claim(cw_store *s, const char *spec, cw_time scheduled_at, const char *node,
+                   bool *ret_won);
 /* Key/value scheduler state ("last_pass", "enabled"). get: -ENOENT when unset. */
 int cw_store_state_get(cw_store *s, const char *key, char **ret);
 int cw_store_state_set(cw_store *s, const char *key, const char *value);
@@ -252,7 +258,8 @@ int cw_store_state_set(cw_store *s, const char *key, const char *value);
 int cw_store_job_enabled_get(cw_store *s, const char *job, bool *ret);
 int cw_store_job_enabled_set(cw_store *s, const char *job, bool enabled);
 /* Requested runs: add one; take (atomically mark taken) up to max pending. */
-int cw_store_request_add(cw_store *s, const char *spec, const char *by, int64_t now_us, int64_t *ret_id);
+int cw_store_request_add(cw_store *s, const char *spec, const char *by, int64_t now_us,
+                         int64_t *ret_id);
 typedef struct cw_request {
         int64_t id;
         char *spec;
@@ -261,7 +268,6 @@ typedef struct cw_request {
 } cw_request;
 int cw_store_requests_take(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
 void cw_requests_free(cw_request *r, size_t n);
-
 
 /* Requests not yet taken, oldest first, at most max (0: no bound), without
  * taking them (the admin's queue view). Free with cw_requests_free. */
@@ -288,7 +294,7 @@ extern const double cw_store_lateness_bounds[CW_STORE_LATENESS_BUCKETS];
 typedef struct cw_store_hist {
         uint64_t counts[CW_STORE_HIST_MAX + 1];
         uint64_t count;
-        double sum;              /* seconds */
+        double sum; /* seconds */
 } cw_store_hist;
 
 typedef struct cw_job_stats {
@@ -329,7 +335,8 @@ int cw_store_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n,
  * is NULL, in one read transaction; *ret is an array of *ret_n runs in no
  * particular order. A page of jobs asks for its own jobs only: all
  * 10 000 jobs' last runs cost ~15 ms, a page of 200 well under 1 ms. */
-int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
+int cw_store_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret,
+                       size_t *ret_n);
 /* Jobs whose store flag is `disabled`, sorted by name (one query):
  * *ret is an array of *ret_n strings; free with cw_store_names_free. */
 int cw_store_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
@@ -346,12 +353,12 @@ void cw_store_names_free(char **names, size_t n);
  * them. Exactly one of spec and command is set. */
 typedef struct cw_ui_entry {
         int64_t id;
-        char *schedule;          /* time spec text */
-        char *spec;              /* canonical job spec of a configured job, or NULL */
-        char *command;           /* free command line, or NULL */
-        char *description;       /* "" when none */
+        char *schedule;    /* time spec text */
+        char *spec;        /* canonical job spec of a configured job, or NULL */
+        char *command;     /* free command line, or NULL */
+        char *description; /* "" when none */
         bool enabled;
-        char *created_by;        /* who created it; NULL when unknown */
+        char *created_by; /* who created it; NULL when unknown */
         int64_t created_us;
         int64_t updated_us;
 } cw_ui_entry;

@@ -59,10 +59,12 @@ struct cw_store_ops {
 
         /* the admin UI's reads, aggregates and UI entries */
         int (*requests_pending)(cw_store *s, size_t max, cw_request **ret, size_t *ret_n);
-        int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness);
+        int (*stats_list)(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_n,
+                          cw_store_hist *ret_lateness);
         int (*stats_summary)(cw_store *s, cw_job_stats **ret, size_t *ret_n,
                              cw_store_hist *ret_lateness, cw_store_hist *ret_duration);
-        int (*jobs_last)(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
+        int (*jobs_last)(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret,
+                         size_t *ret_n);
         int (*jobs_disabled)(cw_store *s, char ***ret, size_t *ret_n);
         int (*ui_entry_add)(cw_store *s, cw_ui_entry *e);
         int (*ui_entry_update)(cw_store *s, const cw_ui_entry *e);
@@ -76,8 +78,8 @@ struct cw_store_ops {
         void (*batch_abort)(cw_store *s);
 
         /* live output of running runs */
-        int (*run_output_snapshot)(cw_store *s, int64_t id, uint64_t size, bool truncated, const void *output,
-                                   size_t len);
+        int (*run_output_snapshot)(cw_store *s, int64_t id, uint64_t size, bool truncated,
+                                   const void *output, size_t len);
         int (*run_output_get)(cw_store *s, int64_t id, cw_run_output *ret);
         /* the jobs page's count of failing jobs */
         int (*jobs_failing)(cw_store *s, char ***ret, size_t *ret_n);

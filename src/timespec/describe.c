@@ -19,8 +19,9 @@
 
 static const char *const dow_words[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                          "Thursday", "Friday", "Saturday"};
-static const char *const mon_words[13] = {"",     "January", "February",  "March",   "April",    "May",     "June",
-                                          "July", "August",  "September", "October", "November", "December"};
+static const char *const mon_words[13] = {"",        "January",  "February", "March",  "April",
+                                          "May",     "June",     "July",     "August", "September",
+                                          "October", "November", "December"};
 static const char *const nth_words[6] = {"", "first", "second", "third", "fourth", "fifth"};
 
 /* How list values are written. */
@@ -116,10 +117,18 @@ static void put_ordinal(cw_buf *b, int v)
 static void put_value(cw_buf *b, val_style st, int v)
 {
         switch (st) {
-        case V_NUM: cw_buf_printf(b, "%d", v); break;
-        case V_ORD: put_ordinal(b, v); break;
-        case V_DOW: cw_buf_puts(b, dow_words[v]); break;
-        case V_MON: cw_buf_puts(b, mon_words[v]); break;
+        case V_NUM:
+                cw_buf_printf(b, "%d", v);
+                break;
+        case V_ORD:
+                put_ordinal(b, v);
+                break;
+        case V_DOW:
+                cw_buf_puts(b, dow_words[v]);
+                break;
+        case V_MON:
+                cw_buf_puts(b, mon_words[v]);
+                break;
         }
 }
 
@@ -189,7 +198,8 @@ static void put_range_list(cw_buf *b, uint64_t bits, int lo, int hi, val_style s
 }
 
 /* "minute 5", "minutes 0 through 9". */
-static void put_named_list(cw_buf *b, const char *one, const char *many, uint64_t bits, int lo, int hi)
+static void put_named_list(cw_buf *b, const char *one, const char *many, uint64_t bits, int lo,
+                           int hi)
 {
         cw_buf_puts(b, count(bits) == 1 ? one : many);
         cw_buf_putc(b, ' ');
@@ -368,14 +378,15 @@ static void put_dow(const cw_timespec *ts, cw_buf *b)
                 int w = monday_first[i];
                 for (int k = 1; k <= 5; k++) {
                         if (ts->dow_nth[w] & (1u << k)) {
-                                snprintf(text[n], sizeof(text[n]), "the %s %s of the month", nth_words[k],
-                                         dow_words[w]);
+                                snprintf(text[n], sizeof(text[n]), "the %s %s of the month",
+                                         nth_words[k], dow_words[w]);
                                 extra[n] = text[n];
                                 n++;
                         }
                 }
                 if (ts->dow_last & (1u << w)) {
-                        snprintf(text[n], sizeof(text[n]), "the last %s of the month", dow_words[w]);
+                        snprintf(text[n], sizeof(text[n]), "the last %s of the month",
+                                 dow_words[w]);
                         extra[n] = text[n];
                         n++;
                 }
@@ -427,7 +438,10 @@ static void put_every(cw_buf *b, cw_duration v)
                 cw_duration secs;
                 const char *one, *many;
         } units[] = {
-                {86400, "day", "days"}, {3600, "hour", "hours"}, {60, "minute", "minutes"}, {1, "second", "seconds"},
+                {86400, "day", "days"},
+                {3600, "hour", "hours"},
+                {60, "minute", "minutes"},
+                {1, "second", "seconds"},
         };
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(units); i++) {

@@ -24,7 +24,7 @@ typedef enum field_id { F_SEC, F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F__MAX } fiel
 typedef struct field_desc {
         const char *name;
         int lo, hi;
-        int hash_lo, hash_hi; /* range H picks from when none is given */
+        int hash_lo, hash_hi;     /* range H picks from when none is given */
         const char *const *names; /* value names, index = value - names_base */
         int names_base;
         int n_names;
@@ -67,12 +67,18 @@ _printf_(4, 5) static int fail(field_parse *fp, size_t from, size_t to, const ch
         va_start(ap, fmt);
         vsnprintf(m, sizeof(m), fmt, ap);
         va_end(ap);
-        return cw_error_set(fp->err, (int)from, (int)(to > from ? to - from : 1), "bad %s field: %s",
-                            fields[fp->id].name, m);
+        return cw_error_set(fp->err, (int)from, (int)(to > from ? to - from : 1),
+                            "bad %s field: %s", fields[fp->id].name, m);
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+static bool is_alpha(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 /* A number in a message is shown as written (the value read stops
  * growing once it is out of range), up to this many digits. */
@@ -100,8 +106,9 @@ static int read_value(field_parse *fp, size_t *i, int *ret, bool *ret_named)
                 }
                 if (v < fd->lo || v > fd->hi) {
                         char d[128];
-                        snprintf(d, sizeof(d), "%.*s%s is out of range %d-%d", digits_shown(start, *i),
-                                 s + start, *i - start > DIGITS_SHOWN ? "..." : "", fd->lo, fd->hi);
+                        snprintf(d, sizeof(d), "%.*s%s is out of range %d-%d",
+                                 digits_shown(start, *i), s + start,
+                                 *i - start > DIGITS_SHOWN ? "..." : "", fd->lo, fd->hi);
                         return fail(fp, start, *i, "%s", d);
                 }
                 *ret = (int)v;
@@ -116,7 +123,8 @@ static int read_value(field_parse *fp, size_t *i, int *ret, bool *ret_named)
                 if (n >= 3) {
                         for (int k = 0; k < fd->n_names; k++) {
                                 if (strncasecmp(s + *i, fd->names[k], 3) == 0 &&
-                                    (n == 3 || (fp->id == F_DOW && n == 4 && (s[*i + 3] == 'L' || s[*i + 3] == 'l')))) {
+                                    (n == 3 || (fp->id == F_DOW && n == 4 &&
+                                                (s[*i + 3] == 'L' || s[*i + 3] == 'l')))) {
                                         *i += 3;
                                         *ret = k + fd->names_base;
                                         *ret_named = true;
@@ -128,8 +136,9 @@ static int read_value(field_parse *fp, size_t *i, int *ret, bool *ret_named)
                         char word[32];
                         snprintf(word, sizeof(word), "%.*s", (int)(n < 24 ? n : 24), s + start);
                         return fail(fp, start, start + n,
-                                    fp->id == F_MON ? "unknown month name '%s' (use JAN-DEC or 1-12)"
-                                                    : "unknown day name '%s' (use SUN-SAT or 0-7)",
+                                    fp->id == F_MON
+                                            ? "unknown month name '%s' (use JAN-DEC or 1-12)"
+                                            : "unknown day name '%s' (use SUN-SAT or 0-7)",
                                     word);
                 }
         }
@@ -140,7 +149,8 @@ static int read_value(field_parse *fp, size_t *i, int *ret, bool *ret_named)
 static int hash_pick(field_parse *fp, int n)
 {
         fp->used_hash = true;
-        return (int)(cw_hash_mix(fp->seed_hash ^ ((uint64_t)fp->id + 1) * 0x9e3779b97f4a7c15ULL) % (uint64_t)n);
+        return (int)(cw_hash_mix(fp->seed_hash ^ ((uint64_t)fp->id + 1) * 0x9e3779b97f4a7c15ULL) %
+                     (uint64_t)n);
 }
 
 /* Number of distinct values in a field (day-of-week: 7, since 7 = 0). */
@@ -167,7 +177,8 @@ static int read_step(field_parse *fp, size_t *i, int range, int *ret)
         if (v > range) {
                 char d[128];
                 snprintf(d, sizeof(d), "step %.*s%s is larger than the field's range of %d values",
-                         digits_shown(start, *i), s + start, *i - start > DIGITS_SHOWN ? "..." : "", range);
+                         digits_shown(start, *i), s + start, *i - start > DIGITS_SHOWN ? "..." : "",
+                         range);
                 return fail(fp, start, *i, "%s", d);
         }
         *ret = (int)v;
@@ -236,8 +247,10 @@ static int parse_dow_suffix(field_parse *fp, size_t *i, size_t start, int v)
         }
         /* s[*i] == '#' */
         (*i)++;
-        if (!is_digit(s[*i]) || s[*i] < '1' || s[*i] > '5' || (*i + 1 < fp->end && is_digit(s[*i + 1])))
-                return fail(fp, start, *i + 1, "'#' must be followed by 1-5 (MON#2 = second Monday)%s", "");
+        if (!is_digit(s[*i]) || s[*i] < '1' || s[*i] > '5' ||
+            (*i + 1 < fp->end && is_digit(s[*i + 1])))
+                return fail(fp, start, *i + 1,
+                            "'#' must be followed by 1-5 (MON#2 = second Monday)%s", "");
         fp->dow_nth[v] |= (uint8_t)(1u << (s[*i] - '0'));
         (*i)++;
         return 0;
@@ -271,8 +284,10 @@ static int parse_element(field_parse *fp, size_t *i)
                 fp->last_dom = true;
                 return 0;
         }
-        if (fp->id == F_DOW && (s[*i] == 'L' || s[*i] == 'l') && (*i + 1 >= fp->end || s[*i + 1] == ','))
-                return fail(fp, start, start + 1, "'L' needs a weekday: 5L or FRIL is the last Friday%s", "");
+        if (fp->id == F_DOW && (s[*i] == 'L' || s[*i] == 'l') &&
+            (*i + 1 >= fp->end || s[*i + 1] == ','))
+                return fail(fp, start, start + 1,
+                            "'L' needs a weekday: 5L or FRIL is the last Friday%s", "");
 
         r = read_value(fp, i, &a, &named_a);
         if (r < 0)
@@ -290,7 +305,9 @@ static int parse_element(field_parse *fp, size_t *i)
                 if (fp->id == F_DOW && named_b && b == 0 && a > 0)
                         b = 7;
                 if (a > b)
-                        return fail(fp, start, *i, "range start is after its end (ranges do not wrap around)%s", "");
+                        return fail(fp, start, *i,
+                                    "range start is after its end (ranges do not wrap around)%s",
+                                    "");
         }
         if (s[*i] == '/') {
                 (*i)++;
@@ -319,8 +336,8 @@ static int parse_field(field_parse *fp)
         /* Every element selects at least one value, but keep the search's
          * invariant (no empty set) even if an element form ever doesn't. */
         if (!fp->bits && !fp->last_dom && !fp->dow_last &&
-            !(fp->dow_nth[0] | fp->dow_nth[1] | fp->dow_nth[2] | fp->dow_nth[3] | fp->dow_nth[4] | fp->dow_nth[5] |
-              fp->dow_nth[6]))
+            !(fp->dow_nth[0] | fp->dow_nth[1] | fp->dow_nth[2] | fp->dow_nth[3] | fp->dow_nth[4] |
+              fp->dow_nth[5] | fp->dow_nth[6]))
                 return fail(fp, fp->start, fp->end, "selects no value");
         return 0;
 }
@@ -337,8 +354,7 @@ static int parse_list(field_parse *fp, size_t *ip)
                 if (i >= fp->end)
                         break;
                 if (fp->text[i] != ',')
-                        return fail(fp, i, i + 1, "unexpected '%s'",
-                                    (char[2]){fp->text[i], 0});
+                        return fail(fp, i, i + 1, "unexpected '%s'", (char[2]){fp->text[i], 0});
                 i++;
                 if (i >= fp->end)
                         return fail(fp, i - 1, i, "list ends with ','%s", "");
@@ -352,7 +368,7 @@ static const struct {
         const char *cron;
 } macros[] = {
         {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
         {"@hourly", "0 * * * *"},
 };
 
@@ -394,11 +410,13 @@ static int parse_cron(cw_timespec *ts, const char *text, uint64_t seed_hash, cw_
         n = split_fields(text, starts, ends, 7);
         if (n != 5 && n != 6) {
                 /* Too many: underline the surplus fields; too few: all of it. */
-                size_t s = n > 6 ? starts[6] : (n ? starts[0] : 0), e = n ? ends[n - 1] : strlen(text);
-                return cw_error_set(err, (int)s, (int)(e - s),
-                                    "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
-                                    "(seconds first), got %zu",
-                                    n);
+                size_t s = n > 6 ? starts[6] : (n ? starts[0] : 0),
+                       e = n ? ends[n - 1] : strlen(text);
+                return cw_error_set(
+                        err, (int)s, (int)(e - s),
+                        "expected 5 fields (minute hour day-of-month month day-of-week) or 6 "
+                        "(seconds first), got %zu",
+                        n);
         }
         first = n == 6 ? F_SEC : F_MIN;
         if (n == 5)
@@ -413,13 +431,26 @@ static int parse_cron(cw_timespec *ts, const char *text, uint64_t seed_hash, cw_
                 if (r < 0)
                         return r;
                 switch (f) {
-                case F_SEC: ts->sec = fp.bits; break;
-                case F_MIN: ts->min = fp.bits; break;
-                case F_HOUR: ts->hour = (uint32_t)fp.bits; break;
-                case F_DOM: ts->dom = (uint32_t)fp.bits; break;
-                case F_MON: ts->mon = (uint16_t)fp.bits; break;
-                case F_DOW: ts->dow = (uint8_t)((fp.bits | (fp.bits >> 7)) & 0x7f); break;
-                default: break;
+                case F_SEC:
+                        ts->sec = fp.bits;
+                        break;
+                case F_MIN:
+                        ts->min = fp.bits;
+                        break;
+                case F_HOUR:
+                        ts->hour = (uint32_t)fp.bits;
+                        break;
+                case F_DOM:
+                        ts->dom = (uint32_t)fp.bits;
+                        break;
+                case F_MON:
+                        ts->mon = (uint16_t)fp.bits;
+                        break;
+                case F_DOW:
+                        ts->dow = (uint8_t)((fp.bits | (fp.bits >> 7)) & 0x7f);
+                        break;
+                default:
+                        break;
                 }
         }
         ts->dom_last = fp.last_dom;
@@ -459,8 +490,9 @@ static int parse_every(cw_timespec *ts, const char *text, size_t at, cw_error *e
                 while (isspace((unsigned char)text[t]))
                         t++;
                 if (text[t])
-                        return cw_error_set(err, (int)t, (int)strlen(text + t),
-                                            "unexpected text after the duration (write '1h30m', not '1h 30m')");
+                        return cw_error_set(
+                                err, (int)t, (int)strlen(text + t),
+                                "unexpected text after the duration (write '1h30m', not '1h 30m')");
         }
         if (e - s >= sizeof(buf))
                 return cw_error_set(err, (int)s, (int)(e - s), "duration too long");
@@ -468,10 +500,11 @@ static int parse_every(cw_timespec *ts, const char *text, size_t at, cw_error *e
         buf[e - s] = '\0';
         cw_error_clear(&derr);
         if (cw_duration_parse(buf, &v, &derr) < 0)
-                return cw_error_set(err, (int)s + (derr.col > 0 ? derr.col : 0), derr.len > 0 ? derr.len : (int)(e - s),
-                                    "%s", derr.msg);
+                return cw_error_set(err, (int)s + (derr.col > 0 ? derr.col : 0),
+                                    derr.len > 0 ? derr.len : (int)(e - s), "%s", derr.msg);
         if (v < 1)
-                return cw_error_set(err, (int)s, (int)(e - s), "'every' needs a duration of at least 1s");
+                return cw_error_set(err, (int)s, (int)(e - s),
+                                    "'every' needs a duration of at least 1s");
         ts->kind = CW_TIMESPEC_EVERY;
         ts->interval = v;
         return 0;
@@ -498,7 +531,9 @@ static int parse_at(cw_timespec *ts, const char *text, size_t at, cw_error *err)
                         break;
                 if (need_sep) {
                         if (text[i] != ',')
-                                return cw_error_set(err, (int)i, 1, "expected ',' between times, like 'at 11:30, 14:00'");
+                                return cw_error_set(
+                                        err, (int)i, 1,
+                                        "expected ',' between times, like 'at 11:30, 14:00'");
                         i++;
                         while (isspace((unsigned char)text[i]))
                                 i++;
@@ -508,29 +543,34 @@ static int parse_at(cw_timespec *ts, const char *text, size_t at, cw_error *err)
                         hh = hh * 10 + (text[i++] - '0');
                         nd++;
                 }
-                if (nd < 1 || nd > 2 || text[i] != ':' || !is_digit(text[i + 1]) || !is_digit(text[i + 2]) ||
+                if (nd < 1 || nd > 2 || text[i] != ':' || !is_digit(text[i + 1]) ||
+                    !is_digit(text[i + 2]) ||
                     (text[i + 3] && text[i + 3] != ',' && !isspace((unsigned char)text[i + 3]))) {
                         size_t e = start;
                         while (text[e] && text[e] != ',' && !isspace((unsigned char)text[e]))
                                 e++;
-                        return cw_error_set(err, (int)start, (int)(e > start ? e - start : 1),
-                                            "expected a time HH:MM (24-hour clock), like 'at 11:30, 14:00'");
+                        return cw_error_set(
+                                err, (int)start, (int)(e > start ? e - start : 1),
+                                "expected a time HH:MM (24-hour clock), like 'at 11:30, 14:00'");
                 }
                 mm = (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
                 i += 3;
                 if (hh > 23 || mm > 59)
-                        return cw_error_set(err, (int)start, (int)(i - start), "time out of range (00:00-23:59)");
+                        return cw_error_set(err, (int)start, (int)(i - start),
+                                            "time out of range (00:00-23:59)");
                 /* 1440 distinct HH:MM exist; more means a duplicate, caught below. */
                 if (cw_array_reserve((void **)&ts->at, &cap, ts->n_at + 1, sizeof(*ts->at), 4) < 0)
                         return -ENOMEM;
                 for (size_t k = 0; k < ts->n_at; k++)
                         if (ts->at[k] == hh * 3600 + mm * 60)
-                                return cw_error_set(err, (int)start, (int)(i - start), "time listed twice");
+                                return cw_error_set(err, (int)start, (int)(i - start),
+                                                    "time listed twice");
                 ts->at[ts->n_at++] = hh * 3600 + mm * 60;
                 need_sep = true;
         }
         if (ts->n_at == 0)
-                return cw_error_set(err, (int)at, 1, "'at' needs at least one time, like 'at 11:30, 14:00'");
+                return cw_error_set(err, (int)at, 1,
+                                    "'at' needs at least one time, like 'at 11:30, 14:00'");
         qsort(ts->at, ts->n_at, sizeof(*ts->at), cmp_i32);
         ts->kind = CW_TIMESPEC_AT;
         ts->fixed_time = true;
@@ -575,7 +615,8 @@ static size_t fold_space(const char *s, char *out)
 static bool starts_word(const char *text, size_t i, const char *word)
 {
         size_t n = strlen(word);
-        return strncasecmp(text + i, word, n) == 0 && (!text[i + n] || isspace((unsigned char)text[i + n]));
+        return strncasecmp(text + i, word, n) == 0 &&
+               (!text[i + n] || isspace((unsigned char)text[i + n]));
 }
 
 static int parse_dispatch(cw_timespec *ts, const char *text, const char *seed, cw_error *err)
@@ -588,7 +629,8 @@ static int parse_dispatch(cw_timespec *ts, const char *text, const char *seed, c
         if (!text[i])
                 return cw_error_set(err, 0, 1, "empty time spec");
         if (n > CW_TIMESPEC_TEXT_MAX)
-                return cw_error_set(err, 0, (int)n, "time spec too long (at most %d bytes)", CW_TIMESPEC_TEXT_MAX);
+                return cw_error_set(err, 0, (int)n, "time spec too long (at most %d bytes)",
+                                    CW_TIMESPEC_TEXT_MAX);
         if (text[i] == '@') {
                 size_t e = i;
                 while (text[e] && !isspace((unsigned char)text[e]))
@@ -596,22 +638,25 @@ static int parse_dispatch(cw_timespec *ts, const char *text, const char *seed, c
                 for (size_t k = e; text[k]; k++)
                         if (!isspace((unsigned char)text[k]))
                                 return cw_error_set(err, (int)k, (int)strlen(text + k),
-                                                    "unexpected text after '%.*s'", (int)(e - i), text + i);
+                                                    "unexpected text after '%.*s'", (int)(e - i),
+                                                    text + i);
                 if (e - i == 7 && strncasecmp(text + i, "@reboot", 7) == 0) {
                         ts->kind = CW_TIMESPEC_REBOOT;
                         return 0;
                 }
                 for (size_t k = 0; k < CW_ARRAY_SIZE(macros); k++) {
-                        if (strlen(macros[k].name) == e - i && strncasecmp(text + i, macros[k].name, e - i) == 0) {
+                        if (strlen(macros[k].name) == e - i &&
+                            strncasecmp(text + i, macros[k].name, e - i) == 0) {
                                 int r = parse_cron(ts, macros[k].cron, 0, NULL);
                                 ts->kind = CW_TIMESPEC_CRON;
                                 return r;
                         }
                 }
-                return cw_error_set(err, (int)i, (int)(e - i),
-                                    "unknown macro '%.*s' (known: @yearly @annually @monthly @weekly @daily "
-                                    "@midnight @hourly @reboot)",
-                                    (int)(e - i), text + i);
+                return cw_error_set(
+                        err, (int)i, (int)(e - i),
+                        "unknown macro '%.*s' (known: @yearly @annually @monthly @weekly @daily "
+                        "@midnight @hourly @reboot)",
+                        (int)(e - i), text + i);
         }
         if (starts_word(text, i, "every"))
                 return parse_every(ts, text, i + 5, err);
@@ -667,13 +712,15 @@ bool cw_timespec_equal(const cw_timespec *a, const cw_timespec *b)
          * seed: then compare what was computed. */
         if (!a->uses_hash && !b->uses_hash)
                 return true;
-        return a->uses_hash == b->uses_hash && a->sec == b->sec && a->min == b->min && a->hour == b->hour &&
-               a->dom == b->dom && a->mon == b->mon && a->dow == b->dow && a->dow_last == b->dow_last &&
-               a->dom_last == b->dom_last && a->has_nth == b->has_nth && a->dom_star == b->dom_star &&
+        return a->uses_hash == b->uses_hash && a->sec == b->sec && a->min == b->min &&
+               a->hour == b->hour && a->dom == b->dom && a->mon == b->mon && a->dow == b->dow &&
+               a->dow_last == b->dow_last && a->dom_last == b->dom_last &&
+               a->has_nth == b->has_nth && a->dom_star == b->dom_star &&
                a->dow_star == b->dow_star && a->fixed_time == b->fixed_time &&
                memcmp(a->dow_nth, b->dow_nth, sizeof(a->dow_nth)) == 0 &&
-               memcmp(a->dow_pattern, b->dow_pattern, sizeof(a->dow_pattern)) == 0 && a->interval == b->interval &&
-               a->n_at == b->n_at && (a->n_at == 0 || memcmp(a->at, b->at, a->n_at * sizeof(*a->at)) == 0);
+               memcmp(a->dow_pattern, b->dow_pattern, sizeof(a->dow_pattern)) == 0 &&
+               a->interval == b->interval && a->n_at == b->n_at &&
+               (a->n_at == 0 || memcmp(a->at, b->at, a->n_at * sizeof(*a->at)) == 0);
 }
 
 uint64_t cw_timespec_hash(const cw_timespec *ts)
@@ -689,8 +736,23 @@ uint64_t cw_timespec_hash(const cw_timespec *ts)
         return h;
 }
 
-cw_timespec_kind cw_timespec_get_kind(const cw_timespec *ts) { return ts->kind; }
-const char *cw_timespec_text(const cw_timespec *ts) { return ts->text; }
-bool cw_timespec_is_fixed_time(const cw_timespec *ts) { return ts->fixed_time; }
-bool cw_timespec_uses_hash(const cw_timespec *ts) { return ts->uses_hash; }
-cw_duration cw_timespec_interval(const cw_timespec *ts) { return ts->kind == CW_TIMESPEC_EVERY ? ts->interval : 0; }
+cw_timespec_kind cw_timespec_get_kind(const cw_timespec *ts)
+{
+        return ts->kind;
+}
+const char *cw_timespec_text(const cw_timespec *ts)
+{
+        return ts->text;
+}
+bool cw_timespec_is_fixed_time(const cw_timespec *ts)
+{
+        return ts->fixed_time;
+}
+bool cw_timespec_uses_hash(const cw_timespec *ts)
+{
+        return ts->uses_hash;
+}
+cw_duration cw_timespec_interval(const cw_timespec *ts)
+{
+        return ts->kind == CW_TIMESPEC_EVERY ? ts->interval : 0;
+}

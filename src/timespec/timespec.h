@@ -53,7 +53,10 @@ typedef struct cw_timespec cw_timespec;
 int cw_timespec_parse(const char *text, const char *seed, cw_timespec **ret, cw_error *err);
 
 void cw_timespec_free(cw_timespec *ts);
-static inline void cw_timespec_freep(cw_timespec **ts) { cw_timespec_free(*ts); }
+static inline void cw_timespec_freep(cw_timespec **ts)
+{
+        cw_timespec_free(*ts);
+}
 
 cw_timespec_kind cw_timespec_get_kind(const cw_timespec *ts);
 /* The text as given, with runs of white space folded to one space. */

@@ -26,8 +26,8 @@
 #include <stdio.h>
 
 /* Instants outside this range are never produced or accepted as `after`. */
-#define MIN_INSTANT ((cw_time)-62167219200LL)  /* 0000-01-01T00:00:00Z */
-#define MAX_INSTANT ((cw_time)253402300799LL)  /* 9999-12-31T23:59:59Z */
+#define MIN_INSTANT ((cw_time)-62167219200LL) /* 0000-01-01T00:00:00Z */
+#define MAX_INSTANT ((cw_time)253402300799LL) /* 9999-12-31T23:59:59Z */
 
 /* Lowest set bit of `set` at or above `from`, or -1. */
 static int next_bit(uint64_t set, int from)
@@ -229,7 +229,8 @@ static bool unique_in_period(const cw_tz_period *p, int32_t spread, int64_t loca
         return true;
 }
 
-static int next_in_zone(const cw_timespec *ts, const cw_tz *tz, cw_time after, int64_t max_year, cw_time *ret)
+static int next_in_zone(const cw_timespec *ts, const cw_tz *tz, cw_time after, int64_t max_year,
+                        cw_time *ret)
 {
         cw_tz_period p;
         cw_time best = INT64_MAX;
@@ -333,19 +334,22 @@ int cw_timespec_check_fires(const cw_timespec *ts, const cw_tz *tz, cw_time now,
          * fires in an earlier 400-year cycle only has no fire left. */
         if (c.year + 401 > CW_TIMESPEC_MAX_YEAR &&
             next_in_zone(ts, tz, (cw_time)946684800 /* 2000-01-01 */, 2401, &t) == 0)
-                return cw_error_set(err, -1, 0,
-                                    "never fires: its next fire would be after the year %d, the last "
-                                    "year cronwarden computes",
-                                    CW_TIMESPEC_MAX_YEAR);
+                return cw_error_set(
+                        err, -1, 0,
+                        "never fires: its next fire would be after the year %d, the last "
+                        "year cronwarden computes",
+                        CW_TIMESPEC_MAX_YEAR);
         utc = cw_tz_utc();
         if (!utc)
                 return -ENOMEM;
         in_utc = next_in_zone(ts, utc, now, c.year + 401, &t) == 0;
         cw_tz_free(utc);
         if (in_utc)
-                return cw_error_set(err, -1, 0,
-                                    "never fires in %s: every matching time falls in a daylight-saving gap",
-                                    cw_tz_name(tz));
-        return cw_error_set(err, -1, 0,
-                            "never fires: no date matches its day-of-month, month and day-of-week together");
+                return cw_error_set(
+                        err, -1, 0,
+                        "never fires in %s: every matching time falls in a daylight-saving gap",
+                        cw_tz_name(tz));
+        return cw_error_set(
+                err, -1, 0,
+                "never fires: no date matches its day-of-month, month and day-of-week together");
 }

@@ -318,9 +318,9 @@ typedef struct rule_event {
  * can put one before it. At most three years are ever buffered. */
 typedef struct ev_stream {
         const cw_tz_posix *r;
-        int dir;           /* +1 ascending, -1 descending */
-        int64_t year;      /* next year to generate */
-        int64_t jan1;      /* its first day */
+        int dir;      /* +1 ascending, -1 descending */
+        int64_t year; /* next year to generate */
+        int64_t jan1; /* its first day */
         rule_event buf[8];
         size_t n;
 } ev_stream;
@@ -506,8 +506,8 @@ static void period_walk(const cw_tz_posix *r, int64_t at, int64_t year, bool *re
         *ret_end = end;
 }
 
-void cw_tz_posix_period(const cw_tz_posix *r, int64_t t, bool *ret_dst,
-                        int64_t *ret_start, int64_t *ret_end)
+void cw_tz_posix_period(const cw_tz_posix *r, int64_t t, bool *ret_dst, int64_t *ret_start,
+                        int64_t *ret_end)
 {
         int64_t year, at, start, end;
         int mon, day;

@@ -31,17 +31,17 @@ typedef enum cw_tz_posix_date_kind {
 /* When in a year a switch happens, read on the clock in force before it. */
 typedef struct cw_tz_posix_date {
         cw_tz_posix_date_kind kind;
-        int day;     /* JULIAN1 / JULIAN0 */
-        int mon;     /* MONTH: 1..12 */
-        int week;    /* MONTH: 1..5 */
-        int wday;    /* MONTH: 0 = Sunday .. 6 */
+        int day;      /* JULIAN1 / JULIAN0 */
+        int mon;      /* MONTH: 1..12 */
+        int week;     /* MONTH: 1..5 */
+        int wday;     /* MONTH: 0 = Sunday .. 6 */
         int32_t secs; /* local time of day, -167h .. +167h */
 } cw_tz_posix_date;
 
 typedef struct cw_tz_posix {
         int32_t std_off; /* seconds east of UTC */
         int32_t dst_off;
-        bool has_dst;    /* false: standard time all year, rest unused */
+        bool has_dst;        /* false: standard time all year, rest unused */
         bool never_switches; /* dates that never change the state (set by parse) */
         bool dst_all_year;   /* with never_switches: the state kept */
         char std_abbr[CW_TZ_ABBR_MAX + 1];
@@ -61,7 +61,7 @@ int cw_tz_posix_parse(const char *s, cw_tz_posix *ret, cw_error *err);
  * changes on that side (standard-only rules, "all year DST" rules, and
  * beyond ±2^52 s, where the state at the limit is kept forever). Costs a
  * few years' worth of switch dates, whatever t. */
-void cw_tz_posix_period(const cw_tz_posix *r, int64_t t, bool *ret_dst,
-                        int64_t *ret_start, int64_t *ret_end);
+void cw_tz_posix_period(const cw_tz_posix *r, int64_t t, bool *ret_dst, int64_t *ret_start,
+                        int64_t *ret_end);
 
 #endif

@@ -252,8 +252,7 @@ static int64_t be64(const uint8_t *p)
 
 /* Reads the header at *pos (its version byte into *ret_version unless
  * NULL) and checks the counts against each other. */
-static int tzif_header(const tzif_src *src, size_t *pos, uint8_t *ret_version,
-                       tzif_counts *ret)
+static int tzif_header(const tzif_src *src, size_t *pos, uint8_t *ret_version, tzif_counts *ret)
 {
         const uint8_t *h = src->buf + *pos;
 
@@ -284,16 +283,15 @@ static uint64_t tzif_block_size(const tzif_counts *c, unsigned tsize)
                (uint64_t)c->leap * (tsize + 4) + c->isstd + c->isut;
 }
 
-static int tzif_check_block(const tzif_src *src, size_t pos, const tzif_counts *c,
-                            unsigned tsize)
+static int tzif_check_block(const tzif_src *src, size_t pos, const tzif_counts *c, unsigned tsize)
 {
         if (tzif_block_size(c, tsize) > src->len - pos)
                 return tzif_bad(src, "counts run past the end of the file");
         return 0;
 }
 
-static int tzif_read_transitions(const tzif_src *src, const uint8_t *p,
-                                 const tzif_counts *c, unsigned tsize, cw_tz *tz)
+static int tzif_read_transitions(const tzif_src *src, const uint8_t *p, const tzif_counts *c,
+                                 unsigned tsize, cw_tz *tz)
 {
         const uint8_t *idx = p + (size_t)c->time * tsize;
 
@@ -315,8 +313,7 @@ static int tzif_read_transitions(const tzif_src *src, const uint8_t *p,
         return 0;
 }
 
-static int tzif_read_types(const tzif_src *src, const uint8_t *p, const tzif_counts *c,
-                           cw_tz *tz)
+static int tzif_read_types(const tzif_src *src, const uint8_t *p, const tzif_counts *c, cw_tz *tz)
 {
         const char *chars = (const char *)p + (size_t)c->type * 6;
 
@@ -376,8 +373,8 @@ static void drop_noop_transitions(cw_tz *tz)
 }
 
 /* Parses the data block at pos into tz; the caller checked its size. */
-static int tzif_read_block(const tzif_src *src, size_t pos, const tzif_counts *c,
-                           unsigned tsize, cw_tz *tz)
+static int tzif_read_block(const tzif_src *src, size_t pos, const tzif_counts *c, unsigned tsize,
+                           cw_tz *tz)
 {
         const uint8_t *p = src->buf + pos;
         int r;
@@ -607,8 +604,7 @@ static int load_path(const char *path, const char *name, cw_tz **ret, cw_error *
         close(fd);
         if (r < 0)
                 return r;
-        return tzif_parse(&(tzif_src){.path = path, .buf = buf, .len = len, .err = err}, name,
-                          ret);
+        return tzif_parse(&(tzif_src){.path = path, .buf = buf, .len = len, .err = err}, name, ret);
 }
 
 /* A version file's first line, in buf: "# version 2024a" (tzdata.zi) or
@@ -816,8 +812,8 @@ static size_t count_at_or_before(const int64_t *trans, size_t n, int64_t t)
         return lo;
 }
 
-static void fill_period(cw_tz_period *ret, int64_t start, int64_t end, int32_t utoff,
-                        bool isdst, const char *abbr)
+static void fill_period(cw_tz_period *ret, int64_t start, int64_t end, int32_t utoff, bool isdst,
+                        const char *abbr)
 {
         ret->start = start;
         ret->end = end;

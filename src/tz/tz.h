@@ -51,7 +51,10 @@ int cw_tz_from_posix(const char *name, const char *posix, cw_tz **ret, cw_error 
 cw_tz *cw_tz_utc(void);
 
 void cw_tz_free(cw_tz *tz);
-static inline void cw_tz_freep(cw_tz **tz) { cw_tz_free(*tz); }
+static inline void cw_tz_freep(cw_tz **tz)
+{
+        cw_tz_free(*tz);
+}
 
 /* The name the zone was loaded under. */
 const char *cw_tz_name(const cw_tz *tz);
@@ -87,11 +90,11 @@ void cw_tz_offset_range(const cw_tz *tz, int32_t *ret_min, int32_t *ret_max);
 
 /* One stretch of time with constant local-time rules. */
 typedef struct cw_tz_period {
-        int64_t start;  /* first instant of the period (INT64_MIN if unbounded) */
-        int64_t end;    /* first instant after it (INT64_MAX if unbounded) */
-        int32_t utoff;  /* seconds east of UTC */
+        int64_t start; /* first instant of the period (INT64_MIN if unbounded) */
+        int64_t end;   /* first instant after it (INT64_MAX if unbounded) */
+        int32_t utoff; /* seconds east of UTC */
         bool isdst;
-        char abbr[16];  /* "CEST", "+0530", ... NUL-terminated */
+        char abbr[16]; /* "CEST", "+0530", ... NUL-terminated */
 } cw_tz_period;
 
 /* The period containing instant t. Never fails. Before the first

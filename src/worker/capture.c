@@ -125,7 +125,8 @@ void cw_capture_release(cw_capture *c)
 
 int cw_capture_marker(char *buf, size_t size, uint64_t omitted, bool nl)
 {
-        int n = snprintf(buf, size, "%s" MARKER_OPEN "%" PRIu64 MARKER_CLOSE, nl ? "\n" : "", omitted);
+        int n = snprintf(buf, size, "%s" MARKER_OPEN "%" PRIu64 MARKER_CLOSE, nl ? "\n" : "",
+                         omitted);
 
         if (n < 0 || (size_t)n >= size)
                 return -EOVERFLOW;
@@ -140,7 +141,8 @@ int cw_capture_marker(char *buf, size_t size, uint64_t omitted, bool nl)
  * found where it must be, saying the count it must say, is the rendering.
  * A head that merely contains marker-like text cannot fool this: the
  * marker is looked for at one exact offset with one exact count. */
-int cw_capture_view_parse(const void *out, size_t len, uint64_t total, bool truncated, cw_capture_view *ret)
+int cw_capture_view_parse(const void *out, size_t len, uint64_t total, bool truncated,
+                          cw_capture_view *ret)
 {
         const size_t fixed = strlen(MARKER_OPEN) + strlen(MARKER_CLOSE);
         const char *p = out;
@@ -150,7 +152,8 @@ int cw_capture_view_parse(const void *out, size_t len, uint64_t total, bool trun
         if (!truncated) {
                 if (len != total)
                         return -EINVAL;
-                *ret = (cw_capture_view){.total = total, .head = p, .head_len = len, .tail = p + len};
+                *ret = (cw_capture_view){
+                        .total = total, .head = p, .head_len = len, .tail = p + len};
                 return 0;
         }
         for (int nl = 0; nl <= 1; nl++) {
@@ -200,9 +203,11 @@ int cw_capture_view_rest(const cw_capture_view *v, uint64_t from, cw_capture_res
                         .b_len = v->tail_len,
                 };
         } else if (from >= tail_from) {
-                *ret = (cw_capture_rest){.a = v->tail + (from - tail_from), .a_len = (size_t)(v->total - from)};
+                *ret = (cw_capture_rest){.a = v->tail + (from - tail_from),
+                                         .a_len = (size_t)(v->total - from)};
         } else {
-                *ret = (cw_capture_rest){.omitted = tail_from - from, .b = v->tail, .b_len = v->tail_len};
+                *ret = (cw_capture_rest){
+                        .omitted = tail_from - from, .b = v->tail, .b_len = v->tail_len};
         }
         return 0;
 }

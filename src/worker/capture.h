@@ -18,12 +18,12 @@
 #include <stdint.h>
 
 typedef struct cw_capture {
-        size_t max;        /* bound on kept bytes (>= 2) */
-        char *head;        /* first max/2 bytes */
+        size_t max; /* bound on kept bytes (>= 2) */
+        char *head; /* first max/2 bytes */
         size_t head_len;
-        char *tail;        /* ring of the last max - max/2 bytes */
+        char *tail; /* ring of the last max - max/2 bytes */
         size_t tail_len, tail_pos;
-        uint64_t total;    /* bytes appended in all */
+        uint64_t total; /* bytes appended in all */
 } cw_capture;
 
 /* Sets up an empty capture bounded by max bytes. Returns 0 or -ENOMEM. */
@@ -58,7 +58,8 @@ typedef struct cw_capture_view {
  * is not always detected (with an odd max, total + 1 may fit a rendering
  * of max + 1): read the output and its size at one moment
  * (cw_store_run_output_get). */
-int cw_capture_view_parse(const void *out, size_t len, uint64_t total, bool truncated, cw_capture_view *ret);
+int cw_capture_view_parse(const void *out, size_t len, uint64_t total, bool truncated,
+                          cw_capture_view *ret);
 
 /* The stream from byte `from` on, as a view holds it: a (bytes held
  * contiguously, from the head or the tail), then, when omitted > 0, that

@@ -134,7 +134,8 @@ static int wait_exit(int pid, int ms)
 static int kill_orphan(cw_store *s, const cw_run *run, cw_duration grace, int64_t now_us)
 {
         if (run->pid > 0 && cw_proc_kill_group(run->pid, run->pid_start, SIGTERM) > 0) {
-                if (wait_exit(run->pid, (int)(grace * 1000)) < 0 || cw_proc_alive(run->pid, run->pid_start))
+                if (wait_exit(run->pid, (int)(grace * 1000)) < 0 ||
+                    cw_proc_alive(run->pid, run->pid_start))
                         cw_proc_kill_group(run->pid, run->pid_start, SIGKILL);
                 /* Members other than the leader may outlive it. */
                 cw_proc_kill_group(run->pid, run->pid_start, SIGKILL);

@@ -85,8 +85,8 @@ int cw_env_user_lookup(const char *name, cw_env_user *ret, cw_error *err)
                 size *= 2;
         }
         if (r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM)
-                return cw_error_fail(err, -EIO, "cannot look up user '%s': %s", name ? name : "(current)",
-                               strerror(r));
+                return cw_error_fail(err, -EIO, "cannot look up user '%s': %s",
+                                     name ? name : "(current)", strerror(r));
         if (!found) {
                 char num[32];
 
@@ -225,8 +225,9 @@ static int parse_line(const char *name, int lineno, const char *s, size_t len, c
         if (p == end || *p != '=')
                 goto bad;
         if (klen > 256)
-                return cw_error_fail(err, -EINVAL, "%s:%d: variable name is too long (at most 256 bytes)",
-                               name, lineno);
+                return cw_error_fail(err, -EINVAL,
+                                     "%s:%d: variable name is too long (at most 256 bytes)", name,
+                                     lineno);
         if (klen >= 11 && memcmp(key, "CRONWARDEN_", 11) == 0)
                 return cw_error_fail(
                         err, -EINVAL,
@@ -244,23 +245,24 @@ static int parse_line(const char *name, int lineno, const char *s, size_t len, c
                 const char *after;
 
                 if (!close)
-                        return cw_error_fail(err, -EINVAL, "%s:%d: %s: missing closing %c quote", name,
-                                       lineno, quote_line(key, klen, q), *p);
+                        return cw_error_fail(err, -EINVAL, "%s:%d: %s: missing closing %c quote",
+                                             name, lineno, quote_line(key, klen, q), *p);
                 after = close + 1;
                 while (after < vend && is_blank(*after))
                         after++;
                 if (after < vend && *after != '#')
-                        return cw_error_fail(err, -EINVAL,
-                                       "%s:%d: %s: unexpected text after the closing quote: %s",
-                                       name, lineno, quote_line(key, klen, q),
-                                       quote_line(after, (size_t)(vend - after), (char[64]){0}));
+                        return cw_error_fail(
+                                err, -EINVAL,
+                                "%s:%d: %s: unexpected text after the closing quote: %s", name,
+                                lineno, quote_line(key, klen, q),
+                                quote_line(after, (size_t)(vend - after), (char[64]){0}));
                 val = p + 1;
                 vend = close;
         }
         return env_set_n(env, key, klen, val, (size_t)(vend - val));
 bad:
         return cw_error_fail(err, -EINVAL, "%s:%d: expected KEY=value, got '%s'", name, lineno,
-                       quote_line(s, len, q));
+                             quote_line(s, len, q));
 }
 
 int cw_env_file_parse(const char *name, const char *text, size_t len, cw_strv *env, cw_error *err)
@@ -277,7 +279,7 @@ int cw_env_file_parse(const char *name, const char *text, size_t len, cw_strv *e
                 lineno++;
                 if (memchr(p, '\0', n))
                         return cw_error_fail(err, -EINVAL, "%s:%d: line contains a NUL byte", name,
-                                       lineno);
+                                             lineno);
                 if (n > 0 && p[n - 1] == '\r')
                         n--;
                 r = parse_line(name, lineno, p, n, env, err);
@@ -300,7 +302,7 @@ int cw_env_file_load(const char *path, cw_strv *env, cw_error *err)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return cw_error_fail(err, -errno, "env_file: cannot open '%s': %s", path,
-                               strerror(errno));
+                                     strerror(errno));
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
                 return cw_error_fail(err, -EINVAL, "env_file: '%s' is not a regular file", path);
@@ -331,7 +333,7 @@ int cw_env_file_load(const char *path, cw_strv *env, cw_error *err)
         close(fd);
         if (r == -EFBIG)
                 return cw_error_fail(err, r, "env_file: '%s' is larger than %d bytes", path,
-                               CW_ENV_FILE_MAX);
+                                     CW_ENV_FILE_MAX);
         if (r < 0)
                 return cw_error_fail(err, r, "env_file: cannot read '%s': %s", path, strerror(-r));
         return cw_env_file_parse(path, buf, len, env, err);

@@ -369,8 +369,8 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job)
          * forgets everything: the next runs look up afresh. Other NSS
          * sources (LDAP, systemd-homed) are not watched: the spawner is
          * replaced on every reload. */
-        if (stat("/etc/passwd", &pw) < 0 || stat("/etc/group", &gr) < 0 || !same_file(&pw, &c->passwd) ||
-            !same_file(&gr, &c->group)) {
+        if (stat("/etc/passwd", &pw) < 0 || stat("/etc/group", &gr) < 0 ||
+            !same_file(&pw, &c->passwd) || !same_file(&gr, &c->group)) {
                 users_clear(c);
                 c->passwd = pw;
                 c->group = gr;

@@ -310,7 +310,8 @@ static int flock_owner_ino(ino_t ino)
 
                 /* "1: FLOCK  ADVISORY  WRITE 31922 fe:00:10952915 0 EOF"; a
                  * blocked waiter's line ("1: -> FLOCK ...") does not parse. */
-                if (sscanf(line, "%*d: %15s %15s %15s %d %x:%x:%llu", kind, mode, rw, &pid, &maj, &min, &lino) != 7)
+                if (sscanf(line, "%*d: %15s %15s %15s %d %x:%x:%llu", kind, mode, rw, &pid, &maj,
+                           &min, &lino) != 7)
                         continue;
                 if (strcmp(kind, "FLOCK") == 0 && lino == (unsigned long long)ino) {
                         owner = pid;

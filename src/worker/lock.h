@@ -23,7 +23,7 @@
 typedef struct cw_lock cw_lock;
 
 typedef struct cw_lock_holder {
-        int pid;          /* the worker holding it */
+        int pid; /* the worker holding it */
         int64_t run_id;
         int64_t since_us;
         char node[64];
@@ -49,7 +49,10 @@ int cw_lock_set_holder(cw_lock *l, const cw_lock_holder *h);
 /* Empties the holder record, releases and frees. Accepts NULL. The file
  * stays (removing it would race with a waiter that opened it). */
 void cw_lock_release(cw_lock *l);
-static inline void cw_lock_releasep(cw_lock **l) { cw_lock_release(*l); }
+static inline void cw_lock_releasep(cw_lock **l)
+{
+        cw_lock_release(*l);
+}
 
 /* Whether `key` is held right now, and by whom (from the file). Never
  * takes the lock (it asks the kernel through /proc/locks) and never

@@ -628,7 +628,8 @@ static void kill_escaped(worker *w)
         int pids[256];
         size_t n;
 
-        while ((n = cw_proc_children(w->host_children, w->n_host_children, pids, CW_ARRAY_SIZE(pids)))) {
+        while ((n = cw_proc_children(w->host_children, w->n_host_children, pids,
+                                     CW_ARRAY_SIZE(pids)))) {
                 struct signalfd_siginfo si;
                 struct pollfd p = {.fd = w->sig_fd, .events = POLLIN};
                 int64_t left;

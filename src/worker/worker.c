@@ -79,14 +79,16 @@ static cw_run_status outcome(const worker *w)
 /* Records the outcome, retrying for FINISH_RETRY_US (_HELD_US). */
 static int finish_store(worker *w, const cw_run *run, const void *output, size_t len)
 {
-        int64_t end = cw_clock_mono_us() + (w->hold_fd >= 0 ? FINISH_RETRY_HELD_US : FINISH_RETRY_US);
+        int64_t end =
+                cw_clock_mono_us() + (w->hold_fd >= 0 ? FINISH_RETRY_HELD_US : FINISH_RETRY_US);
         int64_t pause = FINISH_PAUSE_MIN_US;
 
         for (;;) {
                 int r = cw_notify_finish(w->store, w->o->cfg, w->o->job, run, output, len);
                 struct timespec ts;
 
-                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL || cw_clock_mono_us() >= end)
+                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL ||
+                    cw_clock_mono_us() >= end)
                         return r;
                 ts.tv_sec = pause / 1000000;
                 ts.tv_nsec = pause % 1000000 * 1000;
@@ -231,7 +233,8 @@ static void queued_mark(worker *w)
  * held up by the whole burst's workers opening the store at once. */
 void worker_gate_settle(worker *w)
 {
-        int64_t stagger = (int64_t)(w->o->gate_rank > 0 ? w->o->gate_rank : 0) * CW_WORKER_GATE_STAGGER_US;
+        int64_t stagger =
+                (int64_t)(w->o->gate_rank > 0 ? w->o->gate_rank : 0) * CW_WORKER_GATE_STAGGER_US;
 
         close_fd(&w->gate_fd);
         if (stagger > CW_WORKER_GATE_STAGGER_MAX_US)
@@ -329,18 +332,23 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 if (r == 0)
                         r = cw_lock_acquire(locks_dir, key, &lock, &prev);
                 if (r == -EBUSY) {
-                        *ret = (cw_worker_result){.run_id = w.run_id, .exit_code = -1, .holder = prev};
+                        *ret = (cw_worker_result){
+                                .run_id = w.run_id, .exit_code = -1, .holder = prev};
                         cw_error_fail(err, r, "lock '%s' is held by pid %d (run %" PRId64 ")", key,
-                             ret->holder.pid, ret->holder.run_id);
+                                      ret->holder.pid, ret->holder.run_id);
                         if (queued) {
                                 char why[200];
 
                                 if (prev.run_id > 0)
-                                        snprintf(why, sizeof(why), "the job's lock is held by run %" PRId64 " (pid %d)",
+                                        snprintf(why, sizeof(why),
+                                                 "the job's lock is held by run %" PRId64
+                                                 " (pid %d)",
                                                  prev.run_id, prev.pid);
                                 else
-                                        snprintf(why, sizeof(why), "the job's lock is held by pid %d (a run still starting)",
-                                                 prev.pid);
+                                        snprintf(
+                                                why, sizeof(why),
+                                                "the job's lock is held by pid %d (a run still starting)",
+                                                prev.pid);
                                 queued_not_started(&w, CW_RUN_SKIPPED, why, worker_now(&w));
                         }
                         goto out_signals;
@@ -370,7 +378,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                  * recorded): a loser reading it meanwhile learns the pid
                  * and waits for the id (lock.c) instead of seeing nothing. */
                 {
-                        cw_lock_holder h0 = {.pid = getpid(), .run_id = w.run_id, .since_us = started_us};
+                        cw_lock_holder h0 = {
+                                .pid = getpid(), .run_id = w.run_id, .since_us = started_us};
 
                         snprintf(h0.node, sizeof(h0.node), "%s", cfg->node ? cfg->node : "");
                         (void)cw_lock_set_holder(lock, &h0);
@@ -394,12 +403,14 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 run.resumed_from = opts->resumed_from;
                 r = cw_store_run_insert(store, &run);
                 if (r < 0) {
-                        cw_error_fail(err, r, "cannot record the run: %s", cw_store_error_text(store, r));
+                        cw_error_fail(err, r, "cannot record the run: %s",
+                                      cw_store_error_text(store, r));
                         goto out_signals;
                 }
                 w.run_id = run.id;
                 if (lock) {
-                        cw_lock_holder h = {.pid = getpid(), .run_id = run.id, .since_us = started_us};
+                        cw_lock_holder h = {
+                                .pid = getpid(), .run_id = run.id, .since_us = started_us};
 
                         snprintf(h.node, sizeof(h.node), "%s", cfg->node ? cfg->node : "");
                         /* The lock itself is held; the record is only its label. */
@@ -419,8 +430,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 if (w.tee_fd >= 0 && fstat(w.tee_fd, &st) == 0)
                         w.tee_chunked = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
                 prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
-                w.n_host_children = cw_proc_children(NULL, 0, w.host_children,
-                                                     WORKER_HOST_CHILDREN_MAX);
+                w.n_host_children =
+                        cw_proc_children(NULL, 0, w.host_children, WORKER_HOST_CHILDREN_MAX);
                 prctl(PR_SET_CHILD_SUBREAPER, 1UL);
                 r = worker_start_job(&w, started_us);
                 /* Started (or not to be): the burst's gate need not wait for us. */

@@ -38,7 +38,7 @@
  * between the fire and the job's exec. Entries are forgotten when
  * /etc/passwd or /etc/group change. Not thread-safe. */
 typedef struct cw_worker_users cw_worker_users;
-cw_worker_users *cw_worker_users_new(void); /* NULL when out of memory */
+cw_worker_users *cw_worker_users_new(void);    /* NULL when out of memory */
 void cw_worker_users_free(cw_worker_users *c); /* accepts NULL */
 /* Looks up job's user (run_as, or the process's own) into c unless it is
  * there and still current. Failures are not cached (the worker then looks
@@ -63,17 +63,17 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
 typedef struct cw_worker_opts {
         const cw_config *cfg;
         const cw_job *job;
-        const cw_jobspec *spec;   /* validated against the job's params */
-        const char *spec_text;    /* its canonical text */
+        const cw_jobspec *spec; /* validated against the job's params */
+        const char *spec_text;  /* its canonical text */
         cw_trigger trigger;
-        int attempt;              /* 1 unless a retry */
-        cw_time scheduled_at;     /* the fire's instant; 0 = now (manual) */
-        int64_t resumed_from;     /* run id being resumed, 0 if none */
-        bool ignore_lock;         /* concurrency = allow for scheduled fires */
+        int attempt;          /* 1 unless a retry */
+        cw_time scheduled_at; /* the fire's instant; 0 = now (manual) */
+        int64_t resumed_from; /* run id being resumed, 0 if none */
+        bool ignore_lock;     /* concurrency = allow for scheduled fires */
         /* No signal is ignored in this process (SIG_IGN survives exec, so
          * otherwise the job's child resets every signal first). */
         bool signals_default;
-        int64_t now_us;           /* start time as read by the caller's clock */
+        int64_t now_us; /* start time as read by the caller's clock */
         /* The clock the run's other instants (its end) are read on, the
          * one now_us came from; NULL: the system's wall clock. */
         const cw_clock *clock;
@@ -116,10 +116,10 @@ typedef struct cw_worker_opts {
 
 typedef struct cw_worker_result {
         int64_t run_id;
-        cw_run_status status;     /* SUCCEEDED, FAILED, TIMED_OUT, KILLED */
-        int exit_code;            /* -1 if none */
-        int signal;               /* 0 if none */
-        cw_lock_holder holder;    /* when -EBUSY is returned */
+        cw_run_status status;  /* SUCCEEDED, FAILED, TIMED_OUT, KILLED */
+        int exit_code;         /* -1 if none */
+        int signal;            /* 0 if none */
+        cw_lock_holder holder; /* when -EBUSY is returned */
 } cw_worker_result;
 
 /* Runs the job to completion. Returns 0 with *ret filled whenever a run
@@ -140,7 +140,8 @@ typedef struct cw_worker_result {
  * (the record included) is recorded on it as failed when the store can be
  * reached. A record of the same run whose worker lives (another worker is
  * starting it): nothing is started or recorded, -EEXIST. */
-int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err);
+int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret,
+                  cw_error *err);
 
 /* Sets every signal's disposition to SIG_DFL but SIGKILL's and SIGSTOP's,
  * glibc's internal signals (32, 33) included, which sigaction() cannot

@@ -45,7 +45,8 @@ static void roundtrip(const cw_form *f)
         check(cw_form_parse(b.p ? b.p : "", b.len, &g) == 0, "re-encoded form does not parse");
         check(g.n == f->n, "re-encoded form has another count");
         for (size_t i = 0; i < f->n; i++)
-                check(strcmp(g.kv[i].key, f->kv[i].key) == 0 && strcmp(g.kv[i].value, f->kv[i].value) == 0,
+                check(strcmp(g.kv[i].key, f->kv[i].key) == 0 &&
+                              strcmp(g.kv[i].value, f->kv[i].value) == 0,
                       "re-encoded form differs");
         cw_form_release(&g);
         cw_buf_release(&b);
@@ -53,7 +54,8 @@ static void roundtrip(const cw_form *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        const cw_http_route *const tables[] = {cw_http_server_routes, cw_http_auth_routes, cw_http_asset_routes};
+        const cw_http_route *const tables[] = {cw_http_server_routes, cw_http_auth_routes,
+                                               cw_http_asset_routes};
         cw_form f = {0};
         char *text, *argbuf, cookie[80];
         cw_route_match m;
@@ -81,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cw_form_release(&f);
 
         if (cw_http_path_check(text, size) == 0) {
-                check(text[0] == '/' && strlen(text) == size, "accepted path without '/' or with NUL");
+                check(text[0] == '/' && strlen(text) == size,
+                      "accepted path without '/' or with NUL");
                 cw_http_route_find(tables, 3, CW_HTTP_GET, text, argbuf, &m);
                 for (size_t i = 0; m.route && i < m.n_args; i++)
                         check(m.args[i][0] && m.args[i] >= argbuf && m.args[i] < argbuf + size + 1,

@@ -64,8 +64,8 @@ static void format_time(int64_t t, char *buf, size_t size)
         cw_civil c;
 
         cw_secs_to_civil(t, &c);
-        snprintf(buf, size, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ (%" PRId64 ")", c.year,
-                 c.mon, c.day, c.hour, c.min, c.sec, t);
+        snprintf(buf, size, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ (%" PRId64 ")", c.year, c.mon,
+                 c.day, c.hour, c.min, c.sec, t);
 }
 
 static void report(verifier *v, int64_t t, const char *fmt, ...) _printf_(3, 4);
@@ -108,8 +108,7 @@ static void check_resolve(verifier *v, int64_t t, int32_t utoff)
         for (int i = 0; i < n; i++) {
                 found |= r[i] == t;
                 if (cw_tz_utoff(v->tz, r[i]) + r[i] != t + utoff)
-                        report(v, t, "resolve returned %" PRId64 ", which reads differently",
-                               r[i]);
+                        report(v, t, "resolve returned %" PRId64 ", which reads differently", r[i]);
         }
         if (n == 2 && r[0] >= r[1])
                 report(v, t, "resolve answers not ascending");

@@ -41,24 +41,22 @@ typedef struct world {
         char started[16][160];
 } world;
 
-
-static const char base_ini[] =
-        "[admin]\n"
-        "allow_ui_commands = %s\n"
-        "[job Alpha]\n"
-        "description = first\n"
-        "command = /bin/true\n"
-        "args = what\n"
-        "options = sleep, mode\n"
-        "[job Beta]\n"
-        "command = /bin/true\n"
-        "schedule = 0 * * * *\n"
-        "after = Alpha\n"
-        "[job Gamma]\n"
-        "command = /bin/true\n"
-        "enabled = no\n"
-        "[schedule]\n"
-        "run = 30 5 * * * Alpha:x,sleep=1\n";
+static const char base_ini[] = "[admin]\n"
+                               "allow_ui_commands = %s\n"
+                               "[job Alpha]\n"
+                               "description = first\n"
+                               "command = /bin/true\n"
+                               "args = what\n"
+                               "options = sleep, mode\n"
+                               "[job Beta]\n"
+                               "command = /bin/true\n"
+                               "schedule = 0 * * * *\n"
+                               "after = Alpha\n"
+                               "[job Gamma]\n"
+                               "command = /bin/true\n"
+                               "enabled = no\n"
+                               "[schedule]\n"
+                               "run = 30 5 * * * Alpha:x,sleep=1\n";
 
 static void load(world *w, bool allow_commands)
 {
@@ -68,7 +66,8 @@ static void load(world *w, bool allow_commands)
         cw_error e;
         int n;
 
-        n = snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n", w->dir);
+        n = snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n",
+                     w->dir);
         snprintf(text + n, sizeof(text) - (size_t)n, base_ini, allow_commands ? "yes" : "no");
         if (cw_config_load_string("test.ini", text, strlen(text), &opts, &w->cfg, &errs) < 0)
                 fail_msg("config: %s", errs.n ? errs.msgs[0] : "?");
@@ -118,11 +117,19 @@ static cw_http_req make_req(world *w, cw_http_method m, const char *path)
 }
 
 /* A finished run of job at start (seconds), taking dur_s. */
-static int64_t add_run(world *w, const char *job, const char *spec, cw_run_status st, cw_time start, int dur_s)
+static int64_t add_run(world *w, const char *job, const char *spec, cw_run_status st, cw_time start,
+                       int dur_s)
 {
-        cw_run r = {.job = (char *)job, .spec = (char *)spec, .node = (char *)"n1", .status = CW_RUN_RUNNING,
-                    .trigger = CW_TRIGGER_MANUAL, .attempt = 1, .started_us = start * 1000000, .exit_code = -1,
-                    .progress_done = -1, .progress_total = -1};
+        cw_run r = {.job = (char *)job,
+                    .spec = (char *)spec,
+                    .node = (char *)"n1",
+                    .status = CW_RUN_RUNNING,
+                    .trigger = CW_TRIGGER_MANUAL,
+                    .attempt = 1,
+                    .started_us = start * 1000000,
+                    .exit_code = -1,
+                    .progress_done = -1,
+                    .progress_total = -1};
 
         assert_int_equal(cw_store_run_insert(w->store, &r), 0);
         if (st != CW_RUN_RUNNING) {
@@ -144,8 +151,8 @@ static void test_compile(void **state)
         cw_ui_field field;
         cw_error err;
 
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha:\"a\",sleep=2", NULL, w->now, &e, &canon,
-                                             &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha:\"a\",sleep=2", NULL,
+                                             w->now, &e, &canon, &field, &err),
                          0);
         assert_string_equal(canon, "Alpha:a,sleep=2");
         assert_string_equal(e.spec_text, "Alpha:a,sleep=2");
@@ -155,43 +162,56 @@ static void test_compile(void **state)
         cw_schedule_entry_release(&e);
 
         /* Each error names its field and, where it can, the column. */
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha:a,", NULL, w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha:a,", NULL, w->now, NULL,
+                                             NULL, &field, &err),
                          -EINVAL);
         assert_int_equal(field, CW_UI_FIELD_SPEC);
         assert_true(err.col >= 0);
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Nope", NULL, w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Nope", NULL, w->now, NULL,
+                                             NULL, &field, &err),
                          -EINVAL);
         assert_int_equal(field, CW_UI_FIELD_SPEC);
         assert_non_null(strstr(err.msg, "unknown job 'Nope'"));
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha", NULL, w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha", NULL, w->now, NULL,
+                                             NULL, &field, &err),
                          -EINVAL);
         assert_non_null(strstr(err.msg, "positional"));
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha:x,color=red", NULL, w->now, NULL, NULL,
-                                             &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * * * *", "Alpha:x,color=red", NULL,
+                                             w->now, NULL, NULL, &field, &err),
                          -EINVAL);
         assert_non_null(strstr(err.msg, "color"));
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * 99 * *", "Beta", NULL, w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "*/5 * 99 * *", "Beta", NULL, w->now, NULL,
+                                             NULL, &field, &err),
                          -EINVAL);
         assert_int_equal(field, CW_UI_FIELD_SCHEDULE);
         assert_int_equal(err.col, 6);
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "0 0 30 2 *", "Beta", NULL, w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "0 0 30 2 *", "Beta", NULL, w->now, NULL, NULL,
+                                             &field, &err),
                          -EINVAL);
         assert_non_null(strstr(err.msg, "never"));
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "", "Beta", NULL, w->now, NULL, NULL, &field, &err), -EINVAL);
+        assert_int_equal(
+                cw_ui_entry_compile(w->cfg, "", "Beta", NULL, w->now, NULL, NULL, &field, &err),
+                -EINVAL);
         assert_int_equal(field, CW_UI_FIELD_SCHEDULE);
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, NULL, w->now, NULL, NULL, &field, &err), -EINVAL);
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", "Beta", "/bin/ls", w->now, NULL, NULL, &field, &err),
+        assert_int_equal(
+                cw_ui_entry_compile(w->cfg, "@daily", NULL, NULL, w->now, NULL, NULL, &field, &err),
+                -EINVAL);
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", "Beta", "/bin/ls", w->now, NULL,
+                                             NULL, &field, &err),
                          -EINVAL);
         /* Free commands only with allow_ui_commands. */
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/ls -l", w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/ls -l", w->now, NULL,
+                                             NULL, &field, &err),
                          -EPERM);
         assert_int_equal(field, CW_UI_FIELD_COMMAND);
         cw_config_free(w->cfg);
         load(w, true);
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/ls -l", w->now, NULL, &canon, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/ls -l", w->now, NULL,
+                                             &canon, &field, &err),
                          0);
         assert_null(canon);
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/ls 'x", w->now, NULL, NULL, &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/ls 'x", w->now, NULL,
+                                             NULL, &field, &err),
                          -EINVAL);
         assert_int_equal(field, CW_UI_FIELD_COMMAND);
 }
@@ -390,9 +410,10 @@ static void test_model_job_and_runs(void **state)
         int64_t ids[5];
 
         for (int i = 0; i < 5; i++)
-                ids[i] = add_run(w, "Alpha", "Alpha:x", i == 4 ? CW_RUN_FAILED : CW_RUN_SUCCEEDED, w->now - 100 + i * 10,
-                                 i + 1);
-        assert_int_equal(cw_model_job_get(w->cfg, w->store, w->now * 1000000, "Alpha", &d, &err), 0);
+                ids[i] = add_run(w, "Alpha", "Alpha:x", i == 4 ? CW_RUN_FAILED : CW_RUN_SUCCEEDED,
+                                 w->now - 100 + i * 10, i + 1);
+        assert_int_equal(cw_model_job_get(w->cfg, w->store, w->now * 1000000, "Alpha", &d, &err),
+                         0);
         assert_int_equal(d.n_recent, 5);
         assert_int_equal(d.recent[0].id, ids[4]);
         assert_int_equal(d.n_after, 0);
@@ -412,7 +433,8 @@ static void test_model_job_and_runs(void **state)
         assert_string_equal(d.after[0]->name, "Alpha");
         assert_true(d.p50 < 0);
         cw_model_job_detail_release(&d);
-        assert_int_equal(cw_model_job_get(w->cfg, w->store, 0, "Alpha' OR 1=1 --", &d, &err), -ENOENT);
+        assert_int_equal(cw_model_job_get(w->cfg, w->store, 0, "Alpha' OR 1=1 --", &d, &err),
+                         -ENOENT);
         assert_non_null(strstr(err.msg, "no job named"));
 
         /* Paging: two per page, newest first. */
@@ -505,7 +527,8 @@ static void test_actions(void **state)
         assert_int_equal(cw_action_kill(&req, 999999, &st, &err), -ENOENT);
         assert_int_equal(cw_action_http_status(-ESTALE), 409);
 
-        in = (cw_action_entry){.schedule = "every 2h", .spec = "Alpha:q", .description = "d", .enabled = true};
+        in = (cw_action_entry){
+                .schedule = "every 2h", .spec = "Alpha:q", .description = "d", .enabled = true};
         assert_int_equal(cw_action_entry_create(&req, &in, &id, &err), 0);
         in.schedule = "61 * * * *";
         assert_int_equal(cw_action_entry_update(&req, id, &in, &err), -EINVAL);
@@ -522,7 +545,8 @@ static void test_actions(void **state)
 
 /* ---- API handlers ----------------------------------------------------------- */
 
-static const cw_http_route *find_route(const cw_http_route *t, cw_http_method m, const char *pattern)
+static const cw_http_route *find_route(const cw_http_route *t, cw_http_method m,
+                                       const char *pattern)
 {
         for (; t->pattern; t++)
                 if ((t->methods & m) && strcmp(t->pattern, pattern) == 0)
@@ -532,8 +556,8 @@ static const cw_http_route *find_route(const cw_http_route *t, cw_http_method m,
 }
 
 /* Calls the handler of pattern with args and query; parses a JSON answer. */
-static json_t *call(world *w, cw_http_method m, const char *pattern, const char *arg, const cw_http_kv *query,
-                    size_t n_query, const char *body, int *ret_status)
+static json_t *call(world *w, cw_http_method m, const char *pattern, const char *arg,
+                    const cw_http_kv *query, size_t n_query, const char *body, int *ret_status)
 {
         const cw_http_route *rt = find_route(cw_http_api_routes, m, pattern);
         cw_http_req req = make_req(w, m, pattern);
@@ -586,17 +610,22 @@ static void test_api(void **state)
         j = call(w, CW_HTTP_GET, "/api/v1/jobs", NULL, NULL, 0, NULL, &status);
         assert_int_equal(status, 200);
         assert_int_equal(json_array_size(json_object_get(j, "jobs")), 3);
-        assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "jobs"), 0), "name")),
+        assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(j, "jobs"), 0), "name")),
                             "Alpha");
-        assert_int_equal(json_integer_value(json_object_get(
-                                 json_object_get(json_array_get(json_object_get(j, "jobs"), 0), "last_run"), "id")),
-                         run);
+        assert_int_equal(
+                json_integer_value(json_object_get(
+                        json_object_get(json_array_get(json_object_get(j, "jobs"), 0), "last_run"),
+                        "id")),
+                run);
         json_decref(j);
 
         j = call(w, CW_HTTP_GET, "/api/v1/jobs/%", "Beta", NULL, 0, NULL, &status);
         assert_int_equal(status, 200);
-        assert_string_equal(json_string_value(json_array_get(json_object_get(j, "after"), 0)), "Alpha");
-        assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(j, "schedules"), 0), "next_fires")),
+        assert_string_equal(json_string_value(json_array_get(json_object_get(j, "after"), 0)),
+                            "Alpha");
+        assert_int_equal(json_array_size(json_object_get(
+                                 json_array_get(json_object_get(j, "schedules"), 0), "next_fires")),
                          10);
         json_decref(j);
         j = call(w, CW_HTTP_GET, "/api/v1/jobs/%", "Beta'--", NULL, 0, NULL, &status);
@@ -629,18 +658,21 @@ static void test_api(void **state)
         assert_int_equal(status, 409);
         json_decref(j);
 
-        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"spec\": \"Alpha:z\"}", &status);
+        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"spec\": \"Alpha:z\"}",
+                 &status);
         assert_int_equal(status, 202);
         assert_true(json_integer_value(json_object_get(j, "id")) > 0);
         json_decref(j);
-        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"job\": \"Alpha\", \"params\": [\"a\", \"sleep=1\"]}",
-                 &status);
+        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0,
+                 "{\"job\": \"Alpha\", \"params\": [\"a\", \"sleep=1\"]}", &status);
         assert_int_equal(status, 202);
         json_decref(j);
-        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"job\": \"Alpha\", \"params\": [1]}", &status);
+        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0,
+                 "{\"job\": \"Alpha\", \"params\": [1]}", &status);
         assert_int_equal(status, 400);
         json_decref(j);
-        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"spec\": \"Alpha\"}", &status);
+        j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"spec\": \"Alpha\"}",
+                 &status);
         assert_int_equal(status, 422);
         json_decref(j);
         j = call(w, CW_HTTP_POST, "/api/v1/requests", NULL, NULL, 0, "{\"spec\": ", &status);
@@ -651,28 +683,32 @@ static void test_api(void **state)
         assert_int_equal(json_array_size(json_object_get(j, "requests")), 2);
         json_decref(j);
 
-        j = call(w, CW_HTTP_POST, "/api/v1/scheduler", NULL, NULL, 0, "{\"enabled\": false}", &status);
+        j = call(w, CW_HTTP_POST, "/api/v1/scheduler", NULL, NULL, 0, "{\"enabled\": false}",
+                 &status);
         assert_int_equal(status, 200);
         assert_true(json_is_false(json_object_get(j, "enabled")));
         json_decref(j);
-        j = call(w, CW_HTTP_POST, "/api/v1/scheduler", NULL, NULL, 0, "{\"enabled\": \"no\"}", &status);
+        j = call(w, CW_HTTP_POST, "/api/v1/scheduler", NULL, NULL, 0, "{\"enabled\": \"no\"}",
+                 &status);
         assert_int_equal(status, 400);
         json_decref(j);
 
-        j = call(w, CW_HTTP_POST, "/api/v1/entries", NULL, NULL, 0,
-                 "{\"schedule\": \"*/5 * * * *\", \"spec\": \"Beta\", \"description\": \"it's 100%_\"}", &status);
+        j = call(
+                w, CW_HTTP_POST, "/api/v1/entries", NULL, NULL, 0,
+                "{\"schedule\": \"*/5 * * * *\", \"spec\": \"Beta\", \"description\": \"it's 100%_\"}",
+                &status);
         assert_int_equal(status, 201);
         assert_true(json_is_true(json_object_get(j, "valid")));
         snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(j, "id")));
         assert_string_equal(json_string_value(json_object_get(j, "description")), "it's 100%_");
         json_decref(j);
-        j = call(w, CW_HTTP_PUT, "/api/v1/entries/%", id, NULL, 0, "{\"schedule\": \"*/5 * * *\", \"spec\": \"Beta\"}",
-                 &status);
+        j = call(w, CW_HTTP_PUT, "/api/v1/entries/%", id, NULL, 0,
+                 "{\"schedule\": \"*/5 * * *\", \"spec\": \"Beta\"}", &status);
         assert_int_equal(status, 422);
         assert_non_null(strstr(error_message(j), "schedule:"));
         json_decref(j);
-        j = call(w, CW_HTTP_PUT, "/api/v1/entries/%", id, NULL, 0, "{\"schedule\": \"@daily\", \"spec\": \"Beta\", \"x\": 1}",
-                 &status);
+        j = call(w, CW_HTTP_PUT, "/api/v1/entries/%", id, NULL, 0,
+                 "{\"schedule\": \"@daily\", \"spec\": \"Beta\", \"x\": 1}", &status);
         assert_int_equal(status, 400);
         json_decref(j);
         j = call(w, CW_HTTP_GET, "/api/v1/entries", NULL, NULL, 0, NULL, &status);
@@ -693,16 +729,24 @@ static void test_api_scheduled_at_only_for_scheduled_runs(void **state)
                 cw_trigger trigger;
                 bool has_scheduled_at;
         } cases[] = {
-                {CW_TRIGGER_SCHEDULE, true},  {CW_TRIGGER_REQUEST, false}, {CW_TRIGGER_MANUAL, false},
-                {CW_TRIGGER_DEPENDENCY, false}, {CW_TRIGGER_RETRY, false},
+                {CW_TRIGGER_SCHEDULE, true}, {CW_TRIGGER_REQUEST, false},
+                {CW_TRIGGER_MANUAL, false},  {CW_TRIGGER_DEPENDENCY, false},
+                {CW_TRIGGER_RETRY, false},
         };
         world *w = *state;
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                cw_run r = {.job = (char *)"Beta", .spec = (char *)"Beta", .node = (char *)"n1",
-                            .status = CW_RUN_RUNNING, .trigger = cases[i].trigger, .attempt = 1,
-                            .scheduled_at = w->now - 60, .started_us = (w->now - 59) * 1000000, .exit_code = -1,
-                            .progress_done = -1, .progress_total = -1};
+                cw_run r = {.job = (char *)"Beta",
+                            .spec = (char *)"Beta",
+                            .node = (char *)"n1",
+                            .status = CW_RUN_RUNNING,
+                            .trigger = cases[i].trigger,
+                            .attempt = 1,
+                            .scheduled_at = w->now - 60,
+                            .started_us = (w->now - 59) * 1000000,
+                            .exit_code = -1,
+                            .progress_done = -1,
+                            .progress_total = -1};
                 char id[32];
                 json_t *j;
                 int status;
@@ -716,7 +760,8 @@ static void test_api_scheduled_at_only_for_scheduled_runs(void **state)
                 if (cases[i].has_scheduled_at) {
                         assert_string_equal(json_string_value(json_object_get(j, "scheduled_at")),
                                             "2026-12-31T23:59:00+00:00");
-                        assert_int_equal(json_integer_value(json_object_get(j, "scheduled_at_ts")), w->now - 60);
+                        assert_int_equal(json_integer_value(json_object_get(j, "scheduled_at_ts")),
+                                         w->now - 60);
                 } else {
                         assert_true(json_is_null(json_object_get(j, "scheduled_at")));
                         assert_true(json_is_null(json_object_get(j, "scheduled_at_ts")));
@@ -739,7 +784,8 @@ static void test_metrics(void **state)
         assert_int_equal(rt->handler(&req, &resp), 0);
         assert_int_equal(resp.status, 200);
         assert_non_null(strstr(resp.content_type, "version=0.0.4"));
-        assert_non_null(strstr(resp.body.p, "cronwarden_runs_total{job=\"Alpha\",status=\"succeeded\"} 1\n"));
+        assert_non_null(strstr(resp.body.p,
+                               "cronwarden_runs_total{job=\"Alpha\",status=\"succeeded\"} 1\n"));
         /* One duration histogram for all jobs by default, none per job. */
         assert_non_null(
                 strstr(resp.body.p, "cronwarden_run_duration_seconds_bucket{le=\"2.5\"} 1\n"));

@@ -41,7 +41,8 @@ static void test_arena_alignment(void **state)
                         assert_int_equal((uintptr_t)p % aligns[k], 0);
                         memset(p, 0xab, size);
                 }
-        assert_int_equal((uintptr_t)cw_arena_alloc(&a, 1, alignof(max_align_t)) % alignof(max_align_t), 0);
+        assert_int_equal(
+                (uintptr_t)cw_arena_alloc(&a, 1, alignof(max_align_t)) % alignof(max_align_t), 0);
         /* Unsupported alignments are refused, not rounded. */
         assert_null(cw_arena_alloc(&a, 8, 0));
         assert_null(cw_arena_alloc(&a, 8, 3));

@@ -43,7 +43,7 @@ static void test_civil_known(void **state)
 {
         (void)state;
         assert_int_equal(cw_days_from_civil(1970, 1, 1), 0);
-        assert_int_equal(cw_weekday_from_days(0), 4); /* Thursday */
+        assert_int_equal(cw_weekday_from_days(0), 4);                               /* Thursday */
         assert_int_equal(cw_weekday_from_days(cw_days_from_civil(2027, 3, 28)), 0); /* Sunday */
         assert_true(cw_is_leap(2000));
         assert_false(cw_is_leap(1900));
@@ -70,9 +70,10 @@ static void test_duration_ok(void **state _unused_)
                 int64_t v;
                 const char *canon;
         } t[] = {
-                {"90s", 90, "1m30s"}, {"10m", 600, "10m"}, {"1h30m", 5400, "1h30m"},
-                {"7d", 604800, "7d"}, {"2w", 1209600, "14d"}, {"1d2h3m4s", 93784, "1d2h3m4s"},
-                {"0s", 0, "0s"}, {"36500d", 36500LL * 86400, "36500d"},
+                {"90s", 90, "1m30s"},     {"10m", 600, "10m"},
+                {"1h30m", 5400, "1h30m"}, {"7d", 604800, "7d"},
+                {"2w", 1209600, "14d"},   {"1d2h3m4s", 93784, "1d2h3m4s"},
+                {"0s", 0, "0s"},          {"36500d", 36500LL * 86400, "36500d"},
         };
         for (size_t i = 0; i < CW_ARRAY_SIZE(t); i++) {
                 int64_t v = -1;
@@ -92,9 +93,15 @@ static void test_duration_bad(void **state _unused_)
                 int col;
                 const char *needle;
         } t[] = {
-                {"", 0, "empty"},          {"90", 0, "needs a unit"},   {"10x", 2, "unknown unit"},
-                {"30m1h", 4, "out of order"}, {"1h1h", 3, "out of order"}, {"-5m", 0, "unexpected '-'"},
-                {"1h 30m", 2, "unexpected ' '"}, {"99999999999999d", 0, "too long"}, {"h", 0, "unexpected 'h'"},
+                {"", 0, "empty"},
+                {"90", 0, "needs a unit"},
+                {"10x", 2, "unknown unit"},
+                {"30m1h", 4, "out of order"},
+                {"1h1h", 3, "out of order"},
+                {"-5m", 0, "unexpected '-'"},
+                {"1h 30m", 2, "unexpected ' '"},
+                {"99999999999999d", 0, "too long"},
+                {"h", 0, "unexpected 'h'"},
         };
         for (size_t i = 0; i < CW_ARRAY_SIZE(t); i++) {
                 int64_t v = 42;
@@ -113,8 +120,12 @@ static void test_size(void **state)
                 const char *s;
                 uint64_t v;
                 const char *canon;
-        } ok[] = {{"512KiB", 512 * 1024, "512KiB"}, {"1MiB", 1 << 20, "1MiB"}, {"1000", 1000, "1000B"},
-                  {"2G", 2ULL << 30, "2GiB"},       {"1K", 1024, "1KiB"},         {"0B", 0, "0B"}};
+        } ok[] = {{"512KiB", 512 * 1024, "512KiB"},
+                  {"1MiB", 1 << 20, "1MiB"},
+                  {"1000", 1000, "1000B"},
+                  {"2G", 2ULL << 30, "2GiB"},
+                  {"1K", 1024, "1KiB"},
+                  {"0B", 0, "0B"}};
         for (size_t i = 0; i < CW_ARRAY_SIZE(ok); i++) {
                 uint64_t v;
                 char buf[32];
@@ -178,9 +189,17 @@ static void test_iso8601(void **state)
                 assert_int_equal(v, t);
                 assert_true(off);
         }
-        static const char *const bad[] = {"", "2027", "2027-13-01", "2027-02-29", "2027-01-01T24:00",
-                                          "2027-01-01T10:60", "2027-01-01T10:00:61", "2027-01-01T10:00+25:00",
-                                          "2027-01-01T10:00 junk", "2027-01-01T10:00:00.", "27-01-01"};
+        static const char *const bad[] = {"",
+                                          "2027",
+                                          "2027-13-01",
+                                          "2027-02-29",
+                                          "2027-01-01T24:00",
+                                          "2027-01-01T10:60",
+                                          "2027-01-01T10:00:61",
+                                          "2027-01-01T10:00+25:00",
+                                          "2027-01-01T10:00 junk",
+                                          "2027-01-01T10:00:00.",
+                                          "27-01-01"};
         for (size_t i = 0; i < CW_ARRAY_SIZE(bad); i++) {
                 v = 99;
                 assert_int_equal(cw_iso8601_parse(bad[i], &v, &off, &e), -EINVAL);
@@ -244,8 +263,10 @@ static void test_array_reserve(void **state _unused_)
         for (int i = 0; i < 16; i++)
                 v[i] = i;
         /* Overflow is -ENOMEM with the array untouched. */
-        assert_int_equal(cw_array_reserve((void **)&v, &cap, SIZE_MAX / 2 + 2, sizeof(int), 4), -ENOMEM);
-        assert_int_equal(cw_array_reserve((void **)&v, &cap, SIZE_MAX / 4, sizeof(int), 4), -ENOMEM);
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, SIZE_MAX / 2 + 2, sizeof(int), 4),
+                         -ENOMEM);
+        assert_int_equal(cw_array_reserve((void **)&v, &cap, SIZE_MAX / 4, sizeof(int), 4),
+                         -ENOMEM);
         assert_int_equal(cap, 16);
         assert_int_equal(v[15], 15);
         free(v);
@@ -269,21 +290,33 @@ static void test_utf8_seq(void **state)
                 size_t n, want;
                 bool partial;
         } cases[] = {
-                {"a", 1, 1, false},          {"\xc3\xa9", 2, 2, false},       {"\xe2\x82\xac", 3, 3, false},
-                {"\xf0\x9f\x98\x80", 4, 4, false}, {"\xc3", 1, 0, true},        {"\xe2\x82", 2, 0, true},
-                {"\xf0\x9f\x98", 3, 0, true},    {"\xc0\xaf", 2, 0, false},     /* overlong '/' */
-                {"\xe0\x80\xaf", 3, 0, false}, /* overlong */  {"\xed\xa0\x80", 3, 0, false}, /* surrogate */
-                {"\xf4\x90\x80\x80", 4, 0, false}, /* > U+10FFFF */ {"\xf5\x80\x80\x80", 4, 0, false},
-                {"\x80", 1, 0, false},       {"\xc3\x28", 2, 0, false},     {"\xe2\x28\xa1", 3, 0, false},
+                {"a", 1, 1, false},
+                {"\xc3\xa9", 2, 2, false},
+                {"\xe2\x82\xac", 3, 3, false},
+                {"\xf0\x9f\x98\x80", 4, 4, false},
+                {"\xc3", 1, 0, true},
+                {"\xe2\x82", 2, 0, true},
+                {"\xf0\x9f\x98", 3, 0, true},
+                {"\xc0\xaf", 2, 0, false}, /* overlong '/' */
+                {"\xe0\x80\xaf", 3, 0, false},
+                /* overlong */ {"\xed\xa0\x80", 3, 0, false}, /* surrogate */
+                {"\xf4\x90\x80\x80", 4, 0, false},
+                /* > U+10FFFF */ {"\xf5\x80\x80\x80", 4, 0, false},
+                {"\x80", 1, 0, false},
+                {"\xc3\x28", 2, 0, false},
+                {"\xe2\x28\xa1", 3, 0, false},
                 {"\xe2\x82", 1, 0, true}, /* cut after the lead byte */
         };
         (void)state;
         for (size_t i = 0; i < CW_ARRAY_SIZE(cases); i++) {
                 bool partial = !cases[i].partial;
 
-                assert_int_equal(cw_utf8_seq((const unsigned char *)cases[i].s, cases[i].n, &partial), cases[i].want);
+                assert_int_equal(
+                        cw_utf8_seq((const unsigned char *)cases[i].s, cases[i].n, &partial),
+                        cases[i].want);
                 assert_int_equal(partial, cases[i].partial);
-                assert_int_equal(cw_utf8_seq((const unsigned char *)cases[i].s, cases[i].n, NULL), cases[i].want);
+                assert_int_equal(cw_utf8_seq((const unsigned char *)cases[i].s, cases[i].n, NULL),
+                                 cases[i].want);
         }
 }
 
@@ -368,12 +401,18 @@ static void test_buf_truncate(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_civil_roundtrip), cmocka_unit_test(test_civil_known),
-                cmocka_unit_test(test_duration_ok),     cmocka_unit_test(test_duration_bad),
-                cmocka_unit_test(test_size),            cmocka_unit_test(test_iso8601),
-                cmocka_unit_test(test_error_caret),     cmocka_unit_test(test_strv),
-                cmocka_unit_test(test_array_reserve), cmocka_unit_test(test_hash_stable),
-                cmocka_unit_test(test_utf8_seq),        cmocka_unit_test(test_buf),
+                cmocka_unit_test(test_civil_roundtrip),
+                cmocka_unit_test(test_civil_known),
+                cmocka_unit_test(test_duration_ok),
+                cmocka_unit_test(test_duration_bad),
+                cmocka_unit_test(test_size),
+                cmocka_unit_test(test_iso8601),
+                cmocka_unit_test(test_error_caret),
+                cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_array_reserve),
+                cmocka_unit_test(test_hash_stable),
+                cmocka_unit_test(test_utf8_seq),
+                cmocka_unit_test(test_buf),
                 cmocka_unit_test(test_path_join),
                 cmocka_unit_test(test_buf_truncate),
         };

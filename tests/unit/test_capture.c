@@ -40,10 +40,12 @@ static void fill(unsigned char *buf, uint64_t seed, uint64_t from, size_t n)
 /* A rendering read back (cw_capture_view_parse) gives the stream's first
  * and last bytes, and cw_capture_view_rest from any offset continues the
  * stream exactly: held bytes as they are, dropped ones counted. */
-static void check_view(const char *out, size_t len, uint64_t total, bool truncated, size_t max, uint64_t seed)
+static void check_view(const char *out, size_t len, uint64_t total, bool truncated, size_t max,
+                       uint64_t seed)
 {
-        uint64_t froms[] = {0, 1, max / 2 - 1, max / 2, max / 2 + 1, total / 2, total - 1, total,
-                            total > max ? total - (max - max / 2) : 0};
+        uint64_t froms[] = {0,         1,           max / 2 - 1,
+                            max / 2,   max / 2 + 1, total / 2,
+                            total - 1, total,       total > max ? total - (max - max / 2) : 0};
         cw_capture_view v;
         cw_capture_rest r;
 
@@ -54,7 +56,8 @@ static void check_view(const char *out, size_t len, uint64_t total, bool truncat
         for (size_t i = 0; i < v.head_len; i++)
                 assert_int_equal((unsigned char)v.head[i], stream_byte(seed, i));
         for (size_t i = 0; i < v.tail_len; i++)
-                assert_int_equal((unsigned char)v.tail[i], stream_byte(seed, total - v.tail_len + i));
+                assert_int_equal((unsigned char)v.tail[i],
+                                 stream_byte(seed, total - v.tail_len + i));
         for (size_t k = 0; k < CW_ARRAY_SIZE(froms); k++) {
                 uint64_t from = froms[k], pos = from;
 
@@ -73,9 +76,12 @@ static void check_view(const char *out, size_t len, uint64_t total, bool truncat
         /* A size of another moment: refused when the shape cannot hold it
          * (a size far off, or any other size of an untruncated output). */
         if (truncated)
-                assert_int_equal(cw_capture_view_parse(out, len, total + 1000000007ULL, truncated, &v), -EINVAL);
+                assert_int_equal(
+                        cw_capture_view_parse(out, len, total + 1000000007ULL, truncated, &v),
+                        -EINVAL);
         else
-                assert_int_equal(cw_capture_view_parse(out, len, total + 1, truncated, &v), -EINVAL);
+                assert_int_equal(cw_capture_view_parse(out, len, total + 1, truncated, &v),
+                                 -EINVAL);
 }
 
 /* Appends `total` stream bytes to a capture of `max` in chunks cycling
@@ -320,9 +326,12 @@ static void test_view_adversarial(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_small_untouched), cmocka_unit_test(test_bounds),
-                cmocka_unit_test(test_flood),           cmocka_unit_test(test_marker_text),
-                cmocka_unit_test(test_binary),          cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_small_untouched),
+                cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_flood),
+                cmocka_unit_test(test_marker_text),
+                cmocka_unit_test(test_binary),
+                cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_view_adversarial),
         };
 

@@ -1131,12 +1131,13 @@ static void test_argv(void **state)
  * sets is its own, and [defaults] is not changed through it. */
 static void test_shared_defaults(void **state)
 {
-        const char *text = "[cronwarden]\ntimezone = UTC\n"
-                           "[defaults]\nhosts = a, b\nenv = X=1\n  Y=2\nworkdir = /srv\nping = https://h/{event}\n"
-                           "[job A]\ncommand = /bin/a\nschedule = 0 * * * *\n"
-                           "[job B]\ncommand = /bin/b\nschedule = 0 * * * *\nschedule = H * * * *\n"
-                           "[job C]\ncommand = /bin/c\nenv = Y=3\n  Z=4\nhosts = c\nsecret_env = Z\n"
-                           "schedule = 0 * * * *\nschedule = H * * * *\n";
+        const char *text =
+                "[cronwarden]\ntimezone = UTC\n"
+                "[defaults]\nhosts = a, b\nenv = X=1\n  Y=2\nworkdir = /srv\nping = https://h/{event}\n"
+                "[job A]\ncommand = /bin/a\nschedule = 0 * * * *\n"
+                "[job B]\ncommand = /bin/b\nschedule = 0 * * * *\nschedule = H * * * *\n"
+                "[job C]\ncommand = /bin/c\nenv = Y=3\n  Z=4\nhosts = c\nsecret_env = Z\n"
+                "schedule = 0 * * * *\nschedule = H * * * *\n";
         cw_config *c;
         const cw_job *a, *b, *cj;
 
@@ -1230,7 +1231,8 @@ static void test_config_ref(void **state)
         cw_config *c, *r1, *r2;
 
         (void)state;
-        c = load_ok("[cronwarden]\ntimezone = UTC\n[job A]\ncommand = /bin/a\nschedule = @hourly\n");
+        c = load_ok(
+                "[cronwarden]\ntimezone = UTC\n[job A]\ncommand = /bin/a\nschedule = @hourly\n");
         r1 = cw_config_ref(c);
         r2 = cw_config_ref(c);
         assert_ptr_equal(r1, c);

@@ -88,7 +88,8 @@ static const struct {
         /* Fallbacks. */
         {"3,7 1,5,9 * * *", "at 01:03, 01:07, 05:03, 05:07, 09:03 and 09:07 every day"},
         {"3,7 1,5,9,13 * * *", "at minutes 3 and 7 past hours 1, 5, 9 and 13"},
-        {"5/15 */2 * * *", "every 15 minutes from minute 5 during hours 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20 and 22"},
+        {"5/15 */2 * * *",
+         "every 15 minutes from minute 5 during hours 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20 and 22"},
         {"0-10 * * * *", "at minutes 0 through 10 past every hour"},
         {"*/7 * * * *", "at minutes 0, 7, 14, 21, 28, 35, 42, 49 and 56 past every hour"},
         /* The other kinds. */
@@ -117,7 +118,8 @@ static void test_table(void **state)
                         fail_msg("'%s' does not parse: %s", cases[i].spec, e.msg);
                 assert_int_equal(cw_timespec_describe(ts, &b), 0);
                 if (strcmp(b.p, cases[i].want) != 0) {
-                        print_message("'%s' reads\n  \"%s\"\nwant\n  \"%s\"\n", cases[i].spec, b.p, cases[i].want);
+                        print_message("'%s' reads\n  \"%s\"\nwant\n  \"%s\"\n", cases[i].spec, b.p,
+                                      cases[i].want);
                         bad++;
                 }
                 cw_buf_release(&b);

@@ -42,25 +42,23 @@ typedef struct world {
         int started_concurrency[16];
 } world;
 
-
 /* [defaults] sets what a UI job inherits, and things it must not. */
-static const char base_ini[] =
-        "[admin]\n"
-        "allow_ui_commands = %s\n"
-        "[defaults]\n"
-        "env = DEFAULTS_VAR=d\n"
-        "workdir = /tmp\n"
-        "timeout = 10m\n"
-        "kill_grace = 3s\n"
-        "nice = 5\n"
-        "retries = 2\n"
-        "lock = none\n"
-        "concurrency = allow\n"
-        "timezone = Europe/Warsaw\n"
-        "%s"
-        "[job Alpha]\n"
-        "command = /bin/true\n"
-        "args = what\n";
+static const char base_ini[] = "[admin]\n"
+                               "allow_ui_commands = %s\n"
+                               "[defaults]\n"
+                               "env = DEFAULTS_VAR=d\n"
+                               "workdir = /tmp\n"
+                               "timeout = 10m\n"
+                               "kill_grace = 3s\n"
+                               "nice = 5\n"
+                               "retries = 2\n"
+                               "lock = none\n"
+                               "concurrency = allow\n"
+                               "timezone = Europe/Warsaw\n"
+                               "%s"
+                               "[job Alpha]\n"
+                               "command = /bin/true\n"
+                               "args = what\n";
 
 static void load_with(world *w, bool allow_commands, const char *extra)
 {
@@ -72,7 +70,8 @@ static void load_with(world *w, bool allow_commands, const char *extra)
 
         cw_config_free(w->cfg);
         w->cfg = NULL;
-        n = snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n", w->dir);
+        n = snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n",
+                     w->dir);
         snprintf(text + n, sizeof(text) - (size_t)n, base_ini, allow_commands ? "yes" : "no", "");
         if (extra)
                 snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s", extra);
@@ -110,8 +109,12 @@ static int teardown(void **state)
 /* A stored command entry (as the API stores it); returns its id. */
 static int64_t add_entry(world *w, const char *schedule, const char *command, bool enabled)
 {
-        cw_ui_entry e = {.schedule = (char *)schedule, .command = (char *)command, .description = (char *)"desc",
-                         .enabled = enabled, .created_us = w->now * 1000000, .updated_us = w->now * 1000000};
+        cw_ui_entry e = {.schedule = (char *)schedule,
+                         .command = (char *)command,
+                         .description = (char *)"desc",
+                         .enabled = enabled,
+                         .created_us = w->now * 1000000,
+                         .updated_us = w->now * 1000000};
 
         assert_int_equal(cw_store_ui_entry_add(w->store, &e), 0);
         return e.id;
@@ -162,8 +165,11 @@ static void test_names(void **state)
 static void test_build_from_defaults(void **state)
 {
         world *w = *state;
-        cw_ui_entry e = {.id = 12, .schedule = (char *)"@daily", .command = (char *)"/bin/echo 'a b' c\\ d",
-                         .description = (char *)"my entry", .enabled = true};
+        cw_ui_entry e = {.id = 12,
+                         .schedule = (char *)"@daily",
+                         .command = (char *)"/bin/echo 'a b' c\\ d",
+                         .description = (char *)"my entry",
+                         .enabled = true};
         cw_ui_job *u = NULL;
         cw_error err;
 
@@ -211,7 +217,10 @@ static void test_build_from_defaults(void **state)
 static void test_build_errors(void **state)
 {
         world *w = *state;
-        cw_ui_entry e = {.id = 3, .schedule = (char *)"@daily", .command = (char *)"/bin/echo a | wc", .enabled = true};
+        cw_ui_entry e = {.id = 3,
+                         .schedule = (char *)"@daily",
+                         .command = (char *)"/bin/echo a | wc",
+                         .enabled = true};
         cw_ui_job *u = NULL;
         char *why = NULL;
         cw_error err;
@@ -274,7 +283,9 @@ static void test_resolve(void **state)
 
         id = add_entry(w, "@daily", "/bin/echo hi", true);
         {
-                cw_ui_entry se = {.schedule = (char *)"@daily", .spec = (char *)"Alpha:x", .description = (char *)"",
+                cw_ui_entry se = {.schedule = (char *)"@daily",
+                                  .spec = (char *)"Alpha:x",
+                                  .description = (char *)"",
                                   .enabled = true};
                 assert_int_equal(cw_store_ui_entry_add(w->store, &se), 0);
                 spec_id = se.id;
@@ -326,10 +337,18 @@ static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run
 {
         world *w = userdata;
         char when[CW_ISO8601_MAX];
-        cw_run r = {.job = a->job->name, .spec = (char *)a->spec, .node = (char *)"n1", .status = CW_RUN_SUCCEEDED,
-                    .trigger = a->trigger, .attempt = 1, .scheduled_at = a->scheduled_at,
-                    .started_us = w->now * 1000000, .ended_us = w->now * 1000000, .exit_code = 0,
-                    .progress_done = -1, .progress_total = -1};
+        cw_run r = {.job = a->job->name,
+                    .spec = (char *)a->spec,
+                    .node = (char *)"n1",
+                    .status = CW_RUN_SUCCEEDED,
+                    .trigger = a->trigger,
+                    .attempt = 1,
+                    .scheduled_at = a->scheduled_at,
+                    .started_us = w->now * 1000000,
+                    .ended_us = w->now * 1000000,
+                    .exit_code = 0,
+                    .progress_done = -1,
+                    .progress_total = -1};
 
         (void)err;
         assert_int_equal(cw_store_run_insert(w->store, &r), 0);
@@ -338,7 +357,8 @@ static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run
         if (w->n_started < 16) {
                 snprintf(w->started[w->n_started], sizeof(w->started[0]), "%s %s@%s",
                          cw_trigger_to_string(a->trigger), a->spec, when);
-                snprintf(w->started_job[w->n_started], sizeof(w->started_job[0]), "%s", a->job->name);
+                snprintf(w->started_job[w->n_started], sizeof(w->started_job[0]), "%s",
+                         a->job->name);
                 w->started_lock[w->n_started] = a->job->lock;
                 w->started_concurrency[w->n_started] = a->job->concurrency;
         }
@@ -371,7 +391,10 @@ static cw_sched_result pass_at(world *w, const char *when)
 static void test_compile_stored(void **state)
 {
         world *w = *state;
-        cw_ui_entry e = {.id = 9, .schedule = (char *)"H * * * *", .command = (char *)"/bin/true", .enabled = true};
+        cw_ui_entry e = {.id = 9,
+                         .schedule = (char *)"H * * * *",
+                         .command = (char *)"/bin/true",
+                         .enabled = true};
         cw_schedule_entry se;
         const cw_tz *tz = NULL;
         cw_ui_field field;
@@ -385,12 +408,13 @@ static void test_compile_stored(void **state)
         assert_string_equal(cw_tz_name(tz), "Europe/Warsaw");
         cw_schedule_entry_release(&se);
         /* Shell operators are refused when the entry is made, too. */
-        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/echo a > /tmp/x", w->now, NULL, NULL,
-                                             &field, &err),
+        assert_int_equal(cw_ui_entry_compile(w->cfg, "@daily", NULL, "/bin/echo a > /tmp/x", w->now,
+                                             NULL, NULL, &field, &err),
                          -EINVAL);
         assert_int_equal(field, CW_UI_FIELD_COMMAND);
         load_with(w, false, NULL);
-        assert_int_equal(cw_ui_entry_compile_stored(w->cfg, &e, w->now, &se, &tz, &field, &err), -EPERM);
+        assert_int_equal(cw_ui_entry_compile_stored(w->cfg, &e, w->now, &se, &tz, &field, &err),
+                         -EPERM);
         assert_int_equal(field, CW_UI_FIELD_COMMAND);
 }
 
@@ -535,9 +559,16 @@ static void test_pass_fires_ui_job(void **state)
 static void test_model_lists_ui_jobs(void **state)
 {
         world *w = *state;
-        cw_http_req req = {.method = CW_HTTP_POST, .path = "/x", .body = "", .content_type = "",
-                           .client = "127.0.0.1", .user = "tester", .now_us = w->now * 1000000, .cfg = w->cfg,
-                           .store = w->store, .want_json = true};
+        cw_http_req req = {.method = CW_HTTP_POST,
+                           .path = "/x",
+                           .body = "",
+                           .content_type = "",
+                           .client = "127.0.0.1",
+                           .user = "tester",
+                           .now_us = w->now * 1000000,
+                           .cfg = w->cfg,
+                           .store = w->store,
+                           .want_json = true};
         cw_model_jobs m = {0};
         cw_model_job_detail d = {0};
         cw_model_ui_entries ents = {0};
@@ -549,9 +580,16 @@ static void test_model_lists_ui_jobs(void **state)
         id = add_entry(w, "0 12 * * *", "/bin/echo hi", true);
         cw_ui_job_name(id, name);
         {
-                cw_run r = {.job = name, .spec = name, .node = (char *)"n1", .status = CW_RUN_RUNNING,
-                            .trigger = CW_TRIGGER_MANUAL, .attempt = 1, .started_us = w->now * 1000000,
-                            .exit_code = -1, .progress_done = -1, .progress_total = -1};
+                cw_run r = {.job = name,
+                            .spec = name,
+                            .node = (char *)"n1",
+                            .status = CW_RUN_RUNNING,
+                            .trigger = CW_TRIGGER_MANUAL,
+                            .attempt = 1,
+                            .started_us = w->now * 1000000,
+                            .exit_code = -1,
+                            .progress_done = -1,
+                            .progress_total = -1};
                 assert_int_equal(cw_store_run_insert(w->store, &r), 0);
                 run = r.id;
         }
@@ -581,7 +619,8 @@ static void test_model_lists_ui_jobs(void **state)
         assert_int_equal(d.j.entries[0].n_next, CW_MODEL_NEXT_FIRES);
         cw_model_job_detail_release(&d);
 
-        assert_int_equal(cw_model_ui_entries_list(w->cfg, w->store, w->now * 1000000, &ents, &err), 0);
+        assert_int_equal(cw_model_ui_entries_list(w->cfg, w->store, w->now * 1000000, &ents, &err),
+                         0);
         assert_int_equal(ents.n, 1);
         assert_true(ents.entries[0].valid);
         assert_string_equal(ents.entries[0].job, name);
@@ -611,7 +650,8 @@ static void test_model_lists_ui_jobs(void **state)
         cw_model_jobs_release(&m);
         assert_int_equal(cw_action_request(&req, name, &req_id, &err), -EPERM);
         assert_int_equal(cw_action_http_status(-EPERM), 403);
-        assert_int_equal(cw_model_ui_entries_list(w->cfg, w->store, w->now * 1000000, &ents, &err), 0);
+        assert_int_equal(cw_model_ui_entries_list(w->cfg, w->store, w->now * 1000000, &ents, &err),
+                         0);
         assert_false(ents.entries[0].valid);
         assert_non_null(strstr(ents.entries[0].error, "allow_ui_commands"));
         cw_model_ui_entries_release(&ents);
@@ -620,7 +660,8 @@ static void test_model_lists_ui_jobs(void **state)
         load_with(w, true, NULL);
         req.cfg = w->cfg;
         assert_int_equal(cw_action_entry_delete(&req, id, &err), 0);
-        assert_int_equal(cw_model_job_get(w->cfg, w->store, w->now * 1000000, name, &d, &err), -ENOENT);
+        assert_int_equal(cw_model_job_get(w->cfg, w->store, w->now * 1000000, name, &d, &err),
+                         -ENOENT);
         assert_int_equal(cw_model_run_get(w->cfg, w->store, run, false, &mr, &err), 0);
         assert_null(mr.job);
         assert_string_equal(mr.run.job, name);

@@ -42,8 +42,8 @@ static inline cw_time iso(const char *s)
 
 /* Checks that spec (seeded by seed) fires exactly at expected[0..] (NULL
  * terminated) after `from`, in zone. */
-static inline void expect_fires(const char *spec, const char *seed, const char *zone, const char *from,
-                                const char *const *expected)
+static inline void expect_fires(const char *spec, const char *seed, const char *zone,
+                                const char *from, const char *const *expected)
 {
         cw_timespec *ts = NULL;
         cw_tz *tz = load_zone(zone);
@@ -56,11 +56,12 @@ static inline void expect_fires(const char *spec, const char *seed, const char *
                 char got[CW_ISO8601_MAX];
                 int r = cw_timespec_next(ts, tz, t, &t);
                 if (r < 0)
-                        fail_msg("'%s' in %s from %s: fire %zu missing (want %s)", spec, zone, from, i, expected[i]);
+                        fail_msg("'%s' in %s from %s: fire %zu missing (want %s)", spec, zone, from,
+                                 i, expected[i]);
                 cw_iso8601_format(t, cw_tz_utoff(tz, t), got, sizeof(got));
                 if (strcmp(got, expected[i]) != 0)
-                        fail_msg("'%s' in %s from %s: fire %zu is %s, want %s", spec, zone, from, i, got,
-                                 expected[i]);
+                        fail_msg("'%s' in %s from %s: fire %zu is %s, want %s", spec, zone, from, i,
+                                 got, expected[i]);
         }
         cw_timespec_free(ts);
         cw_tz_free(tz);

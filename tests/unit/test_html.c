@@ -52,8 +52,9 @@ static void test_escape_controls_and_bytes(void **state)
 
         (void)state;
         cw_html_text_n(&b, in, sizeof(in) - 1);
-        assert_string_equal(b.p, "a\tb\nc\rd\xe2\x90\x9b[1m\xe2\x90\xa1\xe2\x90\x80z\xef\xbf\xbd\xef\xbf\xbd("
-                                 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+        assert_string_equal(
+                b.p, "a\tb\nc\rd\xe2\x90\x9b[1m\xe2\x90\xa1\xe2\x90\x80z\xef\xbf\xbd\xef\xbf\xbd("
+                     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
         cw_buf_release(&b);
         cw_html_text(&b, NULL);
         assert_null(b.p);
@@ -64,12 +65,17 @@ static void test_printf(void **state)
         cw_buf b = CW_BUF_INIT(0);
 
         (void)state;
-        cw_html_printf(&b, "<a href=\"/jobs/%s\" title=\"%s\">%s</a>", "x\"onclick=\"y", "it's", "<b>");
-        assert_string_equal(b.p, "<a href=\"/jobs/x&quot;onclick=&quot;y\" title=\"it&#39;s\">&lt;b&gt;</a>");
+        cw_html_printf(&b, "<a href=\"/jobs/%s\" title=\"%s\">%s</a>", "x\"onclick=\"y", "it's",
+                       "<b>");
+        assert_string_equal(
+                b.p, "<a href=\"/jobs/x&quot;onclick=&quot;y\" title=\"it&#39;s\">&lt;b&gt;</a>");
         cw_buf_reset(&b);
-        cw_html_printf(&b, "%d|%5d|%-4d|%03u|%zu|%lld|%llu|%x|%.2f|%5.1f|%%|%c|%c", -7, 42, 3, 5u, (size_t)9,
-                       (long long)-1234567890123LL, 18446744073709551615ULL, 255u, 3.14159, 2.25, '<', 'q');
-        assert_string_equal(b.p, "-7|   42|3   |005|9|-1234567890123|18446744073709551615|ff|3.14|  2.2|%|&lt;|q");
+        cw_html_printf(&b, "%d|%5d|%-4d|%03u|%zu|%lld|%llu|%x|%.2f|%5.1f|%%|%c|%c", -7, 42, 3, 5u,
+                       (size_t)9, (long long)-1234567890123LL, 18446744073709551615ULL, 255u,
+                       3.14159, 2.25, '<', 'q');
+        assert_string_equal(
+                b.p,
+                "-7|   42|3   |005|9|-1234567890123|18446744073709551615|ff|3.14|  2.2|%|&lt;|q");
         cw_buf_reset(&b);
         cw_html_printf(&b, "[%5s][%-5s][%.3s][%.*s][%*s]", "ab", "ab", "<<<<", 2, "&&&", 3, "x");
         assert_string_equal(b.p, "[   ab][ab   ][&lt;&lt;&lt;][&amp;&amp;][  x]");
@@ -131,15 +137,15 @@ static void test_formats(void **state)
                 double secs;
                 const char *want;
         } durs[] = {
-                {0, "0 ms"},         {0.25, "250 ms"},         {5.31, "5.3 s"},          {42, "42 s"},
-                {125, "2 min 5 s"},  {3780, "1 h 3 min"},      {187200, "2 d 4 h"},      {-3, "0 ms"},
+                {0, "0 ms"},        {0.25, "250 ms"},    {5.31, "5.3 s"},     {42, "42 s"},
+                {125, "2 min 5 s"}, {3780, "1 h 3 min"}, {187200, "2 d 4 h"}, {-3, "0 ms"},
         };
         static const struct {
                 int64_t d;
                 const char *want;
         } rels[] = {
-                {0, "just now"}, {3, "just now"},    {-4, "just now"},  {30, "in 30 s"}, {-30, "30 s ago"},
-                {300, "in 5 min"}, {-10800, "3 h ago"}, {172800, "in 2 d"},
+                {0, "just now"},   {3, "just now"},   {-4, "just now"},    {30, "in 30 s"},
+                {-30, "30 s ago"}, {300, "in 5 min"}, {-10800, "3 h ago"}, {172800, "in 2 d"},
         };
         char out[64];
         cw_tz *utc = cw_tz_utc();
@@ -173,23 +179,22 @@ typedef struct fixture {
         int64_t run_id;
 } fixture;
 
-static const char config_text[] =
-        "[cronwarden]\n"
-        "data_dir = data\n"
-        "timezone = UTC\n"
-        "[admin]\n"
-        "user = admin\n"
-        "[job Evil]\n"
-        "description = <script>alert(1)</script> & \"quotes\"\n"
-        "command = /bin/echo '<img src=x onerror=alert(2)>'\n"
-        "args = what\n"
-        "options = sleep\n"
-        "[job Plain]\n"
-        "command = /bin/true\n"
-        "after = Evil\n"
-        "schedule = 30 2 * * 1-5\n"
-        "[schedule]\n"
-        "run = */5 * * * * Evil:\"<b>\",sleep=1\n";
+static const char config_text[] = "[cronwarden]\n"
+                                  "data_dir = data\n"
+                                  "timezone = UTC\n"
+                                  "[admin]\n"
+                                  "user = admin\n"
+                                  "[job Evil]\n"
+                                  "description = <script>alert(1)</script> & \"quotes\"\n"
+                                  "command = /bin/echo '<img src=x onerror=alert(2)>'\n"
+                                  "args = what\n"
+                                  "options = sleep\n"
+                                  "[job Plain]\n"
+                                  "command = /bin/true\n"
+                                  "after = Evil\n"
+                                  "schedule = 30 2 * * 1-5\n"
+                                  "[schedule]\n"
+                                  "run = */5 * * * * Evil:\"<b>\",sleep=1\n";
 
 static int setup(void **state)
 {
@@ -205,7 +210,8 @@ static int setup(void **state)
         if (!mkdtemp(f->dir))
                 return -1;
         snprintf(path, sizeof(path), "%s/cw.ini", f->dir);
-        if (cw_config_load_string(path, config_text, sizeof(config_text) - 1, &o, &f->cfg, &errs) < 0) {
+        if (cw_config_load_string(path, config_text, sizeof(config_text) - 1, &o, &f->cfg, &errs) <
+            0) {
                 for (size_t i = 0; i < errs.n; i++)
                         print_message("%s\n", errs.msgs[i]);
                 return -1;
@@ -276,7 +282,8 @@ static cw_http_req make_req(const fixture *f, const char *path)
 }
 
 /* Renders pattern with args; returns the body (caller frees). */
-static char *render(const fixture *f, const char *pattern, const char *path, const char *arg, int want_status)
+static char *render(const fixture *f, const char *pattern, const char *path, const char *arg,
+                    int want_status)
 {
         cw_http_req req = make_req(f, path);
         cw_http_resp resp = {.body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
@@ -316,7 +323,8 @@ static void test_page_jobs(void **state)
         char *body = render(f, "/jobs", "/jobs", NULL, 200);
 
         assert_inert(body);
-        assert_non_null(strstr(body, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"));
+        assert_non_null(
+                strstr(body, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"));
         assert_non_null(strstr(body, "data-job=\"Evil\""));
         assert_non_null(strstr(body, "data-run-status=\"failed\""));
         assert_non_null(strstr(body, "Every 5 minutes"));
@@ -353,7 +361,9 @@ static void test_page_run(void **state)
         snprintf(path, sizeof(path), "/runs/%s", id);
         body = render(f, "/runs/%", path, id, 200);
         assert_inert(body);
-        assert_non_null(strstr(body, "&lt;img src=x onerror=alert(3)&gt;\n&lt;/pre&gt;&lt;script&gt;x&lt;/script&gt;"));
+        assert_non_null(strstr(
+                body,
+                "&lt;img src=x onerror=alert(3)&gt;\n&lt;/pre&gt;&lt;script&gt;x&lt;/script&gt;"));
         assert_non_null(strstr(body, "&lt;i&gt;why&lt;/i&gt;"));
         assert_non_null(strstr(body, "data-run-id=\""));
         free(body);
@@ -396,7 +406,8 @@ static void test_login_keeps_user_name(void **state)
         fixture *f = *state;
         cw_http_req req = make_req(f, "/login");
         cw_http_resp resp = {.body = CW_BUF_INIT(CW_HTTP_MAX_RESPONSE)};
-        cw_http_kv form[] = {{"user", "adm\"><script>alert(1)</script>"}, {"password", "s3cret-typed"}};
+        cw_http_kv form[] = {{"user", "adm\"><script>alert(1)</script>"},
+                             {"password", "s3cret-typed"}};
 
         req.user = NULL;
         req.csrf = "logintoken";
@@ -406,7 +417,8 @@ static void test_login_keeps_user_name(void **state)
         cw_http_page_login(&req, &resp, "wrong user name or password", NULL);
         assert_inert(resp.body.p);
         assert_non_null(strstr(resp.body.p, "id=\"login-user\""));
-        assert_non_null(strstr(resp.body.p, "value=\"adm&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert_non_null(strstr(resp.body.p,
+                               "value=\"adm&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
         assert_null(strstr(resp.body.p, "s3cret-typed"));
         assert_non_null(strstr(resp.body.p, "required autofocus></label>"));
         cw_buf_release(&resp.body);

@@ -68,9 +68,11 @@ static void test_form_parse(void **state)
                 if (f.n != n)
                         fail_msg("'%s': %zu pairs, want %zu", c->in, f.n, n);
                 for (size_t k = 0; k < n; k++)
-                        if (strcmp(f.kv[k].key, c->pairs[k][0]) != 0 || strcmp(f.kv[k].value, c->pairs[k][1]) != 0)
-                                fail_msg("'%s': pair %zu is '%s'='%s', want '%s'='%s'", c->in, k, f.kv[k].key,
-                                         f.kv[k].value, c->pairs[k][0], c->pairs[k][1]);
+                        if (strcmp(f.kv[k].key, c->pairs[k][0]) != 0 ||
+                            strcmp(f.kv[k].value, c->pairs[k][1]) != 0)
+                                fail_msg("'%s': pair %zu is '%s'='%s', want '%s'='%s'", c->in, k,
+                                         f.kv[k].key, f.kv[k].value, c->pairs[k][0],
+                                         c->pairs[k][1]);
                 cw_form_release(&f);
         }
 }
@@ -173,7 +175,8 @@ static void test_cookie_get(void **state)
         assert_string_equal(v, "xyz");
         assert_true(cw_http_cookie_get("a=1;cw_session=\"q\" ", "cw_session", v, sizeof(v)));
         assert_string_equal(v, "q");
-        assert_true(cw_http_cookie_get("x_cw_session=no; cw_session=yes", "cw_session", v, sizeof(v)));
+        assert_true(
+                cw_http_cookie_get("x_cw_session=no; cw_session=yes", "cw_session", v, sizeof(v)));
         assert_string_equal(v, "yes");
         assert_true(cw_http_cookie_get("cw_session=", "cw_session", v, sizeof(v)));
         assert_string_equal(v, "");
@@ -188,9 +191,18 @@ static void test_cookie_get(void **state)
 
 static void test_local_path(void **state)
 {
-        static const char *const good[] = {"/", "/jobs", "/runs/12?tab=output", "/jobs/a%20b", NULL};
-        static const char *const bad[] = {"", "jobs", "//evil.example", "/\\evil.example", "http://evil.example/",
-                                          "/a b", "/a\r\nSet-Cookie: x", "/\x7f", "javascript:alert(1)", NULL};
+        static const char *const good[] = {"/", "/jobs", "/runs/12?tab=output", "/jobs/a%20b",
+                                           NULL};
+        static const char *const bad[] = {"",
+                                          "jobs",
+                                          "//evil.example",
+                                          "/\\evil.example",
+                                          "http://evil.example/",
+                                          "/a b",
+                                          "/a\r\nSet-Cookie: x",
+                                          "/\x7f",
+                                          "javascript:alert(1)",
+                                          NULL};
         char long_path[3000];
 
         (void)state;
@@ -209,9 +221,21 @@ static void test_local_path(void **state)
 
 /* ---- routing ---- */
 
-static int h_a(const cw_http_req *req, cw_http_resp *resp) { (void)req, (void)resp; return 0; }
-static int h_b(const cw_http_req *req, cw_http_resp *resp) { (void)req, (void)resp; return 0; }
-static int h_c(const cw_http_req *req, cw_http_resp *resp) { (void)req, (void)resp; return 0; }
+static int h_a(const cw_http_req *req, cw_http_resp *resp)
+{
+        (void)req, (void)resp;
+        return 0;
+}
+static int h_b(const cw_http_req *req, cw_http_resp *resp)
+{
+        (void)req, (void)resp;
+        return 0;
+}
+static int h_c(const cw_http_req *req, cw_http_resp *resp)
+{
+        (void)req, (void)resp;
+        return 0;
+}
 
 static const cw_http_route t1[] = {
         {CW_HTTP_GET, "/jobs", 0, h_a},
@@ -270,8 +294,8 @@ static void test_route_find(void **state)
         assert_int_equal(m.allowed, CW_HTTP_GET);
 
         /* 404: % needs a non-empty segment; no prefix or trailing-slash matches. */
-        static const char *const missing[] = {"/jobs/", "/jobs//run", "/jobsx", "/jobs/a/b/c", "/runs/1", "//", "/nope",
-                                              NULL};
+        static const char *const missing[] = {"/jobs/",  "/jobs//run", "/jobsx", "/jobs/a/b/c",
+                                              "/runs/1", "//",         "/nope",  NULL};
         for (size_t i = 0; missing[i]; i++) {
                 cw_http_route_find(tables, 2, CW_HTTP_GET, missing[i], argbuf, &m);
                 if (m.route || m.allowed)
@@ -281,7 +305,8 @@ static void test_route_find(void **state)
 
 static void test_real_tables(void **state)
 {
-        const cw_http_route *const tables[] = {cw_http_server_routes, cw_http_auth_routes, cw_http_asset_routes};
+        const cw_http_route *const tables[] = {cw_http_server_routes, cw_http_auth_routes,
+                                               cw_http_asset_routes};
         char argbuf[128];
         cw_route_match m;
 
@@ -339,7 +364,8 @@ static void test_sessions(void **state)
         int64_t later = now + CW_SESSION_IDLE_US - S;
         assert_true(cw_sessions_get(t, a.id, later, &got));
         assert_true(cw_sessions_get(t, a.id, later + CW_SESSION_IDLE_US - S, &got));
-        assert_false(cw_sessions_get(t, b.id, later + CW_SESSION_IDLE_US - S, &got)); /* b idle too long */
+        assert_false(cw_sessions_get(t, b.id, later + CW_SESSION_IDLE_US - S,
+                                     &got)); /* b idle too long */
         /* Absolute expiry, however active. */
         int64_t tt = now;
         while (tt + CW_SESSION_IDLE_US / 2 < now + CW_SESSION_LIFETIME_US) {
@@ -360,7 +386,8 @@ static void test_sessions(void **state)
         cw_sessions_new(t, "admin", pw, now + 1, &second);
         for (int i = 2; i < CW_SESSION_MAX; i++)
                 cw_sessions_new(t, "admin", pw, now + 2, &got);
-        assert_true(cw_sessions_get(t, first.id, now + 3, &got)); /* used: second is now the oldest */
+        assert_true(
+                cw_sessions_get(t, first.id, now + 3, &got)); /* used: second is now the oldest */
         cw_sessions_new(t, "admin", pw, now + 4, &got);
         assert_false(cw_sessions_get(t, second.id, now + 5, &got));
         assert_true(cw_sessions_get(t, first.id, now + 5, &got));
@@ -426,7 +453,8 @@ static void test_throttle(void **state)
         }
         assert_int_equal(cw_throttle_wait(t, "admin", "10.1.0.0", now + CW_THROTTLE_ENTRIES + 10),
                          0); /* evicted */
-        snprintf(addr, sizeof(addr), "10.1.%d.%d", (CW_THROTTLE_ENTRIES + 9) / 256, (CW_THROTTLE_ENTRIES + 9) % 256);
+        snprintf(addr, sizeof(addr), "10.1.%d.%d", (CW_THROTTLE_ENTRIES + 9) / 256,
+                 (CW_THROTTLE_ENTRIES + 9) % 256);
         assert_true(cw_throttle_wait(t, "admin", addr, now + CW_THROTTLE_ENTRIES + 10) > 0);
 
         /* Names are compared cut to CW_USER_MAX bytes. */
@@ -612,10 +640,11 @@ static void test_api_tokens(void **state)
         sha_hex("cwt_good", hex);
         for (int i = 0; i < 65; i++)
                 upper[i] = (char)(hex[i] >= 'a' && hex[i] <= 'f' ? hex[i] - 32 : hex[i]);
-        snprintf(text, sizeof(text),
-                 "[cronwarden]\ndata_dir = /tmp/x\n[admin]\napi_token = ci sha256:%s\napi_token = grafana.ro "
-                 "SHA256:%s\n",
-                 hex, upper);
+        snprintf(
+                text, sizeof(text),
+                "[cronwarden]\ndata_dir = /tmp/x\n[admin]\napi_token = ci sha256:%s\napi_token = grafana.ro "
+                "SHA256:%s\n",
+                hex, upper);
         c = load(text, &errs);
         if (!c)
                 fail_msg("config refused: %s", errs.n ? errs.msgs[0] : "?");
@@ -638,7 +667,8 @@ static void test_api_tokens(void **state)
                 NULL,
         };
         for (size_t i = 0; bad[i]; i++) {
-                snprintf(text, sizeof(text), "[cronwarden]\ndata_dir = /tmp/x\n[admin]\n%s", bad[i]);
+                snprintf(text, sizeof(text), "[cronwarden]\ndata_dir = /tmp/x\n[admin]\n%s",
+                         bad[i]);
                 cw_config_errors_release(&errs);
                 c = load(text, &errs);
                 if (c)
@@ -659,8 +689,11 @@ static void test_auth_sessions_follow_config(void **state)
         cw_session s, got;
 
         (void)state;
-        assert_int_equal(crypto_pwhash_str(hash, "pw", 2, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
-        snprintf(text, sizeof(text), "[cronwarden]\ndata_dir = /tmp/x\n[admin]\nuser = root\npassword_hash = %s\n",
+        assert_int_equal(crypto_pwhash_str(hash, "pw", 2, crypto_pwhash_OPSLIMIT_MIN,
+                                           crypto_pwhash_MEMLIMIT_MIN),
+                         0);
+        snprintf(text, sizeof(text),
+                 "[cronwarden]\ndata_dir = /tmp/x\n[admin]\nuser = root\npassword_hash = %s\n",
                  hash);
         c = load(text, &errs);
         assert_non_null(c);
@@ -675,8 +708,11 @@ static void test_auth_sessions_follow_config(void **state)
         assert_true(cw_auth_session(a, c, s.id, 11 * S, &got));
 
         /* A new password (a reload) ends the session. */
-        assert_int_equal(crypto_pwhash_str(hash, "pw2", 3, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
-        snprintf(text, sizeof(text), "[cronwarden]\ndata_dir = /tmp/x\n[admin]\nuser = root\npassword_hash = %s\n",
+        assert_int_equal(crypto_pwhash_str(hash, "pw2", 3, crypto_pwhash_OPSLIMIT_MIN,
+                                           crypto_pwhash_MEMLIMIT_MIN),
+                         0);
+        snprintf(text, sizeof(text),
+                 "[cronwarden]\ndata_dir = /tmp/x\n[admin]\nuser = root\npassword_hash = %s\n",
                  hash);
         c2 = load(text, &errs);
         assert_non_null(c2);
@@ -731,8 +767,9 @@ static void test_error_json(void **state)
         cw_http_error(&req, &resp, 422, "limit: expected a number, got '%s'", "x\"\n\xff");
         assert_int_equal(resp.status, 422);
         assert_string_equal(resp.content_type, "application/json");
-        assert_string_equal(resp.body.p, "{\"error\": {\"status\": 422, \"message\": "
-                                         "\"limit: expected a number, got 'x\\\"\\u000a\\ufffd'\"}}\n");
+        assert_string_equal(resp.body.p,
+                            "{\"error\": {\"status\": 422, \"message\": "
+                            "\"limit: expected a number, got 'x\\\"\\u000a\\ufffd'\"}}\n");
         cw_buf_release(&resp.body);
         /* Helpers that need a server are no-ops without one. */
         cw_http_wake(NULL);

@@ -26,14 +26,13 @@ typedef struct world {
         char dir[256];
         cw_config *cfg;
         cw_store *store;
-        const char *fail_job;  /* runs of this job fail */
+        const char *fail_job;   /* runs of this job fail */
         const char *broken_job; /* starting this job fails */
         size_t n_started;
         char started[64][160]; /* "SPEC@ISO#attempt:trigger" */
         int64_t lock_holder;   /* what the fake lock ops report */
         size_t n_stopped;      /* stop_holders calls */
 } world;
-
 
 static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
 {
@@ -66,8 +65,8 @@ static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run
                 return e;
         cw_iso8601_format(a->scheduled_at, 0, when, sizeof(when));
         if (w->n_started < 64)
-                snprintf(w->started[w->n_started], sizeof(w->started[0]), "%s@%s#%d:%s", a->spec, when, a->attempt,
-                         cw_trigger_to_string(a->trigger));
+                snprintf(w->started[w->n_started], sizeof(w->started[0]), "%s@%s#%d:%s", a->spec,
+                         when, a->attempt, cw_trigger_to_string(a->trigger));
         w->n_started++;
         *ret_run_id = r.id;
         return 0;
@@ -80,7 +79,8 @@ static void load(world *w, const char *ini)
         cw_config_errors errs = {0};
         cw_error e;
 
-        snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n%s", w->dir, ini);
+        snprintf(text, sizeof(text), "[cronwarden]\nnode = n1\ntimezone = UTC\ndata_dir = %s\n%s",
+                 w->dir, ini);
         if (cw_config_load_string("test.ini", text, strlen(text), &opts, &w->cfg, &errs) < 0)
                 fail_msg("config: %s", errs.n ? errs.msgs[0] : "?");
         cw_config_errors_release(&errs);
@@ -312,7 +312,8 @@ static void test_retries(void **state)
 {
         world *w = *state;
 
-        load(w, "[job F]\ncommand = /bin/false\nschedule = 0 10 * * *\nretries = 2\nretry_delay = 1m\n");
+        load(w,
+             "[job F]\ncommand = /bin/false\nschedule = 0 10 * * *\nretries = 2\nretry_delay = 1m\n");
         w->fail_job = "F";
         pass_at(w, "2027-01-01T09:00:00Z");
         pass_at(w, "2027-01-01T10:00:00Z"); /* attempt 1, fails, ends 10:00:01 */
@@ -336,8 +337,9 @@ static void test_retry_never_collides_with_next_fire(void **state)
         world *w = *state;
 
         /* Fires every minute; a retry 5m later would land after the next fire. */
-        load(w, "[job F]\ncommand = /bin/false\nschedule = * * * * *\nretries = 1\nretry_delay = 5m\n"
-                "catch_up = none\n");
+        load(w,
+             "[job F]\ncommand = /bin/false\nschedule = * * * * *\nretries = 1\nretry_delay = 5m\n"
+             "catch_up = none\n");
         w->fail_job = "F";
         pass_at(w, "2027-01-01T09:59:30Z");
         pass_at(w, "2027-01-01T10:00:00Z");
@@ -350,10 +352,11 @@ static void test_dependency_chain(void **state)
 {
         world *w = *state;
 
-        load(w, "[job A]\ncommand = /bin/true\nschedule = 0 10 * * *\n"
-                "[job B]\ncommand = /bin/true\nafter = A\n"
-                "[job C]\ncommand = /bin/true\nafter = B\n"
-                "[job D]\ncommand = /bin/true\nafter = X\n[job X]\ncommand = /bin/false\nschedule = 0 10 * * *\n");
+        load(w,
+             "[job A]\ncommand = /bin/true\nschedule = 0 10 * * *\n"
+             "[job B]\ncommand = /bin/true\nafter = A\n"
+             "[job C]\ncommand = /bin/true\nafter = B\n"
+             "[job D]\ncommand = /bin/true\nafter = X\n[job X]\ncommand = /bin/false\nschedule = 0 10 * * *\n");
         w->fail_job = "X";
         pass_at(w, "2027-01-01T09:00:00Z");
         pass_at(w, "2027-01-01T10:00:00Z"); /* A and X run; A's run ends 10:00:01 */
@@ -397,8 +400,9 @@ static void test_dst_days(void **state)
         world *w = *state;
         size_t fixed = 0, wild = 0;
 
-        load(w, "[job Fixed]\ncommand = /bin/true\nschedule = 30 2 * * *\ntimezone = Europe/Warsaw\n"
-                "[job Wild]\ncommand = /bin/true\nschedule = */30 2 * * *\ntimezone = Europe/Warsaw\n");
+        load(w,
+             "[job Fixed]\ncommand = /bin/true\nschedule = 30 2 * * *\ntimezone = Europe/Warsaw\n"
+             "[job Wild]\ncommand = /bin/true\nschedule = */30 2 * * *\ntimezone = Europe/Warsaw\n");
         pass_at(w, "2027-03-27T22:00:00Z");
         for (cw_time t = iso("2027-03-27T22:01:00Z"); t <= iso("2027-03-28T04:00:00Z"); t += 60) {
                 char s[CW_ISO8601_MAX];
@@ -455,7 +459,8 @@ static void test_start_failure_is_recorded(void **state)
         f.status = CW_RUN_FAILED;
         assert_int_equal(cw_store_runs_list(w->store, &f, &runs, &n), 0);
         assert_int_equal(n, 1);
-        assert_non_null(strstr(runs[0].reason, "could not start: the worker could not load the config"));
+        assert_non_null(
+                strstr(runs[0].reason, "could not start: the worker could not load the config"));
         assert_int_equal(runs[0].scheduled_at, iso("2027-01-01T10:05:00Z"));
         cw_runs_free(runs, n);
 }

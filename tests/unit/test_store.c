@@ -505,7 +505,8 @@ static void test_dispatch(void **state _unused_)
         {
                 cw_run_output o = {0};
 
-                assert_int_equal(cw_store_run_output_snapshot(&empty, 1, 1, false, "x", 1), -EOPNOTSUPP);
+                assert_int_equal(cw_store_run_output_snapshot(&empty, 1, 1, false, "x", 1),
+                                 -EOPNOTSUPP);
                 assert_int_equal(cw_store_run_output_get(&empty, 1, &o), -EOPNOTSUPP);
         }
         cw_store_close(&empty);
@@ -859,7 +860,8 @@ static void test_output_snapshot(void **state)
 {
         fixture *f = *state;
         cw_store *s = open_ok(f), *other = open_ok(f);
-        int64_t id = insert(s, "Live", CW_RUN_RUNNING, 1), queued = insert(s, "Live", CW_RUN_QUEUED, 1);
+        int64_t id = insert(s, "Live", CW_RUN_RUNNING, 1),
+                queued = insert(s, "Live", CW_RUN_QUEUED, 1);
         cw_run_output o = {0};
         cw_run run = {0};
 
@@ -1239,7 +1241,9 @@ static void test_prune_bounded_growth(void **state)
                                 cw_request *req = NULL;
                                 size_t k = 0;
 
-                                assert_int_equal(cw_store_request_add(s, "Every", "t", t * 1000000, NULL), 0);
+                                assert_int_equal(
+                                        cw_store_request_add(s, "Every", "t", t * 1000000, NULL),
+                                        0);
                                 assert_int_equal(cw_store_requests_take(s, 10, &req, &k), 0);
                                 cw_requests_free(req, k);
                         }
@@ -1247,7 +1251,8 @@ static void test_prune_bounded_growth(void **state)
                 snprintf(now, sizeof(now), "%" PRId64, base + t0 + chunk);
                 assert_int_equal(cw_store_state_set(s, "last_pass", now), 0);
                 assert_int_equal(cw_store_batch_commit(s), 0);
-                assert_int_equal(cw_store_runs_prune(s, (base + t0 + chunk - keep) * 1000000, NULL), 0);
+                assert_int_equal(cw_store_runs_prune(s, (base + t0 + chunk - keep) * 1000000, NULL),
+                                 0);
                 max_claims = max64(max_claims, raw_int(f->db, "SELECT count(*) FROM claims"));
                 max_runs = max64(max_runs, raw_int(f->db, "SELECT count(*) FROM runs"));
                 max_requests = max64(max_requests, raw_int(f->db, "SELECT count(*) FROM requests"));
@@ -1709,11 +1714,13 @@ static cw_job_stats *stats_of(cw_job_stats *st, size_t n, const char *job)
 
 static void finish_at(cw_store *s, int64_t id, cw_run_status status, int64_t ended_us)
 {
-        cw_run r = {.id = id, .status = status, .exit_code = status == CW_RUN_SUCCEEDED ? 0 : 1, .ended_us = ended_us};
+        cw_run r = {.id = id,
+                    .status = status,
+                    .exit_code = status == CW_RUN_SUCCEEDED ? 0 : 1,
+                    .ended_us = ended_us};
 
         assert_int_equal(cw_store_run_finish(s, &r, NULL, 0), 0);
 }
-
 
 /* cw_store_exists: false until the store is first opened (which creates
  * it), for the default file and for sqlite:PATH; other kinds count as
@@ -1769,7 +1776,8 @@ static void test_stats(void **state)
         id3 = r.id;
         /* B: marked lost, then its worker reports success after all. */
         id4 = insert(s, "B", CW_RUN_RUNNING, 400000000);
-        assert_int_equal(cw_store_run_transition(s, id4, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 401000000), 0);
+        assert_int_equal(
+                cw_store_run_transition(s, id4, CW_RUN_RUNNING, CW_RUN_LOST, "gone", 401000000), 0);
         finish_at(s, id4, CW_RUN_SUCCEEDED, 402000000);
 
         assert_int_equal(cw_store_stats_list(s, NULL, &st, &n, &late), 0);
@@ -1869,7 +1877,7 @@ static void test_migration_backfill(void **state)
         finish_at(s, id, CW_RUN_SUCCEEDED, 1500000); /* 0.5 s */
         insert(s, "Old", CW_RUN_RUNNING, 2000000);   /* still running: not counted */
         id = insert(s, "Old2", CW_RUN_RUNNING, 1000000);
-        finish_at(s, id, CW_RUN_FAILED, 100000000);   /* 99 s */
+        finish_at(s, id, CW_RUN_FAILED, 100000000); /* 99 s */
         cw_store_close(s);
         /* Back to schema 1, as an older cronwarden left it. */
         raw_exec(
@@ -1992,7 +2000,10 @@ static void test_migration_3(void **state)
                  "DROP INDEX job_stats_status; DELETE FROM schema_version WHERE version = 3;");
         s = open_ok(f);
         assert_int_equal(cw_store_schema_version(s), SCHEMA_LATEST);
-        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'job_stats_status'"), 1);
+        assert_int_equal(
+                raw_int(f->db,
+                        "SELECT count(*) FROM sqlite_master WHERE name = 'job_stats_status'"),
+                1);
         assert_int_equal(cw_store_jobs_failing(s, &names, &n), 0);
         assert_int_equal(n, 1);
         assert_string_equal(names[0], "Bad");
@@ -2006,9 +2017,13 @@ static void test_ui_entries(void **state)
         fixture *f = *state;
         cw_store *s = open_ok(f);
         const char *evil = "x'; DROP TABLE ui_entries; -- %_\"";
-        cw_ui_entry e = {.schedule = (char *)"*/5 * * * *", .spec = (char *)"Job:a,b=\"c d\"",
-                         .description = (char *)evil, .enabled = true, .created_by = (char *)"admin",
-                         .created_us = 10, .updated_us = 10};
+        cw_ui_entry e = {.schedule = (char *)"*/5 * * * *",
+                         .spec = (char *)"Job:a,b=\"c d\"",
+                         .description = (char *)evil,
+                         .enabled = true,
+                         .created_by = (char *)"admin",
+                         .created_us = 10,
+                         .updated_us = 10};
         cw_ui_entry got = {0}, *list = NULL;
         size_t n = 0;
         int64_t id1;
@@ -2037,8 +2052,12 @@ static void test_ui_entries(void **state)
         assert_int_equal(got.created_us, 10);
         cw_ui_entry_release(&got);
 
-        got = (cw_ui_entry){.id = id1, .schedule = (char *)"every 1h", .spec = (char *)"Other",
-                            .description = (char *)"", .enabled = false, .updated_us = 20};
+        got = (cw_ui_entry){.id = id1,
+                            .schedule = (char *)"every 1h",
+                            .spec = (char *)"Other",
+                            .description = (char *)"",
+                            .enabled = false,
+                            .updated_us = 20};
         assert_int_equal(cw_store_ui_entry_update(s, &got), 0);
         got.id = 999;
         assert_int_equal(cw_store_ui_entry_update(s, &got), -ENOENT);

@@ -22,13 +22,13 @@
 
 #include "tz/tz.h"
 
-#define CHECK(cond, ...)                                                                     \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        print_error(__VA_ARGS__);                                            \
-                        print_error("\n");                                                   \
-                        fail_msg("check failed: %s", #cond);                                 \
-                }                                                                            \
+#define CHECK(cond, ...)                                                                           \
+        do {                                                                                       \
+                if (!(cond)) {                                                                     \
+                        print_error(__VA_ARGS__);                                                  \
+                        print_error("\n");                                                         \
+                        fail_msg("check failed: %s", #cond);                                       \
+                }                                                                                  \
         } while (0)
 
 /* "2027-03-28T01:00:00" as seconds (UTC instant or local reading). */
@@ -240,19 +240,16 @@ static const resolve_case resolve_cases[] = {
          "2027-04-04T03:30:00"},
         {"America/Santiago", "2027-09-05T00:30:00", 0, "2027-09-05T04:00:00", NULL},
         {"America/Havana", "2028-03-12T00:30:00", 0, "2028-03-12T05:00:00", NULL},
-        {"America/Havana", "2027-11-07T00:30:00", 2, "2027-11-07T04:30:00",
-         "2027-11-07T05:30:00"},
+        {"America/Havana", "2027-11-07T00:30:00", 2, "2027-11-07T04:30:00", "2027-11-07T05:30:00"},
         {"America/Asuncion", "2023-10-01T00:30:00", 0, "2023-10-01T04:00:00", NULL},
         {"America/Asuncion", "2023-03-25T23:30:00", 2, "2023-03-26T02:30:00",
          "2023-03-26T03:30:00"},
         /* Negative DST. */
         {"Europe/Dublin", "2027-03-28T01:30:00", 0, "2027-03-28T01:00:00", NULL},
-        {"Europe/Dublin", "2027-10-31T01:30:00", 2, "2027-10-31T00:30:00",
-         "2027-10-31T01:30:00"},
+        {"Europe/Dublin", "2027-10-31T01:30:00", 2, "2027-10-31T00:30:00", "2027-10-31T01:30:00"},
         /* Double summer time: +1 -> +2 and back. */
         {"Europe/London", "1941-05-04T02:30:00", 0, "1941-05-04T01:00:00", NULL},
-        {"Europe/London", "1941-08-10T02:30:00", 2, "1941-08-10T00:30:00",
-         "1941-08-10T01:30:00"},
+        {"Europe/London", "1941-08-10T02:30:00", 2, "1941-08-10T00:30:00", "1941-08-10T01:30:00"},
         /* A whole day skipped. */
         {"Pacific/Apia", "2011-12-30T12:00:00", 0, "2011-12-30T10:00:00", NULL},
         {"Pacific/Apia", "2011-12-31T00:00:00", 1, "2011-12-30T10:00:00", NULL},
@@ -285,8 +282,7 @@ static void test_resolve(void **state)
 static void test_resolve_roundtrip(void **state)
 {
         static const char *const zones[] = {"Europe/Warsaw", "Australia/Lord_Howe",
-                                            "America/Santiago", "Pacific/Apia",
-                                            "Europe/Dublin"};
+                                            "America/Santiago", "Pacific/Apia", "Europe/Dublin"};
 
         (void)state;
         for (size_t i = 0; i < CW_ARRAY_SIZE(zones); i++) {
@@ -310,15 +306,18 @@ static void test_resolve_roundtrip(void **state)
 /* Extreme inputs must neither crash nor overflow. */
 static void test_extremes(void **state)
 {
-        static const int64_t ts[] = {INT64_MIN, INT64_MIN + 1, -((int64_t)1 << 60),
-                                     ((int64_t)1 << 52) + 5, (int64_t)1 << 60, INT64_MAX - 1,
+        static const int64_t ts[] = {INT64_MIN,
+                                     INT64_MIN + 1,
+                                     -((int64_t)1 << 60),
+                                     ((int64_t)1 << 52) + 5,
+                                     (int64_t)1 << 60,
+                                     INT64_MAX - 1,
                                      INT64_MAX};
         _cleanup_(cw_tz_freep) cw_tz *tz = NULL;
         cw_error err;
 
         (void)state;
-        assert_int_equal(cw_tz_from_posix(NULL, "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0", &tz,
-                                          &err),
+        assert_int_equal(cw_tz_from_posix(NULL, "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0", &tz, &err),
                          0);
         for (size_t i = 0; i < CW_ARRAY_SIZE(ts); i++) {
                 cw_tz_period p;
@@ -415,8 +414,7 @@ static void test_posix(void **state)
                         cw_tz_lookup(tz, secs(pt->at), &p);
                         CHECK(p.utoff == pt->utoff && p.isdst == pt->isdst &&
                                       strcmp(p.abbr, pt->abbr) == 0,
-                              "'%s' at %s: got %d %d %s", c->tz, pt->at, p.utoff, p.isdst,
-                              p.abbr);
+                              "'%s' at %s: got %d %d %s", c->tz, pt->at, p.utoff, p.isdst, p.abbr);
                 }
         }
 }
@@ -517,8 +515,7 @@ static void test_posix_invalid(void **state)
                 CHECK(tz == (cw_tz *)&tz, "'%s': *ret touched", c->tz);
                 CHECK(err.col == c->col, "'%s': col %d, want %d (%s)", c->tz, err.col, c->col,
                       err.msg);
-                CHECK(strstr(err.msg, "TZ string") != NULL, "'%s': message '%s'", c->tz,
-                      err.msg);
+                CHECK(strstr(err.msg, "TZ string") != NULL, "'%s': message '%s'", c->tz, err.msg);
         }
 }
 
@@ -533,10 +530,11 @@ static void random_rule(uint64_t *rng, char *out, size_t size)
 {
         static const char *const names[] = {"AAA", "<+03>", "<-0330>", "B", "<x>", "CCCC"};
         static const char *const offs[] = {"3", "-1", "+5:30", "-14", "24", "0", "-10:30:15"};
-        static const char *const dates[] = {"M3.5.0", "M10.1.0", "M2.5.6", "J1", "J365", "J60",
-                                            "0", "365", "59", "M12.5.6", "M1.1.0"};
-        static const char *const times[] = {"", "/0", "/-2", "/167", "/-167", "/25", "/24",
-                                            "/2:30", "/-0:30:01"};
+        static const char *const dates[] = {"M3.5.0", "M10.1.0", "M2.5.6", "J1",
+                                            "J365",   "J60",     "0",      "365",
+                                            "59",     "M12.5.6", "M1.1.0"};
+        static const char *const times[] = {"",    "/0",  "/-2",   "/167",     "/-167",
+                                            "/25", "/24", "/2:30", "/-0:30:01"};
         const char *garbage = rng_next(rng) % 20 == 0 ? ",x" : "";
 
         if (rng_next(rng) % 4 == 0)
@@ -568,8 +566,7 @@ static void test_posix_random(void **state)
                 if (cw_tz_from_posix(NULL, rule, &tz, NULL) < 0)
                         continue;
                 parsed++;
-                cw_tz_lookup(tz, secs("2026-12-20T00:00:00") + (int64_t)rng_next(&rng) % 86400,
-                             &p);
+                cw_tz_lookup(tz, secs("2026-12-20T00:00:00") + (int64_t)rng_next(&rng) % 86400, &p);
                 for (int k = 0; k < 12 && p.end != INT64_MAX; k++) {
                         cw_time r[2];
                         int64_t t = p.end - 1;
@@ -593,9 +590,19 @@ static void test_posix_random(void **state)
 static void test_names_invalid(void **state)
 {
         static const char *const names[] = {
-                "", "../etc/passwd", "/etc/passwd", "Europe/../../etc/passwd", "Europe//Warsaw",
-                "Europe/Warsaw/", "Europe/./Warsaw", "./UTC", "..", "Europe/Wars aw",
-                "Europe/Warsaw\n", "Europe\\Warsaw", "Europe/Warsaw;rm",
+                "",
+                "../etc/passwd",
+                "/etc/passwd",
+                "Europe/../../etc/passwd",
+                "Europe//Warsaw",
+                "Europe/Warsaw/",
+                "Europe/./Warsaw",
+                "./UTC",
+                "..",
+                "Europe/Wars aw",
+                "Europe/Warsaw\n",
+                "Europe\\Warsaw",
+                "Europe/Warsaw;rm",
         };
 
         (void)state;
@@ -756,12 +763,12 @@ typedef struct tzif_spec {
 
 /* Where the fields of the newest block landed, for corrupting them. */
 typedef struct tzif_layout {
-        size_t header;  /* its header */
-        size_t trans;   /* first transition time */
-        size_t idx;     /* first transition type index */
-        size_t types;   /* first type record */
+        size_t header; /* its header */
+        size_t trans;  /* first transition time */
+        size_t idx;    /* first transition type index */
+        size_t types;  /* first type record */
         size_t chars;
-        size_t footer;  /* the '\n' opening the footer */
+        size_t footer; /* the '\n' opening the footer */
         unsigned tsize;
 } tzif_layout;
 

@@ -546,11 +546,12 @@ static void note_readonly(sq_store *q, const struct stat *st)
         snprintf(me, sizeof(me), "%s", pw ? pw->pw_name : "?");
         pw = getpwuid(st->st_uid);
         snprintf(owner, sizeof(owner), "%s", pw ? pw->pw_name : "?");
-        if (asprintf(&why,
-                     "store '%s' is not writable by user %s (uid %u): the file is mode %04o, owned by %s "
-                     "(uid %u)",
-                     q->path, me, (unsigned)geteuid(), (unsigned)(st->st_mode & 07777), owner,
-                     (unsigned)st->st_uid) >= 0)
+        if (asprintf(
+                    &why,
+                    "store '%s' is not writable by user %s (uid %u): the file is mode %04o, owned by %s "
+                    "(uid %u)",
+                    q->path, me, (unsigned)geteuid(), (unsigned)(st->st_mode & 07777), owner,
+                    (unsigned)st->st_uid) >= 0)
                 q->readonly_why = why;
 }
 

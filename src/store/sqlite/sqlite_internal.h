@@ -170,10 +170,10 @@ typedef struct sq_store {
         sqlite3 *db;
         char *path;
         int schema;
-        bool batch;      /* a batch's transaction is open (cw_store_batch_begin) */
-        bool batch_lost; /* ... and SQLite rolled it back under us */
+        bool batch;         /* a batch's transaction is open (cw_store_batch_begin) */
+        bool batch_lost;    /* ... and SQLite rolled it back under us */
         char *readonly_why; /* opened read-only: whose permission is missing */
-        dev_t dev;       /* the file opened (cw_store_same_file) */
+        dev_t dev;          /* the file opened (cw_store_same_file) */
         ino_t ino;
         sqlite3_stmt *st[ST_MAX];
         sqlite3_stmt *list[LIST_VARIANTS];
