@@ -102,6 +102,15 @@ int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret,
  * spawner loads it, its zone files are the ones watched. */
 void adopt_config(daemon_state *d, cw_config *n);
 
+/* daemon_admin.c: admin_start starts the admin server when [admin] has a
+ * password hash or an API token (call after the signals are blocked: its
+ * threads inherit the mask); any failure is -EADDRINUSE with err saying
+ * why. admin_reloaded hands it a reloaded config and logs what needs a
+ * restart; admin_stop stops it (also one never started). */
+int admin_start(daemon_state *d, cw_error *err);
+void admin_reloaded(daemon_state *d, const cw_config *n);
+void admin_stop(daemon_state *d);
+
 /* Records a run in the store and hands it to the spawner (the scheduler's
  * starter, sched.h); hand_over_run hands over one already recorded. */
 int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
