@@ -184,7 +184,7 @@ static void add_item(json_t *payload, const char *type, char **out, size_t *len,
                 *out = n;
                 *cap = need * 2;
         }
-        *len += (size_t)sprintf(*out + *len, "%s%s\n", head, body);
+        *len += (size_t)snprintf(*out + *len, *cap - *len, "%s%s\n", head, body);
         free(body);
 }
 

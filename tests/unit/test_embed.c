@@ -69,9 +69,9 @@ static void test_copies_lookup_unregister(void **state)
         assert_int_equal(cronwarden_register(reg, &(cronwarden_function){.name = "b", .run = noop}),
                          0);
         /* The caller's strings may change or go away. */
-        strcpy(name, "xxxxx");
-        strcpy(desc, "changed!!!");
-        strcpy(who, "zzz");
+        memcpy(name, "xxxxx", sizeof(name));
+        memcpy(desc, "changed!!!", sizeof(desc));
+        memcpy(who, "zzz", sizeof(who));
         got = cronwarden_lookup(reg, "greet");
         assert_non_null(got);
         assert_string_equal(got->name, "greet");
