@@ -9,13 +9,18 @@ const char *cronwarden_version(void)
         return CW_VERSION;
 }
 
-int cronwarden_main(const cronwarden_registry *reg, int argc, char **argv)
+int cronwarden_main_with(const cronwarden_registry *reg, int argc, char **argv)
 {
         const cw_cli_embed embed = {
                 .function = cw_embed_function_decl,
-                .userdata = reg,
+                .userdata = reg ? reg : cronwarden_default_registry(),
                 .run_function = cw_embed_run_function,
         };
 
         return cw_cli_main(&embed, argc, argv);
+}
+
+int cronwarden_main(int argc, char **argv)
+{
+        return cronwarden_main_with(NULL, argc, argv);
 }

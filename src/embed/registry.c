@@ -24,6 +24,28 @@ struct cronwarden_registry {
         size_t n, cap;
 };
 
+/* The process's registry (cronwarden_default_registry): the one piece of
+ * state the library keeps, because the command line's entry point is
+ * cronwarden_main(argc, argv). Static storage, so it needs no set-up and
+ * cannot fail. */
+static cronwarden_registry process_registry;
+
+cronwarden_registry *cronwarden_default_registry(void)
+{
+        return &process_registry;
+}
+
+/* reg, or the process's registry for NULL. */
+static cronwarden_registry *reg_or_default(cronwarden_registry *reg)
+{
+        return reg ? reg : &process_registry;
+}
+
+static const cronwarden_registry *creg_or_default(const cronwarden_registry *reg)
+{
+        return reg ? reg : &process_registry;
+}
+
 cronwarden_registry *cronwarden_registry_new(void)
 {
         return calloc(1, sizeof(cronwarden_registry));
@@ -42,7 +64,7 @@ static void entry_free(fn_entry *e)
 
 void cronwarden_registry_free(cronwarden_registry *reg)
 {
-        if (!reg)
+        if (!reg || reg == &process_registry)
                 return;
         for (size_t i = 0; i < reg->n; i++)
                 entry_free(reg->v[i]);
@@ -117,7 +139,8 @@ int cronwarden_register(cronwarden_registry *reg, const cronwarden_function *fn)
         fn_entry *e;
         int r;
 
-        if (!reg || !fn || !fn->run || !fn->name || !cw_jobspec_name_valid(fn->name))
+        reg = reg_or_default(reg);
+        if (!fn || !fn->run || !fn->name || !cw_jobspec_name_valid(fn->name))
                 return -EINVAL;
         if (find(reg, fn->name) >= 0)
                 return -EEXIST;
@@ -139,14 +162,20 @@ int cronwarden_register(cronwarden_registry *reg, const cronwarden_function *fn)
 
 const cronwarden_function *cronwarden_lookup(const cronwarden_registry *reg, const char *name)
 {
-        ssize_t i = reg ? find(reg, name) : -1;
+        ssize_t i;
+
+        reg = creg_or_default(reg);
+        i = find(reg, name);
 
         return i >= 0 ? &reg->v[i]->fn : NULL;
 }
 
 int cronwarden_unregister(cronwarden_registry *reg, const char *name)
 {
-        ssize_t i = reg ? find(reg, name) : -1;
+        ssize_t i;
+
+        reg = reg_or_default(reg);
+        i = find(reg, name);
 
         if (i < 0)
                 return -ENOENT;
@@ -158,12 +187,13 @@ int cronwarden_unregister(cronwarden_registry *reg, const char *name)
 
 size_t cronwarden_registry_size(const cronwarden_registry *reg)
 {
-        return reg ? reg->n : 0;
+        return creg_or_default(reg)->n;
 }
 
 const cronwarden_function *cronwarden_registry_at(const cronwarden_registry *reg, size_t i)
 {
-        return reg && i < reg->n ? &reg->v[i]->fn : NULL;
+        reg = creg_or_default(reg);
+        return i < reg->n ? &reg->v[i]->fn : NULL;
 }
 
 const cw_config_function *cw_embed_function_decl(const void *registry, const char *name)

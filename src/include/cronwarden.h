@@ -111,9 +111,14 @@ typedef struct cronwarden_function {
 
 typedef struct cronwarden_registry cronwarden_registry;
 
+/* The process's registry, the one cronwarden_main(argc, argv) runs with.
+ * Every registry function below takes NULL for it, so a program may
+ * register into it without ever naming it. It is never freed. */
+CRONWARDEN_API cronwarden_registry *cronwarden_default_registry(void);
+
 /* A new, empty registry, or NULL when out of memory. */
 CRONWARDEN_API cronwarden_registry *cronwarden_registry_new(void);
-/* Frees it (NULL is fine). */
+/* Frees it (NULL is fine; the process's registry is never freed). */
 CRONWARDEN_API void cronwarden_registry_free(cronwarden_registry *reg);
 
 /* Adds a function job; *fn is copied (its strings too). Returns 0;
@@ -133,11 +138,15 @@ CRONWARDEN_API const cronwarden_function *cronwarden_registry_at(const cronwarde
 /* ---- the command line ----------------------------------------------- */
 
 /* Runs the cronwarden command line (`PROG [--config FILE] COMMAND ...`,
- * as cronwarden(1) describes) with reg's function jobs, and returns its
- * exit status: return it from main(). Config jobs with `function = NAME`
- * must name a registered function, or the config is refused (exit 2).
- * reg must stay alive until it returns. */
-CRONWARDEN_API int cronwarden_main(const cronwarden_registry *reg, int argc, char **argv);
+ * as cronwarden(1) describes) with the function jobs of the process's
+ * registry, and returns its exit status: return it from main(). Config
+ * jobs with `function = NAME` must name a registered function, or the
+ * config is refused (exit 2). */
+CRONWARDEN_API int cronwarden_main(int argc, char **argv);
+
+/* The same with reg's function jobs (NULL: the process's registry). reg
+ * must stay alive until it returns. */
+CRONWARDEN_API int cronwarden_main_with(const cronwarden_registry *reg, int argc, char **argv);
 
 #ifdef __cplusplus
 }

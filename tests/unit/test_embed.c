@@ -43,7 +43,14 @@ static void test_register_refuses(void **state)
         assert_non_null(reg);
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 assert_int_equal(cronwarden_register(reg, &cases[i].fn), cases[i].want);
-        assert_int_equal(cronwarden_register(NULL, &cases[5].fn), -EINVAL);
+        /* NULL is the process's registry (what cronwarden_main(argc, argv) uses). */
+        assert_int_equal(cronwarden_register(NULL, &cases[5].fn), 0);
+        assert_ptr_equal(cronwarden_lookup(cronwarden_default_registry(), cases[5].fn.name),
+                         cronwarden_lookup(NULL, cases[5].fn.name));
+        assert_non_null(cronwarden_lookup(NULL, cases[5].fn.name));
+        assert_int_equal(cronwarden_unregister(NULL, cases[5].fn.name), 0);
+        assert_int_equal(cronwarden_registry_size(NULL), 0);
+        cronwarden_registry_free(cronwarden_default_registry()); /* a no-op */
         assert_int_equal(cronwarden_registry_size(reg), 1);
         cronwarden_registry_free(reg);
 }
