@@ -845,6 +845,7 @@ static void cleanup(daemon_state *d)
         cw_config_free(d->cfg);
         cw_tzwatch_free(d->tzw);
         free(d->text);
+        daemon_run_watch_free(d);
 }
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
