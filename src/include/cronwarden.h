@@ -84,7 +84,8 @@ CRONWARDEN_API int cronwarden_ctx_progress(cronwarden_ctx *ctx, uint64_t done, u
  * shows), with a newline added. */
 CRONWARDEN_API void cronwarden_ctx_log(cronwarden_ctx *ctx, const char *fmt, ...)
         CRONWARDEN_PRINTF(2, 3);
-CRONWARDEN_API void cronwarden_ctx_vlog(cronwarden_ctx *ctx, const char *fmt, va_list ap);
+CRONWARDEN_API void cronwarden_ctx_vlog(cronwarden_ctx *ctx, const char *fmt, va_list ap)
+        CRONWARDEN_PRINTF(2, 0);
 /* Whether the run was asked to stop (`cronwarden kill`, a timeout, the
  * admin UI): a long function checks this between steps and returns. The
  * request is SIGTERM, which the function's process holds back; if the
