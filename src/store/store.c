@@ -21,10 +21,13 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+#include "base/clock.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Returns from the calling function unless store s has the operation at
@@ -745,4 +748,28 @@ int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted
 {
         OP_OR_RETURN(s, notices_prune);
         return s->ops->notices_prune(s, before_us, ret_deleted);
+}
+
+void cw_store_deadline_init(cw_store_deadline *d, int64_t min_us, int64_t max_us)
+{
+        d->end_us = cw_clock_mono_us() + (int64_t)CW_STORE_BUSY_MS * 1000;
+        d->delay_us = min_us;
+        d->max_us = max_us;
+}
+
+bool cw_store_deadline_wait(cw_store_deadline *d)
+{
+        int64_t left_us = d->end_us - cw_clock_mono_us();
+        int64_t us = d->delay_us < left_us ? d->delay_us : left_us;
+        struct timespec ts;
+
+        if (left_us <= 0)
+                return false;
+        ts.tv_sec = us / 1000000;
+        ts.tv_nsec = (us % 1000000) * 1000;
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        if (d->delay_us < d->max_us)
+                d->delay_us *= 2;
+        return true;
 }

@@ -25,6 +25,17 @@ struct cw_store {
         const cw_clock *clock; /* cw_store_set_clock; NULL: the wall clock */
 };
 
+/* A busy operation's deadline, for a backend's retries: CW_STORE_BUSY_MS
+ * from init (monotonic clock). wait pauses before the next attempt, the
+ * pause doubling from min_us up to max_us; false once the deadline has
+ * passed (give up). */
+typedef struct cw_store_deadline {
+        int64_t end_us; /* cw_clock_mono_us() */
+        int64_t delay_us, max_us;
+} cw_store_deadline;
+void cw_store_deadline_init(cw_store_deadline *d, int64_t min_us, int64_t max_us);
+bool cw_store_deadline_wait(cw_store_deadline *d);
+
 /* The instant by the store's clock, for what a backend stamps itself. */
 static inline cw_instant cw_store_now(const cw_store *s)
 {

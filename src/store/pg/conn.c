@@ -170,33 +170,7 @@ static const stmt_def stmts[PS_MAX] = {
 
 /* ---- clocks and pauses ------------------------------------------------------ */
 
-static int64_t mono_ns(void)
-{
-        return cw_clock_mono_us() * 1000;
-}
-
-void pg_deadline_init(pg_deadline *d)
-{
-        d->end_ns = mono_ns() + (int64_t)CW_STORE_BUSY_MS * 1000000;
-        d->delay_us = PG_BACKOFF_MIN_US;
-}
-
-bool pg_deadline_wait(pg_deadline *d)
-{
-        int64_t left_us = (d->end_ns - mono_ns()) / 1000;
-        int64_t us = d->delay_us < left_us ? d->delay_us : left_us;
-        struct timespec ts;
-
-        if (left_us <= 0)
-                return false;
-        ts.tv_sec = us / 1000000;
-        ts.tv_nsec = (us % 1000000) * 1000;
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-        if (d->delay_us < PG_BACKOFF_MAX_US)
-                d->delay_us *= 2;
-        return true;
-}
+/* Retries pause through pg_deadline (the store's cw_store_deadline). */
 
 /* ---- connecting ------------------------------------------------------------- */
 

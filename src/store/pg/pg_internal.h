@@ -162,13 +162,17 @@ static inline pg_store *pg_of(cw_store *s)
 
 /* ---- conn.c: connection and retries ---------------------------------------- */
 
-typedef struct pg_deadline {
-        int64_t end_ns; /* CLOCK_MONOTONIC */
-        int64_t delay_us;
-} pg_deadline;
-void pg_deadline_init(pg_deadline *d);
+/* The busy deadline shared by the backends (store_backend.h). */
+typedef cw_store_deadline pg_deadline;
+static inline void pg_deadline_init(pg_deadline *d)
+{
+        cw_store_deadline_init(d, PG_BACKOFF_MIN_US, PG_BACKOFF_MAX_US);
+}
 /* Pauses before the next attempt; false once the deadline has passed. */
-bool pg_deadline_wait(pg_deadline *d);
+static inline bool pg_deadline_wait(pg_deadline *d)
+{
+        return cw_store_deadline_wait(d);
+}
 
 /* Connects (again) when there is no working connection: 0, or the error
  * of the one attempt made (-ECONNREFUSED, -EACCES, ...), with q->msg

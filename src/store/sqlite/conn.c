@@ -248,38 +248,10 @@ bool sq_is_busy(int rc)
 
 /* ---- busy retries --------------------------------------------------------- */
 
-static int64_t mono_ns(void)
-{
-        return cw_clock_mono_us() * 1000;
-}
-
-void sq_deadline_init(sq_deadline *d)
-{
-        d->end_ns = mono_ns() + (int64_t)CW_STORE_BUSY_MS * 1000000;
-        d->delay_us = SQ_BACKOFF_MIN_US;
-}
-
-/* Waits before the next attempt at a busy operation; false when the
- * deadline has passed (give up). SQLite has no way to wait for its locks
- * to be released (they are fcntl locks and shared-memory bits), so a
- * bounded, growing pause is the only option; it is the same thing its own
- * busy handler does. */
-bool sq_deadline_wait(sq_deadline *d)
-{
-        int64_t left_us = (d->end_ns - mono_ns()) / 1000;
-        int64_t us = d->delay_us < left_us ? d->delay_us : left_us;
-        struct timespec ts;
-
-        if (left_us <= 0)
-                return false;
-        ts.tv_sec = us / 1000000;
-        ts.tv_nsec = (us % 1000000) * 1000;
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-        if (d->delay_us < SQ_BACKOFF_MAX_US)
-                d->delay_us *= 2;
-        return true;
-}
+/* SQLite has no way to wait for its locks to be released (they are fcntl
+ * locks and shared-memory bits), so a busy operation is retried after a
+ * bounded, growing pause (sq_deadline, the store's cw_store_deadline): the
+ * same thing SQLite's own busy handler does. */
 
 /* ---- statement helpers ---------------------------------------------------- */
 

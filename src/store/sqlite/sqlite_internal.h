@@ -198,12 +198,15 @@ int sq_gave_up(int r);
 /* A busy operation's deadline: CW_STORE_BUSY_MS from init. wait pauses
  * before the next attempt (growing pauses); false once the deadline has
  * passed (give up). */
-typedef struct sq_deadline {
-        int64_t end_ns; /* CLOCK_MONOTONIC */
-        int64_t delay_us;
-} sq_deadline;
-void sq_deadline_init(sq_deadline *d);
-bool sq_deadline_wait(sq_deadline *d);
+typedef cw_store_deadline sq_deadline;
+static inline void sq_deadline_init(sq_deadline *d)
+{
+        cw_store_deadline_init(d, SQ_BACKOFF_MIN_US, SQ_BACKOFF_MAX_US);
+}
+static inline bool sq_deadline_wait(sq_deadline *d)
+{
+        return cw_store_deadline_wait(d);
+}
 
 /* The cached statement `id`, prepared on first use. */
 int sq_stmt(sq_store *q, stmt_id id, sqlite3_stmt **ret);
