@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/iso8601.h"
 
 /* The monitor slug: the job's name in lower case, anything but letters,
@@ -164,27 +165,14 @@ static void hex32(const char *uuid, char buf[33])
 }
 
 /* One envelope item: its header line and its payload line. */
-static void add_item(json_t *payload, const char *type, char **out, size_t *len, size_t *cap)
+static void add_item(json_t *payload, const char *type, cw_buf *out)
 {
-        char *body = json_dumps(payload, JSON_COMPACT), head[64];
-        size_t need;
+        char *body = json_dumps(payload, JSON_COMPACT);
 
         json_decref(payload);
         if (!body)
                 return;
-        snprintf(head, sizeof(head), "{\"type\":\"%s\",\"length\":%zu}\n", type, strlen(body));
-        need = *len + strlen(head) + strlen(body) + 2;
-        if (need > *cap) {
-                char *n = realloc(*out, need * 2);
-
-                if (!n) {
-                        free(body);
-                        return;
-                }
-                *out = n;
-                *cap = need * 2;
-        }
-        *len += (size_t)snprintf(*out + *len, *cap - *len, "%s%s\n", head, body);
+        cw_buf_printf(out, "{\"type\":\"%s\",\"length\":%zu}\n%s\n", type, strlen(body), body);
         free(body);
 }
 
@@ -193,8 +181,8 @@ int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail
 {
         json_error_t e;
         json_t *detail = n->detail ? json_loads(n->detail, 0, &e) : NULL, *ci, *ev, *tags;
-        char uuid[37], id[33], evid[33], slug[160], when[CW_ISO8601_MAX] = "", *out = NULL, *msg;
-        size_t len = 0, cap = 0;
+        char uuid[37], id[33], evid[33], slug[160], when[CW_ISO8601_MAX] = "", *msg;
+        cw_buf out = CW_BUF_INIT(0);
         bool test = strcmp(n->event, "test") == 0;
         bool failure = !test && strcmp(checkin_status(n->event), "error") == 0;
 
@@ -204,13 +192,7 @@ int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail
         hex32(uuid, evid);
         slug_of(n->job, slug, sizeof(slug));
         cw_iso8601_format(n->created_us / 1000000, 0, when, sizeof(when));
-        cap = 1024;
-        out = malloc(cap);
-        if (!out) {
-                json_decref(detail);
-                return -ENOMEM;
-        }
-        len = (size_t)snprintf(out, cap, "{\"event_id\":\"%s\",\"sent_at\":\"%s\"}\n", evid, when);
+        cw_buf_printf(&out, "{\"event_id\":\"%s\",\"sent_at\":\"%s\"}\n", evid, when);
         if (!test) {
                 ci = json_object();
                 json_object_set_new(ci, "check_in_id", json_string(id));
@@ -224,7 +206,7 @@ int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail
                 if (detail && json_object_get(detail, "monitor_config"))
                         json_object_set(ci, "monitor_config",
                                         json_object_get(detail, "monitor_config"));
-                add_item(ci, "check_in", &out, &len, &cap);
+                add_item(ci, "check_in", &out);
         }
         if (failure || test) {
                 char line[600];
@@ -264,10 +246,15 @@ int notify_sentry_render(const cw_notice *n, const cw_run *run, const char *tail
                         json_object_set_new(x, "output_tail", json_string(clean));
                         free(clean);
                 }
-                add_item(ev, "event", &out, &len, &cap);
+                add_item(ev, "event", &out);
         }
         json_decref(detail);
-        *ret_body = out;
-        *ret_len = len;
-        return 0;
+        if (cw_buf_error(&out) < 0) {
+                int r = cw_buf_error(&out);
+
+                cw_buf_release(&out);
+                return r;
+        }
+        *ret_body = cw_buf_steal(&out, ret_len);
+        return *ret_body ? 0 : -ENOMEM;
 }
