@@ -72,7 +72,7 @@ if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
         [ -x "$cw" ] || { echo "bench_idle.sh: CRONWARDEN=$cw is not executable" >&2; exit 1; }
 else
-        bench_build "$build" "$repo" cronwarden
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner
         cw=$build/cronwarden
 fi
 "$cw" daemon --help >/dev/null 2>&1 || { echo "bench_idle.sh: $cw has no 'daemon' command" >&2; exit 1; }

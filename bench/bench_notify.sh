@@ -55,7 +55,7 @@ trap cleanup EXIT
 if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
 else
-        bench_build "$build" "$repo" cronwarden
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner
         cw=$build/cronwarden
 fi
 if [ -z "${CRONWARDEN:-}" ] && ninja -C "$build" bench/stamp >/dev/null 2>&1; then

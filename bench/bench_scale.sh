@@ -61,7 +61,7 @@ if [ -n "${CRONWARDEN:-}" ]; then
         [ -x "$cw" ] || { echo "bench_scale.sh: CRONWARDEN=$cw is not executable" >&2; exit 1; }
         driver_built=""
 else
-        bench_build "$build" "$repo" cronwarden
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner
         cw=$build/cronwarden
         driver_built=$build
 fi

@@ -106,15 +106,21 @@ int cli_spawn_worker(const cw_config *cfg, const cli_worker_req *w, int64_t *ret
 int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a,
                          const char *config_snapshot, int64_t *ret_run_id, cw_error *err);
 
-/* Starts the daemon's spawner (daemon/spawner.h): this binary re-executed
- * as `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT`, with
+/* Starts the daemon's spawner (daemon/spawner.h): the lean spawner
+ * program CLI_LEAN_SPAWNER (spawner_main.c) when `lean` and it is found
+ * beside this binary or installed with it, else this binary re-executed
+ * as `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT`; lean
+ * is for the cronwarden program only (a program embedding cronwarden has
+ * function jobs the lean one does not know). Either way with
  * fd as its CW_SPAWNER_FD, stdin and stdout on /dev/null, stderr shared
  * (the daemon's log), signals as at exec, and LD_BIND_NOW=1 plus
  * CLI_SPAWNER_BIND_NOW=1 added to the environment unless LD_BIND_NOW is
  * set (the spawner removes both at once). Returns its pid, or a negative
  * errno with err->msg saying why. */
 #define CLI_SPAWNER_BIND_NOW "CRONWARDEN_SPAWNER_BIND_NOW"
-int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err);
+#define CLI_LEAN_SPAWNER "cronwarden-spawner"
+int cli_spawn_spawner(const char *config_path, const char *snapshot, bool lean, int fd,
+                      cw_error *err);
 
 /* Opens the config's store; on failure prints why and returns
  * CW_EXIT_USAGE with *ret untouched. */

@@ -36,12 +36,20 @@ static const char daemon_usage[] =
         "Exit status: 0 stopped cleanly, 1 the admin server cannot listen,\n"
         "2 bad config or store, 75 another daemon runs on the same data_dir.\n";
 
+/* What start_spawner needs: the config's path, and whether the lean
+ * spawner program may stand in (the cronwarden program, not one that
+ * embeds cronwarden with function jobs of its own). */
+typedef struct spawner_start {
+        const char *config_path;
+        bool lean;
+} spawner_start;
+
 static int start_spawner(void *userdata, const char *snapshot, int fd, cw_error *err)
 {
-        const char *config_path = userdata;
+        const spawner_start *st = userdata;
 
         err->col = -1;
-        return cli_spawn_spawner(config_path, snapshot, fd, err);
+        return cli_spawn_spawner(st->config_path, snapshot, st->lean, fd, err);
 }
 
 /* `daemon --spawner --config-snapshot FILE`: the daemon's spawner, on
@@ -84,6 +92,7 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                             .function = cli->embed ? cli->embed->function : NULL,
                             .function_userdata = cli->embed ? cli->embed->userdata : NULL};
         bool help = false, spawner = false;
+        spawner_start st;
         cw_error err;
         int opt, r;
 
@@ -119,7 +128,9 @@ static int cmd_daemon(cw_cli *cli, int argc, char **argv)
                         cli,
                         "no config file: looked for ./cronwarden.ini and /etc/cronwarden/cronwarden.ini "
                         "(use --config FILE or CRONWARDEN_CONFIG)");
-        o.userdata = (void *)o.config_path;
+        st.config_path = o.config_path;
+        st.lean = !cli->embed;
+        o.userdata = &st;
         /* Test hook (docs/hacking.md): SIGUSR2 steps the test clock. */
         if (!cw_clock_is_real(&cli->clock) && getenv("CRONWARDEN_CLOCK_STEP_FILE") &&
             *getenv("CRONWARDEN_CLOCK_STEP_FILE")) {

@@ -21,6 +21,7 @@
 #include "base/iso8601.h"
 #include "base/units.h"
 #include "cli.h"
+#include "notify/notify.h"
 #include "catalog/catalog.h"
 #include "cli_runs.h"
 #include "worker/worker.h"
@@ -266,6 +267,7 @@ static int run_main(cw_cli *cli, run_args *a)
         o.tee_fd = a->quiet || a->json ? -1 : fileno(cli->out);
         o.on_started = on_started;
         o.userdata = a;
+        o.deliver = cw_notify_deliver_run;
         fflush(cli->out);
         r = cw_worker_run(store, &o, &res, &e);
         if (r == -EBUSY) {

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "base/clock.h"
-#include "base/iso8601.h"
 #include "cli.h"
+#include "cli_env.h"
 
 static const cw_command *const commands[] = {
         &cw_cmd_check,   &cw_cmd_next,        &cw_cmd_jobs,          &cw_cmd_info,
@@ -52,55 +52,16 @@ static const cw_command *find_command(const char *name)
         return NULL;
 }
 
-/* The CLOCK_MONOTONIC reading (µs) that CRONWARDEN_FAKE_NOW goes with,
- * set by the first process that saw the fake time, so that its children
- * (the daemon's spawner, their workers) keep one test clock between them. */
-#define FAKE_NOW_MONO "CRONWARDEN_FAKE_NOW_MONO"
-
-/* The fake clock's monotonic anchor: the parent's, or now (then exported
- * for our children). */
-static int64_t fake_mono0(void)
-{
-        const char *v = getenv(FAKE_NOW_MONO);
-        char buf[32];
-        char *end;
-        long long n;
-
-        if (v && *v) {
-                errno = 0;
-                n = strtoll(v, &end, 10);
-                if (errno == 0 && *end == '\0' && n >= 0)
-                        return n;
-        }
-        n = cw_clock_mono_us();
-        snprintf(buf, sizeof(buf), "%lld", n);
-        (void)setenv(FAKE_NOW_MONO, buf, 1);
-        return n;
-}
-
 /* Makes the clock and reads it once here; commands take that reading, the
  * daemon the clock (docs/hacking.md, Conventions). Tests set CRONWARDEN_FAKE_NOW=ISO8601: a
  * command's now is then exactly that instant, and the daemon's clock starts
- * there and advances with the monotonic clock. */
+ * there and advances with the monotonic clock (cli_env.h). */
 static int read_now(cw_cli *cli)
 {
-        const char *fake = getenv("CRONWARDEN_FAKE_NOW");
-        cw_time base;
         cw_error e;
-        bool has_off;
 
-        if (fake && *fake) {
-                if (cw_iso8601_parse(fake, &base, &has_off, &e) < 0 || !has_off)
-                        return cli_fail(
-                                cli,
-                                "CRONWARDEN_FAKE_NOW: expected an ISO 8601 time with offset, got '%s'",
-                                fake);
-                cw_clock_init_fake(&cli->clock, cw_instant_from_sec(base), fake_mono0());
-                cli->now = cw_instant_from_sec(base);
-        } else {
-                cw_clock_init_real(&cli->clock);
-                cli->now = cw_clock_now(&cli->clock);
-        }
+        if (cli_env_clock(&cli->clock, &cli->now, &e) < 0)
+                return cli_fail(cli, "%s", e.msg);
         return 0;
 }
 
@@ -149,12 +110,7 @@ int cw_cli_main(const cw_cli_embed *embed, int argc, char **argv)
 
         v = getenv("CRONWARDEN_CONFIG");
         cli.config_env = v && *v ? v : NULL;
-        /* TZDIR as glibc reads it (empty: the default; ignored in a setuid
-         * process); the older test hook CRONWARDEN_ZONEINFO still wins. */
-        v = getenv("CRONWARDEN_ZONEINFO");
-        if (!v || !*v)
-                v = secure_getenv("TZDIR");
-        cli.zoneinfo = v && *v ? v : NULL;
+        cli.zoneinfo = cli_env_zoneinfo();
         if (read_now(&cli) != 0)
                 return CW_EXIT_USAGE;
 

@@ -181,11 +181,37 @@ static char **spawner_env(void)
         return env;
 }
 
-int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_error *err)
+/* The lean spawner program (spawner_main.c) that goes with the binary
+ * `self`: beside it (a build tree), or in CW_LIBEXECDIR when self is the
+ * installed program in CW_BINDIR. False when there is none: the full
+ * binary is the spawner then. */
+static bool lean_spawner(const char *self, char *buf, size_t size)
 {
-        char self[PATH_MAX], cfgpath[PATH_MAX];
+        const char *slash = strrchr(self, '/');
+        int dirlen = slash ? (int)(slash - self) : 0;
+        int n;
+
+        n = snprintf(buf, size, "%.*s/%s", dirlen, self, CLI_LEAN_SPAWNER);
+        if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+                return true;
+#if defined(CW_LIBEXECDIR) && defined(CW_BINDIR)
+        if ((size_t)dirlen == strlen(CW_BINDIR) && strncmp(self, CW_BINDIR, dirlen) == 0) {
+                n = snprintf(buf, size, "%s/%s", CW_LIBEXECDIR, CLI_LEAN_SPAWNER);
+                if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+                        return true;
+        }
+#endif
+        return false;
+}
+
+int cli_spawn_spawner(const char *config_path, const char *snapshot, bool lean, int fd,
+                      cw_error *err)
+{
+        char self[PATH_MAX], cfgpath[PATH_MAX], leanpath[PATH_MAX];
         const char *argv[] = {self,        "--config",          cfgpath,  "daemon",
                               "--spawner", "--config-snapshot", snapshot, NULL};
+        const char *lean_argv[] = {leanpath, self, cfgpath, snapshot, NULL};
+        const char *const *args = argv;
         _cleanup_free_ char **env = NULL;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -202,6 +228,8 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_
                 return cw_error_fail(err, -errno, "cannot find the cronwarden binary: %s",
                                      strerror(errno));
         self[len] = '\0';
+        if (lean && lean_spawner(self, leanpath, sizeof(leanpath)))
+                args = lean_argv;
         if (!realpath(config_path, cfgpath))
                 return cw_error_fail(err, -errno, "cannot resolve '%s': %s", config_path,
                                      strerror(errno));
@@ -222,7 +250,7 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, int fd, cw_
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &all);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        r = posix_spawn(&pid, self, &fa, &attr, (char *const *)argv, env);
+        r = posix_spawn(&pid, args[0], &fa, &attr, (char *const *)args, env);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         if (r != 0)

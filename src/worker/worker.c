@@ -455,9 +455,10 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                                 (void)cw_store_run_set_pid(store, w.run_id, w.pid, w.pid_start);
                                 /* Outside the daemon the run sends its own start. */
                                 if (cw_notify_run_event(store, cfg, job, w.run_id, CW_RUN_RUNNING,
-                                                        NULL, started_us) == 0)
-                                        cw_notify_deliver_run(store, cfg, job, w.run_id,
-                                                              CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
+                                                        NULL, started_us) == 0 &&
+                                    opts->deliver)
+                                        opts->deliver(store, cfg, job, w.run_id,
+                                                      CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
                         }
                         if (opts->on_started)
                                 opts->on_started(opts->userdata, w.run_id, w.pid);
@@ -492,9 +493,8 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 worker_unmark(&w);
         /* The daemon's sender delivers its runs' notifications; others
          * deliver their own (the rest waits for the next tick). */
-        if (r == 0 && !queued)
-                cw_notify_deliver_run(store, cfg, job, w.run_id,
-                                      3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
+        if (r == 0 && !queued && opts->deliver)
+                opts->deliver(store, cfg, job, w.run_id, 3 * CW_NOTIFY_TOTAL_TIMEOUT_MS * 1000LL);
         if (r > 0)
                 r = 0;
         *ret = (cw_worker_result){

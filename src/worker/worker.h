@@ -112,6 +112,15 @@ typedef struct cw_worker_opts {
          * the job's pid, or 0 when it failed before starting; may be NULL. */
         void (*on_started)(void *userdata, int64_t run_id, int pid);
         void *userdata;
+        /* Delivers the run's pending notifications within budget_us
+         * (cw_notify_deliver_run, notify.h), for a run that is not the
+         * daemon's (whose sender delivers them): called after the start and
+         * after the finish record. NULL: the run leaves them in the outbox
+         * for the next pass. A pointer, not a call, so that a program that
+         * only runs the daemon's workers (its lean spawner) links no HTTP
+         * client. */
+        void (*deliver)(cw_store *s, const cw_config *cfg, const cw_job *job, int64_t run_id,
+                        int64_t budget_us);
 } cw_worker_opts;
 
 typedef struct cw_worker_result {

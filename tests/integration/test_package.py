@@ -77,7 +77,8 @@ def test_file_lists(debs):
                  "/usr/lib/tmpfiles.d/cronwarden.conf", "/usr/share/man/man1/cronwarden.1.gz",
                  "/usr/share/man/man5/cronwarden.ini.5.gz",
                  "/usr/share/bash-completion/completions/cronwarden",
-                 "/usr/share/doc/cronwarden/examples/cronwarden.ini", "/etc/cronwarden/cronwarden.ini"):
+                 "/usr/share/doc/cronwarden/examples/cronwarden.ini", "/etc/cronwarden/cronwarden.ini",
+                 "/usr/lib/cronwarden/cronwarden-spawner"):
         assert path in main, (path, sorted(main))
     dev = contents(got["libcronwarden-dev"])
     assert "/usr/include/cronwarden.h" in dev
@@ -101,6 +102,11 @@ def test_control_and_maintainer_scripts(debs, tmp_path):
 def test_installed_program_and_units(root):
     r = subprocess.run([str(root / "usr/bin/cronwarden"), "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("cronwarden "), r
+    # The daemon's lean spawner, where the program looks for it, loads
+    # neither libcurl nor libpq (docs/scheduling.md).
+    libs = subprocess.run(["ldd", str(root / "usr/lib/cronwarden/cronwarden-spawner")],
+                          capture_output=True, text=True, check=True).stdout
+    assert "libsqlite3" in libs and "libcurl" not in libs and "libpq" not in libs, libs
     for unit in ("cronwarden.service", "cronwarden-hardened.service"):
         text = (root / UNIT_DIR / unit).read_text()
         assert "Type=notify\n" in text and "WatchdogSec=" in text

@@ -53,6 +53,29 @@ def test_burst_of_200_fires_each_started_once_with_a_complete_row(wk):
     assert len(events(d, "started")) == n, err_text(d)
 
 
+def mapped_libraries(pid):
+    """The shared libraries pid maps (file names)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return {os.path.basename(line.split()[-1]) for line in f if ".so" in line}
+
+
+def test_the_spawner_is_the_lean_program_without_http_or_postgresql(wk):
+    """For a SQLite store the daemon's spawner is cronwarden-spawner, which
+    maps neither libcurl nor libpq (nor microhttpd): each worker it forks
+    copies fewer mappings (docs/scheduling.md). Its workers run jobs."""
+    d, pid = ticking_daemon(wk, 2)
+    exe = os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    assert os.path.basename(exe) == "cronwarden-spawner", exe
+    libs = mapped_libraries(pid)
+    heavy = [lib for lib in libs if lib.startswith(("libcurl", "libpq", "libmicrohttpd", "libssl"))]
+    assert not heavy, heavy
+    daemon_libs = mapped_libraries(d.pid)
+    assert any(lib.startswith("libcurl") for lib in daemon_libs), daemon_libs
+    assert len(libs) < len(daemon_libs) / 2, (libs, daemon_libs)
+    stop_daemon(wk, d)
+    assert_exactly_once_consecutive(fires_of(wk, "Tick"), "Tick")
+
+
 def ticking_daemon(wk, fires):
     """A daemon with the per-second job Tick (its fires logged to
     fires.log), once Tick has fired `fires` times: (daemon, spawner pid)."""
@@ -224,3 +247,21 @@ def test_runs_unread_by_a_spawner_that_dies_are_started_by_the_next(wk):
         [(r["id"], r["status"], r["reason"]) for r in rows]
     assert [e for e in events(d, "started") if e.get("reason") == "handed_over_after_restart"], err_text(d)
 
+
+
+def test_on_postgresql_the_lean_spawner_hands_over_to_the_full_binary(wk, pg_database):
+    """The lean spawner has no PostgreSQL backend: on such a store it execs
+    the cronwarden binary as `daemon --spawner`, and fires run as usual."""
+    log = wk.tmp / "fires.log"
+    wk.configure(per_second_job("Tick", wk.script("tick", f'echo "$CRONWARDEN_SCHEDULED_AT" >> {log}\n')),
+                 globals=f"store = {pg_database}")
+    d = start_daemon(wk)
+    pid = spawner_pid(d)
+    wait_for(lambda: log.exists() and len(log.read_text().split()) >= 2, timeout=10,
+             what="Tick to fire twice on PostgreSQL")
+    exe = os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    assert exe == os.path.realpath(wk.binary), exe
+    assert any(lib.startswith("libpq") for lib in mapped_libraries(pid))
+    stop_daemon(wk, d)
+    fires = log.read_text().split()
+    assert len(fires) == len(set(fires)), fires

@@ -453,9 +453,12 @@ class WorkerEnv:
         return tagged_pids(self.tag)
 
     def check_exe(self, pid):
-        """Asserts pid runs our cronwarden binary (before signalling it)."""
-        exe = os.readlink(f"/proc/{pid}/exe")
-        assert os.path.realpath(exe) == os.path.realpath(self.binary), f"pid {pid} runs {exe}"
+        """Asserts pid runs our cronwarden binary, or the daemon's lean
+        spawner program beside it (before signalling it)."""
+        exe = os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+        ours = os.path.realpath(self.binary)
+        assert exe in (ours, os.path.join(os.path.dirname(ours), "cronwarden-spawner")), \
+            f"pid {pid} runs {exe}"
 
     def cleanup(self):
         # Open every gate a script waits on, so gated jobs end by themselves.

@@ -1,0 +1,112 @@
+/* spawner_main.c - cronwarden-spawner, the daemon's spawner process
+ * (daemon/spawner.h) as a program of its own, for SQLite stores.
+ *
+ * The spawner forks one worker per run. The cost of a fork, and of the
+ * worker's exit, grows with the mappings the process carries, and the
+ * cronwarden binary maps about 45 shared libraries (libcurl and libpq
+ * with their TLS, Kerberos and LDAP stacks, libmicrohttpd, libsystemd,
+ * zlib) of which a worker needs a handful. This program links only what
+ * cw_spawner_main() and the worker use (the core library without its
+ * PostgreSQL backend: store/pg_absent.c), so a worker is forked from a
+ * process of about 20 libraries. The daemon starts it when it finds it
+ * (cli_spawn_spawner); otherwise it starts `cronwarden daemon --spawner`,
+ * which does the same with the full binary.
+ *
+ * Usage (internal, the daemon's only): cronwarden-spawner FULL CONFIG
+ * SNAPSHOT, with the daemon's end of the socket pair on CW_SPAWNER_FD.
+ * FULL is the cronwarden binary that started it: a config whose store is
+ * not SQLite (which this program cannot open) makes it exec FULL as
+ * `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT` instead,
+ * on the same descriptors and environment. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_env.h"
+#include "config/config.h"
+#include "daemon/spawner.h"
+#include "store/store.h"
+
+#define PROG "cronwarden-spawner"
+
+static cw_config *load_snapshot(const char *config_path, const char *snapshot, cw_instant now)
+{
+        cw_config_opts opts = {.zoneinfo_dir = cli_env_zoneinfo(), .now = cw_instant_sec(now)};
+        cw_config_errors errs = {0};
+        _cleanup_free_ char *text = NULL;
+        cw_config *cfg = NULL;
+        size_t len = 0;
+        int r;
+
+        r = cw_config_read_file(snapshot, &text, &len);
+        if (r < 0) {
+                fprintf(stderr, PROG ": cannot read the config snapshot '%s': %s\n", snapshot,
+                        strerror(-r));
+                return NULL;
+        }
+        r = cw_config_load_string(config_path, text, len, &opts, &cfg, &errs);
+        for (size_t i = 0; i < errs.n; i++)
+                fprintf(stderr, PROG ": %s\n", errs.msgs[i]);
+        if (r < 0 && errs.n == 0)
+                fprintf(stderr, PROG ": cannot load '%s': %s\n", config_path, strerror(-r));
+        cw_config_errors_release(&errs);
+        return r < 0 ? NULL : cfg;
+}
+
+/* A store this program cannot open: the full binary takes over, as if
+ * the daemon had started it. Returns only when exec fails. */
+static int exec_full(const char *full, const char *config_path, const char *snapshot)
+{
+        char *const argv[] = {(char *)full, "--config",          (char *)config_path, "daemon",
+                              "--spawner",  "--config-snapshot", (char *)snapshot,    NULL};
+
+        execv(full, argv);
+        fprintf(stderr, PROG ": cannot start '%s': %s\n", full, strerror(errno));
+        return EXIT_FAILURE;
+}
+
+static bool sqlite_store(const cw_config *cfg)
+{
+        cw_store_url u;
+
+        return cw_store_url_parse(cfg->store, &u, NULL) == 0 && u.kind == CW_STORE_SQLITE;
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_(cw_config_freep) cw_config *cfg = NULL;
+        cw_instant now;
+        cw_clock clock;
+        cw_error e;
+        int r;
+
+        if (argc != 4 || fcntl(CW_SPAWNER_FD, F_GETFD) < 0) {
+                fprintf(stderr, PROG ": internal, started by 'cronwarden daemon' itself\n");
+                return CW_EXIT_USAGE;
+        }
+        if (cli_env_clock(&clock, &now, &e) < 0) {
+                fprintf(stderr, PROG ": %s\n", e.msg);
+                return CW_EXIT_USAGE;
+        }
+        cfg = load_snapshot(argv[2], argv[3], now);
+        if (!cfg)
+                return CW_EXIT_USAGE;
+        if (!sqlite_store(cfg))
+                return exec_full(argv[1], argv[2], argv[3]);
+        /* As `daemon --spawner` does (cmd_daemon.c): every symbol is bound
+         * now; nothing started from here needs the setting. */
+        if (getenv(CLI_SPAWNER_BIND_NOW)) {
+                unsetenv("LD_BIND_NOW");
+                unsetenv(CLI_SPAWNER_BIND_NOW);
+        }
+        r = cw_spawner_main(cfg, &clock, CW_SPAWNER_FD);
+        if (r < 0) {
+                fprintf(stderr, PROG ": %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return CW_EXIT_OK;
+}
