@@ -638,6 +638,49 @@ static int follow_store_file(daemon_state *d)
         return 0;
 }
 
+/* The store's server went away or came back (a PostgreSQL restart, a
+ * network cut): one line each way, however many attempts it took. */
+static void store_link(void *userdata, bool up, const char *why)
+{
+        daemon_state *d = userdata;
+        cw_instant now = cw_clock_now(d->clock);
+        char q[400];
+
+        if (!up) {
+                d->link_lost_at = now;
+                logline(d, "error", "event=store_unreachable error=%s action=reconnecting",
+                        quoted(why, q, sizeof(q)));
+                return;
+        }
+        logline(d, "info", "event=store_reachable down_ms=%lld",
+                (long long)((now - d->link_lost_at) / 1000));
+}
+
+/* A pass failed: the first of a series is logged (the outage starts),
+ * the next ones only counted, so a store away for an hour does not fill
+ * the log with one line every few seconds. */
+static void pass_failed(daemon_state *d, cw_instant now, const cw_error *err)
+{
+        char q[400];
+
+        if (d->failed_passes++ > 0)
+                return;
+        d->failing_since = now;
+        logline(d, "error", "event=error what=pass error=%s action=retry_every_5s",
+                quoted(err->msg, q, sizeof(q)));
+}
+
+/* A pass went through: after failing ones, the outage's end is logged
+ * once, with how long it lasted and how many passes failed. */
+static void pass_succeeded(daemon_state *d, cw_instant now)
+{
+        if (d->failed_passes == 0)
+                return;
+        logline(d, "info", "event=recovered what=pass failed_passes=%u down_s=%lld",
+                d->failed_passes, (long long)(cw_instant_sec(now) - cw_instant_sec(d->failing_since)));
+        d->failed_passes = 0;
+}
+
 static cw_time run_pass(daemon_state *d)
 {
         cw_sched_opts o = pass_opts(d);
@@ -659,12 +702,11 @@ static cw_time run_pass(daemon_state *d)
         flush(d);
         cw_schedule_entries_free(ui, n_ui);
         if (r < 0) {
-                char q[400];
-                logline(d, "error", "event=error what=pass error=%s",
-                        quoted(err.msg, q, sizeof(q)));
+                pass_failed(d, o.now, &err);
                 /* The store may be briefly unavailable: try again soon. */
                 return cw_instant_sec(o.now) + 5;
         }
+        pass_succeeded(d, o.now);
         return res.next_wake;
 }
 
@@ -875,6 +917,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 r = cw_store_open(d.cfg->store, d.cfg->data_dir, &d.store, err);
         if (r == 0) {
                 cw_store_set_clock(d.store, d.clock);
+                cw_store_watch_link(d.store, store_link, &d);
                 private_data_dir(&d);
                 r = take_pid_file(&d, err);
         }

@@ -75,6 +75,13 @@ typedef struct daemon_state {
         int64_t *live;
         size_t n_live, cap_live;
         bool ends_due;
+        /* Passes failing in a row (the store away: a PostgreSQL server
+         * restarting, a full disk) and when the first of them failed: the
+         * outage is logged when it starts and when it ends, not per pass. */
+        unsigned failed_passes;
+        cw_instant failing_since;
+        /* When the store's server became unreachable (cw_store_watch_link). */
+        cw_instant link_lost_at;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the

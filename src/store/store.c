@@ -312,6 +312,23 @@ void cw_store_set_clock(cw_store *s, const cw_clock *clock)
                 s->clock = clock;
 }
 
+void cw_store_watch_link(cw_store *s, cw_store_link_fn fn, void *userdata)
+{
+        if (!s)
+                return;
+        s->on_link = fn;
+        s->link_userdata = userdata;
+}
+
+void cw_store_link_news(cw_store *s, bool up, const char *why)
+{
+        if (s->link_down == !up)
+                return;
+        s->link_down = !up;
+        if (s->on_link)
+                s->on_link(s->link_userdata, up, why ? why : "");
+}
+
 void cw_store_close(cw_store *s)
 {
         if (s && s->ops && s->ops->close)

@@ -75,6 +75,15 @@ int cw_store_url_parse(const char *url, cw_store_url *ret, cw_error *err);
  * "***". *ret is newly allocated (caller frees); -ENOMEM. */
 int cw_store_url_redact(const char *url, char **ret);
 
+/* A store on a server (PostgreSQL) may lose its connection and
+ * reconnect (each operation retries for CW_STORE_BUSY_MS). The watcher
+ * hears of each change once: up = false with why (the server's or
+ * libpq's words, without a password) when an attempt to reconnect fails
+ * after the connection was lost, up = true when one succeeds again.
+ * Called from within the store operation that noticed, on its thread.
+ * SQLite stores never call it. */
+typedef void (*cw_store_link_fn)(void *userdata, bool up, const char *why);
+
 /* Opens the store named by `url` (see above; "sqlite" creates its file,
  * with its directory, when missing; a PostgreSQL database must exist, its
  * tables are created when missing: docs/store.md). Errors: -EINVAL (bad
@@ -88,6 +97,8 @@ void cw_store_close(cw_store *s);
  * (a test clock); it must outlive the store. Until set, or NULL: the
  * system's wall clock. Times the callers pass in are theirs. */
 void cw_store_set_clock(cw_store *s, const cw_clock *clock);
+/* Sets (fn NULL: removes) the store's link watcher (cw_store_link_fn). */
+void cw_store_watch_link(cw_store *s, cw_store_link_fn fn, void *userdata);
 /* Whether the store named by `url` was created already (its SQLite file
  * exists), for read-only commands that must not create one; a store kept
  * elsewhere (a PostgreSQL URL) counts as existing, and so does a URL the

@@ -23,7 +23,17 @@ typedef struct cw_store_ops cw_store_ops;
 struct cw_store {
         const cw_store_ops *ops;
         const cw_clock *clock; /* cw_store_set_clock; NULL: the wall clock */
+        /* cw_store_watch_link; link_down: the last connection attempt failed. */
+        cw_store_link_fn on_link;
+        void *link_userdata;
+        bool link_down;
 };
+
+/* A backend's news of its connection to a server: down (why says why)
+ * when an attempt to connect fails, up when one succeeds. Tells the
+ * watcher (cw_store_watch_link) only of changes, so an outage is one
+ * "down" and one "up" however many attempts it took. */
+void cw_store_link_news(cw_store *s, bool up, const char *why);
 
 /* A busy operation's deadline, for a backend's retries: CW_STORE_BUSY_MS
  * from init (monotonic clock). wait pauses before the next attempt, the

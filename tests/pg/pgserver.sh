@@ -6,7 +6,10 @@
 #                                command that stops it;
 #   tests/pg/pgserver.sh stop DIR  stops the server of DIR and removes DIR;
 #   tests/pg/pgserver.sh restart DIR  restarts it (fast shutdown: sessions are
-#                                cut off), for the tests of reconnecting.
+#                                cut off), for the tests of reconnecting;
+#   tests/pg/pgserver.sh down DIR / up DIR  stops it (keeping DIR) and starts
+#                                it again on the same port, for the tests of
+#                                a server away for a while.
 #
 # The server is Debian's (initdb and pg_ctl from /usr/lib/postgresql/15/bin,
 # or PG_BINDIR), its data directory and unix socket live in the temporary
@@ -71,9 +74,9 @@ start() {
     # A port found free may be taken before the server binds it: try a few.
     for _ in 1 2 3 4 5; do
         port=$(free_port)
+        echo "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" >"$dir/options"
         if as_server "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-                -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
-                start >/dev/null 2>&1; then
+                -o "$(cat "$dir/options")" start >/dev/null 2>&1; then
             url="postgresql://postgres@127.0.0.1:$port/postgres"
             echo "$url"
             echo "$0 stop $dir"
@@ -100,6 +103,17 @@ restart() {
     as_server "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" -m fast -w -t 60 restart >/dev/null
 }
 
+down() {
+    check_dir "$1"
+    as_server "$bindir/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null
+}
+
+up() {
+    check_dir "$1"
+    as_server "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
+        -o "$(cat "$1/options")" start >/dev/null
+}
+
 stop() {
     local dir=$1
     check_dir "$dir"
@@ -111,12 +125,12 @@ stop() {
 
 case "${1:-}" in
 start) start ;;
-stop | restart)
+stop | restart | down | up)
     [ $# -eq 2 ] || { echo "usage: $0 $1 DIR" >&2; exit 2; }
     "$1" "$2"
     ;;
 *)
-    echo "usage: $0 start | stop DIR | restart DIR" >&2
+    echo "usage: $0 start | stop DIR | restart DIR | down DIR | up DIR" >&2
     exit 2
     ;;
 esac

@@ -228,6 +228,7 @@ int pg_connect(pg_store *q)
         if (PQstatus(q->conn) != CONNECTION_OK) {
                 const char *m = PQerrorMessage(q->conn);
                 keep_msg(q, m);
+                cw_store_link_news(&q->base, false, q->msg);
                 /* libpq gives no code for why: its message is all there is. */
                 if (strstr(m, "authentication failed") || strstr(m, "no password supplied") ||
                     strstr(m, "permission denied") || strstr(m, "not permitted"))
@@ -239,6 +240,7 @@ int pg_connect(pg_store *q)
                 return -ECONNREFUSED;
         }
         PQsetNoticeProcessor(q->conn, notice_ignore, NULL);
+        cw_store_link_news(&q->base, true, NULL);
         /* A row lock held by a stuck session is waited for as long as a
          * busy SQLite file is, then the operation fails (-EBUSY). */
         snprintf(set, sizeof(set), "SET lock_timeout = %d", CW_STORE_BUSY_MS);
