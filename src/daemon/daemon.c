@@ -677,7 +677,8 @@ static void pass_succeeded(daemon_state *d, cw_instant now)
         if (d->failed_passes == 0)
                 return;
         logline(d, "info", "event=recovered what=pass failed_passes=%u down_s=%lld",
-                d->failed_passes, (long long)(cw_instant_sec(now) - cw_instant_sec(d->failing_since)));
+                d->failed_passes,
+                (long long)(cw_instant_sec(now) - cw_instant_sec(d->failing_since)));
         d->failed_passes = 0;
 }
 
