@@ -316,6 +316,7 @@ static int sqlstate_errno(const char *st)
                 {"23", -EINVAL},        /* other integrity violations */
                 {"22", -EINVAL},        /* data exceptions */
                 {"42501", -EACCES},     /* insufficient privilege */
+                {"25006", -EROFS},      /* read-only transaction (a standby, ...) */
                 {"53100", -ENOSPC},     /* disk full */
                 {"53200", -ENOMEM},     /* out of memory */
                 {"54", -E2BIG},         /* program limit exceeded */
@@ -332,6 +333,7 @@ static int sqlstate_errno(const char *st)
 int pg_result_errno(pg_store *q, const PGresult *res)
 {
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        int e;
 
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
                 return 0;
@@ -341,7 +343,14 @@ int pg_result_errno(pg_store *q, const PGresult *res)
                 return -ECONNRESET;
         if (!res)
                 return -ENOMEM;
-        return sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        e = sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        if (e == -EROFS || e == -EACCES)
+                snprintf(q->readonly_why, sizeof(q->readonly_why),
+                         "store '%s' refused the write: %s (a read-only server or session, e.g. a "
+                         "standby or default_transaction_read_only, or a role without the "
+                         "privilege)",
+                         q->shown ? q->shown : "?", q->msg);
+        return e;
 }
 
 /* ---- running statements ----------------------------------------------------- */

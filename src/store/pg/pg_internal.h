@@ -169,7 +169,10 @@ typedef struct pg_store {
         bool batch_lost;            /* ... and its connection was lost under it */
         bool prepared[PG_STMT_MAX]; /* on the current connection */
         char msg[256];              /* the server's last error message, for open */
-        int fault;                  /* a cw_store_pg_fault for the next COMMIT (tests) */
+        /* Why the last write refused as read-only (-EROFS) or not allowed
+         * (-EACCES) was, for cw_store_error_text; "" before any. */
+        char readonly_why[512];
+        int fault; /* a cw_store_pg_fault for the next COMMIT (tests) */
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -196,8 +199,9 @@ static inline bool pg_deadline_wait(pg_deadline *d)
  * saying why. Forgets every prepared statement of an old connection. */
 int pg_connect(pg_store *q);
 /* A libpq result as a negative errno (0 for success); -ECONNRESET when
- * the connection is gone, -EBUSY for a conflict worth retrying. Keeps
- * the server's message in q->msg. */
+ * the connection is gone, -EBUSY for a conflict worth retrying, -EROFS
+ * for a read-only server or session. Keeps the server's message in
+ * q->msg, and in q->readonly_why for -EROFS and -EACCES. */
 int pg_result_errno(pg_store *q, const PGresult *res);
 
 /* ---- conn.c: statements ----------------------------------------------------- */

@@ -283,6 +283,13 @@ static int schema_version_op(cw_store *s)
         return pg_of(s)->schema;
 }
 
+static const char *readonly_reason_op(cw_store *s)
+{
+        pg_store *q = pg_of(s);
+
+        return q->readonly_why[0] ? q->readonly_why : NULL;
+}
+
 static void pg_close(cw_store *s)
 {
         pg_store *q = pg_of(s);
@@ -344,6 +351,7 @@ static const cw_store_ops pg_ops = {
         .notice_update = pg_notice_update,
         .notices_list = pg_notices_list,
         .notices_prune = pg_notices_prune,
+        .readonly_reason = readonly_reason_op,
 };
 
 int cw_store_pg_fault(cw_store *s, int fault)
