@@ -15,8 +15,9 @@
  * another waits for it (bounded by CW_STORE_BUSY_MS) and succeeds, a
  * process killed with SIGKILL inside a transaction (nothing of it
  * remains), a process killed among a stream of writes (every run it left
- * is whole, and the aggregates agree with the runs), and writers in
- * several processes at once (none lost). Processes are forked before the
+ * is whole, and the aggregates agree with the runs), writers in
+ * several processes at once (none lost), and senders in three processes
+ * draining one notification outbox (each row claimed once). Processes are forked before the
  * parent opens its store (a connection must not cross a fork); each
  * child has an alarm so a hang ends as a failure. */
 #include <errno.h>
