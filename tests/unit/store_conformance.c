@@ -736,6 +736,28 @@ static void test_prune(void **state)
         assert_int_equal(cw_store_runs_prune(s, 5000, NULL), 0);
 }
 
+/* Prune also takes the claims of fires before its bound and a day before
+ * the last pass: such a fire can be claimed again, a younger one not. */
+static void test_prune_claims(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char spec[96];
+        bool won = false;
+
+        name(f, "spec", spec, sizeof(spec));
+        assert_int_equal(cw_store_claim(s, spec, 1000, "n1", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_claim(s, spec, 1000005, "n1", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_state_set(s, "last_pass", "2000000000"), 0);
+        assert_int_equal(cw_store_runs_prune(s, 1000000 * 1000000LL, NULL), 0);
+        assert_int_equal(cw_store_claim(s, spec, 1000, "n2", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_claim(s, spec, 1000005, "n2", &won), 0);
+        assert_false(won);
+}
+
 /* ---- batches -------------------------------------------------------------- */
 
 static void test_batches(void **state)
@@ -1769,6 +1791,7 @@ int main(int argc, char **argv)
                 T(test_transitions),
                 T(test_list_filters),
                 T(test_prune),
+                T(test_prune_claims),
                 T(test_batches),
                 T(test_claims),
                 T(test_state_and_flags),

@@ -79,6 +79,22 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_PRUNE] = {"cw_prune", "DELETE FROM runs WHERE id IN (SELECT id FROM runs "
                                   "WHERE started_us < $1 AND status NOT IN ('queued', 'running') "
                                   "LIMIT $2)"},
+        /* Claims of fires before $1 (seconds) and a day before the last
+         * pass: no pass looks at them again (last_pass never moves back;
+         * the day covers a slow pass that read an older one). */
+        [PS_PRUNE_CLAIMS] =
+                {"cw_prune_claims",
+                 "DELETE FROM claims c USING (SELECT spec, scheduled_at FROM claims "
+                 "WHERE scheduled_at < least($1::bigint, coalesce((SELECT CASE WHEN "
+                 "value ~ '^-?[0-9]{1,18}$' THEN value::bigint END "
+                 "FROM scheduler_state WHERE key = 'last_pass'), 0) - 86400) "
+                 "LIMIT $2) d WHERE c.spec = d.spec AND c.scheduled_at = d.scheduled_at"},
+        /* Requests already taken: their runs are in the history. */
+        [PS_PRUNE_REQUESTS] = {"cw_prune_requests",
+                               "DELETE FROM requests WHERE id IN (SELECT id FROM requests "
+                               "WHERE taken = 1 AND requested_us < $1 LIMIT $2)"},
+        /* A job's "enabled" row says what its absence says. */
+        [PS_PRUNE_JOB_STATE] = {"cw_prune_job_state", "DELETE FROM job_state WHERE enabled = 1"},
         [PS_CLAIM] = {"cw_claim", "INSERT INTO claims (spec, scheduled_at, node, claimed_us) "
                                   "VALUES ($1, $2, $3, $4) "
                                   "ON CONFLICT (spec, scheduled_at) DO NOTHING"},
