@@ -270,11 +270,12 @@ class WorkerEnv:
 
     def configure(self, jobs, globals="", defaults=""):
         """Writes the config: data_dir in tmp, the test tag on every job."""
-        if self.pg_url and "store" not in globals:
-            globals = f"{globals}\nstore = {self.pg_url}\n"
+        # The store line goes first: globals may open other sections.
+        store = f"store = {self.pg_url}\n" if self.pg_url and "store" not in globals else ""
         text = (
             "[cronwarden]\n"
             f"data_dir = {self.data_dir}\n"
+            f"{store}"
             f"{textwrap.dedent(globals).strip()}\n\n"
             "[defaults]\n"
             f"env = CW_TEST_TAG={self.tag}\n"
