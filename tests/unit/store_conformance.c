@@ -1535,8 +1535,9 @@ static void test_concurrent_writers(void **state)
 
 #define HOUR_US (3600 * 1000000LL)
 /* Leases in the outbox tests: short, since the tests wait for them to end
- * (a backend may measure them by its own clock, not the claim's now_us). */
-#define LEASE_US (300 * 1000LL)
+ * (a backend may measure them by its own clock, not the claim's now_us),
+ * yet long enough that a loaded machine makes the next claim within it. */
+#define LEASE_US (1000 * 1000LL)
 
 static void sleep_ms(int ms)
 {
@@ -1629,7 +1630,7 @@ static void test_outbox(void **state)
                          -ENOENT);
         sleep_ms(LEASE_US / 1000 + 100);
         /* b again: its lease ended; a is sent. */
-        assert_int_equal(claim_of(s, job, base + HOUR_US + 2000000, 0, ids), 1);
+        assert_int_equal(claim_of(s, job, base + HOUR_US + 3000000, 0, ids), 1);
         assert_int_equal(ids[0], b.id);
         assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
         assert_int_equal(notices_of(got, n, job, mine, 4), 2);
