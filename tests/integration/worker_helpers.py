@@ -441,6 +441,12 @@ class WorkerEnv:
         return bytes(row[0]) if row and row[0] is not None else b""
 
     def db_scalar(self, sql, *params):
+        """The one value of `sql` (an int when it reads as one); on the
+        PostgreSQL store only without parameters."""
+        if self.pg_url:
+            assert not params, "db_scalar takes no parameters on PostgreSQL"
+            v = self._psql(sql)
+            return int(v) if v.lstrip("-").isdigit() else v
         con = self._db()
         try:
             return con.execute(sql, params).fetchone()[0]
