@@ -56,7 +56,7 @@ static int add(adder *a, const char *event, const char *channel, const char *tar
         };
         int r = cw_store_notice_add(a->s, &n);
 
-        /* A backend without an outbox (PostgreSQL today): nothing to send,
+        /* A backend without an outbox (none of ours today): nothing to send,
          * and the rest (disable_after_failures) still applies. */
         if (r == -EOPNOTSUPP)
                 return 0;

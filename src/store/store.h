@@ -430,8 +430,12 @@ void cw_notices_free(cw_notice *n, size_t count);
 int cw_store_notice_add(cw_store *s, cw_notice *n);
 /* Claims up to max pending rows due at now_us (next_us <= now_us, no
  * lease running), oldest first, of run `run_id` only when it is not 0,
- * and leases them until now_us + lease_us: no other claim returns them
- * meanwhile. Free *ret with cw_notices_free. */
+ * and leases them for lease_us: no other claim returns them meanwhile.
+ * A backend of one host (SQLite) measures the lease by now_us (it ends at
+ * now_us + lease_us); one shared by hosts (PostgreSQL) by the database's
+ * clock, so hosts whose clocks disagree never hold one row at once. Each
+ * row's lease_us is the lease's end by that clock. Free *ret with
+ * cw_notices_free. */
 int cw_store_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id,
                            size_t max, cw_notice **ret, size_t *ret_n);
 /* Records a delivery attempt's outcome on row id: its state (PENDING

@@ -436,12 +436,16 @@ def test_admin_notifications_page_shows_the_outbox_without_url_tokens(wk):
     from test_http_server import Admin
     a = Admin(wk)
     try:
-        con = wk._db()
-        with con:
-            con.execute("INSERT INTO outbox (run_id, job, event, channel, target, state, attempts, created_us, result)"
-                        " VALUES (0, 'Hello', 'failed', 'webhook', 'https://hooks.example.com/T0/SECRET-TOKEN',"
-                        " 'failed', 8, 1700000000000000, 'HTTP 500')")
-        con.close()
+        row = ("INSERT INTO outbox (run_id, job, event, channel, target, state, attempts, created_us, result)"
+               " VALUES (0, 'Hello', 'failed', 'webhook', 'https://hooks.example.com/T0/SECRET-TOKEN',"
+               " 'failed', 8, 1700000000000000, 'HTTP 500')")
+        if wk.pg_url:  # CW_TEST_STORE=postgresql
+            wk._psql(row)
+        else:
+            con = wk._db()
+            with con:
+                con.execute(row)
+            con.close()
         cookies = a.session()
         st, _, body = a.request("GET", "/notifications", cookies=cookies)
         text = body.decode()

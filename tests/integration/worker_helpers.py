@@ -270,11 +270,12 @@ class WorkerEnv:
 
     def configure(self, jobs, globals="", defaults=""):
         """Writes the config: data_dir in tmp, the test tag on every job."""
-        if self.pg_url and "store" not in globals:
-            globals = f"{globals}\nstore = {self.pg_url}\n"
+        # The store line goes first: globals may open other sections.
+        store = f"store = {self.pg_url}\n" if self.pg_url and "store" not in globals else ""
         text = (
             "[cronwarden]\n"
             f"data_dir = {self.data_dir}\n"
+            f"{store}"
             f"{textwrap.dedent(globals).strip()}\n\n"
             "[defaults]\n"
             f"env = CW_TEST_TAG={self.tag}\n"
@@ -440,6 +441,12 @@ class WorkerEnv:
         return bytes(row[0]) if row and row[0] is not None else b""
 
     def db_scalar(self, sql, *params):
+        """The one value of `sql` (an int when it reads as one); on the
+        PostgreSQL store only without parameters."""
+        if self.pg_url:
+            assert not params, "db_scalar takes no parameters on PostgreSQL"
+            v = self._psql(sql)
+            return int(v) if v.lstrip("-").isdigit() else v
         con = self._db()
         try:
             return con.execute(sql, params).fetchone()[0]

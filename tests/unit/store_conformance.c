@@ -15,8 +15,9 @@
  * another waits for it (bounded by CW_STORE_BUSY_MS) and succeeds, a
  * process killed with SIGKILL inside a transaction (nothing of it
  * remains), a process killed among a stream of writes (every run it left
- * is whole, and the aggregates agree with the runs), and writers in
- * several processes at once (none lost). Processes are forked before the
+ * is whole, and the aggregates agree with the runs), writers in
+ * several processes at once (none lost), and senders in three processes
+ * draining one notification outbox (each row claimed once). Processes are forked before the
  * parent opens its store (a connection must not cross a fork); each
  * child has an alarm so a hang ends as a failure. */
 #include <errno.h>
@@ -53,6 +54,9 @@ typedef struct backend {
         /* Writers wait for each other (one write lock for the whole
          * store), so the busy test can check that a write really waited. */
         bool one_writer;
+        /* Outbox leases run by the store's own clock, shared by every
+         * host, not by the claims' now_us. */
+        bool db_clock;
 } backend;
 
 static int sqlite_url(const char *dir, char *buf, size_t size)
@@ -75,8 +79,8 @@ static int postgresql_url(const char *dir, char *buf, size_t size)
 }
 
 static const backend backends[] = {
-        {"sqlite", sqlite_url, true},
-        {"postgresql", postgresql_url, false},
+        {"sqlite", sqlite_url, true, false},
+        {"postgresql", postgresql_url, false, true},
 };
 
 /* The backend under test, chosen in main (cmocka passes no arguments). */
@@ -730,6 +734,28 @@ static void test_prune(void **state)
         cw_runs_free(runs, 2);
         assert_int_equal(cw_store_run_output(s, old_done, &out, &len), -ENOENT);
         assert_int_equal(cw_store_runs_prune(s, 5000, NULL), 0);
+}
+
+/* Prune also takes the claims of fires before its bound and a day before
+ * the last pass: such a fire can be claimed again, a younger one not. */
+static void test_prune_claims(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char spec[96];
+        bool won = false;
+
+        name(f, "spec", spec, sizeof(spec));
+        assert_int_equal(cw_store_claim(s, spec, 1000, "n1", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_claim(s, spec, 1000005, "n1", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_state_set(s, "last_pass", "2000000000"), 0);
+        assert_int_equal(cw_store_runs_prune(s, 1000000 * 1000000LL, NULL), 0);
+        assert_int_equal(cw_store_claim(s, spec, 1000, "n2", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_claim(s, spec, 1000005, "n2", &won), 0);
+        assert_false(won);
 }
 
 /* ---- batches -------------------------------------------------------------- */
@@ -1505,87 +1531,246 @@ static void test_concurrent_writers(void **state)
         assert_int_equal(js.runs[CW_RUN_SUCCEEDED], WRITERS * WRITES);
 }
 
+/* ---- the notification outbox ------------------------------------------------ */
+
+#define HOUR_US (3600 * 1000000LL)
+/* Leases in the outbox tests: short, since the tests wait for them to end
+ * (a backend may measure them by its own clock, not the claim's now_us),
+ * yet long enough that a loaded machine makes the next claim within it. */
+#define LEASE_US (1000 * 1000LL)
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* A run id of this test's own: the outbox is shared by every test of a
+ * backend whose tests share one database, and claims filter by run. */
+static int64_t own_run_id(int k)
+{
+        return ((int64_t)getpid() << 24) + (cw_clock_real_us() / 1000 % 100000) * 100 + k;
+}
+
+/* The rows of rows[0..n) whose job is job, copied (shallow) into out. */
+static size_t notices_of(const cw_notice *rows, size_t n, const char *job, cw_notice *out,
+                         size_t max)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(rows[i].job, job) == 0 && k < max)
+                        out[k++] = rows[i];
+        return k;
+}
+
+/* Claims with claim's arguments and returns how many of the rows are the
+ * job's, their ids in ids (up to 4). */
+static size_t claim_of(cw_store *s, const char *job, int64_t now, int64_t run_id, int64_t *ids)
+{
+        cw_notice *got = NULL, mine[4];
+        size_t n = 0, k;
+
+        assert_int_equal(cw_store_notices_claim(s, now, LEASE_US, run_id, 10, &got, &n), 0);
+        k = notices_of(got, n, job, mine, 4);
+        for (size_t i = 0; i < k; i++) {
+                ids[i] = mine[i].id;
+                assert_int_equal(mine[i].state, CW_NOTICE_PENDING);
+                assert_true(mine[i].lease_us > 0);
+        }
+        cw_notices_free(got, n);
+        return k;
+}
+
 /* The notification outbox: rows are added pending, a claim leases the
  * due ones (oldest first, one run's only when asked) so a second claim
  * does not return them until the lease ends, and an update records the
- * outcome, which the list shows newest first. */
+ * outcome, which the list shows newest first. The claims' now_us move
+ * with the real clock and the test waits for leases to end, so a backend
+ * measuring leases by its own clock passes too. */
 static void test_outbox(void **state)
 {
         fixture *f = *state;
         cw_store *s = store(f);
-        cw_notice a = {.run_id = 7,
-                       .job = (char *)"J",
+        char job[96];
+        int64_t base = now_us(), ids[4];
+        cw_notice a = {.run_id = own_run_id(1),
                        .event = (char *)"failed",
                        .channel = (char *)"ping",
                        .target = (char *)"https://hc.example/x",
-                       .created_us = 100};
-        cw_notice b = {.run_id = 8,
-                       .job = (char *)"J",
+                       .created_us = base};
+        cw_notice b = {.run_id = own_run_id(2),
                        .event = (char *)"started",
                        .channel = (char *)"email",
                        .target = (char *)"a@x",
                        .detail = (char *)"d",
-                       .created_us = 200,
-                       .next_us = 5000};
-        cw_notice *got = NULL;
+                       .created_us = base,
+                       .next_us = base + HOUR_US};
+        cw_notice *got = NULL, mine[4];
+        uint64_t deleted = 0;
         size_t n = 0;
 
-        /* A backend without an outbox yet says so for every operation. */
-        if (cw_store_notice_add(s, &a) == -EOPNOTSUPP) {
-                assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), -EOPNOTSUPP);
-                skip();
-        }
-        assert_true(a.id > 0);
+        a.job = b.job = (char *)name(f, "J", job, sizeof(job));
+        assert_int_equal(cw_store_notice_add(s, &a), 0);
         assert_int_equal(cw_store_notice_add(s, &b), 0);
         assert_true(a.id > 0 && b.id > a.id);
-        /* Only a is due at 1000; it is leased until 1000 + 500. */
-        assert_int_equal(cw_store_notices_claim(s, 1000, 500, 0, 10, &got, &n), 0);
-        assert_int_equal(n, 1);
-        assert_int_equal(got[0].id, a.id);
-        assert_string_equal(got[0].target, "https://hc.example/x");
-        assert_int_equal(got[0].state, CW_NOTICE_PENDING);
-        cw_notices_free(got, n);
-        assert_int_equal(cw_store_notices_claim(s, 1200, 500, 0, 10, &got, &n), 0);
-        assert_int_equal(n, 0);
-        cw_notices_free(got, n);
-        /* The lease over (a sender died), b due too; run 8's only. */
-        assert_int_equal(cw_store_notices_claim(s, 6000, 500, 8, 10, &got, &n), 0);
-        assert_int_equal(n, 1);
-        assert_int_equal(got[0].id, b.id);
-        assert_string_equal(got[0].detail, "d");
-        cw_notices_free(got, n);
-        assert_int_equal(cw_store_notice_update(s, a.id, CW_NOTICE_SENT, 1, 0, 6100, "HTTP 200"),
-                         0);
-        assert_int_equal(cw_store_notice_update(s, 999999, CW_NOTICE_SENT, 1, 0, 6100, NULL),
+        /* Only a is due now; leased, a second claim does not get it. */
+        assert_int_equal(claim_of(s, job, base, 0, ids), 1);
+        assert_int_equal(ids[0], a.id);
+        assert_int_equal(claim_of(s, job, base + 1, 0, ids), 0);
+        /* The lease over (a sender died), b due too; run b's only. */
+        sleep_ms(LEASE_US / 1000 + 100);
+        assert_int_equal(claim_of(s, job, base + HOUR_US + 1000000, b.run_id, ids), 1);
+        assert_int_equal(ids[0], b.id);
+        assert_int_equal(
+                cw_store_notice_update(s, a.id, CW_NOTICE_SENT, 1, 0, base + 100, "HTTP 200"), 0);
+        assert_int_equal(cw_store_notice_update(s, INT64_MAX, CW_NOTICE_SENT, 1, 0, 1, NULL),
                          -ENOENT);
-        assert_int_equal(cw_store_notices_claim(s, 7000, 500, 0, 10, &got, &n), 0);
-        assert_int_equal(n, 1); /* b again: its lease ended; a is sent */
-        cw_notices_free(got, n);
+        sleep_ms(LEASE_US / 1000 + 100);
+        /* b again: its lease ended; a is sent. */
+        assert_int_equal(claim_of(s, job, base + HOUR_US + 3000000, 0, ids), 1);
+        assert_int_equal(ids[0], b.id);
         assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
-        assert_int_equal(n, 2);
-        assert_int_equal(got[0].id, b.id);
-        assert_int_equal(got[1].state, CW_NOTICE_SENT);
-        assert_int_equal(got[1].attempts, 1);
-        assert_string_equal(got[1].result, "HTTP 200");
-        assert_int_equal(got[1].done_us, 6100);
+        assert_int_equal(notices_of(got, n, job, mine, 4), 2);
+        assert_int_equal(mine[0].id, b.id);
+        assert_string_equal(mine[0].detail, "d");
+        assert_int_equal(mine[1].state, CW_NOTICE_SENT);
+        assert_int_equal(mine[1].attempts, 1);
+        assert_string_equal(mine[1].result, "HTTP 200");
+        assert_int_equal(mine[1].done_us, base + 100);
         cw_notices_free(got, n);
         assert_int_equal(cw_store_notices_list(s, true, 0, &got, &n), 0);
-        assert_int_equal(n, 1);
-        assert_int_equal(got[0].id, b.id);
+        assert_int_equal(notices_of(got, n, job, mine, 4), 1);
+        assert_int_equal(mine[0].id, b.id);
         cw_notices_free(got, n);
         /* Pruning takes what was done before the bound, never pending rows. */
-        {
-                uint64_t deleted = 99;
+        assert_int_equal(cw_store_notices_prune(s, base + 100, NULL), 0);
+        assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
+        assert_int_equal(notices_of(got, n, job, mine, 4), 2);
+        cw_notices_free(got, n);
+        assert_int_equal(cw_store_notices_prune(s, base + 101, &deleted), 0);
+        assert_true(deleted >= 1);
+        assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
+        assert_int_equal(notices_of(got, n, job, mine, 4), 1);
+        assert_int_equal(mine[0].id, b.id);
+        cw_notices_free(got, n);
+}
 
-                assert_int_equal(cw_store_notices_prune(s, 6100, &deleted), 0);
-                assert_int_equal(deleted, 0);
-                assert_int_equal(cw_store_notices_prune(s, 1000000, &deleted), 0);
-                assert_int_equal(deleted, 1);
-                assert_int_equal(cw_store_notices_list(s, false, 0, &got, &n), 0);
-                assert_int_equal(n, 1);
-                assert_int_equal(got[0].id, b.id);
+/* Whose clock a lease runs by. A host whose clock is an hour ahead claims
+ * a row another host leased a moment ago: a backend shared by hosts
+ * (db_clock) measures leases by its own clock, so the row stays leased;
+ * a one-host backend takes the caller's word for the time. */
+static void test_outbox_lease_clock(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        int64_t base = now_us(), ids[4];
+        cw_notice c = {.run_id = own_run_id(3),
+                       .event = (char *)"failed",
+                       .channel = (char *)"webhook",
+                       .target = (char *)"http://127.0.0.1:1/",
+                       .created_us = base};
+
+        c.job = (char *)name(f, "J", job, sizeof(job));
+        assert_int_equal(cw_store_notice_add(s, &c), 0);
+        assert_int_equal(claim_of(s, job, base, c.run_id, ids), 1);
+        assert_int_equal(claim_of(s, job, base + HOUR_US, c.run_id, ids),
+                         under_test->db_clock ? 0 : 1);
+        assert_int_equal(cw_store_notice_update(s, c.id, CW_NOTICE_SENT, 1, 0, base, NULL), 0);
+}
+
+#define OUTBOX_RACE_ROWS 120
+
+typedef struct outbox_race {
+        int64_t run_id;
+        const int64_t *ids; /* the rows, OUTBOX_RACE_ROWS */
+        int start[2];       /* children wait on [0] until the parent closes [1] */
+} outbox_race;
+
+/* Claims the race's rows a few at a time until none is left, marking each
+ * sent; writes one byte per row claimed: its index in r->ids. */
+static int outbox_claimer(fixture *f, int fd, void *arg)
+{
+        outbox_race *r = arg;
+        cw_store *s = NULL;
+        char go;
+
+        close(r->start[1]);
+        if (open_url(f->url, &s) < 0)
+                return 10;
+        if (write_byte(fd, 'r') < 0)
+                return 11;
+        (void)read_byte(r->start[0], &go); /* EOF: go */
+        for (;;) {
+                cw_notice *got = NULL;
+                size_t n = 0;
+
+                if (cw_store_notices_claim(s, now_us(), 60 * 1000000LL, r->run_id, 3, &got, &n) < 0)
+                        return 12;
+                if (n == 0)
+                        break;
+                for (size_t i = 0; i < n; i++) {
+                        int k = 0;
+
+                        while (k < OUTBOX_RACE_ROWS && r->ids[k] != got[i].id)
+                                k++;
+                        if (k == OUTBOX_RACE_ROWS || write_byte(fd, (char)k) < 0 ||
+                            cw_store_notice_update(s, got[i].id, CW_NOTICE_SENT, 1, 0, now_us(),
+                                                   NULL) < 0)
+                                return 13;
+                }
                 cw_notices_free(got, n);
         }
+        cw_store_close(s);
+        return 0;
+}
+
+/* Three processes (a sender on each of three hosts) drain one outbox at
+ * the same moment: every row is claimed, by exactly one of them. */
+static void test_outbox_claim_race(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96], c;
+        int64_t ids[OUTBOX_RACE_ROWS];
+        int claimed[OUTBOX_RACE_ROWS] = {0}, fds[3], start[2];
+        outbox_race r = {.run_id = own_run_id(4), .ids = ids};
+        pid_t pids[3];
+
+        name(f, "J", job, sizeof(job));
+        for (int i = 0; i < OUTBOX_RACE_ROWS; i++) {
+                cw_notice n = {.run_id = r.run_id,
+                               .job = job,
+                               .event = (char *)"failed",
+                               .channel = (char *)"ping",
+                               .target = (char *)"https://hc.example/x",
+                               .created_us = now_us()};
+
+                assert_int_equal(cw_store_notice_add(s, &n), 0);
+                ids[i] = n.id;
+        }
+        cw_store_close(f->s);
+        f->s = NULL;
+        assert_int_equal(pipe2(start, O_CLOEXEC), 0);
+        memcpy(r.start, start, sizeof(start));
+        for (int k = 0; k < 3; k++)
+                pids[k] = child(f, outbox_claimer, &r, &fds[k]);
+        close(start[0]);
+        for (int k = 0; k < 3; k++)
+                assert_int_equal(read_byte(fds[k], &c), 0);
+        close(start[1]); /* go */
+        for (int k = 0; k < 3; k++) {
+                while (read_byte(fds[k], &c) == 0)
+                        claimed[(unsigned char)c]++;
+                close(fds[k]);
+                child_ok(pids[k]);
+        }
+        for (int i = 0; i < OUTBOX_RACE_ROWS; i++)
+                if (claimed[i] != 1)
+                        fail_msg("row %d (id %" PRId64 ") claimed %d times", i, ids[i], claimed[i]);
 }
 
 /* ---- main ----------------------------------------------------------------- */
@@ -1607,6 +1792,7 @@ int main(int argc, char **argv)
                 T(test_transitions),
                 T(test_list_filters),
                 T(test_prune),
+                T(test_prune_claims),
                 T(test_batches),
                 T(test_claims),
                 T(test_state_and_flags),
@@ -1615,6 +1801,8 @@ int main(int argc, char **argv)
                 T(test_stats_alerting),
                 T(test_ui_entries),
                 T(test_outbox),
+                T(test_outbox_lease_clock),
+                T(test_outbox_claim_race),
                 T(test_claim_race),
                 T(test_busy_wait),
                 T(test_crash_in_transaction),

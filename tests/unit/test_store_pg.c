@@ -5,7 +5,9 @@
  * (tests/pg/pgserver.sh restart) while writes go on: none is lost or
  * made twice, and a batch whose session was lost reports it; a COMMIT
  * whose connection is lost (a test hook) is looked up, not replayed; and
- * processes migrating a fresh database at once all succeed.
+ * processes migrating a fresh database at once all succeed; a store of
+ * schema 1 gets migration 2 with its aggregates backfilled; a read-only
+ * server's refusal says so.
  *
  * Run by tests/pg/with_pg.sh, which exports CW_TEST_POSTGRESQL_URL (and
  * CW_TEST_POSTGRESQL_DIR for the restart); without a URL only the
@@ -315,6 +317,116 @@ static void test_server_restart(void **state _unused_)
         cw_store_close(s);
 }
 
+/* Runs sql on the database at url (not the suite's). */
+static void db_exec(const char *url, const char *sql)
+{
+        PGconn *c = PQconnectdb(url);
+        PGresult *res;
+
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+        PQclear(res);
+        PQfinish(c);
+}
+
+/* What migration 2 added, taken away again: a store of schema 1. */
+#define UNDO_MIGRATION_2                                                                           \
+        "ALTER TABLE job_stats DROP COLUMN last_failure_us, DROP COLUMN last_duration_us, "        \
+        "DROP COLUMN consecutive_failures; DROP TABLE outbox; "                                    \
+        "DELETE FROM histograms WHERE metric = 'duration' AND job = ''; "                          \
+        "DELETE FROM histogram_sums WHERE metric = 'duration' AND job = ''; "                      \
+        "DELETE FROM schema_version WHERE version = 2"
+
+/* A store of schema 1 with history gets migration 2: the alerting columns
+ * (last failure, last duration, the failure streak) and the all-jobs
+ * duration histogram backfilled from its runs, and an empty outbox. */
+static void test_migration_2(void **state _unused_)
+{
+        static const cw_run_status ends[] = {CW_RUN_SUCCEEDED, CW_RUN_FAILED, CW_RUN_TIMED_OUT};
+        char db[64], sql[128], url[1024], job[96];
+        const char *base = test_url(), *path;
+        cw_job_stats *st = NULL, *js = NULL;
+        cw_store_hist all = {0};
+        cw_notice *notes = NULL;
+        cw_store *s = NULL;
+        int64_t last_end = 0;
+        cw_error e;
+        size_t n = 0;
+
+        if (!base)
+                skip();
+        path = strchr(strstr(base, "://") + 3, '/');
+        assert_non_null(path);
+        snprintf(db, sizeof(db), "cw_migrate2_%d_%lld", (int)getpid(), (long long)time(NULL));
+        snprintf(url, sizeof(url), "%.*s/%s", (int)(path - base), base, db);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+        admin_exec(sql);
+        job_name(job, sizeof(job), "migrate2");
+        assert_int_equal(cw_store_open(url, NULL, &s, &e), 0);
+        for (size_t i = 0; i < CW_ARRAY_SIZE(ends); i++) {
+                cw_run r = new_run(job);
+
+                r.started_us = (int64_t)(i + 1) * 10000000;
+                assert_int_equal(cw_store_run_insert(s, &r), 0);
+                r.status = ends[i];
+                r.ended_us = last_end = r.started_us + (int64_t)(i + 1) * 1000000;
+                assert_int_equal(cw_store_run_finish(s, &r, NULL, 0), 0);
+        }
+        cw_store_close(s);
+        db_exec(url, UNDO_MIGRATION_2);
+
+        assert_int_equal(cw_store_open(url, NULL, &s, &e), 0);
+        assert_int_equal(cw_store_schema_version(s), 2);
+        assert_int_equal(cw_store_stats_summary(s, &st, &n, NULL, &all), 0);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(st[i].job, job) == 0)
+                        js = &st[i];
+        assert_non_null(js);
+        assert_int_equal(js->last_status, CW_RUN_TIMED_OUT);
+        assert_int_equal(js->last_failure_us, last_end);
+        assert_int_equal(js->last_duration_us, 3000000);
+        assert_int_equal(js->consecutive_failures, 2);
+        assert_int_equal(all.count, 3);
+        cw_job_stats_free(st, n);
+        assert_int_equal(cw_store_notices_list(s, false, 0, &notes, &n), 0);
+        assert_int_equal(n, 0);
+        cw_notices_free(notes, n);
+        cw_store_close(s);
+        snprintf(sql, sizeof(sql), "DROP DATABASE %s", db);
+        admin_exec(sql);
+}
+
+/* A write the server refuses as read-only (a standby, or here a session
+ * with default_transaction_read_only) is -EROFS, and the store's error
+ * text says which store and what the server said. */
+static void test_readonly_reason(void **state _unused_)
+{
+        const char *base = test_url();
+        char url[1024], key[96];
+        cw_store *s = NULL;
+        cw_error e;
+        const char *text;
+        int r;
+
+        if (!base)
+                skip();
+        snprintf(url, sizeof(url), "%s%soptions=-c%%20default_transaction_read_only%%3Don", base,
+                 strchr(base, '?') ? "&" : "?");
+        assert_int_equal(cw_store_open(base, NULL, &s, &e), 0); /* migrated before */
+        cw_store_close(s);
+        assert_int_equal(cw_store_open(url, NULL, &s, &e), 0);
+        assert_null(strstr(cw_store_error_text(s, -EROFS), "refused"));
+        job_name(key, sizeof(key), "readonly");
+        r = cw_store_state_set(s, key, "v");
+        assert_int_equal(r, -EROFS);
+        text = cw_store_error_text(s, r);
+        assert_non_null(strstr(text, "refused the write"));
+        assert_non_null(strstr(text, "read-only"));
+        cw_store_close(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -325,6 +437,8 @@ int main(void)
                 cmocka_unit_test(test_lost_commit),
                 cmocka_unit_test(test_concurrent_migration),
                 cmocka_unit_test(test_server_restart),
+                cmocka_unit_test(test_migration_2),
+                cmocka_unit_test(test_readonly_reason),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

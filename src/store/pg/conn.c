@@ -79,6 +79,22 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_PRUNE] = {"cw_prune", "DELETE FROM runs WHERE id IN (SELECT id FROM runs "
                                   "WHERE started_us < $1 AND status NOT IN ('queued', 'running') "
                                   "LIMIT $2)"},
+        /* Claims of fires before $1 (seconds) and a day before the last
+         * pass: no pass looks at them again (last_pass never moves back;
+         * the day covers a slow pass that read an older one). */
+        [PS_PRUNE_CLAIMS] =
+                {"cw_prune_claims",
+                 "DELETE FROM claims c USING (SELECT spec, scheduled_at FROM claims "
+                 "WHERE scheduled_at < least($1::bigint, coalesce((SELECT CASE WHEN "
+                 "value ~ '^-?[0-9]{1,18}$' THEN value::bigint END "
+                 "FROM scheduler_state WHERE key = 'last_pass'), 0) - 86400) "
+                 "LIMIT $2) d WHERE c.spec = d.spec AND c.scheduled_at = d.scheduled_at"},
+        /* Requests already taken: their runs are in the history. */
+        [PS_PRUNE_REQUESTS] = {"cw_prune_requests",
+                               "DELETE FROM requests WHERE id IN (SELECT id FROM requests "
+                               "WHERE taken = 1 AND requested_us < $1 LIMIT $2)"},
+        /* A job's "enabled" row says what its absence says. */
+        [PS_PRUNE_JOB_STATE] = {"cw_prune_job_state", "DELETE FROM job_state WHERE enabled = 1"},
         [PS_CLAIM] = {"cw_claim", "INSERT INTO claims (spec, scheduled_at, node, claimed_us) "
                                   "VALUES ($1, $2, $3, $4) "
                                   "ON CONFLICT (spec, scheduled_at) DO NOTHING"},
@@ -114,22 +130,34 @@ static const stmt_def stmts[PS_MAX] = {
                              "INSERT INTO histogram_sums (metric, job, n, sum) "
                              "VALUES ($1, $2, 1, $3) ON CONFLICT (metric, job) DO UPDATE SET "
                              "n = histogram_sums.n + 1, sum = histogram_sums.sum + excluded.sum"},
+        /* As the SQLite backend's: SET expressions see the old row (s);
+         * last_status and last_duration_us ($6, -1 for a run that did not
+         * run) follow the run that is (or stays) the newest; $5 is what the
+         * change does to the failure streak (-1 resets it, 1 extends it, 0
+         * leaves it); $7 is a failure's end, else 0. */
         [PS_JOB_STATS_NOTE] =
                 {"cw_job_stats_note",
-                 "INSERT INTO job_stats AS s (job, last_run_id, last_success_us, last_status) "
-                 "VALUES ($1, $2, $3, $4) ON CONFLICT (job) DO UPDATE SET "
+                 "INSERT INTO job_stats AS s (job, last_run_id, last_success_us, last_status, "
+                 "last_failure_us, last_duration_us, consecutive_failures) "
+                 "VALUES ($1, $2, $3, $4, $7::bigint, $6::bigint, greatest($5::bigint, 0)) "
+                 "ON CONFLICT (job) DO UPDATE SET "
                  "last_run_id = greatest(s.last_run_id, excluded.last_run_id), "
                  "last_success_us = greatest(s.last_success_us, excluded.last_success_us), "
                  "last_status = CASE WHEN excluded.last_run_id >= s.last_run_id "
-                 "THEN excluded.last_status ELSE s.last_status END"},
+                 "THEN excluded.last_status ELSE s.last_status END, "
+                 "last_failure_us = greatest(s.last_failure_us, excluded.last_failure_us), "
+                 "last_duration_us = CASE WHEN $6::bigint >= 0 AND "
+                 "excluded.last_run_id >= s.last_run_id THEN $6::bigint "
+                 "ELSE s.last_duration_us END, "
+                 "consecutive_failures = CASE WHEN $5::bigint < 0 THEN 0 "
+                 "ELSE s.consecutive_failures + $5::bigint END"},
         [PS_STATS_JOBS] = {"cw_stats_jobs",
-                           "SELECT job, last_run_id, last_success_us FROM job_stats "
-                           "ORDER BY job COLLATE \"C\""},
+                           "SELECT " PG_STATS_COLS " FROM job_stats ORDER BY job COLLATE \"C\""},
         [PS_STATS_COUNTS] = {"cw_stats_counts", "SELECT job, status, n FROM run_counts"},
         [PS_STATS_HIST] = {"cw_stats_hist", "SELECT metric, job, bucket, n FROM histograms"},
         [PS_STATS_SUMS] = {"cw_stats_sums", "SELECT metric, job, n, sum FROM histogram_sums"},
-        [PS_STATS_JOBS_ONE] = {"cw_stats_jobs_one", "SELECT job, last_run_id, last_success_us "
-                                                    "FROM job_stats WHERE job = $1"},
+        [PS_STATS_JOBS_ONE] = {"cw_stats_jobs_one",
+                               "SELECT " PG_STATS_COLS " FROM job_stats WHERE job = $1"},
         [PS_STATS_COUNTS_ONE] = {"cw_stats_counts_one",
                                  "SELECT job, status, n FROM run_counts WHERE job = $1"},
         [PS_STATS_HIST_ONE] = {"cw_stats_hist_one", "SELECT metric, job, bucket, n FROM histograms "
@@ -166,6 +194,43 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_UI_LIST] = {"cw_ui_list",
                         "SELECT id, schedule, spec, command, description, enabled, created_by, "
                         "created_us, updated_us FROM ui_entries ORDER BY id"},
+        /* The summary: no per-job histogram, the all-jobs ones (job ''). */
+        [PS_STATS_HIST_ALL] = {"cw_stats_hist_all",
+                               "SELECT metric, job, bucket, n FROM histograms WHERE job = ''"},
+        [PS_STATS_SUMS_ALL] = {"cw_stats_sums_all",
+                               "SELECT metric, job, n, sum FROM histogram_sums WHERE job = ''"},
+#define NOTICE_COLS                                                                                \
+        "id, run_id, job, event, channel, target, detail, state, attempts, created_us, next_us, "  \
+        "lease_us, done_us, result"
+        [PS_NOTICE_ADD] = {"cw_notice_add",
+                           "INSERT INTO outbox (run_id, job, event, channel, target, detail, "
+                           "created_us, next_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                           "RETURNING id"},
+        /* Due by the caller's clock ($1, which wrote next_us), leased by
+         * the database's: a lease ends at the same moment for every host,
+         * however far their clocks are apart. Rows another claim holds
+         * are skipped, and a row leased meanwhile is dropped when its lock
+         * comes (the condition is checked again on the newest row), so no
+         * two claims return one row. $4 = 0: any run. */
+        [PS_NOTICES_CLAIM] = {"cw_notices_claim",
+                              "WITH c AS (UPDATE outbox SET lease_us = " PG_DB_NOW_US
+                              " + $3::bigint "
+                              "WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' "
+                              "AND next_us <= $1::bigint AND lease_us <= " PG_DB_NOW_US " "
+                              "AND ($4::bigint = 0 OR run_id = $4::bigint) ORDER BY next_us, id "
+                              "LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING " NOTICE_COLS ") "
+                              "SELECT " NOTICE_COLS " FROM c ORDER BY next_us, id"},
+        [PS_NOTICE_UPDATE] = {"cw_notice_update",
+                              "UPDATE outbox SET state = $2, attempts = $3, next_us = $4, "
+                              "done_us = $5, result = $6, lease_us = 0 WHERE id = $1"},
+        [PS_NOTICES_LIST] = {"cw_notices_list",
+                             "SELECT " NOTICE_COLS " FROM outbox ORDER BY id DESC LIMIT $1"},
+        [PS_NOTICES_PENDING] = {"cw_notices_pending",
+                                "SELECT " NOTICE_COLS " FROM outbox WHERE state = 'pending' "
+                                "ORDER BY id DESC LIMIT $1"},
+        [PS_NOTICES_PRUNE] = {"cw_notices_prune",
+                              "DELETE FROM outbox WHERE state <> 'pending' AND done_us < $1"},
+#undef NOTICE_COLS
 };
 
 /* ---- clocks and pauses ------------------------------------------------------ */
@@ -269,6 +334,7 @@ static int sqlstate_errno(const char *st)
                 {"23", -EINVAL},        /* other integrity violations */
                 {"22", -EINVAL},        /* data exceptions */
                 {"42501", -EACCES},     /* insufficient privilege */
+                {"25006", -EROFS},      /* read-only transaction (a standby, ...) */
                 {"53100", -ENOSPC},     /* disk full */
                 {"53200", -ENOMEM},     /* out of memory */
                 {"54", -E2BIG},         /* program limit exceeded */
@@ -285,6 +351,7 @@ static int sqlstate_errno(const char *st)
 int pg_result_errno(pg_store *q, const PGresult *res)
 {
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        int e;
 
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
                 return 0;
@@ -294,7 +361,14 @@ int pg_result_errno(pg_store *q, const PGresult *res)
                 return -ECONNRESET;
         if (!res)
                 return -ENOMEM;
-        return sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        e = sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        if (e == -EROFS || e == -EACCES)
+                snprintf(q->readonly_why, sizeof(q->readonly_why),
+                         "store '%s' refused the write: %s (a read-only server or session, e.g. a "
+                         "standby or default_transaction_read_only, or a role without the "
+                         "privilege)",
+                         q->shown ? q->shown : "?", q->msg);
+        return e;
 }
 
 /* ---- running statements ----------------------------------------------------- */

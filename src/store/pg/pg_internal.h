@@ -19,8 +19,8 @@
  * from row locks: claims are unique by the primary key (INSERT ... ON
  * CONFLICT DO NOTHING), aggregates are upserts that add to a row, a run
  * whose status changes is read with SELECT ... FOR UPDATE first, and
- * requests are taken by one UPDATE ... RETURNING over rows locked with
- * SKIP LOCKED. A batch (cw_store_batch_begin) is one transaction, each
+ * requests and notifications are taken by one UPDATE ... RETURNING over
+ * rows locked with SKIP LOCKED. A batch (cw_store_batch_begin) is one transaction, each
  * write in it a savepoint.
  *
  * Failures and retries (CW_STORE_BUSY_MS from the first attempt, with
@@ -40,8 +40,8 @@
  * The backend is split by concern like the SQLite one: conn.c (connection,
  * statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
- * (claims, scheduler state, job flags, requests, UI entries) and stats.c
- * (the per-job aggregates). */
+ * (claims, scheduler state, job flags, requests, UI entries), stats.c
+ * (the per-job aggregates) and outbox.c (the notification outbox). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -53,7 +53,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define PG_SCHEMA_LATEST 1
+#define PG_SCHEMA_LATEST 2
 /* Pauses between retries grow from the first to the last value
  * (microseconds), doubling each time. */
 #define PG_BACKOFF_MIN_US 1000
@@ -63,6 +63,15 @@
 /* Seconds to wait for a connection when the URL and PGCONNECT_TIMEOUT
  * say nothing. */
 #define PG_CONNECT_TIMEOUT_S "10"
+
+/* job_stats as stats.c reads it into a cw_job_stats. */
+#define PG_STATS_COLS                                                                              \
+        "job, last_run_id, last_success_us, last_status, last_failure_us, last_duration_us, "      \
+        "consecutive_failures"
+/* The database's clock, in microseconds since the epoch: what leases
+ * that other hosts compare against are measured in (never a host's own
+ * clock, which may be off). */
+#define PG_DB_NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 
 #define PG_RUN_COLS                                                                                \
         "id, job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, "      \
@@ -95,6 +104,9 @@ typedef enum pg_stmt_id {
         PS_RUN_OUTPUT_SNAPSHOT,
         PS_RUN_OUTPUT_GET,
         PS_PRUNE,
+        PS_PRUNE_CLAIMS,
+        PS_PRUNE_REQUESTS,
+        PS_PRUNE_JOB_STATE,
         PS_CLAIM,
         PS_STATE_GET,
         PS_STATE_SET,
@@ -125,6 +137,14 @@ typedef enum pg_stmt_id {
         PS_UI_DELETE,
         PS_UI_GET,
         PS_UI_LIST,
+        PS_STATS_HIST_ALL,
+        PS_STATS_SUMS_ALL,
+        PS_NOTICE_ADD,
+        PS_NOTICES_CLAIM,
+        PS_NOTICE_UPDATE,
+        PS_NOTICES_LIST,
+        PS_NOTICES_PENDING,
+        PS_NOTICES_PRUNE,
         PS_MAX,
 } pg_stmt_id;
 
@@ -152,7 +172,10 @@ typedef struct pg_store {
         bool batch_lost;            /* ... and its connection was lost under it */
         bool prepared[PG_STMT_MAX]; /* on the current connection */
         char msg[256];              /* the server's last error message, for open */
-        int fault;                  /* a cw_store_pg_fault for the next COMMIT (tests) */
+        /* Why the last write refused as read-only (-EROFS) or not allowed
+         * (-EACCES) was, for cw_store_error_text; "" before any. */
+        char readonly_why[512];
+        int fault; /* a cw_store_pg_fault for the next COMMIT (tests) */
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -179,8 +202,9 @@ static inline bool pg_deadline_wait(pg_deadline *d)
  * saying why. Forgets every prepared statement of an old connection. */
 int pg_connect(pg_store *q);
 /* A libpq result as a negative errno (0 for success); -ECONNRESET when
- * the connection is gone, -EBUSY for a conflict worth retrying. Keeps
- * the server's message in q->msg. */
+ * the connection is gone, -EBUSY for a conflict worth retrying, -EROFS
+ * for a read-only server or session. Keeps the server's message in
+ * q->msg, and in q->readonly_why for -EROFS and -EACCES. */
 int pg_result_errno(pg_store *q, const PGresult *res);
 
 /* ---- conn.c: statements ----------------------------------------------------- */
@@ -330,5 +354,17 @@ int pg_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_
 int pg_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
 int pg_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
 int pg_jobs_failing(cw_store *s, char ***ret, size_t *ret_n);
+int pg_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness,
+                     cw_store_hist *ret_duration);
+
+/* ---- outbox.c --------------------------------------------------------------- */
+
+int pg_notice_add(cw_store *s, cw_notice *n);
+int pg_notices_claim(cw_store *s, int64_t now_us, int64_t lease_us, int64_t run_id, size_t max,
+                     cw_notice **ret, size_t *ret_n);
+int pg_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempts, int64_t next_us,
+                     int64_t done_us, const char *result);
+int pg_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
+int pg_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 
 #endif

@@ -443,23 +443,43 @@ int pg_runs_list(cw_store *s, const cw_run_filter *f, cw_run **ret, size_t *ret_
         return r;
 }
 
-/* One batch per transaction, so writers meanwhile never wait for the whole
- * prune. A prune that fails half way has deleted the batches before;
- * running it again finishes the job. */
+/* Deletes by batches of PG_PRUNE_BATCH with statement id ($1 before, $2
+ * the batch), one batch per transaction, so writers meanwhile never wait
+ * for the whole prune; counts the rows. A prune that fails half way has
+ * deleted the batches before; running it again finishes the job. */
+static int prune_batches(pg_store *q, pg_stmt_id id, int64_t before, uint64_t *total)
+{
+        for (;;) {
+                pg_exec x = PG_EXEC(id, PG_INT(before), PG_INT(PG_PRUNE_BATCH));
+                int r = pg_exec_write(q, &x);
+                if (r < 0)
+                        return r;
+                if (total)
+                        *total += (uint64_t)x.changes;
+                if (x.changes < PG_PRUNE_BATCH)
+                        return 0;
+        }
+}
+
+/* The runs (their output goes by cascade), then what else grows with
+ * every fire and request: claims, taken requests, "enabled" job rows
+ * (store.h), as in the SQLite backend. */
 int pg_runs_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted)
 {
         pg_store *q = pg_of(s);
         uint64_t total = 0;
+        int r = prune_batches(q, PS_PRUNE, before_us, &total);
 
-        for (;;) {
-                pg_exec x = PG_EXEC(PS_PRUNE, PG_INT(before_us), PG_INT(PG_PRUNE_BATCH));
-                int r = pg_exec_write(q, &x);
-                if (r < 0)
-                        return r;
-                total += (uint64_t)x.changes;
-                if (x.changes < PG_PRUNE_BATCH)
-                        break;
+        if (r == 0)
+                r = prune_batches(q, PS_PRUNE_CLAIMS, before_us / 1000000, NULL);
+        if (r == 0)
+                r = prune_batches(q, PS_PRUNE_REQUESTS, before_us, NULL);
+        if (r == 0) {
+                pg_exec x = PG_EXEC0(PS_PRUNE_JOB_STATE);
+                r = pg_exec_write(q, &x);
         }
+        if (r < 0)
+                return r;
         if (ret_deleted)
                 *ret_deleted = total;
         return 0;

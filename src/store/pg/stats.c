@@ -4,7 +4,9 @@
  * by upserts that add to a row inside the transactions that change runs
  * (runs.c calls pg_stats_change and pg_observe), and read back for the
  * admin overview and /metrics without scanning the runs. The histogram
- * bounds are store.h's, the same as every backend's. */
+ * bounds are store.h's, the same as every backend's. Durations go into the
+ * job's histogram and the all-jobs one (job '', migration 2), like
+ * lateness, which is only kept for all jobs. */
 #include "store/pg/pg_internal.h"
 
 #include <errno.h>
@@ -48,15 +50,32 @@ int pg_observe(pg_store *q, const char *metric, const char *job, const double *b
         return e < 0 ? e : pg_exec_run(q, &sum);
 }
 
+/* What a change does to the failure streak (PS_JOB_STATS_NOTE's $5): a
+ * success ends it, a failure extends it unless the run was a failure
+ * already (a correction between two failure statuses), anything else
+ * leaves it. */
+static int streak_step(bool was_final, cw_run_status from, cw_run_status to)
+{
+        if (to == CW_RUN_SUCCEEDED)
+                return -1;
+        if (!cw_run_status_is_failure(to))
+                return 0;
+        return was_final && cw_run_status_is_failure(from) ? 0 : 1;
+}
+
 /* A run is counted when it first becomes final; a final-to-final
  * correction moves the count. */
 int pg_stats_change(pg_store *q, const char *job, int64_t id, int from, cw_run_status to,
                     int64_t started_us, int64_t ended_us)
 {
         bool was_final = from >= 0 && cw_run_status_is_final((cw_run_status)from);
-        pg_exec note = PG_EXEC(PS_JOB_STATS_NOTE, PG_TEXT(job), PG_INT(id),
-                               PG_INT(to == CW_RUN_SUCCEEDED ? ended_us : 0),
-                               PG_TEXT(cw_run_status_to_string(to)));
+        bool ran = status_ran(to) && started_us > 0;
+        int64_t duration_us = ran ? (ended_us > started_us ? ended_us - started_us : 0) : -1;
+        pg_exec note = PG_EXEC(
+                PS_JOB_STATS_NOTE, PG_TEXT(job), PG_INT(id),
+                PG_INT(to == CW_RUN_SUCCEEDED ? ended_us : 0), PG_TEXT(cw_run_status_to_string(to)),
+                PG_INT(streak_step(was_final, (cw_run_status)from, to)), PG_INT(duration_us),
+                PG_INT(cw_run_status_is_failure(to) ? ended_us : 0));
         int e = 0;
 
         if (was_final && (cw_run_status)from == to)
@@ -66,10 +85,14 @@ int pg_stats_change(pg_store *q, const char *job, int64_t id, int from, cw_run_s
         if (e < 0 || !cw_run_status_is_final(to))
                 return e;
         e = count_add(q, job, to, 1);
-        if (e == 0 && !was_final && status_ran(to) && started_us > 0)
+        /* Each duration twice: the job's histogram and the all-jobs one
+         * (job ''), which a default scrape reads instead of every job's. */
+        if (e == 0 && !was_final && ran)
                 e = pg_observe(q, "duration", job, cw_store_duration_bounds,
-                               CW_STORE_DURATION_BUCKETS,
-                               ended_us > started_us ? (double)(ended_us - started_us) / 1e6 : 0.0);
+                               CW_STORE_DURATION_BUCKETS, (double)duration_us / 1e6);
+        if (e == 0 && !was_final && ran)
+                e = pg_observe(q, "duration", "", cw_store_duration_bounds,
+                               CW_STORE_DURATION_BUCKETS, (double)duration_us / 1e6);
         return e < 0 ? e : pg_exec_run(q, &note);
 }
 
@@ -103,6 +126,12 @@ static int job_stats_row(const PGresult *res, int row, void *item)
 
         js->last_run_id = pg_int(res, row, 1);
         js->last_success_us = pg_int(res, row, 2);
+        if (PQgetisnull(res, row, 3) ||
+            cw_run_status_from_string(PQgetvalue(res, row, 3), &js->last_status) < 0)
+                js->last_status = CW_RUN_STATUS_MAX;
+        js->last_failure_us = pg_int(res, row, 4);
+        js->last_duration_us = pg_int(res, row, 5);
+        js->consecutive_failures = (uint64_t)pg_int(res, row, 6);
         e = pg_dup_text(res, row, 0, &js->job);
         return e == 0 && !js->job ? -EIO : e;
 }
@@ -114,14 +143,17 @@ static void job_stats_release(void *item)
 
 typedef struct stats_ctx {
         const char *job; /* NULL: all */
+        bool summary;    /* the all-jobs histograms instead of each job's */
         pg_rows jobs;    /* of cw_job_stats, sorted by name */
         cw_store_hist lateness;
+        cw_store_hist duration; /* all jobs', with summary */
 } stats_ctx;
 
 static void stats_reset(stats_ctx *c)
 {
         pg_rows_reset(&c->jobs);
         memset(&c->lateness, 0, sizeof(c->lateness));
+        memset(&c->duration, 0, sizeof(c->duration));
 }
 
 static int stats_cmp(const void *key, const void *elem)
@@ -143,10 +175,12 @@ static cw_store_hist *stats_hist(stats_ctx *c, const char *metric, const char *j
                 *ret_nb = CW_STORE_LATENESS_BUCKETS;
                 return &c->lateness;
         }
-        if (strcmp(metric, "duration") != 0 || !(js = stats_find(c, job)))
+        if (strcmp(metric, "duration") != 0)
                 return NULL;
         *ret_nb = CW_STORE_DURATION_BUCKETS;
-        return &js->duration;
+        if (c->summary)
+                return !*job ? &c->duration : NULL;
+        return (js = stats_find(c, job)) ? &js->duration : NULL;
 }
 
 /* A run_counts row (job, status, n). */
@@ -184,12 +218,12 @@ static void sums_row(stats_ctx *c, const PGresult *res, int row)
         }
 }
 
-/* Runs the statement for all jobs, or its one-job twin, and hands each
- * row to fn. */
-static int stats_step(pg_store *q, stats_ctx *c, pg_stmt_id all, pg_stmt_id one,
+/* Runs the statement for all jobs, its one-job twin or the summary's,
+ * and hands each row to fn. */
+static int stats_step(pg_store *q, stats_ctx *c, pg_stmt_id all, pg_stmt_id one, pg_stmt_id summary,
                       void (*fn)(stats_ctx *, const PGresult *, int))
 {
-        pg_exec x = c->job ? PG_EXEC(one, PG_TEXT(c->job)) : PG_EXEC0(all);
+        pg_exec x = c->job ? PG_EXEC(one, PG_TEXT(c->job)) : PG_EXEC0(c->summary ? summary : all);
         int e;
 
         if (!fn)
@@ -205,20 +239,20 @@ static int stats_step(pg_store *q, stats_ctx *c, pg_stmt_id all, pg_stmt_id one,
 static int stats_read(pg_store *q, void *ctx)
 {
         static const struct {
-                pg_stmt_id all, one;
+                pg_stmt_id all, one, summary;
                 void (*row)(stats_ctx *, const PGresult *, int); /* NULL: the jobs */
         } steps[] = {
-                {PS_STATS_JOBS, PS_STATS_JOBS_ONE, NULL},
-                {PS_STATS_COUNTS, PS_STATS_COUNTS_ONE, counts_row},
-                {PS_STATS_HIST, PS_STATS_HIST_ONE, hist_row},
-                {PS_STATS_SUMS, PS_STATS_SUMS_ONE, sums_row},
+                {PS_STATS_JOBS, PS_STATS_JOBS_ONE, PS_STATS_JOBS, NULL},
+                {PS_STATS_COUNTS, PS_STATS_COUNTS_ONE, PS_STATS_COUNTS, counts_row},
+                {PS_STATS_HIST, PS_STATS_HIST_ONE, PS_STATS_HIST_ALL, hist_row},
+                {PS_STATS_SUMS, PS_STATS_SUMS_ONE, PS_STATS_SUMS_ALL, sums_row},
         };
         stats_ctx *c = ctx;
         int e = 0;
 
         stats_reset(c);
         for (size_t i = 0; e == 0 && i < CW_ARRAY_SIZE(steps); i++)
-                e = stats_step(q, c, steps[i].all, steps[i].one, steps[i].row);
+                e = stats_step(q, c, steps[i].all, steps[i].one, steps[i].summary, steps[i].row);
         if (e < 0)
                 stats_reset(c);
         return e;
@@ -246,6 +280,28 @@ int pg_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_
         *ret_n = c.jobs.n;
         if (ret_lateness)
                 *ret_lateness = c.lateness;
+        return 0;
+}
+
+int pg_stats_summary(cw_store *s, cw_job_stats **ret, size_t *ret_n, cw_store_hist *ret_lateness,
+                     cw_store_hist *ret_duration)
+{
+        stats_ctx c = {
+                .summary = true,
+                .jobs = {.size = sizeof(cw_job_stats),
+                         .read = job_stats_row,
+                         .release = job_stats_release},
+        };
+        int r = pg_read(pg_of(s), stats_read, &c);
+
+        if (r < 0)
+                return r;
+        *ret = c.jobs.items;
+        *ret_n = c.jobs.n;
+        if (ret_lateness)
+                *ret_lateness = c.lateness;
+        if (ret_duration)
+                *ret_duration = c.duration;
         return 0;
 }
 
