@@ -119,6 +119,9 @@ static void report(pass *p, cw_sched_action *a)
         case CW_SCHED_FAILED:
                 p->res->failed++;
                 break;
+        case CW_SCHED_QUEUED:
+                p->res->queued++;
+                break;
         }
         if (p->o->on_action)
                 p->o->on_action(p->o->userdata, a);
@@ -228,6 +231,11 @@ static int start(pass *p, cw_sched_action *a)
         r = p->o->start(p->o->userdata, a, &a->run_id, &err);
         if (r == -EBUSY)
                 return record(p, a, CW_SCHED_SKIPPED, "the job's lock is held by another run");
+        if (r == -EAGAIN) {
+                char msg[sizeof(err.msg)];
+                snprintf(msg, sizeof(msg), "%s", err.msg);
+                return record(p, a, CW_SCHED_SKIPPED, msg);
+        }
         if (r < 0) {
                 /* The fire is claimed: leave a trace in the history, or it
                  * would vanish (e.g. the config file broke under a running
@@ -245,7 +253,7 @@ static int start(pass *p, cw_sched_action *a)
                 }
                 return record(p, a, CW_SCHED_FAILED, msg);
         }
-        a->kind = CW_SCHED_STARTED;
+        a->kind = r == 1 ? CW_SCHED_QUEUED : CW_SCHED_STARTED;
         a->reason = NULL;
         report(p, a);
         return 0;
@@ -862,6 +870,7 @@ const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)
                 [CW_SCHED_SKIPPED] = "skipped",
                 [CW_SCHED_MISSED] = "missed",
                 [CW_SCHED_FAILED] = "failed",
+                [CW_SCHED_QUEUED] = "queued",
         };
         return (unsigned)k < CW_ARRAY_SIZE(names) ? names[k] : "?";
 }
