@@ -263,8 +263,8 @@ static int next_main(cw_cli *cli, next_args *a)
                         fputs("[]\n", cli->out);
                 return CW_EXIT_OK;
         }
-        return print_fires(cli, a, ts, tz, from, cfg, cfg && js ? cw_config_job(cfg, js->name) : NULL,
-                           seed);
+        return print_fires(cli, a, ts, tz, from, cfg,
+                           cfg && js ? cw_config_job(cfg, js->name) : NULL, seed);
 }
 
 static int cmd_next(cw_cli *cli, int argc, char **argv)

@@ -144,7 +144,7 @@ static void log_run(daemon_state *d, const char *level, const char *event, const
 {
         _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
         const cw_tz *tz = cw_job_resolve(d->cfg, d->store, w->job, &ref, NULL) == 0 ? ref.job->tz
-                                                                                   : d->cfg->tz;
+                                                                                    : d->cfg->tz;
         char fire[CW_ISO8601_MAX], q1[256], q2[400];
 
         cw_iso8601_format(w->scheduled_at, cw_tz_utoff(tz, w->scheduled_at), fire, sizeof(fire));
@@ -167,11 +167,10 @@ static void expire(daemon_state *d, const waiting_run *w, const char *held, int6
         if (cw_store_run_transition(d->store, w->run_id, CW_RUN_QUEUED, CW_RUN_MISSED, why,
                                     now_us) < 0)
                 return;
-        (void)cw_notify_run_event(d->store, d->cfg,
-                                  cw_job_resolve(d->cfg, d->store, w->job, &ref, NULL) == 0
-                                          ? ref.job
-                                          : NULL,
-                                  w->run_id, CW_RUN_MISSED, why, now_us);
+        (void)cw_notify_run_event(
+                d->store, d->cfg,
+                cw_job_resolve(d->cfg, d->store, w->job, &ref, NULL) == 0 ? ref.job : NULL,
+                w->run_id, CW_RUN_MISSED, why, now_us);
         log_run(d, "warning", "missed", w, "", why);
 }
 

@@ -11,8 +11,8 @@ bool cw_sched_limits_on(const cw_config *cfg)
 }
 
 int cw_sched_count_active(cw_store *s, const cw_config *cfg,
-                          bool (*skip)(const void *userdata, int64_t run_id),
-                          const void *userdata, long *ret)
+                          bool (*skip)(const void *userdata, int64_t run_id), const void *userdata,
+                          long *ret)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
@@ -37,8 +37,7 @@ int cw_sched_count_active(cw_store *s, const cw_config *cfg,
         return 0;
 }
 
-void cw_sched_held_reason(const cw_config *cfg, bool load_high, double load, char *buf,
-                          size_t size)
+void cw_sched_held_reason(const cw_config *cfg, bool load_high, double load, char *buf, size_t size)
 {
         if (load_high)
                 snprintf(buf, size, "the load average %.2f is above max_load = %g", load,

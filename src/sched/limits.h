@@ -21,8 +21,8 @@ bool cw_sched_limits_on(const cw_config *cfg);
  * says is still waiting. 0, or a negative errno from the store (*ret
  * untouched). */
 int cw_sched_count_active(cw_store *s, const cw_config *cfg,
-                          bool (*skip)(const void *userdata, int64_t run_id),
-                          const void *userdata, long *ret);
+                          bool (*skip)(const void *userdata, int64_t run_id), const void *userdata,
+                          long *ret);
 
 /* The reason a start is held back: by the load (load_high, with the load
  * read) or else by max_running. */

@@ -493,8 +493,7 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 wake_at(p, fx.to);
                 return 0;
         }
-        return fx.to > lo && fx.to != fires_last(f) ? fire_found(p, e, job, fx.to, deadline, f)
-                                                    : 0;
+        return fx.to > lo && fx.to != fires_last(f) ? fire_found(p, e, job, fx.to, deadline, f) : 0;
 }
 
 /* The fires of an `every` entry through its job's windows (skipped: an
@@ -866,10 +865,8 @@ static int write_last_pass(pass *p)
 const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)
 {
         static const char *const names[] = {
-                [CW_SCHED_STARTED] = "started",
-                [CW_SCHED_SKIPPED] = "skipped",
-                [CW_SCHED_MISSED] = "missed",
-                [CW_SCHED_FAILED] = "failed",
+                [CW_SCHED_STARTED] = "started", [CW_SCHED_SKIPPED] = "skipped",
+                [CW_SCHED_MISSED] = "missed",   [CW_SCHED_FAILED] = "failed",
                 [CW_SCHED_QUEUED] = "queued",
         };
         return (unsigned)k < CW_ARRAY_SIZE(names) ? names[k] : "?";
