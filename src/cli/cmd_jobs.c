@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "catalog/entries.h"
 #include "report/json.h"
+#include "sched/jitter.h"
 #include "sched/maint.h"
 
 #define INFO_FIRES 5
@@ -696,12 +697,32 @@ static void print_info_settings(FILE *f, const job_view *v)
                 cw_duration_format(j->retry_delay, d1, sizeof(d1));
                 fprintf(f, "%-14s%d, first after %s, doubling\n", "Retries:", j->retries, d1);
         }
+        if (j->jitter) {
+                cw_duration_format(j->jitter, d1, sizeof(d1));
+                fprintf(f, "%-14sup to %s after each scheduled fire\n", "Jitter:", d1);
+        }
+        if (j->priority)
+                fprintf(f, "%-14s%d\n", "Priority:", j->priority);
         print_strv_line(f, "After:", &j->after);
         print_strv_line(f, "Hosts:", &j->hosts);
         if (j->workdir)
                 fprintf(f, "%-14s%s\n", "Workdir:", j->workdir);
         if (j->run_as)
                 fprintf(f, "%-14s%s\n", "Run as:", j->run_as);
+}
+
+/* After a fire of a jittered job: when it comes due (sched/jitter.h). */
+static void print_jitter(cw_cli *cli, const cw_job *job, const cw_schedule_entry *e, cw_time t)
+{
+        char buf[64], dur[32];
+        cw_duration d;
+
+        if (job->jitter <= 0)
+                return;
+        d = cw_jitter_delay(e->spec_text, t, job->jitter);
+        cw_duration_format(d, dur, sizeof(dur));
+        cli_format_instant(job->tz, t + d, buf, sizeof(buf));
+        fprintf(cli->out, "  jitter +%s: due %s", dur, buf);
 }
 
 static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_index *ix,
@@ -756,6 +777,7 @@ static void print_info_schedules(cw_cli *cli, const cw_config *cfg, const entry_
                                 fprintf(cli->out, "  skipped: maintenance window %s",
                                         fx.window->name);
                         }
+                        print_jitter(cli, v->job, e, t);
                         fputc('\n', cli->out);
                         if (cw_timespec_next(e->when, tz, t, &t) < 0)
                                 break;

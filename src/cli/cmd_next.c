@@ -8,6 +8,8 @@
 #include "base/iso8601.h"
 #include "cli.h"
 #include "jobspec/jobspec.h"
+#include "base/units.h"
+#include "sched/jitter.h"
 #include "sched/maint.h"
 #include "timespec/timespec.h"
 
@@ -32,7 +34,8 @@ static const char next_usage[] =
         "                    config's timezone, else the system zone)\n"
         "      --job JOBSPEC job spec whose hash seeds H (e.g. --job Backup); with a\n"
         "                    config, a fire that a maintenance window of the job\n"
-        "                    skips or defers says so after the instant\n"
+        "                    skips or defers says so after the instant, and so\n"
+        "                    does the job's jitter ('jitter +17s: due TIME')\n"
         "      --json        print a JSON array of strings\n"
         "      --config FILE config file consulted for zones (optional)\n"
         "      --help        show this help\n"
@@ -163,8 +166,24 @@ static void print_maint(cw_cli *cli, const cw_config *cfg, const cw_job *job, co
         }
 }
 
+/* After a fire of a job with a jitter (text output only): when it comes
+ * due (sched/jitter.h; seed: the canonical job spec). */
+static void print_jitter(cw_cli *cli, const cw_job *job, const char *seed, const cw_tz *tz,
+                         cw_time t)
+{
+        cw_duration d;
+        char buf[64], dur[32];
+
+        if (!job || job->jitter <= 0)
+                return;
+        d = cw_jitter_delay(seed, t, job->jitter);
+        cw_duration_format(d, dur, sizeof(dur));
+        cli_format_instant(tz, t + d, buf, sizeof(buf));
+        fprintf(cli->out, "  jitter +%s: due %s", dur, buf);
+}
+
 static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, const cw_tz *tz,
-                       cw_time t, const cw_config *cfg, const cw_job *job)
+                       cw_time t, const cw_config *cfg, const cw_job *job, const char *seed)
 {
         char buf[64];
         long i;
@@ -181,6 +200,7 @@ static int print_fires(cw_cli *cli, const next_args *a, const cw_timespec *ts, c
                 }
                 fputs(buf, cli->out);
                 print_maint(cli, cfg, job, tz, t);
+                print_jitter(cli, job, seed, tz, t);
                 fputc('\n', cli->out);
         }
         if (a->json)
@@ -244,7 +264,7 @@ static int next_main(cw_cli *cli, next_args *a)
                 return CW_EXIT_OK;
         }
         return print_fires(cli, a, ts, tz, from, cfg,
-                           cfg && js ? cw_config_job(cfg, js->name) : NULL);
+                           cfg && js ? cw_config_job(cfg, js->name) : NULL, seed);
 }
 
 static int cmd_next(cw_cli *cli, int argc, char **argv)

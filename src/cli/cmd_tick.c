@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,6 +12,8 @@
 #include "catalog/entries.h"
 #include "report/json.h"
 #include "cli_runs.h"
+#include "base/loadavg.h"
+#include "sched/limits.h"
 #include "sched/sched.h"
 #include "notify/notify.h"
 #include "sched/worker_locks.h"
@@ -55,16 +58,49 @@ static const char tick_usage[] =
 typedef struct tick_ctx {
         cw_cli *cli;
         const cw_config *cfg;
+        cw_store *store;
         bool silent;
         json_t *actions; /* with --json */
+        /* max_running / max_load, read at the pass's first start. */
+        bool limits_read, load_high;
+        double load;
+        long active; /* runs holding a place, this pass's starts included */
 } tick_ctx;
+
+/* max_running and max_load: a tick cannot wait, so a start they hold
+ * back is refused (-EAGAIN: the pass records the fire skipped). */
+static int limits_check(tick_ctx *t, cw_error *err)
+{
+        char why[160];
+
+        if (!cw_sched_limits_on(t->cfg))
+                return 0;
+        if (!t->limits_read) {
+                t->limits_read = true;
+                if (t->cfg->max_load > 0 &&
+                    cw_loadavg_read(getenv("CRONWARDEN_LOADAVG"), &t->load) == 0)
+                        t->load_high = t->load > t->cfg->max_load;
+                if (t->cfg->max_running > 0 &&
+                    cw_sched_count_active(t->store, t->cfg, NULL, NULL, &t->active) < 0)
+                        t->active = 0;
+        }
+        if (!t->load_high && (t->cfg->max_running == 0 || t->active < t->cfg->max_running))
+                return 0;
+        cw_sched_held_reason(t->cfg, t->load_high, t->load, why, sizeof(why));
+        return cw_error_fail(err, -EAGAIN, "%s (tick does not wait)", why);
+}
 
 static int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id,
                         cw_error *err)
 {
         tick_ctx *t = userdata;
+        int r = limits_check(t, err);
 
-        return cli_spawn_for_action(t->cfg, a, NULL, ret_run_id, err);
+        if (r == 0)
+                r = cli_spawn_for_action(t->cfg, a, NULL, ret_run_id, err);
+        if (r == 0)
+                t->active++;
+        return r;
 }
 
 static void on_action(void *userdata, const cw_sched_action *a)
@@ -230,6 +266,7 @@ static int cmd_tick(cw_cli *cli, int argc, char **argv)
                 return cli_fail(cli, "tick: cannot read the UI-created entries: %s",
                                 cw_store_strerror(r));
         t.cfg = cfg;
+        t.store = store;
         if (json)
                 t.actions = json_array();
         sweep_queued(&t, store);

@@ -15,7 +15,8 @@
  *   concurrency forbid, lock class, notify_after_failures 1 (at least 1),
  *   enabled yes, everything else off/0; keep_history at least 1s;
  *   max_output from 1KiB to 1GiB; retries at most 100; max_running and the
- *   failure counters at most 1000000; max_load above 0, at most 10000.
+ *   failure counters at most 1000000; max_load above 0, at most 10000;
+ *   jitter at most 7d; priority from -1000 to 1000.
  *   A job's hosts, after and other lists replace the [defaults] list, but
  *   env and secret_env add to it (env: the job's value for a key replaces
  *   the default's). env values are taken literally: quotes are not
@@ -40,6 +41,8 @@
 #include "store/store.h"
 
 #define MAX_RUNNING_MAX 1000000
+/* A fire is delayed by at most a week (sched/jitter.h). */
+#define JITTER_MAX (7 * 86400)
 #define FAILURES_MAX 1000000
 #define PING_MAX 2048
 /* The kernel's default fs.nr_open: a larger RLIMIT_NOFILE is refused. */
@@ -451,42 +454,6 @@ static int apply_ping(cfg_loader *L, void *obj, const cfg_kv *kv)
         return r < 0 ? r : cfg_set_string(L, &((cw_job *)obj)->ping, kv->text);
 }
 
-/* Keys the file format reserves but cronwarden does not act on: a bad
- * value is reported as such, a good one is refused all the same, so a
- * config never seems to ask for something that does not happen. */
-static int apply_unsupported(cfg_loader *L, void *obj, const cfg_kv *kv)
-{
-        static const struct {
-                const char *key, *what;
-        } why[] = {
-                {"jitter", "fires are never delayed"},
-                {"priority", "starts are not ordered"},
-                {"max_running", "runs are not capped"},
-                {"max_load", "starts are not deferred by the load average"},
-        };
-        const char *name = kv->key->name, *what = "";
-        int r;
-
-        switch (kv->key->id) {
-        case CFG_K_MAX_LOAD:
-                r = apply_max_load(L, obj, kv);
-                break;
-        case CFG_K_JITTER:
-                r = cfg_apply_duration(L, obj, kv);
-                break;
-        default:
-                r = cfg_apply_int(L, obj, kv);
-                break;
-        }
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < CW_ARRAY_SIZE(why); i++)
-                if (strcmp(why[i].key, name) == 0)
-                        what = why[i].what;
-        return cw_config_error(L, kv->line, "%s: %s is not supported yet (%s): remove the line",
-                               name, name, what);
-}
-
 static int apply_webhook(cfg_loader *L, void *obj, const cfg_kv *kv)
 {
         int r = check_url(L, kv, "http://", "https://", false);
@@ -695,9 +662,9 @@ static const cfg_key keys[CFG_K__MAX] = {
             1024LL * 1024 * 1024),
         KEY(KEEP_HISTORY, "keep_history", S(CRONWARDEN), 0, cfg_apply_duration, G(keep_history), 1,
             CW_DURATION_MAX),
-        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, apply_unsupported, G(max_running), 0,
+        KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, cfg_apply_int, G(max_running), 0,
             MAX_RUNNING_MAX),
-        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_unsupported, 0, 0, 0),
+        KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_max_load, 0, 0, 0),
 
         KEY(LISTEN, "listen", S(ADMIN), 0, apply_listen, G(admin_listen), 0, 0),
         KEY(USER, "user", S(ADMIN), 0, apply_user, G(admin_user), 0, 0),
@@ -747,7 +714,7 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(ENV_FILE, "env_file", JOBS, 0, cfg_apply_path, J(env_file), 0, 0),
         KEY(TIMEZONE, "timezone", JOBS, 0, apply_timezone, 0, 0, 0),
         KEY(ENABLED, "enabled", JOBS, 0, cfg_apply_enabled, 0, 0, 0),
-        KEY(JITTER, "jitter", JOBS, 0, apply_unsupported, J(jitter), 0, CW_DURATION_MAX),
+        KEY(JITTER, "jitter", JOBS, 0, cfg_apply_duration, J(jitter), 0, JITTER_MAX),
         KEY(START_DEADLINE, "start_deadline", JOBS, 0, cfg_apply_duration, J(start_deadline), 0,
             CW_DURATION_MAX),
         KEY(MAX_RUNTIME, "max_runtime", JOBS, 0, cfg_apply_duration, J(max_runtime), 0,
@@ -756,7 +723,7 @@ static const cfg_key keys[CFG_K__MAX] = {
             CW_DURATION_MAX),
         KEY(DISABLE_AFTER_FAILURES, "disable_after_failures", JOBS, 0, cfg_apply_int,
             J(disable_after_failures), 0, FAILURES_MAX),
-        KEY(PRIORITY, "priority", JOBS, 0, apply_unsupported, J(priority), -1000, 1000),
+        KEY(PRIORITY, "priority", JOBS, 0, cfg_apply_int, J(priority), -1000, 1000),
         KEY(LIMIT_NOFILE, "limit_nofile", JOBS, 0, cfg_apply_u64, J(limit_nofile), 1,
             LIMIT_NOFILE_MAX),
         KEY(LIMIT_MEMORY, "limit_memory", JOBS, 0, cfg_apply_size, J(limit_memory),

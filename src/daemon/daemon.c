@@ -124,6 +124,8 @@ static void on_action(void *userdata, const cw_sched_action *a)
 
         cw_iso8601_format(a->scheduled_at, cw_tz_utoff(a->job->tz, a->scheduled_at), fire,
                           sizeof(fire));
+        if (a->kind == CW_SCHED_QUEUED)
+                return; /* waiting.c says when it starts, or why it waits */
         if (a->kind == CW_SCHED_STARTED)
                 daemon_run_watch(d, a->run_id);
         logline(d, a->kind == CW_SCHED_FAILED ? "error" : "info",
@@ -279,9 +281,11 @@ static void flush(daemon_state *d)
                                 "event=error what=commit error=%s runs=%zu action=retry_next_pass",
                                 quoted(strerror(-r), q, sizeof(q)), d->n_pend);
                         pending_clear(d);
+                        daemon_waiting_commit(d, false);
                         return;
                 }
         }
+        daemon_waiting_commit(d, true);
         for (size_t i = 0; i < d->n_pend; i++) {
                 cw_error_clear(&err);
                 r = hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err);
@@ -351,6 +355,10 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         }
         p.run_id = run.id;
         *ret_run_id = run.id;
+        if (daemon_gate_on(d) && daemon_waiting_push(d, &run, a->job, d->batch) == 0) {
+                free(p.spec);
+                return 1; /* started by waiting.c when max_running and max_load allow */
+        }
         if (d->batch) {
                 d->pend[d->n_pend++] = p;
                 return 0;
@@ -686,6 +694,7 @@ static cw_time run_pass(daemon_state *d)
 {
         cw_sched_opts o = pass_opts(d);
         cw_sched_result res = {0};
+        cw_time wait;
         cw_schedule_entry *ui = NULL;
         size_t n_ui = 0;
         cw_error err;
@@ -701,6 +710,7 @@ static cw_time run_pass(daemon_state *d)
         r = cw_sched_pass(&o, &res, &err);
         /* What the pass did before an error stands: its runs start. */
         flush(d);
+        wait = daemon_waiting_start(d);
         cw_schedule_entries_free(ui, n_ui);
         if (r < 0) {
                 pass_failed(d, o.now, &err);
@@ -708,7 +718,7 @@ static cw_time run_pass(daemon_state *d)
                 return cw_instant_sec(o.now) + 5;
         }
         pass_succeeded(d, o.now);
-        return res.next_wake;
+        return wait && (!res.next_wake || wait < res.next_wake) ? wait : res.next_wake;
 }
 
 /* Makes n (taken) the config: passes use it, the admin server's threads
@@ -889,6 +899,7 @@ static void cleanup(daemon_state *d)
         cw_tzwatch_free(d->tzw);
         free(d->text);
         daemon_run_watch_free(d);
+        daemon_waiting_free(d);
 }
 
 int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
@@ -910,6 +921,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 d.clock = &d.real_clock;
         }
         d.journal = js && *js;
+        d.loadavg_path = getenv("CRONWARDEN_LOADAVG");
         cw_sdnotify_init(&d.sd);
         sigprocmask(SIG_SETMASK, NULL, &d.old_mask);
         r = load_config(&d, &d.cfg, &text, &len, err);

@@ -27,6 +27,19 @@ typedef struct pending {
         char *spec;
 } pending;
 
+/* A queued run held back by max_running or max_load (waiting.c). */
+typedef struct waiting_run {
+        int64_t run_id, scheduled_at;
+        int64_t queued_us; /* when it was recorded queued */
+        int32_t trigger, attempt, ignore_lock;
+        int priority;
+        cw_duration deadline; /* its job's start_deadline (scheduled fires) */
+        bool uncommitted;     /* recorded in the pass's batch, not committed yet */
+        bool logged;          /* its event=queued line was written */
+        bool starting, gone;
+        char *spec, *job;
+} waiting_run;
+
 typedef struct daemon_state {
         const cw_daemon_opts *o;
         const cw_clock *clock; /* o->clock, or real_clock */
@@ -82,6 +95,12 @@ typedef struct daemon_state {
         cw_instant failing_since;
         /* When the store's server became unreachable (cw_store_watch_link). */
         cw_instant link_lost_at;
+        /* Runs held back by max_running / max_load (waiting.c); the load
+         * average is read from loadavg_path (NULL: /proc/loadavg). */
+        waiting_run *waiting;
+        size_t n_waiting, cap_waiting;
+        const char *loadavg_path;
+        bool load_warned;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -122,6 +141,20 @@ void admin_stop(daemon_state *d);
  * starter, sched.h); hand_over_run hands over one already recorded. */
 int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
 int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err);
+
+/* waiting.c (docs/scheduling.md): gate_on says whether max_running or
+ * max_load is set, so that the pass's runs wait here before they start.
+ * push keeps a run just recorded queued (uncommitted: in the open batch;
+ * -ENOMEM leaves the list as it was); has says whether a queued run is
+ * held here; commit settles the batch's runs (dropped when it failed);
+ * start hands over what may start now, records expired scheduled fires
+ * missed, and returns the second it wants to look again (0: none). */
+bool daemon_gate_on(const daemon_state *d);
+int daemon_waiting_push(daemon_state *d, const cw_run *run, const cw_job *job, bool uncommitted);
+bool daemon_waiting_has(const daemon_state *d, int64_t run_id);
+void daemon_waiting_commit(daemon_state *d, bool ok);
+cw_time daemon_waiting_start(daemon_state *d);
+void daemon_waiting_free(daemon_state *d);
 
 /* recover.c: queued runs whose worker is gone. restart_queued judges them
  * all once no process of a previous daemon can start one (at start, and

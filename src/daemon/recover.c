@@ -173,7 +173,7 @@ void restart_queued(daemon_state *d)
                 pending p;
                 cw_error err;
 
-                if (fate[i] == CW_QUEUED_ALIVE ||
+                if (fate[i] == CW_QUEUED_ALIVE || daemon_waiting_has(d, q->id) ||
                     (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0))
                         continue;
                 if (fate[i] != CW_QUEUED_NEVER_STARTED) {
@@ -195,6 +195,11 @@ void restart_queued(daemon_state *d)
                         }
                         continue;
                 }
+                /* At the daemon's start, under max_running / max_load: it
+                 * waits for its turn with the others (waiting.c). */
+                if (!d->replacing && daemon_gate_on(d) &&
+                    daemon_waiting_push(d, q, job, false) == 0)
+                        continue;
                 p = (pending){.run_id = q->id,
                               .scheduled_at = q->scheduled_at,
                               .trigger = (int32_t)q->trigger,
@@ -249,7 +254,8 @@ cw_time sweep_queued(daemon_state *d)
                 const cw_run *q = &runs[i];
                 _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
 
-                if (q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0)
+                if ((q->node && d->cfg->node && strcmp(q->node, d->cfg->node) != 0) ||
+                    daemon_waiting_has(d, q->id))
                         continue;
                 if (q->started_us > now - SWEEP_AGE_US) {
                         young = true;

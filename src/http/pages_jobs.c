@@ -8,6 +8,7 @@
 #include "http/actions.h"
 #include "http/pages.h"
 #include "catalog/catalog.h"
+#include "sched/jitter.h"
 #include "sched/maint.h"
 
 /* Jobs per page of the overview (Django admin's default, too). A page's
@@ -294,6 +295,15 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
         }
         setting(b, "Retries", v, false);
         setting(b, "Catch up", cw_catch_up_to_string(j->catch_up), false);
+        if (j->jitter > 0) {
+                duration_value(j->jitter, w, sizeof(w), "0 s");
+                snprintf(v, sizeof(v), "up to %s after each scheduled fire", w);
+                setting(b, "Jitter", v, false);
+        }
+        if (j->priority) {
+                snprintf(v, sizeof(v), "%d", j->priority);
+                setting(b, "Priority", v, false);
+        }
         setting(b, "Resumable", j->can_resume ? "yes" : "no", false);
         cw_html_raw(b, "<dt>Runs after</dt><dd>");
         if (j->after.n == 0)
@@ -547,6 +557,23 @@ static void history(const cw_http_req *req, cw_buf *b, const char *name)
 }
 
 /* What a maintenance window does to a next fire (sched/maint.h), if anything. */
+/* After a fire of a jittered job: when it comes due (sched/jitter.h). */
+static void jitter_note(const cw_http_req *req, cw_buf *b, const cw_job *job, const char *spec,
+                        cw_time fire)
+{
+        cw_duration d;
+        char w[64];
+
+        if (job->jitter <= 0)
+                return;
+        d = cw_jitter_delay(spec, fire, job->jitter);
+        duration_value(d, w, sizeof(w), "0 s");
+        cw_html_printf(b, " <span class=\"small muted\" data-jitter=\"%lld\">jitter +%s: due ",
+                       (long long)d, w);
+        cw_html_time(req, b, fire + d, false);
+        cw_html_raw(b, "</span>");
+}
+
 static void maint_note(const cw_http_req *req, cw_buf *b, const cw_job *job, cw_time fire)
 {
         cw_maint_effect fx;
@@ -664,6 +691,7 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
                                 cw_html_raw(b, "<li>");
                                 cw_html_time(req, b, en->next_fires[k], k == 0);
                                 maint_note(req, b, d.j.job, en->next_fires[k]);
+                                jitter_note(req, b, d.j.job, en->spec, en->next_fires[k]);
                                 cw_html_raw(b, "</li>");
                         }
                         cw_html_raw(b, "</ol>");

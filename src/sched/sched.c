@@ -16,12 +16,15 @@
 #include "base/array.h"
 #include "catalog/entries.h"
 #include "notify/notify.h"
+#include "jitter.h"
 #include "maint.h"
 #include "since.h"
 
 #define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
 #define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
 #define SCAN_LIMIT 200
+/* Fires looked at for the earliest wake of a jittered entry, at most. */
+#define JITTER_WAKE_SCAN 10000
 
 /* A job the pass looked up by name: jobs the admin UI made from command
  * entries (catalog/entries.h) are read from the store once per pass. */
@@ -115,6 +118,9 @@ static void report(pass *p, cw_sched_action *a)
                 break;
         case CW_SCHED_FAILED:
                 p->res->failed++;
+                break;
+        case CW_SCHED_QUEUED:
+                p->res->queued++;
                 break;
         }
         if (p->o->on_action)
@@ -225,6 +231,11 @@ static int start(pass *p, cw_sched_action *a)
         r = p->o->start(p->o->userdata, a, &a->run_id, &err);
         if (r == -EBUSY)
                 return record(p, a, CW_SCHED_SKIPPED, "the job's lock is held by another run");
+        if (r == -EAGAIN) {
+                char msg[sizeof(err.msg)];
+                snprintf(msg, sizeof(msg), "%s", err.msg);
+                return record(p, a, CW_SCHED_SKIPPED, msg);
+        }
         if (r < 0) {
                 /* The fire is claimed: leave a trace in the history, or it
                  * would vanish (e.g. the config file broke under a running
@@ -242,7 +253,7 @@ static int start(pass *p, cw_sched_action *a)
                 }
                 return record(p, a, CW_SCHED_FAILED, msg);
         }
-        a->kind = CW_SCHED_STARTED;
+        a->kind = r == 1 ? CW_SCHED_QUEUED : CW_SCHED_STARTED;
         a->reason = NULL;
         report(p, a);
         return 0;
@@ -412,6 +423,26 @@ static bool on_time(const pass *p, cw_time t, cw_duration deadline)
         return p->now - t <= deadline && (!p->o->up_since || t >= p->o->up_since);
 }
 
+/* A fire at t of entry e: it comes due at t plus its jitter (jitter.h),
+ * and is collected by the pass whose window (last, now] holds that
+ * instant; one still to come due makes the daemon wake for it. Claims and
+ * records keep t. */
+static int fire_found(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t,
+                      cw_duration deadline, fires *f)
+{
+        cw_time due = t + cw_jitter_delay(e->spec_text, t, job->jitter);
+
+        if (due == t)
+                return fires_add(f, t, on_time(p, t, deadline));
+        if (due <= p->last)
+                return 0; /* came due in an earlier pass's window */
+        if (due > p->now) {
+                wake_at(p, due);
+                return 0;
+        }
+        return fires_add(f, t, on_time(p, due, deadline));
+}
+
 /* The fire added last (0: none): a deferred fire and the fires it merges
  * with are added once. */
 static cw_time fires_last(const fires *f)
@@ -442,18 +473,18 @@ static int maint_skip(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
 
 /* One fire *t of a job with maintenance windows (from: the window's
  * exclusive start; fires at or before it are only looked at for a deferral
- * that ends after it). A deferred fire moves *t to just before its
- * window's end: the fires in between all become that one. */
+ * that ends after it; lo: fires after it may still come due, their jitter
+ * moving them into the window, lo <= from). A deferred fire moves *t to
+ * just before its window's end: the fires in between all become that one. */
 static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time from,
-                      cw_time *tp, cw_duration deadline, fires *f)
+                      cw_time lo, cw_time *tp, cw_duration deadline, fires *f)
 {
         cw_time t = *tp;
         cw_maint_effect fx = cw_maint_effect_of(p->o->cfg, job, t);
         cw_time now = p->now;
 
         if (!fx.window)
-                return t > from && t != fires_last(f) ? fires_add(f, t, on_time(p, t, deadline))
-                                                      : 0;
+                return t > lo && t != fires_last(f) ? fire_found(p, e, job, t, deadline, f) : 0;
         if (!fx.deferred || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
                 return t > from ? maint_skip(p, e, job, t, fx.window) : 0;
         if (fx.to - 1 > t)
@@ -462,9 +493,7 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 wake_at(p, fx.to);
                 return 0;
         }
-        return fx.to > from && fx.to != fires_last(f)
-                       ? fires_add(f, fx.to, on_time(p, fx.to, deadline))
-                       : 0;
+        return fx.to > lo && fx.to != fires_last(f) ? fire_found(p, e, job, fx.to, deadline, f) : 0;
 }
 
 /* The fires of an `every` entry through its job's windows (skipped: an
@@ -478,14 +507,20 @@ static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, c
         *f = (fires){0};
         for (size_t i = 0; i < in.n_missed_kept + in.n_on_time && r == 0; i++) {
                 cw_time t = i < in.n_missed_kept ? in.missed[i] : in.on_time[i - in.n_missed_kept];
-                r = maint_fire(p, e, job, t - 1, &t, deadline, f);
+                r = maint_fire(p, e, job, t - 1, t - 1, &t, deadline, f);
         }
         fires_release(&in);
         return r;
 }
 
-static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline, bool edited,
-                      fires *f)
+/* Wakes the daemon when the `every` fire at t comes due. */
+static void wake_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t)
+{
+        wake_at(p, t + cw_jitter_delay(e->spec_text, t, job->jitter));
+}
+
+static int pass_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_duration deadline,
+                      bool edited, fires *f)
 {
         const cw_sched_opts *o = p->o;
         char key[CW_SCHED_EVERY_KEY_MAX], val[32];
@@ -505,6 +540,15 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
                 wake_at(p, p->now + step);
                 return cw_store_state_set(o->store, key, val);
         }
+        if (r == -ENOENT && job->jitter) {
+                /* Never fired, with a jitter: its first fire is now, due
+                 * after its delay; kept as if it fired one step ago, so
+                 * the next passes see the same fire. */
+                snprintf(val, sizeof(val), "%" PRId64, p->now - step);
+                r = cw_store_state_set(o->store, key, val);
+                if (r == 0)
+                        r = cw_sched_every_get(o->store, e, false, &prev);
+        }
         if (r == -ENOENT) {
                 /* Never fired: it fires now, at start-up. */
                 r = fires_add(f, p->now, true);
@@ -514,7 +558,12 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
                 if (*end || t <= 0)
                         t = p->now - step; /* unreadable: as if it fired one step ago */
                 for (t += step; r == 0 && t <= p->now; t += step) {
-                        r = fires_add(f, t, on_time(p, t, deadline));
+                        cw_time due = t + cw_jitter_delay(e->spec_text, t, job->jitter);
+                        /* Not yet due: it and the fires after it wait (the
+                         * state keeps the fires in order). */
+                        if (due > p->now)
+                                break;
+                        r = fires_add(f, t, on_time(p, due, deadline));
                         latest = t;
                 }
         }
@@ -523,11 +572,26 @@ static int pass_every(pass *p, const cw_schedule_entry *e, cw_duration deadline,
         if (latest) {
                 snprintf(val, sizeof(val), "%" PRId64, latest);
                 r = cw_store_state_set(o->store, key, val);
-                wake_at(p, latest + step);
+                wake_every(p, e, job, latest + step);
         } else if (prev) {
-                wake_at(p, strtoll(prev, &end, 10) + step);
+                wake_every(p, e, job, strtoll(prev, &end, 10) + step);
         }
         return r;
+}
+
+/* When the daemon must wake for entry e's fires after `after`: the first
+ * one's due instant, or with a jitter the earliest due instant of the
+ * fires of the next `jitter` seconds (a later fire may come due first). */
+static void wake_entry(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time after)
+{
+        cw_time t = after;
+
+        for (int k = 0; k < JITTER_WAKE_SCAN && cw_timespec_next(e->when, job->tz, t, &t) == 0;
+             k++) {
+                wake_at(p, t + cw_jitter_delay(e->spec_text, t, job->jitter));
+                if (t > after + job->jitter)
+                        break;
+        }
 }
 
 static int pass_entry(pass *p, const cw_schedule_entry *e)
@@ -536,7 +600,7 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         const cw_job *job = entry_job(p, e);
         cw_duration deadline;
         fires f = {0};
-        cw_time t = p->last, since, from;
+        cw_time t = p->last, since, from, lo;
         bool edited = false, maint;
         int r = 0;
 
@@ -564,28 +628,31 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                  * due (and catch_up applies) when the drain ends. */
                 if (p->draining && job->catch_up != CW_CATCH_UP_NONE)
                         return 0;
-                r = pass_every(p, e, deadline, edited, &f);
+                r = pass_every(p, e, job, deadline, edited, &f);
                 if (r == 0 && maint)
                         r = maint_every(p, e, job, deadline, &f);
                 break;
         case CW_TIMESPEC_CRON:
         case CW_TIMESPEC_AT:
                 from = t;
+                /* A jitter moves a fire of the last `jitter` seconds before
+                 * the window into it (not across an edit: the entry's
+                 * fires start at its change). */
+                lo = since > p->last ? from : from - job->jitter;
+                t = lo;
                 /* A fire deferred to the end of the window the pass starts
                  * in may lie before the pass's window: look from the
                  * window's opening. */
                 if (maint && job->during_maintenance == CW_MAINT_DEFER &&
-                    cw_maint_at(cfg, job, from, NULL))
+                    cw_maint_at(cfg, job, from, NULL) &&
+                    cw_maint_chain_open(cfg, job, from) - 1 < t)
                         t = cw_maint_chain_open(cfg, job, from) - 1;
                 while (r == 0 && cw_timespec_next(e->when, job->tz, t, &t) == 0 && t <= p->now)
-                        r = maint ? maint_fire(p, e, job, from, &t, deadline, &f)
-                                  : fires_add(&f, t, on_time(p, t, deadline));
-                /* t is now the first fire after the window (or the search
-                 * found none): when the daemon must wake for this entry. */
+                        r = maint ? maint_fire(p, e, job, from, lo, &t, deadline, &f)
+                                  : fire_found(p, e, job, t, deadline, &f);
                 since = since > p->last ? since : p->last;
-                if (r == 0 &&
-                    cw_timespec_next(e->when, job->tz, p->now > since ? p->now : since, &t) == 0)
-                        wake_at(p, t);
+                if (r == 0)
+                        wake_entry(p, e, job, p->now > since ? p->now : since);
                 break;
         }
         if (r == 0)
@@ -798,10 +865,9 @@ static int write_last_pass(pass *p)
 const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)
 {
         static const char *const names[] = {
-                [CW_SCHED_STARTED] = "started",
-                [CW_SCHED_SKIPPED] = "skipped",
-                [CW_SCHED_MISSED] = "missed",
-                [CW_SCHED_FAILED] = "failed",
+                [CW_SCHED_STARTED] = "started", [CW_SCHED_SKIPPED] = "skipped",
+                [CW_SCHED_MISSED] = "missed",   [CW_SCHED_FAILED] = "failed",
+                [CW_SCHED_QUEUED] = "queued",
         };
         return (unsigned)k < CW_ARRAY_SIZE(names) ? names[k] : "?";
 }

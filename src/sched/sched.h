@@ -46,9 +46,11 @@ typedef enum cw_sched_action_kind {
         CW_SCHED_SKIPPED, /* recorded as skipped (reason) */
         CW_SCHED_MISSED,  /* recorded as missed (reason) */
         CW_SCHED_FAILED,  /* could not start it: recorded as a failed run (reason) */
+        CW_SCHED_QUEUED,  /* recorded as queued: the starter starts it when max_running and
+                             max_load allow (the daemon's waiting runs) */
 } cw_sched_action_kind;
 
-/* "started", "skipped", "missed", "failed": the one string table. */
+/* "started", "skipped", "missed", "failed", "queued": the one string table. */
 const char *cw_sched_action_kind_to_string(cw_sched_action_kind k);
 
 /* One thing a pass did, as reported to the caller. */
@@ -66,8 +68,13 @@ typedef struct cw_sched_action {
 } cw_sched_action;
 
 /* Starts a worker for a (kind CW_SCHED_STARTED) action. Returns 0 with
- * *ret_run_id set; -EBUSY when the job's lock turned out to be held (the
- * pass then records the fire as skipped); another negative errno with a
+ * *ret_run_id set; 1 with *ret_run_id set when the starter recorded the
+ * run as queued and holds it until max_running and max_load let it start
+ * (reported as CW_SCHED_QUEUED); -EBUSY when the job's lock turned out to
+ * be held (the pass then records the fire as skipped); -EAGAIN when
+ * max_running or max_load refuse the start now and the starter cannot
+ * wait (tick): recorded as skipped, err's message the reason; another
+ * negative errno with a
  * message in err on failure: the pass then records the fire as a failed
  * run, unless the starter had recorded the run itself (the daemon records
  * it as queued before handing it over) and left its id in *ret_run_id,
@@ -130,7 +137,7 @@ typedef struct cw_sched_opts {
 } cw_sched_opts;
 
 typedef struct cw_sched_result {
-        size_t started, skipped, missed, failed;
+        size_t started, skipped, missed, failed, queued;
         cw_time window_from; /* the window examined: (from, to] */
         cw_time window_to;
         bool first_pass;

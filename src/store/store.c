@@ -357,6 +357,12 @@ int cw_store_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint6
         return s->ops->run_started(s, id, worker_pid, pid, pid_start);
 }
 
+int cw_store_run_requeued(cw_store *s, int64_t id, int64_t started_us)
+{
+        OP_OR_RETURN(s, run_requeued);
+        return s->ops->run_requeued(s, id, started_us);
+}
+
 int cw_store_batch_begin(cw_store *s)
 {
         OP_OR_RETURN(s, batch_begin);

@@ -451,4 +451,12 @@ int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notic
  * ones); counts them in *ret_deleted (may be NULL). */
 int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 
+/* ---- runs held back by max_running / max_load ---- */
+
+/* Sets queued run id's started_us: a run the daemon held back (waiting
+ * for max_running or max_load) is handed over now, and its duration and
+ * lateness count from then, not from when it was queued. Returns 0,
+ * -ESTALE when the run is not queued, -ENOENT when there is no such run. */
+int cw_store_run_requeued(cw_store *s, int64_t id, int64_t started_us);
+
 #endif

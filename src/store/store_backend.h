@@ -117,6 +117,8 @@ struct cw_store_ops {
         int (*same_file)(cw_store *s);
         /* why the store cannot be written, NULL when it can (or unknown) */
         const char *(*readonly_reason)(cw_store *s);
+        /* max_running / max_load: a held-back run starts counting its time */
+        int (*run_requeued)(cw_store *s, int64_t id, int64_t started_us);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

@@ -23,7 +23,7 @@ from collections import Counter
 
 from worker_helpers import *  # noqa: F401,F403 (the wk fixture and helpers)
 
-EVENTS = {"start", "stop", "reload", "reload_failed", "started", "skipped", "missed", "failed", "error",
+EVENTS = {"start", "stop", "reload", "reload_failed", "started", "queued", "skipped", "missed", "failed", "error",
           "config_change", "drain_ended", "ended",
           "journal_replay"}
 # syslog priorities of the level names a daemon may use (for the <N> prefix).

@@ -479,17 +479,3 @@ def test_timed_out_killed_and_skipped_runs_reach_the_webhook_and_ping(wk, rec):
     p.finish(timeout=20)
     killed = rec.wait(1, pred=lambda r: r["path"] == "/held" and json.loads(r["body"])["event"] == "killed")
     assert json.loads(killed[0]["body"])["run"]["status"] == "killed"
-
-
-def test_check_refuses_keys_not_supported_yet(cw, tmp_config):
-    bad = tmp_config("""
-        [cronwarden]
-        max_running = 4
-        [job A]
-        command = /bin/true
-        jitter = 30s
-        """)
-    r = cw("--config", bad, "check")
-    assert r.returncode == 2
-    assert "max_running: max_running is not supported yet" in r.stderr
-    assert "jitter: jitter is not supported yet (fires are never delayed): remove the line" in r.stderr

@@ -501,6 +501,31 @@ static void test_run_started(void **state)
         assert_int_equal(cw_store_run_started(s, id + 1000000, 1, 2, 3), -ENOENT);
 }
 
+/* run_requeued moves a queued run's started_us (a run held back by
+ * max_running); nothing else, and only while it is queued. */
+static void test_run_requeued(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char job[96];
+        cw_run r = {0};
+        int64_t id;
+
+        name(f, "Q", job, sizeof(job));
+        id = insert(s, job, CW_RUN_QUEUED, 1000);
+        assert_int_equal(cw_store_run_requeued(s, id, 9000), 0);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.status, CW_RUN_QUEUED);
+        assert_int_equal(r.started_us, 9000);
+        cw_run_release(&r);
+        assert_int_equal(cw_store_run_started(s, id, 10, 11, 12), 0);
+        assert_int_equal(cw_store_run_requeued(s, id, 20000), -ESTALE);
+        assert_int_equal(cw_store_run_get(s, id, &r), 0);
+        assert_int_equal(r.started_us, 9000);
+        cw_run_release(&r);
+        assert_int_equal(cw_store_run_requeued(s, id + 1000000, 1), -ENOENT);
+}
+
 /* Finish stores the outcome and the output (binary-safe, NUL after it);
  * a later finish overwrites (the worker knows best). */
 static void test_finish_and_output(void **state)
@@ -1787,6 +1812,7 @@ int main(int argc, char **argv)
                 T(test_arguments),
                 T(test_run_roundtrip),
                 T(test_run_started),
+                T(test_run_requeued),
                 T(test_finish_and_output),
                 T(test_output_snapshot),
                 T(test_transitions),

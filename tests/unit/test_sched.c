@@ -20,6 +20,7 @@
 #include "test_tmpdir.h"
 
 #include "base/iso8601.h"
+#include "sched/jitter.h"
 #include "sched/sched.h"
 
 typedef struct world {
@@ -29,9 +30,11 @@ typedef struct world {
         const char *fail_job;   /* runs of this job fail */
         const char *broken_job; /* starting this job fails */
         size_t n_started;
-        char started[64][160]; /* "SPEC@ISO#attempt:trigger" */
-        int64_t lock_holder;   /* what the fake lock ops report */
-        size_t n_stopped;      /* stop_holders calls */
+        char started[64][160];   /* "SPEC@ISO#attempt:trigger" */
+        cw_time now;             /* the pass's now (pass_at) */
+        cw_time started_now[64]; /* the now of the pass that started each */
+        int64_t lock_holder;     /* what the fake lock ops report */
+        size_t n_stopped;        /* stop_holders calls */
 } world;
 
 static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
@@ -64,6 +67,8 @@ static int fake_start(void *userdata, const cw_sched_action *a, int64_t *ret_run
         if (e < 0)
                 return e;
         cw_iso8601_format(a->scheduled_at, 0, when, sizeof(when));
+        if (w->n_started < 64)
+                w->started_now[w->n_started] = w->now;
         if (w->n_started < 64)
                 snprintf(w->started[w->n_started], sizeof(w->started[0]), "%s@%s#%d:%s", a->spec,
                          when, a->attempt, cw_trigger_to_string(a->trigger));
@@ -151,6 +156,7 @@ static cw_sched_result pass_at(world *w, const char *when)
         cw_error e;
 
         o.now = cw_instant_from_sec(iso(when));
+        w->now = iso(when);
         if (cw_sched_pass(&o, &res, &e) < 0)
                 fail_msg("pass at %s: %s", when, e.msg);
         return res;
@@ -443,6 +449,87 @@ static void test_next_wake(void **state)
         assert_int_equal(r.next_wake, iso("2027-01-01T10:10:00Z"));
 }
 
+/* One pass at second t (see pass_at). */
+static cw_sched_result pass_sec(world *w, cw_time t)
+{
+        char when[CW_ISO8601_MAX];
+
+        cw_iso8601_format(t, 0, when, sizeof(when));
+        return pass_at(w, when);
+}
+
+/* The scheduled_at of started[i] ("SPEC@ISO#..."). */
+static cw_time started_fire(const world *w, size_t i)
+{
+        char when[CW_ISO8601_MAX];
+        const char *at = strchr(w->started[i], '@'), *hash = strchr(w->started[i], '#');
+
+        assert_non_null(at);
+        snprintf(when, sizeof(when), "%.*s", (int)(hash - at - 1), at + 1);
+        return iso(when);
+}
+
+static void test_jitter(void **state)
+{
+        world *w = *state;
+        cw_time t0 = iso("2027-01-01T10:00:00Z"), t;
+        cw_sched_result r;
+        size_t n_fires = 0;
+
+        /* The values are part of the product (docs/scheduling.md, Jitter). */
+        assert_int_equal(cw_jitter_delay("J", iso("2030-01-01T01:00:00Z"), 1800), 1503);
+        assert_int_equal(cw_jitter_delay("J", iso("2030-01-01T02:00:00Z"), 1800), 1542);
+        assert_int_equal(cw_jitter_delay("J", t0, 0), 0);
+        for (t = t0; t < t0 + 3600; t += 60)
+                assert_in_range(cw_jitter_delay("J", t, 50), 0, 50);
+
+        /* Every minute, up to 50 s late, passes every 7 s: each fire starts
+         * once, at the first pass at or after its due instant; the wake
+         * asked for is the earliest due instant still to come. */
+        load(w, "[job J]\ncommand = /bin/true\nschedule = * * * * *\njitter = 50s\n");
+        for (t = t0; t <= t0 + 1800; t += 7) {
+                cw_time want = 0;
+                r = pass_sec(w, t);
+                for (cw_time f = t - t % 60 - 60; f <= t + 120; f += 60) {
+                        cw_time due = f + cw_jitter_delay("J", f, 50);
+                        if (due > t && (!want || due < want))
+                                want = due;
+                }
+                assert_int_equal(r.next_wake, want);
+        }
+        assert_in_range(w->n_started, 28, 31);
+        for (size_t i = 0; i < w->n_started && i < 64; i++) {
+                cw_time f = started_fire(w, i), due = f + cw_jitter_delay("J", f, 50);
+                assert_int_equal(f % 60, 0);
+                assert_true(f >= t0); /* 10:00 comes due after the first pass */
+                assert_true(i == 0 || f == started_fire(w, i - 1) + 60);
+                assert_in_range(w->started_now[i], due, due + 6);
+                n_fires++;
+        }
+        assert_int_equal(count_runs(w, CW_RUN_MISSED), 0);
+        assert_true(n_fires > 0);
+}
+
+static void test_every_jitter(void **state)
+{
+        world *w = *state;
+        cw_time t0 = iso("2027-01-01T10:00:00Z");
+
+        load(w, "[job E]\ncommand = /bin/true\nschedule = every 10m\njitter = 5m\n");
+        for (cw_time t = t0; t <= t0 + 7200; t += 30)
+                pass_sec(w, t);
+        /* The first fire is at start-up (t0) plus its delay, each next one
+         * 10 minutes after the previous nominal fire: no drift, in order. */
+        assert_in_range(w->n_started, 12, 13);
+        for (size_t i = 0; i < w->n_started; i++) {
+                cw_time f = started_fire(w, i), due = f + cw_jitter_delay("E", f, 300);
+                assert_int_equal(f, t0 + 600 * (cw_time)i);
+                assert_true(w->started_now[i] >= due);
+                assert_true(w->started_now[i] < due + 30 ||
+                            (i > 0 && w->started_now[i] == w->started_now[i - 1]));
+        }
+}
+
 static void test_start_failure_is_recorded(void **state)
 {
         world *w = *state;
@@ -521,6 +608,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_dst_days, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_next_wake, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_failure_is_recorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_jitter, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_every_jitter, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrency_through_lock_ops, setup, teardown),
         };
         return cmocka_run_group_tests_name("sched", tests, NULL, NULL);

@@ -45,6 +45,8 @@ static const stmt_def stmts[PS_MAX] = {
                             "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = $2, "
                             "pid = $3, pid_start = $4 WHERE id = $1 "
                             "AND status IN ('queued', 'running', 'lost')"},
+        [PS_RUN_REQUEUED] = {"cw_run_requeued", "UPDATE runs SET started_us = $2 WHERE id = $1 "
+                                                "AND status = 'queued'"},
         [PS_RUN_PROGRESS] = {"cw_run_progress", "UPDATE runs SET progress_done = $2, "
                                                 "progress_total = $3 WHERE id = $1"},
         [PS_RUN_FINISH] = {"cw_run_finish",

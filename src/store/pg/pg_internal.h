@@ -145,6 +145,7 @@ typedef enum pg_stmt_id {
         PS_NOTICES_LIST,
         PS_NOTICES_PENDING,
         PS_NOTICES_PRUNE,
+        PS_RUN_REQUEUED,
         PS_MAX,
 } pg_stmt_id;
 
@@ -299,6 +300,7 @@ void pg_run_row_release(void *run);
 int pg_run_insert(cw_store *s, cw_run *run);
 int pg_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start);
 int pg_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start);
+int pg_run_requeued(cw_store *s, int64_t id, int64_t started_us);
 int pg_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total);
 int pg_run_finish(cw_store *s, const cw_run *run, const void *output, size_t len);
 int pg_run_transition(cw_store *s, int64_t id, cw_run_status from, cw_run_status to,

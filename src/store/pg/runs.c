@@ -175,6 +175,13 @@ int pg_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pi
         return pg_write(pg_of(s), cas_txn, &c);
 }
 
+int pg_run_requeued(cw_store *s, int64_t id, int64_t started_us)
+{
+        cas_ctx c = {PG_EXEC(PS_RUN_REQUEUED, PG_INT(id), PG_INT(started_us)), id};
+
+        return pg_write(pg_of(s), cas_txn, &c);
+}
+
 int pg_run_set_resume(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to)
 {
         cas_ctx c = {PG_EXEC(PS_RUN_SET_RESUME, PG_INT(id),

@@ -343,6 +343,7 @@ static const cw_store_ops pg_ops = {
         .batch_begin = pg_batch_begin,
         .batch_commit = pg_batch_commit,
         .batch_abort = pg_batch_abort,
+        .run_requeued = pg_run_requeued,
         .run_output_snapshot = pg_run_output_snapshot,
         .run_output_get = pg_run_output_get,
         .stats_summary = pg_stats_summary,

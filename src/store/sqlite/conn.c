@@ -34,6 +34,7 @@ static const char *const stmt_sql[ST_MAX] = {
         [ST_RUN_STARTED] =
                 "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = ?2, pid = ?3, "
                 "pid_start = ?4 WHERE id = ?1 AND status IN ('queued', 'running', 'lost')",
+        [ST_RUN_REQUEUED] = "UPDATE runs SET started_us = ?2 WHERE id = ?1 AND status = 'queued'",
         [ST_RUN_PROGRESS] = "UPDATE runs SET progress_done = ?2, progress_total = ?3 WHERE id = ?1",
         [ST_RUN_FINISH] =
                 "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, ended_us = ?5, "

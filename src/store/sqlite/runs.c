@@ -184,6 +184,13 @@ int sq_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pi
         return sq_write(sq_of(s), cas_txn, &c);
 }
 
+int sq_run_requeued(cw_store *s, int64_t id, int64_t started_us)
+{
+        cas_ctx c = {SQ_EXEC(ST_RUN_REQUEUED, SQ_INT(id), SQ_INT(started_us)), id};
+
+        return sq_write(sq_of(s), cas_txn, &c);
+}
+
 int sq_run_set_resume(cw_store *s, int64_t id, cw_resume_state from, cw_resume_state to)
 {
         cas_ctx c = {SQ_EXEC(ST_RUN_SET_RESUME, SQ_INT(id),

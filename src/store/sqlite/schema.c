@@ -610,6 +610,7 @@ static const cw_store_ops sqlite_ops = {
         .notice_update = sq_notice_update,
         .notices_list = sq_notices_list,
         .notices_prune = sq_notices_prune,
+        .run_requeued = sq_run_requeued,
 };
 
 bool sq_is_sqlite(const cw_store *s)

@@ -150,6 +150,7 @@ typedef enum stmt_id {
         ST_NOTICES_LIST,
         ST_NOTICES_PENDING,
         ST_NOTICES_PRUNE,
+        ST_RUN_REQUEUED,
         ST_MAX,
 } stmt_id;
 
@@ -330,6 +331,7 @@ void sq_run_row_release(void *run);
 int sq_run_insert(cw_store *s, cw_run *run);
 int sq_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start);
 int sq_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start);
+int sq_run_requeued(cw_store *s, int64_t id, int64_t started_us);
 int sq_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total);
 int sq_run_finish(cw_store *s, const cw_run *run, const void *output, size_t len);
 int sq_run_transition(cw_store *s, int64_t id, cw_run_status from, cw_run_status to,
