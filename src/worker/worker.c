@@ -53,7 +53,8 @@
  * it. Its job got SIGKILL from the kernel (PR_SET_PDEATHSIG), but the
  * job's own children may live on in its group: kill them, so this run
  * never overlaps the last, and record the old run as lost. */
-static void clean_dead_holder(cw_store *store, const cw_lock_holder *prev, int64_t now_us)
+static void clean_dead_holder(cw_store *store, const cw_config *cfg, const cw_lock_holder *prev,
+                              int64_t now_us)
 {
         cw_run run = {0};
 
@@ -61,9 +62,13 @@ static void clean_dead_holder(cw_store *store, const cw_lock_holder *prev, int64
                 return;
         if (run.pid > 0)
                 cw_proc_kill_group(run.pid, run.pid_start, SIGKILL);
-        if (run.status == CW_RUN_RUNNING)
-                (void)cw_store_run_transition(store, run.id, CW_RUN_RUNNING, CW_RUN_LOST,
-                                              "worker vanished", now_us);
+        /* Lost like any other run whose worker vanished: its job's channels
+         * hear of it (the old run may be another job's, with a class lock). */
+        if (run.status == CW_RUN_RUNNING &&
+            cw_store_run_transition(store, run.id, CW_RUN_RUNNING, CW_RUN_LOST, "worker vanished",
+                                    now_us) == 0)
+                (void)cw_notify_run_event(store, cfg, run.job ? cw_config_job(cfg, run.job) : NULL,
+                                          run.id, CW_RUN_LOST, "worker vanished", now_us);
         cw_run_release(&run);
 }
 
@@ -372,7 +377,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         /* Rare (a worker died holding the lock): worth the
                          * store before the job, whose run must not overlap. */
                         if (queued_store(&w, &e) == 0)
-                                clean_dead_holder(w.store, &prev, started_us);
+                                clean_dead_holder(w.store, cfg, &prev, started_us);
                 }
                 /* Label the lock at once (run id 0 until the run is
                  * recorded): a loser reading it meanwhile learns the pid
