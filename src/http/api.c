@@ -713,7 +713,7 @@ static int api_request_add(const cw_http_req *req, cw_http_resp *resp)
                 }
         }
         r = job ? cw_action_request_params(req, job, vals, n, &id, &err)
-                : cw_action_request(req, spec, &id, &err);
+                : cw_action_request(req, spec, &id, NULL, &err);
         if (r < 0) {
                 r = send_error(req, resp, r, &err);
                 json_decref(body);

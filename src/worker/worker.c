@@ -33,6 +33,7 @@
 #include "base/sigfd.h"
 #include "notify/notify.h"
 #include "worker/secrets.h"
+#include "worker/control.h"
 #include "worker/journal.h"
 #include "worker/started.h"
 
@@ -104,6 +105,23 @@ static int finish_store(worker *w, const cw_run *run, const void *output, size_t
         }
 }
 
+/* A kill asked for by someone the signal cannot name (the admin UI, the
+ * API): cw_control_kill_by wrote who into the run's reason before it
+ * signalled this worker. That reason replaces "killed by signal from pid
+ * N", which names only the server's process. */
+static void adopt_kill_reason(worker *w)
+{
+        cw_run stored = {0};
+
+        if (w->cause != STOP_KILLED || !w->store ||
+            cw_store_run_get(w->store, w->run_id, &stored) < 0)
+                return;
+        if (stored.status == CW_RUN_RUNNING && stored.reason &&
+            strncmp(stored.reason, CW_CONTROL_KILLED_BY, strlen(CW_CONTROL_KILLED_BY)) == 0)
+                snprintf(w->reason, sizeof(w->reason), "%s", stored.reason);
+        cw_run_release(&stored);
+}
+
 /* Records the outcome and output: 0 when recorded, 1 when the store
  * would not take it and it was kept in the journal, a negative errno
  * (err says why) when neither could be done. */
@@ -130,6 +148,8 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.ended_us = worker_now(w);
         run.output_size = w->cap.total;
         run.output_truncated = truncated;
+        if (status == CW_RUN_KILLED)
+                adopt_kill_reason(w);
         run.reason = w->reason[0] ? w->reason : NULL;
         r = finish_store(w, &run, output, len);
         if (r == 0 || r == -ENOENT)
