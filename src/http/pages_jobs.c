@@ -7,6 +7,7 @@
 
 #include "http/actions.h"
 #include "http/pages.h"
+#include "report/json.h"
 #include "catalog/catalog.h"
 #include "sched/maint.h"
 
@@ -332,16 +333,9 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 snprintf(v, sizeof(v), "%d", j->nice);
                 setting(b, "Nice", v, false);
         }
-        /* As the config writes it (docs/config.md): the class, and the level
-         * of the classes that have one. */
-        if (j->ionice != CW_IONICE_UNSET) {
-                if (j->ionice == CW_IONICE_IDLE)
-                        snprintf(v, sizeof(v), "%s", cw_ionice_class_to_string(j->ionice));
-                else
-                        snprintf(v, sizeof(v), "%s:%d", cw_ionice_class_to_string(j->ionice),
-                                 j->ionice_level);
+        /* As the config writes it, and as `info --json` and the API do. */
+        if (cw_json_ionice_text(j, v, sizeof(v)))
                 setting(b, "I/O priority (ionice)", v, false);
-        }
         /* Which rules: the tz database's version, or the built-in UTC. */
         if (j->tz)
                 snprintf(v, sizeof(v), "%s (%s)", cw_tz_name(j->tz),

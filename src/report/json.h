@@ -82,6 +82,9 @@ typedef struct cw_json_job {
 } cw_json_job;
 
 json_t *cw_json_job_new(const cw_json_job *j);
+/* A job's ionice as the config writes it ("idle", "best-effort:3"),
+ * into buf; NULL when the job has none. */
+const char *cw_json_ionice_text(const cw_job *job, char *buf, size_t size);
 /* Adds the job's settings (one job in full: `info`, GET /jobs/NAME). */
 void cw_json_job_settings(json_t *o, const cw_job *job, bool ui);
 

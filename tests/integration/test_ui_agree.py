@@ -207,6 +207,13 @@ def test_settings_show_ionice(ui, env):
     assert re.search(r"ionice\)?\s*best-effort:3", settings.text), settings.text
     ui.go("/jobs/Long")
     assert "ionice" not in ui.wait_css("#settings").text
+    # The same words in the API and `info --json`.
+    _, job = api(ui, "jobs/Tokyo")
+    assert job["ionice"] == "best-effort:3" and job["nice"] is None, job
+    info = env.cw_json("info", "Tokyo")
+    info = info[0] if isinstance(info, list) else info
+    assert info["ionice"] == "best-effort:3" and info["nice"] is None, info
+    assert api(ui, "jobs/Long")[1]["ionice"] is None
 
 
 def test_kill_from_the_ui_is_recorded_as_the_users(ui, env):
