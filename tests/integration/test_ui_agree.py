@@ -20,7 +20,9 @@ Screenshots (agree-NAME-desktop.png, agree-NAME-phone.png) land in
 tests/artifacts/screenshots/. Skipped only when chromium, chromedriver or
 selenium is missing."""
 
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -183,6 +185,41 @@ def test_request_page_without_a_run_says_so(ui, env):
     assert "no run of it was found" in ui.wait_css("#request-state").text
     ui.go("/requests/nope")
     assert ui.all("#request-state") == []
+
+
+def test_request_page_waits_for_the_scheduler_then_leads_to_the_run(ui, env):
+    """While the scheduler drains, a request stays queued: the flash's link
+    shows it waiting, and the page reaches the run by itself once the drain
+    ends (`undrain`)."""
+    long_id = run_now(ui, env, "Long")  # a run in progress keeps `drain` waiting
+    full = {k: v for k, v in os.environ.items() if k != "CRONWARDEN_CONFIG"}
+    full.update({k: v for k, v in env.env.items() if v is not None})
+    drain = subprocess.Popen([str(env.binary), "--config", str(env.config), "drain", "--timeout", "60s"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=full, text=True)
+    try:
+        def draining():
+            ui.go("/jobs/Progress")
+            return ui.has("#draining-notice")
+        ui.wait(draining, timeout=10, what="the scheduler to drain")
+        before = run_ids(env, "Progress")
+        ui.submit(ui.wait_css("button[data-run-now=Progress]"))
+        ui.submit(ui.wait_css("#flash-follow"))
+        assert ui.path().startswith("/requests/"), ui.path()
+        assert "waiting for the scheduler" in ui.wait_css("#request-state").text
+        shot(ui, "request-waiting")
+        assert env.cw("undrain").returncode == 0
+        ui.wait(lambda: ui.path().startswith("/runs/"), timeout=15, what="the page to lead to the run")
+        run_id = new_run(env, ui, "Progress", before)
+        assert ui.path() == f"/runs/{run_id}", (ui.path(), run_id)
+        out, _ = drain.communicate(timeout=30)
+        assert "left running" in out, out
+    finally:
+        if drain.poll() is None:
+            drain.kill()
+            drain.wait()
+        env.cw("undrain")
+        api(ui, f"runs/{long_id}/kill", "POST")
 
 
 def test_job_in_another_zone_shows_its_next_run_in_its_zone(ui, env):
