@@ -341,7 +341,7 @@ int cw_page_run_kill(const cw_http_req *req, cw_http_resp *resp)
                 return cw_page_redirect(resp, back, "err", msg);
         }
         snprintf(msg, sizeof(msg), "Run #%lld stopped: %s.", (long long)id,
-                 cw_run_status_to_string(st));
+                 cw_html_status_label(cw_run_status_to_string(st)));
         return cw_page_redirect(resp, back, "msg", msg);
 }
 
