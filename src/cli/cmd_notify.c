@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "notify/notify.h"
+#include "report/json.h"
 
 static const char notify_test_usage[] =
         "Usage: cronwarden [--config FILE] notify-test JOB\n"
@@ -112,24 +113,13 @@ static const char notifications_usage[] =
         "\n"
         "Exit status: 0 shown, 2 bad config, bad option or store error.\n";
 
-static json_t *notice_json(const cw_config *cfg, const cw_notice *n)
+/* The same object as GET /api/v1/notifications (report/json.h). */
+static json_t *notice_json(const cw_notice *n)
 {
-        json_t *o = json_object();
-        char target[600], when[64];
+        char target[600];
 
         cw_notify_shown_target(n, target, sizeof(target));
-        cli_format_instant(cfg->tz, n->created_us / 1000000, when, sizeof(when));
-        json_object_set_new(o, "id", json_integer(n->id));
-        json_object_set_new(o, "created_at", json_string(when));
-        json_object_set_new(o, "job", json_string(n->job));
-        json_object_set_new(o, "run", n->run_id > 0 ? json_integer(n->run_id) : json_null());
-        json_object_set_new(o, "event", json_string(n->event));
-        json_object_set_new(o, "channel", json_string(n->channel));
-        json_object_set_new(o, "endpoint", json_string(target));
-        json_object_set_new(o, "state", json_string(cw_notice_state_to_string(n->state)));
-        json_object_set_new(o, "attempts", json_integer(n->attempts));
-        json_object_set_new(o, "result", n->result ? json_string(n->result) : json_null());
-        return o;
+        return cw_json_notice(n, target);
 }
 
 static int cmd_notifications(cw_cli *cli, int argc, char **argv)
@@ -185,7 +175,7 @@ static int cmd_notifications(cw_cli *cli, int argc, char **argv)
                 json_t *a = json_array();
 
                 for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, notice_json(cfg, &rows[i]));
+                        json_array_append_new(a, notice_json(&rows[i]));
                 json_dumpf(a, cli->out, JSON_INDENT(2));
                 fputc('\n', cli->out);
                 json_decref(a);

@@ -126,7 +126,7 @@ static int queue_request(const cw_http_req *req, const char *canon, int64_t *ret
 }
 
 int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *ret_request_id,
-                      cw_error *err)
+                      char **ret_canonical, cw_error *err)
 {
         _cleanup_free_ char *canon = NULL;
         int r;
@@ -135,7 +135,10 @@ int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *re
         r = check_spec(req, spec_text, &canon, err);
         if (r < 0)
                 return r;
-        return queue_request(req, canon, ret_request_id, err);
+        r = queue_request(req, canon, ret_request_id, err);
+        if (r == 0 && ret_canonical)
+                *ret_canonical = CW_TAKE_PTR(canon);
+        return r;
 }
 
 /* True when p is `key=value` with a valid option key before the '='. */
@@ -242,7 +245,7 @@ int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_st
 {
         _cleanup_(cw_run_release) cw_run run = {0};
         cw_run_status final = CW_RUN_KILLED;
-        char q[160];
+        char q[160], by[200];
         int r;
 
         cw_error_clear(err);
@@ -254,7 +257,8 @@ int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_st
         if (run.status != CW_RUN_RUNNING)
                 return cw_error_fail(err, -ESTALE, "run %" PRId64 " is not running (it is %s)",
                                      run_id, cw_run_status_to_string(run.status));
-        r = cw_control_kill(req->store, req->cfg, &run, req->now_us, &final);
+        snprintf(by, sizeof(by), "%s (%s)", who(req), req->via_token ? "API" : "admin UI");
+        r = cw_control_kill_by(req->store, req->cfg, &run, by, req->now_us, &final);
         if (r == -ESTALE) {
                 _cleanup_(cw_run_release) cw_run now = {0};
                 if (cw_store_run_get(req->store, run_id, &now) == 0)

@@ -39,10 +39,11 @@ int cw_action_http_status(int r);
  * configured and the params must match its declared args and options
  * (-EINVAL for all of these: the input is invalid, not the URL). A disabled job may be requested: the scheduler then
  * records the request as skipped, as for `cronwarden request`. Sets
- * *ret_request_id; wakes the scheduler. Audit: action=request spec=...
- * id=N. */
+ * *ret_request_id and, when ret_canonical is not NULL, *ret_canonical to
+ * the canonical spec queued (the run's `spec`; caller frees); wakes the
+ * scheduler. Audit: action=request spec=... id=N. */
 int cw_action_request(const cw_http_req *req, const char *spec_text, int64_t *ret_request_id,
-                      cw_error *err);
+                      char **ret_canonical, cw_error *err);
 
 /* Same, from a job name and a list of params, each either a positional
  * value or `key=value` (a '=' after a valid key name makes an option;

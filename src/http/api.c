@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "http/model.h"
 #include "catalog/catalog.h"
+#include "notify/notify.h"
 #include "report/json.h"
 #include "worker/capture.h"
 #include "worker/control.h"
@@ -599,6 +600,53 @@ static int api_running(const cw_http_req *req, cw_http_resp *resp)
         return send_json(resp, 200, json_pack("{s:o?}", "runs", runs));
 }
 
+/* ---- notifications ---------------------------------------------------------- */
+
+/* The outbox, newest first, as `cronwarden notifications --json` shows it:
+ * ?pending=true for what is still to be delivered, ?limit=N rows (default
+ * 50, as the command's --count). */
+static int api_notifications(const cw_http_req *req, cw_http_resp *resp)
+{
+        const char *pending = cw_http_query(req, "pending");
+        size_t limit = 50, n = 0, n_pending = 0, n_failed = 0;
+        cw_notice *rows = NULL;
+        json_t *list;
+        int r;
+
+        if (pending && strcmp(pending, "true") != 0 && strcmp(pending, "false") != 0) {
+                cw_http_error(req, resp, 400, "pending: expected true or false, got '%.64s'",
+                              pending);
+                return 0;
+        }
+        if (!query_count(req, resp, "limit", 100000, &limit))
+                return 0;
+        if (limit == 0) {
+                cw_http_error(req, resp, 400, "limit: expected a number from 1 to 100000");
+                return 0;
+        }
+        r = cw_store_notices_list(req->store, pending && strcmp(pending, "true") == 0, limit, &rows,
+                                  &n);
+        if (r < 0) {
+                cw_error err;
+
+                cw_error_fail(&err, r, "cannot read the outbox: %s", strerror(-r));
+                return send_error(req, resp, r, &err);
+        }
+        list = json_array();
+        for (size_t i = 0; list && i < n; i++) {
+                char target[600];
+
+                cw_notify_shown_target(&rows[i], target, sizeof(target));
+                json_array_append_new(list, cw_json_notice(&rows[i], target));
+                n_pending += rows[i].state == CW_NOTICE_PENDING;
+                n_failed += rows[i].state == CW_NOTICE_FAILED;
+        }
+        cw_notices_free(rows, n);
+        return send_json(resp, 200,
+                         json_pack("{s:o?, s:I, s:I}", "notifications", list, "pending",
+                                   (json_int_t)n_pending, "failed", (json_int_t)n_failed));
+}
+
 /* ---- requests and the scheduler ------------------------------------------- */
 
 static int api_requests(const cw_http_req *req, cw_http_resp *resp)
@@ -665,7 +713,7 @@ static int api_request_add(const cw_http_req *req, cw_http_resp *resp)
                 }
         }
         r = job ? cw_action_request_params(req, job, vals, n, &id, &err)
-                : cw_action_request(req, spec, &id, &err);
+                : cw_action_request(req, spec, &id, NULL, &err);
         if (r < 0) {
                 r = send_error(req, resp, r, &err);
                 json_decref(body);
@@ -862,6 +910,7 @@ const cw_http_route cw_http_api_routes[] = {
         {CW_HTTP_GET, "/api/v1/runs/%/output", CW_ROUTE_API, api_run_output},
         {CW_HTTP_POST, "/api/v1/runs/%/kill", CW_ROUTE_API, api_run_kill},
         {CW_HTTP_GET, "/api/v1/running", CW_ROUTE_API, api_running},
+        {CW_HTTP_GET, "/api/v1/notifications", CW_ROUTE_API, api_notifications},
         {CW_HTTP_GET, "/api/v1/requests", CW_ROUTE_API, api_requests},
         {CW_HTTP_POST, "/api/v1/requests", CW_ROUTE_API, api_request_add},
         {CW_HTTP_GET | CW_HTTP_POST, "/api/v1/scheduler", CW_ROUTE_API, api_scheduler},

@@ -18,6 +18,7 @@
 
 #include "base/iso8601.h"
 #include "base/utf8.h"
+#include "http/form.h"
 #include "sched/drain.h"
 
 /* ---- escaping ---- */
@@ -361,7 +362,31 @@ void cw_html_format_duration(double secs, char *out, size_t n)
 
 void cw_html_time(const cw_http_req *req, cw_buf *b, cw_time t, bool relative)
 {
-        const cw_tz *tz = req->cfg ? req->cfg->tz : NULL;
+        cw_html_time_in(req, b, t, req->cfg ? req->cfg->tz : NULL, relative);
+}
+
+void cw_html_fire(const cw_http_req *req, cw_buf *b, cw_time t, const cw_tz *tz, bool relative)
+{
+        const cw_tz *server = req->cfg ? req->cfg->tz : NULL;
+        const char *zone = tz ? cw_tz_name(tz) : "UTC";
+
+        if (!tz || t == 0 || strcmp(zone, server ? cw_tz_name(server) : "UTC") == 0) {
+                cw_html_time(req, b, t, relative);
+                return;
+        }
+        cw_html_time_in(req, b, t, tz, false);
+        cw_html_printf(b, " <span class=\"zone\" data-zone>%s</span>", zone);
+        if (relative) {
+                char rel[40];
+
+                cw_html_format_relative(t, (cw_time)(req->now_us / 1000000), rel, sizeof(rel));
+                cw_html_printf(b, " <span class=\"rel\" data-rel=\"%lld\">%s</span>", (long long)t,
+                               rel);
+        }
+}
+
+void cw_html_time_in(const cw_http_req *req, cw_buf *b, cw_time t, const cw_tz *tz, bool relative)
+{
         char local[40], iso[CW_ISO8601_MAX], rel[40];
 
         if (t == 0) {
@@ -379,11 +404,17 @@ void cw_html_time(const cw_http_req *req, cw_buf *b, cw_time t, bool relative)
         }
 }
 
+const char *cw_html_status_label(const char *status)
+{
+        /* The one status whose stored word is not a word. */
+        return status && strcmp(status, "timed_out") == 0 ? "timed out" : status;
+}
+
 void cw_html_badge(cw_buf *b, cw_run_status s)
 {
         const char *name = cw_run_status_to_string(s);
         cw_html_printf(b, "<span class=\"badge s-%s\" data-run-status=\"%s\">%s</span>", name, name,
-                       name);
+                       cw_html_status_label(name));
 }
 
 void cw_html_progress(cw_buf *b, double pct, int64_t done, int64_t total)
@@ -453,6 +484,19 @@ static const struct {
 
 /* While `cronwarden drain` runs, every page says so (the scheduler page
  * shows the details: the runs still waited for). */
+/* The success flash; `?follow=` adds a link to where the action's result
+ * will show (a requested run: /requests/N, which leads to its run). Only
+ * that page is linked to, whatever the query says. */
+static void flash_ok(const cw_http_req *req, cw_buf *b, const char *msg)
+{
+        const char *follow = cw_http_query(req, "follow");
+
+        cw_html_printf(b, "<div class=\"flash flash-ok\" id=\"flash\" role=\"status\">%s", msg);
+        if (follow && cw_http_local_path(follow) && strncmp(follow, "/requests/", 10) == 0)
+                cw_html_printf(b, " <a href=\"%s\" id=\"flash-follow\">Follow the run</a>", follow);
+        cw_html_raw(b, "</div>");
+}
+
 static void drain_notice(const cw_http_req *req, cw_buf *b, cw_html_nav active)
 {
         cw_time since = 0;
@@ -517,9 +561,7 @@ void cw_html_page_begin(const cw_http_req *req, cw_buf *b, const char *title, cw
                         b, "<div class=\"flash flash-err\" id=\"flash\" role=\"alert\">%s</div>",
                         err);
         else if (msg && *msg)
-                cw_html_printf(
-                        b, "<div class=\"flash flash-ok\" id=\"flash\" role=\"status\">%s</div>",
-                        msg);
+                flash_ok(req, b, msg);
         drain_notice(req, b, active);
         cw_html_raw(b, "</div>\n<main class=\"container\" id=\"main\"");
         if (body_attrs) {

@@ -79,7 +79,17 @@ void cw_html_format_duration(double secs, char *out, size_t n);
  * followed by the relative form in a <span class="rel" data-rel="SECS">
  * when `relative`. t == 0 writes an em dash. */
 void cw_html_time(const cw_http_req *req, cw_buf *b, cw_time t, bool relative);
-/* A run status badge: <span class="badge s-STATUS" data-run-status="STATUS">. */
+/* The same in zone tz (NULL: UTC) instead of the config's. */
+void cw_html_time_in(const cw_http_req *req, cw_buf *b, cw_time t, const cw_tz *tz, bool relative);
+/* A schedule's fire t, which is defined in its entry's zone tz: shown in
+ * that zone, followed by <span class="zone" data-zone>ZONE</span> when it
+ * is not the config's zone (the zone every other time is shown in). */
+void cw_html_fire(const cw_http_req *req, cw_buf *b, cw_time t, const cw_tz *tz, bool relative);
+/* How a status word (cw_run_status_to_string, or "active" and the like) is
+ * shown to people: "timed out" for timed_out, any other word as it is. */
+const char *cw_html_status_label(const char *status);
+/* A run status badge: <span class="badge s-STATUS" data-run-status="STATUS">
+ * with the status's label as its text. */
 void cw_html_badge(cw_buf *b, cw_run_status s);
 /* A progress bar for pct 0..100 (-1: indeterminate), with its text. */
 void cw_html_progress(cw_buf *b, double pct, int64_t done, int64_t total);

@@ -21,6 +21,7 @@ const cw_http_route cw_http_page_routes[] = {
         {CW_HTTP_GET, "/runs/%", 0, cw_page_run},
         {CW_HTTP_GET, "/runs/%/output.txt", 0, cw_page_run_output},
         {CW_HTTP_POST, "/runs/%/kill", 0, cw_page_run_kill},
+        {CW_HTTP_GET, "/requests/%", 0, cw_page_request},
         {CW_HTTP_GET, "/scheduler", 0, cw_page_scheduler},
         {CW_HTTP_GET, "/notifications", 0, cw_page_notifications},
         {CW_HTTP_POST, "/scheduler", 0, cw_page_scheduler_set},

@@ -26,6 +26,9 @@ int cw_page_running(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_run(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_run_output(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_run_kill(const cw_http_req *req, cw_http_resp *resp);
+/* /requests/ID?spec=S&at=T (the link of Run now's flash): redirects to
+ * the run the scheduler started for the request, or says it waits. */
+int cw_page_request(const cw_http_req *req, cw_http_resp *resp);
 
 int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_scheduler_set(const cw_http_req *req, cw_http_resp *resp);

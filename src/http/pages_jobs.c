@@ -7,6 +7,7 @@
 
 #include "http/actions.h"
 #include "http/pages.h"
+#include "report/json.h"
 #include "catalog/catalog.h"
 #include "sched/jitter.h"
 #include "sched/maint.h"
@@ -33,6 +34,16 @@ static size_t parse_size(const char *s, size_t dflt)
 }
 
 /* The last-run cell: badge, duration, when; a link to the run. */
+/* The zone of the entry whose fire is the job's next (as the API's job
+ * `next`): the job's own when no entry has it. */
+static const cw_tz *next_zone(const cw_model_job *mj)
+{
+        for (size_t i = 0; i < mj->n_entries; i++)
+                if (mj->entries[i].next && mj->entries[i].next == mj->next && mj->entries[i].tz)
+                        return mj->entries[i].tz;
+        return mj->job->tz;
+}
+
 static void last_run_cell(const cw_http_req *req, cw_buf *b, const cw_run *r)
 {
         if (r->id == 0) {
@@ -197,7 +208,7 @@ int cw_page_jobs(const cw_http_req *req, cw_http_resp *resp)
                 if (!mj->enabled)
                         cw_html_raw(b, "<span class=\"muted\">paused</span>");
                 else if (mj->next)
-                        cw_html_time(req, b, mj->next, true);
+                        cw_html_fire(req, b, mj->next, next_zone(mj), true);
                 else
                         cw_html_raw(b, "<span class=\"muted\">\xe2\x80\x94</span>");
                 cw_html_raw(b, "</td><td data-label=\"Last run\" class=\"cell-last\">");
@@ -332,6 +343,9 @@ static void settings_card(cw_buf *b, const cw_model_job_detail *d)
                 snprintf(v, sizeof(v), "%d", j->nice);
                 setting(b, "Nice", v, false);
         }
+        /* As the config writes it, and as `info --json` and the API do. */
+        if (cw_json_ionice_text(j, v, sizeof(v)))
+                setting(b, "I/O priority (ionice)", v, false);
         /* Which rules: the tz database's version, or the built-in UTC. */
         if (j->tz)
                 snprintf(v, sizeof(v), "%s (%s)", cw_tz_name(j->tz),
@@ -443,13 +457,56 @@ static void dependency_graph(cw_buf *b, const cw_model_job_detail *d)
                 "it succeeds.</p></section>\n");
 }
 
+/* The smallest round duration (1, 2 or 5 of a unit, or a round count of
+ * minutes, hours or days) at least secs: the top of the chart's scale, so
+ * that its labels and its half read as plain numbers. */
+static double scale_top(double secs)
+{
+        static const double steps[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,  0.1,   0.2,   0.5,
+                                       1,     2,     5,     10,   20,   30,    60,    120,   300,
+                                       600,   1200,  1800,  3600, 7200, 10800, 21600, 43200, 86400};
+        static const double grow[] = {2, 2.5, 2}; /* 1, 2, 5, 10, 20, 50, ... days */
+        double days = 1;
+
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+                if (secs <= steps[i])
+                        return steps[i];
+        for (size_t k = 0; days * 86400 < secs && days < 1e9; k++)
+                days *= grow[k % 3];
+        return days * 86400;
+}
+
+/* A scale label: one unit, at most three digits ("500 ms", "7.5 min"). */
+static void scale_label(double secs, char *out, size_t n)
+{
+        if (secs <= 0)
+                snprintf(out, n, "0");
+        else if (secs < 1)
+                snprintf(out, n, "%.3g ms", secs * 1000);
+        else if (secs < 60)
+                snprintf(out, n, "%.3g s", secs);
+        else if (secs < 3600)
+                snprintf(out, n, "%.3g min", secs / 60);
+        else if (secs < 86400)
+                snprintf(out, n, "%.3g h", secs / 3600);
+        else
+                snprintf(out, n, "%.3g d", secs / 86400);
+}
+
 /* Bars of the recent runs' durations, oldest on the left, coloured by
- * status, each a link to its run. */
+ * status, each a link to its run, on a scale from 0 to a round duration
+ * with its half marked (labels beside the chart: the SVG is stretched to
+ * the card's width, text in it would be too). app.css places the labels
+ * at the lines' heights: keep CHART_* and .chart-axis in step. */
+#define CHART_W 600
+#define CHART_H 140
+#define CHART_TOP 16
+#define CHART_BOTTOM 4
 static void duration_chart(const cw_http_req *req, cw_buf *b, const cw_model_job_detail *d)
 {
-        const int W = 600, H = 140, top = 16, bottom = 4;
+        const double plot = CHART_H - CHART_TOP - CHART_BOTTOM;
         double max = 0;
-        char v[48];
+        char top[32], half[32];
 
         cw_html_raw(b, "<section class=\"card\" id=\"durations\"><h2>Recent durations</h2>");
         if (d->n_recent == 0) {
@@ -461,22 +518,34 @@ static void duration_chart(const cw_http_req *req, cw_buf *b, const cw_model_job
                 if (s > max)
                         max = s;
         }
-        if (max <= 0)
-                max = 1;
-        cw_html_format_duration(max, v, sizeof(v));
+        max = scale_top(max);
+        scale_label(max, top, sizeof(top));
+        scale_label(max / 2, half, sizeof(half));
+        cw_html_printf(
+                b,
+                "<div class=\"chart-box\"><div class=\"chart-axis small muted\" "
+                "id=\"durations-scale\"><span class=\"tick-top\">%s</span>"
+                "<span class=\"tick-half\">%s</span><span class=\"tick-zero\">0</span></div>",
+                top, half);
         cw_html_printf(
                 b,
                 "<svg class=\"chart\" viewBox=\"0 0 %d %d\" preserveAspectRatio=\"none\" role=\"img\" "
-                "aria-label=\"durations of the last %zu runs\">",
-                W, H, d->n_recent);
-        cw_html_printf(b, "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", top, W,
-                       top);
+                "aria-label=\"durations of the last %zu runs, on a scale of 0 to %s\">",
+                CHART_W, CHART_H, d->n_recent, top);
+        cw_html_printf(b,
+                       "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+                       "<line class=\"grid\" x1=\"0\" y1=\"%.0f\" x2=\"%d\" y2=\"%.0f\"/>"
+                       "<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
+                       CHART_TOP, CHART_W, CHART_TOP, CHART_TOP + plot / 2, CHART_W,
+                       CHART_TOP + plot / 2, CHART_H - CHART_BOTTOM, CHART_W,
+                       CHART_H - CHART_BOTTOM);
         {
-                double slot = (double)W / (double)(d->n_recent > 10 ? d->n_recent : 10);
+                double slot = (double)CHART_W / (double)(d->n_recent > 10 ? d->n_recent : 10);
                 for (size_t k = 0; k < d->n_recent; k++) {
                         const cw_run *r = &d->recent[d->n_recent - 1 - k];
                         double s = cw_model_run_duration(r, req->now_us);
-                        double h = s / max * (H - top - bottom);
+                        double h = s / max * plot;
+                        const char *st = cw_run_status_to_string(r->status);
                         char dv[48];
                         if (h < 2)
                                 h = 2;
@@ -486,16 +555,13 @@ static void duration_chart(const cw_http_req *req, cw_buf *b, const cw_model_job
                                 "<a href=\"/runs/%lld\"><rect class=\"bar s-%s\" x=\"%.1f\" y=\"%.1f\" "
                                 "width=\"%.1f\" height=\"%.1f\" rx=\"1.5\" data-run=\"%lld\">"
                                 "<title>#%lld %s, %s</title></rect></a>",
-                                (long long)r->id, cw_run_status_to_string(r->status),
-                                k * slot + slot * 0.15, H - bottom - h, slot * 0.7, h,
-                                (long long)r->id, (long long)r->id,
-                                cw_run_status_to_string(r->status), dv);
+                                (long long)r->id, st, k * slot + slot * 0.15,
+                                CHART_H - CHART_BOTTOM - h, slot * 0.7, h, (long long)r->id,
+                                (long long)r->id, cw_html_status_label(st), dv);
                 }
         }
-        cw_html_printf(b,
-                       "</svg><div class=\"chart-legend small muted\"><span>top line: %s</span>"
-                       "<span>oldest \xe2\x86\x92 newest</span></div></section>\n",
-                       v);
+        cw_html_raw(b, "</svg></div><div class=\"chart-legend small muted\"><span>duration</span>"
+                       "<span>oldest \xe2\x86\x92 newest</span></div></section>\n");
 }
 
 static const char *const history_filters[] = {"succeeded", "failed", "timed_out", "killed", "lost",
@@ -523,7 +589,8 @@ static void history(const cw_http_req *req, cw_buf *b, const char *name)
                         b,
                         "<a class=\"chip%s\" data-filter=\"%s\" href=\"/jobs/%s?status=%s#history\">%s</a>",
                         status && strcmp(status, history_filters[i]) == 0 ? " active" : "",
-                        history_filters[i], u, history_filters[i], history_filters[i]);
+                        history_filters[i], u, history_filters[i],
+                        cw_html_status_label(history_filters[i]));
         cw_html_raw(b, "</div></div>");
         if (cw_model_parse_status(status, &f, &e) < 0 ||
             cw_model_parse_before(cw_http_query(req, "before"), &f, &e) < 0 ||
@@ -689,7 +756,7 @@ int cw_page_job(const cw_http_req *req, cw_http_resp *resp)
                         cw_html_raw(b, "<ol class=\"fires\">");
                         for (size_t k = 0; k < en->n_next; k++) {
                                 cw_html_raw(b, "<li>");
-                                cw_html_time(req, b, en->next_fires[k], k == 0);
+                                cw_html_fire(req, b, en->next_fires[k], en->tz, k == 0);
                                 maint_note(req, b, d.j.job, en->next_fires[k]);
                                 jitter_note(req, b, d.j.job, en->spec, en->next_fires[k]);
                                 cw_html_raw(b, "</li>");
@@ -726,6 +793,30 @@ static void put_quoted(cw_buf *b, const char *v)
         cw_buf_putc(b, '"');
 }
 
+/* Back to `back` with the flash msg and a link to /requests/ID, which
+ * leads to the run once the scheduler has started it (pages_runs.c). */
+static int redirect_follow(const cw_http_req *req, cw_http_resp *resp, const char *back,
+                           const char *msg, int64_t id, const char *canon)
+{
+        _cleanup_free_ char *url = cw_html_flash_url(back, "msg", msg);
+        cw_buf follow = CW_BUF_INIT(4 * CW_JOBSPEC_TEXT_MAX);
+        cw_buf full = CW_BUF_INIT(16 * 1024);
+        int r;
+
+        cw_buf_printf(&follow, "/requests/%lld?at=%lld&spec=", (long long)id,
+                      (long long)(req->now_us / 1000000));
+        cw_html_urlenc(&follow, canon);
+        cw_buf_puts(&full, url ? url : back);
+        cw_buf_puts(&full, "&follow=");
+        cw_html_urlenc(&full, follow.p ? follow.p : "");
+        r = url && !cw_buf_error(&follow) && !cw_buf_error(&full) ? 0 : -ENOMEM;
+        if (r == 0)
+                cw_http_redirect(resp, full.p);
+        cw_buf_release(&follow);
+        cw_buf_release(&full);
+        return r == 0 ? 0 : cw_page_redirect(resp, back, "msg", msg);
+}
+
 int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
 {
         const char *name = req->args[0];
@@ -738,6 +829,7 @@ int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
         char fallback[300], msg[400];
         const char *back;
         cw_buf spec = CW_BUF_INIT(CW_JOBSPEC_TEXT_MAX);
+        _cleanup_free_ char *canon = NULL;
         bool first = true;
         int64_t id = 0;
         cw_error e;
@@ -780,19 +872,19 @@ int cw_page_job_run(const cw_http_req *req, cw_http_resp *resp)
                 return cw_page_redirect(resp, back, "err", "the parameters are too long");
         }
         cw_error_clear(&e);
-        r = cw_action_request(req, spec.p, &id, &e);
+        r = cw_action_request(req, spec.p, &id, &canon, &e);
+        cw_buf_release(&spec);
         if (r < 0) {
                 snprintf(msg, sizeof(msg), "cannot run %s: %s", name,
                          e.msg[0] ? e.msg : strerror(-r));
-                cw_buf_release(&spec);
                 return cw_page_redirect(resp, back, "err", msg);
         }
+        /* The spec as the run will have it (and the API, and history). */
         snprintf(
                 msg, sizeof(msg),
                 "Run of %.300s requested (request #%lld): the scheduler starts it within a second.",
-                spec.p, (long long)id);
-        cw_buf_release(&spec);
-        return cw_page_redirect(resp, back, "msg", msg);
+                canon, (long long)id);
+        return redirect_follow(req, resp, back, msg, id, canon);
 }
 
 static int job_enable(const cw_http_req *req, cw_http_resp *resp, bool on)

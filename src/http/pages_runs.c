@@ -1,5 +1,6 @@
 /* pages_runs.c - History (/runs), Running (/running), a run's page
- * (/runs/ID), its output as a download, and Kill (see pages.h). */
+ * (/runs/ID), its output as a download, Kill, and the way from a Run now
+ * request to its run (/requests/ID) (see pages.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static void runs_filter_form(const cw_http_req *req, cw_buf *b, const char *job,
         for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
                 cw_html_printf(b, "<option value=\"%s\"%s>%s</option>", status_names[i],
                                status && strcmp(status, status_names[i]) == 0 ? " selected" : "",
-                               status_names[i]);
+                               cw_html_status_label(status_names[i]));
         cw_html_raw(
                 b,
                 "</select></label><button type=\"submit\" class=\"btn\">Apply</button></form>\n");
@@ -190,8 +191,10 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
                         b,
                         "<div class=\"banner banner-warn\" id=\"run-dead\">The worker of this run is gone: it "
                         "will be marked lost.</div>");
+        /* A finished run keeps the progress it reported last (as the API's
+         * `progress` does); one that never reported any has no card. */
         cw_html_raw(b, "<div class=\"card\" id=\"run-progress\"");
-        if (!active)
+        if (!active && run->progress_done < 0)
                 cw_html_raw(b, " hidden");
         cw_html_raw(b, "><h2>Progress</h2>");
         cw_html_progress(b, cw_model_run_percent(run), run->progress_done, run->progress_total);
@@ -209,8 +212,13 @@ int cw_page_run(const cw_http_req *req, cw_http_resp *resp)
         cw_html_raw(b, "</dd>");
         field(b, "Attempt", "run-attempt");
         cw_html_printf(b, "%d</dd>", run->attempt);
+        /* Only a schedule's fire has a scheduled instant (the API's
+         * `scheduled_at` is null for every other trigger). */
         field(b, "Scheduled", "run-scheduled");
-        cw_html_time(req, b, run->scheduled_at, false);
+        if (run->trigger == CW_TRIGGER_SCHEDULE)
+                cw_html_time(req, b, run->scheduled_at, false);
+        else
+                cw_html_raw(b, "<span class=\"muted\">\xe2\x80\x94 not a scheduled fire</span>");
         cw_html_raw(b, "</dd>");
         field(b, "Started", "run-started");
         cw_html_time(req, b, run->started_us ? (cw_time)(run->started_us / 1000000) : 0, true);
@@ -333,6 +341,103 @@ int cw_page_run_kill(const cw_http_req *req, cw_http_resp *resp)
                 return cw_page_redirect(resp, back, "err", msg);
         }
         snprintf(msg, sizeof(msg), "Run #%lld stopped: %s.", (long long)id,
-                 cw_run_status_to_string(st));
+                 cw_html_status_label(cw_run_status_to_string(st)));
         return cw_page_redirect(resp, back, "msg", msg);
+}
+
+/* ---- from a request to its run ---------------------------------------------- */
+
+/* Whether request id is still waiting for the scheduler. */
+static int request_pending(const cw_http_req *req, int64_t id, bool *ret)
+{
+        cw_request *reqs = NULL;
+        size_t n = 0;
+        int r = cw_store_requests_pending(req->store, 0, &reqs, &n);
+
+        if (r < 0)
+                return r;
+        *ret = false;
+        for (size_t i = 0; i < n; i++)
+                *ret |= reqs[i].id == id;
+        cw_requests_free(reqs, n);
+        return 0;
+}
+
+/* The run the scheduler started for a request of spec made at `at`
+ * (seconds): the oldest run of the job triggered by a request, with that
+ * spec, recorded since then. Runs do not name their request: two equal
+ * requests in the same second lead to the first of their runs. 0 when
+ * there is none (yet). */
+static int64_t request_run(const cw_http_req *req, const char *spec, int64_t at)
+{
+        _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+        int64_t found = 0;
+        cw_error e;
+
+        if (cw_jobspec_parse(spec, &js, &e) < 0)
+                return 0;
+        f.job = js->name;
+        f.limit = 200;
+        if (cw_store_runs_list(req->store, &f, &runs, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) /* newest first: the last match is the oldest */
+                if (runs[i].trigger == CW_TRIGGER_REQUEST && runs[i].spec &&
+                    strcmp(runs[i].spec, spec) == 0 && runs[i].scheduled_at >= at)
+                        found = runs[i].id;
+        cw_runs_free(runs, n);
+        return found;
+}
+
+int cw_page_request(const cw_http_req *req, cw_http_resp *resp)
+{
+        const char *spec = cw_http_query(req, "spec"), *at_text = cw_http_query(req, "at");
+        cw_buf *b = &resp->body;
+        int64_t id, at = 0, run;
+        bool pending = false;
+        char url[64];
+        cw_error e;
+        int r;
+
+        cw_error_clear(&e);
+        if (cw_model_parse_id(req->args[0], &id, &e) < 0) {
+                cw_http_page_error(req, resp, 404, "no such request");
+                return 0;
+        }
+        if (at_text)
+                at = strtoll(at_text, NULL, 10);
+        r = request_pending(req, id, &pending);
+        if (r < 0)
+                return cw_page_fail(req, resp, r, NULL);
+        run = !pending && spec ? request_run(req, spec, at) : 0;
+        if (run > 0) {
+                snprintf(url, sizeof(url), "/runs/%lld", (long long)run);
+                cw_http_redirect(resp, url);
+                return 0;
+        }
+        cw_html_page_begin(req, b, "Request", CW_NAV_HISTORY,
+                           pending ? "data-page=\"request\" data-live=\"request\""
+                                   : "data-page=\"request\"");
+        cw_html_printf(b,
+                       "<div class=\"page-head\"><h1>Request #%lld</h1></div>"
+                       "<section class=\"card\" id=\"request\" data-request=\"%lld\"><p>",
+                       (long long)id, (long long)id);
+        if (spec) {
+                cw_html_raw(b, "Run of ");
+                cw_html_code(b, spec, NULL);
+                cw_html_raw(b, ": ");
+        }
+        if (pending)
+                cw_html_raw(b, "<span id=\"request-state\">waiting for the scheduler to start it. "
+                               "This page follows it to its run.</span>");
+        else
+                cw_html_raw(b,
+                            "<span id=\"request-state\">taken by the scheduler, but no run of it "
+                            "was found: the job may have left the config, or its run been pruned. "
+                            "See <a href=\"/runs\">History</a>.</span>");
+        cw_html_raw(b, "</p></section>\n");
+        cw_html_page_end(req, b);
+        return cw_page_done(resp);
 }

@@ -201,8 +201,22 @@ json_t *cw_json_job_new(const cw_json_job *j)
         return o;
 }
 
+const char *cw_json_ionice_text(const cw_job *job, char *buf, size_t size)
+{
+        if (job->ionice == CW_IONICE_UNSET)
+                return NULL;
+        if (job->ionice == CW_IONICE_IDLE)
+                snprintf(buf, size, "%s", cw_ionice_class_to_string(job->ionice));
+        else
+                snprintf(buf, size, "%s:%d", cw_ionice_class_to_string(job->ionice),
+                         job->ionice_level);
+        return buf;
+}
+
 void cw_json_job_settings(json_t *o, const cw_job *job, bool ui)
 {
+        char io[32];
+
         json_object_set_new(o, "command", cw_json_str(job->command));
         json_object_set_new(o, "shell", json_boolean(job->shell));
         json_object_set_new(o, "args", cw_json_strv(&job->args));
@@ -221,5 +235,26 @@ void cw_json_job_settings(json_t *o, const cw_job *job, bool ui)
         json_object_set_new(o, "hosts", cw_json_strv(&job->hosts));
         json_object_set_new(o, "workdir", cw_json_str(job->workdir));
         json_object_set_new(o, "run_as", cw_json_str(job->run_as));
+        json_object_set_new(o, "nice", int_or_null(job->nice_set, job->nice));
+        json_object_set_new(o, "ionice", cw_json_str(cw_json_ionice_text(job, io, sizeof(io))));
         json_object_set_new(o, "line", int_or_null(!ui && job->line > 0, job->line));
+}
+
+json_t *cw_json_notice(const cw_notice *n, const char *endpoint)
+{
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "id", json_integer(n->id));
+        cw_json_set_instant(o, "created_at", n->created_us);
+        json_object_set_new(o, "job", cw_json_str(n->job));
+        json_object_set_new(o, "run", int_or_null(n->run_id > 0, n->run_id));
+        json_object_set_new(o, "event", cw_json_str(n->event));
+        json_object_set_new(o, "channel", cw_json_str(n->channel));
+        json_object_set_new(o, "endpoint", cw_json_str(endpoint));
+        json_object_set_new(o, "state", json_string(cw_notice_state_to_string(n->state)));
+        json_object_set_new(o, "attempts", json_integer(n->attempts));
+        json_object_set_new(o, "result", cw_json_str(n->result));
+        return o;
 }

@@ -23,6 +23,7 @@
 #include "base/strv.h"
 #include "config/config.h"
 #include "store/run.h"
+#include "store/store.h"
 #include "timespec/timespec.h"
 #include "tz/tz.h"
 
@@ -81,7 +82,16 @@ typedef struct cw_json_job {
 } cw_json_job;
 
 json_t *cw_json_job_new(const cw_json_job *j);
+/* A job's ionice as the config writes it ("idle", "best-effort:3"),
+ * into buf; NULL when the job has none. */
+const char *cw_json_ionice_text(const cw_job *job, char *buf, size_t size);
 /* Adds the job's settings (one job in full: `info`, GET /jobs/NAME). */
 void cw_json_job_settings(json_t *o, const cw_job *job, bool ui);
+
+/* A row of the notification outbox (`notifications --json`, GET
+ * /api/v1/notifications). endpoint is what may be shown of its target
+ * (cw_notify_shown_target): the target itself, which may hold a token,
+ * is never written. */
+json_t *cw_json_notice(const cw_notice *n, const char *endpoint);
 
 #endif

@@ -131,8 +131,11 @@ static int wait_exit(int pid, int ms)
 }
 
 /* The worker is gone: stop the job's group ourselves (TERM, grace, KILL). */
-static int kill_orphan(cw_store *s, const cw_run *run, cw_duration grace, int64_t now_us)
+static int kill_orphan(cw_store *s, const cw_run *run, const char *by, cw_duration grace,
+                       int64_t now_us)
 {
+        char why[320];
+
         if (run->pid > 0 && cw_proc_kill_group(run->pid, run->pid_start, SIGTERM) > 0) {
                 if (wait_exit(run->pid, (int)(grace * 1000)) < 0 ||
                     cw_proc_alive(run->pid, run->pid_start))
@@ -140,12 +143,19 @@ static int kill_orphan(cw_store *s, const cw_run *run, cw_duration grace, int64_
                 /* Members other than the leader may outlive it. */
                 cw_proc_kill_group(run->pid, run->pid_start, SIGKILL);
         }
-        return cw_store_run_transition(s, run->id, CW_RUN_RUNNING, CW_RUN_KILLED,
-                                       "killed by 'cronwarden kill' (its worker was gone)", now_us);
+        snprintf(why, sizeof(why), CW_CONTROL_KILLED_BY "%s (its worker was gone)",
+                 by ? by : "'cronwarden kill'");
+        return cw_store_run_transition(s, run->id, CW_RUN_RUNNING, CW_RUN_KILLED, why, now_us);
 }
 
 int cw_control_kill(cw_store *s, const cw_config *cfg, const cw_run *run, int64_t now_us,
                     cw_run_status *ret_status)
+{
+        return cw_control_kill_by(s, cfg, run, NULL, now_us, ret_status);
+}
+
+int cw_control_kill_by(cw_store *s, const cw_config *cfg, const cw_run *run, const char *by,
+                       int64_t now_us, cw_run_status *ret_status)
 {
         const cw_job *job = cw_config_job(cfg, run->job);
         /* A job not in the config (made in the admin UI, or removed) has
@@ -156,6 +166,16 @@ int cw_control_kill(cw_store *s, const cw_config *cfg, const cw_run *run, int64_
 
         if (run->status != CW_RUN_RUNNING)
                 return -ESTALE;
+        if (by) {
+                char why[320];
+
+                /* Read by the worker when the signal arrives (worker.c). */
+                snprintf(why, sizeof(why), CW_CONTROL_KILLED_BY "%s", by);
+                r = cw_store_run_transition(s, run->id, CW_RUN_RUNNING, CW_RUN_RUNNING, why,
+                                            now_us);
+                if (r == -ESTALE || r == -ENOENT)
+                        return -ESTALE;
+        }
         if (cw_control_is_alive(cfg, run)) {
                 if (kill(run->worker_pid, SIGTERM) < 0 && errno != ESRCH)
                         return -errno;
@@ -163,7 +183,7 @@ int cw_control_kill(cw_store *s, const cw_config *cfg, const cw_run *run, int64_
                 if (r < 0)
                         return r;
         } else {
-                r = kill_orphan(s, run, grace, now_us);
+                r = kill_orphan(s, run, by, grace, now_us);
                 if (r < 0 && r != -ESTALE)
                         return r;
         }
@@ -173,7 +193,7 @@ int cw_control_kill(cw_store *s, const cw_config *cfg, const cw_run *run, int64_
         /* A worker that died without recording its run leaves it running. */
         if (after.status == CW_RUN_RUNNING) {
                 cw_run_release(&after);
-                r = kill_orphan(s, run, grace, now_us);
+                r = kill_orphan(s, run, by, grace, now_us);
                 if (r < 0)
                         return r;
                 r = cw_store_run_get(s, run->id, &after);

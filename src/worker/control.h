@@ -62,4 +62,14 @@ int cw_control_mark_queued_lost(cw_store *s, const cw_config *cfg, const cw_run 
 int cw_control_kill(cw_store *s, const cw_config *cfg, const cw_run *run, int64_t now_us,
                     cw_run_status *ret_status);
 
+/* The start of the reason of a run killed by someone named (below). */
+#define CW_CONTROL_KILLED_BY "killed by "
+/* cw_control_kill on behalf of `by` (e.g. "alice (admin UI)"), who is
+ * recorded as the killer: the reason "killed by BY" is written into the
+ * running run before its worker is signalled, and the worker keeps it
+ * (a signal names only the process that sent it). by NULL: as
+ * cw_control_kill. Same returns. */
+int cw_control_kill_by(cw_store *s, const cw_config *cfg, const cw_run *run, const char *by,
+                       int64_t now_us, cw_run_status *ret_status);
+
 #endif

@@ -33,6 +33,7 @@
 #include "base/sigfd.h"
 #include "notify/notify.h"
 #include "worker/secrets.h"
+#include "worker/control.h"
 #include "worker/journal.h"
 #include "worker/started.h"
 
@@ -53,7 +54,8 @@
  * it. Its job got SIGKILL from the kernel (PR_SET_PDEATHSIG), but the
  * job's own children may live on in its group: kill them, so this run
  * never overlaps the last, and record the old run as lost. */
-static void clean_dead_holder(cw_store *store, const cw_lock_holder *prev, int64_t now_us)
+static void clean_dead_holder(cw_store *store, const cw_config *cfg, const cw_lock_holder *prev,
+                              int64_t now_us)
 {
         cw_run run = {0};
 
@@ -61,9 +63,13 @@ static void clean_dead_holder(cw_store *store, const cw_lock_holder *prev, int64
                 return;
         if (run.pid > 0)
                 cw_proc_kill_group(run.pid, run.pid_start, SIGKILL);
-        if (run.status == CW_RUN_RUNNING)
-                (void)cw_store_run_transition(store, run.id, CW_RUN_RUNNING, CW_RUN_LOST,
-                                              "worker vanished", now_us);
+        /* Lost like any other run whose worker vanished: its job's channels
+         * hear of it (the old run may be another job's, with a class lock). */
+        if (run.status == CW_RUN_RUNNING &&
+            cw_store_run_transition(store, run.id, CW_RUN_RUNNING, CW_RUN_LOST, "worker vanished",
+                                    now_us) == 0)
+                (void)cw_notify_run_event(store, cfg, run.job ? cw_config_job(cfg, run.job) : NULL,
+                                          run.id, CW_RUN_LOST, "worker vanished", now_us);
         cw_run_release(&run);
 }
 
@@ -99,6 +105,23 @@ static int finish_store(worker *w, const cw_run *run, const void *output, size_t
         }
 }
 
+/* A kill asked for by someone the signal cannot name (the admin UI, the
+ * API): cw_control_kill_by wrote who into the run's reason before it
+ * signalled this worker. That reason replaces "killed by signal from pid
+ * N", which names only the server's process. */
+static void adopt_kill_reason(worker *w)
+{
+        cw_run stored = {0};
+
+        if (w->cause != STOP_KILLED || !w->store ||
+            cw_store_run_get(w->store, w->run_id, &stored) < 0)
+                return;
+        if (stored.status == CW_RUN_RUNNING && stored.reason &&
+            strncmp(stored.reason, CW_CONTROL_KILLED_BY, strlen(CW_CONTROL_KILLED_BY)) == 0)
+                snprintf(w->reason, sizeof(w->reason), "%s", stored.reason);
+        cw_run_release(&stored);
+}
+
 /* Records the outcome and output: 0 when recorded, 1 when the store
  * would not take it and it was kept in the journal, a negative errno
  * (err says why) when neither could be done. */
@@ -125,6 +148,8 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.ended_us = worker_now(w);
         run.output_size = w->cap.total;
         run.output_truncated = truncated;
+        if (status == CW_RUN_KILLED)
+                adopt_kill_reason(w);
         run.reason = w->reason[0] ? w->reason : NULL;
         r = finish_store(w, &run, output, len);
         if (r == 0 || r == -ENOENT)
@@ -372,7 +397,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         /* Rare (a worker died holding the lock): worth the
                          * store before the job, whose run must not overlap. */
                         if (queued_store(&w, &e) == 0)
-                                clean_dead_holder(w.store, &prev, started_us);
+                                clean_dead_holder(w.store, cfg, &prev, started_us);
                 }
                 /* Label the lock at once (run id 0 until the run is
                  * recorded): a loser reading it meanwhile learns the pid

@@ -509,3 +509,42 @@ def test_external_reader_does_not_stale_the_server(api):
         assert api.post("/api/v1/requests", {"job": "Hello", "params": [f"fresh{i}"]}).status == 202
         api.wait_run(lambda x: x["spec"] == f"Hello:fresh{i}" and x["status"] == "succeeded",
                      f"run {i} seen by the server after a reader closed")
+
+
+def test_notifications_as_the_command_shows_them(build_dir, tmp_path):
+    """GET /api/v1/notifications: the outbox's newest rows, the objects of
+    `cronwarden notifications --json` (the endpoint without the URL's
+    token), `pending=true` and `limit` as the command's --pending and
+    --count, and the counts of pending and given-up rows."""
+    dead = free_port()  # nothing listens there: each delivery fails, a retry is planned
+    d = ApiDaemon(build_dir, tmp_path,
+                  f"[job Hooked]\ncommand = /bin/true\nwebhook = http://127.0.0.1:{dead}/hook?token=SECRET\n\n"
+)
+    d.start()
+    try:
+        assert d.cli("run", "Hooked").returncode == 0
+        cli = json.loads(d.cli("notifications", "--json").stdout)
+        assert [x["event"] for x in cli] == ["succeeded", "started"], cli
+        r = d.get("/api/v1/notifications")
+        assert r.status == 200, r
+        j = r.json()
+        assert j["notifications"] == cli
+        assert "SECRET" not in r.body.decode()
+        first = j["notifications"][0]
+        assert set(first) == {"id", "created_at", "created_at_ts", "job", "run", "event", "channel",
+                              "endpoint", "state", "attempts", "result"}, first
+        assert first["job"] == "Hooked" and first["channel"] == "webhook" and first["state"] == "pending"
+        assert first["endpoint"] == f"http://127.0.0.1:{dead}/..." and first["created_at"].endswith("+00:00")
+        assert first["attempts"] >= 1 and first["result"]
+        assert j["pending"] == 2 and j["failed"] == 0
+        assert d.get("/api/v1/notifications?limit=1").json()["notifications"] == cli[:1]
+        assert d.get("/api/v1/notifications?pending=true").json()["notifications"] == \
+            json.loads(d.cli("notifications", "--json", "--pending").stdout)
+        assert d.get("/api/v1/notifications?pending=false&limit=100000").status == 200
+        for bad in ("pending=yes", "limit=0", "limit=-1", "limit=100001", "limit=x"):
+            r = d.get(f"/api/v1/notifications?{bad}")
+            assert r.status == 400 and bad.split("=")[0] in r.error(), (bad, r)
+        assert d.get("/api/v1/notifications", token=False).status == 401
+        assert d.post("/api/v1/notifications").status == 405
+    finally:
+        d.stop()

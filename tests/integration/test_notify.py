@@ -479,3 +479,26 @@ def test_timed_out_killed_and_skipped_runs_reach_the_webhook_and_ping(wk, rec):
     p.finish(timeout=20)
     killed = rec.wait(1, pred=lambda r: r["path"] == "/held" and json.loads(r["body"])["event"] == "killed")
     assert json.loads(killed[0]["body"])["run"]["status"] == "killed"
+
+
+def test_run_swept_lost_by_the_next_lock_holder_notifies(wk, rec):
+    """A worker killed with SIGKILL leaves its lock file naming its run; the
+    next run of the job takes the lock and records the old run lost
+    (worker.c's clean_dead_holder). That lost run enqueues its
+    notification like a run swept by `status` or `clean`."""
+    cmd = wk.script("victim", "wait_gate go\n")
+    wk.configure(job("Victim", cmd, lock="class", webhook=rec.url("/hook")))
+    p = wk.spawn("run", "Victim")
+    st = wk.wait_running("Victim")[0]
+    wk.check_exe(st["worker_pid"])
+    os.kill(st["worker_pid"], signal.SIGKILL)
+    p.finish()
+    wait_for(lambda: not proc_alive(st["pid"]), timeout=10, what="the job to die with its worker")
+    wk.open_gate("go")
+    # No status/clean in between: the next run is what finds the dead holder.
+    r = wk("run", "Victim")
+    assert r.returncode == 0, r.stderr
+    assert wk.db_run(st["id"])["status"] == "lost"
+    rows = json.loads(wk("notifications", "--json", "--count", "100").stdout)
+    lost = [n for n in rows if n["run"] == st["id"] and n["event"] == "lost"]
+    assert [n["channel"] for n in lost] == ["webhook"], rows

@@ -495,23 +495,32 @@ static void test_actions(void **state)
         cw_error err;
         int64_t id = 0, run;
 
-        assert_int_equal(cw_action_request(&req, "Alpha:x", &id, &err), 0);
+        assert_int_equal(cw_action_request(&req, "Alpha:x", &id, NULL, &err), 0);
         assert_true(id > 0);
-        assert_int_equal(cw_action_request(&req, "Alpha:x,", &id, &err), -EINVAL);
-        assert_int_equal(cw_action_request(&req, "Nope", &id, &err), -EINVAL);
+        /* The canonical spec comes back (the UI's flash shows it). */
+        {
+                char *canon = NULL;
+
+                assert_int_equal(cw_action_request(&req, "Alpha:\"x\"", &id, &canon, &err), 0);
+                assert_string_equal(canon, "Alpha:x");
+                free(canon);
+        }
+        assert_int_equal(cw_action_request(&req, "Alpha:x,", &id, NULL, &err), -EINVAL);
+        assert_int_equal(cw_action_request(&req, "Nope", &id, NULL, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "no job named 'Nope'"));
-        assert_int_equal(cw_action_request(&req, "Alpha", &id, &err), -EINVAL);
-        assert_int_equal(cw_action_request(&req, "", &id, &err), -EINVAL);
+        assert_int_equal(cw_action_request(&req, "Alpha", &id, NULL, &err), -EINVAL);
+        assert_int_equal(cw_action_request(&req, "", &id, NULL, &err), -EINVAL);
         assert_int_equal(cw_action_request_params(&req, "Alpha", good, 3, &id, &err), 0);
         assert_int_equal(cw_action_request_params(&req, "Alpha", bad_order, 2, &id, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "params[1]"));
         assert_int_equal(cw_action_request_params(&req, "Alpha", NULL, 0, &id, &err), -EINVAL);
         assert_int_equal(cw_action_request_params(&req, "Al pha", NULL, 0, &id, &err), -EINVAL);
         assert_int_equal(cw_model_scheduler_get(w->cfg, w->store, &sch, &err), 0);
-        assert_int_equal(sch.n_pending, 2);
+        assert_int_equal(sch.n_pending, 3);
         assert_string_equal(sch.pending[0].spec, "Alpha:x");
-        assert_string_equal(sch.pending[1].spec, "Alpha:\"a, b\",sleep=5,mode=\"x=y\"");
-        assert_string_equal(sch.pending[1].by, "tester");
+        assert_string_equal(sch.pending[1].spec, "Alpha:x"); /* queued canonical */
+        assert_string_equal(sch.pending[2].spec, "Alpha:\"a, b\",sleep=5,mode=\"x=y\"");
+        assert_string_equal(sch.pending[2].by, "tester");
         cw_model_scheduler_release(&sch);
 
         assert_int_equal(cw_action_job_enable(&req, "Beta", false, &err), 0);

@@ -633,11 +633,11 @@ static void test_model_lists_ui_jobs(void **state)
         cw_model_run_release(&mr);
 
         /* Run now and enable/disable find it. */
-        assert_int_equal(cw_action_request(&req, name, &req_id, &err), 0);
+        assert_int_equal(cw_action_request(&req, name, &req_id, NULL, &err), 0);
         assert_int_equal(cw_action_request_params(&req, name, NULL, 0, &req_id, &err), 0);
-        assert_int_equal(cw_action_request(&req, "ui-1:x", &req_id, &err), -EINVAL);
+        assert_int_equal(cw_action_request(&req, "ui-1:x", &req_id, NULL, &err), -EINVAL);
         assert_int_equal(cw_action_job_enable(&req, name, false, &err), 0);
-        assert_int_equal(cw_action_request(&req, "ui-77", &req_id, &err), -EINVAL);
+        assert_int_equal(cw_action_request(&req, "ui-77", &req_id, NULL, &err), -EINVAL);
 
         /* Not allowed any more: still listed, marked, and not requestable. */
         load_with(w, false, NULL);
@@ -648,7 +648,7 @@ static void test_model_lists_ui_jobs(void **state)
         assert_non_null(strstr(m.jobs[1].ui_why_not, "allow_ui_commands"));
         assert_int_equal(m.jobs[1].n_entries, 0);
         cw_model_jobs_release(&m);
-        assert_int_equal(cw_action_request(&req, name, &req_id, &err), -EPERM);
+        assert_int_equal(cw_action_request(&req, name, &req_id, NULL, &err), -EPERM);
         assert_int_equal(cw_action_http_status(-EPERM), 403);
         assert_int_equal(cw_model_ui_entries_list(w->cfg, w->store, w->now * 1000000, &ents, &err),
                          0);

@@ -70,8 +70,13 @@
     return e;
   }
 
+  /* As the server's cw_html_status_label: the stored word, spaced. */
+  function statusLabel(status) {
+    return status === "timed_out" ? "timed out" : status;
+  }
+
   function badge(status) {
-    var b = el("span", "badge s-" + status, status);
+    var b = el("span", "badge s-" + status, statusLabel(status));
     b.setAttribute("data-run-status", status);
     return b;
   }
@@ -352,6 +357,19 @@
           var bar = document.querySelector("#job-running [data-progress]");
           if (bar) bar.parentNode.replaceChild(progress(job.running.progress), bar);
         }
+      });
+    });
+  }
+
+  /* A Run now request (/requests/ID) still waiting: once the scheduler
+   * has taken it, reloading leads to its run. */
+  if (page === "request" && main.getAttribute("data-live") === "request") {
+    var reqCard = document.getElementById("request");
+    var reqId = reqCard ? Number(reqCard.getAttribute("data-request")) : 0;
+    poll(function () {
+      return getJSON("/api/v1/requests").then(function (data) {
+        var waiting = (data.requests || []).some(function (q) { return q.id === reqId; });
+        if (!waiting) window.location.reload();
       });
     });
   }
