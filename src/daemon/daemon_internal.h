@@ -27,6 +27,8 @@ typedef struct pending {
         char *spec;
 } pending;
 
+typedef struct daemon_cluster daemon_cluster;
+
 typedef struct daemon_state {
         const cw_daemon_opts *o;
         const cw_clock *clock; /* o->clock, or real_clock */
@@ -75,6 +77,9 @@ typedef struct daemon_state {
         int64_t *live;
         size_t n_live, cap_live;
         bool ends_due;
+        /* This daemon as a node of a cluster (cluster.h); NULL on a store
+         * without nodes. */
+        daemon_cluster *cluster;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -122,6 +127,9 @@ int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err);
  * whose job may have run, and returns the second it wants to look again
  * (0: none). */
 void restart_queued(daemon_state *d);
+/* A lost run whose resume state was just set pending, of a job that can
+ * resume: started again now as a resume of the same fire (recover.c). */
+void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job);
 cw_time sweep_queued(daemon_state *d);
 /* daemon_notify.c: starts the sender thread (d->notify); without it (out
  * of memory, no thread) the outbox waits for a `tick` or the next start,

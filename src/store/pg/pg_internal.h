@@ -40,8 +40,9 @@
  * The backend is split by concern like the SQLite one: conn.c (connection,
  * statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
- * (claims, scheduler state, job flags, requests, UI entries) and stats.c
- * (the per-job aggregates). */
+ * (claims, scheduler state, job flags, requests, UI entries), stats.c
+ * (the per-job aggregates) and nodes.c (cluster nodes: heartbeats in the
+ * database's time, the dead-node sweep, published job hashes). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -53,7 +54,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define PG_SCHEMA_LATEST 1
+#define PG_SCHEMA_LATEST 3
 /* Pauses between retries grow from the first to the last value
  * (microseconds), doubling each time. */
 #define PG_BACKOFF_MIN_US 1000
@@ -125,6 +126,16 @@ typedef enum pg_stmt_id {
         PS_UI_DELETE,
         PS_UI_GET,
         PS_UI_LIST,
+        /* cluster nodes (nodes.c) */
+        PS_DB_NOW,
+        PS_NODE_STATE_LOCK,
+        PS_NODE_BEAT,
+        PS_NODE_LEAVE,
+        PS_NODES_LIST,
+        PS_NODES_SWEEP,
+        PS_NODE_JOBS_CLEAR,
+        PS_NODE_JOB_ADD,
+        PS_NODE_JOBS_DISAGREE,
         PS_MAX,
 } pg_stmt_id;
 
@@ -330,5 +341,17 @@ int pg_stats_list(cw_store *s, const char *job, cw_job_stats **ret, size_t *ret_
 int pg_jobs_last(cw_store *s, const char *const *jobs, size_t n_jobs, cw_run **ret, size_t *ret_n);
 int pg_jobs_disabled(cw_store *s, char ***ret, size_t *ret_n);
 int pg_jobs_failing(cw_store *s, char ***ret, size_t *ret_n);
+
+/* ---- nodes.c ---------------------------------------------------------------- */
+
+int pg_db_now(cw_store *s, int64_t *ret_us);
+int pg_node_beat(cw_store *s, const cw_node_beat *b, bool *ret_was_dead);
+int pg_node_leave(cw_store *s, const char *node);
+int pg_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret_n);
+int pg_nodes_sweep(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n);
+int pg_node_jobs_set(cw_store *s, const char *node, const char *const *jobs,
+                     const char *const *hashes, size_t n);
+int pg_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us, char ***ret,
+                          size_t *ret_n);
 
 #endif

@@ -1,0 +1,474 @@
+/* cluster.c - the daemon as one node of a cluster (see cluster.h and
+ * docs/cluster.md).
+ *
+ * A periodic timer (CLOCK_MONOTONIC, dead_timeout / 6, between 200 ms
+ * and 5 s) drives everything: read the database's clock between two
+ * readings of ours (the offset is our midpoint minus its time), renew our
+ * row (one attempt, no retries: a node that cannot renew must know at
+ * once), mark dead the nodes whose heartbeat expired and record their
+ * runs lost, then read the nodes again for the claim preference. Every
+ * age is judged by the database (store.h), so a node whose clock is off
+ * never declares another dead early; its own claiming stops once its
+ * offset passes max_clock_offset, and starts again when it is back.
+ *
+ * The claim preference: among the live nodes that claim and may run the
+ * job (its `hosts`), sorted by name, the one at index hash(spec, instant)
+ * mod n claims a fire at once; every other node waits
+ * CW_CLUSTER_FALLBACK_S and then claims it too if still unclaimed (the
+ * claim's primary key keeps the fire once). The view of the nodes is at
+ * most one timer period old; a view that is wrong only makes a fire late
+ * by the fallback, never doubled or lost.
+ *
+ * Config agreement: each node publishes, per job, a hash of the job's
+ * section and of [defaults] as written (comments, blank lines and the
+ * spacing around lines aside). A node whose hash for a job differs from
+ * the one most live nodes publish does not claim that job's fires. */
+#include "daemon/cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/hash.h"
+#include "base/macro.h"
+#include "base/strv.h"
+#include "daemon/daemon_internal.h"
+#include "notify/notify.h"
+
+#define BEAT_MIN_US 200000
+#define BEAT_MAX_US 5000000
+
+struct daemon_cluster {
+        int timer_fd;
+        int64_t interval_us;
+        bool beat_once;     /* a heartbeat was ever written by this daemon */
+        bool claiming;      /* as decided by the last tick */
+        char reason[256];   /* why not claiming */
+        double fake_offset; /* seconds, CW_CLUSTER_FAKE_OFFSET_ENV */
+        int64_t offset_us;  /* as last measured */
+        cw_strv live;       /* live claiming nodes, sorted by name */
+        cw_strv disagree;   /* this node's jobs whose definition differs */
+        char pass_key[300]; /* "last_pass:NODE" */
+        char missed[512];   /* the reason of the last missed fire */
+        bool publish;       /* the job hashes are to be published */
+};
+
+static int64_t dead_after_us(const daemon_state *d)
+{
+        return d->cfg->dead_timeout * CW_US_PER_SEC;
+}
+
+/* ---- job hashes ------------------------------------------------------------- */
+
+/* The text of line [p, end) without spaces around it. */
+static void trim(const char **p, const char **end)
+{
+        while (*p < *end && (**p == ' ' || **p == '\t' || **p == '\r'))
+                (*p)++;
+        while (*end > *p && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
+                (*end)--;
+}
+
+/* FNV-1a of section `name`'s lines (e.g. "job backup", "defaults") in
+ * text, comments and blank lines left out; 0 when it has none. */
+static uint64_t section_hash(const char *text, size_t len, const char *name)
+{
+        const char *p = text, *stop = text + len;
+        size_t nlen = strlen(name);
+        uint64_t h = 0;
+        bool in = false;
+
+        while (p < stop) {
+                const char *eol = memchr(p, '\n', (size_t)(stop - p));
+                const char *a = p, *b = eol ? eol : stop;
+
+                p = eol ? eol + 1 : stop;
+                trim(&a, &b);
+                if (a == b || *a == ';' || *a == '#')
+                        continue;
+                if (*a == '[') {
+                        const char *x = a + 1, *y = b[-1] == ']' ? b - 1 : b;
+                        trim(&x, &y);
+                        in = (size_t)(y - x) == nlen && memcmp(x, name, nlen) == 0;
+                        continue;
+                }
+                if (in)
+                        h = cw_hash_mix(h ^ cw_hash_fnv1a(a, (size_t)(b - a)));
+        }
+        return h;
+}
+
+/* Publishes a hash per configured job (a failure is retried next tick). */
+static void publish_jobs(daemon_state *d)
+{
+        daemon_cluster *c = d->cluster;
+        size_t n = d->cfg->n_jobs;
+        const char **names = calloc(n + 1, sizeof(char *));
+        char(*hex)[17] = calloc(n + 1, sizeof(*hex));
+        const char **hashes = calloc(n + 1, sizeof(char *));
+        uint64_t defaults = section_hash(d->text, d->text_len, "defaults");
+        int r = names && hex && hashes ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                char sect[CW_JOBSPEC_NAME_MAX + 8];
+                const cw_job *job = &d->cfg->jobs[i];
+
+                snprintf(sect, sizeof(sect), "job %s", job->name);
+                snprintf(hex[i], sizeof(hex[i]), "%016" PRIx64,
+                         cw_hash_mix(defaults ^ section_hash(d->text, d->text_len, sect)));
+                names[i] = job->name;
+                hashes[i] = hex[i];
+        }
+        if (r == 0)
+                r = cw_store_node_jobs_set(d->store, d->cfg->node, names, hashes, n);
+        if (r < 0)
+                logline(d, "warning", "event=error what=cluster_publish error=%s",
+                        cw_store_strerror(r));
+        else
+                c->publish = false;
+        free(names);
+        free(hex);
+        free(hashes);
+}
+
+/* ---- heartbeat -------------------------------------------------------------- */
+
+/* Measures the offset of our clock from the database's (µs). */
+static int measure_offset(daemon_state *d, int64_t *ret)
+{
+        int64_t t0 = cw_clock_real_us(), db = 0, t1;
+        int r = cw_store_db_now(d->store, &db);
+
+        t1 = cw_clock_real_us();
+        if (r < 0)
+                return r;
+        *ret = (t0 + t1) / 2 - db + (int64_t)(d->cluster->fake_offset * 1e6);
+        return 0;
+}
+
+static void set_claiming(daemon_state *d, bool on, const char *why)
+{
+        daemon_cluster *c = d->cluster;
+        char q[400];
+
+        if (on == c->claiming && (on || strcmp(why, c->reason) == 0))
+                return;
+        c->claiming = on;
+        snprintf(c->reason, sizeof(c->reason), "%s", on ? "" : why);
+        logline(d, on ? "info" : "warning", "event=cluster_claiming node=%s claiming=%s%s%s",
+                d->cfg->node, on ? "yes" : "no",
+                on ? "" : " reason=", on ? "" : quoted(why, q, sizeof(q)));
+}
+
+/* The cluster declared us dead while we could not beat (frozen, cut
+ * off): our runs were recorded lost and may run elsewhere. Kill what we
+ * still run of them, workers first, so they write nothing more. */
+static void stop_lost_runs(daemon_state *d)
+{
+        for (size_t i = 0; i < d->n_live; i++) {
+                cw_run r = {0};
+
+                if (cw_store_run_get(d->store, d->live[i], &r) == 0 && r.status == CW_RUN_LOST) {
+                        if (r.worker_pid > 0)
+                                (void)kill(r.worker_pid, SIGKILL);
+                        if (r.pid > 0)
+                                (void)kill(-r.pid, SIGKILL);
+                        logline(d, "warning",
+                                "event=cluster_stop_run run=%" PRId64 " job=%s worker=%d "
+                                "reason=the_cluster_declared_this_node_dead",
+                                r.id, r.job ? r.job : "-", r.worker_pid);
+                }
+                cw_run_release(&r);
+        }
+}
+
+static void beat(daemon_state *d)
+{
+        daemon_cluster *c = d->cluster;
+        char why[300];
+        bool was_dead = false, ok;
+        int64_t limit = d->cfg->max_clock_offset * CW_US_PER_SEC;
+        int r = measure_offset(d, &c->offset_us);
+        cw_node_beat b = {.node = d->cfg->node, .pid = (int)getpid(), .version = CW_VERSION};
+
+        if (r < 0) {
+                snprintf(why, sizeof(why), "cannot renew its heartbeat: %s", cw_store_strerror(r));
+                set_claiming(d, false, why);
+                return;
+        }
+        ok = c->offset_us <= limit && c->offset_us >= -limit;
+        if (!ok)
+                snprintf(why, sizeof(why),
+                         "its clock is %.3f s off the database's (max_clock_offset %" PRId64 " s)",
+                         (double)c->offset_us / 1e6, (int64_t)d->cfg->max_clock_offset);
+        b.first = !c->beat_once;
+        b.clock_offset_us = c->offset_us;
+        b.claiming = ok;
+        b.reason = ok ? NULL : why;
+        r = cw_store_node_beat(d->store, &b, &was_dead);
+        if (r < 0) {
+                snprintf(why, sizeof(why), "cannot renew its heartbeat: %s", cw_store_strerror(r));
+                set_claiming(d, false, why);
+                return;
+        }
+        c->beat_once = true;
+        if (was_dead) {
+                logline(d, "error",
+                        "event=cluster_declared_dead node=%s action=stop_its_runs "
+                        "why=\"no heartbeat reached the database for dead_timeout\"",
+                        d->cfg->node);
+                stop_lost_runs(d);
+        }
+        set_claiming(d, ok, ok ? "" : why);
+        if (c->publish)
+                publish_jobs(d);
+}
+
+/* ---- dead nodes ------------------------------------------------------------- */
+
+/* Whether name is a node of ns recorded dead; its row when so. */
+static const cw_node *dead_node(const cw_node *ns, size_t n, const char *name)
+{
+        for (size_t i = 0; name && i < n; i++)
+                if (ns[i].state == CW_NODE_DEAD && strcmp(ns[i].name, name) == 0)
+                        return &ns[i];
+        return NULL;
+}
+
+static bool job_here(const daemon_state *d, const cw_job *job)
+{
+        return job->hosts.n == 0 || cw_strv_find(&job->hosts, d->cfg->node) >= 0;
+}
+
+/* One run of a dead node: lost, with the reason; resumed here when its
+ * job can resume and may run here. Another node sweeping at once loses
+ * the compare-and-set and does nothing. */
+static void run_lost(daemon_state *d, cw_run *run, const cw_node *n)
+{
+        const cw_job *job = run->job ? cw_config_job(d->cfg, run->job) : NULL;
+        int64_t now = cw_clock_now(d->clock);
+        char why[400], q[450];
+
+        snprintf(why, sizeof(why), "its node %s is dead: %s", n->name,
+                 n->reason ? n->reason : "no heartbeat");
+        if (cw_store_run_transition(d->store, run->id, run->status, CW_RUN_LOST, why, now) < 0)
+                return;
+        logline(d, "warning", "event=lost run=%" PRId64 " job=%s node=%s reason=%s", run->id,
+                run->job ? run->job : "-", n->name, quoted(why, q, sizeof(q)));
+        if (job)
+                (void)cw_notify_run_event(d->store, d->cfg, job, run->id, CW_RUN_LOST, why, now);
+        if (!job || !job->can_resume || run->status != CW_RUN_RUNNING || !job_here(d, job))
+                return;
+        if (cw_store_run_set_resume(d->store, run->id, CW_RESUME_NONE, CW_RESUME_PENDING) == 0)
+                resume_lost(d, run, job);
+}
+
+static void recover_runs(daemon_state *d, const cw_node *ns, size_t n)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t m = 0;
+        bool any = false;
+
+        for (size_t i = 0; i < n; i++)
+                any |= ns[i].state == CW_NODE_DEAD && ns[i].running > 0;
+        if (!any)
+                return;
+        f.active = true;
+        if (cw_store_runs_list(d->store, &f, &runs, &m) < 0)
+                return;
+        for (size_t i = 0; i < m; i++) {
+                const cw_node *dn = dead_node(ns, n, runs[i].node);
+                if (dn)
+                        run_lost(d, &runs[i], dn);
+        }
+        cw_runs_free(runs, m);
+}
+
+static void sweep(daemon_state *d)
+{
+        char **dead = NULL;
+        size_t n = 0;
+
+        if (cw_store_nodes_sweep(d->store, dead_after_us(d), &dead, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                logline(d, "warning", "event=node_dead node=%s dead_timeout=%" PRId64 "s", dead[i],
+                        (int64_t)d->cfg->dead_timeout);
+        cw_store_names_free(dead, n);
+}
+
+/* Reads the nodes: the live claiming ones for the preference, our own
+ * disagreeing jobs, and the runs of dead ones to recover. */
+static void view(daemon_state *d)
+{
+        daemon_cluster *c = d->cluster;
+        cw_node *ns = NULL;
+        size_t n = 0;
+
+        if (cw_store_nodes_list(d->store, dead_after_us(d), &ns, &n) < 0)
+                return;
+        cw_strv_release(&c->live);
+        cw_strv_release(&c->disagree);
+        for (size_t i = 0; i < n; i++) {
+                const cw_node *x = &ns[i];
+                if (x->state == CW_NODE_ALIVE && !x->expired && x->claiming)
+                        (void)cw_strv_push(&c->live, x->name);
+                if (strcmp(x->name, d->cfg->node) != 0 || !x->disagree)
+                        continue;
+                for (const char *p = x->disagree; *p;) {
+                        size_t k = strcspn(p, ",");
+                        char *name = strndup(p, k);
+                        if (name)
+                                (void)cw_strv_consume(&c->disagree, name);
+                        p += k;
+                        while (*p == ',' || *p == ' ')
+                                p++;
+                }
+        }
+        recover_runs(d, ns, n);
+        cw_nodes_free(ns, n);
+}
+
+/* ---- the interface ---------------------------------------------------------- */
+
+int daemon_cluster_start(daemon_state *d)
+{
+        struct itimerspec its = {0};
+        const char *fake = getenv(CW_CLUSTER_FAKE_OFFSET_ENV);
+        daemon_cluster *c;
+        int64_t db;
+        int64_t iv;
+
+        if (cw_store_db_now(d->store, &db) == -EOPNOTSUPP)
+                return 0;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        d->cluster = c;
+        c->publish = true;
+        c->fake_offset = fake ? strtod(fake, NULL) : 0;
+        snprintf(c->pass_key, sizeof(c->pass_key), "last_pass:%s", d->cfg->node);
+        iv = dead_after_us(d) / 6;
+        c->interval_us = iv < BEAT_MIN_US ? BEAT_MIN_US : iv > BEAT_MAX_US ? BEAT_MAX_US : iv;
+        c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (c->timer_fd >= 0) {
+                its.it_value.tv_sec = its.it_interval.tv_sec = c->interval_us / CW_US_PER_SEC;
+                its.it_value.tv_nsec = its.it_interval.tv_nsec =
+                        c->interval_us % CW_US_PER_SEC * 1000;
+                (void)timerfd_settime(c->timer_fd, 0, &its, NULL);
+        } else {
+                logline(d, "error", "event=error what=cluster_timer error=%s", strerror(errno));
+        }
+        c->claiming = true; /* set_claiming logs the first change only */
+        beat(d);
+        sweep(d);
+        view(d);
+        logline(d, "info",
+                "event=cluster_join node=%s heartbeat=%" PRId64 "ms dead_timeout=%" PRId64
+                "s max_clock_offset=%" PRId64 "s clock_offset=%.3fs nodes_live=%zu",
+                d->cfg->node, c->interval_us / 1000, (int64_t)d->cfg->dead_timeout,
+                (int64_t)d->cfg->max_clock_offset, (double)c->offset_us / 1e6, c->live.n);
+        return 0;
+}
+
+int daemon_cluster_fd(daemon_state *d)
+{
+        return d->cluster ? d->cluster->timer_fd : -1;
+}
+
+bool daemon_cluster_tick(daemon_state *d)
+{
+        daemon_cluster *c = d->cluster;
+        uint64_t ticks;
+        bool before;
+
+        if (!c)
+                return false;
+        while (read(c->timer_fd, &ticks, sizeof(ticks)) > 0)
+                ;
+        before = c->claiming;
+        beat(d);
+        if (c->claiming) {
+                sweep(d);
+                view(d);
+        }
+        return c->claiming && !before;
+}
+
+bool daemon_cluster_may_claim(daemon_state *d)
+{
+        return !d->cluster || d->cluster->claiming;
+}
+
+void daemon_cluster_config(daemon_state *d)
+{
+        if (d->cluster) {
+                d->cluster->publish = true;
+                publish_jobs(d);
+        }
+}
+
+const char *daemon_cluster_last_pass_key(daemon_state *d)
+{
+        return d->cluster ? d->cluster->pass_key : NULL;
+}
+
+int daemon_cluster_claim_delay(void *userdata, const cw_job *job, const char *spec, cw_time at,
+                               const char **ret_missed)
+{
+        daemon_state *d = userdata;
+        daemon_cluster *c = d->cluster;
+        const char *pick[256];
+        size_t n = 0;
+        uint64_t h;
+
+        *ret_missed = NULL;
+        if (!c)
+                return 0;
+        if (cw_strv_find(&c->disagree, job->name) >= 0)
+                return -1;
+        for (size_t i = 0; i < c->live.n && n < CW_ARRAY_SIZE(pick); i++) {
+                const char *x = cw_strv_get(&c->live, i);
+                if (job->hosts.n == 0 || cw_strv_find(&job->hosts, x) >= 0)
+                        pick[n++] = x;
+        }
+        if (n == 0 && job_here(d, job))
+                return 0; /* our view is behind (we just joined): claim */
+        if (n == 0) {
+                size_t o = (size_t)snprintf(c->missed, sizeof(c->missed),
+                                            "no node of its hosts is alive (hosts =");
+                for (size_t i = 0; i < job->hosts.n && o < sizeof(c->missed); i++)
+                        o += (size_t)snprintf(c->missed + o, sizeof(c->missed) - o, "%s %s",
+                                              i ? "," : "", cw_strv_get(&job->hosts, i));
+                if (o < sizeof(c->missed))
+                        snprintf(c->missed + o, sizeof(c->missed) - o, ")");
+                *ret_missed = c->missed;
+                return CW_CLUSTER_FALLBACK_S;
+        }
+        if (!job_here(d, job))
+                return -1;
+        h = cw_hash_mix(cw_hash_fnv1a(spec, strlen(spec)) ^ (uint64_t)at);
+        return strcmp(pick[h % n], d->cfg->node) == 0 ? 0 : CW_CLUSTER_FALLBACK_S;
+}
+
+void daemon_cluster_stop(daemon_state *d)
+{
+        daemon_cluster *c = d->cluster;
+
+        if (!c)
+                return;
+        if (c->beat_once)
+                (void)cw_store_node_leave(d->store, d->cfg->node);
+        if (c->timer_fd >= 0)
+                close(c->timer_fd);
+        cw_strv_release(&c->live);
+        cw_strv_release(&c->disagree);
+        free(c);
+        d->cluster = NULL;
+}
