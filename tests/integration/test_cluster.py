@@ -255,3 +255,16 @@ def test_pinned_job_runs_on_its_hosts_only_and_is_missed_with_reason_when_they_a
     assert all("no node of its hosts is alive (hosts = n1)" in r["reason"] for r in late), late
     assert_each_once(late, min(r["scheduled_at"] for r in late),
                      max(r["scheduled_at"] for r in late))
+
+
+def test_run_on_a_node_outside_hosts_refuses_unless_forced(cw, tmp_path):
+    cfg = tmp_path / "c.ini"
+    cfg.write_text(f"[cronwarden]\ndata_dir = {tmp_path / 'd'}\nnode = web-3\n\n"
+                   "[job Pinned]\ncommand = echo ran\nhosts = web-1, web-2\n")
+    p = cw("--config", cfg, "run", "Pinned")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "runs only on its hosts (web-1, ...), not on node 'web-3'" in p.stderr, p.stderr
+    assert "ran" not in p.stdout
+    p = cw("--config", cfg, "run", "Pinned", "--force")
+    assert p.returncode == 0, p.stderr
+    assert "ran" in p.stdout
