@@ -268,3 +268,71 @@ def test_run_on_a_node_outside_hosts_refuses_unless_forced(cw, tmp_path):
     p = cw("--config", cfg, "run", "Pinned", "--force")
     assert p.returncode == 0, p.stderr
     assert "ran" in p.stdout
+
+
+# ---- the admin UI, API and metrics -------------------------------------------------
+
+def _request(port, method, path, body=None, headers=None):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def _cookie(headers, name):
+    for k, v in headers:
+        if k.lower() == "set-cookie" and v.startswith(name + "="):
+            return v.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no {name} cookie in {headers}")
+
+
+def test_nodes_in_the_api_the_admin_page_and_metrics(cluster, cw, tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pw = cw("passwd", input="correct horse\n")
+    tok = cw("passwd", "--token", "ci")
+    assert pw.returncode == 0 and tok.returncode == 0
+    token, token_line = tok.stdout.splitlines()[:2]
+    c = cluster(per_second("Sec"), n=2)
+    c.nodes[0].write_config(per_second("Sec"), extra=(
+        f"\n[admin]\nlisten = 127.0.0.1:{port}\nuser = admin\n"
+        f"password_hash = {pw.stdout.strip()}\n{token_line}\n"))
+    c.nodes[1].env = {"CRONWARDEN_TEST_CLOCK_OFFSET": "-7"}
+    c.start_all()
+    wait_for(lambda: "event=admin_listen" in c.nodes[0].log_text(), 10, "the admin server")
+    wait_for(lambda: not c.nodes_table()["n1"]["claiming"], 10, "n1 to stop claiming")
+    auth = {"Authorization": f"Bearer {token}"}
+    st, _, body = _request(port, "GET", "/api/v1/nodes", headers=auth)
+    assert st == 200, body
+    nodes = {n["name"]: n for n in json.loads(body)["nodes"]}
+    assert set(nodes) == {"n0", "n1"}
+    assert nodes["n0"]["status"] == "alive" and nodes["n0"]["claiming"] is True
+    assert nodes["n1"]["claiming"] is False and nodes["n1"]["clock_offset"] < -6
+    assert nodes["n0"]["heartbeat_at_ts"] > 0 and nodes["n0"]["config_agrees"] is True
+    st, _, text = _request(port, "GET", "/metrics", headers=auth)
+    assert st == 200, text
+    assert 'cronwarden_node_up{node="n0"} 1' in text, text
+    assert 'cronwarden_node_claiming{node="n1"} 0' in text
+    assert 'cronwarden_node_config_agrees{node="n0"} 1' in text
+    assert 'cronwarden_node_clock_offset_seconds{node="n1"} -7' in text
+    # The HTML page, after logging in.
+    st, h, _ = _request(port, "GET", "/login")
+    login = _cookie(h, "cw_login")
+    st, h, _ = _request(port, "POST", "/login",
+                        body=f"user=admin&password=correct+horse&csrf={login}",
+                        headers={"Content-Type": "application/x-www-form-urlencoded",
+                                 "Cookie": f"cw_login={login}"})
+    assert st == 303, st
+    session = _cookie(h, "cw_session")
+    st, _, page = _request(port, "GET", "/nodes", headers={"Cookie": f"cw_session={session}"})
+    assert st == 200, page
+    assert 'id="nodes-table"' in page and 'data-node="n1"' in page
+    assert "off the database&#39;s" in page or "off the database's" in page, page
+    st, _, page = _request(port, "GET", "/scheduler", headers={"Cookie": f"cw_session={session}"})
+    assert 'href="/nodes"' in page
