@@ -286,11 +286,18 @@ static int cluster_gate(pass *p, const cw_job *job, const char *spec, cw_time at
 }
 
 /* claim_and behind the cluster gate. */
-static int claim_fire(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed,
-                      const char *why)
+static int claim_fire(pass *p, const cw_schedule_entry *e, cw_sched_action *a, const char *key,
+                      cw_time at, bool missed, const char *why)
 {
         const char *gone = NULL;
-        int g = cluster_gate(p, a->job, key, at, &gone);
+        int g;
+
+        /* An `every` entry's fires follow its shared previous fire, which
+         * each pass moves on: a fire put off here could be moved past by
+         * another node's pass and never claimed. They are claimed at once. */
+        if (cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
+                return claim_and(p, a, key, at, missed, why);
+        g = cluster_gate(p, a->job, key, at, &gone);
 
         if (g != 0)
                 return 0;
@@ -392,13 +399,13 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
                         snprintf(why + strlen(why), sizeof(why) - strlen(why),
                                  " (and %" PRIu64 " more missed fires not recorded)",
                                  f->n_missed - f->n_missed_kept);
-                r = claim_fire(p, &a, e->spec_text, a.scheduled_at, !run, why);
+                r = claim_fire(p, e, &a, e->spec_text, a.scheduled_at, !run, why);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < f->n_on_time; i++) {
                 a.scheduled_at = f->on_time[i];
-                r = claim_fire(p, &a, e->spec_text, a.scheduled_at, false, NULL);
+                r = claim_fire(p, e, &a, e->spec_text, a.scheduled_at, false, NULL);
                 if (r < 0)
                         return r;
         }
@@ -590,8 +597,10 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         if (since > t)
                 t = since - 1;
         /* In a cluster the claim delay judges hosts (a fire whose nodes
-         * are all down is recorded missed by another). */
-        if (!on_this_node(cfg, job) && !p->o->claim_delay)
+         * are all down is recorded missed by another), except for `every`
+         * entries: see act_on_fires. */
+        if (!on_this_node(cfg, job) &&
+            (!p->o->claim_delay || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY))
                 return 0;
         deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
         maint = cw_maint_any(cfg, job);

@@ -336,3 +336,16 @@ def test_nodes_in_the_api_the_admin_page_and_metrics(cluster, cw, tmp_path):
     assert "off the database&#39;s" in page or "off the database's" in page, page
     st, _, page = _request(port, "GET", "/scheduler", headers={"Cookie": f"cw_session={session}"})
     assert 'href="/nodes"' in page
+
+
+def test_every_entry_on_three_nodes_fires_once_per_interval_without_gaps(cluster):
+    """`every` fires follow a previous fire the nodes share: claimed at once
+    (not put off by the preference), each interval once."""
+    jobs = "[job Ev]\ncommand = true\nschedule = every 2s\nconcurrency = allow\n"
+    c = cluster(jobs).start_all()
+    time.sleep(14)
+    ats = sorted(r["scheduled_at"] for r in c.runs("job = 'Ev'"))
+    assert len(ats) >= 5, ats
+    assert len(set(ats)) == len(ats), f"doubled: {ats}"
+    steps = {b - a for a, b in zip(ats, ats[1:])}
+    assert steps == {2}, ats
