@@ -39,6 +39,7 @@
 #include "base/strv.h"
 #include "daemon/daemon_internal.h"
 #include "notify/notify.h"
+#include "worker/worker.h"
 
 #define BEAT_MIN_US 200000
 #define BEAT_MAX_US 5000000
@@ -56,11 +57,22 @@ struct daemon_cluster {
         char pass_key[300]; /* "last_pass:NODE" */
         char missed[512];   /* the reason of the last missed fire */
         bool publish;       /* the job hashes are to be published */
+        int64_t ok_mono;    /* the last heartbeat that reached the database (monotonic µs) */
+        cw_run *mine;       /* this node's running runs, as the last view read them */
+        size_t n_mine;
+        int64_t *stopped; /* runs stopped while the database was out of reach */
+        size_t n_stopped;
 };
 
 static int64_t dead_after_us(const daemon_state *d)
 {
         return d->cfg->dead_timeout * CW_US_PER_SEC;
+}
+
+/* Whether this node may run job (its `hosts`). */
+static bool job_here(const daemon_state *d, const cw_job *job)
+{
+        return job->hosts.n == 0 || cw_strv_find(&job->hosts, d->cfg->node) >= 0;
 }
 
 /* ---- job hashes ------------------------------------------------------------- */
@@ -165,6 +177,15 @@ static void set_claiming(daemon_state *d, bool on, const char *why)
                 on ? "" : " reason=", on ? "" : quoted(why, q, sizeof(q)));
 }
 
+/* Kills run r's worker (first: it then writes nothing more) and its job. */
+static void kill_run(const cw_run *r)
+{
+        if (r->worker_pid > 0)
+                (void)kill(r->worker_pid, SIGKILL);
+        if (r->pid > 0)
+                (void)cw_proc_kill_group(r->pid, r->pid_start, SIGKILL);
+}
+
 /* The cluster declared us dead while we could not beat (frozen, cut
  * off): our runs were recorded lost and may run elsewhere. Kill what we
  * still run of them, workers first, so they write nothing more. */
@@ -174,10 +195,7 @@ static void stop_lost_runs(daemon_state *d)
                 cw_run r = {0};
 
                 if (cw_store_run_get(d->store, d->live[i], &r) == 0 && r.status == CW_RUN_LOST) {
-                        if (r.worker_pid > 0)
-                                (void)kill(r.worker_pid, SIGKILL);
-                        if (r.pid > 0)
-                                (void)kill(-r.pid, SIGKILL);
+                        kill_run(&r);
                         logline(d, "warning",
                                 "event=cluster_stop_run run=%" PRId64 " job=%s worker=%d "
                                 "reason=the_cluster_declared_this_node_dead",
@@ -185,6 +203,75 @@ static void stop_lost_runs(daemon_state *d)
                 }
                 cw_run_release(&r);
         }
+}
+
+/* No heartbeat has reached the database for nearly dead_timeout: other
+ * nodes may soon declare this one dead and run its work again. Its jobs
+ * are stopped first (the runs the last view saw running here); their rows
+ * are recorded once the database answers again (outage_end). */
+static void outage_stop(daemon_state *d, int64_t silent_us)
+{
+        daemon_cluster *c = d->cluster;
+
+        if (c->n_stopped || !c->n_mine)
+                return;
+        c->stopped = calloc(c->n_mine, sizeof(int64_t));
+        if (!c->stopped)
+                return;
+        for (size_t i = 0; i < c->n_mine; i++) {
+                kill_run(&c->mine[i]);
+                c->stopped[c->n_stopped++] = c->mine[i].id;
+                logline(d, "warning",
+                        "event=cluster_stop_run run=%" PRId64 " job=%s worker=%d silent=%.1fs "
+                        "reason=no_heartbeat_near_dead_timeout",
+                        c->mine[i].id, c->mine[i].job ? c->mine[i].job : "-", c->mine[i].worker_pid,
+                        (double)silent_us / 1e6);
+        }
+        cw_runs_free(c->mine, c->n_mine);
+        c->mine = NULL;
+        c->n_mine = 0;
+}
+
+/* The database answers again: the runs stopped meanwhile are recorded
+ * lost (unless the cluster did so first) and resumed when they can be. */
+static void outage_end(daemon_state *d)
+{
+        daemon_cluster *c = d->cluster;
+        int64_t now = cw_clock_now(d->clock);
+
+        for (size_t i = 0; i < c->n_stopped; i++) {
+                cw_run r = {0};
+                const cw_job *job;
+
+                if (cw_store_run_get(d->store, c->stopped[i], &r) < 0)
+                        continue;
+                job = r.job ? cw_config_job(d->cfg, r.job) : NULL;
+                if (cw_store_run_transition(d->store, r.id, CW_RUN_RUNNING, CW_RUN_LOST,
+                                            "its node could not reach the database for nearly "
+                                            "dead_timeout and stopped it",
+                                            now) == 0 &&
+                    job && job->can_resume && job_here(d, job) &&
+                    cw_store_run_set_resume(d->store, r.id, CW_RESUME_NONE, CW_RESUME_PENDING) == 0)
+                        resume_lost(d, &r, job);
+                cw_run_release(&r);
+        }
+        free(c->stopped);
+        c->stopped = NULL;
+        c->n_stopped = 0;
+}
+
+/* A heartbeat did not reach the database: stop claiming at once; near
+ * dead_timeout, stop the jobs too. */
+static void beat_failed(daemon_state *d, int r)
+{
+        daemon_cluster *c = d->cluster;
+        int64_t silent = cw_clock_mono_us() - c->ok_mono;
+        char why[300];
+
+        snprintf(why, sizeof(why), "cannot renew its heartbeat: %s", cw_store_strerror(r));
+        set_claiming(d, false, why);
+        if (c->beat_once && silent >= dead_after_us(d) - 2 * c->interval_us)
+                outage_stop(d, silent);
 }
 
 static void beat(daemon_state *d)
@@ -197,8 +284,7 @@ static void beat(daemon_state *d)
         cw_node_beat b = {.node = d->cfg->node, .pid = (int)getpid(), .version = CW_VERSION};
 
         if (r < 0) {
-                snprintf(why, sizeof(why), "cannot renew its heartbeat: %s", cw_store_strerror(r));
-                set_claiming(d, false, why);
+                beat_failed(d, r);
                 return;
         }
         ok = c->offset_us <= limit && c->offset_us >= -limit;
@@ -212,11 +298,13 @@ static void beat(daemon_state *d)
         b.reason = ok ? NULL : why;
         r = cw_store_node_beat(d->store, &b, &was_dead);
         if (r < 0) {
-                snprintf(why, sizeof(why), "cannot renew its heartbeat: %s", cw_store_strerror(r));
-                set_claiming(d, false, why);
+                beat_failed(d, r);
                 return;
         }
         c->beat_once = true;
+        c->ok_mono = cw_clock_mono_us();
+        if (c->n_stopped)
+                outage_end(d);
         if (was_dead) {
                 logline(d, "error",
                         "event=cluster_declared_dead node=%s action=stop_its_runs "
@@ -238,11 +326,6 @@ static const cw_node *dead_node(const cw_node *ns, size_t n, const char *name)
                 if (ns[i].state == CW_NODE_DEAD && strcmp(ns[i].name, name) == 0)
                         return &ns[i];
         return NULL;
-}
-
-static bool job_here(const daemon_state *d, const cw_job *job)
-{
-        return job->hosts.n == 0 || cw_strv_find(&job->hosts, d->cfg->node) >= 0;
 }
 
 /* One run of a dead node: lost, with the reason; resumed here when its
@@ -268,15 +351,22 @@ static void run_lost(daemon_state *d, cw_run *run, const cw_node *n)
                 resume_lost(d, run, job);
 }
 
+/* Runs of dead nodes are recorded lost; this node's running ones are
+ * kept (outage_stop needs them when the database is gone). */
 static void recover_runs(daemon_state *d, const cw_node *ns, size_t n)
 {
+        daemon_cluster *c = d->cluster;
         cw_run_filter f = CW_RUN_FILTER_INIT;
         cw_run *runs = NULL;
-        size_t m = 0;
+        size_t m = 0, keep = 0;
         bool any = false;
 
         for (size_t i = 0; i < n; i++)
-                any |= ns[i].state == CW_NODE_DEAD && ns[i].running > 0;
+                any |= ns[i].running > 0 &&
+                       (ns[i].state == CW_NODE_DEAD || strcmp(ns[i].name, d->cfg->node) == 0);
+        cw_runs_free(c->mine, c->n_mine);
+        c->mine = NULL;
+        c->n_mine = 0;
         if (!any)
                 return;
         f.active = true;
@@ -287,7 +377,17 @@ static void recover_runs(daemon_state *d, const cw_node *ns, size_t n)
                 if (dn)
                         run_lost(d, &runs[i], dn);
         }
-        cw_runs_free(runs, m);
+        /* Ours, running, moved to the front and kept. */
+        for (size_t i = 0; i < m; i++) {
+                if (runs[i].status != CW_RUN_RUNNING || !runs[i].node ||
+                    strcmp(runs[i].node, d->cfg->node) != 0) {
+                        cw_run_release(&runs[i]);
+                        continue;
+                }
+                runs[keep++] = runs[i];
+        }
+        c->mine = runs;
+        c->n_mine = keep;
 }
 
 static void sweep(daemon_state *d)
@@ -469,6 +569,8 @@ void daemon_cluster_stop(daemon_state *d)
                 close(c->timer_fd);
         cw_strv_release(&c->live);
         cw_strv_release(&c->disagree);
+        cw_runs_free(c->mine, c->n_mine);
+        free(c->stopped);
         free(c);
         d->cluster = NULL;
 }

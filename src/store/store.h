@@ -445,7 +445,11 @@ int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted
  * node is dead when it has not renewed its row for a dead timeout,
  * counted from max(its last heartbeat, the database server's start), so a
  * restart of the server does not kill every node. Backends with one node
- * per store (SQLite) answer -EOPNOTSUPP: callers then act as one node. */
+ * per store (SQLite) answer -EOPNOTSUPP: callers then act as one node.
+ * Unlike the rest of the store, these make one attempt, no retries (but
+ * node_leave): a database that is away or busy gives -ECONNRESET or
+ * -EBUSY at once, because a node must know at once that it cannot renew
+ * its heartbeat. */
 typedef enum cw_node_state {
         CW_NODE_ALIVE, /* heartbeating */
         CW_NODE_DEAD,  /* declared dead by another node (its runs were recorded lost) */

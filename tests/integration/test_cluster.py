@@ -5,6 +5,7 @@ Each test starts its nodes with cluster_util.Cluster (n0, n1, ... each in
 a session of its own, dead_timeout = 3s) on a fresh database."""
 
 import collections
+import os
 import json
 import signal
 import subprocess
@@ -349,3 +350,53 @@ def test_every_entry_on_three_nodes_fires_once_per_interval_without_gaps(cluster
     assert len(set(ats)) == len(ats), f"doubled: {ats}"
     steps = {b - a for a, b in zip(ats, ats[1:])}
     assert steps == {2}, ats
+
+
+# ---- the database gone for nearly dead_timeout ----------------------------------------
+
+def _pg_ctl(pgdir, *args):
+    import shlex
+    cmd = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", f"{pgdir}/data", *args]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    _ = shlex
+
+
+def test_node_stops_its_jobs_when_it_cannot_heartbeat_near_dead_timeout(build_dir, tmp_path,
+                                                                        own_pg_server):
+    """The database gone: the node stops claiming at once, and stops its
+    running job before dead_timeout (another node could take over); once
+    the database is back the run is recorded lost with the reason and the
+    resumable job resumed."""
+    import shlex
+    url, pgdir = own_pg_server
+    psql(url, "CREATE DATABASE cl")
+    url = url.rsplit("/", 1)[0] + "/cl"
+    start = int(time.time())
+    c = Cluster(build_dir, tmp_path, url,
+                at_second("Long", (start + 6) % 60, "sleep 300", can_resume="yes"), n=1)
+    try:
+        c.start_all()
+        node = c.nodes[0]
+        run = wait_for(lambda: c.runs("job = 'Long' AND status = 'running'"), 20,
+                       "the long job to run")[0]
+        pid = int(c.sql(f"SELECT pid FROM runs WHERE id = {run['id']}")[0][0])
+        assert pid > 0 and os.path.exists(f"/proc/{pid}")
+        opts = shlex.split(Path(f"{pgdir}/data/postmaster.opts").read_text())[1:]
+        _pg_ctl(pgdir, "-m", "fast", "-w", "stop")
+        gone = time.time()
+        wait_for(lambda: "claiming=no" in node.log_text(), 5, "the node to stop claiming")
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}"), DEAD + 3, "the job to be stopped")
+        took = time.time() - gone
+        assert took < DEAD, f"job stopped {took:.1f}s after the database went (dead_timeout {DEAD}s)"
+        assert f"event=cluster_stop_run run={run['id']}" in node.log_text()
+        _pg_ctl(pgdir, "-l", f"{pgdir}/server.log", "-w", "-o", " ".join(opts), "start")
+        lost = wait_for(lambda: c.runs(f"id = {run['id']} AND status = 'lost'"), 20,
+                        "the stopped run to be recorded lost")[0]
+        assert "could not reach the database" in lost["reason"], lost
+        wait_for(lambda: c.runs(f"resumed_from = {run['id']}"), 10, "the resume")
+        wait_for(lambda: "claiming=yes" in node.log_text(), 10, "the node to claim again")
+    finally:
+        c.stop_all()

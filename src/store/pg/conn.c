@@ -762,6 +762,19 @@ int pg_read(pg_store *q, pg_txn_fn fn, void *ctx)
         }
 }
 
+int pg_read_once(pg_store *q, pg_txn_fn fn, void *ctx)
+{
+        int r = q->batch ? 0 : pg_connect(q);
+
+        if (r == -ECONNREFUSED || r == -ETIMEDOUT)
+                r = -ECONNRESET;
+        if (r == 0)
+                r = fn(q, ctx);
+        if (q->batch && r == -ECONNRESET)
+                q->batch_lost = true;
+        return r;
+}
+
 int pg_batch_begin(cw_store *s)
 {
         pg_store *q = pg_of(s);

@@ -9,8 +9,10 @@
  * pg_postmaster_start_time()) is older than the dead timeout: after a
  * restart of the server every node gets the full timeout to reconnect.
  * A heartbeat reads its row's state FOR UPDATE before renewing it, so a
- * node learns that it had been declared dead. Heartbeats make one attempt
- * (no retries): a node that cannot renew its row must know at once. */
+ * node learns that it had been declared dead. Every operation here but
+ * leaving makes one attempt (no retries): they are the daemon's heartbeat
+ * work, and a node that cannot renew its row must know at once, not after
+ * the store's busy bound. */
 #include "store/pg/pg_internal.h"
 
 #include "base/buf.h"
@@ -168,7 +170,7 @@ int pg_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret
         list_ctx c = {dead_after_us,
                       {.size = sizeof(cw_node), .read = node_row, .release = node_row_release}};
         cw_node *nodes;
-        int r = pg_read(pg_of(s), list_read, &c);
+        int r = pg_read_once(pg_of(s), list_read, &c);
 
         if (r < 0)
                 return r;
@@ -219,7 +221,7 @@ static int names_txn(pg_store *q, void *ctx)
 int pg_nodes_sweep(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n)
 {
         names_ctx c = {PG_EXEC(PS_NODES_SWEEP, PG_INT(dead_after_us)), NAME_ROWS};
-        int r = pg_write(pg_of(s), names_txn, &c);
+        int r = pg_write_once(pg_of(s), names_txn, &c);
 
         if (r < 0) {
                 pg_rows_reset(&c.rows);
@@ -257,7 +259,7 @@ int pg_node_jobs_set(cw_store *s, const char *node, const char *const *jobs,
 {
         jobs_ctx c = {node, jobs, hashes, n};
 
-        return pg_write(pg_of(s), jobs_txn, &c);
+        return pg_write_once(pg_of(s), jobs_txn, &c);
 }
 
 int pg_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us, char ***ret,
@@ -265,7 +267,7 @@ int pg_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us, 
 {
         names_ctx c = {PG_EXEC(PS_NODE_JOBS_DISAGREE, PG_TEXT(node), PG_INT(dead_after_us)),
                        NAME_ROWS};
-        int r = pg_read(pg_of(s), names_txn, &c);
+        int r = pg_read_once(pg_of(s), names_txn, &c);
 
         if (r < 0) {
                 pg_rows_reset(&c.rows);

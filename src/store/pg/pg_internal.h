@@ -269,6 +269,9 @@ int pg_read(pg_store *q, pg_txn_fn fn, void *ctx);
 /* One attempt at fn in a transaction of its own, no retries (or a
  * savepoint of the open batch). */
 int pg_write_once(pg_store *q, pg_txn_fn fn, void *ctx);
+/* One attempt at a read, no retries (the cluster's heartbeat work, which
+ * must not wait for a database that is gone). */
+int pg_read_once(pg_store *q, pg_txn_fn fn, void *ctx);
 
 int pg_batch_begin(cw_store *s);
 int pg_batch_commit(cw_store *s);
