@@ -66,6 +66,7 @@ extern const cw_command cw_cmd_diff, cw_cmd_drain, cw_cmd_undrain;
 extern const cw_command cw_cmd_disable, cw_cmd_enable, cw_cmd_request, cw_cmd_crontab,
         cw_cmd_import_crontab;
 extern const cw_command cw_cmd_notify_test, cw_cmd_notifications;
+extern const cw_command cw_cmd_nodes;
 
 /* Prints "cronwarden: MESSAGE" on cli->err; returns CW_EXIT_USAGE. */
 int cli_fail(cw_cli *cli, const char *fmt, ...) _printf_(2, 3);

@@ -34,7 +34,8 @@ static const char run_usage[] =
         "JOBSPEC is NAME or NAME:params (e.g. HelloWorld:\"big world\",sleep=5).\n"
         "\n"
         "Options:\n"
-        "      --force       run even if the job is disabled\n"
+        "      --force       run even if the job is disabled, or pinned by `hosts` to\n"
+        "                    other nodes\n"
         "      --detach      start it in the background; print the run id and exit\n"
         "      --quiet       do not copy the job's output (it is still recorded)\n"
         "      --json        print the outcome as JSON (implies --quiet)\n"
@@ -247,6 +248,17 @@ static int run_main(cw_cli *cli, run_args *a)
         if (!a->force && !job_enabled(store, job)) {
                 report(a->report_fd, "error %s is disabled\n", job->name);
                 return cli_fail(cli, "%s is disabled (use --force to run it anyway)", job->name);
+        }
+        /* `hosts` pins a job to nodes (docs/cluster.md): a manual run
+         * elsewhere is refused unless forced. */
+        if (!a->force && a->trigger == CW_TRIGGER_MANUAL && job->hosts.n &&
+            (!cfg->node || cw_strv_find(&job->hosts, cfg->node) < 0)) {
+                report(a->report_fd, "error %s is pinned to other nodes\n", job->name);
+                return cli_fail(cli,
+                                "%s runs only on its hosts (%s%s), not on node '%s' (use --force "
+                                "to run it here anyway)",
+                                job->name, cw_strv_get(&job->hosts, 0),
+                                job->hosts.n > 1 ? ", ..." : "", cfg->node ? cfg->node : "-");
         }
         if (a->detach) {
                 /* The worker reopens the store; this process is done with it. */

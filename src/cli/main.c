@@ -18,6 +18,7 @@ static const cw_command *const commands[] = {
         &cw_cmd_disable, &cw_cmd_enable,      &cw_cmd_request,       &cw_cmd_diff,
         &cw_cmd_drain,   &cw_cmd_undrain,     &cw_cmd_crontab,       &cw_cmd_import_crontab,
         &cw_cmd_passwd,  &cw_cmd_notify_test, &cw_cmd_notifications, &cw_cmd_store,
+        &cw_cmd_nodes,
 };
 
 static void print_main_help(FILE *f)

@@ -155,6 +155,12 @@ typedef struct cw_config {
         cw_duration keep_history; /* default 90d */
         int max_running;          /* 0 = unlimited */
         double max_load;          /* 0 = off */
+        /* Cluster (PostgreSQL store, docs/cluster.md): a node without a
+         * heartbeat for dead_timeout (database time) is dead; one whose
+         * clock is further than max_clock_offset from the database's
+         * stops claiming fires. Defaults 30s and 2s. */
+        cw_duration dead_timeout;
+        cw_duration max_clock_offset;
         char *admin_listen;       /* default 127.0.0.1:8080 */
         char *admin_user;
         char *admin_password_hash;

@@ -43,6 +43,7 @@
 #include "base/sigfd.h"
 #include "http/http.h"
 #include "catalog/entries.h"
+#include "daemon/cluster.h"
 #include "daemon/snapshot.h"
 #include "daemon/spawner.h"
 #include "notify/notify.h"
@@ -413,6 +414,10 @@ static cw_sched_opts pass_opts(daemon_state *d)
         };
 
         o.now = now;
+        if (d->cluster) {
+                o.claim_delay = daemon_cluster_claim_delay;
+                o.last_pass_key = daemon_cluster_last_pass_key(d);
+        }
         o.config_at = d->config_at;
         o.up_since = d->boot;
         return o;
@@ -702,6 +707,10 @@ static cw_time run_pass(daemon_state *d)
 
         if (follow_store_file(d) < 0)
                 return o.now + 5;
+        /* A node that cannot claim (cluster.h) waits for its heartbeat
+         * timer, which asks for a pass once it may again. */
+        if (!daemon_cluster_may_claim(d))
+                return 0;
         o.store = d->store;
         replay_journal(d);
         add_ui_entries(d, &o, &ui, &n_ui);
@@ -794,6 +803,7 @@ static void reload(daemon_state *d)
         d->text_len = len;
         d->config_at = d->loaded_at;
         adopt_config(d, n);
+        daemon_cluster_config(d);
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
         log_changes(d, d->text, d->text_len, diff);
@@ -878,6 +888,7 @@ static void cleanup(daemon_state *d)
         admin_stop(d);
         daemon_notify_stop(d);
         cw_store_batch_abort(d->store);
+        daemon_cluster_stop(d);
         pending_clear(d);
         free(d->pend);
         spawner_down(d);
@@ -979,15 +990,18 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         /* What changed since the config the last daemon ran. */
         log_changes(&d, d.text, d.text_len, diff);
         end_drain(&d);
+        if (daemon_cluster_start(&d) < 0)
+                logline(&d, "error", "event=error what=cluster error=%s", strerror(ENOMEM));
         daemon_notify_start(&d);
         /* The store is open and the admin server listens. */
         cw_sdnotify_ready(&d.sd, NULL);
         fire_reboot(&d);
         for (bool pass = true; !d.stop;) {
-                struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},
+                struct pollfd p[5] = {{.fd = d.sig_fd, .events = POLLIN},
                                       {.fd = d.timer_fd, .events = POLLIN},
                                       {.fd = -1, .events = POLLIN},
-                                      {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN}};
+                                      {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN},
+                                      {.fd = daemon_cluster_fd(&d), .events = POLLIN}};
                 int64_t left;
                 int n, tmo, wd;
 
@@ -1008,7 +1022,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 left = d.tz_due ? d.tz_due - cw_clock_mono_us() : -1;
                 tmo = d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1;
                 wd = cw_sdnotify_timeout_ms(&d.sd, cw_clock_mono_us());
-                n = poll(p, 4, wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo);
+                n = poll(p, 5, wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo);
                 if (n < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
@@ -1024,6 +1038,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                         handle_signals(&d);
                 if (p[3].revents)
                         daemon_zones_read(&d);
+                if (p[4].revents && daemon_cluster_tick(&d))
+                        pass = true;
                 if (d.tz_due && cw_clock_mono_us() >= d.tz_due) {
                         d.tz_due = 0;
                         daemon_zones_reload(&d);

@@ -39,6 +39,7 @@ typedef struct waiting_run {
         bool starting, gone;
         char *spec, *job;
 } waiting_run;
+typedef struct daemon_cluster daemon_cluster;
 
 typedef struct daemon_state {
         const cw_daemon_opts *o;
@@ -101,6 +102,9 @@ typedef struct daemon_state {
         size_t n_waiting, cap_waiting;
         const char *loadavg_path;
         bool load_warned;
+        /* This daemon as a node of a cluster (cluster.h); NULL on a store
+         * without nodes. */
+        daemon_cluster *cluster;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -162,6 +166,9 @@ void daemon_waiting_free(daemon_state *d);
  * whose job may have run, and returns the second it wants to look again
  * (0: none). */
 void restart_queued(daemon_state *d);
+/* A lost run whose resume state was just set pending, of a job that can
+ * resume: started again now as a resume of the same fire (recover.c). */
+void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job);
 cw_time sweep_queued(daemon_state *d);
 /* daemon_notify.c: starts the sender thread (d->notify); without it (out
  * of memory, no thread) the outbox waits for a `tick` or the next start,

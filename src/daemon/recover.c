@@ -78,7 +78,7 @@ static int take_handover_lock(daemon_state *d)
  * is resumed now, as a resume of the same fire (trigger resume,
  * resumed_from), claimed first so that `cronwarden resume` cannot restart
  * it as well. */
-static void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
+void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job)
 {
         cw_sched_action a = {.kind = CW_SCHED_STARTED,
                              .job = job,

@@ -23,6 +23,7 @@
 #include "catalog/catalog.h"
 #include "notify/notify.h"
 #include "report/json.h"
+#include "report/nodes.h"
 #include "worker/capture.h"
 #include "worker/control.h"
 
@@ -900,6 +901,25 @@ static int api_entry(const cw_http_req *req, cw_http_resp *resp)
         return send_entry(req, resp, 200, id);
 }
 
+/* GET /api/v1/nodes: the cluster's nodes (docs/cluster.md); none on a
+ * store without nodes. */
+static int api_nodes(const cw_http_req *req, cw_http_resp *resp)
+{
+        cw_node *nodes = NULL;
+        size_t n = 0;
+        int r = cw_store_nodes_list(req->store, req->cfg->dead_timeout * CW_US_PER_SEC, &nodes, &n);
+        json_t *list;
+        cw_error err;
+
+        if (r < 0 && r != -EOPNOTSUPP) {
+                cw_error_clear(&err);
+                return send_error(req, resp, r, &err);
+        }
+        list = cw_report_nodes_json(nodes, n);
+        cw_nodes_free(nodes, n);
+        return send_json(resp, 200, json_pack("{s:o?}", "nodes", list));
+}
+
 const cw_http_route cw_http_api_routes[] = {
         {CW_HTTP_GET, "/api/v1/jobs", CW_ROUTE_API, api_jobs},
         {CW_HTTP_GET, "/api/v1/jobs/%", CW_ROUTE_API, api_job},
@@ -911,6 +931,7 @@ const cw_http_route cw_http_api_routes[] = {
         {CW_HTTP_POST, "/api/v1/runs/%/kill", CW_ROUTE_API, api_run_kill},
         {CW_HTTP_GET, "/api/v1/running", CW_ROUTE_API, api_running},
         {CW_HTTP_GET, "/api/v1/notifications", CW_ROUTE_API, api_notifications},
+        {CW_HTTP_GET, "/api/v1/nodes", CW_ROUTE_API, api_nodes},
         {CW_HTTP_GET, "/api/v1/requests", CW_ROUTE_API, api_requests},
         {CW_HTTP_POST, "/api/v1/requests", CW_ROUTE_API, api_request_add},
         {CW_HTTP_GET | CW_HTTP_POST, "/api/v1/scheduler", CW_ROUTE_API, api_scheduler},

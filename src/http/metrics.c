@@ -455,6 +455,57 @@ static int running_gauge(const cw_http_req *req, expo *x)
         return 0;
 }
 
+/* The cluster's nodes (docs/cluster.md), one series each per node;
+ * nothing on a store without nodes. Ages and offsets are the
+ * database's measure. */
+static int node_gauges(const cw_http_req *req, expo *x)
+{
+        static const struct {
+                const char *name, *type, *help;
+        } series[] = {
+                {"cronwarden_node_up", "gauge",
+                 "1 when the node heartbeats within dead_timeout, 0 when silent, dead or left."},
+                {"cronwarden_node_heartbeat_age_seconds", "gauge",
+                 "Age of the node's last heartbeat, by the database's clock."},
+                {"cronwarden_node_clock_offset_seconds", "gauge",
+                 "The node's clock minus the database's, at its last heartbeat."},
+                {"cronwarden_node_claiming", "gauge",
+                 "1 when the node claims fires, 0 when it stopped (see its reason)."},
+                {"cronwarden_node_config_agrees", "gauge",
+                 "1 when the node's job definitions are the cluster's, 0 when one differs."},
+        };
+        cw_node *ns = NULL;
+        size_t n = 0;
+        int r = cw_store_nodes_list(req->store, req->cfg->dead_timeout * CW_US_PER_SEC, &ns, &n);
+
+        if (r == -EOPNOTSUPP)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < CW_ARRAY_SIZE(series); k++) {
+                cw_buf *b = out(x);
+
+                header(b, series[k].name, series[k].type, series[k].help);
+                for (size_t i = 0; i < n; i++) {
+                        const cw_node *nd = &ns[i];
+                        double v = k == 0   ? nd->state == CW_NODE_ALIVE && !nd->expired
+                                   : k == 1 ? (double)nd->age_us / 1e6
+                                   : k == 2 ? (double)nd->clock_offset_us / 1e6
+                                   : k == 3 ? nd->claiming
+                                            : !nd->disagree;
+                        cw_buf_puts(b, series[k].name);
+                        cw_buf_puts(b, "{node=");
+                        label_value(b, nd->name);
+                        cw_buf_puts(b, "} ");
+                        number(b, v);
+                        cw_buf_putc(b, '\n');
+                }
+                expo_flush(x, false);
+        }
+        cw_nodes_free(ns, n);
+        return 0;
+}
+
 /* Everything but the running gauge, which reads the store itself. */
 static void exposition(expo *x, const scrape *sc, bool enabled)
 {
@@ -526,6 +577,8 @@ static int build(const cw_http_req *req, cw_http_resp *resp, bool job_histograms
                 cw_job_stats_free(sc.st, sc.n);
                 sc.st = NULL;
                 r = running_gauge(req, &x);
+                if (r == 0)
+                        r = node_gauges(req, &x);
                 if (r < 0) {
                         expo_release(&x);
                         cw_http_error(req, resp, 503,

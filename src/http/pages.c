@@ -24,6 +24,7 @@ const cw_http_route cw_http_page_routes[] = {
         {CW_HTTP_GET, "/requests/%", 0, cw_page_request},
         {CW_HTTP_GET, "/scheduler", 0, cw_page_scheduler},
         {CW_HTTP_GET, "/notifications", 0, cw_page_notifications},
+        {CW_HTTP_GET, "/nodes", 0, cw_page_nodes},
         {CW_HTTP_POST, "/scheduler", 0, cw_page_scheduler_set},
         {CW_HTTP_GET, "/entries", 0, cw_page_entries},
         {CW_HTTP_POST, "/entries", 0, cw_page_entry_create},

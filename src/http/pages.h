@@ -39,6 +39,8 @@ int cw_page_entry_create(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_entry_update(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_entry_delete(const cw_http_req *req, cw_http_resp *resp);
 int cw_page_notifications(const cw_http_req *req, cw_http_resp *resp);
+/* pages_nodes.c: the cluster's nodes (docs/cluster.md). */
+int cw_page_nodes(const cw_http_req *req, cw_http_resp *resp);
 
 /* ---- shared helpers (pages.c) ---- */
 

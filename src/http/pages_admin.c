@@ -121,7 +121,8 @@ int cw_page_scheduler(const cw_http_req *req, cw_http_resp *resp)
         cw_html_raw(
                 b,
                 "</dd><dt>Notifications</dt><dd><a href=\"/notifications\" id=\"sched-notifications\">"
-                "sent, pending, failed</a></dd></dl></section>\n");
+                "sent, pending, failed</a></dd><dt>Nodes</dt><dd><a href=\"/nodes\" "
+                "id=\"sched-nodes\">the cluster's nodes</a></dd></dl></section>\n");
         cw_html_printf(
                 b,
                 "<section class=\"card\" id=\"requests\"><h2>Requested runs <span class=\"count-pill\">%zu"

@@ -41,6 +41,7 @@ typedef struct pass {
         cw_time last;
         cw_sched_since *since; /* when each entry came into force */
         cw_time now;           /* cw_instant_sec(o->now): the calendars' second */
+        cw_time hold;          /* the earliest fire a cluster delay put off, 0: none */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
 } pass;
@@ -271,6 +272,49 @@ static int claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, b
         return missed ? record(p, a, CW_SCHED_MISSED, why) : start(p, a);
 }
 
+/* In a cluster (cw_sched_opts.claim_delay): 0 when this pass acts on
+ * fire `at` now (*ret_missed set: record it missed), 1 when later (its
+ * delay has not passed: the pass wakes for it and keeps it in the next
+ * window), -1 never (another node's). */
+static int cluster_gate(pass *p, const cw_job *job, const char *spec, cw_time at,
+                        const char **ret_missed)
+{
+        int delay;
+
+        *ret_missed = NULL;
+        if (!p->o->claim_delay)
+                return 0;
+        delay = p->o->claim_delay(p->o->userdata, job, spec, at, ret_missed);
+        if (delay < 0)
+                return -1;
+        if (at + delay > p->now) {
+                wake_at(p, at + delay);
+                if (!p->hold || at < p->hold)
+                        p->hold = at;
+                return 1;
+        }
+        return 0;
+}
+
+/* claim_and behind the cluster gate. */
+static int claim_fire(pass *p, const cw_schedule_entry *e, cw_sched_action *a, const char *key,
+                      cw_time at, bool missed, const char *why)
+{
+        const char *gone = NULL;
+        int g;
+
+        /* An `every` entry's fires follow its shared previous fire, which
+         * each pass moves on: a fire put off here could be moved past by
+         * another node's pass and never claimed. They are claimed at once. */
+        if (cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
+                return claim_and(p, a, key, at, missed, why);
+        g = cluster_gate(p, a->job, key, at, &gone);
+
+        if (g != 0)
+                return 0;
+        return gone ? claim_and(p, a, key, at, true, gone) : claim_and(p, a, key, at, missed, why);
+}
+
 /* The fires of one entry in the window, split into missed and on time. */
 typedef struct fires {
         cw_time *missed; /* oldest first, at most CW_SCHED_MISSED_MAX kept */
@@ -366,13 +410,13 @@ static int act_on_fires(pass *p, const cw_schedule_entry *e, const cw_job *job, 
                         snprintf(why + strlen(why), sizeof(why) - strlen(why),
                                  " (and %" PRIu64 " more missed fires not recorded)",
                                  f->n_missed - f->n_missed_kept);
-                r = claim_and(p, &a, e->spec_text, a.scheduled_at, !run, why);
+                r = claim_fire(p, e, &a, e->spec_text, a.scheduled_at, !run, why);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < f->n_on_time; i++) {
                 a.scheduled_at = f->on_time[i];
-                r = claim_and(p, &a, e->spec_text, a.scheduled_at, false, NULL);
+                r = claim_fire(p, e, &a, e->spec_text, a.scheduled_at, false, NULL);
                 if (r < 0)
                         return r;
         }
@@ -616,7 +660,11 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                          : 0;
         if (since > t)
                 t = since - 1;
-        if (!on_this_node(cfg, job))
+        /* In a cluster the claim delay judges hosts (a fire whose nodes
+         * are all down is recorded missed by another), except for `every`
+         * entries: see act_on_fires. */
+        if (!on_this_node(cfg, job) &&
+            (!p->o->claim_delay || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY))
                 return 0;
         deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
         maint = cw_maint_any(cfg, job);
@@ -834,7 +882,11 @@ static int read_state(pass *p)
         p->draining = r == 0 && strcmp(v, "0") != 0 && *v;
         free(v);
         v = NULL;
-        r = cw_store_state_get(p->o->store, "last_pass", &v);
+        r = -ENOENT;
+        if (p->o->last_pass_key)
+                r = cw_store_state_get(p->o->store, p->o->last_pass_key, &v);
+        if (r == -ENOENT)
+                r = cw_store_state_get(p->o->store, "last_pass", &v);
         if (r < 0 && r != -ENOENT)
                 return r;
         p->last = p->now;
@@ -847,19 +899,31 @@ static int read_state(pass *p)
         return 0;
 }
 
-static int write_last_pass(pass *p)
+/* Moves store key `key` forward to t (never backwards: a slower
+ * concurrent pass or a clock that jumped back must not make the next pass
+ * look at fires already handled). */
+static int last_pass_set(pass *p, const char *key, cw_time t)
 {
         _cleanup_free_ char *v = NULL;
         char buf[32];
         char *end;
 
-        /* Never backwards: a slower concurrent pass or a clock that jumped
-         * back must not make the next pass look at fires already handled. */
-        if (cw_store_state_get(p->o->store, "last_pass", &v) == 0 &&
-            strtoll(v, &end, 10) >= p->now && !*end)
+        if (cw_store_state_get(p->o->store, key, &v) == 0 && strtoll(v, &end, 10) >= t && !*end)
                 return 0;
-        snprintf(buf, sizeof(buf), "%" PRId64, p->now);
-        return cw_store_state_set(p->o->store, "last_pass", buf);
+        snprintf(buf, sizeof(buf), "%" PRId64, t);
+        return cw_store_state_set(p->o->store, key, buf);
+}
+
+static int write_last_pass(pass *p)
+{
+        int r;
+
+        if (!p->o->last_pass_key)
+                return last_pass_set(p, "last_pass", p->now);
+        /* A fire put off by the cluster delay stays in the next window. */
+        r = last_pass_set(p, p->o->last_pass_key,
+                          p->hold && p->hold - 1 < p->now ? p->hold - 1 : p->now);
+        return r == 0 ? last_pass_set(p, "last_pass", p->now) : r;
 }
 
 const char *cw_sched_action_kind_to_string(cw_sched_action_kind k)

@@ -134,7 +134,22 @@ typedef struct cw_sched_opts {
          * is missed (catch_up decides), however recent; start_deadline
          * only lets fires the scheduler saw come start late. */
         cw_time up_since;
+        /* A cluster of schedulers sharing the store (docs/cluster.md);
+         * both NULL for one scheduler. claim_delay: seconds this scheduler
+         * waits past a scheduled fire `at` before claiming it (the pass
+         * keeps its window open and wakes for it meanwhile), or
+         * CW_SCHED_NOT_HERE: never (another node's job). When it sets
+         * *ret_missed, the fire cannot run anywhere: once the delay has
+         * passed it is recorded missed with that reason. A job's `hosts`
+         * are then the hook's to judge, not the pass's. last_pass_key:
+         * the store key of this scheduler's own last pass (read, falling
+         * back to "last_pass"; both written). */
+        int (*claim_delay)(void *userdata, const cw_job *job, const char *spec, cw_time at,
+                           const char **ret_missed);
+        const char *last_pass_key;
 } cw_sched_opts;
+
+#define CW_SCHED_NOT_HERE (-1)
 
 typedef struct cw_sched_result {
         size_t started, skipped, missed, failed, queued;

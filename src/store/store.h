@@ -458,5 +458,85 @@ int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted
  * lateness count from then, not from when it was queued. Returns 0,
  * -ESTALE when the run is not queued, -ENOENT when there is no such run. */
 int cw_store_run_requeued(cw_store *s, int64_t id, int64_t started_us);
+/* ---- cluster nodes (docs/cluster.md) ----
+ *
+ * Every daemon on a store several hosts share (PostgreSQL) is a node: a
+ * row it renews with a heartbeat. Every time in these rows is the
+ * database's (clock_timestamp(), µs since the epoch), never a node's own
+ * clock, so nodes compare them without trusting each other's clocks. A
+ * node is dead when it has not renewed its row for a dead timeout,
+ * counted from max(its last heartbeat, the database server's start), so a
+ * restart of the server does not kill every node. Backends with one node
+ * per store (SQLite) answer -EOPNOTSUPP: callers then act as one node.
+ * Unlike the rest of the store, these make one attempt, no retries (but
+ * node_leave): a database that is away or busy gives -ECONNRESET or
+ * -EBUSY at once, because a node must know at once that it cannot renew
+ * its heartbeat. */
+typedef enum cw_node_state {
+        CW_NODE_ALIVE, /* heartbeating */
+        CW_NODE_DEAD,  /* declared dead by another node (its runs were recorded lost) */
+        CW_NODE_LEFT,  /* its daemon stopped cleanly */
+        CW_NODE_STATE_MAX,
+} cw_node_state;
+/* "alive", "dead", "left": the one string table. */
+const char *cw_node_state_to_string(cw_node_state s);
+int cw_node_state_from_string(const char *name, cw_node_state *ret);
+
+/* One heartbeat's content: what the node says of itself. */
+typedef struct cw_node_beat {
+        const char *node;
+        int pid;
+        const char *version;
+        bool first;              /* the daemon's first beat: started_us becomes now */
+        int64_t clock_offset_us; /* the node's clock minus the database's, measured */
+        bool claiming;           /* whether it claims fires */
+        const char *reason;      /* why not, NULL when claiming */
+} cw_node_beat;
+
+typedef struct cw_node {
+        char *name;
+        int pid;
+        char *version;
+        cw_node_state state; /* as recorded (a stale ALIVE row: see expired) */
+        bool expired;        /* no heartbeat for the dead timeout asked (not swept yet) */
+        int64_t started_us, heartbeat_us, dead_us; /* database time; dead_us 0: not dead */
+        int64_t age_us;          /* database now - heartbeat_us */
+        int64_t clock_offset_us; /* as last measured */
+        bool claiming;
+        char *reason; /* why not claiming, or why dead; NULL */
+        uint64_t running; /* its queued and running runs */
+        uint64_t jobs;    /* jobs whose definition it published */
+        /* Jobs whose definition differs from most live nodes' (the node
+         * does not claim their fires), comma-separated; NULL when none. */
+        char *disagree;
+} cw_node;
+
+void cw_node_release(cw_node *n);
+void cw_nodes_free(cw_node *n, size_t count);
+
+/* The database's clock now, µs since the epoch. */
+int cw_store_db_now(cw_store *s, int64_t *ret_us);
+/* Renews (or creates) b->node's row with a heartbeat at the database's
+ * now. *ret_was_dead (may be NULL) says whether the row had been marked
+ * dead by another node: the cluster has recorded its runs lost. */
+int cw_store_node_beat(cw_store *s, const cw_node_beat *b, bool *ret_was_dead);
+/* Marks the node's row left (a clean stop): no longer counted alive. */
+int cw_store_node_leave(cw_store *s, const char *node);
+/* Every node, by name, judged against dead_after_us (expired). Free with
+ * cw_nodes_free. */
+int cw_store_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret_n);
+/* Marks dead every alive node whose heartbeat (or the server's start,
+ * whichever is later) is older than dead_after_us, with a reason; their
+ * names in *ret (cw_store_names_free; none: NULL, 0). */
+int cw_store_nodes_sweep(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n);
+/* Replaces what node publishes of its jobs: n names with the hash of each
+ * job's definition. */
+int cw_store_node_jobs_set(cw_store *s, const char *node, const char *const *jobs,
+                           const char *const *hashes, size_t n);
+/* The jobs of `node` whose hash differs from the hash most alive nodes
+ * (heartbeat within dead_after_us) publish for it (a tie: the smallest
+ * hash wins), sorted; free with cw_store_names_free. */
+int cw_store_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us,
+                                char ***ret, size_t *ret_n);
 
 #endif

@@ -119,6 +119,17 @@ struct cw_store_ops {
         const char *(*readonly_reason)(cw_store *s);
         /* max_running / max_load: a held-back run starts counting its time */
         int (*run_requeued)(cw_store *s, int64_t id, int64_t started_us);
+
+        /* cluster nodes (store.h, "cluster nodes") */
+        int (*db_now)(cw_store *s, int64_t *ret_us);
+        int (*node_beat)(cw_store *s, const cw_node_beat *b, bool *ret_was_dead);
+        int (*node_leave)(cw_store *s, const char *node);
+        int (*nodes_list)(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret_n);
+        int (*nodes_sweep)(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n);
+        int (*node_jobs_set)(cw_store *s, const char *node, const char *const *jobs,
+                             const char *const *hashes, size_t n);
+        int (*node_jobs_disagree)(cw_store *s, const char *node, int64_t dead_after_us,
+                                  char ***ret, size_t *ret_n);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

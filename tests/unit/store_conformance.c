@@ -1798,6 +1798,124 @@ static void test_outbox_claim_race(void **state)
                         fail_msg("row %d (id %" PRId64 ") claimed %d times", i, ids[i], claimed[i]);
 }
 
+/* ---- cluster nodes ------------------------------------------------------------ */
+
+/* Our node named n in ns, or NULL (a shared database holds others'). */
+static const cw_node *node_in(const cw_node *ns, size_t n, const char *name_)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(ns[i].name, name_) == 0)
+                        return &ns[i];
+        return NULL;
+}
+
+static bool name_in(char **names, size_t n, const char *name_)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(names[i], name_) == 0)
+                        return true;
+        return false;
+}
+
+static void test_nodes(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char a[96], b[96], j1[96], j2[96];
+        const char *jobs[2] = {j1, j2}, *ha[2] = {"h1", "h2"}, *hb[2] = {"h1", "hX"};
+        cw_node_beat beat = {.pid = 7, .version = "t", .first = true, .claiming = true};
+        cw_node *ns = NULL;
+        const cw_node *x;
+        char **names = NULL;
+        size_t n = 0;
+        bool was_dead = true;
+        int64_t db = 0;
+        int r = cw_store_db_now(s, &db);
+
+        if (r == -EOPNOTSUPP) { /* one node per store: callers act alone */
+                assert_int_equal(cw_store_nodes_list(s, 1000000, &ns, &n), -EOPNOTSUPP);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_true(db > now_us() - 60 * 1000000LL && db < now_us() + 60 * 1000000LL);
+        name(f, "node-a", a, sizeof(a));
+        name(f, "node-b", b, sizeof(b));
+        name(f, "J1", j1, sizeof(j1));
+        name(f, "J2", j2, sizeof(j2));
+        beat.node = a;
+        assert_int_equal(cw_store_node_beat(s, &beat, &was_dead), 0);
+        assert_false(was_dead);
+        beat.node = b;
+        beat.claiming = false;
+        beat.reason = "clock off";
+        beat.clock_offset_us = 5000000;
+        assert_int_equal(cw_store_node_beat(s, &beat, NULL), 0);
+        assert_int_equal(cw_store_node_jobs_set(s, a, jobs, ha, 2), 0);
+        assert_int_equal(cw_store_node_jobs_set(s, b, jobs, hb, 2), 0);
+
+        /* A tie on J2 (one node each): the smallest hash is the cluster's. */
+        assert_int_equal(cw_store_node_jobs_disagree(s, b, 60000000, &names, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(names[0], j2);
+        cw_store_names_free(names, n);
+        assert_int_equal(cw_store_node_jobs_disagree(s, a, 60000000, &names, &n), 0);
+        assert_int_equal(n, 0);
+        cw_store_names_free(names, n);
+
+        assert_int_equal(cw_store_nodes_list(s, 60000000, &ns, &n), 0);
+        x = node_in(ns, n, a);
+        assert_non_null(x);
+        assert_int_equal(x->state, CW_NODE_ALIVE);
+        assert_false(x->expired);
+        assert_true(x->claiming);
+        assert_null(x->reason);
+        assert_null(x->disagree);
+        assert_int_equal(x->jobs, 2);
+        assert_int_equal(x->pid, 7);
+        assert_true(x->age_us >= 0 && x->age_us < 60000000);
+        x = node_in(ns, n, b);
+        assert_non_null(x);
+        assert_false(x->claiming);
+        assert_string_equal(x->reason, "clock off");
+        assert_int_equal(x->clock_offset_us, 5000000);
+        assert_string_equal(x->disagree, j2);
+        cw_nodes_free(ns, n);
+
+        /* Fresh heartbeats: nobody dies of a 60 s timeout. */
+        assert_int_equal(cw_store_nodes_sweep(s, 60000000, &names, &n), 0);
+        assert_false(name_in(names, n, a) || name_in(names, n, b));
+        cw_store_names_free(names, n);
+        /* Past a 1 ms timeout both are dead, once, with the reason. */
+        usleep(5000);
+        assert_int_equal(cw_store_nodes_sweep(s, 1000, &names, &n), 0);
+        assert_true(name_in(names, n, a) && name_in(names, n, b));
+        cw_store_names_free(names, n);
+        assert_int_equal(cw_store_nodes_sweep(s, 1000, &names, &n), 0);
+        assert_false(name_in(names, n, a));
+        cw_store_names_free(names, n);
+        assert_int_equal(cw_store_nodes_list(s, 1000, &ns, &n), 0);
+        x = node_in(ns, n, a);
+        assert_non_null(x);
+        assert_int_equal(x->state, CW_NODE_DEAD);
+        assert_true(x->dead_us > 0);
+        assert_non_null(strstr(x->reason, "no heartbeat for"));
+        cw_nodes_free(ns, n);
+
+        /* Its next heartbeat says so, and it is alive again; b leaves. */
+        beat.node = a;
+        beat.first = false;
+        assert_int_equal(cw_store_node_beat(s, &beat, &was_dead), 0);
+        assert_true(was_dead);
+        assert_int_equal(cw_store_node_beat(s, &beat, &was_dead), 0);
+        assert_false(was_dead);
+        assert_int_equal(cw_store_node_leave(s, b), 0);
+        assert_int_equal(cw_store_nodes_list(s, 60000000, &ns, &n), 0);
+        assert_int_equal(node_in(ns, n, a)->state, CW_NODE_ALIVE);
+        assert_int_equal(node_in(ns, n, b)->state, CW_NODE_LEFT);
+        assert_false(node_in(ns, n, b)->claiming);
+        cw_nodes_free(ns, n);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1834,6 +1952,7 @@ int main(int argc, char **argv)
                 T(test_crash_in_transaction),
                 T(test_crash_among_writes),
                 T(test_concurrent_writers),
+                T(test_nodes),
         };
 #undef T
 

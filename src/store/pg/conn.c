@@ -21,6 +21,10 @@ typedef struct stmt_def {
         const char *sql;
 } stmt_def;
 
+/* The database's clock and its server's start, in µs since the epoch. */
+#define PG_DB_NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+#define PG_PM_START_US "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint"
+
 static const stmt_def stmts[PS_MAX] = {
         [PS_BEGIN] = {"cw_begin", "BEGIN"},
         [PS_COMMIT] = {"cw_commit", "COMMIT"},
@@ -233,6 +237,58 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_NOTICES_PRUNE] = {"cw_notices_prune",
                               "DELETE FROM outbox WHERE state <> 'pending' AND done_us < $1"},
 #undef NOTICE_COLS
+
+        /* cluster nodes: every time is the database's clock, in µs */
+        [PS_DB_NOW] = {"cw_db_now", "SELECT " PG_DB_NOW_US},
+        [PS_NODE_STATE_LOCK] = {"cw_node_state_lock",
+                                "SELECT state FROM nodes WHERE name = $1 FOR UPDATE"},
+        [PS_NODE_BEAT] = {"cw_node_beat",
+                          "INSERT INTO nodes (name, pid, version, started_us, heartbeat_us, "
+                          "clock_offset_us, state, claiming, reason, dead_us) "
+                          "VALUES ($1, $2, $3, " PG_DB_NOW_US ", " PG_DB_NOW_US
+                          ", $4, 'alive', $5, $6, 0) "
+                          "ON CONFLICT (name) DO UPDATE SET pid = $2, version = $3, "
+                          "started_us = CASE WHEN $7::int <> 0 THEN " PG_DB_NOW_US
+                          " ELSE nodes.started_us END, heartbeat_us = " PG_DB_NOW_US
+                          ", clock_offset_us = $4, state = 'alive', claiming = $5, reason = $6, "
+                          "dead_us = 0"},
+        [PS_NODE_LEAVE] = {"cw_node_leave", "UPDATE nodes SET state = 'left', claiming = 0, "
+                                            "reason = 'its daemon stopped' WHERE name = $1"},
+        /* A node's age counts from its heartbeat or the server's start,
+         * whichever is later: a restarted server gives every node the
+         * whole timeout to come back. */
+        [PS_NODES_LIST] = {"cw_nodes_list",
+                           "SELECT n.name, n.pid, n.version, n.state, n.started_us, "
+                           "n.heartbeat_us, n.dead_us, " PG_DB_NOW_US " - n.heartbeat_us, "
+                           "n.clock_offset_us, n.claiming, n.reason, "
+                           "(n.state = 'alive' AND " PG_DB_NOW_US " - greatest(n.heartbeat_us, "
+                           PG_PM_START_US ") > $1)::int, "
+                           "(SELECT count(*) FROM runs r WHERE r.status IN ('queued', 'running') "
+                           "AND r.node = n.name), "
+                           "(SELECT count(*) FROM node_jobs j WHERE j.node = n.name) "
+                           "FROM nodes n ORDER BY n.name"},
+        [PS_NODES_SWEEP] = {"cw_nodes_sweep",
+                            "UPDATE nodes SET state = 'dead', claiming = 0, dead_us = " PG_DB_NOW_US
+                            ", reason = 'no heartbeat for ' || round((" PG_DB_NOW_US
+                            " - heartbeat_us) / 1000000.0, 1) || ' s (dead timeout ' || "
+                            "round($1 / 1000000.0, 1) || ' s)' "
+                            "WHERE state = 'alive' AND " PG_DB_NOW_US " - greatest(heartbeat_us, "
+                            PG_PM_START_US ") > $1 RETURNING name"},
+        [PS_NODE_JOBS_CLEAR] = {"cw_node_jobs_clear", "DELETE FROM node_jobs WHERE node = $1"},
+        [PS_NODE_JOB_ADD] = {"cw_node_job_add",
+                             "INSERT INTO node_jobs (node, job, hash) VALUES ($1, $2, $3)"},
+        /* The majority's hash per job among alive, fresh nodes (a tie:
+         * the smallest hash); the node's jobs whose hash is not it. */
+        [PS_NODE_JOBS_DISAGREE] = {"cw_node_jobs_disagree",
+                                   "WITH live AS (SELECT name FROM nodes WHERE state = 'alive' "
+                                   "AND " PG_DB_NOW_US " - greatest(heartbeat_us, " PG_PM_START_US
+                                   ") <= $2 OR name = $1), "
+                                   "votes AS (SELECT j.job, j.hash, count(*) AS n FROM node_jobs j "
+                                   "JOIN live l ON l.name = j.node GROUP BY j.job, j.hash), "
+                                   "best AS (SELECT DISTINCT ON (job) job, hash FROM votes "
+                                   "ORDER BY job, n DESC, hash) "
+                                   "SELECT j.job FROM node_jobs j JOIN best b ON b.job = j.job "
+                                   "WHERE j.node = $1 AND j.hash <> b.hash ORDER BY j.job"},
 };
 
 /* ---- clocks and pauses ------------------------------------------------------ */
@@ -782,6 +838,19 @@ int pg_read(pg_store *q, pg_txn_fn fn, void *ctx)
                 if (!retryable(r) || !pg_deadline_wait(&d))
                         return r;
         }
+}
+
+int pg_read_once(pg_store *q, pg_txn_fn fn, void *ctx)
+{
+        int r = q->batch ? 0 : pg_connect(q);
+
+        if (r == -ECONNREFUSED || r == -ETIMEDOUT)
+                r = -ECONNRESET;
+        if (r == 0)
+                r = fn(q, ctx);
+        if (q->batch && r == -ECONNRESET)
+                q->batch_lost = true;
+        return r;
 }
 
 int pg_batch_begin(cw_store *s)

@@ -41,7 +41,9 @@
  * statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
  * (claims, scheduler state, job flags, requests, UI entries), stats.c
- * (the per-job aggregates) and outbox.c (the notification outbox). */
+ * (the per-job aggregates), outbox.c (the notification outbox) and nodes.c
+ * (cluster nodes: heartbeats in the database's time, the dead-node sweep,
+ * published job hashes). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -53,7 +55,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define PG_SCHEMA_LATEST 2
+#define PG_SCHEMA_LATEST 3
 /* Pauses between retries grow from the first to the last value
  * (microseconds), doubling each time. */
 #define PG_BACKOFF_MIN_US 1000
@@ -146,6 +148,16 @@ typedef enum pg_stmt_id {
         PS_NOTICES_PENDING,
         PS_NOTICES_PRUNE,
         PS_RUN_REQUEUED,
+        /* cluster nodes (nodes.c) */
+        PS_DB_NOW,
+        PS_NODE_STATE_LOCK,
+        PS_NODE_BEAT,
+        PS_NODE_LEAVE,
+        PS_NODES_LIST,
+        PS_NODES_SWEEP,
+        PS_NODE_JOBS_CLEAR,
+        PS_NODE_JOB_ADD,
+        PS_NODE_JOBS_DISAGREE,
         PS_MAX,
 } pg_stmt_id;
 
@@ -283,6 +295,9 @@ int pg_read(pg_store *q, pg_txn_fn fn, void *ctx);
 /* One attempt at fn in a transaction of its own, no retries (or a
  * savepoint of the open batch). */
 int pg_write_once(pg_store *q, pg_txn_fn fn, void *ctx);
+/* One attempt at a read, no retries (the cluster's heartbeat work, which
+ * must not wait for a database that is gone). */
+int pg_read_once(pg_store *q, pg_txn_fn fn, void *ctx);
 
 int pg_batch_begin(cw_store *s);
 int pg_batch_commit(cw_store *s);
@@ -368,5 +383,17 @@ int pg_notice_update(cw_store *s, int64_t id, cw_notice_state state, int attempt
                      int64_t done_us, const char *result);
 int pg_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notice **ret, size_t *ret_n);
 int pg_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
+
+/* ---- nodes.c ---------------------------------------------------------------- */
+
+int pg_db_now(cw_store *s, int64_t *ret_us);
+int pg_node_beat(cw_store *s, const cw_node_beat *b, bool *ret_was_dead);
+int pg_node_leave(cw_store *s, const char *node);
+int pg_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret_n);
+int pg_nodes_sweep(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n);
+int pg_node_jobs_set(cw_store *s, const char *node, const char *const *jobs,
+                     const char *const *hashes, size_t n);
+int pg_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us, char ***ret,
+                          size_t *ret_n);
 
 #endif

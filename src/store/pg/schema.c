@@ -174,6 +174,28 @@ static const char *const migrations[] = {
         ");"
         /* The senders' claim: the few pending rows among the history. */
         "CREATE INDEX outbox_pending ON outbox(next_us, id) WHERE state = 'pending';",
+        /* 3: cluster nodes (nodes.c, docs/cluster.md): one row per node,
+         * renewed by its heartbeats (database time, µs), and the hash of
+         * each job definition each node runs. */
+        "CREATE TABLE nodes ("
+        "  name TEXT PRIMARY KEY,"
+        "  pid INTEGER NOT NULL DEFAULT 0,"
+        "  version TEXT NOT NULL DEFAULT '',"
+        "  started_us BIGINT NOT NULL,"
+        "  heartbeat_us BIGINT NOT NULL,"
+        "  clock_offset_us BIGINT NOT NULL DEFAULT 0,"
+        "  state TEXT NOT NULL DEFAULT 'alive',"
+        "  claiming INTEGER NOT NULL DEFAULT 1,"
+        "  reason TEXT,"
+        "  dead_us BIGINT NOT NULL DEFAULT 0"
+        ");"
+        "CREATE TABLE node_jobs ("
+        "  node TEXT NOT NULL REFERENCES nodes(name) ON DELETE CASCADE,"
+        "  job TEXT NOT NULL,"
+        "  hash TEXT NOT NULL,"
+        "  PRIMARY KEY (node, job)"
+        ");"
+        "CREATE INDEX runs_node_active ON runs(node) WHERE status IN ('queued', 'running');",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PG_SCHEMA_LATEST,
                "one migration per schema version");
@@ -353,6 +375,13 @@ static const cw_store_ops pg_ops = {
         .notices_list = pg_notices_list,
         .notices_prune = pg_notices_prune,
         .readonly_reason = readonly_reason_op,
+        .db_now = pg_db_now,
+        .node_beat = pg_node_beat,
+        .node_leave = pg_node_leave,
+        .nodes_list = pg_nodes_list,
+        .nodes_sweep = pg_nodes_sweep,
+        .node_jobs_set = pg_node_jobs_set,
+        .node_jobs_disagree = pg_node_jobs_disagree,
 };
 
 int cw_store_pg_fault(cw_store *s, int fault)
