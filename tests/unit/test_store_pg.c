@@ -331,13 +331,15 @@ static void db_exec(const char *url, const char *sql)
         PQfinish(c);
 }
 
-/* What migration 2 added, taken away again: a store of schema 1. */
+/* What migrations 2 and later added, taken away again: a store of schema
+ * 1 (a migration is applied when it is above the newest one recorded). */
 #define UNDO_MIGRATION_2                                                                           \
+        "DROP TABLE node_jobs; DROP TABLE nodes; DROP INDEX runs_node_active; "                    \
         "ALTER TABLE job_stats DROP COLUMN last_failure_us, DROP COLUMN last_duration_us, "        \
         "DROP COLUMN consecutive_failures; DROP TABLE outbox; "                                    \
         "DELETE FROM histograms WHERE metric = 'duration' AND job = ''; "                          \
         "DELETE FROM histogram_sums WHERE metric = 'duration' AND job = ''; "                      \
-        "DELETE FROM schema_version WHERE version = 2"
+        "DELETE FROM schema_version WHERE version >= 2"
 
 /* A store of schema 1 with history gets migration 2: the alerting columns
  * (last failure, last duration, the failure streak) and the all-jobs
@@ -352,6 +354,7 @@ static void test_migration_2(void **state _unused_)
         cw_notice *notes = NULL;
         cw_store *s = NULL;
         int64_t last_end = 0;
+        int latest;
         cw_error e;
         size_t n = 0;
 
@@ -365,6 +368,7 @@ static void test_migration_2(void **state _unused_)
         admin_exec(sql);
         job_name(job, sizeof(job), "migrate2");
         assert_int_equal(cw_store_open(url, NULL, &s, &e), 0);
+        latest = cw_store_schema_version(s);
         for (size_t i = 0; i < CW_ARRAY_SIZE(ends); i++) {
                 cw_run r = new_run(job);
 
@@ -378,7 +382,7 @@ static void test_migration_2(void **state _unused_)
         db_exec(url, UNDO_MIGRATION_2);
 
         assert_int_equal(cw_store_open(url, NULL, &s, &e), 0);
-        assert_int_equal(cw_store_schema_version(s), 2);
+        assert_int_equal(cw_store_schema_version(s), latest);
         assert_int_equal(cw_store_stats_summary(s, &st, &n, NULL, &all), 0);
         for (size_t i = 0; i < n; i++)
                 if (strcmp(st[i].job, job) == 0)
