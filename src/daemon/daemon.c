@@ -824,6 +824,7 @@ static void cleanup(daemon_state *d)
          * blocked and land on the signalfd until they are gone. */
         admin_stop(d);
         daemon_notify_stop(d);
+        daemon_remote_close(d);
         cw_store_batch_abort(d->store);
         pending_clear(d);
         free(d->pend);
@@ -924,16 +925,18 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         log_changes(&d, d.text, d.text_len, diff);
         end_drain(&d);
         daemon_notify_start(&d);
+        daemon_remote_open(&d);
         /* The store is open and the admin server listens. */
         cw_sdnotify_ready(&d.sd, NULL);
         fire_reboot(&d);
         for (bool pass = true; !d.stop;) {
-                struct pollfd p[4] = {{.fd = d.sig_fd, .events = POLLIN},
+                struct pollfd p[5] = {{.fd = d.sig_fd, .events = POLLIN},
                                       {.fd = d.timer_fd, .events = POLLIN},
                                       {.fd = -1, .events = POLLIN},
-                                      {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN}};
+                                      {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN},
+                                      {.fd = -1, .events = POLLIN}};
                 int64_t left;
-                int n, tmo, wd;
+                int n, tmo, wd, rt;
 
                 if (pass) {
                         cw_time wake, again;
@@ -952,7 +955,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 left = d.tz_due ? d.tz_due - cw_clock_mono_us() : -1;
                 tmo = d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1;
                 wd = cw_sdnotify_timeout_ms(&d.sd, cw_clock_mono_us());
-                n = poll(p, 4, wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo);
+                tmo = wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo;
+                /* Other nodes' commands (remote.c): a socket and a deadline. */
+                p[4].fd = daemon_remote_fd(&d);
+                rt = daemon_remote_timeout_ms(&d);
+                n = poll(p, 5, rt >= 0 && (tmo < 0 || rt < tmo) ? rt : tmo);
                 if (n < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
@@ -968,6 +975,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                         handle_signals(&d);
                 if (p[3].revents)
                         daemon_zones_read(&d);
+                if (daemon_remote_act(&d))
+                        pass = true;
                 if (d.tz_due && cw_clock_mono_us() >= d.tz_due) {
                         d.tz_due = 0;
                         daemon_zones_reload(&d);

@@ -15,6 +15,7 @@
 #include "jobspec/jobspec.h"
 #include "catalog/entries.h"
 #include "worker/control.h"
+#include "worker/remote.h"
 
 int cw_action_http_status(int r)
 {
@@ -238,10 +239,33 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
         return queue_request(req, canon, ret_request_id, err);
 }
 
+/* Stops run here, or through its node's daemon (worker/remote.h),
+ * recorded as killed by the admin user; *ret_said when the other node
+ * could not and err says why (-ETIMEDOUT: down or no answer). */
+static int kill_run(const cw_http_req *req, const cw_run *run, cw_run_status *ret,
+                    bool *ret_said, cw_error *err)
+{
+        char by[512], why[512];
+        int r;
+
+        if (!cw_remote_is_other(req->cfg, run))
+                return cw_control_kill(req->store, req->cfg, run, req->now_us, ret);
+        snprintf(by, sizeof(by), "%s@%s (admin UI)", who(req), req->cfg->node);
+        r = cw_remote_kill(req->store, req->cfg, run, by, ret, why, sizeof(why));
+        if (r < 0 && r != -ESTALE) {
+                *ret_said = true;
+                return cw_error_fail(err, r == -EHOSTDOWN || r == -ETIMEDOUT ? -ETIMEDOUT : -EIO,
+                                     "cannot kill run %" PRId64 " on node %s: %s", run->id,
+                                     run->node, why);
+        }
+        return r;
+}
+
 int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_status, cw_error *err)
 {
         _cleanup_(cw_run_release) cw_run run = {0};
         cw_run_status final = CW_RUN_KILLED;
+        bool said = false;
         char q[160];
         int r;
 
@@ -254,7 +278,9 @@ int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_st
         if (run.status != CW_RUN_RUNNING)
                 return cw_error_fail(err, -ESTALE, "run %" PRId64 " is not running (it is %s)",
                                      run_id, cw_run_status_to_string(run.status));
-        r = cw_control_kill(req->store, req->cfg, &run, req->now_us, &final);
+        r = kill_run(req, &run, &final, &said, err);
+        if (said)
+                return r;
         if (r == -ESTALE) {
                 _cleanup_(cw_run_release) cw_run now = {0};
                 if (cw_store_run_get(req->store, run_id, &now) == 0)
