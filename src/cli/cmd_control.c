@@ -273,12 +273,22 @@ typedef struct kill_target {
         char *job, *spec;
 } kill_target;
 
-/* A pid means something on this node only; a run id anywhere. Without
+static bool store_shared(const ctl *c)
+{
+        cw_store_url u;
+
+        return cw_store_url_parse(c->cfg->store, &u, NULL) == 0 && u.kind == CW_STORE_POSTGRESQL;
+}
+
+/* A pid means something on this node only; a run id anywhere (on a
+ * store of one node, only this node's runs are ever matched). Without
  * any selector, only this node's runs. */
 static bool target_matches(const ctl *c, const kill_target *t, const cw_run *r)
 {
         bool local = !cw_remote_is_other(c->cfg, r);
 
+        if (!local && !store_shared(c))
+                return false;
         if (t->run_id)
                 return r->id == t->run_id;
         if (t->pid)
@@ -305,13 +315,6 @@ static int kill_one(cw_cli *cli, ctl *c, const cw_run *run, cw_run_status *ret_s
                 fprintf(cli->err, "%s: cannot stop run %lld (%s) on node %s: %s\n", cli->prog,
                         (long long)run->id, run->spec, run->node, why);
         return r < 0 && r != -ESTALE ? -ECANCELED : r;
-}
-
-static bool store_shared(const ctl *c)
-{
-        cw_store_url u;
-
-        return cw_store_url_parse(c->cfg->store, &u, NULL) == 0 && u.kind == CW_STORE_POSTGRESQL;
 }
 
 /* Nothing running matched: a run named by its id that has already ended
