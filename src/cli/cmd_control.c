@@ -386,7 +386,8 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                                 (long long)runs[i].id, runs[i].job, cw_run_status_to_string(st));
                 } else {
                         fprintf(cli->out, "killed run %lld (%s)%s%s\n", (long long)runs[i].id,
-                                runs[i].job, cw_remote_is_other(c->cfg, &runs[i]) ? " on node " : "",
+                                runs[i].job,
+                                cw_remote_is_other(c->cfg, &runs[i]) ? " on node " : "",
                                 cw_remote_is_other(c->cfg, &runs[i]) ? runs[i].node : "");
                         if (ret_killed)
                                 (*ret_killed)++;

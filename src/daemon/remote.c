@@ -183,8 +183,7 @@ static void take_commands(daemon_state *d)
         int r = cw_store_node_cmds_take(m->store, d->cfg->node, TAKE_MAX, &cmds, &n);
 
         if (r < 0) {
-                logline(d, "error", "event=error what=remote_take error=%s",
-                        cw_store_strerror(r));
+                logline(d, "error", "event=error what=remote_take error=%s", cw_store_strerror(r));
                 return;
         }
         for (size_t i = 0; i < n; i++) {

@@ -242,8 +242,8 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
 /* Stops run here, or through its node's daemon (worker/remote.h),
  * recorded as killed by the admin user; *ret_said when the other node
  * could not and err says why (-ETIMEDOUT: down or no answer). */
-static int kill_run(const cw_http_req *req, const cw_run *run, cw_run_status *ret,
-                    bool *ret_said, cw_error *err)
+static int kill_run(const cw_http_req *req, const cw_run *run, cw_run_status *ret, bool *ret_said,
+                    cw_error *err)
 {
         char by[512], why[512];
         int r;

@@ -824,8 +824,8 @@ int cw_store_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_c
         return s->ops->node_cmds_take(s, node, max, ret, ret_n);
 }
 
-int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from,
-                             cw_node_cmd_state to, const char *result, const char *run_reason)
+int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
+                             const char *result, const char *run_reason)
 {
         OP_OR_RETURN(s, node_cmd_finish);
         if ((unsigned)from >= CW_NODE_CMD_STATE_MAX || (unsigned)to >= CW_NODE_CMD_STATE_MAX)

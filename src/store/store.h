@@ -485,8 +485,8 @@ int cw_store_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_c
  * command's run ended killed, the run's reason becomes run_reason in the
  * same transaction (who asked for the kill). -ESTALE when the command
  * was not `from`, -ENOENT when there is none. */
-int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from,
-                             cw_node_cmd_state to, const char *result, const char *run_reason);
+int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
+                             const char *result, const char *run_reason);
 /* Command id as it is now. Release *ret with cw_node_cmd_release. */
 int cw_store_node_cmd_get(cw_store *s, int64_t id, cw_node_cmd *ret);
 /* Whether a daemon of `node` is connected to the store now (one that

@@ -118,8 +118,11 @@ int cw_remote_kill(cw_store *s, const cw_config *cfg, const cw_run *run, const c
 {
         const cw_job *job = run->job ? cw_config_job(cfg, run->job) : NULL;
         cw_duration grace = job ? job->kill_grace : cfg->defaults.kill_grace;
-        cw_node_cmd c = {.node = run->node, .kind = (char *)"kill", .run_id = run->id,
-                         .signal = SIGTERM, .by = (char *)by};
+        cw_node_cmd c = {.node = run->node,
+                         .kind = (char *)"kill",
+                         .run_id = run->id,
+                         .signal = SIGTERM,
+                         .by = (char *)by};
         cw_node_cmd done = {0};
         int64_t end_ms;
         bool alive = false;

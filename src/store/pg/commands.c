@@ -82,7 +82,10 @@ static void cmd_row_release(void *item)
         cw_node_cmd_release(item);
 }
 
-#define CMD_ROWS {.size = sizeof(cw_node_cmd), .read = cmd_row, .release = cmd_row_release}
+#define CMD_ROWS                                                                                   \
+        {                                                                                          \
+                .size = sizeof(cw_node_cmd), .read = cmd_row, .release = cmd_row_release           \
+        }
 
 /* ---- add, take, finish, get ------------------------------------------------- */
 
@@ -146,8 +149,7 @@ static int cmd_cmp(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,
-                      size_t *ret_n)
+int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret, size_t *ret_n)
 {
         take_ctx t = {.node = node, .max = max, .rows = CMD_ROWS};
         int r;
@@ -180,9 +182,9 @@ static int finish_txn(pg_store *q, void *ctx)
 {
         finish_ctx *f = ctx;
         char id[24];
-        pg_exec x = PG_EXEC(PS_CMD_FINISH, PG_INT(f->id),
-                            PG_TEXT(cw_node_cmd_state_to_string(f->from)),
-                            PG_TEXT(cw_node_cmd_state_to_string(f->to)), PG_TEXT(f->result));
+        pg_exec x =
+                PG_EXEC(PS_CMD_FINISH, PG_INT(f->id), PG_TEXT(cw_node_cmd_state_to_string(f->from)),
+                        PG_TEXT(cw_node_cmd_state_to_string(f->to)), PG_TEXT(f->result));
         int64_t run_id = 0;
         int e;
 

@@ -336,8 +336,7 @@ int pg_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
 /* ---- commands.c -------------------------------------------------------------- */
 
 int pg_node_cmd_add(cw_store *s, cw_node_cmd *c);
-int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,
-                      size_t *ret_n);
+int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret, size_t *ret_n);
 int pg_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
                        const char *result, const char *run_reason);
 int pg_node_cmd_get(cw_store *s, int64_t id, cw_node_cmd *ret);
