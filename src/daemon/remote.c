@@ -7,7 +7,9 @@
  * in the loop's poll(): a notification for this node makes the daemon
  * take its commands at once; without one it still looks every
  * CW_REMOTE_POLL_MS, and right after its connection came back, since
- * notifications sent meanwhile are lost.
+ * notifications sent meanwhile are lost. While the store is away it tries
+ * to listen again every CW_REMOTE_POLL_MS only. A command older than
+ * CW_REMOTE_TAKE_MS is not acted on (expired): its sender has given up.
  *
  * A kill never blocks the loop: the worker gets the signal (it stops its
  * job and records `killed`, as for a local `kill`), and the command stays
@@ -37,6 +39,7 @@ typedef struct remote_kill {
 
 struct daemon_remote {
         cw_store *store; /* its own connection, listening; NULL: to open */
+        bool down;       /* the last attempt to listen failed: again at next_open_us */
         int64_t next_look_us, next_open_us;
         remote_kill *kills;
         size_t n_kills, cap_kills;
@@ -65,29 +68,45 @@ void daemon_remote_close(daemon_state *d)
         d->remote = NULL;
 }
 
+/* Connecting is tried at most every CW_REMOTE_POLL_MS while the store is
+ * away, so an outage never spins the loop. */
+static void went_down(daemon_state *d, const char *what, int r)
+{
+        struct daemon_remote *m = d->remote;
+
+        if (!m->down)
+                logline(d, "warning", "event=error what=remote_listen error=%s",
+                        what ? what : cw_store_strerror(r));
+        m->down = true;
+        m->next_open_us = cw_clock_mono_us() + (int64_t)CW_REMOTE_POLL_MS * 1000;
+}
+
 int daemon_remote_fd(daemon_state *d)
 {
         struct daemon_remote *m = d->remote;
         cw_error err;
         int fd = -1, r;
 
-        if (!m)
+        if (!m || (m->down && cw_clock_mono_us() < m->next_open_us))
                 return -1;
         if (!m->store) {
-                if (cw_clock_mono_us() < m->next_open_us)
-                        return -1;
-                m->next_open_us = cw_clock_mono_us() + (int64_t)CW_REMOTE_POLL_MS * 1000;
+                char q[400];
                 cw_error_clear(&err);
                 r = cw_store_open(d->cfg->store, d->cfg->data_dir, &m->store, &err);
                 if (r < 0) {
-                        char q[400];
-                        logline(d, "warning", "event=error what=remote_listen error=%s",
-                                quoted(err.msg, q, sizeof(q)));
+                        went_down(d, quoted(err.msg, q, sizeof(q)), r);
                         return -1;
                 }
         }
         r = cw_store_listen(m->store, d->cfg->node, &fd);
-        return r < 0 ? -1 : fd;
+        if (r < 0) {
+                went_down(d, NULL, r);
+                return -1;
+        }
+        if (m->down)
+                logline(d, "info", "event=remote_listen state=back");
+        m->down = false;
+        return fd;
 }
 
 int daemon_remote_timeout_ms(daemon_state *d)
@@ -97,9 +116,9 @@ int daemon_remote_timeout_ms(daemon_state *d)
 
         if (!m)
                 return -1;
-        if (m->n_kills > 0)
+        if (m->n_kills > 0 && !m->down)
                 return KILL_LOOK_MS;
-        left = (m->store ? m->next_look_us : m->next_open_us) - cw_clock_mono_us();
+        left = (m->down ? m->next_open_us : m->next_look_us) - cw_clock_mono_us();
         return left > 0 ? (int)((left + 999) / 1000) : 0;
 }
 
@@ -187,7 +206,11 @@ static void take_commands(daemon_state *d)
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                if (strcmp(cmds[i].kind, "kill") == 0)
+                /* Its sender has given up on it (and said so): never act late. */
+                if (cmds[i].age_us > (int64_t)CW_REMOTE_TAKE_MS * 1000)
+                        finish(d, cmds[i].id, CW_NODE_CMD_TAKEN, CW_NODE_CMD_EXPIRED,
+                               "too old: its sender had given up", NULL);
+                else if (strcmp(cmds[i].kind, "kill") == 0)
                         act_kill(d, &cmds[i]);
                 else
                         finish(d, cmds[i].id, CW_NODE_CMD_TAKEN, CW_NODE_CMD_FAILED,
@@ -232,7 +255,7 @@ bool daemon_remote_act(daemon_state *d)
         struct daemon_remote *m = d->remote;
         unsigned bits = 0;
 
-        if (!m || !m->store || cw_store_wakeups(m->store, &bits) < 0)
+        if (!m || !m->store || m->down || cw_store_wakeups(m->store, &bits) < 0)
                 return false;
         if (bits & (CW_STORE_WOKE_CMD | CW_STORE_WOKE_LOST) ||
             cw_clock_mono_us() >= m->next_look_us) {
