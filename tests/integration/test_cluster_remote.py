@@ -274,3 +274,44 @@ def test_api_kill_of_a_run_on_another_node(nodes, build_dir, tmp_path):
         assert json.loads(r.read()) == {"id": run_id, "status": "killed"}
     r = a.get(run_id)
     assert r["status"] == "killed" and r["reason"] == "killed by token:ci@beta (admin UI)", r
+
+
+def psql(url, sql):
+    p = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+def test_command_without_notification_is_taken_by_the_poll(nodes):
+    """A notification is only a hint: a command added without one (as if
+    it was lost) is still taken, within the daemon's 5 s look."""
+    a = nodes("alpha")
+    a.start()
+    wait_for(listening(a, a), what="alpha's daemon to listen")
+    run_id = a.run("Sleep")
+    t0 = time.monotonic()
+    cmd = psql(a.store_url, "INSERT INTO node_commands (node, kind, run_id, signal, requested_by) "
+                            f"VALUES ('alpha', 'kill', {run_id}, 15, 'ops@psql') RETURNING id")
+    state = wait_for(lambda: (lambda s: s if s in ("done", "failed") else None)(
+        psql(a.store_url, f"SELECT state FROM node_commands WHERE id = {cmd.splitlines()[0]}")),
+        timeout=12, what="the command to be done")
+    assert state == "done" and time.monotonic() - t0 < 9
+    r = a.get(run_id)
+    assert r["status"] == "killed" and r["reason"] == "killed by ops@psql", r
+
+
+def test_command_older_than_its_sender_waits_is_never_acted_on(nodes):
+    a = nodes("alpha")
+    a.start()
+    wait_for(listening(a, a), what="alpha's daemon to listen")
+    run_id = a.run("Sleep")
+    cmd = psql(a.store_url, "INSERT INTO node_commands (node, kind, run_id, signal, created_at) "
+                            f"VALUES ('alpha', 'kill', {run_id}, 15, "
+                            "clock_timestamp() - interval '1 minute') RETURNING id")
+    psql(a.store_url, "NOTIFY cronwarden, 'cmd:alpha'")
+    state = wait_for(lambda: (lambda s: s if s not in ("pending", "taken") else None)(
+        psql(a.store_url, f"SELECT state FROM node_commands WHERE id = {cmd.splitlines()[0]}")),
+        timeout=12, what="the command to be expired")
+    assert state == "expired"
+    assert a.get(run_id)["status"] == "running"
