@@ -27,7 +27,7 @@
 #include "worker/control.h"
 #include "worker/remote.h"
 
-#define KILL_LOOK_MS 250
+#define KILL_LOOK_MS 100
 #define KILL_EXTRA_US 5000000
 #define TAKE_MAX 32
 

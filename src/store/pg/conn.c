@@ -174,6 +174,8 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_CMD_PRUNE] = {"cw_cmd_prune",
                           "DELETE FROM node_commands WHERE created_at < clock_timestamp() - "
                           "interval '1 day' AND state NOT IN ('pending', 'taken')"},
+        [PS_CMD_ANY] = {"cw_cmd_any", "SELECT count(*) FROM node_commands "
+                                      "WHERE node = $1 AND state = 'pending'"},
         /* Rows another taker holds are skipped, never taken twice. */
         [PS_CMD_TAKE] = {"cw_cmd_take",
                          "UPDATE node_commands SET state = 'taken', taken_at = clock_timestamp() "

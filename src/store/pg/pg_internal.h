@@ -137,6 +137,7 @@ typedef enum pg_stmt_id {
         /* commands to a node and the wake-up channel (commands.c) */
         PS_CMD_ADD,
         PS_CMD_PRUNE,
+        PS_CMD_ANY,
         PS_CMD_TAKE,
         PS_CMD_FINISH,
         PS_CMD_EXISTS,
