@@ -26,6 +26,7 @@
 #include "daemon/daemon_internal.h"
 #include "worker/control.h"
 #include "worker/remote.h"
+#include "worker/worker.h"
 
 #define KILL_LOOK_MS 100
 #define KILL_EXTRA_US 5000000
@@ -154,6 +155,40 @@ static void kill_watch(daemon_state *d, const cw_node_cmd *c, const cw_run *run)
         m->n_kills++;
 }
 
+/* A killed run of a job with can_resume becomes resumable, as after a
+ * local kill (worker/control.h). */
+static void resumable(daemon_state *d, const cw_run *run)
+{
+        const cw_job *job = run->job ? cw_config_job(d->cfg, run->job) : NULL;
+
+        if (run->status == CW_RUN_KILLED && job && job->can_resume)
+                (void)cw_store_run_set_resume(d->remote->store, run->id, CW_RESUME_NONE,
+                                              CW_RESUME_PENDING);
+}
+
+/* The run's worker is gone: its job's group is killed at once (waiting
+ * out a grace here would hold up the loop) and the run recorded killed,
+ * resumable as after a local kill. */
+static void kill_orphan(daemon_state *d, const cw_node_cmd *c, const cw_run *run)
+{
+        cw_store *s = d->remote->store;
+        cw_run killed = *run; /* borrowed strings: never released */
+        char reason[512];
+        int r;
+
+        snprintf(reason, sizeof(reason), "killed by %s (its worker was gone)",
+                 c->by ? c->by : "another node");
+        if (run->pid > 0)
+                cw_proc_kill_group(run->pid, run->pid_start, SIGKILL);
+        r = cw_store_run_transition(s, run->id, CW_RUN_RUNNING, CW_RUN_KILLED, reason,
+                                    cw_clock_now(d->clock));
+        killed.status = CW_RUN_KILLED;
+        if (r == 0)
+                resumable(d, &killed);
+        finish(d, c->id, CW_NODE_CMD_TAKEN, CW_NODE_CMD_DONE,
+               r == 0 ? "killed (its worker was gone)" : "the run had ended", NULL);
+}
+
 /* A kill command taken: signal the worker, or record what is left. */
 static void act_kill(daemon_state *d, const cw_node_cmd *c)
 {
@@ -181,10 +216,7 @@ static void act_kill(daemon_state *d, const cw_node_cmd *c)
                 return;
         }
         if (!cw_control_is_alive(d->cfg, &run)) {
-                r = cw_control_mark_lost(s, &run, cw_clock_now(d->clock));
-                finish(d, c->id, CW_NODE_CMD_TAKEN, CW_NODE_CMD_DONE,
-                       r == 0 ? "its worker was gone: recorded as lost" : "the run had ended",
-                       NULL);
+                kill_orphan(d, c, &run);
                 return;
         }
         if (kill(run.worker_pid, c->signal > 0 ? c->signal : SIGTERM) < 0 && errno != ESRCH) {
@@ -232,6 +264,7 @@ static void check_kills(daemon_state *d)
 
                 if (cw_store_run_get(m->store, k->run_id, &run) == 0 &&
                     cw_run_status_is_final(run.status)) {
+                        resumable(d, &run);
                         finish(d, k->cmd_id, CW_NODE_CMD_TAKEN, CW_NODE_CMD_DONE,
                                cw_run_status_to_string(run.status), k->reason);
                         over = true;

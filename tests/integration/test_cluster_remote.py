@@ -23,6 +23,11 @@ command = sleep 60
 schedule = 0 0 1 1 *
 kill_grace = 2s
 
+[job Backup]
+command = sleep 60
+schedule = 0 0 1 1 *
+can_resume = yes
+
 [job Talk]
 command = sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo line$i; sleep 0.3; done'
 schedule = 0 0 1 1 *
@@ -315,3 +320,38 @@ def test_command_older_than_its_sender_waits_is_never_acted_on(nodes):
         timeout=12, what="the command to be expired")
     assert state == "expired"
     assert a.get(run_id)["status"] == "running"
+
+
+def test_kill_of_a_run_whose_worker_is_gone(nodes):
+    """The owning node kills what is left of the job itself; the run ends
+    killed (resumable, for a job with can_resume), naming who asked."""
+    a, b = nodes("alpha"), nodes("beta")
+    a.start()
+    wait_for(listening(b, a), what="alpha's daemon to listen")
+    run_id = a.run("Backup")
+    r = wait_for(lambda: (lambda r: r if r["pid"] else None)(a.get(run_id)), what="the job's pid")
+    os.kill(r["worker_pid"], signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{r['worker_pid']}/status") or
+             "zombie" in open(f"/proc/{r['worker_pid']}/status").read(), what="the worker to die")
+    assert os.path.exists(f"/proc/{r['pid']}")  # the job lives on
+
+    p = b.cli("kill", "Backup")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"killed run {run_id} (Backup) on node alpha" in p.stdout
+    after = a.get(run_id)
+    assert after["status"] == "killed", after
+    assert after["reason"] == f"killed by {getpass.getuser()}@beta (its worker was gone)", after
+    assert after["resume"] == "pending", after
+    wait_for(lambda: not os.path.exists(f"/proc/{r['pid']}") or
+             "zombie" in open(f"/proc/{r['pid']}/status").read(), what="the job to be killed")
+
+
+def test_remote_kill_of_a_resumable_job_makes_it_resumable(nodes):
+    a, b = nodes("alpha"), nodes("beta")
+    a.start()
+    wait_for(listening(b, a), what="alpha's daemon to listen")
+    run_id = a.run("Backup")
+    p = b.cli("kill", "--run", run_id)
+    assert p.returncode == 0, p.stdout + p.stderr
+    after = a.get(run_id)
+    assert after["status"] == "killed" and after["resume"] == "pending", after
