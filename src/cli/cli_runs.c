@@ -1,6 +1,7 @@
 /* cli_runs.c - run records for the CLI (see cli_runs.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -60,6 +61,17 @@ bool cli_run_matches(const cw_run *r, const char *job, const char *spec)
         if (job && (!r->job || strcmp(r->job, job) != 0))
                 return false;
         return !spec || (r->spec && strcmp(r->spec, spec) == 0);
+}
+
+void cli_who(const cw_config *cfg, char *buf, size_t size)
+{
+        uid_t uid = getuid();
+        const struct passwd *pw = getpwuid(uid);
+
+        if (pw && pw->pw_name && pw->pw_name[0])
+                snprintf(buf, size, "%s@%s", pw->pw_name, cfg->node);
+        else
+                snprintf(buf, size, "%lu@%s", (unsigned long)uid, cfg->node);
 }
 
 static bool daemon_running(const cw_config *cfg)

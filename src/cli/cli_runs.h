@@ -19,6 +19,9 @@ void cli_format_progress(const cw_run *r, char *buf, size_t size);
  * for a bad spec. *ret_job and *ret_spec are owned by the caller. */
 int cli_parse_run_selector(cw_cli *cli, const char *arg, char **ret_job, char **ret_spec);
 bool cli_run_matches(const cw_run *r, const char *job, const char *spec);
+/* Who runs this command, for the history: "alice@NODE" (a uid without a
+ * passwd entry by its number). */
+void cli_who(const cw_config *cfg, char *buf, size_t size);
 
 /* Queued runs left by dead workers (worker/control.h): whether no process
  * can start a queued run now (no daemon on data_dir, nobody holding the

@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "notify/notify.h"
 #include "worker/control.h"
+#include "worker/remote.h"
 
 /* Everything the control commands need open at once. */
 typedef struct ctl {
@@ -48,6 +49,9 @@ static void ctl_hold_starters(ctl *c)
  * worker lives. */
 static bool run_alive(const ctl *c, const cw_run *r)
 {
+        /* Another node's run: by whether that node's daemon is there. */
+        if (cw_remote_is_other(c->cfg, r))
+                return cw_remote_run_alive(c->store, c->cfg, r);
         if (r->status == CW_RUN_QUEUED)
                 return cli_queued_alive(c->cfg, r, c->starters, NULL);
         return cw_control_is_alive(c->cfg, r);
@@ -104,7 +108,9 @@ static const char status_usage[] =
         "\n"
         "Show runs in progress: run id, job spec, node, pid, start, progress, and\n"
         "ALIVE or DEAD (its worker process is gone). A DEAD run is recorded as\n"
-        "lost, and what is left of its job is killed.\n"
+        "lost, and what is left of its job is killed. On a store shared by\n"
+        "several nodes, another node's run is DEAD when no daemon of its node is\n"
+        "connected to the store; it is left for its node to record.\n"
         "\n"
         "Options:\n"
         "      --json        print a JSON array\n"
@@ -142,7 +148,8 @@ static size_t sweep_dead(cw_cli *cli, ctl *c, const cw_run *runs, const bool *al
 
         for (size_t i = 0; i < n; i++) {
                 int r;
-                if (alive[i])
+                /* Another node's runs are that node's (or the cluster's) to record. */
+                if (alive[i] || cw_remote_is_other(c->cfg, &runs[i]))
                         continue;
                 if (runs[i].status == CW_RUN_QUEUED) {
                         cw_queued_fate fate;
@@ -245,7 +252,9 @@ static const char kill_usage[] =
         "kill_grace. Without an argument, every run in progress on this node. A\n"
         "number matches a run id, a worker pid or a job pid; --run and --pid say\n"
         "which. A killed run of a job with can_resume = yes can be restarted by\n"
-        "'cronwarden resume'.\n"
+        "'cronwarden resume'. On a store shared by several nodes, a job spec or\n"
+        "run id also matches runs of other nodes: their node's daemon stops\n"
+        "them, recorded as killed by USER@NODE.\n"
         "\n"
         "Options:\n"
         "      --run ID      the run with this id\n"
@@ -254,7 +263,8 @@ static const char kill_usage[] =
         "      --help        show this help\n"
         "\n"
         "Exit status: 0 all matched runs were stopped, 1 one could not be\n"
-        "stopped, 2 nothing matched or bad arguments.\n";
+        "stopped (also: its node is down or did not answer), 2 nothing matched\n"
+        "(also: the run named has already ended) or bad arguments.\n";
 
 typedef struct kill_target {
         int64_t run_id; /* --run, or 0 */
@@ -263,18 +273,73 @@ typedef struct kill_target {
         char *job, *spec;
 } kill_target;
 
-static bool target_matches(const kill_target *t, const cw_run *r)
+static bool store_shared(const ctl *c)
 {
+        cw_store_url u;
+
+        return cw_store_url_parse(c->cfg->store, &u, NULL) == 0 && u.kind == CW_STORE_POSTGRESQL;
+}
+
+/* A pid means something on this node only; a run id anywhere (on a
+ * store of one node, only this node's runs are ever matched). Without
+ * any selector, only this node's runs. */
+static bool target_matches(const ctl *c, const kill_target *t, const cw_run *r)
+{
+        bool local = !cw_remote_is_other(c->cfg, r);
+
+        if (!local && !store_shared(c))
+                return false;
         if (t->run_id)
                 return r->id == t->run_id;
         if (t->pid)
-                return r->pid == t->pid || r->worker_pid == t->pid;
+                return local && (r->pid == t->pid || r->worker_pid == t->pid);
         if (t->number >= 0)
-                return r->id == t->number || r->pid == t->number || r->worker_pid == t->number;
+                return r->id == t->number ||
+                       (local && (r->pid == t->number || r->worker_pid == t->number));
+        if (!t->job)
+                return local;
         return cli_run_matches(r, t->job, t->spec);
 }
 
-/* Kills every running run on this node that t selects. */
+/* Stops one run: here, or through its node's daemon (remote.h). */
+static int kill_one(cw_cli *cli, ctl *c, const cw_run *run, cw_run_status *ret_st)
+{
+        char who[512], why[512];
+        int r;
+
+        if (!cw_remote_is_other(c->cfg, run))
+                return cw_control_kill(c->store, c->cfg, run, cli->now, ret_st);
+        cli_who(c->cfg, who, sizeof(who));
+        r = cw_remote_kill(c->store, c->cfg, run, who, ret_st, why, sizeof(why));
+        if (r < 0 && r != -ESTALE)
+                fprintf(cli->err, "%s: cannot stop run %lld (%s) on node %s: %s\n", cli->prog,
+                        (long long)run->id, run->spec, run->node, why);
+        return r < 0 && r != -ESTALE ? -ECANCELED : r;
+}
+
+/* Nothing running matched: a run named by its id that has already ended
+ * is said so, rather than not found. */
+static int kill_none(cw_cli *cli, ctl *c, const kill_target *t)
+{
+        int64_t id = t->run_id ? t->run_id : t->number;
+        cw_run run = {0};
+
+        if (id > 0 && cw_store_run_get(c->store, id, &run) == 0 &&
+            cw_run_status_is_final(run.status)) {
+                fprintf(cli->err, "%s: run %lld (%s, node %s) has already ended: %s\n", cli->prog,
+                        (long long)run.id, run.job, run.node ? run.node : "-",
+                        cw_run_status_to_string(run.status));
+                cw_run_release(&run);
+                return CW_EXIT_USAGE;
+        }
+        cw_run_release(&run);
+        /* On a shared store a selector names runs of every node. */
+        return cli_fail(cli, "no run in progress %smatches",
+                        store_shared(c) && (t->job || id > 0) ? "" : "on this node ");
+}
+
+/* Kills every running run that t selects (without a selector: those of
+ * this node). */
 static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_if_none,
                          size_t *ret_killed)
 {
@@ -291,7 +356,7 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                 return code;
         /* A bare number that names two different runs is ambiguous. */
         for (size_t i = 0; i < n; i++)
-                if (target_matches(t, &runs[i]) && (ids == 0 || runs[i].id != first_id)) {
+                if (target_matches(c, t, &runs[i]) && (ids == 0 || runs[i].id != first_id)) {
                         first_id = ids ? first_id : runs[i].id;
                         ids++;
                 }
@@ -301,15 +366,17 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                                 (long long)t->number);
         }
         for (size_t i = 0; i < n; i++) {
-                cw_run_status st;
+                cw_run_status st = CW_RUN_RUNNING;
                 int r;
-                if (!target_matches(t, &runs[i]) || strcmp(runs[i].node, c->cfg->node) != 0)
+                if (!target_matches(c, t, &runs[i]))
                         continue;
                 matched++;
-                r = cw_control_kill(c->store, c->cfg, &runs[i], cli->now, &st);
+                r = kill_one(cli, c, &runs[i], &st);
                 if (r == -ESTALE) {
                         fprintf(cli->out, "run %lld (%s) had already ended\n",
                                 (long long)runs[i].id, runs[i].job);
+                } else if (r == -ECANCELED) {
+                        code = CW_EXIT_JOB_FAILED; /* kill_one said why */
                 } else if (r < 0) {
                         fprintf(cli->err, "%s: cannot stop run %lld (%s): %s\n", cli->prog,
                                 (long long)runs[i].id, runs[i].spec, strerror(-r));
@@ -318,15 +385,17 @@ static int kill_selected(cw_cli *cli, ctl *c, const kill_target *t, bool quiet_i
                         fprintf(cli->out, "run %lld (%s) ended as %s before it could be killed\n",
                                 (long long)runs[i].id, runs[i].job, cw_run_status_to_string(st));
                 } else {
-                        fprintf(cli->out, "killed run %lld (%s)\n", (long long)runs[i].id,
-                                runs[i].job);
+                        fprintf(cli->out, "killed run %lld (%s)%s%s\n", (long long)runs[i].id,
+                                runs[i].job,
+                                cw_remote_is_other(c->cfg, &runs[i]) ? " on node " : "",
+                                cw_remote_is_other(c->cfg, &runs[i]) ? runs[i].node : "");
                         if (ret_killed)
                                 (*ret_killed)++;
                 }
         }
         cw_runs_free(runs, n);
         if (matched == 0 && !quiet_if_none)
-                return cli_fail(cli, "no run in progress on this node matches");
+                return kill_none(cli, c, t);
         return code;
 }
 

@@ -12,6 +12,7 @@
 #include "cli_runs.h"
 #include "worker/capture.h"
 #include "worker/control.h"
+#include "worker/remote.h"
 
 #define HISTORY_DEFAULT 20
 #define HISTORY_MAX 100000
@@ -178,7 +179,8 @@ static const char logs_usage[] =
         "\n"
         "Options:\n"
         "  -f, --follow      keep printing new output, checking every second, until\n"
-        "                    the run ends (or its worker is found gone); when the\n"
+        "                    the run ends (or its worker, or for a run of another\n"
+        "                    node that node's daemon, is found gone); when the\n"
         "                    output grew past max_output meanwhile, a line\n"
         "                    \"[... cronwarden: N bytes omitted ...]\" stands for the\n"
         "                    bytes no longer kept\n"
@@ -353,7 +355,7 @@ static int logs_follow(logs_out *o, cw_store *store, const cw_config *cfg, int64
                  * twice in a row, so a run finishing right now is not
                  * mistaken for one. */
                 if (cw_store_run_get(store, id, &run) == 0 && run.status == CW_RUN_RUNNING &&
-                    !cw_control_is_alive(cfg, &run))
+                    !cw_remote_run_alive(store, cfg, &run))
                         dead++;
                 else
                         dead = 0;

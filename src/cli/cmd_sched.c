@@ -269,7 +269,8 @@ static const char *request_blocker(cw_store *store, const cw_job *job)
 
 /* A running daemon (the process holding DATA_DIR/daemon.pid's lock) is
  * told about the request at once, so it starts within a second instead
- * of at its next planned wake-up. Without a daemon, the next tick takes it. */
+ * of at its next planned wake-up. Without a daemon, the next tick takes it
+ * (or, on a store several nodes share, any node's daemon). */
 static void wake_daemon(const cw_config *cfg)
 {
         char path[4096];
@@ -339,6 +340,9 @@ static int cmd_request(cw_cli *cli, int argc, char **argv)
                 return cli_fail(cli, "cannot queue the request: %s", cw_store_strerror(r));
         fprintf(cli->out, "request %lld queued for %s\n", (long long)id, spec_text);
         wake_daemon(cfg);
+        /* Daemons on other nodes of a shared store too (a hint: they also
+         * look now and then); -EOPNOTSUPP on a store of one node. */
+        (void)cw_store_wake(store);
         /* Queued all the same (it may be enabled before the next pass),
          * but a request that will only be skipped deserves a word. */
         blocker = request_blocker(store, ref.job);

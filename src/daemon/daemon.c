@@ -1,7 +1,9 @@
 /* daemon.c - the scheduler daemon's event loop (see daemon.h).
  *
- * One thread, one poll() on four descriptors: a signalfd, a timerfd, the
- * spawner's socket and the watch on the zone files (daemon_time.c). Every
+ * One thread, one poll() on six descriptors: a signalfd, a timerfd, the
+ * spawner's socket, the watch on the zone files (daemon_time.c), and on
+ * a cluster's store the heartbeat timer (cluster.c) and the connection
+ * that hears other nodes' commands (remote.c). Every
  * wake-up but a zone directory's unrelated news runs a full pass, which is
  * idempotent (claims) and knows from the store what is due; the pass also
  * says when the next thing is due, and the timer is armed for exactly
@@ -887,6 +889,7 @@ static void cleanup(daemon_state *d)
          * blocked and land on the signalfd until they are gone. */
         admin_stop(d);
         daemon_notify_stop(d);
+        daemon_remote_close(d);
         cw_store_batch_abort(d->store);
         daemon_cluster_stop(d);
         pending_clear(d);
@@ -993,17 +996,19 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         if (daemon_cluster_start(&d) < 0)
                 logline(&d, "error", "event=error what=cluster error=%s", strerror(ENOMEM));
         daemon_notify_start(&d);
+        daemon_remote_open(&d);
         /* The store is open and the admin server listens. */
         cw_sdnotify_ready(&d.sd, NULL);
         fire_reboot(&d);
         for (bool pass = true; !d.stop;) {
-                struct pollfd p[5] = {{.fd = d.sig_fd, .events = POLLIN},
+                struct pollfd p[6] = {{.fd = d.sig_fd, .events = POLLIN},
                                       {.fd = d.timer_fd, .events = POLLIN},
                                       {.fd = -1, .events = POLLIN},
                                       {.fd = d.tzw ? cw_tzwatch_fd(d.tzw) : -1, .events = POLLIN},
-                                      {.fd = daemon_cluster_fd(&d), .events = POLLIN}};
+                                      {.fd = daemon_cluster_fd(&d), .events = POLLIN},
+                                      {.fd = -1, .events = POLLIN}};
                 int64_t left;
-                int n, tmo, wd;
+                int n, tmo, wd, rt;
 
                 if (pass) {
                         cw_time wake, again;
@@ -1022,7 +1027,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 left = d.tz_due ? d.tz_due - cw_clock_mono_us() : -1;
                 tmo = d.tz_due ? (int)(left > 0 ? (left + 999) / 1000 : 0) : -1;
                 wd = cw_sdnotify_timeout_ms(&d.sd, cw_clock_mono_us());
-                n = poll(p, 5, wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo);
+                tmo = wd >= 0 && (tmo < 0 || wd < tmo) ? wd : tmo;
+                /* Other nodes' commands (remote.c): a socket and a deadline. */
+                p[5].fd = daemon_remote_fd(&d);
+                rt = daemon_remote_timeout_ms(&d);
+                n = poll(p, 6, rt >= 0 && (tmo < 0 || rt < tmo) ? rt : tmo);
                 if (n < 0 && errno != EINTR) {
                         logline(&d, "error", "event=error what=poll error=%s", strerror(errno));
                         break;
@@ -1039,6 +1048,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 if (p[3].revents)
                         daemon_zones_read(&d);
                 if (p[4].revents && daemon_cluster_tick(&d))
+                        pass = true;
+                if (daemon_remote_act(&d))
                         pass = true;
                 if (d.tz_due && cw_clock_mono_us() >= d.tz_due) {
                         d.tz_due = 0;

@@ -105,6 +105,8 @@ typedef struct daemon_state {
         /* This daemon as a node of a cluster (cluster.h); NULL on a store
          * without nodes. */
         daemon_cluster *cluster;
+        /* Commands from other nodes (remote.c); NULL: none on this store. */
+        struct daemon_remote *remote;
 } daemon_state;
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
@@ -176,6 +178,20 @@ cw_time sweep_queued(daemon_state *d);
  * started. */
 void daemon_notify_start(daemon_state *d);
 void daemon_notify_stop(daemon_state *d);
+
+/* remote.c: commands from other nodes on a shared PostgreSQL store
+ * (docs/cluster.md). open prepares a listening connection of its own as
+ * this node's daemon (nothing on SQLite; a failure is logged and retried);
+ * fd is the descriptor to poll (-1: none) and timeout_ms how long the
+ * loop may sleep before act must look again (-1: no limit); act reads
+ * what arrived, acts on this node's commands (a kill signals the run's
+ * worker and is finished once the run ended, or after kill_grace + 5 s)
+ * and returns true when another node asked for a pass. close frees it. */
+void daemon_remote_open(daemon_state *d);
+int daemon_remote_fd(daemon_state *d);
+int daemon_remote_timeout_ms(daemon_state *d);
+bool daemon_remote_act(daemon_state *d);
+void daemon_remote_close(daemon_state *d);
 
 /* daemon_time.c: watches the config's zone files (a failure is logged). */
 void daemon_zones_watch(daemon_state *d);

@@ -15,6 +15,7 @@
 #include "jobspec/jobspec.h"
 #include "catalog/entries.h"
 #include "worker/control.h"
+#include "worker/remote.h"
 
 int cw_action_http_status(int r)
 {
@@ -241,11 +242,37 @@ int cw_action_request_params(const cw_http_req *req, const char *job, const char
         return queue_request(req, canon, ret_request_id, err);
 }
 
+/* Stops run here, or through its node's daemon (worker/remote.h),
+ * recorded as killed by the admin user (through the UI or the API); *ret_said when the other node
+ * could not and err says why (-ETIMEDOUT: down or no answer). */
+static int kill_run(const cw_http_req *req, const cw_run *run, cw_run_status *ret, bool *ret_said,
+                    cw_error *err)
+{
+        const char *via = req->via_token ? "API" : "admin UI";
+        char by[512], why[512];
+        int r;
+
+        if (!cw_remote_is_other(req->cfg, run)) {
+                snprintf(by, sizeof(by), "%s (%s)", who(req), via);
+                return cw_control_kill_by(req->store, req->cfg, run, by, req->now_us, ret);
+        }
+        snprintf(by, sizeof(by), "%s@%s (%s)", who(req), req->cfg->node, via);
+        r = cw_remote_kill(req->store, req->cfg, run, by, ret, why, sizeof(why));
+        if (r < 0 && r != -ESTALE) {
+                *ret_said = true;
+                return cw_error_fail(err, r == -EHOSTDOWN || r == -ETIMEDOUT ? -ETIMEDOUT : -EIO,
+                                     "cannot kill run %" PRId64 " on node %s: %s", run->id,
+                                     run->node, why);
+        }
+        return r;
+}
+
 int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_status, cw_error *err)
 {
         _cleanup_(cw_run_release) cw_run run = {0};
         cw_run_status final = CW_RUN_KILLED;
-        char q[160], by[200];
+        bool said = false;
+        char q[160];
         int r;
 
         cw_error_clear(err);
@@ -257,8 +284,9 @@ int cw_action_kill(const cw_http_req *req, int64_t run_id, cw_run_status *ret_st
         if (run.status != CW_RUN_RUNNING)
                 return cw_error_fail(err, -ESTALE, "run %" PRId64 " is not running (it is %s)",
                                      run_id, cw_run_status_to_string(run.status));
-        snprintf(by, sizeof(by), "%s (%s)", who(req), req->via_token ? "API" : "admin UI");
-        r = cw_control_kill_by(req->store, req->cfg, &run, by, req->now_us, &final);
+        r = kill_run(req, &run, &final, &said, err);
+        if (said)
+                return r;
         if (r == -ESTALE) {
                 _cleanup_(cw_run_release) cw_run now = {0};
                 if (cw_store_run_get(req->store, run_id, &now) == 0)

@@ -796,3 +796,106 @@ bool cw_store_deadline_wait(cw_store_deadline *d)
                 d->delay_us *= 2;
         return true;
 }
+
+/* ---- commands to a node ---- */
+
+static const char *const node_cmd_states[CW_NODE_CMD_STATE_MAX] = {
+        [CW_NODE_CMD_PENDING] = "pending", [CW_NODE_CMD_TAKEN] = "taken",
+        [CW_NODE_CMD_DONE] = "done",       [CW_NODE_CMD_FAILED] = "failed",
+        [CW_NODE_CMD_EXPIRED] = "expired",
+};
+
+const char *cw_node_cmd_state_to_string(cw_node_cmd_state st)
+{
+        return (unsigned)st < CW_NODE_CMD_STATE_MAX ? node_cmd_states[st] : "unknown";
+}
+
+void cw_node_cmd_release(cw_node_cmd *c)
+{
+        if (!c)
+                return;
+        free(c->node);
+        free(c->kind);
+        free(c->by);
+        free(c->result);
+        *c = (cw_node_cmd){0};
+}
+
+void cw_node_cmds_free(cw_node_cmd *c, size_t n)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < n; i++)
+                cw_node_cmd_release(&c[i]);
+        free(c);
+}
+
+int cw_store_node_cmd_add(cw_store *s, cw_node_cmd *c)
+{
+        OP_OR_RETURN(s, node_cmd_add);
+        if (!c || !c->node || !c->kind)
+                return -EINVAL;
+        return s->ops->node_cmd_add(s, c);
+}
+
+int cw_store_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,
+                            size_t *ret_n)
+{
+        OP_OR_RETURN(s, node_cmds_take);
+        if (!node || !ret || !ret_n)
+                return -EINVAL;
+        return s->ops->node_cmds_take(s, node, max, ret, ret_n);
+}
+
+int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
+                             const char *result, const char *run_reason)
+{
+        OP_OR_RETURN(s, node_cmd_finish);
+        if ((unsigned)from >= CW_NODE_CMD_STATE_MAX || (unsigned)to >= CW_NODE_CMD_STATE_MAX)
+                return -EINVAL;
+        return s->ops->node_cmd_finish(s, id, from, to, result, run_reason);
+}
+
+int cw_store_node_cmd_get(cw_store *s, int64_t id, cw_node_cmd *ret)
+{
+        OP_OR_RETURN(s, node_cmd_get);
+        if (!ret)
+                return -EINVAL;
+        return s->ops->node_cmd_get(s, id, ret);
+}
+
+int cw_store_node_alive(cw_store *s, const char *node, bool *ret)
+{
+        OP_OR_RETURN(s, node_alive);
+        if (!node || !ret)
+                return -EINVAL;
+        return s->ops->node_alive(s, node, ret);
+}
+
+int cw_store_wake(cw_store *s)
+{
+        OP_OR_RETURN(s, wake);
+        return s->ops->wake(s);
+}
+
+int cw_store_listen(cw_store *s, const char *node, int *ret_fd)
+{
+        OP_OR_RETURN(s, listen);
+        if (!ret_fd)
+                return -EINVAL;
+        return s->ops->listen(s, node, ret_fd);
+}
+
+void cw_store_unlisten(cw_store *s)
+{
+        if (s && s->ops && s->ops->unlisten)
+                s->ops->unlisten(s);
+}
+
+int cw_store_wakeups(cw_store *s, unsigned *ret)
+{
+        OP_OR_RETURN(s, wakeups);
+        if (!ret)
+                return -EINVAL;
+        return s->ops->wakeups(s, ret);
+}

@@ -538,5 +538,80 @@ int cw_store_node_jobs_set(cw_store *s, const char *node, const char *const *job
  * hash wins), sorted; free with cw_store_names_free. */
 int cw_store_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us,
                                 char ***ret, size_t *ret_n);
+/* ---- commands to a node (docs/cluster.md, Controlling runs on other nodes) ----
+ *
+ * On a store several nodes share, what only the node running a run can do
+ * (signal its worker) is asked of that node's daemon through a row: a
+ * command is added pending, taken by the daemon of its node, and finished
+ * with a result, each step a compare-and-set of its state. Adding and
+ * finishing one also notifies the store's wake-up channel (PostgreSQL's
+ * LISTEN/NOTIFY); a notification is only a hint, so one lost (a dropped
+ * connection) only delays: daemons also look now and then. All ages come
+ * from the database's clock. The SQLite store is one node: every
+ * operation here is -EOPNOTSUPP there, and callers act locally. */
+typedef enum cw_node_cmd_state {
+        CW_NODE_CMD_PENDING, /* added, not yet taken by its node's daemon */
+        CW_NODE_CMD_TAKEN,   /* its daemon acts on it */
+        CW_NODE_CMD_DONE,    /* acted on: result says what came of it */
+        CW_NODE_CMD_FAILED,  /* could not be acted on: result says why */
+        CW_NODE_CMD_EXPIRED, /* withdrawn by its sender before it was taken */
+        CW_NODE_CMD_STATE_MAX,
+} cw_node_cmd_state;
+const char *cw_node_cmd_state_to_string(cw_node_cmd_state st);
+
+typedef struct cw_node_cmd {
+        int64_t id;
+        char *node;     /* the node whose daemon acts on it */
+        char *kind;     /* "kill" */
+        int64_t run_id; /* the run it is about, 0: none */
+        int signal;     /* kill: the signal for the run's worker */
+        char *by;       /* who asked ("alice@node2"), NULL: unknown */
+        cw_node_cmd_state state;
+        char *result;   /* what came of it; NULL until finished */
+        int64_t age_us; /* since it was added, by the database's clock */
+} cw_node_cmd;
+
+/* Frees the strings of c and zeroes it. Accepts NULL. */
+void cw_node_cmd_release(cw_node_cmd *c);
+void cw_node_cmds_free(cw_node_cmd *c, size_t n);
+/* Adds c (node, kind, run_id, signal, by; the rest ignored) as pending and
+ * wakes c->node's daemon; sets c->id. */
+int cw_store_node_cmd_add(cw_store *s, cw_node_cmd *c);
+/* Takes (pending -> taken) up to max pending commands of `node`, oldest
+ * first; a command another taker holds is skipped. Free *ret with
+ * cw_node_cmds_free. */
+int cw_store_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,
+                            size_t *ret_n);
+/* Moves command id from state `from` to `to` with result (may be NULL) and
+ * wakes whoever waits for it. When run_reason is not NULL and the
+ * command's run ended killed, the run's reason becomes run_reason in the
+ * same transaction (who asked for the kill). -ESTALE when the command
+ * was not `from`, -ENOENT when there is none. */
+int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
+                             const char *result, const char *run_reason);
+/* Command id as it is now. Release *ret with cw_node_cmd_release. */
+int cw_store_node_cmd_get(cw_store *s, int64_t id, cw_node_cmd *ret);
+/* Whether a daemon of `node` is connected to the store now (one that
+ * called cw_store_listen with that node). */
+int cw_store_node_alive(cw_store *s, const char *node, bool *ret);
+/* Wakes every daemon on the store for a pass (a request was queued). */
+int cw_store_wake(cw_store *s);
+/* Makes s's connection listen to the wake-up channel, as the daemon of
+ * `node` when not NULL (cw_store_node_alive then sees it); *ret_fd is the
+ * descriptor to poll for what arrives. Call again before each poll: after
+ * a lost connection it connects and listens again (then reporting
+ * CW_STORE_WOKE_LOST at the next cw_store_wakeups, as news may have been
+ * missed), and the descriptor may change. */
+int cw_store_listen(cw_store *s, const char *node, int *ret_fd);
+/* Stops listening and forgets what arrived. Accepts a store not listening. */
+void cw_store_unlisten(cw_store *s);
+/* What arrived since the last call, without waiting: a mask of these. */
+enum {
+        CW_STORE_WOKE_CMD = 1 << 0,  /* a command for the listening node */
+        CW_STORE_WOKE_PASS = 1 << 1, /* a pass is wanted (cw_store_wake) */
+        CW_STORE_WOKE_DONE = 1 << 2, /* some command was finished */
+        CW_STORE_WOKE_LOST = 1 << 3, /* the connection was lost: news may be missed */
+};
+int cw_store_wakeups(cw_store *s, unsigned *ret);
 
 #endif

@@ -130,6 +130,18 @@ struct cw_store_ops {
                              const char *const *hashes, size_t n);
         int (*node_jobs_disagree)(cw_store *s, const char *node, int64_t dead_after_us,
                                   char ***ret, size_t *ret_n);
+        /* commands to a node and the wake-up channel (cluster remote control) */
+        int (*node_cmd_add)(cw_store *s, cw_node_cmd *c);
+        int (*node_cmds_take)(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,
+                              size_t *ret_n);
+        int (*node_cmd_finish)(cw_store *s, int64_t id, cw_node_cmd_state from,
+                               cw_node_cmd_state to, const char *result, const char *run_reason);
+        int (*node_cmd_get)(cw_store *s, int64_t id, cw_node_cmd *ret);
+        int (*node_alive)(cw_store *s, const char *node, bool *ret);
+        int (*wake)(cw_store *s);
+        int (*listen)(cw_store *s, const char *node, int *ret_fd);
+        void (*unlisten)(cw_store *s);
+        int (*wakeups)(cw_store *s, unsigned *ret);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

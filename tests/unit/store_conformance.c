@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1916,6 +1917,105 @@ static void test_nodes(void **state)
         cw_nodes_free(ns, n);
 }
 
+/* Commands to a node (store.h): taken once and by their node only,
+ * finished by compare-and-set (a withdrawn one is never taken), the
+ * kill's reason written to its killed run in the finishing transaction;
+ * a listening connection is woken and names its node as alive. A store
+ * of one node says "not supported" for each operation. */
+static void test_node_commands(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f), *other = NULL;
+        char node[96], nobody[96], job[96], by[] = "alice@n2";
+        cw_node_cmd c = {.kind = (char *)"kill", .signal = 15, .by = by}, got = {0}, *t = NULL;
+        struct pollfd p = {.events = POLLIN};
+        unsigned bits = 0;
+        bool alive = false;
+        cw_run r = {0};
+        size_t n = 0;
+        int fd = -1;
+
+        name(f, "node", node, sizeof(node));
+        name(f, "nobody", nobody, sizeof(nobody));
+        name(f, "J", job, sizeof(job));
+        c.node = node;
+        c.run_id = insert(s, job, CW_RUN_RUNNING, 1000);
+        if (cw_store_node_cmd_add(s, &c) == -EOPNOTSUPP) {
+                assert_int_equal(cw_store_node_cmds_take(s, node, 1, &t, &n), -EOPNOTSUPP);
+                assert_int_equal(cw_store_listen(s, node, &fd), -EOPNOTSUPP);
+                assert_int_equal(cw_store_node_alive(s, node, &alive), -EOPNOTSUPP);
+                assert_int_equal(cw_store_wake(s), -EOPNOTSUPP);
+                return;
+        }
+        assert_true(c.id > 0);
+        /* The node's daemon listens on a connection of its own. */
+        assert_int_equal(open_url(f->url, &other), 0);
+        assert_int_equal(cw_store_listen(other, node, &fd), 0);
+        assert_int_equal(cw_store_node_alive(s, node, &alive), 0);
+        assert_true(alive);
+        assert_int_equal(cw_store_node_alive(s, nobody, &alive), 0);
+        assert_false(alive);
+        assert_int_equal(cw_store_wake(s), 0);
+        p.fd = fd;
+        assert_int_equal(poll(&p, 1, 10000), 1);
+        assert_int_equal(cw_store_wakeups(other, &bits), 0);
+        assert_true(bits & CW_STORE_WOKE_PASS);
+
+        /* Another node's taker gets nothing; its own takes it once. */
+        assert_int_equal(cw_store_node_cmds_take(s, nobody, 8, &t, &n), 0);
+        assert_int_equal(n, 0);
+        cw_node_cmds_free(t, n);
+        assert_int_equal(cw_store_node_cmds_take(other, node, 8, &t, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(t[0].id, c.id);
+        assert_string_equal(t[0].kind, "kill");
+        assert_string_equal(t[0].by, by);
+        assert_int_equal(t[0].run_id, c.run_id);
+        assert_int_equal(t[0].signal, 15);
+        assert_int_equal(t[0].state, CW_NODE_CMD_TAKEN);
+        assert_true(t[0].age_us >= 0);
+        cw_node_cmds_free(t, n);
+        assert_int_equal(cw_store_node_cmds_take(other, node, 8, &t, &n), 0);
+        assert_int_equal(n, 0);
+        cw_node_cmds_free(t, n);
+
+        /* Finished once; the killed run names who asked. */
+        assert_int_equal(cw_store_run_transition(s, c.run_id, CW_RUN_RUNNING, CW_RUN_KILLED,
+                                                 "killed by signal from pid 1", 2000),
+                         0);
+        assert_int_equal(cw_store_node_cmd_finish(other, c.id, CW_NODE_CMD_TAKEN, CW_NODE_CMD_DONE,
+                                                  "killed", "killed by alice"),
+                         0);
+        assert_int_equal(cw_store_node_cmd_finish(other, c.id, CW_NODE_CMD_TAKEN,
+                                                  CW_NODE_CMD_FAILED, "again", NULL),
+                         -ESTALE);
+        assert_int_equal(cw_store_node_cmd_finish(other, INT64_MAX, CW_NODE_CMD_TAKEN,
+                                                  CW_NODE_CMD_DONE, NULL, NULL),
+                         -ENOENT);
+        assert_int_equal(cw_store_run_get(s, c.run_id, &r), 0);
+        assert_string_equal(r.reason, "killed by alice");
+        cw_run_release(&r);
+        assert_int_equal(cw_store_node_cmd_get(s, c.id, &got), 0);
+        assert_int_equal(got.state, CW_NODE_CMD_DONE);
+        assert_string_equal(got.result, "killed");
+        cw_node_cmd_release(&got);
+
+        /* A command withdrawn before it was taken is never taken. */
+        assert_int_equal(cw_store_node_cmd_add(s, &c), 0);
+        assert_int_equal(cw_store_node_cmd_finish(s, c.id, CW_NODE_CMD_PENDING, CW_NODE_CMD_EXPIRED,
+                                                  "withdrawn", NULL),
+                         0);
+        assert_int_equal(cw_store_node_cmds_take(other, node, 8, &t, &n), 0);
+        assert_int_equal(n, 0);
+        cw_node_cmds_free(t, n);
+        /* Its wake-up came (cmd for this node, then done). */
+        (void)poll(&p, 1, 2000);
+        assert_int_equal(cw_store_wakeups(other, &bits), 0);
+        assert_true(bits & CW_STORE_WOKE_CMD);
+        cw_store_unlisten(other);
+        cw_store_close(other);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1947,6 +2047,7 @@ int main(int argc, char **argv)
                 T(test_outbox),
                 T(test_outbox_lease_clock),
                 T(test_outbox_claim_race),
+                T(test_node_commands),
                 T(test_claim_race),
                 T(test_busy_wait),
                 T(test_crash_in_transaction),

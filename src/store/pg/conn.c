@@ -289,6 +289,37 @@ static const stmt_def stmts[PS_MAX] = {
                                    "ORDER BY job, n DESC, hash) "
                                    "SELECT j.job FROM node_jobs j JOIN best b ON b.job = j.job "
                                    "WHERE j.node = $1 AND j.hash <> b.hash ORDER BY j.job"},
+        /* Commands to a node (commands.c). Ages and times are the
+         * database's (clock_timestamp()), never a node's own clock. */
+        [PS_CMD_ADD] = {"cw_cmd_add",
+                        "INSERT INTO node_commands (node, kind, run_id, signal, requested_by) "
+                        "VALUES ($1, $2, $3, $4, $5) RETURNING id"},
+        [PS_CMD_PRUNE] = {"cw_cmd_prune",
+                          "DELETE FROM node_commands WHERE created_at < clock_timestamp() - "
+                          "interval '1 day' AND state NOT IN ('pending', 'taken')"},
+        [PS_CMD_ANY] = {"cw_cmd_any", "SELECT count(*) FROM node_commands "
+                                      "WHERE node = $1 AND state = 'pending'"},
+        /* Rows another taker holds are skipped, never taken twice. */
+        [PS_CMD_TAKE] = {"cw_cmd_take",
+                         "UPDATE node_commands SET state = 'taken', taken_at = clock_timestamp() "
+                         "WHERE id IN (SELECT id FROM node_commands WHERE node = $1 AND "
+                         "state = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                         "RETURNING " PG_CMD_COLS},
+        [PS_CMD_FINISH] = {"cw_cmd_finish",
+                           "UPDATE node_commands SET state = $3, result = $4, "
+                           "done_at = clock_timestamp() WHERE id = $1 AND state = $2 "
+                           "RETURNING run_id"},
+        [PS_CMD_EXISTS] = {"cw_cmd_exists", "SELECT 1 FROM node_commands WHERE id = $1"},
+        [PS_CMD_GET] = {"cw_cmd_get", "SELECT " PG_CMD_COLS " FROM node_commands WHERE id = $1"},
+        [PS_CMD_RUN_REASON] = {"cw_cmd_run_reason",
+                               "UPDATE runs SET reason = $2 WHERE id = $1 AND status = 'killed'"},
+        /* A daemon names its listening connection (pg_listen). */
+        [PS_NODE_ALIVE] = {"cw_node_alive",
+                           "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND application_name = left($1, 63)"},
+        [PS_NOTIFY] = {"cw_notify", "SELECT pg_notify('" PG_CHANNEL "', $1)"},
+        [PS_SET_APPNAME] = {"cw_set_appname",
+                            "SELECT set_config('application_name', left($1, 63), false)"},
 };
 
 /* ---- clocks and pauses ------------------------------------------------------ */
@@ -345,6 +376,7 @@ int pg_connect(pg_store *q)
                 return 0;
         PQfinish(q->conn);
         memset(q->prepared, 0, sizeof(q->prepared));
+        q->conn_gen++;
         q->conn = PQconnectdbParams(keys + first, vals + first, 1);
         if (!q->conn)
                 return -ENOMEM;

@@ -41,9 +41,10 @@
  * statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
  * (claims, scheduler state, job flags, requests, UI entries), stats.c
- * (the per-job aggregates), outbox.c (the notification outbox) and nodes.c
+ * (the per-job aggregates), outbox.c (the notification outbox), nodes.c
  * (cluster nodes: heartbeats in the database's time, the dead-node sweep,
- * published job hashes). */
+ * published job hashes) and commands.c (commands to a node, the wake-up
+ * channel). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -55,7 +56,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define PG_SCHEMA_LATEST 3
+#define PG_SCHEMA_LATEST 5
 /* Pauses between retries grow from the first to the last value
  * (microseconds), doubling each time. */
 #define PG_BACKOFF_MIN_US 1000
@@ -79,6 +80,14 @@
         "id, job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, "      \
         "worker_pid, pid, pid_start, exit_code, signal, progress_done, progress_total, "           \
         "output_size, output_truncated, reason, lock_key, resume, resumed_from"
+
+/* The columns of a command (commands.c, cmd_row), the last its age in µs
+ * by the database's clock. */
+#define PG_CMD_COLS                                                                                \
+        "id, node, kind, run_id, signal, requested_by, state, result, "                            \
+        "(extract(epoch FROM clock_timestamp() - created_at) * 1000000)::bigint"
+/* The channel of LISTEN/NOTIFY: payloads "cmd:NODE", "pass", "done:ID". */
+#define PG_CHANNEL "cronwarden"
 
 /* The prepared statements; their names and SQL are conn.c's table. */
 typedef enum pg_stmt_id {
@@ -158,6 +167,18 @@ typedef enum pg_stmt_id {
         PS_NODE_JOBS_CLEAR,
         PS_NODE_JOB_ADD,
         PS_NODE_JOBS_DISAGREE,
+        /* commands to a node and the wake-up channel (commands.c) */
+        PS_CMD_ADD,
+        PS_CMD_PRUNE,
+        PS_CMD_ANY,
+        PS_CMD_TAKE,
+        PS_CMD_FINISH,
+        PS_CMD_EXISTS,
+        PS_CMD_GET,
+        PS_CMD_RUN_REASON,
+        PS_NODE_ALIVE,
+        PS_NOTIFY,
+        PS_SET_APPNAME,
         PS_MAX,
 } pg_stmt_id;
 
@@ -188,7 +209,14 @@ typedef struct pg_store {
         /* Why the last write refused as read-only (-EROFS) or not allowed
          * (-EACCES) was, for cw_store_error_text; "" before any. */
         char readonly_why[512];
-        int fault; /* a cw_store_pg_fault for the next COMMIT (tests) */
+        int fault;                  /* a cw_store_pg_fault for the next COMMIT (tests) */
+        unsigned conn_gen;          /* counts connections made, so a listener sees a new one */
+        /* cw_store_listen: listening on listen_gen's connection, as the
+         * daemon of listen_as (NULL: not a daemon); listen_lost: a
+         * connection was lost under it since the last cw_store_wakeups. */
+        bool listening, listen_lost;
+        unsigned listen_gen;
+        char *listen_as;
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -346,6 +374,19 @@ int pg_ui_entry_update(cw_store *s, const cw_ui_entry *e);
 int pg_ui_entry_delete(cw_store *s, int64_t id);
 int pg_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret);
 int pg_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
+
+/* ---- commands.c -------------------------------------------------------------- */
+
+int pg_node_cmd_add(cw_store *s, cw_node_cmd *c);
+int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret, size_t *ret_n);
+int pg_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
+                       const char *result, const char *run_reason);
+int pg_node_cmd_get(cw_store *s, int64_t id, cw_node_cmd *ret);
+int pg_node_alive(cw_store *s, const char *node, bool *ret);
+int pg_wake(cw_store *s);
+int pg_listen(cw_store *s, const char *node, int *ret_fd);
+void pg_unlisten(cw_store *s);
+int pg_wakeups(cw_store *s, unsigned *ret);
 
 /* ---- stats.c ---------------------------------------------------------------- */
 
