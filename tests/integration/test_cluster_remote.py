@@ -278,7 +278,7 @@ def test_api_kill_of_a_run_on_another_node(nodes, build_dir, tmp_path):
         assert r.status == 200
         assert json.loads(r.read()) == {"id": run_id, "status": "killed"}
     r = a.get(run_id)
-    assert r["status"] == "killed" and r["reason"] == "killed by token:ci@beta (admin UI)", r
+    assert r["status"] == "killed" and r["reason"] == "killed by token:ci@beta (API)", r
 
 
 def psql(url, sql):
