@@ -161,7 +161,7 @@ typedef struct cw_config {
          * stops claiming fires. Defaults 30s and 2s. */
         cw_duration dead_timeout;
         cw_duration max_clock_offset;
-        char *admin_listen;       /* default 127.0.0.1:8080 */
+        char *admin_listen; /* default 127.0.0.1:8080 */
         char *admin_user;
         char *admin_password_hash;
         /* [admin] api_token lines, each "NAME sha256:HEX" (HEX: 64 lowercase

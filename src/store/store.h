@@ -500,10 +500,10 @@ typedef struct cw_node {
         cw_node_state state; /* as recorded (a stale ALIVE row: see expired) */
         bool expired;        /* no heartbeat for the dead timeout asked (not swept yet) */
         int64_t started_us, heartbeat_us, dead_us; /* database time; dead_us 0: not dead */
-        int64_t age_us;          /* database now - heartbeat_us */
-        int64_t clock_offset_us; /* as last measured */
+        int64_t age_us;                            /* database now - heartbeat_us */
+        int64_t clock_offset_us;                   /* as last measured */
         bool claiming;
-        char *reason; /* why not claiming, or why dead; NULL */
+        char *reason;     /* why not claiming, or why dead; NULL */
         uint64_t running; /* its queued and running runs */
         uint64_t jobs;    /* jobs whose definition it published */
         /* Jobs whose definition differs from most live nodes' (the node
@@ -536,8 +536,8 @@ int cw_store_node_jobs_set(cw_store *s, const char *node, const char *const *job
 /* The jobs of `node` whose hash differs from the hash most alive nodes
  * (heartbeat within dead_after_us) publish for it (a tie: the smallest
  * hash wins), sorted; free with cw_store_names_free. */
-int cw_store_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us,
-                                char ***ret, size_t *ret_n);
+int cw_store_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us, char ***ret,
+                                size_t *ret_n);
 /* ---- commands to a node (docs/cluster.md, Controlling runs on other nodes) ----
  *
  * On a store several nodes share, what only the node running a run can do

@@ -128,8 +128,8 @@ struct cw_store_ops {
         int (*nodes_sweep)(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n);
         int (*node_jobs_set)(cw_store *s, const char *node, const char *const *jobs,
                              const char *const *hashes, size_t n);
-        int (*node_jobs_disagree)(cw_store *s, const char *node, int64_t dead_after_us,
-                                  char ***ret, size_t *ret_n);
+        int (*node_jobs_disagree)(cw_store *s, const char *node, int64_t dead_after_us, char ***ret,
+                                  size_t *ret_n);
         /* commands to a node and the wake-up channel (cluster remote control) */
         int (*node_cmd_add)(cw_store *s, cw_node_cmd *c);
         int (*node_cmds_take)(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,

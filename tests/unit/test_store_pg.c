@@ -334,7 +334,7 @@ static void db_exec(const char *url, const char *sql)
 /* What migrations 2 and later added, taken away again: a store of schema
  * 1 (a migration is applied when it is above the newest one recorded). */
 #define UNDO_MIGRATION_2                                                                           \
-        "DROP TABLE node_commands; DROP TABLE node_jobs; DROP TABLE nodes; "                        \
+        "DROP TABLE node_commands; DROP TABLE node_jobs; DROP TABLE nodes; "                       \
         "DROP INDEX runs_node_active; "                                                            \
         "ALTER TABLE job_stats DROP COLUMN last_failure_us, DROP COLUMN last_duration_us, "        \
         "DROP COLUMN consecutive_failures; DROP TABLE outbox; "                                    \

@@ -261,8 +261,8 @@ static const stmt_def stmts[PS_MAX] = {
                            "SELECT n.name, n.pid, n.version, n.state, n.started_us, "
                            "n.heartbeat_us, n.dead_us, " PG_DB_NOW_US " - n.heartbeat_us, "
                            "n.clock_offset_us, n.claiming, n.reason, "
-                           "(n.state = 'alive' AND " PG_DB_NOW_US " - greatest(n.heartbeat_us, "
-                           PG_PM_START_US ") > $1)::int, "
+                           "(n.state = 'alive' AND " PG_DB_NOW_US
+                           " - greatest(n.heartbeat_us, " PG_PM_START_US ") > $1)::int, "
                            "(SELECT count(*) FROM runs r WHERE r.status IN ('queued', 'running') "
                            "AND r.node = n.name), "
                            "(SELECT count(*) FROM node_jobs j WHERE j.node = n.name) "
@@ -272,8 +272,8 @@ static const stmt_def stmts[PS_MAX] = {
                             ", reason = 'no heartbeat for ' || round((" PG_DB_NOW_US
                             " - heartbeat_us) / 1000000.0, 1) || ' s (dead timeout ' || "
                             "round($1 / 1000000.0, 1) || ' s)' "
-                            "WHERE state = 'alive' AND " PG_DB_NOW_US " - greatest(heartbeat_us, "
-                            PG_PM_START_US ") > $1 RETURNING name"},
+                            "WHERE state = 'alive' AND " PG_DB_NOW_US
+                            " - greatest(heartbeat_us, " PG_PM_START_US ") > $1 RETURNING name"},
         [PS_NODE_JOBS_CLEAR] = {"cw_node_jobs_clear", "DELETE FROM node_jobs WHERE node = $1"},
         [PS_NODE_JOB_ADD] = {"cw_node_job_add",
                              "INSERT INTO node_jobs (node, job, hash) VALUES ($1, $2, $3)"},

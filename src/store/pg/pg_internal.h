@@ -209,8 +209,8 @@ typedef struct pg_store {
         /* Why the last write refused as read-only (-EROFS) or not allowed
          * (-EACCES) was, for cw_store_error_text; "" before any. */
         char readonly_why[512];
-        int fault;                  /* a cw_store_pg_fault for the next COMMIT (tests) */
-        unsigned conn_gen;          /* counts connections made, so a listener sees a new one */
+        int fault;         /* a cw_store_pg_fault for the next COMMIT (tests) */
+        unsigned conn_gen; /* counts connections made, so a listener sees a new one */
         /* cw_store_listen: listening on listen_gen's connection, as the
          * daemon of listen_as (NULL: not a daemon); listen_lost: a
          * connection was lost under it since the last cw_store_wakeups. */
