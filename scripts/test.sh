@@ -12,7 +12,8 @@
 #   lint        tests/lint/banned.py (banned functions, file comments)
 #   format      tests/lint/format.sh: every C file as clang-format 14 lays it out
 #   unit        cmocka unit tests: meson test --suite unit
-#   pytest      tests/integration against build/
+#   pytest      tests/integration against build/: PYTEST_JOBS xdist workers,
+#               then the tests marked serial alone (see pytest_stage)
 #   asan-*      the same build, unit tests and pytest in build-asan/ with
 #               AddressSanitizer + UndefinedBehaviorSanitizer
 #   fuzz-*      clang + libFuzzer build in build-fuzz/, then every
