@@ -18,7 +18,9 @@ Fixtures:
                 started the first time a test asks for it and removed at
                 the end of the session: its URL; skips the test when
                 PostgreSQL is not installed. $CW_TEST_POSTGRESQL_URL, when
-                set, names a server to use instead.
+                set, names a server to use instead. A server it started
+                has its directory in $CW_TEST_POSTGRESQL_DIR (for
+                `tests/pg/pgserver.sh restart $CW_TEST_POSTGRESQL_DIR`).
   pg_database   a new empty database on pg_server for one test: its URL
 
 Parallel runs (scripts/test.sh runs `pytest -n N --dist loadgroup`, with
@@ -204,9 +206,13 @@ def pg_server():
         pytest.skip("PostgreSQL is not installed: " + proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
     url, stop = proc.stdout.splitlines()[:2]
+    # As tests/pg/with_pg.sh does: the directory, for `pgserver.sh restart`.
+    # The server is this process's (this xdist worker's) alone.
+    os.environ["CW_TEST_POSTGRESQL_DIR"] = stop.split()[-1]
     try:
         yield url
     finally:
+        os.environ.pop("CW_TEST_POSTGRESQL_DIR", None)
         subprocess.run(stop.split(), capture_output=True, timeout=60)
 
 

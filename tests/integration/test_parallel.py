@@ -2,15 +2,17 @@
 loadgroup -m "not serial"`, then `-m serial`): conftest.py keeps the tests
 of a module that share a module-scoped fixture on one xdist worker, in
 file order, with the fixture made once; tests marked `serial` are left to
-the second pass. Checked on a small suite of its own run with this
-conftest.py."""
+the second pass (checked on a small suite of its own run with this
+conftest.py). pg_server is the worker's own: a test may restart it."""
 
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import PYTHON
+import pytest
+
+from conftest import PYTHON, REPO
 
 HERE = Path(__file__).resolve().parent
 
@@ -89,3 +91,16 @@ def test_tests_marked_serial_are_left_to_a_pass_of_their_own(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 passed, 16 deselected" in r.stdout, r.stdout
     assert "PytestUnknownMarkWarning" not in r.stdout + r.stderr
+
+
+def test_pg_server_of_this_worker_restarts_through_its_directory(pg_server):
+    if os.environ.get("CW_TEST_POSTGRESQL_URL"):
+        pytest.skip("a server named by CW_TEST_POSTGRESQL_URL is not ours to restart")
+    d = os.environ.get("CW_TEST_POSTGRESQL_DIR")
+    assert d and Path(d).is_dir(), d
+    r = subprocess.run([str(REPO / "tests/pg/pgserver.sh"), "restart", d], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["psql", "-X", "-At", "-d", pg_server, "-c", "SELECT 1"],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "1\n"), r.stderr
