@@ -23,6 +23,8 @@ packages=(
     # the system time zone database that the tz module reads.
     libcmocka-dev
     python3-pytest
+    # scripts/test.sh runs the integration tests in parallel (pytest -n).
+    python3-pytest-xdist
     python3-croniter
     clang
     libclang-rt-14-dev

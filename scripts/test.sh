@@ -12,12 +12,13 @@
 #   lint        tests/lint/banned.py (banned functions, file comments)
 #   format      tests/lint/format.sh: every C file as clang-format 14 lays it out
 #   unit        cmocka unit tests: meson test --suite unit
-#   pytest      tests/integration against build/
+#   pytest      tests/integration against build/: PYTEST_JOBS xdist workers,
+#               then the tests marked serial alone (see pytest_stage)
 #   asan-*      the same build, unit tests and pytest in build-asan/ with
 #               AddressSanitizer + UndefinedBehaviorSanitizer
 #   fuzz-*      clang + libFuzzer build in build-fuzz/, then every
 #               build-fuzz/tests/fuzz_* target for FUZZ_SECONDS on a copy
-#               of its corpus tests/fuzz/corpus/NAME/
+#               of its corpus tests/fuzz/corpus/NAME/, FUZZ_JOBS at a time
 #
 # Counting: meson's "Ok/Fail/..." summary for unit tests, pytest's closing
 # summary, one test per fuzz target and one for lint. A stage that errors
@@ -28,6 +29,9 @@
 #
 # Environment:
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 30)
+#   FUZZ_JOBS=N      fuzz targets run at a time (default 2)
+#   PYTEST_JOBS=N    pytest-xdist workers for the integration tests
+#                    (default 3; 0 runs them in the pytest process itself)
 #   SKIP_ASAN=1      skip the sanitizer build and its tests
 #   SKIP_FUZZ=1      skip the fuzz build and runs
 # Logs of every stage: tests/artifacts/logs/; fuzz runs, their corpus
@@ -38,11 +42,24 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 PY=/usr/bin/python3
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+# Three workers on two cores: most integration tests wait (on daemons,
+# timeouts, sleeps of the jobs they run) rather than compute.
+PYTEST_JOBS=${PYTEST_JOBS:-3}
+# Fuzzers are CPU-bound: one per core.
+FUZZ_JOBS=${FUZZ_JOBS:-2}
 SKIP_ASAN=${SKIP_ASAN:-0}
 SKIP_FUZZ=${SKIP_FUZZ:-0}
 LOGDIR=$ROOT/tests/artifacts/logs
 FUZZDIR=$ROOT/tests/artifacts/fuzz
 
+if ! [[ "$PYTEST_JOBS" =~ ^[0-9]+$ ]]; then
+    echo "test.sh: PYTEST_JOBS must be a number of workers (0: no xdist workers), got '$PYTEST_JOBS'" >&2
+    exit 2
+fi
+if ! [[ "$FUZZ_JOBS" =~ ^[0-9]+$ ]] || [[ "$FUZZ_JOBS" -lt 1 ]]; then
+    echo "test.sh: FUZZ_JOBS must be a positive number of fuzzers at a time, got '$FUZZ_JOBS'" >&2
+    exit 2
+fi
 if ! [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]] || [[ "$FUZZ_SECONDS" -lt 1 ]]; then
     echo "test.sh: FUZZ_SECONDS must be a positive number of seconds, got '$FUZZ_SECONDS'" >&2
     exit 2
@@ -162,46 +179,80 @@ unit_stage()
     fi
 }
 
-# pytest_stage NAME DIR: tests/integration against the binaries in DIR.
-pytest_stage()
+# pytest_count LOG: "PASSED FAILED" from pytest's closing summary in LOG,
+# or nothing when LOG has none.
+pytest_count()
 {
-    local name=$1 dir=$2 log rc=0 line pass=0 failed=0 n word
-    log=$LOGDIR/$name.log
-    banner "$name: pytest tests/integration (CRONWARDEN_BUILD_DIR=$dir)"
-    CRONWARDEN_BUILD_DIR=$ROOT/$dir PYTHONDONTWRITEBYTECODE=1 \
-        run "$log" "$PY" -m pytest -p no:cacheprovider --color=no tests/integration -q || rc=$?
+    local log=$1 line pass=0 failed=0 n word
     # The closing line, e.g. "3 failed, 120 passed, 1 skipped in 4.20s".
     line=$(grep -E '([0-9]+ (passed|failed|errors?)|no tests ran).* in [0-9.]+s' "$log" | tail -n 1 || true)
+    [[ -n "$line" ]] || return 0
     while read -r n word; do
         case $word in
         passed | xfailed | xpassed) pass=$((pass + n)) ;;
         failed | error | errors) failed=$((failed + n)) ;;
         esac
     done < <(grep -oE '[0-9]+ (passed|failed|errors?|xfailed|xpassed)' <<<"$line" || true)
+    echo "$pass $failed"
+}
+
+# pytest_stage NAME DIR [PYTEST ARGS...]: tests/integration against the
+# binaries in DIR, in two passes counted together:
+#   1. every test not marked `serial`, spread over PYTEST_JOBS xdist
+#      workers (--dist loadgroup: see tests/integration/conftest.py);
+#   2. the tests marked `serial` (timing-sensitive), one at a time, alone.
+# Pass 2 finding no test (exit 5) is fine; pass 1 finding none is an error.
+pytest_stage()
+{
+    local name=$1 dir=$2 log slog rc=0 src=0 counts scounts pass failed n m
+    shift 2
+    log=$LOGDIR/$name.log
+    slog=$LOGDIR/$name-serial.log
+    banner "$name: pytest tests/integration (CRONWARDEN_BUILD_DIR=$dir, $PYTEST_JOBS workers)"
+    CRONWARDEN_BUILD_DIR=$ROOT/$dir PYTHONDONTWRITEBYTECODE=1 \
+        run "$log" "$PY" -m pytest -p no:cacheprovider --color=no -q --durations=10 \
+        -n "$PYTEST_JOBS" --dist loadgroup -m "not serial" "$@" tests/integration || rc=$?
+    echo "---- $name: the tests marked serial, one at a time"
+    CRONWARDEN_BUILD_DIR=$ROOT/$dir PYTHONDONTWRITEBYTECODE=1 \
+        run "$slog" "$PY" -m pytest -p no:cacheprovider --color=no -q \
+        -m serial "$@" tests/integration || src=$?
+    counts=$(pytest_count "$log")
+    scounts=$(pytest_count "$slog")
+    if [[ $src -eq 5 ]]; then
+        src=0
+        scounts="0 0"
+    fi
     if [[ $rc -eq 5 ]]; then
         echo "test.sh: $name: pytest collected no tests"
         record "$name" ERROR - -
-    elif [[ -z "$line" ]]; then
-        echo "test.sh: $name: pytest exited $rc without a summary"
+        return
+    elif [[ -z "$counts" || -z "$scounts" ]]; then
+        echo "test.sh: $name: pytest exited $rc (serial pass: $src) without a summary"
         record "$name" ERROR - -
-    elif [[ $failed -gt 0 ]]; then
+        return
+    fi
+    read -r pass failed <<<"$counts"
+    read -r n m <<<"$scounts"
+    pass=$((pass + n))
+    failed=$((failed + m))
+    if [[ $failed -gt 0 ]]; then
         record "$name" FAIL "$pass" "$failed"
-    elif [[ $rc -ne 0 ]]; then
-        echo "test.sh: $name: pytest exited $rc with no failed test"
+    elif [[ $rc -ne 0 || $src -ne 0 ]]; then
+        echo "test.sh: $name: pytest exited $rc (serial pass: $src) with no failed test"
         record "$name" ERROR "$pass" 1
     else
         record "$name" ok "$pass" 0
     fi
 }
 
-# fuzz_stage TARGET: runs build-fuzz/tests/TARGET on a copy of its corpus.
-fuzz_stage()
+# fuzz_start TARGET: starts build-fuzz/tests/TARGET in the background on a
+# copy of its corpus; its pid goes to fuzz_pids[TARGET].
+declare -A fuzz_pids=()
+fuzz_start()
 {
-    local target=$1 name work corpus rc=0 log runs
+    local target=$1 name work corpus
     name=${target#fuzz_}
     work=$FUZZDIR/$name
-    log=$work/fuzz.log
-    banner "fuzz-$name: $target for ${FUZZ_SECONDS}s"
     corpus=tests/fuzz/corpus/$name
     rm -rf "$work"
     mkdir -p "$work/corpus"
@@ -210,16 +261,29 @@ fuzz_stage()
     else
         echo "test.sh: warning: no corpus at $corpus/ (starting from nothing)"
     fi
-    echo "corpus: $(find "$work/corpus" -type f | wc -l) inputs from $corpus/; log: ${log#"$ROOT"/}"
+    echo "$target: corpus: $(find "$work/corpus" -type f | wc -l) inputs from $corpus/; log: ${work#"$ROOT"/}/fuzz.log"
     # The outer timeout only catches a fuzzer that ignores -max_total_time.
     timeout --kill-after=10 $((FUZZ_SECONDS + 120)) \
         "build-fuzz/tests/$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
         -timeout=10 -print_final_stats=1 -artifact_prefix="$work/" \
-        "$work/corpus" </dev/null >"$log" 2>&1 || rc=$?
+        "$work/corpus" </dev/null >"$work/fuzz.log" 2>&1 &
+    fuzz_pids[$target]=$!
+}
+
+# fuzz_finish TARGET: waits for the fuzzer that fuzz_start started and
+# records its result as stage fuzz-NAME.
+fuzz_finish()
+{
+    local target=$1 name work log rc=0 runs
+    name=${target#fuzz_}
+    work=$FUZZDIR/$name
+    log=$work/fuzz.log
+    wait "${fuzz_pids[$target]}" || rc=$?
+    echo "-- $target:"
     runs=$(sed -n 's/^stat::number_of_executed_units:[[:space:]]*\([0-9]\+\).*/\1/p' "$log" | tail -n 1)
     if [[ $rc -eq 0 ]]; then
         echo "${runs:-?} inputs run; corpus now $(find "$work/corpus" -type f | wc -l) inputs"
-        echo "to keep new inputs: build-fuzz/tests/$target -merge=1 $corpus ${work#"$ROOT"/}/corpus"
+        echo "to keep new inputs: build-fuzz/tests/$target -merge=1 tests/fuzz/corpus/$name ${work#"$ROOT"/}/corpus"
         record "fuzz-$name" ok 1 0
     else
         echo "test.sh: $target exited $rc; from its log:"
@@ -235,6 +299,25 @@ fuzz_stage()
         echo "reproduce with: build-fuzz/tests/$target FILE"
         record "fuzz-$name" FAIL 0 1
     fi
+}
+
+# fuzz_stages TARGET...: every target for FUZZ_SECONDS, FUZZ_JOBS at a time
+# (each fuzzer is one process on one core); each batch's stages share its
+# time.
+fuzz_stages()
+{
+    local batch t
+    while [[ $# -gt 0 ]]; do
+        batch=("${@:1:FUZZ_JOBS}")
+        shift "${#batch[@]}"
+        banner "fuzz: ${batch[*]} for ${FUZZ_SECONDS}s"
+        for t in "${batch[@]}"; do
+            fuzz_start "$t"
+        done
+        for t in "${batch[@]}"; do
+            fuzz_finish "$t"
+        done
+    done
 }
 
 # Runs every stage; returns early only when the packages are missing.
@@ -327,9 +410,7 @@ all_stages()
                 echo "test.sh: no fuzz targets in build-fuzz/tests/"
                 record fuzz ERROR - -
             fi
-            for t in "${targets[@]}"; do
-                fuzz_stage "$t"
-            done
+            fuzz_stages "${targets[@]}"
         else
             record fuzz-build ERROR - -
             skip fuzz "build failed"

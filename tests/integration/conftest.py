@@ -18,8 +18,23 @@ Fixtures:
                 started the first time a test asks for it and removed at
                 the end of the session: its URL; skips the test when
                 PostgreSQL is not installed. $CW_TEST_POSTGRESQL_URL, when
-                set, names a server to use instead.
+                set, names a server to use instead. A server it started
+                has its directory in $CW_TEST_POSTGRESQL_DIR (for
+                `tests/pg/pgserver.sh restart $CW_TEST_POSTGRESQL_DIR`).
   pg_database   a new empty database on pg_server for one test: its URL
+
+Parallel runs (scripts/test.sh runs `pytest -n N --dist loadgroup`, with
+Debian's python3-pytest-xdist): every test gets its own tmp_path and free
+ports, so tests of different modules run side by side in N worker
+processes. What is not shared across tests stays with one worker:
+  - a module with module-scoped fixtures (a daemon, a build, a browser
+    that its tests share, often in file order) is one xdist group: all its
+    tests run on one worker, in file order, and the fixture is made once;
+  - pg_server is per worker (a "session" is a worker's session): a test
+    that restarts or stops its server cannot break another worker's tests;
+  - tests marked `serial` (timing-sensitive ones that flake when the CPU
+    is shared) are left out by `-m "not serial"` and run afterwards on
+    their own, without -n (scripts/test.sh's second pass).
 """
 
 import itertools
@@ -47,12 +62,28 @@ SANITIZER_MARKERS = (
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes a minute or more (the Debian package build)")
+    config.addinivalue_line("markers", "serial: timing-sensitive: scripts/test.sh runs it alone, "
+                            "after the parallel pass")
     # The suite relies on Debian's python3 and its packages (croniter): a
     # pyenv or venv interpreter first on PATH is not the one to use.
     if os.path.realpath(sys.executable) != os.path.realpath(PYTHON):
         raise pytest.UsageError(
             f"run the tests with {PYTHON} -m pytest (this is {sys.executable})"
         )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Puts each module that has module-scoped fixtures in an xdist group
+    of its own (see the module docstring). tryfirst: xdist reads the marks
+    in its own hook of this name."""
+    for item in items:
+        defs = getattr(item, "_fixtureinfo", None)
+        if defs is None:
+            continue
+        shared = any(d.scope == "module" for fds in defs.name2fixturedefs.values() for d in fds)
+        if shared and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def _build_dir():
@@ -175,9 +206,13 @@ def pg_server():
         pytest.skip("PostgreSQL is not installed: " + proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
     url, stop = proc.stdout.splitlines()[:2]
+    # As tests/pg/with_pg.sh does: the directory, for `pgserver.sh restart`.
+    # The server is this process's (this xdist worker's) alone.
+    os.environ["CW_TEST_POSTGRESQL_DIR"] = stop.split()[-1]
     try:
         yield url
     finally:
+        os.environ.pop("CW_TEST_POSTGRESQL_DIR", None)
         subprocess.run(stop.split(), capture_output=True, timeout=60)
 
 
