@@ -26,7 +26,9 @@
 #include "daemon/cluster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,7 @@ struct daemon_cluster {
         cw_run *mine;       /* this node's running runs, as the last view read them */
         size_t n_mine;
         int64_t *stopped; /* runs stopped while the database was out of reach */
+        bool outage_stopped; /* outage_stop ran (until outage_end) */
         size_t n_stopped;
 };
 
@@ -205,28 +208,83 @@ static void stop_lost_runs(daemon_state *d)
         }
 }
 
+/* Kills every worker of this daemon's spawner (the workers' jobs die with
+ * them), those of runs the last view did not see yet included; returns
+ * how many. */
+static size_t kill_workers(const daemon_state *d)
+{
+        char path[64], buf[4096];
+        size_t n = 0;
+        ssize_t len;
+        int fd;
+
+        if (d->spawner_pid <= 0)
+                return 0;
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->spawner_pid,
+                 (int)d->spawner_pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[len > 0 ? len : 0] = '\0';
+        for (char *p = buf, *end;; p = end) {
+                long pid = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
+                        n++;
+        }
+        return n;
+}
+
+/* Adds run id to the stopped runs; false when it was there already. */
+static bool stopped_add(daemon_cluster *c, int64_t id)
+{
+        for (size_t i = 0; i < c->n_stopped; i++)
+                if (c->stopped[i] == id)
+                        return false;
+        c->stopped[c->n_stopped++] = id;
+        return true;
+}
+
 /* No heartbeat has reached the database for nearly dead_timeout: other
  * nodes may soon declare this one dead and run its work again. Its jobs
- * are stopped first (the runs the last view saw running here); their rows
- * are recorded once the database answers again (outage_end). */
+ * are stopped first: the runs the last view saw running here, and every
+ * worker this daemon started (a run that began after that view); their
+ * rows are recorded once the database answers again (outage_end). */
 static void outage_stop(daemon_state *d, int64_t silent_us)
 {
         daemon_cluster *c = d->cluster;
+        size_t workers;
 
-        if (c->n_stopped || !c->n_mine)
+        if (c->outage_stopped)
                 return;
-        c->stopped = calloc(c->n_mine, sizeof(int64_t));
+        c->outage_stopped = true;
+        c->stopped = calloc(c->n_mine + d->n_live + 1, sizeof(int64_t));
         if (!c->stopped)
                 return;
         for (size_t i = 0; i < c->n_mine; i++) {
                 kill_run(&c->mine[i]);
-                c->stopped[c->n_stopped++] = c->mine[i].id;
+                stopped_add(c, c->mine[i].id);
                 logline(d, "warning",
                         "event=cluster_stop_run run=%" PRId64 " job=%s worker=%d silent=%.1fs "
                         "reason=no_heartbeat_near_dead_timeout",
                         c->mine[i].id, c->mine[i].job ? c->mine[i].job : "-", c->mine[i].worker_pid,
                         (double)silent_us / 1e6);
         }
+        workers = kill_workers(d);
+        for (size_t i = 0; i < d->n_live; i++)
+                if (stopped_add(c, d->live[i]))
+                        logline(d, "warning",
+                                "event=cluster_stop_run run=%" PRId64 " job=- worker=- "
+                                "silent=%.1fs reason=no_heartbeat_near_dead_timeout",
+                                d->live[i], (double)silent_us / 1e6);
+        if (workers)
+                logline(d, "warning",
+                        "event=cluster_stop_workers workers=%zu silent=%.1fs "
+                        "reason=no_heartbeat_near_dead_timeout",
+                        workers, (double)silent_us / 1e6);
         cw_runs_free(c->mine, c->n_mine);
         c->mine = NULL;
         c->n_mine = 0;
@@ -258,6 +316,7 @@ static void outage_end(daemon_state *d)
         free(c->stopped);
         c->stopped = NULL;
         c->n_stopped = 0;
+        c->outage_stopped = false;
 }
 
 /* A heartbeat did not reach the database: stop claiming at once; near
@@ -303,7 +362,7 @@ static void beat(daemon_state *d)
         }
         c->beat_once = true;
         c->ok_mono = cw_clock_mono_us();
-        if (c->n_stopped)
+        if (c->outage_stopped)
                 outage_end(d);
         if (was_dead) {
                 logline(d, "error",
@@ -456,6 +515,11 @@ int daemon_cluster_start(daemon_state *d)
         snprintf(c->pass_key, sizeof(c->pass_key), "last_pass:%s", d->cfg->node);
         iv = dead_after_us(d) / 6;
         c->interval_us = iv < BEAT_MIN_US ? BEAT_MIN_US : iv > BEAT_MAX_US ? BEAT_MAX_US : iv;
+        /* The loop that heartbeats also runs passes: a store operation
+         * gives up on a database that is away after half a heartbeat
+         * period, not CW_STORE_BUSY_MS, so the heartbeat (and stopping
+         * the jobs near dead_timeout) is never held up for long. */
+        cw_store_set_patience(d->store, c->interval_us / 2000);
         c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (c->timer_fd >= 0) {
                 its.it_value.tv_sec = its.it_interval.tv_sec = c->interval_us / CW_US_PER_SEC;

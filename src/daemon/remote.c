@@ -233,6 +233,14 @@ static void take_commands(daemon_state *d)
         size_t n = 0;
         int r = cw_store_node_cmds_take(m->store, d->cfg->node, TAKE_MAX, &cmds, &n);
 
+        if (r == -ECONNRESET || r == -ECONNREFUSED || r == -ETIMEDOUT) {
+                /* The database is away: listen (and look) again later;
+                 * the outage is logged once. */
+                cw_store_close(m->store);
+                m->store = NULL;
+                went_down(d, NULL, r);
+                return;
+        }
         if (r < 0) {
                 logline(d, "error", "event=error what=remote_take error=%s", cw_store_strerror(r));
                 return;

@@ -773,9 +773,18 @@ int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted
         return s->ops->notices_prune(s, before_us, ret_deleted);
 }
 
-void cw_store_deadline_init(cw_store_deadline *d, int64_t min_us, int64_t max_us)
+void cw_store_set_patience(cw_store *s, int64_t ms)
 {
-        d->end_us = cw_clock_mono_us() + (int64_t)CW_STORE_BUSY_MS * 1000;
+        if (s)
+                s->patience_us = ms > 0 && ms < CW_STORE_BUSY_MS ? ms * 1000 : 0;
+}
+
+void cw_store_deadline_init(cw_store_deadline *d, const cw_store *s, int64_t min_us,
+                            int64_t max_us)
+{
+        int64_t budget_us = s && s->patience_us ? s->patience_us : (int64_t)CW_STORE_BUSY_MS * 1000;
+
+        d->end_us = cw_clock_mono_us() + budget_us;
         d->delay_us = min_us;
         d->max_us = max_us;
 }

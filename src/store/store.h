@@ -97,6 +97,14 @@ void cw_store_close(cw_store *s);
  * (a test clock); it must outlive the store. Until set, or NULL: the
  * system's wall clock. Times the callers pass in are theirs. */
 void cw_store_set_clock(cw_store *s, const cw_clock *clock);
+/* How long one operation of this handle retries a PostgreSQL server that
+ * is unreachable or busy before it gives up, in ms: below
+ * CW_STORE_BUSY_MS (the default; 0 or more restores it). A cluster's
+ * daemon shortens it so that its loop, which also heartbeats, never
+ * stalls for long on a database that is away (docs/cluster.md). Settling
+ * a COMMIT whose reply was lost keeps the full CW_STORE_BUSY_MS, and
+ * SQLite's busy waits are not affected. */
+void cw_store_set_patience(cw_store *s, int64_t ms);
 /* Sets (fn NULL: removes) the store's link watcher (cw_store_link_fn). */
 void cw_store_watch_link(cw_store *s, cw_store_link_fn fn, void *userdata);
 /* Whether the store named by `url` was created already (its SQLite file
@@ -579,14 +587,16 @@ void cw_node_cmds_free(cw_node_cmd *c, size_t n);
 int cw_store_node_cmd_add(cw_store *s, cw_node_cmd *c);
 /* Takes (pending -> taken) up to max pending commands of `node`, oldest
  * first; a command another taker holds is skipped. Free *ret with
- * cw_node_cmds_free. */
+ * cw_node_cmds_free. Like the node operations above (and finish, below)
+ * it makes one attempt: it runs in the daemon's loop, which must not
+ * stall on a database that is away (-ECONNRESET at once). */
 int cw_store_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **ret,
                             size_t *ret_n);
 /* Moves command id from state `from` to `to` with result (may be NULL) and
  * wakes whoever waits for it. When run_reason is not NULL and the
  * command's run ended killed, the run's reason becomes run_reason in the
  * same transaction (who asked for the kill). -ESTALE when the command
- * was not `from`, -ENOENT when there is none. */
+ * was not `from`, -ENOENT when there is none. One attempt, as take. */
 int cw_store_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_cmd_state to,
                              const char *result, const char *run_reason);
 /* Command id as it is now. Release *ret with cw_node_cmd_release. */

@@ -27,6 +27,7 @@ struct cw_store {
         cw_store_link_fn on_link;
         void *link_userdata;
         bool link_down;
+        int64_t patience_us; /* cw_store_set_patience; 0: CW_STORE_BUSY_MS */
 };
 
 /* A backend's news of its connection to a server: down (why says why)
@@ -35,15 +36,16 @@ struct cw_store {
  * "down" and one "up" however many attempts it took. */
 void cw_store_link_news(cw_store *s, bool up, const char *why);
 
-/* A busy operation's deadline, for a backend's retries: CW_STORE_BUSY_MS
- * from init (monotonic clock). wait pauses before the next attempt, the
- * pause doubling from min_us up to max_us; false once the deadline has
- * passed (give up). */
+/* A busy operation's deadline, for a backend's retries: s's patience
+ * (cw_store_set_patience; s NULL: CW_STORE_BUSY_MS) from init (monotonic
+ * clock). wait pauses before the next attempt, the pause doubling from
+ * min_us up to max_us; false once the deadline has passed (give up). */
 typedef struct cw_store_deadline {
         int64_t end_us; /* cw_clock_mono_us() */
         int64_t delay_us, max_us;
 } cw_store_deadline;
-void cw_store_deadline_init(cw_store_deadline *d, int64_t min_us, int64_t max_us);
+void cw_store_deadline_init(cw_store_deadline *d, const cw_store *s, int64_t min_us,
+                            int64_t max_us);
 bool cw_store_deadline_wait(cw_store_deadline *d);
 
 /* The instant by the store's clock, for what a backend stamps itself. */

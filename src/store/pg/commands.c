@@ -169,8 +169,9 @@ int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **r
         int r;
 
         /* A daemon looks now and then: a look that finds nothing is one
-         * read, not a write transaction. */
-        if (max > 0 && (r = pg_read(pg_of(s), any_read, &t)) < 0)
+         * read, not a write transaction. One attempt each (store.h): the
+         * daemon's loop must not wait out a database that is away. */
+        if (max > 0 && (r = pg_read_once(pg_of(s), any_read, &t)) < 0)
                 return r;
         max = t.max;
         if (max == 0) {
@@ -178,7 +179,7 @@ int pg_node_cmds_take(cw_store *s, const char *node, size_t max, cw_node_cmd **r
                 *ret_n = 0;
                 return 0;
         }
-        r = pg_write(pg_of(s), take_txn, &t);
+        r = pg_write_once(pg_of(s), take_txn, &t);
         if (r < 0) {
                 pg_rows_reset(&t.rows);
                 return r;
@@ -232,7 +233,7 @@ int pg_node_cmd_finish(cw_store *s, int64_t id, cw_node_cmd_state from, cw_node_
 {
         finish_ctx f = {id, from, to, result, run_reason};
 
-        return pg_write(pg_of(s), finish_txn, &f);
+        return pg_write_once(pg_of(s), finish_txn, &f);
 }
 
 typedef struct get_ctx {

@@ -803,9 +803,12 @@ static int batch_write(pg_store *q, pg_txn_fn fn, void *ctx)
         return r;
 }
 
-/* One attempt: BEGIN, fn, COMMIT, with the lost-commit check. */
-static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx, pg_deadline *d)
+/* One attempt: BEGIN, fn, COMMIT, with the lost-commit check, which has
+ * the full CW_STORE_BUSY_MS whatever the store's patience: the outcome
+ * decides whether the write happened. */
+static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx)
 {
+        pg_deadline d;
         int64_t xid = 0;
         int r = pg_connect(q);
 
@@ -818,8 +821,10 @@ static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx, pg_deadline *d)
                 r = txid_read(q, &xid);
         if (r == 0) {
                 r = commit(q);
-                if (r == -ECONNRESET)
-                        r = commit_outcome(q, xid, d);
+                if (r == -ECONNRESET) {
+                        pg_deadline_init(NULL, &d);
+                        r = commit_outcome(q, xid, &d);
+                }
                 return r;
         }
         rollback(q);
@@ -832,9 +837,9 @@ int pg_write(pg_store *q, pg_txn_fn fn, void *ctx)
 
         if (q->batch)
                 return batch_write(q, fn, ctx);
-        pg_deadline_init(&d);
+        pg_deadline_init(q, &d);
         for (;;) {
-                int r = write_attempt(q, fn, ctx, &d);
+                int r = write_attempt(q, fn, ctx);
                 if (!retryable(r) || !pg_deadline_wait(&d))
                         return r;
         }
@@ -842,19 +847,16 @@ int pg_write(pg_store *q, pg_txn_fn fn, void *ctx)
 
 int pg_write_once(pg_store *q, pg_txn_fn fn, void *ctx)
 {
-        pg_deadline d;
-
         if (q->batch)
                 return batch_write(q, fn, ctx);
-        pg_deadline_init(&d);
-        return write_attempt(q, fn, ctx, &d);
+        return write_attempt(q, fn, ctx);
 }
 
 int pg_read(pg_store *q, pg_txn_fn fn, void *ctx)
 {
         pg_deadline d;
 
-        pg_deadline_init(&d);
+        pg_deadline_init(q, &d);
         for (;;) {
                 int r = q->batch ? 0 : pg_connect(q);
 
@@ -892,7 +894,7 @@ int pg_batch_begin(cw_store *s)
 
         if (q->batch)
                 return -EALREADY;
-        pg_deadline_init(&d);
+        pg_deadline_init(q, &d);
         for (;;) {
                 int r = pg_connect(q);
                 if (r == -ECONNREFUSED || r == -ETIMEDOUT)
@@ -932,7 +934,7 @@ int pg_batch_commit(cw_store *s)
         }
         r = commit(q);
         if (r == -ECONNRESET) {
-                pg_deadline_init(&d);
+                pg_deadline_init(NULL, &d); /* the outcome: full CW_STORE_BUSY_MS */
                 r = commit_outcome(q, xid, &d);
                 if (r == -ECONNRESET)
                         r = -ECANCELED;

@@ -228,9 +228,9 @@ static inline pg_store *pg_of(cw_store *s)
 
 /* The busy deadline shared by the backends (store_backend.h). */
 typedef cw_store_deadline pg_deadline;
-static inline void pg_deadline_init(pg_deadline *d)
+static inline void pg_deadline_init(const pg_store *q, pg_deadline *d)
 {
-        cw_store_deadline_init(d, PG_BACKOFF_MIN_US, PG_BACKOFF_MAX_US);
+        cw_store_deadline_init(d, q ? &q->base : NULL, PG_BACKOFF_MIN_US, PG_BACKOFF_MAX_US);
 }
 /* Pauses before the next attempt; false once the deadline has passed. */
 static inline bool pg_deadline_wait(pg_deadline *d)

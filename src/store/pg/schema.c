@@ -288,7 +288,7 @@ static int migrate(pg_store *q, cw_error *err)
         pg_deadline d;
         int e = read_version(q, &version);
 
-        pg_deadline_init(&d);
+        pg_deadline_init(q, &d);
         while (e == 0 && version < PG_SCHEMA_LATEST) {
                 e = pg_connect(q);
                 if (e == 0)

@@ -202,7 +202,7 @@ int sq_gave_up(int r);
 typedef cw_store_deadline sq_deadline;
 static inline void sq_deadline_init(sq_deadline *d)
 {
-        cw_store_deadline_init(d, SQ_BACKOFF_MIN_US, SQ_BACKOFF_MAX_US);
+        cw_store_deadline_init(d, NULL, SQ_BACKOFF_MIN_US, SQ_BACKOFF_MAX_US);
 }
 static inline bool sq_deadline_wait(sq_deadline *d)
 {
