@@ -155,6 +155,10 @@ typedef struct cw_config {
         cw_duration keep_history; /* default 90d */
         int max_running;          /* 0 = unlimited */
         double max_load;          /* 0 = off */
+        /* Cluster (PostgreSQL store, docs/cluster.md): a node without a
+         * heartbeat for dead_timeout (database time) is dead, and the
+         * lease of a cluster lock lasts as long. Default 30s. */
+        cw_duration dead_timeout;
         char *admin_listen;       /* default 127.0.0.1:8080 */
         char *admin_user;
         char *admin_password_hash;

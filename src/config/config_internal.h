@@ -46,6 +46,7 @@ typedef enum cfg_key_id {
         CFG_K_KEEP_HISTORY,
         CFG_K_MAX_RUNNING,
         CFG_K_MAX_LOAD,
+        CFG_K_DEAD_TIMEOUT,
         /* [admin] */
         CFG_K_LISTEN,
         CFG_K_USER,

@@ -375,6 +375,7 @@ int cfg_load_global(cfg_loader *L)
 
         c->max_output = 1024 * 1024;
         c->keep_history = 90 * CW_SECS_PER_DAY;
+        c->dead_timeout = 30;
         c->store = cw_config_strdup(L, "sqlite");
         c->admin_listen = cw_config_strdup(L, "127.0.0.1:8080");
         if (!c->store || !c->admin_listen)

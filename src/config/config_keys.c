@@ -698,6 +698,8 @@ static const cfg_key keys[CFG_K__MAX] = {
         KEY(MAX_RUNNING, "max_running", S(CRONWARDEN), 0, apply_unsupported, G(max_running), 0,
             MAX_RUNNING_MAX),
         KEY(MAX_LOAD, "max_load", S(CRONWARDEN), 0, apply_unsupported, 0, 0, 0),
+        KEY(DEAD_TIMEOUT, "dead_timeout", S(CRONWARDEN), 0, cfg_apply_duration, G(dead_timeout), 1,
+            86400),
 
         KEY(LISTEN, "listen", S(ADMIN), 0, apply_listen, G(admin_listen), 0, 0),
         KEY(USER, "user", S(ADMIN), 0, apply_user, G(admin_user), 0, 0),

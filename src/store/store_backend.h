@@ -107,6 +107,17 @@ struct cw_store_ops {
         int (*same_file)(cw_store *s);
         /* why the store cannot be written, NULL when it can (or unknown) */
         const char *(*readonly_reason)(cw_store *s);
+        /* cluster locks and fencing tokens */
+        int (*lock_acquire)(cw_store *s, const char *key, const char *node, int64_t run_id,
+                            int worker_pid, int64_t lease_us, int64_t *ret_fence,
+                            cw_cluster_lock *ret_holder);
+        int (*lock_renew)(cw_store *s, const char *key, int64_t fence, int64_t run_id,
+                          int64_t lease_us);
+        int (*lock_release)(cw_store *s, const char *key, int64_t fence);
+        int (*lock_holder)(cw_store *s, const char *key, cw_cluster_lock *ret);
+        int (*locks_list)(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
+        int (*fence_next)(cw_store *s, int64_t *ret_fence);
+        int (*run_fence)(cw_store *s, int64_t run_id, int64_t fence);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

@@ -73,6 +73,8 @@ static cw_run_status outcome(const worker *w)
                 return CW_RUN_TIMED_OUT;
         if (w->cause == STOP_KILLED)
                 return CW_RUN_KILLED;
+        if (w->cause == STOP_LEASE)
+                return CW_RUN_LOST;
         return w->exit_code == 0 && w->signal == 0 ? CW_RUN_SUCCEEDED : CW_RUN_FAILED;
 }
 
@@ -87,7 +89,7 @@ static int finish_store(worker *w, const cw_run *run, const void *output, size_t
                 int r = cw_notify_finish(w->store, w->o->cfg, w->o->job, run, output, len);
                 struct timespec ts;
 
-                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL ||
+                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL || r == -ESTALE ||
                     cw_clock_mono_us() >= end)
                         return r;
                 ts.tv_sec = pause / 1000000;
@@ -97,6 +99,16 @@ static int finish_store(worker *w, const cw_run *run, const void *output, size_t
                 if (pause < FINISH_PAUSE_MAX_US)
                         pause *= 2;
         }
+}
+
+/* The run's token went stale (the cluster recorded it lost, or gave its
+ * lock to another run): nothing of it is written any more. */
+static int stale_error(const worker *w, cw_error *err)
+{
+        return cw_error_fail(err, -ESTALE,
+                             "run %" PRId64 " was taken over by the cluster (its fencing token "
+                             "%" PRId64 " is stale): its outcome is not recorded",
+                             w->run_id, w->fence);
 }
 
 /* Records the outcome and output: 0 when recorded, 1 when the store
@@ -126,9 +138,15 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         run.output_size = w->cap.total;
         run.output_truncated = truncated;
         run.reason = w->reason[0] ? w->reason : NULL;
+        run.fence = w->fence;
         r = finish_store(w, &run, output, len);
         if (r == 0 || r == -ENOENT)
                 return 0;
+        /* The cluster has the last word on a run whose token went stale. */
+        if (r == -ESTALE && w->fence > 0) {
+                w->stale = true;
+                return stale_error(w, err);
+        }
         /* The store will not take it (a full disk, an unwritable file): keep
          * the outcome for the next process that opens the store, so the run
          * is not recorded lost when it ended. */
@@ -213,16 +231,25 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 static void queued_mark(worker *w)
 {
         cw_error e;
+        int r;
 
-        if (w->marked || w->pid == 0)
+        if (w->marked || w->pid == 0 || w->stale)
                 return;
         worker_job_start_known(w);
-        if (queued_store(w, &e) == 0 &&
-            cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(), w->pid,
-                                  w->pid_start, worker_now(w)) == 0) {
+        r = queued_store(w, &e);
+        if (r == 0)
+                r = cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(),
+                                          w->pid, w->pid_start, worker_now(w));
+        if (r == 0) {
                 w->marked = true;
                 worker_unmark(w);
                 close_fd(&w->hold_fd);
+        } else if (r == -ESTALE && w->fence > 0) {
+                /* Recorded otherwise by the cluster meanwhile (lost): its
+                 * decision stands, and the job stops. */
+                worker_unmark(w);
+                close_fd(&w->hold_fd);
+                worker_fenced_out(w, "marking it running");
         }
 }
 
@@ -386,6 +413,37 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 }
         }
 
+        /* On a store nodes share, the lock that counts is the cluster's,
+         * and every run takes a fencing token (cluster_lock.c). The lock
+         * file above stays: it tells this node's `status` and recovery
+         * which process holds the run. */
+        if (worker_in_cluster(cfg)) {
+                cw_lock_holder ch = {0};
+
+                r = queued ? queued_store(&w, err) : 0;
+                if (r == 0)
+                        r = worker_cluster_take(&w, use_lock ? key : NULL, &ch, err);
+                if (r == -EBUSY) {
+                        *ret = (cw_worker_result){
+                                .run_id = w.run_id, .exit_code = -1, .holder = ch};
+                        if (queued) {
+                                char why[200];
+
+                                snprintf(why, sizeof(why),
+                                         "the job's lock is held by run %" PRId64
+                                         " on node %s (pid %d)",
+                                         ch.run_id, ch.node, ch.pid);
+                                queued_not_started(&w, CW_RUN_SKIPPED, why, worker_now(&w));
+                        }
+                        goto out_signals;
+                }
+                if (r < 0) {
+                        if (queued)
+                                queued_not_started(&w, CW_RUN_FAILED, err->msg, worker_now(&w));
+                        goto out_signals;
+                }
+        }
+
         if (!queued) {
                 run.job = job->name;
                 run.spec = (char *)opts->spec_text;
@@ -401,6 +459,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 run.progress_total = -1;
                 run.lock_key = use_lock ? key : NULL;
                 run.resumed_from = opts->resumed_from;
+                run.fence = w.fence;
                 r = cw_store_run_insert(store, &run);
                 if (r < 0) {
                         cw_error_fail(err, r, "cannot record the run: %s",
@@ -408,6 +467,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         goto out_signals;
                 }
                 w.run_id = run.id;
+                worker_cluster_run_known(&w);
                 if (lock) {
                         cw_lock_holder h = {
                                 .pid = getpid(), .run_id = run.id, .since_us = started_us};
@@ -482,7 +542,9 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 queued_mark(&w);
         }
         r = queued ? queued_store(&w, err) : 0;
-        if (r == 0)
+        if (r == 0 && w.stale)
+                r = stale_error(&w, err);
+        else if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
         /* Recorded: the start record has done its work. Not recorded: it
          * stays, and recovery records the run as lost, never runs it again.
@@ -512,6 +574,7 @@ out_job:
         close_fd(&w.prog_fd);
         close_fd(&w.err_fd);
 out_signals:
+        worker_cluster_drop(&w);
         close_fd(&w.mark_fd);
         close_fd(&w.started_fd);
         close_fd(&w.gate_fd);

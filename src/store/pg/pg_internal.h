@@ -40,8 +40,8 @@
  * The backend is split by concern like the SQLite one: conn.c (connection,
  * statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
- * (claims, scheduler state, job flags, requests, UI entries) and stats.c
- * (the per-job aggregates). */
+ * (claims, scheduler state, job flags, requests, UI entries), stats.c
+ * (the per-job aggregates) and locks.c (cluster locks, fencing tokens). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -53,7 +53,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define PG_SCHEMA_LATEST 1
+#define PG_SCHEMA_LATEST 4
 /* Pauses between retries grow from the first to the last value
  * (microseconds), doubling each time. */
 #define PG_BACKOFF_MIN_US 1000
@@ -67,7 +67,7 @@
 #define PG_RUN_COLS                                                                                \
         "id, job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, "      \
         "worker_pid, pid, pid_start, exit_code, signal, progress_done, progress_total, "           \
-        "output_size, output_truncated, reason, lock_key, resume, resumed_from"
+        "output_size, output_truncated, reason, lock_key, resume, resumed_from, fence"
 
 /* The prepared statements; their names and SQL are conn.c's table. */
 typedef enum pg_stmt_id {
@@ -125,6 +125,21 @@ typedef enum pg_stmt_id {
         PS_UI_DELETE,
         PS_UI_GET,
         PS_UI_LIST,
+        /* cluster locks and fencing tokens (locks.c) */
+        PS_LOCK_GET_FOR_UPDATE,
+        PS_LOCK_INSERT,
+        PS_LOCK_TAKEOVER,
+        PS_LOCK_RENEW,
+        PS_LOCK_RELEASE,
+        PS_LOCK_HOLDER,
+        PS_LOCKS_LIST,
+        PS_FENCE_NEXT,
+        PS_RUN_LOSE_FENCED,
+        PS_RUN_STARTED_F,
+        PS_RUN_SET_PID_F,
+        PS_RUN_PROGRESS_F,
+        PS_RUN_OUTPUT_SNAPSHOT_F,
+        PS_RUN_FENCE_LOCK,
         PS_MAX,
 } pg_stmt_id;
 
@@ -153,6 +168,8 @@ typedef struct pg_store {
         bool prepared[PG_STMT_MAX]; /* on the current connection */
         char msg[256];              /* the server's last error message, for open */
         int fault;                  /* a cw_store_pg_fault for the next COMMIT (tests) */
+        /* cw_store_run_fence: the run whose writes carry a token, and it */
+        int64_t fence_run, fence;
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -305,6 +322,22 @@ int pg_ui_entry_update(cw_store *s, const cw_ui_entry *e);
 int pg_ui_entry_delete(cw_store *s, int64_t id);
 int pg_ui_entry_get(cw_store *s, int64_t id, cw_ui_entry *ret);
 int pg_ui_entries_list(cw_store *s, cw_ui_entry **ret, size_t *ret_n);
+
+/* ---- locks.c ---------------------------------------------------------------- */
+
+int pg_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_id, int worker_pid,
+                    int64_t lease_us, int64_t *ret_fence, cw_cluster_lock *ret_holder);
+int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int64_t lease_us);
+int pg_lock_release(cw_store *s, const char *key, int64_t fence);
+int pg_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret);
+int pg_locks_list(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
+int pg_fence_next(cw_store *s, int64_t *ret_fence);
+int pg_run_fence(cw_store *s, int64_t run_id, int64_t fence);
+/* The token writes for run id carry (cw_store_run_fence), 0 for none. */
+static inline int64_t pg_fence_of(const pg_store *q, int64_t id)
+{
+        return q->fence > 0 && q->fence_run == id ? q->fence : 0;
+}
 
 /* ---- stats.c ---------------------------------------------------------------- */
 

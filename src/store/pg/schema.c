@@ -128,6 +128,25 @@ static const char *const migrations[] = {
         "  updated_us BIGINT NOT NULL,"
         "  CHECK ((spec IS NULL) <> (command IS NULL))"
         ");",
+        /* 2 and 3 are the notification outbox and the nodes table; they
+         * are empty steps in this tree until those arrive. */
+        "SELECT 1",
+        "SELECT 1",
+        /* 4: cluster locks as leased rows, and fencing tokens (locks.c).
+         * Every run may carry the token it was started with; a lock row
+         * holds the token of its acquisition and a lease end in the
+         * database's time. */
+        "CREATE SEQUENCE fence_tokens;"
+        "ALTER TABLE runs ADD COLUMN fence BIGINT NOT NULL DEFAULT 0;"
+        "CREATE TABLE cluster_locks ("
+        "  lock_key TEXT PRIMARY KEY,"
+        "  node TEXT NOT NULL,"
+        "  run_id BIGINT NOT NULL DEFAULT 0,"
+        "  worker_pid INTEGER NOT NULL DEFAULT 0,"
+        "  fence BIGINT NOT NULL,"
+        "  acquired_at TIMESTAMPTZ NOT NULL,"
+        "  expires_at TIMESTAMPTZ NOT NULL"
+        ");",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PG_SCHEMA_LATEST,
                "one migration per schema version");
@@ -292,6 +311,13 @@ static const cw_store_ops pg_ops = {
         .batch_abort = pg_batch_abort,
         .run_output_snapshot = pg_run_output_snapshot,
         .run_output_get = pg_run_output_get,
+        .lock_acquire = pg_lock_acquire,
+        .lock_renew = pg_lock_renew,
+        .lock_release = pg_lock_release,
+        .lock_holder = pg_lock_holder,
+        .locks_list = pg_locks_list,
+        .fence_next = pg_fence_next,
+        .run_fence = pg_run_fence,
 };
 
 int cw_store_pg_fault(cw_store *s, int fault)
