@@ -137,6 +137,22 @@ void worker_fenced_out(worker *w, const char *what)
                 worker_stop(w, STOP_LEASE, kill_by(w) > 0 ? kill_by(w) : 0);
 }
 
+/* The lock no longer has this run's token (its lease ended, and another
+ * node may have it): stop the job at once. Writes are still tried: the
+ * store refuses them if the cluster recorded the run otherwise, and takes
+ * them (the run then ends lost, saying why) if only the lock went. */
+static void lease_lost(worker *w)
+{
+        w->lease_lost = true;
+        w->renew_at = w->lease_stop_at = 0;
+        if (w->state == W_RUNNING)
+                set_reason(w,
+                           "stopped: its cluster lock '%s' is no longer its own (token %" PRId64
+                           " refused: the lease ended, and another node may hold the lock)",
+                           w->lease_key, w->fence);
+        worker_stop(w, STOP_LEASE, kill_by(w));
+}
+
 static void renew(worker *w)
 {
         int64_t sent = cw_clock_mono_us();
@@ -147,7 +163,7 @@ static void renew(worker *w)
                 return;
         }
         if (r == -ESTALE) {
-                worker_fenced_out(w, "the renewal of its lock's lease");
+                lease_lost(w);
                 return;
         }
         w->lease_err = r;
@@ -158,7 +174,7 @@ void worker_lease_tick(worker *w)
 {
         char why[64];
 
-        if (!w->lease_key || w->stale)
+        if (!w->lease_key || w->stale || w->lease_lost)
                 return;
         if (w->renew_at && w->now >= w->renew_at)
                 renew(w);
@@ -180,7 +196,7 @@ void worker_lease_tick(worker *w)
 
 void worker_cluster_drop(worker *w)
 {
-        if (!w->lease_key || w->stale || !w->store)
+        if (!w->lease_key || w->stale || w->lease_lost || !w->store)
                 return;
         (void)cw_store_lock_release(w->store, w->lease_key, w->fence);
         w->lease_key = NULL;

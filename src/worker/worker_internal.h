@@ -108,13 +108,14 @@ typedef struct worker {
          * lease is renewed at renew_at; the job is stopped at lease_stop_at
          * unless a renewal moved it, and killed before lease_end
          * (monotonic µs, computed from when each renewal was sent). stale:
-         * the cluster took the run or its lock over; nothing more is
-         * written for it. */
+         * the store refused a write carrying the token (the cluster
+         * recorded the run otherwise); nothing more is written for it. */
         int64_t fence;
         const char *lease_key;
         int64_t lease_us;
         int64_t renew_at, lease_stop_at, lease_end;
-        int lease_err; /* the last failed renewal's error, 0 if none */
+        int lease_err;   /* the last failed renewal's error, 0 if none */
+        bool lease_lost; /* a renewal was refused: the lock is not the run's */
         bool stale;
 } worker;
 

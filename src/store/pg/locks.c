@@ -256,7 +256,8 @@ static int list_read(pg_store *q, void *ctx)
 
 int pg_locks_list(cw_store *s, cw_cluster_lock **ret, size_t *ret_n)
 {
-        list_ctx c = {{.size = sizeof(cw_cluster_lock), .read = read_lock, .release = release_lock}};
+        list_ctx c = {
+                {.size = sizeof(cw_cluster_lock), .read = read_lock, .release = release_lock}};
         int r = pg_read(pg_of(s), list_read, &c);
 
         if (r == 0) {
