@@ -11,7 +11,22 @@
 #include "worker/control.h"
 #include "worker/lock.h"
 
-static int64_t holder(void *userdata, const cw_config *cfg, const cw_job *job, const char *spec)
+/* A lock held in the store (a cluster's: any node's run), 0 when free or
+ * the store keeps none (SQLite). */
+static int64_t cluster_holder(cw_store *store, const char *key)
+{
+        cw_cluster_lock l = {0};
+        int64_t id;
+
+        if (!store || cw_store_lock_holder(store, key, &l) < 0)
+                return 0;
+        id = l.run_id > 0 ? l.run_id : -1;
+        cw_cluster_lock_release(&l);
+        return id;
+}
+
+static int64_t holder(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                      const char *spec)
 {
         char key[CW_LOCK_KEY_MAX], dir[4096];
         cw_lock_holder h;
@@ -22,7 +37,7 @@ static int64_t holder(void *userdata, const cw_config *cfg, const cw_job *job, c
             cw_path_join(dir, sizeof(dir), cfg->data_dir, "locks") < 0)
                 return 0;
         if (cw_lock_probe(dir, key, &held, &h) < 0 || !held)
-                return 0;
+                return cluster_holder(store, key);
         return h.run_id > 0 ? h.run_id : -1;
 }
 
