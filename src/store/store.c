@@ -820,6 +820,14 @@ int cw_store_lock_release(cw_store *s, const char *key, int64_t fence)
         return s->ops->lock_release(s, key, fence);
 }
 
+int cw_store_lock_revoke(cw_store *s, const char *key, const char *by)
+{
+        OP_OR_RETURN(s, lock_revoke);
+        if (!key || !by)
+                return -EINVAL;
+        return s->ops->lock_revoke(s, key, by);
+}
+
 int cw_store_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret)
 {
         OP_OR_RETURN(s, lock_holder);

@@ -475,12 +475,17 @@ int cw_store_lock_acquire(cw_store *s, const char *key, const char *node, int64_
 /* Extends the lease of lock `key` held with token fence to lease_us from
  * now (database clock), and names run_id as its run when not 0. -ESTALE
  * when the lock no longer has that token or its lease has ended: the
- * holder must stop (its job may be another's by now). */
+ * holder must stop (its job may be another's by now). -ECANCELED when
+ * renewed but revoked (below): the holder should stop its job. */
 int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id,
                         int64_t lease_us);
 /* Frees lock `key` if it still has token fence; -ESTALE otherwise (it
  * was taken over: nothing changed). */
 int cw_store_lock_release(cw_store *s, const char *key, int64_t fence);
+/* Asks the holder of lock `key` to stop (concurrency = replace from
+ * another node): its next renewal says so. `by` names who asks. -ENOENT
+ * when the lock is free. */
+int cw_store_lock_revoke(cw_store *s, const char *key, const char *by);
 /* The holder of lock `key` (release *ret); -ENOENT when it is free (no
  * row, or its lease has ended). */
 int cw_store_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret);

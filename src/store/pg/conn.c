@@ -188,12 +188,17 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_LOCK_TAKEOVER] = {"cw_lock_takeover",
                               "UPDATE cluster_locks SET node = $2, run_id = $3, worker_pid = $4, "
                               "fence = nextval('fence_tokens'), acquired_at = clock_timestamp(), "
-                              "expires_at = " LEASE_END("5") " WHERE lock_key = $1 AND fence = $6 "
+                              "expires_at = " LEASE_END("5") ", revoked_by = NULL "
+                              "WHERE lock_key = $1 AND fence = $6 "
                               "AND expires_at <= clock_timestamp() RETURNING fence"},
         [PS_LOCK_RENEW] = {"cw_lock_renew",
                            "UPDATE cluster_locks SET expires_at = " LEASE_END("3") ", "
                            "run_id = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE run_id END "
-                           "WHERE lock_key = $1 AND fence = $2 AND expires_at > clock_timestamp()"},
+                           "WHERE lock_key = $1 AND fence = $2 AND expires_at > clock_timestamp() "
+                           "RETURNING revoked_by"},
+        [PS_LOCK_REVOKE] = {"cw_lock_revoke",
+                            "UPDATE cluster_locks SET revoked_by = $2 WHERE lock_key = $1 "
+                            "AND expires_at > clock_timestamp()"},
         [PS_LOCK_RELEASE] = {"cw_lock_release",
                              "DELETE FROM cluster_locks WHERE lock_key = $1 AND fence = $2"},
         [PS_LOCK_HOLDER] = {"cw_lock_holder",

@@ -187,13 +187,19 @@ int pg_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_
 
 typedef struct renew_ctx {
         pg_exec x;
+        bool revoked; /* out: the renewed row asks its holder to stop */
 } renew_ctx;
 
 static int changed_or_stale(pg_store *q, void *ctx)
 {
         renew_ctx *c = ctx;
-        int e = pg_exec_run(q, &c->x);
+        int e;
 
+        c->x.keep_result = true;
+        e = pg_exec_run(q, &c->x);
+        c->revoked = e == 0 && c->x.res && PQntuples(c->x.res) == 1 &&
+                     PQnfields(c->x.res) == 1 && !PQgetisnull(c->x.res, 0, 0);
+        pg_exec_release(&c->x);
         return e == 0 && c->x.changes == 0 ? -ESTALE : e;
 }
 
@@ -203,14 +209,24 @@ static int changed_or_stale(pg_store *q, void *ctx)
 int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int64_t lease_us)
 {
         renew_ctx c = {PG_EXEC(PS_LOCK_RENEW, PG_TEXT(key), PG_INT(fence), PG_INT(lease_us),
-                               PG_INT(run_id))};
+                               PG_INT(run_id)),
+                       false};
+        int r = pg_write_once(pg_of(s), changed_or_stale, &c);
 
-        return pg_write_once(pg_of(s), changed_or_stale, &c);
+        return r == 0 && c.revoked ? -ECANCELED : r;
+}
+
+int pg_lock_revoke(cw_store *s, const char *key, const char *by)
+{
+        renew_ctx c = {PG_EXEC(PS_LOCK_REVOKE, PG_TEXT(key), PG_TEXT(by)), false};
+        int r = pg_write(pg_of(s), changed_or_stale, &c);
+
+        return r == -ESTALE ? -ENOENT : r;
 }
 
 int pg_lock_release(cw_store *s, const char *key, int64_t fence)
 {
-        renew_ctx c = {PG_EXEC(PS_LOCK_RELEASE, PG_TEXT(key), PG_INT(fence))};
+        renew_ctx c = {PG_EXEC(PS_LOCK_RELEASE, PG_TEXT(key), PG_INT(fence)), false};
 
         return pg_write(pg_of(s), changed_or_stale, &c);
 }

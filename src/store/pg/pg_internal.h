@@ -131,6 +131,7 @@ typedef enum pg_stmt_id {
         PS_LOCK_TAKEOVER,
         PS_LOCK_RENEW,
         PS_LOCK_RELEASE,
+        PS_LOCK_REVOKE,
         PS_LOCK_HOLDER,
         PS_LOCKS_LIST,
         PS_FENCE_NEXT,
@@ -329,6 +330,7 @@ int pg_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_
                     int64_t lease_us, int64_t *ret_fence, cw_cluster_lock *ret_holder);
 int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int64_t lease_us);
 int pg_lock_release(cw_store *s, const char *key, int64_t fence);
+int pg_lock_revoke(cw_store *s, const char *key, const char *by);
 int pg_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret);
 int pg_locks_list(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
 int pg_fence_next(cw_store *s, int64_t *ret_fence);

@@ -145,7 +145,8 @@ static const char *const migrations[] = {
         "  worker_pid INTEGER NOT NULL DEFAULT 0,"
         "  fence BIGINT NOT NULL,"
         "  acquired_at TIMESTAMPTZ NOT NULL,"
-        "  expires_at TIMESTAMPTZ NOT NULL"
+        "  expires_at TIMESTAMPTZ NOT NULL,"
+        "  revoked_by TEXT" /* concurrency = replace: the node asking the holder to stop */
         ");",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PG_SCHEMA_LATEST,
@@ -314,6 +315,7 @@ static const cw_store_ops pg_ops = {
         .lock_acquire = pg_lock_acquire,
         .lock_renew = pg_lock_renew,
         .lock_release = pg_lock_release,
+        .lock_revoke = pg_lock_revoke,
         .lock_holder = pg_lock_holder,
         .locks_list = pg_locks_list,
         .fence_next = pg_fence_next,
