@@ -158,10 +158,18 @@ static void renew(worker *w)
         int64_t sent = cw_clock_mono_us();
         int r = cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id, w->lease_us);
 
-        if (r == 0) {
+        if (r == 0 || r == -ECANCELED)
                 lease_granted(w, sent);
-                return;
+        /* Renewed, but another node's run replaces this one (concurrency
+         * = replace): stop as `kill` would; the lease is kept meanwhile,
+         * so the lock passes on only once the job is gone. */
+        if (r == -ECANCELED && w->state == W_RUNNING) {
+                set_reason(w, "killed: replaced by a new run started on another node "
+                              "(concurrency = replace)");
+                worker_stop(w, STOP_KILLED, kill_by(w));
         }
+        if (r == 0 || r == -ECANCELED)
+                return;
         if (r == -ESTALE) {
                 lease_lost(w);
                 return;

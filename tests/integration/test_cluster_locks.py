@@ -28,12 +28,15 @@ JOB_SCRIPT = r"""#!/bin/sh
 d=$1
 echo $$ > "$d/pid.$CRONWARDEN_RUN_ID"
 echo "${CRONWARDEN_FENCE_TOKEN:-none}" > "$d/token.$CRONWARDEN_RUN_ID"
+echo "start $(date +%s.%N) $CRONWARDEN_RUN_ID" >> "$d/log"
+trap 'echo "end $(date +%s.%N) $CRONWARDEN_RUN_ID" >> "$d/log"; exit 143' TERM
 n=0
-while [ ! -e "$d/go" ] && [ $n -lt "${CRONWARDEN_OPT_WAIT:-1200}" ]; do
+while [ ! -e "$d/go" ] && [ $n -lt "${WAIT:-${CRONWARDEN_OPT_WAIT:-1200}}" ]; do
     sleep 0.05
     n=$((n+1))
 done
 touch "$d/done.$CRONWARDEN_RUN_ID"
+echo "end $(date +%s.%N) $CRONWARDEN_RUN_ID" >> "$d/log"
 """
 
 
@@ -148,6 +151,20 @@ class Node:
                              text=True, stdin=subprocess.DEVNULL)
         self.procs.append(p)
         return p
+
+    def daemon(self):
+        """A daemon logging to a file (its stderr is not read meanwhile)."""
+        self.log = open(self.dir / "daemon.log", "w")
+        p = subprocess.Popen(self._argv(["daemon"]), stdout=self.log, stderr=self.log,
+                             stdin=subprocess.DEVNULL)
+        self.procs.append(p)
+        wait_for(lambda: "event=start" in (self.dir / "daemon.log").read_text(), timeout=15,
+                 what=f"node {self.name}'s daemon to start")
+        return p
+
+    def stop(self, p):
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0, (self.dir / "daemon.log").read_text()
 
 
 @pytest.fixture
@@ -420,4 +437,78 @@ def test_lock_row_taken_away_stops_the_job(cluster, pg_database):
     rows = runs(pg_database)
     assert rows[0]["status"] == "lost", (rows, err)
     assert "no longer its own" in rows[0]["reason"], rows
+    assert not (shared / f"done.{rid}").exists()
+
+
+def job_log(shared):
+    """{run id: [start, end]} from the jobs' own log (end None: still running)."""
+    spans = {}
+    path = shared / "log"
+    for line in path.read_text().splitlines() if path.exists() else []:
+        kind, t, rid = line.split()
+        span = spans.setdefault(int(rid), [None, None])
+        span[0 if kind == "start" else 1] = float(t)
+    return spans
+
+
+def test_forbid_skips_fires_while_another_node_holds_the_lock(cluster, pg_database):
+    """Two daemons, one per-second job of ~1.5 s with concurrency = forbid:
+    its runs never overlap, whichever node starts them, and the fires met
+    while the lock is held are skipped, naming the holder."""
+    nodes, shared, _ = cluster(f"""
+        [job Tick]
+        command = JOB DIR
+        env = WAIT=30
+        schedule = * * * * * *
+        concurrency = forbid
+        kill_grace = {GRACE}s
+        """.replace("\n        ", "\n"))
+    ds = [(n, n.daemon()) for n in nodes.values()]
+    time.sleep(7)
+    for n, d in ds:
+        n.stop(d)
+    wait_for(lambda: all(e for _, e in job_log(shared).values()), timeout=10,
+             what="the last run to end")
+    spans = sorted(v for v in job_log(shared).values())
+    assert len(spans) >= 3, spans
+    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        assert s2 >= e1, f"runs overlap: {spans}"
+    rows = psql(pg_database, "SELECT node, status, coalesce(reason, '') FROM runs")
+    assert {r[1] for r in rows} <= {"succeeded", "skipped"}, rows
+    skipped = [r for r in rows if r[1] == "skipped"]
+    assert skipped, rows
+    assert all("still running" in r[2] or "lock is held" in r[2] for r in skipped), skipped
+    # Fires of both nodes were met by a lock the other held.
+    assert len({r[0] for r in rows if r[1] == "succeeded"} | {r[0] for r in skipped}) == 2, rows
+
+
+def test_replace_stops_a_run_on_another_node(cluster, pg_database):
+    """A run on node a holds the lock; node b's daemon fires the job with
+    concurrency = replace: a's job is stopped (through the lock's row) and
+    recorded killed, and b's run starts only after it ended."""
+    nodes, shared, _ = cluster(f"""
+        [job Rep]
+        command = JOB DIR
+        options = wait
+        schedule = * * * * * *
+        concurrency = replace
+        kill_grace = {GRACE}s
+        """.replace("\n        ", "\n"))
+    a, b = nodes["a"], nodes["b"]
+    # Node a has no daemon: only its manual run.
+    pa = a.spawn("run", "Rep")
+    rid = wait_for(lambda: first_run_id(pg_database, "a"), what="a's run")
+    wait_for(lambda: started(shared, rid), what="a's job")
+    d = b.daemon()
+    out, err = pa.communicate(timeout=LEASE + GRACE + 15)
+    wait_for(lambda: len(job_log(shared)) >= 2, timeout=10, what="b's run")
+    b.stop(d)
+    row = [r for r in runs(pg_database) if r["id"] == rid][0]
+    assert row["status"] == "killed", (row["reason"], err)
+    assert "replaced by a new run started on another node" in row["reason"], row
+    spans = job_log(shared)
+    a_end = spans[rid][1]
+    assert a_end is not None
+    later = [s for r, (s, e) in spans.items() if r != rid]
+    assert later and min(later) >= a_end, spans
     assert not (shared / f"done.{rid}").exists()
