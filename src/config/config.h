@@ -159,7 +159,7 @@ typedef struct cw_config {
          * heartbeat for dead_timeout (database time) is dead, and the
          * lease of a cluster lock lasts as long. Default 30s. */
         cw_duration dead_timeout;
-        char *admin_listen;       /* default 127.0.0.1:8080 */
+        char *admin_listen; /* default 127.0.0.1:8080 */
         char *admin_user;
         char *admin_password_hash;
         /* [admin] api_token lines, each "NAME sha256:HEX" (HEX: 64 lowercase

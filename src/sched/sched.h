@@ -84,8 +84,8 @@ typedef struct cw_sched_lock_ops {
          * its id, -1 when a run still starting holds it, 0 when the lock
          * is free, the job has lock = none, or the lock cannot be read.
          * On a store nodes share, runs of every node count. */
-        int64_t (*holder)(void *userdata, const cw_config *cfg, cw_store *store,
-                          const cw_job *job, const char *spec);
+        int64_t (*holder)(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                          const char *spec);
         /* concurrency = replace: stops the runs holding job's lock for
          * spec, each waited for (bounded). Failures are not reported: the
          * start that follows then finds the lock held and is skipped. */

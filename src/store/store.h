@@ -436,7 +436,6 @@ int cw_store_notices_list(cw_store *s, bool pending_only, size_t limit, cw_notic
  * ones); counts them in *ret_deleted (may be NULL). */
 int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted);
 
-
 /* ---- cluster locks and fencing tokens (docs/cluster.md, "Locks in a cluster") ----
  *
  * On a store several nodes share (PostgreSQL) a job's lock is a row: its
@@ -452,10 +451,10 @@ int cw_store_notices_prune(cw_store *s, int64_t before_us, uint64_t *ret_deleted
  * SQLite (one node: the worker's lock files) answers -EOPNOTSUPP. */
 typedef struct cw_cluster_lock {
         char *key;
-        char *node;      /* the holder's node */
-        int64_t run_id;  /* its run, 0 while the run is not recorded yet */
-        int worker_pid;  /* its worker, on that node */
-        int64_t fence;   /* the token of this acquisition */
+        char *node;       /* the holder's node */
+        int64_t run_id;   /* its run, 0 while the run is not recorded yet */
+        int worker_pid;   /* its worker, on that node */
+        int64_t fence;    /* the token of this acquisition */
         int64_t since_us; /* acquired at, database clock */
         int64_t left_us;  /* lease left when read (database clock); <= 0: ended */
 } cw_cluster_lock;

@@ -591,8 +591,9 @@ static void on_deadlines(worker *w)
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,  w->snap_at,
-                               w->gate_at,    w->warn_at,  w->renew_at,  w->lease_stop_at};
+        int64_t d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,     w->snap_at,
+                       w->gate_at,    w->warn_at,  w->renew_at,  w->lease_stop_at};
+        int64_t at = 0;
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)

@@ -112,8 +112,8 @@ static int teardown(void **state)
 
 /* Lock ops that report w->lock_holder for every job that has a lock, and
  * free the lock when asked to stop its holders. */
-static int64_t fake_holder(void *userdata, const cw_config *cfg, cw_store *store,
-                           const cw_job *job, const char *spec)
+static int64_t fake_holder(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                           const char *spec)
 {
         world *w = userdata;
 

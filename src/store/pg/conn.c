@@ -23,11 +23,9 @@ typedef struct stmt_def {
 
 /* A cluster lock's row as locks.c reads it: times in the database's clock. */
 #define LOCK_COLS                                                                                  \
-        "lock_key, node, run_id, worker_pid, fence, "                                     \
+        "lock_key, node, run_id, worker_pid, fence, "                                              \
         "(extract(epoch FROM acquired_at) * 1000000)::bigint, "                                    \
         "(extract(epoch FROM expires_at - clock_timestamp()) * 1000000)::bigint"
-/* A lease of $N microseconds from now, by the database's clock. */
-#define LEASE_END(n) "clock_timestamp() + $" n "::float8 * interval '1 microsecond'"
 
 static const stmt_def stmts[PS_MAX] = {
         [PS_BEGIN] = {"cw_begin", "BEGIN"},
@@ -177,25 +175,30 @@ static const stmt_def stmts[PS_MAX] = {
         /* Cluster locks (locks.c): leases end at an instant of the
          * database's clock, compared with clock_timestamp(), never with a
          * node's clock. */
-        [PS_LOCK_GET_FOR_UPDATE] = {"cw_lock_get_for_update", "SELECT " LOCK_COLS
-                                                              " FROM cluster_locks "
-                                                              "WHERE lock_key = $1 FOR UPDATE"},
+        [PS_LOCK_GET_FOR_UPDATE] = {"cw_lock_get_for_update",
+                                    "SELECT " LOCK_COLS " FROM cluster_locks "
+                                    "WHERE lock_key = $1 FOR UPDATE"},
         [PS_LOCK_INSERT] = {"cw_lock_insert",
                             "INSERT INTO cluster_locks (lock_key, node, run_id, worker_pid, fence, "
                             "acquired_at, expires_at) VALUES ($1, $2, $3, $4, "
-                            "nextval('fence_tokens'), clock_timestamp(), " LEASE_END("5") ") "
+                            "nextval('fence_tokens'), clock_timestamp(), "
+                            "clock_timestamp() + $5::float8 * interval '1 microsecond') "
                             "ON CONFLICT (lock_key) DO NOTHING RETURNING fence"},
-        [PS_LOCK_TAKEOVER] = {"cw_lock_takeover",
-                              "UPDATE cluster_locks SET node = $2, run_id = $3, worker_pid = $4, "
-                              "fence = nextval('fence_tokens'), acquired_at = clock_timestamp(), "
-                              "expires_at = " LEASE_END("5") ", revoked_by = NULL "
-                              "WHERE lock_key = $1 AND fence = $6 "
-                              "AND expires_at <= clock_timestamp() RETURNING fence"},
-        [PS_LOCK_RENEW] = {"cw_lock_renew",
-                           "UPDATE cluster_locks SET expires_at = " LEASE_END("3") ", "
-                           "run_id = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE run_id END "
-                           "WHERE lock_key = $1 AND fence = $2 AND expires_at > clock_timestamp() "
-                           "RETURNING revoked_by"},
+        [PS_LOCK_TAKEOVER] =
+                {"cw_lock_takeover",
+                 "UPDATE cluster_locks SET node = $2, run_id = $3, worker_pid = $4, "
+                 "fence = nextval('fence_tokens'), acquired_at = clock_timestamp(), "
+                 "expires_at = clock_timestamp() + $5::float8 * interval '1 microsecond', "
+                 "revoked_by = NULL "
+                 "WHERE lock_key = $1 AND fence = $6 "
+                 "AND expires_at <= clock_timestamp() RETURNING fence"},
+        [PS_LOCK_RENEW] =
+                {"cw_lock_renew",
+                 "UPDATE cluster_locks SET "
+                 "expires_at = clock_timestamp() + $3::float8 * interval '1 microsecond', "
+                 "run_id = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE run_id END "
+                 "WHERE lock_key = $1 AND fence = $2 AND expires_at > clock_timestamp() "
+                 "RETURNING revoked_by"},
         [PS_LOCK_REVOKE] = {"cw_lock_revoke",
                             "UPDATE cluster_locks SET revoked_by = $2 WHERE lock_key = $1 "
                             "AND expires_at > clock_timestamp()"},
@@ -204,8 +207,8 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_LOCK_HOLDER] = {"cw_lock_holder",
                             "SELECT " LOCK_COLS " FROM cluster_locks WHERE lock_key = $1 "
                             "AND expires_at > clock_timestamp()"},
-        [PS_LOCKS_LIST] = {"cw_locks_list",
-                           "SELECT " LOCK_COLS " FROM cluster_locks ORDER BY lock_key COLLATE \"C\""},
+        [PS_LOCKS_LIST] = {"cw_locks_list", "SELECT " LOCK_COLS " FROM cluster_locks "
+                                            "ORDER BY lock_key COLLATE \"C\""},
         [PS_FENCE_NEXT] = {"cw_fence_next", "SELECT nextval('fence_tokens')"},
         /* The run of a lock taken over: lost, and its token kept on it, so
          * its worker's later writes (which carry that token) find it not

@@ -197,8 +197,8 @@ static int changed_or_stale(pg_store *q, void *ctx)
 
         c->x.keep_result = true;
         e = pg_exec_run(q, &c->x);
-        c->revoked = e == 0 && c->x.res && PQntuples(c->x.res) == 1 &&
-                     PQnfields(c->x.res) == 1 && !PQgetisnull(c->x.res, 0, 0);
+        c->revoked = e == 0 && c->x.res && PQntuples(c->x.res) == 1 && PQnfields(c->x.res) == 1 &&
+                     !PQgetisnull(c->x.res, 0, 0);
         pg_exec_release(&c->x);
         return e == 0 && c->x.changes == 0 ? -ESTALE : e;
 }

@@ -173,9 +173,9 @@ int pg_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total)
         pg_store *q = pg_of(s);
         int64_t fence = pg_fence_of(q, id);
         pg_exec x = PG_EXEC(PS_RUN_PROGRESS, PG_INT(id), PG_INT(done), PG_INT(total));
-        cas_ctx c = {PG_EXEC(PS_RUN_PROGRESS_F, PG_INT(id), PG_INT(done), PG_INT(total),
-                             PG_INT(fence)),
-                     id};
+        cas_ctx c = {
+                PG_EXEC(PS_RUN_PROGRESS_F, PG_INT(id), PG_INT(done), PG_INT(total), PG_INT(fence)),
+                id};
 
         return fence ? pg_write(q, cas_txn, &c) : update_one(q, &x);
 }
