@@ -9,6 +9,7 @@ A node can be given the database through a TCP proxy the test controls,
 to cut it off from the database (and only it) mid-run.
 """
 
+import json
 import os
 import signal
 import socket
@@ -512,3 +513,40 @@ def test_replace_stops_a_run_on_another_node(cluster, pg_database):
     later = [s for r, (s, e) in spans.items() if r != rid]
     assert later and min(later) >= a_end, spans
     assert not (shared / f"done.{rid}").exists()
+
+
+def test_status_shows_the_cluster_locks(cluster, pg_database):
+    """`status` lists the lock rows after the runs (holder, run, token,
+    lease left); `status --json` gives each run its token and lock."""
+    nodes, shared, _ = cluster("""
+        [job Shown]
+        command = JOB DIR
+        options = wait
+        """.replace("\n        ", "\n"))
+    a = nodes["a"]
+    pa = a.spawn("run", "Shown")
+    rid = wait_for(lambda: first_run_id(pg_database, "a"), what="a's run")
+    wait_for(lambda: started(shared, rid), what="a's job")
+    token = (shared / f"token.{rid}").read_text().strip()
+    p = a.run("status")
+    assert p.returncode == 0, p.stderr
+    table = p.stdout.split("cluster locks:\n", 1)
+    assert len(table) == 2, p.stdout
+    head, row = table[1].splitlines()[:2]
+    assert head.split()[:5] == ["LOCK", "NODE", "RUN", "PID", "TOKEN"], head
+    cols = row.split()
+    assert cols[0] == "class-Shown" and cols[1] == "a" and cols[2] == str(rid), row
+    assert cols[4] == token, row
+    assert cols[5].endswith("s") and 0 < float(cols[5][:-1]) <= LEASE, row
+    p = a.run("status", "--json")
+    assert p.returncode == 0, p.stderr
+    (run,) = json.loads(p.stdout)
+    assert run["fence"] == int(token)
+    assert run["cluster_lock"]["key"] == "class-Shown"
+    assert run["cluster_lock"]["node"] == "a"
+    assert run["cluster_lock"]["token"] == int(token)
+    (shared / "go").touch()
+    pa.communicate(timeout=30)
+    assert pa.returncode == 0
+    p = a.run("status")
+    assert "cluster locks" not in p.stdout, p.stdout
