@@ -16,9 +16,12 @@
 #include "worker/control.h"
 #include "worker/lock.h"
 
-/* A lock held in the store (a cluster's: any node's run), 0 when free or
- * the store keeps none (SQLite). */
-static int64_t cluster_holder(cw_store *store, const char *key)
+/* A lock held in the store (a cluster's: another node's run), 0 when
+ * free or the store keeps none (SQLite). Called when this node's lock file
+ * is free: a row naming this node is then a dead worker's (a worker takes
+ * the file before the row and frees the row first), which the next
+ * worker frees at once, so it does not count. */
+static int64_t cluster_holder(const cw_config *cfg, cw_store *store, const char *key)
 {
         cw_cluster_lock l = {0};
         int64_t id;
@@ -26,6 +29,8 @@ static int64_t cluster_holder(cw_store *store, const char *key)
         if (!store || cw_store_lock_holder(store, key, &l) < 0)
                 return 0;
         id = l.run_id > 0 ? l.run_id : -1;
+        if (l.node && strcmp(l.node, cfg->node ? cfg->node : "") == 0)
+                id = 0;
         cw_cluster_lock_release(&l);
         return id;
 }
@@ -42,7 +47,7 @@ static int64_t holder(void *userdata, const cw_config *cfg, cw_store *store, con
             cw_path_join(dir, sizeof(dir), cfg->data_dir, "locks") < 0)
                 return 0;
         if (cw_lock_probe(dir, key, &held, &h) < 0 || !held)
-                return cluster_holder(store, key);
+                return cluster_holder(cfg, store, key);
         return h.run_id > 0 ? h.run_id : -1;
 }
 

@@ -71,6 +71,23 @@ static int64_t kill_by(const worker *w)
         return w->lease_key ? w->lease_end - lease_share(w, MARGIN_DIV) : 0;
 }
 
+static int acquire(worker *w, const char *key, cw_cluster_lock *holder)
+{
+        const char *node = w->o->cfg->node;
+
+        return cw_store_lock_acquire(w->store, key, node ? node : "", w->run_id, getpid(),
+                                     w->lease_us, &w->fence, holder);
+}
+
+/* The row names this node, whose lock file for the key this worker holds
+ * (worker.c takes it first): its holder on this node is gone (a worker
+ * killed with SIGKILL, a crash), so the row is freed now instead of when
+ * its lease ends, as the lock file was. */
+static bool own_dead_holder(const cw_config *cfg, const cw_cluster_lock *h)
+{
+        return h->node && strcmp(h->node, cfg->node ? cfg->node : "") == 0;
+}
+
 int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_error *err)
 {
         const cw_config *cfg = w->o->cfg;
@@ -87,8 +104,15 @@ int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_e
                 return 0;
         }
         w->lease_us = (int64_t)(cfg->dead_timeout > 0 ? cfg->dead_timeout : 30) * 1000000;
-        r = cw_store_lock_acquire(w->store, key, cfg->node ? cfg->node : "", w->run_id, getpid(),
-                                  w->lease_us, &w->fence, &h);
+        r = acquire(w, key, &h);
+        if (r == -EBUSY && own_dead_holder(cfg, &h)) {
+                int64_t dead = h.fence;
+
+                cw_cluster_lock_release(&h);
+                (void)cw_store_lock_release(w->store, key, dead);
+                sent = cw_clock_mono_us();
+                r = acquire(w, key, &h);
+        }
         if (r == -EBUSY) {
                 *holder = (cw_lock_holder){
                         .pid = h.worker_pid, .run_id = h.run_id, .since_us = h.since_us};

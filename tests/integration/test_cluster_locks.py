@@ -550,3 +550,32 @@ def test_status_shows_the_cluster_locks(cluster, pg_database):
     assert pa.returncode == 0
     p = a.run("status")
     assert "cluster locks" not in p.stdout, p.stdout
+
+
+def test_dead_worker_row_is_freed_by_its_own_node(cluster, pg_database):
+    """A worker killed with SIGKILL leaves its lock row until the lease
+    ends; its own node (whose lock file is free again) takes the lock at
+    once, as without a cluster, while other nodes wait for the lease."""
+    nodes, shared, _ = cluster("""
+        [job Solo]
+        command = JOB DIR
+        options = wait
+        """.replace("\n        ", "\n"))
+    a, b = nodes["a"], nodes["b"]
+    for n in (a, b):  # a lease no test waits out
+        n.config.write_text(n.config.read_text().replace(f"dead_timeout = {LEASE}s",
+                                                         "dead_timeout = 60s"))
+    pa = a.spawn("run", "Solo")
+    rid = wait_for(lambda: first_run_id(pg_database, "a"), what="a's run")
+    wait_for(lambda: started(shared, rid), what="a's job")
+    ((worker,),) = psql(pg_database, "SELECT worker_pid FROM cluster_locks")
+    os.kill(int(worker), signal.SIGKILL)
+    pa.wait(timeout=10)
+    p = b.run("run", "Solo:wait=0")
+    assert p.returncode == 75 and "on node a" in p.stderr, p.stderr
+    p = a.run("run", "Solo:wait=0")
+    assert p.returncode == 0, p.stderr
+    rows = runs(pg_database)
+    assert [r["status"] for r in rows] == ["lost", "succeeded"], rows
+    assert rows[1]["fence"] > rows[0]["fence"]
+    assert psql(pg_database, "SELECT count(*) FROM cluster_locks") == [["0"]]
