@@ -180,7 +180,11 @@ static void lease_lost(worker *w)
 static void renew(worker *w)
 {
         int64_t sent = cw_clock_mono_us();
-        int r = cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id, w->lease_us);
+        cw_error e;
+        int r = worker_queued_store(w, &e);
+
+        if (r == 0)
+                r = cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id, w->lease_us);
 
         if (r == 0 || r == -ECANCELED)
                 lease_granted(w, sent);
@@ -228,7 +232,9 @@ void worker_lease_tick(worker *w)
 
 void worker_cluster_drop(worker *w)
 {
-        if (!w->lease_key || w->stale || w->lease_lost || !w->store)
+        cw_error e;
+
+        if (!w->lease_key || w->stale || w->lease_lost || worker_queued_store(w, &e) < 0)
                 return;
         (void)cw_store_lock_release(w->store, w->lease_key, w->fence);
         w->lease_key = NULL;

@@ -198,8 +198,9 @@ static void restore_signals(worker *w, const sigset_t *old, const struct sigacti
 
 /* A queued run's store: the caller's, or cfg's opened now (w->owned).
  * Opening it only when needed keeps the store off the path between the
- * fire and the job's exec. */
-static int queued_store(worker *w, cw_error *err)
+ * fire and the job's exec. Reopened (worker_store_park), it carries the
+ * run's fencing token again. */
+int worker_queued_store(worker *w, cw_error *err)
 {
         int r;
 
@@ -210,7 +211,18 @@ static int queued_store(worker *w, cw_error *err)
                 w->store = w->owned;
         if (r == 0)
                 cw_store_set_clock(w->store, w->o->clock);
+        if (r == 0 && w->fence > 0 && w->run_id > 0)
+                (void)cw_store_run_fence(w->store, w->run_id, w->fence);
         return r;
+}
+
+void worker_store_park(worker *w)
+{
+        if (!w->owned || w->store != w->owned)
+                return;
+        cw_store_close(w->owned);
+        w->owned = NULL;
+        w->store = NULL;
 }
 
 /* A queued run that will not start (its lock is held, or set-up failed):
@@ -219,8 +231,9 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 {
         cw_error e;
 
-        if (queued_store(w, &e) == 0 && cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED,
-                                                                status, reason, now_us) == 0)
+        if (worker_queued_store(w, &e) == 0 &&
+            cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us) ==
+                    0)
                 (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, status, reason,
                                           now_us);
 }
@@ -236,7 +249,7 @@ static void queued_mark(worker *w)
         if (w->marked || w->pid == 0 || w->stale)
                 return;
         worker_job_start_known(w);
-        r = queued_store(w, &e);
+        r = worker_queued_store(w, &e);
         if (r == 0)
                 r = cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(),
                                           w->pid, w->pid_start, worker_now(w));
@@ -302,6 +315,23 @@ static void gate_wait(worker *w)
                         break;
         }
         w->gate_at = 0;
+}
+
+/* In a cluster a queued run opens the store before its job (for its
+ * token and lock): a burst's workers do so one after another, by their
+ * place in it as the gate does (worker.h), instead of all at once, which
+ * could exceed the server's connections. */
+static void burst_stagger(const worker *w)
+{
+        int64_t us =
+                (int64_t)(w->o->gate_rank > 0 ? w->o->gate_rank : 0) * CW_WORKER_GATE_STAGGER_US;
+        struct timespec ts;
+
+        if (us > CW_WORKER_GATE_STAGGER_MAX_US)
+                us = CW_WORKER_GATE_STAGGER_MAX_US;
+        ts = (struct timespec){.tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000};
+        while (us > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
 }
 
 int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err)
@@ -398,7 +428,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
 
                         /* Rare (a worker died holding the lock): worth the
                          * store before the job, whose run must not overlap. */
-                        if (queued_store(&w, &e) == 0)
+                        if (worker_queued_store(&w, &e) == 0)
                                 clean_dead_holder(w.store, &prev, started_us);
                 }
                 /* Label the lock at once (run id 0 until the run is
@@ -420,9 +450,15 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
         if (worker_in_cluster(cfg)) {
                 cw_lock_holder ch = {0};
 
-                r = queued ? queued_store(&w, err) : 0;
+                if (queued)
+                        burst_stagger(&w);
+                r = queued ? worker_queued_store(&w, err) : 0;
                 if (r == 0)
                         r = worker_cluster_take(&w, use_lock ? key : NULL, &ch, err);
+                /* Until the burst's gate opens, as without a cluster: a
+                 * burst's workers do not all hold a connection at once. */
+                if (r == 0 && queued)
+                        worker_store_park(&w);
                 if (r == -EBUSY) {
                         *ret = (cw_worker_result){
                                 .run_id = w.run_id, .exit_code = -1, .holder = ch};
@@ -541,7 +577,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 gate_wait(&w);
                 queued_mark(&w);
         }
-        r = queued ? queued_store(&w, err) : 0;
+        r = queued ? worker_queued_store(&w, err) : 0;
         if (r == 0 && w.stale)
                 r = stale_error(&w, err);
         else if (r == 0)

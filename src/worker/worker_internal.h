@@ -158,6 +158,15 @@ void worker_read_child_report(worker *w);
  * record is marked done. */
 void worker_unmark(worker *w);
 
+/* ---- worker.c ---- */
+
+/* A queued run's store: w->store as is, or cfg's opened into w->owned
+ * (carrying the run's fencing token when it has one). */
+int worker_queued_store(worker *w, cw_error *err);
+/* Closes the store worker_queued_store opened (the next call opens it
+ * again); nothing when w->store is the caller's. */
+void worker_store_park(worker *w);
+
 /* ---- cluster_lock.c ---- */
 
 /* True when cfg's store is shared by nodes (PostgreSQL): runs then take
