@@ -110,7 +110,9 @@ static const char status_usage[] =
         "ALIVE or DEAD (its worker process is gone). A DEAD run is recorded as\n"
         "lost, and what is left of its job is killed. On a store shared by\n"
         "several nodes, another node's run is DEAD when no daemon of its node is\n"
-        "connected to the store; it is left for its node to record.\n"
+        "connected to the store; it is left for its node to record. The\n"
+        "cluster's locks follow: key, holding node, run, pid, fencing token and\n"
+        "lease left.\n"
         "\n"
         "Options:\n"
         "      --json        print a JSON array\n"
@@ -139,6 +141,52 @@ static void print_status_table(cw_cli *cli, ctl *c, const cw_run *runs, const bo
                         runs[i].pid ? runs[i].pid : runs[i].worker_pid, started, prog,
                         alive[i] ? "ALIVE" : "DEAD");
         }
+}
+
+/* ---- cluster locks (a PostgreSQL store: docs/cluster.md) ---- */
+
+/* The lease left, "2.4s" or "ended". */
+static void format_lease(const cw_cluster_lock *l, char *buf, size_t size)
+{
+        if (l->left_us <= 0)
+                snprintf(buf, size, "ended");
+        else
+                snprintf(buf, size, "%.1fs", (double)l->left_us / 1e6);
+}
+
+/* Every lock row of the store, after the runs; nothing on a store that
+ * keeps none (SQLite) or has none. */
+static void print_cluster_locks(cw_cli *cli, const cw_cluster_lock *locks, size_t n)
+{
+        int wk = 8;
+
+        if (n == 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if ((int)strlen(locks[i].key) > wk)
+                        wk = (int)strlen(locks[i].key);
+        fprintf(cli->out, "\ncluster locks:\n%-*s %-10s %-6s %-8s %-8s %s\n", wk, "LOCK", "NODE",
+                "RUN", "PID", "TOKEN", "LEASE LEFT");
+        for (size_t i = 0; i < n; i++) {
+                char lease[32];
+
+                format_lease(&locks[i], lease, sizeof(lease));
+                fprintf(cli->out, "%-*s %-10s %-6lld %-8d %-8lld %s\n", wk, locks[i].key,
+                        locks[i].node, (long long)locks[i].run_id, locks[i].worker_pid,
+                        (long long)locks[i].fence, lease);
+        }
+}
+
+/* A run's cluster lock, for `status --json`: {key, node, token,
+ * lease_left_s}, or NULL when it holds none. */
+static json_t *run_lock_json(const cw_run *run, const cw_cluster_lock *locks, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (locks[i].run_id == run->id && locks[i].fence == run->fence)
+                        return json_pack("{s:s, s:s, s:I, s:f}", "key", locks[i].key, "node",
+                                         locks[i].node, "token", (json_int_t)locks[i].fence,
+                                         "lease_left_s", (double)locks[i].left_us / 1e6);
+        return NULL;
 }
 
 /* Records every dead run among runs[0..n) as lost; returns how many. */
@@ -179,8 +227,9 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
         cw_run_filter f = CW_RUN_FILTER_INIT;
         _cleanup_free_ bool *alive = NULL;
         bool json = false, help = false;
+        cw_cluster_lock *locks = NULL;
         cw_run *runs = NULL;
-        size_t n = 0, k = 0;
+        size_t n = 0, k = 0, n_locks = 0;
         ctl c = {0};
         int r;
 
@@ -202,6 +251,11 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
                 ctl_release(&c);
                 return r;
         }
+        /* A store without cluster locks (SQLite) shows none. */
+        if (cw_store_locks_list(c.store, &locks, &n_locks) < 0) {
+                locks = NULL;
+                n_locks = 0;
+        }
         alive = calloc(n ? n : 1, sizeof(bool));
         for (size_t i = 0; alive && i < n; i++)
                 if (cli_run_matches(&runs[i], job, spec)) {
@@ -219,6 +273,13 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
                         /* As GET /api/v1/running; `state` is the table's column. */
                         json_object_set_new(o, "alive", json_boolean(alive[i]));
                         json_object_set_new(o, "state", json_string(alive[i] ? "ALIVE" : "DEAD"));
+                        if (runs[i].fence > 0) {
+                                json_t *l = run_lock_json(&runs[i], locks, n_locks);
+
+                                json_object_set_new(o, "fence", json_integer(runs[i].fence));
+                                if (l)
+                                        json_object_set_new(o, "cluster_lock", l);
+                        }
                         json_array_append_new(a, o);
                 }
                 json_dumpf(a, cli->out, JSON_INDENT(2));
@@ -226,9 +287,12 @@ static int cmd_status(cw_cli *cli, int argc, char **argv)
                 json_decref(a);
         } else if (k == 0) {
                 fprintf(cli->out, "no runs in progress%s%s\n", job ? " for " : "", job ? job : "");
+                print_cluster_locks(cli, locks, n_locks);
         } else {
                 print_status_table(cli, &c, runs, alive, k);
+                print_cluster_locks(cli, locks, n_locks);
         }
+        cw_cluster_locks_free(locks, n_locks);
         if (alive)
                 sweep_dead(cli, &c, runs, alive, k);
         cw_runs_free(runs, alive ? k : n);

@@ -158,7 +158,8 @@ typedef struct cw_config {
         /* Cluster (PostgreSQL store, docs/cluster.md): a node without a
          * heartbeat for dead_timeout (database time) is dead; one whose
          * clock is further than max_clock_offset from the database's
-         * stops claiming fires. Defaults 30s and 2s. */
+         * stops claiming fires; a cluster lock's lease lasts dead_timeout.
+         * Defaults 30s and 2s. */
         cw_duration dead_timeout;
         cw_duration max_clock_offset;
         char *admin_listen; /* default 127.0.0.1:8080 */

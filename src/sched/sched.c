@@ -178,7 +178,7 @@ static int64_t lock_holder(pass *p, const cw_job *job, const char *spec)
 {
         const cw_sched_lock_ops *l = p->o->locks;
 
-        return l && l->holder ? l->holder(p->o->userdata, p->o->cfg, job, spec) : 0;
+        return l && l->holder ? l->holder(p->o->userdata, p->o->cfg, p->o->store, job, spec) : 0;
 }
 
 /* concurrency = replace: stop whatever holds the lock. A starter that

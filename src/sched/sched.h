@@ -89,8 +89,9 @@ typedef int (*cw_sched_start_fn)(void *userdata, const cw_sched_action *a, int64
 typedef struct cw_sched_lock_ops {
         /* The run holding job's lock for spec (its canonical job spec):
          * its id, -1 when a run still starting holds it, 0 when the lock
-         * is free, the job has lock = none, or the lock cannot be read. */
-        int64_t (*holder)(void *userdata, const cw_config *cfg, const cw_job *job,
+         * is free, the job has lock = none, or the lock cannot be read.
+         * On a store nodes share, runs of every node count. */
+        int64_t (*holder)(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
                           const char *spec);
         /* concurrency = replace: stops the runs holding job's lock for
          * spec, each waited for (bounded). Failures are not reported: the

@@ -80,6 +80,10 @@ typedef struct cw_run {
         char *lock_key;         /* NULL when lock = none */
         cw_resume_state resume;
         int64_t resumed_from; /* run id this one resumes, 0 if none */
+        /* Its fencing token in a cluster (docs/cluster.md, "Locks in a
+         * cluster"), 0 when none (SQLite). A finish with a token is made
+         * only while the row is running with that token. */
+        int64_t fence;
 } cw_run;
 
 /* Frees the strings of r and zeroes it. Accepts NULL. */

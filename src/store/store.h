@@ -624,4 +624,68 @@ enum {
 };
 int cw_store_wakeups(cw_store *s, unsigned *ret);
 
+/* ---- cluster locks and fencing tokens (docs/cluster.md, "Locks in a cluster") ----
+ *
+ * On a store several nodes share (PostgreSQL) a job's lock is a row: its
+ * key (worker/lock.h's), the holding node, run and worker pid, a fencing
+ * token and a lease that ends at an instant of the database's clock
+ * (never a node's). Tokens come from one sequence: every acquisition, and
+ * every run that starts without a lock, gets a larger one. A lock whose
+ * lease has ended is free: the next acquirer takes it over and, in the
+ * same transaction, records the run that held it as lost, so that run's
+ * worker, should it come back (a node frozen or cut off), can write
+ * nothing more for it (cw_store_run_fence). No session state is involved:
+ * locks work behind transaction-mode poolers and survive reconnects.
+ * SQLite (one node: the worker's lock files) answers -EOPNOTSUPP. */
+typedef struct cw_cluster_lock {
+        char *key;
+        char *node;       /* the holder's node */
+        int64_t run_id;   /* its run, 0 while the run is not recorded yet */
+        int worker_pid;   /* its worker, on that node */
+        int64_t fence;    /* the token of this acquisition */
+        int64_t since_us; /* acquired at, database clock */
+        int64_t left_us;  /* lease left when read (database clock); <= 0: ended */
+} cw_cluster_lock;
+/* Frees the strings of l and zeroes it. Accepts NULL. */
+void cw_cluster_lock_release(cw_cluster_lock *l);
+void cw_cluster_locks_free(cw_cluster_lock *l, size_t n);
+
+/* Takes lock `key` for node's worker worker_pid (run run_id, 0 when not
+ * recorded yet) for lease_us, when nobody holds it or its lease has
+ * ended. 0 with the new token in *ret_fence; -EBUSY when held, with the
+ * holder in *ret_holder (may be NULL; release it). Taking over an ended
+ * lease records the holder's run, if still queued or running with the
+ * old token, as lost, saying why. */
+int cw_store_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_id,
+                          int worker_pid, int64_t lease_us, int64_t *ret_fence,
+                          cw_cluster_lock *ret_holder);
+/* Extends the lease of lock `key` held with token fence to lease_us from
+ * now (database clock), and names run_id as its run when not 0. -ESTALE
+ * when the lock no longer has that token or its lease has ended: the
+ * holder must stop (its job may be another's by now). -ECANCELED when
+ * renewed but revoked (below): the holder should stop its job. */
+int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id,
+                        int64_t lease_us);
+/* Frees lock `key` if it still has token fence; -ESTALE otherwise (it
+ * was taken over: nothing changed). */
+int cw_store_lock_release(cw_store *s, const char *key, int64_t fence);
+/* Asks the holder of lock `key` to stop (concurrency = replace from
+ * another node): its next renewal says so. `by` names who asks. -ENOENT
+ * when the lock is free. */
+int cw_store_lock_revoke(cw_store *s, const char *key, const char *by);
+/* The holder of lock `key` (release *ret); -ENOENT when it is free (no
+ * row, or its lease has ended). */
+int cw_store_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret);
+/* Every lock row, by key, ended leases included (left_us <= 0). Free
+ * with cw_cluster_locks_free. */
+int cw_store_locks_list(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
+/* A new fencing token, for a run that starts without a lock. */
+int cw_store_fence_next(cw_store *s, int64_t *ret_fence);
+/* From now on the writes through s for run run_id (cw_store_run_started,
+ * _set_pid, _progress, _output_snapshot, _finish) carry token fence: each
+ * is made only while the run is running with that token (run_started:
+ * also from queued, setting it), else -ESTALE and nothing is written.
+ * fence 0 forgets. One run per store handle (a worker's). */
+int cw_store_run_fence(cw_store *s, int64_t run_id, int64_t fence);
+
 #endif

@@ -397,6 +397,9 @@ int cw_env_build(const cw_env_vars *v, cw_strv *ret, cw_error *err)
         if (cw_env_set(&env, "CRONWARDEN_PROGRESS_FD", num) < 0 ||
             cw_env_set(&env, "CRONWARDEN_SCHEDULED_AT", v->scheduled_at) < 0)
                 return -ENOMEM;
+        snprintf(num, sizeof(num), "%" PRId64, v->fence);
+        if (v->fence > 0 && cw_env_set(&env, "CRONWARDEN_FENCE_TOKEN", num) < 0)
+                return -ENOMEM;
         *ret = env;
         env = (cw_strv){0};
         return 0;

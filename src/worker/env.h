@@ -66,6 +66,9 @@ typedef struct cw_env_vars {
         int64_t run_id;
         int progress_fd;
         const char *scheduled_at; /* ISO 8601 with offset */
+        /* The run's fencing token (a cluster), exported as
+         * CRONWARDEN_FENCE_TOKEN; 0: none, not exported. */
+        int64_t fence;
 } cw_env_vars;
 
 /* Builds the job's environment into *ret (a new vector, NULL-terminated

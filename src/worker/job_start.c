@@ -437,7 +437,8 @@ int worker_start_job(worker *w, int64_t started_us)
                                         .user = &user,
                                         .run_id = w->run_id,
                                         .progress_fd = JOB_PROGRESS_FD,
-                                        .scheduled_at = when},
+                                        .scheduled_at = when,
+                                        .fence = w->fence},
                          &env, &e);
         if (r == 0)
                 r = cw_secrets_collect(&job->secret_env, &env, &w->secrets);

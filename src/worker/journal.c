@@ -50,21 +50,25 @@ static int write_all(int fd, const void *p, size_t n)
 /* The header lines of run's entry into buf. */
 static int format_header(const cw_run *run, size_t len, char *buf, size_t size)
 {
-        char reason[1024];
+        char reason[1024], fence[48] = "";
         int n;
 
         snprintf(reason, sizeof(reason), "%s", run->reason ? run->reason : "");
         for (char *p = reason; *p; p++)
                 if (*p == '\n' || *p == '\r')
                         *p = ' ';
+        /* A run's fencing token, when it has one (a cluster): its outcome
+         * is recorded only while the run still has it. */
+        if (run->fence > 0)
+                snprintf(fence, sizeof(fence), "fence %" PRId64 "\n", run->fence);
         n = snprintf(buf, size,
                      JOURNAL_MAGIC "\nid %" PRId64 "\nstatus %s\nexit_code %d\nsignal %d\n"
                                    "ended_us %" PRId64 "\noutput_size %" PRIu64
                                    "\noutput_truncated %d\n"
-                                   "reason %s\noutput %zu\n",
+                                   "%sreason %s\noutput %zu\n",
                      run->id, cw_run_status_to_string(run->status), run->exit_code, run->signal,
                      run->ended_us, (uint64_t)run->output_size, run->output_truncated ? 1 : 0,
-                     reason, len);
+                     fence, reason, len);
         return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
@@ -190,8 +194,9 @@ static bool num(const char *s, int64_t *ret)
 static int parse_entry(char *buf, size_t size, cw_run *run, const char **ret_out, size_t *ret_len)
 {
         char *p = buf;
-        int64_t id, code, sig, ended, osize, trunc, len;
+        int64_t id, code, sig, ended, osize, trunc, len, fence = 0;
         const char *status, *reason;
+        char *at;
 
         if (strncmp(p, JOURNAL_MAGIC "\n", sizeof(JOURNAL_MAGIC)) != 0)
                 return -EINVAL;
@@ -199,8 +204,13 @@ static int parse_entry(char *buf, size_t size, cw_run *run, const char **ret_out
         if (!num(field(&p, "id"), &id) || !(status = field(&p, "status")) ||
             !num(field(&p, "exit_code"), &code) || !num(field(&p, "signal"), &sig) ||
             !num(field(&p, "ended_us"), &ended) || !num(field(&p, "output_size"), &osize) ||
-            !num(field(&p, "output_truncated"), &trunc) || !(reason = field(&p, "reason")) ||
-            !num(field(&p, "output"), &len))
+            !num(field(&p, "output_truncated"), &trunc))
+                return -EINVAL;
+        /* Optional (entries of runs without a token have none). */
+        at = p;
+        if (!num(field(&p, "fence"), &fence))
+                p = at;
+        if (!(reason = field(&p, "reason")) || !num(field(&p, "output"), &len))
                 return -EINVAL;
         if (id <= 0 || len < 0 || (size_t)len > size - (size_t)(p - buf))
                 return -EINVAL;
@@ -214,6 +224,7 @@ static int parse_entry(char *buf, size_t size, cw_run *run, const char **ret_out
         run->output_size = (uint64_t)osize;
         run->output_truncated = trunc != 0;
         run->reason = *reason ? (char *)reason : NULL;
+        run->fence = fence > 0 ? fence : 0;
         *ret_out = p;
         *ret_len = (size_t)len;
         return 0;
@@ -238,7 +249,9 @@ static int replay_one(cw_store *s, int dirfd, const char *name, bool *ret_record
         if (parse_entry(buf, size, &run, &out, &len) < 0)
                 return 0;
         r = cw_store_run_finish(s, &run, out, len);
-        if (r == -ENOENT)
+        /* -ESTALE: the run lost its token (a cluster recorded it lost and
+         * gave its lock to another run): that decision stands. */
+        if (r == -ENOENT || r == -ESTALE)
                 return 0;
         if (r == 0)
                 *ret_recorded = true;

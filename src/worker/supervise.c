@@ -162,6 +162,20 @@ static void request_stop(worker *w, stop_cause cause, const struct signalfd_sigi
         }
 }
 
+void worker_stop(worker *w, stop_cause cause, int64_t kill_by)
+{
+        w->now = cw_clock_mono_us();
+        if (w->state == W_RUNNING) {
+                w->cause = cause;
+                w->timeout_at = 0;
+                terminate(w, W_STOPPING);
+        }
+        /* The lease ends at kill_by: no grace beyond it. */
+        if (kill_by > 0 && w->grace_at > kill_by &&
+            (w->state == W_STOPPING || w->state == W_LEFTOVERS_TERM))
+                w->grace_at = kill_by > w->now ? kill_by : w->now;
+}
+
 /* How many live processes are left in the job's group (after reaping). */
 static void check_group(worker *w)
 {
@@ -301,7 +315,7 @@ static bool tee_pending(const worker *w)
  * is marked running (its store may not even be open before). */
 static bool store_ready(const worker *w)
 {
-        return w->store && w->run_id > 0 && (w->o->run_id == 0 || w->marked);
+        return w->store && w->run_id > 0 && (w->o->run_id == 0 || w->marked) && !w->stale;
 }
 
 /* Output arrived: schedule a snapshot, SNAPSHOT_INTERVAL_US after the
@@ -342,6 +356,9 @@ static void store_snapshot(worker *w)
                 w->snap_at = w->now + SNAPSHOT_RETRY_US;
                 return;
         }
+        /* With a token, not running with it means the cluster took over. */
+        if (r == -ESTALE && w->fence > 0)
+                worker_fenced_out(w, "its output");
         if (r == -ESTALE || r == -ENOENT || r == -EOPNOTSUPP)
                 w->snap_off = true;
         w->snap_total = w->cap.total;
@@ -426,10 +443,17 @@ static bool parse_progress(const char *s, int64_t *ret_done, int64_t *ret_total)
 
 void worker_store_progress(worker *w)
 {
-        if (!w->prog_dirty)
+        if (!w->prog_dirty || w->stale)
                 return;
-        /* Progress is advisory: a failed write is not worth failing for. */
-        (void)cw_store_run_progress(w->store, w->run_id, w->prog_done, w->prog_total);
+        /* A token's writes need the run marked running (a queued run's
+         * progress waits for that). */
+        if (w->fence > 0 && !store_ready(w))
+                return;
+        /* Progress is advisory: a failed write is not worth failing for,
+         * unless it says the run is no longer this worker's. */
+        if (cw_store_run_progress(w->store, w->run_id, w->prog_done, w->prog_total) == -ESTALE &&
+            w->fence > 0)
+                worker_fenced_out(w, "its progress");
         w->prog_dirty = false;
         w->prog_stored_at = w->now;
         w->flush_at = 0;
@@ -555,6 +579,7 @@ static void on_deadlines(worker *w)
                 store_snapshot(w);
         if (w->gate_at && w->now >= w->gate_at)
                 worker_gate_open(w);
+        worker_lease_tick(w);
         if (w->warn_at && w->now >= w->warn_at) {
                 /* Until the store is ready, asked again each second. */
                 w->warn_at = store_ready(w) ? 0 : w->now + 1000000;
@@ -566,8 +591,9 @@ static void on_deadlines(worker *w)
 
 static void arm_timer(worker *w)
 {
-        int64_t at = 0, d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,
-                               w->snap_at,    w->gate_at,  w->warn_at};
+        int64_t d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,     w->snap_at,
+                       w->gate_at,    w->warn_at,  w->renew_at,  w->lease_stop_at};
+        int64_t at = 0;
         struct itimerspec its = {0};
 
         for (size_t i = 0; i < CW_ARRAY_SIZE(d); i++)

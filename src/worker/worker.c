@@ -79,6 +79,8 @@ static cw_run_status outcome(const worker *w)
                 return CW_RUN_TIMED_OUT;
         if (w->cause == STOP_KILLED)
                 return CW_RUN_KILLED;
+        if (w->cause == STOP_LEASE)
+                return CW_RUN_LOST;
         return w->exit_code == 0 && w->signal == 0 ? CW_RUN_SUCCEEDED : CW_RUN_FAILED;
 }
 
@@ -93,7 +95,7 @@ static int finish_store(worker *w, const cw_run *run, const void *output, size_t
                 int r = cw_notify_finish(w->store, w->o->cfg, w->o->job, run, output, len);
                 struct timespec ts;
 
-                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL ||
+                if (r == 0 || r == -ENOENT || r == -ETIMEDOUT || r == -EINVAL || r == -ESTALE ||
                     cw_clock_mono_us() >= end)
                         return r;
                 ts.tv_sec = pause / 1000000;
@@ -120,6 +122,16 @@ static void adopt_kill_reason(worker *w)
             strncmp(stored.reason, CW_CONTROL_KILLED_BY, strlen(CW_CONTROL_KILLED_BY)) == 0)
                 snprintf(w->reason, sizeof(w->reason), "%s", stored.reason);
         cw_run_release(&stored);
+}
+
+/* The run's token went stale (the cluster recorded it lost, or gave its
+ * lock to another run): nothing of it is written any more. */
+static int stale_error(const worker *w, cw_error *err)
+{
+        return cw_error_fail(err, -ESTALE,
+                             "run %" PRId64 " was taken over by the cluster (its fencing token "
+                             "%" PRId64 " is stale): its outcome is not recorded",
+                             w->run_id, w->fence);
 }
 
 /* Records the outcome and output: 0 when recorded, 1 when the store
@@ -151,9 +163,15 @@ static int finish_run(worker *w, cw_run_status status, cw_error *err)
         if (status == CW_RUN_KILLED)
                 adopt_kill_reason(w);
         run.reason = w->reason[0] ? w->reason : NULL;
+        run.fence = w->fence;
         r = finish_store(w, &run, output, len);
         if (r == 0 || r == -ENOENT)
                 return 0;
+        /* The cluster has the last word on a run whose token went stale. */
+        if (r == -ESTALE && w->fence > 0) {
+                w->stale = true;
+                return stale_error(w, err);
+        }
         /* The store will not take it (a full disk, an unwritable file): keep
          * the outcome for the next process that opens the store, so the run
          * is not recorded lost when it ended. */
@@ -205,8 +223,9 @@ static void restore_signals(worker *w, const sigset_t *old, const struct sigacti
 
 /* A queued run's store: the caller's, or cfg's opened now (w->owned).
  * Opening it only when needed keeps the store off the path between the
- * fire and the job's exec. */
-static int queued_store(worker *w, cw_error *err)
+ * fire and the job's exec. Reopened (worker_store_park), it carries the
+ * run's fencing token again. */
+int worker_queued_store(worker *w, cw_error *err)
 {
         int r;
 
@@ -217,7 +236,18 @@ static int queued_store(worker *w, cw_error *err)
                 w->store = w->owned;
         if (r == 0)
                 cw_store_set_clock(w->store, w->o->clock);
+        if (r == 0 && w->fence > 0 && w->run_id > 0)
+                (void)cw_store_run_fence(w->store, w->run_id, w->fence);
         return r;
+}
+
+void worker_store_park(worker *w)
+{
+        if (!w->owned || w->store != w->owned)
+                return;
+        cw_store_close(w->owned);
+        w->owned = NULL;
+        w->store = NULL;
 }
 
 /* A queued run that will not start (its lock is held, or set-up failed):
@@ -226,8 +256,9 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 {
         cw_error e;
 
-        if (queued_store(w, &e) == 0 && cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED,
-                                                                status, reason, now_us) == 0)
+        if (worker_queued_store(w, &e) == 0 &&
+            cw_store_run_transition(w->store, w->run_id, CW_RUN_QUEUED, status, reason, now_us) ==
+                    0)
                 (void)cw_notify_run_event(w->store, w->o->cfg, w->o->job, w->run_id, status, reason,
                                           now_us);
 }
@@ -238,16 +269,25 @@ static void queued_not_started(worker *w, cw_run_status status, const char *reas
 static void queued_mark(worker *w)
 {
         cw_error e;
+        int r;
 
-        if (w->marked || w->pid == 0)
+        if (w->marked || w->pid == 0 || w->stale)
                 return;
         worker_job_start_known(w);
-        if (queued_store(w, &e) == 0 &&
-            cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(), w->pid,
-                                  w->pid_start, worker_now(w)) == 0) {
+        r = worker_queued_store(w, &e);
+        if (r == 0)
+                r = cw_notify_run_started(w->store, w->o->cfg, w->o->job, w->run_id, getpid(),
+                                          w->pid, w->pid_start, worker_now(w));
+        if (r == 0) {
                 w->marked = true;
                 worker_unmark(w);
                 close_fd(&w->hold_fd);
+        } else if (r == -ESTALE && w->fence > 0) {
+                /* Recorded otherwise by the cluster meanwhile (lost): its
+                 * decision stands, and the job stops. */
+                worker_unmark(w);
+                close_fd(&w->hold_fd);
+                worker_fenced_out(w, "marking it running");
         }
 }
 
@@ -300,6 +340,23 @@ static void gate_wait(worker *w)
                         break;
         }
         w->gate_at = 0;
+}
+
+/* In a cluster a queued run opens the store before its job (for its
+ * token and lock): a burst's workers do so one after another, by their
+ * place in it as the gate does (worker.h), instead of all at once, which
+ * could exceed the server's connections. */
+static void burst_stagger(const worker *w)
+{
+        int64_t us =
+                (int64_t)(w->o->gate_rank > 0 ? w->o->gate_rank : 0) * CW_WORKER_GATE_STAGGER_US;
+        struct timespec ts;
+
+        if (us > CW_WORKER_GATE_STAGGER_MAX_US)
+                us = CW_WORKER_GATE_STAGGER_MAX_US;
+        ts = (struct timespec){.tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000};
+        while (us > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
 }
 
 int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result *ret, cw_error *err)
@@ -396,7 +453,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
 
                         /* Rare (a worker died holding the lock): worth the
                          * store before the job, whose run must not overlap. */
-                        if (queued_store(&w, &e) == 0)
+                        if (worker_queued_store(&w, &e) == 0)
                                 clean_dead_holder(w.store, cfg, &prev, started_us);
                 }
                 /* Label the lock at once (run id 0 until the run is
@@ -408,6 +465,43 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
 
                         snprintf(h0.node, sizeof(h0.node), "%s", cfg->node ? cfg->node : "");
                         (void)cw_lock_set_holder(lock, &h0);
+                }
+        }
+
+        /* On a store nodes share, the lock that counts is the cluster's,
+         * and every run takes a fencing token (cluster_lock.c). The lock
+         * file above stays: it tells this node's `status` and recovery
+         * which process holds the run. */
+        if (worker_in_cluster(cfg)) {
+                cw_lock_holder ch = {0};
+
+                if (queued)
+                        burst_stagger(&w);
+                r = queued ? worker_queued_store(&w, err) : 0;
+                if (r == 0)
+                        r = worker_cluster_take(&w, use_lock ? key : NULL, &ch, err);
+                /* Until the burst's gate opens, as without a cluster: a
+                 * burst's workers do not all hold a connection at once. */
+                if (r == 0 && queued)
+                        worker_store_park(&w);
+                if (r == -EBUSY) {
+                        *ret = (cw_worker_result){
+                                .run_id = w.run_id, .exit_code = -1, .holder = ch};
+                        if (queued) {
+                                char why[200];
+
+                                snprintf(why, sizeof(why),
+                                         "the job's lock is held by run %" PRId64
+                                         " on node %s (pid %d)",
+                                         ch.run_id, ch.node, ch.pid);
+                                queued_not_started(&w, CW_RUN_SKIPPED, why, worker_now(&w));
+                        }
+                        goto out_signals;
+                }
+                if (r < 0) {
+                        if (queued)
+                                queued_not_started(&w, CW_RUN_FAILED, err->msg, worker_now(&w));
+                        goto out_signals;
                 }
         }
 
@@ -426,6 +520,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 run.progress_total = -1;
                 run.lock_key = use_lock ? key : NULL;
                 run.resumed_from = opts->resumed_from;
+                run.fence = w.fence;
                 r = cw_store_run_insert(store, &run);
                 if (r < 0) {
                         cw_error_fail(err, r, "cannot record the run: %s",
@@ -433,6 +528,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                         goto out_signals;
                 }
                 w.run_id = run.id;
+                worker_cluster_run_known(&w);
                 if (lock) {
                         cw_lock_holder h = {
                                 .pid = getpid(), .run_id = run.id, .since_us = started_us};
@@ -507,8 +603,10 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 gate_wait(&w);
                 queued_mark(&w);
         }
-        r = queued ? queued_store(&w, err) : 0;
-        if (r == 0)
+        r = queued ? worker_queued_store(&w, err) : 0;
+        if (r == 0 && w.stale)
+                r = stale_error(&w, err);
+        else if (r == 0)
                 r = finish_run(&w, w.pid == 0 ? CW_RUN_FAILED : outcome(&w), err);
         /* Recorded: the start record has done its work. Not recorded: it
          * stays, and recovery records the run as lost, never runs it again.
@@ -537,6 +635,7 @@ out_job:
         close_fd(&w.prog_fd);
         close_fd(&w.err_fd);
 out_signals:
+        worker_cluster_drop(&w);
         close_fd(&w.mark_fd);
         close_fd(&w.started_fd);
         close_fd(&w.gate_fd);

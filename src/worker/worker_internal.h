@@ -35,7 +35,8 @@ typedef enum worker_state {
         W_STATE_MAX,
 } worker_state;
 
-typedef enum stop_cause { STOP_NONE, STOP_TIMEOUT, STOP_KILLED } stop_cause;
+/* STOP_LEASE: the run is no longer this worker's (cluster_lock.c). */
+typedef enum stop_cause { STOP_NONE, STOP_TIMEOUT, STOP_KILLED, STOP_LEASE } stop_cause;
 
 #define WORKER_HOST_CHILDREN_MAX 64
 
@@ -101,6 +102,21 @@ typedef struct worker {
         int64_t prog_stored_at; /* monotonic µs of the last store write, 0 = never */
 
         char reason[320]; /* why it failed to start, timed out, was killed */
+
+        /* On a PostgreSQL store (cluster_lock.c): the run's fencing token,
+         * and the job's lock as a leased row (lease_key NULL: none) whose
+         * lease is renewed at renew_at; the job is stopped at lease_stop_at
+         * unless a renewal moved it, and killed before lease_end
+         * (monotonic µs, computed from when each renewal was sent). stale:
+         * the store refused a write carrying the token (the cluster
+         * recorded the run otherwise); nothing more is written for it. */
+        int64_t fence;
+        const char *lease_key;
+        int64_t lease_us;
+        int64_t renew_at, lease_stop_at, lease_end;
+        int lease_err;   /* the last failed renewal's error, 0 if none */
+        bool lease_lost; /* a renewal was refused: the lock is not the run's */
+        bool stale;
 } worker;
 
 /* The run's clock (the caller's, else the system's wall clock): a run's
@@ -142,7 +158,42 @@ void worker_read_child_report(worker *w);
  * record is marked done. */
 void worker_unmark(worker *w);
 
+/* ---- worker.c ---- */
+
+/* A queued run's store: w->store as is, or cfg's opened into w->owned
+ * (carrying the run's fencing token when it has one). */
+int worker_queued_store(worker *w, cw_error *err);
+/* Closes the store worker_queued_store opened (the next call opens it
+ * again); nothing when w->store is the caller's. */
+void worker_store_park(worker *w);
+
+/* ---- cluster_lock.c ---- */
+
+/* True when cfg's store is shared by nodes (PostgreSQL): runs then take
+ * a fencing token and their locks as leased rows. */
+bool worker_in_cluster(const cw_config *cfg);
+/* Takes the run's fencing token: the lock `key` as a leased row for
+ * dead_timeout, or a bare token when key is NULL (no lock). 0; -EBUSY
+ * with *holder naming the holder; other errors with err set. w->store
+ * must be open. */
+int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_error *err);
+/* The run's id is known (and recorded): later writes carry the token,
+ * and the lock's row names the run. */
+void worker_cluster_run_known(worker *w);
+/* From the supervisor's loop: renewals due, and the stop when they
+ * failed for too long. */
+void worker_lease_tick(worker *w);
+/* A write for the run met -ESTALE: the run is no longer this worker's;
+ * stop its job at once (if running) and write nothing more. */
+void worker_fenced_out(worker *w, const char *what);
+/* Frees the lock's row (unless it was taken over). */
+void worker_cluster_drop(worker *w);
+
 /* ---- supervise.c ---- */
+
+/* Stops the job for `cause` (w->reason set by the caller) if it runs,
+ * SIGKILL at kill_by (monotonic µs, 0: after kill_grace) at the latest. */
+void worker_stop(worker *w, stop_cause cause, int64_t kill_by);
 
 /* Runs the supervisor's loop until the job's group is gone and its pipes
  * are read (W_DONE). */

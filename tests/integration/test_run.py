@@ -234,6 +234,8 @@ def test_exact_environment(wk, tmp_path):
         "CRONWARDEN_ARG_1", "CRONWARDEN_OPT_MODE",
         "CRONWARDEN_RUN_ID", "CRONWARDEN_JOB", "CRONWARDEN_PROGRESS_FD", "CRONWARDEN_SCHEDULED_AT",
     }
+    if wk.pg_url:  # a PostgreSQL store: the run's fencing token (docs/cluster.md)
+        expected.add("CRONWARDEN_FENCE_TOKEN")
     assert set(env) == expected, (
         f"unexpected: {sorted(set(env) - expected)}, missing: {sorted(expected - set(env))}")
     assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin"

@@ -2016,6 +2016,107 @@ static void test_node_commands(void **state)
         cw_store_close(other);
 }
 
+/* Cluster locks and fencing tokens (store.h): a backend several nodes
+ * share keeps them; one that is a single host's (SQLite) says so for
+ * every operation. */
+static void test_cluster_locks(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        char key[128], key2[128], job[128];
+        cw_cluster_lock h = {0}, *all = NULL;
+        int64_t f1 = 0, f2 = 0, f3 = 0, t = 0, rid, rid2;
+        cw_run r = {0};
+        bool listed = false;
+        size_t n = 0;
+        int e;
+
+        name(f, "lock", key, sizeof(key));
+        name(f, "lock2", key2, sizeof(key2));
+        name(f, "job", job, sizeof(job));
+        e = cw_store_lock_acquire(s, key, "na", 0, 111, 5000000, &f1, &h);
+        if (e == -EOPNOTSUPP) {
+                assert_int_equal(cw_store_lock_holder(s, key, &h), -EOPNOTSUPP);
+                assert_int_equal(cw_store_lock_revoke(s, key, "nb"), -EOPNOTSUPP);
+                assert_int_equal(cw_store_locks_list(s, &all, &n), -EOPNOTSUPP);
+                assert_int_equal(cw_store_fence_next(s, &t), -EOPNOTSUPP);
+                skip();
+        }
+        assert_int_equal(e, 0);
+        assert_true(f1 > 0);
+        /* Held: the holder is named, whoever asks. */
+        assert_int_equal(cw_store_lock_acquire(s, key, "nb", 0, 222, 5000000, &f2, &h), -EBUSY);
+        assert_string_equal(h.node, "na");
+        assert_int_equal(h.fence, f1);
+        assert_int_equal(h.worker_pid, 111);
+        cw_cluster_lock_release(&h);
+        assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
+        assert_string_equal(h.key, key);
+        assert_true(h.left_us > 0 && h.left_us <= 5000000);
+        cw_cluster_lock_release(&h);
+        /* Renewal with the token (naming the run), not with another. */
+        assert_int_equal(cw_store_lock_renew(s, key, f1, 42, 5000000), 0);
+        assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
+        assert_int_equal(h.run_id, 42);
+        cw_cluster_lock_release(&h);
+        assert_int_equal(cw_store_lock_renew(s, key, f1 + 1000, 0, 5000000), -ESTALE);
+        /* Revoked: still renewed, but the holder is told to stop. */
+        assert_int_equal(cw_store_lock_revoke(s, key, "nb"), 0);
+        assert_int_equal(cw_store_lock_renew(s, key, f1, 0, 5000000), -ECANCELED);
+        assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
+        assert_string_equal(h.node, "na");
+        cw_cluster_lock_release(&h);
+        /* Released only with its token; then free. */
+        assert_int_equal(cw_store_lock_release(s, key, f1 + 1000), -ESTALE);
+        assert_int_equal(cw_store_lock_release(s, key, f1), 0);
+        assert_int_equal(cw_store_lock_holder(s, key, &h), -ENOENT);
+        assert_int_equal(cw_store_lock_revoke(s, key, "nb"), -ENOENT);
+
+        /* A lease that ended: the lock is free, the next acquirer takes it
+         * over with a larger token and the old holder's run is lost. */
+        rid = insert(s, job, CW_RUN_RUNNING, now_us());
+        assert_int_equal(cw_store_lock_acquire(s, key2, "na", rid, 111, 1000, &f1, NULL), 0);
+        usleep(50000);
+        assert_int_equal(cw_store_lock_holder(s, key2, &h), -ENOENT);
+        assert_int_equal(cw_store_locks_list(s, &all, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(all[i].key, key2) == 0) {
+                        listed = true;
+                        assert_true(all[i].left_us <= 0);
+                        assert_int_equal(all[i].run_id, rid);
+                }
+        cw_cluster_locks_free(all, n);
+        assert_true(listed);
+        assert_int_equal(cw_store_lock_acquire(s, key2, "nb", 0, 222, 5000000, &f2, NULL), 0);
+        assert_true(f2 > f1);
+        assert_int_equal(cw_store_run_get(s, rid, &r), 0);
+        assert_int_equal(r.status, CW_RUN_LOST);
+        assert_int_equal(r.fence, f1);
+        assert_non_null(r.reason);
+        assert_non_null(strstr(r.reason, "taken over by node nb"));
+        cw_run_release(&r);
+        /* Its worker's writes carry the old token: refused, nothing written. */
+        assert_int_equal(cw_store_run_fence(s, rid, f1), 0);
+        assert_int_equal(cw_store_run_progress(s, rid, 1, 2), -ESTALE);
+        assert_int_equal(cw_store_run_get(s, rid, &r), 0);
+        assert_int_equal(r.progress_done, -1);
+        cw_run_release(&r);
+        /* A run with the current token writes. */
+        rid2 = insert(s, job, CW_RUN_QUEUED, now_us());
+        assert_int_equal(cw_store_run_fence(s, rid2, f2), 0);
+        assert_int_equal(cw_store_run_started(s, rid2, 222, 333, 0), 0);
+        assert_int_equal(cw_store_run_progress(s, rid2, 1, 2), 0);
+        assert_int_equal(cw_store_run_get(s, rid2, &r), 0);
+        assert_int_equal(r.fence, f2);
+        assert_int_equal(r.progress_done, 1);
+        cw_run_release(&r);
+        assert_int_equal(cw_store_run_fence(s, rid2, 0), 0);
+        /* Tokens only grow. */
+        assert_int_equal(cw_store_fence_next(s, &f3), 0);
+        assert_true(f3 > f2);
+        assert_int_equal(cw_store_lock_release(s, key2, f2), 0);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -2048,6 +2149,7 @@ int main(int argc, char **argv)
                 T(test_outbox_lease_clock),
                 T(test_outbox_claim_race),
                 T(test_node_commands),
+                T(test_cluster_locks),
                 T(test_claim_race),
                 T(test_busy_wait),
                 T(test_crash_in_transaction),

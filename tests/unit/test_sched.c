@@ -117,12 +117,13 @@ static int teardown(void **state)
 
 /* Lock ops that report w->lock_holder for every job that has a lock, and
  * free the lock when asked to stop its holders. */
-static int64_t fake_holder(void *userdata, const cw_config *cfg, const cw_job *job,
+static int64_t fake_holder(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
                            const char *spec)
 {
         world *w = userdata;
 
         (void)cfg;
+        (void)store;
         (void)spec;
         return job->lock == CW_LOCK_NONE ? 0 : w->lock_holder;
 }

@@ -24,6 +24,11 @@ typedef struct stmt_def {
 /* The database's clock and its server's start, in µs since the epoch. */
 #define PG_DB_NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 #define PG_PM_START_US "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint"
+/* A cluster lock's row as locks.c reads it: times in the database's clock. */
+#define LOCK_COLS                                                                                  \
+        "lock_key, node, run_id, worker_pid, fence, "                                              \
+        "(extract(epoch FROM acquired_at) * 1000000)::bigint, "                                    \
+        "(extract(epoch FROM expires_at - clock_timestamp()) * 1000000)::bigint"
 
 static const stmt_def stmts[PS_MAX] = {
         [PS_BEGIN] = {"cw_begin", "BEGIN"},
@@ -41,8 +46,8 @@ static const stmt_def stmts[PS_MAX] = {
                  "INSERT INTO runs (job, spec, node, status, trigger, attempt, scheduled_at, "
                  "started_us, ended_us, worker_pid, pid, pid_start, exit_code, signal, "
                  "progress_done, progress_total, output_size, output_truncated, reason, lock_key, "
-                 "resume, resumed_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                 "$13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id"},
+                 "resume, resumed_from, fence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                 "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id"},
         [PS_RUN_SET_PID] = {"cw_run_set_pid",
                             "UPDATE runs SET pid = $2, pid_start = $3 WHERE id = $1"},
         [PS_RUN_STARTED] = {"cw_run_started",
@@ -320,6 +325,68 @@ static const stmt_def stmts[PS_MAX] = {
         [PS_NOTIFY] = {"cw_notify", "SELECT pg_notify('" PG_CHANNEL "', $1)"},
         [PS_SET_APPNAME] = {"cw_set_appname",
                             "SELECT set_config('application_name', left($1, 63), false)"},
+        /* Cluster locks (locks.c): leases end at an instant of the
+         * database's clock, compared with clock_timestamp(), never with a
+         * node's clock. */
+        [PS_LOCK_GET_FOR_UPDATE] = {"cw_lock_get_for_update",
+                                    "SELECT " LOCK_COLS " FROM cluster_locks "
+                                    "WHERE lock_key = $1 FOR UPDATE"},
+        [PS_LOCK_INSERT] = {"cw_lock_insert",
+                            "INSERT INTO cluster_locks (lock_key, node, run_id, worker_pid, fence, "
+                            "acquired_at, expires_at) VALUES ($1, $2, $3, $4, "
+                            "nextval('fence_tokens'), clock_timestamp(), "
+                            "clock_timestamp() + $5::float8 * interval '1 microsecond') "
+                            "ON CONFLICT (lock_key) DO NOTHING RETURNING fence"},
+        [PS_LOCK_TAKEOVER] =
+                {"cw_lock_takeover",
+                 "UPDATE cluster_locks SET node = $2, run_id = $3, worker_pid = $4, "
+                 "fence = nextval('fence_tokens'), acquired_at = clock_timestamp(), "
+                 "expires_at = clock_timestamp() + $5::float8 * interval '1 microsecond', "
+                 "revoked_by = NULL "
+                 "WHERE lock_key = $1 AND fence = $6 "
+                 "AND expires_at <= clock_timestamp() RETURNING fence"},
+        [PS_LOCK_RENEW] =
+                {"cw_lock_renew",
+                 "UPDATE cluster_locks SET "
+                 "expires_at = clock_timestamp() + $3::float8 * interval '1 microsecond', "
+                 "run_id = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE run_id END "
+                 "WHERE lock_key = $1 AND fence = $2 AND expires_at > clock_timestamp() "
+                 "RETURNING revoked_by"},
+        [PS_LOCK_REVOKE] = {"cw_lock_revoke",
+                            "UPDATE cluster_locks SET revoked_by = $2 WHERE lock_key = $1 "
+                            "AND expires_at > clock_timestamp()"},
+        [PS_LOCK_RELEASE] = {"cw_lock_release",
+                             "DELETE FROM cluster_locks WHERE lock_key = $1 AND fence = $2"},
+        [PS_LOCK_HOLDER] = {"cw_lock_holder",
+                            "SELECT " LOCK_COLS " FROM cluster_locks WHERE lock_key = $1 "
+                            "AND expires_at > clock_timestamp()"},
+        [PS_LOCKS_LIST] = {"cw_locks_list", "SELECT " LOCK_COLS " FROM cluster_locks "
+                                            "ORDER BY lock_key COLLATE \"C\""},
+        [PS_FENCE_NEXT] = {"cw_fence_next", "SELECT nextval('fence_tokens')"},
+        /* The run of a lock taken over: lost, and its token kept on it, so
+         * its worker's later writes (which carry that token) find it not
+         * running. A run that already has another token is not touched. */
+        [PS_RUN_LOSE_FENCED] = {"cw_run_lose_fenced",
+                                "UPDATE runs SET status = 'lost', reason = $3, ended_us = $4, "
+                                "fence = $2 WHERE id = $1 AND status IN ('queued', 'running') "
+                                "AND fence IN (0, $2)"},
+        /* Writes that carry a fencing token (cw_store_run_fence). */
+        [PS_RUN_STARTED_F] = {"cw_run_started_f",
+                              "UPDATE runs SET status = 'running', ended_us = 0, worker_pid = $2, "
+                              "pid = $3, pid_start = $4, fence = $5 WHERE id = $1 "
+                              "AND (status = 'queued' OR (status = 'running' AND fence = $5))"},
+        [PS_RUN_SET_PID_F] = {"cw_run_set_pid_f",
+                              "UPDATE runs SET pid = $2, pid_start = $3 WHERE id = $1 "
+                              "AND fence = $4 AND status = 'running'"},
+        [PS_RUN_PROGRESS_F] = {"cw_run_progress_f",
+                               "UPDATE runs SET progress_done = $2, progress_total = $3 "
+                               "WHERE id = $1 AND fence = $4 AND status = 'running'"},
+        [PS_RUN_OUTPUT_SNAPSHOT_F] = {"cw_run_output_snapshot_f",
+                                      "UPDATE runs SET output_size = $2, output_truncated = $3 "
+                                      "WHERE id = $1 AND status = 'running' AND fence = $4"},
+        [PS_RUN_FENCE_LOCK] = {"cw_run_fence_lock",
+                               "SELECT 1 FROM runs WHERE id = $1 AND fence = $2 "
+                               "AND status = 'running' FOR UPDATE"},
 };
 
 /* ---- clocks and pauses ------------------------------------------------------ */

@@ -43,8 +43,8 @@
  * (claims, scheduler state, job flags, requests, UI entries), stats.c
  * (the per-job aggregates), outbox.c (the notification outbox), nodes.c
  * (cluster nodes: heartbeats in the database's time, the dead-node sweep,
- * published job hashes) and commands.c (commands to a node, the wake-up
- * channel). */
+ * published job hashes), locks.c (cluster locks, fencing tokens) and
+ * commands.c (commands to a node, the wake-up channel). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -79,7 +79,7 @@
 #define PG_RUN_COLS                                                                                \
         "id, job, spec, node, status, trigger, attempt, scheduled_at, started_us, ended_us, "      \
         "worker_pid, pid, pid_start, exit_code, signal, progress_done, progress_total, "           \
-        "output_size, output_truncated, reason, lock_key, resume, resumed_from"
+        "output_size, output_truncated, reason, lock_key, resume, resumed_from, fence"
 
 /* The columns of a command (commands.c, cmd_row), the last its age in µs
  * by the database's clock. */
@@ -179,6 +179,22 @@ typedef enum pg_stmt_id {
         PS_NODE_ALIVE,
         PS_NOTIFY,
         PS_SET_APPNAME,
+        /* cluster locks and fencing tokens (locks.c) */
+        PS_LOCK_GET_FOR_UPDATE,
+        PS_LOCK_INSERT,
+        PS_LOCK_TAKEOVER,
+        PS_LOCK_RENEW,
+        PS_LOCK_RELEASE,
+        PS_LOCK_REVOKE,
+        PS_LOCK_HOLDER,
+        PS_LOCKS_LIST,
+        PS_FENCE_NEXT,
+        PS_RUN_LOSE_FENCED,
+        PS_RUN_STARTED_F,
+        PS_RUN_SET_PID_F,
+        PS_RUN_PROGRESS_F,
+        PS_RUN_OUTPUT_SNAPSHOT_F,
+        PS_RUN_FENCE_LOCK,
         PS_MAX,
 } pg_stmt_id;
 
@@ -217,6 +233,8 @@ typedef struct pg_store {
         bool listening, listen_lost;
         unsigned listen_gen;
         char *listen_as;
+        /* cw_store_run_fence: the run whose writes carry a token, and it */
+        int64_t fence_run, fence;
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -387,6 +405,23 @@ int pg_wake(cw_store *s);
 int pg_listen(cw_store *s, const char *node, int *ret_fd);
 void pg_unlisten(cw_store *s);
 int pg_wakeups(cw_store *s, unsigned *ret);
+
+/* ---- locks.c ---------------------------------------------------------------- */
+
+int pg_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_id, int worker_pid,
+                    int64_t lease_us, int64_t *ret_fence, cw_cluster_lock *ret_holder);
+int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int64_t lease_us);
+int pg_lock_release(cw_store *s, const char *key, int64_t fence);
+int pg_lock_revoke(cw_store *s, const char *key, const char *by);
+int pg_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret);
+int pg_locks_list(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
+int pg_fence_next(cw_store *s, int64_t *ret_fence);
+int pg_run_fence(cw_store *s, int64_t run_id, int64_t fence);
+/* The token writes for run id carry (cw_store_run_fence), 0 for none. */
+static inline int64_t pg_fence_of(const pg_store *q, int64_t id)
+{
+        return q->fence > 0 && q->fence_run == id ? q->fence : 0;
+}
 
 /* ---- stats.c ---------------------------------------------------------------- */
 

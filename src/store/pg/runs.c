@@ -40,6 +40,7 @@ static int read_run(const PGresult *res, int row, cw_run *ret)
         r.output_size = (uint64_t)pg_int(res, row, 17);
         r.output_truncated = pg_int(res, row, 18) != 0;
         r.resumed_from = pg_int(res, row, 22);
+        r.fence = pg_int(res, row, 23);
         e = pg_dup_text(res, row, 1, &r.job);
         if (e == 0)
                 e = pg_dup_text(res, row, 2, &r.spec);
@@ -97,7 +98,8 @@ static int insert_txn(pg_store *q, void *ctx)
                             PG_INT(r->exit_code), PG_INT(r->signal), PG_INT(r->progress_done),
                             PG_INT(r->progress_total), PG_INT(r->output_size),
                             PG_INT(r->output_truncated), PG_TEXT(r->reason), PG_TEXT(r->lock_key),
-                            PG_TEXT(cw_resume_state_to_string(r->resume)), PG_INT(r->resumed_from));
+                            PG_TEXT(cw_resume_state_to_string(r->resume)), PG_INT(r->resumed_from),
+                            PG_INT(r->fence));
         int e;
 
         x.keep_result = true;
@@ -139,20 +141,6 @@ static int update_one(pg_store *q, pg_exec *x)
         return r == 0 && x->changes == 0 ? -ENOENT : r;
 }
 
-int pg_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)
-{
-        pg_exec x = PG_EXEC(PS_RUN_SET_PID, PG_INT(id), PG_INT(pid), PG_INT(pid_start));
-
-        return update_one(pg_of(s), &x);
-}
-
-int pg_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total)
-{
-        pg_exec x = PG_EXEC(PS_RUN_PROGRESS, PG_INT(id), PG_INT(done), PG_INT(total));
-
-        return update_one(pg_of(s), &x);
-}
-
 typedef struct cas_ctx {
         pg_exec x;
         int64_t id;
@@ -166,13 +154,44 @@ static int cas_txn(pg_store *q, void *ctx)
         return e < 0 ? e : cas_result(q, &c->x, c->id);
 }
 
+/* The writes of a run whose store carries its fencing token (locks.c) are
+ * compare-and-sets: -ESTALE once the run is no longer running with it. */
+int pg_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)
+{
+        pg_store *q = pg_of(s);
+        int64_t fence = pg_fence_of(q, id);
+        pg_exec x = PG_EXEC(PS_RUN_SET_PID, PG_INT(id), PG_INT(pid), PG_INT(pid_start));
+        cas_ctx c = {PG_EXEC(PS_RUN_SET_PID_F, PG_INT(id), PG_INT(pid), PG_INT(pid_start),
+                             PG_INT(fence)),
+                     id};
+
+        return fence ? pg_write(q, cas_txn, &c) : update_one(q, &x);
+}
+
+int pg_run_progress(cw_store *s, int64_t id, int64_t done, int64_t total)
+{
+        pg_store *q = pg_of(s);
+        int64_t fence = pg_fence_of(q, id);
+        pg_exec x = PG_EXEC(PS_RUN_PROGRESS, PG_INT(id), PG_INT(done), PG_INT(total));
+        cas_ctx c = {
+                PG_EXEC(PS_RUN_PROGRESS_F, PG_INT(id), PG_INT(done), PG_INT(total), PG_INT(fence)),
+                id};
+
+        return fence ? pg_write(q, cas_txn, &c) : update_one(q, &x);
+}
+
 int pg_run_started(cw_store *s, int64_t id, int worker_pid, int pid, uint64_t pid_start)
 {
+        pg_store *q = pg_of(s);
+        int64_t fence = pg_fence_of(q, id);
         cas_ctx c = {PG_EXEC(PS_RUN_STARTED, PG_INT(id), PG_INT(worker_pid), PG_INT(pid),
                              PG_INT(pid_start)),
                      id};
+        cas_ctx f = {PG_EXEC(PS_RUN_STARTED_F, PG_INT(id), PG_INT(worker_pid), PG_INT(pid),
+                             PG_INT(pid_start), PG_INT(fence)),
+                     id};
 
-        return pg_write(pg_of(s), cas_txn, &c);
+        return pg_write(q, cas_txn, fence ? &f : &c);
 }
 
 int pg_run_requeued(cw_store *s, int64_t id, int64_t started_us)
@@ -213,11 +232,25 @@ static int finish_txn(pg_store *q, void *ctx)
         const cw_run *r = c->run;
         _cleanup_free_ char *job = NULL;
         pg_run_brief before = {0};
+        int64_t fence = r->fence > 0 ? r->fence : pg_fence_of(q, r->id);
         pg_exec x =
                 PG_EXEC(PS_RUN_FINISH, PG_INT(r->id), PG_TEXT(cw_run_status_to_string(r->status)),
                         PG_INT(r->exit_code), PG_INT(r->signal), PG_INT(r->ended_us),
                         PG_INT(r->output_size), PG_INT(r->output_truncated), PG_TEXT(r->reason));
-        int e = pg_run_brief_read(q, r->id, &before);
+        pg_exec held = PG_EXEC(PS_RUN_FENCE_LOCK, PG_INT(r->id), PG_INT(fence));
+        int e;
+
+        /* With a token: only while the run is running with it (a cluster
+         * that recorded it lost, or gave its lock to another run, has the
+         * last word). The row stays locked to the end of the transaction. */
+        if (fence > 0) {
+                e = pg_exec_run(q, &held);
+                if (e == 0 && held.changes == 0)
+                        e = cas_result(q, &held, r->id);
+                if (e < 0)
+                        return e;
+        }
+        e = pg_run_brief_read(q, r->id, &before);
 
         job = before.job;
         if (e == 0)
@@ -369,8 +402,11 @@ static int snapshot_txn(pg_store *q, void *ctx)
 {
         snapshot_ctx *c = ctx;
         pg_exec lock = PG_EXEC(PS_RUN_LOCK_NOWAIT, PG_INT(c->id));
-        pg_exec x = PG_EXEC(PS_RUN_OUTPUT_SNAPSHOT, PG_INT(c->id), PG_INT(c->size),
-                            PG_INT(c->truncated));
+        int64_t fence = pg_fence_of(q, c->id);
+        pg_exec x = fence ? PG_EXEC(PS_RUN_OUTPUT_SNAPSHOT_F, PG_INT(c->id), PG_INT(c->size),
+                                    PG_INT(c->truncated), PG_INT(fence))
+                          : PG_EXEC(PS_RUN_OUTPUT_SNAPSHOT, PG_INT(c->id), PG_INT(c->size),
+                                    PG_INT(c->truncated));
         int e = pg_exec_run(q, &lock);
 
         if (e == 0 && lock.changes == 0)

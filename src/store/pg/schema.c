@@ -196,9 +196,22 @@ static const char *const migrations[] = {
         "  PRIMARY KEY (node, job)"
         ");"
         "CREATE INDEX runs_node_active ON runs(node) WHERE status IN ('queued', 'running');",
-        /* 4: the leased cluster locks (merged from their own change; empty
-         * here). */
-        "SELECT 1",
+        /* 4: cluster locks as leased rows, and fencing tokens (locks.c).
+         * Every run may carry the token it was started with; a lock row
+         * holds the token of its acquisition and a lease end in the
+         * database's time. */
+        "CREATE SEQUENCE fence_tokens;"
+        "ALTER TABLE runs ADD COLUMN fence BIGINT NOT NULL DEFAULT 0;"
+        "CREATE TABLE cluster_locks ("
+        "  lock_key TEXT PRIMARY KEY,"
+        "  node TEXT NOT NULL,"
+        "  run_id BIGINT NOT NULL DEFAULT 0,"
+        "  worker_pid INTEGER NOT NULL DEFAULT 0,"
+        "  fence BIGINT NOT NULL,"
+        "  acquired_at TIMESTAMPTZ NOT NULL,"
+        "  expires_at TIMESTAMPTZ NOT NULL,"
+        "  revoked_by TEXT" /* concurrency = replace: the node asking the holder to stop */
+        ");",
         /* 5: commands to a node (docs/cluster.md, Controlling runs on
          * other nodes): what only the node running a run can do, asked of
          * that node's daemon. Times are the database's. */
@@ -412,6 +425,14 @@ static const cw_store_ops pg_ops = {
         .listen = pg_listen,
         .unlisten = pg_unlisten,
         .wakeups = pg_wakeups,
+        .lock_acquire = pg_lock_acquire,
+        .lock_renew = pg_lock_renew,
+        .lock_release = pg_lock_release,
+        .lock_revoke = pg_lock_revoke,
+        .lock_holder = pg_lock_holder,
+        .locks_list = pg_locks_list,
+        .fence_next = pg_fence_next,
+        .run_fence = pg_run_fence,
 };
 
 int cw_store_pg_fault(cw_store *s, int fault)
