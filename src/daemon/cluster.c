@@ -62,7 +62,7 @@ struct daemon_cluster {
         int64_t ok_mono;    /* the last heartbeat that reached the database (monotonic µs) */
         cw_run *mine;       /* this node's running runs, as the last view read them */
         size_t n_mine;
-        int64_t *stopped; /* runs stopped while the database was out of reach */
+        int64_t *stopped;    /* runs stopped while the database was out of reach */
         bool outage_stopped; /* outage_stop ran (until outage_end) */
         size_t n_stopped;
 };

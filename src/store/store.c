@@ -779,8 +779,7 @@ void cw_store_set_patience(cw_store *s, int64_t ms)
                 s->patience_us = ms > 0 && ms < CW_STORE_BUSY_MS ? ms * 1000 : 0;
 }
 
-void cw_store_deadline_init(cw_store_deadline *d, const cw_store *s, int64_t min_us,
-                            int64_t max_us)
+void cw_store_deadline_init(cw_store_deadline *d, const cw_store *s, int64_t min_us, int64_t max_us)
 {
         int64_t budget_us = s && s->patience_us ? s->patience_us : (int64_t)CW_STORE_BUSY_MS * 1000;
 

@@ -335,7 +335,8 @@ static void db_exec(const char *url, const char *sql)
  * 1 (a migration is applied when it is above the newest one recorded). */
 #define UNDO_MIGRATION_2                                                                           \
         "DROP TABLE node_commands; DROP TABLE node_jobs; DROP TABLE nodes; "                       \
-        "DROP INDEX runs_node_active; "                                                            \
+        "DROP INDEX runs_node_active; DROP TABLE cluster_locks; DROP SEQUENCE fence_tokens; "      \
+        "ALTER TABLE runs DROP COLUMN fence; "                                                     \
         "ALTER TABLE job_stats DROP COLUMN last_failure_us, DROP COLUMN last_duration_us, "        \
         "DROP COLUMN consecutive_failures; DROP TABLE outbox; "                                    \
         "DELETE FROM histograms WHERE metric = 'duration' AND job = ''; "                          \
