@@ -41,6 +41,7 @@
 #include "base/strv.h"
 #include "daemon/daemon_internal.h"
 #include "notify/notify.h"
+#include "worker/started.h"
 #include "worker/worker.h"
 
 #define BEAT_MIN_US 200000
@@ -208,34 +209,24 @@ static void stop_lost_runs(daemon_state *d)
         }
 }
 
-/* Kills every worker of this daemon's spawner (the workers' jobs die with
- * them), those of runs the last view did not see yet included; returns
- * how many. */
-static size_t kill_workers(const daemon_state *d)
+/* Whether worker pid still runs a job: a child of its own. A worker
+ * whose job has ended is only recording the outcome (into data_dir's
+ * journal while the database is away), which is never to be cut short. */
+static bool worker_has_job(int pid)
 {
-        char path[64], buf[4096];
-        size_t n = 0;
-        ssize_t len;
+        char path[64], c = 0;
         int fd;
 
-        if (d->spawner_pid <= 0)
-                return 0;
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->spawner_pid,
-                 (int)d->spawner_pid);
+        if (pid <= 0)
+                return false;
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return 0;
-        len = read(fd, buf, sizeof(buf) - 1);
+                return false;
+        if (read(fd, &c, 1) != 1)
+                c = 0;
         close(fd);
-        buf[len > 0 ? len : 0] = '\0';
-        for (char *p = buf, *end;; p = end) {
-                long pid = strtol(p, &end, 10);
-                if (end == p)
-                        break;
-                if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
-                        n++;
-        }
-        return n;
+        return c >= '0' && c <= '9';
 }
 
 /* Adds run id to the stopped runs; false when it was there already. */
@@ -248,15 +239,24 @@ static bool stopped_add(daemon_cluster *c, int64_t id)
         return true;
 }
 
+static void log_stop(daemon_state *d, int64_t id, const char *job, int worker, int64_t silent_us)
+{
+        logline(d, "warning",
+                "event=cluster_stop_run run=%" PRId64 " job=%s worker=%d silent=%.1fs "
+                "reason=no_heartbeat_near_dead_timeout",
+                id, job ? job : "-", worker, (double)silent_us / 1e6);
+}
+
 /* No heartbeat has reached the database for nearly dead_timeout: other
  * nodes may soon declare this one dead and run its work again. Its jobs
- * are stopped first: the runs the last view saw running here, and every
- * worker this daemon started (a run that began after that view); their
- * rows are recorded once the database answers again (outage_end). */
+ * are stopped first: those of the runs the last view saw running here,
+ * and those of every run this daemon started since (their workers are
+ * found through data_dir's start records). A worker whose job has ended
+ * already is left to record its outcome. The stopped runs' rows are
+ * recorded once the database answers again (outage_end). */
 static void outage_stop(daemon_state *d, int64_t silent_us)
 {
         daemon_cluster *c = d->cluster;
-        size_t workers;
 
         if (c->outage_stopped)
                 return;
@@ -265,26 +265,23 @@ static void outage_stop(daemon_state *d, int64_t silent_us)
         if (!c->stopped)
                 return;
         for (size_t i = 0; i < c->n_mine; i++) {
-                kill_run(&c->mine[i]);
-                stopped_add(c, c->mine[i].id);
-                logline(d, "warning",
-                        "event=cluster_stop_run run=%" PRId64 " job=%s worker=%d silent=%.1fs "
-                        "reason=no_heartbeat_near_dead_timeout",
-                        c->mine[i].id, c->mine[i].job ? c->mine[i].job : "-", c->mine[i].worker_pid,
-                        (double)silent_us / 1e6);
+                const cw_run *r = &c->mine[i];
+
+                if (r->worker_pid > 0 && !worker_has_job(r->worker_pid))
+                        continue;
+                stopped_add(c, r->id);
+                log_stop(d, r->id, r->job, r->worker_pid, silent_us);
+                kill_run(r);
         }
-        workers = kill_workers(d);
-        for (size_t i = 0; i < d->n_live; i++)
-                if (stopped_add(c, d->live[i]))
-                        logline(d, "warning",
-                                "event=cluster_stop_run run=%" PRId64 " job=- worker=- "
-                                "silent=%.1fs reason=no_heartbeat_near_dead_timeout",
-                                d->live[i], (double)silent_us / 1e6);
-        if (workers)
-                logline(d, "warning",
-                        "event=cluster_stop_workers workers=%zu silent=%.1fs "
-                        "reason=no_heartbeat_near_dead_timeout",
-                        workers, (double)silent_us / 1e6);
+        for (size_t i = 0; i < d->n_live; i++) {
+                int pid = 0;
+
+                if (cw_started_worker(d->cfg->data_dir, d->live[i], &pid) < 0 ||
+                    !worker_has_job(pid) || !stopped_add(c, d->live[i]))
+                        continue;
+                log_stop(d, d->live[i], NULL, pid, silent_us);
+                (void)kill(pid, SIGKILL); /* its job dies with it */
+        }
         cw_runs_free(c->mine, c->n_mine);
         c->mine = NULL;
         c->n_mine = 0;

@@ -5,7 +5,8 @@
  * some worker ended (a report without a run id), and a worker of a
  * replaced spawner is reaped by the daemon itself. Either way the daemon
  * looks up the runs it started that it has not seen end yet: one store
- * read each, only after such news. */
+ * read each, only after such news. A run that ended lost is resumed
+ * there when its job can resume. */
 #include "daemon/daemon_internal.h"
 
 #include <errno.h>
@@ -42,9 +43,24 @@ static void log_end(daemon_state *d, const cw_run *r)
                 quoted(r->reason, q2, sizeof(q2)));
 }
 
+/* A run its own worker recorded lost (in a cluster: it stopped the job
+ * when the lease of its lock could not be renewed) is resumed here when
+ * its job can resume; the resume state's compare-and-set keeps it to one
+ * resume whoever else noticed the loss. */
+static void resume_if_lost(daemon_state *d, const cw_run *r)
+{
+        const cw_job *job = r->job ? cw_config_job(d->cfg, r->job) : NULL;
+
+        if (r->status != CW_RUN_LOST || !job || !job->can_resume ||
+            cw_store_run_set_resume(d->store, r->id, CW_RESUME_NONE, CW_RESUME_PENDING) < 0)
+                return;
+        resume_lost(d, r, job);
+}
+
 void daemon_log_ends(daemon_state *d)
 {
-        size_t keep = 0;
+        cw_run *lost = NULL;
+        size_t keep = 0, n_lost = 0, cap_lost = 0;
 
         if (!d->ends_due)
                 return;
@@ -53,13 +69,27 @@ void daemon_log_ends(daemon_state *d)
                 cw_run r = {0};
                 int e = cw_store_run_get(d->store, d->live[i], &r);
 
-                if (e == 0 && cw_run_status_is_final(r.status))
+                if (e == 0 && cw_run_status_is_final(r.status)) {
                         log_end(d, &r);
-                else if (e == 0 || (e < 0 && e != -ENOENT))
+                        /* Resumed once the list is settled (a resume
+                         * watches its new run). */
+                        if (r.status == CW_RUN_LOST &&
+                            cw_array_reserve((void **)&lost, &cap_lost, n_lost + 1, sizeof(cw_run),
+                                             4) == 0) {
+                                lost[n_lost++] = r;
+                                continue;
+                        }
+                } else if (e == 0 || (e < 0 && e != -ENOENT)) {
                         d->live[keep++] = d->live[i]; /* still running, or ask again */
+                }
                 cw_run_release(&r);
         }
         d->n_live = keep;
+        for (size_t i = 0; i < n_lost; i++) {
+                resume_if_lost(d, &lost[i]);
+                cw_run_release(&lost[i]);
+        }
+        free(lost);
 }
 
 void daemon_run_watch_free(daemon_state *d)

@@ -174,6 +174,21 @@ cw_started_state cw_started_probe(const char *data_dir, int64_t run_id)
         return worker_alive(&s) ? CW_STARTED_HELD : CW_STARTED_LEFT;
 }
 
+int cw_started_worker(const char *data_dir, int64_t run_id, int *ret_pid)
+{
+        slot s;
+        int fd = open_file(data_dir, O_RDONLY), r;
+
+        if (fd < 0)
+                return -ENOENT;
+        r = read_slot(fd, run_id, &s);
+        close(fd);
+        if (r <= 0 || s.run_id != run_id || !worker_alive(&s))
+                return -ENOENT;
+        *ret_pid = s.pid;
+        return 0;
+}
+
 bool cw_started_before_boot(int64_t queued_us)
 {
         /* The system's real and boot clocks read together (not a cw_clock):

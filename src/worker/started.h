@@ -58,6 +58,11 @@ typedef enum cw_started_state {
  * started no later than the record). Never writes. */
 cw_started_state cw_started_probe(const char *data_dir, int64_t run_id);
 
+/* The pid of run_id's worker as its record names it, while that worker
+ * lives (done records included: a running run's). 0 with *ret_pid, or
+ * -ENOENT (no record of this run, or its worker is gone). Never writes. */
+int cw_started_worker(const char *data_dir, int64_t run_id, int *ret_pid);
+
 /* True when a run queued at queued_us (µs since the epoch, CLOCK_REALTIME)
  * was queued before this machine's current boot: its record may have been
  * lost with the power. */
