@@ -199,8 +199,48 @@ def fallback(cw, base, tmp, seconds):
     return len(rows), t1 - t0 + 1, late, n_late
 
 
+def proc_usage(pid):
+    """(CPU seconds, context switches) of process pid, all its threads."""
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu, switches = 0.0, 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / hz
+            for line in (task / "status").read_text().splitlines():
+                if line.endswith("ctxt_switches:") or "ctxt_switches:" in line:
+                    switches += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return cpu, switches
+
+
+def idle(cw, base, tmp, n_jobs, seconds):
+    """One node with n_jobs jobs none of which is due: CPU seconds and
+    wake-ups (context switches of the daemon's threads) per hour, on
+    PostgreSQL (a node: heartbeats) against SQLite, each measured over
+    `seconds` after a settling pause."""
+    jobs = "".join(f"[job J{i}]\ncommand = /bin/true\nschedule = 0 0 1 1 *\n\n"
+                   for i in range(n_jobs))
+    out = {}
+    for kind in ("postgresql", "sqlite"):
+        store = new_db(base, "bench_idle") if kind == "postgresql" else \
+            str(Path(tmp) / "idle-sqlite" / "cw.db")
+        d = Daemon(cw, Path(tmp) / f"idle-{kind}", store, "idle", jobs)
+        try:
+            time.sleep(5)
+            c0, w0 = proc_usage(d.p.pid)
+            time.sleep(seconds)
+            c1, w1 = proc_usage(d.p.pid)
+        finally:
+            d.stop()
+        out[kind] = ((c1 - c0) * 3600 / seconds, (w1 - w0) * 3600 / seconds)
+    return out
+
+
 def main():
     cw, stamp, base, tmp, rounds, sizes, claim_jobs = sys.argv[1:8]
+    idle_jobs, idle_s = (int(x) for x in sys.argv[8:10])
     rounds = int(rounds)
     print("claims: N jobs due at one instant, 3 nodes, one PostgreSQL server (all on this machine)")
     rates, raw, spread = claims(cw, stamp, base, tmp, int(claim_jobs), rounds)
@@ -225,6 +265,13 @@ def main():
           f"lateness p50 {pct(late, .5):.0f} ms, max {max(late) if late else 0:.0f} ms")
     if rows != fires:
         raise SystemExit("bench_cluster: a fire was lost or doubled during the freeze")
+    print()
+    res = idle(cw, base, tmp, idle_jobs, idle_s)
+    print(f"idle: one node, {idle_jobs} jobs none due, measured over {idle_s} s, per hour")
+    print(f"  {'':12} {'CPU s/h':>10} {'wake-ups/h':>12}")
+    for kind in ("postgresql", "sqlite"):
+        cpu, wake = res[kind]
+        print(f"  {kind:12} {cpu:10.2f} {wake:12.0f}")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,15 @@
 #   fallback  a per-second job on 3 nodes, one frozen (SIGSTOP) for 8 s, less
 #             than dead_timeout: every fire still recorded once, and how late
 #             the fires it was preferred for start (the fallback delay).
+#   idle      one node with -j jobs (default 10000), none due, for -i seconds
+#             (default 60): CPU seconds and wake-ups (the daemon's context
+#             switches) per hour, on PostgreSQL (heartbeats) against SQLite.
 #
 # Everything runs on this machine: the server (tests/pg/pgserver.sh, a
 # throwaway one, removed at exit), the nodes and their jobs share its cores.
 #
 # Usage: bench/bench_cluster.sh [-r ROUNDS] [-n "1 100 1000"] [-c CLAIM_JOBS]
+#        [-j IDLE_JOBS] [-i IDLE_SECONDS]
 # Environment: CRONWARDEN (binary to measure; default: built in
 # BENCH_BUILD_DIR, default <repo>/build-bench), CC (for bench/stamp.c).
 # Exit status: 0 measured (targets reported, not enforced); 1 a failure
@@ -33,17 +37,21 @@ build=${BENCH_BUILD_DIR:-$repo/build-bench}
 rounds=2
 sizes="1 100 1000"
 claim_jobs=300
+idle_jobs=10000
+idle_s=60
 
 while [ $# -gt 0 ]; do
         case $1 in
         -r) rounds=${2:?-r needs a value}; shift 2 ;;
         -n) sizes=${2:?-n needs a value}; shift 2 ;;
         -c) claim_jobs=${2:?-c needs a value}; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -j) idle_jobs=${2:?-j needs a value}; shift 2 ;;
+        -i) idle_s=${2:?-i needs a value}; shift 2 ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench_cluster.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
-for v in "$rounds" "$claim_jobs" $sizes; do
+for v in "$rounds" "$claim_jobs" "$idle_jobs" "$idle_s" $sizes; do
         [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench_cluster.sh: expected a positive number, got '$v'" >&2; exit 2; }
 done
 
@@ -69,4 +77,4 @@ out=$("$repo/tests/pg/pgserver.sh" start) || exit $?
 url=$(sed -n 1p <<<"$out")
 stop=$(sed -n 2p <<<"$out")
 
-/usr/bin/python3 "$here/bench_cluster.py" "$cw" "$tmp/stamp" "$url" "$tmp" "$rounds" "$sizes" "$claim_jobs"
+/usr/bin/python3 "$here/bench_cluster.py" "$cw" "$tmp/stamp" "$url" "$tmp" "$rounds" "$sizes" "$claim_jobs" "$idle_jobs" "$idle_s"
