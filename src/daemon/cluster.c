@@ -52,7 +52,7 @@ struct daemon_cluster {
         int64_t interval_us;
         bool beat_once;     /* a heartbeat was ever written by this daemon */
         bool claiming;      /* as decided by the last tick */
-        char reason[256];   /* why not claiming */
+        char reason[320];   /* why not claiming (a "why" of at most 300) */
         double fake_offset; /* seconds, CW_CLUSTER_FAKE_OFFSET_ENV */
         int64_t offset_us;  /* as last measured */
         cw_strv live;       /* live claiming nodes, sorted by name */
