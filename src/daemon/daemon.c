@@ -585,7 +585,10 @@ static void arm(daemon_state *d, cw_time wake)
                 its.it_value.tv_sec = left > 0 ? left / CW_US_PER_SEC : 0;
                 its.it_value.tv_nsec = left > 0 ? left % CW_US_PER_SEC * 1000 : 1;
         }
-        if (timerfd_settime(d->timer_fd, flags, &its, NULL) < 0)
+        /* ECANCELED: the wall clock was set since the timer was armed and
+         * not read yet; the timer is armed anyway (timerfd_create(2)),
+         * and the next read reports the change (daemon_timer_read). */
+        if (timerfd_settime(d->timer_fd, flags, &its, NULL) < 0 && errno != ECANCELED)
                 logline(d, "error", "event=error what=timerfd_settime error=%s", strerror(errno));
 }
 
