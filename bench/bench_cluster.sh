@@ -73,7 +73,10 @@ else
 fi
 "${CC:-cc}" -O2 -std=gnu11 -Wall -Wextra -Werror -o "$tmp/stamp" "$here/stamp.c"
 
-out=$("$repo/tests/pg/pgserver.sh" start) || exit $?
+# Every worker of a burst connects to the server: room for the largest.
+conns=$claim_jobs
+for v in $sizes; do [ "$v" -gt "$conns" ] && conns=$v; done
+out=$(PG_MAX_CONNECTIONS=$((conns + 100)) "$repo/tests/pg/pgserver.sh" start) || exit $?
 url=$(sed -n 1p <<<"$out")
 stop=$(sed -n 2p <<<"$out")
 

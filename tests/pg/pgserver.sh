@@ -14,7 +14,8 @@
 # The server is Debian's (initdb and pg_ctl from /usr/lib/postgresql/15/bin,
 # or PG_BINDIR), its data directory and unix socket live in the temporary
 # directory, it listens on 127.0.0.1 only, on a free port, and trusts local
-# connections (nothing but the tests can reach it). PostgreSQL refuses to
+# connections (nothing but the tests can reach it); PG_MAX_CONNECTIONS sets
+# its max_connections (default 100). PostgreSQL refuses to
 # run as root: as root, the server runs as the unprivileged `postgres` user
 # (which owns the directory); as another user, as that user.
 #
@@ -74,7 +75,7 @@ start() {
     # A port found free may be taken before the server binds it: try a few.
     for _ in 1 2 3 4 5; do
         port=$(free_port)
-        echo "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" >"$dir/options"
+        echo "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=${PG_MAX_CONNECTIONS:-100}" >"$dir/options"
         if as_server "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
                 -o "$(cat "$dir/options")" start >/dev/null 2>&1; then
             url="postgresql://postgres@127.0.0.1:$port/postgres"
