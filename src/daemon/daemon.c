@@ -752,6 +752,8 @@ void adopt_config(daemon_state *d, cw_config *n)
         /* The sender takes the new [smtp] and public_url (copied). */
         if (d->notify)
                 (void)cw_notify_sender_configure(d->notify, n);
+        else
+                daemon_notify_start(d);
         /* The old spawner forks what it was sent (under the old config,
          * as decided); a new one loads the new snapshot. */
         spawner_down(d);
@@ -1022,6 +1024,9 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
 
                         arm(&d, again && (!wake || again < wake) ? again : wake);
                         cw_sdnotify_status_next(&d.sd, d.cfg->n_jobs, wake);
+                        /* The pass, or the workers whose end woke it, may
+                         * have left rows in the outbox for the sender. */
+                        cw_notify_sender_wake(d.notify);
                 }
                 p[2].fd = d.spawner_fd;
                 /* No timeout unless a zone change is settling or systemd's

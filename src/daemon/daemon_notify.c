@@ -2,7 +2,8 @@
  * it delivers the outbox with its own store connection, so a slow
  * endpoint never holds up a pass. It takes no signal (the main loop reads
  * them all), runs at a lower priority than the fires' starts, and takes a
- * reloaded config's [smtp] and public_url through adopt_config(). */
+ * reloaded config's [smtp] and public_url through adopt_config(). It is
+ * started only once some job has a channel (at start or on a reload). */
 #include "daemon/daemon_internal.h"
 
 #include <pthread.h>
@@ -23,10 +24,22 @@ static void *notify_main(void *userdata)
         return NULL;
 }
 
+/* Whether some job of cfg has a notification channel: without one the
+ * thread (its store connection, libcurl) is not started at all. */
+static bool any_channels(const cw_config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_jobs; i++)
+                if (cw_notify_job_has_channels(&cfg->jobs[i]))
+                        return true;
+        return false;
+}
+
 void daemon_notify_start(daemon_state *d)
 {
         sigset_t all, old;
 
+        if (d->notify || !any_channels(d->cfg))
+                return;
         d->notify = cw_notify_sender_new(d->cfg);
         d->notify_store = strdup(d->cfg->store);
         d->notify_data_dir = strdup(d->cfg->data_dir);

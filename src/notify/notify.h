@@ -120,10 +120,17 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
                           size_t *ret_sent, size_t *ret_failed);
 
 /* Delivers every row until cw_notify_sender_stop(): a pass, then a wait
- * of at most a second (or until stopped). Opens its own connection to
- * cfg's store (the caller's may not be shared between threads). For the
- * daemon's sender thread. */
+ * until the earliest pending row is due, cw_notify_sender_wake() is
+ * called, or CW_NOTIFY_IDLE_POLL_S passes (rows that other processes
+ * wrote and could not deliver themselves: `cronwarden run`, `tick`,
+ * another node), whichever comes first; an idle daemon wakes for nothing
+ * else. Opens its own connection to cfg's store (the caller's may not be
+ * shared between threads). For the daemon's sender thread. */
+#define CW_NOTIFY_IDLE_POLL_S 600
 int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const char *data_dir);
+/* Asks the loop for a pass now: something may have been written to the
+ * outbox (a pass of the scheduler, a worker that ended). */
+void cw_notify_sender_wake(cw_notify_sender *snd);
 /* Asks the loop to end soon: a transfer in flight is aborted. */
 void cw_notify_sender_stop(cw_notify_sender *snd);
 

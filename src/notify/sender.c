@@ -342,6 +342,30 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
         return r < 0 ? r : 0;
 }
 
+/* How long the loop may sleep, in ms: until the earliest pending row of
+ * the outbox is due, at most CW_NOTIFY_IDLE_POLL_S; a second after a
+ * store error (to try again). */
+static int idle_ms(cw_store *s, bool ok)
+{
+        int64_t wait_us = (int64_t)CW_NOTIFY_IDLE_POLL_S * 1000000;
+        int64_t now = cw_clock_real_us();
+        cw_notice *rows = NULL;
+        size_t n = 0;
+
+        if (!s || !ok || cw_store_notices_list(s, true, 1000, &rows, &n) < 0)
+                return 1000;
+        for (size_t i = 0; i < n; i++) {
+                int64_t due =
+                        rows[i].next_us > rows[i].lease_us ? rows[i].next_us : rows[i].lease_us;
+                int64_t left = due - now;
+                if (left < wait_us)
+                        wait_us = left > 0 ? left : 0;
+        }
+        cw_notices_free(rows, n);
+        /* Rounded up, and never a busy loop on a row due but not taken. */
+        return wait_us < 200000 ? 200 : (int)((wait_us + 999) / 1000);
+}
+
 int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const char *data_dir)
 {
         cw_store *s = NULL;
@@ -351,6 +375,7 @@ int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const ch
 
         while (!atomic_load(&snd->stop)) {
                 struct pollfd p = {.fd = snd->wake_fd, .events = POLLIN};
+                bool ok = false;
                 uint64_t v;
 
                 if (!s && cw_store_open(store_url, data_dir, &s, &err) < 0)
@@ -359,17 +384,26 @@ int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const ch
                         r = cw_notify_sender_pass(snd, s, 0, 5 * 1000000LL, NULL, NULL);
                         /* A backend without an outbox: left alone from now on. */
                         no_outbox = r == -EOPNOTSUPP;
+                        ok = r == 0;
                         if (r < 0 && r != -ENOMEM && r != -EOPNOTSUPP) {
                                 /* A broken connection is opened again. */
                                 cw_store_close(s);
                                 s = NULL;
                         }
                 }
-                (void)poll(&p, 1, 1000);
+                (void)poll(&p, 1, no_outbox ? -1 : idle_ms(s, ok));
                 (void)!read(snd->wake_fd, &v, sizeof(v));
         }
         cw_store_close(s);
         return 0;
+}
+
+void cw_notify_sender_wake(cw_notify_sender *snd)
+{
+        uint64_t one = 1;
+
+        if (snd)
+                (void)!write(snd->wake_fd, &one, sizeof(one));
 }
 
 void cw_notify_sender_stop(cw_notify_sender *snd)

@@ -502,3 +502,37 @@ def test_run_swept_lost_by_the_next_lock_holder_notifies(wk, rec):
     rows = json.loads(wk("notifications", "--json", "--count", "100").stdout)
     lost = [n for n in rows if n["run"] == st["id"] and n["event"] == "lost"]
     assert [n["channel"] for n in lost] == ["webhook"], rows
+
+
+def _switches(pid):
+    """Context switches of every thread of pid (each wake-up is one)."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        for line in open(f"/proc/{pid}/task/{tid}/status"):
+            if "ctxt_switches:" in line:
+                n += int(line.split()[1])
+    return n
+
+
+def test_idle_daemon_sender_sleeps_and_is_not_started_without_channels(wk, rec):
+    """Without a channel in the config the sender thread is not started;
+    with one and an empty outbox it sleeps until woken (it used to look
+    at the outbox every second). A run's notification still arrives."""
+    far = "0 0 1 1 *"
+    wk.configure(job("Quiet", "/bin/true", schedule=far))
+    d = start_daemon(wk)
+    assert os.listdir(f"/proc/{d.pid}/task") == [str(d.pid)]
+    stop_daemon(wk, d)
+    wk.configure(job("Loud", "/bin/true", schedule=far, webhook=rec.url("/hook")))
+    d = start_daemon(wk)
+    try:
+        assert len(os.listdir(f"/proc/{d.pid}/task")) == 2
+        time.sleep(1)
+        before = _switches(d.pid)
+        time.sleep(4)
+        assert _switches(d.pid) - before <= 1, "an idle daemon woke up"
+        assert wk("request", "Loud").returncode == 0
+        got = rec.wait(2, timeout=20)
+        assert {json.loads(r["body"])["event"] for r in got} >= {"started", "succeeded"}
+    finally:
+        stop_daemon(wk, d)
