@@ -120,11 +120,12 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
                           size_t *ret_sent, size_t *ret_failed);
 
 /* Delivers every row until cw_notify_sender_stop(): a pass, then a wait
- * until the earliest pending row is due, cw_notify_sender_wake() is
- * called, or CW_NOTIFY_IDLE_POLL_S passes (rows that other processes
- * wrote and could not deliver themselves: `cronwarden run`, `tick`,
- * another node), whichever comes first; an idle daemon wakes for nothing
- * else. Opens its own connection to cfg's store (the caller's may not be
+ * of a second while runs are queued or running (their workers write rows
+ * without a word to the daemon); with none, until the earliest pending
+ * row is due, cw_notify_sender_wake() is called, or
+ * CW_NOTIFY_IDLE_POLL_S passes (rows that other processes wrote and could
+ * not deliver themselves: `cronwarden run`, `tick`, another node),
+ * whichever comes first, so an idle daemon wakes for nothing else. Opens its own connection to cfg's store (the caller's may not be
  * shared between threads). For the daemon's sender thread. */
 #define CW_NOTIFY_IDLE_POLL_S 600
 int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const char *data_dir);

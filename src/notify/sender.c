@@ -342,9 +342,26 @@ int cw_notify_sender_pass(cw_notify_sender *snd, cw_store *s, int64_t run_id, in
         return r < 0 ? r : 0;
 }
 
-/* How long the loop may sleep, in ms: until the earliest pending row of
- * the outbox is due, at most CW_NOTIFY_IDLE_POLL_S; a second after a
- * store error (to try again). */
+/* Whether a run is queued or running: its worker writes the outbox (a
+ * start, a max_runtime warning) without telling the daemon. */
+static bool runs_active(cw_store *s)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        size_t n = 0;
+
+        f.active = true;
+        f.limit = 1;
+        if (cw_store_runs_list(s, &f, &runs, &n) < 0)
+                return true;
+        cw_runs_free(runs, n);
+        return n > 0;
+}
+
+/* How long the loop may sleep, in ms: a second while runs are going on
+ * (their workers may write rows any time) or after a store error; else
+ * until the earliest pending row of the outbox is due, at most
+ * CW_NOTIFY_IDLE_POLL_S. */
 static int idle_ms(cw_store *s, bool ok)
 {
         int64_t wait_us = (int64_t)CW_NOTIFY_IDLE_POLL_S * 1000000;
@@ -352,7 +369,7 @@ static int idle_ms(cw_store *s, bool ok)
         cw_notice *rows = NULL;
         size_t n = 0;
 
-        if (!s || !ok || cw_store_notices_list(s, true, 1000, &rows, &n) < 0)
+        if (!s || !ok || runs_active(s) || cw_store_notices_list(s, true, 1000, &rows, &n) < 0)
                 return 1000;
         for (size_t i = 0; i < n; i++) {
                 int64_t due =

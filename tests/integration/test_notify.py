@@ -523,7 +523,7 @@ def test_idle_daemon_sender_sleeps_and_is_not_started_without_channels(wk, rec):
     d = start_daemon(wk)
     assert os.listdir(f"/proc/{d.pid}/task") == [str(d.pid)]
     stop_daemon(wk, d)
-    wk.configure(job("Loud", "/bin/true", schedule=far, webhook=rec.url("/hook")))
+    wk.configure(job("Loud", "sleep 8", schedule=far, webhook=rec.url("/hook")))
     d = start_daemon(wk)
     try:
         assert len(os.listdir(f"/proc/{d.pid}/task")) == 2
@@ -531,8 +531,13 @@ def test_idle_daemon_sender_sleeps_and_is_not_started_without_channels(wk, rec):
         before = _switches(d.pid)
         time.sleep(4)
         assert _switches(d.pid) - before <= 1, "an idle daemon woke up"
+        # A long run's start is delivered while it runs, not at its end.
+        t0 = time.monotonic()
         assert wk("request", "Loud").returncode == 0
-        got = rec.wait(2, timeout=20)
-        assert {json.loads(r["body"])["event"] for r in got} >= {"started", "succeeded"}
+        got = rec.wait(1, timeout=20)
+        assert json.loads(got[0]["body"])["event"] == "started"
+        assert time.monotonic() - t0 < 6, "the start was delivered only at the run's end"
+        got = rec.wait(2, timeout=30)
+        assert json.loads(got[1]["body"])["event"] == "succeeded"
     finally:
         stop_daemon(wk, d)
