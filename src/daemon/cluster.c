@@ -399,6 +399,7 @@ static void run_lost(daemon_state *d, cw_run *run, const cw_node *n)
                 return;
         logline(d, "warning", "event=lost run=%" PRId64 " job=%s node=%s reason=%s", run->id,
                 run->job ? run->job : "-", n->name, quoted(why, q, sizeof(q)));
+        d->notify_due = true;
         if (job)
                 (void)cw_notify_run_event(d->store, d->cfg, job, run->id, CW_RUN_LOST, why, now);
         if (!job || !job->can_resume || run->status != CW_RUN_RUNNING || !job_here(d, job))

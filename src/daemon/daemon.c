@@ -385,6 +385,7 @@ static void read_reports(daemon_state *d)
 
                 /* Workers ended: the wake-up itself is the news (a pass
                  * follows), and one may have died before its run's record. */
+                d->notify_due = true;
                 if (rep.run_id <= 0) {
                         d->sweep_due = true;
                         d->ends_due = true;
@@ -732,6 +733,10 @@ static cw_time run_pass(daemon_state *d)
                 return cw_instant_sec(o.now) + 5;
         }
         pass_succeeded(d, o.now);
+        if (res.skipped || res.missed || res.failed)
+                d->notify_due = true;
+        if (res.started || res.queued)
+                d->runs_started = true;
         return wait && (!res.next_wake || wait < res.next_wake) ? wait : res.next_wake;
 }
 
@@ -1024,9 +1029,11 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
 
                         arm(&d, again && (!wake || again < wake) ? again : wake);
                         cw_sdnotify_status_next(&d.sd, d.cfg->n_jobs, wake);
-                        /* The pass, or the workers whose end woke it, may
-                         * have left rows in the outbox for the sender. */
-                        cw_notify_sender_wake(d.notify);
+                        if (d.notify_due)
+                                cw_notify_sender_wake(d.notify);
+                        else if (d.runs_started)
+                                cw_notify_sender_nudge(d.notify);
+                        d.notify_due = d.runs_started = false;
                 }
                 p[2].fd = d.spawner_fd;
                 /* No timeout unless a zone change is settling or systemd's

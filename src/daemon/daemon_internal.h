@@ -89,6 +89,11 @@ typedef struct daemon_state {
         int64_t *live;
         size_t n_live, cap_live;
         bool ends_due;
+        /* Rows may have been written to the outbox since the sender
+         * looked (workers ended, a pass recorded a missed or skipped
+         * fire, a run was found lost): it is woken after the pass. */
+        bool notify_due;
+        bool runs_started; /* by the last pass: the sender is nudged */
         /* Passes failing in a row (the store away: a PostgreSQL server
          * restarting, a full disk) and when the first of them failed: the
          * outage is logged when it starts and when it ends, not per pass. */

@@ -125,6 +125,7 @@ static void queued_lost(daemon_state *d, const cw_run *q, const cw_job *job, cw_
         logline(d, "warning",
                 "event=error what=queued_run run=%" PRId64 " action=lost may_have_run=%s", q->id,
                 fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN ? "yes" : "no");
+        d->notify_due = true;
         (void)cw_notify_run_event(d->store, d->cfg, job, q->id, CW_RUN_LOST,
                                   fate == CW_QUEUED_MAY_HAVE_RUN || fate == CW_QUEUED_UNKNOWN
                                           ? "its worker is gone, maybe after its job started"
@@ -189,6 +190,7 @@ void restart_queued(daemon_state *d)
                                 logline(d, "warning",
                                         "event=error what=queued_run run=%" PRId64 " action=lost",
                                         q->id);
+                                d->notify_due = true;
                                 (void)cw_notify_run_event(
                                         d->store, d->cfg, job, q->id, CW_RUN_LOST,
                                         "the daemon stopped before the run started", now);

@@ -167,6 +167,7 @@ static void expire(daemon_state *d, const waiting_run *w, const char *held, int6
         if (cw_store_run_transition(d->store, w->run_id, CW_RUN_QUEUED, CW_RUN_MISSED, why,
                                     now_us) < 0)
                 return;
+        d->notify_due = true;
         (void)cw_notify_run_event(
                 d->store, d->cfg,
                 cw_job_resolve(d->cfg, d->store, w->job, &ref, NULL) == 0 ? ref.job : NULL,

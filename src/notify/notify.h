@@ -132,6 +132,9 @@ int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const ch
 /* Asks the loop for a pass now: something may have been written to the
  * outbox (a pass of the scheduler, a worker that ended). */
 void cw_notify_sender_wake(cw_notify_sender *snd);
+/* Tells the loop that runs started: it looks again at how long to wait
+ * (a second while runs go on) without a pass now. */
+void cw_notify_sender_nudge(cw_notify_sender *snd);
 /* Asks the loop to end soon: a transfer in flight is aborted. */
 void cw_notify_sender_stop(cw_notify_sender *snd);
 

@@ -34,6 +34,7 @@ struct cw_notify_sender {
         endpoint *eps;
         size_t n_eps;
         atomic_bool stop;
+        atomic_bool pass_due; /* cw_notify_sender_wake: a pass now, not a nudge */
         int wake_fd;
 };
 
@@ -386,18 +387,18 @@ static int idle_ms(cw_store *s, bool ok)
 int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const char *data_dir)
 {
         cw_store *s = NULL;
-        bool no_outbox = false;
+        bool no_outbox = false, ok = false, do_pass = true;
         cw_error err;
         int r;
 
         while (!atomic_load(&snd->stop)) {
                 struct pollfd p = {.fd = snd->wake_fd, .events = POLLIN};
-                bool ok = false;
                 uint64_t v;
+                int n;
 
                 if (!s && cw_store_open(store_url, data_dir, &s, &err) < 0)
                         s = NULL;
-                if (s && !no_outbox) {
+                if (s && !no_outbox && do_pass) {
                         r = cw_notify_sender_pass(snd, s, 0, 5 * 1000000LL, NULL, NULL);
                         /* A backend without an outbox: left alone from now on. */
                         no_outbox = r == -EOPNOTSUPP;
@@ -408,14 +409,26 @@ int cw_notify_sender_loop(cw_notify_sender *snd, const char *store_url, const ch
                                 s = NULL;
                         }
                 }
-                (void)poll(&p, 1, no_outbox ? -1 : idle_ms(s, ok));
+                n = poll(&p, 1, no_outbox ? -1 : idle_ms(s, ok));
                 (void)!read(snd->wake_fd, &v, sizeof(v));
+                /* A nudge (runs started) only makes the wait shorter. */
+                do_pass = n == 0 || atomic_exchange(&snd->pass_due, false);
         }
         cw_store_close(s);
         return 0;
 }
 
 void cw_notify_sender_wake(cw_notify_sender *snd)
+{
+        uint64_t one = 1;
+
+        if (!snd)
+                return;
+        atomic_store(&snd->pass_due, true);
+        (void)!write(snd->wake_fd, &one, sizeof(one));
+}
+
+void cw_notify_sender_nudge(cw_notify_sender *snd)
 {
         uint64_t one = 1;
 

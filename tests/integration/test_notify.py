@@ -521,12 +521,14 @@ def test_idle_daemon_sender_sleeps_and_is_not_started_without_channels(wk, rec):
     far = "0 0 1 1 *"
     wk.configure(job("Quiet", "/bin/true", schedule=far))
     d = start_daemon(wk)
+    time.sleep(1)
     assert os.listdir(f"/proc/{d.pid}/task") == [str(d.pid)]
     stop_daemon(wk, d)
     wk.configure(job("Loud", "sleep 8", schedule=far, webhook=rec.url("/hook")))
     d = start_daemon(wk)
     try:
-        assert len(os.listdir(f"/proc/{d.pid}/task")) == 2
+        wait_for(lambda: len(os.listdir(f"/proc/{d.pid}/task")) == 2, timeout=5,
+                 what="the sender thread")
         time.sleep(1)
         before = _switches(d.pid)
         time.sleep(4)
