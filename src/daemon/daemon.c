@@ -10,7 +10,7 @@
  * that second. So the daemon wakes only when there is work, a signal, a
  * wall-clock change or a zone file change.
  *
- * Starting a run (start_worker): the fire is already claimed; the run is
+ * Starting a run (start_worker, handover.c): the fire is already claimed; the run is
  * inserted as queued, with its id, and handed to the spawner, which forks
  * its worker; nothing waits for the worker. The spawner is restarted when
  * it dies and replaced on every reload, so workers always run the config
@@ -56,10 +56,6 @@
 #include "worker/control.h"
 #include "worker/journal.h"
 #include "worker/lock.h"
-
-/* A spawner that dies sooner than this after its start is restarted only
- * when a run needs it, not at once (no restart loop on a broken set-up). */
-#define SPAWNER_RESTART_US 1000000
 
 /* One log line: a timestamp (or a syslog priority under systemd), the
  * level, then key=value pairs given by fmt. */
@@ -138,271 +134,6 @@ static void on_action(void *userdata, const cw_sched_action *a)
                 a->reason ? " reason=" : "", a->reason ? quoted(a->reason, q2, sizeof(q2)) : "");
 }
 
-/* Closes our end of the spawner's socket: it forks what it was sent, then
- * exits; its workers go on. Reaped by reap() like any child. */
-static void spawner_down(daemon_state *d)
-{
-        if (d->spawner_fd >= 0)
-                close(d->spawner_fd);
-        d->spawner_fd = -1;
-        d->spawner_pid = 0;
-}
-
-static int spawner_up(daemon_state *d, cw_error *err)
-{
-        int mine, theirs, r;
-
-        if (d->spawner_fd >= 0)
-                return 0;
-        r = cw_spawner_socketpair(&mine, &theirs);
-        if (r < 0)
-                return cw_error_fail(err, r, "cannot create the spawner's socket: %s",
-                                     strerror(-r));
-        r = d->o->start_spawner(d->o->userdata, d->snapshot, theirs, err);
-        close(theirs);
-        if (r < 0) {
-                close(mine);
-                return r;
-        }
-        d->spawner_fd = mine;
-        d->spawner_pid = r;
-        d->spawner_since = cw_clock_mono_us();
-        return 0;
-}
-
-/* The spawner died, or does not read: it is made sure of (SIGKILL), reaped
- * unless `reaped`, and every run still queued (the ones it had read and
- * not forked, the ones still in its socket, the one whose hand-over
- * failed) goes to a new spawner once its workers in flight have marked
- * theirs (restart_queued). Never more than once per death: a hand-over
- * that fails meanwhile fails its run. */
-static void spawner_replace(daemon_state *d, bool reaped, const char *detail)
-{
-        pid_t pid = d->spawner_pid;
-        /* One that died young is started again only when a run needs it. */
-        bool young = cw_clock_mono_us() - d->spawner_since < SPAWNER_RESTART_US;
-        int st;
-
-        logline(d, "error", "event=error what=spawner pid=%d %s action=%s", (int)pid, detail,
-                young ? "restart_when_needed" : "restart");
-        spawner_down(d);
-        if (!reaped && pid > 0) {
-                (void)kill(pid, SIGKILL);
-                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                        ;
-        }
-        d->replacing = true;
-        restart_queued(d);
-        d->replacing = false;
-        if (!young) {
-                cw_error err;
-                char q[400];
-
-                cw_error_clear(&err);
-                if (spawner_up(d, &err) < 0)
-                        logline(d, "error", "event=error what=spawner error=%s action=retry_later",
-                                quoted(err.msg, q, sizeof(q)));
-        }
-}
-
-/* Hands the queued run to the spawner. Returns 0, 1 when the spawner had
- * to be replaced (then every queued run, this one included, was handed
- * over again by spawner_replace), or a negative errno with err set. */
-static int hand_over(daemon_state *d, const cw_spawn_req *m, cw_error *err)
-{
-        int r = spawner_up(d, err);
-
-        if (r == 0)
-                r = cw_spawner_send(d->spawner_fd, m);
-        if ((r == -EPIPE || r == -ETIMEDOUT) && !d->replacing) {
-                char detail[96], q[64];
-
-                snprintf(detail, sizeof(detail), "error=%s", quoted(strerror(-r), q, sizeof(q)));
-                spawner_replace(d, false, detail);
-                return 1;
-        }
-        if (r < 0 && !err->msg[0])
-                cw_error_fail(err, r, "cannot hand the run to the spawner: %s", strerror(-r));
-        return r;
-}
-
-/* Hands over a queued run; one that cannot be is recorded as failed.
- * Returns as hand_over. */
-int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err)
-{
-        char why[sizeof(err->msg) + 32];
-        cw_spawn_req m;
-        int r;
-
-        m.run_id = p->run_id;
-        m.scheduled_at = p->scheduled_at;
-        m.trigger = p->trigger;
-        m.attempt = p->attempt;
-        m.ignore_lock = p->ignore_lock;
-        m.more = more;
-        snprintf(m.spec, sizeof(m.spec), "%s", p->spec);
-        r = hand_over(d, &m, err);
-        if (r < 0) {
-                snprintf(why, sizeof(why), "could not start: %s", err->msg);
-                (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
-                                              why, cw_clock_now(d->clock));
-        }
-        return r;
-}
-
-static void pending_clear(daemon_state *d)
-{
-        for (size_t i = 0; i < d->n_pend; i++)
-                free(d->pend[i].spec);
-        d->n_pend = 0;
-}
-
-/* Opens the batch a pass's writes go into (claims, queued runs): one
- * commit for a second with a thousand fires instead of two thousand, and
- * no worker's write can come in between. Without it (a store that does
- * not batch, or busy) each write commits on its own and each run is handed
- * over at once. */
-static void batch_open(daemon_state *d)
-{
-        d->batch = cw_store_batch_begin(d->store) == 0;
-}
-
-/* Commits the batch, then hands its runs over: never before, so a run is
- * started only once its claim is in the store. A batch that does not
- * commit takes its claims with it: the next pass finds those fires again. */
-static void flush(daemon_state *d)
-{
-        char q[400];
-        cw_error err;
-        int r;
-
-        if (d->batch) {
-                d->batch = false;
-                r = cw_store_batch_commit(d->store);
-                if (r < 0) {
-                        logline(d, "error",
-                                "event=error what=commit error=%s runs=%zu action=retry_next_pass",
-                                quoted(strerror(-r), q, sizeof(q)), d->n_pend);
-                        pending_clear(d);
-                        daemon_waiting_commit(d, false);
-                        return;
-                }
-        }
-        daemon_waiting_commit(d, true);
-        for (size_t i = 0; i < d->n_pend; i++) {
-                cw_error_clear(&err);
-                r = hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err);
-                if (r < 0)
-                        logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s",
-                                d->pend[i].run_id, quoted(d->pend[i].spec, q, 256),
-                                quoted(err.msg, q + 256, sizeof(q) - 256));
-                /* The spawner was replaced: this run and the rest, all
-                 * queued in the store, went to the new one already. */
-                if (r == 1)
-                        break;
-        }
-        pending_clear(d);
-}
-
-/* sched's flush hook: commit and hand over now, then batch on. */
-static void flush_hook(void *userdata)
-{
-        daemon_state *d = userdata;
-
-        if (!d->batch)
-                return;
-        flush(d);
-        batch_open(d);
-}
-
-/* The pass's starter: the fire is claimed; record the run as queued (its
- * id goes to the worker and back to the pass) and hand it over, at once
- * or when the pass's batch commits. */
-int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err)
-{
-        daemon_state *d = userdata;
-        char key[CW_LOCK_KEY_MAX + 1];
-        pending p;
-        cw_run run = {0};
-        int r;
-
-        if (strlen(a->spec) > CW_JOBSPEC_TEXT_MAX)
-                return cw_error_fail(err, -ENAMETOOLONG, "job spec too long");
-        run.job = a->job->name;
-        run.spec = (char *)a->spec;
-        run.node = d->cfg->node;
-        run.status = CW_RUN_QUEUED;
-        run.trigger = a->trigger;
-        run.attempt = a->attempt > 0 ? a->attempt : 1;
-        run.scheduled_at = a->scheduled_at;
-        run.started_us = cw_clock_now(d->clock);
-        run.exit_code = -1;
-        run.progress_done = run.progress_total = -1;
-        run.lock_key =
-                !a->ignore_lock && cw_lock_key(a->job, a->spec, key, sizeof(key)) == 0 ? key : NULL;
-        run.resumed_from = a->resumed_from;
-        if (d->batch && cw_array_reserve((void **)&d->pend, &d->cap_pend, d->n_pend + 1,
-                                         sizeof(pending), 64) < 0)
-                return cw_error_fail(err, -ENOMEM, "out of memory");
-        p = (pending){.scheduled_at = a->scheduled_at,
-                      .trigger = (int32_t)a->trigger,
-                      .attempt = run.attempt,
-                      .ignore_lock = a->ignore_lock,
-                      .spec = strdup(a->spec)};
-        if (!p.spec)
-                return cw_error_fail(err, -ENOMEM, "out of memory");
-        r = cw_store_run_insert(d->store, &run);
-        if (r < 0) {
-                free(p.spec);
-                return cw_error_fail(err, r, "cannot record the run: %s", cw_store_strerror(r));
-        }
-        p.run_id = run.id;
-        *ret_run_id = run.id;
-        if (daemon_gate_on(d) && daemon_waiting_push(d, &run, a->job, d->batch) == 0) {
-                free(p.spec);
-                return 1; /* started by waiting.c when max_running and max_load allow */
-        }
-        if (d->batch) {
-                d->pend[d->n_pend++] = p;
-                return 0;
-        }
-        /* Recorded already: a failure is said on the row, the pass reports it. */
-        r = hand_over_run(d, &p, false, err);
-        free(p.spec);
-        return r < 0 ? r : 0;
-}
-
-/* The spawner's news: workers ended (the loop's next pass looks at what
- * that allows), or a run it could not fork a worker for (failed). */
-static void read_reports(daemon_state *d)
-{
-        cw_spawn_report rep;
-        char q[256];
-        int r;
-
-        while ((r = cw_spawner_read_report(d->spawner_fd, &rep)) > 0) {
-                char why[sizeof(rep.msg) + 32];
-
-                /* Workers ended: the wake-up itself is the news (a pass
-                 * follows), and one may have died before its run's record. */
-                d->notify_due = true;
-                if (rep.run_id <= 0) {
-                        d->sweep_due = true;
-                        d->ends_due = true;
-                        continue;
-                }
-                snprintf(why, sizeof(why), "could not start: %s", rep.msg);
-                (void)cw_store_run_transition(d->store, rep.run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
-                                              why, cw_clock_now(d->clock));
-                logline(d, "error", "event=failed run=%" PRId64 " reason=%s", rep.run_id,
-                        quoted(why, q, sizeof(q)));
-        }
-        /* Gone (reap() may not have seen it exit yet): replaced now, with
-         * what it never read. */
-        if (r < 0)
-                spawner_replace(d, false, "error=gone");
-}
-
 static cw_sched_opts pass_opts(daemon_state *d)
 {
         cw_instant now = cw_clock_now(d->clock);
@@ -412,7 +143,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
                 .start = start_worker,
                 .locks = cw_sched_worker_locks(),
                 .on_action = on_action,
-                .flush = flush_hook,
+                .flush = daemon_flush_hook,
                 .userdata = d,
         };
 
@@ -721,10 +452,10 @@ static cw_time run_pass(daemon_state *d)
         replay_journal(d);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
-        batch_open(d);
+        daemon_batch_open(d);
         r = cw_sched_pass(&o, &res, &err);
         /* What the pass did before an error stands: its runs start. */
-        flush(d);
+        daemon_flush(d);
         wait = daemon_waiting_start(d);
         cw_schedule_entries_free(ui, n_ui);
         if (r < 0) {
@@ -761,9 +492,9 @@ void adopt_config(daemon_state *d, cw_config *n)
                 daemon_notify_start(d);
         /* The old spawner forks what it was sent (under the old config,
          * as decided); a new one loads the new snapshot. */
-        spawner_down(d);
+        daemon_spawner_down(d);
         cw_error_clear(&err);
-        if (spawner_up(d, &err) < 0)
+        if (daemon_spawner_up(d, &err) < 0)
                 logline(d, "error", "event=error what=spawner error=%s action=retry_later",
                         quoted(err.msg, q, sizeof(q)));
         daemon_zones_watch(d);
@@ -841,7 +572,7 @@ static void reap(daemon_state *d)
                 }
                 snprintf(detail, sizeof(detail), "%s=%d", WIFSIGNALED(st) ? "signal" : "exit",
                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                spawner_replace(d, true, detail);
+                daemon_spawner_replace(d, true, detail);
         }
 }
 
@@ -884,9 +615,9 @@ static void fire_reboot(daemon_state *d)
 
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
-        batch_open(d);
+        daemon_batch_open(d);
         r = cw_sched_reboot(&o, d->boot, &res, &err);
-        flush(d);
+        daemon_flush(d);
         if (r < 0)
                 logline(d, "error", "event=error what=reboot error=%s",
                         quoted(err.msg, q, sizeof(q)));
@@ -902,9 +633,9 @@ static void cleanup(daemon_state *d)
         daemon_remote_close(d);
         cw_store_batch_abort(d->store);
         daemon_cluster_stop(d);
-        pending_clear(d);
+        daemon_pending_clear(d);
         free(d->pend);
-        spawner_down(d);
+        daemon_spawner_down(d);
         if (d->sig_fd >= 0)
                 close(d->sig_fd);
         if (d->timer_fd >= 0)
@@ -989,7 +720,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
          * journal first: a run kept there ended, whatever its row says. */
         replay_journal(&d);
         restart_queued(&d);
-        r = spawner_up(&d, err);
+        r = daemon_spawner_up(&d, err);
         if (r < 0) {
                 cleanup(&d);
                 return r;
@@ -1057,7 +788,7 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 if (p[1].revents)
                         daemon_timer_read(&d);
                 if (p[2].revents && p[2].fd == d.spawner_fd)
-                        read_reports(&d);
+                        daemon_read_reports(&d);
                 if (p[0].revents)
                         handle_signals(&d);
                 if (p[3].revents)

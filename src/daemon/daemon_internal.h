@@ -148,6 +148,22 @@ int admin_start(daemon_state *d, cw_error *err);
 void admin_reloaded(daemon_state *d, const cw_config *n);
 void admin_stop(daemon_state *d);
 
+/* handover.c: the spawner and the runs handed to it. spawner_up starts
+ * one (the lean program or the full one, docs/scheduling.md), _down
+ * closes our end (it forks what it was sent, then exits), _replace starts
+ * another after one is gone, with what it never read. batch_open opens
+ * the pass's store batch, flush commits it and hands its runs over
+ * (flush_hook: the same, for sched.h, reopening the batch). read_reports
+ * takes the spawner's reports: workers ended, runs that could not start. */
+void daemon_spawner_down(daemon_state *d);
+int daemon_spawner_up(daemon_state *d, cw_error *err);
+void daemon_spawner_replace(daemon_state *d, bool reaped, const char *detail);
+void daemon_batch_open(daemon_state *d);
+void daemon_flush(daemon_state *d);
+void daemon_flush_hook(void *userdata);
+void daemon_read_reports(daemon_state *d);
+/* Drops the runs of a batch that will not be handed over (cleanup). */
+void daemon_pending_clear(daemon_state *d);
 /* Records a run in the store and hands it to the spawner (the scheduler's
  * starter, sched.h); hand_over_run hands over one already recorded. */
 int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, cw_error *err);
