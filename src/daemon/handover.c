@@ -288,4 +288,3 @@ void daemon_read_reports(daemon_state *d)
         if (r < 0)
                 daemon_spawner_replace(d, false, "error=gone");
 }
-
