@@ -225,7 +225,7 @@ def idle(cw, base, tmp, n_jobs, seconds):
     out = {}
     for kind in ("postgresql", "sqlite"):
         store = new_db(base, "bench_idle") if kind == "postgresql" else \
-            str(Path(tmp) / "idle-sqlite" / "cw.db")
+            "sqlite:" + str(Path(tmp) / "idle-sqlite" / "cw.db")
         d = Daemon(cw, Path(tmp) / f"idle-{kind}", store, "idle", jobs)
         try:
             time.sleep(5)
@@ -241,38 +241,45 @@ def idle(cw, base, tmp, n_jobs, seconds):
 def main():
     cw, stamp, base, tmp, rounds, sizes, claim_jobs = sys.argv[1:8]
     idle_jobs, idle_s = (int(x) for x in sys.argv[8:10])
+    phases = sys.argv[10].split() if len(sys.argv) > 10 else ["claims", "lateness", "fallback",
+                                                               "idle"]
     rounds = int(rounds)
-    print("claims: N jobs due at one instant, 3 nodes, one PostgreSQL server (all on this machine)")
-    rates, raw, spread = claims(cw, stamp, base, tmp, int(claim_jobs), rounds)
-    print(f"  {'':24} {'fires/s':>10}")
-    print(f"  {'cluster (3 nodes)':24} {sum(rates) / len(rates):10.0f}   "
-          f"(nodes that claimed: {spread})")
-    print(f"  {'raw INSERTs, 1 client':24} {sum(raw) / len(raw):10.0f}")
-    print(f"  ratio cluster/raw: {sum(rates) / sum(raw):.2f}")
-    print()
-    print("lateness (ms) from the due instant to the job's first instruction")
-    print(f"  {'N':>5} {'':8} {'p50':>8} {'p99':>8} {'max':>8}   p99 ratio")
-    for n in (int(x) for x in sizes.split()):
-        res = lateness(cw, stamp, base, tmp, n, rounds)
-        c, s = res["cluster"], res["sqlite"]
-        for kind, xs in (("cluster", c), ("sqlite", s)):
-            print(f"  {n:5} {kind:8} {pct(xs, .5):8.1f} {pct(xs, .99):8.1f} {max(xs):8.1f}", end="")
-            print(f"   {pct(c, .99) / pct(s, .99):.2f}x" if kind == "sqlite" else "")
-    print()
-    rows, fires, late, n_late = fallback(cw, base, tmp, 8)
-    print(f"fallback: one of 3 nodes frozen for {fires} s (not yet dead): {rows} of {fires} fires "
-          f"recorded once each; {n_late} claimed by the fallback, "
-          f"lateness p50 {pct(late, .5):.0f} ms, max {max(late) if late else 0:.0f} ms")
-    if rows != fires:
-        raise SystemExit("bench_cluster: a fire was lost or doubled during the freeze")
-    print()
-    res = idle(cw, base, tmp, idle_jobs, idle_s)
-    print(f"idle: one node, {idle_jobs} jobs none due, measured over {idle_s} s, per hour")
-    print(f"  {'':12} {'CPU s/h':>10} {'wake-ups/h':>12}")
-    for kind in ("postgresql", "sqlite"):
-        cpu, wake = res[kind]
-        print(f"  {kind:12} {cpu:10.2f} {wake:12.0f}")
-
+    if "claims" in phases:
+        print("claims: N jobs due at one instant, 3 nodes, one PostgreSQL server "
+              "(all on this machine)")
+        rates, raw, spread = claims(cw, stamp, base, tmp, int(claim_jobs), rounds)
+        print(f"  {'':24} {'fires/s':>10}")
+        print(f"  {'cluster (3 nodes)':24} {sum(rates) / len(rates):10.0f}   "
+              f"(nodes that claimed: {spread})")
+        print(f"  {'raw INSERTs, 1 client':24} {sum(raw) / len(raw):10.0f}")
+        print(f"  ratio cluster/raw: {sum(rates) / sum(raw):.2f}")
+        print()
+    if "lateness" in phases:
+        print("lateness (ms) from the due instant to the job's first instruction")
+        print(f"  {'N':>5} {'':8} {'p50':>8} {'p99':>8} {'max':>8}   p99 ratio")
+        for n in (int(x) for x in sizes.split()):
+            res = lateness(cw, stamp, base, tmp, n, rounds)
+            c, s = res["cluster"], res["sqlite"]
+            for kind, xs in (("cluster", c), ("sqlite", s)):
+                print(f"  {n:5} {kind:8} {pct(xs, .5):8.1f} {pct(xs, .99):8.1f} "
+                      f"{max(xs):8.1f}", end="")
+                print(f"   {pct(c, .99) / pct(s, .99):.2f}x" if kind == "sqlite" else "")
+        print()
+    if "fallback" in phases:
+        rows, fires, late, n_late = fallback(cw, base, tmp, 8)
+        print(f"fallback: one of 3 nodes frozen for {fires} s (not yet dead): {rows} of {fires} "
+              f"fires recorded once each; {n_late} claimed by the fallback, "
+              f"lateness p50 {pct(late, .5):.0f} ms, max {max(late) if late else 0:.0f} ms")
+        if rows != fires:
+            raise SystemExit("bench_cluster: a fire was lost or doubled during the freeze")
+        print()
+    if "idle" in phases:
+        res = idle(cw, base, tmp, idle_jobs, idle_s)
+        print(f"idle: one node, {idle_jobs} jobs none due, measured over {idle_s} s, per hour")
+        print(f"  {'':12} {'CPU s/h':>10} {'wake-ups/h':>12}")
+        for kind in ("postgresql", "sqlite"):
+            cpu, wake = res[kind]
+            print(f"  {kind:12} {cpu:10.2f} {wake:12.0f}")
 
 if __name__ == "__main__":
     main()

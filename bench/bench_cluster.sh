@@ -21,7 +21,8 @@
 # throwaway one, removed at exit), the nodes and their jobs share its cores.
 #
 # Usage: bench/bench_cluster.sh [-r ROUNDS] [-n "1 100 1000"] [-c CLAIM_JOBS]
-#        [-j IDLE_JOBS] [-i IDLE_SECONDS]
+#        [-j IDLE_JOBS] [-i IDLE_SECONDS] [-p "claims lateness fallback idle"]
+# (-p: the phases to run, default all).
 # Environment: CRONWARDEN (binary to measure; default: built in
 # BENCH_BUILD_DIR, default <repo>/build-bench), CC (for bench/stamp.c).
 # Exit status: 0 measured (targets reported, not enforced); 1 a failure
@@ -39,6 +40,7 @@ sizes="1 100 1000"
 claim_jobs=300
 idle_jobs=10000
 idle_s=60
+phases="claims lateness fallback idle"
 
 while [ $# -gt 0 ]; do
         case $1 in
@@ -47,12 +49,19 @@ while [ $# -gt 0 ]; do
         -c) claim_jobs=${2:?-c needs a value}; shift 2 ;;
         -j) idle_jobs=${2:?-j needs a value}; shift 2 ;;
         -i) idle_s=${2:?-i needs a value}; shift 2 ;;
-        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -p) phases=${2:?-p needs a value}; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench_cluster.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
 for v in "$rounds" "$claim_jobs" "$idle_jobs" "$idle_s" $sizes; do
         [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench_cluster.sh: expected a positive number, got '$v'" >&2; exit 2; }
+done
+for v in $phases; do
+        case $v in
+        claims|lateness|fallback|idle) ;;
+        *) echo "bench_cluster.sh: unknown phase '$v' (claims, lateness, fallback, idle)" >&2; exit 2 ;;
+        esac
 done
 
 tmp=$(mktemp -d)
@@ -68,7 +77,7 @@ chmod 755 "$tmp"
 if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
 else
-        bench_build "$build" "$repo" cronwarden
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner
         cw=$build/cronwarden
 fi
 "${CC:-cc}" -O2 -std=gnu11 -Wall -Wextra -Werror -o "$tmp/stamp" "$here/stamp.c"
@@ -80,4 +89,4 @@ out=$(PG_MAX_CONNECTIONS=$((conns + 100)) "$repo/tests/pg/pgserver.sh" start) ||
 url=$(sed -n 1p <<<"$out")
 stop=$(sed -n 2p <<<"$out")
 
-/usr/bin/python3 "$here/bench_cluster.py" "$cw" "$tmp/stamp" "$url" "$tmp" "$rounds" "$sizes" "$claim_jobs" "$idle_jobs" "$idle_s"
+/usr/bin/python3 "$here/bench_cluster.py" "$cw" "$tmp/stamp" "$url" "$tmp" "$rounds" "$sizes" "$claim_jobs" "$idle_jobs" "$idle_s" "$phases"

@@ -120,6 +120,9 @@ int cli_spawn_for_action(const cw_config *cfg, const cw_sched_action *a,
  * errno with err->msg saying why. */
 #define CLI_SPAWNER_BIND_NOW "CRONWARDEN_SPAWNER_BIND_NOW"
 #define CLI_LEAN_SPAWNER "cronwarden-spawner"
+/* The spawner protocol the daemon and its lean spawner must share
+ * (CW_SPAWNER_PROTO and the request's size), as text. */
+void cli_spawner_proto(char *buf, size_t size);
 int cli_spawn_spawner(const char *config_path, const char *snapshot, bool lean, int fd,
                       cw_error *err);
 

@@ -181,6 +181,11 @@ static char **spawner_env(void)
         return env;
 }
 
+void cli_spawner_proto(char *buf, size_t size)
+{
+        snprintf(buf, size, "%d-%zu", CW_SPAWNER_PROTO, sizeof(cw_spawn_req));
+}
+
 /* The lean spawner program (spawner_main.c) that goes with the binary
  * `self`: beside it (a build tree), or in CW_LIBEXECDIR when self is the
  * installed program in CW_BINDIR. False when there is none: the full
@@ -210,7 +215,8 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, bool lean, 
         char self[PATH_MAX], cfgpath[PATH_MAX], leanpath[PATH_MAX];
         const char *argv[] = {self,        "--config",          cfgpath,  "daemon",
                               "--spawner", "--config-snapshot", snapshot, NULL};
-        const char *lean_argv[] = {leanpath, self, cfgpath, snapshot, NULL};
+        char proto[32];
+        const char *lean_argv[] = {leanpath, self, cfgpath, snapshot, proto, NULL};
         const char *const *args = argv;
         _cleanup_free_ char **env = NULL;
         posix_spawn_file_actions_t fa;
@@ -228,6 +234,7 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, bool lean, 
                 return cw_error_fail(err, -errno, "cannot find the cronwarden binary: %s",
                                      strerror(errno));
         self[len] = '\0';
+        cli_spawner_proto(proto, sizeof(proto));
         if (lean && lean_spawner(self, leanpath, sizeof(leanpath)))
                 args = lean_argv;
         if (!realpath(config_path, cfgpath))

@@ -13,11 +13,13 @@
  * which does the same with the full binary.
  *
  * Usage (internal, the daemon's only): cronwarden-spawner FULL CONFIG
- * SNAPSHOT, with the daemon's end of the socket pair on CW_SPAWNER_FD.
- * FULL is the cronwarden binary that started it: a config whose store is
- * not SQLite (which this program cannot open) makes it exec FULL as
- * `--config CONFIG daemon --spawner --config-snapshot SNAPSHOT` instead,
- * on the same descriptors and environment. */
+ * SNAPSHOT PROTO, with the daemon's end of the socket pair on
+ * CW_SPAWNER_FD. FULL is the cronwarden binary that started it: a config
+ * whose store is not SQLite (which this program cannot open), or a PROTO
+ * other than its own (cli_spawner_proto: a daemon of another version),
+ * makes it exec FULL as `--config CONFIG daemon --spawner
+ * --config-snapshot SNAPSHOT` instead, on the same descriptors and
+ * environment. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -84,7 +86,9 @@ int main(int argc, char **argv)
         cw_error e;
         int r;
 
-        if (argc != 4 || fcntl(CW_SPAWNER_FD, F_GETFD) < 0) {
+        char proto[32];
+
+        if (argc < 4 || argc > 5 || fcntl(CW_SPAWNER_FD, F_GETFD) < 0) {
                 fprintf(stderr, PROG ": internal, started by 'cronwarden daemon' itself\n");
                 return CW_EXIT_USAGE;
         }
@@ -92,6 +96,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, PROG ": %s\n", e.msg);
                 return CW_EXIT_USAGE;
         }
+        /* The daemon's requests would be misread: its own binary serves them. */
+        cli_spawner_proto(proto, sizeof(proto));
+        if (argc != 5 || strcmp(argv[4], proto) != 0)
+                return exec_full(argv[1], argv[2], argv[3]);
         cfg = load_snapshot(argv[2], argv[3], now);
         if (!cfg)
                 return CW_EXIT_USAGE;

@@ -25,6 +25,11 @@ typedef struct pending {
         int64_t run_id, scheduled_at;
         int32_t trigger, attempt, ignore_lock;
         char *spec;
+        /* In a cluster, taken with the run (handover.c): its fencing token
+         * (0: none) and, when lease_sent_us > 0, its lock lease_key's
+         * lease, sent at that monotonic instant. Owned. */
+        int64_t fence, lease_sent_us;
+        char *lease_key;
 } pending;
 
 /* A queued run held back by max_running or max_load (waiting.c). */

@@ -126,20 +126,27 @@ int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err)
         m.attempt = p->attempt;
         m.ignore_lock = p->ignore_lock;
         m.more = more;
+        m.fence = p->fence;
+        m.lease_sent_us = p->lease_sent_us;
         snprintf(m.spec, sizeof(m.spec), "%s", p->spec);
         r = hand_over(d, &m, err);
         if (r < 0) {
                 snprintf(why, sizeof(why), "could not start: %s", err->msg);
                 (void)cw_store_run_transition(d->store, p->run_id, CW_RUN_QUEUED, CW_RUN_FAILED,
                                               why, cw_clock_now(d->clock));
+                /* No worker will: the lock is free again at once. */
+                if (p->lease_key && p->lease_sent_us > 0)
+                        (void)cw_store_lock_release(d->store, p->lease_key, p->fence);
         }
         return r;
 }
 
 void daemon_pending_clear(daemon_state *d)
 {
-        for (size_t i = 0; i < d->n_pend; i++)
+        for (size_t i = 0; i < d->n_pend; i++) {
                 free(d->pend[i].spec);
+                free(d->pend[i].lease_key);
+        }
         d->n_pend = 0;
 }
 
@@ -201,6 +208,41 @@ void daemon_flush_hook(void *userdata)
         daemon_batch_open(d);
 }
 
+/* In a cluster the run's fencing token, and its lock's lease when the
+ * lock has no row, are taken here, in the pass's batch with the claim and
+ * the run, one statement each on the daemon's open connection: the worker
+ * then needs no connection of its own before its job starts, and the
+ * batch commits the claim, the run and the lock together or none of them.
+ * A lock with a row (held, or an ended lease to take over) is left to the
+ * worker, as is everything when a statement fails: it takes them itself
+ * (docs/cluster.md, "Starting a run"). */
+static void cluster_take(daemon_state *d, const cw_run *run, pending *p)
+{
+        int64_t sent = cw_clock_mono_us();
+        int64_t fence = 0;
+
+        if (!d->cluster)
+                return;
+        if (!run->lock_key) {
+                if (cw_store_fence_next(d->store, &fence) == 0)
+                        p->fence = fence;
+                return;
+        }
+        p->lease_key = strdup(run->lock_key);
+        if (!p->lease_key)
+                return;
+        if (cw_store_lock_try(d->store, run->lock_key, d->cfg->node ? d->cfg->node : "", run->id,
+                              (int64_t)(d->cfg->dead_timeout > 0 ? d->cfg->dead_timeout : 30) *
+                                      CW_US_PER_SEC,
+                              &fence) < 0) {
+                free(p->lease_key);
+                p->lease_key = NULL;
+                return;
+        }
+        p->fence = fence;
+        p->lease_sent_us = sent;
+}
+
 /* The pass's starter: the fire is claimed; record the run as queued (its
  * id goes to the worker and back to the pass) and hand it over, at once
  * or when the pass's batch commits. */
@@ -248,6 +290,7 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
                 free(p.spec);
                 return 1; /* started by waiting.c when max_running and max_load allow */
         }
+        cluster_take(d, &run, &p);
         if (d->batch) {
                 d->pend[d->n_pend++] = p;
                 return 0;
@@ -255,6 +298,7 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         /* Recorded already: a failure is said on the row, the pass reports it. */
         r = hand_over_run(d, &p, false, err);
         free(p.spec);
+        free(p.lease_key);
         return r < 0 ? r : 0;
 }
 

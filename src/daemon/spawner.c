@@ -245,6 +245,8 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         o.ignore_lock = m->ignore_lock != 0;
         o.signals_default = true; /* cw_spawner_main made it so */
         o.run_id = m->run_id;
+        o.fence = m->fence;
+        o.lease_sent_us = m->lease_sent_us;
         o.users = sp->users;
         o.gate_fd = gate;
         o.started_fd = started;

@@ -41,6 +41,12 @@
  * a spawner that does not read (stopped, wedged). */
 #define CW_SPAWNER_SEND_TIMEOUT_MS 5000
 
+/* The layout of cw_spawn_req: raised whenever it changes. The daemon
+ * names it when it starts the lean spawner program, which then hands over
+ * to the daemon's own binary unless it speaks the same (a package upgrade
+ * can put a new spawner beside a daemon still running the old binary). */
+#define CW_SPAWNER_PROTO 2
+
 /* One queued run to start (daemon -> spawner). */
 typedef struct cw_spawn_req {
         int64_t run_id;
@@ -52,6 +58,10 @@ typedef struct cw_spawn_req {
          * spawner keeps the burst's gate shut until the last is forked.
          * Workers do no bookkeeping until every job of the burst runs. */
         int32_t more;
+        /* In a cluster: what the daemon took with the run (cw_worker_opts
+         * fence and lease_sent_us), 0 for none. */
+        int64_t fence;
+        int64_t lease_sent_us;
         char spec[CW_JOBSPEC_TEXT_MAX + 1]; /* canonical job spec; only strlen + 1 bytes are sent */
 } cw_spawn_req;
 

@@ -937,13 +937,22 @@ int cw_store_lock_acquire(cw_store *s, const char *key, const char *node, int64_
                                     ret_holder);
 }
 
-int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id,
+int cw_store_lock_try(cw_store *s, const char *key, const char *node, int64_t run_id,
+                      int64_t lease_us, int64_t *ret_fence)
+{
+        OP_OR_RETURN(s, lock_try);
+        if (!key || !key[0] || !node || !ret_fence || lease_us <= 0 || run_id < 0)
+                return -EINVAL;
+        return s->ops->lock_try(s, key, node, run_id, lease_us, ret_fence);
+}
+
+int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int worker_pid,
                         int64_t lease_us)
 {
         OP_OR_RETURN(s, lock_renew);
-        if (!key || fence <= 0 || lease_us <= 0 || run_id < 0)
+        if (!key || fence <= 0 || lease_us <= 0 || run_id < 0 || worker_pid < 0)
                 return -EINVAL;
-        return s->ops->lock_renew(s, key, fence, run_id, lease_us);
+        return s->ops->lock_renew(s, key, fence, run_id, worker_pid, lease_us);
 }
 
 int cw_store_lock_release(cw_store *s, const char *key, int64_t fence)

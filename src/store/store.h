@@ -659,13 +659,21 @@ void cw_cluster_locks_free(cw_cluster_lock *l, size_t n);
 int cw_store_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_id,
                           int worker_pid, int64_t lease_us, int64_t *ret_fence,
                           cw_cluster_lock *ret_holder);
+/* Takes lock `key` as cw_store_lock_acquire does, but only when it has no
+ * row at all: never reads the holder, never takes an ended lease over
+ * (both left to cw_store_lock_acquire). One statement, cheap inside a
+ * batch: the daemon takes a fire's lock with its claim this way. 0 with
+ * the token in *ret_fence; -EBUSY when a row exists. */
+int cw_store_lock_try(cw_store *s, const char *key, const char *node, int64_t run_id,
+                      int64_t lease_us, int64_t *ret_fence);
 /* Extends the lease of lock `key` held with token fence to lease_us from
- * now (database clock), and names run_id as its run when not 0. -ESTALE
+ * now (database clock), and names run_id as its run and worker_pid as its
+ * worker when not 0. -ESTALE
  * when the lock no longer has that token or its lease has ended: the
  * holder must stop (its job may be another's by now). -ECANCELED when
  * renewed but revoked (below): the holder should stop its job. */
 int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id,
-                        int64_t lease_us);
+                        int worker_pid, int64_t lease_us);
 /* Frees lock `key` if it still has token fence; -ESTALE otherwise (it
  * was taken over: nothing changed). */
 int cw_store_lock_release(cw_store *s, const char *key, int64_t fence);

@@ -149,13 +149,15 @@ struct cw_store_ops {
                             int worker_pid, int64_t lease_us, int64_t *ret_fence,
                             cw_cluster_lock *ret_holder);
         int (*lock_renew)(cw_store *s, const char *key, int64_t fence, int64_t run_id,
-                          int64_t lease_us);
+                          int worker_pid, int64_t lease_us);
         int (*lock_release)(cw_store *s, const char *key, int64_t fence);
         int (*lock_revoke)(cw_store *s, const char *key, const char *by);
         int (*lock_holder)(cw_store *s, const char *key, cw_cluster_lock *ret);
         int (*locks_list)(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
         int (*fence_next)(cw_store *s, int64_t *ret_fence);
         int (*run_fence)(cw_store *s, int64_t run_id, int64_t fence);
+        int (*lock_try)(cw_store *s, const char *key, const char *node, int64_t run_id,
+                        int64_t lease_us, int64_t *ret_fence);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with

@@ -38,6 +38,13 @@
 #define MARGIN_DIV 10
 #define MIN_STEP_US 100000
 
+static void lease_granted(worker *w, int64_t sent);
+
+static int64_t lease_length(const cw_config *cfg)
+{
+        return (int64_t)(cfg->dead_timeout > 0 ? cfg->dead_timeout : 30) * 1000000;
+}
+
 bool worker_in_cluster(const cw_config *cfg)
 {
         cw_store_url u;
@@ -79,13 +86,20 @@ static int acquire(worker *w, const char *key, cw_cluster_lock *holder)
                                      w->lease_us, &w->fence, holder);
 }
 
-/* The row names this node, whose lock file for the key this worker holds
- * (worker.c takes it first): its holder on this node is gone (a worker
- * killed with SIGKILL, a crash), so the row is freed now instead of when
- * its lease ends, as the lock file was. */
-static bool own_dead_holder(const cw_config *cfg, const cw_cluster_lock *h)
+static bool same_node(const cw_config *cfg, const cw_cluster_lock *h)
 {
         return h->node && strcmp(h->node, cfg->node ? cfg->node : "") == 0;
+}
+
+/* The row names a worker of this node, whose lock file for the key this
+ * worker holds (worker.c takes it first): that holder is gone (a worker
+ * killed with SIGKILL, a crash), so the row is freed now instead of when
+ * its lease ends, as the lock file was. A row without a worker was taken
+ * by the daemon for a run whose worker has not reached its lock file yet:
+ * that run holds the lock. */
+static bool own_dead_holder(const cw_config *cfg, const cw_cluster_lock *h)
+{
+        return same_node(cfg, h) && h->worker_pid > 0;
 }
 
 int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_error *err)
@@ -103,8 +117,21 @@ int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_e
                 worker_cluster_run_known(w);
                 return 0;
         }
-        w->lease_us = (int64_t)(cfg->dead_timeout > 0 ? cfg->dead_timeout : 30) * 1000000;
+        w->lease_us = lease_length(cfg);
         r = acquire(w, key, &h);
+        /* Taken for this very run by its daemon, whose word did not reach
+         * this worker (a replaced spawner's runs, handed over again). */
+        if (r == -EBUSY && w->run_id > 0 && h.run_id == w->run_id && same_node(cfg, &h)) {
+                w->fence = h.fence;
+                w->lease_key = key;
+                w->adopted = true;
+                cw_cluster_lock_release(&h);
+                worker_cluster_run_known(w);
+                if (w->lease_end)
+                        return 0;
+                w->lease_key = NULL;
+                return cw_error_fail(err, -ESTALE, "cluster lock '%s': its lease ended", key);
+        }
         if (r == -EBUSY && own_dead_holder(cfg, &h)) {
                 int64_t dead = h.fence;
 
@@ -133,6 +160,22 @@ int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_e
         return 0;
 }
 
+bool worker_cluster_adopt(worker *w, const char *key)
+{
+        const cw_worker_opts *o = w->o;
+
+        if (o->fence <= 0 || (key != NULL) != (o->lease_sent_us > 0))
+                return false;
+        w->fence = o->fence;
+        w->adopted = true;
+        if (!key)
+                return true;
+        w->lease_us = lease_length(o->cfg);
+        w->lease_key = key;
+        lease_granted(w, o->lease_sent_us);
+        return true;
+}
+
 void worker_cluster_run_known(worker *w)
 {
         int64_t sent = cw_clock_mono_us();
@@ -141,8 +184,8 @@ void worker_cluster_run_known(worker *w)
                 return;
         (void)cw_store_run_fence(w->store, w->run_id, w->fence);
         /* The row names the run from now on (a renewal with its id). */
-        if (w->lease_key &&
-            cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id, w->lease_us) == 0)
+        if (w->lease_key && cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id,
+                                                getpid(), w->lease_us) == 0)
                 lease_granted(w, sent);
 }
 
@@ -184,7 +227,8 @@ static void renew(worker *w)
         int r = worker_queued_store(w, &e);
 
         if (r == 0)
-                r = cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id, w->lease_us);
+                r = cw_store_lock_renew(w->store, w->lease_key, w->fence, w->run_id, 0,
+                                        w->lease_us);
 
         if (r == 0 || r == -ECANCELED)
                 lease_granted(w, sent);

@@ -282,6 +282,9 @@ static void queued_mark(worker *w)
                 w->marked = true;
                 worker_unmark(w);
                 close_fd(&w->hold_fd);
+                /* A lock the daemon took: its row names this worker now. */
+                if (w->adopted && w->lease_key)
+                        worker_cluster_run_known(w);
         } else if (r == -ESTALE && w->fence > 0) {
                 /* Recorded otherwise by the cluster meanwhile (lost): its
                  * decision stands, and the job stops. */
@@ -409,6 +412,11 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
                 return r;
         }
 
+        /* Taken by the daemon with the run's claim (cluster_lock.c): from
+         * here every way out frees the lease (worker_cluster_drop). */
+        if (queued && worker_in_cluster(cfg))
+                (void)worker_cluster_adopt(&w, use_lock ? key : NULL);
+
         if (use_lock) {
                 r = cw_path_join(locks_dir, sizeof(locks_dir), cfg->data_dir, "locks");
                 if (r == 0)
@@ -472,7 +480,7 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
          * and every run takes a fencing token (cluster_lock.c). The lock
          * file above stays: it tells this node's `status` and recovery
          * which process holds the run. */
-        if (worker_in_cluster(cfg)) {
+        if (worker_in_cluster(cfg) && !w.adopted) {
                 cw_lock_holder ch = {0};
 
                 if (queued)

@@ -83,6 +83,13 @@ typedef struct cw_worker_opts {
          * worker opens cfg's store itself once the job runs (see
          * cw_worker_run). */
         int64_t run_id;
+        /* With run_id, on a store nodes share: the run's fencing token its
+         * starter took (0: none, the worker takes its own) and, when
+         * lease_sent_us > 0, the job's lock, taken as a leased row for
+         * dead_timeout by a statement sent at that instant (monotonic µs).
+         * With both the worker needs no store before its job starts. */
+        int64_t fence;
+        int64_t lease_sent_us;
         /* Users looked up already (see above), or NULL: looked up here. */
         const cw_worker_users *users;
         /* With run_id: a descriptor (> 0; 0 or -1 for none) whose EOF says

@@ -117,6 +117,8 @@ typedef struct worker {
         int lease_err;   /* the last failed renewal's error, 0 if none */
         bool lease_lost; /* a renewal was refused: the lock is not the run's */
         bool stale;
+        bool adopted; /* token (and lease) taken by the starter: the row is
+                       * named this worker's at its first store contact */
 } worker;
 
 /* The run's clock (the caller's, else the system's wall clock): a run's
@@ -177,6 +179,12 @@ bool worker_in_cluster(const cw_config *cfg);
  * with *holder naming the holder; other errors with err set. w->store
  * must be open. */
 int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_error *err);
+/* Takes over what the daemon took for the queued run in its claim's
+ * batch (cw_worker_opts.fence, lease_sent_us): the token, and with key
+ * the lock's lease, counted from when its statement was sent. True when
+ * there was something to take (no store needed); false: take it with
+ * worker_cluster_take. */
+bool worker_cluster_adopt(worker *w, const char *key);
 /* The run's id is known (and recorded): later writes carry the token,
  * and the lock's row names the run. */
 void worker_cluster_run_known(worker *w);

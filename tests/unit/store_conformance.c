@@ -2040,6 +2040,7 @@ static void test_cluster_locks(void **state)
                 assert_int_equal(cw_store_lock_revoke(s, key, "nb"), -EOPNOTSUPP);
                 assert_int_equal(cw_store_locks_list(s, &all, &n), -EOPNOTSUPP);
                 assert_int_equal(cw_store_fence_next(s, &t), -EOPNOTSUPP);
+                assert_int_equal(cw_store_lock_try(s, key, "na", 0, 5000000, &t), -EOPNOTSUPP);
                 skip();
         }
         assert_int_equal(e, 0);
@@ -2055,14 +2056,14 @@ static void test_cluster_locks(void **state)
         assert_true(h.left_us > 0 && h.left_us <= 5000000);
         cw_cluster_lock_release(&h);
         /* Renewal with the token (naming the run), not with another. */
-        assert_int_equal(cw_store_lock_renew(s, key, f1, 42, 5000000), 0);
+        assert_int_equal(cw_store_lock_renew(s, key, f1, 42, 0, 5000000), 0);
         assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
         assert_int_equal(h.run_id, 42);
         cw_cluster_lock_release(&h);
-        assert_int_equal(cw_store_lock_renew(s, key, f1 + 1000, 0, 5000000), -ESTALE);
+        assert_int_equal(cw_store_lock_renew(s, key, f1 + 1000, 0, 0, 5000000), -ESTALE);
         /* Revoked: still renewed, but the holder is told to stop. */
         assert_int_equal(cw_store_lock_revoke(s, key, "nb"), 0);
-        assert_int_equal(cw_store_lock_renew(s, key, f1, 0, 5000000), -ECANCELED);
+        assert_int_equal(cw_store_lock_renew(s, key, f1, 0, 0, 5000000), -ECANCELED);
         assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
         assert_string_equal(h.node, "na");
         cw_cluster_lock_release(&h);
@@ -2071,6 +2072,21 @@ static void test_cluster_locks(void **state)
         assert_int_equal(cw_store_lock_release(s, key, f1), 0);
         assert_int_equal(cw_store_lock_holder(s, key, &h), -ENOENT);
         assert_int_equal(cw_store_lock_revoke(s, key, "nb"), -ENOENT);
+        /* Taken by a starter before its worker exists (no pid), then named
+         * by the worker's renewal; a second try finds the row. */
+        assert_int_equal(cw_store_lock_try(s, key, "na", 7, 5000000, &f2), 0);
+        assert_true(f2 > f1);
+        assert_int_equal(cw_store_lock_try(s, key, "nb", 8, 5000000, &t), -EBUSY);
+        assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
+        assert_int_equal(h.worker_pid, 0);
+        assert_int_equal(h.run_id, 7);
+        cw_cluster_lock_release(&h);
+        assert_int_equal(cw_store_lock_renew(s, key, f2, 0, 4242, 5000000), 0);
+        assert_int_equal(cw_store_lock_holder(s, key, &h), 0);
+        assert_int_equal(h.worker_pid, 4242);
+        assert_int_equal(h.run_id, 7);
+        cw_cluster_lock_release(&h);
+        assert_int_equal(cw_store_lock_release(s, key, f2), 0);
 
         /* A lease that ended: the lock is free, the next acquirer takes it
          * over with a larger token and the old holder's run is lost. */

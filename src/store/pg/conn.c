@@ -349,7 +349,8 @@ static const stmt_def stmts[PS_MAX] = {
                 {"cw_lock_renew",
                  "UPDATE cluster_locks SET "
                  "expires_at = clock_timestamp() + $3::float8 * interval '1 microsecond', "
-                 "run_id = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE run_id END "
+                 "run_id = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE run_id END, "
+                 "worker_pid = CASE WHEN $5::int > 0 THEN $5::int ELSE worker_pid END "
                  "WHERE lock_key = $1 AND fence = $2 AND expires_at > clock_timestamp() "
                  "RETURNING revoked_by"},
         [PS_LOCK_REVOKE] = {"cw_lock_revoke",

@@ -185,6 +185,43 @@ int pg_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_
         return r;
 }
 
+typedef struct try_ctx {
+        pg_exec x;
+        int64_t fence; /* out: 0 when a row exists */
+} try_ctx;
+
+static int try_insert(pg_store *q, void *ctx)
+{
+        try_ctx *c = ctx;
+        int e;
+
+        c->x.keep_result = true;
+        e = pg_exec_run(q, &c->x);
+        if (e == 0)
+                c->fence = returned_fence(&c->x);
+        else
+                pg_exec_release(&c->x);
+        return e;
+}
+
+/* The insert alone (PS_LOCK_INSERT: ON CONFLICT DO NOTHING). Inside a
+ * batch the only wait is on another transaction inserting the same key
+ * at the same moment, which PostgreSQL resolves when that one ends. */
+int pg_lock_try(cw_store *s, const char *key, const char *node, int64_t run_id, int64_t lease_us,
+                int64_t *ret_fence)
+{
+        try_ctx c = {PG_EXEC(PS_LOCK_INSERT, PG_TEXT(key), PG_TEXT(node), PG_INT(run_id), PG_INT(0),
+                             PG_INT(lease_us)),
+                     0};
+        int r = pg_write(pg_of(s), try_insert, &c);
+
+        if (r == 0 && c.fence <= 0)
+                return -EBUSY;
+        if (r == 0)
+                *ret_fence = c.fence;
+        return r;
+}
+
 typedef struct renew_ctx {
         pg_exec x;
         bool revoked; /* out: the renewed row asks its holder to stop */
@@ -206,10 +243,11 @@ static int changed_or_stale(pg_store *q, void *ctx)
 /* One attempt: a worker renewing its lease must not wait out the store's
  * busy deadline (longer than a lease) with its job's pipes unread; it
  * tries again soon instead (worker/supervise.c). */
-int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int64_t lease_us)
+int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int worker_pid,
+                  int64_t lease_us)
 {
         renew_ctx c = {PG_EXEC(PS_LOCK_RENEW, PG_TEXT(key), PG_INT(fence), PG_INT(lease_us),
-                               PG_INT(run_id)),
+                               PG_INT(run_id), PG_INT(worker_pid)),
                        false};
         int r = pg_write_once(pg_of(s), changed_or_stale, &c);
 

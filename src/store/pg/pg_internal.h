@@ -410,7 +410,10 @@ int pg_wakeups(cw_store *s, unsigned *ret);
 
 int pg_lock_acquire(cw_store *s, const char *key, const char *node, int64_t run_id, int worker_pid,
                     int64_t lease_us, int64_t *ret_fence, cw_cluster_lock *ret_holder);
-int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int64_t lease_us);
+int pg_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int worker_pid,
+                  int64_t lease_us);
+int pg_lock_try(cw_store *s, const char *key, const char *node, int64_t run_id, int64_t lease_us,
+                int64_t *ret_fence);
 int pg_lock_release(cw_store *s, const char *key, int64_t fence);
 int pg_lock_revoke(cw_store *s, const char *key, const char *by);
 int pg_lock_holder(cw_store *s, const char *key, cw_cluster_lock *ret);

@@ -432,6 +432,7 @@ static const cw_store_ops pg_ops = {
         .lock_holder = pg_lock_holder,
         .locks_list = pg_locks_list,
         .fence_next = pg_fence_next,
+        .lock_try = pg_lock_try,
         .run_fence = pg_run_fence,
 };
 
