@@ -21,6 +21,10 @@
 #define TZ_SETTLE_US 200000
 
 /* A queued run waiting for its batch to commit before it is handed over. */
+/* How long a pass's batch stays open before its runs so far are committed
+ * and handed over (handover.c, slices). */
+#define CW_DAEMON_SLICE_US 5000
+
 typedef struct pending {
         int64_t run_id, scheduled_at;
         int32_t trigger, attempt, ignore_lock;
@@ -62,6 +66,11 @@ typedef struct daemon_state {
         bool batch;            /* the pass's writes go into one store batch */
         pending *pend;         /* runs recorded in the open batch, to hand over */
         size_t n_pend, cap_pend;
+        /* The first n_pend_committed of pend were committed by an earlier
+         * slice of the pass's batch (handover.c); batch_since: when the
+         * open batch began, monotonic µs. */
+        size_t n_pend_committed;
+        int64_t batch_since;
         bool pid_locked; /* we hold daemon.pid (and may empty it on exit) */
         bool journal;    /* stderr is the systemd journal */
         bool stop;

@@ -141,13 +141,21 @@ int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err)
         return r;
 }
 
-void daemon_pending_clear(daemon_state *d)
+/* Drops pend[from..]. */
+static void pending_drop(daemon_state *d, size_t from)
 {
-        for (size_t i = 0; i < d->n_pend; i++) {
+        for (size_t i = from; i < d->n_pend; i++) {
                 free(d->pend[i].spec);
                 free(d->pend[i].lease_key);
         }
-        d->n_pend = 0;
+        d->n_pend = from;
+        if (d->n_pend_committed > from)
+                d->n_pend_committed = from;
+}
+
+void daemon_pending_clear(daemon_state *d)
+{
+        pending_drop(d, 0);
 }
 
 /* Opens the batch a pass's writes go into (claims, queued runs): one
@@ -158,6 +166,61 @@ void daemon_pending_clear(daemon_state *d)
 void daemon_batch_open(daemon_state *d)
 {
         d->batch = cw_store_batch_begin(d->store) == 0;
+        d->batch_since = cw_clock_mono_us();
+}
+
+/* Hands over pend[0..n), the last with `more` as given; then drops them
+ * (or all of pend when the spawner was replaced: every queued run went to
+ * the new one already). */
+static void hand_over_pending(daemon_state *d, size_t n, bool more)
+{
+        char q[400];
+        cw_error err;
+        size_t i;
+        int r = 0;
+
+        for (i = 0; i < n && r != 1; i++) {
+                cw_error_clear(&err);
+                r = hand_over_run(d, &d->pend[i], i + 1 < n || more, &err);
+                if (r < 0)
+                        logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s",
+                                d->pend[i].run_id, quoted(d->pend[i].spec, q, 256),
+                                quoted(err.msg, q + 256, sizeof(q) - 256));
+        }
+        if (r == 1) {
+                daemon_pending_clear(d);
+                return;
+        }
+        for (i = 0; i < n; i++) {
+                free(d->pend[i].spec);
+                free(d->pend[i].lease_key);
+        }
+        memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
+        d->n_pend -= n;
+        d->n_pend_committed = d->n_pend_committed > n ? d->n_pend_committed - n : 0;
+}
+
+/* Commits the batch: false when it did not (logged; its runs are
+ * dropped, those of earlier slices handed over). */
+static bool batch_commit(daemon_state *d)
+{
+        char q[400];
+        int r;
+
+        if (!d->batch)
+                return true;
+        d->batch = false;
+        r = cw_store_batch_commit(d->store);
+        if (r == 0) {
+                daemon_waiting_commit(d, true);
+                d->n_pend_committed = d->n_pend;
+                return true;
+        }
+        logline(d, "error", "event=error what=commit error=%s runs=%zu action=retry_next_pass",
+                quoted(strerror(-r), q, sizeof(q)), d->n_pend - d->n_pend_committed);
+        pending_drop(d, d->n_pend_committed);
+        daemon_waiting_commit(d, false);
+        return false;
 }
 
 /* Commits the batch, then hands its runs over: never before, so a run is
@@ -165,36 +228,24 @@ void daemon_batch_open(daemon_state *d)
  * commit takes its claims with it: the next pass finds those fires again. */
 void daemon_flush(daemon_state *d)
 {
-        char q[400];
-        cw_error err;
-        int r;
+        (void)batch_commit(d);
+        hand_over_pending(d, d->n_pend, false);
+}
 
-        if (d->batch) {
-                d->batch = false;
-                r = cw_store_batch_commit(d->store);
-                if (r < 0) {
-                        logline(d, "error",
-                                "event=error what=commit error=%s runs=%zu action=retry_next_pass",
-                                quoted(strerror(-r), q, sizeof(q)), d->n_pend);
-                        daemon_pending_clear(d);
-                        daemon_waiting_commit(d, false);
-                        return;
-                }
-        }
-        daemon_waiting_commit(d, true);
-        for (size_t i = 0; i < d->n_pend; i++) {
-                cw_error_clear(&err);
-                r = hand_over_run(d, &d->pend[i], i + 1 < d->n_pend, &err);
-                if (r < 0)
-                        logline(d, "error", "event=failed run=%" PRId64 " spec=%s reason=%s",
-                                d->pend[i].run_id, quoted(d->pend[i].spec, q, 256),
-                                quoted(err.msg, q + 256, sizeof(q) - 256));
-                /* The spawner was replaced: this run and the rest, all
-                 * queued in the store, went to the new one already. */
-                if (r == 1)
-                        break;
-        }
-        daemon_pending_clear(d);
+/* A pass with many fires hands its runs over in slices: once the batch
+ * has been open for CW_DAEMON_SLICE_US it is committed and its runs handed
+ * over, and a new batch takes the rest, so the first jobs start while
+ * the others are still being recorded (on PostgreSQL every write is a
+ * round trip to the server). The slice's last run stays for the next: the
+ * burst's gate (spawner.h) stays shut until the pass's last run, handed
+ * over by daemon_flush with no more to follow. */
+static void batch_slice(daemon_state *d)
+{
+        if (!d->batch || d->n_pend < 2 || cw_clock_mono_us() - d->batch_since < CW_DAEMON_SLICE_US)
+                return;
+        if (batch_commit(d) && d->n_pend > 1)
+                hand_over_pending(d, d->n_pend - 1, true);
+        daemon_batch_open(d);
 }
 
 /* sched's flush hook: commit and hand over now, then batch on. */
@@ -293,6 +344,7 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         cluster_take(d, &run, &p);
         if (d->batch) {
                 d->pend[d->n_pend++] = p;
+                batch_slice(d);
                 return 0;
         }
         /* Recorded already: a failure is said on the row, the pass reports it. */

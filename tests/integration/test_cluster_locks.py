@@ -68,6 +68,8 @@ class Proxy:
         self.lsock = None
         self.conns = []
         self.lock = threading.Lock()
+        # True: new connections are closed at once, those made stay.
+        self.refuse_new = False
         self.start()
 
     def start(self):
@@ -85,6 +87,9 @@ class Proxy:
                 c, _ = ls.accept()
             except OSError:
                 return
+            if self.refuse_new:
+                c.close()
+                continue
             try:
                 u = socket.create_connection(self.target)
             except OSError:
@@ -324,6 +329,55 @@ def test_runs_without_lock_get_a_token(cluster, pg_database):
     tokens = [int((shared / f"token.{r['id']}").read_text()) for r in rows]
     assert tokens[0] > 0 and tokens[1] > tokens[0]
     assert [r["fence"] for r in rows] == tokens
+    assert psql(pg_database, "SELECT count(*) FROM cluster_locks") == [["0"]]
+
+
+def test_daemon_takes_token_and_lease_with_the_claim(cluster, pg_database):
+    """The daemon takes a scheduled run's fencing token and its lock's
+    lease in its claim's batch (docs/cluster.md, "Starting a run"), so the
+    worker starts the job before it connects to the database: jobs start,
+    with their token, while the server takes no new connection, and are
+    recorded once it does again."""
+    at = time.gmtime(time.time() + 6)
+    nodes, shared, proxies = cluster(f"""
+        [job Once]
+        command = JOB DIR
+        schedule = {at.tm_sec} {at.tm_min} {at.tm_hour} * * *
+        options = wait
+
+        [job Free]
+        command = JOB DIR
+        schedule = every 1s
+        options = wait
+        lock = none
+        """.replace("\n        ", "\n"), names=("a",), proxied=("a",))
+    a = nodes["a"]
+    d = a.daemon()
+    proxies["a"].refuse_new = True
+
+    def started_jobs():
+        got = {}
+        for f in shared.glob("token.*"):
+            rows = psql(pg_database, f"SELECT job FROM runs WHERE id = {f.name.split('.')[1]}")
+            got.setdefault(rows[0][0], []).append((int(f.name.split(".")[1]),
+                                                    int(f.read_text())))
+        return got
+
+    got = wait_for(lambda: (lambda g: len(g.get("Once", [])) == 1 and
+                            len(g.get("Free", [])) >= 3 and g)(started_jobs()),
+                   timeout=20, what="jobs started while no connection can be made")
+    tokens = {rid: tok for runs_ in got.values() for rid, tok in runs_}
+    assert all(t > 0 for t in tokens.values()), tokens
+    ((once_id, once_token),) = got["Once"]
+    assert psql(pg_database, "SELECT run_id, fence FROM cluster_locks") == \
+        [[str(once_id), str(once_token)]]
+    proxies["a"].refuse_new = False
+    (shared / "go").touch()
+    wait_for(lambda: all(r["status"] == "succeeded" for r in runs(pg_database)
+                         if r["id"] in tokens), timeout=30, what="the runs to be recorded")
+    rows = {r["id"]: r for r in runs(pg_database)}
+    assert {i: rows[i]["fence"] for i in tokens} == tokens
+    a.stop(d)
     assert psql(pg_database, "SELECT count(*) FROM cluster_locks") == [["0"]]
 
 

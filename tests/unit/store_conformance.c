@@ -824,6 +824,60 @@ static void test_batches(void **state)
         assert_int_equal(cw_store_batch_commit(s), -EINVAL);
 }
 
+static void lateness_now(cw_store *s, const char *job, cw_store_hist *ret)
+{
+        cw_job_stats *st = NULL;
+        size_t n = 0;
+
+        assert_int_equal(cw_store_stats_list(s, job, &st, &n, ret), 0);
+        cw_job_stats_free(st, n);
+}
+
+static void insert_late(cw_store *s, const char *job, int64_t late_us)
+{
+        cw_run r = new_run(job, CW_RUN_QUEUED, INT64_C(1700000000) * 1000000 + late_us);
+
+        r.trigger = CW_TRIGGER_SCHEDULE;
+        r.scheduled_at = 1700000000;
+        assert_int_equal(cw_store_run_insert(s, &r), 0);
+}
+
+/* The histograms a batch's runs add count once it commits (the PostgreSQL
+ * backend makes them at the commit, merged), and not when it is aborted
+ * or the write that made them failed. */
+static void test_batch_stats(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f);
+        cw_store_hist before = {0}, after = {0}, aborted = {0};
+        char job[96];
+        int r;
+
+        name(f, "J", job, sizeof(job));
+        r = cw_store_batch_begin(s);
+        cw_store_batch_abort(s);
+        if (r == -EOPNOTSUPP)
+                skip();
+        lateness_now(s, job, &before);
+        assert_int_equal(cw_store_batch_begin(s), 0);
+        for (int i = 0; i < 3; i++)
+                insert_late(s, job, 2000000); /* 2 s: bucket 8 (<= 2.5) */
+        insert_late(s, job, 100000);            /* 0.1 s */
+        assert_int_equal(finish_at(s, INT64_MAX / 2, CW_RUN_SUCCEEDED, 1, "x"), -ENOENT);
+        assert_int_equal(cw_store_batch_commit(s), 0);
+        lateness_now(s, job, &after);
+        assert_int_equal(after.count, before.count + 4);
+        assert_int_equal(after.counts[8], before.counts[8] + 3);
+        assert_true(after.sum - before.sum > 6.09 && after.sum - before.sum < 6.11);
+
+        assert_int_equal(cw_store_batch_begin(s), 0);
+        insert_late(s, job, 2000000);
+        cw_store_batch_abort(s);
+        lateness_now(s, job, &aborted);
+        assert_int_equal(aborted.count, after.count);
+        assert_int_equal(aborted.counts[8], after.counts[8]);
+}
+
 /* ---- scheduler state ------------------------------------------------------ */
 
 static void test_claims(void **state)
@@ -2159,6 +2213,7 @@ int main(int argc, char **argv)
                 T(test_state_and_flags),
                 T(test_requests),
                 T(test_stats),
+                T(test_batch_stats),
                 T(test_stats_alerting),
                 T(test_ui_entries),
                 T(test_outbox),

@@ -135,12 +135,13 @@ static const stmt_def stmts[PS_MAX] = {
                           "INSERT INTO run_counts (job, status, n) VALUES ($1, $2, $3) "
                           "ON CONFLICT (job, status) DO UPDATE SET n = run_counts.n + excluded.n"},
         [PS_HIST_ADD] = {"cw_hist_add", "INSERT INTO histograms (metric, job, bucket, n) "
-                                        "VALUES ($1, $2, $3, 1) ON CONFLICT (metric, job, bucket) "
-                                        "DO UPDATE SET n = histograms.n + 1"},
+                                        "VALUES ($1, $2, $3, $4) ON CONFLICT (metric, job, bucket) "
+                                        "DO UPDATE SET n = histograms.n + excluded.n"},
         [PS_HIST_SUM_ADD] = {"cw_hist_sum_add",
                              "INSERT INTO histogram_sums (metric, job, n, sum) "
-                             "VALUES ($1, $2, 1, $3) ON CONFLICT (metric, job) DO UPDATE SET "
-                             "n = histogram_sums.n + 1, sum = histogram_sums.sum + excluded.sum"},
+                             "VALUES ($1, $2, $4, $3) ON CONFLICT (metric, job) DO UPDATE SET "
+                             "n = histogram_sums.n + excluded.n, "
+                             "sum = histogram_sums.sum + excluded.sum"},
         /* As the SQLite backend's: SET expressions see the old row (s);
          * last_status and last_duration_us ($6, -1 for a run that did not
          * run) follow the run that is (or stays) the newest; $5 is what the
@@ -851,6 +852,8 @@ static int batch_write(pg_store *q, pg_txn_fn fn, void *ctx)
 {
         int r;
 
+        size_t obs = q->n_obs;
+
         if (q->batch_lost)
                 return -ECANCELED;
         r = exec_simple(q, PS_SAVEPOINT);
@@ -863,6 +866,8 @@ static int batch_write(pg_store *q, pg_txn_fn fn, void *ctx)
                         (void)exec_simple(q, PS_RELEASE);
                 }
         }
+        if (r < 0)
+                pg_obs_drop(q, obs);
         if (!q->conn || PQstatus(q->conn) != CONNECTION_OK ||
             PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
                 q->batch_lost = true;
@@ -992,10 +997,14 @@ int pg_batch_commit(cw_store *s)
         q->batch = false;
         if (q->batch_lost || !q->conn || PQstatus(q->conn) != CONNECTION_OK ||
             PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+                pg_obs_drop(q, 0);
                 rollback(q);
                 return -ECANCELED;
         }
-        r = txid_read(q, &xid);
+        /* The rows every node shares, locked from here to COMMIT only. */
+        r = pg_obs_flush(q);
+        if (r == 0)
+                r = txid_read(q, &xid);
         if (r < 0) {
                 rollback(q);
                 return r == -ECONNRESET ? -ECANCELED : r;
@@ -1017,5 +1026,6 @@ void pg_batch_abort(cw_store *s)
         if (!q->batch)
                 return;
         q->batch = false;
+        pg_obs_drop(q, 0);
         rollback(q);
 }

@@ -235,6 +235,10 @@ typedef struct pg_store {
         char *listen_as;
         /* cw_store_run_fence: the run whose writes carry a token, and it */
         int64_t fence_run, fence;
+        /* Histogram observations of the open batch, made at its commit
+         * (stats.c, pg_obs_flush). */
+        struct pg_obs *obs;
+        size_t n_obs, cap_obs;
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -433,9 +437,16 @@ static inline int64_t pg_fence_of(const pg_store *q, int64_t id)
  * run), `to` the one it gets. */
 int pg_stats_change(pg_store *q, const char *job, int64_t id, int from, cw_run_status to,
                     int64_t started_us, int64_t ended_us);
-/* Adds observation v to histogram (metric, job). */
+/* Adds observation v to histogram (metric, job; metric a string that
+ * outlives the store, a literal). Inside a batch it is kept until the
+ * batch commits: pg_obs_flush makes the batch's observations, merged,
+ * just before COMMIT, and pg_obs_drop(q, k) forgets all but the first k
+ * (a write rolled back to its savepoint, a batch that ends otherwise;
+ * q->n_obs says how many there are). */
 int pg_observe(pg_store *q, const char *metric, const char *job, const double *bounds, int n,
                double v);
+int pg_obs_flush(pg_store *q);
+void pg_obs_drop(pg_store *q, size_t keep);
 /* A run's job, status and start, its row locked until the transaction
  * ends (-ENOENT: no such run). */
 typedef struct pg_run_brief {

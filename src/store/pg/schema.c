@@ -351,6 +351,7 @@ static void pg_close(cw_store *s)
 
         if (!q)
                 return;
+        pg_obs_drop(q, 0);
         PQfinish(q->conn); /* an open batch is rolled back by the server */
         free(q->listen_as);
         free(q->url);

@@ -39,15 +39,92 @@ static int count_add(pg_store *q, const char *job, cw_run_status status, int64_t
         return pg_exec_run(q, &x);
 }
 
-int pg_observe(pg_store *q, const char *metric, const char *job, const double *bounds, int n,
-               double v)
+/* One observation of a batch, or (merged) all those of one bucket. */
+typedef struct pg_obs {
+        const char *metric;
+        char *job;
+        int bucket;
+        int64_t n;
+        double sum;
+} pg_obs;
+
+static int observe_now(pg_store *q, const pg_obs *o)
 {
-        pg_exec hist = PG_EXEC(PS_HIST_ADD, PG_TEXT(metric), PG_TEXT(job),
-                               PG_INT(bucket_of(bounds, n, v)));
-        pg_exec sum = PG_EXEC(PS_HIST_SUM_ADD, PG_TEXT(metric), PG_TEXT(job), PG_REAL(v));
+        pg_exec hist = PG_EXEC(PS_HIST_ADD, PG_TEXT(o->metric), PG_TEXT(o->job), PG_INT(o->bucket),
+                               PG_INT(o->n));
+        pg_exec sum = PG_EXEC(PS_HIST_SUM_ADD, PG_TEXT(o->metric), PG_TEXT(o->job), PG_REAL(o->sum),
+                              PG_INT(o->n));
         int e = pg_exec_run(q, &hist);
 
         return e < 0 ? e : pg_exec_run(q, &sum);
+}
+
+/* Why a batch's observations wait for its commit: the all-jobs rows
+ * (job '') are the same rows for every node, and a row updated early in
+ * a batch stays locked until the batch commits, so the claim batches of
+ * several nodes firing in the same second would run one after the other.
+ * Made just before COMMIT, they are locked for the commit's length. */
+int pg_observe(pg_store *q, const char *metric, const char *job, const double *bounds, int n,
+               double v)
+{
+        pg_obs o = {metric, (char *)job, bucket_of(bounds, n, v), 1, v};
+
+        if (!q->batch)
+                return observe_now(q, &o);
+        if (q->n_obs == q->cap_obs) {
+                size_t cap = q->cap_obs ? 2 * q->cap_obs : 64;
+                pg_obs *grown = realloc(q->obs, cap * sizeof(*grown));
+
+                if (!grown)
+                        return -ENOMEM;
+                q->obs = grown;
+                q->cap_obs = cap;
+        }
+        o.job = strdup(job);
+        if (!o.job)
+                return -ENOMEM;
+        q->obs[q->n_obs++] = o;
+        return 0;
+}
+
+void pg_obs_drop(pg_store *q, size_t keep)
+{
+        while (q->n_obs > keep)
+                free(q->obs[--q->n_obs].job);
+        if (keep == 0) {
+                free(q->obs);
+                q->obs = NULL;
+                q->cap_obs = 0;
+        }
+}
+
+static int obs_cmp(const void *a, const void *b)
+{
+        const pg_obs *x = a, *y = b;
+        int c = strcmp(x->metric, y->metric);
+
+        if (c == 0)
+                c = strcmp(x->job, y->job);
+        return c != 0 ? c : (x->bucket > y->bucket) - (x->bucket < y->bucket);
+}
+
+int pg_obs_flush(pg_store *q)
+{
+        size_t i = 0;
+        int e = 0;
+
+        qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
+        while (e == 0 && i < q->n_obs) {
+                pg_obs m = q->obs[i++];
+
+                while (i < q->n_obs && obs_cmp(&m, &q->obs[i]) == 0) {
+                        m.n += q->obs[i].n;
+                        m.sum += q->obs[i++].sum;
+                }
+                e = observe_now(q, &m);
+        }
+        pg_obs_drop(q, 0);
+        return e;
 }
 
 /* What a change does to the failure streak (PS_JOB_STATS_NOTE's $5): a
