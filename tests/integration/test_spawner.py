@@ -265,3 +265,44 @@ def test_on_postgresql_the_lean_spawner_hands_over_to_the_full_binary(wk, pg_dat
     stop_daemon(wk, d)
     fires = log.read_text().split()
     assert len(fires) == len(set(fires)), fires
+
+
+def test_lean_spawner_of_another_version_hands_over_to_the_daemon_binary(build_dir, tmp_path):
+    """cronwarden-spawner started with a protocol other than its own (a
+    daemon of another version: the package was upgraded under it), or
+    without one (an older daemon), execs the daemon's binary as
+    `daemon --spawner`, which reads that daemon's messages (docs/
+    scheduling.md, "Starting workers: the daemon's spawner")."""
+    import socket
+    import subprocess
+
+    lean = build_dir / "cronwarden-spawner"
+    full = build_dir / "cronwarden"
+    cfg = tmp_path / "c.ini"
+    cfg.write_text(f"[cronwarden]\ndata_dir = {tmp_path / 'data'}\n\n"
+                   "[job a]\ncommand = true\n")
+    for extra in (["0-0"], []):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+        def on_fd3(fd=theirs.fileno()):
+            os.dup2(fd, 3)
+
+        p = subprocess.Popen([str(lean), str(full), str(cfg), str(cfg), *extra],
+                             preexec_fn=on_fd3, pass_fds=(3,), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        theirs.close()
+        def exe():
+            try:
+                return os.path.basename(os.readlink(f"/proc/{p.pid}/exe"))
+            except OSError:
+                return None
+
+        try:
+            wait_for(lambda: exe() == "cronwarden" or p.poll() is not None, timeout=10,
+                     what="the hand-over to the daemon's binary")
+            assert exe() == "cronwarden", (p.poll(), p.stderr.read() if p.poll() else "")
+            assert "--spawner" in open(f"/proc/{p.pid}/cmdline").read().split("\0")
+        finally:
+            ours.close()  # the daemon's end: the spawner exits
+            p.wait(timeout=10)
+        assert p.returncode == 0, p.stderr.read()
