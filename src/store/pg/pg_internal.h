@@ -37,7 +37,8 @@
  * when made. A batch cannot be replayed: a connection lost inside one
  * makes every later write of it, and its commit, fail with -ECANCELED.
  *
- * The backend is split by concern like the SQLite one: conn.c (connection,
+ * The backend is split by concern like the SQLite one: statements.c (each
+ * statement's name and SQL), conn.c (connection,
  * statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
  * (claims, scheduler state, job flags, requests, UI entries), stats.c
@@ -89,7 +90,7 @@
 /* The channel of LISTEN/NOTIFY: payloads "cmd:NODE", "pass", "done:ID". */
 #define PG_CHANNEL "cronwarden"
 
-/* The prepared statements; their names and SQL are conn.c's table. */
+/* The prepared statements; their names and SQL are statements.c's table. */
 typedef enum pg_stmt_id {
         PS_BEGIN,
         PS_COMMIT,
@@ -197,6 +198,10 @@ typedef enum pg_stmt_id {
         PS_RUN_FENCE_LOCK,
         PS_MAX,
 } pg_stmt_id;
+/* A statement's name and SQL (statements.c); NULL past PS_MAX (the list
+ * variants, whose SQL pg_list_sql writes). */
+const char *pg_stmt_name(pg_stmt_id id);
+const char *pg_stmt_sql(pg_stmt_id id);
 
 /* Listing runs: one statement per combination of the filters that are
  * set, prepared on first use (runs.c). */
