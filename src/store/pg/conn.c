@@ -394,9 +394,9 @@ static int commit_fault(pg_store *q)
 
         if (q->fault == CW_STORE_PG_FAULT_LOSE_COMMIT_REPLY) {
                 e = prepare(q, PS_COMMIT);
-                if (e == 0 &&
-                    (!PQsendQueryPrepared(q->conn, pg_stmt_name(PS_COMMIT), 0, NULL, NULL, NULL, 0) ||
-                     PQflush(q->conn) != 0))
+                if (e == 0 && (!PQsendQueryPrepared(q->conn, pg_stmt_name(PS_COMMIT), 0, NULL, NULL,
+                                                    NULL, 0) ||
+                               PQflush(q->conn) != 0))
                         e = -EIO;
         }
         q->fault = CW_STORE_PG_FAULT_NONE;

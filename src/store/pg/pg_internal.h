@@ -39,7 +39,7 @@
  *
  * The backend is split by concern like the SQLite one: statements.c (each
  * statement's name and SQL), conn.c (connection,
- * statements, errors, transactions, batches), schema.c (migrations,
+ * preparing statements, errors, transactions, batches), schema.c (migrations,
  * opening, closing, the ops table), runs.c (runs and their output), state.c
  * (claims, scheduler state, job flags, requests, UI entries), stats.c
  * (the per-job aggregates), outbox.c (the notification outbox), nodes.c
