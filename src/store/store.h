@@ -672,8 +672,8 @@ int cw_store_lock_try(cw_store *s, const char *key, const char *node, int64_t ru
  * when the lock no longer has that token or its lease has ended: the
  * holder must stop (its job may be another's by now). -ECANCELED when
  * renewed but revoked (below): the holder should stop its job. */
-int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id,
-                        int worker_pid, int64_t lease_us);
+int cw_store_lock_renew(cw_store *s, const char *key, int64_t fence, int64_t run_id, int worker_pid,
+                        int64_t lease_us);
 /* Frees lock `key` if it still has token fence; -ESTALE otherwise (it
  * was taken over: nothing changed). */
 int cw_store_lock_release(cw_store *s, const char *key, int64_t fence);

@@ -862,7 +862,7 @@ static void test_batch_stats(void **state)
         assert_int_equal(cw_store_batch_begin(s), 0);
         for (int i = 0; i < 3; i++)
                 insert_late(s, job, 2000000); /* 2 s: bucket 8 (<= 2.5) */
-        insert_late(s, job, 100000);            /* 0.1 s */
+        insert_late(s, job, 100000);          /* 0.1 s */
         assert_int_equal(finish_at(s, INT64_MAX / 2, CW_RUN_SUCCEEDED, 1, "x"), -ENOENT);
         assert_int_equal(cw_store_batch_commit(s), 0);
         lateness_now(s, job, &after);
