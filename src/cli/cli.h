@@ -130,6 +130,15 @@ int cli_spawn_spawner(const char *config_path, const char *snapshot, bool lean, 
  * CW_EXIT_USAGE with *ret untouched. */
 int cli_open_store(cw_cli *cli, const cw_config *cfg, struct cw_store **ret);
 
+/* The end of a command's arguments, for a command with no operands that
+ * needs the config's store: with help prints usage; refuses an operand
+ * left at argv[optind]; loads the config and opens its store. Returns
+ * CLI_GO with *ret_cfg and *ret_store set, else the exit status the
+ * command returns (said already). */
+#define CLI_GO (-1)
+int cli_store_command(cw_cli *cli, const cw_command *cmd, const char *usage, bool help, int argc,
+                      char **argv, cw_config **ret_cfg, struct cw_store **ret_store);
+
 /* "1.2s", "3m4s", "2h5m" from microseconds. */
 void cli_format_elapsed(int64_t us, char *buf, size_t size);
 

@@ -400,17 +400,8 @@ static int cmd_drain(cw_cli *cli, int argc, char **argv)
                 return cli_usage_error(cli, &cw_cmd_drain, "unknown or incomplete option '%s'",
                                        argv[optind - 1]);
         }
-        if (help) {
-                fputs(drain_usage, cli->out);
-                return CW_EXIT_OK;
-        }
-        if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_drain, "unexpected argument '%s'",
-                                       argv[optind]);
-        r = cli_load_config(cli, false, &cfg);
-        if (r == CW_EXIT_OK)
-                r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK)
+        r = cli_store_command(cli, &cw_cmd_drain, drain_usage, help, argc, argv, &cfg, &store);
+        if (r != CLI_GO)
                 return r;
         r = cw_sched_drain_set(store, cw_instant_sec(cli->now));
         if (r < 0)
@@ -448,17 +439,8 @@ static int cmd_undrain(cw_cli *cli, int argc, char **argv)
                         return cli_usage_error(cli, &cw_cmd_undrain,
                                                "unknown or incomplete option '%s'",
                                                argv[optind - 1]);
-        if (help) {
-                fputs(undrain_usage, cli->out);
-                return CW_EXIT_OK;
-        }
-        if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_undrain, "unexpected argument '%s'",
-                                       argv[optind]);
-        r = cli_load_config(cli, false, &cfg);
-        if (r == CW_EXIT_OK)
-                r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK)
+        r = cli_store_command(cli, &cw_cmd_undrain, undrain_usage, help, argc, argv, &cfg, &store);
+        if (r != CLI_GO)
                 return r;
         r = cw_sched_drain_get(store, &since);
         if (r == 0 && since > 0)

@@ -70,17 +70,8 @@ static int cmd_nodes(cw_cli *cli, int argc, char **argv)
                                                "unknown or incomplete option '%s'",
                                                argv[optind - 1]);
         }
-        if (help) {
-                fputs(nodes_usage, cli->out);
-                return CW_EXIT_OK;
-        }
-        if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_nodes, "unexpected argument '%s'",
-                                       argv[optind]);
-        r = cli_load_config(cli, false, &cfg);
-        if (r == CW_EXIT_OK)
-                r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK)
+        r = cli_store_command(cli, &cw_cmd_nodes, nodes_usage, help, argc, argv, &cfg, &store);
+        if (r != CLI_GO)
                 return r;
         r = cw_store_nodes_list(store, cfg->dead_timeout * CW_US_PER_SEC, &nodes, &n);
         if (r == -EOPNOTSUPP) {

@@ -156,17 +156,9 @@ static int cmd_notifications(cw_cli *cli, int argc, char **argv)
                                                "unknown, incomplete or bad option '%s'",
                                                argv[optind - 1]);
         }
-        if (help) {
-                fputs(notifications_usage, cli->out);
-                return CW_EXIT_OK;
-        }
-        if (optind < argc)
-                return cli_usage_error(cli, &cw_cmd_notifications, "unexpected argument '%s'",
-                                       argv[optind]);
-        r = cli_load_config(cli, false, &cfg);
-        if (r == CW_EXIT_OK)
-                r = cli_open_store(cli, cfg, &store);
-        if (r != CW_EXIT_OK)
+        r = cli_store_command(cli, &cw_cmd_notifications, notifications_usage, help, argc, argv,
+                              &cfg, &store);
+        if (r != CLI_GO)
                 return r;
         r = cw_store_notices_list(store, pending, (size_t)count, &rows, &n);
         if (r < 0)

@@ -1,6 +1,7 @@
 /* output.c - helpers shared by the CLI commands: error printing, config
  * loading with diagnostics, time formatting. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,6 +167,23 @@ int cli_open_store(cw_cli *cli, const cw_config *cfg, cw_store **ret)
          * that cannot be recorded yet stays for the next process. */
         (void)cw_journal_replay(*ret, cfg->data_dir, NULL);
         return CW_EXIT_OK;
+}
+
+int cli_store_command(cw_cli *cli, const cw_command *cmd, const char *usage, bool help, int argc,
+                      char **argv, cw_config **ret_cfg, cw_store **ret_store)
+{
+        int r;
+
+        if (help) {
+                fputs(usage, cli->out);
+                return CW_EXIT_OK;
+        }
+        if (optind < argc)
+                return cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
+        r = cli_load_config(cli, false, ret_cfg);
+        if (r == CW_EXIT_OK)
+                r = cli_open_store(cli, *ret_cfg, ret_store);
+        return r == CW_EXIT_OK ? CLI_GO : r;
 }
 
 void cli_format_elapsed(int64_t us, char *buf, size_t size)
