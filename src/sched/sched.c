@@ -18,33 +18,11 @@
 #include "notify/notify.h"
 #include "jitter.h"
 #include "maint.h"
+#include "pass.h"
 #include "since.h"
 
-#define RETRY_LOOKBACK_US (7LL * 86400 * 1000000)
-#define RETRY_DELAY_MAX ((cw_duration)30 * 86400)
-#define SCAN_LIMIT 200
 /* Fires looked at for the earliest wake of a jittered entry, at most. */
 #define JITTER_WAKE_SCAN 10000
-
-/* A job the pass looked up by name: jobs the admin UI made from command
- * entries (catalog/entries.h) are read from the store once per pass. */
-typedef struct looked_up {
-        char *name;
-        cw_job_ref ref; /* job NULL: no such job now */
-} looked_up;
-
-typedef struct pass {
-        const cw_sched_opts *o;
-        cw_sched_result *res;
-        bool enabled;  /* the scheduler as a whole */
-        bool draining; /* CW_SCHED_STATE_DRAINING is set */
-        cw_time last;
-        cw_sched_since *since; /* when each entry came into force */
-        cw_time now;           /* cw_instant_sec(o->now): the calendars' second */
-        cw_time hold;          /* the earliest fire a cluster delay put off, 0: none */
-        looked_up *jobs;
-        size_t n_jobs, cap_jobs;
-} pass;
 
 static void pass_release(pass *p)
 {
@@ -61,7 +39,7 @@ static void pass_release(pass *p)
 
 /* The job called name (cw_job_resolve), NULL when there is none now (or
  * it may not run: a UI job without allow_ui_commands). */
-static const cw_job *job_named(pass *p, const char *name)
+const cw_job *sched_job_named(pass *p, const char *name)
 {
         const cw_job *job = cw_config_job(p->o->cfg, name);
         looked_up *l;
@@ -90,16 +68,16 @@ static const cw_job *entry_job(pass *p, const cw_schedule_entry *e)
 {
         if (e->job < p->o->cfg->n_jobs)
                 return &p->o->cfg->jobs[e->job];
-        return e->job == CW_UI_ENTRY_JOB && e->spec ? job_named(p, e->spec->name) : NULL;
+        return e->job == CW_UI_ENTRY_JOB && e->spec ? sched_job_named(p, e->spec->name) : NULL;
 }
 
-static bool on_this_node(const cw_config *cfg, const cw_job *job)
+bool sched_on_node(const cw_config *cfg, const cw_job *job)
 {
         return job->hosts.n == 0 || (cfg->node && cw_strv_find(&job->hosts, cfg->node) >= 0);
 }
 
 /* Lowers the result's next_wake to t (t after now). */
-static void wake_at(pass *p, cw_time t)
+void sched_wake_at(pass *p, cw_time t)
 {
         if (t > p->now && (p->res->next_wake == 0 || t < p->res->next_wake))
                 p->res->next_wake = t;
@@ -193,7 +171,7 @@ static void replace_holders(pass *p, const cw_job *job, const char *spec)
 }
 
 /* The gates of docs/scheduling.md, then the start. */
-static int start(pass *p, cw_sched_action *a)
+int sched_start(pass *p, cw_sched_action *a)
 {
         char why[160];
         cw_error err;
@@ -261,15 +239,15 @@ static int start(pass *p, cw_sched_action *a)
 }
 
 /* Claims (key, at) and, when this pass wins it, acts on the fire. */
-static int claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed,
-                     const char *why)
+int sched_claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed,
+                    const char *why)
 {
         bool won = false;
         int r = cw_store_claim(p->o->store, key, at, p->o->cfg->node, &won);
 
         if (r < 0 || !won)
                 return r;
-        return missed ? record(p, a, CW_SCHED_MISSED, why) : start(p, a);
+        return missed ? record(p, a, CW_SCHED_MISSED, why) : sched_start(p, a);
 }
 
 /* In a cluster (cw_sched_opts.claim_delay): 0 when this pass acts on
@@ -288,7 +266,7 @@ static int cluster_gate(pass *p, const cw_job *job, const char *spec, cw_time at
         if (delay < 0)
                 return -1;
         if (at + delay > p->now) {
-                wake_at(p, at + delay);
+                sched_wake_at(p, at + delay);
                 if (!p->hold || at < p->hold)
                         p->hold = at;
                 return 1;
@@ -307,12 +285,13 @@ static int claim_fire(pass *p, const cw_schedule_entry *e, cw_sched_action *a, c
          * each pass moves on: a fire put off here could be moved past by
          * another node's pass and never claimed. They are claimed at once. */
         if (cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY)
-                return claim_and(p, a, key, at, missed, why);
+                return sched_claim_and(p, a, key, at, missed, why);
         g = cluster_gate(p, a->job, key, at, &gone);
 
         if (g != 0)
                 return 0;
-        return gone ? claim_and(p, a, key, at, true, gone) : claim_and(p, a, key, at, missed, why);
+        return gone ? sched_claim_and(p, a, key, at, true, gone)
+                    : sched_claim_and(p, a, key, at, missed, why);
 }
 
 /* The fires of one entry in the window, split into missed and on time. */
@@ -481,7 +460,7 @@ static int fire_found(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
         if (due <= p->last)
                 return 0; /* came due in an earlier pass's window */
         if (due > p->now) {
-                wake_at(p, due);
+                sched_wake_at(p, due);
                 return 0;
         }
         return fires_add(f, t, on_time(p, due, deadline));
@@ -534,7 +513,7 @@ static int maint_fire(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
         if (fx.to - 1 > t)
                 *tp = fx.to - 1;
         if (fx.to > now) {
-                wake_at(p, fx.to);
+                sched_wake_at(p, fx.to);
                 return 0;
         }
         return fx.to > lo && fx.to != fires_last(f) ? fire_found(p, e, job, fx.to, deadline, f) : 0;
@@ -560,7 +539,7 @@ static int maint_every(pass *p, const cw_schedule_entry *e, const cw_job *job, c
 /* Wakes the daemon when the `every` fire at t comes due. */
 static void wake_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_time t)
 {
-        wake_at(p, t + cw_jitter_delay(e->spec_text, t, job->jitter));
+        sched_wake_at(p, t + cw_jitter_delay(e->spec_text, t, job->jitter));
 }
 
 static int pass_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw_duration deadline,
@@ -581,7 +560,7 @@ static int pass_every(pass *p, const cw_schedule_entry *e, const cw_job *job, cw
                 /* Its interval was just edited: the first fire is one new
                  * interval after the edit, not at once. */
                 snprintf(val, sizeof(val), "%" PRId64, p->now);
-                wake_at(p, p->now + step);
+                sched_wake_at(p, p->now + step);
                 return cw_store_state_set(o->store, key, val);
         }
         if (r == -ENOENT && job->jitter) {
@@ -632,7 +611,7 @@ static void wake_entry(pass *p, const cw_schedule_entry *e, const cw_job *job, c
 
         for (int k = 0; k < JITTER_WAKE_SCAN && cw_timespec_next(e->when, job->tz, t, &t) == 0;
              k++) {
-                wake_at(p, t + cw_jitter_delay(e->spec_text, t, job->jitter));
+                sched_wake_at(p, t + cw_jitter_delay(e->spec_text, t, job->jitter));
                 if (t > after + job->jitter)
                         break;
         }
@@ -663,7 +642,7 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         /* In a cluster the claim delay judges hosts (a fire whose nodes
          * are all down is recorded missed by another), except for `every`
          * entries: see act_on_fires. */
-        if (!on_this_node(cfg, job) &&
+        if (!sched_on_node(cfg, job) &&
             (!p->o->claim_delay || cw_timespec_get_kind(e->when) == CW_TIMESPEC_EVERY))
                 return 0;
         deadline = job->start_deadline ? job->start_deadline : CW_SCHED_DEFAULT_DEADLINE;
@@ -706,161 +685,6 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         if (r == 0)
                 r = act_on_fires(p, e, job, &f);
         fires_release(&f);
-        return r;
-}
-
-static int pass_requests(pass *p)
-{
-        const cw_config *cfg = p->o->cfg;
-        cw_request *reqs = NULL;
-        size_t n = 0;
-        int r;
-
-        r = cw_store_requests_take(p->o->store, 1000, &reqs, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n && r == 0; i++) {
-                _cleanup_(cw_jobspec_freep) cw_jobspec *js = NULL;
-                _cleanup_free_ char *spec = NULL;
-                cw_sched_action a = {
-                        .trigger = CW_TRIGGER_REQUEST, .attempt = 1, .scheduled_at = p->now};
-                cw_error e;
-
-                if (cw_jobspec_parse(reqs[i].spec, &js, &e) < 0 ||
-                    !(a.job = job_named(p, js->name)) ||
-                    cw_job_check_spec(cfg, a.job, js, &e) < 0 || !(spec = cw_jobspec_format(js)))
-                        continue; /* the config changed under the request: nothing to run */
-                a.spec = spec;
-                r = start(p, &a);
-        }
-        cw_requests_free(reqs, n);
-        return r;
-}
-
-/* The entry that schedules spec, if any (for the retry collision rule). */
-static const cw_schedule_entry *entry_for(const cw_config *cfg, const char *spec)
-{
-        for (size_t i = 0; i < cfg->n_entries; i++)
-                if (strcmp(cfg->entries[i].spec_text, spec) == 0)
-                        return &cfg->entries[i];
-        return NULL;
-}
-
-static int retry_one(pass *p, const cw_run *run)
-{
-        const cw_config *cfg = p->o->cfg;
-        const cw_job *job = run->job ? job_named(p, run->job) : NULL;
-        const cw_schedule_entry *e;
-        cw_sched_action a = {.trigger = CW_TRIGGER_RETRY};
-        char key[64];
-        cw_duration delay;
-        cw_time next;
-        int64_t due_us;
-
-        /* Manual runs are retried by whoever ran them, not behind their back. */
-        if (!job || run->trigger == CW_TRIGGER_MANUAL || run->attempt > job->retries ||
-            !on_this_node(cfg, job))
-                return 0;
-        if (run->ended_us < p->o->now - RETRY_LOOKBACK_US)
-                return 0;
-        delay = job->retry_delay;
-        for (int k = 1; k < run->attempt && delay < RETRY_DELAY_MAX; k++)
-                delay *= 2;
-        if (delay > RETRY_DELAY_MAX)
-                delay = RETRY_DELAY_MAX;
-        due_us = run->ended_us + delay * 1000000;
-        if (due_us > p->o->now) {
-                wake_at(p, (due_us + 999999) / 1000000);
-                return 0;
-        }
-        /* Retries never collide with the next scheduled fire (docs/scheduling.md, Retries). */
-        e = entry_for(cfg, run->spec);
-        if (e && run->scheduled_at && cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT &&
-            cw_timespec_next(e->when, job->tz, run->scheduled_at, &next) == 0 &&
-            next * 1000000 <= due_us)
-                return 0;
-        a.job = job;
-        a.spec = run->spec;
-        a.attempt = run->attempt + 1;
-        a.scheduled_at = run->scheduled_at ? run->scheduled_at : p->now;
-        snprintf(key, sizeof(key), "retry:%" PRId64, run->id);
-        return claim_and(p, &a, key, 0, false, NULL);
-}
-
-/* Whether any job may be retried: those of the config, and the admin UI's
- * (which take [defaults]). */
-static bool any_retries(const cw_config *cfg)
-{
-        if (cfg->defaults.retries > 0)
-                return true;
-        for (size_t i = 0; i < cfg->n_jobs; i++)
-                if (cfg->jobs[i].retries > 0)
-                        return true;
-        return false;
-}
-
-static int pass_retries(pass *p)
-{
-        static const cw_run_status failed[] = {CW_RUN_FAILED, CW_RUN_TIMED_OUT};
-        int r = 0;
-
-        /* Without retries anywhere, no need to read the failed runs. */
-        if (!any_retries(p->o->cfg))
-                return 0;
-
-        for (size_t s = 0; s < CW_ARRAY_SIZE(failed) && r == 0; s++) {
-                cw_run_filter f = CW_RUN_FILTER_INIT;
-                cw_run *runs = NULL;
-                size_t n = 0;
-
-                f.status = (int)failed[s];
-                f.limit = SCAN_LIMIT;
-                r = cw_store_runs_list(p->o->store, &f, &runs, &n);
-                for (size_t i = 0; i < n && r == 0; i++)
-                        r = retry_one(p, &runs[i]);
-                cw_runs_free(runs, n);
-        }
-        return r;
-}
-
-static int pass_dependencies(pass *p)
-{
-        const cw_config *cfg = p->o->cfg;
-        /* One second of overlap with the previous window: claims keep it
-         * from acting twice, and a run ending in the boundary second is
-         * not lost. */
-        int64_t from_us = (p->last - 1) * 1000000;
-        int r = 0;
-
-        for (size_t j = 0; j < cfg->n_jobs && r == 0; j++) {
-                const cw_job *b = &cfg->jobs[j];
-                if (!b->after.n || !on_this_node(cfg, b) || b->args.n)
-                        continue;
-                for (size_t k = 0; k < b->after.n && r == 0; k++) {
-                        cw_run_filter f = CW_RUN_FILTER_INIT;
-                        cw_run *runs = NULL;
-                        size_t n = 0;
-
-                        f.job = b->after.v[k];
-                        f.status = CW_RUN_SUCCEEDED;
-                        f.limit = SCAN_LIMIT;
-                        r = cw_store_runs_list(p->o->store, &f, &runs, &n);
-                        for (size_t i = 0; i < n && r == 0; i++) {
-                                cw_sched_action a = {.job = b,
-                                                     .spec = b->name,
-                                                     .trigger = CW_TRIGGER_DEPENDENCY,
-                                                     .attempt = 1,
-                                                     .scheduled_at = p->now};
-                                char key[CW_JOBSPEC_NAME_MAX + 48];
-                                if (runs[i].ended_us <= from_us || runs[i].ended_us > p->o->now)
-                                        continue;
-                                snprintf(key, sizeof(key), "after:%s:%" PRId64, b->name,
-                                         runs[i].id);
-                                r = claim_and(p, &a, key, 0, false, NULL);
-                        }
-                        cw_runs_free(runs, n);
-                }
-        }
         return r;
 }
 
@@ -964,11 +788,11 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
         /* Draining: requests stay queued, retries and dependency triggers
          * wait, and the window is kept for when the drain ends. */
         if (r == 0 && !p.draining)
-                r = pass_requests(&p);
+                r = sched_pass_requests(&p);
         if (r == 0 && !p.draining)
-                r = pass_retries(&p);
+                r = sched_pass_retries(&p);
         if (r == 0 && !p.draining)
-                r = pass_dependencies(&p);
+                r = sched_pass_dependencies(&p);
         if (r == 0 && !p.draining)
                 r = write_last_pass(&p);
         res.draining = p.draining;
@@ -1007,11 +831,11 @@ int cw_sched_reboot(const cw_sched_opts *o, cw_time boot, cw_sched_result *ret, 
                 if (cw_timespec_get_kind(e->when) != CW_TIMESPEC_REBOOT)
                         continue;
                 job = entry_job(&p, e);
-                if (!job || !on_this_node(o->cfg, job))
+                if (!job || !sched_on_node(o->cfg, job))
                         continue;
                 a.job = job;
                 snprintf(key, sizeof(key), "reboot:%s", e->spec_text);
-                r = claim_and(&p, &a, key, boot, false, NULL);
+                r = sched_claim_and(&p, &a, key, boot, false, NULL);
         }
         pass_release(&p);
         if (r < 0)
