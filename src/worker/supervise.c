@@ -312,10 +312,17 @@ static bool tee_pending(const worker *w)
 }
 
 /* The run's row, when the worker may write it: a queued run only once it
- * is marked running (its store may not even be open before). */
-static bool store_ready(const worker *w)
+ * is marked running (its store may not even be open before), through
+ * its store, opened again if it was closed for being idle. */
+static bool store_ready(worker *w)
 {
-        return w->store && w->run_id > 0 && (w->o->run_id == 0 || w->marked) && !w->stale;
+        cw_error e;
+
+        if (w->run_id <= 0 || w->stale || (w->o->run_id != 0 && !w->marked))
+                return false;
+        if (w->o->run_id != 0 && worker_queued_store(w, &e) < 0)
+                return false;
+        return w->store != NULL;
 }
 
 /* Output arrived: schedule a snapshot, SNAPSHOT_INTERVAL_US after the
@@ -580,6 +587,8 @@ static void on_deadlines(worker *w)
         if (w->gate_at && w->now >= w->gate_at)
                 worker_gate_open(w);
         worker_lease_tick(w);
+        if (w->park_at && w->now >= w->park_at)
+                worker_store_park(w);
         if (w->warn_at && w->now >= w->warn_at) {
                 /* Until the store is ready, asked again each second. */
                 w->warn_at = store_ready(w) ? 0 : w->now + 1000000;
@@ -592,7 +601,7 @@ static void on_deadlines(worker *w)
 static void arm_timer(worker *w)
 {
         int64_t d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,     w->snap_at,
-                       w->gate_at,    w->warn_at,  w->renew_at,  w->lease_stop_at};
+                       w->gate_at,    w->warn_at,  w->renew_at,  w->lease_stop_at, w->park_at};
         int64_t at = 0;
         struct itimerspec its = {0};
 

@@ -227,22 +227,25 @@ static void restore_signals(worker *w, const sigset_t *old, const struct sigacti
  * run's fencing token again. */
 int worker_queued_store(worker *w, cw_error *err)
 {
-        int r;
+        int r = 0;
 
-        if (w->store)
-                return 0;
-        r = cw_store_open(w->o->cfg->store, w->o->cfg->data_dir, &w->owned, err);
-        if (r == 0)
-                w->store = w->owned;
-        if (r == 0)
-                cw_store_set_clock(w->store, w->o->clock);
-        if (r == 0 && w->fence > 0 && w->run_id > 0)
-                (void)cw_store_run_fence(w->store, w->run_id, w->fence);
+        if (!w->store) {
+                r = cw_store_open(w->o->cfg->store, w->o->cfg->data_dir, &w->owned, err);
+                if (r == 0)
+                        w->store = w->owned;
+                if (r == 0)
+                        cw_store_set_clock(w->store, w->o->clock);
+                if (r == 0 && w->fence > 0 && w->run_id > 0)
+                        (void)cw_store_run_fence(w->store, w->run_id, w->fence);
+        }
+        if (r == 0 && w->park_idle && w->store == w->owned)
+                w->park_at = cw_clock_mono_us() + CW_WORKER_STORE_IDLE_US;
         return r;
 }
 
 void worker_store_park(worker *w)
 {
+        w->park_at = 0;
         if (!w->owned || w->store != w->owned)
                 return;
         cw_store_close(w->owned);
@@ -414,8 +417,10 @@ int cw_worker_run(cw_store *store, const cw_worker_opts *opts, cw_worker_result 
 
         /* Taken by the daemon with the run's claim (cluster_lock.c): from
          * here every way out frees the lease (worker_cluster_drop). */
-        if (queued && worker_in_cluster(cfg))
+        if (queued && worker_in_cluster(cfg)) {
+                w.park_idle = true;
                 (void)worker_cluster_adopt(&w, use_lock ? key : NULL);
+        }
 
         if (use_lock) {
                 r = cw_path_join(locks_dir, sizeof(locks_dir), cfg->data_dir, "locks");

@@ -59,6 +59,13 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
 #define CW_WORKER_GATE_STAGGER_US 500
 /* The stagger's bound: with 4000 fires or more the rest go together. */
 #define CW_WORKER_GATE_STAGGER_MAX_US (2 * 1000000LL)
+/* On a store nodes share (PostgreSQL), a queued run's worker closes its
+ * connection once it has not used it for this long and opens one again
+ * for its next write: a running job holds a server connection only while
+ * its worker writes (progress, output, lease renewals, the outcome), so
+ * the server's max_connections bounds the writes in flight, not the jobs
+ * running across the cluster. */
+#define CW_WORKER_STORE_IDLE_US (5 * 1000000LL)
 
 typedef struct cw_worker_opts {
         const cw_config *cfg;

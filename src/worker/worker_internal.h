@@ -73,6 +73,10 @@ typedef struct worker {
          * at most until gate_at (monotonic µs); started_fd is this
          * worker's share in keeping it shut, given up once the job runs. */
         cw_store *owned;
+        /* park_idle: the owned store is closed at park_at (monotonic µs, 0
+         * = unset) when unused since CW_WORKER_STORE_IDLE_US (worker.h). */
+        bool park_idle;
+        int64_t park_at;
         bool marked;
         bool quiet; /* set_quiet(): SIGCHLD and the pipes left alone */
         int gate_fd, started_fd, hold_fd;

@@ -381,6 +381,36 @@ def test_daemon_takes_token_and_lease_with_the_claim(cluster, pg_database):
     assert psql(pg_database, "SELECT count(*) FROM cluster_locks") == [["0"]]
 
 
+def test_running_job_holds_no_connection_while_its_worker_is_idle(cluster, pg_database):
+    """A job running on a cluster node holds a server connection only while
+    its worker writes: idle for 5 s, the worker closes it, and opens one
+    again for the outcome (docs/cluster.md, "Connections")."""
+    at = time.gmtime(time.time() + 4)
+    nodes, shared, _ = cluster(f"""
+        [job Long]
+        command = JOB DIR
+        schedule = {at.tm_sec} {at.tm_min} {at.tm_hour} * * *
+        options = wait
+        lock = none
+        """.replace("\n        ", "\n"), names=("a",))
+    a = nodes["a"]
+    d = a.daemon()
+    count = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+             "AND application_name = 'cronwarden'")
+    base = int(psql(pg_database, count)[0][0])
+    rid = wait_for(lambda: first_run_id(pg_database, "a"), what="the run")
+    wait_for(lambda: runs(pg_database)[0]["status"] == "running", what="the run marked running")
+    wait_for(lambda: int(psql(pg_database, count)[0][0]) == base + 1, timeout=4,
+             what="the worker's connection")
+    wait_for(lambda: int(psql(pg_database, count)[0][0]) == base, timeout=10,
+             what="the idle worker to close its connection")
+    (shared / "go").touch()
+    wait_for(lambda: runs(pg_database)[0]["status"] == "succeeded", what="the outcome")
+    token = int((shared / f"token.{rid}").read_text())
+    assert runs(pg_database)[0]["fence"] == token > 0
+    a.stop(d)
+
+
 def test_frozen_node_writes_nothing_over_the_cluster(cluster, pg_database):
     """A node frozen (SIGSTOP) past its lease, its lock taken over meanwhile:
     once thawed, its job is stopped at once and nothing of its run is
