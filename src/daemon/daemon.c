@@ -793,6 +793,8 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                         handle_signals(&d);
                 if (p[3].revents)
                         daemon_zones_read(&d);
+                if (p[4].revents)
+                        daemon_remote_look_soon(&d);
                 if (p[4].revents && daemon_cluster_tick(&d))
                         pass = true;
                 if (daemon_remote_act(&d))

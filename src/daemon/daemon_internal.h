@@ -221,11 +221,15 @@ void daemon_notify_stop(daemon_state *d);
  * loop may sleep before act must look again (-1: no limit); act reads
  * what arrived, acts on this node's commands (a kill signals the run's
  * worker and is finished once the run ended, or after kill_grace + 5 s)
- * and returns true when another node asked for a pass. close frees it. */
+ * and returns true when another node asked for a pass. In a cluster the
+ * look without a NOTIFY (one may be lost) comes with each heartbeat,
+ * which calls look_soon, rather than on a timer of its own. close frees
+ * it. */
 void daemon_remote_open(daemon_state *d);
 int daemon_remote_fd(daemon_state *d);
 int daemon_remote_timeout_ms(daemon_state *d);
 bool daemon_remote_act(daemon_state *d);
+void daemon_remote_look_soon(daemon_state *d);
 void daemon_remote_close(daemon_state *d);
 
 /* daemon_time.c: watches the config's zone files (a failure is logged). */

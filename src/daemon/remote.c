@@ -41,6 +41,9 @@ typedef struct remote_kill {
 struct daemon_remote {
         cw_store *store; /* its own connection, listening; NULL: to open */
         bool down;       /* the last attempt to listen failed: again at next_open_us */
+        /* In a cluster the heartbeat's timer says when to look (look_due):
+         * one wake-up for both; next_look_us is for a daemon without. */
+        bool look_due;
         int64_t next_look_us, next_open_us;
         remote_kill *kills;
         size_t n_kills, cap_kills;
@@ -119,6 +122,8 @@ int daemon_remote_timeout_ms(daemon_state *d)
                 return -1;
         if (m->n_kills > 0 && !m->down)
                 return KILL_LOOK_MS;
+        if (!m->down && d->cluster)
+                return -1;
         left = (m->down ? m->next_open_us : m->next_look_us) - cw_clock_mono_us();
         return left > 0 ? (int)((left + 999) / 1000) : 0;
 }
@@ -291,6 +296,12 @@ static void check_kills(daemon_state *d)
         }
 }
 
+void daemon_remote_look_soon(daemon_state *d)
+{
+        if (d->remote)
+                d->remote->look_due = true;
+}
+
 bool daemon_remote_act(daemon_state *d)
 {
         struct daemon_remote *m = d->remote;
@@ -298,8 +309,9 @@ bool daemon_remote_act(daemon_state *d)
 
         if (!m || !m->store || m->down || cw_store_wakeups(m->store, &bits) < 0)
                 return false;
-        if (bits & (CW_STORE_WOKE_CMD | CW_STORE_WOKE_LOST) ||
-            cw_clock_mono_us() >= m->next_look_us) {
+        if (bits & (CW_STORE_WOKE_CMD | CW_STORE_WOKE_LOST) || m->look_due ||
+            (!d->cluster && cw_clock_mono_us() >= m->next_look_us)) {
+                m->look_due = false;
                 m->next_look_us = cw_clock_mono_us() + (int64_t)CW_REMOTE_POLL_MS * 1000;
                 take_commands(d);
         }

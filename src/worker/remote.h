@@ -13,8 +13,8 @@
 #include "store/store.h"
 
 /* How long a node's daemon has to take a command before its sender
- * withdraws it (the daemon also looks every CW_REMOTE_POLL_MS without a
- * wake-up). */
+ * withdraws it (the daemon also looks at each heartbeat, at most
+ * CW_REMOTE_POLL_MS apart, without a wake-up). */
 #define CW_REMOTE_TAKE_MS 10000
 #define CW_REMOTE_POLL_MS 5000
 /* A kill's answer comes at most this long after the run's kill_grace. */
