@@ -47,6 +47,7 @@ void cw_node_release(cw_node *n)
         free(n->version);
         free(n->reason);
         free(n->disagree);
+        free(n->jobs_digest);
         *n = (cw_node){0};
 }
 

@@ -514,6 +514,9 @@ typedef struct cw_node {
         char *reason;     /* why not claiming, or why dead; NULL */
         uint64_t running; /* its queued and running runs */
         uint64_t jobs;    /* jobs whose definition it published */
+        /* A digest of all those definitions ("" for a node of a version
+         * that publishes none): equal digests, equal definitions. */
+        char *jobs_digest;
         /* Jobs whose definition differs from most live nodes' (the node
          * does not claim their fires), comma-separated; NULL when none. */
         char *disagree;

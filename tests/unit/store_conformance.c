@@ -1934,7 +1934,17 @@ static void test_nodes(void **state)
         assert_string_equal(x->reason, "clock off");
         assert_int_equal(x->clock_offset_us, 5000000);
         assert_string_equal(x->disagree, j2);
+        /* Equal definitions have equal digests, different ones not. */
+        assert_true(node_in(ns, n, a)->jobs_digest[0] != '\0');
+        assert_string_not_equal(node_in(ns, n, a)->jobs_digest, node_in(ns, n, b)->jobs_digest);
         cw_nodes_free(ns, n);
+        assert_int_equal(cw_store_node_jobs_set(s, b, jobs, ha, 2), 0);
+        assert_int_equal(cw_store_nodes_list(s, 60000000, &ns, &n), 0);
+        assert_string_equal(node_in(ns, n, a)->jobs_digest, node_in(ns, n, b)->jobs_digest);
+        assert_null(node_in(ns, n, b)->disagree);
+        assert_int_equal(node_in(ns, n, b)->jobs, 2);
+        cw_nodes_free(ns, n);
+        assert_int_equal(cw_store_node_jobs_set(s, b, jobs, hb, 2), 0);
 
         /* Fresh heartbeats: nobody dies of a 60 s timeout. */
         assert_int_equal(cw_store_nodes_sweep(s, 60000000, &names, &n), 0);

@@ -116,6 +116,8 @@ static int node_row(const PGresult *res, int row, void *item)
         n->jobs = (uint64_t)pg_int(res, row, 13);
         e = pg_dup_text(res, row, 0, &n->name);
         if (e == 0)
+                e = pg_dup_text(res, row, 14, &n->jobs_digest);
+        if (e == 0)
                 e = pg_dup_text(res, row, 2, &n->version);
         if (e == 0)
                 e = pg_dup_text(res, row, 10, &n->reason);
@@ -165,8 +167,40 @@ static int disagree_text(cw_store *s, const char *node, int64_t dead_after_us, c
         return r == 0 && n && !*ret ? -ENOMEM : r;
 }
 
+static bool live(const cw_node *n)
+{
+        return n->state == CW_NODE_ALIVE && !n->expired;
+}
+
+/* The digest every live node published, "" when there is none, NULL when
+ * they differ or one published none (a node of an older version). */
+static const char *common_digest(const cw_node *ns, size_t n)
+{
+        const char *d = "";
+
+        for (size_t i = 0; i < n; i++) {
+                if (!live(&ns[i]))
+                        continue;
+                if (!ns[i].jobs_digest || !ns[i].jobs_digest[0])
+                        return NULL;
+                if (d[0] && strcmp(d, ns[i].jobs_digest) != 0)
+                        return NULL;
+                d = ns[i].jobs_digest;
+        }
+        return d;
+}
+
+/* A node whose definitions are those of every live node disagrees on
+ * none: no need to compare job by job (disagree_text). */
+static bool agrees(const cw_node *x, const char *common)
+{
+        return common && x->jobs_digest && x->jobs_digest[0] &&
+               (!common[0] || strcmp(common, x->jobs_digest) == 0);
+}
+
 int pg_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret_n)
 {
+        const char *common;
         list_ctx c = {dead_after_us,
                       {.size = sizeof(cw_node), .read = node_row, .release = node_row_release}};
         cw_node *nodes;
@@ -175,8 +209,9 @@ int pg_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret
         if (r < 0)
                 return r;
         nodes = c.rows.items;
+        common = common_digest(nodes, c.rows.n);
         for (size_t i = 0; i < c.rows.n && r == 0; i++)
-                if (nodes[i].jobs)
+                if (nodes[i].jobs && !agrees(&nodes[i], common))
                         r = disagree_text(s, nodes[i].name, dead_after_us, &nodes[i].disagree);
         if (r < 0) {
                 cw_nodes_free(nodes, c.rows.n);
@@ -246,12 +281,14 @@ static int jobs_txn(pg_store *q, void *ctx)
         pg_exec del = PG_EXEC(PS_NODE_JOBS_CLEAR, PG_TEXT(c->node));
         int e = pg_exec_run(q, &del);
 
+        pg_exec digest = PG_EXEC(PS_NODE_JOBS_DIGEST, PG_TEXT(c->node));
+
         for (size_t i = 0; i < c->n && e == 0; i++) {
                 pg_exec add = PG_EXEC(PS_NODE_JOB_ADD, PG_TEXT(c->node), PG_TEXT(c->jobs[i]),
                                       PG_TEXT(c->hashes[i]));
                 e = pg_exec_run(q, &add);
         }
-        return e;
+        return e < 0 ? e : pg_exec_run(q, &digest);
 }
 
 int pg_node_jobs_set(cw_store *s, const char *node, const char *const *jobs,

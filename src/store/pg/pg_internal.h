@@ -57,7 +57,7 @@
 #include "base/macro.h"
 #include "store/store_backend.h"
 
-#define PG_SCHEMA_LATEST 5
+#define PG_SCHEMA_LATEST 6
 /* Pauses between retries grow from the first to the last value
  * (microseconds), doubling each time. */
 #define PG_BACKOFF_MIN_US 1000
@@ -166,6 +166,7 @@ typedef enum pg_stmt_id {
         PS_NODES_LIST,
         PS_NODES_SWEEP,
         PS_NODE_JOBS_CLEAR,
+        PS_NODE_JOBS_DIGEST,
         PS_NODE_JOB_ADD,
         PS_NODE_JOBS_DISAGREE,
         /* commands to a node and the wake-up channel (commands.c) */

@@ -258,7 +258,9 @@ static const stmt_def stmts[PS_MAX] = {
                            " - greatest(n.heartbeat_us, " PG_PM_START_US ") > $1)::int, "
                            "(SELECT count(*) FROM runs r WHERE r.status IN ('queued', 'running') "
                            "AND r.node = n.name), "
-                           "(SELECT count(*) FROM node_jobs j WHERE j.node = n.name) "
+                           "CASE WHEN n.jobs_digest <> '' THEN n.jobs_n ELSE "
+                           "(SELECT count(*) FROM node_jobs j WHERE j.node = n.name) END, "
+                           "n.jobs_digest "
                            "FROM nodes n ORDER BY n.name"},
         [PS_NODES_SWEEP] = {"cw_nodes_sweep",
                             "UPDATE nodes SET state = 'dead', claiming = 0, dead_us = " PG_DB_NOW_US
@@ -268,6 +270,11 @@ static const stmt_def stmts[PS_MAX] = {
                             "WHERE state = 'alive' AND " PG_DB_NOW_US
                             " - greatest(heartbeat_us, " PG_PM_START_US ") > $1 RETURNING name"},
         [PS_NODE_JOBS_CLEAR] = {"cw_node_jobs_clear", "DELETE FROM node_jobs WHERE node = $1"},
+        [PS_NODE_JOBS_DIGEST] = {"cw_node_jobs_digest",
+                                 "UPDATE nodes SET jobs_n = s.n, jobs_digest = s.d FROM "
+                                 "(SELECT count(*) AS n, 'md5:' || md5(coalesce(string_agg("
+                                 "job || chr(1) || hash, chr(2) ORDER BY job COLLATE \"C\"), "
+                                 "'')) AS d FROM node_jobs WHERE node = $1) s WHERE name = $1"},
         [PS_NODE_JOB_ADD] = {"cw_node_job_add",
                              "INSERT INTO node_jobs (node, job, hash) VALUES ($1, $2, $3)"},
         /* The majority's hash per job among alive, fresh nodes (a tie:
