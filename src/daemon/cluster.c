@@ -35,6 +35,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/clock.h"
 #include "base/hash.h"
 #include "base/macro.h"
@@ -90,31 +91,92 @@ static void trim(const char **p, const char **end)
                 (*end)--;
 }
 
-/* FNV-1a of section `name`'s lines (e.g. "job backup", "defaults") in
- * text, comments and blank lines left out; 0 when it has none. */
-static uint64_t section_hash(const char *text, size_t len, const char *name)
+/* One section of the config text: its name (between the brackets,
+ * trimmed) and its lines, up to the next section. */
+typedef struct sect_span {
+        const char *name, *from, *to;
+        size_t nlen;
+} sect_span;
+
+static int span_cmp(const void *pa, const void *pb);
+
+/* The sections of text, by name (those of one name in text order):
+ * one pass over the text, so that hashing 10 000 jobs does not read it
+ * 10 000 times. */
+static int spans_read(const char *text, size_t len, sect_span **ret, size_t *ret_n)
 {
         const char *p = text, *stop = text + len;
-        size_t nlen = strlen(name);
-        uint64_t h = 0;
-        bool in = false;
+        sect_span *v = NULL;
+        size_t n = 0, cap = 0;
 
         while (p < stop) {
                 const char *eol = memchr(p, '\n', (size_t)(stop - p));
                 const char *a = p, *b = eol ? eol : stop;
+                const char *next = eol ? eol + 1 : stop;
 
-                p = eol ? eol + 1 : stop;
                 trim(&a, &b);
-                if (a == b || *a == ';' || *a == '#')
-                        continue;
-                if (*a == '[') {
+                if (a < b && *a == '[') {
                         const char *x = a + 1, *y = b[-1] == ']' ? b - 1 : b;
+
                         trim(&x, &y);
-                        in = (size_t)(y - x) == nlen && memcmp(x, name, nlen) == 0;
-                        continue;
+                        if (n)
+                                v[n - 1].to = p;
+                        if (cw_array_reserve((void **)&v, &cap, n + 1, sizeof(*v), 64) < 0) {
+                                free(v);
+                                return -ENOMEM;
+                        }
+                        v[n++] = (sect_span){.name = x, .nlen = (size_t)(y - x), .from = next};
                 }
-                if (in)
+                p = next;
+        }
+        if (n)
+                v[n - 1].to = stop;
+        qsort(v, n, sizeof(*v), span_cmp);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* By name, then by place in the text. */
+static int span_cmp(const void *pa, const void *pb)
+{
+        const sect_span *a = pa, *b = pb;
+        int c = memcmp(a->name, b->name, a->nlen < b->nlen ? a->nlen : b->nlen);
+
+        if (c == 0 && a->nlen != b->nlen)
+                c = a->nlen < b->nlen ? -1 : 1;
+        if (c == 0)
+                c = (a->from > b->from) - (a->from < b->from);
+        return c;
+}
+
+/* FNV-1a of section `name`'s lines in spans (spans_read), comments and
+ * blank lines left out; 0 when it has none. */
+static uint64_t section_hash(const sect_span *v, size_t n, const char *name)
+{
+        sect_span key = {.name = name, .nlen = strlen(name), .from = NULL};
+        size_t lo = 0, hi = n;
+        uint64_t h = 0;
+
+        while (lo < hi) { /* the first span not before key */
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (span_cmp(&v[mid], &key) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (; lo < n && v[lo].nlen == key.nlen && memcmp(v[lo].name, name, key.nlen) == 0; lo++) {
+                for (const char *p = v[lo].from; p < v[lo].to;) {
+                        const char *eol = memchr(p, '\n', (size_t)(v[lo].to - p));
+                        const char *a = p, *b = eol ? eol : v[lo].to;
+
+                        p = eol ? eol + 1 : v[lo].to;
+                        trim(&a, &b);
+                        if (a == b || *a == ';' || *a == '#')
+                                continue;
                         h = cw_hash_mix(h ^ cw_hash_fnv1a(a, (size_t)(b - a)));
+                }
         }
         return h;
 }
@@ -123,20 +185,25 @@ static uint64_t section_hash(const char *text, size_t len, const char *name)
 static void publish_jobs(daemon_state *d)
 {
         daemon_cluster *c = d->cluster;
-        size_t n = d->cfg->n_jobs;
+        size_t n = d->cfg->n_jobs, n_spans = 0;
         const char **names = calloc(n + 1, sizeof(char *));
         char(*hex)[17] = calloc(n + 1, sizeof(*hex));
         const char **hashes = calloc(n + 1, sizeof(char *));
-        uint64_t defaults = section_hash(d->text, d->text_len, "defaults");
+        sect_span *spans = NULL;
+        uint64_t defaults = 0;
         int r = names && hex && hashes ? 0 : -ENOMEM;
 
+        if (r == 0)
+                r = spans_read(d->text, d->text_len, &spans, &n_spans);
+        if (r == 0)
+                defaults = section_hash(spans, n_spans, "defaults");
         for (size_t i = 0; r == 0 && i < n; i++) {
                 char sect[CW_JOBSPEC_NAME_MAX + 8];
                 const cw_job *job = &d->cfg->jobs[i];
 
                 snprintf(sect, sizeof(sect), "job %s", job->name);
                 snprintf(hex[i], sizeof(hex[i]), "%016" PRIx64,
-                         cw_hash_mix(defaults ^ section_hash(d->text, d->text_len, sect)));
+                         cw_hash_mix(defaults ^ section_hash(spans, n_spans, sect)));
                 names[i] = job->name;
                 hashes[i] = hex[i];
         }
@@ -147,6 +214,7 @@ static void publish_jobs(daemon_state *d)
                         cw_store_strerror(r));
         else
                 c->publish = false;
+        free(spans);
         free(names);
         free(hex);
         free(hashes);

@@ -275,19 +275,55 @@ typedef struct jobs_ctx {
         size_t n;
 } jobs_ctx;
 
+/* Definitions go in by JOBS_PER_INSERT per statement (two text arrays). */
+#define JOBS_PER_INSERT 1000
+
+/* v[0..n) as a PostgreSQL array literal: each element quoted, with " and
+ * \ escaped. */
+static void array_literal(cw_buf *b, const char *const *v, size_t n)
+{
+        cw_buf_reset(b);
+        cw_buf_putc(b, '{');
+        for (size_t i = 0; i < n; i++) {
+                cw_buf_puts(b, i ? ",\"" : "\"");
+                for (const char *p = v[i]; *p; p++) {
+                        if (*p == '"' || *p == '\\')
+                                cw_buf_putc(b, '\\');
+                        cw_buf_putc(b, *p);
+                }
+                cw_buf_putc(b, '"');
+        }
+        cw_buf_putc(b, '}');
+}
+
+static int jobs_insert(pg_store *q, const jobs_ctx *c, size_t from, size_t n)
+{
+        cw_buf jobs = CW_BUF_INIT(64u << 20), hashes = CW_BUF_INIT(64u << 20);
+        pg_exec add;
+        int e;
+
+        array_literal(&jobs, c->jobs + from, n);
+        array_literal(&hashes, c->hashes + from, n);
+        e = cw_buf_error(&jobs) < 0 ? cw_buf_error(&jobs) : cw_buf_error(&hashes);
+        if (e == 0) {
+                add = PG_EXEC(PS_NODE_JOB_ADD, PG_TEXT(c->node), PG_TEXT(jobs.p),
+                              PG_TEXT(hashes.p));
+                e = pg_exec_run(q, &add);
+        }
+        cw_buf_release(&jobs);
+        cw_buf_release(&hashes);
+        return e;
+}
+
 static int jobs_txn(pg_store *q, void *ctx)
 {
         jobs_ctx *c = ctx;
         pg_exec del = PG_EXEC(PS_NODE_JOBS_CLEAR, PG_TEXT(c->node));
+        pg_exec digest = PG_EXEC(PS_NODE_JOBS_DIGEST, PG_TEXT(c->node));
         int e = pg_exec_run(q, &del);
 
-        pg_exec digest = PG_EXEC(PS_NODE_JOBS_DIGEST, PG_TEXT(c->node));
-
-        for (size_t i = 0; i < c->n && e == 0; i++) {
-                pg_exec add = PG_EXEC(PS_NODE_JOB_ADD, PG_TEXT(c->node), PG_TEXT(c->jobs[i]),
-                                      PG_TEXT(c->hashes[i]));
-                e = pg_exec_run(q, &add);
-        }
+        for (size_t i = 0; i < c->n && e == 0; i += JOBS_PER_INSERT)
+                e = jobs_insert(q, c, i, c->n - i < JOBS_PER_INSERT ? c->n - i : JOBS_PER_INSERT);
         return e < 0 ? e : pg_exec_run(q, &digest);
 }
 

@@ -276,7 +276,8 @@ static const stmt_def stmts[PS_MAX] = {
                                  "job || chr(1) || hash, chr(2) ORDER BY job COLLATE \"C\"), "
                                  "'')) AS d FROM node_jobs WHERE node = $1) s WHERE name = $1"},
         [PS_NODE_JOB_ADD] = {"cw_node_job_add",
-                             "INSERT INTO node_jobs (node, job, hash) VALUES ($1, $2, $3)"},
+                             "INSERT INTO node_jobs (node, job, hash) SELECT $1, j, h "
+                             "FROM unnest($2::text[], $3::text[]) AS u(j, h)"},
         /* The majority's hash per job among alive, fresh nodes (a tie:
          * the smallest hash); the node's jobs whose hash is not it. */
         [PS_NODE_JOBS_DISAGREE] = {"cw_node_jobs_disagree",
