@@ -77,6 +77,9 @@ int cw_module_load(const char *file, const char *what, size_t layout, const void
         if (!info)
                 return cw_error_fail(err, -ENOEXEC, "%s not installed: %s: %s", what, path,
                                      why_of(path));
+        if (strcmp(info->name, file) != 0)
+                return cw_error_fail(err, -ENOEXEC, "%s not installed: %s: is the module %s", what,
+                                     path, info->name);
         if (strcmp(info->version, CW_VERSION) != 0)
                 return cw_error_fail(err, -ENOEXEC,
                                      "%s not installed: %s: built for cronwarden %s, not %s "
