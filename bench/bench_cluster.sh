@@ -68,7 +68,7 @@ chmod 755 "$tmp"
 if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
 else
-        bench_build "$build" "$repo" cronwarden
+        bench_build "$build" "$repo" cronwarden cronwarden-pg.so cronwarden-curl.so
         cw=$build/cronwarden
 fi
 "${CC:-cc}" -O2 -std=gnu11 -Wall -Wextra -Werror -o "$tmp/stamp" "$here/stamp.c"
