@@ -8,9 +8,8 @@
  * and the program keeps no state outside main. */
 #include "store/store_backend.h"
 
-int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err)
+static int load(const cw_store_pg_module **ret, cw_error *err)
 {
-        const cw_store_pg_module *m = NULL;
         const void *table;
         int r;
 
@@ -18,6 +17,24 @@ int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err)
                            err);
         if (r < 0)
                 return r;
-        m = table;
+        *ret = table;
+        return 0;
+}
+
+int cw_store_pg_load(cw_error *err)
+{
+        const cw_store_pg_module *m;
+
+        return load(&m, err);
+}
+
+int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err)
+{
+        const cw_store_pg_module *m;
+        int r;
+
+        r = load(&m, err);
+        if (r < 0)
+                return r;
         return m->open(url, ret, err);
 }

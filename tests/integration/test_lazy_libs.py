@@ -1,7 +1,8 @@
 """Modules loaded on demand (docs/hacking.md, "Modules"): the cronwarden
 program links neither libpq nor libcurl. An idle daemon on SQLite whose
 jobs have no notification channels maps neither (nor the TLS, Kerberos and
-LDAP libraries they bring: issue 16, idle RSS); the same binary still opens
+LDAP libraries they bring: issue 16, idle RSS), nor libsystemd outside
+systemd; the same binary still opens
 a PostgreSQL store (cronwarden-pg.so) and sends notifications
 (cronwarden-curl.so), loading only the module it needs; and a missing
 module is a clear error naming the file. What a process maps is read from
@@ -64,6 +65,8 @@ def test_idle_sqlite_daemon_maps_neither_libpq_nor_libcurl(wk):
         stop_daemon(wk, d)
     assert having(names, ("libsqlite3.so",)), names  # the maps were read
     assert having(names, PG + CURL + TLS_STACK) == []
+    # Nor libsystemd: loaded only when systemd gives a NOTIFY_SOCKET.
+    assert having(names, ("libsystemd.so",)) == []
 
 
 def test_a_daemon_sending_pings_loads_the_transport_but_not_libpq(wk, rec):
