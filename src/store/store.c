@@ -261,18 +261,6 @@ int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_erro
         return -EINVAL;
 }
 
-int cw_store_load(const char *url, cw_error *err)
-{
-        cw_store_url u;
-        int r;
-
-        cw_error_clear(err);
-        r = cw_store_url_parse(url, &u, err);
-        if (r < 0)
-                return r;
-        return u.kind == CW_STORE_POSTGRESQL ? cw_store_pg_load(err) : 0;
-}
-
 int cw_store_check(const char *url, const char *data_dir, const char *recover_to,
                    cw_store_check_result *ret, cw_error *err)
 {

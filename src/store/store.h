@@ -100,6 +100,11 @@ void cw_store_close(cw_store *s);
  * -EINVAL (bad url) or the errors of a missing backend, with err saying
  * why, as cw_store_open would. */
 int cw_store_load(const char *url, cw_error *err);
+/* Gives back what the store caches and can read again (SQLite's page
+ * cache), for a process about to sleep for long: an idle daemon's RSS
+ * (docs/hacking.md, "Quality targets"). 0; -EOPNOTSUPP for a backend
+ * without such a cache (PostgreSQL's is the server's). */
+int cw_store_release_memory(cw_store *s);
 /* The clock for the instants the store stamps by itself (a claim's
  * claimed_us, a migration's applied_us), so they agree with the caller's
  * (a test clock); it must outlive the store. Until set, or NULL: the

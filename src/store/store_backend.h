@@ -157,6 +157,9 @@ struct cw_store_ops {
         int (*locks_list)(cw_store *s, cw_cluster_lock **ret, size_t *ret_n);
         int (*fence_next)(cw_store *s, int64_t *ret_fence);
         int (*run_fence)(cw_store *s, int64_t run_id, int64_t fence);
+
+        /* an idle process's RSS (store.h, cw_store_release_memory) */
+        int (*release_memory)(cw_store *s);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with
