@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 /* The path of module `file` into buf: see module.h for the order. When no
- * candidate exists, the one beside the program (the error names it). */
+ * candidate exists, the one the program should have (the error names it):
+ * in CW_LIBEXECDIR for the installed program, else beside it. */
 static int module_path(const char *file, char *buf, size_t size)
 {
         const char *dir = getenv(CW_MODULE_DIR_ENV);
@@ -33,15 +34,18 @@ static int module_path(const char *file, char *buf, size_t size)
         self[len] = '\0';
         slash = strrchr(self, '/');
         dirlen = slash ? (int)(slash - self) : 0;
+        n = snprintf(buf, size, "%.*s/%s", dirlen, self, file);
+        if (n <= 0 || (size_t)n >= size)
+                return -ENAMETOOLONG;
+        if (access(buf, F_OK) == 0)
+                return 0;
 #if defined(CW_LIBEXECDIR) && defined(CW_BINDIR)
         if ((size_t)dirlen == strlen(CW_BINDIR) && strncmp(self, CW_BINDIR, dirlen) == 0) {
                 n = snprintf(buf, size, "%s/%s", CW_LIBEXECDIR, file);
-                if (n > 0 && (size_t)n < size && access(buf, F_OK) == 0)
-                        return 0;
+                return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
         }
 #endif
-        n = snprintf(buf, size, "%.*s/%s", dirlen, self, file);
-        return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+        return 0;
 }
 
 /* dlerror's text without the path it often starts with (the caller's

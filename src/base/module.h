@@ -19,7 +19,8 @@
  * Where a module is found: in $CRONWARDEN_MODULE_DIR when that is set
  * (tests, relocated installs); else beside the program (a build tree);
  * else, when the program is the installed one in CW_BINDIR, in
- * CW_LIBEXECDIR, next to cronwarden-spawner (docs/hacking.md, "Modules").
+ * CW_LIBEXECDIR, next to cronwarden-spawner (docs/hacking.md, "Modules"):
+ * the order in which src/cli/spawn.c looks for the lean spawner.
  * A loaded module stays loaded until the process exits (never dlclose'd:
  * its libraries register exit handlers and thread keys). */
 #ifndef CW_BASE_MODULE_H
