@@ -327,7 +327,7 @@ static void arm(daemon_state *d, cw_time wake)
 /* Before a long sleep (the next wake-up over a minute away, or none: an
  * idle daemon), gives back the store's page cache and the heap's free
  * pages, which glibc otherwise keeps mapped: what loading the config and
- * the first pass used would stay in an idle daemon's RSS (about 1.5 MiB
+ * the first pass used would stay in an idle daemon's RSS (about 1.9 MiB
  * with 10 000 jobs; bench/README.md, "Idle"). A daemon with fires every
  * minute or more often never pays it; malloc_trim takes well under a
  * millisecond otherwise. */
