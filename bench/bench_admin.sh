@@ -116,7 +116,7 @@ if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
         [ -x "$cw" ] || { echo "bench_admin.sh: CRONWARDEN=$cw is not executable" >&2; exit 1; }
 else
-        bench_build "$build" "$repo" cronwarden cronwarden-spawner
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner cronwarden-pg.so cronwarden-curl.so
         cw=$build/cronwarden
 fi
 "$cw" passwd --help >/dev/null 2>&1 || { echo "bench_admin.sh: $cw has no 'passwd' command" >&2; exit 1; }

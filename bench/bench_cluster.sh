@@ -77,7 +77,7 @@ chmod 755 "$tmp"
 if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
 else
-        bench_build "$build" "$repo" cronwarden cronwarden-spawner
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner cronwarden-pg.so cronwarden-curl.so
         cw=$build/cronwarden
 fi
 "${CC:-cc}" -O2 -std=gnu11 -Wall -Wextra -Werror -o "$tmp/stamp" "$here/stamp.c"

@@ -55,7 +55,7 @@ trap cleanup EXIT
 if [ -n "${CRONWARDEN:-}" ]; then
         cw=$CRONWARDEN
 else
-        bench_build "$build" "$repo" cronwarden cronwarden-spawner
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner cronwarden-pg.so cronwarden-curl.so
         cw=$build/cronwarden
 fi
 if [ -z "${CRONWARDEN:-}" ] && ninja -C "$build" bench/stamp >/dev/null 2>&1; then

@@ -45,7 +45,7 @@ for v in "$n" "$par" "$reps"; do
         [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench_run.sh: expected a positive number, got '$v'" >&2; exit 2; }
 done
 
-bench_build "$build" "$repo" cronwarden cronwarden-spawner
+bench_build "$build" "$repo" cronwarden cronwarden-spawner cronwarden-pg.so cronwarden-curl.so
 cw=$build/cronwarden
 
 tmp=$(mktemp -d)

@@ -61,7 +61,7 @@ if [ -n "${CRONWARDEN:-}" ]; then
         [ -x "$cw" ] || { echo "bench_scale.sh: CRONWARDEN=$cw is not executable" >&2; exit 1; }
         driver_built=""
 else
-        bench_build "$build" "$repo" cronwarden cronwarden-spawner
+        bench_build "$build" "$repo" cronwarden cronwarden-spawner cronwarden-pg.so cronwarden-curl.so
         cw=$build/cronwarden
         driver_built=$build
 fi

@@ -13,13 +13,18 @@
 #include <stdint.h>
 
 typedef struct cw_sdnotify {
+        /* libsystemd's sd_notify, loaded by init when NOTIFY_SOCKET is
+         * set; NULL: nothing is sent */
+        int (*notify)(int unset_environment, const char *state);
         int64_t watchdog_us; /* WATCHDOG_USEC meant for us, 0: no watchdog */
         int64_t pinged;      /* the last WATCHDOG=1, monotonic µs */
         char status[128];    /* the last STATUS= sent (sent again only when changed) */
 } cw_sdnotify;
 
-/* Reads the watchdog settings from the environment (WATCHDOG_USEC, and
- * WATCHDOG_PID when set must be ours). */
+/* Loads libsystemd when NOTIFY_SOCKET is set (without it, or when the
+ * library cannot be loaded, every call below does nothing) and reads the
+ * watchdog settings from the environment (WATCHDOG_USEC, and WATCHDOG_PID
+ * when set must be ours). */
 void cw_sdnotify_init(cw_sdnotify *s);
 
 /* READY=1, with STATUS= when status is not NULL. */

@@ -369,6 +369,7 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
                       .gate = {-1, -1}};
         char lock_path[4096];
         sigset_t set, chld;
+        cw_error e;
         int sig_fd, r = 0;
 
         /* The worker's own set stays blocked in every child (see above);
@@ -399,6 +400,11 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
                 close(sp.hold);
                 sp.hold = -1;
         }
+        /* Load the store's backend now (on PostgreSQL the module and
+         * libpq: milliseconds of relocations), so that every worker
+         * inherits it rather than loading it again. A failure is the
+         * workers' to report, when they open the store. */
+        (void)cw_store_load(cfg->store, &e);
         /* Look up every job's user now: the first lookup may load NSS
          * modules, which is better done before the first fire. */
         for (size_t i = 0; i < cfg->n_jobs; i++)

@@ -1,11 +1,13 @@
-/* deliver.c - one request over the network with libcurl
- * (notify_internal.h): HTTP(S) GET or POST with the notification's
+/* deliver.c - one request over the network with libcurl, the transport
+ * of transport.h: HTTP(S) GET or POST with the notification's
  * Idempotency-Key, or a mail over SMTP (STARTTLS when the server offers
  * it on smtp://, TLS from the start on smtps://). Connect and total
  * timeouts bound every transfer; a progress callback aborts one when the
  * sender is asked to stop. The SMTP password is read from its file here,
- * kept on the stack and wiped after use. */
-#include "notify/notify_internal.h"
+ * kept on the stack and wiped after use. Linked into the public library
+ * and the tests, and built into the module cronwarden-curl.so for the
+ * program, so it uses nothing of the core but the types it is given. */
+#include "notify/transport.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -187,7 +189,7 @@ static int smtp_send(CURL *c, xfer *x, const notify_settings *st, notify_answer 
         return 0;
 }
 
-int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop,
+static int deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop,
                    notify_answer *ans)
 {
         xfer x = {.q = q, .stop = stop};
@@ -204,3 +206,15 @@ int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bo
         curl_easy_cleanup(c);
         return r;
 }
+
+/* curl_global_init counts its calls, and is thread-safe in the libcurl
+ * of Debian 12 (7.88, built with atomics). */
+static int init(void)
+{
+        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+}
+
+const notify_transport notify_curl_transport = {
+        .init = init,
+        .deliver = deliver,
+};

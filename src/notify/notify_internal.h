@@ -1,5 +1,5 @@
 /* notify_internal.h - private to src/notify/: a notification rendered into
- * one request (render.c) and sent (deliver.c). */
+ * one request (render.c) and sent (transport.h, deliver.c). */
 #ifndef CW_NOTIFY_NOTIFY_INTERNAL_H
 #define CW_NOTIFY_NOTIFY_INTERNAL_H
 
@@ -50,10 +50,7 @@ int notify_ping_url(const char *base, const char *event, const char *uuid, char 
 char *notify_webhook_json(const cw_notice *n, const cw_run *run, const char *tail, size_t tail_len,
                           const char *public_url);
 
-/* Sends q (st for SMTP), within the timeouts of notify.h; aborts soon
- * when *stop becomes true. Fills *ans; returns 0 when delivered. */
-int notify_deliver(const notify_request *q, const notify_settings *st, atomic_bool *stop,
-                   notify_answer *ans);
+/* Sending a request: transport.h. */
 
 /* text as valid UTF-8 (each bad byte U+FFFD), newly allocated; NULL
  * when out of memory. */

@@ -5,10 +5,10 @@
  * per process), not the store. */
 #include "notify/notify_internal.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/macro.h"
+#include "notify/transport.h"
 
 /* Rows claimed at once: a short claim keeps leases short-lived. */
 #define CLAIM_MAX 8
@@ -33,6 +34,9 @@ struct cw_notify_sender {
         notify_settings st;
         endpoint *eps;
         size_t n_eps;
+        /* opened at the first request (transport.h): a daemon whose jobs
+         * send nothing never loads libcurl */
+        const notify_transport *transport;
         atomic_bool stop;
         atomic_bool pass_due; /* cw_notify_sender_wake: a pass now, not a nudge */
         int wake_fd;
@@ -98,7 +102,6 @@ cw_notify_sender *cw_notify_sender_new(const cw_config *cfg)
 
         if (!snd)
                 return NULL;
-        curl_global_init(CURL_GLOBAL_DEFAULT);
         pthread_mutex_init(&snd->lock, NULL);
         snd->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         snd->eps = calloc(ENDPOINTS_MAX, sizeof(endpoint));
@@ -221,6 +224,22 @@ static void set_outcome(outcome *o, const cw_notice *n, cw_notice_state state, i
         snprintf(o->result, sizeof(o->result), "%s", result ? result : "");
 }
 
+/* Sends q with the sender's transport, opening it first if need be.
+ * -ENOPKG when there is none (the module is missing: ans says so), which
+ * is the program's fault, not the endpoint's. */
+static int send_request(cw_notify_sender *snd, const notify_request *q, const notify_settings *st,
+                        notify_answer *ans)
+{
+        cw_error err;
+
+        if (!snd->transport && notify_transport_open(&snd->transport, &err) < 0) {
+                *ans = (notify_answer){0};
+                snprintf(ans->text, sizeof(ans->text), "%.*s", (int)sizeof(ans->text) - 1, err.msg);
+                return -ENOPKG;
+        }
+        return snd->transport->deliver(q, st, &snd->stop, ans);
+}
+
 /* Sends one claimed row; fills *o with its outcome. True when delivered. */
 static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
                         const notify_settings *st, outcome *o)
@@ -262,12 +281,14 @@ static bool deliver_one(cw_notify_sender *snd, cw_store *s, const cw_notice *n,
                             r == -EINVAL ? "unknown channel" : "out of memory");
                 return false;
         }
-        r = notify_deliver(&q, st, &snd->stop, &ans);
+        r = send_request(snd, &q, st, &ans);
         notify_request_release(&q);
         now = cw_clock_real_us();
         attempts++;
-        cw_notify_breaker_record(&ep->breaker, r == 0, now);
-        body_limit_set(s, ep, ans.body_limit);
+        if (r != -ENOPKG) {
+                cw_notify_breaker_record(&ep->breaker, r == 0, now);
+                body_limit_set(s, ep, ans.body_limit);
+        }
         if (r == 0)
                 set_outcome(o, n, CW_NOTICE_SENT, attempts, 0, now, ans.text);
         else if (ans.permanent || attempts >= CW_NOTIFY_MAX_ATTEMPTS ||

@@ -10,11 +10,16 @@
 
 #include "store/store_backend.h"
 
+int cw_store_pg_load(cw_error *err)
+{
+        return cw_error_fail(err, -EPROTONOSUPPORT,
+                             "this program has no PostgreSQL backend (the daemon's spawner "
+                             "for SQLite stores); use the cronwarden binary");
+}
+
 int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err)
 {
         (void)url;
         (void)ret;
-        return cw_error_fail(err, -EPROTONOSUPPORT,
-                             "this program has no PostgreSQL backend (the daemon's spawner "
-                             "for SQLite stores); use the cronwarden binary");
+        return cw_store_pg_load(err);
 }

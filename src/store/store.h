@@ -92,6 +92,19 @@ typedef void (*cw_store_link_fn)(void *userdata, bool up, const char *why);
  * each with err saying what and where (never the URL's password). */
 int cw_store_open(const char *url, const char *data_dir, cw_store **ret, cw_error *err);
 void cw_store_close(cw_store *s);
+/* Loads the code a store at `url` needs, without opening it: in the
+ * cronwarden program the PostgreSQL backend is a module loaded on demand
+ * (docs/hacking.md, "Modules"). A process that forks workers calls it
+ * first, so they inherit the module instead of each loading it. 0 when
+ * ready (always for SQLite, and where the backend is linked in); else
+ * -EINVAL (bad url) or the errors of a missing backend, with err saying
+ * why, as cw_store_open would. */
+int cw_store_load(const char *url, cw_error *err);
+/* Gives back what the store caches and can read again (SQLite's page
+ * cache), for a process about to sleep for long: an idle daemon's RSS
+ * (docs/hacking.md, "Quality targets"). 0; -EOPNOTSUPP for a backend
+ * without such a cache (PostgreSQL's is the server's). */
+int cw_store_release_memory(cw_store *s);
 /* The clock for the instants the store stamps by itself (a claim's
  * claimed_us, a migration's applied_us), so they agree with the caller's
  * (a test clock); it must outlive the store. Until set, or NULL: the

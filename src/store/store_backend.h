@@ -16,6 +16,7 @@
 #ifndef CW_STORE_STORE_BACKEND_H
 #define CW_STORE_STORE_BACKEND_H
 
+#include "base/module.h"
 #include "store/store.h"
 
 typedef struct cw_store_ops cw_store_ops;
@@ -158,6 +159,9 @@ struct cw_store_ops {
         int (*run_fence)(cw_store *s, int64_t run_id, int64_t fence);
         int (*lock_try)(cw_store *s, const char *key, const char *node, int64_t run_id,
                         int64_t lease_us, int64_t *ret_fence);
+
+        /* an idle process's RSS (store.h, cw_store_release_memory) */
+        int (*release_memory)(cw_store *s);
 };
 
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with
@@ -170,6 +174,23 @@ int cw_store_sqlite_open(const char *path, cw_store **ret, cw_error *err);
  * as cw_store_open, with err saying what (the URL shown without its
  * password). */
 int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err);
+
+/* The PostgreSQL backend as a module (base/module.h): the cronwarden
+ * program links neither src/store/pg/ nor libpq; its cw_store_pg_open
+ * (pg_load.c) loads CW_STORE_PG_MODULE, built from src/store/pg/ and
+ * pg/module.c, and calls the table's open, which is the backend's
+ * cw_store_pg_open. The public library and the tests link the backend
+ * itself. Both sides share the store's structs, whence the layout. */
+#define CW_STORE_PG_MODULE "cronwarden-pg.so"
+/* cw_store_load for PostgreSQL: loads the module (pg_load.c); 0 where the
+ * backend is linked in (pg/schema.c); an error where there is none
+ * (pg_absent.c). */
+int cw_store_pg_load(cw_error *err);
+typedef struct cw_store_pg_module {
+        int (*open)(const char *url, cw_store **ret, cw_error *err);
+} cw_store_pg_module;
+#define CW_STORE_PG_LAYOUT                                                                         \
+        CW_MODULE_LAYOUT(sizeof(cw_store_pg_module), sizeof(cw_store_ops), sizeof(struct cw_store))
 
 /* For tests: makes the next COMMIT of PostgreSQL store s lose its
  * connection, after sending it (LOSE_COMMIT_REPLY: the outcome is

@@ -1,6 +1,6 @@
 """`meson install` (README, "Installing"; docs/scheduling.md, "Under
 systemd"): into a staging directory (DESTDIR), it must hold the program,
-the man pages, the embedding library, both systemd units (Type=notify,
+its lean spawner and modules, the man pages, the embedding library, both systemd units (Type=notify,
 paths under the prefix), the sysusers.d and tmpfiles.d files, bash
 completion and the example config. The units must keep their
 `systemd-analyze security` exposure (when systemd-analyze can read a unit
@@ -25,10 +25,14 @@ def dest(build_dir, tmp_path_factory):
     return d
 
 
-def prefix_of(build_dir):
+def option_of(build_dir, name):
     r = subprocess.run(["meson", "introspect", "--buildoptions", str(build_dir)], capture_output=True,
                        text=True, check=True)
-    return next(o["value"] for o in json.loads(r.stdout) if o["name"] == "prefix")
+    return next(o["value"] for o in json.loads(r.stdout) if o["name"] == name)
+
+
+def prefix_of(build_dir):
+    return option_of(build_dir, "prefix")
 
 
 def test_files(dest, build_dir):
@@ -40,14 +44,19 @@ def test_files(dest, build_dir):
                 "share/doc/cronwarden/examples/cronwarden.ini"):
         assert (p / rel).is_file(), rel
     assert list(p.rglob("libcronwarden.so.0")) and list(p.rglob("libcronwarden.a"))
+    # The lean spawner and the modules, where the installed program looks
+    # for them (docs/hacking.md, "Modules").
+    libexec = p / option_of(build_dir, "libexecdir") / "cronwarden"
+    for name in ("cronwarden-spawner", "cronwarden-pg.so", "cronwarden-curl.so"):
+        assert (libexec / name).is_file(), name
     assert list(p.rglob("pkgconfig/cronwarden.pc"))
 
 
 def test_units(dest, build_dir):
     prefix = prefix_of(build_dir)
     units = dest / prefix.lstrip("/") / "lib/systemd/system"
-    notify = "libsystemd" in subprocess.run(["ldd", str(build_dir / "cronwarden")],
-                                            capture_output=True, text=True).stdout
+    deps = json.loads((build_dir / "meson-info/intro-dependencies.json").read_text())
+    notify = any(d["name"] == "libsystemd" for d in deps)
     for name in ("cronwarden.service", "cronwarden-hardened.service"):
         text = (units / name).read_text()
         assert "@" not in re.sub(r"SystemCallFilter=.*", "", text), f"{name}: unsubstituted @VAR@"

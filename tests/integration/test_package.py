@@ -78,7 +78,8 @@ def test_file_lists(debs):
                  "/usr/share/man/man5/cronwarden.ini.5.gz",
                  "/usr/share/bash-completion/completions/cronwarden",
                  "/usr/share/doc/cronwarden/examples/cronwarden.ini", "/etc/cronwarden/cronwarden.ini",
-                 "/usr/lib/cronwarden/cronwarden-spawner"):
+                 "/usr/lib/cronwarden/cronwarden-spawner", "/usr/lib/cronwarden/cronwarden-pg.so",
+                 "/usr/lib/cronwarden/cronwarden-curl.so"):
         assert path in main, (path, sorted(main))
     dev = contents(got["libcronwarden-dev"])
     assert "/usr/include/cronwarden.h" in dev
@@ -107,6 +108,15 @@ def test_installed_program_and_units(root):
     libs = subprocess.run(["ldd", str(root / "usr/lib/cronwarden/cronwarden-spawner")],
                           capture_output=True, text=True, check=True).stdout
     assert "libsqlite3" in libs and "libcurl" not in libs and "libpq" not in libs, libs
+    # Nor does the program: it loads them with its modules, installed
+    # beside the spawner, when it needs them (docs/hacking.md, "Modules").
+    libs = subprocess.run(["ldd", str(root / "usr/bin/cronwarden")],
+                          capture_output=True, text=True, check=True).stdout
+    assert "libsqlite3" in libs and "libcurl" not in libs and "libpq" not in libs, libs
+    for module, lib in (("cronwarden-pg.so", "libpq"), ("cronwarden-curl.so", "libcurl")):
+        libs = subprocess.run(["ldd", str(root / "usr/lib/cronwarden" / module)],
+                              capture_output=True, text=True, check=True).stdout
+        assert lib in libs, (module, libs)
     for unit in ("cronwarden.service", "cronwarden-hardened.service"):
         text = (root / UNIT_DIR / unit).read_text()
         assert "Type=notify\n" in text and "WatchdogSec=" in text

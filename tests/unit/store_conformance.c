@@ -341,6 +341,30 @@ static void test_same_file_and_error_text(void **state)
         assert_non_null(strstr(cw_store_error_text(store(f), -EUCLEAN), "malformed"));
 }
 
+/* cw_store_release_memory: a backend with a cache gives it back and
+ * reads what it held again afterwards (SQLite); one without says
+ * -EOPNOTSUPP. Either way the store goes on working. */
+static void test_release_memory(void **state)
+{
+        fixture *f = *state;
+        char job[96];
+        cw_run r = {0};
+        int64_t id;
+        int ret;
+
+        snprintf(job, sizeof(job), "%s-mem", f->tag);
+        id = insert(store(f), job, CW_RUN_RUNNING, 1000);
+        ret = cw_store_release_memory(store(f));
+        if (strncmp(f->url, "sqlite", 6) == 0)
+                assert_int_equal(ret, 0);
+        else
+                assert_int_equal(ret, -EOPNOTSUPP);
+        assert_int_equal(cw_store_run_get(store(f), id, &r), 0);
+        assert_string_equal(r.job, job);
+        cw_run_release(&r);
+        assert_int_equal(cw_store_release_memory(NULL), -EINVAL);
+}
+
 static void test_open_shared(void **state)
 {
         fixture *f = *state;
@@ -2208,6 +2232,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test(test_url_parse),
                 T(test_open_shared),
                 T(test_same_file_and_error_text),
+                T(test_release_memory),
                 T(test_arguments),
                 T(test_run_roundtrip),
                 T(test_run_started),

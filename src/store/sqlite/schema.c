@@ -565,6 +565,13 @@ static int same_file_op(cw_store *s)
         return st.st_dev == q->dev && st.st_ino == q->ino ? 0 : -ESTALE;
 }
 
+/* Only the page cache: prepared statements stay (they are small, and
+ * preparing them again would cost the next pass). */
+static int release_memory_op(cw_store *s)
+{
+        return sqlite3_db_release_memory(sq_of(s)->db) == SQLITE_OK ? 0 : -EIO;
+}
+
 static const cw_store_ops sqlite_ops = {
         .name = "sqlite",
         .close = sq_close,
@@ -593,6 +600,7 @@ static const cw_store_ops sqlite_ops = {
         .jobs_disabled = sq_jobs_disabled,
         .jobs_failing = sq_jobs_failing,
         .same_file = same_file_op,
+        .release_memory = release_memory_op,
         .readonly_reason = readonly_reason_op,
         .ui_entry_add = sq_ui_entry_add,
         .ui_entry_update = sq_ui_entry_update,
