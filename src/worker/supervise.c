@@ -600,7 +600,7 @@ static void on_deadlines(worker *w)
 
 static void arm_timer(worker *w)
 {
-        int64_t d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,     w->snap_at,
+        int64_t d[] = {w->timeout_at, w->grace_at, w->giveup_at, w->flush_at,      w->snap_at,
                        w->gate_at,    w->warn_at,  w->renew_at,  w->lease_stop_at, w->park_at};
         int64_t at = 0;
         struct itimerspec its = {0};
