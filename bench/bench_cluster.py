@@ -76,6 +76,33 @@ class Daemon:
                 self.p.wait()
 
 
+def settle(dirs, base, timeout=60):
+    """Waits until no process of a round is left (its daemons' spawners
+    and workers: their command lines name the round's config) and the
+    server has no connection but ours, so the next round has the machine
+    to itself; then a second more."""
+    marks = [str(d).encode() for d in dirs]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        left = False
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if any(m in cmd for m in marks):
+                left = True
+                break
+        if not left and int(psql(base, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                       "backend_type = 'client backend'")[0][0]) <= 1:
+            break
+        time.sleep(0.2)
+    time.sleep(1)
+
+
 def jobs_at(n, at, stamp, out, extra=""):
     t = time.gmtime(at)
     spec = f"{t.tm_sec} {t.tm_min} {t.tm_hour} * * *"
@@ -164,6 +191,7 @@ def lateness(cw, stamp, base, tmp, n, rounds):
             finally:
                 for d in ds:
                     d.stop()
+                settle([d.d for d in ds], base)
             if not ok:
                 raise SystemExit(f"bench_cluster: {kind} N={n}: not every stamp arrived")
             res[kind] += stamps(out, at)
