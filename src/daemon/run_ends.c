@@ -4,9 +4,12 @@
  * Workers record their runs' ends in the store; the spawner only says that
  * some worker ended (a report without a run id), and a worker of a
  * replaced spawner is reaped by the daemon itself. Either way the daemon
- * looks up the runs it started that it has not seen end yet: one store
- * read each, only after such news. A run that ended lost is resumed
- * there when its job can resume. */
+ * looks up the runs it started that it has not seen end yet, only after
+ * such news: with many of them, one read of the active runs first, so
+ * that only the runs no longer active are read one by one (on PostgreSQL
+ * each read is a round trip, and a burst of a thousand runs ends in many
+ * pieces). A run that ended lost is resumed there when its job can
+ * resume. */
 #include "daemon/daemon_internal.h"
 
 #include <errno.h>
@@ -57,17 +60,59 @@ static void resume_if_lost(daemon_state *d, const cw_run *r)
         resume_lost(d, r, job);
 }
 
+/* Watched runs beyond this many are checked against one list of the
+ * active runs before any is read alone. */
+#define ENDS_LIST_FROM 8
+
+static int id_cmp(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* The ids of the active (queued, running) runs, sorted; NULL when they
+ * cannot be read (then every watched run is read alone). */
+static int64_t *active_ids(daemon_state *d, size_t *ret_n)
+{
+        cw_run_filter f = CW_RUN_FILTER_INIT;
+        cw_run *runs = NULL;
+        int64_t *ids;
+        size_t n = 0;
+
+        f.active = true;
+        if (cw_store_runs_list(d->store, &f, &runs, &n) < 0)
+                return NULL;
+        ids = malloc((n ? n : 1) * sizeof(*ids));
+        for (size_t i = 0; ids && i < n; i++)
+                ids[i] = runs[i].id;
+        cw_runs_free(runs, n);
+        if (ids)
+                qsort(ids, n, sizeof(*ids), id_cmp);
+        *ret_n = n;
+        return ids;
+}
+
 void daemon_log_ends(daemon_state *d)
 {
         cw_run *lost = NULL;
-        size_t keep = 0, n_lost = 0, cap_lost = 0;
+        size_t keep = 0, n_lost = 0, cap_lost = 0, n_active = 0;
+        int64_t *active = NULL;
 
         if (!d->ends_due)
                 return;
         d->ends_due = false;
+        if (d->n_live > ENDS_LIST_FROM)
+                active = active_ids(d, &n_active);
         for (size_t i = 0; i < d->n_live; i++) {
                 cw_run r = {0};
-                int e = cw_store_run_get(d->store, d->live[i], &r);
+                int e;
+
+                if (active && bsearch(&d->live[i], active, n_active, sizeof(*active), id_cmp)) {
+                        d->live[keep++] = d->live[i]; /* still queued or running */
+                        continue;
+                }
+                e = cw_store_run_get(d->store, d->live[i], &r);
 
                 if (e == 0 && cw_run_status_is_final(r.status)) {
                         log_end(d, &r);
@@ -85,6 +130,7 @@ void daemon_log_ends(daemon_state *d)
                 cw_run_release(&r);
         }
         d->n_live = keep;
+        free(active);
         for (size_t i = 0; i < n_lost; i++) {
                 resume_if_lost(d, &lost[i]);
                 cw_run_release(&lost[i]);
