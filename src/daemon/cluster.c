@@ -190,11 +190,15 @@ static void publish_jobs(daemon_state *d)
         char(*hex)[17] = calloc(n + 1, sizeof(*hex));
         const char **hashes = calloc(n + 1, sizeof(char *));
         sect_span *spans = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
         uint64_t defaults = 0;
         int r = names && hex && hashes ? 0 : -ENOMEM;
 
         if (r == 0)
-                r = spans_read(d->text, d->text_len, &spans, &n_spans);
+                r = daemon_config_text(d, &text, &len);
+        if (r == 0)
+                r = spans_read(text, len, &spans, &n_spans);
         if (r == 0)
                 defaults = section_hash(spans, n_spans, "defaults");
         for (size_t i = 0; r == 0 && i < n; i++) {

@@ -176,6 +176,11 @@ static void log_changes(daemon_state *d, const char *text, size_t len, const cha
                 logline(d, "error", "event=error what=config_record error=%s", strerror(-r));
 }
 
+int daemon_config_text(const daemon_state *d, char **ret, size_t *ret_len)
+{
+        return cw_config_read_file(d->snapshot, ret, ret_len);
+}
+
 int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err)
 {
         cw_config_opts opts = {.zoneinfo_dir = d->o->zoneinfo_dir,
@@ -556,15 +561,12 @@ static void reload(daemon_state *d)
                 cw_config_free(n);
                 return;
         }
-        free(d->text);
-        d->text = CW_TAKE_PTR(text);
-        d->text_len = len;
         d->config_at = d->loaded_at;
         adopt_config(d, n);
         daemon_cluster_config(d);
         logline(d, "info", "event=reload jobs=%zu entries=%zu spawner=%d", n->n_jobs, n->n_entries,
                 (int)d->spawner_pid);
-        log_changes(d, d->text, d->text_len, diff);
+        log_changes(d, text, len, diff);
         admin_reloaded(d, n);
 }
 
@@ -667,7 +669,6 @@ static void cleanup(daemon_state *d)
         cw_store_close(d->store);
         cw_config_free(d->cfg);
         cw_tzwatch_free(d->tzw);
-        free(d->text);
         daemon_run_watch_free(d);
         daemon_waiting_free(d);
 }
@@ -723,8 +724,6 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
                 cleanup(&d);
                 return r;
         }
-        d.text = CW_TAKE_PTR(text);
-        d.text_len = len;
         r = cw_tzwatch_open(&d.tzw);
         if (r < 0)
                 logline(&d, "warning", "event=error what=tzwatch error=%s action=%s", strerror(-r),
@@ -747,7 +746,10 @@ int cw_daemon_run(const cw_daemon_opts *o, cw_error *err)
         if (d.http)
                 logline(&d, "info", "event=admin_listen address=%s", d.admin_listen);
         /* What changed since the config the last daemon ran. */
-        log_changes(&d, d.text, d.text_len, diff);
+        log_changes(&d, text, len, diff);
+        /* Not kept: what needs the accepted text again reads the snapshot
+         * (daemon_config_text), and a 10 000-job config is ~0.7 MiB. */
+        free(CW_TAKE_PTR(text));
         end_drain(&d);
         if (daemon_cluster_start(&d) < 0)
                 logline(&d, "error", "event=error what=cluster error=%s", strerror(ENOMEM));

@@ -55,8 +55,6 @@ typedef struct daemon_state {
         const cw_clock *clock; /* o->clock, or real_clock */
         cw_clock real_clock;
         cw_config *cfg;
-        char *text; /* cfg's text, as accepted (the snapshot's) */
-        size_t text_len;
         cw_store *store;
         int sig_fd, timer_fd, pid_fd;
         int spawner_fd;        /* our end of the spawner's socket, -1: none */
@@ -147,6 +145,10 @@ void daemon_run_watch_free(daemon_state *d);
  * are now. Returns 0 and a new config, or a negative errno with err
  * holding the first problem. */
 int parse_config(daemon_state *d, const char *text, size_t len, cw_config **ret, cw_error *err);
+/* The config text the daemon runs, as accepted: its snapshot in data_dir
+ * (CW_DAEMON_SNAPSHOT), read again rather than kept in memory. *ret is
+ * the caller's to free. 0 or a negative errno. */
+int daemon_config_text(const daemon_state *d, char **ret, size_t *ret_len);
 
 /* Makes n (taken) the config: passes use it, the admin server's threads
  * see it whole or not at all (the caller hands it to the server), a new

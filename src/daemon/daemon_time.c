@@ -68,12 +68,19 @@ static void on_zone_change(void *userdata, const cw_tzwatch_change *c)
  * A zone that no longer loads keeps the old config, rules and all. */
 void daemon_zones_reload(daemon_state *d)
 {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
         cw_config *n = NULL;
         cw_error err;
         char q[400];
 
         cw_error_clear(&err);
-        if (parse_config(d, d->text, d->text_len, &n, &err) < 0) {
+        r = daemon_config_text(d, &text, &len);
+        if (r < 0)
+                cw_error_fail(&err, r, "cannot read the config snapshot '%s': %s", d->snapshot,
+                              strerror(-r));
+        if (r < 0 || parse_config(d, text, len, &n, &err) < 0) {
                 logline(d, "error", "event=zone_error error=%s keeping=old",
                         quoted(err.msg, q, sizeof(q)));
                 daemon_zones_watch(d);
