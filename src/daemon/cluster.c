@@ -131,7 +131,8 @@ static int spans_read(const char *text, size_t len, sect_span **ret, size_t *ret
         }
         if (n)
                 v[n - 1].to = stop;
-        qsort(v, n, sizeof(*v), span_cmp);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), span_cmp);
         *ret = v;
         *ret_n = n;
         return 0;

@@ -242,7 +242,8 @@ void daemon_flush(daemon_state *d)
  * thousand fires commits in ~15 ms: one batch, as before. */
 static void batch_slice(daemon_state *d)
 {
-        if (!d->cluster || !d->batch || d->n_pend < 2 || cw_clock_mono_us() - d->batch_since < CW_DAEMON_SLICE_US)
+        if (!d->cluster || !d->batch || d->n_pend < 2 ||
+            cw_clock_mono_us() - d->batch_since < CW_DAEMON_SLICE_US)
                 return;
         if (batch_commit(d) && d->n_pend > 1)
                 hand_over_pending(d, d->n_pend - 1, true);

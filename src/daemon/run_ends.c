@@ -88,7 +88,8 @@ static int64_t *active_ids(daemon_state *d, size_t *ret_n)
                 ids[i] = runs[i].id;
         cw_runs_free(runs, n);
         if (ids)
-                qsort(ids, n, sizeof(*ids), id_cmp);
+                if (n > 1)
+                        qsort(ids, n, sizeof(*ids), id_cmp);
         *ret_n = n;
         return ids;
 }

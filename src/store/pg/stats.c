@@ -113,7 +113,8 @@ int pg_obs_flush(pg_store *q)
         size_t i = 0;
         int e = 0;
 
-        qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
+        if (q->n_obs > 1)
+                qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
         while (e == 0 && i < q->n_obs) {
                 pg_obs m = q->obs[i++];
 
