@@ -277,7 +277,10 @@ static void cluster_take(daemon_state *d, const cw_run *run, pending *p)
         if (!d->cluster)
                 return;
         if (!run->lock_key) {
-                if (cw_store_fence_next(d->store, &fence) == 0)
+                /* Given by the run's insert (start_worker), else asked for. */
+                if (run->fence > 0)
+                        p->fence = run->fence;
+                else if (cw_store_fence_next(d->store, &fence) == 0)
                         p->fence = fence;
                 return;
         }
@@ -322,6 +325,8 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         run.lock_key =
                 !a->ignore_lock && cw_lock_key(a->job, a->spec, key, sizeof(key)) == 0 ? key : NULL;
         run.resumed_from = a->resumed_from;
+        /* In a cluster a run without a lock takes its token with its row. */
+        run.fence = d->cluster && !run.lock_key ? -1 : 0;
         if (d->batch && cw_array_reserve((void **)&d->pend, &d->cap_pend, d->n_pend + 1,
                                          sizeof(pending), 64) < 0)
                 return cw_error_fail(err, -ENOMEM, "out of memory");

@@ -29,6 +29,12 @@ typedef struct pass {
         cw_time hold;          /* the earliest fire a cluster delay put off, 0: none */
         looked_up *jobs;
         size_t n_jobs, cap_jobs;
+        /* The jobs disabled in the store (cw_store_jobs_disabled, sorted),
+         * read once per pass at its first need: one query, not one per
+         * fire (on PostgreSQL each is a round trip). */
+        char **disabled;
+        size_t n_disabled;
+        int disabled_read; /* 0 not yet, 1 read, negative errno: failed */
 } pass;
 
 /* The job called name (the config's, or the admin UI's), NULL if none. */

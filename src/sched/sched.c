@@ -35,6 +35,10 @@ static void pass_release(pass *p)
         free(p->jobs);
         p->jobs = NULL;
         p->n_jobs = p->cap_jobs = 0;
+        cw_store_names_free(p->disabled, p->n_disabled);
+        p->disabled = NULL;
+        p->n_disabled = 0;
+        p->disabled_read = 0;
 }
 
 /* The job called name (cw_job_resolve), NULL when there is none now (or
@@ -142,12 +146,35 @@ static int record(pass *p, cw_sched_action *a, cw_sched_action_kind kind, const 
         return 0;
 }
 
+static int name_cmp(const void *key, const void *item)
+{
+        return strcmp(key, *(char *const *)item);
+}
+
+static int names_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The job's config says enabled and the store does not say disabled (a
+ * store that cannot say: enabled, as before). */
 static bool job_enabled(pass *p, const cw_job *job)
 {
         bool on;
 
         if (!job->enabled)
                 return false;
+        if (p->disabled_read == 0) {
+                p->disabled_read =
+                        cw_store_jobs_disabled(p->o->store, &p->disabled, &p->n_disabled) < 0 ? -1
+                                                                                              : 1;
+                /* Sorted by the store already; bsearch needs strcmp's order. */
+                if (p->disabled_read > 0 && p->n_disabled > 1)
+                        qsort(p->disabled, p->n_disabled, sizeof(char *), names_cmp);
+        }
+        if (p->disabled_read > 0)
+                return p->n_disabled == 0 ||
+                       !bsearch(job->name, p->disabled, p->n_disabled, sizeof(char *), name_cmp);
         return cw_store_job_enabled_get(p->o->store, job->name, &on) < 0 || on;
 }
 

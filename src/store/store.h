@@ -175,7 +175,9 @@ int cw_store_schema_version(cw_store *s);
 /* ---- runs ---- */
 
 /* Inserts a new run from *run (id ignored; status usually RUNNING, or
- * SKIPPED/MISSED/QUEUED); sets run->id. */
+ * SKIPPED/MISSED/QUEUED); sets run->id. With run->fence < 0 a store that
+ * has fencing tokens (PostgreSQL) gives the run a new one in the same
+ * statement and sets run->fence; another leaves run->fence alone. */
 int cw_store_run_insert(cw_store *s, cw_run *run);
 /* Records the job's process (pid, its /proc start time) once spawned. */
 int cw_store_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start);

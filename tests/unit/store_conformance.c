@@ -2218,6 +2218,17 @@ static void test_cluster_locks(void **state)
         /* Tokens only grow. */
         assert_int_equal(cw_store_fence_next(s, &f3), 0);
         assert_true(f3 > f2);
+        /* A run inserted asking for one (fence < 0) gets the next. */
+        {
+                cw_run q = new_run(job, CW_RUN_QUEUED, now_us());
+
+                q.fence = -1;
+                assert_int_equal(cw_store_run_insert(s, &q), 0);
+                assert_true(q.fence > f3);
+                assert_int_equal(cw_store_run_get(s, q.id, &r), 0);
+                assert_int_equal(r.fence, q.fence);
+                cw_run_release(&r);
+        }
         assert_int_equal(cw_store_lock_release(s, key2, f2), 0);
 }
 

@@ -107,6 +107,7 @@ static int insert_txn(pg_store *q, void *ctx)
         if (e < 0)
                 return e;
         r->id = PQntuples(x.res) == 1 ? pg_int(x.res, 0, 0) : 0;
+        r->fence = PQntuples(x.res) == 1 ? pg_int(x.res, 0, 1) : 0;
         pg_exec_release(&x);
         if (r->id <= 0)
                 return -EIO;
@@ -128,8 +129,10 @@ int pg_run_insert(cw_store *s, cw_run *run)
         cw_run c = *run; /* a copy: a rolled-back attempt leaves run->id alone */
         int r = pg_write(pg_of(s), insert_txn, &c);
 
-        if (r == 0)
+        if (r == 0) {
                 run->id = c.id;
+                run->fence = c.fence;
+        }
         return r;
 }
 

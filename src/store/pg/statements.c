@@ -34,7 +34,9 @@ static const stmt_def stmts[PS_MAX] = {
                  "started_us, ended_us, worker_pid, pid, pid_start, exit_code, signal, "
                  "progress_done, progress_total, output_size, output_truncated, reason, lock_key, "
                  "resume, resumed_from, fence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                 "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id"},
+                 "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
+                 "CASE WHEN $23::bigint < 0 THEN nextval('fence_tokens') ELSE $23::bigint END) "
+                 "RETURNING id, fence"},
         [PS_RUN_SET_PID] = {"cw_run_set_pid",
                             "UPDATE runs SET pid = $2, pid_start = $3 WHERE id = $1"},
         [PS_RUN_STARTED] = {"cw_run_started",
