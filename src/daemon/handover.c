@@ -195,7 +195,8 @@ static void hand_over_pending(daemon_state *d, size_t n, bool more)
                 free(d->pend[i].spec);
                 free(d->pend[i].lease_key);
         }
-        memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
+        if (d->n_pend > n)
+                memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
         d->n_pend -= n;
         d->n_pend_committed = d->n_pend_committed > n ? d->n_pend_committed - n : 0;
 }
