@@ -324,8 +324,10 @@ static int wait_runs(drain *dr)
                               dr->cli->out);
                         return 1;
                 }
-                if (n == 0)
+                if (n == 0) {
+                        cw_runs_free(runs, 0); /* the array, its runs released */
                         return CW_EXIT_OK;
+                }
                 if (dr->deadline_us && cw_clock_mono_us() >= dr->deadline_us) {
                         print_runs(dr, "timed out; still in progress:", runs, n);
                         fputs("the scheduler stays drained: 'cronwarden undrain' to resume\n",

@@ -232,7 +232,8 @@ static const char *const migrations[] = {
         /* 6: a digest of each node's published job definitions (nodes.c),
          * so a heartbeat compares one value per node, not every job's
          * hash, while the nodes agree ('' : published by an older node). */
-        "ALTER TABLE nodes ADD COLUMN jobs_n INTEGER NOT NULL DEFAULT 0,"
+        "ALTER TABLE nodes"
+        "  ADD COLUMN jobs_n INTEGER NOT NULL DEFAULT 0,"
         "  ADD COLUMN jobs_digest TEXT NOT NULL DEFAULT '';",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PG_SCHEMA_LATEST,
