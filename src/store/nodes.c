@@ -10,14 +10,6 @@
 
 #include "base/macro.h"
 
-#define NODE_OP(s, member)                                                                         \
-        do {                                                                                       \
-                if (!(s) || !(s)->ops)                                                             \
-                        return -EINVAL;                                                            \
-                if (!(s)->ops->member)                                                             \
-                        return -EOPNOTSUPP;                                                        \
-        } while (0)
-
 static const char *const state_names[CW_NODE_STATE_MAX] = {
         [CW_NODE_ALIVE] = "alive",
         [CW_NODE_DEAD] = "dead",
@@ -60,7 +52,7 @@ void cw_nodes_free(cw_node *n, size_t count)
 
 int cw_store_db_now(cw_store *s, int64_t *ret_us)
 {
-        NODE_OP(s, db_now);
+        OP_OR_RETURN(s, db_now);
         if (!ret_us)
                 return -EINVAL;
         return s->ops->db_now(s, ret_us);
@@ -70,7 +62,7 @@ int cw_store_node_beat(cw_store *s, const cw_node_beat *b, bool *ret_was_dead)
 {
         bool dummy;
 
-        NODE_OP(s, node_beat);
+        OP_OR_RETURN(s, node_beat);
         if (!b || !b->node)
                 return -EINVAL;
         return s->ops->node_beat(s, b, ret_was_dead ? ret_was_dead : &dummy);
@@ -78,7 +70,7 @@ int cw_store_node_beat(cw_store *s, const cw_node_beat *b, bool *ret_was_dead)
 
 int cw_store_node_leave(cw_store *s, const char *node)
 {
-        NODE_OP(s, node_leave);
+        OP_OR_RETURN(s, node_leave);
         if (!node)
                 return -EINVAL;
         return s->ops->node_leave(s, node);
@@ -86,7 +78,7 @@ int cw_store_node_leave(cw_store *s, const char *node)
 
 int cw_store_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_t *ret_n)
 {
-        NODE_OP(s, nodes_list);
+        OP_OR_RETURN(s, nodes_list);
         if (!ret || !ret_n || dead_after_us <= 0)
                 return -EINVAL;
         return s->ops->nodes_list(s, dead_after_us, ret, ret_n);
@@ -94,7 +86,7 @@ int cw_store_nodes_list(cw_store *s, int64_t dead_after_us, cw_node **ret, size_
 
 int cw_store_nodes_sweep(cw_store *s, int64_t dead_after_us, char ***ret, size_t *ret_n)
 {
-        NODE_OP(s, nodes_sweep);
+        OP_OR_RETURN(s, nodes_sweep);
         if (!ret || !ret_n || dead_after_us <= 0)
                 return -EINVAL;
         return s->ops->nodes_sweep(s, dead_after_us, ret, ret_n);
@@ -103,7 +95,7 @@ int cw_store_nodes_sweep(cw_store *s, int64_t dead_after_us, char ***ret, size_t
 int cw_store_node_jobs_set(cw_store *s, const char *node, const char *const *jobs,
                            const char *const *hashes, size_t n)
 {
-        NODE_OP(s, node_jobs_set);
+        OP_OR_RETURN(s, node_jobs_set);
         if (!node || (n && (!jobs || !hashes)))
                 return -EINVAL;
         return s->ops->node_jobs_set(s, node, jobs, hashes, n);
@@ -112,7 +104,7 @@ int cw_store_node_jobs_set(cw_store *s, const char *node, const char *const *job
 int cw_store_node_jobs_disagree(cw_store *s, const char *node, int64_t dead_after_us, char ***ret,
                                 size_t *ret_n)
 {
-        NODE_OP(s, node_jobs_disagree);
+        OP_OR_RETURN(s, node_jobs_disagree);
         if (!node || !ret || !ret_n || dead_after_us <= 0)
                 return -EINVAL;
         return s->ops->node_jobs_disagree(s, node, dead_after_us, ret, ret_n);

@@ -164,6 +164,17 @@ struct cw_store_ops {
         int (*release_memory)(cw_store *s);
 };
 
+/* Returns from the calling function unless store s has the operation at
+ * `member`: -EINVAL for no store, -EOPNOTSUPP when its backend leaves the
+ * operation out (above). */
+#define OP_OR_RETURN(s, member)                                                                    \
+        do {                                                                                       \
+                if (!(s) || !(s)->ops)                                                             \
+                        return -EINVAL;                                                            \
+                if (!(s)->ops->member)                                                             \
+                        return -EOPNOTSUPP;                                                        \
+        } while (0)
+
 /* The SQLite backend (src/store/sqlite/): opens (creating when missing, with
  * its directory) the database file at `path` and brings its schema up to
  * date. Errors as cw_store_open, with err saying what and where. */
