@@ -19,6 +19,7 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/spawner.h"
 #include "worker/lock.h"
+#include "worker/worker.h"
 
 /* A spawner that dies sooner than this after its start is restarted only
  * when a run needs it, not at once (no restart loop on a broken set-up). */
@@ -141,13 +142,17 @@ int hand_over_run(daemon_state *d, const pending *p, bool more, cw_error *err)
         return r;
 }
 
+static void pending_release(pending *p)
+{
+        free(p->spec);
+        free(p->lease_key);
+}
+
 /* Drops pend[from..]. */
 static void pending_drop(daemon_state *d, size_t from)
 {
-        for (size_t i = from; i < d->n_pend; i++) {
-                free(d->pend[i].spec);
-                free(d->pend[i].lease_key);
-        }
+        for (size_t i = from; i < d->n_pend; i++)
+                pending_release(&d->pend[i]);
         d->n_pend = from;
         if (d->n_pend_committed > from)
                 d->n_pend_committed = from;
@@ -191,10 +196,8 @@ static void hand_over_pending(daemon_state *d, size_t n, bool more)
                 daemon_pending_clear(d);
                 return;
         }
-        for (i = 0; i < n; i++) {
-                free(d->pend[i].spec);
-                free(d->pend[i].lease_key);
-        }
+        for (i = 0; i < n; i++)
+                pending_release(&d->pend[i]);
         if (d->n_pend > n)
                 memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
         d->n_pend -= n;
@@ -289,9 +292,7 @@ static void cluster_take(daemon_state *d, const cw_run *run, pending *p)
         if (!p->lease_key)
                 return;
         if (cw_store_lock_try(d->store, run->lock_key, d->cfg->node ? d->cfg->node : "", run->id,
-                              (int64_t)(d->cfg->dead_timeout > 0 ? d->cfg->dead_timeout : 30) *
-                                      CW_US_PER_SEC,
-                              &fence) < 0) {
+                              cw_worker_lease_us(d->cfg), &fence) < 0) {
                 free(p->lease_key);
                 p->lease_key = NULL;
                 return;
@@ -357,8 +358,7 @@ int start_worker(void *userdata, const cw_sched_action *a, int64_t *ret_run_id, 
         }
         /* Recorded already: a failure is said on the row, the pass reports it. */
         r = hand_over_run(d, &p, false, err);
-        free(p.spec);
-        free(p.lease_key);
+        pending_release(&p);
         return r < 0 ? r : 0;
 }
 

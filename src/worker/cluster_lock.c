@@ -40,7 +40,7 @@
 
 static void lease_granted(worker *w, int64_t sent);
 
-static int64_t lease_length(const cw_config *cfg)
+int64_t cw_worker_lease_us(const cw_config *cfg)
 {
         return (int64_t)(cfg->dead_timeout > 0 ? cfg->dead_timeout : 30) * 1000000;
 }
@@ -117,7 +117,7 @@ int worker_cluster_take(worker *w, const char *key, cw_lock_holder *holder, cw_e
                 worker_cluster_run_known(w);
                 return 0;
         }
-        w->lease_us = lease_length(cfg);
+        w->lease_us = cw_worker_lease_us(cfg);
         r = acquire(w, key, &h);
         /* Taken for this very run by its daemon, whose word did not reach
          * this worker (a replaced spawner's runs, handed over again). */
@@ -170,7 +170,7 @@ bool worker_cluster_adopt(worker *w, const char *key)
         w->adopted = true;
         if (!key)
                 return true;
-        w->lease_us = lease_length(o->cfg);
+        w->lease_us = cw_worker_lease_us(o->cfg);
         w->lease_key = key;
         lease_granted(w, o->lease_sent_us);
         return true;

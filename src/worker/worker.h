@@ -59,6 +59,10 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
 #define CW_WORKER_GATE_STAGGER_US 500
 /* The stagger's bound: with 4000 fires or more the rest go together. */
 #define CW_WORKER_GATE_STAGGER_MAX_US (2 * 1000000LL)
+/* A cluster lock's lease (dead_timeout; 30 s when unset), the same for
+ * the daemon that takes it with a claim and the worker that renews it. */
+int64_t cw_worker_lease_us(const cw_config *cfg);
+
 /* On a store nodes share (PostgreSQL), a queued run's worker closes its
  * connection once it has not used it for this long and opens one again
  * for its next write: a running job holds a server connection only while
