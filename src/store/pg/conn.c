@@ -514,6 +514,8 @@ static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx)
         if (r == 0)
                 r = fn(q, ctx);
         if (r == 0)
+                r = pg_obs_flush(q); /* the shared rows: locked from here on */
+        if (r == 0)
                 r = txid_read(q, &xid);
         if (r == 0) {
                 r = commit(q);
@@ -523,6 +525,7 @@ static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx)
                 }
                 return r;
         }
+        pg_obs_drop(q, 0);
         rollback(q);
         return r;
 }

@@ -241,8 +241,8 @@ typedef struct pg_store {
         char *listen_as;
         /* cw_store_run_fence: the run whose writes carry a token, and it */
         int64_t fence_run, fence;
-        /* Histogram observations of the open batch, made at its commit
-         * (stats.c, pg_obs_flush). */
+        /* Histogram observations of the open transaction (a batch or one
+         * write), made at its commit (stats.c, pg_obs_flush). */
         struct pg_obs *obs;
         size_t n_obs, cap_obs;
 } pg_store;
@@ -444,10 +444,11 @@ static inline int64_t pg_fence_of(const pg_store *q, int64_t id)
 int pg_stats_change(pg_store *q, const char *job, int64_t id, int from, cw_run_status to,
                     int64_t started_us, int64_t ended_us);
 /* Adds observation v to histogram (metric, job; metric a string that
- * outlives the store, a literal). Inside a batch it is kept until the
- * batch commits: pg_obs_flush makes the batch's observations, merged,
- * just before COMMIT, and pg_obs_drop(q, k) forgets all but the first k
- * (a write rolled back to its savepoint, a batch that ends otherwise;
+ * outlives the store, a literal), only inside a write's transaction or a
+ * batch: it is kept until that commits. pg_obs_flush makes the
+ * transaction's observations, merged and in one order, just before
+ * COMMIT, and pg_obs_drop(q, k) forgets all but the first k (a write
+ * rolled back to its savepoint, a transaction that ends otherwise;
  * q->n_obs says how many there are). */
 int pg_observe(pg_store *q, const char *metric, const char *job, const double *bounds, int n,
                double v);

@@ -255,19 +255,24 @@ static int exec_sql(pg_store *q, const char *sql, int64_t *ret_num)
         return e;
 }
 
-/* The store's schema version, 0 when it has none yet. */
+/* The store's schema version, 0 when it has none yet. One statement,
+ * not a look at the catalog first: every worker's connection asks, and a
+ * catalog query on a new backend costs it milliseconds of CPU. */
 static int read_version(pg_store *q, int64_t *ret)
 {
-        int64_t has = 0;
-        int e = exec_sql(q,
-                         "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
-                         "'schema_version' AND schemaname = current_schema()",
-                         &has);
+        PGresult *res = PQexec(q->conn, "SELECT coalesce(max(version), 0) FROM schema_version");
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        int e;
 
-        if (e == 0 && has)
-                e = exec_sql(q, "SELECT coalesce(max(version), 0) FROM schema_version", ret);
-        else if (e == 0)
+        if (state && strcmp(state, "42P01") == 0) { /* undefined_table */
+                PQclear(res);
                 *ret = 0;
+                return 0;
+        }
+        e = pg_result_errno(q, res);
+        if (e == 0)
+                *ret = PQntuples(res) > 0 ? pg_int(res, 0, 0) : 0;
+        PQclear(res);
         return e;
 }
 

@@ -48,29 +48,17 @@ typedef struct pg_obs {
         double sum;
 } pg_obs;
 
-static int observe_now(pg_store *q, const pg_obs *o)
-{
-        pg_exec hist = PG_EXEC(PS_HIST_ADD, PG_TEXT(o->metric), PG_TEXT(o->job), PG_INT(o->bucket),
-                               PG_INT(o->n));
-        pg_exec sum = PG_EXEC(PS_HIST_SUM_ADD, PG_TEXT(o->metric), PG_TEXT(o->job), PG_REAL(o->sum),
-                              PG_INT(o->n));
-        int e = pg_exec_run(q, &hist);
-
-        return e < 0 ? e : pg_exec_run(q, &sum);
-}
-
-/* Why a batch's observations wait for its commit: the all-jobs rows
- * (job '') are the same rows for every node, and a row updated early in
- * a batch stays locked until the batch commits, so the claim batches of
- * several nodes firing in the same second would run one after the other.
- * Made just before COMMIT, they are locked for the commit's length. */
+/* Why a transaction's observations wait for its commit: the all-jobs
+ * rows (job '') are the same rows for every node and every worker, and a
+ * row updated early in a transaction stays locked until it commits, so
+ * the claim batches of several nodes firing in the same second, and the
+ * end records of their workers, would run one after the other. Made just
+ * before COMMIT, they are locked for the commit's length. */
 int pg_observe(pg_store *q, const char *metric, const char *job, const double *bounds, int n,
                double v)
 {
         pg_obs o = {metric, (char *)job, bucket_of(bounds, n, v), 1, v};
 
-        if (!q->batch)
-                return observe_now(q, &o);
         if (q->n_obs == q->cap_obs) {
                 size_t cap = q->cap_obs ? 2 * q->cap_obs : 64;
                 pg_obs *grown = realloc(q->obs, cap * sizeof(*grown));
@@ -108,22 +96,50 @@ static int obs_cmp(const void *a, const void *b)
         return c != 0 ? c : (x->bucket > y->bucket) - (x->bucket < y->bucket);
 }
 
-int pg_obs_flush(pg_store *q)
+/* Whether two observations go to the same row: the bucket's (buckets),
+ * or the histogram's sum (!buckets). */
+static bool obs_same(const pg_obs *x, const pg_obs *y, bool buckets)
+{
+        return strcmp(x->metric, y->metric) == 0 && strcmp(x->job, y->job) == 0 &&
+               (!buckets || x->bucket == y->bucket);
+}
+
+/* Adds the sorted observations to their rows, merged: the buckets'
+ * (PS_HIST_ADD) or the sums' (PS_HIST_SUM_ADD). */
+static int obs_add(pg_store *q, bool buckets)
 {
         size_t i = 0;
         int e = 0;
 
-        if (q->n_obs > 1)
-                qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
         while (e == 0 && i < q->n_obs) {
                 pg_obs m = q->obs[i++];
 
-                while (i < q->n_obs && obs_cmp(&m, &q->obs[i]) == 0) {
+                while (i < q->n_obs && obs_same(&m, &q->obs[i], buckets)) {
                         m.n += q->obs[i].n;
                         m.sum += q->obs[i++].sum;
                 }
-                e = observe_now(q, &m);
+                pg_exec x = buckets ? PG_EXEC(PS_HIST_ADD, PG_TEXT(m.metric), PG_TEXT(m.job),
+                                              PG_INT(m.bucket), PG_INT(m.n))
+                                    : PG_EXEC(PS_HIST_SUM_ADD, PG_TEXT(m.metric),
+                                              PG_TEXT(m.job), PG_REAL(m.sum), PG_INT(m.n));
+                e = pg_exec_run(q, &x);
         }
+        return e;
+}
+
+/* Every transaction takes the rows in one order, all the buckets sorted
+ * and then all the sums sorted, so two never wait for each other in a
+ * circle (a bucket, its sum, then a second bucket of the same histogram
+ * did: a deadlock, which PostgreSQL breaks only after deadlock_timeout). */
+int pg_obs_flush(pg_store *q)
+{
+        int e;
+
+        if (q->n_obs > 1)
+                qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
+        e = obs_add(q, true);
+        if (e == 0)
+                e = obs_add(q, false);
         pg_obs_drop(q, 0);
         return e;
 }
