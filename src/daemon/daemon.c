@@ -151,6 +151,7 @@ static cw_sched_opts pass_opts(daemon_state *d)
         if (d->cluster) {
                 o.claim_delay = daemon_cluster_claim_delay;
                 o.last_pass_key = daemon_cluster_last_pass_key(d);
+                o.fires_done = daemon_fires_done_hook;
         }
         o.config_at = d->config_at;
         o.up_since = d->boot;

@@ -177,6 +177,8 @@ void daemon_spawner_replace(daemon_state *d, bool reaped, const char *detail);
 void daemon_batch_open(daemon_state *d);
 void daemon_flush(daemon_state *d);
 void daemon_flush_hook(void *userdata);
+/* sched's fires_done hook in a cluster (see handover.c). */
+void daemon_fires_done_hook(void *userdata);
 void daemon_read_reports(daemon_state *d);
 /* Drops the runs of a batch that will not be handed over (cleanup). */
 void daemon_pending_clear(daemon_state *d);

@@ -265,6 +265,21 @@ void daemon_flush_hook(void *userdata)
         daemon_batch_open(d);
 }
 
+/* sched's fires_done hook, in a cluster: the pass's runs are committed
+ * and handed over before its requests, retries and window are written
+ * (several round trips to the server), as a slice would be. A claim
+ * committed before the window is safe: a pass that finds the fire again
+ * finds it claimed. On SQLite the pass stays one commit. */
+void daemon_fires_done_hook(void *userdata)
+{
+        daemon_state *d = userdata;
+
+        if (!d->batch || d->n_pend == 0)
+                return;
+        daemon_flush(d);
+        daemon_batch_open(d);
+}
+
 /* In a cluster the run's fencing token, and its lock's lease when the
  * lock has no row, are taken here, in the pass's batch with the claim and
  * the run, one statement each on the daemon's open connection: the worker

@@ -810,6 +810,8 @@ int cw_sched_pass(const cw_sched_opts *o, cw_sched_result *ret, cw_error *err)
                 r = pass_entry(&p, &o->cfg->entries[i]);
         for (size_t i = 0; r == 0 && i < o->n_extra_entries; i++)
                 r = pass_entry(&p, &o->extra_entries[i]);
+        if (r == 0 && o->fires_done)
+                o->fires_done(o->userdata);
         if (r == 0)
                 r = cw_sched_since_save(p.since, o->store);
         /* Draining: requests stay queued, retries and dependency triggers

@@ -130,6 +130,11 @@ typedef struct cw_sched_opts {
          * back its starts (the daemon batches a pass's writes) commits and
          * hands over what it has; may be NULL. */
         void (*flush)(void *userdata);
+        /* Called once the pass's scheduled fires are decided, before its
+         * requests, retries, dependency triggers and window are written,
+         * so a starter that holds back its starts may hand them over
+         * first; may be NULL. */
+        void (*fires_done)(void *userdata);
         /* Since when this scheduler has run (the daemon's start), 0 when
          * unknown (tick). A fire before it fell while no scheduler ran: it
          * is missed (catch_up decides), however recent; start_deadline

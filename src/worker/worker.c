@@ -299,18 +299,23 @@ static void queued_mark(worker *w)
 
 /* The gate opened (EOF: every job of the burst is exec'd, or the starter
  * is gone): the bookkeeping waits CW_WORKER_GATE_SETTLE_US more, plus its
- * place in the burst times CW_WORKER_GATE_STAGGER_US (worker.h), so the
- * burst's last jobs, exec'd but still in their dynamic loader, are not
- * held up by the whole burst's workers opening the store at once. */
+ * place in the burst times CW_WORKER_GATE_STAGGER_US (worker.h; the
+ * _SHARED_ values on a shared store), so the burst's last jobs, exec'd
+ * but still in their dynamic loader, are not held up by the whole burst's
+ * workers opening the store at once. */
 void worker_gate_settle(worker *w)
 {
-        int64_t stagger =
-                (int64_t)(w->o->gate_rank > 0 ? w->o->gate_rank : 0) * CW_WORKER_GATE_STAGGER_US;
+        bool shared = worker_in_cluster(w->o->cfg);
+        int64_t rank = w->o->gate_rank > 0 ? w->o->gate_rank : 0;
+        int64_t settle = shared ? CW_WORKER_GATE_SETTLE_SHARED_US : CW_WORKER_GATE_SETTLE_US;
+        int64_t wait = settle + rank * (shared ? CW_WORKER_GATE_STAGGER_SHARED_US
+                                               : CW_WORKER_GATE_STAGGER_US);
+        int64_t max = settle + CW_WORKER_GATE_STAGGER_MAX_US;
 
         close_fd(&w->gate_fd);
-        if (stagger > CW_WORKER_GATE_STAGGER_MAX_US)
-                stagger = CW_WORKER_GATE_STAGGER_MAX_US;
-        w->gate_at = cw_clock_mono_us() + CW_WORKER_GATE_SETTLE_US + stagger;
+        if (shared && max > cw_worker_lease_us(w->o->cfg) / 4)
+                max = cw_worker_lease_us(w->o->cfg) / 4;
+        w->gate_at = cw_clock_mono_us() + (wait < max ? wait : max);
 }
 
 /* The gate opened and settled, or its time ran out: the bookkeeping held

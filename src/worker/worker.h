@@ -57,6 +57,14 @@ void cw_worker_users_prepare(cw_worker_users *c, const cw_job *job);
  * a thousand runnable workers got a thousandth of the CPU). */
 #define CW_WORKER_GATE_SETTLE_US 5000
 #define CW_WORKER_GATE_STAGGER_US 500
+/* The same on a shared store (PostgreSQL), where opening the store is a
+ * server session (~7 ms of the server's CPU to start, ~15 ms with a
+ * run's writes) and the other nodes' bursts of the same instant may
+ * still be starting their jobs: the bookkeeping waits longer, spread
+ * wider, never past a quarter of the lease a lock's holder must renew
+ * (cw_worker_lease_us). */
+#define CW_WORKER_GATE_SETTLE_SHARED_US 100000
+#define CW_WORKER_GATE_STAGGER_SHARED_US 2000
 /* The stagger's bound: with 4000 fires or more the rest go together. */
 #define CW_WORKER_GATE_STAGGER_MAX_US (2 * 1000000LL)
 /* A cluster lock's lease (dead_timeout; 30 s when unset), the same for

@@ -68,6 +68,8 @@ int pg_connect(pg_store *q)
                 return 0;
         PQfinish(q->conn);
         memset(q->prepared, 0, sizeof(q->prepared));
+        q->n_deferred = 0;
+        q->xid = 0;
         q->conn_gen++;
         q->conn = PQconnectdbParams(keys + first, vals + first, 1);
         if (!q->conn)
@@ -155,26 +157,34 @@ int pg_result_errno(pg_store *q, const PGresult *res)
 
 /* ---- running statements ----------------------------------------------------- */
 
+/* The list variants leave some of their six parameters unused, so the
+ * server cannot infer those types: they are given (text and bigint OIDs). */
+static const Oid list_types[6] = {25, 25, 25, 25, 20, 20};
+
+/* Statement id's name and SQL (sql: room for a list variant's). */
+static void stmt_text(int id, char *name, size_t name_size, char *sql, size_t sql_size,
+                      const char **ret_text)
+{
+        if (id < PS_MAX) {
+                snprintf(name, name_size, "%s", pg_stmt_name((pg_stmt_id)id));
+                *ret_text = pg_stmt_sql((pg_stmt_id)id);
+        } else {
+                snprintf(name, name_size, "cw_list_%d", id - PS_MAX);
+                pg_list_sql((unsigned)(id - PS_MAX), sql, sql_size);
+                *ret_text = sql;
+        }
+}
+
 static int prepare(pg_store *q, int id)
 {
         char name[32], sql[1024];
-        /* The list variants leave some of their six parameters unused, so
-         * the server cannot infer those types: they are given (text and
-         * bigint OIDs). */
-        static const Oid list_types[6] = {25, 25, 25, 25, 20, 20};
-        const char *text = sql;
+        const char *text;
         PGresult *res;
         int e;
 
         if (q->prepared[id])
                 return 0;
-        if (id < PS_MAX) {
-                snprintf(name, sizeof(name), "%s", pg_stmt_name((pg_stmt_id)id));
-                text = pg_stmt_sql((pg_stmt_id)id);
-        } else {
-                snprintf(name, sizeof(name), "cw_list_%d", id - PS_MAX);
-                pg_list_sql((unsigned)(id - PS_MAX), sql, sizeof(sql));
-        }
+        stmt_text(id, name, sizeof(name), sql, sizeof(sql), &text);
         res = id < PS_MAX ? PQprepare(q->conn, name, text, 0, NULL)
                           : PQprepare(q->conn, name, text, 6, list_types);
         e = pg_result_errno(q, res);
@@ -182,6 +192,19 @@ static int prepare(pg_store *q, int id)
         if (e == 0)
                 q->prepared[id] = true;
         return e;
+}
+
+/* Sends the preparation of id into the open pipeline. 0, or -ECONNRESET. */
+static int send_prepare(pg_store *q, int id)
+{
+        char name[32], sql[1024];
+        const char *text;
+
+        stmt_text(id, name, sizeof(name), sql, sizeof(sql), &text);
+        return (id < PS_MAX ? PQsendPrepare(q->conn, name, text, 0, NULL)
+                            : PQsendPrepare(q->conn, name, text, 6, list_types))
+                       ? 0
+                       : -ECONNRESET;
 }
 
 static const char *stmt_name(int id, char *buf, size_t size)
@@ -234,25 +257,22 @@ static int params_fill(const pg_exec *x, pg_params *p)
         return 0;
 }
 
-int pg_exec_run(pg_store *q, pg_exec *x)
+/* Sends x's statement (prepared already). 0, or -ECONNRESET. */
+static int send_one(pg_store *q, const pg_exec *x, const pg_params *p)
 {
-        pg_params p;
         char name[32];
-        PGresult *res;
-        int e;
 
-        x->res = NULL;
-        x->changes = 0;
-        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
-                return -ECONNRESET;
-        e = params_fill(x, &p);
-        if (e == 0)
-                e = prepare(q, x->id);
-        if (e < 0)
-                return e;
-        res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, p.vals,
-                             p.lens, p.fmts, 0);
-        e = pg_result_errno(q, res);
+        return PQsendQueryPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args,
+                                   p->vals, p->lens, p->fmts, 0)
+                       ? 0
+                       : -ECONNRESET;
+}
+
+/* x's reply: its errno, x->changes and (keep_result) x->res. Takes res. */
+static int take_result(pg_store *q, pg_exec *x, PGresult *res)
+{
+        int e = pg_result_errno(q, res);
+
         if (e < 0) {
                 PQclear(res);
                 return e;
@@ -267,6 +287,164 @@ int pg_exec_run(pg_store *q, pg_exec *x)
         else
                 PQclear(res);
         return 0;
+}
+
+/* The reply of one deferred statement: the transaction id is kept. */
+static int take_deferred(pg_store *q, int id, PGresult *res)
+{
+        pg_exec d = PG_EXEC0(id);
+        int e;
+
+        d.keep_result = id == PS_TXID;
+        e = take_result(q, &d, res);
+        if (e == 0 && id == PS_TXID)
+                q->xid = PQntuples(d.res) == 1 ? pg_int(d.res, 0, 0) : 0;
+        pg_exec_release(&d);
+        return e;
+}
+
+/* One reply of a pipeline and the end of it; NULL when the connection
+ * broke. */
+static PGresult *pipe_result(pg_store *q)
+{
+        PGresult *res = PQgetResult(q->conn);
+        PGresult *end = res ? PQgetResult(q->conn) : NULL;
+
+        PQclear(end); /* NULL after each statement's reply */
+        return res;
+}
+
+/* One statement of a pipeline: its id, whether its preparation goes
+ * before it, and for x, the caller's exec. */
+typedef struct pipe_cmd {
+        int id;
+        bool prep;
+        pg_exec *x;
+} pipe_cmd;
+
+/* The replies of cmds, in order: the first failure, or 0; -ECONNRESET
+ * into *ret_broken when the connection broke. Statements after a failure
+ * were skipped by the server (PGRES_PIPELINE_ABORTED). */
+static int pipe_replies(pg_store *q, const pipe_cmd *cmds, size_t n, int *ret_broken)
+{
+        int first = 0;
+
+        for (size_t i = 0; i < n && *ret_broken == 0; i++) {
+                for (int part = cmds[i].prep ? 0 : 1; part < 2 && *ret_broken == 0; part++) {
+                        PGresult *res = pipe_result(q);
+                        int r;
+
+                        if (!res) {
+                                *ret_broken = -ECONNRESET;
+                                break;
+                        }
+                        if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+                                PQclear(res);
+                                continue;
+                        }
+                        if (part == 0) {
+                                r = pg_result_errno(q, res);
+                                PQclear(res);
+                                if (r == 0)
+                                        q->prepared[cmds[i].id] = true;
+                        } else {
+                                r = cmds[i].x ? take_result(q, cmds[i].x, res)
+                                              : take_deferred(q, cmds[i].id, res);
+                        }
+                        first = first ? first : r;
+                }
+        }
+        return first;
+}
+
+/* The deferred statements, then x's (when x), in one round trip (libpq's
+ * pipeline mode), each preceded by its preparation when this connection
+ * has not prepared it yet: the first failure is returned, and the
+ * statements after it were not run. A failure of the pipeline itself
+ * closes the connection. */
+static int run_pipeline(pg_store *q, pg_exec *x, const pg_params *p)
+{
+        pipe_cmd cmds[PG_DEFER_MAX + 1];
+        bool queued[PG_STMT_MAX] = {false};
+        size_t n = 0;
+        int e = PQenterPipelineMode(q->conn) ? 0 : -ECONNRESET;
+        int first = 0;
+
+        for (size_t i = 0; i < q->n_deferred; i++)
+                cmds[n++] = (pipe_cmd){.id = q->deferred[i]};
+        q->n_deferred = 0;
+        if (x)
+                cmds[n++] = (pipe_cmd){.id = x->id, .x = x};
+        for (size_t i = 0; e == 0 && i < n; i++) {
+                pg_exec none = PG_EXEC0(cmds[i].id);
+
+                cmds[i].prep = !q->prepared[cmds[i].id] && !queued[cmds[i].id];
+                queued[cmds[i].id] = true;
+                if (cmds[i].prep)
+                        e = send_prepare(q, cmds[i].id);
+                if (e == 0)
+                        e = send_one(q, cmds[i].x ? cmds[i].x : &none, p);
+        }
+        if (e == 0 && !PQpipelineSync(q->conn))
+                e = -ECONNRESET;
+        if (e == 0)
+                first = pipe_replies(q, cmds, n, &e);
+        if (e == 0) {
+                PGresult *sync = PQgetResult(q->conn);
+                if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+                        e = -ECONNRESET;
+                PQclear(sync);
+        }
+        if (e == 0 && !PQexitPipelineMode(q->conn))
+                e = -ECONNRESET;
+        if (e < 0) {
+                keep_msg(q, PQerrorMessage(q->conn));
+                PQfinish(q->conn);
+                q->conn = NULL;
+                return e;
+        }
+        return first;
+}
+
+int pg_exec_run(pg_store *q, pg_exec *x)
+{
+        pg_params p;
+        PGresult *res;
+        char name[32];
+        int e;
+
+        x->res = NULL;
+        x->changes = 0;
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
+                return -ECONNRESET;
+        e = params_fill(x, &p);
+        if (e < 0)
+                return e;
+        if (q->n_deferred || !q->prepared[x->id])
+                return run_pipeline(q, x, &p);
+        res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, p.vals,
+                             p.lens, p.fmts, 0);
+        return take_result(q, x, res);
+}
+
+void pg_defer(pg_store *q, int id)
+{
+        if (q->n_deferred == PG_DEFER_MAX)
+                (void)pg_defer_flush(q);
+        q->deferred[q->n_deferred++] = id;
+}
+
+int pg_defer_flush(pg_store *q)
+{
+        pg_params none = {0};
+
+        if (q->n_deferred == 0)
+                return 0;
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
+                q->n_deferred = 0;
+                return -ECONNRESET;
+        }
+        return run_pipeline(q, NULL, &none);
 }
 
 void pg_exec_release(pg_exec *x)
@@ -379,6 +557,8 @@ int pg_rows_exec(pg_store *q, pg_exec *x, pg_rows *r)
 /* Ends the open transaction, if the connection still has one. */
 static void rollback(pg_store *q)
 {
+        q->n_deferred = 0; /* not sent: nothing of them to undo */
+        q->xid = 0;
         if (q->conn && PQstatus(q->conn) == CONNECTION_OK &&
             PQtransactionStatus(q->conn) != PQTRANS_IDLE)
                 (void)exec_simple(q, PS_ROLLBACK);
@@ -410,10 +590,13 @@ static int commit(pg_store *q)
         pg_exec x = PG_EXEC0(PS_COMMIT);
         int e;
 
-        if (q->fault != CW_STORE_PG_FAULT_NONE)
-                return commit_fault(q);
+        if (q->fault != CW_STORE_PG_FAULT_NONE) {
+                e = pg_defer_flush(q);
+                return e < 0 ? e : commit_fault(q);
+        }
         x.keep_result = true;
         e = pg_exec_run(q, &x);
+        q->xid = 0;
         if (e == 0 && strcmp(PQcmdStatus(x.res), "COMMIT") != 0)
                 e = -EIO;
         pg_exec_release(&x);
@@ -423,8 +606,12 @@ static int commit(pg_store *q)
 static int txid_read(pg_store *q, int64_t *ret)
 {
         pg_exec x = PG_EXEC0(PS_TXID);
-        int e;
+        int e = pg_defer_flush(q); /* the id read with BEGIN, when it was */
 
+        if (e < 0 || q->xid > 0) {
+                *ret = q->xid;
+                return e;
+        }
         x.keep_result = true;
         e = pg_exec_run(q, &x);
         if (e == 0 && PQntuples(x.res) == 1)
@@ -470,24 +657,23 @@ static bool retryable(int e)
 }
 
 /* A write inside a batch: its own savepoint, so a failing write leaves
- * no half of itself in the batch, and the batch goes on. */
+ * no half of itself in the batch, and the batch goes on. The SAVEPOINT
+ * goes with the write's first statement and the RELEASE with the next
+ * one, so a write of one statement costs one round trip, not three. */
 static int batch_write(pg_store *q, pg_txn_fn fn, void *ctx)
 {
-        int r;
-
         size_t obs = q->n_obs;
+        int r;
 
         if (q->batch_lost)
                 return -ECANCELED;
-        r = exec_simple(q, PS_SAVEPOINT);
-        if (r == 0) {
-                r = fn(q, ctx);
-                if (r == 0)
-                        r = exec_simple(q, PS_RELEASE);
-                if (r < 0 && r != -ECONNRESET) {
-                        (void)exec_simple(q, PS_ROLLBACK_TO);
-                        (void)exec_simple(q, PS_RELEASE);
-                }
+        pg_defer(q, PS_SAVEPOINT);
+        r = fn(q, ctx);
+        if (r == 0)
+                pg_defer(q, PS_RELEASE);
+        if (r < 0 && r != -ECONNRESET) {
+                (void)exec_simple(q, PS_ROLLBACK_TO);
+                (void)exec_simple(q, PS_RELEASE);
         }
         if (r < 0)
                 pg_obs_drop(q, obs);
@@ -510,9 +696,11 @@ static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx)
 
         if (r < 0)
                 return r == -ECONNREFUSED || r == -ETIMEDOUT ? -ECONNRESET : r;
-        r = exec_simple(q, PS_BEGIN);
-        if (r == 0)
-                r = fn(q, ctx);
+        /* BEGIN and the transaction's id go with fn's first statement. */
+        q->xid = 0;
+        pg_defer(q, PS_BEGIN);
+        pg_defer(q, PS_TXID);
+        r = fn(q, ctx);
         if (r == 0)
                 r = pg_obs_flush(q); /* the shared rows: locked from here on */
         if (r == 0)
@@ -603,6 +791,8 @@ int pg_batch_begin(cw_store *s)
                 if (r == 0) {
                         q->batch = true;
                         q->batch_lost = false;
+                        q->xid = 0;
+                        pg_defer(q, PS_TXID);
                         return 0;
                 }
                 rollback(q);

@@ -218,6 +218,8 @@ enum {
 #define PG_LIST_STMT(v) (PS_MAX + (int)(v))
 #define PG_STMT_MAX (PS_MAX + PL_VARIANTS)
 
+#define PG_DEFER_MAX 8
+
 typedef struct pg_store {
         cw_store base; /* first: a cw_store * is a pg_store * */
         PGconn *conn;  /* NULL or broken: connect again before use */
@@ -241,6 +243,12 @@ typedef struct pg_store {
         char *listen_as;
         /* cw_store_run_fence: the run whose writes carry a token, and it */
         int64_t fence_run, fence;
+        /* Statements without parameters whose replies need not be read at
+         * once (BEGIN, SAVEPOINT, RELEASE, the transaction id): sent in
+         * one round trip with the next statement (conn.c, pg_defer). */
+        int deferred[PG_DEFER_MAX];
+        size_t n_deferred;
+        int64_t xid; /* the open transaction's id once read, else 0 */
         /* Histogram observations of the open transaction (a batch or one
          * write), made at its commit (stats.c, pg_obs_flush). */
         struct pg_obs *obs;
@@ -309,6 +317,14 @@ typedef struct pg_exec {
  * first if this connection has not); sets x->changes, and x->res when
  * x->keep_result. No retries: those are the transaction's. */
 int pg_exec_run(pg_store *q, pg_exec *x);
+/* Queues a statement without parameters whose reply is not needed at
+ * once (PS_BEGIN, PS_SAVEPOINT, PS_RELEASE, PS_TXID, which sets q->xid):
+ * the next pg_exec_run sends it before its own, in the same round trip,
+ * and a failure of it is that call's failure. pg_defer_flush sends what
+ * is queued now (0, or the first failure). A new connection or a
+ * rollback forgets the queue. */
+void pg_defer(pg_store *q, int id);
+int pg_defer_flush(pg_store *q);
 /* Runs x's statement as a write of its own (pg_write). */
 int pg_exec_write(pg_store *q, pg_exec *x);
 /* x->res's rows: releases it. */
