@@ -404,7 +404,7 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
          * libpq: milliseconds of relocations), so that every worker
          * inherits it rather than loading it again. A failure is the
          * workers' to report, when they open the store. */
-        if (!getenv("CWX_NOLOAD")) (void)cw_store_load(cfg->store, &e);
+        (void)cw_store_load(cfg->store, &e);
         /* Look up every job's user now: the first lookup may load NSS
          * modules, which is better done before the first fire. */
         for (size_t i = 0; i < cfg->n_jobs; i++)

@@ -320,6 +320,7 @@ typedef struct pipe_cmd {
         int id;
         bool prep;
         pg_exec *x;
+        const pg_params *p;
 } pipe_cmd;
 
 /* The replies of cmds, in order: the first failure, or 0; -ECONNRESET
@@ -357,33 +358,35 @@ static int pipe_replies(pg_store *q, const pipe_cmd *cmds, size_t n, int *ret_br
         return first;
 }
 
-/* The deferred statements, then x's (when x), in one round trip (libpq's
- * pipeline mode), each preceded by its preparation when this connection
- * has not prepared it yet: the first failure is returned, and the
- * statements after it were not run. A failure of the pipeline itself
- * closes the connection. */
-static int run_pipeline(pg_store *q, pg_exec *x, const pg_params *p)
+/* The deferred statements, then xs (n_x of them, with their parameters
+ * ps), in one round trip (libpq's pipeline mode), each preceded by its
+ * preparation when this connection has not prepared it yet: the first
+ * failure is returned, and the statements after it were not run. A
+ * failure of the pipeline itself closes the connection. */
+static int run_pipeline(pg_store *q, pg_exec *xs, const pg_params *ps, size_t n_x)
 {
-        pipe_cmd cmds[PG_DEFER_MAX + 1];
+        static const pg_params none;
+        size_t n = 0, cap = q->n_deferred + n_x;
+        pipe_cmd one[PG_DEFER_MAX + 1];
+        pipe_cmd *cmds = cap <= CW_ARRAY_SIZE(one) ? one : calloc(cap, sizeof(*cmds));
         bool queued[PG_STMT_MAX] = {false};
-        size_t n = 0;
-        int e = PQenterPipelineMode(q->conn) ? 0 : -ECONNRESET;
+        int e = cmds && PQenterPipelineMode(q->conn) ? 0 : -ECONNRESET;
         int first = 0;
 
-        for (size_t i = 0; i < q->n_deferred; i++)
-                cmds[n++] = (pipe_cmd){.id = q->deferred[i]};
+        for (size_t i = 0; cmds && i < q->n_deferred; i++)
+                cmds[n++] = (pipe_cmd){.id = q->deferred[i], .p = &none};
         q->n_deferred = 0;
-        if (x)
-                cmds[n++] = (pipe_cmd){.id = x->id, .x = x};
+        for (size_t i = 0; cmds && i < n_x; i++)
+                cmds[n++] = (pipe_cmd){.id = xs[i].id, .x = &xs[i], .p = &ps[i]};
         for (size_t i = 0; e == 0 && i < n; i++) {
-                pg_exec none = PG_EXEC0(cmds[i].id);
+                pg_exec bare = PG_EXEC0(cmds[i].id);
 
                 cmds[i].prep = !q->prepared[cmds[i].id] && !queued[cmds[i].id];
                 queued[cmds[i].id] = true;
                 if (cmds[i].prep)
                         e = send_prepare(q, cmds[i].id);
                 if (e == 0)
-                        e = send_one(q, cmds[i].x ? cmds[i].x : &none, p);
+                        e = send_one(q, cmds[i].x ? cmds[i].x : &bare, cmds[i].p);
         }
         if (e == 0 && !PQpipelineSync(q->conn))
                 e = -ECONNRESET;
@@ -397,6 +400,10 @@ static int run_pipeline(pg_store *q, pg_exec *x, const pg_params *p)
         }
         if (e == 0 && !PQexitPipelineMode(q->conn))
                 e = -ECONNRESET;
+        if (cmds != one)
+                free(cmds);
+        if (e < 0 && !cmds)
+                return -ENOMEM;
         if (e < 0) {
                 keep_msg(q, PQerrorMessage(q->conn));
                 PQfinish(q->conn);
@@ -404,6 +411,79 @@ static int run_pipeline(pg_store *q, pg_exec *x, const pg_params *p)
                 return e;
         }
         return first;
+}
+
+int pg_exec_many(pg_store *q, pg_exec *xs, size_t n)
+{
+        pg_params *ps;
+        int e = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                xs[i].res = NULL;
+                xs[i].changes = 0;
+        }
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
+                return -ECONNRESET;
+        if (n == 0)
+                return pg_defer_flush(q);
+        ps = calloc(n, sizeof(*ps));
+        if (!ps)
+                return -ENOMEM;
+        for (size_t i = 0; e == 0 && i < n; i++)
+                e = params_fill(&xs[i], &ps[i]);
+        if (e == 0)
+                e = run_pipeline(q, xs, ps, n);
+        free(ps);
+        return e;
+}
+
+/* The statements a daemon's batch runs for a fire (state.c, runs.c,
+ * locks.c, stats.c): prepared together, in one round trip, when the
+ * connection's first batch begins, so the first fire after a daemon
+ * starts (or reconnects) does not pay a round trip per statement. */
+static const int batch_stmts[] = {
+        PS_SAVEPOINT,  PS_RELEASE,     PS_ROLLBACK_TO, PS_TXID,          PS_COMMIT,
+        PS_STATE_GET,  PS_STATE_SET,   PS_CLAIM,       PS_JOBS_DISABLED, PS_RUN_INSERT,
+        PS_LOCK_HOLDER, PS_LOCK_INSERT, PS_FENCE_NEXT, PS_HIST_ADD,      PS_HIST_SUM_ADD,
+        PS_REQUESTS_TAKE,
+};
+
+static int prepare_batch_stmts(pg_store *q)
+{
+        int e = 0;
+
+        if (q->prepared[PS_CLAIM] || PQenterPipelineMode(q->conn) == 0)
+                return 0;
+        for (size_t i = 0; e == 0 && i < CW_ARRAY_SIZE(batch_stmts); i++)
+                if (!q->prepared[batch_stmts[i]])
+                        e = send_prepare(q, batch_stmts[i]);
+        if (e == 0 && !PQpipelineSync(q->conn))
+                e = -ECONNRESET;
+        for (size_t i = 0; e == 0 && i < CW_ARRAY_SIZE(batch_stmts); i++) {
+                PGresult *res;
+
+                if (q->prepared[batch_stmts[i]])
+                        continue;
+                res = pipe_result(q);
+                if (!res)
+                        e = -ECONNRESET;
+                else if (pg_result_errno(q, res) == 0)
+                        q->prepared[batch_stmts[i]] = true;
+                PQclear(res);
+        }
+        if (e == 0) {
+                PGresult *sync = PQgetResult(q->conn);
+                if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+                        e = -ECONNRESET;
+                PQclear(sync);
+        }
+        if (e == 0 && !PQexitPipelineMode(q->conn))
+                e = -ECONNRESET;
+        if (e < 0) {
+                PQfinish(q->conn);
+                q->conn = NULL;
+        }
+        return e;
 }
 
 int pg_exec_run(pg_store *q, pg_exec *x)
@@ -421,7 +501,7 @@ int pg_exec_run(pg_store *q, pg_exec *x)
         if (e < 0)
                 return e;
         if (q->n_deferred || !q->prepared[x->id])
-                return run_pipeline(q, x, &p);
+                return run_pipeline(q, x, &p, 1);
         res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, p.vals,
                              p.lens, p.fmts, 0);
         return take_result(q, x, res);
@@ -436,15 +516,13 @@ void pg_defer(pg_store *q, int id)
 
 int pg_defer_flush(pg_store *q)
 {
-        pg_params none = {0};
-
         if (q->n_deferred == 0)
                 return 0;
         if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
                 q->n_deferred = 0;
                 return -ECONNRESET;
         }
-        return run_pipeline(q, NULL, &none);
+        return run_pipeline(q, NULL, NULL, 0);
 }
 
 void pg_exec_release(pg_exec *x)
@@ -656,6 +734,23 @@ static bool retryable(int e)
         return e == -EBUSY || e == -ECONNRESET;
 }
 
+/* Whether the connection has a transaction open, or one whose BEGIN is
+ * deferred (pg_defer). */
+static bool txn_open(pg_store *q)
+{
+        PGTransactionStatusType t;
+
+        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
+                return false;
+        t = PQtransactionStatus(q->conn);
+        if (t == PQTRANS_INTRANS)
+                return true;
+        for (size_t i = 0; t == PQTRANS_IDLE && i < q->n_deferred; i++)
+                if (q->deferred[i] == PS_BEGIN)
+                        return true;
+        return false;
+}
+
 /* A write inside a batch: its own savepoint, so a failing write leaves
  * no half of itself in the batch, and the batch goes on. The SAVEPOINT
  * goes with the write's first statement and the RELEASE with the next
@@ -677,8 +772,7 @@ static int batch_write(pg_store *q, pg_txn_fn fn, void *ctx)
         }
         if (r < 0)
                 pg_obs_drop(q, obs);
-        if (!q->conn || PQstatus(q->conn) != CONNECTION_OK ||
-            PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+        if (!txn_open(q)) {
                 q->batch_lost = true;
                 return r < 0 ? r : -ECANCELED;
         }
@@ -783,10 +877,19 @@ int pg_batch_begin(cw_store *s)
                 return -EALREADY;
         pg_deadline_init(q, &d);
         for (;;) {
+                bool open = q->conn && PQstatus(q->conn) == CONNECTION_OK;
                 int r = pg_connect(q);
                 if (r == -ECONNREFUSED || r == -ETIMEDOUT)
                         r = -ECONNRESET;
                 if (r == 0)
+                        r = prepare_batch_stmts(q);
+                /* On a connection that was open, BEGIN goes with the
+                 * batch's first statement (a connection lost meanwhile
+                 * loses the batch, as it would later); on a new one it is
+                 * sent now, so the wait for the database happens here. */
+                if (r == 0 && open)
+                        pg_defer(q, PS_BEGIN);
+                else if (r == 0)
                         r = exec_simple(q, PS_BEGIN);
                 if (r == 0) {
                         q->batch = true;
@@ -811,8 +914,7 @@ int pg_batch_commit(cw_store *s)
         if (!q->batch)
                 return -EINVAL;
         q->batch = false;
-        if (q->batch_lost || !q->conn || PQstatus(q->conn) != CONNECTION_OK ||
-            PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+        if (q->batch_lost || !txn_open(q)) {
                 pg_obs_drop(q, 0);
                 rollback(q);
                 return -ECANCELED;

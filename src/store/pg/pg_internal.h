@@ -324,6 +324,10 @@ int pg_exec_run(pg_store *q, pg_exec *x);
  * is queued now (0, or the first failure). A new connection or a
  * rollback forgets the queue. */
 void pg_defer(pg_store *q, int id);
+/* Runs the n statements of xs (after what is deferred) in one round trip:
+ * the first failure, or 0; the statements after a failure were not run.
+ * Each x's changes and res are set as pg_exec_run sets them. */
+int pg_exec_many(pg_store *q, pg_exec *xs, size_t n);
 int pg_defer_flush(pg_store *q);
 /* Runs x's statement as a write of its own (pg_write). */
 int pg_exec_write(pg_store *q, pg_exec *x);

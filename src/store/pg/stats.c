@@ -104,42 +104,64 @@ static bool obs_same(const pg_obs *x, const pg_obs *y, bool buckets)
                (!buckets || x->bucket == y->bucket);
 }
 
-/* Adds the sorted observations to their rows, merged: the buckets'
- * (PS_HIST_ADD) or the sums' (PS_HIST_SUM_ADD). */
-static int obs_add(pg_store *q, bool buckets)
+/* One merged row's statement and its four parameters. */
+typedef struct obs_stmt {
+        pg_exec x;
+        pg_val args[4];
+} obs_stmt;
+
+/* Appends to v the statements adding the sorted observations to their
+ * rows, merged: the buckets' (PS_HIST_ADD) or the sums' (PS_HIST_SUM_ADD). */
+static void obs_stmts(const pg_store *q, bool buckets, obs_stmt *v, size_t *n)
 {
         size_t i = 0;
-        int e = 0;
 
-        while (e == 0 && i < q->n_obs) {
+        while (i < q->n_obs) {
                 pg_obs m = q->obs[i++];
+                obs_stmt *o = &v[(*n)++];
 
                 while (i < q->n_obs && obs_same(&m, &q->obs[i], buckets)) {
                         m.n += q->obs[i].n;
                         m.sum += q->obs[i++].sum;
                 }
-                pg_exec x = buckets ? PG_EXEC(PS_HIST_ADD, PG_TEXT(m.metric), PG_TEXT(m.job),
-                                              PG_INT(m.bucket), PG_INT(m.n))
-                                    : PG_EXEC(PS_HIST_SUM_ADD, PG_TEXT(m.metric),
-                                              PG_TEXT(m.job), PG_REAL(m.sum), PG_INT(m.n));
-                e = pg_exec_run(q, &x);
+                o->args[0] = PG_TEXT(m.metric);
+                o->args[1] = PG_TEXT(m.job);
+                o->args[2] = buckets ? PG_INT(m.bucket) : PG_REAL(m.sum);
+                o->args[3] = PG_INT(m.n);
+                o->x = (pg_exec){.id = buckets ? PS_HIST_ADD : PS_HIST_SUM_ADD, .n_args = 4};
         }
-        return e;
 }
 
 /* Every transaction takes the rows in one order, all the buckets sorted
  * and then all the sums sorted, so two never wait for each other in a
  * circle (a bucket, its sum, then a second bucket of the same histogram
- * did: a deadlock, which PostgreSQL breaks only after deadlock_timeout). */
+ * did: a deadlock, which PostgreSQL breaks only after deadlock_timeout).
+ * All in one round trip. */
 int pg_obs_flush(pg_store *q)
 {
+        obs_stmt *v;
+        pg_exec *xs;
+        size_t n = 0;
         int e;
 
-        if (q->n_obs > 1)
-                qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
-        e = obs_add(q, true);
-        if (e == 0)
-                e = obs_add(q, false);
+        if (q->n_obs == 0)
+                return 0;
+        v = calloc(2 * q->n_obs, sizeof(*v));
+        xs = calloc(2 * q->n_obs, sizeof(*xs));
+        e = v && xs ? 0 : -ENOMEM;
+        if (e == 0) {
+                if (q->n_obs > 1)
+                        qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
+                obs_stmts(q, true, v, &n);
+                obs_stmts(q, false, v, &n);
+                for (size_t i = 0; i < n; i++) {
+                        xs[i] = v[i].x;
+                        xs[i].args = v[i].args;
+                }
+                e = pg_exec_many(q, xs, n);
+        }
+        free(xs);
+        free(v);
         pg_obs_drop(q, 0);
         return e;
 }
