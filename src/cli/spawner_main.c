@@ -1,22 +1,22 @@
 /* spawner_main.c - cronwarden-spawner, the daemon's spawner process
- * (daemon/spawner.h) as a program of its own, for SQLite stores.
+ * (daemon/spawner.h) as a program of its own.
  *
  * The spawner forks one worker per run. The cost of a fork, and of the
  * worker's exit, grows with the mappings the process carries, and the
- * cronwarden binary maps about 45 shared libraries (libcurl and libpq
- * with their TLS, Kerberos and LDAP stacks, libmicrohttpd, libsystemd,
- * zlib) of which a worker needs a handful. This program links only what
- * cw_spawner_main() and the worker use (the core library without its
- * PostgreSQL backend: store/pg_absent.c), so a worker is forked from a
- * process of about 20 libraries. The daemon starts it when it finds it
+ * cronwarden binary maps libraries a worker never uses (libmicrohttpd
+ * with gnutls, zlib, libsodium; libsystemd under systemd; the curl module
+ * once it sends a notification). This program links only what
+ * cw_spawner_main() and the worker use, with the module loaders in place
+ * of the backends (base/module.h): on a PostgreSQL store it loads
+ * cronwarden-pg.so before its first fork (cw_spawner_main), so its
+ * workers inherit libpq. The daemon starts it when it finds it
  * (cli_spawn_spawner); otherwise it starts `cronwarden daemon --spawner`,
  * which does the same with the full binary.
  *
  * Usage (internal, the daemon's only): cronwarden-spawner FULL CONFIG
  * SNAPSHOT PROTO, with the daemon's end of the socket pair on
- * CW_SPAWNER_FD. FULL is the cronwarden binary that started it: a config
- * whose store is not SQLite (which this program cannot open), or a PROTO
- * other than its own (cli_spawner_proto: a daemon of another version),
+ * CW_SPAWNER_FD. FULL is the cronwarden binary that started it: a PROTO
+ * other than its own (cli_spawner_proto: a daemon of another version)
  * makes it exec FULL as `--config CONFIG daemon --spawner
  * --config-snapshot SNAPSHOT` instead, on the same descriptors and
  * environment. */
@@ -31,7 +31,6 @@
 #include "cli_env.h"
 #include "config/config.h"
 #include "daemon/spawner.h"
-#include "store/store.h"
 
 #define PROG "cronwarden-spawner"
 
@@ -59,8 +58,8 @@ static cw_config *load_snapshot(const char *config_path, const char *snapshot, c
         return r < 0 ? NULL : cfg;
 }
 
-/* A store this program cannot open: the full binary takes over, as if
- * the daemon had started it. Returns only when exec fails. */
+/* A daemon of another version: the full binary takes over, as if the
+ * daemon had started it. Returns only when exec fails. */
 static int exec_full(const char *full, const char *config_path, const char *snapshot)
 {
         char *const argv[] = {(char *)full, "--config",          (char *)config_path, "daemon",
@@ -69,13 +68,6 @@ static int exec_full(const char *full, const char *config_path, const char *snap
         execv(full, argv);
         fprintf(stderr, PROG ": cannot start '%s': %s\n", full, strerror(errno));
         return EXIT_FAILURE;
-}
-
-static bool sqlite_store(const cw_config *cfg)
-{
-        cw_store_url u;
-
-        return cw_store_url_parse(cfg->store, &u, NULL) == 0 && u.kind == CW_STORE_SQLITE;
 }
 
 int main(int argc, char **argv)
@@ -103,8 +95,6 @@ int main(int argc, char **argv)
         cfg = load_snapshot(argv[2], argv[3], now);
         if (!cfg)
                 return CW_EXIT_USAGE;
-        if (!sqlite_store(cfg))
-                return exec_full(argv[1], argv[2], argv[3]);
         /* As `daemon --spawner` does (cmd_daemon.c): every symbol is bound
          * now; nothing started from here needs the setting. */
         if (getenv(CLI_SPAWNER_BIND_NOW)) {

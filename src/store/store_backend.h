@@ -193,9 +193,9 @@ int cw_store_pg_open(const char *url, cw_store **ret, cw_error *err);
  * cw_store_pg_open. The public library and the tests link the backend
  * itself. Both sides share the store's structs, whence the layout. */
 #define CW_STORE_PG_MODULE "cronwarden-pg.so"
-/* cw_store_load for PostgreSQL: loads the module (pg_load.c); 0 where the
- * backend is linked in (pg/schema.c); an error where there is none
- * (pg_absent.c). */
+/* cw_store_load for PostgreSQL: loads the module (pg_load.c, in the
+ * cronwarden program and its spawner); 0 where the backend is linked in
+ * (pg/schema.c). */
 int cw_store_pg_load(cw_error *err);
 typedef struct cw_store_pg_module {
         int (*open)(const char *url, cw_store **ret, cw_error *err);

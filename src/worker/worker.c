@@ -307,14 +307,19 @@ void worker_gate_settle(worker *w)
 {
         bool shared = worker_in_cluster(w->o->cfg);
         int64_t rank = w->o->gate_rank > 0 ? w->o->gate_rank : 0;
-        int64_t settle = shared ? CW_WORKER_GATE_SETTLE_SHARED_US : CW_WORKER_GATE_SETTLE_US;
-        int64_t wait = settle + rank * (shared ? CW_WORKER_GATE_STAGGER_SHARED_US
-                                               : CW_WORKER_GATE_STAGGER_US);
-        int64_t max = settle + CW_WORKER_GATE_STAGGER_MAX_US;
+        int64_t burst = w->o->gate_burst ? __atomic_load_n(w->o->gate_burst, __ATOMIC_ACQUIRE) : 0;
+        int64_t settle = CW_WORKER_GATE_SETTLE_US, wait, max;
 
-        close_fd(&w->gate_fd);
+        if (burst < rank + 1)
+                burst = rank + 1; /* a later burst's size, or none */
+        if (shared)
+                settle = CW_WORKER_GATE_SETTLE_SHARED_US + burst * CW_WORKER_GATE_BURST_SHARED_US;
+        wait = settle +
+               rank * (shared ? CW_WORKER_GATE_STAGGER_SHARED_US : CW_WORKER_GATE_STAGGER_US);
+        max = settle + CW_WORKER_GATE_STAGGER_MAX_US;
         if (shared && max > cw_worker_lease_us(w->o->cfg) / 4)
                 max = cw_worker_lease_us(w->o->cfg) / 4;
+        close_fd(&w->gate_fd);
         w->gate_at = cw_clock_mono_us() + (wait < max ? wait : max);
 }
 

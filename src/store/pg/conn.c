@@ -663,17 +663,21 @@ static int commit_fault(pg_store *q)
         return e < 0 ? e : -ECONNRESET;
 }
 
+/* COMMIT, with the transaction's histogram rows in the same round trip
+ * (pg_obs_commit). */
 static int commit(pg_store *q)
 {
         pg_exec x = PG_EXEC0(PS_COMMIT);
         int e;
 
         if (q->fault != CW_STORE_PG_FAULT_NONE) {
-                e = pg_defer_flush(q);
+                e = pg_obs_commit(q, NULL);
+                if (e == 0)
+                        e = pg_defer_flush(q);
                 return e < 0 ? e : commit_fault(q);
         }
         x.keep_result = true;
-        e = pg_exec_run(q, &x);
+        e = pg_obs_commit(q, &x);
         q->xid = 0;
         if (e == 0 && strcmp(PQcmdStatus(x.res), "COMMIT") != 0)
                 e = -EIO;
@@ -796,14 +800,14 @@ static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx)
         pg_defer(q, PS_TXID);
         r = fn(q, ctx);
         if (r == 0)
-                r = pg_obs_flush(q); /* the shared rows: locked from here on */
-        if (r == 0)
                 r = txid_read(q, &xid);
         if (r == 0) {
                 r = commit(q);
                 if (r == -ECONNRESET) {
                         pg_deadline_init(NULL, &d);
                         r = commit_outcome(q, xid, &d);
+                } else if (r < 0) {
+                        rollback(q); /* a statement before the COMMIT failed */
                 }
                 return r;
         }
@@ -919,10 +923,7 @@ int pg_batch_commit(cw_store *s)
                 rollback(q);
                 return -ECANCELED;
         }
-        /* The rows every node shares, locked from here to COMMIT only. */
-        r = pg_obs_flush(q);
-        if (r == 0)
-                r = txid_read(q, &xid);
+        r = txid_read(q, &xid);
         if (r < 0) {
                 rollback(q);
                 return r == -ECONNRESET ? -ECANCELED : r;
@@ -933,6 +934,8 @@ int pg_batch_commit(cw_store *s)
                 r = commit_outcome(q, xid, &d);
                 if (r == -ECONNRESET)
                         r = -ECANCELED;
+        } else if (r < 0) {
+                rollback(q); /* a statement before the COMMIT failed */
         }
         return r;
 }

@@ -465,14 +465,16 @@ int pg_stats_change(pg_store *q, const char *job, int64_t id, int from, cw_run_s
                     int64_t started_us, int64_t ended_us);
 /* Adds observation v to histogram (metric, job; metric a string that
  * outlives the store, a literal), only inside a write's transaction or a
- * batch: it is kept until that commits. pg_obs_flush makes the
- * transaction's observations, merged and in one order, just before
+ * batch: it is kept until that commits. pg_obs_commit makes the
+ * transaction's observations, merged and in one order, with its
  * COMMIT, and pg_obs_drop(q, k) forgets all but the first k (a write
  * rolled back to its savepoint, a transaction that ends otherwise;
  * q->n_obs says how many there are). */
 int pg_observe(pg_store *q, const char *metric, const char *job, const double *bounds, int n,
                double v);
-int pg_obs_flush(pg_store *q);
+/* Makes the observations (then commit's statement, when commit) in one
+ * round trip; commit gets its reply as pg_exec_run would set it. */
+int pg_obs_commit(pg_store *q, pg_exec *commit);
 void pg_obs_drop(pg_store *q, size_t keep);
 /* A run's job, status and start, its row locked until the transaction
  * ends (-ENOENT: no such run). */

@@ -136,18 +136,19 @@ static void obs_stmts(const pg_store *q, bool buckets, obs_stmt *v, size_t *n)
  * and then all the sums sorted, so two never wait for each other in a
  * circle (a bucket, its sum, then a second bucket of the same histogram
  * did: a deadlock, which PostgreSQL breaks only after deadlock_timeout).
- * All in one round trip. */
-int pg_obs_flush(pg_store *q)
+ * All in one round trip with the COMMIT: the rows every node shares are
+ * locked only while the server commits, never while the client (one
+ * process among a burst's thousand) waits for the CPU between two round
+ * trips. */
+int pg_obs_commit(pg_store *q, pg_exec *commit)
 {
         obs_stmt *v;
         pg_exec *xs;
         size_t n = 0;
         int e;
 
-        if (q->n_obs == 0)
-                return 0;
-        v = calloc(2 * q->n_obs, sizeof(*v));
-        xs = calloc(2 * q->n_obs, sizeof(*xs));
+        v = calloc(2 * q->n_obs + 1, sizeof(*v));
+        xs = calloc(2 * q->n_obs + 1, sizeof(*xs));
         e = v && xs ? 0 : -ENOMEM;
         if (e == 0) {
                 if (q->n_obs > 1)
@@ -158,7 +159,13 @@ int pg_obs_flush(pg_store *q)
                         xs[i] = v[i].x;
                         xs[i].args = v[i].args;
                 }
+                if (commit)
+                        xs[n++] = *commit;
                 e = pg_exec_many(q, xs, n);
+                if (commit) {
+                        commit->res = xs[n - 1].res;
+                        commit->changes = xs[n - 1].changes;
+                }
         }
         free(xs);
         free(v);
