@@ -358,6 +358,27 @@ static int pipe_replies(pg_store *q, const pipe_cmd *cmds, size_t n, int *ret_br
         return first;
 }
 
+/* Ends a pipeline whose replies were read (e: 0, or why not): reads its
+ * sync and leaves pipeline mode. A failure closes the connection, which
+ * is then in no state to use. */
+static int pipe_end(pg_store *q, int e)
+{
+        if (e == 0) {
+                PGresult *sync = PQgetResult(q->conn);
+                if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+                        e = -ECONNRESET;
+                PQclear(sync);
+        }
+        if (e == 0 && !PQexitPipelineMode(q->conn))
+                e = -ECONNRESET;
+        if (e < 0) {
+                keep_msg(q, PQerrorMessage(q->conn));
+                PQfinish(q->conn);
+                q->conn = NULL;
+        }
+        return e;
+}
+
 /* The deferred statements, then xs (n_x of them, with their parameters
  * ps), in one round trip (libpq's pipeline mode), each preceded by its
  * preparation when this connection has not prepared it yet: the first
@@ -370,13 +391,17 @@ static int run_pipeline(pg_store *q, pg_exec *xs, const pg_params *ps, size_t n_
         pipe_cmd one[PG_DEFER_MAX + 1];
         pipe_cmd *cmds = cap <= CW_ARRAY_SIZE(one) ? one : calloc(cap, sizeof(*cmds));
         bool queued[PG_STMT_MAX] = {false};
-        int e = cmds && PQenterPipelineMode(q->conn) ? 0 : -ECONNRESET;
-        int first = 0;
+        int e, first = 0;
 
-        for (size_t i = 0; cmds && i < q->n_deferred; i++)
+        if (!cmds) {
+                q->n_deferred = 0;
+                return -ENOMEM;
+        }
+        e = PQenterPipelineMode(q->conn) ? 0 : -ECONNRESET;
+        for (size_t i = 0; i < q->n_deferred; i++)
                 cmds[n++] = (pipe_cmd){.id = q->deferred[i], .p = &none};
         q->n_deferred = 0;
-        for (size_t i = 0; cmds && i < n_x; i++)
+        for (size_t i = 0; i < n_x; i++)
                 cmds[n++] = (pipe_cmd){.id = xs[i].id, .x = &xs[i], .p = &ps[i]};
         for (size_t i = 0; e == 0 && i < n; i++) {
                 pg_exec bare = PG_EXEC0(cmds[i].id);
@@ -392,25 +417,10 @@ static int run_pipeline(pg_store *q, pg_exec *xs, const pg_params *ps, size_t n_
                 e = -ECONNRESET;
         if (e == 0)
                 first = pipe_replies(q, cmds, n, &e);
-        if (e == 0) {
-                PGresult *sync = PQgetResult(q->conn);
-                if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-                        e = -ECONNRESET;
-                PQclear(sync);
-        }
-        if (e == 0 && !PQexitPipelineMode(q->conn))
-                e = -ECONNRESET;
         if (cmds != one)
                 free(cmds);
-        if (e < 0 && !cmds)
-                return -ENOMEM;
-        if (e < 0) {
-                keep_msg(q, PQerrorMessage(q->conn));
-                PQfinish(q->conn);
-                q->conn = NULL;
-                return e;
-        }
-        return first;
+        e = pipe_end(q, e);
+        return e < 0 ? e : first;
 }
 
 int pg_exec_many(pg_store *q, pg_exec *xs, size_t n)
@@ -442,10 +452,10 @@ int pg_exec_many(pg_store *q, pg_exec *xs, size_t n)
  * connection's first batch begins, so the first fire after a daemon
  * starts (or reconnects) does not pay a round trip per statement. */
 static const int batch_stmts[] = {
-        PS_SAVEPOINT,  PS_RELEASE,     PS_ROLLBACK_TO, PS_TXID,          PS_COMMIT,
-        PS_STATE_GET,  PS_STATE_SET,   PS_CLAIM,       PS_JOBS_DISABLED, PS_RUN_INSERT,
-        PS_LOCK_HOLDER, PS_LOCK_INSERT, PS_FENCE_NEXT, PS_HIST_ADD,      PS_HIST_SUM_ADD,
-        PS_REQUESTS_TAKE,
+        PS_SAVEPOINT,     PS_RELEASE,    PS_ROLLBACK_TO,  PS_TXID,
+        PS_COMMIT,        PS_STATE_GET,  PS_STATE_SET,    PS_CLAIM,
+        PS_JOBS_DISABLED, PS_RUN_INSERT, PS_LOCK_HOLDER,  PS_LOCK_INSERT,
+        PS_FENCE_NEXT,    PS_HIST_ADD,   PS_HIST_SUM_ADD, PS_REQUESTS_TAKE,
 };
 
 static int prepare_batch_stmts(pg_store *q)
@@ -471,19 +481,7 @@ static int prepare_batch_stmts(pg_store *q)
                         q->prepared[batch_stmts[i]] = true;
                 PQclear(res);
         }
-        if (e == 0) {
-                PGresult *sync = PQgetResult(q->conn);
-                if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-                        e = -ECONNRESET;
-                PQclear(sync);
-        }
-        if (e == 0 && !PQexitPipelineMode(q->conn))
-                e = -ECONNRESET;
-        if (e < 0) {
-                PQfinish(q->conn);
-                q->conn = NULL;
-        }
-        return e;
+        return pipe_end(q, e);
 }
 
 int pg_exec_run(pg_store *q, pg_exec *x)
