@@ -274,10 +274,8 @@ void daemon_fires_done_hook(void *userdata)
 {
         daemon_state *d = userdata;
 
-        if (!d->batch || d->n_pend == 0)
-                return;
-        daemon_flush(d);
-        daemon_batch_open(d);
+        if (d->n_pend > 0)
+                daemon_flush_hook(d);
 }
 
 /* In a cluster the run's fencing token, and its lock's lease when the

@@ -630,11 +630,13 @@ int pg_rows_exec(pg_store *q, pg_exec *x, pg_rows *r)
 
 /* ---- transactions ----------------------------------------------------------- */
 
-/* Ends the open transaction, if the connection still has one. */
+/* Ends the open transaction, if the connection still has one, and
+ * forgets what was kept for it (statements not sent, observations). */
 static void rollback(pg_store *q)
 {
         q->n_deferred = 0; /* not sent: nothing of them to undo */
         q->xid = 0;
+        pg_obs_drop(q, 0);
         if (q->conn && PQstatus(q->conn) == CONNECTION_OK &&
             PQtransactionStatus(q->conn) != PQTRANS_IDLE)
                 (void)exec_simple(q, PS_ROLLBACK);
@@ -669,9 +671,7 @@ static int commit(pg_store *q)
         int e;
 
         if (q->fault != CW_STORE_PG_FAULT_NONE) {
-                e = pg_obs_commit(q, NULL);
-                if (e == 0)
-                        e = pg_defer_flush(q);
+                e = pg_obs_commit(q, NULL); /* sends what is deferred too */
                 return e < 0 ? e : commit_fault(q);
         }
         x.keep_result = true;
@@ -809,7 +809,6 @@ static int write_attempt(pg_store *q, pg_txn_fn fn, void *ctx)
                 }
                 return r;
         }
-        pg_obs_drop(q, 0);
         rollback(q);
         return r;
 }
@@ -917,7 +916,6 @@ int pg_batch_commit(cw_store *s)
                 return -EINVAL;
         q->batch = false;
         if (q->batch_lost || !txn_open(q)) {
-                pg_obs_drop(q, 0);
                 rollback(q);
                 return -ECANCELED;
         }
@@ -945,6 +943,5 @@ void pg_batch_abort(cw_store *s)
         if (!q->batch)
                 return;
         q->batch = false;
-        pg_obs_drop(q, 0);
         rollback(q);
 }

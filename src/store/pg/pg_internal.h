@@ -250,7 +250,7 @@ typedef struct pg_store {
         size_t n_deferred;
         int64_t xid; /* the open transaction's id once read, else 0 */
         /* Histogram observations of the open transaction (a batch or one
-         * write), made at its commit (stats.c, pg_obs_flush). */
+         * write), made with its COMMIT (stats.c, pg_obs_commit). */
         struct pg_obs *obs;
         size_t n_obs, cap_obs;
 } pg_store;
@@ -324,11 +324,11 @@ int pg_exec_run(pg_store *q, pg_exec *x);
  * is queued now (0, or the first failure). A new connection or a
  * rollback forgets the queue. */
 void pg_defer(pg_store *q, int id);
+int pg_defer_flush(pg_store *q);
 /* Runs the n statements of xs (after what is deferred) in one round trip:
  * the first failure, or 0; the statements after a failure were not run.
  * Each x's changes and res are set as pg_exec_run sets them. */
 int pg_exec_many(pg_store *q, pg_exec *xs, size_t n);
-int pg_defer_flush(pg_store *q);
 /* Runs x's statement as a write of its own (pg_write). */
 int pg_exec_write(pg_store *q, pg_exec *x);
 /* x->res's rows: releases it. */

@@ -104,31 +104,27 @@ static bool obs_same(const pg_obs *x, const pg_obs *y, bool buckets)
                (!buckets || x->bucket == y->bucket);
 }
 
-/* One merged row's statement and its four parameters. */
-typedef struct obs_stmt {
-        pg_exec x;
-        pg_val args[4];
-} obs_stmt;
-
-/* Appends to v the statements adding the sorted observations to their
- * rows, merged: the buckets' (PS_HIST_ADD) or the sums' (PS_HIST_SUM_ADD). */
-static void obs_stmts(const pg_store *q, bool buckets, obs_stmt *v, size_t *n)
+/* Fills xs[*n...] (with their parameters in args) with the statements
+ * adding the sorted observations to their rows, merged: the buckets'
+ * (PS_HIST_ADD) or the sums' (PS_HIST_SUM_ADD). */
+static void obs_stmts(const pg_store *q, bool buckets, pg_exec *xs, pg_val (*args)[4], size_t *n)
 {
         size_t i = 0;
 
         while (i < q->n_obs) {
                 pg_obs m = q->obs[i++];
-                obs_stmt *o = &v[(*n)++];
+                pg_val *a = args[*n];
 
                 while (i < q->n_obs && obs_same(&m, &q->obs[i], buckets)) {
                         m.n += q->obs[i].n;
                         m.sum += q->obs[i++].sum;
                 }
-                o->args[0] = PG_TEXT(m.metric);
-                o->args[1] = PG_TEXT(m.job);
-                o->args[2] = buckets ? PG_INT(m.bucket) : PG_REAL(m.sum);
-                o->args[3] = PG_INT(m.n);
-                o->x = (pg_exec){.id = buckets ? PS_HIST_ADD : PS_HIST_SUM_ADD, .n_args = 4};
+                a[0] = PG_TEXT(m.metric);
+                a[1] = PG_TEXT(m.job);
+                a[2] = buckets ? PG_INT(m.bucket) : PG_REAL(m.sum);
+                a[3] = PG_INT(m.n);
+                xs[(*n)++] = (pg_exec){
+                        .id = buckets ? PS_HIST_ADD : PS_HIST_SUM_ADD, .args = a, .n_args = 4};
         }
 }
 
@@ -142,23 +138,21 @@ static void obs_stmts(const pg_store *q, bool buckets, obs_stmt *v, size_t *n)
  * trips. */
 int pg_obs_commit(pg_store *q, pg_exec *commit)
 {
-        obs_stmt *v;
+        pg_val(*args)[4] = NULL;
         pg_exec *xs;
         size_t n = 0;
         int e;
 
-        v = calloc(2 * q->n_obs + 1, sizeof(*v));
+        if (q->n_obs == 0) /* most writes: nothing to allocate */
+                return pg_exec_many(q, commit, commit ? 1 : 0);
+        args = calloc(2 * q->n_obs, sizeof(*args));
         xs = calloc(2 * q->n_obs + 1, sizeof(*xs));
-        e = v && xs ? 0 : -ENOMEM;
+        e = args && xs ? 0 : -ENOMEM;
         if (e == 0) {
                 if (q->n_obs > 1)
                         qsort(q->obs, q->n_obs, sizeof(*q->obs), obs_cmp);
-                obs_stmts(q, true, v, &n);
-                obs_stmts(q, false, v, &n);
-                for (size_t i = 0; i < n; i++) {
-                        xs[i] = v[i].x;
-                        xs[i].args = v[i].args;
-                }
+                obs_stmts(q, true, xs, args, &n);
+                obs_stmts(q, false, xs, args, &n);
                 if (commit)
                         xs[n++] = *commit;
                 e = pg_exec_many(q, xs, n);
@@ -168,7 +162,7 @@ int pg_obs_commit(pg_store *q, pg_exec *commit)
                 }
         }
         free(xs);
-        free(v);
+        free(args);
         pg_obs_drop(q, 0);
         return e;
 }
