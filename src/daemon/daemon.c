@@ -471,9 +471,12 @@ static cw_time run_pass(daemon_state *d)
                 return 0;
         o.store = d->store;
         replay_journal(d);
+        /* The pass's first reads, the UI's entries among them, go to the
+         * store together (cw_sched_read_ahead), in the batch. */
+        daemon_batch_open(d);
+        cw_sched_read_ahead(&o, true);
         add_ui_entries(d, &o, &ui, &n_ui);
         cw_error_clear(&err);
-        daemon_batch_open(d);
         r = cw_sched_pass(&o, &res, &err);
         /* What the pass did before an error stands: its runs start. */
         daemon_flush(d);

@@ -265,12 +265,26 @@ int sched_start(pass *p, cw_sched_action *a)
         return 0;
 }
 
+/* The lock holder a start of a's job will read, said ahead so that it
+ * goes with the fire's claim. */
+static void lock_read_ahead(pass *p, const cw_sched_action *a)
+{
+        const cw_sched_lock_ops *l = p->o->locks;
+
+        if (l && l->read_ahead && p->enabled && a->job->concurrency != CW_CONCURRENCY_ALLOW)
+                l->read_ahead(p->o->userdata, p->o->cfg, p->o->store, a->job, a->spec);
+}
+
 /* Claims (key, at) and, when this pass wins it, acts on the fire. */
 int sched_claim_and(pass *p, cw_sched_action *a, const char *key, cw_time at, bool missed,
                     const char *why)
 {
         bool won = false;
-        int r = cw_store_claim(p->o->store, key, at, p->o->cfg->node, &won);
+        int r;
+
+        if (!missed)
+                lock_read_ahead(p, a);
+        r = cw_store_claim(p->o->store, key, at, p->o->cfg->node, &won);
 
         if (r < 0 || !won)
                 return r;
@@ -713,6 +727,23 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
                 r = act_on_fires(p, e, job, &f);
         fires_release(&f);
         return r;
+}
+
+void cw_sched_read_ahead(const cw_sched_opts *o, bool ui_entries)
+{
+        /* read_state's, in its order; "last_pass" is only a fallback
+         * when the scheduler has a key of its own. */
+        cw_store_ahead reads[] = {
+                {CW_AHEAD_UI_ENTRIES, NULL},
+                {CW_AHEAD_STATE, "enabled"},
+                {CW_AHEAD_STATE, CW_SCHED_STATE_DRAINING},
+                {CW_AHEAD_STATE, o->last_pass_key ? o->last_pass_key : "last_pass"},
+                {CW_AHEAD_STATE, CW_SCHED_SINCE_KEY},
+                {CW_AHEAD_JOBS_DISABLED, NULL},
+        };
+        size_t first = ui_entries ? 0 : 1;
+
+        cw_store_read_ahead(o->store, reads + first, CW_ARRAY_SIZE(reads) - first);
 }
 
 static int read_state(pass *p)

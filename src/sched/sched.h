@@ -98,6 +98,10 @@ typedef struct cw_sched_lock_ops {
          * start that follows then finds the lock held and is skipped. */
         void (*stop_holders)(void *userdata, const cw_config *cfg, cw_store *store,
                              const cw_job *job, const char *spec, int64_t now_us);
+        /* May be NULL: says ahead (cw_store_read_ahead) the store read
+         * holder will make, if any, so it goes with the fire's claim. */
+        void (*read_ahead)(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                           const char *spec);
 } cw_sched_lock_ops;
 
 typedef struct cw_sched_opts {
@@ -174,6 +178,12 @@ typedef struct cw_sched_result {
  * rewriting `every 90m` as `every 1h30m` keeps it. 0, or -ENOBUFS. */
 #define CW_SCHED_EVERY_KEY_MAX (CW_JOBSPEC_TEXT_MAX + CW_TIMESPEC_CANONICAL_MAX + 16)
 int cw_sched_every_key(const cw_schedule_entry *e, char *buf, size_t size);
+
+/* Says ahead (cw_store_read_ahead) the reads cw_sched_pass(o) starts
+ * with, its state and the jobs disabled in the store, and with ui_entries
+ * the UI-created entries (cw_ui_entries_load): for a caller that opened a
+ * batch for the pass, so they cost one round trip, not one each. */
+void cw_sched_read_ahead(const cw_sched_opts *o, bool ui_entries);
 
 /* Reads e's previous fire into *ret (a string to free): under the key
  * above, else under the key stores made before it ("every:<spec>:<the

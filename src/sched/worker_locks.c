@@ -123,11 +123,25 @@ static void stop_holders(void *userdata, const cw_config *cfg, cw_store *store, 
         stop_remote_holder(cfg, store, job, key);
 }
 
+/* The store's row of the lock, which holder reads when this node's lock
+ * file is free (most starts): said ahead. */
+static void read_ahead(void *userdata, const cw_config *cfg, cw_store *store, const cw_job *job,
+                       const char *spec)
+{
+        char key[CW_LOCK_KEY_MAX];
+
+        (void)userdata;
+        (void)cfg;
+        if (store && cw_lock_key(job, spec, key, sizeof(key)) == 0)
+                cw_store_read_ahead(store, &(cw_store_ahead){CW_AHEAD_LOCK_HOLDER, key}, 1);
+}
+
 const cw_sched_lock_ops *cw_sched_worker_locks(void)
 {
         static const cw_sched_lock_ops ops = {
                 .holder = holder,
                 .stop_holders = stop_holders,
+                .read_ahead = read_ahead,
         };
 
         return &ops;

@@ -370,6 +370,12 @@ void cw_store_batch_abort(cw_store *s)
                 s->ops->batch_abort(s);
 }
 
+void cw_store_read_ahead(cw_store *s, const cw_store_ahead *reads, size_t n)
+{
+        if (s && s->ops && s->ops->read_ahead && reads && n)
+                s->ops->read_ahead(s, reads, n);
+}
+
 int cw_store_run_set_pid(cw_store *s, int64_t id, int pid, uint64_t pid_start)
 {
         OP_OR_RETURN(s, run_set_pid);

@@ -279,6 +279,26 @@ int cw_store_batch_begin(cw_store *s);
 int cw_store_batch_commit(cw_store *s);
 void cw_store_batch_abort(cw_store *s);
 
+/* Reads a caller is about to make inside a batch, said ahead: a backend
+ * that pays a round trip per statement (PostgreSQL) sends them with its
+ * next statement and answers each from what came back, once; the others
+ * ignore this. What a read returns does not change, only when it is made:
+ * a read-ahead is made when sent, inside the batch's transaction, and a
+ * write of the batch to what it read drops it (read again when asked).
+ * What is not asked for by the batch's end is dropped. Outside a batch,
+ * or on any failure to send, the reads are simply made when asked. */
+typedef enum cw_store_ahead_kind {
+        CW_AHEAD_STATE,         /* cw_store_state_get(key) */
+        CW_AHEAD_JOBS_DISABLED, /* cw_store_jobs_disabled (key unused) */
+        CW_AHEAD_UI_ENTRIES,    /* cw_store_ui_entries_list (key unused) */
+        CW_AHEAD_LOCK_HOLDER,   /* cw_store_lock_holder(key) */
+} cw_store_ahead_kind;
+typedef struct cw_store_ahead {
+        cw_store_ahead_kind kind;
+        const char *key; /* copied */
+} cw_store_ahead;
+void cw_store_read_ahead(cw_store *s, const cw_store_ahead *reads, size_t n);
+
 /* ---- scheduler (used by tick/daemon; shape fixed now) ---- */
 
 /* Claims (spec, scheduled_at) for node: *ret_won is true for exactly one

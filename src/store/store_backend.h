@@ -100,6 +100,7 @@ struct cw_store_ops {
         int (*batch_begin)(cw_store *s);
         int (*batch_commit)(cw_store *s);
         void (*batch_abort)(cw_store *s);
+        void (*read_ahead)(cw_store *s, const cw_store_ahead *reads, size_t n);
 
         /* live output of running runs */
         int (*run_output_snapshot)(cw_store *s, int64_t id, uint64_t size, bool truncated,

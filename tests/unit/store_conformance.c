@@ -848,6 +848,106 @@ static void test_batches(void **state)
         assert_int_equal(cw_store_batch_commit(s), -EINVAL);
 }
 
+/* Reads said ahead in a batch answer as the reads themselves would: each
+ * once, after the batch's own writes to what they read, and none of them
+ * outlives the batch. A backend that does not read ahead passes as is. */
+static bool has_name(char **names, size_t n, const char *want)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(names[i], want) == 0)
+                        return true;
+        return false;
+}
+
+static void expect_state(cw_store *s, const char *key, const char *want)
+{
+        char *v = NULL;
+
+        assert_int_equal(cw_store_state_get(s, key, &v), 0);
+        assert_string_equal(v, want);
+        free(v);
+}
+
+static void test_read_ahead(void **state)
+{
+        fixture *f = *state;
+        cw_store *s = store(f), *other = NULL;
+        char k1[96], k2[96], k3[96], job[96], lk[96];
+        cw_store_ahead reads[6];
+        cw_cluster_lock h = {0};
+        cw_ui_entry *list = NULL;
+        char **names = NULL, *v = NULL;
+        int64_t fence = 0;
+        size_t n = 0;
+        bool won = false;
+        int r;
+
+        name(f, "a", k1, sizeof(k1));
+        name(f, "b", k2, sizeof(k2));
+        name(f, "absent", k3, sizeof(k3));
+        name(f, "J", job, sizeof(job));
+        name(f, "lock", lk, sizeof(lk));
+        assert_int_equal(cw_store_state_set(s, k1, "1"), 0);
+        assert_int_equal(cw_store_state_set(s, k2, "2"), 0);
+        assert_int_equal(cw_store_job_enabled_set(s, job, false), 0);
+        r = cw_store_batch_begin(s);
+        if (r == -EOPNOTSUPP) {
+                cw_store_batch_abort(s);
+                skip();
+        }
+        assert_int_equal(r, 0);
+        reads[0] = (cw_store_ahead){CW_AHEAD_STATE, k1};
+        reads[1] = (cw_store_ahead){CW_AHEAD_STATE, k2};
+        reads[2] = (cw_store_ahead){CW_AHEAD_STATE, k3};
+        reads[3] = (cw_store_ahead){CW_AHEAD_JOBS_DISABLED, NULL};
+        reads[4] = (cw_store_ahead){CW_AHEAD_UI_ENTRIES, NULL};
+        reads[5] = (cw_store_ahead){CW_AHEAD_LOCK_HOLDER, lk};
+        cw_store_read_ahead(s, reads, 6);
+        expect_state(s, k1, "1");
+        expect_state(s, k1, "1"); /* asked again: read again */
+        /* The batch's own write to a key read ahead is what is seen. */
+        assert_int_equal(cw_store_state_set(s, k2, "3"), 0);
+        expect_state(s, k2, "3");
+        assert_int_equal(cw_store_state_get(s, k3, &v), -ENOENT);
+        assert_null(v);
+        /* A write between the reads said ahead and theirs changes nothing. */
+        assert_int_equal(cw_store_claim(s, job, 60, "n", &won), 0);
+        assert_true(won);
+        assert_int_equal(cw_store_jobs_disabled(s, &names, &n), 0);
+        assert_true(has_name(names, n, job));
+        cw_store_names_free(names, n);
+        cw_store_read_ahead(s, &reads[3], 1);
+        assert_int_equal(cw_store_job_enabled_set(s, job, true), 0);
+        assert_int_equal(cw_store_jobs_disabled(s, &names, &n), 0);
+        assert_false(has_name(names, n, job));
+        cw_store_names_free(names, n);
+        assert_int_equal(cw_store_ui_entries_list(s, &list, &n), 0);
+        cw_ui_entries_free(list, n);
+        r = cw_store_lock_holder(s, lk, &h);
+        if (r != -EOPNOTSUPP) {
+                assert_int_equal(r, -ENOENT);
+                cw_store_read_ahead(s, &reads[5], 1);
+                assert_int_equal(cw_store_lock_try(s, lk, "na", 7, 5000000, &fence), 0);
+                assert_int_equal(cw_store_lock_holder(s, lk, &h), 0);
+                assert_int_equal(h.run_id, 7);
+                cw_cluster_lock_release(&h);
+                assert_int_equal(cw_store_lock_release(s, lk, fence), 0);
+        }
+        /* Sent but not asked for by the commit: dropped with the batch,
+         * so another process's later write is seen. */
+        cw_store_read_ahead(s, reads, 2);
+        expect_state(s, k2, "3");
+        assert_int_equal(cw_store_batch_commit(s), 0);
+        assert_int_equal(open_url(f->url, &other), 0);
+        assert_int_equal(cw_store_state_set(other, k1, "9"), 0);
+        expect_state(s, k1, "9");
+        /* Outside a batch nothing is kept at all. */
+        cw_store_read_ahead(s, reads, 1);
+        assert_int_equal(cw_store_state_set(other, k1, "10"), 0);
+        expect_state(s, k1, "10");
+        cw_store_close(other);
+}
+
 static void lateness_now(cw_store *s, const char *job, cw_store_hist *ret)
 {
         cw_job_stats *st = NULL;
@@ -2255,6 +2355,7 @@ int main(int argc, char **argv)
                 T(test_prune),
                 T(test_prune_claims),
                 T(test_batches),
+                T(test_read_ahead),
                 T(test_claims),
                 T(test_state_and_flags),
                 T(test_requests),

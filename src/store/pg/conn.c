@@ -70,6 +70,7 @@ int pg_connect(pg_store *q)
         memset(q->prepared, 0, sizeof(q->prepared));
         q->n_deferred = 0;
         q->xid = 0;
+        pg_ahead_drop(q);
         q->conn_gen++;
         q->conn = PQconnectdbParams(keys + first, vals + first, 1);
         if (!q->conn)
@@ -375,32 +376,60 @@ static int pipe_end(pg_store *q, int e)
                 keep_msg(q, PQerrorMessage(q->conn));
                 PQfinish(q->conn);
                 q->conn = NULL;
+                pg_ahead_drop(q);
         }
         return e;
 }
 
-/* The deferred statements, then xs (n_x of them, with their parameters
- * ps), in one round trip (libpq's pipeline mode), each preceded by its
- * preparation when this connection has not prepared it yet: the first
- * failure is returned, and the statements after it were not run. A
- * failure of the pipeline itself closes the connection. */
+/* The reads said ahead that wait (ahead.c), as commands of a pipeline
+ * into cmds + *n, their parameters into *ret_ps (to free). */
+static int ahead_cmds(pg_store *q, pipe_cmd *cmds, size_t *n, pg_params **ret_ps)
+{
+        size_t k = pg_ahead_unsent(q), at = 0;
+        pg_params *ps;
+        pg_exec *x;
+
+        *ret_ps = NULL;
+        if (k == 0)
+                return 0;
+        ps = calloc(k, sizeof(*ps));
+        if (!ps)
+                return -ENOMEM;
+        for (size_t j = 0; (x = pg_ahead_next_unsent(q, &at)); j++) {
+                (void)params_fill(x, &ps[j]); /* one text parameter at most */
+                cmds[(*n)++] = (pipe_cmd){.id = x->id, .x = x, .p = &ps[j]};
+        }
+        *ret_ps = ps;
+        return 0;
+}
+
+/* The deferred statements and the reads said ahead, then xs (n_x of
+ * them, with their parameters ps), in one round trip (libpq's pipeline
+ * mode), each preceded by its preparation when this connection has not
+ * prepared it yet: the first failure is returned, and the statements
+ * after it were not run. A failure of the pipeline itself closes the
+ * connection. */
 static int run_pipeline(pg_store *q, pg_exec *xs, const pg_params *ps, size_t n_x)
 {
         static const pg_params none;
-        size_t n = 0, cap = q->n_deferred + n_x;
+        size_t n = 0, cap = q->n_deferred + pg_ahead_unsent(q) + n_x;
         pipe_cmd one[PG_DEFER_MAX + 1];
         pipe_cmd *cmds = cap <= CW_ARRAY_SIZE(one) ? one : calloc(cap, sizeof(*cmds));
         bool queued[PG_STMT_MAX] = {false};
+        pg_params *aps = NULL;
         int e, first = 0;
 
         if (!cmds) {
                 q->n_deferred = 0;
+                pg_ahead_drop(q);
                 return -ENOMEM;
         }
         e = PQenterPipelineMode(q->conn) ? 0 : -ECONNRESET;
         for (size_t i = 0; i < q->n_deferred; i++)
                 cmds[n++] = (pipe_cmd){.id = q->deferred[i], .p = &none};
         q->n_deferred = 0;
+        if (e == 0)
+                e = ahead_cmds(q, cmds, &n, &aps);
         for (size_t i = 0; i < n_x; i++)
                 cmds[n++] = (pipe_cmd){.id = xs[i].id, .x = &xs[i], .p = &ps[i]};
         for (size_t i = 0; e == 0 && i < n; i++) {
@@ -419,7 +448,9 @@ static int run_pipeline(pg_store *q, pg_exec *xs, const pg_params *ps, size_t n_
                 first = pipe_replies(q, cmds, n, &e);
         if (cmds != one)
                 free(cmds);
+        free(aps);
         e = pipe_end(q, e);
+        pg_ahead_sent(q);
         return e < 0 ? e : first;
 }
 
@@ -495,10 +526,14 @@ int pg_exec_run(pg_store *q, pg_exec *x)
         x->changes = 0;
         if (!q->conn || PQstatus(q->conn) != CONNECTION_OK)
                 return -ECONNRESET;
+        if (q->n_ahead && pg_ahead_serve(q, x, &e))
+                return e;
+        if (q->n_ahead)
+                pg_ahead_forget(q, x);
         e = params_fill(x, &p);
         if (e < 0)
                 return e;
-        if (q->n_deferred || !q->prepared[x->id])
+        if (q->n_deferred || pg_ahead_unsent(q) || !q->prepared[x->id])
                 return run_pipeline(q, x, &p, 1);
         res = PQexecPrepared(q->conn, stmt_name(x->id, name, sizeof(name)), (int)x->n_args, p.vals,
                              p.lens, p.fmts, 0);
@@ -514,10 +549,11 @@ void pg_defer(pg_store *q, int id)
 
 int pg_defer_flush(pg_store *q)
 {
-        if (q->n_deferred == 0)
+        if (q->n_deferred == 0 && pg_ahead_unsent(q) == 0)
                 return 0;
         if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
                 q->n_deferred = 0;
+                pg_ahead_drop(q);
                 return -ECONNRESET;
         }
         return run_pipeline(q, NULL, NULL, 0);
@@ -637,6 +673,7 @@ static void rollback(pg_store *q)
         q->n_deferred = 0; /* not sent: nothing of them to undo */
         q->xid = 0;
         pg_obs_drop(q, 0);
+        pg_ahead_drop(q);
         if (q->conn && PQstatus(q->conn) == CONNECTION_OK &&
             PQtransactionStatus(q->conn) != PQTRANS_IDLE)
                 (void)exec_simple(q, PS_ROLLBACK);
@@ -677,16 +714,19 @@ static int commit(pg_store *q)
         x.keep_result = true;
         e = pg_obs_commit(q, &x);
         q->xid = 0;
+        pg_ahead_drop(q);
         if (e == 0 && strcmp(PQcmdStatus(x.res), "COMMIT") != 0)
                 e = -EIO;
         pg_exec_release(&x);
         return e;
 }
 
+/* The open transaction's id: read with its BEGIN already (the statements
+ * still deferred then go with the COMMIT), or now. */
 static int txid_read(pg_store *q, int64_t *ret)
 {
         pg_exec x = PG_EXEC0(PS_TXID);
-        int e = pg_defer_flush(q); /* the id read with BEGIN, when it was */
+        int e = q->xid > 0 ? 0 : pg_defer_flush(q);
 
         if (e < 0 || q->xid > 0) {
                 *ret = q->xid;

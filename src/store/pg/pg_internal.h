@@ -44,8 +44,9 @@
  * (claims, scheduler state, job flags, requests, UI entries), stats.c
  * (the per-job aggregates), outbox.c (the notification outbox), nodes.c
  * (cluster nodes: heartbeats in the database's time, the dead-node sweep,
- * published job hashes), locks.c (cluster locks, fencing tokens) and
- * commands.c (commands to a node, the wake-up channel). */
+ * published job hashes), locks.c (cluster locks, fencing tokens),
+ * commands.c (commands to a node, the wake-up channel) and ahead.c (reads
+ * said ahead inside a batch, sent with its next statement). */
 #ifndef CW_STORE_PG_PG_INTERNAL_H
 #define CW_STORE_PG_PG_INTERNAL_H
 
@@ -220,6 +221,43 @@ enum {
 
 #define PG_DEFER_MAX 8
 
+/* A statement's parameters and its run (conn.c, pg_exec_run). */
+typedef enum pg_val_type { PG_V_INT, PG_V_REAL, PG_V_TEXT, PG_V_BLOB } pg_val_type;
+typedef struct pg_val {
+        pg_val_type type;
+        int64_t i;
+        double d;
+        const void *p; /* text (NULL: SQL NULL) or blob */
+        size_t n;      /* blob length */
+} pg_val;
+#define PG_INT(v) ((pg_val){.type = PG_V_INT, .i = (int64_t)(v)})
+#define PG_REAL(v) ((pg_val){.type = PG_V_REAL, .d = (v)})
+#define PG_TEXT(s) ((pg_val){.type = PG_V_TEXT, .p = (s)})
+#define PG_BLOB(b, len) ((pg_val){.type = PG_V_BLOB, .p = (b), .n = (len)})
+
+typedef struct pg_exec {
+        int id;             /* a pg_stmt_id or PG_LIST_STMT(v) */
+        const pg_val *args; /* $1, $2, ... */
+        size_t n_args;
+        int64_t changes; /* out: rows the statement changed or returned */
+        PGresult *res;   /* out: its rows, when keep_result (caller clears) */
+        bool keep_result;
+} pg_exec;
+#define PG_EXEC(stmt, ...)                                                                         \
+        ((pg_exec){.id = (stmt),                                                                   \
+                   .args = (const pg_val[]){__VA_ARGS__},                                          \
+                   .n_args = sizeof((const pg_val[]){__VA_ARGS__}) / sizeof(pg_val)})
+#define PG_EXEC0(stmt) ((pg_exec){.id = (stmt)})
+
+/* A read said ahead (ahead.c): its statement, its key (the one text
+ * parameter, or NULL), and once sent, its rows in x.res. */
+typedef struct pg_ahead {
+        pg_exec x;
+        char *key;
+        pg_val arg;
+        bool sent;
+} pg_ahead;
+
 typedef struct pg_store {
         cw_store base; /* first: a cw_store * is a pg_store * */
         PGconn *conn;  /* NULL or broken: connect again before use */
@@ -253,6 +291,9 @@ typedef struct pg_store {
          * write), made with its COMMIT (stats.c, pg_obs_commit). */
         struct pg_obs *obs;
         size_t n_obs, cap_obs;
+        /* Reads said ahead in the open batch (ahead.c). */
+        pg_ahead *ahead;
+        size_t n_ahead, cap_ahead;
 } pg_store;
 
 static inline pg_store *pg_of(cw_store *s)
@@ -286,33 +327,6 @@ int pg_result_errno(pg_store *q, const PGresult *res);
 
 /* ---- conn.c: statements ----------------------------------------------------- */
 
-typedef enum pg_val_type { PG_V_INT, PG_V_REAL, PG_V_TEXT, PG_V_BLOB } pg_val_type;
-typedef struct pg_val {
-        pg_val_type type;
-        int64_t i;
-        double d;
-        const void *p; /* text (NULL: SQL NULL) or blob */
-        size_t n;      /* blob length */
-} pg_val;
-#define PG_INT(v) ((pg_val){.type = PG_V_INT, .i = (int64_t)(v)})
-#define PG_REAL(v) ((pg_val){.type = PG_V_REAL, .d = (v)})
-#define PG_TEXT(s) ((pg_val){.type = PG_V_TEXT, .p = (s)})
-#define PG_BLOB(b, len) ((pg_val){.type = PG_V_BLOB, .p = (b), .n = (len)})
-
-typedef struct pg_exec {
-        int id;             /* a pg_stmt_id or PG_LIST_STMT(v) */
-        const pg_val *args; /* $1, $2, ... */
-        size_t n_args;
-        int64_t changes; /* out: rows the statement changed or returned */
-        PGresult *res;   /* out: its rows, when keep_result (caller clears) */
-        bool keep_result;
-} pg_exec;
-#define PG_EXEC(stmt, ...)                                                                         \
-        ((pg_exec){.id = (stmt),                                                                   \
-                   .args = (const pg_val[]){__VA_ARGS__},                                          \
-                   .n_args = sizeof((const pg_val[]){__VA_ARGS__}) / sizeof(pg_val)})
-#define PG_EXEC0(stmt) ((pg_exec){.id = (stmt)})
-
 /* Runs x's statement once on the current connection (preparing it
  * first if this connection has not); sets x->changes, and x->res when
  * x->keep_result. No retries: those are the transaction's. */
@@ -333,6 +347,26 @@ int pg_exec_many(pg_store *q, pg_exec *xs, size_t n);
 int pg_exec_write(pg_store *q, pg_exec *x);
 /* x->res's rows: releases it. */
 void pg_exec_release(pg_exec *x);
+
+/* ---- ahead.c: reads sent ahead (cw_store_read_ahead) ------------------------ */
+
+void pg_read_ahead(cw_store *s, const cw_store_ahead *reads, size_t n);
+/* For pg_exec_run: true when x is a read said ahead, which is then served
+ * (its rows in x->res when x->keep_result; *ret 0) or, when sending it
+ * failed, *ret that failure; false when x must go to the server. */
+bool pg_ahead_serve(pg_store *q, pg_exec *x, int *ret);
+/* For pg_exec_run: a write x drops the waiting reads it changes. */
+void pg_ahead_forget(pg_store *q, const pg_exec *x);
+/* For the pipeline (conn.c): how many wait to be sent; the next of them
+ * from index *at on (marked sent; NULL when none is left); after the
+ * replies, pg_ahead_sent drops those that got none. */
+size_t pg_ahead_unsent(const pg_store *q);
+pg_exec *pg_ahead_next_unsent(pg_store *q, size_t *at);
+void pg_ahead_sent(pg_store *q);
+/* The transaction ended or the connection went: all dropped. free also
+ * gives back the array (closing). */
+void pg_ahead_drop(pg_store *q);
+void pg_ahead_free(pg_store *q);
 
 /* Values of a result row: the integer and the copied text (NULL for SQL
  * NULL) of column col. */

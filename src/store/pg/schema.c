@@ -363,6 +363,7 @@ static void pg_close(cw_store *s)
         if (!q)
                 return;
         pg_obs_drop(q, 0);
+        pg_ahead_free(q);
         PQfinish(q->conn); /* an open batch is rolled back by the server */
         free(q->listen_as);
         free(q->url);
@@ -411,6 +412,7 @@ static const cw_store_ops pg_ops = {
         .batch_begin = pg_batch_begin,
         .batch_commit = pg_batch_commit,
         .batch_abort = pg_batch_abort,
+        .read_ahead = pg_read_ahead,
         .run_requeued = pg_run_requeued,
         .run_output_snapshot = pg_run_output_snapshot,
         .run_output_get = pg_run_output_get,
