@@ -205,12 +205,17 @@ void daemon_waiting_free(daemon_state *d);
  * all once no process of a previous daemon can start one (at start, and
  * when the spawner is replaced); sweep_queued, after a worker ended, those
  * whose job may have run, and returns the second it wants to look again
- * (0: none). */
+ * (0: none); worker_died, the run of one worker that ended abnormally. */
 void restart_queued(daemon_state *d);
 /* A lost run whose resume state was just set pending, of a job that can
  * resume: started again now as a resume of the same fire (recover.c). */
 void resume_lost(daemon_state *d, const cw_run *q, const cw_job *job);
 cw_time sweep_queued(daemon_state *d);
+/* The spawner said run_id's worker ended killed or failed (wstatus as
+ * waitpid gives it): a run it left queued without a start record never
+ * started its job, and nothing else will start it: it is recorded failed,
+ * saying how its worker ended, and its cluster lock row is freed. */
+void worker_died(daemon_state *d, int64_t run_id, int wstatus);
 /* daemon_notify.c: starts the sender thread (d->notify); without it (out
  * of memory, no thread) the outbox waits for a `tick` or the next start,
  * which is logged. Stop ends and frees it; both accept a sender not

@@ -389,9 +389,11 @@ void daemon_read_reports(daemon_state *d)
                 /* Workers ended: the wake-up itself is the news (a pass
                  * follows), and one may have died before its run's record. */
                 d->notify_due = true;
-                if (rep.run_id <= 0) {
+                if (rep.run_id <= 0 || rep.ended) {
                         d->sweep_due = true;
                         d->ends_due = true;
+                        if (rep.ended)
+                                worker_died(d, rep.run_id, rep.wstatus);
                         continue;
                 }
                 snprintf(why, sizeof(why), "could not start: %s", rep.msg);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -21,6 +22,7 @@
 #include "daemon/spawner.h"
 #include "notify/notify.h"
 #include "worker/control.h"
+#include "worker/started.h"
 
 /* While the daemon runs, a queued run whose worker died after starting
  * its job is looked for once a worker has ended (sweep_queued), at most
@@ -235,6 +237,61 @@ void restart_queued(daemon_state *d)
  * their job can resume, while the daemon runs (not only at its next start).
  * Returns the second by which it wants to look again (runs too young to
  * judge, or the rate limit), 0 for none. */
+/* How a worker ended, from its wait status: "was killed by signal 9
+ * (Killed)" or "exited with status 1". */
+static void worker_end_text(int wstatus, char *buf, size_t size)
+{
+        if (WIFSIGNALED(wstatus))
+                snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(wstatus),
+                         strsignal(WTERMSIG(wstatus)));
+        else
+                snprintf(buf, size, "exited with status %d", WEXITSTATUS(wstatus));
+}
+
+/* The lock row a starter took for run (in a cluster, handover.c), freed
+ * when it still names the run: nobody else will. */
+static void free_run_lock(daemon_state *d, const cw_run *run)
+{
+        cw_cluster_lock l = {0};
+
+        if (!run->lock_key || cw_store_lock_holder(d->store, run->lock_key, &l) < 0)
+                return;
+        if (l.run_id == run->id && l.node && d->cfg->node && strcmp(l.node, d->cfg->node) == 0)
+                (void)cw_store_lock_release(d->store, run->lock_key, l.fence);
+        cw_cluster_lock_release(&l);
+}
+
+void worker_died(daemon_state *d, int64_t run_id, int wstatus)
+{
+        _cleanup_(cw_job_ref_release) cw_job_ref ref = {0};
+        int64_t now = cw_clock_now(d->clock);
+        char how[96], why[200];
+        cw_run run = {0};
+
+        if (cw_store_run_get(d->store, run_id, &run) < 0)
+                return;
+        if (run.status != CW_RUN_QUEUED || daemon_waiting_has(d, run_id) ||
+            cw_started_probe(d->cfg->data_dir, run_id) != CW_STARTED_NONE) {
+                cw_run_release(&run);
+                return; /* recorded by the worker, or for sweep_queued to judge */
+        }
+        worker_end_text(wstatus, how, sizeof(how));
+        snprintf(why, sizeof(why), "its worker %s before it started the job", how);
+        if (cw_store_run_transition(d->store, run_id, CW_RUN_QUEUED, CW_RUN_FAILED, why, now) ==
+            0) {
+                char q[256];
+                logline(d, "error", "event=failed run=%" PRId64 " job=%s reason=%s", run_id,
+                        run.job, quoted(why, q, sizeof(q)));
+                free_run_lock(d, &run);
+                d->notify_due = true;
+                (void)cw_notify_run_event(
+                        d->store, d->cfg,
+                        cw_job_resolve(d->cfg, d->store, run.job, &ref, NULL) == 0 ? ref.job : NULL,
+                        run_id, CW_RUN_FAILED, why, now);
+        }
+        cw_run_release(&run);
+}
+
 cw_time sweep_queued(daemon_state *d)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;

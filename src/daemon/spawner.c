@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
@@ -35,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/path.h"
 #include "base/sigfd.h"
 #include "catalog/catalog.h"
@@ -163,7 +165,36 @@ typedef struct spawner {
         int gate[2];
         bool more; /* the last request said more of its burst follow */
         int rank;  /* runs forked in the current burst */
+        /* The live workers' pids and runs, so that an abnormal end can be
+         * told to the daemon with its run. */
+        struct kid {
+                pid_t pid;
+                int64_t run_id;
+        } * kids;
+        size_t n_kids, cap_kids;
+        bool test_die; /* CW_SPAWNER_TEST_DIE_ENV */
 } spawner;
+
+/* A forked worker (untracked when there is no memory: its end is then
+ * only news that workers ended). */
+static void kid_add(spawner *sp, pid_t pid, int64_t run_id)
+{
+        if (cw_array_reserve((void **)&sp->kids, &sp->cap_kids, sp->n_kids + 1, sizeof(*sp->kids),
+                             64) == 0)
+                sp->kids[sp->n_kids++] = (struct kid){pid, run_id};
+}
+
+/* The run of worker pid, which ended (forgotten), or 0. */
+static int64_t kid_take(spawner *sp, pid_t pid)
+{
+        for (size_t i = 0; i < sp->n_kids; i++)
+                if (sp->kids[i].pid == pid) {
+                        int64_t id = sp->kids[i].run_id;
+                        sp->kids[i] = sp->kids[--sp->n_kids];
+                        return id;
+                }
+        return 0;
+}
 
 static void gate_close(spawner *sp)
 {
@@ -210,6 +241,8 @@ static _Noreturn void worker_main(const spawner *sp, const cw_spawn_req *m)
         int keep[] = {gate, started, hold};
         cw_error e;
 
+        if (sp->test_die)
+                raise(SIGKILL);
         /* A process group of its own, in the spawner's session (which has
          * no terminal); not a session: setsid() here would make a
          * scheduler autogroup per worker (~60 µs each), and a hundred of
@@ -271,20 +304,31 @@ static void report(int fd, int64_t run_id, int err, const char *what)
 
 /* Reaps every finished worker and tells the daemon (a report with run id
  * 0): a run's end may trigger others ('after', retries), which the daemon
- * looks for in a pass, as it did when workers were its own children. */
-static void reap_all(int sig_fd, int fd)
+ * looks for in a pass, as it did when workers were its own children. A
+ * worker that was killed or failed is told with its run first: it may
+ * have died before its job started, leaving the run queued. */
+static void reap_all(spawner *sp, int sig_fd)
 {
         static const cw_spawn_report ended = {.run_id = 0};
         struct signalfd_siginfo si;
         bool any = false;
+        int64_t run_id;
+        pid_t pid;
+        int st;
 
         while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
                 ;
-        while (waitpid(-1, NULL, WNOHANG) > 0)
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
                 any = true;
+                run_id = kid_take(sp, pid);
+                if (run_id > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+                        cw_spawn_report rep = {.run_id = run_id, .ended = 1, .wstatus = st};
+                        (void)send(sp->fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL);
+                }
+        }
         /* A full socket already has a wake-up in it: dropping is fine. */
         if (any)
-                (void)send(fd, &ended, sizeof(ended), MSG_DONTWAIT | MSG_NOSIGNAL);
+                (void)send(sp->fd, &ended, sizeof(ended), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* The run's user, looked up here (once) rather than in every worker. */
@@ -348,6 +392,8 @@ static int serve(spawner *sp)
                         worker_main(sp, &m);
                 if (pid < 0)
                         report(sp->fd, m.run_id, errno, "cannot fork a worker");
+                else
+                        kid_add(sp, pid, m.run_id);
                 sp->rank++;
                 /* The burst's last run is forked: the gate is its workers'
                  * now, open once each has started its job. */
@@ -366,7 +412,9 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
                       .users = cw_worker_users_new(),
                       .fd = fd,
                       .hold = -1,
-                      .gate = {-1, -1}};
+                      .gate = {-1, -1},
+                      .test_die = getenv(CW_SPAWNER_TEST_DIE_ENV) &&
+                                  strcmp(getenv(CW_SPAWNER_TEST_DIE_ENV), "before_start") == 0};
         char lock_path[4096];
         sigset_t set, chld;
         cw_error e;
@@ -428,7 +476,7 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
                         continue;
                 }
                 if (p[1].revents)
-                        reap_all(sig_fd, fd);
+                        reap_all(&sp, sig_fd);
                 if (p[0].revents) {
                         r = serve(&sp);
                         if (r != 0)
@@ -438,6 +486,7 @@ int cw_spawner_main(const cw_config *cfg, const cw_clock *clock, int fd)
         close(sig_fd);
         if (sp.hold >= 0)
                 close(sp.hold);
+        free(sp.kids);
         cw_worker_users_free(sp.users);
         return r > 0 ? 0 : r;
 }

@@ -65,13 +65,23 @@ typedef struct cw_spawn_req {
         char spec[CW_JOBSPEC_TEXT_MAX + 1]; /* canonical job spec; only strlen + 1 bytes are sent */
 } cw_spawn_req;
 
-/* A run the spawner could not fork a worker for, or (run_id 0) news that
- * workers ended (spawner -> daemon). */
+/* A run the spawner could not fork a worker for (err, msg); news that
+ * workers ended (run_id 0); or, with `ended`, that the worker of run_id
+ * ended killed by a signal or with a failure status (wstatus as
+ * waitpid(2) gives it), which may have left its run queued (spawner ->
+ * daemon). */
 typedef struct cw_spawn_report {
         int64_t run_id;
         int32_t err; /* positive errno */
+        int32_t ended;
+        int32_t wstatus;
         char msg[200];
 } cw_spawn_report;
+
+/* Tests only: set to "before_start" in a spawner's environment, it makes
+ * every worker it forks kill itself (SIGKILL) before it starts its job,
+ * as a crash or the OOM killer would. */
+#define CW_SPAWNER_TEST_DIE_ENV "CRONWARDEN_TEST_WORKER_DIES"
 
 /* Creates the socket pair: *ret_daemon for the daemon and *ret_spawner to
  * be dup2'd to CW_SPAWNER_FD in the spawner (both O_CLOEXEC). Returns 0

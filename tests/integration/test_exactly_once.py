@@ -239,3 +239,29 @@ def test_running_daemon_records_runs_of_workers_killed_after_exec_as_lost(wk):
     assert "may have run" in lost[0]["reason"], lost[0]
     assert [e for e in events(d, "error") if e.get("what") == "queued_run" and e.get("action") == "lost" and
             e.get("may_have_run") == "yes"], err_text(d)
+
+
+def test_a_worker_killed_before_its_job_started_leaves_a_failed_run_not_a_queued_one(wk):
+    """A worker that dies before it starts its job (a crash, the OOM
+    killer; here the test hook of the spawner) used to leave its run
+    queued until the daemon's next start. Its spawner tells the daemon
+    which run's worker died and how: with no start record the job never
+    ran, so the run is recorded failed at once, saying so, and logged."""
+    ran = wk.tmp / "ran.log"
+    cmd = wk.script("ran", f'echo ran >> {ran}\n')
+    wk.configure(job("D1", cmd, schedule="* * * * * *"), globals="timezone = UTC")
+    d = start_daemon(wk, env={"CRONWARDEN_TEST_WORKER_DIES": "before_start"})
+    try:
+        failed = wait_for(lambda: [r for r in wk.db_runs("D1") if r["status"] == "failed"], timeout=10,
+                          what="a run of a worker killed before its job to be recorded failed")
+        time.sleep(1.5)  # a few more fires, each handled the same way
+        runs = wk.db_runs("D1")
+    finally:
+        stop_daemon(wk, d)
+    assert "its worker was killed by signal 9" in failed[0]["reason"], failed[0]
+    assert "before it started the job" in failed[0]["reason"], failed[0]
+    assert not ran.exists(), "the job ran although its worker was killed before starting it"
+    # Only the newest fire may still be on its way.
+    assert len([r for r in runs if r["status"] == "queued"]) <= 1, runs
+    assert [e for e in events(d, "failed") if e.get("level") == "error" and e.get("run") == str(failed[0]["id"])], \
+        err_text(d)
