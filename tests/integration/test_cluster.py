@@ -382,6 +382,11 @@ def test_a_burst_on_three_nodes_records_each_run_once_and_every_commit_succeeds(
         "every run of the burst to succeed")
     assert sorted(r["job"] for r in runs) == [f"B{i:03d}" for i in range(n)]
     assert len({r["node"] for r in runs}) >= 2, collections.Counter(r["node"] for r in runs)
+    # Each claim is the node's whose run it is: no claim without its run.
+    claims = c.sql(f"SELECT spec, node FROM claims WHERE scheduled_at = {at} ORDER BY spec")
+    assert sorted(s for s, _ in claims) == [f"B{i:03d}" for i in range(n)], claims
+    by_run = {r["job"]: r["node"] for r in runs}
+    assert all(by_run[s] == node for s, node in claims), (claims, by_run)
     for node in c.nodes:
         failed = [line for line in node.log_text().splitlines() if "what=commit" in line]
         assert not failed, (node.name, failed)

@@ -355,12 +355,18 @@ def test_daemon_takes_token_and_lease_with_the_claim(cluster, pg_database):
     d = a.daemon()
     proxies["a"].refuse_new = True
 
+    # One query per look, not one per token file: the lease of Once's lock
+    # is a second (dead_timeout 3 s), and its worker, which cannot connect
+    # to renew it, stops the job once it ends; a poll of a psql per file
+    # under load took longer than that to let connections in again.
     def started_jobs():
+        files = {int(f.name.split(".")[1]): f for f in shared.glob("token.*")}
+        if not files:
+            return {}
         got = {}
-        for f in shared.glob("token.*"):
-            rows = psql(pg_database, f"SELECT job FROM runs WHERE id = {f.name.split('.')[1]}")
-            got.setdefault(rows[0][0], []).append((int(f.name.split(".")[1]),
-                                                    int(f.read_text())))
+        for rid, job_ in psql(pg_database, "SELECT id, job FROM runs WHERE id IN (%s)"
+                              % ", ".join(str(i) for i in files)):
+            got.setdefault(job_, []).append((int(rid), int(files[int(rid)].read_text())))
         return got
 
     got = wait_for(lambda: (lambda g: len(g.get("Once", [])) == 1 and
