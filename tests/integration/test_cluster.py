@@ -451,3 +451,25 @@ def test_node_stops_its_jobs_when_it_cannot_heartbeat_near_dead_timeout(build_di
         wait_for(lambda: "claiming=yes" in node.log_text(), 10, "the node to claim again")
     finally:
         c.stop_all()
+
+
+def test_a_worker_killed_before_its_job_fails_its_run_and_frees_its_lock_row(cluster):
+    """On a shared store a node's daemon takes a run's lock row with the
+    claim (docs/cluster.md, "Starting a run"). A worker killed before it
+    starts the job (here the spawner's test hook; a crash, the OOM killer)
+    leaves the run queued and the row held for its lease; the daemon, told
+    by its spawner, records the run failed at once and frees the row, so
+    the job's next fire is not skipped for a lock nobody holds."""
+    c = cluster("[job K]\ncommand = true\nschedule = * * * * * *\n", n=1,
+                globals="dead_timeout = 9s")  # a 3 s lease: two fires' worth
+    c.nodes[0].start(env={"CRONWARDEN_TEST_WORKER_DIES": "before_start"})
+    failed = wait_for(lambda: c.runs("job = 'K' AND status = 'failed'"), 15,
+                      "a run of a worker killed before its job to be recorded failed")
+    assert "its worker was killed by signal 9" in failed[0]["reason"], failed[0]
+    assert "before it started the job" in failed[0]["reason"], failed[0]
+    time.sleep(2.5)
+    runs = c.runs("job = 'K'")
+    assert not [r for r in runs if r["status"] == "skipped"], runs
+    assert len([r for r in runs if r["status"] == "failed"]) >= 3, runs
+    assert c.sql("SELECT count(*) FROM cluster_locks WHERE run_id IN (%s)" %
+                 ", ".join(str(r["id"]) for r in runs if r["status"] == "failed")) == [["0"]]
