@@ -729,6 +729,26 @@ static int pass_entry(pass *p, const cw_schedule_entry *e)
         return r;
 }
 
+/* The previous fire of the first EVERY_AHEAD_MAX `every` entries of this
+ * node's jobs, which pass_every reads one by one. */
+#define EVERY_AHEAD_MAX 64
+static void every_ahead(const cw_sched_opts *o)
+{
+        char key[CW_SCHED_EVERY_KEY_MAX];
+        size_t n = 0;
+
+        for (size_t i = 0; i < o->cfg->n_entries && n < EVERY_AHEAD_MAX; i++) {
+                const cw_schedule_entry *e = &o->cfg->entries[i];
+
+                if (cw_timespec_get_kind(e->when) != CW_TIMESPEC_EVERY ||
+                    e->job >= o->cfg->n_jobs || !sched_on_node(o->cfg, &o->cfg->jobs[e->job]) ||
+                    cw_sched_every_key(e, key, sizeof(key)) < 0)
+                        continue;
+                cw_store_read_ahead(o->store, &(cw_store_ahead){CW_AHEAD_STATE, key}, 1);
+                n++;
+        }
+}
+
 void cw_sched_read_ahead(const cw_sched_opts *o, bool ui_entries)
 {
         /* read_state's, in its order; "last_pass" is only a fallback
@@ -744,6 +764,7 @@ void cw_sched_read_ahead(const cw_sched_opts *o, bool ui_entries)
         size_t first = ui_entries ? 0 : 1;
 
         cw_store_read_ahead(o->store, reads + first, CW_ARRAY_SIZE(reads) - first);
+        every_ahead(o);
 }
 
 static int read_state(pass *p)

@@ -180,9 +180,10 @@ typedef struct cw_sched_result {
 int cw_sched_every_key(const cw_schedule_entry *e, char *buf, size_t size);
 
 /* Says ahead (cw_store_read_ahead) the reads cw_sched_pass(o) starts
- * with, its state and the jobs disabled in the store, and with ui_entries
- * the UI-created entries (cw_ui_entries_load): for a caller that opened a
- * batch for the pass, so they cost one round trip, not one each. */
+ * with, its state and the jobs disabled in the store, the previous fires
+ * of (up to 64 of) its `every` entries, and with ui_entries the UI-created
+ * entries (cw_ui_entries_load): for a caller that opened a batch for the
+ * pass, so they cost one round trip, not one each. */
 void cw_sched_read_ahead(const cw_sched_opts *o, bool ui_entries);
 
 /* Reads e's previous fire into *ret (a string to free): under the key
