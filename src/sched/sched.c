@@ -823,6 +823,11 @@ static int write_last_pass(pass *p)
 
         if (!p->o->last_pass_key)
                 return last_pass_set(p, "last_pass", p->now);
+        /* Both keys are read before they are written: one round trip. */
+        cw_store_read_ahead(p->o->store,
+                            (cw_store_ahead[]){{CW_AHEAD_STATE, p->o->last_pass_key},
+                                               {CW_AHEAD_STATE, "last_pass"}},
+                            2);
         /* A fire put off by the cluster delay stays in the next window. */
         r = last_pass_set(p, p->o->last_pass_key,
                           p->hold && p->hold - 1 < p->now ? p->hold - 1 : p->now);
