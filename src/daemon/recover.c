@@ -232,11 +232,6 @@ void restart_queued(daemon_state *d)
         cw_runs_free(runs, all);
 }
 
-/* Queued runs of this node whose worker died after starting the job (its
- * start record left, worker/started.h) are recorded lost, and resumed when
- * their job can resume, while the daemon runs (not only at its next start).
- * Returns the second by which it wants to look again (runs too young to
- * judge, or the rate limit), 0 for none. */
 /* How a worker ended, from its wait status: "was killed by signal 9
  * (Killed)" or "exited with status 1". */
 static void worker_end_text(int wstatus, char *buf, size_t size)
@@ -292,6 +287,11 @@ void worker_died(daemon_state *d, int64_t run_id, int wstatus)
         cw_run_release(&run);
 }
 
+/* Queued runs of this node whose worker died after starting the job (its
+ * start record left, worker/started.h) are recorded lost, and resumed when
+ * their job can resume, while the daemon runs (not only at its next start).
+ * Returns the second by which it wants to look again (runs too young to
+ * judge, or the rate limit), 0 for none. */
 cw_time sweep_queued(daemon_state *d)
 {
         cw_run_filter f = CW_RUN_FILTER_INIT;

@@ -271,7 +271,8 @@ static void lock_read_ahead(pass *p, const cw_sched_action *a)
 {
         const cw_sched_lock_ops *l = p->o->locks;
 
-        if (l && l->read_ahead && p->enabled && a->job->concurrency != CW_CONCURRENCY_ALLOW)
+        if (l && l->read_ahead && p->enabled && a->job->concurrency != CW_CONCURRENCY_ALLOW &&
+            cw_store_reads_ahead(p->o->store))
                 l->read_ahead(p->o->userdata, p->o->cfg, p->o->store, a->job, a->spec);
 }
 
@@ -763,6 +764,8 @@ void cw_sched_read_ahead(const cw_sched_opts *o, bool ui_entries)
         };
         size_t first = ui_entries ? 0 : 1;
 
+        if (!cw_store_reads_ahead(o->store))
+                return;
         cw_store_read_ahead(o->store, reads + first, CW_ARRAY_SIZE(reads) - first);
         every_ahead(o);
 }

@@ -370,9 +370,14 @@ void cw_store_batch_abort(cw_store *s)
                 s->ops->batch_abort(s);
 }
 
+bool cw_store_reads_ahead(const cw_store *s)
+{
+        return s && s->ops && s->ops->read_ahead;
+}
+
 void cw_store_read_ahead(cw_store *s, const cw_store_ahead *reads, size_t n)
 {
-        if (s && s->ops && s->ops->read_ahead && reads && n)
+        if (cw_store_reads_ahead(s) && reads && n)
                 s->ops->read_ahead(s, reads, n);
 }
 

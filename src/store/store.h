@@ -298,6 +298,9 @@ typedef struct cw_store_ahead {
         const char *key; /* copied */
 } cw_store_ahead;
 void cw_store_read_ahead(cw_store *s, const cw_store_ahead *reads, size_t n);
+/* Whether s reads ahead at all: a caller may skip working out what to
+ * say when it does not (SQLite). */
+bool cw_store_reads_ahead(const cw_store *s);
 
 /* ---- scheduler (used by tick/daemon; shape fixed now) ---- */
 
